@@ -1,0 +1,65 @@
+#include "hs_alloc.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Remaining successful allocations before failures start; -1 disables. */
+static atomic_long hs__alloc_budget = -1;
+
+static int hs__alloc_should_fail(void)
+{
+    long b = atomic_load_explicit(&hs__alloc_budget, memory_order_relaxed);
+    if (b < 0)
+        return 0;
+    if (b == 0)
+        return 1;
+    return atomic_fetch_sub(&hs__alloc_budget, 1) <= 0;
+}
+
+void hs_alloc_fail_after(long n)
+{
+    atomic_store(&hs__alloc_budget, n < 0 ? -1 : n);
+}
+
+void *hs_malloc(size_t size)
+{
+    if (hs__alloc_should_fail())
+        return NULL;
+    return malloc(size ? size : 1);
+}
+
+void *hs_calloc(size_t count, size_t size)
+{
+    if (hs__alloc_should_fail())
+        return NULL;
+    return calloc(count ? count : 1, size ? size : 1);
+}
+
+void *hs_realloc(void *ptr, size_t size)
+{
+    if (hs__alloc_should_fail())
+        return NULL;
+    return realloc(ptr, size ? size : 1);
+}
+
+void hs_free(void *ptr)
+{
+    free(ptr);
+}
+
+char *hs_strndup(const char *s, size_t n)
+{
+    size_t len = strnlen(s, n);
+    char *p = hs_malloc(len + 1);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+char *hs_strdup(const char *s)
+{
+    return hs_strndup(s, strlen(s));
+}

@@ -1,0 +1,493 @@
+#include "hs_mpack.h"
+
+#include "hs_error.h"
+
+#include <msgpack.h>
+#include <string.h>
+
+/* msgpack-c's packer writes through this callback into an hs_buf. */
+static int hs__mp_write(void *data, const char *buf, size_t len)
+{
+    return hs_buf_append((hs_buf *)data, buf, len) == HS_OK ? 0 : -1;
+}
+
+/*
+ * Runs one packer call against b. A failed append leaves a partial value in
+ * the buffer; callers discard the buffer on error, so the length is restored
+ * here only to keep the buffer well-formed for reuse.
+ */
+#define HS__PACK(b, call)                                                                          \
+    do {                                                                                           \
+        msgpack_packer pk;                                                                         \
+        size_t hs__len0 = (b)->len;                                                                \
+        msgpack_packer_init(&pk, (b), hs__mp_write);                                               \
+        if ((call) != 0) {                                                                         \
+            (b)->len = hs__len0;                                                                   \
+            return HS_ERR_NOMEM;                                                                   \
+        }                                                                                          \
+        return HS_OK;                                                                              \
+    } while (0)
+
+int hs_mp_put_nil(hs_buf *b)
+{
+    HS__PACK(b, msgpack_pack_nil(&pk));
+}
+
+int hs_mp_put_bool(hs_buf *b, bool v)
+{
+    HS__PACK(b, v ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
+}
+
+int hs_mp_put_int(hs_buf *b, int64_t v)
+{
+    HS__PACK(b, msgpack_pack_int64(&pk, v));
+}
+
+int hs_mp_put_uint(hs_buf *b, uint64_t v)
+{
+    HS__PACK(b, msgpack_pack_uint64(&pk, v));
+}
+
+int hs_mp_put_double(hs_buf *b, double v)
+{
+    HS__PACK(b, msgpack_pack_double(&pk, v));
+}
+
+int hs_mp_put_str(hs_buf *b, const char *s, size_t len)
+{
+    if (len > UINT32_MAX)
+        return HS_ERR_LIMIT;
+    HS__PACK(b, msgpack_pack_str_with_body(&pk, s, len));
+}
+
+int hs_mp_put_cstr(hs_buf *b, const char *s)
+{
+    return hs_mp_put_str(b, s, strlen(s));
+}
+
+int hs_mp_put_bin(hs_buf *b, const void *p, size_t len)
+{
+    if (len > UINT32_MAX)
+        return HS_ERR_LIMIT;
+    HS__PACK(b, msgpack_pack_bin_with_body(&pk, p, len));
+}
+
+int hs_mp_put_array(hs_buf *b, uint32_t n)
+{
+    HS__PACK(b, msgpack_pack_array(&pk, n));
+}
+
+int hs_mp_put_map(hs_buf *b, uint32_t n)
+{
+    HS__PACK(b, msgpack_pack_map(&pk, n));
+}
+
+int hs_mp_put_raw(hs_buf *b, const void *p, size_t len)
+{
+    return hs_buf_append(b, p, len);
+}
+
+void hs_mp_reader_init(hs_mp_reader *r, const void *data, size_t len)
+{
+    r->p = data;
+    r->end = r->p + len;
+}
+
+bool hs_mp_at_end(const hs_mp_reader *r)
+{
+    return r->p >= r->end;
+}
+
+size_t hs_mp_remaining(const hs_mp_reader *r)
+{
+    return (size_t)(r->end - r->p);
+}
+
+static uint64_t hs__be(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/*
+ * Decoded header of the next value: its type, the size of the header in
+ * bytes, and a payload: the integer, the byte length of str/bin/ext bodies,
+ * or the element count of containers.
+ */
+typedef struct hs__mp_head {
+    hs_mp_type type;
+    size_t hlen; /* header bytes */
+    uint64_t u;  /* unsigned payload: uint value, length or count */
+    int64_t i;   /* signed integer value (HS_MP_INT) */
+    double f;    /* float value */
+    bool b;      /* bool value */
+} hs__mp_head;
+
+static int hs__mp_trunc(void)
+{
+    return hs_err_set(HS_ERR_PARSE, "msgpack: truncated value");
+}
+
+static int hs__mp_head_read(const uint8_t *p, const uint8_t *end, hs__mp_head *h)
+{
+    if (p >= end)
+        return hs__mp_trunc();
+    size_t avail = (size_t)(end - p);
+    uint8_t c = p[0];
+    memset(h, 0, sizeof *h);
+    h->hlen = 1;
+    if (c <= 0x7f) {
+        h->type = HS_MP_INT;
+        h->i = c;
+        return HS_OK;
+    }
+    if (c >= 0xe0) {
+        h->type = HS_MP_INT;
+        h->i = (int8_t)c;
+        return HS_OK;
+    }
+    if ((c & 0xf0) == 0x80) {
+        h->type = HS_MP_MAP;
+        h->u = c & 0x0f;
+        return HS_OK;
+    }
+    if ((c & 0xf0) == 0x90) {
+        h->type = HS_MP_ARRAY;
+        h->u = c & 0x0f;
+        return HS_OK;
+    }
+    if ((c & 0xe0) == 0xa0) {
+        h->type = HS_MP_STR;
+        h->u = c & 0x1f;
+        return HS_OK;
+    }
+    /* Width of the bytes that follow the type byte. */
+    unsigned w;
+    switch (c) {
+    case 0xc0:
+        h->type = HS_MP_NIL;
+        return HS_OK;
+    case 0xc2:
+        h->type = HS_MP_BOOL;
+        h->b = false;
+        return HS_OK;
+    case 0xc3:
+        h->type = HS_MP_BOOL;
+        h->b = true;
+        return HS_OK;
+    case 0xc4:
+    case 0xc5:
+    case 0xc6:
+        h->type = HS_MP_BIN;
+        w = 1u << (c - 0xc4);
+        break;
+    case 0xc7:
+    case 0xc8:
+    case 0xc9:
+        h->type = HS_MP_EXT;
+        w = 1u << (c - 0xc7);
+        break;
+    case 0xca:
+        h->type = HS_MP_FLOAT;
+        w = 4;
+        break;
+    case 0xcb:
+        h->type = HS_MP_FLOAT;
+        w = 8;
+        break;
+    case 0xcc:
+    case 0xcd:
+    case 0xce:
+    case 0xcf:
+        h->type = HS_MP_INT;
+        w = 1u << (c - 0xcc);
+        break;
+    case 0xd0:
+    case 0xd1:
+    case 0xd2:
+    case 0xd3:
+        h->type = HS_MP_INT;
+        w = 1u << (c - 0xd0);
+        break;
+    case 0xd4:
+    case 0xd5:
+    case 0xd6:
+    case 0xd7:
+    case 0xd8:
+        /* fixext: one type byte plus 1..16 data bytes */
+        h->type = HS_MP_EXT;
+        h->hlen = 2;
+        h->u = 1u << (c - 0xd4);
+        if (avail < 2)
+            return hs__mp_trunc();
+        return HS_OK;
+    case 0xd9:
+    case 0xda:
+    case 0xdb:
+        h->type = HS_MP_STR;
+        w = 1u << (c - 0xd9);
+        break;
+    case 0xdc:
+    case 0xdd:
+        h->type = HS_MP_ARRAY;
+        w = c == 0xdc ? 2 : 4;
+        break;
+    case 0xde:
+    case 0xdf:
+        h->type = HS_MP_MAP;
+        w = c == 0xde ? 2 : 4;
+        break;
+    default:
+        return hs_err_set(HS_ERR_PARSE, "msgpack: invalid type byte 0x%02x", c);
+    }
+    if (avail < 1 + w)
+        return hs__mp_trunc();
+    uint64_t v = hs__be(p + 1, w);
+    h->hlen = 1 + w;
+    switch (h->type) {
+    case HS_MP_FLOAT:
+        if (w == 4) {
+            uint32_t u32 = (uint32_t)v;
+            float f;
+            memcpy(&f, &u32, 4);
+            h->f = f;
+        } else {
+            memcpy(&h->f, &v, 8);
+        }
+        break;
+    case HS_MP_INT:
+        if (c >= 0xd0) {
+            /* signed: sign-extend from w bytes */
+            unsigned shift = 64 - 8 * w;
+            h->i = (int64_t)(v << shift) >> shift;
+        } else if (v > INT64_MAX) {
+            h->type = HS_MP_UINT;
+            h->u = v;
+        } else {
+            h->i = (int64_t)v;
+        }
+        break;
+    case HS_MP_EXT:
+        /* ext 8/16/32: length then a type byte */
+        if (avail < 1 + w + 1)
+            return hs__mp_trunc();
+        h->u = v;
+        h->hlen = 1 + w + 1;
+        break;
+    default:
+        h->u = v;
+        break;
+    }
+    return HS_OK;
+}
+
+/* Checks that a header's body or element count fits in what is left. */
+static int hs__mp_body_fits(const hs__mp_head *h, size_t avail_after_head)
+{
+    switch (h->type) {
+    case HS_MP_STR:
+    case HS_MP_BIN:
+    case HS_MP_EXT:
+    case HS_MP_ARRAY: /* every element takes at least one byte */
+        return h->u <= avail_after_head ? HS_OK : hs__mp_trunc();
+    case HS_MP_MAP:
+        return h->u <= avail_after_head / 2 ? HS_OK : hs__mp_trunc();
+    default:
+        return HS_OK;
+    }
+}
+
+int hs_mp_peek(const hs_mp_reader *r, hs_mp_type *type)
+{
+    hs__mp_head h;
+    int rc = hs__mp_head_read(r->p, r->end, &h);
+    if (rc == HS_OK)
+        *type = h.type;
+    return rc;
+}
+
+static int hs__mp_get_head(hs_mp_reader *r, hs_mp_type want, hs__mp_head *h)
+{
+    int rc = hs__mp_head_read(r->p, r->end, h);
+    if (rc != HS_OK)
+        return rc;
+    if (h->type != want)
+        return hs_err_set(HS_ERR_PARSE, "msgpack: unexpected type %d, wanted %d", (int)h->type,
+                          (int)want);
+    rc = hs__mp_body_fits(h, (size_t)(r->end - r->p) - h->hlen);
+    if (rc != HS_OK)
+        return rc;
+    return HS_OK;
+}
+
+int hs_mp_get_nil(hs_mp_reader *r)
+{
+    hs__mp_head h;
+    int rc = hs__mp_get_head(r, HS_MP_NIL, &h);
+    if (rc == HS_OK)
+        r->p += h.hlen;
+    return rc;
+}
+
+int hs_mp_get_bool(hs_mp_reader *r, bool *v)
+{
+    hs__mp_head h;
+    int rc = hs__mp_get_head(r, HS_MP_BOOL, &h);
+    if (rc == HS_OK) {
+        *v = h.b;
+        r->p += h.hlen;
+    }
+    return rc;
+}
+
+int hs_mp_get_int(hs_mp_reader *r, int64_t *v)
+{
+    hs__mp_head h;
+    int rc = hs__mp_head_read(r->p, r->end, &h);
+    if (rc != HS_OK)
+        return rc;
+    if (h.type == HS_MP_UINT)
+        return hs_err_set(HS_ERR_RANGE, "msgpack: integer does not fit int64");
+    if (h.type != HS_MP_INT)
+        return hs_err_set(HS_ERR_PARSE, "msgpack: expected an integer");
+    *v = h.i;
+    r->p += h.hlen;
+    return HS_OK;
+}
+
+int hs_mp_get_uint(hs_mp_reader *r, uint64_t *v)
+{
+    hs__mp_head h;
+    int rc = hs__mp_head_read(r->p, r->end, &h);
+    if (rc != HS_OK)
+        return rc;
+    if (h.type == HS_MP_UINT)
+        *v = h.u;
+    else if (h.type == HS_MP_INT && h.i >= 0)
+        *v = (uint64_t)h.i;
+    else
+        return hs_err_set(HS_ERR_PARSE, "msgpack: expected a non-negative integer");
+    r->p += h.hlen;
+    return HS_OK;
+}
+
+int hs_mp_get_number(hs_mp_reader *r, double *v)
+{
+    hs__mp_head h;
+    int rc = hs__mp_head_read(r->p, r->end, &h);
+    if (rc != HS_OK)
+        return rc;
+    switch (h.type) {
+    case HS_MP_INT:
+        *v = (double)h.i;
+        break;
+    case HS_MP_UINT:
+        *v = (double)h.u;
+        break;
+    case HS_MP_FLOAT:
+        *v = h.f;
+        break;
+    default:
+        return hs_err_set(HS_ERR_PARSE, "msgpack: expected a number");
+    }
+    r->p += h.hlen;
+    return HS_OK;
+}
+
+int hs_mp_get_str(hs_mp_reader *r, const char **s, uint32_t *len)
+{
+    hs__mp_head h;
+    int rc = hs__mp_get_head(r, HS_MP_STR, &h);
+    if (rc != HS_OK)
+        return rc;
+    *s = (const char *)(r->p + h.hlen);
+    *len = (uint32_t)h.u;
+    r->p += h.hlen + h.u;
+    return HS_OK;
+}
+
+int hs_mp_get_bin(hs_mp_reader *r, const uint8_t **p, uint32_t *len)
+{
+    hs__mp_head h;
+    int rc = hs__mp_get_head(r, HS_MP_BIN, &h);
+    if (rc != HS_OK)
+        return rc;
+    *p = r->p + h.hlen;
+    *len = (uint32_t)h.u;
+    r->p += h.hlen + h.u;
+    return HS_OK;
+}
+
+int hs_mp_get_array(hs_mp_reader *r, uint32_t *n)
+{
+    hs__mp_head h;
+    int rc = hs__mp_get_head(r, HS_MP_ARRAY, &h);
+    if (rc != HS_OK)
+        return rc;
+    *n = (uint32_t)h.u;
+    r->p += h.hlen;
+    return HS_OK;
+}
+
+int hs_mp_get_map(hs_mp_reader *r, uint32_t *n)
+{
+    hs__mp_head h;
+    int rc = hs__mp_get_head(r, HS_MP_MAP, &h);
+    if (rc != HS_OK)
+        return rc;
+    *n = (uint32_t)h.u;
+    r->p += h.hlen;
+    return HS_OK;
+}
+
+int hs_mp_skip(hs_mp_reader *r)
+{
+    const uint8_t *p = r->p;
+    /* Values still to skip; containers add their elements. */
+    uint64_t pending = 1;
+    while (pending > 0) {
+        hs__mp_head h;
+        int rc = hs__mp_head_read(p, r->end, &h);
+        if (rc != HS_OK)
+            return rc;
+        size_t avail = (size_t)(r->end - p) - h.hlen;
+        rc = hs__mp_body_fits(&h, avail);
+        if (rc != HS_OK)
+            return rc;
+        p += h.hlen;
+        pending--;
+        switch (h.type) {
+        case HS_MP_STR:
+        case HS_MP_BIN:
+        case HS_MP_EXT:
+            p += h.u;
+            break;
+        case HS_MP_ARRAY:
+            pending += h.u;
+            break;
+        case HS_MP_MAP:
+            pending += 2 * h.u;
+            break;
+        default:
+            break;
+        }
+        /* Each pending value needs at least one byte. */
+        if (pending > (uint64_t)(r->end - p))
+            return hs__mp_trunc();
+    }
+    r->p = p;
+    return HS_OK;
+}
+
+int hs_mp_get_raw(hs_mp_reader *r, const uint8_t **p, size_t *len)
+{
+    const uint8_t *start = r->p;
+    int rc = hs_mp_skip(r);
+    if (rc != HS_OK)
+        return rc;
+    *p = start;
+    *len = (size_t)(r->p - start);
+    return HS_OK;
+}

@@ -1,0 +1,85 @@
+/*
+ * Time: instants are int64 microseconds since the Unix epoch, UTC; durations
+ * are int64 microseconds. Text forms are ISO-8601 (always UTC on output) and
+ * relative durations such as "-60s", "1h30m", "2d", "500ms".
+ */
+#ifndef HS_TIME_H
+#define HS_TIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HS_US_PER_MS  1000LL
+#define HS_US_PER_S   1000000LL
+#define HS_US_PER_MIN (60LL * HS_US_PER_S)
+#define HS_US_PER_H   (60LL * HS_US_PER_MIN)
+#define HS_US_PER_DAY (24LL * HS_US_PER_H)
+
+/* 0001-01-01T00:00:00Z, HyperStream's MIN_DATE. */
+#define HS_TIME_MIN (-62135596800LL * HS_US_PER_S)
+/* 9999-12-31T23:59:59.999999Z. */
+#define HS_TIME_MAX (253402300799LL * HS_US_PER_S + 999999LL)
+
+/* Longest text hs_time_format_iso writes, NUL included. */
+#define HS_TIME_ISO_MAX 32
+/* Longest text hs_duration_format writes, NUL included. */
+#define HS_DURATION_MAX 48
+
+/* The current wall-clock time (CLOCK_REALTIME) in microseconds. */
+int64_t hs_time_now_us(void);
+
+/* A monotonic clock (CLOCK_MONOTONIC) in microseconds, for measuring. */
+int64_t hs_time_mono_us(void);
+
+/*
+ * Parses an ISO-8601 instant of exactly len bytes (no NUL needed):
+ *   YYYY-MM-DD
+ *   YYYY-MM-DDTHH:MM[:SS[.fraction]][Z|+HH:MM|-HH:MM|+HHMM]
+ * A space may replace the 'T'; a missing zone means UTC. Up to 9 fraction
+ * digits are accepted; digits past the sixth are truncated. Every field is
+ * range-checked (month 1-12, day within the month with leap years, hour
+ * 0-23, minute 0-59, second 0-59; leap seconds are rejected). Returns HS_OK, or HS_ERR_PARSE (with
+ * a detail naming the offending part) for anything else, HS_ERR_RANGE outside [HS_TIME_MIN,
+ * HS_TIME_MAX].
+ */
+int hs_time_parse_iso(const char *s, size_t len, int64_t *out_us);
+
+/*
+ * Parses decimal epoch seconds ("1461873600", "-12.5", "1461873600.123456")
+ * exactly to the microsecond (digits past the sixth fraction digit are
+ * truncated; an exponent is accepted: "1.4618736e9"). HS_ERR_PARSE or
+ * HS_ERR_RANGE as above.
+ */
+int hs_time_parse_epoch(const char *s, size_t len, int64_t *out_us);
+
+/*
+ * Formats t_us as "2016-04-28T20:00:00Z", or with six fraction digits
+ * ("2016-04-28T20:00:00.000123Z") when t_us is not a whole second. Instants
+ * outside [HS_TIME_MIN, HS_TIME_MAX] are clamped. Returns the length written
+ * (excluding the NUL).
+ */
+size_t hs_time_format_iso(int64_t t_us, char buf[HS_TIME_ISO_MAX]);
+
+/*
+ * Parses a duration of len bytes: an optional sign, then one or more
+ * <number><unit> parts with units d, h, m, s, ms, us (e.g. "-1h30m",
+ * "2d", "1.5s", "250ms"). A bare number means seconds ("60", "-0.5").
+ * Returns HS_ERR_PARSE on garbage (empty, unknown unit, repeated sign),
+ * HS_ERR_RANGE on overflow.
+ */
+int hs_duration_parse(const char *s, size_t len, int64_t *out_us);
+
+/*
+ * Formats a duration in the largest units that represent it exactly, e.g.
+ * "1h30m", "-60s", "500ms", "1s250ms", "0s". Returns the length written.
+ */
+size_t hs_duration_format(int64_t us, char buf[HS_DURATION_MAX]);
+
+/*
+ * Parses a time as users type it on a command line: an ISO-8601 instant,
+ * "now", or a signed duration relative to now_us ("-1h", "+30s"). Bare
+ * numbers are epoch seconds. HS_ERR_PARSE / HS_ERR_RANGE as above.
+ */
+int hs_time_parse_user(const char *s, size_t len, int64_t now_us, int64_t *out_us);
+
+#endif

@@ -1,0 +1,114 @@
+/* Tests of the base modules: errors, allocation wrappers, buffers. */
+#include "test_suites.h"
+
+#include "hs_alloc.h"
+#include "hs_buf.h"
+#include "hs_error.h"
+
+#include <CUnit/CUnit.h>
+#include <string.h>
+
+static void test_strerror_names_every_code(void)
+{
+    for (int e = 0; e >= HS_ERR_SCHEMA; e--) {
+        const char *s = hs_strerror(e);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        CU_ASSERT_STRING_NOT_EQUAL(s, "unknown error");
+    }
+    CU_ASSERT_STRING_EQUAL(hs_strerror(-9999), "unknown error");
+    CU_ASSERT_STRING_EQUAL(hs_strerror(HS_OK), "success");
+}
+
+static void test_err_detail_is_recorded(void)
+{
+    hs_err_clear();
+    CU_ASSERT_STRING_EQUAL(hs_err_detail(), "");
+    int rc = hs_err_set(HS_ERR_PARSE, "bad byte at %d", 7);
+    CU_ASSERT_EQUAL(rc, HS_ERR_PARSE);
+    CU_ASSERT_STRING_EQUAL(hs_err_detail(), "bad byte at 7");
+    char buf[64];
+    CU_ASSERT_STRING_EQUAL(hs_err_describe(rc, buf, sizeof buf), "malformed input: bad byte at 7");
+    hs_err_clear();
+    CU_ASSERT_STRING_EQUAL(hs_err_describe(HS_ERR_IO, buf, sizeof buf), "i/o error");
+}
+
+static void test_alloc_fail_after(void)
+{
+    hs_alloc_fail_after(2);
+    void *a = hs_malloc(8);
+    void *b = hs_malloc(8);
+    void *c = hs_malloc(8);
+    hs_alloc_fail_after(-1);
+    void *d = hs_malloc(8);
+    CU_ASSERT_PTR_NOT_NULL(a);
+    CU_ASSERT_PTR_NOT_NULL(b);
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_PTR_NOT_NULL(d);
+    hs_free(a);
+    hs_free(b);
+    hs_free(d);
+    char *s = hs_strndup("abcdef", 3);
+    CU_ASSERT_STRING_EQUAL(s, "abc");
+    hs_free(s);
+}
+
+static void test_buf_grows_and_formats(void)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b), "");
+    for (int i = 0; i < 1000; i++)
+        CU_ASSERT_EQUAL(hs_buf_putc(&b, (uint8_t)('a' + i % 26)), HS_OK);
+    CU_ASSERT_EQUAL(b.len, 1000);
+    CU_ASSERT_EQUAL(b.data[27], 'b');
+    hs_buf_reset(&b);
+    CU_ASSERT_EQUAL(hs_buf_printf(&b, "%s=%d", "x", 42), HS_OK);
+    CU_ASSERT_EQUAL(hs_buf_puts(&b, "!"), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b), "x=42!");
+    size_t len;
+    uint8_t *p = hs_buf_take(&b, &len);
+    CU_ASSERT_EQUAL(len, 5);
+    CU_ASSERT_EQUAL(memcmp(p, "x=42!", 5), 0);
+    CU_ASSERT_EQUAL(b.len, 0);
+    hs_free(p);
+    hs_buf_free(&b);
+}
+
+static void test_buf_bound_is_enforced(void)
+{
+    hs_buf b;
+    hs_buf_init(&b, 10);
+    CU_ASSERT_EQUAL(hs_buf_append(&b, "0123456789", 10), HS_OK);
+    CU_ASSERT_EQUAL(hs_buf_putc(&b, 'x'), HS_ERR_LIMIT);
+    CU_ASSERT_EQUAL(hs_buf_printf(&b, "%d", 1), HS_ERR_LIMIT);
+    CU_ASSERT_EQUAL(b.len, 10);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b), "0123456789");
+    hs_buf_free(&b);
+}
+
+static void test_buf_survives_allocation_failure(void)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    CU_ASSERT_EQUAL(hs_buf_puts(&b, "keep"), HS_OK);
+    hs_alloc_fail_after(0);
+    char big[4096];
+    memset(big, 'z', sizeof big);
+    int rc = hs_buf_append(&b, big, sizeof big);
+    hs_alloc_fail_after(-1);
+    CU_ASSERT_EQUAL(rc, HS_ERR_NOMEM);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b), "keep");
+    hs_buf_free(&b);
+}
+
+HS_TEST_INIT(base)
+{
+    HS_TEST_SUITE_BEGIN("base");
+    HS_TEST(test_strerror_names_every_code);
+    HS_TEST(test_err_detail_is_recorded);
+    HS_TEST(test_alloc_fail_after);
+    HS_TEST(test_buf_grows_and_formats);
+    HS_TEST(test_buf_bound_is_enforced);
+    HS_TEST(test_buf_survives_allocation_failure);
+    return 0;
+}
