@@ -50,8 +50,15 @@ bool hs_interval_contains_point(hs_interval iv, int64_t t);
  */
 bool hs_interval_contains(hs_interval outer, hs_interval inner);
 
+/* end - start (0 for an empty interval), saturated at INT64_MAX. */
 int64_t hs_interval_width(hs_interval iv);
 
+/*
+ * Lifecycle: init makes an empty set without allocating; free releases the
+ * memory and leaves an empty, reusable set (NULL-safe); clear empties the set
+ * and keeps the memory. copy makes dst equal to src (HS_ERR_NOMEM leaves dst
+ * unchanged).
+ */
 void hs_intervals_init(hs_intervals *s);
 void hs_intervals_free(hs_intervals *s);
 void hs_intervals_clear(hs_intervals *s);
@@ -72,8 +79,11 @@ int hs_intervals_add(hs_intervals *s, hs_interval iv);
 int hs_intervals_push(hs_intervals *s, hs_interval iv);
 
 /*
- * Set operations. out is cleared first and must not be a or b. On failure
- * out is left empty.
+ * Set operations. The inputs are sorted and non-overlapping (touching
+ * neighbours, as split makes them, are fine). out is cleared first and must
+ * not be a or b (HS_ERR_INVAL). out is given room for a->n + b->n intervals
+ * up front, so the only other failure is HS_ERR_NOMEM; on failure out is
+ * left empty.
  */
 int hs_intervals_union(const hs_intervals *a, const hs_intervals *b, hs_intervals *out);
 int hs_intervals_difference(const hs_intervals *a, const hs_intervals *b, hs_intervals *out);
@@ -99,14 +109,23 @@ int64_t hs_intervals_total_width(const hs_intervals *s);
 
 bool hs_intervals_contains_point(const hs_intervals *s, int64_t t);
 
-/* Whether iv is entirely covered by s (touching pieces count as covering). */
+/*
+ * Whether iv is entirely covered by s (touching pieces count as covering).
+ * False for an empty iv. O(log n) plus the touching pieces walked.
+ */
 bool hs_intervals_contains(const hs_intervals *s, hs_interval iv);
 
+/*
+ * Element-wise equality, as HyperStream's ==: a split set is not equal to
+ * its compressed form although both cover the same instants.
+ */
 bool hs_intervals_equal(const hs_intervals *a, const hs_intervals *b);
 
 /*
  * Appends a text form to out: "[]" for the empty set, otherwise
- * "(2016-04-28T20:00:00Z, 2016-04-28T21:00:00Z] U (...]".
+ * "(2016-04-28T20:00:00Z, 2016-04-28T21:00:00Z] U (...]" (instants as
+ * hs_time_format_iso writes them). Returns HS_OK or the error of the
+ * buffer (HS_ERR_NOMEM, HS_ERR_LIMIT); out may then hold part of the text.
  */
 int hs_intervals_format(const hs_intervals *s, hs_buf *out);
 
@@ -117,7 +136,7 @@ int hs_intervals_format(const hs_intervals *s, hs_buf *out);
  */
 int hs_rel_interval_make(int64_t start_us, int64_t end_us, hs_rel_interval *out);
 
-/* (now + r.start, now + r.end]. */
+/* (now + r.start, now + r.end], each sum saturated at the int64 limits. */
 hs_interval hs_rel_interval_absolute(hs_rel_interval r, int64_t now_us);
 
 #endif

@@ -491,3 +491,94 @@ int hs_mp_get_raw(hs_mp_reader *r, const uint8_t **p, size_t *len)
     *len = (size_t)(r->p - start);
     return HS_OK;
 }
+
+int hs_mp_map_index(const uint8_t *data, size_t len, hs_mp_field *fields, size_t max, size_t *n,
+                    size_t *used)
+{
+    hs_mp_reader r;
+    hs_mp_reader_init(&r, data, len);
+    uint32_t count;
+    *n = 0;
+    int rc = hs_mp_get_map(&r, &count);
+    if (rc != HS_OK)
+        return hs_err_set(HS_ERR_PARSE, "message is not a msgpack map");
+    if (count > max)
+        return hs_err_set(HS_ERR_LIMIT, "message has %u fields, at most %zu allowed", count, max);
+    for (uint32_t i = 0; i < count; i++) {
+        hs_mp_field *f = &fields[i];
+        rc = hs_mp_get_str(&r, &f->key, &f->klen);
+        if (rc != HS_OK)
+            return hs_err_set(HS_ERR_PARSE, "message field %u has no string key", i);
+        rc = hs_mp_get_raw(&r, &f->val, &f->vlen);
+        if (rc != HS_OK)
+            return hs_err_set(HS_ERR_PARSE, "message field '%.*s' is truncated", (int)f->klen,
+                              f->key);
+    }
+    *n = count;
+    if (used != NULL)
+        *used = (size_t)(r.p - (const uint8_t *)data);
+    return HS_OK;
+}
+
+const hs_mp_field *hs_mp_field_find(const hs_mp_field *f, size_t n, const char *key)
+{
+    size_t kl = strlen(key);
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].klen == kl && memcmp(f[i].key, key, kl) == 0)
+            return &f[i];
+    }
+    return NULL;
+}
+
+/* Positions a reader on field key; HS_ERR_NOTFOUND when absent. */
+static int hs__mp_field_reader(const hs_mp_field *f, size_t n, const char *key, hs_mp_reader *r)
+{
+    const hs_mp_field *x = hs_mp_field_find(f, n, key);
+    if (x == NULL)
+        return hs_err_set(HS_ERR_NOTFOUND, "message has no field '%s'", key);
+    hs_mp_reader_init(r, x->val, x->vlen);
+    return HS_OK;
+}
+
+static int hs__mp_field_type(int rc, const char *key, const char *want)
+{
+    if (rc == HS_OK || rc == HS_ERR_NOTFOUND)
+        return rc;
+    return hs_err_set(HS_ERR_PARSE, "message field '%s' is not %s", key, want);
+}
+
+int hs_mp_field_str(const hs_mp_field *f, size_t n, const char *key, const char **s, uint32_t *len)
+{
+    hs_mp_reader r;
+    int rc = hs__mp_field_reader(f, n, key, &r);
+    if (rc == HS_OK)
+        rc = hs_mp_get_str(&r, s, len);
+    return hs__mp_field_type(rc, key, "a string");
+}
+
+int hs_mp_field_int(const hs_mp_field *f, size_t n, const char *key, int64_t *v)
+{
+    hs_mp_reader r;
+    int rc = hs__mp_field_reader(f, n, key, &r);
+    if (rc == HS_OK)
+        rc = hs_mp_get_int(&r, v);
+    return hs__mp_field_type(rc, key, "an integer");
+}
+
+int hs_mp_field_uint(const hs_mp_field *f, size_t n, const char *key, uint64_t *v)
+{
+    hs_mp_reader r;
+    int rc = hs__mp_field_reader(f, n, key, &r);
+    if (rc == HS_OK)
+        rc = hs_mp_get_uint(&r, v);
+    return hs__mp_field_type(rc, key, "a non-negative integer");
+}
+
+int hs_mp_field_bool(const hs_mp_field *f, size_t n, const char *key, bool *v)
+{
+    hs_mp_reader r;
+    int rc = hs__mp_field_reader(f, n, key, &r);
+    if (rc == HS_OK)
+        rc = hs_mp_get_bool(&r, v);
+    return hs__mp_field_type(rc, key, "a boolean");
+}

@@ -79,4 +79,31 @@ int hs_mp_skip(hs_mp_reader *r);
 /* Skips one complete value and returns where its bytes are. */
 int hs_mp_get_raw(hs_mp_reader *r, const uint8_t **p, size_t *len);
 
+/*
+ * Indexed access to the fields of a map whose keys are strings (the shape of
+ * every internal message). hs_mp_map_index reads one map value at the start
+ * of data and records each field's key and the byte span of its value, up
+ * to max fields (HS_ERR_LIMIT beyond, HS_ERR_PARSE on anything but a map
+ * with string keys). *used (may be NULL) receives the bytes the map took.
+ */
+typedef struct hs_mp_field {
+    const char *key; /* borrowed, not NUL-terminated */
+    uint32_t klen;
+    const uint8_t *val; /* borrowed encoded value */
+    size_t vlen;
+} hs_mp_field;
+
+int hs_mp_map_index(const uint8_t *data, size_t len, hs_mp_field *fields, size_t max, size_t *n,
+                    size_t *used);
+
+/* The field named key, or NULL. */
+const hs_mp_field *hs_mp_field_find(const hs_mp_field *f, size_t n, const char *key);
+
+/* Typed field reads: HS_ERR_NOTFOUND when absent, HS_ERR_PARSE (detail names the key) on a
+ * type mismatch. */
+int hs_mp_field_str(const hs_mp_field *f, size_t n, const char *key, const char **s, uint32_t *len);
+int hs_mp_field_int(const hs_mp_field *f, size_t n, const char *key, int64_t *v);
+int hs_mp_field_uint(const hs_mp_field *f, size_t n, const char *key, uint64_t *v);
+int hs_mp_field_bool(const hs_mp_field *f, size_t n, const char *key, bool *v);
+
 #endif

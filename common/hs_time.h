@@ -35,20 +35,26 @@ int64_t hs_time_mono_us(void);
  * Parses an ISO-8601 instant of exactly len bytes (no NUL needed):
  *   YYYY-MM-DD
  *   YYYY-MM-DDTHH:MM[:SS[.fraction]][Z|+HH:MM|-HH:MM|+HHMM]
- * A space may replace the 'T'; a missing zone means UTC. Up to 9 fraction
- * digits are accepted; digits past the sixth are truncated. Every field is
- * range-checked (month 1-12, day within the month with leap years, hour
- * 0-23, minute 0-59, second 0-59; leap seconds are rejected). Returns HS_OK, or HS_ERR_PARSE (with
- * a detail naming the offending part) for anything else, HS_ERR_RANGE outside [HS_TIME_MIN,
- * HS_TIME_MAX].
+ * A space or 't' may replace the 'T' and 'z' the 'Z'; a missing zone means
+ * UTC. Up to 9 fraction digits are accepted (fraction only after seconds);
+ * digits past the sixth are truncated. Every field is range-checked (month
+ * 1-12, day within the month with leap years, hour 0-23, minute 0-59, second
+ * 0-59, offset up to 23:59; leap seconds and "24:00" are rejected). The
+ * calendar is the proleptic Gregorian one and does not depend on the process
+ * time zone. Returns HS_OK, or HS_ERR_PARSE (with a detail naming the
+ * offending part) for anything else, HS_ERR_RANGE when the instant, after
+ * applying the offset, is outside [HS_TIME_MIN, HS_TIME_MAX]. *out_us is
+ * written only on success.
  */
 int hs_time_parse_iso(const char *s, size_t len, int64_t *out_us);
 
 /*
  * Parses decimal epoch seconds ("1461873600", "-12.5", "1461873600.123456")
- * exactly to the microsecond (digits past the sixth fraction digit are
- * truncated; an exponent is accepted: "1.4618736e9"). HS_ERR_PARSE or
- * HS_ERR_RANGE as above.
+ * exactly to the microsecond: the text is read as a decimal, never through a
+ * double, also when it has an exponent ("1.4618736e9", "5E-1"). Digits below
+ * the microsecond are truncated toward zero ("-0.0000019" is -1 us). Grammar:
+ * [+-] digits [. digits] [(e|E) [+-] digits], with at least one mantissa
+ * digit. HS_ERR_PARSE or HS_ERR_RANGE as above.
  */
 int hs_time_parse_epoch(const char *s, size_t len, int64_t *out_us);
 
@@ -63,22 +69,31 @@ size_t hs_time_format_iso(int64_t t_us, char buf[HS_TIME_ISO_MAX]);
 /*
  * Parses a duration of len bytes: an optional sign, then one or more
  * <number><unit> parts with units d, h, m, s, ms, us (e.g. "-1h30m",
- * "2d", "1.5s", "250ms"). A bare number means seconds ("60", "-0.5").
- * Returns HS_ERR_PARSE on garbage (empty, unknown unit, repeated sign),
- * HS_ERR_RANGE on overflow.
+ * "2d", "1.5s", "250ms"); the sign applies to the whole. Units must appear
+ * in decreasing size, each at most once ("30m1h" is rejected). A number may
+ * have a fraction ("1.5h" is 90 minutes); parts below a microsecond are
+ * truncated toward zero. A bare number, alone, means seconds ("60", "-0.5").
+ * Returns HS_ERR_PARSE on garbage (empty, unknown unit, repeated sign, a
+ * number without unit after a part), HS_ERR_RANGE on int64 overflow.
  */
 int hs_duration_parse(const char *s, size_t len, int64_t *out_us);
 
 /*
- * Formats a duration in the largest units that represent it exactly, e.g.
- * "1h30m", "-60s", "500ms", "1s250ms", "0s". Returns the length written.
+ * Formats a duration in the largest units that represent it exactly, each
+ * non-zero unit once from d down to us, e.g. "1h30m", "-1m" (for -60 s),
+ * "500ms", "1s250ms", "1d1s", "0s". hs_duration_parse reads the text back
+ * to the same value (INT64_MIN included). Returns the length written.
  */
 size_t hs_duration_format(int64_t us, char buf[HS_DURATION_MAX]);
 
 /*
- * Parses a time as users type it on a command line: an ISO-8601 instant,
- * "now", or a signed duration relative to now_us ("-1h", "+30s"). Bare
- * numbers are epoch seconds. HS_ERR_PARSE / HS_ERR_RANGE as above.
+ * Parses a time as users type it on a command line: an ISO-8601 instant
+ * (text starting "YYYY-"), "now", or a signed duration with a unit relative
+ * to now_us ("-1h", "+30s", "-1h30m"). Bare numbers, signed or not, are
+ * epoch seconds ("-60" is 1969-12-31T23:59:00Z; write "-60s" for a minute
+ * ago); a duration without a sign ("30s") is rejected as ambiguous.
+ * HS_ERR_PARSE / HS_ERR_RANGE as above (also when now_us plus the duration
+ * leaves the range).
  */
 int hs_time_parse_user(const char *s, size_t len, int64_t now_us, int64_t *out_us);
 

@@ -1,0 +1,169 @@
+/*
+ * The runtime every service shares: command line and configuration layers,
+ * logging, signal handling, the MQTT connection with a retained status
+ * (online/offline, with a last will), dead-lettering, and periodic metrics.
+ *
+ * A service defines its config struct with `hs_service_cfg common` as the
+ * first member and a config table that starts with HS_SERVICE_CFG_ITEMS.
+ *
+ *   int main(int argc, char **argv) {
+ *       my_cfg cfg;
+ *       hs_service *svc;
+ *       int rc = hs_service_init(&svc, "writer", my_table, &cfg, argc, argv);
+ *       if (rc != HS_OK) return hs_service_exit_code(rc);
+ *       ...connect, loop while hs_service_running(svc)...
+ *       hs_service_destroy(svc);
+ *   }
+ */
+#ifndef HS_SERVICE_H
+#define HS_SERVICE_H
+
+#include "hs_buf.h"
+#include "hs_config.h"
+#include "hs_log.h"
+#include "hs_mqtt.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Settings every service has. */
+typedef struct hs_service_cfg {
+    char *service_id; /* stable id: status, ctl and metrics topics; default the service kind */
+    char *broker_url; /* MQTT broker */
+    char *store_url;  /* sqlite:///path or mongodb://... */
+    char *prefix;     /* topic prefix */
+    char *log_level;
+    char *mqtt_username;
+    char *mqtt_password;
+    char *mqtt_ca_file;
+    char *writer_id; /* service id of the writer (its status topic) */
+    int64_t metrics_interval_us;
+    int64_t connect_timeout_us; /* how long to wait for the broker at start (0: forever) */
+} hs_service_cfg;
+
+/* The first items of every service's config table (type is the service's config struct). */
+#define HS_SERVICE_CFG_ITEMS(type)                                                                 \
+    {"service_id", HS_CFG_STR,                                                                     \
+     NULL,         offsetof(type, common.service_id),                                              \
+     false,        "stable id of this service instance (default: the service kind)"},              \
+        {"broker_url",                                                                             \
+         HS_CFG_STR,                                                                               \
+         "tcp://127.0.0.1:1883",                                                                   \
+         offsetof(type, common.broker_url),                                                        \
+         false,                                                                                    \
+         "MQTT broker URL (tcp://, mqtts://)"},                                                    \
+        {"store_url",                                                                              \
+         HS_CFG_STR,                                                                               \
+         "sqlite://./hs-data/hs.db",                                                               \
+         offsetof(type, common.store_url),                                                         \
+         false,                                                                                    \
+         "store URL: sqlite:///path/hs.db or mongodb://host:port/db"},                             \
+        {"prefix", HS_CFG_STR, "hs", offsetof(type, common.prefix), false, "topic prefix"},        \
+        {"log_level", HS_CFG_STR,                                                                  \
+         "info",      offsetof(type, common.log_level),                                            \
+         false,       "debug, info, warn, error, mon, off"},                                       \
+        {"mqtt_username", HS_CFG_STR,        NULL, offsetof(type, common.mqtt_username),           \
+         false,           "broker user name"},                                                     \
+        {"mqtt_password",  HS_CFG_STR, NULL, offsetof(type, common.mqtt_password), true,           \
+         "broker password"},                                                                       \
+        {"mqtt_ca_file", HS_CFG_STR,                                                               \
+         NULL,           offsetof(type, common.mqtt_ca_file),                                      \
+         false,          "CA certificate file for mqtts:// brokers"},                              \
+        {"writer_id", HS_CFG_STR,                                                                  \
+         "writer",    offsetof(type, common.writer_id),                                            \
+         false,       "service id of the writer"},                                                 \
+        {"metrics_interval",                                                                       \
+         HS_CFG_DURATION,                                                                          \
+         "5s",                                                                                     \
+         offsetof(type, common.metrics_interval_us),                                               \
+         false,                                                                                    \
+         "how often metrics are published"},                                                       \
+    {                                                                                              \
+        "connect_timeout", HS_CFG_DURATION, "0s", offsetof(type, common.connect_timeout_us),       \
+            false, "how long to wait for the broker at start (0s: forever)"                        \
+    }
+
+typedef struct hs_service hs_service;
+
+/* Returned by hs_service_init when the command line asked for something
+ * that is done already (--help, --version, --print-config): exit 0. */
+#define HS_SERVICE_DONE 1
+
+/*
+ * Parses the command line (--config FILE, --set NAME=VALUE (repeatable),
+ * --print-config, --help, --version, plus the service's own options given
+ * in extra_usage, which the service parses itself from the remaining
+ * arguments via hs_service_args), loads configuration layers into cfg,
+ * creates the logger, installs SIGTERM/SIGINT handlers and sets umask 077.
+ * Returns HS_OK, HS_SERVICE_DONE, or an error (already printed to stderr).
+ */
+int hs_service_init(hs_service **out, const char *kind, const hs_cfg_item *table, void *cfg,
+                    int argc, char **argv);
+
+/* The exit status for a return code of hs_service_init or the run: 0, 1 (config) or 2. */
+int hs_service_exit_code(int rc);
+
+/*
+ * Connects to the broker (waiting as configured) with the last will
+ * "offline" on the retained status topic. persistent asks for a persistent
+ * receive session (client id = service id).
+ */
+int hs_service_connect(hs_service *svc, bool persistent);
+
+/*
+ * Publishes the retained status "online": call it once the service has
+ * subscribed and can do its work, so that "online" means ready.
+ */
+int hs_service_ready(hs_service *svc);
+
+hs_mqtt *hs_service_mqtt(hs_service *svc);
+hs_log *hs_service_log(hs_service *svc);
+const char *hs_service_id(const hs_service *svc);
+const char *hs_service_prefix(const hs_service *svc);
+/* Start time in microseconds; also this run's incarnation number. */
+int64_t hs_service_started_us(const hs_service *svc);
+
+/* False once SIGTERM or SIGINT arrived (or hs_service_stop was called). */
+bool hs_service_running(const hs_service *svc);
+void hs_service_stop(hs_service *svc);
+
+/*
+ * Builds "<prefix>/<suffix>" into out (reset first) and returns its text.
+ */
+const char *hs_service_topic(const hs_service *svc, hs_buf *out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Publishes rejected input on <prefix>/dead/<kind> as JSON
+ * {"service", "reason", "topic", "t", "payload" (text when valid UTF-8) or
+ * "payload_b64"}, logs it at WARN (rate-limited) and counts it.
+ */
+void hs_service_dead_letter(hs_service *svc, const char *reason, const char *topic,
+                            const void *payload, size_t len);
+
+/* Counters a service reports in its metrics (monotonic). */
+typedef struct hs_service_counters {
+    uint64_t msgs_in, msgs_out;
+    uint64_t instances_in, instances_out;
+    uint64_t errors;
+    uint64_t dead_lettered;
+    uint64_t backlog; /* a gauge: work waiting */
+} hs_service_counters;
+
+/* The service's counters, to be updated by its own thread. */
+hs_service_counters *hs_service_counters_get(hs_service *svc);
+
+/*
+ * Periodic housekeeping: publishes metrics every metrics_interval. Call it
+ * from the service loop at least every few hundred milliseconds.
+ */
+void hs_service_tick(hs_service *svc);
+
+/* Publishes status "offline" (reason "stopped"), disconnects and frees. NULL-safe. */
+void hs_service_destroy(hs_service *svc);
+
+/* Remaining command-line arguments the runtime did not consume (service-specific). */
+int hs_service_args(const hs_service *svc, char ***argv);
+
+#endif

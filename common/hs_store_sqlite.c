@@ -1,0 +1,715 @@
+/*
+ * The embedded store backend: one SQLite database file in WAL mode.
+ *
+ * Schema (version in PRAGMA user_version; migrations below run in order):
+ *   streams(sid INTEGER PRIMARY KEY, id TEXT UNIQUE, kind, binding TEXT,
+ *           calculated BLOB (msgpack [[start, end], ...]), created_us, updated_us)
+ *   instances(sid, t, v BLOB, PRIMARY KEY (sid, t)) WITHOUT ROWID
+ *   docs(coll, key, json, updated_us, PRIMARY KEY (coll, key)) WITHOUT ROWID
+ *
+ * synchronous=NORMAL in WAL mode: a committed transaction survives the
+ * writer process being killed (it is in the WAL, in the OS page cache); only
+ * an operating-system crash or power loss can lose the last commits.
+ * HS_SQLITE_SYNC=full (environment) makes every commit durable against that
+ * too, at a cost in throughput.
+ */
+#include "hs_alloc.h"
+#include "hs_error.h"
+#include "hs_map.h"
+#include "hs_store_impl.h"
+#include "hs_time.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The statements of one handle, prepared on first use. */
+enum {
+    Q_SID,
+    Q_STREAM_INSERT,
+    Q_STREAM_BINDING,
+    Q_INST_INSERT,
+    Q_INST_GET,
+    Q_READ_ASC,
+    Q_READ_DESC,
+    Q_COUNT,
+    Q_STREAM_GET,
+    Q_STREAM_LIST,
+    Q_CALC_GET,
+    Q_CALC_SET,
+    Q_PURGE,
+    Q_STREAM_DELETE,
+    Q_DOC_PUT,
+    Q_DOC_GET,
+    Q_DOC_DELETE,
+    Q_DOC_LIST,
+    Q_DOC_LIST_DESC,
+    Q_BEGIN,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q__COUNT
+};
+
+static const char *const hs__sql[Q__COUNT] = {
+    [Q_SID] = "SELECT sid FROM streams WHERE id = ?1",
+    [Q_STREAM_INSERT] = "INSERT INTO streams(id, kind, binding, calculated, created_us, updated_us)"
+                        " VALUES (?1, ?2, ?3, NULL, ?4, ?4)",
+    [Q_STREAM_BINDING] =
+        "UPDATE streams SET kind = ?2, binding = ?3, updated_us = ?4 WHERE sid = ?1",
+    [Q_INST_INSERT] = "INSERT OR IGNORE INTO instances(sid, t, v) VALUES (?1, ?2, ?3)",
+    [Q_INST_GET] = "SELECT v FROM instances WHERE sid = ?1 AND t = ?2",
+    [Q_READ_ASC] = "SELECT t, v FROM instances WHERE sid = (SELECT sid FROM streams WHERE id = ?1)"
+                   " AND t > ?2 AND t <= ?3 ORDER BY t LIMIT ?4",
+    [Q_READ_DESC] = "SELECT t, v FROM instances WHERE sid = (SELECT sid FROM streams WHERE id = ?1)"
+                    " AND t > ?2 AND t <= ?3 ORDER BY t DESC LIMIT ?4",
+    [Q_COUNT] = "SELECT count(*) FROM instances WHERE sid = (SELECT sid FROM streams WHERE id = ?1)"
+                " AND t > ?2 AND t <= ?3",
+    [Q_STREAM_GET] = "SELECT id, kind, binding, calculated, updated_us FROM streams WHERE id = ?1",
+    [Q_STREAM_LIST] = "SELECT id, kind, binding, calculated, updated_us FROM streams"
+                      " WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id",
+    [Q_CALC_GET] = "SELECT calculated FROM streams WHERE sid = ?1",
+    [Q_CALC_SET] = "UPDATE streams SET calculated = ?2, updated_us = ?3 WHERE sid = ?1",
+    [Q_PURGE] = "DELETE FROM instances WHERE sid = ?1",
+    [Q_STREAM_DELETE] = "DELETE FROM streams WHERE sid = ?1",
+    [Q_DOC_PUT] =
+        "INSERT OR REPLACE INTO docs(coll, key, json, updated_us) VALUES (?1, ?2, ?3, ?4)",
+    [Q_DOC_GET] = "SELECT json FROM docs WHERE coll = ?1 AND key = ?2",
+    [Q_DOC_DELETE] = "DELETE FROM docs WHERE coll = ?1 AND key = ?2",
+    [Q_DOC_LIST] = "SELECT key, json FROM docs WHERE coll = ?1 AND substr(key, 1, length(?2)) = ?2"
+                   " ORDER BY key LIMIT ?3",
+    [Q_DOC_LIST_DESC] = "SELECT key, json FROM docs WHERE coll = ?1"
+                        " AND substr(key, 1, length(?2)) = ?2 ORDER BY key DESC LIMIT ?3",
+    [Q_BEGIN] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+};
+
+/* Migrations: migration i brings the schema from version i to i + 1. */
+static const char *const hs__migrations[] = {
+    "CREATE TABLE streams ("
+    "  sid INTEGER PRIMARY KEY,"
+    "  id TEXT NOT NULL UNIQUE,"
+    "  kind INTEGER NOT NULL,"
+    "  binding TEXT,"
+    "  calculated BLOB,"
+    "  created_us INTEGER NOT NULL,"
+    "  updated_us INTEGER NOT NULL);"
+    "CREATE TABLE instances ("
+    "  sid INTEGER NOT NULL,"
+    "  t INTEGER NOT NULL,"
+    "  v BLOB NOT NULL,"
+    "  PRIMARY KEY (sid, t)) WITHOUT ROWID;"
+    "CREATE TABLE docs ("
+    "  coll TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  json TEXT NOT NULL,"
+    "  updated_us INTEGER NOT NULL,"
+    "  PRIMARY KEY (coll, key)) WITHOUT ROWID;",
+};
+#define HS__SCHEMA_VERSION ((int)(sizeof hs__migrations / sizeof hs__migrations[0]))
+
+typedef struct hs_store_sqlite {
+    hs_store base;
+    sqlite3 *db;
+    sqlite3_stmt *q[Q__COUNT]; /* owned; prepared lazily */
+    hs_map sids;               /* writer only: stream id -> sid (as intptr_t) */
+    hs_buf scratch;            /* encoding of calculated intervals */
+} hs_store_sqlite;
+
+/*
+ * Maps the connection's last error: conditions that may pass (disk full,
+ * I/O errors, locks held too long, out of memory) become HS_ERR_IO, which
+ * tells the writer to retry later; everything else is HS_ERR_STORE.
+ */
+static int hs__sq_err(hs_store_sqlite *st, const char *what)
+{
+    int code = sqlite3_errcode(st->db) & 0xff;
+    bool transient = code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_BUSY ||
+                     code == SQLITE_LOCKED || code == SQLITE_NOMEM || code == SQLITE_CANTOPEN ||
+                     code == SQLITE_PROTOCOL;
+    return hs_err_set(transient ? HS_ERR_IO : HS_ERR_STORE, "sqlite: %s: %s", what,
+                      sqlite3_errmsg(st->db));
+}
+
+/* Returns the prepared (and reset) statement k. */
+static int hs__sq_stmt(hs_store_sqlite *st, int k, sqlite3_stmt **out)
+{
+    if (st->q[k] == NULL) {
+        if (sqlite3_prepare_v3(st->db, hs__sql[k], -1, SQLITE_PREPARE_PERSISTENT, &st->q[k],
+                               NULL) != SQLITE_OK) {
+            /* A reader of a store whose writer has not created the schema yet. */
+            if (strstr(sqlite3_errmsg(st->db), "no such table") != NULL)
+                return hs_err_set(HS_ERR_NOTFOUND, "store has no schema yet");
+            return hs__sq_err(st, "prepare");
+        }
+    } else {
+        sqlite3_reset(st->q[k]);
+        sqlite3_clear_bindings(st->q[k]);
+    }
+    *out = st->q[k];
+    return HS_OK;
+}
+
+static int hs__sq_exec(hs_store_sqlite *st, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = hs_err_set(HS_ERR_STORE, "sqlite: %s", msg ? msg : "exec failed");
+        sqlite3_free(msg);
+        return rc;
+    }
+    return HS_OK;
+}
+
+static int hs__sq_user_version(hs_store_sqlite *st, int *v)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
+        return hs__sq_err(st, "user_version");
+    int rc = sqlite3_step(q) == SQLITE_ROW ? HS_OK : hs__sq_err(st, "user_version");
+    if (rc == HS_OK)
+        *v = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return rc;
+}
+
+static int hs__sq_migrate(hs_store_sqlite *st)
+{
+    int v;
+    int rc = hs__sq_exec(st, "BEGIN IMMEDIATE");
+    if (rc != HS_OK)
+        return rc;
+    rc = hs__sq_user_version(st, &v);
+    if (rc == HS_OK && v > HS__SCHEMA_VERSION)
+        rc = hs_err_set(HS_ERR_STORE,
+                        "store schema version %d is newer than this program's %d; upgrade it", v,
+                        HS__SCHEMA_VERSION);
+    for (; rc == HS_OK && v < HS__SCHEMA_VERSION; v++) {
+        rc = hs__sq_exec(st, hs__migrations[v]);
+        if (rc == HS_OK) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+            rc = hs__sq_exec(st, sql);
+        }
+    }
+    if (rc == HS_OK)
+        return hs__sq_exec(st, "COMMIT");
+    hs__sq_exec(st, "ROLLBACK");
+    return rc;
+}
+
+static void hs__sq_close(hs_store *s)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    for (int k = 0; k < Q__COUNT; k++)
+        sqlite3_finalize(st->q[k]);
+    sqlite3_close(st->db);
+    hs_map_free(&st->sids);
+    hs_buf_free(&st->scratch);
+    hs_free(st);
+}
+
+static int hs__sq_schema_version(hs_store *s, int *version)
+{
+    return hs__sq_user_version((hs_store_sqlite *)s, version);
+}
+
+static int hs__sq_simple(hs_store_sqlite *st, int k, const char *what)
+{
+    sqlite3_stmt *q;
+    int rc = hs__sq_stmt(st, k, &q);
+    if (rc != HS_OK)
+        return rc;
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return hs__sq_err(st, what);
+    return HS_OK;
+}
+
+static int hs__sq_begin(hs_store *s)
+{
+    return hs__sq_simple((hs_store_sqlite *)s, Q_BEGIN, "begin");
+}
+
+static int hs__sq_commit(hs_store *s)
+{
+    return hs__sq_simple((hs_store_sqlite *)s, Q_COMMIT, "commit");
+}
+
+static int hs__sq_rollback(hs_store *s)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    /* Cached sids of streams created in the rolled-back transaction are void. */
+    hs_map_free(&st->sids);
+    return hs__sq_simple(st, Q_ROLLBACK, "rollback");
+}
+
+/* Looks up the sid of a stream; HS_ERR_NOTFOUND when undefined. */
+static int hs__sq_sid(hs_store_sqlite *st, const char *id, sqlite3_int64 *sid)
+{
+    void *cached = hs_map_get(&st->sids, id);
+    if (cached != NULL) {
+        *sid = (sqlite3_int64)(intptr_t)cached;
+        return HS_OK;
+    }
+    sqlite3_stmt *q;
+    int rc = hs__sq_stmt(st, Q_SID, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE)
+        return hs_err_set(HS_ERR_NOTFOUND, "stream '%s' is not defined", id);
+    if (step != SQLITE_ROW)
+        return hs__sq_err(st, "stream lookup");
+    *sid = sqlite3_column_int64(q, 0);
+    /* Only the writer caches: it alone creates and deletes streams. */
+    if (st->base.mode == HS_STORE_WRITE)
+        (void)hs_map_put(&st->sids, id, (void *)(intptr_t)*sid, NULL);
+    return HS_OK;
+}
+
+/* Finds or creates the stream. created (may be NULL) tells which. */
+static int hs__sq_ensure(hs_store_sqlite *st, const char *id, int kind, const char *binding,
+                         sqlite3_int64 *sid, bool *created)
+{
+    if (created != NULL)
+        *created = false;
+    int rc = hs__sq_sid(st, id, sid);
+    if (rc != HS_ERR_NOTFOUND)
+        return rc;
+    sqlite3_stmt *q;
+    rc = hs__sq_stmt(st, Q_STREAM_INSERT, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 2, kind);
+    if (binding != NULL)
+        sqlite3_bind_text(q, 3, binding, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, hs_time_now_us());
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return hs__sq_err(st, "define stream");
+    *sid = sqlite3_last_insert_rowid(st->db);
+    if (created != NULL)
+        *created = true;
+    (void)hs_map_put(&st->sids, id, (void *)(intptr_t)*sid, NULL);
+    return HS_OK;
+}
+
+static int hs__sq_stream_define(hs_store *s, const char *id, int kind, const char *binding)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_int64 sid;
+    bool created;
+    int rc = hs__sq_ensure(st, id, kind, binding, &sid, &created);
+    if (rc != HS_OK || created)
+        return rc;
+    sqlite3_stmt *q;
+    rc = hs__sq_stmt(st, Q_STREAM_BINDING, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_int64(q, 1, sid);
+    sqlite3_bind_int(q, 2, kind);
+    if (binding != NULL)
+        sqlite3_bind_text(q, 3, binding, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, hs_time_now_us());
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return hs__sq_err(st, "update stream");
+    return HS_OK;
+}
+
+static int hs__sq_write(hs_store *s, const char *id, const hs_batch *b, uint8_t *status,
+                        hs_write_result *res)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_int64 sid;
+    int rc = hs__sq_ensure(st, id, HS_STREAM_RAW, NULL, &sid, NULL);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_stmt *ins, *get;
+    rc = hs__sq_stmt(st, Q_INST_INSERT, &ins);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_int64(ins, 1, sid);
+    for (size_t i = 0; i < b->n; i++) {
+        const hs_inst *in = &b->items[i];
+        const uint8_t *v = hs_batch_value(b, i);
+        sqlite3_bind_int64(ins, 2, in->t_us);
+        sqlite3_bind_blob(ins, 3, v, (int)in->len, SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE)
+            return hs__sq_err(st, "insert instance");
+        sqlite3_reset(ins);
+        uint8_t what = HS_WRITE_INSERTED;
+        if (sqlite3_changes(st->db) == 0) {
+            /* The timestamp exists: same value or a conflict. */
+            rc = hs__sq_stmt(st, Q_INST_GET, &get);
+            if (rc != HS_OK)
+                return rc;
+            sqlite3_bind_int64(get, 1, sid);
+            sqlite3_bind_int64(get, 2, in->t_us);
+            if (sqlite3_step(get) != SQLITE_ROW)
+                return hs__sq_err(st, "read existing instance");
+            const void *old = sqlite3_column_blob(get, 0);
+            int oldlen = sqlite3_column_bytes(get, 0);
+            bool same = oldlen == (int)in->len && (oldlen == 0 || memcmp(old, v, in->len) == 0);
+            what = same ? HS_WRITE_DUPLICATE : HS_WRITE_CONFLICT;
+            sqlite3_reset(get);
+        }
+        if (what == HS_WRITE_INSERTED)
+            res->inserted++;
+        else if (what == HS_WRITE_DUPLICATE)
+            res->duplicates++;
+        else
+            res->conflicts++;
+        if (status != NULL)
+            status[i] = what;
+    }
+    return HS_OK;
+}
+
+static int hs__sq_calc_get(hs_store_sqlite *st, sqlite3_int64 sid, hs_intervals *out)
+{
+    sqlite3_stmt *q;
+    int rc = hs__sq_stmt(st, Q_CALC_GET, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_int64(q, 1, sid);
+    if (sqlite3_step(q) != SQLITE_ROW)
+        return hs__sq_err(st, "read intervals");
+    return hs__store_intervals_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0),
+                                      out);
+}
+
+static int hs__sq_calc_set(hs_store_sqlite *st, sqlite3_int64 sid, const hs_intervals *iv)
+{
+    hs_buf_reset(&st->scratch);
+    int rc = hs__store_intervals_encode(iv, &st->scratch);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_stmt *q;
+    rc = hs__sq_stmt(st, Q_CALC_SET, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_int64(q, 1, sid);
+    sqlite3_bind_blob(q, 2, st->scratch.data, (int)st->scratch.len, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, hs_time_now_us());
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return hs__sq_err(st, "write intervals");
+    return HS_OK;
+}
+
+static int hs__sq_intervals_add(hs_store *s, const char *id, const hs_intervals *add)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_int64 sid;
+    int rc = hs__sq_sid(st, id, &sid);
+    if (rc != HS_OK)
+        return rc;
+    hs_intervals cur, sum;
+    hs_intervals_init(&cur);
+    hs_intervals_init(&sum);
+    rc = hs__sq_calc_get(st, sid, &cur);
+    if (rc == HS_OK)
+        rc = hs_intervals_union(&cur, add, &sum);
+    if (rc == HS_OK && !hs_intervals_equal(&cur, &sum))
+        rc = hs__sq_calc_set(st, sid, &sum);
+    hs_intervals_free(&cur);
+    hs_intervals_free(&sum);
+    return rc;
+}
+
+static int hs__sq_intervals_set(hs_store *s, const char *id, const hs_intervals *set)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_int64 sid;
+    int rc = hs__sq_sid(st, id, &sid);
+    if (rc != HS_OK)
+        return rc;
+    return hs__sq_calc_set(st, sid, set);
+}
+
+static int hs__sq_purge(hs_store *s, const char *id, bool remove_definition, int64_t *deleted)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_int64 sid;
+    int rc = hs__sq_sid(st, id, &sid);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_stmt *q;
+    rc = hs__sq_stmt(st, Q_PURGE, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_int64(q, 1, sid);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return hs__sq_err(st, "purge");
+    *deleted = sqlite3_changes64(st->db);
+    if (remove_definition) {
+        rc = hs__sq_stmt(st, Q_STREAM_DELETE, &q);
+        if (rc != HS_OK)
+            return rc;
+        sqlite3_bind_int64(q, 1, sid);
+        if (sqlite3_step(q) != SQLITE_DONE)
+            return hs__sq_err(st, "delete stream");
+        hs_map_remove(&st->sids, id);
+        return HS_OK;
+    }
+    hs_intervals none;
+    hs_intervals_init(&none);
+    return hs__sq_calc_set(st, sid, &none);
+}
+
+static int hs__sq_doc_put(hs_store *s, const char *coll, const char *key, const char *json)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_stmt *q;
+    int rc = hs__sq_stmt(st, Q_DOC_PUT, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, coll, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, json, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, hs_time_now_us());
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return hs__sq_err(st, "put document");
+    return HS_OK;
+}
+
+static int hs__sq_doc_delete(hs_store *s, const char *coll, const char *key)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_stmt *q;
+    int rc = hs__sq_stmt(st, Q_DOC_DELETE, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, coll, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return hs__sq_err(st, "delete document");
+    if (sqlite3_changes(st->db) == 0)
+        return hs_err_set(HS_ERR_NOTFOUND, "no document '%s' in '%s'", key, coll);
+    return HS_OK;
+}
+
+/* Fills info from a row (id, kind, binding, calculated, updated_us). */
+static int hs__sq_row_info(sqlite3_stmt *q, hs_stream_info *info)
+{
+    memset(info, 0, sizeof *info);
+    hs_intervals_init(&info->calculated);
+    const char *id = (const char *)sqlite3_column_text(q, 0);
+    const char *binding = (const char *)sqlite3_column_text(q, 2);
+    info->id = hs_strdup(id ? id : "");
+    info->kind = sqlite3_column_int(q, 1);
+    info->binding = binding ? hs_strdup(binding) : NULL;
+    info->updated_us = sqlite3_column_int64(q, 4);
+    if (info->id == NULL || (binding != NULL && info->binding == NULL)) {
+        hs_stream_info_free(info);
+        return HS_ERR_NOMEM;
+    }
+    int rc = hs__store_intervals_decode(sqlite3_column_blob(q, 3),
+                                        (size_t)sqlite3_column_bytes(q, 3), &info->calculated);
+    if (rc != HS_OK)
+        hs_stream_info_free(info);
+    return rc;
+}
+
+static int hs__sq_stream_get(hs_store *s, const char *id, hs_stream_info *out)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_stmt *q;
+    int rc = hs__sq_stmt(st, Q_STREAM_GET, &q);
+    if (rc == HS_ERR_NOTFOUND)
+        return hs_err_set(HS_ERR_NOTFOUND, "stream '%s' is not defined", id);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE)
+        return hs_err_set(HS_ERR_NOTFOUND, "stream '%s' is not defined", id);
+    if (step != SQLITE_ROW)
+        return hs__sq_err(st, "read stream");
+    rc = hs__sq_row_info(q, out);
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int hs__sq_stream_list(hs_store *s, const char *prefix, hs_store_stream_fn fn, void *ud)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_stmt *q;
+    int rc = hs__sq_stmt(st, Q_STREAM_LIST, &q);
+    if (rc == HS_ERR_NOTFOUND)
+        return HS_OK;
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, prefix, -1, SQLITE_STATIC);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hs_stream_info info;
+        rc = hs__sq_row_info(q, &info);
+        if (rc != HS_OK)
+            break;
+        rc = fn(ud, &info);
+        hs_stream_info_free(&info);
+        if (rc != 0)
+            break;
+    }
+    if (rc == HS_OK && step != SQLITE_DONE)
+        rc = hs__sq_err(st, "list streams");
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int hs__sq_read_range(hs_store *s, const char *id, int64_t start, int64_t end, size_t n,
+                             bool desc, hs_batch *out)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_stmt *q;
+    int rc = hs__sq_stmt(st, desc ? Q_READ_DESC : Q_READ_ASC, &q);
+    if (rc == HS_ERR_NOTFOUND)
+        return HS_OK;
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, start);
+    sqlite3_bind_int64(q, 3, end);
+    sqlite3_bind_int64(q, 4, n > INT64_MAX ? INT64_MAX : (sqlite3_int64)n);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        rc = hs_batch_push(out, sqlite3_column_int64(q, 0), sqlite3_column_blob(q, 1),
+                           (size_t)sqlite3_column_bytes(q, 1));
+        if (rc != HS_OK)
+            break;
+    }
+    if (rc == HS_OK && step != SQLITE_DONE)
+        rc = hs__sq_err(st, "read instances");
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int hs__sq_count(hs_store *s, const char *id, hs_interval range, int64_t *n)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_stmt *q;
+    int rc = hs__sq_stmt(st, Q_COUNT, &q);
+    if (rc == HS_ERR_NOTFOUND)
+        return HS_OK;
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, range.start);
+    sqlite3_bind_int64(q, 3, range.end);
+    if (sqlite3_step(q) != SQLITE_ROW)
+        return hs__sq_err(st, "count");
+    *n = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return HS_OK;
+}
+
+static int hs__sq_doc_get(hs_store *s, const char *coll, const char *key, hs_buf *json)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_stmt *q;
+    int rc = hs__sq_stmt(st, Q_DOC_GET, &q);
+    if (rc == HS_ERR_NOTFOUND)
+        return hs_err_set(HS_ERR_NOTFOUND, "no document '%s' in '%s'", key, coll);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, coll, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, key, -1, SQLITE_STATIC);
+    int step = sqlite3_step(q);
+    if (step == SQLITE_DONE)
+        return hs_err_set(HS_ERR_NOTFOUND, "no document '%s' in '%s'", key, coll);
+    if (step != SQLITE_ROW)
+        return hs__sq_err(st, "get document");
+    rc = hs_buf_append(json, sqlite3_column_text(q, 0), (size_t)sqlite3_column_bytes(q, 0));
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int hs__sq_doc_list(hs_store *s, const char *coll, const char *prefix, bool reverse,
+                           size_t limit, hs_store_doc_fn fn, void *ud)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_stmt *q;
+    int rc = hs__sq_stmt(st, reverse ? Q_DOC_LIST_DESC : Q_DOC_LIST, &q);
+    if (rc == HS_ERR_NOTFOUND)
+        return HS_OK;
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_text(q, 1, coll, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, prefix, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, limit == 0 ? -1 : (sqlite3_int64)limit);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        rc = fn(ud, (const char *)sqlite3_column_text(q, 0),
+                (const char *)sqlite3_column_text(q, 1));
+        if (rc != 0)
+            break;
+    }
+    if (rc == HS_OK && step != SQLITE_DONE)
+        rc = hs__sq_err(st, "list documents");
+    sqlite3_reset(q);
+    return rc;
+}
+
+static const hs_store_ops hs__sqlite_ops = {
+    .name = "sqlite",
+    .close = hs__sq_close,
+    .schema_version = hs__sq_schema_version,
+    .begin = hs__sq_begin,
+    .commit = hs__sq_commit,
+    .rollback = hs__sq_rollback,
+    .stream_define = hs__sq_stream_define,
+    .write = hs__sq_write,
+    .intervals_add = hs__sq_intervals_add,
+    .intervals_set = hs__sq_intervals_set,
+    .purge = hs__sq_purge,
+    .doc_put = hs__sq_doc_put,
+    .doc_delete = hs__sq_doc_delete,
+    .stream_get = hs__sq_stream_get,
+    .stream_list = hs__sq_stream_list,
+    .read_range = hs__sq_read_range,
+    .count = hs__sq_count,
+    .doc_get = hs__sq_doc_get,
+    .doc_list = hs__sq_doc_list,
+};
+
+int hs__store_sqlite_open(hs_store **out, const char *path, int mode)
+{
+    if (path[0] == '\0')
+        return hs_err_set(HS_ERR_CONFIG, "sqlite store URL has no path (sqlite:///path/hs.db)");
+    hs_store_sqlite *st = hs_calloc(1, sizeof *st);
+    if (st == NULL)
+        return HS_ERR_NOMEM;
+    st->base.ops = &hs__sqlite_ops;
+    st->base.mode = mode;
+    hs_map_init(&st->sids);
+    hs_buf_init(&st->scratch, 0);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = HS_OK;
+    if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+        rc = hs_err_set(HS_ERR_STORE, "sqlite: cannot open '%s': %s", path,
+                        st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, 10000);
+    const char *sync = getenv("HS_SQLITE_SYNC");
+    bool full = sync != NULL && strcasecmp(sync, "full") == 0;
+    rc = hs__sq_exec(st, "PRAGMA journal_mode=WAL");
+    if (rc == HS_OK)
+        rc = hs__sq_exec(st, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    if (rc == HS_OK)
+        rc = hs__sq_exec(st, "PRAGMA cache_size=-65536");
+    if (rc == HS_OK && mode == HS_STORE_WRITE)
+        rc = hs__sq_migrate(st);
+    if (rc == HS_OK && mode == HS_STORE_READ)
+        rc = hs__sq_exec(st, "PRAGMA query_only=1");
+    if (rc != HS_OK)
+        goto fail;
+    *out = &st->base;
+    return HS_OK;
+fail:
+    hs__sq_close(&st->base);
+    return rc;
+}

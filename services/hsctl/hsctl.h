@@ -1,0 +1,71 @@
+/*
+ * hsctl: the command-line interface. Each group of verbs lives in its own
+ * file (cmd_*.c) and gets the shared context below.
+ *
+ * Exit status: 0 success, 1 user error (bad arguments, unknown stream...),
+ * 2 system error (broker or store unreachable...). Errors are one line on
+ * stderr saying what was wrong and what to do.
+ */
+#ifndef HSCTL_H
+#define HSCTL_H
+
+/* Size of path buffers built from the data directory (which is at most 1023 bytes). */
+#define HSCTL_PATH 2048
+
+#include "hs_buf.h"
+#include "hs_mqtt.h"
+#include "hs_store.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum { HSCTL_OK = 0, HSCTL_USER = 1, HSCTL_SYSTEM = 2 };
+
+typedef struct hsctl_cfg {
+    char *broker_url;
+    char *store_url;
+    char *prefix;
+    char *mqtt_username;
+    char *mqtt_password;
+    char *mqtt_ca_file;
+    char *writer_id;
+    char *scheduler_id;
+} hsctl_cfg;
+
+typedef struct hsctl {
+    char data_dir[1024]; /* the stack's directory (--data, HS_DATA, ./hs-data) */
+    bool have_data_conf; /* data_dir/hs.conf exists and was loaded */
+    hsctl_cfg cfg;
+    char bindir[1024]; /* directory of the hsctl binary (services live beside it) */
+    hs_mqtt *mqtt;     /* connected lazily by hsctl_mqtt */
+    hs_store *store;   /* opened lazily by hsctl_store */
+    char client_id[96];
+} hsctl;
+
+/* Prints "hsctl: <message>" to stderr and returns code. */
+int hsctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Connects to the broker (once); NULL after printing an error. */
+hs_mqtt *hsctl_mqtt(hsctl *h);
+/* Opens the store read-only (once); NULL after printing an error. */
+hs_store *hsctl_store(hsctl *h);
+/* "<prefix>/<suffix>" into out. */
+const char *hsctl_topic(hsctl *h, hs_buf *out, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Parses a user time (ISO, epoch seconds, "now", "-1h"); prints an error and returns false. */
+bool hsctl_time(const char *s, int64_t *out);
+/* Sends one write request to the writer and waits for its acknowledgement. */
+int hsctl_write(hsctl *h, const char *op, const uint8_t *fields, size_t len, uint32_t nfields,
+                char *err, size_t errlen, uint64_t *count);
+
+/* Whether argument a is option name (e.g. "--from"); takes its value from argv. */
+bool hsctl_opt(int argc, char **argv, int *i, const char *name, const char **value);
+
+int cmd_up(hsctl *h, int argc, char **argv);
+int cmd_down(hsctl *h, int argc, char **argv);
+int cmd_status(hsctl *h, int argc, char **argv);
+int cmd_pub(hsctl *h, int argc, char **argv);
+int cmd_sub(hsctl *h, int argc, char **argv);
+int cmd_stream(hsctl *h, int argc, char **argv);
+
+#endif

@@ -1,0 +1,313 @@
+/* hsctl: the command-line interface of HyperStream-C. */
+#include "hsctl.h"
+
+#include "hs_alloc.h"
+#include "hs_config.h"
+#include "hs_error.h"
+#include "hs_mpack.h"
+#include "hs_time.h"
+#include "hs_wclient.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const hs_cfg_item hsctl_cfg_table[] = {
+    {"broker_url", HS_CFG_STR, "tcp://127.0.0.1:1883", offsetof(hsctl_cfg, broker_url), false,
+     "MQTT broker URL"},
+    {"store_url", HS_CFG_STR, "sqlite://./hs-data/hs.db", offsetof(hsctl_cfg, store_url), false,
+     "store URL"},
+    {"prefix", HS_CFG_STR, "hs", offsetof(hsctl_cfg, prefix), false, "topic prefix"},
+    {"mqtt_username", HS_CFG_STR, NULL, offsetof(hsctl_cfg, mqtt_username), false, "broker user"},
+    {"mqtt_password", HS_CFG_STR, NULL, offsetof(hsctl_cfg, mqtt_password), true,
+     "broker password"},
+    {"mqtt_ca_file", HS_CFG_STR, NULL, offsetof(hsctl_cfg, mqtt_ca_file), false, "CA file"},
+    {"writer_id", HS_CFG_STR, "writer", offsetof(hsctl_cfg, writer_id), false, "writer id"},
+    {"scheduler_id", HS_CFG_STR, "scheduler", offsetof(hsctl_cfg, scheduler_id), false,
+     "scheduler id"},
+    {NULL, HS_CFG_STR, NULL, 0, false, NULL},
+};
+
+int hsctl_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("hsctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+bool hsctl_opt(int argc, char **argv, int *i, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0)
+        return false;
+    if (a[n] == '=') {
+        *value = a + n + 1;
+        return true;
+    }
+    if (a[n] != '\0')
+        return false;
+    if (*i + 1 >= argc) {
+        *value = NULL;
+        return true;
+    }
+    *value = argv[++*i];
+    return true;
+}
+
+bool hsctl_time(const char *s, int64_t *out)
+{
+    if (s == NULL) {
+        hsctl_fail(HSCTL_USER, "a time value is missing");
+        return false;
+    }
+    if (hs_time_parse_user(s, strlen(s), hs_time_now_us(), out) != HS_OK) {
+        hsctl_fail(HSCTL_USER,
+                   "'%s' is not a time: use ISO-8601 (2016-04-28T20:00:00Z), epoch seconds, "
+                   "'now' or a signed duration such as -1h",
+                   s);
+        return false;
+    }
+    return true;
+}
+
+const char *hsctl_topic(hsctl *h, hs_buf *out, const char *fmt, ...)
+{
+    char tmp[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    hs_buf_reset(out);
+    hs_buf_printf(out, "%s/%s", h->cfg.prefix, tmp);
+    return hs_buf_cstr(out);
+}
+
+hs_mqtt *hsctl_mqtt(hsctl *h)
+{
+    if (h->mqtt != NULL)
+        return h->mqtt;
+    hs_mqtt_opts o;
+    hs_mqtt_opts_init(&o);
+    o.url = h->cfg.broker_url;
+    o.client_id = h->client_id;
+    o.username = h->cfg.mqtt_username;
+    o.password = h->cfg.mqtt_password;
+    o.ca_file = h->cfg.mqtt_ca_file;
+    o.connect_timeout_ms = 3000;
+    int rc = hs_mqtt_create(&h->mqtt, &o);
+    if (rc == HS_OK)
+        rc = hs_mqtt_connect(h->mqtt);
+    if (rc != HS_OK) {
+        char msg[600];
+        hsctl_fail(HSCTL_SYSTEM, "cannot reach the broker at %s (%s); is the stack up? (hsctl up)",
+                   h->cfg.broker_url, hs_err_describe(rc, msg, sizeof msg));
+        hs_mqtt_destroy(h->mqtt);
+        h->mqtt = NULL;
+    }
+    return h->mqtt;
+}
+
+hs_store *hsctl_store(hsctl *h)
+{
+    if (h->store != NULL)
+        return h->store;
+    int rc = hs_store_open(&h->store, h->cfg.store_url, HS_STORE_READ);
+    if (rc != HS_OK) {
+        char msg[600];
+        hsctl_fail(HSCTL_SYSTEM, "cannot open the store %s: %s", h->cfg.store_url,
+                   hs_err_describe(rc, msg, sizeof msg));
+        h->store = NULL;
+    }
+    return h->store;
+}
+
+typedef struct hsctl_ack {
+    int status;
+    char err[512];
+    uint64_t count;
+} hsctl_ack;
+
+static void hsctl_on_ack(void *ud, const hs_wack *a)
+{
+    hsctl_ack *x = ud;
+    x->status = a->status;
+    snprintf(x->err, sizeof x->err, "%s", a->error ? a->error : "");
+    x->count = a->inserted + a->duplicates;
+}
+
+int hsctl_write(hsctl *h, const char *op, const uint8_t *fields, size_t len, uint32_t nfields,
+                char *err, size_t errlen, uint64_t *count)
+{
+    hsctl_ack ack = {-1, "", 0};
+    hs_wclient_opts o;
+    hs_wclient_opts_init(&o);
+    o.url = h->cfg.broker_url;
+    o.username = h->cfg.mqtt_username;
+    o.password = h->cfg.mqtt_password;
+    o.ca_file = h->cfg.mqtt_ca_file;
+    o.prefix = h->cfg.prefix;
+    o.sender_id = h->client_id;
+    o.writer_id = h->cfg.writer_id;
+    o.connect_timeout_ms = 3000;
+    o.resend_after_us = 3 * HS_US_PER_S;
+    o.on_ack = hsctl_on_ack;
+    o.ud = &ack;
+    hs_wclient *wc;
+    int rc = hs_wclient_create(&wc, &o);
+    if (rc != HS_OK) {
+        snprintf(err, errlen, "cannot reach the broker at %s; is the stack up? (hsctl up)",
+                 h->cfg.broker_url);
+        return HSCTL_SYSTEM;
+    }
+    rc = hs_wclient_send(wc, op, fields, len, nfields, 10000, NULL);
+    if (rc == HS_OK)
+        rc = hs_wclient_flush(wc, 30000);
+    hs_wclient_destroy(wc);
+    if (rc != HS_OK) {
+        snprintf(err, errlen,
+                 "the writer did not confirm the request within 30 s; is it running? "
+                 "(hsctl status)");
+        return HSCTL_SYSTEM;
+    }
+    if (ack.status != 0) {
+        snprintf(err, errlen, "%s", ack.err);
+        return HSCTL_USER;
+    }
+    if (count != NULL)
+        *count = ack.count;
+    return HSCTL_OK;
+}
+
+/* Finds the stack: --data DIR, HS_DATA, ./hs-data with its hs.conf, else environment. */
+static int hsctl_setup(hsctl *h, const char *data_opt)
+{
+    const char *d = data_opt ? data_opt : getenv("HS_DATA");
+    if (d == NULL || d[0] == '\0')
+        d = "./hs-data";
+    char abs[PATH_MAX];
+    if (realpath(d, abs) != NULL)
+        d = abs;
+    if (strlen(d) >= sizeof h->data_dir)
+        return hsctl_fail(HSCTL_USER, "the data directory path is too long");
+    memcpy(h->data_dir, d, strlen(d) + 1);
+    int rc = hs_config_defaults(hsctl_cfg_table, &h->cfg);
+    char conf[HSCTL_PATH];
+    snprintf(conf, sizeof conf, "%s/hs.conf", h->data_dir);
+    struct stat st;
+    if (rc == HS_OK && stat(conf, &st) == 0) {
+        rc = hs_config_load_file(hsctl_cfg_table, &h->cfg, conf);
+        h->have_data_conf = true;
+    }
+    if (rc == HS_OK && !h->have_data_conf)
+        rc = hs_config_load_env(hsctl_cfg_table, &h->cfg, environ);
+    if (rc != HS_OK) {
+        char msg[600];
+        return hsctl_fail(HSCTL_USER, "%s", hs_err_describe(rc, msg, sizeof msg));
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        char *slash = strrchr(self, '/');
+        if (slash != NULL)
+            *slash = '\0';
+        if (strlen(self) < sizeof h->bindir)
+            memcpy(h->bindir, self, strlen(self) + 1);
+    }
+    snprintf(h->client_id, sizeof h->client_id, "hsctl-%d-%lld", (int)getpid(),
+             (long long)(hs_time_now_us() % 1000000000LL));
+    return HSCTL_OK;
+}
+
+static void usage(FILE *f)
+{
+    fputs(
+        "usage: hsctl [--data DIR] VERB [ARGS]\n"
+        "\n"
+        "The local stack (broker, writer, ingest, scheduler, tools; embedded store):\n"
+        "  up [--data DIR] [--port N]     start it in the background (logs in DIR/logs)\n"
+        "  down                           stop exactly what 'up' started\n"
+        "  status                         every service's state\n"
+        "\n"
+        "Data:\n"
+        "  pub ID [--t T] VALUE           publish one reading to hs/raw/ID\n"
+        "  sub PATTERN                    print committed instances of hs/s/PATTERN as JSON lines\n"
+        "  stream ls [PREFIX]             list streams\n"
+        "  stream get ID [--from T] [--to T] [--head N|--tail N] [--format json|csv|table]\n"
+        "  stream intervals ID            calculated intervals of a stream\n"
+        "  stream purge ID [--remove]     delete a stream's data (and definition)\n"
+        "\n"
+        "The stack is found through --data DIR or HS_DATA (default ./hs-data), else through\n"
+        "HS_BROKER_URL and HS_STORE_URL. Run 'hsctl VERB --help' for details.\n",
+        f);
+}
+
+int main(int argc, char **argv)
+{
+    hsctl h;
+    memset(&h, 0, sizeof h);
+    const char *data = NULL;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *v;
+        if (hsctl_opt(argc, argv, &i, "--data", &v)) {
+            if (v == NULL)
+                return hsctl_fail(HSCTL_USER, "--data needs a directory");
+            data = v;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("hsctl %s\n", HS_VERSION);
+            return 0;
+        } else {
+            break;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return HSCTL_USER;
+    }
+    const char *verb = argv[i];
+    int sub_argc = argc - i;
+    char **sub_argv = argv + i;
+    /* --data may also follow the verb (hsctl up --data DIR). */
+    for (int k = 1; k < sub_argc; k++) {
+        const char *v;
+        int kk = k;
+        if (hsctl_opt(sub_argc, sub_argv, &kk, "--data", &v) && v != NULL)
+            data = v;
+    }
+    int rc = hsctl_setup(&h, data);
+    if (rc != HSCTL_OK)
+        return rc;
+    if (strcmp(verb, "up") == 0)
+        rc = cmd_up(&h, sub_argc, sub_argv);
+    else if (strcmp(verb, "down") == 0)
+        rc = cmd_down(&h, sub_argc, sub_argv);
+    else if (strcmp(verb, "status") == 0)
+        rc = cmd_status(&h, sub_argc, sub_argv);
+    else if (strcmp(verb, "pub") == 0)
+        rc = cmd_pub(&h, sub_argc, sub_argv);
+    else if (strcmp(verb, "sub") == 0)
+        rc = cmd_sub(&h, sub_argc, sub_argv);
+    else if (strcmp(verb, "stream") == 0)
+        rc = cmd_stream(&h, sub_argc, sub_argv);
+    else
+        rc = hsctl_fail(HSCTL_USER, "unknown verb '%s' (hsctl --help lists them)", verb);
+    hs_mqtt_destroy(h.mqtt);
+    hs_store_close(h.store);
+    hs_config_free(hsctl_cfg_table, &h.cfg);
+    return rc;
+}

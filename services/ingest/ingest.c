@@ -1,0 +1,291 @@
+#include "ingest.h"
+
+#include "hs_alloc.h"
+#include "hs_error.h"
+#include "hs_map.h"
+#include "hs_mpack.h"
+#include "hs_streamid.h"
+#include "hs_time.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const hs_cfg_item ingest_cfg_table[] = {
+    HS_SERVICE_CFG_ITEMS(ingest_cfg),
+    {"batch_max_instances", HS_CFG_INT, "512", offsetof(ingest_cfg, batch_max_instances), false,
+     "most instances of one stream in one write request"},
+    {"batch_max_delay", HS_CFG_DURATION, "10ms", offsetof(ingest_cfg, batch_max_delay_us), false,
+     "longest time an instance waits to be batched"},
+    {"max_streams", HS_CFG_INT, "10000", offsetof(ingest_cfg, max_streams), false,
+     "streams with buffered instances before everything is flushed"},
+    {"max_pending_bytes", HS_CFG_SIZE, "64M", offsetof(ingest_cfg, max_pending_bytes), false,
+     "bytes sent but not yet acknowledged by the writer before input pauses"},
+    {"raw_qos", HS_CFG_INT, "1", offsetof(ingest_cfg, raw_qos), false,
+     "QoS of the subscription to raw topics"},
+    {"shared_group", HS_CFG_STR, "", offsetof(ingest_cfg, shared_group), false,
+     "share raw topics among ingest replicas in this group (empty: no sharing)"},
+    {"watch_dir", HS_CFG_STR, "", offsetof(ingest_cfg, watch_dir), false,
+     "directory watched for CSV and JSON-lines files (empty: off)"},
+    {"watch_interval", HS_CFG_DURATION, "1s", offsetof(ingest_cfg, watch_interval_us), false,
+     "how often the directory is scanned"},
+    {"file_mode", HS_CFG_STR, "stream", offsetof(ingest_cfg, file_mode), false,
+     "stream: one stream per file; columns: one stream per column"},
+    {"file_settle", HS_CFG_DURATION, "1s", offsetof(ingest_cfg, file_settle_us), false,
+     "a file is taken once it has not changed for this long"},
+    {NULL, HS_CFG_STR, NULL, 0, false, NULL},
+};
+
+/* Instances of one stream waiting to be sent. */
+typedef struct pending {
+    hs_batch b;
+    int64_t first_us; /* monotonic arrival of the oldest instance */
+} pending;
+
+struct ingest {
+    hs_service *svc;
+    const ingest_cfg *cfg;
+    hs_log *log;
+    hs_mqtt *mqtt;
+    hs_wclient *wc;
+    hs_map pend; /* canonical stream id -> pending* */
+    hs_batch decoded;
+    hs_buf fields, sid, topic;
+    size_t raw_prefix_len; /* length of "<prefix>/raw/" */
+    ingest_files *files;
+    int64_t next_scan_us;
+};
+
+static int in_send(ingest *in, const char *sid, pending *p)
+{
+    if (p->b.n == 0)
+        return HS_OK;
+    hs_buf *f = &in->fields;
+    hs_buf_reset(f);
+    int rc = hs_mp_put_cstr(f, "stream");
+    if (rc == HS_OK)
+        rc = hs_mp_put_cstr(f, sid);
+    if (rc == HS_OK)
+        rc = hs_mp_put_cstr(f, "data");
+    if (rc == HS_OK)
+        rc = hs_codec_encode_mpack(&p->b, 0, p->b.n, f);
+    if (rc == HS_OK)
+        rc = hs_wclient_send(in->wc, "append", f->data, f->len, 2, -1, NULL);
+    if (rc == HS_OK) {
+        hs_service_counters *c = hs_service_counters_get(in->svc);
+        c->msgs_out++;
+        c->instances_out += p->b.n;
+    } else {
+        char msg[600];
+        hs_error(in->log, "cannot send %zu instances of %s to the writer: %s", p->b.n, sid,
+                 hs_err_describe(rc, msg, sizeof msg));
+    }
+    hs_batch_reset(&p->b);
+    return rc;
+}
+
+int ingest_flush_all(ingest *in)
+{
+    size_t pos = 0;
+    hs_map_entry *e;
+    int rc = HS_OK;
+    while ((e = hs_map_next(&in->pend, &pos)) != NULL) {
+        int r = in_send(in, e->key, e->value);
+        if (r != HS_OK)
+            rc = r;
+    }
+    return rc;
+}
+
+/* Sends batches older than batch_max_delay. */
+static void in_flush_due(ingest *in)
+{
+    int64_t now = hs_time_mono_us();
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&in->pend, &pos)) != NULL) {
+        pending *p = e->value;
+        if (p->b.n > 0 && now - p->first_us >= in->cfg->batch_max_delay_us)
+            (void)in_send(in, e->key, p);
+    }
+}
+
+int ingest_add(ingest *in, const char *sid, const hs_batch *b)
+{
+    pending *p = hs_map_get(&in->pend, sid);
+    if (p == NULL) {
+        if ((int64_t)in->pend.n >= in->cfg->max_streams) {
+            /* Too many streams at once: send everything and start over. */
+            ingest_flush_all(in);
+            size_t pos = 0;
+            hs_map_entry *e;
+            while ((e = hs_map_next(&in->pend, &pos)) != NULL) {
+                pending *q = e->value;
+                hs_batch_free(&q->b);
+                hs_free(q);
+            }
+            hs_map_free(&in->pend);
+        }
+        p = hs_calloc(1, sizeof *p);
+        if (p == NULL)
+            return HS_ERR_NOMEM;
+        hs_batch_init(&p->b);
+        if (hs_map_put(&in->pend, sid, p, NULL) != HS_OK) {
+            hs_free(p);
+            return HS_ERR_NOMEM;
+        }
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (p->b.n == 0)
+            p->first_us = hs_time_mono_us();
+        int rc = hs_batch_push(&p->b, b->items[i].t_us, hs_batch_value(b, i), b->items[i].len);
+        if (rc != HS_OK)
+            return rc;
+        if ((int64_t)p->b.n >= in->cfg->batch_max_instances) {
+            rc = in_send(in, sid, p);
+            if (rc != HS_OK)
+                return rc;
+        }
+    }
+    return HS_OK;
+}
+
+int ingest_wait_acked(ingest *in, int timeout_ms)
+{
+    return hs_wclient_flush(in->wc, timeout_ms);
+}
+
+/* One raw MQTT message. */
+static void in_on_raw(ingest *in, hs_mqtt_msg *m)
+{
+    hs_service_counters *c = hs_service_counters_get(in->svc);
+    c->msgs_in++;
+    const char *suffix = m->topic + in->raw_prefix_len;
+    if (strlen(m->topic) <= in->raw_prefix_len) {
+        hs_service_dead_letter(in->svc, "raw topic names no stream", m->topic, m->payload, m->len);
+        return;
+    }
+    hs_buf_reset(&in->sid);
+    int rc = hs_streamid_canonical(suffix, strlen(suffix), &in->sid);
+    if (rc != HS_OK) {
+        char reason[700];
+        snprintf(reason, sizeof reason, "invalid stream id: %s", hs_err_detail());
+        hs_service_dead_letter(in->svc, reason, m->topic, m->payload, m->len);
+        return;
+    }
+    rc = hs_codec_decode_payload(m->payload, m->len, hs_time_now_us(), &in->decoded);
+    if (rc != HS_OK) {
+        char reason[700];
+        snprintf(reason, sizeof reason, "%s",
+                 hs_err_detail()[0] ? hs_err_detail() : hs_strerror(rc));
+        hs_service_dead_letter(in->svc, reason, m->topic, m->payload, m->len);
+        return;
+    }
+    c->instances_in += in->decoded.n;
+    rc = ingest_add(in, hs_buf_cstr(&in->sid), &in->decoded);
+    if (rc != HS_OK) {
+        c->errors++;
+        hs_error(in->log, "cannot buffer instances of %s: %s", hs_buf_cstr(&in->sid),
+                 hs_strerror(rc));
+    }
+}
+
+int ingest_run(ingest *in)
+{
+    while (hs_service_running(in->svc)) {
+        hs_mqtt_msg *m = NULL;
+        int rc = hs_mqtt_recv(in->mqtt, &m, 5);
+        if (rc == HS_OK) {
+            in_on_raw(in, m);
+            hs_mqtt_msg_free(m);
+        } else if (rc != HS_ERR_TIMEOUT) {
+            break;
+        }
+        in_flush_due(in);
+        hs_wclient_stats ws;
+        hs_wclient_get_stats(in->wc, &ws);
+        hs_service_counters_get(in->svc)->backlog = ws.pending;
+        hs_service_tick(in->svc);
+        if (in->files != NULL && hs_time_mono_us() >= in->next_scan_us) {
+            ingest_files_scan(in->files);
+            in->next_scan_us = hs_time_mono_us() + in->cfg->watch_interval_us;
+        }
+    }
+    /* Stopping: hand over what is buffered and give the writer a moment to confirm it. */
+    ingest_flush_all(in);
+    if (hs_wclient_flush(in->wc, 5000) != HS_OK)
+        hs_warn(in->log, "stopping with unacknowledged writes: %s", hs_err_detail());
+    return HS_OK;
+}
+
+int ingest_create(ingest **out, hs_service *svc, const ingest_cfg *cfg)
+{
+    *out = NULL;
+    ingest *in = hs_calloc(1, sizeof *in);
+    if (in == NULL)
+        return HS_ERR_NOMEM;
+    in->svc = svc;
+    in->cfg = cfg;
+    in->log = hs_service_log(svc);
+    in->mqtt = hs_service_mqtt(svc);
+    hs_map_init(&in->pend);
+    hs_batch_init(&in->decoded);
+    hs_buf_init(&in->fields, 0);
+    hs_buf_init(&in->sid, 0);
+    hs_buf_init(&in->topic, 0);
+    in->raw_prefix_len = strlen(cfg->common.prefix) + strlen("/raw/");
+
+    hs_wclient_opts wo;
+    hs_wclient_opts_init(&wo);
+    wo.url = cfg->common.broker_url;
+    wo.username = cfg->common.mqtt_username;
+    wo.password = cfg->common.mqtt_password;
+    wo.ca_file = cfg->common.mqtt_ca_file;
+    wo.prefix = cfg->common.prefix;
+    wo.sender_id = cfg->common.service_id;
+    wo.writer_id = cfg->common.writer_id;
+    wo.max_pending_bytes = (size_t)cfg->max_pending_bytes;
+    int rc = hs_wclient_create(&in->wc, &wo);
+    if (rc == HS_OK && cfg->watch_dir[0] != '\0')
+        rc = ingest_files_create(&in->files, in, svc, cfg);
+    if (rc == HS_OK) {
+        const char *raw = hs_service_topic(svc, &in->topic, "raw/#");
+        char filter[512];
+        if (cfg->shared_group[0] != '\0')
+            snprintf(filter, sizeof filter, "$share/%s/%s", cfg->shared_group, raw);
+        else
+            snprintf(filter, sizeof filter, "%s", raw);
+        rc = hs_mqtt_subscribe(in->mqtt, filter, (int)cfg->raw_qos);
+        if (rc == HS_OK)
+            hs_info(in->log, "ingesting %s%s%s", filter, in->files ? " and files in " : "",
+                    in->files ? cfg->watch_dir : "");
+    }
+    if (rc != HS_OK) {
+        char msg[600];
+        hs_error(in->log, "cannot start: %s", hs_err_describe(rc, msg, sizeof msg));
+        ingest_destroy(in);
+        return rc;
+    }
+    *out = in;
+    return HS_OK;
+}
+
+void ingest_destroy(ingest *in)
+{
+    if (in == NULL)
+        return;
+    ingest_files_destroy(in->files);
+    hs_wclient_destroy(in->wc);
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&in->pend, &pos)) != NULL) {
+        pending *p = e->value;
+        hs_batch_free(&p->b);
+        hs_free(p);
+    }
+    hs_map_free(&in->pend);
+    hs_batch_free(&in->decoded);
+    hs_buf_free(&in->fields);
+    hs_buf_free(&in->sid);
+    hs_buf_free(&in->topic);
+    hs_free(in);
+}

@@ -1,0 +1,65 @@
+/*
+ * Ingest: turns raw input into canonical instance batches for the writer.
+ *
+ * MQTT: payloads on <prefix>/raw/<stream-id> in any form of DESIGN.md
+ * section 3 are decoded, grouped per stream for up to batch_max_delay or
+ * batch_max_instances, and sent to the writer as "append" requests through
+ * the acknowledged write client. Bad input (unknown form, invalid stream
+ * id, bad timestamp) goes to <prefix>/dead/ingest with the reason.
+ *
+ * Files: with watch_dir set, files dropped there (*.csv, *.jsonl, *.json)
+ * are claimed by renaming them into watch_dir/.work/<service-id>/, ingested,
+ * and moved to watch_dir/done/ once the writer has acknowledged every
+ * instance, or to watch_dir/failed/ (with a .errors report) when some
+ * lines were rejected.
+ */
+#ifndef HS_INGEST_H
+#define HS_INGEST_H
+
+#include "hs_codec.h"
+#include "hs_service.h"
+#include "hs_wclient.h"
+
+#include <stdint.h>
+
+typedef struct ingest_cfg {
+    hs_service_cfg common;
+    int64_t batch_max_instances;
+    int64_t batch_max_delay_us;
+    int64_t max_streams;       /* buffered streams before everything is flushed */
+    int64_t max_pending_bytes; /* unacknowledged bytes before input is paused */
+    int64_t raw_qos;
+    char *shared_group; /* share hs/raw/# among replicas in this group ("" = no) */
+    char *watch_dir;    /* directory watched for files ("" = off) */
+    int64_t watch_interval_us;
+    char *file_mode;        /* "stream": one stream per file; "columns": one per column */
+    int64_t file_settle_us; /* a file is taken once unchanged for this long */
+} ingest_cfg;
+
+extern const hs_cfg_item ingest_cfg_table[];
+
+typedef struct ingest ingest;
+
+int ingest_create(ingest **out, hs_service *svc, const ingest_cfg *cfg);
+int ingest_run(ingest *in);
+void ingest_destroy(ingest *in);
+
+/*
+ * Adds instances of b to the pending batch of stream sid (canonical),
+ * flushing it when full. Used by the MQTT path and the file watcher.
+ */
+int ingest_add(ingest *in, const char *sid, const hs_batch *b);
+
+/* Sends every pending batch to the writer. */
+int ingest_flush_all(ingest *in);
+
+/* Waits until the writer acknowledged everything sent so far. */
+int ingest_wait_acked(ingest *in, int timeout_ms);
+
+/* The file watcher (ingest_files.c): scans the directory once. */
+typedef struct ingest_files ingest_files;
+int ingest_files_create(ingest_files **out, ingest *in, hs_service *svc, const ingest_cfg *cfg);
+void ingest_files_scan(ingest_files *f);
+void ingest_files_destroy(ingest_files *f);
+
+#endif

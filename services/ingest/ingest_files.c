@@ -1,0 +1,593 @@
+/*
+ * The directory watcher of the ingest service.
+ *
+ * A file is taken once its size and modification time have not changed for
+ * file_settle: it is renamed into .work/<service-id>/ (an atomic claim, so
+ * replicas never take the same file), read a bounded number of lines per
+ * scan so that live MQTT input keeps flowing, and when the writer has
+ * acknowledged all of it, moved to done/ or, if some lines were rejected,
+ * to failed/ beside a <name>.errors report. Files left in .work/ by a
+ * crash are read again from the start at the next start (writes are
+ * idempotent, so nothing is stored twice).
+ *
+ * File names give the stream: the base name split at ',' is a stream id,
+ * e.g. "temperature,house=1,room=kitchen.csv". In file_mode "columns" the
+ * k=v parts give the meta-data and each value column is a stream named
+ * after its header.
+ */
+#include "ingest.h"
+
+#include "hs_alloc.h"
+#include "hs_csv.h"
+#include "hs_error.h"
+#include "hs_json.h"
+#include "hs_map.h"
+#include "hs_mpack.h"
+#include "hs_streamid.h"
+#include "hs_time.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Lines read per scan call before the service loop gets back to MQTT. */
+#define FILES_LINES_PER_SCAN 20000
+/* Longest line of a JSON-lines file. */
+#define FILES_MAX_LINE (16u << 20)
+
+typedef struct seen {
+    off_t size;
+    int64_t mtime_ns;
+    int64_t stable_since_us;
+} seen;
+
+/* The file being read. */
+typedef struct current {
+    char name[256];  /* base name */
+    char path[1024]; /* path in the work directory */
+    bool csv;
+    bool columns;
+    char *data; /* whole CSV content (owned) */
+    size_t len;
+    hs_csv_reader csv_r;
+    FILE *f; /* JSON lines */
+    size_t line;
+    hs_streamid *sid; /* from the file name (stream mode) or the meta pairs (columns mode) */
+    char **headers;   /* CSV column names (owned) */
+    size_t nheaders;
+    size_t tcol; /* time column */
+    size_t instances, rejected;
+    FILE *errors; /* report of rejected lines, opened on the first one */
+    bool reading_done;
+} current;
+
+struct ingest_files {
+    ingest *in;
+    hs_service *svc;
+    const ingest_cfg *cfg;
+    hs_log *log;
+    char dir[512], work[800], done[600], failed[600];
+    hs_map seen; /* name -> seen* */
+    current cur;
+    bool busy;
+    hs_batch one;
+    hs_buf vbuf, sbuf, line;
+};
+
+static int mkdir_p(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+static bool has_ext(const char *name, const char *ext)
+{
+    size_t n = strlen(name), e = strlen(ext);
+    return n > e && strcasecmp(name + n - e, ext) == 0;
+}
+
+static bool wanted(const char *name)
+{
+    if (name[0] == '.')
+        return false;
+    return has_ext(name, ".csv") || has_ext(name, ".jsonl") || has_ext(name, ".ndjson") ||
+           has_ext(name, ".json");
+}
+
+/* Records a rejected line in the report and on the dead-letter topic. */
+static void reject_line(ingest_files *fs, const char *reason, const char *text, size_t len)
+{
+    current *c = &fs->cur;
+    c->rejected++;
+    if (c->errors == NULL) {
+        char p[1100];
+        snprintf(p, sizeof p, "%s/%s.errors", fs->failed, c->name);
+        c->errors = fopen(p, "w");
+    }
+    if (c->errors != NULL)
+        fprintf(c->errors, "line %zu: %s\n", c->line, reason);
+    char topic[400], full[700];
+    snprintf(topic, sizeof topic, "file:%s:%zu", c->name, c->line);
+    snprintf(full, sizeof full, "%s line %zu: %s", c->name, c->line, reason);
+    hs_service_dead_letter(fs->svc, full, topic, text, len);
+}
+
+/* The stream id of a file's base name: "name,k=v,k=v" (stream mode) or only pairs (columns). */
+static int name_to_sid(const char *base, bool columns, hs_streamid **out)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", base);
+    char *dot = strrchr(tmp, '.');
+    if (dot != NULL)
+        *dot = '\0';
+    if (!columns) {
+        for (char *p = tmp; *p; p++)
+            if (*p == ',')
+                *p = '/';
+        return hs_streamid_parse(tmp, strlen(tmp), out);
+    }
+    /* Columns mode: keep only the k=v parts; the stream name is a placeholder. */
+    char ids[300] = "columns";
+    char *save = NULL;
+    for (char *tok = strtok_r(tmp, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (strchr(tok, '=') != NULL) {
+            strncat(ids, "/", sizeof ids - strlen(ids) - 1);
+            strncat(ids, tok, sizeof ids - strlen(ids) - 1);
+        }
+    }
+    return hs_streamid_parse(ids, strlen(ids), out);
+}
+
+/* Converts one CSV cell into a canonical value: empty -> nil, number, bool, else string. */
+static int cell_value(const char *s, size_t len, hs_buf *out)
+{
+    if (len == 0)
+        return hs_mp_put_nil(out);
+    if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
+        return hs_mp_put_bool(out, s[0] == 't');
+    size_t mark = out->len;
+    if ((s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) && hs_json_to_mpack(s, len, out) == HS_OK)
+        return HS_OK;
+    out->len = mark;
+    return hs_mp_put_str(out, s, len);
+}
+
+static void cur_reset(ingest_files *fs)
+{
+    current *c = &fs->cur;
+    if (c->f != NULL)
+        fclose(c->f);
+    if (c->errors != NULL)
+        fclose(c->errors);
+    if (c->csv)
+        hs_csv_free(&c->csv_r);
+    hs_free(c->data);
+    for (size_t i = 0; i < c->nheaders; i++)
+        hs_free(c->headers[i]);
+    hs_free(c->headers);
+    hs_streamid_destroy(c->sid);
+    memset(c, 0, sizeof *c);
+    fs->busy = false;
+}
+
+/* Moves the current file out of the work directory and forgets it. */
+static void cur_finish(ingest_files *fs, const char *why)
+{
+    current *c = &fs->cur;
+    bool ok = c->rejected == 0 && why == NULL;
+    char to[1100];
+    snprintf(to, sizeof to, "%s/%s", ok ? fs->done : fs->failed, c->name);
+    if (!ok && why != NULL) {
+        if (c->errors == NULL) {
+            char p[1100];
+            snprintf(p, sizeof p, "%s/%s.errors", fs->failed, c->name);
+            c->errors = fopen(p, "w");
+        }
+        if (c->errors != NULL)
+            fprintf(c->errors, "%s\n", why);
+    }
+    if (rename(c->path, to) != 0)
+        hs_error(fs->log, "cannot move %s to %s: %s", c->path, to, strerror(errno));
+    if (ok)
+        hs_info(fs->log, "file %s: %zu instances ingested", c->name, c->instances);
+    else
+        hs_warn(fs->log, "file %s: %zu instances ingested, %zu lines rejected%s%s; see %s.errors",
+                c->name, c->instances, c->rejected, why ? ": " : "", why ? why : "", to);
+    cur_reset(fs);
+}
+
+static int cur_open(ingest_files *fs, const char *name, const char *path)
+{
+    current *c = &fs->cur;
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    snprintf(c->path, sizeof c->path, "%s", path);
+    c->csv = has_ext(name, ".csv");
+    c->columns = strcmp(fs->cfg->file_mode, "columns") == 0;
+    fs->busy = true;
+    int rc = name_to_sid(name, c->columns, &c->sid);
+    if (rc != HS_OK) {
+        char why[700];
+        snprintf(why, sizeof why, "file name does not give a stream id: %s", hs_err_detail());
+        cur_finish(fs, why);
+        return rc;
+    }
+    if (c->csv) {
+        FILE *f = fopen(path, "rb");
+        struct stat st;
+        if (f == NULL || fstat(fileno(f), &st) != 0) {
+            if (f)
+                fclose(f);
+            cur_finish(fs, "cannot read the file");
+            return HS_ERR_IO;
+        }
+        c->len = (size_t)st.st_size;
+        c->data = hs_malloc(c->len + 1);
+        if (c->data == NULL || fread(c->data, 1, c->len, f) != c->len) {
+            fclose(f);
+            cur_finish(fs, "cannot read the file");
+            return HS_ERR_IO;
+        }
+        fclose(f);
+        hs_csv_init(&c->csv_r, c->data, c->len);
+        hs_csv_field *hf;
+        size_t n;
+        bool done;
+        rc = hs_csv_next(&c->csv_r, &hf, &n, &done);
+        if (rc != HS_OK || done || n < 2) {
+            cur_finish(fs, "a CSV file needs a header line with a time column and value columns");
+            return HS_ERR_PARSE;
+        }
+        c->headers = hs_calloc(n, sizeof *c->headers);
+        if (c->headers == NULL)
+            return HS_ERR_NOMEM;
+        c->nheaders = n;
+        c->tcol = 0;
+        for (size_t i = 0; i < n; i++) {
+            c->headers[i] = hs_strdup(hf[i].s);
+            if (c->headers[i] == NULL)
+                return HS_ERR_NOMEM;
+            const char *h = hf[i].s;
+            if (strcasecmp(h, "t") == 0 || strcasecmp(h, "time") == 0 ||
+                strcasecmp(h, "timestamp") == 0 || strcasecmp(h, "datetime") == 0)
+                c->tcol = i;
+        }
+        if (c->columns) {
+            for (size_t i = 0; i < n; i++) {
+                if (i != c->tcol && hs_streamid_check_part(hf[i].s, hf[i].len, "name") != HS_OK) {
+                    char why[700];
+                    snprintf(why, sizeof why, "column '%s' cannot name a stream: %s", hf[i].s,
+                             hs_err_detail());
+                    cur_finish(fs, why);
+                    return HS_ERR_PARSE;
+                }
+            }
+        }
+        c->line = 1;
+    } else {
+        c->f = fopen(path, "rb");
+        if (c->f == NULL) {
+            cur_finish(fs, "cannot read the file");
+            return HS_ERR_IO;
+        }
+    }
+    hs_info(fs->log, "reading file %s", name);
+    return HS_OK;
+}
+
+/* Adds one instance of value bytes to stream sid. */
+static int add_one(ingest_files *fs, const char *sid, int64_t t, const uint8_t *v, size_t len)
+{
+    hs_batch_reset(&fs->one);
+    int rc = hs_batch_push(&fs->one, t, v, len);
+    if (rc == HS_OK)
+        rc = ingest_add(fs->in, sid, &fs->one);
+    if (rc == HS_OK)
+        fs->cur.instances++;
+    return rc;
+}
+
+/* The id of the stream for column `name` in columns mode. */
+static const char *column_sid(ingest_files *fs, const char *name)
+{
+    hs_streamid *sid = fs->cur.sid;
+    hs_buf_reset(&fs->sbuf);
+    hs_buf_puts(&fs->sbuf, name);
+    for (size_t i = 0; i < sid->n_meta; i++)
+        hs_buf_printf(&fs->sbuf, "/%s=%s", sid->meta[i].key, sid->meta[i].value);
+    return hs_buf_cstr(&fs->sbuf);
+}
+
+static int parse_time(const char *s, size_t len, int64_t *t)
+{
+    if (hs_time_parse_iso(s, len, t) == HS_OK)
+        return HS_OK;
+    return hs_time_parse_epoch(s, len, t);
+}
+
+static void csv_record(ingest_files *fs, hs_csv_field *f, size_t n)
+{
+    current *c = &fs->cur;
+    char why[600];
+    if (n != c->nheaders) {
+        snprintf(why, sizeof why, "%zu fields, the header has %zu", n, c->nheaders);
+        reject_line(fs, why, f[0].s, f[0].len);
+        return;
+    }
+    int64_t t;
+    if (parse_time(f[c->tcol].s, f[c->tcol].len, &t) != HS_OK) {
+        snprintf(why, sizeof why, "time '%.64s' is not ISO-8601 or epoch seconds", f[c->tcol].s);
+        reject_line(fs, why, f[c->tcol].s, f[c->tcol].len);
+        return;
+    }
+    if (c->columns) {
+        for (size_t i = 0; i < n; i++) {
+            if (i == c->tcol)
+                continue;
+            hs_buf_reset(&fs->vbuf);
+            if (cell_value(f[i].s, f[i].len, &fs->vbuf) == HS_OK)
+                (void)add_one(fs, column_sid(fs, c->headers[i]), t, fs->vbuf.data, fs->vbuf.len);
+        }
+        return;
+    }
+    hs_buf_reset(&fs->vbuf);
+    int rc = HS_OK;
+    if (n == 2) {
+        rc = cell_value(f[1 - c->tcol].s, f[1 - c->tcol].len, &fs->vbuf);
+    } else {
+        rc = hs_mp_put_map(&fs->vbuf, (uint32_t)(n - 1));
+        for (size_t i = 0; rc == HS_OK && i < n; i++) {
+            if (i == c->tcol)
+                continue;
+            rc = hs_mp_put_cstr(&fs->vbuf, c->headers[i]);
+            if (rc == HS_OK)
+                rc = cell_value(f[i].s, f[i].len, &fs->vbuf);
+        }
+    }
+    if (rc == HS_OK)
+        (void)add_one(fs, c->sid->canon, t, fs->vbuf.data, fs->vbuf.len);
+}
+
+static void jsonl_record(ingest_files *fs, const char *text, size_t len)
+{
+    current *c = &fs->cur;
+    hs_batch b;
+    hs_batch_init(&b);
+    int rc = hs_codec_decode_json(text, len, hs_time_now_us(), &b);
+    if (rc != HS_OK) {
+        reject_line(fs, hs_err_detail(), text, len);
+        hs_batch_free(&b);
+        return;
+    }
+    for (size_t i = 0; i < b.n; i++) {
+        const uint8_t *v = hs_batch_value(&b, i);
+        if (!c->columns) {
+            (void)add_one(fs, c->sid->canon, b.items[i].t_us, v, b.items[i].len);
+            continue;
+        }
+        /* Columns mode: every key of a map value is a stream. */
+        hs_mp_reader r;
+        uint32_t np;
+        hs_mp_reader_init(&r, v, b.items[i].len);
+        if (hs_mp_get_map(&r, &np) != HS_OK) {
+            reject_line(fs, "in columns mode every value must be a JSON object", text, len);
+            continue;
+        }
+        for (uint32_t k = 0; k < np; k++) {
+            const char *key;
+            uint32_t kl;
+            const uint8_t *val;
+            size_t vl;
+            if (hs_mp_get_str(&r, &key, &kl) != HS_OK || hs_mp_get_raw(&r, &val, &vl) != HS_OK)
+                break;
+            char name[HS_SID_MAX_PART + 1];
+            if (kl > HS_SID_MAX_PART || hs_streamid_check_part(key, kl, "name") != HS_OK) {
+                reject_line(fs, "a key of the object cannot name a stream", text, len);
+                continue;
+            }
+            memcpy(name, key, kl);
+            name[kl] = '\0';
+            (void)add_one(fs, column_sid(fs, name), b.items[i].t_us, val, vl);
+        }
+    }
+    hs_batch_free(&b);
+}
+
+/* Reads up to FILES_LINES_PER_SCAN records of the current file. */
+static void cur_step(ingest_files *fs)
+{
+    current *c = &fs->cur;
+    for (int k = 0; k < FILES_LINES_PER_SCAN && !c->reading_done; k++) {
+        if (c->csv) {
+            hs_csv_field *f;
+            size_t n;
+            bool done;
+            int rc = hs_csv_next(&c->csv_r, &f, &n, &done);
+            c->line = hs_csv_line(&c->csv_r);
+            if (rc != HS_OK) {
+                reject_line(fs, hs_err_detail(), "", 0);
+                continue;
+            }
+            if (done) {
+                c->reading_done = true;
+                break;
+            }
+            csv_record(fs, f, n);
+        } else {
+            hs_buf_reset(&fs->line);
+            int ch;
+            bool eof = false;
+            while ((ch = fgetc(c->f)) != EOF && ch != '\n') {
+                if (fs->line.len < FILES_MAX_LINE)
+                    hs_buf_putc(&fs->line, (uint8_t)ch);
+            }
+            if (ch == EOF)
+                eof = true;
+            c->line++;
+            size_t len = fs->line.len;
+            while (len > 0 && (fs->line.data[len - 1] == '\r' || fs->line.data[len - 1] == ' '))
+                len--;
+            if (len > 0) {
+                if (fs->line.len >= FILES_MAX_LINE)
+                    reject_line(fs, "line longer than 16 MiB", "", 0);
+                else
+                    jsonl_record(fs, (const char *)fs->line.data, len);
+            }
+            if (eof) {
+                c->reading_done = true;
+                break;
+            }
+        }
+    }
+    if (!c->reading_done)
+        return;
+    /* Everything is handed over: wait for the writer before declaring the file done. */
+    ingest_flush_all(fs->in);
+    int rc = ingest_wait_acked(fs->in, 100);
+    if (rc == HS_OK)
+        cur_finish(fs, NULL);
+}
+
+/* Claims a settled file by renaming it into the work directory, then opens it. */
+static void claim(ingest_files *fs, const char *name)
+{
+    char from[1100], to[1100];
+    snprintf(from, sizeof from, "%s/%s", fs->dir, name);
+    snprintf(to, sizeof to, "%s/%s", fs->work, name);
+    if (rename(from, to) != 0)
+        return; /* another replica took it */
+    (void)cur_open(fs, name, to);
+}
+
+void ingest_files_scan(ingest_files *fs)
+{
+    if (fs->busy) {
+        cur_step(fs);
+        return;
+    }
+    /* Leftovers of a crash come first. */
+    DIR *d = opendir(fs->work);
+    struct dirent *e;
+    if (d != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            char p[1100];
+            snprintf(p, sizeof p, "%s/%s", fs->work, e->d_name);
+            hs_info(fs->log, "resuming file %s left by an earlier run", e->d_name);
+            closedir(d);
+            if (cur_open(fs, e->d_name, p) == HS_OK)
+                cur_step(fs);
+            return;
+        }
+        closedir(d);
+    }
+    d = opendir(fs->dir);
+    if (d == NULL)
+        return;
+    int64_t now = hs_time_mono_us();
+    char take[256] = "";
+    while ((e = readdir(d)) != NULL) {
+        if (!wanted(e->d_name))
+            continue;
+        char p[1100];
+        snprintf(p, sizeof p, "%s/%s", fs->dir, e->d_name);
+        struct stat st;
+        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+        seen *s = hs_map_get(&fs->seen, e->d_name);
+        if (s == NULL) {
+            s = hs_calloc(1, sizeof *s);
+            if (s == NULL || hs_map_put(&fs->seen, e->d_name, s, NULL) != HS_OK) {
+                hs_free(s);
+                continue;
+            }
+            s->size = st.st_size;
+            s->mtime_ns = mt;
+            s->stable_since_us = now;
+        } else if (s->size != st.st_size || s->mtime_ns != mt) {
+            s->size = st.st_size;
+            s->mtime_ns = mt;
+            s->stable_since_us = now;
+        }
+        if (take[0] == '\0' && now - s->stable_since_us >= fs->cfg->file_settle_us)
+            snprintf(take, sizeof take, "%s", e->d_name);
+    }
+    closedir(d);
+    if (take[0] != '\0') {
+        hs_free(hs_map_remove(&fs->seen, take));
+        claim(fs, take);
+        if (fs->busy)
+            cur_step(fs);
+    }
+}
+
+int ingest_files_create(ingest_files **out, ingest *in, hs_service *svc, const ingest_cfg *cfg)
+{
+    *out = NULL;
+    ingest_files *fs = hs_calloc(1, sizeof *fs);
+    if (fs == NULL)
+        return HS_ERR_NOMEM;
+    fs->in = in;
+    fs->svc = svc;
+    fs->cfg = cfg;
+    fs->log = hs_service_log(svc);
+    hs_map_init(&fs->seen);
+    hs_batch_init(&fs->one);
+    hs_buf_init(&fs->vbuf, 0);
+    hs_buf_init(&fs->sbuf, 0);
+    hs_buf_init(&fs->line, 0);
+    if (strcmp(cfg->file_mode, "stream") != 0 && strcmp(cfg->file_mode, "columns") != 0) {
+        hs_free(fs);
+        return hs_err_set(HS_ERR_CONFIG, "file_mode must be 'stream' or 'columns', not '%s'",
+                          cfg->file_mode);
+    }
+    snprintf(fs->dir, sizeof fs->dir, "%s", cfg->watch_dir);
+    snprintf(fs->work, sizeof fs->work, "%s/.work/%s", fs->dir, cfg->common.service_id);
+    snprintf(fs->done, sizeof fs->done, "%s/done", fs->dir);
+    snprintf(fs->failed, sizeof fs->failed, "%s/failed", fs->dir);
+    if (mkdir_p(fs->dir) != 0 || mkdir_p(fs->work) != 0 || mkdir_p(fs->done) != 0 ||
+        mkdir_p(fs->failed) != 0) {
+        int rc = hs_err_set(HS_ERR_IO, "cannot create the directories under %s: %s", fs->dir,
+                            strerror(errno));
+        ingest_files_destroy(fs);
+        return rc;
+    }
+    *out = fs;
+    return HS_OK;
+}
+
+void ingest_files_destroy(ingest_files *fs)
+{
+    if (fs == NULL)
+        return;
+    if (fs->busy)
+        cur_reset(fs);
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&fs->seen, &pos)) != NULL)
+        hs_free(e->value);
+    hs_map_free(&fs->seen);
+    hs_batch_free(&fs->one);
+    hs_buf_free(&fs->vbuf);
+    hs_buf_free(&fs->sbuf);
+    hs_buf_free(&fs->line);
+    hs_free(fs);
+}

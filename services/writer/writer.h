@@ -1,0 +1,41 @@
+/*
+ * The writer: the only process that changes the store.
+ *
+ * It takes write requests (hs/w/<sender>) from its persistent MQTT session,
+ * applies a bounded batch of them in one store transaction, commits, and
+ * then acknowledges them (hs/ack/<sender>), publishes newly committed
+ * instances (hs/s/<stream>) and job commit notices (hs/committed/<workflow>).
+ * Requests and their ops are described in schemas/write-request.json and
+ * docs/ARCHITECTURE.md.
+ */
+#ifndef HS_WRITER_H
+#define HS_WRITER_H
+
+#include "hs_service.h"
+
+#include <stdint.h>
+
+typedef struct writer_cfg {
+    hs_service_cfg common;
+    int64_t batch_max_instances;   /* instances per transaction */
+    int64_t batch_max_requests;    /* requests per transaction */
+    int64_t batch_max_delay_us;    /* longest wait for a batch to fill */
+    int64_t publish_max_instances; /* instances per hs/s message */
+    int64_t publish_qos;
+    int64_t job_parts_max_bytes; /* memory for incomplete multi-part job outputs */
+    int64_t job_parts_ttl_us;    /* incomplete job outputs are dropped after this */
+} writer_cfg;
+
+extern const hs_cfg_item writer_cfg_table[];
+
+typedef struct writer writer;
+
+/* Opens the store for writing and subscribes. */
+int writer_create(writer **out, hs_service *svc, const writer_cfg *cfg);
+
+/* Runs until the service is stopped. */
+int writer_run(writer *w);
+
+void writer_destroy(writer *w);
+
+#endif
