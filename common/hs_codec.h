@@ -63,7 +63,8 @@ int hs_batch_push(hs_batch *b, int64_t t_us, const uint8_t *v, size_t vlen);
 /*
  * Appends an instance whose value the caller encodes: returns the store
  * buffer to append exactly one canonical value to, then call
- * hs_batch_push_end. Only for owning batches.
+ * hs_batch_push_end. NULL when the batch does not own its values or memory
+ * runs out. Nothing checks that the value is canonical.
  */
 hs_buf *hs_batch_push_begin(hs_batch *b);
 int hs_batch_push_end(hs_batch *b, int64_t t_us);
@@ -87,16 +88,28 @@ int hs_value_canonicalize(const uint8_t *v, size_t len, hs_buf *out);
 
 /*
  * Decodes a msgpack payload ([t, v] or an array of them) into b (reset
- * first). With copy == false the batch borrows payload, which must outlive
- * it, and values are only checked to be canonical (HS_ERR_PARSE if not);
- * with copy == true values are canonicalised into the batch's store.
- * Timestamps must lie in [HS_TIME_MIN, HS_TIME_MAX].
+ * first). An array whose first element is an array is a batch; an empty
+ * array is an empty batch. With copy == false the batch borrows payload,
+ * which must outlive it, and values are only checked to be canonical
+ * (HS_ERR_PARSE if not); with copy == true values are canonicalised into the
+ * batch's store. Timestamps are integers in [HS_TIME_MIN, HS_TIME_MAX]
+ * (HS_ERR_RANGE otherwise). HS_ERR_LIMIT above HS_BATCH_MAX_INSTANCES.
+ * On any error b holds no instance.
  */
 int hs_codec_decode_mpack(const uint8_t *payload, size_t len, bool copy, hs_batch *b);
 
 /*
  * Decodes a JSON payload in any of the forms above into b (reset first,
- * owning). Instances without a timestamp get arrival_us.
+ * owning). Instances without a timestamp get arrival_us. Which form a
+ * payload has:
+ *   - an object with a "t" or a "v" key is an instance object; any other
+ *     key, a duplicate key or "t" without "v" is an error;
+ *   - any other object is a bare value;
+ *   - an array whose first element is an instance object is a batch, and
+ *     then every element must be one; an empty array is an empty batch;
+ *   - any other array, and any scalar, is a bare value.
+ * Values are canonical (integers above INT64_MAX become float64). Errors
+ * in a batch element start with "instance <i>: " (i counted from 0).
  */
 int hs_codec_decode_json(const char *payload, size_t len, int64_t arrival_us, hs_batch *b);
 
@@ -109,7 +122,11 @@ int hs_codec_decode_payload(const uint8_t *payload, size_t len, int64_t arrival_
 /* Appends instances [from, from + count) of b as a msgpack array of [t_us, v]. */
 int hs_codec_encode_mpack(const hs_batch *b, size_t from, size_t count, hs_buf *out);
 
-/* Appends one JSON line {"t":"<ISO-8601>","v":<value>} plus '\n'. */
+/*
+ * Appends one JSON line {"t":"<ISO-8601>","v":<value>} plus '\n', the value
+ * written by hs_json_from_mpack. v must hold exactly one value. On failure
+ * out is left as it was.
+ */
 int hs_codec_encode_json_line(int64_t t_us, const uint8_t *v, size_t vlen, hs_buf *out);
 
 #endif

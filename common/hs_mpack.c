@@ -5,25 +5,36 @@
 #include <msgpack.h>
 #include <string.h>
 
-/* msgpack-c's packer writes through this callback into an hs_buf. */
+/*
+ * msgpack-c's packer writes through this callback into an hs_buf; the
+ * buffer's own error (HS_ERR_NOMEM, or HS_ERR_LIMIT for a bounded buffer)
+ * is kept in the sink so that it reaches the caller unchanged.
+ */
+typedef struct hs__mp_sink {
+    hs_buf *b;
+    int rc;
+} hs__mp_sink;
+
 static int hs__mp_write(void *data, const char *buf, size_t len)
 {
-    return hs_buf_append((hs_buf *)data, buf, len) == HS_OK ? 0 : -1;
+    hs__mp_sink *s = data;
+    s->rc = hs_buf_append(s->b, buf, len);
+    return s->rc == HS_OK ? 0 : -1;
 }
 
 /*
- * Runs one packer call against b. A failed append leaves a partial value in
- * the buffer; callers discard the buffer on error, so the length is restored
- * here only to keep the buffer well-formed for reuse.
+ * Runs one packer call against b. A failed append would leave a partial
+ * value: the length is restored so that the buffer stays well-formed.
  */
 #define HS__PACK(b, call)                                                                          \
     do {                                                                                           \
         msgpack_packer pk;                                                                         \
+        hs__mp_sink sink = {(b), HS_OK};                                                           \
         size_t hs__len0 = (b)->len;                                                                \
-        msgpack_packer_init(&pk, (b), hs__mp_write);                                               \
+        msgpack_packer_init(&pk, &sink, hs__mp_write);                                             \
         if ((call) != 0) {                                                                         \
             (b)->len = hs__len0;                                                                   \
-            return HS_ERR_NOMEM;                                                                   \
+            return sink.rc != HS_OK ? sink.rc : HS_ERR_NOMEM;                                      \
         }                                                                                          \
         return HS_OK;                                                                              \
     } while (0)
@@ -89,8 +100,9 @@ int hs_mp_put_raw(hs_buf *b, const void *p, size_t len)
 
 void hs_mp_reader_init(hs_mp_reader *r, const void *data, size_t len)
 {
-    r->p = data;
-    r->end = r->p + len;
+    static const uint8_t empty[1];
+    r->p = data != NULL ? data : empty;
+    r->end = r->p + (data != NULL ? len : 0);
 }
 
 bool hs_mp_at_end(const hs_mp_reader *r)

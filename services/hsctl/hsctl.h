@@ -67,5 +67,9 @@ int cmd_status(hsctl *h, int argc, char **argv);
 int cmd_pub(hsctl *h, int argc, char **argv);
 int cmd_sub(hsctl *h, int argc, char **argv);
 int cmd_stream(hsctl *h, int argc, char **argv);
+int cmd_workflow(hsctl *h, int argc, char **argv);
+int cmd_compute(hsctl *h, int argc, char **argv);
+int cmd_jobs(hsctl *h, int argc, char **argv);
+int cmd_tool(hsctl *h, int argc, char **argv);
 
 #endif

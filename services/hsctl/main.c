@@ -304,6 +304,14 @@ int main(int argc, char **argv)
         rc = cmd_sub(&h, sub_argc, sub_argv);
     else if (strcmp(verb, "stream") == 0)
         rc = cmd_stream(&h, sub_argc, sub_argv);
+    else if (strcmp(verb, "workflow") == 0)
+        rc = cmd_workflow(&h, sub_argc, sub_argv);
+    else if (strcmp(verb, "compute") == 0)
+        rc = cmd_compute(&h, sub_argc, sub_argv);
+    else if (strcmp(verb, "jobs") == 0)
+        rc = cmd_jobs(&h, sub_argc, sub_argv);
+    else if (strcmp(verb, "tool") == 0)
+        rc = cmd_tool(&h, sub_argc, sub_argv);
     else
         rc = hsctl_fail(HSCTL_USER, "unknown verb '%s' (hsctl --help lists them)", verb);
     hs_mqtt_destroy(h.mqtt);

@@ -9,6 +9,7 @@
 #include "hs_store.h"
 #include "hs_streamid.h"
 #include "hs_time.h"
+#include "hs_value.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -497,6 +498,9 @@ typedef struct wjobinfo {
     size_t tool_len;
     const uint8_t *sinks;
     size_t sinks_len;
+    char output_plate[256];      /* plate creation jobs: the plate they add values to */
+    const uint8_t *plate_values; /* their values (raw msgpack array), borrowed */
+    size_t plate_values_len;
 } wjobinfo;
 
 static bool w_job_info(const wreq *r, wjobinfo *ji)
@@ -511,6 +515,7 @@ static bool w_job_info(const wreq *r, wjobinfo *ji)
     (void)w_field_cstr(r, "runtime", ji->runtime, sizeof ji->runtime);
     (void)w_field_cstr(r, "request", ji->request, sizeof ji->request);
     (void)w_field_cstr(r, "error", ji->error, sizeof ji->error);
+    (void)w_field_cstr(r, "output_plate", ji->output_plate, sizeof ji->output_plate);
     (void)hs_mp_field_int(r->f, r->nf, "started_us", &ji->started_us);
     (void)hs_mp_field_int(r->f, r->nf, "duration_us", &ji->duration_us);
     (void)hs_mp_field_uint(r->f, r->nf, "attempt", &ji->attempt);
@@ -618,7 +623,8 @@ static int w_job_notice(writer *w, const wjobinfo *ji, const char *outcome, cons
     hs_buf p;
     hs_buf_init(&p, 0);
     bool has_req = ji->request[0] != '\0';
-    int rc = hs_mp_put_map(&p, has_req ? 9 : 8);
+    bool has_pv = ji->plate_values != NULL;
+    int rc = hs_mp_put_map(&p, 8u + (has_req ? 1u : 0u) + (has_pv ? 1u : 0u));
     if (rc == HS_OK)
         rc = hs_mp_put_cstr(&p, "job");
     if (rc == HS_OK)
@@ -660,9 +666,103 @@ static int w_job_notice(writer *w, const wjobinfo *ji, const char *outcome, cons
         if (rc == HS_OK)
             rc = hs_mp_put_cstr(&p, ji->request);
     }
+    if (rc == HS_OK && has_pv) {
+        rc = hs_mp_put_cstr(&p, "plate_values");
+        if (rc == HS_OK)
+            rc = hs_mp_put_raw(&p, ji->plate_values, ji->plate_values_len);
+    }
     if (rc == HS_OK)
         rc = w_add_notice(w, hs_service_topic(w->svc, &w->topic, "committed/%s", ji->workflow), &p);
     hs_buf_free(&p);
+    return rc;
+}
+
+/*
+ * Commits a plate-creation job: merges its plate values into the document
+ * plate_values/<workflow>/<plate> ({"values": {"<parent value>": [...]}}),
+ * records history and announces the values to the scheduler.
+ */
+static int w_commit_plate_job(writer *w, wreq *r0, wjobinfo *ji)
+{
+    if (ji->error[0] != '\0') {
+        int rc = w_put_history(w, ji, "failed", ji->error, 0, 0, 0);
+        return rc == HS_OK ? w_job_notice(w, ji, "failed", ji->error, 0) : rc;
+    }
+    const hs_mp_field *pvs = hs_mp_field_find(r0->f, r0->nf, "plate_values");
+    char key[600];
+    snprintf(key, sizeof key, "%s/%s", ji->workflow, ji->output_plate);
+    hs_arena a;
+    hs_arena_init(&a, 0, 0);
+    hs_buf doc, mp;
+    hs_buf_init(&doc, 0);
+    hs_buf_init(&mp, 0);
+    uint64_t added = 0;
+    int rc = HS_OK;
+    hs_value *old = NULL, *newv = NULL;
+    if (hs_store_doc_get(w->store, "plate_values", key, &doc) == HS_OK &&
+        hs_json_to_mpack((const char *)doc.data, doc.len, &mp) == HS_OK)
+        (void)hs_value_decode(&a, mp.data, mp.len, &old);
+    const hs_value *oldvals = old ? hs_value_map_get(old, "values", 6) : NULL;
+    if (pvs != NULL && hs_value_decode(&a, pvs->val, pvs->vlen, &newv) != HS_OK)
+        newv = NULL;
+    /* The merged map: every parent value of the old document, this one's list extended. */
+    uint32_t nold = oldvals && oldvals->type == HS_V_MAP ? oldvals->len : 0;
+    hs_value *vals = hs_value_map(&a, nold + 1);
+    uint32_t nv = 0;
+    const hs_value *mine = NULL;
+    for (uint32_t i = 0; vals && i < nold; i++) {
+        const hs_value *k = &oldvals->u.items[2 * i];
+        if (k->type == HS_V_STR && k->len == strlen(ji->pv) && memcmp(k->u.s, ji->pv, k->len) == 0)
+            mine = &oldvals->u.items[2 * i + 1];
+        else {
+            vals->u.items[2 * nv] = *k;
+            vals->u.items[2 * nv + 1] = oldvals->u.items[2 * i + 1];
+            nv++;
+        }
+    }
+    uint32_t nmine = mine && mine->type == HS_V_ARRAY ? mine->len : 0;
+    uint32_t nnew = newv && newv->type == HS_V_ARRAY ? newv->len : 0;
+    hs_value *list = hs_value_array(&a, nmine + nnew);
+    uint32_t nl = 0;
+    for (uint32_t i = 0; list && i < nmine; i++)
+        list->u.items[nl++] = mine->u.items[i];
+    for (uint32_t i = 0; list && i < nnew; i++) {
+        bool dup = false;
+        for (uint32_t k = 0; k < nl && !dup; k++)
+            dup = hs_value_equal(&list->u.items[k], &newv->u.items[i]);
+        if (!dup && newv->u.items[i].type == HS_V_STR) {
+            list->u.items[nl++] = newv->u.items[i];
+            added++;
+        }
+    }
+    hs_value *pk = hs_value_str(&a, ji->pv, strlen(ji->pv));
+    hs_value *root = hs_value_map(&a, 1);
+    hs_value *rk = hs_value_str(&a, "values", 6);
+    if (vals == NULL || list == NULL || pk == NULL || root == NULL || rk == NULL) {
+        rc = HS_ERR_NOMEM;
+    } else {
+        list->len = nl;
+        vals->u.items[2 * nv] = *pk;
+        vals->u.items[2 * nv + 1] = *list;
+        vals->len = nv + 1;
+        root->u.items[0] = *rk;
+        root->u.items[1] = *vals;
+        hs_buf_reset(&doc);
+        rc = hs_value_to_json(root, &doc);
+        if (rc == HS_OK && added > 0)
+            rc = hs_store_doc_put(w->store, "plate_values", key, hs_buf_cstr(&doc));
+    }
+    if (pvs != NULL) {
+        ji->plate_values = pvs->val;
+        ji->plate_values_len = pvs->vlen;
+    }
+    if (rc == HS_OK)
+        rc = w_put_history(w, ji, "ok", NULL, added, added, 0);
+    if (rc == HS_OK)
+        rc = w_job_notice(w, ji, "ok", NULL, added);
+    hs_arena_free(&a);
+    hs_buf_free(&doc);
+    hs_buf_free(&mp);
     return rc;
 }
 
@@ -682,6 +782,8 @@ static int w_commit_job(writer *w, wreq **parts, uint32_t n)
                      "job output needs job, workflow, binding, interval and sinks");
         return HS_OK;
     }
+    if (ji.output_plate[0] != '\0')
+        return w_commit_plate_job(w, r0, &ji);
     /* Every sink must still have the definition the job was computed for. */
     hs_mp_reader rd;
     uint32_t nsinks;

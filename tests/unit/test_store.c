@@ -10,6 +10,7 @@
 #include "hs_error.h"
 #include "hs_mpack.h"
 #include "hs_store.h"
+#include "hs_test_broker.h"
 #include "hs_test_mongo.h"
 #include "hs_time.h"
 
@@ -425,6 +426,648 @@ static void test_bad_urls(void)
     CU_ASSERT_PTR_NULL(s);
 }
 
+/* --- more tests of the interface, for every backend --- */
+
+/* Pushes one msgpack value built by the caller's bytes (already canonical). */
+static void push_raw(hs_batch *b, int64_t t, const void *v, size_t len)
+{
+    CU_ASSERT_EQUAL_FATAL(hs_batch_push(b, t, v, len), HS_OK);
+}
+
+static void write_batch(hs_store *s, const char *id, const hs_batch *b, uint8_t *status,
+                        hs_write_result *res)
+{
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_write(s, id, b, status, res), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+}
+
+static void test_same_timestamp_in_one_batch(void)
+{
+    hs_store *s = open_writer();
+    char id[128];
+    fresh_id(id, sizeof id, "samebatch");
+    hs_batch b;
+    hs_batch_init(&b);
+    push_double(&b, 500, 1.0);
+    push_double(&b, 500, 1.0); /* same value: a duplicate of the first */
+    push_double(&b, 500, 2.0); /* different value: a conflict with the first */
+    push_double(&b, 600, 3.0);
+    push_double(&b, 600, 4.0);
+    uint8_t status[5];
+    hs_write_result res;
+    write_batch(s, id, &b, status, &res);
+    CU_ASSERT_EQUAL(res.inserted, 2);
+    CU_ASSERT_EQUAL(res.duplicates, 1);
+    CU_ASSERT_EQUAL(res.conflicts, 2);
+    CU_ASSERT_EQUAL(status[0], HS_WRITE_INSERTED);
+    CU_ASSERT_EQUAL(status[1], HS_WRITE_DUPLICATE);
+    CU_ASSERT_EQUAL(status[2], HS_WRITE_CONFLICT);
+    CU_ASSERT_EQUAL(status[3], HS_WRITE_INSERTED);
+    CU_ASSERT_EQUAL(status[4], HS_WRITE_CONFLICT);
+    hs_batch out;
+    hs_batch_init(&out);
+    CU_ASSERT_EQUAL(hs_store_head(s, id, hs_store_all_time(), 10, &out), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(out.n, 2);
+    CU_ASSERT_DOUBLE_EQUAL(value_double(&out, 0), 1.0, 0.0); /* the first one won */
+    CU_ASSERT_DOUBLE_EQUAL(value_double(&out, 1), 3.0, 0.0);
+    /* Without status and result pointers the write still works. */
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_write(s, id, &b, NULL, NULL), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+    /* An empty batch writes nothing. */
+    hs_batch_reset(&b);
+    write_batch(s, id, &b, NULL, &res);
+    CU_ASSERT_EQUAL(res.inserted + res.duplicates + res.conflicts, 0);
+    hs_batch_free(&out);
+    hs_batch_free(&b);
+    hs_store_close(s);
+}
+
+static void test_rewrite_many_with_some_conflicts(void)
+{
+    hs_store *s = open_writer();
+    char id[128];
+    fresh_id(id, sizeof id, "rewrite");
+    enum { N = 3000 };
+    hs_batch b;
+    hs_batch_init(&b);
+    for (int i = 0; i < N; i++)
+        push_double(&b, (int64_t)i * 10, (double)i);
+    hs_write_result res;
+    write_batch(s, id, &b, NULL, &res);
+    CU_ASSERT_EQUAL(res.inserted, N);
+
+    /* Again, with every 100th value changed and N new instances after them. */
+    hs_batch_reset(&b);
+    for (int i = 0; i < 2 * N; i++)
+        push_double(&b, (int64_t)i * 10, i % 100 == 7 && i < N ? -1.0 : (double)i);
+    uint8_t *status = calloc(2 * N, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(status);
+    write_batch(s, id, &b, status, &res);
+    CU_ASSERT_EQUAL(res.inserted, N);
+    CU_ASSERT_EQUAL(res.conflicts, N / 100);
+    CU_ASSERT_EQUAL(res.duplicates, N - N / 100);
+    CU_ASSERT_EQUAL(status[7], HS_WRITE_CONFLICT);
+    CU_ASSERT_EQUAL(status[8], HS_WRITE_DUPLICATE);
+    CU_ASSERT_EQUAL(status[N], HS_WRITE_INSERTED);
+    free(status);
+
+    int64_t n = 0;
+    CU_ASSERT_EQUAL(hs_store_count(s, id, hs_store_all_time(), &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 2 * N);
+    hs_batch out;
+    hs_batch_init(&out);
+    hs_interval r = {60, 70};
+    CU_ASSERT_EQUAL(hs_store_head(s, id, r, 5, &out), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(out.n, 1);
+    CU_ASSERT_DOUBLE_EQUAL(value_double(&out, 0), 7.0, 0.0); /* conflicts never overwrite */
+    hs_batch_free(&out);
+    hs_batch_free(&b);
+    hs_store_close(s);
+}
+
+static void test_values_keep_their_bytes(void)
+{
+    hs_store *s = open_writer();
+    char id[128];
+    fresh_id(id, sizeof id, "bytes");
+    hs_buf v[7];
+    for (int i = 0; i < 7; i++)
+        hs_buf_init(&v[i], 0);
+    CU_ASSERT_EQUAL(hs_mp_put_nil(&v[0]), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_bool(&v[1], true), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_int(&v[2], INT64_MIN), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_str(&v[3], "a\0b\xc3\xa9", 5), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_bin(&v[4], "\0\0\xff", 3), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_map(&v[5], 1), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_cstr(&v[5], "k"), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_array(&v[5], 2), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_int(&v[5], 1), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_double(&v[5], 0.5), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_str(&v[6], "", 0), HS_OK);
+    hs_batch b;
+    hs_batch_init(&b);
+    for (int i = 0; i < 7; i++)
+        push_raw(&b, -3 + i, v[i].data, v[i].len);
+    write_batch(s, id, &b, NULL, NULL);
+    hs_batch out;
+    hs_batch_init(&out);
+    CU_ASSERT_EQUAL(hs_store_head(s, id, hs_store_all_time(), 100, &out), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(out.n, 7);
+    for (size_t i = 0; i < 7; i++) {
+        CU_ASSERT_EQUAL(out.items[i].t_us, -3 + (int64_t)i);
+        CU_ASSERT_EQUAL_FATAL(out.items[i].len, v[i].len);
+        CU_ASSERT_EQUAL(memcmp(hs_batch_value(&out, i), v[i].data, v[i].len), 0);
+    }
+    /* Writing them again: all duplicates, byte for byte. */
+    hs_write_result res;
+    write_batch(s, id, &b, NULL, &res);
+    CU_ASSERT_EQUAL(res.duplicates, 7);
+    /* The same number in another encoding is a different value. */
+    hs_batch_reset(&b);
+    uint8_t one_as_float[9] = {0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0};
+    push_raw(&b, -1, one_as_float, sizeof one_as_float);
+    write_batch(s, id, &b, NULL, &res);
+    CU_ASSERT_EQUAL(res.conflicts, 1);
+    for (int i = 0; i < 7; i++)
+        hs_buf_free(&v[i]);
+    hs_batch_free(&out);
+    hs_batch_free(&b);
+    hs_store_close(s);
+}
+
+static void test_write_defines_raw_stream(void)
+{
+    hs_store *s = open_writer();
+    char id[128];
+    fresh_id(id, sizeof id, "implicit");
+    hs_batch b;
+    hs_batch_init(&b);
+    push_double(&b, 1, 1.0);
+    write_batch(s, id, &b, NULL, NULL);
+    hs_stream_info info;
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_get(s, id, &info), HS_OK);
+    CU_ASSERT_EQUAL(info.kind, HS_STREAM_RAW);
+    CU_ASSERT_PTR_NULL(info.binding);
+    CU_ASSERT_TRUE(hs_intervals_is_empty(&info.calculated));
+    CU_ASSERT_TRUE(info.updated_us > 0);
+    hs_stream_info_free(&info);
+
+    /* Defining it afterwards changes kind and binding; further writes keep them. */
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_stream_define(s, id, HS_STREAM_ASSET, "{\"a\":1}"), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+    hs_batch_reset(&b);
+    push_double(&b, 2, 2.0);
+    write_batch(s, id, &b, NULL, NULL);
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_get(s, id, &info), HS_OK);
+    CU_ASSERT_EQUAL(info.kind, HS_STREAM_ASSET);
+    CU_ASSERT_STRING_EQUAL(info.binding, "{\"a\":1}");
+    hs_stream_info_free(&info);
+
+    /* A new handle (no cached knowledge of the stream) does not reset it either. */
+    hs_store *s2 = open_writer();
+    push_double(&b, 3, 3.0);
+    write_batch(s2, id, &b, NULL, NULL);
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_get(s2, id, &info), HS_OK);
+    CU_ASSERT_EQUAL(info.kind, HS_STREAM_ASSET);
+    hs_stream_info_free(&info);
+    hs_store_close(s2);
+
+    /* Re-defining with no binding clears it. */
+    CU_ASSERT_EQUAL(hs_store_stream_define(s, id, HS_STREAM_RAW, NULL), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_get(s, id, &info), HS_OK);
+    CU_ASSERT_EQUAL(info.kind, HS_STREAM_RAW);
+    CU_ASSERT_PTR_NULL(info.binding);
+    hs_stream_info_free(&info);
+    CU_ASSERT_EQUAL(hs_store_stream_define(s, id, 7, NULL), HS_ERR_INVAL);
+    CU_ASSERT_EQUAL(hs_store_stream_define(s, "", HS_STREAM_RAW, NULL), HS_ERR_INVAL);
+    hs_batch_free(&b);
+    hs_store_close(s);
+}
+
+static void test_intervals_set_and_unknown_streams(void)
+{
+    hs_store *s = open_writer();
+    char id[128];
+    fresh_id(id, sizeof id, "ivset");
+    hs_intervals a;
+    hs_intervals_init(&a);
+    hs_interval i1 = {HS_TIME_MIN - 1, -5}, i2 = {10, HS_TIME_MAX};
+    CU_ASSERT_EQUAL(hs_intervals_add(&a, i1), HS_OK);
+    CU_ASSERT_EQUAL(hs_intervals_add(&a, i2), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_intervals_set(s, id, &a), HS_ERR_NOTFOUND);
+    CU_ASSERT_EQUAL(hs_store_intervals_add(s, id, &a), HS_ERR_NOTFOUND);
+    CU_ASSERT_EQUAL(hs_store_purge(s, id, false, NULL), HS_ERR_NOTFOUND);
+    CU_ASSERT_EQUAL(hs_store_stream_define(s, id, HS_STREAM_COMPUTED, "{}"), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_intervals_set(s, id, &a), HS_OK);
+    hs_stream_info info;
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_get(s, id, &info), HS_OK);
+    CU_ASSERT_TRUE(hs_intervals_equal(&info.calculated, &a));
+    hs_stream_info_free(&info);
+    /* Adding what is covered already changes nothing. */
+    hs_intervals sub;
+    hs_intervals_init(&sub);
+    hs_interval inner = {20, 30};
+    CU_ASSERT_EQUAL(hs_intervals_add(&sub, inner), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_intervals_add(s, id, &sub), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_get(s, id, &info), HS_OK);
+    CU_ASSERT_TRUE(hs_intervals_equal(&info.calculated, &a));
+    hs_stream_info_free(&info);
+    /* Setting replaces, also with fewer intervals or none. */
+    CU_ASSERT_EQUAL(hs_store_intervals_set(s, id, &sub), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_get(s, id, &info), HS_OK);
+    CU_ASSERT_TRUE(hs_intervals_equal(&info.calculated, &sub));
+    hs_stream_info_free(&info);
+    hs_intervals_clear(&sub);
+    CU_ASSERT_EQUAL(hs_store_intervals_set(s, id, &sub), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_get(s, id, &info), HS_OK);
+    CU_ASSERT_TRUE(hs_intervals_is_empty(&info.calculated));
+    hs_stream_info_free(&info);
+    hs_intervals_free(&sub);
+    hs_intervals_free(&a);
+    hs_store_close(s);
+}
+
+typedef struct stream_seen {
+    char ids[8][128];
+    int kinds[8];
+    size_t n_calc[8];
+    int n;
+    int stop_at; /* return 7 when the n-th stream is seen (0: never) */
+} stream_seen;
+
+static int collect_stream(void *ud, const hs_stream_info *info)
+{
+    stream_seen *d = ud;
+    if (d->n < 8) {
+        snprintf(d->ids[d->n], sizeof d->ids[0], "%s", info->id);
+        d->kinds[d->n] = info->kind;
+        d->n_calc[d->n] = info->calculated.n;
+    }
+    d->n++;
+    return d->n == d->stop_at ? 7 : 0;
+}
+
+static void test_stream_list_order_content_and_stop(void)
+{
+    hs_store *s = open_writer();
+    char prefix[64], id[160];
+    snprintf(prefix, sizeof prefix, "ordered%d_%d", (int)getpid(), ++g_counter);
+    const char *tails[] = {"/z=1", "/a=1", "/m=1"};
+    hs_intervals a;
+    hs_intervals_init(&a);
+    hs_interval iv = {0, 10};
+    CU_ASSERT_EQUAL(hs_intervals_add(&a, iv), HS_OK);
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof id, "%s%s", prefix, tails[i]);
+        CU_ASSERT_EQUAL(hs_store_stream_define(s, id, i == 1 ? HS_STREAM_COMPUTED : HS_STREAM_RAW,
+                                               i == 1 ? "{}" : NULL),
+                        HS_OK);
+        if (i == 1)
+            CU_ASSERT_EQUAL(hs_store_intervals_add(s, id, &a), HS_OK);
+    }
+    /* A stream whose id extends the prefix without a separator is listed too. */
+    snprintf(id, sizeof id, "%sx", prefix);
+    CU_ASSERT_EQUAL(hs_store_stream_define(s, id, HS_STREAM_RAW, NULL), HS_OK);
+    stream_seen d;
+    memset(&d, 0, sizeof d);
+    CU_ASSERT_EQUAL(hs_store_stream_list(s, prefix, collect_stream, &d), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(d.n, 4);
+    snprintf(id, sizeof id, "%s/a=1", prefix);
+    CU_ASSERT_STRING_EQUAL(d.ids[0], id);
+    CU_ASSERT_EQUAL(d.kinds[0], HS_STREAM_COMPUTED);
+    CU_ASSERT_EQUAL(d.n_calc[0], 1);
+    snprintf(id, sizeof id, "%s/m=1", prefix);
+    CU_ASSERT_STRING_EQUAL(d.ids[1], id);
+    snprintf(id, sizeof id, "%sx", prefix);
+    CU_ASSERT_STRING_EQUAL(d.ids[3], id);
+    /* The callback's non-zero return stops the listing and is returned. */
+    memset(&d, 0, sizeof d);
+    d.stop_at = 2;
+    CU_ASSERT_EQUAL(hs_store_stream_list(s, prefix, collect_stream, &d), 7);
+    CU_ASSERT_EQUAL(d.n, 2);
+    /* No match, and the empty prefix (all streams, at least ours). */
+    memset(&d, 0, sizeof d);
+    snprintf(id, sizeof id, "%s/zz", prefix);
+    CU_ASSERT_EQUAL(hs_store_stream_list(s, id, collect_stream, &d), HS_OK);
+    CU_ASSERT_EQUAL(d.n, 0);
+    memset(&d, 0, sizeof d);
+    CU_ASSERT_EQUAL(hs_store_stream_list(s, "", collect_stream, &d), HS_OK);
+    CU_ASSERT_TRUE(d.n >= 4);
+    hs_intervals_free(&a);
+    hs_store_close(s);
+}
+
+typedef struct doc_all {
+    char keys[16][64];
+    int n;
+} doc_all;
+
+static int collect_doc_all(void *ud, const char *key, const char *json)
+{
+    doc_all *d = ud;
+    (void)json;
+    if (d->n < 16)
+        snprintf(d->keys[d->n], sizeof d->keys[0], "%s", key);
+    d->n++;
+    return 0;
+}
+
+static int stop_doc(void *ud, const char *key, const char *json)
+{
+    (void)key;
+    (void)json;
+    return ++*(int *)ud == 2 ? -42 : 0;
+}
+
+static void test_document_prefix_edges(void)
+{
+    hs_store *s = open_writer();
+    char coll[64], other[80];
+    snprintf(coll, sizeof coll, "edges%d_%d", (int)getpid(), ++g_counter);
+    snprintf(other, sizeof other, "%s_other", coll);
+    /* In byte order. U+10FFFF is the largest code point; 0x7f the largest ASCII. */
+    const char *keys[] = {"p",
+                          "p/",
+                          "p/a",
+                          "p0",
+                          "p\x7f",
+                          "p\x7fz",
+                          "p\xc3\xa9",
+                          "p\xc3\xa9/x",
+                          "p\xf4\x8f\xbf\xbf",
+                          "p\xf4\x8f\xbf\xbf"
+                          "a",
+                          "q"};
+    enum { NK = sizeof keys / sizeof keys[0] };
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    for (int i = NK - 1; i >= 0; i--)
+        CU_ASSERT_EQUAL(hs_store_doc_put(s, coll, keys[i], "{}"), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_doc_put(s, other, "p", "{\"other\":true}"), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+
+    doc_all d;
+    memset(&d, 0, sizeof d);
+    CU_ASSERT_EQUAL(hs_store_doc_list(s, coll, "", false, 0, collect_doc_all, &d), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(d.n, NK);
+    for (int i = 0; i < NK; i++)
+        CU_ASSERT_STRING_EQUAL(d.keys[i], keys[i]);
+
+    struct {
+        const char *prefix;
+        int first, count; /* the expected keys: keys[first .. first + count) */
+    } cases[] = {
+        {"p", 0, 10},
+        {"p/", 1, 2},
+        {"p\x7f", 4, 2},
+        {"p\xc3\xa9", 6, 2},
+        {"p\xf4\x8f\xbf\xbf", 8, 2},
+        {"q", 10, 1},
+        {"r", 0, 0},
+        {"p/a/", 0, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        memset(&d, 0, sizeof d);
+        CU_ASSERT_EQUAL(hs_store_doc_list(s, coll, cases[c].prefix, false, 0, collect_doc_all, &d),
+                        HS_OK);
+        CU_ASSERT_EQUAL(d.n, cases[c].count);
+        for (int i = 0; i < d.n && i < cases[c].count; i++)
+            CU_ASSERT_STRING_EQUAL(d.keys[i], keys[cases[c].first + i]);
+    }
+    /* Reverse with a limit: the last keys under the prefix. */
+    memset(&d, 0, sizeof d);
+    CU_ASSERT_EQUAL(hs_store_doc_list(s, coll, "p", true, 2, collect_doc_all, &d), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(d.n, 2);
+    CU_ASSERT_STRING_EQUAL(d.keys[0], keys[9]);
+    CU_ASSERT_STRING_EQUAL(d.keys[1], keys[8]);
+    memset(&d, 0, sizeof d);
+    CU_ASSERT_EQUAL(hs_store_doc_list(s, coll, "p\xc3\xa9", true, 1, collect_doc_all, &d), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(d.n, 1);
+    CU_ASSERT_STRING_EQUAL(d.keys[0], "p\xc3\xa9/x");
+    /* The callback's return stops the listing. */
+    int calls = 0;
+    CU_ASSERT_EQUAL(hs_store_doc_list(s, coll, "", false, 0, stop_doc, &calls), -42);
+    CU_ASSERT_EQUAL(calls, 2);
+    /* Another collection is separate; an unknown one is empty. */
+    memset(&d, 0, sizeof d);
+    CU_ASSERT_EQUAL(hs_store_doc_list(s, other, "", false, 0, collect_doc_all, &d), HS_OK);
+    CU_ASSERT_EQUAL(d.n, 1);
+    memset(&d, 0, sizeof d);
+    CU_ASSERT_EQUAL(hs_store_doc_list(s, "no_such_coll", "", false, 0, collect_doc_all, &d), HS_OK);
+    CU_ASSERT_EQUAL(d.n, 0);
+    CU_ASSERT_EQUAL(hs_store_doc_list(s, "", "", false, 0, collect_doc_all, &d), HS_ERR_INVAL);
+    CU_ASSERT_EQUAL(hs_store_doc_put(s, coll, "", "{}"), HS_ERR_INVAL);
+    hs_store_close(s);
+}
+
+static void test_document_text_kept_exactly(void)
+{
+    hs_store *s = open_writer();
+    char coll[64];
+    snprintf(coll, sizeof coll, "text%d_%d", (int)getpid(), ++g_counter);
+    /* A large document with non-ASCII text, spacing and escapes kept as given. */
+    hs_buf big;
+    hs_buf_init(&big, 0);
+    CU_ASSERT_EQUAL(hs_buf_puts(&big, "{ \"name\": \"caf\xc3\xa9 \\u00e9\\n\",\n  \"xs\": ["),
+                    HS_OK);
+    for (int i = 0; i < 20000; i++)
+        CU_ASSERT_EQUAL(hs_buf_printf(&big, "%s%d", i ? ", " : "", i), HS_OK);
+    CU_ASSERT_EQUAL(hs_buf_puts(&big, "] }"), HS_OK);
+    const char *text = hs_buf_cstr(&big);
+    CU_ASSERT_EQUAL(hs_store_doc_put(s, coll, "big", text), HS_OK);
+    hs_buf j;
+    hs_buf_init(&j, 0);
+    CU_ASSERT_EQUAL(hs_store_doc_get(s, coll, "big", &j), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(j.len, big.len);
+    CU_ASSERT_EQUAL(memcmp(j.data, big.data, big.len), 0);
+    /* Replacing with a small one; doc_get resets its output first. */
+    CU_ASSERT_EQUAL(hs_store_doc_put(s, coll, "big", "[]"), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_doc_get(s, coll, "big", &j), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&j), "[]");
+    /* Keys with separators and odd characters are just text. */
+    CU_ASSERT_EQUAL(hs_store_doc_put(s, coll,
+                                     "a\x1f"
+                                     "b",
+                                     "1"),
+                    HS_OK);
+    CU_ASSERT_EQUAL(hs_store_doc_get(s, coll,
+                                     "a\x1f"
+                                     "b",
+                                     &j),
+                    HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&j), "1");
+    CU_ASSERT_EQUAL(hs_store_doc_get(s, coll, "a", &j), HS_ERR_NOTFOUND);
+    CU_ASSERT_EQUAL(j.len, 0);
+    hs_buf_free(&j);
+    hs_buf_free(&big);
+    hs_store_close(s);
+}
+
+/* A URL of the backend under test naming a store that does not exist yet. */
+static void fresh_store_url(char *buf, size_t len)
+{
+    if (strncmp(g_url, "sqlite:", 7) == 0) {
+        snprintf(buf, len, "sqlite://%s/fresh%d.db", g_dir, ++g_counter);
+        return;
+    }
+    /* mongodb://[user@]host[:port][,...]/<db>[?options]: replace <db>. */
+    const char *hosts = strstr(g_url, "://");
+    hosts = hosts != NULL ? hosts + 3 : g_url;
+    const char *query = strchr(hosts, '?');
+    const char *path = strchr(hosts, '/');
+    if (query == NULL)
+        query = g_url + strlen(g_url);
+    if (path == NULL || path > query)
+        path = query;
+    snprintf(buf, len, "%.*s/hs_fresh_%d_%d%s", (int)(path - g_url), g_url, (int)getpid(),
+             ++g_counter, query);
+}
+
+static void test_reader_of_empty_store(void)
+{
+    char url[600];
+    fresh_store_url(url, sizeof url);
+    hs_store *r = NULL;
+    int rc = hs_store_open(&r, url, HS_STORE_READ);
+    if (rc != HS_OK)
+        fprintf(stderr, "open %s: %s\n", url, hs_err_detail());
+    CU_ASSERT_EQUAL_FATAL(rc, HS_OK);
+    int v = -1;
+    CU_ASSERT_EQUAL(hs_store_schema_version(r, &v), HS_OK);
+    CU_ASSERT_EQUAL(v, 0);
+    hs_stream_info info;
+    CU_ASSERT_EQUAL(hs_store_stream_get(r, "a/b=1", &info), HS_ERR_NOTFOUND);
+    int64_t n = -1;
+    CU_ASSERT_EQUAL(hs_store_count(r, "a/b=1", hs_store_all_time(), &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 0);
+    hs_batch out;
+    hs_batch_init(&out);
+    CU_ASSERT_EQUAL(hs_store_tail(r, "a/b=1", hs_store_all_time(), 5, &out), HS_OK);
+    CU_ASSERT_EQUAL(out.n, 0);
+    hs_batch_free(&out);
+    stream_seen d;
+    memset(&d, 0, sizeof d);
+    CU_ASSERT_EQUAL(hs_store_stream_list(r, "", collect_stream, &d), HS_OK);
+    CU_ASSERT_EQUAL(d.n, 0);
+    hs_buf j;
+    hs_buf_init(&j, 0);
+    CU_ASSERT_EQUAL(hs_store_doc_get(r, "c", "k", &j), HS_ERR_NOTFOUND);
+    hs_buf_free(&j);
+    doc_all docs;
+    memset(&docs, 0, sizeof docs);
+    CU_ASSERT_EQUAL(hs_store_doc_list(r, "c", "", false, 0, collect_doc_all, &docs), HS_OK);
+    CU_ASSERT_EQUAL(docs.n, 0);
+    CU_ASSERT_EQUAL(hs_store_doc_put(r, "c", "k", "{}"), HS_ERR_STATE);
+    hs_store_close(r);
+
+    /* A writer then creates the schema there. */
+    hs_store *w = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_store_open(&w, url, HS_STORE_WRITE), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_schema_version(w, &v), HS_OK);
+    CU_ASSERT_TRUE(v >= 1);
+    hs_store_close(w);
+}
+
+static void test_unreachable_mongodb(void)
+{
+    /* Nothing listens on a port just found free: the open fails, it does not hang. */
+    int port = hs_test_free_port();
+    CU_ASSERT_TRUE_FATAL(port > 0);
+    char url[128];
+    snprintf(url, sizeof url, "mongodb://127.0.0.1:%d/hs_none", port);
+    hs_store *s = NULL;
+    CU_ASSERT_EQUAL(hs_store_open(&s, url, HS_STORE_READ), HS_ERR_STORE);
+    CU_ASSERT_PTR_NULL(s);
+    CU_ASSERT_EQUAL(strncmp(hs_err_detail(), "mongodb: ", 9), 0);
+    CU_ASSERT_EQUAL(hs_store_open(&s, url, HS_STORE_WRITE), HS_ERR_STORE);
+    CU_ASSERT_EQUAL(hs_store_open(&s, "mongodb://", HS_STORE_READ), HS_ERR_CONFIG);
+    CU_ASSERT_EQUAL(hs_store_open(&s, "mongodb://host/db?badoption=x&w=-7", HS_STORE_READ),
+                    HS_ERR_CONFIG);
+    CU_ASSERT_PTR_NULL(s);
+}
+
+static void test_read_edges(void)
+{
+    hs_store *s = open_writer();
+    char id[128];
+    fresh_id(id, sizeof id, "edges");
+    hs_batch b;
+    hs_batch_init(&b);
+    push_double(&b, -20, 1);
+    push_double(&b, -10, 2);
+    push_double(&b, 0, 3);
+    write_batch(s, id, &b, NULL, NULL);
+    hs_batch out;
+    hs_batch_init(&out);
+    /* More asked than there is. */
+    CU_ASSERT_EQUAL(hs_store_tail(s, id, hs_store_all_time(), 100, &out), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(out.n, 3);
+    CU_ASSERT_EQUAL(out.items[0].t_us, -20);
+    CU_ASSERT_EQUAL(out.items[2].t_us, 0);
+    /* Empty and inverted ranges, and n == 0. */
+    hs_interval empty = {-10, -10}, inverted = {0, -20}, excl = {-20, -10};
+    CU_ASSERT_EQUAL(hs_store_head(s, id, empty, 5, &out), HS_OK);
+    CU_ASSERT_EQUAL(out.n, 0);
+    CU_ASSERT_EQUAL(hs_store_tail(s, id, inverted, 5, &out), HS_OK);
+    CU_ASSERT_EQUAL(out.n, 0);
+    CU_ASSERT_EQUAL(hs_store_head(s, id, hs_store_all_time(), 0, &out), HS_OK);
+    CU_ASSERT_EQUAL(out.n, 0);
+    int64_t n = -1;
+    CU_ASSERT_EQUAL(hs_store_count(s, id, inverted, &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 0);
+    /* (-20, -10] holds exactly the instance at -10. */
+    CU_ASSERT_EQUAL(hs_store_count(s, id, excl, &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(hs_store_head(s, id, excl, 5, &out), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(out.n, 1);
+    CU_ASSERT_EQUAL(out.items[0].t_us, -10);
+    /* A cursor of one instance per chunk. */
+    hs_store_cursor *c;
+    CU_ASSERT_EQUAL_FATAL(hs_store_read(s, id, hs_store_all_time(), 1, &c), HS_OK);
+    int64_t seen[4];
+    int k = 0;
+    for (;;) {
+        CU_ASSERT_EQUAL_FATAL(hs_store_cursor_next(c, &out), HS_OK);
+        if (out.n == 0)
+            break;
+        CU_ASSERT_EQUAL_FATAL(out.n, 1);
+        if (k < 4)
+            seen[k] = out.items[0].t_us;
+        k++;
+    }
+    CU_ASSERT_EQUAL_FATAL(k, 3);
+    CU_ASSERT_EQUAL(seen[0], -20);
+    CU_ASSERT_EQUAL(seen[1], -10);
+    CU_ASSERT_EQUAL(seen[2], 0);
+    hs_store_cursor_close(c);
+    hs_batch_free(&out);
+    hs_batch_free(&b);
+    hs_store_close(s);
+}
+
+static void test_purge_leaves_other_streams(void)
+{
+    hs_store *s = open_writer();
+    char a[128], bb[128];
+    fresh_id(a, sizeof a, "purge_a");
+    fresh_id(bb, sizeof bb, "purge_b");
+    hs_batch b;
+    hs_batch_init(&b);
+    push_double(&b, 1, 1);
+    push_double(&b, 2, 2);
+    write_batch(s, a, &b, NULL, NULL);
+    write_batch(s, bb, &b, NULL, NULL);
+    int64_t deleted = -1, n = -1;
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_purge(s, a, true, &deleted), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+    CU_ASSERT_EQUAL(deleted, 2);
+    CU_ASSERT_EQUAL(hs_store_count(s, bb, hs_store_all_time(), &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    /* Writing to the removed stream defines it afresh, without the old data. */
+    hs_batch_reset(&b);
+    push_double(&b, 3, 3);
+    hs_write_result res;
+    write_batch(s, a, &b, NULL, &res);
+    CU_ASSERT_EQUAL(res.inserted, 1);
+    CU_ASSERT_EQUAL(hs_store_count(s, a, hs_store_all_time(), &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    hs_stream_info info;
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_get(s, a, &info), HS_OK);
+    CU_ASSERT_EQUAL(info.kind, HS_STREAM_RAW);
+    hs_stream_info_free(&info);
+    /* Purging an empty stream deletes nothing. */
+    char e[128];
+    fresh_id(e, sizeof e, "purge_empty");
+    CU_ASSERT_EQUAL(hs_store_stream_define(s, e, HS_STREAM_RAW, NULL), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_purge(s, e, false, &deleted), HS_OK);
+    CU_ASSERT_EQUAL(deleted, 0);
+    hs_batch_free(&b);
+    hs_store_close(s);
+}
+
 static int init_sqlite(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hs-test-store-XXXXXX");
@@ -470,7 +1113,19 @@ static int clean_mongo(void)
     HS_TEST(test_stream_list_prefix);                                                              \
     HS_TEST(test_documents);                                                                       \
     HS_TEST(test_reader_sees_commits_and_cannot_write);                                            \
-    HS_TEST(test_rollback_undoes_writes);
+    HS_TEST(test_rollback_undoes_writes);                                                          \
+    HS_TEST(test_same_timestamp_in_one_batch);                                                     \
+    HS_TEST(test_rewrite_many_with_some_conflicts);                                                \
+    HS_TEST(test_values_keep_their_bytes);                                                         \
+    HS_TEST(test_write_defines_raw_stream);                                                        \
+    HS_TEST(test_intervals_set_and_unknown_streams);                                               \
+    HS_TEST(test_stream_list_order_content_and_stop);                                              \
+    HS_TEST(test_document_prefix_edges);                                                           \
+    HS_TEST(test_document_text_kept_exactly);                                                      \
+    HS_TEST(test_reader_of_empty_store);                                                           \
+    HS_TEST(test_unreachable_mongodb);                                                             \
+    HS_TEST(test_read_edges);                                                                      \
+    HS_TEST(test_purge_leaves_other_streams);
 
 HS_TEST_INIT(store_sqlite)
 {

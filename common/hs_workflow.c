@@ -1,0 +1,1449 @@
+#include "hs_workflow.h"
+
+#include "hs_alloc.h"
+#include "hs_error.h"
+#include "hs_json.h"
+#include "hs_mpack.h"
+#include "hs_time.h"
+#include "hs_yaml.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Values of a dynamic plate below one parent value. */
+struct hs_wf_dyn {
+    int plate;
+    char *parent; /* parent value text, "" at the top */
+    char **values;
+    size_t n;
+};
+
+void hs_binding_hash(const char *text, char out[17])
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ULL;
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* ------------------------------------------------------------------ parse context */
+
+typedef struct wfp {
+    const char *file;
+    hs_buf *errors;
+    int nerrors;
+    const hs_tool_registry *tools;
+    hs_workflow *wf;
+} wfp;
+
+static void wf_err(wfp *p, const hs_ynode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void wf_err(wfp *p, const hs_ynode *n, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n != NULL)
+        hs_buf_printf(p->errors, "%s:%u: %s\n", p->file, hs_ynode_line(n), msg);
+    else
+        hs_buf_printf(p->errors, "%s: %s\n", p->file, msg);
+    p->nerrors++;
+}
+
+/* A scalar as an owned string, or NULL (with an error) when n is not a usable scalar. */
+static char *wf_str(wfp *p, const hs_ynode *n, const char *what)
+{
+    if (hs_ynode_kind(n) != HS_YNODE_SCALAR || hs_ynode_is_null(n)) {
+        wf_err(p, n, "%s must be a text value", what);
+        return NULL;
+    }
+    char *s = hs_strdup(hs_ynode_text(n, NULL));
+    if (s == NULL)
+        wf_err(p, n, "out of memory");
+    return s;
+}
+
+/* A name usable as a stream name, key or value. */
+static char *wf_name(wfp *p, const hs_ynode *n, const char *what, const char *part)
+{
+    char *s = wf_str(p, n, what);
+    if (s != NULL && hs_streamid_check_part(s, strlen(s), part) != HS_OK) {
+        wf_err(p, n, "%s '%s' cannot be used in stream ids: %s", what, s, hs_err_detail());
+        hs_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static bool wf_duration(wfp *p, const hs_ynode *n, const char *what, int64_t *out)
+{
+    if (hs_ynode_kind(n) == HS_YNODE_SCALAR) {
+        size_t len;
+        const char *t = hs_ynode_text(n, &len);
+        if (t != NULL && hs_duration_parse(t, len, out) == HS_OK)
+            return true;
+    }
+    wf_err(p, n, "%s must be a duration such as 10s, -1h30m or 2d", what);
+    return false;
+}
+
+/* Names from a scalar or a sequence of scalars. */
+static int wf_names(wfp *p, const hs_ynode *n, const char *what, char ***out, size_t *nout)
+{
+    *out = NULL;
+    *nout = 0;
+    if (n == NULL)
+        return HS_OK;
+    size_t cnt = hs_ynode_kind(n) == HS_YNODE_SEQ ? hs_ynode_len(n) : 1;
+    *out = hs_calloc(cnt ? cnt : 1, sizeof **out);
+    if (*out == NULL)
+        return HS_ERR_NOMEM;
+    for (size_t i = 0; i < cnt; i++) {
+        const hs_ynode *it = hs_ynode_kind(n) == HS_YNODE_SEQ ? hs_ynode_item(n, i) : n;
+        char *s = wf_name(p, it, what, "name");
+        if (s == NULL)
+            continue;
+        (*out)[(*nout)++] = s;
+    }
+    return HS_OK;
+}
+
+static void wf_free_names(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        hs_free(v[i]);
+    hs_free(v);
+}
+
+static int wf_plate_index(const hs_workflow *wf, const char *id)
+{
+    for (size_t i = 0; i < wf->nplates; i++)
+        if (strcmp(wf->plates[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Whether plate a is b or an ancestor of b (-1, the global plate, is everyone's ancestor). */
+static bool wf_plate_ancestor(const hs_workflow *wf, int a, int b)
+{
+    if (a < 0)
+        return true;
+    for (int x = b; x >= 0; x = wf->plates[x].parent_idx)
+        if (x == a)
+            return true;
+    return false;
+}
+
+/* ------------------------------------------------------------------ sections */
+
+static void wf_parse_online(wfp *p, const hs_ynode *n)
+{
+    hs_workflow *wf = p->wf;
+    if (hs_ynode_kind(n) != HS_YNODE_MAP) {
+        wf_err(p, n, "online must be a mapping {every: 10s, window: [-60s, -10s]}");
+        return;
+    }
+    const hs_ynode *every = hs_ynode_get(n, "every");
+    const hs_ynode *win = hs_ynode_get(n, "window");
+    for (size_t i = 0; i < hs_ynode_len(n); i++) {
+        const char *k = hs_ynode_text(hs_ynode_key(n, i), NULL);
+        if (strcmp(k, "every") != 0 && strcmp(k, "window") != 0)
+            wf_err(p, hs_ynode_key(n, i), "unknown key '%s' in online (every, window)", k);
+    }
+    wf->online = true;
+    if (every == NULL)
+        wf_err(p, n, "online needs every (how often it runs, e.g. 10s)");
+    else if (wf_duration(p, every, "online.every", &wf->every_us) && wf->every_us <= 0)
+        wf_err(p, every, "online.every must be positive");
+    wf->window.start_us = -60 * HS_US_PER_S;
+    wf->window.end_us = -10 * HS_US_PER_S;
+    if (win != NULL) {
+        if (hs_ynode_kind(win) != HS_YNODE_SEQ || hs_ynode_len(win) != 2) {
+            wf_err(p, win, "online.window must be [start, end], e.g. [-60s, -10s]");
+        } else if (wf_duration(p, hs_ynode_item(win, 0), "online.window start",
+                               &wf->window.start_us) &&
+                   wf_duration(p, hs_ynode_item(win, 1), "online.window end", &wf->window.end_us)) {
+            if (wf->window.start_us >= wf->window.end_us)
+                wf_err(p, win, "online.window start must be before its end");
+            if (wf->window.end_us > 0)
+                wf_err(p, win, "online.window cannot reach into the future (end <= 0)");
+        }
+    }
+}
+
+static void wf_parse_plates(wfp *p, const hs_ynode *n)
+{
+    hs_workflow *wf = p->wf;
+    if (hs_ynode_kind(n) != HS_YNODE_MAP) {
+        wf_err(p, n, "plates must be a mapping of plate ids to {meta, values, parent}");
+        return;
+    }
+    size_t cnt = hs_ynode_len(n);
+    wf->plates = hs_calloc(cnt ? cnt : 1, sizeof *wf->plates);
+    if (wf->plates == NULL)
+        return;
+    for (size_t i = 0; i < cnt; i++) {
+        const hs_ynode *k = hs_ynode_key(n, i), *v = hs_ynode_value(n, i);
+        hs_wf_plate *pl = &wf->plates[wf->nplates];
+        memset(pl, 0, sizeof *pl);
+        pl->line = (int)hs_ynode_line(k);
+        pl->parent_idx = -1;
+        pl->id = wf_str(p, k, "a plate id");
+        if (pl->id == NULL)
+            continue;
+        wf->nplates++;
+        if (hs_ynode_kind(v) != HS_YNODE_MAP) {
+            wf_err(p, v, "plate %s must be a mapping {meta: key, values: [...], parent: id}",
+                   pl->id);
+            continue;
+        }
+        for (size_t j = 0; j < hs_ynode_len(v); j++) {
+            const char *key = hs_ynode_text(hs_ynode_key(v, j), NULL);
+            if (strcmp(key, "meta") && strcmp(key, "values") && strcmp(key, "parent") &&
+                strcmp(key, "description"))
+                wf_err(p, hs_ynode_key(v, j), "unknown key '%s' in plate %s (meta, values, parent)",
+                       key, pl->id);
+        }
+        const hs_ynode *meta = hs_ynode_get(v, "meta");
+        if (meta == NULL)
+            wf_err(p, v, "plate %s needs meta (the meta-data key, e.g. house)", pl->id);
+        else
+            pl->meta = wf_name(p, meta, "plate meta", "key");
+        const hs_ynode *par = hs_ynode_get(v, "parent");
+        if (par != NULL)
+            pl->parent = wf_str(p, par, "plate parent");
+        const hs_ynode *vals = hs_ynode_get(v, "values");
+        if (vals == NULL) {
+            pl->dynamic = true;
+            continue;
+        }
+        if (hs_ynode_kind(vals) != HS_YNODE_SEQ) {
+            wf_err(p, vals, "values of plate %s must be a list", pl->id);
+            continue;
+        }
+        pl->values = hs_calloc(hs_ynode_len(vals) + 1, sizeof *pl->values);
+        for (size_t j = 0; pl->values != NULL && j < hs_ynode_len(vals); j++) {
+            const hs_ynode *it = hs_ynode_item(vals, j);
+            char *s = wf_name(p, it, "a plate value", "value");
+            if (s == NULL)
+                continue;
+            bool dup = false;
+            for (size_t x = 0; x < pl->nvalues && !dup; x++)
+                dup = strcmp(pl->values[x], s) == 0;
+            if (dup) {
+                wf_err(p, it, "plate %s lists value '%s' twice", pl->id, s);
+                hs_free(s);
+                continue;
+            }
+            pl->values[pl->nvalues++] = s;
+        }
+    }
+    /* Parents, and no cycles among them. */
+    for (size_t i = 0; i < wf->nplates; i++) {
+        hs_wf_plate *pl = &wf->plates[i];
+        if (pl->parent == NULL)
+            continue;
+        pl->parent_idx = wf_plate_index(wf, pl->parent);
+        if (pl->parent_idx < 0)
+            hs_buf_printf(p->errors, "%s:%d: plate %s has an unknown parent '%s'\n", p->file,
+                          pl->line, pl->id, pl->parent),
+                p->nerrors++;
+    }
+    for (size_t i = 0; i < wf->nplates; i++) {
+        int x = (int)i;
+        size_t steps = 0;
+        while (x >= 0 && steps <= wf->nplates) {
+            x = wf->plates[x].parent_idx;
+            steps++;
+        }
+        if (x >= 0) {
+            hs_buf_printf(p->errors, "%s:%d: plate %s is its own ancestor\n", p->file,
+                          wf->plates[i].line, wf->plates[i].id);
+            p->nerrors++;
+            wf->plates[i].parent_idx = -1;
+        }
+    }
+    /* Meta-data keys along a chain must differ (a stream id has each key once). */
+    for (size_t i = 0; i < wf->nplates; i++) {
+        if (wf->plates[i].meta == NULL)
+            continue;
+        for (int x = wf->plates[i].parent_idx; x >= 0; x = wf->plates[x].parent_idx) {
+            if (wf->plates[x].meta && strcmp(wf->plates[x].meta, wf->plates[i].meta) == 0) {
+                hs_buf_printf(p->errors, "%s:%d: plate %s repeats the meta-data key '%s' of %s\n",
+                              p->file, wf->plates[i].line, wf->plates[i].id, wf->plates[i].meta,
+                              wf->plates[x].id);
+                p->nerrors++;
+                break;
+            }
+        }
+    }
+}
+
+static void wf_parse_inputs(wfp *p, const hs_ynode *n)
+{
+    hs_workflow *wf = p->wf;
+    if (hs_ynode_kind(n) != HS_YNODE_MAP) {
+        wf_err(p, n, "inputs must be a mapping of stream names to {plates: [...]}");
+        return;
+    }
+    size_t cnt = hs_ynode_len(n);
+    wf->input_names = hs_calloc(cnt + 1, sizeof *wf->input_names);
+    wf->input_plates = hs_calloc(cnt + 1, sizeof *wf->input_plates);
+    if (wf->input_names == NULL || wf->input_plates == NULL)
+        return;
+    for (size_t i = 0; i < cnt; i++) {
+        const hs_ynode *k = hs_ynode_key(n, i), *v = hs_ynode_value(n, i);
+        char *name = wf_name(p, k, "an input name", "name");
+        if (name == NULL)
+            continue;
+        int plate = -1;
+        const hs_ynode *pls = hs_ynode_kind(v) == HS_YNODE_MAP ? hs_ynode_get(v, "plates") : NULL;
+        if (pls != NULL && hs_ynode_len(pls) > 1)
+            wf_err(p, pls, "input %s: at most one plate per node is supported", name);
+        if (pls != NULL && hs_ynode_len(pls) == 1) {
+            const char *pid = hs_ynode_text(hs_ynode_item(pls, 0), NULL);
+            plate = pid ? wf_plate_index(wf, pid) : -1;
+            if (plate < 0)
+                wf_err(p, pls, "input %s is on an unknown plate '%s'", name, pid ? pid : "?");
+        }
+        wf->input_names[wf->ninputs] = name;
+        wf->input_plates[wf->ninputs] = plate;
+        wf->ninputs++;
+    }
+}
+
+static const char *const wf_factor_keys[] = {
+    "tool",      "version",   "params",       "sources",  "sink", "plates", "over",
+    "alignment", "splitting", "output_plate", "lookback", "name", NULL};
+
+static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
+{
+    hs_workflow *wf = p->wf;
+    f->line = (int)hs_ynode_line(n);
+    f->sink_plate = -1;
+    f->output_plate_idx = -1;
+    if (hs_ynode_kind(n) != HS_YNODE_MAP) {
+        wf_err(p, n, "a factor must be a mapping with tool, sources, sink...");
+        return;
+    }
+    for (size_t i = 0; i < hs_ynode_len(n); i++) {
+        const char *k = hs_ynode_text(hs_ynode_key(n, i), NULL);
+        bool known = false;
+        for (const char *const *x = wf_factor_keys; *x && !known; x++)
+            known = strcmp(*x, k) == 0;
+        if (!known)
+            wf_err(p, hs_ynode_key(n, i),
+                   "unknown key '%s' in a factor (tool, version, params, sources, sink, plates, "
+                   "over, alignment, splitting, output_plate, lookback)",
+                   k);
+    }
+    const hs_ynode *tool = hs_ynode_get(n, "tool");
+    const hs_ynode *version = hs_ynode_get(n, "version");
+    if (tool == NULL) {
+        wf_err(p, n, "factor has no tool");
+        return;
+    }
+    if (hs_ynode_kind(tool) == HS_YNODE_MAP) {
+        const hs_ynode *tn = hs_ynode_get(tool, "name");
+        if (tn == NULL) {
+            wf_err(p, tool, "tool needs a name");
+            return;
+        }
+        f->tool = wf_str(p, tn, "tool name");
+        if (hs_ynode_get(tool, "version") != NULL)
+            version = hs_ynode_get(tool, "version");
+    } else {
+        f->tool = wf_str(p, tool, "tool");
+    }
+    if (f->tool == NULL)
+        return;
+    f->def = hs_tool_registry_find(p->tools, f->tool);
+    if (f->def == NULL) {
+        wf_err(p, tool, "unknown tool '%s' (hsctl tool ls lists them)", f->tool);
+        return;
+    }
+    int maj, min, pat, dmaj, dmin, dpat;
+    hs_tool_version_parse(f->def->version, &dmaj, &dmin, &dpat);
+    if (version != NULL) {
+        size_t vl;
+        const char *vt = hs_ynode_text(version, &vl);
+        if (vt == NULL || hs_tool_version_parse(vt, &maj, &min, &pat) != HS_OK) {
+            wf_err(p, version, "version '%s' is not major.minor or major.minor.patch",
+                   vt ? vt : "?");
+        } else if (maj != dmaj || min != dmin) {
+            wf_err(p, version,
+                   "tool %s version %d.%d is asked for; version %s is available (patch versions "
+                   "may differ, major.minor must match)",
+                   f->tool, maj, min, f->def->version);
+        } else {
+            char buf[32];
+            snprintf(buf, sizeof buf, "%d.%d", maj, min);
+            f->version = hs_strdup(buf);
+        }
+    }
+    /* Parameters: canonical msgpack, checked against the tool's table. */
+    const hs_ynode *params = hs_ynode_get(n, "params");
+    hs_buf mp, err;
+    hs_buf_init(&mp, 0);
+    hs_buf_init(&err, 0);
+    if (params == NULL || hs_ynode_is_null(params)) {
+        hs_mp_put_map(&mp, 0);
+    } else if (hs_ynode_kind(params) != HS_YNODE_MAP) {
+        wf_err(p, params, "params must be a mapping");
+        hs_mp_put_map(&mp, 0);
+    } else if (hs_ynode_to_mpack(params, &mp, &err) != HS_OK) {
+        wf_err(p, params, "params: %s", hs_buf_cstr(&err));
+    }
+    hs_buf_reset(&err);
+    if (hs_tool_check_params(f->def, mp.data, mp.len, &err) != HS_OK)
+        wf_err(p, params ? params : tool, "%s", hs_buf_cstr(&err));
+    f->params_len = mp.len;
+    f->params = hs_buf_take(&mp, NULL);
+    hs_buf reader;
+    hs_buf_init(&reader, 0);
+    hs_mp_reader r;
+    hs_mp_reader_init(&r, f->params, f->params_len);
+    if (hs_json_from_mpack(&r, &reader) == HS_OK)
+        f->params_json = hs_strdup(hs_buf_cstr(&reader));
+    hs_buf_free(&reader);
+    hs_buf_free(&err);
+
+    wf_names(p, hs_ynode_get(n, "sources"), "a source", &f->sources, &f->nsources);
+    const hs_ynode *sink = hs_ynode_get(n, "sink");
+    if (sink != NULL)
+        f->sink = wf_name(p, sink, "sink", "name");
+    const hs_ynode *pls = hs_ynode_get(n, "plates");
+    if (pls != NULL) {
+        if (hs_ynode_kind(pls) != HS_YNODE_SEQ) {
+            wf_err(p, pls, "plates must be a list of plate ids ([] for a global stream)");
+        } else if (hs_ynode_len(pls) > 1) {
+            wf_err(p, pls, "at most one plate per factor is supported (nest plates instead)");
+        } else if (hs_ynode_len(pls) == 1) {
+            const char *pid = hs_ynode_text(hs_ynode_item(pls, 0), NULL);
+            f->sink_plate = pid ? wf_plate_index(wf, pid) : -1;
+            if (f->sink_plate < 0)
+                wf_err(p, pls, "unknown plate '%s'", pid ? pid : "?");
+        }
+    }
+    const hs_ynode *x;
+    if ((x = hs_ynode_get(n, "over")) != NULL)
+        f->over = wf_name(p, x, "over", "key");
+    if ((x = hs_ynode_get(n, "alignment")) != NULL)
+        f->alignment = wf_name(p, x, "alignment", "name");
+    if ((x = hs_ynode_get(n, "splitting")) != NULL)
+        f->splitting = wf_name(p, x, "splitting", "name");
+    if ((x = hs_ynode_get(n, "output_plate")) != NULL) {
+        f->output_plate = wf_str(p, x, "output_plate");
+        if (f->output_plate != NULL) {
+            f->output_plate_idx = wf_plate_index(wf, f->output_plate);
+            if (f->output_plate_idx < 0)
+                wf_err(p, x, "unknown output_plate '%s'", f->output_plate);
+        }
+    }
+    if ((x = hs_ynode_get(n, "lookback")) != NULL) {
+        if (wf_duration(p, x, "lookback", &f->lookback_us) && f->lookback_us < 0)
+            wf_err(p, x, "lookback must not be negative");
+    }
+    /* Shape by kind. */
+    const hs_tool_def *d = f->def;
+    int ns = (int)f->nsources;
+    if (ns < d->min_sources || (d->max_sources >= 0 && ns > d->max_sources)) {
+        if (d->max_sources < 0)
+            wf_err(p, n, "tool %s takes at least %d sources, %d given", f->tool, d->min_sources,
+                   ns);
+        else if (d->min_sources == d->max_sources)
+            wf_err(p, n, "tool %s takes %d source%s, %d given", f->tool, d->min_sources,
+                   d->min_sources == 1 ? "" : "s", ns);
+        else
+            wf_err(p, n, "tool %s takes %d to %d sources, %d given", f->tool, d->min_sources,
+                   d->max_sources, ns);
+    }
+    if (d->alignment && f->alignment == NULL)
+        wf_err(p, n, "tool %s needs an alignment stream (alignment: node)", f->tool);
+    if (!d->alignment && f->alignment != NULL)
+        wf_err(p, n, "tool %s takes no alignment stream", f->tool);
+    if (d->kind == HS_TOOL_PLATE) {
+        if (f->output_plate == NULL)
+            wf_err(p, n,
+                   "plate-creation tool %s needs output_plate (the plate it creates "
+                   "values of)",
+                   f->tool);
+        if (f->sink != NULL)
+            wf_err(p, sink, "plate-creation tool %s has no sink", f->tool);
+    } else {
+        if (f->sink == NULL)
+            wf_err(p, n, "factor with tool %s needs a sink", f->tool);
+        if (f->output_plate != NULL)
+            wf_err(p, n, "only plate-creation tools take output_plate");
+    }
+    if (d->kind == HS_TOOL_AGGREGATE && f->over == NULL)
+        wf_err(p, n, "aggregate tool %s needs over (the meta-data key to aggregate over)", f->tool);
+    if (d->kind != HS_TOOL_AGGREGATE && d->kind != HS_TOOL_SELECTOR && f->over != NULL)
+        wf_err(p, hs_ynode_get(n, "over"), "tool %s is not an aggregate tool; over is not allowed",
+               f->tool);
+    if (d->kind == HS_TOOL_MULTI && f->sink_plate < 0)
+        wf_err(p, n, "multi-output tool %s needs its sink on a plate (the output plate)", f->tool);
+}
+
+/* ------------------------------------------------------------------ structure */
+
+int hs_workflow_producer(const hs_workflow *wf, const char *node)
+{
+    for (size_t i = 0; i < wf->nfactors; i++) {
+        const hs_wf_factor *f = &wf->factors[i];
+        if (f->sink != NULL && strcmp(f->sink, node) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+static int wf_input_plate(const hs_workflow *wf, const char *node, bool *declared)
+{
+    for (size_t i = 0; i < wf->ninputs; i++)
+        if (strcmp(wf->input_names[i], node) == 0) {
+            *declared = true;
+            return wf->input_plates[i];
+        }
+    *declared = false;
+    return -1;
+}
+
+/* The plate of the input plate of a factor: where it reads its main source. */
+static int wf_factor_in_plate(const hs_workflow *wf, const hs_wf_factor *f)
+{
+    switch (f->def->kind) {
+    case HS_TOOL_MULTI:
+        return f->sink_plate >= 0 ? wf->plates[f->sink_plate].parent_idx : -1;
+    case HS_TOOL_PLATE:
+        return f->output_plate_idx >= 0 ? wf->plates[f->output_plate_idx].parent_idx : -1;
+    case HS_TOOL_AGGREGATE: {
+        /* The child plate of the sink plate keyed by `over`. */
+        for (size_t i = 0; f->over != NULL && i < wf->nplates; i++)
+            if (wf->plates[i].parent_idx == f->sink_plate && wf->plates[i].meta &&
+                strcmp(wf->plates[i].meta, f->over) == 0)
+                return (int)i;
+        return -2;
+    }
+    default:
+        return f->sink_plate;
+    }
+}
+
+/* The plate of node as read by factor f: its producer's, its declaration's, or the factor's. */
+static int wf_node_plate(const hs_workflow *wf, const hs_wf_factor *f, const char *node)
+{
+    int prod = hs_workflow_producer(wf, node);
+    if (prod >= 0)
+        return wf->factors[prod].sink_plate;
+    bool declared;
+    int pl = wf_input_plate(wf, node, &declared);
+    if (declared)
+        return pl;
+    return wf_factor_in_plate(wf, f);
+}
+
+static void wf_check_plates(wfp *p)
+{
+    hs_workflow *wf = p->wf;
+    for (size_t i = 0; i < wf->nfactors; i++) {
+        hs_wf_factor *f = &wf->factors[i];
+        if (f->def == NULL)
+            continue;
+        int in = wf_factor_in_plate(wf, f);
+        if (in == -2) {
+            hs_buf_printf(p->errors,
+                          "%s:%d: aggregate over '%s' needs a plate with meta %s whose parent is "
+                          "the sink's plate\n",
+                          p->file, f->line, f->over ? f->over : "?", f->over ? f->over : "?");
+            p->nerrors++;
+            continue;
+        }
+        for (size_t k = 0; k < f->nsources; k++) {
+            int sp = wf_node_plate(wf, f, f->sources[k]);
+            bool ok;
+            if (f->def->kind == HS_TOOL_AGGREGATE)
+                ok = sp == in || sp < 0 || wf_plate_ancestor(wf, sp, f->sink_plate);
+            else
+                ok = wf_plate_ancestor(wf, sp, in);
+            if (!ok) {
+                hs_buf_printf(p->errors,
+                              "%s:%d: source %s is on plate %s, which the %s tool %s cannot read "
+                              "for plate %s\n",
+                              p->file, f->line, f->sources[k], sp >= 0 ? wf->plates[sp].id : "[]",
+                              f->def->kind == HS_TOOL_AGGREGATE ? "aggregate"
+                              : f->def->kind == HS_TOOL_MULTI   ? "multi-output"
+                                                                : "plain",
+                              f->tool, in >= 0 ? wf->plates[in].id : "[] (global)");
+                p->nerrors++;
+            }
+        }
+        const char *aux[2] = {f->alignment, f->splitting};
+        for (int k = 0; k < 2; k++) {
+            if (aux[k] == NULL)
+                continue;
+            int sp = wf_node_plate(wf, f, aux[k]);
+            if (hs_workflow_producer(wf, aux[k]) >= 0 && sp >= 0) {
+                hs_buf_printf(p->errors, "%s:%d: %s stream %s must be global (plates: [])\n",
+                              p->file, f->line, k == 0 ? "alignment" : "splitting", aux[k]);
+                p->nerrors++;
+            }
+        }
+    }
+}
+
+/* Dependency order (Kahn); reports cycles. */
+static void wf_order(wfp *p)
+{
+    hs_workflow *wf = p->wf;
+    size_t n = wf->nfactors;
+    wf->order = hs_calloc(n ? n : 1, sizeof *wf->order);
+    int *indeg = hs_calloc(n ? n : 1, sizeof *indeg);
+    bool *adj = hs_calloc(n > 0 ? n * n : 1, sizeof *adj);
+    if (wf->order == NULL || indeg == NULL || adj == NULL) {
+        hs_free(indeg);
+        hs_free(adj);
+        return;
+    }
+    for (size_t g = 0; g < n; g++) {
+        const hs_wf_factor *fg = &wf->factors[g];
+        for (size_t k = 0; k < fg->nsources + 2; k++) {
+            const char *src = k < fg->nsources    ? fg->sources[k]
+                              : k == fg->nsources ? fg->alignment
+                                                  : fg->splitting;
+            if (src == NULL)
+                continue;
+            int f = hs_workflow_producer(wf, src);
+            if (f >= 0 && !adj[(size_t)f * n + g]) {
+                adj[(size_t)f * n + g] = true;
+                indeg[g]++;
+            }
+        }
+        /* Factors on a dynamic plate wait for the factor creating its values. */
+        for (size_t f = 0; f < n; f++) {
+            const hs_wf_factor *ff = &wf->factors[f];
+            if (f == g || ff->output_plate_idx < 0)
+                continue;
+            int pl = fg->sink_plate;
+            if (pl >= 0 && wf_plate_ancestor(wf, ff->output_plate_idx, pl) && !adj[f * n + g]) {
+                adj[f * n + g] = true;
+                indeg[g]++;
+            }
+        }
+    }
+    size_t done = 0;
+    bool *used = hs_calloc(n ? n : 1, sizeof *used);
+    while (used != NULL && done < n) {
+        size_t pick = n;
+        for (size_t i = 0; i < n && pick == n; i++)
+            if (!used[i] && indeg[i] == 0)
+                pick = i;
+        if (pick == n)
+            break;
+        used[pick] = true;
+        wf->order[done++] = pick;
+        for (size_t g = 0; g < n; g++)
+            if (adj[pick * n + g])
+                indeg[g]--;
+    }
+    if (done < n) {
+        for (size_t i = 0; i < n; i++)
+            if (used == NULL || !used[i]) {
+                hs_buf_printf(p->errors,
+                              "%s:%d: factor computing %s is part of a cycle (a stream computed "
+                              "from itself)\n",
+                              p->file, wf->factors[i].line,
+                              wf->factors[i].sink ? wf->factors[i].sink : "plate values");
+                p->nerrors++;
+            }
+    }
+    hs_free(used);
+    hs_free(indeg);
+    hs_free(adj);
+}
+
+/* Width of a sliding_window factor's windows, or 0. */
+static int64_t wf_window_width(const hs_wf_factor *f)
+{
+    if (f->def == NULL || strcmp(f->tool, "sliding_window") != 0)
+        return 0;
+    hs_arena a;
+    hs_arena_init(&a, 0, 0);
+    hs_value *v;
+    int64_t width = 0;
+    if (hs_value_decode(&a, f->params, f->params_len, &v) == HS_OK) {
+        const hs_value *w = hs_value_map_get(v, "width", 5);
+        const hs_value *lo = hs_value_map_get(v, "lower", 5);
+        const hs_value *up = hs_value_map_get(v, "upper", 5);
+        int64_t l = -HS_US_PER_S, u = 0;
+        if (w != NULL && w->type == HS_V_STR)
+            (void)hs_duration_parse(w->u.s, w->len, &width);
+        else if (w != NULL && (w->type == HS_V_INT || w->type == HS_V_FLOAT)) {
+            double d;
+            hs_value_to_double(w, &d);
+            width = (int64_t)(d * 1e6);
+        } else {
+            if (lo && lo->type == HS_V_STR)
+                (void)hs_duration_parse(lo->u.s, lo->len, &l);
+            if (up && up->type == HS_V_STR)
+                (void)hs_duration_parse(up->u.s, up->len, &u);
+            width = u - l;
+        }
+    }
+    hs_arena_free(&a);
+    return width > 0 ? width : 0;
+}
+
+/* Bindings in dependency order: tool, major.minor, params, shape, and the sources' bindings. */
+static void wf_bindings(wfp *p)
+{
+    hs_workflow *wf = p->wf;
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    for (size_t oi = 0; oi < wf->nfactors; oi++) {
+        hs_wf_factor *f = &wf->factors[wf->order[oi]];
+        if (f->def == NULL)
+            continue;
+        /* Lookback of the sliding tools from their window factor. */
+        if (f->lookback_us == 0 && f->nsources > 0 && strncmp(f->tool, "sliding_", 8) == 0) {
+            int wp = hs_workflow_producer(wf, f->sources[0]);
+            if (wp >= 0)
+                f->lookback_us = wf_window_width(&wf->factors[wp]);
+        }
+        int maj = 0, min = 0, pat = 0;
+        hs_tool_version_parse(f->def->version, &maj, &min, &pat);
+        hs_buf_reset(&b);
+        hs_buf_puts(&b, "{\"tool\":");
+        hs_json_put_string(&b, f->tool, strlen(f->tool));
+        hs_buf_printf(&b, ",\"version\":\"%d.%d\",\"kind\":\"%c\",\"params\":%s", maj, min,
+                      (char)f->def->kind, f->params_json ? f->params_json : "{}");
+        if (f->over) {
+            hs_buf_puts(&b, ",\"over\":");
+            hs_json_put_string(&b, f->over, strlen(f->over));
+        }
+        if (f->sink_plate >= 0) {
+            hs_buf_puts(&b, ",\"plate\":");
+            hs_json_put_string(
+                &b, wf->plates[f->sink_plate].meta ? wf->plates[f->sink_plate].meta : "",
+                wf->plates[f->sink_plate].meta ? strlen(wf->plates[f->sink_plate].meta) : 0);
+        }
+        hs_buf_puts(&b, ",\"sources\":[");
+        for (size_t k = 0; k < f->nsources + 2; k++) {
+            const char *src = k < f->nsources    ? f->sources[k]
+                              : k == f->nsources ? f->alignment
+                                                 : f->splitting;
+            if (src == NULL)
+                continue;
+            if (k > 0)
+                hs_buf_putc(&b, ',');
+            int pf = hs_workflow_producer(wf, src);
+            if (pf >= 0) {
+                hs_buf_printf(&b, "\"%s\"", wf->factors[pf].hash);
+            } else {
+                hs_buf_puts(&b, "\"input:");
+                hs_buf_puts(&b, src);
+                hs_buf_putc(&b, '"');
+            }
+        }
+        hs_buf_putc(&b, ']');
+        if (f->lookback_us > 0)
+            hs_buf_printf(&b, ",\"lookback_us\":%lld", (long long)f->lookback_us);
+        hs_buf_putc(&b, '}');
+        f->binding = hs_strdup(hs_buf_cstr(&b));
+        if (f->binding != NULL)
+            hs_binding_hash(f->binding, f->hash);
+    }
+    hs_buf_free(&b);
+}
+
+int hs_workflow_parse(const char *text, size_t len, const char *filename,
+                      const hs_tool_registry *tools, hs_workflow **out, hs_buf *errors)
+{
+    *out = NULL;
+    wfp p = {filename ? filename : "workflow", errors, 0, tools, NULL};
+    hs_buf yerr;
+    hs_buf_init(&yerr, 0);
+    hs_ynode *root = NULL;
+    int rc = hs_yaml_parse(text, len, p.file, &root, &yerr);
+    if (rc != HS_OK) {
+        hs_buf_printf(errors, "%s\n", hs_buf_cstr(&yerr));
+        hs_buf_free(&yerr);
+        return HS_ERR_SCHEMA;
+    }
+    hs_buf_free(&yerr);
+    hs_workflow *wf = hs_calloc(1, sizeof *wf);
+    if (wf == NULL) {
+        hs_yaml_destroy(root);
+        return HS_ERR_NOMEM;
+    }
+    p.wf = wf;
+    wf->text = hs_strndup(text, len);
+    if (hs_ynode_kind(root) != HS_YNODE_MAP) {
+        wf_err(&p, root, "a workflow is a mapping with id, plates and factors");
+        goto done;
+    }
+    static const char *const top[] = {"id",       "name",    "owner",  "description",
+                                      "online",   "plates",  "inputs", "factors",
+                                      "job_span", "monitor", NULL};
+    for (size_t i = 0; i < hs_ynode_len(root); i++) {
+        const char *k = hs_ynode_text(hs_ynode_key(root, i), NULL);
+        bool known = false;
+        for (const char *const *x = top; *x && !known; x++)
+            known = strcmp(*x, k) == 0;
+        if (!known)
+            wf_err(&p, hs_ynode_key(root, i),
+                   "unknown key '%s' (id, name, owner, description, online, plates, inputs, "
+                   "factors, job_span)",
+                   k);
+    }
+    const hs_ynode *n;
+    if ((n = hs_ynode_get(root, "id")) == NULL)
+        wf_err(&p, root, "a workflow needs an id");
+    else
+        wf->id = wf_name(&p, n, "workflow id", "name");
+    if ((n = hs_ynode_get(root, "name")) != NULL)
+        wf->name = wf_str(&p, n, "name");
+    if ((n = hs_ynode_get(root, "owner")) != NULL)
+        wf->owner = wf_str(&p, n, "owner");
+    if ((n = hs_ynode_get(root, "description")) != NULL)
+        wf->description = wf_str(&p, n, "description");
+    if ((n = hs_ynode_get(root, "online")) != NULL && !hs_ynode_is_null(n))
+        wf_parse_online(&p, n);
+    if ((n = hs_ynode_get(root, "job_span")) != NULL &&
+        wf_duration(&p, n, "job_span", &wf->job_span_us) && wf->job_span_us <= 0)
+        wf_err(&p, n, "job_span must be positive");
+    if ((n = hs_ynode_get(root, "plates")) != NULL && !hs_ynode_is_null(n))
+        wf_parse_plates(&p, n);
+    if ((n = hs_ynode_get(root, "inputs")) != NULL && !hs_ynode_is_null(n))
+        wf_parse_inputs(&p, n);
+    n = hs_ynode_get(root, "factors");
+    if (n == NULL || hs_ynode_kind(n) != HS_YNODE_SEQ || hs_ynode_len(n) == 0) {
+        wf_err(&p, n ? n : root, "a workflow needs factors: a list of at least one factor");
+        goto done;
+    }
+    wf->factors = hs_calloc(hs_ynode_len(n), sizeof *wf->factors);
+    if (wf->factors == NULL)
+        goto done;
+    wf->nfactors = hs_ynode_len(n);
+    for (size_t i = 0; i < wf->nfactors; i++)
+        wf_parse_factor(&p, hs_ynode_item(n, i), &wf->factors[i]);
+    /* Every node has one producer; sources are produced or inputs. */
+    for (size_t i = 0; i < wf->nfactors; i++) {
+        hs_wf_factor *f = &wf->factors[i];
+        if (f->sink == NULL)
+            continue;
+        for (size_t j = 0; j < i; j++)
+            if (wf->factors[j].sink && strcmp(wf->factors[j].sink, f->sink) == 0) {
+                hs_buf_printf(errors,
+                              "%s:%d: stream %s is already computed by the factor at line "
+                              "%d\n",
+                              p.file, f->line, f->sink, wf->factors[j].line);
+                p.nerrors++;
+            }
+        for (size_t k = 0; k < wf->ninputs; k++)
+            if (strcmp(wf->input_names[k], f->sink) == 0) {
+                hs_buf_printf(errors, "%s:%d: stream %s is declared an input but is computed\n",
+                              p.file, f->line, f->sink);
+                p.nerrors++;
+            }
+    }
+    if (wf->ninputs > 0) {
+        for (size_t i = 0; i < wf->nfactors; i++) {
+            hs_wf_factor *f = &wf->factors[i];
+            for (size_t k = 0; k < f->nsources + 2; k++) {
+                const char *src = k < f->nsources    ? f->sources[k]
+                                  : k == f->nsources ? f->alignment
+                                                     : f->splitting;
+                bool declared;
+                if (src != NULL && hs_workflow_producer(wf, src) < 0 &&
+                    (wf_input_plate(wf, src, &declared), !declared)) {
+                    hs_buf_printf(errors,
+                                  "%s:%d: unknown source node '%s': no factor computes it and it "
+                                  "is not under inputs\n",
+                                  p.file, f->line, src);
+                    p.nerrors++;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < wf->nplates; i++) {
+        bool created = false;
+        for (size_t k = 0; k < wf->nfactors; k++)
+            created = created || wf->factors[k].output_plate_idx == (int)i;
+        if (wf->plates[i].dynamic && !created) {
+            hs_buf_printf(errors,
+                          "%s:%d: plate %s has no values and no plate-creation factor makes them\n",
+                          p.file, wf->plates[i].line, wf->plates[i].id);
+            p.nerrors++;
+        }
+    }
+    if (p.nerrors == 0)
+        wf_check_plates(&p);
+    if (p.nerrors == 0)
+        wf_order(&p);
+    if (p.nerrors == 0)
+        wf_bindings(&p);
+done:
+    hs_yaml_destroy(root);
+    if (p.nerrors > 0) {
+        hs_workflow_destroy(wf);
+        return HS_ERR_SCHEMA;
+    }
+    *out = wf;
+    return HS_OK;
+}
+
+void hs_workflow_destroy(hs_workflow *wf)
+{
+    if (wf == NULL)
+        return;
+    hs_free(wf->id);
+    hs_free(wf->name);
+    hs_free(wf->owner);
+    hs_free(wf->description);
+    for (size_t i = 0; i < wf->nplates; i++) {
+        hs_wf_plate *pl = &wf->plates[i];
+        hs_free(pl->id);
+        hs_free(pl->meta);
+        hs_free(pl->parent);
+        wf_free_names(pl->values, pl->nvalues);
+    }
+    hs_free(wf->plates);
+    for (size_t i = 0; wf->factors && i < wf->nfactors; i++) {
+        hs_wf_factor *f = &wf->factors[i];
+        hs_free(f->tool);
+        hs_free(f->version);
+        hs_free(f->params);
+        hs_free(f->params_json);
+        wf_free_names(f->sources, f->nsources);
+        hs_free(f->sink);
+        hs_free(f->over);
+        hs_free(f->alignment);
+        hs_free(f->splitting);
+        hs_free(f->output_plate);
+        hs_free(f->binding);
+    }
+    hs_free(wf->factors);
+    hs_free(wf->order);
+    wf_free_names(wf->input_names, wf->ninputs);
+    hs_free(wf->input_plates);
+    for (size_t i = 0; i < wf->ndyn; i++) {
+        hs_free(wf->dyn[i].parent);
+        wf_free_names(wf->dyn[i].values, wf->dyn[i].n);
+    }
+    hs_free(wf->dyn);
+    hs_free(wf->text);
+    hs_free(wf);
+}
+
+/* ------------------------------------------------------------------ plate values */
+
+void hs_pv_list_free(hs_pv *pvs, size_t n)
+{
+    for (size_t i = 0; pvs != NULL && i < n; i++) {
+        for (size_t k = 0; k < pvs[i].n; k++) {
+            hs_free(pvs[i].pairs[k].key);
+            hs_free(pvs[i].pairs[k].value);
+        }
+        hs_free(pvs[i].pairs);
+        hs_free(pvs[i].text);
+    }
+    hs_free(pvs);
+}
+
+static int pv_cmp(const void *a, const void *b)
+{
+    return strcmp(((const hs_meta_pair *)a)->key, ((const hs_meta_pair *)b)->key);
+}
+
+/* Builds a value: parent pairs plus (key, value), sorted, with its text. */
+static int pv_make(const hs_pv *parent, const char *key, const char *value, hs_pv *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = (parent ? parent->n : 0) + (key ? 1 : 0);
+    out->pairs = hs_calloc(n ? n : 1, sizeof *out->pairs);
+    if (out->pairs == NULL)
+        return HS_ERR_NOMEM;
+    for (size_t i = 0; parent != NULL && i < parent->n; i++) {
+        out->pairs[out->n].key = hs_strdup(parent->pairs[i].key);
+        out->pairs[out->n].value = hs_strdup(parent->pairs[i].value);
+        out->n++;
+    }
+    if (key != NULL) {
+        out->pairs[out->n].key = hs_strdup(key);
+        out->pairs[out->n].value = hs_strdup(value);
+        out->n++;
+    }
+    qsort(out->pairs, out->n, sizeof *out->pairs, pv_cmp);
+    hs_buf t;
+    hs_buf_init(&t, 0);
+    for (size_t i = 0; i < out->n; i++) {
+        if (out->pairs[i].key == NULL || out->pairs[i].value == NULL) {
+            hs_buf_free(&t);
+            return HS_ERR_NOMEM;
+        }
+        hs_buf_printf(&t, "%s%s=%s", i ? "/" : "", out->pairs[i].key, out->pairs[i].value);
+    }
+    out->text = hs_strdup(hs_buf_cstr(&t));
+    hs_buf_free(&t);
+    return out->text ? HS_OK : HS_ERR_NOMEM;
+}
+
+static const struct hs_wf_dyn *wf_dyn_find(const hs_workflow *wf, int plate, const char *parent)
+{
+    for (size_t i = 0; i < wf->ndyn; i++)
+        if (wf->dyn[i].plate == plate && strcmp(wf->dyn[i].parent, parent) == 0)
+            return &wf->dyn[i];
+    return NULL;
+}
+
+int hs_workflow_plate_values(const hs_workflow *wf, int plate, hs_pv **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (plate < 0) {
+        /* The global plate has one empty value. */
+        *out = hs_calloc(1, sizeof **out);
+        if (*out == NULL)
+            return HS_ERR_NOMEM;
+        *n = 1;
+        return pv_make(NULL, NULL, NULL, &(*out)[0]);
+    }
+    const hs_wf_plate *pl = &wf->plates[plate];
+    hs_pv *parents = NULL;
+    size_t np = 0;
+    int rc = hs_workflow_plate_values(wf, pl->parent_idx, &parents, &np);
+    if (rc != HS_OK)
+        return rc;
+    size_t cap = 16, cnt = 0;
+    hs_pv *v = hs_calloc(cap, sizeof *v);
+    if (v == NULL)
+        rc = HS_ERR_NOMEM;
+    for (size_t i = 0; rc == HS_OK && i < np; i++) {
+        const struct hs_wf_dyn *d = wf_dyn_find(wf, plate, parents[i].text);
+        size_t own = pl->nvalues + (d ? d->n : 0);
+        for (size_t k = 0; rc == HS_OK && k < own; k++) {
+            const char *val = k < pl->nvalues ? pl->values[k] : d->values[k - pl->nvalues];
+            if (cnt == cap) {
+                hs_pv *nv = hs_realloc(v, cap * 2 * sizeof *nv);
+                if (nv == NULL) {
+                    rc = HS_ERR_NOMEM;
+                    break;
+                }
+                v = nv;
+                cap *= 2;
+            }
+            rc = pv_make(&parents[i], pl->meta, val, &v[cnt]);
+            cnt++;
+        }
+    }
+    hs_pv_list_free(parents, np);
+    if (rc != HS_OK) {
+        hs_pv_list_free(v, cnt);
+        return rc;
+    }
+    *out = v;
+    *n = cnt;
+    return HS_OK;
+}
+
+int hs_workflow_add_dynamic(hs_workflow *wf, int plate, const char *parent_text,
+                            char *const *values, size_t n)
+{
+    if (plate < 0 || (size_t)plate >= wf->nplates)
+        return hs_err_set(HS_ERR_INVAL, "no plate %d", plate);
+    struct hs_wf_dyn *d = NULL;
+    for (size_t i = 0; i < wf->ndyn; i++)
+        if (wf->dyn[i].plate == plate && strcmp(wf->dyn[i].parent, parent_text) == 0)
+            d = &wf->dyn[i];
+    if (d == NULL) {
+        struct hs_wf_dyn *nd = hs_realloc(wf->dyn, (wf->ndyn + 1) * sizeof *nd);
+        if (nd == NULL)
+            return HS_ERR_NOMEM;
+        wf->dyn = nd;
+        d = &wf->dyn[wf->ndyn];
+        memset(d, 0, sizeof *d);
+        d->plate = plate;
+        d->parent = hs_strdup(parent_text);
+        if (d->parent == NULL)
+            return HS_ERR_NOMEM;
+        wf->ndyn++;
+    }
+    const hs_wf_plate *pl = &wf->plates[plate];
+    for (size_t i = 0; i < n; i++) {
+        if (hs_streamid_check_part(values[i], strlen(values[i]), "value") != HS_OK)
+            continue;
+        bool have = false;
+        for (size_t k = 0; k < pl->nvalues && !have; k++)
+            have = strcmp(pl->values[k], values[i]) == 0;
+        for (size_t k = 0; k < d->n && !have; k++)
+            have = strcmp(d->values[k], values[i]) == 0;
+        if (have)
+            continue;
+        char **nv = hs_realloc(d->values, (d->n + 1) * sizeof *nv);
+        if (nv == NULL)
+            return HS_ERR_NOMEM;
+        d->values = nv;
+        d->values[d->n] = hs_strdup(values[i]);
+        if (d->values[d->n] == NULL)
+            return HS_ERR_NOMEM;
+        d->n++;
+    }
+    return HS_OK;
+}
+
+/* ------------------------------------------------------------------ units */
+
+/* The stream of node with the pairs of pv whose keys belong to plate (and its ancestors). */
+static int wf_stream(const hs_workflow *wf, const char *node, int plate, const hs_pv *pv,
+                     hs_streamid **out)
+{
+    hs_meta_pair pairs[HS_SID_MAX_PAIRS];
+    size_t n = 0;
+    for (int x = plate; x >= 0; x = wf->plates[x].parent_idx) {
+        const char *key = wf->plates[x].meta;
+        for (size_t i = 0; pv != NULL && i < pv->n; i++)
+            if (strcmp(pv->pairs[i].key, key) == 0 && n < HS_SID_MAX_PAIRS)
+                pairs[n++] = pv->pairs[i];
+    }
+    return hs_streamid_create(out, node, pairs, n);
+}
+
+/* Whether value a extends value b (every pair of b is in a). */
+static bool pv_extends(const hs_pv *a, const hs_pv *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        bool found = false;
+        for (size_t k = 0; k < a->n && !found; k++)
+            found = strcmp(a->pairs[k].key, b->pairs[i].key) == 0 &&
+                    strcmp(a->pairs[k].value, b->pairs[i].value) == 0;
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
+static int pv_copy(const hs_pv *src, hs_pv *dst)
+{
+    memset(dst, 0, sizeof *dst);
+    dst->pairs = hs_calloc(src->n ? src->n : 1, sizeof *dst->pairs);
+    dst->text = hs_strdup(src->text);
+    if (dst->pairs == NULL || dst->text == NULL)
+        return HS_ERR_NOMEM;
+    for (size_t i = 0; i < src->n; i++) {
+        dst->pairs[i].key = hs_strdup(src->pairs[i].key);
+        dst->pairs[i].value = hs_strdup(src->pairs[i].value);
+        dst->n++;
+        if (dst->pairs[i].key == NULL || dst->pairs[i].value == NULL)
+            return HS_ERR_NOMEM;
+    }
+    return HS_OK;
+}
+
+void hs_wf_units_free(hs_wf_unit *u, size_t n)
+{
+    for (size_t i = 0; u != NULL && i < n; i++) {
+        for (size_t k = 0; k < u[i].nsources; k++)
+            hs_streamid_destroy(u[i].sources[k]);
+        hs_free(u[i].sources);
+        for (size_t k = 0; k < u[i].nsinks; k++)
+            hs_streamid_destroy(u[i].sinks[k]);
+        hs_free(u[i].sinks);
+        hs_streamid_destroy(u[i].alignment);
+        hs_streamid_destroy(u[i].splitting);
+        for (size_t k = 0; k < u[i].pv.n; k++) {
+            hs_free(u[i].pv.pairs[k].key);
+            hs_free(u[i].pv.pairs[k].value);
+        }
+        hs_free(u[i].pv.pairs);
+        hs_free(u[i].pv.text);
+    }
+    hs_free(u);
+}
+
+/* Adds a stream to a growing list. */
+static int wf_push_sid(hs_streamid ***list, size_t *n, hs_streamid *sid)
+{
+    hs_streamid **nl = hs_realloc(*list, (*n + 1) * sizeof *nl);
+    if (nl == NULL) {
+        hs_streamid_destroy(sid);
+        return HS_ERR_NOMEM;
+    }
+    *list = nl;
+    nl[(*n)++] = sid;
+    return HS_OK;
+}
+
+static int wf_unit_aux(const hs_workflow *wf, const hs_wf_factor *f, const char *node,
+                       const hs_pv *pv, hs_streamid **out)
+{
+    *out = NULL;
+    if (node == NULL)
+        return HS_OK;
+    int pl = wf_node_plate(wf, f, node);
+    return wf_stream(wf, node, hs_workflow_producer(wf, node) >= 0 ? pl : -1, pv, out);
+}
+
+int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (factor >= wf->nfactors)
+        return hs_err_set(HS_ERR_INVAL, "no factor %zu", factor);
+    const hs_wf_factor *f = &wf->factors[factor];
+    int in_plate = wf_factor_in_plate(wf, f);
+    /* The unit runs per value of: the sink plate (plain, aggregate), the input plate
+     * (multi-output, plate creation). */
+    int unit_plate =
+        f->def->kind == HS_TOOL_MULTI || f->def->kind == HS_TOOL_PLATE ? in_plate : f->sink_plate;
+    hs_pv *pvs = NULL;
+    size_t npv = 0;
+    int rc = hs_workflow_plate_values(wf, unit_plate, &pvs, &npv);
+    if (rc != HS_OK)
+        return rc;
+    hs_pv *children = NULL;
+    size_t nch = 0;
+    if (rc == HS_OK && f->def->kind == HS_TOOL_AGGREGATE && in_plate >= 0)
+        rc = hs_workflow_plate_values(wf, in_plate, &children, &nch);
+    hs_pv *outs = NULL;
+    size_t nouts = 0;
+    if (rc == HS_OK && f->def->kind == HS_TOOL_MULTI)
+        rc = hs_workflow_plate_values(wf, f->sink_plate, &outs, &nouts);
+    hs_wf_unit *u = hs_calloc(npv ? npv : 1, sizeof *u);
+    if (u == NULL)
+        rc = HS_ERR_NOMEM;
+    size_t cnt = 0;
+    for (size_t i = 0; rc == HS_OK && i < npv; i++) {
+        hs_wf_unit *x = &u[cnt++];
+        x->factor = factor;
+        rc = pv_copy(&pvs[i], &x->pv);
+        for (size_t k = 0; rc == HS_OK && k < f->nsources; k++) {
+            const char *src = f->sources[k];
+            int sp = wf_node_plate(wf, f, src);
+            if (f->def->kind == HS_TOOL_AGGREGATE && sp == in_plate && sp >= 0) {
+                /* Every child value below this value. */
+                for (size_t c = 0; rc == HS_OK && c < nch; c++) {
+                    if (!pv_extends(&children[c], &pvs[i]))
+                        continue;
+                    hs_streamid *sid;
+                    rc = wf_stream(wf, src, sp, &children[c], &sid);
+                    if (rc == HS_OK)
+                        rc = wf_push_sid(&x->sources, &x->nsources, sid);
+                }
+                continue;
+            }
+            hs_streamid *sid;
+            rc = wf_stream(wf, src, sp, &pvs[i], &sid);
+            if (rc == HS_OK)
+                rc = wf_push_sid(&x->sources, &x->nsources, sid);
+        }
+        if (rc == HS_OK)
+            rc = wf_unit_aux(wf, f, f->alignment, &pvs[i], &x->alignment);
+        if (rc == HS_OK)
+            rc = wf_unit_aux(wf, f, f->splitting, &pvs[i], &x->splitting);
+        if (rc != HS_OK)
+            break;
+        if (f->def->kind == HS_TOOL_MULTI) {
+            x->output_meta = wf->plates[f->sink_plate].meta;
+            for (size_t o = 0; rc == HS_OK && o < nouts; o++) {
+                if (!pv_extends(&outs[o], &pvs[i]))
+                    continue;
+                hs_streamid *sid;
+                rc = wf_stream(wf, f->sink, f->sink_plate, &outs[o], &sid);
+                if (rc == HS_OK)
+                    rc = wf_push_sid(&x->sinks, &x->nsinks, sid);
+            }
+        } else if (f->sink != NULL) {
+            hs_streamid *sid;
+            rc = wf_stream(wf, f->sink, f->sink_plate, &pvs[i], &sid);
+            if (rc == HS_OK)
+                rc = wf_push_sid(&x->sinks, &x->nsinks, sid);
+        }
+    }
+    hs_pv_list_free(pvs, npv);
+    hs_pv_list_free(children, nch);
+    hs_pv_list_free(outs, nouts);
+    if (rc != HS_OK) {
+        hs_wf_units_free(u, cnt);
+        return rc;
+    }
+    *out = u;
+    *n = cnt;
+    return HS_OK;
+}
+
+/* ------------------------------------------------------------------ output */
+
+int hs_workflow_to_json(const hs_workflow *wf, hs_buf *out)
+{
+    hs_ynode *root = NULL;
+    int rc = hs_yaml_parse(wf->text, strlen(wf->text), "workflow", &root, NULL);
+    if (rc == HS_OK)
+        rc = hs_ynode_to_json(root, out);
+    hs_yaml_destroy(root);
+    return rc;
+}
+
+static void dot_id(hs_buf *b, const char *s)
+{
+    hs_buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            hs_buf_putc(b, '\\');
+        hs_buf_putc(b, (uint8_t)*s);
+    }
+    hs_buf_putc(b, '"');
+}
+
+/* The plate of a node as drawn: its producer's sink plate, else the plate it is read on. */
+static int dot_node_plate(const hs_workflow *wf, const char *node)
+{
+    int prod = hs_workflow_producer(wf, node);
+    if (prod >= 0)
+        return wf->factors[prod].sink_plate;
+    for (size_t i = 0; i < wf->nfactors; i++) {
+        const hs_wf_factor *f = &wf->factors[i];
+        for (size_t k = 0; k < f->nsources; k++)
+            if (strcmp(f->sources[k], node) == 0)
+                return wf_node_plate(wf, f, node);
+    }
+    return -1;
+}
+
+static void dot_plate_open(const hs_workflow *wf, hs_buf *b, int plate, int depth)
+{
+    const hs_wf_plate *pl = &wf->plates[plate];
+    hs_buf_printf(b, "%*ssubgraph \"cluster_%s\" {\n", depth * 2, "", pl->id);
+    hs_buf_printf(b, "%*s  label=", depth * 2, "");
+    hs_buf t;
+    hs_buf_init(&t, 0);
+    hs_buf_printf(&t, "%s: %s", pl->id, pl->meta ? pl->meta : "?");
+    if (pl->nvalues > 0) {
+        hs_buf_puts(&t, " = ");
+        for (size_t i = 0; i < pl->nvalues && i < 6; i++)
+            hs_buf_printf(&t, "%s%s", i ? ", " : "", pl->values[i]);
+        if (pl->nvalues > 6)
+            hs_buf_printf(&t, ", ... (%zu)", pl->nvalues);
+    } else if (pl->dynamic) {
+        hs_buf_puts(&t, " (from data)");
+    }
+    dot_id(b, hs_buf_cstr(&t));
+    hs_buf_free(&t);
+    hs_buf_printf(b, "; style=rounded; color=\"#4a6fa5\"; fontcolor=\"#4a6fa5\";\n");
+}
+
+static void dot_nodes_in(const hs_workflow *wf, hs_buf *b, int plate, int depth, char **names,
+                         size_t nnames)
+{
+    for (size_t i = 0; i < nnames; i++) {
+        if (dot_node_plate(wf, names[i]) != plate)
+            continue;
+        bool input = hs_workflow_producer(wf, names[i]) < 0;
+        hs_buf_printf(b, "%*s", depth * 2, "");
+        dot_id(b, names[i]);
+        hs_buf_printf(b, " [shape=%s, style=filled, fillcolor=\"%s\"];\n",
+                      input ? "cylinder" : "ellipse", input ? "#e8f0e0" : "#ffffff");
+    }
+    for (size_t c = 0; c < wf->nplates; c++) {
+        if (wf->plates[c].parent_idx != plate)
+            continue;
+        dot_plate_open(wf, b, (int)c, depth);
+        dot_nodes_in(wf, b, (int)c, depth + 1, names, nnames);
+        hs_buf_printf(b, "%*s}\n", depth * 2, "");
+    }
+}
+
+int hs_workflow_to_dot(const hs_workflow *wf, hs_buf *out)
+{
+    /* Every node name once. */
+    char **names = hs_calloc(wf->nfactors * 4 + 1, sizeof *names);
+    size_t nn = 0;
+    if (names == NULL)
+        return HS_ERR_NOMEM;
+    for (size_t i = 0; i < wf->nfactors; i++) {
+        const hs_wf_factor *f = &wf->factors[i];
+        const char *cand[3] = {f->sink, f->alignment, f->splitting};
+        for (size_t k = 0; k < f->nsources + 3; k++) {
+            const char *c = k < f->nsources ? f->sources[k] : cand[k - f->nsources];
+            if (c == NULL)
+                continue;
+            bool have = false;
+            for (size_t x = 0; x < nn && !have; x++)
+                have = strcmp(names[x], c) == 0;
+            if (!have && nn < wf->nfactors * 4)
+                names[nn++] = (char *)c;
+        }
+    }
+    hs_buf_puts(out, "digraph ");
+    dot_id(out, wf->id);
+    hs_buf_puts(out, " {\n  rankdir=LR;\n  fontname=\"Helvetica\";\n"
+                     "  node [fontname=\"Helvetica\", fontsize=11];\n"
+                     "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#555555\"];\n  label=");
+    hs_buf t;
+    hs_buf_init(&t, 0);
+    hs_buf_printf(&t, "workflow %s%s%s", wf->id, wf->name ? ": " : "", wf->name ? wf->name : "");
+    if (wf->online) {
+        char e[HS_DURATION_MAX], a[HS_DURATION_MAX], z[HS_DURATION_MAX];
+        hs_duration_format(wf->every_us, e);
+        hs_duration_format(wf->window.start_us, a);
+        hs_duration_format(wf->window.end_us, z);
+        hs_buf_printf(&t, " (online every %s over [%s, %s])", e, a, z);
+    }
+    dot_id(out, hs_buf_cstr(&t));
+    hs_buf_puts(out, "; labelloc=t;\n");
+    dot_nodes_in(wf, out, -1, 1, names, nn);
+    for (size_t i = 0; i < wf->nfactors; i++) {
+        const hs_wf_factor *f = &wf->factors[i];
+        hs_buf_reset(&t);
+        hs_buf_printf(&t, "%s", f->tool);
+        if (f->params_json && strcmp(f->params_json, "{}") != 0 && strlen(f->params_json) < 60)
+            hs_buf_printf(&t, "\\n%s", f->params_json);
+        if (f->over)
+            hs_buf_printf(&t, "\\nover %s", f->over);
+        /* A factor is a small box between its sources and its sink. */
+        char fid[32];
+        snprintf(fid, sizeof fid, "factor_%zu", i);
+        hs_buf_printf(out, "  %s [shape=box, style=\"filled\", fillcolor=\"#f5d76e\", label=", fid);
+        hs_buf_putc(out, '"');
+        for (const char *p = hs_buf_cstr(&t); *p; p++) {
+            if (*p == '"')
+                hs_buf_putc(out, '\\');
+            hs_buf_putc(out, (uint8_t)*p);
+        }
+        hs_buf_puts(out, "\"];\n");
+        for (size_t k = 0; k < f->nsources; k++) {
+            hs_buf_puts(out, "  ");
+            dot_id(out, f->sources[k]);
+            hs_buf_printf(out, " -> %s;\n", fid);
+        }
+        if (f->alignment) {
+            hs_buf_puts(out, "  ");
+            dot_id(out, f->alignment);
+            hs_buf_printf(out, " -> %s [style=dashed, label=\"alignment\"];\n", fid);
+        }
+        if (f->splitting) {
+            hs_buf_puts(out, "  ");
+            dot_id(out, f->splitting);
+            hs_buf_printf(out, " -> %s [style=dashed, label=\"splitting\"];\n", fid);
+        }
+        if (f->sink) {
+            hs_buf_printf(out, "  %s -> ", fid);
+            dot_id(out, f->sink);
+            hs_buf_puts(out, ";\n");
+        } else if (f->output_plate) {
+            hs_buf_printf(out, "  %s -> \"cluster_%s_values\" [style=dotted, label=\"creates\"];\n",
+                          fid, f->output_plate);
+            hs_buf_printf(out, "  \"cluster_%s_values\" [shape=note, label=\"plate %s\"];\n",
+                          f->output_plate, f->output_plate);
+        }
+    }
+    hs_buf_puts(out, "}\n");
+    hs_buf_free(&t);
+    hs_free(names);
+    return HS_OK;
+}

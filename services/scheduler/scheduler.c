@@ -1,0 +1,1620 @@
+#include "scheduler.h"
+
+#include "hs_alloc.h"
+#include "hs_error.h"
+#include "hs_json.h"
+#include "hs_map.h"
+#include "hs_mpack.h"
+#include "hs_store.h"
+#include "hs_time.h"
+#include "hs_value.h"
+#include "hs_wclient.h"
+#include "hs_workflow.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const hs_cfg_item scheduler_cfg_table[] = {
+    HS_SERVICE_CFG_ITEMS(scheduler_cfg),
+    {"job_span", HS_CFG_DURATION, "1d", offsetof(scheduler_cfg, job_span_us), false,
+     "longest interval of one job (workflows may set job_span)"},
+    {"job_timeout", HS_CFG_DURATION, "60s", offsetof(scheduler_cfg, job_timeout_us), false,
+     "a dispatched job not committed by then is dispatched again"},
+    {"max_attempts", HS_CFG_INT, "3", offsetof(scheduler_cfg, max_attempts), false,
+     "dispatches of one job before it is declared failed"},
+    {"max_inflight", HS_CFG_INT, "16", offsetof(scheduler_cfg, max_inflight), false,
+     "jobs dispatched and not yet committed"},
+    {"max_jobs", HS_CFG_INT, "200000", offsetof(scheduler_cfg, max_jobs), false,
+     "jobs planned at once"},
+    {NULL, HS_CFG_STR, NULL, 0, false, NULL},
+};
+
+enum { J_PENDING, J_DISPATCHED, J_DONE, J_FAILED };
+
+typedef struct sreq sreq;
+typedef struct swf swf;
+
+typedef struct sjob {
+    char id[48];
+    swf *w; /* borrowed */
+    size_t factor, unit;
+    hs_interval iv;
+    int state;
+    int attempt;
+    int64_t deadline; /* monotonic */
+    uint64_t count;
+    sreq **reqs; /* requests waiting for this job (borrowed) */
+    size_t nreqs;
+    int64_t created;
+} sjob;
+
+struct sreq {
+    char id[64];
+    swf *w;
+    hs_interval iv;
+    bool online;
+    size_t total, done, failed;
+    uint64_t instances;
+    int64_t started_mono;
+    int64_t last_progress;
+    bool finished;
+    char first_error[300];
+};
+
+struct swf {
+    hs_workflow *wf;
+    hs_wf_unit **units; /* per factor */
+    size_t *nunits;
+    hs_map producer;  /* sink stream id -> (factor << 32 | unit) + 1 */
+    int64_t last_end; /* online: end of the last interval requested (wall clock), 0 none */
+    int64_t next_run; /* online: monotonic time of the next run */
+    bool removed;
+};
+
+struct scheduler {
+    hs_service *svc;
+    const scheduler_cfg *cfg;
+    hs_log *log;
+    hs_mqtt *mqtt;
+    hs_store *store;
+    hs_wclient *wc;
+    hs_tool_registry *tools;
+    hs_map wfs;   /* id -> swf* */
+    hs_map calc;  /* sink stream id -> hs_intervals* */
+    hs_map jobs;  /* job id -> sjob* */
+    sjob **queue; /* every live job in creation order */
+    size_t nqueue, capqueue;
+    hs_map reqs; /* request id -> sreq* */
+    size_t inflight;
+    uint64_t req_counter;
+    hs_buf scratch, topic, msg;
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+static void s_json_str(hs_buf *b, const char *s)
+{
+    hs_json_put_string(b, s, strlen(s));
+}
+
+static void s_progress(scheduler *s, sreq *r, bool force);
+
+/* Sends a write request and logs failures (the write client re-sends on its own). */
+static int s_write(scheduler *s, const char *op, hs_buf *fields, uint32_t n)
+{
+    int rc = hs_wclient_send(s->wc, op, fields->data, fields->len, n, 30000, NULL);
+    if (rc != HS_OK)
+        hs_error(s->log, "cannot send %s to the writer: %s", op, hs_err_detail());
+    return rc;
+}
+
+static int s_doc_put(scheduler *s, const char *coll, const char *key, const char *json)
+{
+    hs_buf f;
+    hs_buf_init(&f, 0);
+    hs_mp_put_cstr(&f, "coll");
+    hs_mp_put_cstr(&f, coll);
+    hs_mp_put_cstr(&f, "key");
+    hs_mp_put_cstr(&f, key);
+    hs_mp_put_cstr(&f, "json");
+    hs_mp_put_cstr(&f, json);
+    int rc = s_write(s, "doc_put", &f, 3);
+    hs_buf_free(&f);
+    return rc;
+}
+
+static int s_doc_del(scheduler *s, const char *coll, const char *key)
+{
+    hs_buf f;
+    hs_buf_init(&f, 0);
+    hs_mp_put_cstr(&f, "coll");
+    hs_mp_put_cstr(&f, coll);
+    hs_mp_put_cstr(&f, "key");
+    hs_mp_put_cstr(&f, key);
+    int rc = s_write(s, "doc_del", &f, 2);
+    hs_buf_free(&f);
+    return rc;
+}
+
+/* The calculated intervals of a stream, cached; loaded from the store on first use. */
+static hs_intervals *s_calc(scheduler *s, const char *sid)
+{
+    hs_intervals *c = hs_map_get(&s->calc, sid);
+    if (c != NULL)
+        return c;
+    c = hs_malloc(sizeof *c);
+    if (c == NULL)
+        return NULL;
+    hs_intervals_init(c);
+    hs_stream_info info;
+    if (hs_store_stream_get(s->store, sid, &info) == HS_OK) {
+        hs_intervals_copy(c, &info.calculated);
+        hs_stream_info_free(&info);
+    }
+    if (hs_map_put(&s->calc, sid, c, NULL) != HS_OK) {
+        hs_intervals_free(c);
+        hs_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void s_calc_forget(scheduler *s, const char *sid)
+{
+    hs_intervals *c = hs_map_remove(&s->calc, sid);
+    if (c != NULL) {
+        hs_intervals_free(c);
+        hs_free(c);
+    }
+}
+
+/* ------------------------------------------------------------------ workflows */
+
+static void swf_units_free(swf *w)
+{
+    if (w->units != NULL) {
+        for (size_t f = 0; f < w->wf->nfactors; f++)
+            hs_wf_units_free(w->units[f], w->nunits[f]);
+    }
+    hs_free(w->units);
+    hs_free(w->nunits);
+    w->units = NULL;
+    w->nunits = NULL;
+    hs_map_free(&w->producer);
+}
+
+static void swf_free(swf *w)
+{
+    if (w == NULL)
+        return;
+    swf_units_free(w);
+    hs_workflow_destroy(w->wf);
+    hs_free(w);
+}
+
+/* Expands every factor into units and indexes who produces which stream. */
+static int swf_expand(swf *w)
+{
+    swf_units_free(w);
+    hs_map_init(&w->producer);
+    size_t nf = w->wf->nfactors;
+    w->units = hs_calloc(nf ? nf : 1, sizeof *w->units);
+    w->nunits = hs_calloc(nf ? nf : 1, sizeof *w->nunits);
+    if (w->units == NULL || w->nunits == NULL)
+        return HS_ERR_NOMEM;
+    for (size_t f = 0; f < nf; f++) {
+        int rc = hs_workflow_units(w->wf, f, &w->units[f], &w->nunits[f]);
+        if (rc != HS_OK)
+            return rc;
+        for (size_t u = 0; u < w->nunits[f]; u++) {
+            hs_wf_unit *un = &w->units[f][u];
+            for (size_t k = 0; k < un->nsinks; k++) {
+                uintptr_t code = (((uintptr_t)f << 32) | u) + 1;
+                rc = hs_map_put(&w->producer, un->sinks[k]->canon, (void *)code, NULL);
+                if (rc != HS_OK)
+                    return rc;
+            }
+        }
+    }
+    return HS_OK;
+}
+
+/* The unit producing stream sid in w, or false. */
+static bool swf_producer(const swf *w, const char *sid, size_t *f, size_t *u)
+{
+    uintptr_t code = (uintptr_t)hs_map_get(&w->producer, sid);
+    if (code == 0)
+        return false;
+    code--;
+    *f = (size_t)(code >> 32);
+    *u = (size_t)(code & 0xffffffffu);
+    return true;
+}
+
+/* Sends the definitions (kind computed, binding) of every sink of w to the writer. */
+static int s_define_sinks(scheduler *s, swf *w)
+{
+    hs_buf f;
+    hs_buf_init(&f, 0);
+    int rc = HS_OK;
+    size_t count = 0;
+    for (size_t fi = 0; fi < w->wf->nfactors; fi++)
+        for (size_t u = 0; u < w->nunits[fi]; u++)
+            count += w->units[fi][u].nsinks;
+    /* In requests of at most 500 definitions. */
+    size_t done = 0;
+    while (rc == HS_OK && done < count) {
+        hs_buf_reset(&f);
+        size_t batch = count - done < 500 ? count - done : 500;
+        hs_mp_put_cstr(&f, "streams");
+        hs_mp_put_array(&f, (uint32_t)batch);
+        size_t idx = 0, put = 0;
+        for (size_t fi = 0; fi < w->wf->nfactors; fi++) {
+            const hs_wf_factor *fa = &w->wf->factors[fi];
+            for (size_t u = 0; u < w->nunits[fi]; u++) {
+                for (size_t k = 0; k < w->units[fi][u].nsinks; k++, idx++) {
+                    if (idx < done || put >= batch)
+                        continue;
+                    hs_mp_put_array(&f, 3);
+                    hs_mp_put_cstr(&f, w->units[fi][u].sinks[k]->canon);
+                    hs_mp_put_int(&f, HS_STREAM_COMPUTED);
+                    hs_mp_put_cstr(&f, fa->binding);
+                    put++;
+                    /* The writer may purge it: forget what we knew. */
+                    s_calc_forget(s, w->units[fi][u].sinks[k]->canon);
+                }
+            }
+        }
+        rc = s_write(s, "define", &f, 1);
+        done += batch;
+    }
+    hs_buf_free(&f);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+static void s_queue_add(scheduler *s, sjob *j)
+{
+    if (s->nqueue == s->capqueue) {
+        size_t cap = s->capqueue ? s->capqueue * 2 : 1024;
+        sjob **nq = hs_realloc(s->queue, cap * sizeof *nq);
+        if (nq == NULL)
+            return;
+        s->queue = nq;
+        s->capqueue = cap;
+    }
+    s->queue[s->nqueue++] = j;
+}
+
+static bool s_job_live(const sjob *j)
+{
+    return j->state == J_PENDING || j->state == J_DISPATCHED;
+}
+
+/* A job id that is the same for the same work: workflow, factor, plate value, interval. */
+static void s_job_id(const swf *w, size_t f, const hs_wf_unit *u, hs_interval iv, char out[48])
+{
+    char text[2048];
+    snprintf(text, sizeof text, "%s|%zu|%s|%" PRId64 "|%" PRId64 "|%s", w->wf->id, f, u->pv.text,
+             iv.start, iv.end, w->wf->factors[f].hash);
+    char h[17];
+    hs_binding_hash(text, h);
+    snprintf(out, 48, "j%s", h);
+}
+
+static void s_attach(sjob *j, sreq *r)
+{
+    for (size_t i = 0; i < j->nreqs; i++)
+        if (j->reqs[i] == r)
+            return;
+    sreq **nr = hs_realloc(j->reqs, (j->nreqs + 1) * sizeof *nr);
+    if (nr == NULL)
+        return;
+    j->reqs = nr;
+    j->reqs[j->nreqs++] = r;
+    r->total++;
+    if (j->state == J_DONE)
+        r->done++;
+    else if (j->state == J_FAILED)
+        r->failed++;
+}
+
+/* Adds (or joins) the job for unit (f, u) over iv on behalf of r. */
+static void s_add_job(scheduler *s, sreq *r, swf *w, size_t f, size_t u, hs_interval iv)
+{
+    char id[48];
+    s_job_id(w, f, &w->units[f][u], iv, id);
+    sjob *j = hs_map_get(&s->jobs, id);
+    if (j != NULL) {
+        if (!s_job_live(j) && j->state == J_FAILED) {
+            /* A new request retries a job that failed before. */
+            j->state = J_PENDING;
+            j->attempt = 0;
+        }
+        s_attach(j, r);
+        return;
+    }
+    if ((int64_t)s->jobs.n >= s->cfg->max_jobs) {
+        if (r->first_error[0] == '\0')
+            snprintf(r->first_error, sizeof r->first_error,
+                     "more than max_jobs=%lld jobs are planned; raise max_jobs or job_span",
+                     (long long)s->cfg->max_jobs);
+        return;
+    }
+    j = hs_calloc(1, sizeof *j);
+    if (j == NULL)
+        return;
+    snprintf(j->id, sizeof j->id, "%s", id);
+    j->w = w;
+    j->factor = f;
+    j->unit = u;
+    j->iv = iv;
+    j->state = J_PENDING;
+    j->created = hs_time_mono_us();
+    if (hs_map_put(&s->jobs, id, j, NULL) != HS_OK) {
+        hs_free(j);
+        return;
+    }
+    s_queue_add(s, j);
+    s_attach(j, r);
+}
+
+/* Adds (a - back, b] of every interval of in to out. */
+static int s_widen(const hs_intervals *in, int64_t back, hs_intervals *out)
+{
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < in->n; i++) {
+        hs_interval iv = in->v[i];
+        iv.start = iv.start - back < HS_TIME_MIN - 1 ? HS_TIME_MIN - 1 : iv.start - back;
+        rc = hs_intervals_add(out, iv);
+    }
+    return rc;
+}
+
+/* need: map of stream id -> hs_intervals*; returns (creating) the entry. */
+static hs_intervals *s_need(hs_map *need, const char *sid)
+{
+    hs_intervals *n = hs_map_get(need, sid);
+    if (n == NULL) {
+        n = hs_malloc(sizeof *n);
+        if (n == NULL)
+            return NULL;
+        hs_intervals_init(n);
+        if (hs_map_put(need, sid, n, NULL) != HS_OK) {
+            hs_free(n);
+            return NULL;
+        }
+    }
+    return n;
+}
+
+static void s_need_free(hs_map *need)
+{
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(need, &pos)) != NULL) {
+        hs_intervals_free(e->value);
+        hs_free(e->value);
+    }
+    hs_map_free(need);
+}
+
+/* What unit (f, u) must compute for r: the union of its sinks' needs (r's interval for leaves). */
+static int s_unit_need(const swf *w, hs_map *need, size_t f, size_t u, const sreq *r,
+                       hs_intervals *out)
+{
+    const hs_wf_unit *un = &w->units[f][u];
+    hs_intervals_clear(out);
+    if (un->nsinks == 0)
+        return hs_intervals_add(out, r->iv);
+    for (size_t k = 0; k < un->nsinks; k++) {
+        hs_intervals *n = hs_map_get(need, un->sinks[k]->canon);
+        if (n == NULL)
+            continue;
+        hs_intervals tmp;
+        hs_intervals_init(&tmp);
+        int rc = hs_intervals_union(out, n, &tmp);
+        hs_intervals_free(out);
+        *out = tmp;
+        if (rc != HS_OK)
+            return rc;
+    }
+    return HS_OK;
+}
+
+/* Grid-aligned pieces of an interval: cut at multiples of span (from the epoch). */
+static void s_cut(scheduler *s, sreq *r, swf *w, size_t f, size_t u, hs_interval iv, int64_t span)
+{
+    int64_t a = iv.start;
+    while (a < iv.end) {
+        /* The next multiple of span strictly after a (floor division for negatives). */
+        int64_t q = a / span;
+        if (a % span != 0 && a < 0)
+            q--;
+        int64_t next = (q + 1) * span;
+        int64_t b = next < iv.end ? next : iv.end;
+        hs_interval piece = {a, b};
+        s_add_job(s, r, w, f, u, piece);
+        a = b;
+    }
+}
+
+/*
+ * Plans request r: works out what every unit needs and adds jobs for the
+ * parts not calculated and not already under way. Safe to call again.
+ */
+static int s_plan(scheduler *s, sreq *r)
+{
+    swf *w = r->w;
+    const hs_workflow *wf = w->wf;
+    hs_map need;
+    hs_map_init(&need);
+    int rc = HS_OK;
+    /* Leaves: sinks that no unit of the workflow reads need the requested interval. */
+    hs_map read;
+    hs_map_init(&read);
+    for (size_t f = 0; f < wf->nfactors; f++)
+        for (size_t u = 0; u < w->nunits[f]; u++) {
+            const hs_wf_unit *un = &w->units[f][u];
+            for (size_t k = 0; k < un->nsources; k++)
+                hs_map_put(&read, un->sources[k]->canon, (void *)1, NULL);
+            if (un->alignment)
+                hs_map_put(&read, un->alignment->canon, (void *)1, NULL);
+            if (un->splitting)
+                hs_map_put(&read, un->splitting->canon, (void *)1, NULL);
+        }
+    for (size_t f = 0; rc == HS_OK && f < wf->nfactors; f++)
+        for (size_t u = 0; rc == HS_OK && u < w->nunits[f]; u++) {
+            const hs_wf_unit *un = &w->units[f][u];
+            for (size_t k = 0; k < un->nsinks; k++) {
+                if (hs_map_get(&read, un->sinks[k]->canon) != NULL)
+                    continue;
+                hs_intervals *n = s_need(&need, un->sinks[k]->canon);
+                rc = n ? hs_intervals_add(n, r->iv) : HS_ERR_NOMEM;
+            }
+        }
+    hs_map_free(&read);
+    /* Needs flow from readers to producers, in reverse dependency order. */
+    hs_intervals un_need, widened;
+    hs_intervals_init(&un_need);
+    hs_intervals_init(&widened);
+    for (size_t oi = wf->nfactors; rc == HS_OK && oi-- > 0;) {
+        size_t f = wf->order[oi];
+        for (size_t u = 0; rc == HS_OK && u < w->nunits[f]; u++) {
+            const hs_wf_unit *un = &w->units[f][u];
+            rc = s_unit_need(w, &need, f, u, r, &un_need);
+            if (rc != HS_OK || hs_intervals_is_empty(&un_need))
+                continue;
+            hs_intervals_clear(&widened);
+            rc = s_widen(&un_need, wf->factors[f].lookback_us, &widened);
+            for (size_t k = 0; rc == HS_OK && k < un->nsources + 2; k++) {
+                const hs_streamid *src = k < un->nsources    ? un->sources[k]
+                                         : k == un->nsources ? un->alignment
+                                                             : un->splitting;
+                size_t pf, pu;
+                if (src == NULL || !swf_producer(w, src->canon, &pf, &pu))
+                    continue;
+                hs_intervals *n = s_need(&need, src->canon);
+                hs_intervals tmp;
+                hs_intervals_init(&tmp);
+                rc = n ? hs_intervals_union(n, &widened, &tmp) : HS_ERR_NOMEM;
+                if (n != NULL) {
+                    hs_intervals_free(n);
+                    *n = tmp;
+                }
+            }
+        }
+    }
+    /* Jobs: need minus calculated minus work under way. */
+    int64_t span = wf->job_span_us > 0 ? wf->job_span_us : s->cfg->job_span_us;
+    hs_intervals missing, busy, todo;
+    hs_intervals_init(&missing);
+    hs_intervals_init(&busy);
+    hs_intervals_init(&todo);
+    for (size_t oi = 0; rc == HS_OK && oi < wf->nfactors; oi++) {
+        size_t f = wf->order[oi];
+        bool plate_creation = wf->factors[f].sink == NULL;
+        for (size_t u = 0; rc == HS_OK && u < w->nunits[f]; u++) {
+            const hs_wf_unit *un = &w->units[f][u];
+            rc = s_unit_need(w, &need, f, u, r, &un_need);
+            if (rc != HS_OK || hs_intervals_is_empty(&un_need))
+                continue;
+            hs_intervals_clear(&missing);
+            if (plate_creation) {
+                rc = hs_intervals_copy(&missing, &un_need);
+            } else {
+                /* Calculated = the intersection over all sinks. */
+                hs_intervals all;
+                hs_intervals_init(&all);
+                for (size_t k = 0; rc == HS_OK && k < un->nsinks; k++) {
+                    hs_intervals *c = s_calc(s, un->sinks[k]->canon);
+                    if (c == NULL) {
+                        rc = HS_ERR_NOMEM;
+                        break;
+                    }
+                    if (k == 0) {
+                        rc = hs_intervals_copy(&all, c);
+                    } else {
+                        hs_intervals tmp;
+                        hs_intervals_init(&tmp);
+                        rc = hs_intervals_intersection(&all, c, &tmp);
+                        hs_intervals_free(&all);
+                        all = tmp;
+                    }
+                }
+                if (rc == HS_OK)
+                    rc = hs_intervals_difference(&un_need, &all, &missing);
+                hs_intervals_free(&all);
+            }
+            /* Work under way for this unit is joined, not planned again. */
+            hs_intervals_clear(&busy);
+            for (size_t q = 0; rc == HS_OK && q < s->nqueue; q++) {
+                sjob *j = s->queue[q];
+                if (j->w == w && j->factor == f && j->unit == u && s_job_live(j)) {
+                    hs_intervals one;
+                    hs_intervals_init(&one);
+                    hs_intervals_add(&one, j->iv);
+                    hs_intervals over;
+                    hs_intervals_init(&over);
+                    hs_intervals_intersection(&missing, &one, &over);
+                    if (!hs_intervals_is_empty(&over))
+                        s_attach(j, r);
+                    hs_intervals_free(&over);
+                    hs_intervals_free(&one);
+                    rc = hs_intervals_add(&busy, j->iv);
+                }
+            }
+            if (rc == HS_OK)
+                rc = hs_intervals_difference(&missing, &busy, &todo);
+            for (size_t i = 0; rc == HS_OK && i < todo.n; i++)
+                s_cut(s, r, w, f, u, todo.v[i], span);
+        }
+    }
+    hs_intervals_free(&un_need);
+    hs_intervals_free(&widened);
+    hs_intervals_free(&missing);
+    hs_intervals_free(&busy);
+    hs_intervals_free(&todo);
+    s_need_free(&need);
+    return rc;
+}
+
+/* Whether job j's inputs are ready; sets *blocked when they never can be. */
+static bool s_ready(scheduler *s, sjob *j, char *why, size_t whylen, bool *blocked)
+{
+    swf *w = j->w;
+    const hs_wf_unit *un = &w->units[j->factor][j->unit];
+    int64_t back = w->wf->factors[j->factor].lookback_us;
+    hs_interval need = {j->iv.start - back, j->iv.end};
+    if (need.start < HS_TIME_MIN - 1)
+        need.start = HS_TIME_MIN - 1;
+    *blocked = false;
+    for (size_t k = 0; k < un->nsources + 2; k++) {
+        const hs_streamid *src = k < un->nsources    ? un->sources[k]
+                                 : k == un->nsources ? un->alignment
+                                                     : un->splitting;
+        size_t pf, pu;
+        if (src == NULL || !swf_producer(w, src->canon, &pf, &pu))
+            continue; /* an input: read whatever exists */
+        hs_intervals *c = s_calc(s, src->canon);
+        if (c != NULL && hs_intervals_contains(c, need))
+            continue;
+        /* Not yet: is a job of the producer under way over the gap? */
+        for (size_t q = 0; q < s->nqueue; q++) {
+            sjob *p = s->queue[q];
+            if (p->w == w && p->factor == pf && p->unit == pu && s_job_live(p) &&
+                p->iv.start < need.end && need.start < p->iv.end)
+                return false;
+        }
+        *blocked = true;
+        snprintf(why, whylen, "input %s is not calculated over the job's range (its job failed?)",
+                 src->canon);
+        return false;
+    }
+    return true;
+}
+
+static void s_req_update(scheduler *s, sjob *j, int old_state)
+{
+    for (size_t i = 0; i < j->nreqs; i++) {
+        sreq *r = j->reqs[i];
+        if (old_state == J_DONE && r->done > 0)
+            r->done--;
+        if (old_state == J_FAILED && r->failed > 0)
+            r->failed--;
+        if (j->state == J_DONE) {
+            r->done++;
+            r->instances += j->count;
+        } else if (j->state == J_FAILED) {
+            r->failed++;
+        }
+        s_progress(s, r, false);
+    }
+}
+
+static void s_set_state(scheduler *s, sjob *j, int state)
+{
+    int old = j->state;
+    if (old == J_DISPATCHED && s->inflight > 0)
+        s->inflight--;
+    j->state = state;
+    if (state == J_DISPATCHED)
+        s->inflight++;
+    if (state == J_DONE || state == J_FAILED || old == J_DONE || old == J_FAILED)
+        s_req_update(s, j, old);
+}
+
+static int s_dispatch(scheduler *s, sjob *j)
+{
+    swf *w = j->w;
+    const hs_wf_factor *fa = &w->wf->factors[j->factor];
+    const hs_wf_unit *un = &w->units[j->factor][j->unit];
+    hs_buf *m = &s->msg;
+    hs_buf_reset(m);
+    int64_t back = fa->lookback_us;
+    int64_t from = j->iv.start - back < HS_TIME_MIN - 1 ? HS_TIME_MIN - 1 : j->iv.start - back;
+    char factor[32];
+    snprintf(factor, sizeof factor, "%zu", j->factor);
+    bool has_req = j->nreqs > 0;
+    uint32_t n = 13 + (has_req ? 1 : 0) + (fa->output_plate ? 1 : 0);
+    hs_mp_put_map(m, n);
+    hs_mp_put_cstr(m, "v");
+    hs_mp_put_uint(m, 1);
+    hs_mp_put_cstr(m, "job");
+    hs_mp_put_cstr(m, j->id);
+    hs_mp_put_cstr(m, "attempt");
+    hs_mp_put_uint(m, (uint64_t)j->attempt);
+    hs_mp_put_cstr(m, "workflow");
+    hs_mp_put_cstr(m, w->wf->id);
+    hs_mp_put_cstr(m, "factor");
+    hs_mp_put_cstr(m, factor);
+    hs_mp_put_cstr(m, "pv");
+    hs_mp_put_cstr(m, un->pv.text);
+    hs_mp_put_cstr(m, "tool");
+    hs_mp_put_map(m, 3);
+    hs_mp_put_cstr(m, "name");
+    hs_mp_put_cstr(m, fa->tool);
+    hs_mp_put_cstr(m, "version");
+    hs_mp_put_cstr(m, fa->version ? fa->version : fa->def->version);
+    hs_mp_put_cstr(m, "params");
+    hs_mp_put_raw(m, fa->params, fa->params_len);
+    hs_mp_put_cstr(m, "binding");
+    hs_mp_put_cstr(m, fa->hash);
+    hs_mp_put_cstr(m, "interval");
+    hs_mp_put_array(m, 2);
+    hs_mp_put_int(m, j->iv.start);
+    hs_mp_put_int(m, j->iv.end);
+    hs_mp_put_cstr(m, "sources");
+    hs_mp_put_array(m, (uint32_t)un->nsources);
+    for (size_t k = 0; k < un->nsources; k++) {
+        hs_mp_put_array(m, 3);
+        hs_mp_put_cstr(m, un->sources[k]->canon);
+        hs_mp_put_int(m, from);
+        hs_mp_put_int(m, j->iv.end);
+    }
+    hs_mp_put_cstr(m, "alignment");
+    if (un->alignment)
+        hs_mp_put_cstr(m, un->alignment->canon);
+    else
+        hs_mp_put_nil(m);
+    hs_mp_put_cstr(m, "splitting");
+    if (un->splitting)
+        hs_mp_put_cstr(m, un->splitting->canon);
+    else
+        hs_mp_put_nil(m);
+    hs_mp_put_cstr(m, "sinks");
+    hs_mp_put_array(m, (uint32_t)un->nsinks);
+    for (size_t k = 0; k < un->nsinks; k++)
+        hs_mp_put_cstr(m, un->sinks[k]->canon);
+    hs_mp_put_cstr(m, "output_meta");
+    if (un->output_meta)
+        hs_mp_put_cstr(m, un->output_meta);
+    else
+        hs_mp_put_nil(m);
+    if (has_req) {
+        hs_mp_put_cstr(m, "request");
+        hs_mp_put_cstr(m, j->reqs[0]->id);
+    }
+    if (fa->output_plate) {
+        hs_mp_put_cstr(m, "output_plate");
+        hs_mp_put_cstr(m, fa->output_plate);
+    }
+    hs_service_topic(s->svc, &s->topic, "exec/%s", fa->tool);
+    int rc = hs_mqtt_publish(s->mqtt, hs_buf_cstr(&s->topic), m->data, m->len, 1, false, 5000);
+    if (rc != HS_OK) {
+        hs_warn(s->log, "cannot dispatch job %s: %s", j->id, hs_strerror(rc));
+        return rc;
+    }
+    j->attempt++;
+    j->deadline = hs_time_mono_us() + s->cfg->job_timeout_us;
+    s_set_state(s, j, J_DISPATCHED);
+    hs_service_counters_get(s->svc)->msgs_out++;
+    return HS_OK;
+}
+
+/* Records a job the scheduler gave up on in the history, through the writer. */
+static void s_record_failure(scheduler *s, sjob *j, const char *why)
+{
+    swf *w = j->w;
+    const hs_wf_factor *fa = &w->wf->factors[j->factor];
+    const hs_wf_unit *un = &w->units[j->factor][j->unit];
+    if (un->nsinks == 0)
+        return;
+    hs_buf f;
+    hs_buf_init(&f, 0);
+    char factor[32];
+    snprintf(factor, sizeof factor, "%zu", j->factor);
+    hs_mp_put_cstr(&f, "job");
+    hs_mp_put_cstr(&f, j->id);
+    hs_mp_put_cstr(&f, "workflow");
+    hs_mp_put_cstr(&f, w->wf->id);
+    hs_mp_put_cstr(&f, "factor");
+    hs_mp_put_cstr(&f, factor);
+    hs_mp_put_cstr(&f, "pv");
+    hs_mp_put_cstr(&f, un->pv.text);
+    hs_mp_put_cstr(&f, "binding");
+    hs_mp_put_cstr(&f, fa->hash);
+    hs_mp_put_cstr(&f, "interval");
+    hs_mp_put_array(&f, 2);
+    hs_mp_put_int(&f, j->iv.start);
+    hs_mp_put_int(&f, j->iv.end);
+    hs_mp_put_cstr(&f, "sinks");
+    hs_mp_put_array(&f, (uint32_t)un->nsinks);
+    for (size_t k = 0; k < un->nsinks; k++)
+        hs_mp_put_cstr(&f, un->sinks[k]->canon);
+    hs_mp_put_cstr(&f, "tool");
+    hs_mp_put_map(&f, 3);
+    hs_mp_put_cstr(&f, "name");
+    hs_mp_put_cstr(&f, fa->tool);
+    hs_mp_put_cstr(&f, "version");
+    hs_mp_put_cstr(&f, fa->version ? fa->version : fa->def->version);
+    hs_mp_put_cstr(&f, "params");
+    hs_mp_put_raw(&f, fa->params, fa->params_len);
+    hs_mp_put_cstr(&f, "attempt");
+    hs_mp_put_uint(&f, (uint64_t)j->attempt);
+    hs_mp_put_cstr(&f, "runtime");
+    hs_mp_put_cstr(&f, hs_service_id(s->svc));
+    hs_mp_put_cstr(&f, "error");
+    hs_mp_put_cstr(&f, why);
+    (void)s_write(s, "job", &f, 12);
+    hs_buf_free(&f);
+}
+
+static void s_fail_job(scheduler *s, sjob *j, const char *why, bool record)
+{
+    hs_warn(s->log, "job %s (%s factor %zu %s, (%lld, %lld]) failed: %s", j->id, j->w->wf->id,
+            j->factor, j->w->units[j->factor][j->unit].pv.text, (long long)j->iv.start,
+            (long long)j->iv.end, why);
+    for (size_t i = 0; i < j->nreqs; i++)
+        if (j->reqs[i]->first_error[0] == '\0')
+            snprintf(j->reqs[i]->first_error, sizeof j->reqs[i]->first_error, "%s", why);
+    if (record)
+        s_record_failure(s, j, why);
+    s_set_state(s, j, J_FAILED);
+}
+
+/* Dispatches what is ready, retries what timed out, fails what cannot run. */
+static void s_pump(scheduler *s)
+{
+    int64_t now = hs_time_mono_us();
+    for (size_t q = 0; q < s->nqueue; q++) {
+        sjob *j = s->queue[q];
+        if (j->state == J_DISPATCHED && now >= j->deadline) {
+            if (j->attempt >= s->cfg->max_attempts) {
+                char why[200];
+                snprintf(why, sizeof why, "no commit after %d dispatches of %llds each", j->attempt,
+                         (long long)(s->cfg->job_timeout_us / HS_US_PER_S));
+                s_fail_job(s, j, why, true);
+            } else {
+                hs_warn(s->log, "job %s timed out (attempt %d); dispatching it again", j->id,
+                        j->attempt);
+                s_set_state(s, j, J_PENDING);
+            }
+        }
+    }
+    for (size_t q = 0; q < s->nqueue && (int64_t)s->inflight < s->cfg->max_inflight; q++) {
+        sjob *j = s->queue[q];
+        if (j->state != J_PENDING)
+            continue;
+        char why[600];
+        bool blocked;
+        if (!s_ready(s, j, why, sizeof why, &blocked)) {
+            if (blocked)
+                s_fail_job(s, j, why, false);
+            continue;
+        }
+        if (s_dispatch(s, j) != HS_OK)
+            break;
+    }
+    /* Forget finished jobs whose requests are all finished. */
+    size_t k = 0;
+    for (size_t q = 0; q < s->nqueue; q++) {
+        sjob *j = s->queue[q];
+        bool keep = s_job_live(j);
+        for (size_t i = 0; !keep && i < j->nreqs; i++)
+            keep = !j->reqs[i]->finished;
+        if (keep) {
+            s->queue[k++] = j;
+            continue;
+        }
+        hs_map_remove(&s->jobs, j->id);
+        hs_free(j->reqs);
+        hs_free(j);
+    }
+    s->nqueue = k;
+}
+
+/* ------------------------------------------------------------------ requests */
+
+static void s_req_persist(scheduler *s, sreq *r, const char *state)
+{
+    if (r->online)
+        return;
+    hs_buf *b = &s->scratch;
+    hs_buf_reset(b);
+    char a[HS_TIME_ISO_MAX], e[HS_TIME_ISO_MAX];
+    hs_time_format_iso(r->iv.start, a);
+    hs_time_format_iso(r->iv.end, e);
+    hs_buf_puts(b, "{\"request\":");
+    s_json_str(b, r->id);
+    hs_buf_puts(b, ",\"workflow\":");
+    s_json_str(b, r->w->wf->id);
+    hs_buf_printf(
+        b,
+        ",\"from\":\"%s\",\"to\":\"%s\",\"from_us\":%" PRId64 ",\"to_us\":%" PRId64
+        ",\"state\":\"%s\",\"jobs\":%zu,\"done\":%zu,\"failed\":%zu,\"instances\":%" PRIu64,
+        a, e, r->iv.start, r->iv.end, state, r->total, r->done, r->failed, r->instances);
+    if (r->first_error[0]) {
+        hs_buf_puts(b, ",\"error\":");
+        s_json_str(b, r->first_error);
+    }
+    hs_buf_putc(b, '}');
+    (void)s_doc_put(s, "requests", r->id, hs_buf_cstr(b));
+}
+
+static void s_progress(scheduler *s, sreq *r, bool force)
+{
+    int64_t now = hs_time_mono_us();
+    bool complete = r->done + r->failed >= r->total;
+    if (!force && !complete && now - r->last_progress < 200 * HS_US_PER_MS)
+        return;
+    r->last_progress = now;
+    const char *state = complete ? (r->failed > 0 ? "failed" : "done") : "running";
+    hs_buf *b = &s->scratch;
+    hs_buf_reset(b);
+    hs_buf_puts(b, "{\"request\":");
+    s_json_str(b, r->id);
+    hs_buf_puts(b, ",\"workflow\":");
+    s_json_str(b, r->w->wf->id);
+    double el = (double)(now - r->started_mono) / 1e6;
+    hs_buf_printf(b,
+                  ",\"state\":\"%s\",\"jobs_total\":%zu,\"jobs_done\":%zu,\"jobs_failed\":%zu,"
+                  "\"instances\":%" PRIu64 ",\"elapsed_s\":%.3f",
+                  state, r->total, r->done, r->failed, r->instances, el);
+    if (r->first_error[0]) {
+        hs_buf_puts(b, ",\"error\":");
+        s_json_str(b, r->first_error);
+    }
+    hs_buf_putc(b, '}');
+    hs_buf t;
+    hs_buf_init(&t, 0);
+    (void)hs_mqtt_publish(s->mqtt, hs_service_topic(s->svc, &t, "progress/%s", r->id), b->data,
+                          b->len, 1, false, 1000);
+    hs_buf_free(&t);
+    if (complete && !r->finished) {
+        r->finished = true;
+        hs_info(s->log, "request %s (%s) %s: %zu jobs, %zu failed, %" PRIu64 " instances, %.3fs",
+                r->id, r->w->wf->id, state, r->total, r->failed, r->instances, el);
+        s_req_persist(s, r, state);
+    }
+}
+
+static sreq *s_request(scheduler *s, swf *w, hs_interval iv, bool online, const char *id)
+{
+    sreq *r = hs_calloc(1, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    if (id != NULL)
+        snprintf(r->id, sizeof r->id, "%s", id);
+    else
+        snprintf(r->id, sizeof r->id, "%s-%" PRId64 "-%" PRIu64, online ? "o" : "r",
+                 hs_time_now_us() / 1000, ++s->req_counter);
+    r->w = w;
+    r->iv = iv;
+    r->online = online;
+    r->started_mono = hs_time_mono_us();
+    if (hs_map_put(&s->reqs, r->id, r, NULL) != HS_OK) {
+        hs_free(r);
+        return NULL;
+    }
+    if (!online)
+        s_req_persist(s, r, "running");
+    int rc = s_plan(s, r);
+    if (rc != HS_OK)
+        hs_error(s->log, "planning %s failed: %s", r->id, hs_strerror(rc));
+    return r;
+}
+
+/* Drops finished requests that no job refers to any more. */
+static void s_reap_requests(scheduler *s)
+{
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&s->reqs, &pos)) != NULL) {
+        sreq *r = e->value;
+        if (!r->finished)
+            continue;
+        bool used = false;
+        for (size_t q = 0; q < s->nqueue && !used; q++)
+            for (size_t i = 0; i < s->queue[q]->nreqs && !used; i++)
+                used = s->queue[q]->reqs[i] == r;
+        if (!used) {
+            hs_map_remove(&s->reqs, e->key);
+            hs_free(r);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ notices */
+
+static swf *s_wf(scheduler *s, const char *id)
+{
+    swf *w = hs_map_get(&s->wfs, id);
+    return w != NULL && !w->removed ? w : NULL;
+}
+
+/* Finds the unit of factor f whose plate value text is pv. */
+static bool s_find_unit(const swf *w, size_t f, const char *pv, size_t *u)
+{
+    if (f >= w->wf->nfactors)
+        return false;
+    for (size_t i = 0; i < w->nunits[f]; i++) {
+        if (strcmp(w->units[f][i].pv.text, pv) == 0) {
+            *u = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void s_replan_workflow(scheduler *s, swf *w)
+{
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&s->reqs, &pos)) != NULL) {
+        sreq *r = e->value;
+        if (r->w == w && !r->finished)
+            (void)s_plan(s, r);
+    }
+}
+
+/* New values of a dynamic plate: expand the workflow, define new sinks, plan for them. */
+static void s_plate_values(scheduler *s, swf *w, size_t f, const char *parent_pv,
+                           const hs_mp_field *vals)
+{
+    const hs_wf_factor *fa = &w->wf->factors[f];
+    if (fa->output_plate == NULL)
+        return;
+    hs_mp_reader r;
+    uint32_t n;
+    hs_mp_reader_init(&r, vals->val, vals->vlen);
+    if (hs_mp_get_array(&r, &n) != HS_OK || n == 0)
+        return;
+    char **v = hs_calloc(n, sizeof *v);
+    if (v == NULL)
+        return;
+    size_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *sv;
+        uint32_t sl;
+        if (hs_mp_get_str(&r, &sv, &sl) != HS_OK)
+            break;
+        v[k] = hs_strndup(sv, sl);
+        if (v[k] != NULL)
+            k++;
+    }
+    /* Jobs refer to units by index: appending values keeps existing indices valid. */
+    int rc = hs_workflow_add_dynamic(w->wf, fa->output_plate_idx, parent_pv, v, k);
+    for (size_t i = 0; i < k; i++)
+        hs_free(v[i]);
+    hs_free(v);
+    if (rc != HS_OK)
+        return;
+    rc = swf_expand(w);
+    if (rc == HS_OK)
+        rc = s_define_sinks(s, w);
+    if (rc == HS_OK)
+        s_replan_workflow(s, w);
+}
+
+/* A commit notice from the writer: hs/committed/<workflow>. */
+static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
+{
+    hs_mp_field f[16];
+    size_t nf;
+    if (hs_mp_map_index(m->payload, m->len, f, 16, &nf, NULL) != HS_OK)
+        return;
+    char job[64] = "", wfid[256] = "", factor[32] = "", pv[1100] = "", outcome[16] = "",
+         error[600] = "";
+    const char *sv;
+    uint32_t sl;
+#define S_FIELD(key, buf)                                                                          \
+    if (hs_mp_field_str(f, nf, key, &sv, &sl) == HS_OK && sl < sizeof buf) {                       \
+        memcpy(buf, sv, sl);                                                                       \
+        buf[sl] = '\0';                                                                            \
+    }
+    S_FIELD("job", job)
+    S_FIELD("workflow", wfid)
+    S_FIELD("factor", factor)
+    S_FIELD("pv", pv)
+    S_FIELD("outcome", outcome)
+    S_FIELD("error", error)
+#undef S_FIELD
+    uint64_t count = 0;
+    (void)hs_mp_field_uint(f, nf, "count", &count);
+    hs_interval iv = {0, 0};
+    const hs_mp_field *ivf = hs_mp_field_find(f, nf, "interval");
+    if (ivf != NULL) {
+        hs_mp_reader r;
+        uint32_t two;
+        hs_mp_reader_init(&r, ivf->val, ivf->vlen);
+        if (hs_mp_get_array(&r, &two) != HS_OK || two != 2 ||
+            hs_mp_get_int(&r, &iv.start) != HS_OK || hs_mp_get_int(&r, &iv.end) != HS_OK)
+            return;
+    }
+    swf *w = s_wf(s, wfid);
+    size_t fi = (size_t)strtoul(factor, NULL, 10), ui;
+    bool ok = strcmp(outcome, "ok") == 0;
+    if (w != NULL && s_find_unit(w, fi, pv, &ui)) {
+        const hs_wf_unit *un = &w->units[fi][ui];
+        /* What is committed is calculated, whoever asked for it. */
+        for (size_t k = 0; ok && k < un->nsinks; k++) {
+            hs_intervals *c = s_calc(s, un->sinks[k]->canon);
+            if (c != NULL && iv.start < iv.end)
+                (void)hs_intervals_add(c, iv);
+        }
+        const hs_mp_field *pvs = hs_mp_field_find(f, nf, "plate_values");
+        if (ok && pvs != NULL)
+            s_plate_values(s, w, fi, pv, pvs);
+    }
+    sjob *j = hs_map_get(&s->jobs, job);
+    if (j == NULL || !s_job_live(j))
+        return;
+    j->count = count;
+    if (ok) {
+        s_set_state(s, j, J_DONE);
+    } else if (strcmp(outcome, "stale") == 0) {
+        s_fail_job(s, j, error[0] ? error : "the stream definition changed", false);
+    } else {
+        s_fail_job(s, j, error[0] ? error : "tool error", false);
+    }
+}
+
+/* ------------------------------------------------------------------ workflows: add/remove */
+
+/* Parses a stored or submitted definition into a scheduler workflow. */
+static int s_load_wf(scheduler *s, const char *text, size_t len, const char *filename, swf **out,
+                     hs_buf *errors)
+{
+    *out = NULL;
+    swf *w = hs_calloc(1, sizeof *w);
+    if (w == NULL)
+        return HS_ERR_NOMEM;
+    hs_map_init(&w->producer);
+    int rc = hs_workflow_parse(text, len, filename, s->tools, &w->wf, errors);
+    if (rc != HS_OK) {
+        hs_free(w);
+        return rc;
+    }
+    /* Dynamic plate values created earlier. */
+    for (size_t p = 0; p < w->wf->nplates; p++) {
+        if (!w->wf->plates[p].dynamic)
+            continue;
+        char key[600];
+        snprintf(key, sizeof key, "%s/%s", w->wf->id, w->wf->plates[p].id);
+        hs_buf doc, mp;
+        hs_buf_init(&doc, 0);
+        hs_buf_init(&mp, 0);
+        if (hs_store_doc_get(s->store, "plate_values", key, &doc) == HS_OK &&
+            hs_json_to_mpack((const char *)doc.data, doc.len, &mp) == HS_OK) {
+            hs_arena a;
+            hs_arena_init(&a, 0, 0);
+            hs_value *v;
+            if (hs_value_decode(&a, mp.data, mp.len, &v) == HS_OK) {
+                const hs_value *vals = hs_value_map_get(v, "values", 6);
+                for (uint32_t i = 0; vals && vals->type == HS_V_MAP && i < vals->len; i++) {
+                    const hs_value *k = &vals->u.items[2 * i], *l = &vals->u.items[2 * i + 1];
+                    if (l->type != HS_V_ARRAY)
+                        continue;
+                    char parent[1100];
+                    snprintf(parent, sizeof parent, "%.*s", (int)k->len, k->u.s);
+                    for (uint32_t x = 0; x < l->len; x++) {
+                        if (l->u.items[x].type != HS_V_STR)
+                            continue;
+                        char val[300];
+                        snprintf(val, sizeof val, "%.*s", (int)l->u.items[x].len,
+                                 l->u.items[x].u.s);
+                        char *one = val;
+                        (void)hs_workflow_add_dynamic(w->wf, (int)p, parent, &one, 1);
+                    }
+                }
+            }
+            hs_arena_free(&a);
+        }
+        hs_buf_free(&doc);
+        hs_buf_free(&mp);
+    }
+    rc = swf_expand(w);
+    if (rc != HS_OK) {
+        swf_free(w);
+        return rc;
+    }
+    *out = w;
+    return HS_OK;
+}
+
+/* Installs w (replacing a workflow of the same id) and defines its sinks. */
+static int s_install(scheduler *s, swf *w)
+{
+    swf *old = NULL;
+    int rc = hs_map_put(&s->wfs, w->wf->id, w, (void **)&old);
+    if (rc != HS_OK)
+        return rc;
+    if (old != NULL) {
+        /* Jobs and requests of the old definition end here. */
+        for (size_t q = 0; q < s->nqueue; q++) {
+            sjob *j = s->queue[q];
+            if (j->w == old && s_job_live(j))
+                s_fail_job(s, j, "the workflow was replaced", false);
+        }
+        size_t pos = 0;
+        hs_map_entry *e;
+        while ((e = hs_map_next(&s->reqs, &pos)) != NULL) {
+            sreq *r = e->value;
+            if (r->w == old) {
+                r->w = w; /* keep the request; it is re-planned for the new definition */
+            }
+        }
+        /* Finished jobs stay for their requests' counts; none of them runs again. */
+        for (size_t q = 0; q < s->nqueue; q++)
+            if (s->queue[q]->w == old)
+                s->queue[q]->w = w;
+        w->last_end = old->last_end;
+        swf_free(old);
+    }
+    if (w->wf->online)
+        w->next_run = hs_time_mono_us();
+    return s_define_sinks(s, w);
+}
+
+/* ------------------------------------------------------------------ API */
+
+static void s_reply(scheduler *s, const hs_mqtt_msg *req, const hs_buf *json)
+{
+    if (req->response_topic == NULL)
+        return;
+    hs_mqtt_pub_props p = {NULL, req->correlation, req->correlation_len};
+    (void)hs_mqtt_publish_props(s->mqtt, req->response_topic, json->data, json->len, 1, false, 5000,
+                                &p);
+}
+
+static void s_reply_error(scheduler *s, const hs_mqtt_msg *req, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void s_reply_error(scheduler *s, const hs_mqtt_msg *req, const char *fmt, ...)
+{
+    char msg[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    hs_buf_puts(&b, "{\"ok\":false,\"error\":");
+    s_json_str(&b, msg);
+    hs_buf_putc(&b, '}');
+    s_reply(s, req, &b);
+    hs_buf_free(&b);
+}
+
+static void s_api_workflow_add(scheduler *s, const hs_mqtt_msg *req, const hs_mp_field *f,
+                               size_t nf)
+{
+    const char *text, *fname = "workflow";
+    uint32_t tl, fl = 8;
+    if (hs_mp_field_str(f, nf, "definition", &text, &tl) != HS_OK) {
+        s_reply_error(s, req, "workflow_add needs 'definition'");
+        return;
+    }
+    char filename[256];
+    if (hs_mp_field_str(f, nf, "filename", &fname, &fl) != HS_OK)
+        fname = "workflow", fl = 8;
+    snprintf(filename, sizeof filename, "%.*s", (int)fl, fname);
+    hs_buf errors;
+    hs_buf_init(&errors, 0);
+    swf *w;
+    int rc = s_load_wf(s, text, tl, filename, &w, &errors);
+    if (rc != HS_OK) {
+        s_reply_error(s, req, "%s", errors.len ? hs_buf_cstr(&errors) : hs_strerror(rc));
+        hs_buf_free(&errors);
+        return;
+    }
+    hs_buf_free(&errors);
+    /* Store the definition, then define its streams. */
+    hs_buf doc;
+    hs_buf_init(&doc, 0);
+    char now[HS_TIME_ISO_MAX];
+    hs_time_format_iso(hs_time_now_us(), now);
+    hs_buf_puts(&doc, "{\"id\":");
+    s_json_str(&doc, w->wf->id);
+    hs_buf_puts(&doc, ",\"filename\":");
+    s_json_str(&doc, filename);
+    hs_buf_printf(&doc, ",\"added\":\"%s\",\"text\":", now);
+    hs_json_put_string(&doc, text, tl);
+    hs_buf_putc(&doc, '}');
+    char id[256];
+    snprintf(id, sizeof id, "%s", w->wf->id);
+    size_t nfactors = w->wf->nfactors;
+    bool online = w->wf->online;
+    rc = s_doc_put(s, "workflows", id, hs_buf_cstr(&doc));
+    if (rc == HS_OK)
+        rc = s_install(s, w);
+    else
+        swf_free(w);
+    if (rc == HS_OK)
+        rc = hs_wclient_flush(s->wc, 30000);
+    hs_buf_reset(&doc);
+    if (rc != HS_OK) {
+        s_reply_error(s, req, "the writer did not store the workflow: %s", hs_err_detail());
+    } else {
+        hs_info(s->log, "workflow %s added (%zu factors%s)", id, nfactors,
+                online ? ", online" : "");
+        hs_buf_puts(&doc, "{\"ok\":true,\"workflow\":");
+        s_json_str(&doc, id);
+        hs_buf_printf(&doc, ",\"factors\":%zu}", nfactors);
+        s_reply(s, req, &doc);
+    }
+    hs_buf_free(&doc);
+}
+
+static void s_api_workflow_rm(scheduler *s, const hs_mqtt_msg *req, const char *id)
+{
+    swf *w = s_wf(s, id);
+    if (w == NULL) {
+        s_reply_error(s, req, "no workflow '%s' (hsctl workflow ls lists them)", id);
+        return;
+    }
+    for (size_t q = 0; q < s->nqueue; q++) {
+        sjob *j = s->queue[q];
+        if (j->w == w && s_job_live(j))
+            s_fail_job(s, j, "the workflow was removed", false);
+    }
+    w->removed = true;
+    (void)s_doc_del(s, "workflows", id);
+    char key[300];
+    snprintf(key, sizeof key, "%s", id);
+    (void)s_doc_del(s, "online", key);
+    int rc = hs_wclient_flush(s->wc, 30000);
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    if (rc != HS_OK) {
+        s_reply_error(s, req, "the writer did not confirm: %s", hs_err_detail());
+    } else {
+        hs_info(s->log, "workflow %s removed (its streams are kept)", id);
+        hs_buf_puts(&b, "{\"ok\":true}");
+        s_reply(s, req, &b);
+    }
+    hs_buf_free(&b);
+}
+
+static void s_api_compute(scheduler *s, const hs_mqtt_msg *req, const hs_mp_field *f, size_t nf,
+                          const char *id)
+{
+    swf *w = s_wf(s, id);
+    if (w == NULL) {
+        s_reply_error(s, req, "no workflow '%s' (hsctl workflow ls lists them)", id);
+        return;
+    }
+    hs_interval iv;
+    if (hs_mp_field_int(f, nf, "from", &iv.start) != HS_OK ||
+        hs_mp_field_int(f, nf, "to", &iv.end) != HS_OK || iv.start >= iv.end) {
+        s_reply_error(s, req, "compute needs from < to (microseconds)");
+        return;
+    }
+    char rid[64] = "";
+    const char *sv;
+    uint32_t sl;
+    if (hs_mp_field_str(f, nf, "request", &sv, &sl) == HS_OK && sl > 0 && sl < sizeof rid) {
+        memcpy(rid, sv, sl);
+        rid[sl] = '\0';
+    }
+    sreq *r = s_request(s, w, iv, false, rid[0] ? rid : NULL);
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    if (r == NULL) {
+        s_reply_error(s, req, "out of memory");
+    } else {
+        hs_buf_puts(&b, "{\"ok\":true,\"request\":");
+        s_json_str(&b, r->id);
+        hs_buf_printf(&b, ",\"jobs\":%zu}", r->total);
+        s_reply(s, req, &b);
+        /* After the reply, so that the client knows the request when progress arrives. */
+        s_progress(s, r, true);
+        hs_info(s->log, "request %s: %s over (%lld, %lld], %zu jobs", r->id, id,
+                (long long)iv.start, (long long)iv.end, r->total);
+    }
+    hs_buf_free(&b);
+}
+
+/* Requests on <prefix>/api/<id>: JSON {"op": ..., ...}; replies on the response topic. */
+static void s_on_api(scheduler *s, const hs_mqtt_msg *m)
+{
+    hs_buf mp;
+    hs_buf_init(&mp, 0);
+    hs_mp_field f[16];
+    size_t nf = 0;
+    if (hs_json_to_mpack((const char *)m->payload, m->len, &mp) != HS_OK ||
+        hs_mp_map_index(mp.data, mp.len, f, 16, &nf, NULL) != HS_OK) {
+        s_reply_error(s, m, "requests are JSON objects: %s", hs_err_detail());
+        hs_service_dead_letter(s->svc, "unreadable API request", m->topic, m->payload, m->len);
+        hs_buf_free(&mp);
+        return;
+    }
+    char op[32] = "", id[256] = "";
+    const char *sv;
+    uint32_t sl;
+    if (hs_mp_field_str(f, nf, "op", &sv, &sl) == HS_OK && sl < sizeof op) {
+        memcpy(op, sv, sl);
+        op[sl] = '\0';
+    }
+    if (hs_mp_field_str(f, nf, "workflow", &sv, &sl) == HS_OK && sl < sizeof id) {
+        memcpy(id, sv, sl);
+        id[sl] = '\0';
+    }
+    if (strcmp(op, "workflow_add") == 0)
+        s_api_workflow_add(s, m, f, nf);
+    else if (strcmp(op, "workflow_rm") == 0)
+        s_api_workflow_rm(s, m, id);
+    else if (strcmp(op, "compute") == 0)
+        s_api_compute(s, m, f, nf, id);
+    else if (strcmp(op, "ping") == 0) {
+        hs_buf b;
+        hs_buf_init(&b, 0);
+        hs_buf_printf(&b, "{\"ok\":true,\"workflows\":%zu,\"jobs\":%zu,\"inflight\":%zu}", s->wfs.n,
+                      s->jobs.n, s->inflight);
+        s_reply(s, m, &b);
+        hs_buf_free(&b);
+    } else
+        s_reply_error(s, m, "unknown op '%s' (workflow_add, workflow_rm, compute, ping)", op);
+    hs_buf_free(&mp);
+}
+
+/* ------------------------------------------------------------------ online engine */
+
+static void s_online(scheduler *s)
+{
+    int64_t mono = hs_time_mono_us();
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&s->wfs, &pos)) != NULL) {
+        swf *w = e->value;
+        if (w->removed || !w->wf->online || mono < w->next_run)
+            continue;
+        w->next_run = mono + w->wf->every_us;
+        int64_t now = hs_time_now_us();
+        hs_interval iv = {w->last_end != 0 ? w->last_end : now + w->wf->window.start_us,
+                          now + w->wf->window.end_us};
+        if (iv.start >= iv.end)
+            continue;
+        sreq *r = s_request(s, w, iv, true, NULL);
+        if (r == NULL)
+            continue;
+        s_progress(s, r, true);
+        w->last_end = iv.end;
+        char doc[256];
+        snprintf(doc, sizeof doc, "{\"last_end_us\":%" PRId64 "}", iv.end);
+        (void)s_doc_put(s, "online", w->wf->id, doc);
+    }
+}
+
+/* ------------------------------------------------------------------ start, run */
+
+typedef struct s_loadctx {
+    scheduler *s;
+    size_t loaded, failed;
+} s_loadctx;
+
+static int s_load_one(void *ud, const char *key, const char *json)
+{
+    s_loadctx *c = ud;
+    scheduler *s = c->s;
+    hs_buf mp;
+    hs_buf_init(&mp, 0);
+    hs_mp_field f[8];
+    size_t nf;
+    const char *text, *fname;
+    uint32_t tl, fl;
+    if (hs_json_to_mpack(json, strlen(json), &mp) != HS_OK ||
+        hs_mp_map_index(mp.data, mp.len, f, 8, &nf, NULL) != HS_OK ||
+        hs_mp_field_str(f, nf, "text", &text, &tl) != HS_OK) {
+        hs_error(s->log, "stored workflow %s is unreadable", key);
+        c->failed++;
+        hs_buf_free(&mp);
+        return 0;
+    }
+    char filename[256] = "workflow";
+    if (hs_mp_field_str(f, nf, "filename", &fname, &fl) == HS_OK)
+        snprintf(filename, sizeof filename, "%.*s", (int)fl, fname);
+    hs_buf errors;
+    hs_buf_init(&errors, 0);
+    swf *w;
+    if (s_load_wf(s, text, tl, filename, &w, &errors) != HS_OK) {
+        hs_error(s->log, "stored workflow %s no longer loads: %s", key, hs_buf_cstr(&errors));
+        c->failed++;
+    } else {
+        hs_buf st;
+        hs_buf_init(&st, 0);
+        if (hs_store_doc_get(s->store, "online", key, &st) == HS_OK) {
+            const char *p = strstr(hs_buf_cstr(&st), "\"last_end_us\":");
+            if (p != NULL)
+                w->last_end = strtoll(p + 14, NULL, 10);
+        }
+        hs_buf_free(&st);
+        if (s_install(s, w) == HS_OK)
+            c->loaded++;
+    }
+    hs_buf_free(&errors);
+    hs_buf_free(&mp);
+    return 0;
+}
+
+static int s_resume_one(void *ud, const char *key, const char *json)
+{
+    s_loadctx *c = ud;
+    scheduler *s = c->s;
+    if (strstr(json, "\"state\":\"running\"") == NULL)
+        return 0;
+    hs_buf mp;
+    hs_buf_init(&mp, 0);
+    hs_mp_field f[16];
+    size_t nf;
+    const char *sv;
+    uint32_t sl;
+    hs_interval iv;
+    if (hs_json_to_mpack(json, strlen(json), &mp) == HS_OK &&
+        hs_mp_map_index(mp.data, mp.len, f, 16, &nf, NULL) == HS_OK &&
+        hs_mp_field_str(f, nf, "workflow", &sv, &sl) == HS_OK &&
+        hs_mp_field_int(f, nf, "from_us", &iv.start) == HS_OK &&
+        hs_mp_field_int(f, nf, "to_us", &iv.end) == HS_OK) {
+        char wid[256];
+        snprintf(wid, sizeof wid, "%.*s", (int)sl, sv);
+        swf *w = s_wf(s, wid);
+        if (w != NULL && iv.start < iv.end) {
+            hs_info(s->log, "resuming request %s (%s)", key, wid);
+            sreq *r = s_request(s, w, iv, false, key);
+            if (r != NULL) {
+                s_progress(s, r, true);
+                c->loaded++;
+            }
+        }
+    }
+    hs_buf_free(&mp);
+    return 0;
+}
+
+int scheduler_run(scheduler *s)
+{
+    while (hs_service_running(s->svc)) {
+        hs_mqtt_msg *m = NULL;
+        int rc = hs_mqtt_recv(s->mqtt, &m, 50);
+        if (rc == HS_OK) {
+            hs_service_counters_get(s->svc)->msgs_in++;
+            const char *t = m->topic + strlen(hs_service_prefix(s->svc)) + 1;
+            if (strncmp(t, "committed/", 10) == 0)
+                s_on_committed(s, m);
+            else if (strncmp(t, "api/", 4) == 0)
+                s_on_api(s, m);
+            hs_mqtt_msg_free(m);
+        } else if (rc != HS_ERR_TIMEOUT) {
+            break;
+        }
+        s_online(s);
+        s_pump(s);
+        s_reap_requests(s);
+        hs_service_counters_get(s->svc)->backlog = s->jobs.n;
+        hs_service_tick(s->svc);
+    }
+    return HS_OK;
+}
+
+int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
+                     hs_tool_registry *tools)
+{
+    *out = NULL;
+    scheduler *s = hs_calloc(1, sizeof *s);
+    if (s == NULL)
+        return HS_ERR_NOMEM;
+    s->svc = svc;
+    s->cfg = cfg;
+    s->log = hs_service_log(svc);
+    s->mqtt = hs_service_mqtt(svc);
+    s->tools = tools;
+    hs_map_init(&s->wfs);
+    hs_map_init(&s->calc);
+    hs_map_init(&s->jobs);
+    hs_map_init(&s->reqs);
+    hs_buf_init(&s->scratch, 0);
+    hs_buf_init(&s->topic, 0);
+    hs_buf_init(&s->msg, 0);
+    int rc = hs_store_open(&s->store, cfg->common.store_url, HS_STORE_READ);
+    if (rc == HS_OK) {
+        hs_wclient_opts wo;
+        hs_wclient_opts_init(&wo);
+        wo.url = cfg->common.broker_url;
+        wo.username = cfg->common.mqtt_username;
+        wo.password = cfg->common.mqtt_password;
+        wo.ca_file = cfg->common.mqtt_ca_file;
+        wo.prefix = cfg->common.prefix;
+        wo.sender_id = cfg->common.service_id;
+        wo.writer_id = cfg->common.writer_id;
+        rc = hs_wclient_create(&s->wc, &wo);
+    }
+    if (rc == HS_OK)
+        rc = hs_mqtt_subscribe(s->mqtt, hs_service_topic(svc, &s->topic, "committed/+"), 1);
+    if (rc == HS_OK)
+        rc = hs_mqtt_subscribe(
+            s->mqtt, hs_service_topic(svc, &s->topic, "api/%s", cfg->common.service_id), 1);
+    if (rc == HS_OK) {
+        s_loadctx c = {s, 0, 0};
+        (void)hs_store_doc_list(s->store, "workflows", "", false, 0, s_load_one, &c);
+        hs_info(s->log, "%zu workflows loaded%s", c.loaded, c.failed ? " (some failed)" : "");
+        c.loaded = 0;
+        (void)hs_store_doc_list(s->store, "requests", "", false, 0, s_resume_one, &c);
+        if (c.loaded > 0)
+            hs_info(s->log, "%zu unfinished requests resumed", c.loaded);
+    }
+    if (rc != HS_OK) {
+        char msg[600];
+        hs_error(s->log, "cannot start: %s", hs_err_describe(rc, msg, sizeof msg));
+        scheduler_destroy(s);
+        return rc;
+    }
+    *out = s;
+    return HS_OK;
+}
+
+void scheduler_destroy(scheduler *s)
+{
+    if (s == NULL)
+        return;
+    hs_wclient_destroy(s->wc);
+    for (size_t q = 0; q < s->nqueue; q++) {
+        hs_free(s->queue[q]->reqs);
+        hs_free(s->queue[q]);
+    }
+    hs_free(s->queue);
+    hs_map_free(&s->jobs);
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&s->reqs, &pos)) != NULL)
+        hs_free(e->value);
+    hs_map_free(&s->reqs);
+    pos = 0;
+    while ((e = hs_map_next(&s->wfs, &pos)) != NULL)
+        swf_free(e->value);
+    hs_map_free(&s->wfs);
+    pos = 0;
+    while ((e = hs_map_next(&s->calc, &pos)) != NULL) {
+        hs_intervals_free(e->value);
+        hs_free(e->value);
+    }
+    hs_map_free(&s->calc);
+    hs_store_close(s->store);
+    hs_buf_free(&s->scratch);
+    hs_buf_free(&s->topic);
+    hs_buf_free(&s->msg);
+    hs_free(s);
+}
