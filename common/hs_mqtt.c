@@ -796,31 +796,39 @@ static void hs__mqtt_unregister(hs_mqtt *m)
     pthread_mutex_unlock(&hs__mqtt_registry_lock);
 }
 
+/* Sends the wake-up UNSUBSCRIBE of hs__mqtt_poke on c if it is up. */
+static bool hs__mqtt_poke_conn(hs_mqtt *o, hs__mqtt_conn *c)
+{
+    /* connected is stored after h is set, and h is cleared only after unregistering. */
+    if (!atomic_load(&c->connected))
+        return false;
+    char filter[HS__MQTT_CLIENT_ID_MAX + 16];
+    snprintf(filter, sizeof filter, "hs-wake/%s", o->client_id);
+    MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+    return MQTTAsync_unsubscribe(c->h, filter, &ro) == MQTTASYNC_SUCCESS;
+}
+
 /*
- * Paho's receiving thread waits in poll/select for up to a second and sees
- * a socket created meanwhile only when that wait ends, so a connect made
- * while another connection of the process is up would take one to two
- * seconds. An answer arriving on a connection that is up ends the wait: an
- * UNSUBSCRIBE of a filter nobody uses costs the broker nothing and brings
- * an UNSUBACK. Returns false when no connection of the process is up.
+ * Wakes Paho's receiving thread. It waits in poll/select for up to a
+ * second, and notices only when that wait ends a socket created meanwhile
+ * (so a connect would take one to two seconds) or a write that could not
+ * finish (so a publish stalls for a second). An answer arriving on a
+ * connection that is up ends the wait: an UNSUBSCRIBE of a filter nobody
+ * uses costs the broker nothing and brings an UNSUBACK. It goes out on the
+ * other connection of self if that is up, else on any connection of the
+ * process but skip. Returns false when there was none.
  * Lock order: busy, registry lock, then Paho's (never the other way).
  */
-static bool hs__mqtt_poke(const hs__mqtt_conn *connecting)
+static bool hs__mqtt_poke(hs_mqtt *self, const hs__mqtt_conn *skip)
 {
     bool poked = false;
     hs__mqtt_busy_enter();
     pthread_mutex_lock(&hs__mqtt_registry_lock);
+    hs__mqtt_conn *own = skip == &self->tx ? &self->rx : &self->tx;
+    poked = hs__mqtt_poke_conn(self, own);
     for (hs_mqtt *o = hs__mqtt_registry; o != NULL && !poked; o = o->reg_next) {
-        hs__mqtt_conn *cs[2] = {&o->tx, &o->rx};
-        for (int i = 0; i < 2 && !poked; i++) {
-            /* connected is stored after h is set, and h is cleared only after unregistering. */
-            if (cs[i] == connecting || !atomic_load(&cs[i]->connected))
-                continue;
-            char filter[HS__MQTT_CLIENT_ID_MAX + 16];
-            snprintf(filter, sizeof filter, "hs-wake/%s", o->client_id);
-            MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-            poked = MQTTAsync_unsubscribe(cs[i]->h, filter, &ro) == MQTTASYNC_SUCCESS;
-        }
+        if (o != self)
+            poked = hs__mqtt_poke_conn(o, &o->tx) || hs__mqtt_poke_conn(o, &o->rx);
     }
     pthread_mutex_unlock(&hs__mqtt_registry_lock);
     hs__mqtt_busy_leave();
@@ -905,7 +913,7 @@ static void *hs__mqtt_keeper(void *arg)
             c->attempting = true;
             pthread_mutex_unlock(&m->lock);
             int rc = hs__mqtt_start_connect(m, c);
-            bool poked = rc == MQTTASYNC_SUCCESS && hs__mqtt_poke(c);
+            bool poked = rc == MQTTASYNC_SUCCESS && hs__mqtt_poke(m, c);
             pthread_mutex_lock(&m->lock);
             /* The connect takes a few rounds of Paho's receiving thread: keep it awake. */
             for (int i = 0; poked && i < HS__MQTT_POKES && c->attempting && !m->closing; i++) {
@@ -914,7 +922,7 @@ static void *hs__mqtt_keeper(void *arg)
                 if (!c->attempting || m->closing)
                     break;
                 pthread_mutex_unlock(&m->lock);
-                poked = hs__mqtt_poke(c);
+                poked = hs__mqtt_poke(m, c);
                 pthread_mutex_lock(&m->lock);
             }
             if (rc != MQTTASYNC_SUCCESS) {
@@ -1370,6 +1378,26 @@ int hs_mqtt_publish(hs_mqtt *m, const char *topic, const void *payload, size_t l
  * the right kind is free, then takes it. The caller counts as busy. HS_ERR_CLOSED or HS_ERR_FULL as
  * the contract of hs_mqtt_publish says.
  */
+/*
+ * Waits (under the lock) for a publish slot or for flush progress. A write
+ * that Paho left half done (socket buffer full) resumes only when its
+ * receiving thread wakes up, up to a second later (see hs__mqtt_poke);
+ * arriving PUBACKs wake it, but at QoS 0, or once every PUBACK is in,
+ * nothing does. So the wait is cut into slices, and a slice without
+ * progress is followed by a poke through another connection.
+ */
+static void hs__mqtt_wait_window(hs_mqtt *m, int64_t deadline)
+{
+    int before = m->inflight + m->qos0_queued;
+    int64_t slice = hs_time_mono_us() + HS__MQTT_POKE_MS * HS_US_PER_MS;
+    hs__mqtt_wait(&m->win_cond, &m->lock, deadline >= 0 && deadline < slice ? deadline : slice);
+    if (before > 0 && m->inflight + m->qos0_queued >= before && !m->closing) {
+        pthread_mutex_unlock(&m->lock);
+        (void)hs__mqtt_poke(m, &m->tx);
+        pthread_mutex_lock(&m->lock);
+    }
+}
+
 static int hs__mqtt_take_slot(hs_mqtt *m, int qos, int timeout_ms, int64_t deadline)
 {
     int rc;
@@ -1402,7 +1430,10 @@ static int hs__mqtt_take_slot(hs_mqtt *m, int qos, int timeout_ms, int64_t deadl
                                 qos == 1 ? m->inflight : m->qos0_queued);
             break;
         }
-        hs__mqtt_wait(&m->win_cond, &m->lock, deadline);
+        if (up)
+            hs__mqtt_wait_window(m, deadline);
+        else
+            hs__mqtt_wait(&m->win_cond, &m->lock, deadline);
     }
     return rc;
 }
@@ -1495,7 +1526,7 @@ int hs_mqtt_flush(hs_mqtt *m, int timeout_ms)
     hs__mqtt_busy_enter();
     pthread_mutex_lock(&m->lock);
     while ((m->inflight > 0 || m->qos0_queued > 0) && !m->closing && !hs__mqtt_expired(deadline))
-        hs__mqtt_wait(&m->win_cond, &m->lock, deadline);
+        hs__mqtt_wait_window(m, deadline);
     int rc = HS_OK;
     if (m->inflight > 0 || m->qos0_queued > 0)
         rc = hs_err_set(HS_ERR_TIMEOUT, "MQTT flush: %d QoS 1 and %d QoS 0 publishes pending",

@@ -2,6 +2,7 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_log.h"
 #include "hs_mpack.h"
 #include "hs_mqtt.h"
 #include "hs_time.h"
@@ -184,6 +185,9 @@ static void hs__wc_resend(hs_wclient *wc)
     int64_t now = hs_time_mono_us();
     pthread_mutex_lock(&wc->mu);
     bool all = wc->resend_all || ms.reconnects != wc->reconnects_seen;
+    if (all && wc->np > 0 && wc->o.log != NULL)
+        hs_info(wc->o.log, "%s: re-sending %zu unacknowledged write requests",
+                wc->resend_all ? "the writer restarted" : "reconnected to the broker", wc->np);
     wc->resend_all = false;
     wc->reconnects_seen = ms.reconnects;
     for (size_t i = 0; i < wc->np && !wc->stop; i++) {

@@ -5,7 +5,6 @@
 #include "hs_error.h"
 #include "hs_json.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -205,18 +204,17 @@ static int hs__y_strtod(const char *s, size_t len, double *out)
     if (len >= sizeof small) {
         buf = hs_malloc(len + 1);
         if (buf == NULL)
-            return HS_ERR_NOMEM;
+            return hs_err_set(HS_ERR_NOMEM, "yaml: out of memory");
     }
     memcpy(buf, s, len);
     buf[len] = '\0';
-    errno = 0;
     *out = strtod(buf, NULL);
     if (buf != small)
         hs_free(buf);
     return HS_OK;
 }
 
-/* Value of digits of base (2 or more of which fit no uint64 beyond what is checked). */
+/* Reads len digits of base into *out; false when the value passes UINT64_MAX. */
 static bool hs__y_parse_uint(const char *s, size_t len, int base, uint64_t *out)
 {
     uint64_t v = 0;
@@ -271,9 +269,8 @@ int hs_yaml_resolve_plain(const char *s, size_t len, hs_yscalar *out)
             out->u.i = neg ? (int64_t)(0 - mag) : (int64_t)mag;
             return HS_OK;
         }
-        /* Beyond int64: the nearest double, which a decimal integer always has. */
-        out->type = HS_YTYPE_FLOAT;
-        return hs__y_strtod(s, len, &out->u.f);
+        /* Beyond int64: a float form too, read below as the nearest double (as
+         * hs_codec reads such JSON integers). */
     }
     if (hs__y_is_any(s + sign, len - sign, infs)) {
         out->type = HS_YTYPE_FLOAT;

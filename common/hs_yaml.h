@@ -11,8 +11,9 @@
  *
  * What is accepted, on top of libyaml's YAML 1.1/1.2 grammar:
  *   - exactly one document; an input that holds no document at all (empty,
- *     or only whitespace, comments and directives) is an empty mapping at
- *     1:1. A second document ("---" after content) is an error;
+ *     or only whitespace and comments) is an empty mapping at 1:1, while
+ *     "---" alone is a document holding a null scalar. A second document
+ *     ("---" after content) is an error;
  *   - mapping keys are scalars, compared by their text ("1", '1' and 1 are
  *     the same key); a duplicate key is an error;
  *   - no anchors (&a) and no aliases (*a): both are rejected where they
@@ -41,10 +42,14 @@
  *     tabs works. Block-style YAML must be indented with spaces;
  *   - "\uD83D\uDE00" surrogate-pair escapes (which libyaml refuses) are
  *     joined into one character, unless the input itself holds characters
- *     or escapes in U+E800..U+EFFF (which the joining borrows internally):
- *     then they stay an error, as do lone surrogates.
- * libyaml follows YAML 1.1 in treating U+0085, U+2028 and U+2029 as line
- * breaks, also inside quoted strings.
+ *     in U+E800..U+EFFF or the text "\uE" or "\U0000E" (escapes of
+ *     U+E000..U+EFFF), which the joining borrows internally: then they stay
+ *     an error, as lone surrogates always are. Only double-quoted scalars
+ *     have escapes: elsewhere such text stays as written.
+ * Other libyaml limits that JSON meets too: an implicit key ("key": or
+ * key:) is at most 1024 characters long, quotes included; and libyaml
+ * follows YAML 1.1 in treating U+0085, U+2028 and U+2029 as line breaks,
+ * also inside quoted strings.
  *
  * Errors are HS_ERR_PARSE (syntax, duplicate key, key that is not a scalar,
  * a second document, NUL in a string, a scalar that does not fit its tag),

@@ -243,6 +243,7 @@ int ingest_create(ingest **out, hs_service *svc, const ingest_cfg *cfg)
     wo.prefix = cfg->common.prefix;
     wo.sender_id = cfg->common.service_id;
     wo.writer_id = cfg->common.writer_id;
+    wo.log = hs_service_log(svc);
     wo.max_pending_bytes = (size_t)cfg->max_pending_bytes;
     int rc = hs_wclient_create(&in->wc, &wo);
     if (rc == HS_OK && cfg->watch_dir[0] != '\0')

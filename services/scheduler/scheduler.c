@@ -1560,6 +1560,7 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
         wo.prefix = cfg->common.prefix;
         wo.sender_id = cfg->common.service_id;
         wo.writer_id = cfg->common.writer_id;
+    wo.log = hs_service_log(svc);
         rc = hs_wclient_create(&s->wc, &wo);
     }
     if (rc == HS_OK)

@@ -428,6 +428,7 @@ int runtime_create(runtime **out, hs_service *svc, const runtime_cfg *cfg, hs_to
         wo.prefix = cfg->common.prefix;
         wo.sender_id = cfg->common.service_id;
         wo.writer_id = cfg->common.writer_id;
+    wo.log = hs_service_log(svc);
         wo.max_pending_bytes = (size_t)cfg->max_pending_bytes;
         rc = hs_wclient_create(&rt->wc, &wo);
     }

@@ -96,14 +96,17 @@ int hs_test_broker_start(hs_test_broker *b, const char *extra_config)
         return -1;
     }
     b->port = hs_test_free_port();
-    if (b->port < 0)
+    if (b->port < 0) {
+        hs_test_broker_stop(b);
         return -1;
+    }
     snprintf(b->url, sizeof b->url, "tcp://127.0.0.1:%d", b->port);
     char conf[300];
     snprintf(conf, sizeof conf, "%s/mosquitto.conf", b->dir);
     FILE *f = fopen(conf, "w");
     if (f == NULL) {
         perror(conf);
+        hs_test_broker_stop(b);
         return -1;
     }
     fprintf(f,
@@ -119,7 +122,18 @@ int hs_test_broker_start(hs_test_broker *b, const char *extra_config)
     if (extra_config != NULL)
         fputs(extra_config, f);
     fclose(f);
-    return hs__test_broker_spawn(b);
+    /* A broker that did not come up is stopped and its directory removed here
+     * (its log shown first): a failing caller (CU_ASSERT_*_FATAL) never gets to
+     * call hs_test_broker_stop. */
+    if (hs__test_broker_spawn(b) != 0) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "tail -n 5 '%s/mosquitto.log' >&2", b->dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "no mosquitto log\n");
+        hs_test_broker_stop(b);
+        return -1;
+    }
+    return 0;
 }
 
 static void hs__test_broker_kill(hs_test_broker *b, int sig)
