@@ -48,6 +48,11 @@ hs_arena *hs_tool_arena(hs_tool_ctx *ctx)
     return &ctx->arena;
 }
 
+hs_arena *hs_tool_scratch(hs_tool_ctx *ctx)
+{
+    return &ctx->scratch;
+}
+
 const hs_value *hs_tool_params(const hs_tool_ctx *ctx)
 {
     return ctx->params;
@@ -520,7 +525,7 @@ int hs_tool_run(const hs_tool_job *job, hs_tool_output *out)
         size_t since_reset = 0;
         int r;
         while (rc == HS_OK && (r = hs_tool_iter_next(&it, &t, &p, &len)) == 1) {
-            if (++since_reset == 1024) {
+            if (++since_reset == 256) {
                 hs_arena_reset(&ctx.scratch);
                 since_reset = 0;
             }

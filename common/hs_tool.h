@@ -111,6 +111,12 @@ size_t hs_tool_nsources(const hs_tool_ctx *ctx);
 const hs_streamid *hs_tool_source(const hs_tool_ctx *ctx, size_t i);
 /* Memory for the job, freed when it ends. */
 hs_arena *hs_tool_arena(hs_tool_ctx *ctx);
+/*
+ * Short-lived memory: in map tools it is reset every few hundred calls, so
+ * it suits per-instance temporaries (never keep pointers into it across
+ * calls).
+ */
+hs_arena *hs_tool_scratch(hs_tool_ctx *ctx);
 
 /* The parameters as a map (defaults of the definition applied). */
 const hs_value *hs_tool_params(const hs_tool_ctx *ctx);

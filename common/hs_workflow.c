@@ -484,6 +484,8 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
     }
     if (d->kind == HS_TOOL_AGGREGATE && f->over == NULL)
         wf_err(p, n, "aggregate tool %s needs over (the meta-data key to aggregate over)", f->tool);
+    if (d->kind == HS_TOOL_SELECTOR && f->over == NULL)
+        wf_err(p, n, "selector tool %s needs over (the meta-data key it selects by)", f->tool);
     if (d->kind != HS_TOOL_AGGREGATE && d->kind != HS_TOOL_SELECTOR && f->over != NULL)
         wf_err(p, hs_ynode_get(n, "over"), "tool %s is not an aggregate tool; over is not allowed",
                f->tool);
@@ -522,7 +524,8 @@ static int wf_factor_in_plate(const hs_workflow *wf, const hs_wf_factor *f)
         return f->sink_plate >= 0 ? wf->plates[f->sink_plate].parent_idx : -1;
     case HS_TOOL_PLATE:
         return f->output_plate_idx >= 0 ? wf->plates[f->output_plate_idx].parent_idx : -1;
-    case HS_TOOL_AGGREGATE: {
+    case HS_TOOL_AGGREGATE:
+    case HS_TOOL_SELECTOR: {
         /* The child plate of the sink plate keyed by `over`. */
         for (size_t i = 0; f->over != NULL && i < wf->nplates; i++)
             if (wf->plates[i].parent_idx == f->sink_plate && wf->plates[i].meta &&
@@ -567,7 +570,7 @@ static void wf_check_plates(wfp *p)
         for (size_t k = 0; k < f->nsources; k++) {
             int sp = wf_node_plate(wf, f, f->sources[k]);
             bool ok;
-            if (f->def->kind == HS_TOOL_AGGREGATE)
+            if (f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR)
                 ok = sp == in || sp < 0 || wf_plate_ancestor(wf, sp, f->sink_plate);
             else
                 ok = wf_plate_ancestor(wf, sp, in);
@@ -1208,7 +1211,8 @@ int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, si
         return rc;
     hs_pv *children = NULL;
     size_t nch = 0;
-    if (rc == HS_OK && f->def->kind == HS_TOOL_AGGREGATE && in_plate >= 0)
+    if (rc == HS_OK &&
+        (f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR) && in_plate >= 0)
         rc = hs_workflow_plate_values(wf, in_plate, &children, &nch);
     hs_pv *outs = NULL;
     size_t nouts = 0;
@@ -1225,7 +1229,9 @@ int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, si
         for (size_t k = 0; rc == HS_OK && k < f->nsources; k++) {
             const char *src = f->sources[k];
             int sp = wf_node_plate(wf, f, src);
-            if (f->def->kind == HS_TOOL_AGGREGATE && sp == in_plate && sp >= 0) {
+            bool over_children =
+                f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR;
+            if (over_children && sp == in_plate && sp >= 0) {
                 /* Every child value below this value. */
                 for (size_t c = 0; rc == HS_OK && c < nch; c++) {
                     if (!pv_extends(&children[c], &pvs[i]))

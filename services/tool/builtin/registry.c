@@ -16,5 +16,11 @@ int hs_builtin_tools_register(hs_tool_registry *r)
         if (rc != HS_OK)
             return rc;
     }
-    return HS_OK;
+    /* The other parts of the library register their own tools. */
+    int rc = hs_builtin_register_hs1(r);
+    if (rc == HS_OK)
+        rc = hs_builtin_register_hs2(r);
+    if (rc == HS_OK)
+        rc = hs_builtin_register_iot(r);
+    return rc;
 }

@@ -24,6 +24,11 @@ extern const hs_tool_def hs_tool_splitter;
  */
 int hs_builtin_tools_register(hs_tool_registry *r);
 
+/* Registration of the parts of the library (registry_<part>.c). */
+int hs_builtin_register_hs1(hs_tool_registry *r);
+int hs_builtin_register_hs2(hs_tool_registry *r);
+int hs_builtin_register_iot(hs_tool_registry *r);
+
 /*
  * Time grids: the points origin + k * step (k >= 0 an integer, step > 0)
  * that lie in (after, end].

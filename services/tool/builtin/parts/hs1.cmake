@@ -1,0 +1,2 @@
+# Built-in tools of part "hs1" (see builtin/registry.c): sources of this part.
+target_sources(hstools PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../registry_hs1.c)
