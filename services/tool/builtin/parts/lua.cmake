@@ -1,0 +1,1 @@
+# Lua user functions (LuaJIT): sources of this part.

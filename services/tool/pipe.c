@@ -1,0 +1,2 @@
+/* Pipe mode of the tool runtime (being written). */
+#include "pipe.h"

@@ -1,0 +1,4 @@
+/* Pipe mode of the tool runtime (being written). */
+#ifndef HS_TOOL_PIPE_H
+#define HS_TOOL_PIPE_H
+#endif
