@@ -165,7 +165,7 @@ static int hs__sq_exec(hs_store_sqlite *st, const char *sql)
 
 static int hs__sq_user_version(hs_store_sqlite *st, int *v)
 {
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
         return hs__sq_err(st, "user_version");
     int rc = sqlite3_step(q) == SQLITE_ROW ? HS_OK : hs__sq_err(st, "user_version");
@@ -177,7 +177,7 @@ static int hs__sq_user_version(hs_store_sqlite *st, int *v)
 
 static int hs__sq_migrate(hs_store_sqlite *st)
 {
-    int v;
+    int v = 0;
     int rc = hs__sq_exec(st, "BEGIN IMMEDIATE");
     if (rc != HS_OK)
         return rc;
@@ -218,7 +218,7 @@ static int hs__sq_schema_version(hs_store *s, int *version)
 
 static int hs__sq_simple(hs_store_sqlite *st, int k, const char *what)
 {
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int rc = hs__sq_stmt(st, k, &q);
     if (rc != HS_OK)
         return rc;
@@ -253,7 +253,7 @@ static int hs__sq_sid(hs_store_sqlite *st, const char *id, sqlite3_int64 *sid)
         *sid = (sqlite3_int64)(intptr_t)cached;
         return HS_OK;
     }
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int rc = hs__sq_stmt(st, Q_SID, &q);
     if (rc != HS_OK)
         return rc;
@@ -279,7 +279,7 @@ static int hs__sq_ensure(hs_store_sqlite *st, const char *id, int kind, const ch
     int rc = hs__sq_sid(st, id, sid);
     if (rc != HS_ERR_NOTFOUND)
         return rc;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     rc = hs__sq_stmt(st, Q_STREAM_INSERT, &q);
     if (rc != HS_OK)
         return rc;
@@ -300,12 +300,12 @@ static int hs__sq_ensure(hs_store_sqlite *st, const char *id, int kind, const ch
 static int hs__sq_stream_define(hs_store *s, const char *id, int kind, const char *binding)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_int64 sid;
+    sqlite3_int64 sid = 0;
     bool created;
     int rc = hs__sq_ensure(st, id, kind, binding, &sid, &created);
     if (rc != HS_OK || created)
         return rc;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     rc = hs__sq_stmt(st, Q_STREAM_BINDING, &q);
     if (rc != HS_OK)
         return rc;
@@ -323,7 +323,7 @@ static int hs__sq_write(hs_store *s, const char *id, const hs_batch *b, uint8_t 
                         hs_write_result *res)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_int64 sid;
+    sqlite3_int64 sid = 0;
     int rc = hs__sq_ensure(st, id, HS_STREAM_RAW, NULL, &sid, NULL);
     if (rc != HS_OK)
         return rc;
@@ -370,7 +370,7 @@ static int hs__sq_write(hs_store *s, const char *id, const hs_batch *b, uint8_t 
 
 static int hs__sq_calc_get(hs_store_sqlite *st, sqlite3_int64 sid, hs_intervals *out)
 {
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int rc = hs__sq_stmt(st, Q_CALC_GET, &q);
     if (rc != HS_OK)
         return rc;
@@ -387,7 +387,7 @@ static int hs__sq_calc_set(hs_store_sqlite *st, sqlite3_int64 sid, const hs_inte
     int rc = hs__store_intervals_encode(iv, &st->scratch);
     if (rc != HS_OK)
         return rc;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     rc = hs__sq_stmt(st, Q_CALC_SET, &q);
     if (rc != HS_OK)
         return rc;
@@ -402,7 +402,7 @@ static int hs__sq_calc_set(hs_store_sqlite *st, sqlite3_int64 sid, const hs_inte
 static int hs__sq_intervals_add(hs_store *s, const char *id, const hs_intervals *add)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_int64 sid;
+    sqlite3_int64 sid = 0;
     int rc = hs__sq_sid(st, id, &sid);
     if (rc != HS_OK)
         return rc;
@@ -422,7 +422,7 @@ static int hs__sq_intervals_add(hs_store *s, const char *id, const hs_intervals 
 static int hs__sq_intervals_set(hs_store *s, const char *id, const hs_intervals *set)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_int64 sid;
+    sqlite3_int64 sid = 0;
     int rc = hs__sq_sid(st, id, &sid);
     if (rc != HS_OK)
         return rc;
@@ -432,11 +432,11 @@ static int hs__sq_intervals_set(hs_store *s, const char *id, const hs_intervals 
 static int hs__sq_purge(hs_store *s, const char *id, bool remove_definition, int64_t *deleted)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_int64 sid;
+    sqlite3_int64 sid = 0;
     int rc = hs__sq_sid(st, id, &sid);
     if (rc != HS_OK)
         return rc;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     rc = hs__sq_stmt(st, Q_PURGE, &q);
     if (rc != HS_OK)
         return rc;
@@ -462,7 +462,7 @@ static int hs__sq_purge(hs_store *s, const char *id, bool remove_definition, int
 static int hs__sq_doc_put(hs_store *s, const char *coll, const char *key, const char *json)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int rc = hs__sq_stmt(st, Q_DOC_PUT, &q);
     if (rc != HS_OK)
         return rc;
@@ -478,7 +478,7 @@ static int hs__sq_doc_put(hs_store *s, const char *coll, const char *key, const 
 static int hs__sq_doc_delete(hs_store *s, const char *coll, const char *key)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int rc = hs__sq_stmt(st, Q_DOC_DELETE, &q);
     if (rc != HS_OK)
         return rc;
@@ -516,7 +516,7 @@ static int hs__sq_row_info(sqlite3_stmt *q, hs_stream_info *info)
 static int hs__sq_stream_get(hs_store *s, const char *id, hs_stream_info *out)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int rc = hs__sq_stmt(st, Q_STREAM_GET, &q);
     if (rc == HS_ERR_NOTFOUND)
         return hs_err_set(HS_ERR_NOTFOUND, "stream '%s' is not defined", id);
@@ -536,7 +536,7 @@ static int hs__sq_stream_get(hs_store *s, const char *id, hs_stream_info *out)
 static int hs__sq_stream_list(hs_store *s, const char *prefix, hs_store_stream_fn fn, void *ud)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int rc = hs__sq_stmt(st, Q_STREAM_LIST, &q);
     if (rc == HS_ERR_NOTFOUND)
         return HS_OK;
@@ -564,7 +564,7 @@ static int hs__sq_read_range(hs_store *s, const char *id, int64_t start, int64_t
                              bool desc, hs_batch *out)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int rc = hs__sq_stmt(st, desc ? Q_READ_DESC : Q_READ_ASC, &q);
     if (rc == HS_ERR_NOTFOUND)
         return HS_OK;
@@ -590,7 +590,7 @@ static int hs__sq_read_range(hs_store *s, const char *id, int64_t start, int64_t
 static int hs__sq_count(hs_store *s, const char *id, hs_interval range, int64_t *n)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int rc = hs__sq_stmt(st, Q_COUNT, &q);
     if (rc == HS_ERR_NOTFOUND)
         return HS_OK;
@@ -609,7 +609,7 @@ static int hs__sq_count(hs_store *s, const char *id, hs_interval range, int64_t 
 static int hs__sq_doc_get(hs_store *s, const char *coll, const char *key, hs_buf *json)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int rc = hs__sq_stmt(st, Q_DOC_GET, &q);
     if (rc == HS_ERR_NOTFOUND)
         return hs_err_set(HS_ERR_NOTFOUND, "no document '%s' in '%s'", key, coll);
@@ -631,7 +631,7 @@ static int hs__sq_doc_list(hs_store *s, const char *coll, const char *prefix, bo
                            size_t limit, hs_store_doc_fn fn, void *ud)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_stmt *q;
+    sqlite3_stmt *q = NULL;
     int rc = hs__sq_stmt(st, reverse ? Q_DOC_LIST_DESC : Q_DOC_LIST, &q);
     if (rc == HS_ERR_NOTFOUND)
         return HS_OK;

@@ -164,7 +164,7 @@ int hs_time_parse_iso(const char *s, size_t len, int64_t *out_us)
         return fail(HS_ERR_PARSE, ISO, s, len, "empty text");
 
     size_t p = 0;
-    int year, month, day, hour = 0, minute = 0, second = 0;
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
     int64_t frac_us = 0, offset_s = 0;
     char at[16];
 

@@ -238,9 +238,9 @@ int hs_tool_last(hs_tool_ctx *ctx, size_t source, hs_interval range, int64_t *t,
     /* Keep a copy of the last value: chunks are replaced while iterating. */
     hs_buf last;
     hs_buf_init(&last, 0);
-    const uint8_t *p;
-    size_t len;
-    int64_t tt;
+    const uint8_t *p = NULL;
+    size_t len = 0;
+    int64_t tt = 0;
     while ((rc = hs_tool_iter_next(&it, &tt, &p, &len)) == 1) {
         hs_buf_reset(&last);
         if (hs_buf_append(&last, p, len) != HS_OK) {

@@ -78,7 +78,7 @@ static int hs__v_decode(hs_arena *a, hs_mp_reader *r, hs_value *v, int depth)
     v->u.items = NULL;
     if (items == 0)
         return HS_OK;
-    hs_value *it;
+    hs_value *it = NULL;
     rc = hs__v_alloc(a, items, &it);
     if (rc != HS_OK)
         return rc;
@@ -104,7 +104,7 @@ int hs_value_decode(hs_arena *a, const uint8_t *data, size_t len, hs_value **out
         return hs_err_set(HS_ERR_INVAL, "value: NULL argument");
     hs_mp_reader r;
     hs_mp_reader_init(&r, data, len);
-    hs_value *root;
+    hs_value *root = NULL;
     int rc = hs__v_alloc(a, 1, &root);
     if (rc != HS_OK)
         return rc;

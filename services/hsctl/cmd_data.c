@@ -260,7 +260,16 @@ static void print_instance(out_fmt fmt, const hs_batch *b, size_t i, hs_buf *lin
             }
             hs_buf_putc(line, '\n');
         } else {
-            hs_buf_printf(line, "%-28s %s\n", iso, v);
+            /* Tables are for reading: floats with four decimals. */
+            double d;
+            hs_mp_reader fr;
+            hs_mp_reader_init(&fr, hs_batch_value(b, i), b->items[i].len);
+            hs_mp_type ty;
+            if (hs_mp_peek(&fr, &ty) == HS_OK && ty == HS_MP_FLOAT &&
+                hs_mp_get_number(&fr, &d) == HS_OK)
+                hs_buf_printf(line, "%-28s %.4f\n", iso, d);
+            else
+                hs_buf_printf(line, "%-28s %s\n", iso, v);
         }
         hs_buf_free(&tmp);
     }

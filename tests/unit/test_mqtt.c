@@ -137,6 +137,7 @@ __attribute__((constructor)) static void hs__test_mqtt_child(void)
     const char *url = getenv("HS_TEST_MQTT_URL");
     if (role == NULL || url == NULL)
         return;
+    alarm(60); /* a child that hangs (or is forgotten) dies on its own */
     int status = 2;
     if (strcmp(role, "pub") == 0)
         status = child_publish(url);
