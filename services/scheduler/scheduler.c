@@ -1513,8 +1513,21 @@ int scheduler_run(scheduler *s)
         if (rc == HS_OK) {
             hs_service_counters_get(s->svc)->msgs_in++;
             const char *t = m->topic + strlen(hs_service_prefix(s->svc)) + 1;
-            if (strncmp(t, "committed/", 10) == 0)
+            if (strncmp(t, "committed/", 10) == 0) {
                 s_on_committed(s, m);
+            } else if (strcmp(t, "purged") == 0) {
+                /* A stream was purged: what we knew of its intervals is void. */
+                hs_mp_field f[4];
+                size_t nf;
+                const char *sv;
+                uint32_t sl;
+                if (hs_mp_map_index(m->payload, m->len, f, 4, &nf, NULL) == HS_OK &&
+                    hs_mp_field_str(f, nf, "stream", &sv, &sl) == HS_OK) {
+                    char sid[HS_SID_MAX_LEN + 1];
+                    snprintf(sid, sizeof sid, "%.*s", (int)sl, sv);
+                    s_calc_forget(s, sid);
+                }
+            }
             else if (strncmp(t, "api/", 4) == 0)
                 s_on_api(s, m);
             hs_mqtt_msg_free(m);
@@ -1565,6 +1578,8 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
     }
     if (rc == HS_OK)
         rc = hs_mqtt_subscribe(s->mqtt, hs_service_topic(svc, &s->topic, "committed/+"), 1);
+    if (rc == HS_OK)
+        rc = hs_mqtt_subscribe(s->mqtt, hs_service_topic(svc, &s->topic, "purged"), 1);
     if (rc == HS_OK)
         rc = hs_mqtt_subscribe(
             s->mqtt, hs_service_topic(svc, &s->topic, "api/%s", cfg->common.service_id), 1);

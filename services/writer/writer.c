@@ -287,6 +287,27 @@ static int w_write(writer *w, wreq *r, const char *id, const hs_batch *b)
 
 /* ------------------------------------------------------------------ ops */
 
+static int w_add_notice(writer *w, const char *topic, const hs_buf *payload);
+
+/*
+ * Queues the notice <prefix>/purged {"stream": id}: readers that cache
+ * calculated intervals (the scheduler) forget them once the purge commits.
+ */
+static int w_notice_purged(writer *w, const char *id)
+{
+    hs_buf p;
+    hs_buf_init(&p, 0);
+    int rc = hs_mp_put_map(&p, 1);
+    if (rc == HS_OK)
+        rc = hs_mp_put_cstr(&p, "stream");
+    if (rc == HS_OK)
+        rc = hs_mp_put_cstr(&p, id);
+    if (rc == HS_OK)
+        rc = w_add_notice(w, hs_service_topic(w->svc, &w->topic, "purged"), &p);
+    hs_buf_free(&p);
+    return rc;
+}
+
 static int w_op_append(writer *w, wreq *r)
 {
     char id[HS_SID_MAX_LEN + 1], why[300];
@@ -391,6 +412,8 @@ static int w_op_define(writer *w, wreq *r)
         if (rc == HS_OK && changed && (!hs_intervals_is_empty(&st->calc) || st->kind != kind)) {
             int64_t deleted = 0;
             rc = hs_store_purge(w->store, id, false, &deleted);
+            if (rc == HS_OK)
+                rc = w_notice_purged(w, id);
             if (rc == HS_OK) {
                 hs_intervals_clear(&st->calc);
                 hs_info(w->log,
@@ -437,6 +460,9 @@ static int w_op_purge(writer *w, wreq *r)
     wstream *st = hs_map_remove(&w->streams, id);
     wstream_free(st);
     r->duplicates = (uint64_t)deleted; /* reported as the count of removed instances */
+    rc = w_notice_purged(w, id);
+    if (rc != HS_OK)
+        return rc;
     hs_info(w->log, "purged stream %s (%lld instances%s)", id, (long long)deleted,
             remove ? ", definition removed" : "");
     return HS_OK;

@@ -1,0 +1,176 @@
+/* Helpers shared by the tools of part "iot" (see iot.h). */
+#include "iot.h"
+
+#include "hs_error.h"
+#include "hs_mpack.h"
+#include "hs_time.h"
+
+#include "functions.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t hs_iot_fnv1a64(const void *p, size_t n, uint64_t h)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+bool hs_iot_field(const uint8_t *v, size_t len, const char *key, size_t klen, const uint8_t **fv,
+                  size_t *flen)
+{
+    if (key == NULL) {
+        *fv = v;
+        *flen = len;
+        return true;
+    }
+    hs_mp_reader r;
+    uint32_t n;
+    hs_mp_reader_init(&r, v, len);
+    if (hs_mp_get_map(&r, &n) != HS_OK)
+        return false;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        uint32_t kl;
+        if (hs_mp_get_str(&r, &k, &kl) != HS_OK)
+            return false;
+        if (kl == klen && memcmp(k, key, klen) == 0)
+            return hs_mp_get_raw(&r, fv, flen) == HS_OK;
+        if (hs_mp_skip(&r) != HS_OK)
+            return false;
+    }
+    return false;
+}
+
+bool hs_iot_number(const uint8_t *v, size_t len, const char *key, size_t klen, double *out)
+{
+    const uint8_t *fv;
+    size_t fl;
+    return hs_iot_field(v, len, key, klen, &fv, &fl) && hs_func_number(fv, fl, out);
+}
+
+int hs_iot_param_key(hs_tool_ctx *ctx, const char *name, const char **key, size_t *klen)
+{
+    *key = NULL;
+    *klen = 0;
+    int rc = hs_tool_param_string(ctx, name, key);
+    if (rc == HS_ERR_NOTFOUND)
+        return HS_OK;
+    if (rc != HS_OK)
+        return rc;
+    *klen = strlen(*key);
+    if (*klen == 0)
+        return hs_tool_fail(ctx, "parameter '%s' must not be empty", name);
+    return HS_OK;
+}
+
+int64_t hs_iot_time_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > HS_TIME_MAX - b)
+        return HS_TIME_MAX;
+    if (b < 0 && a < HS_TIME_MIN - 1 - b)
+        return HS_TIME_MIN - 1;
+    int64_t r = a + b;
+    return r > HS_TIME_MAX ? HS_TIME_MAX : r < HS_TIME_MIN - 1 ? HS_TIME_MIN - 1 : r;
+}
+
+/* Scans (lo, hi] forwards for the last instance satisfying pred. */
+static int hs__iot_scan(hs_tool_ctx *ctx, size_t source, int64_t lo, int64_t hi, hs_iot_pred pred,
+                        void *ud, int64_t *t, hs_buf *out)
+{
+    hs_tool_iter it;
+    int rc = hs_tool_iter_open(ctx, source, (hs_interval){lo, hi}, &it);
+    if (rc != HS_OK)
+        return rc;
+    int found = 0, r;
+    int64_t tt;
+    const uint8_t *p;
+    size_t len;
+    while ((r = hs_tool_iter_next(&it, &tt, &p, &len)) == 1) {
+        if (pred != NULL && !pred(ud, tt, p, len))
+            continue;
+        hs_buf_reset(out);
+        if (hs_buf_append(out, p, len) != HS_OK) {
+            r = HS_ERR_NOMEM;
+            break;
+        }
+        *t = tt;
+        found = 1;
+    }
+    hs_tool_iter_close(&it);
+    return r < 0 ? r : found;
+}
+
+int hs_iot_find_last(hs_tool_ctx *ctx, size_t source, int64_t at, int64_t floor, hs_iot_pred pred,
+                     void *ud, int64_t *t, hs_buf *out)
+{
+    if (floor < HS_TIME_MIN - 1)
+        floor = HS_TIME_MIN - 1;
+    int64_t hi = at, w = HS_US_PER_S;
+    while (hi > floor) {
+        /* The window (lo, hi] of width w, cut at floor; hi - floor fits since both are times. */
+        int64_t lo = hi - floor <= w ? floor : hi - w;
+        int rc = hs__iot_scan(ctx, source, lo, hi, pred, ud, t, out);
+        if (rc != 0)
+            return rc;
+        hi = lo;
+        if (w < INT64_MAX / 4)
+            w *= 2;
+    }
+    return 0;
+}
+
+bool hs_iot_key_text(const hs_value *v, char *buf, const char **s, size_t *len)
+{
+    switch (v->type) {
+    case HS_V_STR:
+        *s = v->u.s;
+        *len = v->len;
+        return true;
+    case HS_V_INT:
+        *len = (size_t)snprintf(buf, 40, "%" PRId64, v->u.i);
+        *s = buf;
+        return true;
+    case HS_V_BOOL:
+        *s = v->u.b ? "true" : "false";
+        *len = strlen(*s);
+        return true;
+    case HS_V_FLOAT: {
+        int n = 0;
+        for (int prec = 1; prec <= 17; prec++) {
+            n = snprintf(buf, 40, "%.*g", prec, v->u.f);
+            if (strtod(buf, NULL) == v->u.f)
+                break;
+        }
+        if (strspn(buf, "-0123456789") == (size_t)n)
+            n += snprintf(buf + n, (size_t)(40 - n), ".0");
+        *s = buf;
+        *len = (size_t)n;
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
+bool hs_iot_truthy(const hs_value *v)
+{
+    switch (v->type) {
+    case HS_V_NIL:
+        return false;
+    case HS_V_BOOL:
+        return v->u.b;
+    case HS_V_INT:
+        return v->u.i != 0;
+    case HS_V_FLOAT:
+        return v->u.f != 0.0; /* NaN != 0 is true, as in Python */
+    default:
+        return v->len > 0;
+    }
+}
