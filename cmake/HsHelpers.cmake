@@ -19,6 +19,12 @@ if(HS_SANITIZE)
     add_link_options(-fsanitize=${_san})
 endif()
 
+# Fuzz builds instrument all of the project's code for coverage, not only the
+# fuzz targets, so that libFuzzer can steer into the library.
+if(HS_FUZZ)
+    add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 option(HS_COVERAGE "Build with coverage instrumentation (gcov)" OFF)
 if(HS_COVERAGE)
     add_compile_options(--coverage -O0 -g)

@@ -40,6 +40,9 @@ typedef struct hs_service_cfg {
     char *writer_id; /* service id of the writer (its status topic) */
     int64_t metrics_interval_us;
     int64_t connect_timeout_us; /* how long to wait for the broker at start (0: forever) */
+    int64_t metrics_port;       /* HTTP port of the Prometheus endpoint (0: off) */
+    char *mon_topic;            /* topic of monitoring events ("" = <prefix>/mon) */
+    char *mon_format;           /* "plain" or "senml" */
 } hs_service_cfg;
 
 /* The first items of every service's config table (type is the service's config struct). */
@@ -79,6 +82,12 @@ typedef struct hs_service_cfg {
          offsetof(type, common.metrics_interval_us),                                               \
          false,                                                                                    \
          "how often metrics are published"},                                                       \
+        {"metrics_port", HS_CFG_INT, "0", offsetof(type, common.metrics_port), false,              \
+         "HTTP port serving /metrics in Prometheus text format (0: off)"},                         \
+        {"mon_topic", HS_CFG_STR, "", offsetof(type, common.mon_topic), false,                     \
+         "topic of monitoring events (default <prefix>/mon)"},                                     \
+        {"mon_format", HS_CFG_STR, "senml", offsetof(type, common.mon_format), false,              \
+         "monitoring event format: senml or plain"},                                               \
     {                                                                                              \
         "connect_timeout", HS_CFG_DURATION, "0s", offsetof(type, common.connect_timeout_us),       \
             false, "how long to wait for the broker at start (0s: forever)"                        \
@@ -142,17 +151,75 @@ const char *hs_service_topic(const hs_service *svc, hs_buf *out, const char *fmt
 void hs_service_dead_letter(hs_service *svc, const char *reason, const char *topic,
                             const void *payload, size_t len);
 
-/* Counters a service reports in its metrics (monotonic). */
+/*
+ * Counters a service reports in its metrics (monotonic, except backlog).
+ * Atomic: the service's threads update them, the control channel and the
+ * metrics endpoint read them.
+ */
 typedef struct hs_service_counters {
-    uint64_t msgs_in, msgs_out;
-    uint64_t instances_in, instances_out;
-    uint64_t errors;
-    uint64_t dead_lettered;
-    uint64_t backlog; /* a gauge: work waiting */
+    _Atomic uint64_t msgs_in, msgs_out;
+    _Atomic uint64_t instances_in, instances_out;
+    _Atomic uint64_t errors;
+    _Atomic uint64_t dead_lettered;
+    _Atomic uint64_t backlog; /* a gauge: work waiting */
 } hs_service_counters;
 
-/* The service's counters, to be updated by its own thread. */
+/* The service's counters. */
 hs_service_counters *hs_service_counters_get(hs_service *svc);
+
+/*
+ * Records one latency (a job's duration, a commit's delay...) in
+ * microseconds; metrics report its p50, p95 and p99. Thread-safe.
+ */
+void hs_service_observe_us(hs_service *svc, int64_t us);
+
+/*
+ * The control channel: every service answers JSON requests on
+ * <prefix>/ctl/<service-id> (MQTT v5 response topic and correlation data,
+ * schemas/ctl.json) from its own connection and thread, so that answers do
+ * not wait behind the service's data:
+ *   ping, stats              liveness; the current metrics
+ *   get [name]               settings (secrets masked)
+ *   set name value           a setting the service allows to change at run time
+ *   pause, resume            stop / restart taking work (hs_service_paused)
+ *   drain                    pause, then wait until the service reports idle
+ *   shutdown                 stop the service as SIGTERM would
+ * Settings are changed on the service's own thread, in hs_service_tick.
+ */
+int hs_service_ctl_start(hs_service *svc);
+
+/*
+ * Extra JSON members for the retained status (e.g. "tools":["clock"]), set
+ * before hs_service_ready; text is copied.
+ */
+void hs_service_set_status_extra(hs_service *svc, const char *json_members);
+
+/* Allows `set` of a setting at run time (log_level and metrics_interval always are). */
+void hs_service_allow_set(hs_service *svc, const char *name);
+
+/* Whether the service was asked to pause (or drain); services stop taking new work. */
+bool hs_service_paused(const hs_service *svc);
+
+/*
+ * For services that must act before work may be sent to them again (a tool
+ * runtime re-joining its shared subscriptions): hs_service_manual_resume
+ * stops hs_service_tick from announcing "online" after a resume, and the
+ * service calls hs_service_resumed once it is ready.
+ */
+void hs_service_manual_resume(hs_service *svc);
+void hs_service_resumed(hs_service *svc);
+
+/* Services say when they have nothing in flight (drain completes then). */
+void hs_service_set_idle(hs_service *svc, bool idle);
+
+/*
+ * Publishes a monitoring event (HyperStream's MON level) on mon_topic and
+ * logs it: name is the event ("workflow_start", "job_failed"...), msg its
+ * text. Format senml: {"uid":"<id>","bt":<ISO>,"e":[{"n":name,"vs":msg}]};
+ * plain: "<ISO> MON <id> <name>: <msg>".
+ */
+void hs_service_mon(hs_service *svc, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * Periodic housekeeping: publishes metrics every metrics_interval. Call it

@@ -464,6 +464,10 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
             wf_err(p, n, "tool %s takes %d to %d sources, %d given", f->tool, d->min_sources,
                    d->max_sources, ns);
     }
+    if (d->splitting && f->splitting == NULL)
+        wf_err(p, n, "tool %s needs a splitting stream (splitting: node)", f->tool);
+    if (!d->splitting && f->splitting != NULL)
+        wf_err(p, n, "tool %s takes no splitting stream", f->tool);
     if (d->alignment && f->alignment == NULL)
         wf_err(p, n, "tool %s needs an alignment stream (alignment: node)", f->tool);
     if (!d->alignment && f->alignment != NULL)
@@ -548,6 +552,10 @@ static int wf_node_plate(const hs_workflow *wf, const hs_wf_factor *f, const cha
     int pl = wf_input_plate(wf, node, &declared);
     if (declared)
         return pl;
+    /* HyperStream: the first of several aggregate/selector sources is unplated. */
+    if ((f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR) &&
+        f->nsources > 1 && strcmp(f->sources[0], node) == 0)
+        return -1;
     return wf_factor_in_plate(wf, f);
 }
 
@@ -1254,6 +1262,8 @@ int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, si
             rc = wf_unit_aux(wf, f, f->splitting, &pvs[i], &x->splitting);
         if (rc != HS_OK)
             break;
+        if (f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR)
+            x->output_meta = f->over;
         if (f->def->kind == HS_TOOL_MULTI) {
             x->output_meta = wf->plates[f->sink_plate].meta;
             for (size_t o = 0; rc == HS_OK && o < nouts; o++) {

@@ -15,7 +15,7 @@ PKGS=(
   # runtime
   mosquitto mosquitto-clients sqlite3 graphviz
   # tests: schema checks, MongoDB wire-protocol emulator, metrics format check
-  python3 python3-jsonschema python3-yaml python3-mockupdb python3-mongomock
+  python3 python3-jsonschema python3-yaml python3-msgpack python3-mockupdb python3-mongomock
   prometheus
 )
 # docker-compose validates compose.yaml in the normal test run; installed

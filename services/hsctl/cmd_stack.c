@@ -508,7 +508,7 @@ int cmd_status(hsctl *h, int argc, char **argv)
     for (size_t i = 0; i < n; i++) {
         status_row *r = &rows[i];
         char up[32] = "-";
-        if (strcmp(r->state, "online") == 0 && r->started_us > 0) {
+        if (strcmp(r->state, "offline") != 0 && r->started_us > 0) {
             int64_t s = (now - r->started_us) / HS_US_PER_S;
             snprintf(up, sizeof up, "%lldh%02lldm%02llds", (long long)(s / 3600),
                      (long long)(s / 60 % 60), (long long)(s % 60));

@@ -53,53 +53,19 @@ static int read_file(const char *path, hs_buf *out)
     return 0;
 }
 
-/*
- * Sends a JSON request to the scheduler's API and waits for the reply (MQTT v5
- * request/response). Returns HSCTL_OK with reply filled, or prints an error.
- */
+/* Sends a JSON request to the scheduler's API and waits for the reply. */
 static int api_call(hsctl *h, const char *json, hs_buf *reply, int timeout_ms)
 {
-    hs_mqtt *m = hsctl_mqtt(h);
-    if (m == NULL)
-        return HSCTL_SYSTEM;
-    hs_buf rt, t;
-    hs_buf_init(&rt, 0);
+    hs_buf t;
     hs_buf_init(&t, 0);
-    hsctl_topic(h, &rt, "reply/%s", h->client_id);
-    int rc = hs_mqtt_subscribe(m, hs_buf_cstr(&rt), 1);
-    char corr[32];
-    snprintf(corr, sizeof corr, "%lld", (long long)hs_time_now_us());
-    hs_mqtt_pub_props p = {hs_buf_cstr(&rt), corr, strlen(corr)};
-    if (rc == HS_OK)
-        rc = hs_mqtt_publish_props(m, hsctl_topic(h, &t, "api/%s", h->cfg.scheduler_id), json,
-                                   strlen(json), 1, false, 5000, &p);
-    int out = HSCTL_SYSTEM;
-    int64_t end = hs_time_mono_us() + timeout_ms * 1000LL;
-    while (rc == HS_OK && hs_time_mono_us() < end) {
-        hs_mqtt_msg *msg;
-        if (hs_mqtt_recv(m, &msg, 200) != HS_OK)
-            continue;
-        bool mine = msg->correlation_len == strlen(corr) &&
-                    memcmp(msg->correlation, corr, msg->correlation_len) == 0;
-        if (mine) {
-            hs_buf_reset(reply);
-            hs_buf_append(reply, msg->payload, msg->len);
-            out = HSCTL_OK;
-        }
-        hs_mqtt_msg_free(msg);
-        if (mine)
-            break;
-    }
-    if (rc != HS_OK)
-        hsctl_fail(HSCTL_SYSTEM, "cannot reach the scheduler: %s", hs_err_detail());
-    else if (out != HSCTL_OK)
+    hsctl_topic(h, &t, "api/%s", h->cfg.scheduler_id);
+    int rc = hsctl_request(h, hs_buf_cstr(&t), json, reply, timeout_ms);
+    if (rc == HSCTL_SYSTEM)
         hsctl_fail(HSCTL_SYSTEM,
                    "the scheduler '%s' did not answer within %d s; is it running? (hsctl status)",
                    h->cfg.scheduler_id, timeout_ms / 1000);
-    (void)hs_mqtt_unsubscribe(m, hs_buf_cstr(&rt));
-    hs_buf_free(&rt);
     hs_buf_free(&t);
-    return out;
+    return rc;
 }
 
 /* Reads "ok" and "error" of a JSON reply; prints the error. */

@@ -40,6 +40,7 @@ typedef struct hsctl {
     hs_mqtt *mqtt;     /* connected lazily by hsctl_mqtt */
     hs_store *store;   /* opened lazily by hsctl_store */
     char client_id[96];
+    int64_t last_rtt_us;   /* round trip of the last hsctl_request, request sent to reply */
 } hsctl;
 
 /* Prints "hsctl: <message>" to stderr and returns code. */
@@ -58,6 +59,13 @@ bool hsctl_time(const char *s, int64_t *out);
 int hsctl_write(hsctl *h, const char *op, const uint8_t *fields, size_t len, uint32_t nfields,
                 char *err, size_t errlen, uint64_t *count);
 
+/*
+ * Publishes a JSON request on topic with an MQTT v5 response topic and
+ * correlation data, and waits up to timeout_ms for the reply (into reply).
+ * HSCTL_OK, or HSCTL_SYSTEM (nothing printed) when no reply came.
+ */
+int hsctl_request(hsctl *h, const char *topic, const char *json, hs_buf *reply, int timeout_ms);
+
 /* Whether argument a is option name (e.g. "--from"); takes its value from argv. */
 bool hsctl_opt(int argc, char **argv, int *i, const char *name, const char **value);
 
@@ -71,5 +79,7 @@ int cmd_workflow(hsctl *h, int argc, char **argv);
 int cmd_compute(hsctl *h, int argc, char **argv);
 int cmd_jobs(hsctl *h, int argc, char **argv);
 int cmd_tool(hsctl *h, int argc, char **argv);
+int cmd_ctl(hsctl *h, int argc, char **argv);
+int cmd_top(hsctl *h, int argc, char **argv);
 
 #endif

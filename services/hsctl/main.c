@@ -132,6 +132,45 @@ hs_store *hsctl_store(hsctl *h)
     return h->store;
 }
 
+int hsctl_request(hsctl *h, const char *topic, const char *json, hs_buf *reply, int timeout_ms)
+{
+    h->last_rtt_us = 0;
+    hs_mqtt *m = hsctl_mqtt(h);
+    if (m == NULL)
+        return HSCTL_SYSTEM;
+    hs_buf rt;
+    hs_buf_init(&rt, 0);
+    hsctl_topic(h, &rt, "reply/%s", h->client_id);
+    int rc = hs_mqtt_subscribe(m, hs_buf_cstr(&rt), 1);
+    char corr[40];
+    snprintf(corr, sizeof corr, "%lld", (long long)hs_time_now_us());
+    hs_mqtt_pub_props p = {hs_buf_cstr(&rt), corr, strlen(corr)};
+    int64_t sent = hs_time_mono_us();
+    if (rc == HS_OK)
+        rc = hs_mqtt_publish_props(m, topic, json, strlen(json), 1, false, 5000, &p);
+    int out = HSCTL_SYSTEM;
+    int64_t end = hs_time_mono_us() + timeout_ms * 1000LL;
+    while (rc == HS_OK && hs_time_mono_us() < end) {
+        hs_mqtt_msg *msg;
+        if (hs_mqtt_recv(m, &msg, 50) != HS_OK)
+            continue;
+        bool mine = msg->correlation_len == strlen(corr) &&
+                    memcmp(msg->correlation, corr, msg->correlation_len) == 0;
+        if (mine) {
+            h->last_rtt_us = hs_time_mono_us() - sent;
+            hs_buf_reset(reply);
+            hs_buf_append(reply, msg->payload, msg->len);
+            out = HSCTL_OK;
+        }
+        hs_mqtt_msg_free(msg);
+        if (mine)
+            break;
+    }
+    (void)hs_mqtt_unsubscribe(m, hs_buf_cstr(&rt));
+    hs_buf_free(&rt);
+    return out;
+}
+
 typedef struct hsctl_ack {
     int status;
     char err[512];
@@ -312,6 +351,10 @@ int main(int argc, char **argv)
         rc = cmd_jobs(&h, sub_argc, sub_argv);
     else if (strcmp(verb, "tool") == 0)
         rc = cmd_tool(&h, sub_argc, sub_argv);
+    else if (strcmp(verb, "ctl") == 0)
+        rc = cmd_ctl(&h, sub_argc, sub_argv);
+    else if (strcmp(verb, "top") == 0)
+        rc = cmd_top(&h, sub_argc, sub_argv);
     else
         rc = hsctl_fail(HSCTL_USER, "unknown verb '%s' (hsctl --help lists them)", verb);
     hs_mqtt_destroy(h.mqtt);

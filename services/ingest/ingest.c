@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 const hs_cfg_item ingest_cfg_table[] = {
     HS_SERVICE_CFG_ITEMS(ingest_cfg),
@@ -193,6 +194,18 @@ int ingest_run(ingest *in)
 {
     while (hs_service_running(in->svc)) {
         hs_mqtt_msg *m = NULL;
+        if (hs_service_paused(in->svc)) {
+            /* Paused: raw input waits in the broker (persistent session). */
+            ingest_flush_all(in);
+            hs_wclient_stats ws;
+            hs_wclient_get_stats(in->wc, &ws);
+            hs_service_set_idle(in->svc, ws.pending == 0);
+            hs_service_tick(in->svc);
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        hs_service_set_idle(in->svc, false);
         int rc = hs_mqtt_recv(in->mqtt, &m, 5);
         if (rc == HS_OK) {
             in_on_raw(in, m);
@@ -233,6 +246,8 @@ int ingest_create(ingest **out, hs_service *svc, const ingest_cfg *cfg)
     hs_buf_init(&in->sid, 0);
     hs_buf_init(&in->topic, 0);
     in->raw_prefix_len = strlen(cfg->common.prefix) + strlen("/raw/");
+    hs_service_allow_set(svc, "batch_max_instances");
+    hs_service_allow_set(svc, "batch_max_delay");
 
     hs_wclient_opts wo;
     hs_wclient_opts_init(&wo);

@@ -15,6 +15,8 @@ int main(int argc, char **argv)
     if (rc == HS_OK)
         rc = ingest_create(&in, svc, &cfg);
     if (rc == HS_OK)
+        rc = hs_service_ctl_start(svc);
+    if (rc == HS_OK)
         rc = hs_service_ready(svc);
     if (rc == HS_OK)
         rc = ingest_run(in);

@@ -21,6 +21,8 @@ int main(int argc, char **argv)
     if (rc == HS_OK)
         rc = scheduler_create(&s, svc, &cfg, tools);
     if (rc == HS_OK)
+        rc = hs_service_ctl_start(svc);
+    if (rc == HS_OK)
         rc = hs_service_ready(svc);
     if (rc == HS_OK)
         rc = scheduler_run(s);

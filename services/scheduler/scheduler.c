@@ -44,7 +44,8 @@ typedef struct sjob {
     hs_interval iv;
     int state;
     int attempt;
-    int64_t deadline; /* monotonic */
+    int64_t deadline;   /* monotonic */
+    int64_t dispatched; /* monotonic time of the last dispatch */
     uint64_t count;
     sreq **reqs; /* requests waiting for this job (borrowed) */
     size_t nreqs;
@@ -74,8 +75,16 @@ struct swf {
     bool removed;
 };
 
+/* A tool runtime as its retained status describes it. */
+typedef struct srt {
+    bool online;  /* online and not paused */
+    char *tools;  /* owned: "all" or one tool name */
+} srt;
+
 struct scheduler {
     hs_service *svc;
+    hs_map runtimes;     /* service id -> srt* (tool runtimes only) */
+    bool seen_runtime;   /* some runtime announced itself (else dispatch blindly) */
     const scheduler_cfg *cfg;
     hs_log *log;
     hs_mqtt *mqtt;
@@ -410,7 +419,7 @@ static int s_unit_need(const swf *w, hs_map *need, size_t f, size_t u, const sre
     const hs_wf_unit *un = &w->units[f][u];
     hs_intervals_clear(out);
     if (un->nsinks == 0)
-        return hs_intervals_add(out, r->iv);
+        return w->wf->factors[f].sink == NULL ? hs_intervals_add(out, r->iv) : HS_OK;
     for (size_t k = 0; k < un->nsinks; k++) {
         hs_intervals *n = hs_map_get(need, un->sinks[k]->canon);
         if (n == NULL)
@@ -520,6 +529,9 @@ static int s_plan(scheduler *s, sreq *r)
         bool plate_creation = wf->factors[f].sink == NULL;
         for (size_t u = 0; rc == HS_OK && u < w->nunits[f]; u++) {
             const hs_wf_unit *un = &w->units[f][u];
+            /* A split onto a plate that has no values below this one yet: nothing to do. */
+            if (un->nsinks == 0 && !plate_creation)
+                continue;
             rc = s_unit_need(w, &need, f, u, r, &un_need);
             if (rc != HS_OK || hs_intervals_is_empty(&un_need))
                 continue;
@@ -660,7 +672,7 @@ static int s_dispatch(scheduler *s, sjob *j)
     char factor[32];
     snprintf(factor, sizeof factor, "%zu", j->factor);
     bool has_req = j->nreqs > 0;
-    uint32_t n = 13 + (has_req ? 1 : 0) + (fa->output_plate ? 1 : 0);
+    uint32_t n = 14 + (has_req ? 1 : 0) + (fa->output_plate ? 1 : 0);
     hs_mp_put_map(m, n);
     hs_mp_put_cstr(m, "v");
     hs_mp_put_uint(m, 1);
@@ -730,7 +742,8 @@ static int s_dispatch(scheduler *s, sjob *j)
         return rc;
     }
     j->attempt++;
-    j->deadline = hs_time_mono_us() + s->cfg->job_timeout_us;
+    j->dispatched = hs_time_mono_us();
+    j->deadline = j->dispatched + s->cfg->job_timeout_us;
     s_set_state(s, j, J_DISPATCHED);
     hs_service_counters_get(s->svc)->msgs_out++;
     return HS_OK;
@@ -780,21 +793,74 @@ static void s_record_failure(scheduler *s, sjob *j, const char *why)
     hs_mp_put_cstr(&f, hs_service_id(s->svc));
     hs_mp_put_cstr(&f, "error");
     hs_mp_put_cstr(&f, why);
-    (void)s_write(s, "job", &f, 12);
+    (void)s_write(s, "job", &f, 11);
     hs_buf_free(&f);
 }
 
 static void s_fail_job(scheduler *s, sjob *j, const char *why, bool record)
 {
-    hs_warn(s->log, "job %s (%s factor %zu %s, (%lld, %lld]) failed: %s", j->id, j->w->wf->id,
-            j->factor, j->w->units[j->factor][j->unit].pv.text, (long long)j->iv.start,
-            (long long)j->iv.end, why);
+    hs_service_mon(s->svc, "job_failed", "%s job %s (factor %zu %s, (%lld, %lld]): %s",
+                   j->w->wf->id, j->id, j->factor, j->w->units[j->factor][j->unit].pv.text,
+                   (long long)j->iv.start, (long long)j->iv.end, why);
     for (size_t i = 0; i < j->nreqs; i++)
         if (j->reqs[i]->first_error[0] == '\0')
             snprintf(j->reqs[i]->first_error, sizeof j->reqs[i]->first_error, "%s", why);
     if (record)
         s_record_failure(s, j, why);
     s_set_state(s, j, J_FAILED);
+}
+
+/* Whether some runtime online takes jobs of tool (always true before any runtime was seen). */
+static bool s_tool_available(scheduler *s, const char *tool)
+{
+    if (!s->seen_runtime)
+        return true;
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&s->runtimes, &pos)) != NULL) {
+        srt *r = e->value;
+        if (r->online && (strcmp(r->tools, "all") == 0 || strcmp(r->tools, tool) == 0))
+            return true;
+    }
+    return false;
+}
+
+/* The retained status of a service: tool runtimes are tracked. */
+static void s_on_status(scheduler *s, const hs_mqtt_msg *m)
+{
+    const char *id = strrchr(m->topic, '/');
+    if (id == NULL || m->len == 0)
+        return;
+    id++;
+    char json[2048];
+    snprintf(json, sizeof json, "%.*s", (int)m->len, (const char *)m->payload);
+    if (strstr(json, "\"service\":\"tool\"") == NULL)
+        return;
+    const char *tp = strstr(json, "\"tools\":\"");
+    char tools[256] = "all";
+    if (tp != NULL) {
+        tp += 9;
+        size_t i = 0;
+        while (*tp && *tp != '"' && i + 1 < sizeof tools)
+            tools[i++] = *tp++;
+        tools[i] = '\0';
+    }
+    srt *r = hs_map_get(&s->runtimes, id);
+    if (r == NULL) {
+        r = hs_calloc(1, sizeof *r);
+        if (r == NULL || hs_map_put(&s->runtimes, id, r, NULL) != HS_OK) {
+            hs_free(r);
+            return;
+        }
+    }
+    hs_free(r->tools);
+    r->tools = hs_strdup(tools);
+    bool online = strstr(json, "\"state\":\"online\"") != NULL;
+    if (online != r->online || !s->seen_runtime)
+        hs_info(s->log, "tool runtime %s (%s) is %s", id, tools,
+                online ? "taking jobs" : "not taking jobs");
+    r->online = online;
+    s->seen_runtime = true;
 }
 
 /* Dispatches what is ready, retries what timed out, fails what cannot run. */
@@ -816,12 +882,17 @@ static void s_pump(scheduler *s)
             }
         }
     }
-    for (size_t q = 0; q < s->nqueue && (int64_t)s->inflight < s->cfg->max_inflight; q++) {
+    bool paused = hs_service_paused(s->svc);
+    hs_service_set_idle(s->svc, s->inflight == 0);
+    for (size_t q = 0; !paused && q < s->nqueue && (int64_t)s->inflight < s->cfg->max_inflight;
+         q++) {
         sjob *j = s->queue[q];
         if (j->state != J_PENDING)
             continue;
         char why[600];
         bool blocked;
+        if (!s_tool_available(s, j->w->wf->factors[j->factor].tool))
+            continue; /* no runtime takes this tool's jobs now: they wait */
         if (!s_ready(s, j, why, sizeof why, &blocked)) {
             if (blocked)
                 s_fail_job(s, j, why, false);
@@ -907,8 +978,9 @@ static void s_progress(scheduler *s, sreq *r, bool force)
     hs_buf_free(&t);
     if (complete && !r->finished) {
         r->finished = true;
-        hs_info(s->log, "request %s (%s) %s: %zu jobs, %zu failed, %" PRIu64 " instances, %.3fs",
-                r->id, r->w->wf->id, state, r->total, r->failed, r->instances, el);
+        hs_service_mon(s->svc, "workflow_end",
+                       "%s request %s %s: %zu jobs, %zu failed, %" PRIu64 " instances, %.3fs",
+                       r->w->wf->id, r->id, state, r->total, r->failed, r->instances, el);
         s_req_persist(s, r, state);
     }
 }
@@ -936,6 +1008,13 @@ static sreq *s_request(scheduler *s, swf *w, hs_interval iv, bool online, const 
     int rc = s_plan(s, r);
     if (rc != HS_OK)
         hs_error(s->log, "planning %s failed: %s", r->id, hs_strerror(rc));
+    if (r->total > 0 || !online) {
+        char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+        hs_time_format_iso(iv.start, a);
+        hs_time_format_iso(iv.end, b);
+        hs_service_mon(s->svc, "workflow_start", "%s request %s over (%s, %s]: %zu jobs", w->wf->id,
+                       r->id, a, b, r->total);
+    }
     return r;
 }
 
@@ -1085,6 +1164,8 @@ static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
     if (j == NULL || !s_job_live(j))
         return;
     j->count = count;
+    if (j->state == J_DISPATCHED)
+        hs_service_observe_us(s->svc, hs_time_mono_us() - j->dispatched);
     if (ok) {
         s_set_state(s, j, J_DONE);
     } else if (strcmp(outcome, "stale") == 0) {
@@ -1330,6 +1411,11 @@ static void s_api_compute(scheduler *s, const hs_mqtt_msg *req, const hs_mp_fiel
     if (hs_mp_field_str(f, nf, "request", &sv, &sl) == HS_OK && sl > 0 && sl < sizeof rid) {
         memcpy(rid, sv, sl);
         rid[sl] = '\0';
+        /* It names the progress topic: no topic separators or wildcards. */
+        if (strpbrk(rid, "/+#") != NULL) {
+            s_reply_error(s, req, "request id '%s' may not contain '/', '+' or '#'", rid);
+            return;
+        }
     }
     sreq *r = s_request(s, w, iv, false, rid[0] ? rid : NULL);
     hs_buf b;
@@ -1515,6 +1601,8 @@ int scheduler_run(scheduler *s)
             const char *t = m->topic + strlen(hs_service_prefix(s->svc)) + 1;
             if (strncmp(t, "committed/", 10) == 0) {
                 s_on_committed(s, m);
+            } else if (strncmp(t, "status/", 7) == 0) {
+                s_on_status(s, m);
             } else if (strcmp(t, "purged") == 0) {
                 /* A stream was purged: what we knew of its intervals is void. */
                 hs_mp_field f[4];
@@ -1527,8 +1615,7 @@ int scheduler_run(scheduler *s)
                     snprintf(sid, sizeof sid, "%.*s", (int)sl, sv);
                     s_calc_forget(s, sid);
                 }
-            }
-            else if (strncmp(t, "api/", 4) == 0)
+            } else if (strncmp(t, "api/", 4) == 0)
                 s_on_api(s, m);
             hs_mqtt_msg_free(m);
         } else if (rc != HS_ERR_TIMEOUT) {
@@ -1555,6 +1642,10 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
     s->log = hs_service_log(svc);
     s->mqtt = hs_service_mqtt(svc);
     s->tools = tools;
+    hs_service_allow_set(svc, "max_inflight");
+    hs_service_allow_set(svc, "job_timeout");
+    hs_service_allow_set(svc, "max_attempts");
+    hs_map_init(&s->runtimes);
     hs_map_init(&s->wfs);
     hs_map_init(&s->calc);
     hs_map_init(&s->jobs);
@@ -1573,13 +1664,15 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
         wo.prefix = cfg->common.prefix;
         wo.sender_id = cfg->common.service_id;
         wo.writer_id = cfg->common.writer_id;
-    wo.log = hs_service_log(svc);
+        wo.log = hs_service_log(svc);
         rc = hs_wclient_create(&s->wc, &wo);
     }
     if (rc == HS_OK)
         rc = hs_mqtt_subscribe(s->mqtt, hs_service_topic(svc, &s->topic, "committed/+"), 1);
     if (rc == HS_OK)
         rc = hs_mqtt_subscribe(s->mqtt, hs_service_topic(svc, &s->topic, "purged"), 1);
+    if (rc == HS_OK)
+        rc = hs_mqtt_subscribe(s->mqtt, hs_service_topic(svc, &s->topic, "status/+"), 1);
     if (rc == HS_OK)
         rc = hs_mqtt_subscribe(
             s->mqtt, hs_service_topic(svc, &s->topic, "api/%s", cfg->common.service_id), 1);
@@ -1628,6 +1721,13 @@ void scheduler_destroy(scheduler *s)
         hs_free(e->value);
     }
     hs_map_free(&s->calc);
+    pos = 0;
+    while ((e = hs_map_next(&s->runtimes, &pos)) != NULL) {
+        srt *r = e->value;
+        hs_free(r->tools);
+        hs_free(r);
+    }
+    hs_map_free(&s->runtimes);
     hs_store_close(s->store);
     hs_buf_free(&s->scratch);
     hs_buf_free(&s->topic);

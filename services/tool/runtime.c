@@ -358,6 +358,7 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
                     out.warning);
     }
     int64_t dur = hs_time_mono_us() - t0;
+    hs_service_observe_us(rt->svc, dur);
     if (error[0] != '\0') {
         rt->jobs_failed++;
         c->errors++;
@@ -375,16 +376,35 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
     rt_job_free(&j);
 }
 
+static int rt_subscribe_all(runtime *rt, bool on);
+
 int runtime_run(runtime *rt)
 {
+    bool subscribed = true;
     while (hs_service_running(rt->svc)) {
+        bool paused = hs_service_paused(rt->svc);
+        if (paused == subscribed) {
+            /* Paused runtimes leave the shared subscriptions: jobs go to the other replicas. */
+            if (rt_subscribe_all(rt, !paused) == HS_OK) {
+                subscribed = !paused;
+                hs_info(rt->log, "%s taking jobs", paused ? "stopped" : "resumed");
+                /* Only now may the scheduler send jobs again. */
+                if (!paused)
+                    hs_service_resumed(rt->svc);
+            }
+        }
         hs_mqtt_msg *m = NULL;
-        int rc = hs_mqtt_recv(rt->mqtt, &m, 200);
+        int rc = hs_mqtt_recv(rt->mqtt, &m, paused ? 50 : 200);
         hs_service_tick(rt->svc);
-        if (rc == HS_ERR_TIMEOUT)
+        if (rc == HS_ERR_TIMEOUT) {
+            hs_wclient_stats ws;
+            hs_wclient_get_stats(rt->wc, &ws);
+            hs_service_set_idle(rt->svc, ws.pending == 0);
             continue;
+        }
         if (rc != HS_OK)
             break;
+        hs_service_set_idle(rt->svc, false);
         rt_on_job(rt, m);
         hs_mqtt_msg_free(m);
     }
@@ -393,7 +413,7 @@ int runtime_run(runtime *rt)
     return HS_OK;
 }
 
-static int rt_subscribe(runtime *rt, const char *tool)
+static int rt_subscribe(runtime *rt, const char *tool, bool on)
 {
     char filter[512];
     hs_buf t;
@@ -401,7 +421,20 @@ static int rt_subscribe(runtime *rt, const char *tool)
     snprintf(filter, sizeof filter, "$share/tool-%s/%s", tool,
              hs_service_topic(rt->svc, &t, "exec/%s", tool));
     hs_buf_free(&t);
-    return hs_mqtt_subscribe(rt->mqtt, filter, 1);
+    return on ? hs_mqtt_subscribe(rt->mqtt, filter, 1) : hs_mqtt_unsubscribe(rt->mqtt, filter);
+}
+
+/* Joins (or leaves) the shared subscriptions of every tool this runtime serves. */
+static int rt_subscribe_all(runtime *rt, bool on)
+{
+    int rc = HS_OK;
+    if (strcmp(rt->cfg->tool, "all") == 0) {
+        for (size_t i = 0; rc == HS_OK && i < hs_tool_registry_count(rt->tools); i++)
+            rc = rt_subscribe(rt, hs_tool_registry_at(rt->tools, i)->name, on);
+    } else {
+        rc = rt_subscribe(rt, rt->cfg->tool, on);
+    }
+    return rc;
 }
 
 int runtime_create(runtime **out, hs_service *svc, const runtime_cfg *cfg, hs_tool_registry *tools)
@@ -428,20 +461,21 @@ int runtime_create(runtime **out, hs_service *svc, const runtime_cfg *cfg, hs_to
         wo.prefix = cfg->common.prefix;
         wo.sender_id = cfg->common.service_id;
         wo.writer_id = cfg->common.writer_id;
-    wo.log = hs_service_log(svc);
+        wo.log = hs_service_log(svc);
         wo.max_pending_bytes = (size_t)cfg->max_pending_bytes;
         rc = hs_wclient_create(&rt->wc, &wo);
     }
+    if (rc == HS_OK && strcmp(cfg->tool, "all") != 0 &&
+        hs_tool_registry_find(tools, cfg->tool) == NULL)
+        rc = hs_err_set(HS_ERR_CONFIG, "unknown tool '%s' (hsctl tool ls lists them)", cfg->tool);
+    if (rc == HS_OK)
+        rc = rt_subscribe_all(rt, true);
     if (rc == HS_OK) {
-        if (strcmp(cfg->tool, "all") == 0) {
-            for (size_t i = 0; rc == HS_OK && i < hs_tool_registry_count(tools); i++)
-                rc = rt_subscribe(rt, hs_tool_registry_at(tools, i)->name);
-        } else if (hs_tool_registry_find(tools, cfg->tool) == NULL) {
-            rc = hs_err_set(HS_ERR_CONFIG, "unknown tool '%s' (hsctl tool ls lists them)",
-                            cfg->tool);
-        } else {
-            rc = rt_subscribe(rt, cfg->tool);
-        }
+        hs_service_manual_resume(svc);
+        /* The scheduler dispatches a tool's jobs only while some runtime of it is online. */
+        char extra[300];
+        snprintf(extra, sizeof extra, "\"tools\":\"%s\"", cfg->tool);
+        hs_service_set_status_extra(svc, extra);
     }
     if (rc != HS_OK) {
         char msg[600];

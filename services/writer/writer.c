@@ -1404,6 +1404,14 @@ int writer_run(writer *w)
             hs_store_backend(w->store));
     while (hs_service_running(w->svc)) {
         hs_mqtt_msg *msg = NULL;
+        hs_service_set_idle(w->svc, true);
+        if (hs_service_paused(w->svc)) {
+            /* Paused: requests wait in the broker; senders keep them until acknowledged. */
+            hs_service_tick(w->svc);
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
         int rc = hs_mqtt_recv(w->mqtt, &msg, 200);
         hs_service_tick(w->svc);
         if (rc == HS_ERR_TIMEOUT) {
@@ -1412,6 +1420,8 @@ int writer_run(writer *w)
         }
         if (rc != HS_OK)
             break;
+        hs_service_set_idle(w->svc, false);
+        int64_t batch_start = hs_time_mono_us();
         w_batch_add(w, msg);
         size_t instances = w->nreqs ? w->reqs[0].instances : 0;
         int64_t deadline = hs_time_mono_us() + w->cfg->batch_max_delay_us;
@@ -1429,6 +1439,8 @@ int writer_run(writer *w)
         }
         hs_service_counters_get(w->svc)->backlog = 0;
         rc = w_commit_batch(w);
+        /* Latency: from the first request of the batch to its acknowledgement. */
+        hs_service_observe_us(w->svc, hs_time_mono_us() - batch_start);
         if (rc != HS_OK)
             break;
     }
@@ -1462,6 +1474,10 @@ int writer_create(writer **out, hs_service *svc, const writer_cfg *cfg)
         writer_destroy(w);
         return rc;
     }
+    hs_service_allow_set(svc, "batch_max_instances");
+    hs_service_allow_set(svc, "batch_max_requests");
+    hs_service_allow_set(svc, "batch_max_delay");
+    hs_service_allow_set(svc, "publish_max_instances");
     hs_buf t;
     hs_buf_init(&t, 0);
     rc = hs_mqtt_subscribe(w->mqtt, hs_service_topic(svc, &t, "w/+"), 1);

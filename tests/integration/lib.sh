@@ -79,5 +79,6 @@ it_all_alive() {
 
 # Restarts one service with the same settings as 'hsctl up' gave it.
 it_restart() {
-  "$HS_BIN/hsctl" --data "$IT_DIR" up --port "$IT_PORT" >/dev/null 2>&1 || it_fail "restarting $1 failed"
+  "$HS_BIN/hsctl" --data "$IT_DIR" up --port "$IT_PORT" > "$IT_DIR/restart.out" 2>&1 || {
+    cat "$IT_DIR/restart.out" >&2; it_fail "restarting ${1:-the stopped services} failed"; }
 }

@@ -33,7 +33,8 @@ extern const hs_tool_def hs_tool_percentiles_from_list;
 extern const hs_tool_def hs_tool_product;
 extern const hs_tool_def hs_tool_relative_apply2;
 extern const hs_tool_def hs_tool_relative_window;
-extern const hs_tool_def hs_tool_sink;
+/* Named _tool: hs_tool_sink is the API function that gives a job's sink. */
+extern const hs_tool_def hs_tool_sink_tool;
 extern const hs_tool_def hs_tool_slice;
 extern const hs_tool_def hs_tool_sliding_listify;
 extern const hs_tool_def hs_tool_sliding_sink;
@@ -125,6 +126,9 @@ int64_t hs1_add_sat(int64_t a, int64_t b);
 /* Whether the encoded value p (len bytes) is an array or a map. */
 bool hs1_is_container(const uint8_t *p, size_t len);
 
+/* Reads every instance of source over range without decoding; HS_OK or the read error. */
+int hs1_drain(hs_tool_ctx *ctx, size_t source, hs_interval range);
+
 /* ---- a sliding buffer of one source's instances ---- */
 
 /*
@@ -139,12 +143,12 @@ typedef struct hs1_wbuf {
     int64_t limit;   /* nothing after this time is read */
     hs_tool_iter it; /* the source, open when it_open */
     bool it_open;
-    bool done;      /* it reached limit */
-    int64_t from;   /* the buffer holds every instance of (from, to] ... */
-    int64_t to;     /* ... from head on, and maybe one after to */
-    int64_t *t;     /* owned: times of the buffered instances, [head, n) in use */
-    size_t *off;    /* owned: where their values start in bytes */
-    uint32_t *len;  /* owned: value lengths */
+    bool done;     /* it reached limit */
+    int64_t from;  /* the buffer holds every instance of (from, to] ... */
+    int64_t to;    /* ... from head on, and maybe one after to */
+    int64_t *t;    /* owned: times of the buffered instances, [head, n) in use */
+    size_t *off;   /* owned: where their values start in bytes */
+    uint32_t *len; /* owned: value lengths */
     size_t head, n, cap;
     hs_buf bytes; /* owned: the value bytes */
 } hs1_wbuf;

@@ -308,6 +308,22 @@ bool hs1_is_container(const uint8_t *p, size_t len)
     return (c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf);
 }
 
+int hs1_drain(hs_tool_ctx *ctx, size_t source, hs_interval range)
+{
+    hs_tool_iter it;
+    int rc = hs_tool_iter_open(ctx, source, range, &it);
+    if (rc != HS_OK)
+        return rc;
+    int64_t t;
+    const uint8_t *p;
+    size_t len;
+    int r;
+    while ((r = hs_tool_iter_next(&it, &t, &p, &len)) == 1)
+        ;
+    hs_tool_iter_close(&it);
+    return r < 0 ? r : HS_OK;
+}
+
 /* ------------------------------------------------------------------ sliding buffer */
 
 void hs1_wbuf_init(hs1_wbuf *w, size_t source, int64_t limit)
@@ -390,7 +406,7 @@ int hs1_wbuf_window(hs_tool_ctx *ctx, hs1_wbuf *w, int64_t lo, int64_t up, size_
             hs_tool_iter_close(&w->it);
         w->it_open = false;
         w->head = w->n = 0;
-        w->bytes.len = 0;
+        hs_buf_reset(&w->bytes);
         int rc = hs_tool_iter_open(ctx, w->source, (hs_interval){lo, w->limit}, &w->it);
         if (rc != HS_OK)
             return rc;

@@ -126,8 +126,8 @@ typedef struct hs2_head {
 } hs2_head;
 
 typedef struct hs2_merge {
-    hs_tool_ctx *ctx;   /* borrowed */
-    hs_tool_iter *its;  /* owned, n iterators (nopen opened) */
+    hs_tool_ctx *ctx;  /* borrowed */
+    hs_tool_iter *its; /* owned, n iterators (nopen opened) */
     size_t n, nopen;
     hs2_head *heap; /* owned, by (t, k) */
     size_t nheap;
@@ -141,8 +141,7 @@ typedef struct hs2_merge {
  * range. The merge yields their instances in (time, position in srcs)
  * order. Returns HS_OK or an error (the job has failed); close it either way.
  */
-int hs2_merge_open(hs2_merge *m, hs_tool_ctx *ctx, const size_t *srcs, size_t n,
-                   hs_interval range);
+int hs2_merge_open(hs2_merge *m, hs_tool_ctx *ctx, const size_t *srcs, size_t n, hs_interval range);
 
 /*
  * The next instance: returns 1 with *t, *k (position in srcs) and the value
@@ -181,8 +180,8 @@ typedef struct hs2_tiv {
  * them; floats are then refused). A malformed item, start >= end or a
  * repeated plate value fails the job, with what naming the list.
  */
-int hs2_time_intervals(hs_tool_ctx *ctx, const char *tool, const char *what,
-                       const hs_value *list, bool ints_are_us, hs2_tiv **out, size_t *n);
+int hs2_time_intervals(hs_tool_ctx *ctx, const char *tool, const char *what, const hs_value *list,
+                       bool ints_are_us, hs2_tiv **out, size_t *n);
 
 /*
  * Emits every instance of source 0 that lies in the job interval and in

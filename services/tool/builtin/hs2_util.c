@@ -181,8 +181,9 @@ int hs2_mapping_build(hs_tool_ctx *ctx, const char *tool, const char *what, cons
 {
     memset(out, 0, sizeof *out);
     if (v->type != HS_V_MAP && v->type != HS_V_ARRAY)
-        return hs_tool_fail(ctx, "%s: %s must be a map (key -> plate value) or a list of plate "
-                                 "values",
+        return hs_tool_fail(ctx,
+                            "%s: %s must be a map (key -> plate value) or a list of plate "
+                            "values",
                             tool, what);
     bool is_map = v->type == HS_V_MAP;
     out->e = hs_arena_alloc(hs_tool_arena(ctx), (v->len ? v->len : 1) * sizeof *out->e);
@@ -299,8 +300,7 @@ static int hs2__advance(hs2_merge *m, size_t k)
     return HS_OK;
 }
 
-int hs2_merge_open(hs2_merge *m, hs_tool_ctx *ctx, const size_t *srcs, size_t n,
-                   hs_interval range)
+int hs2_merge_open(hs2_merge *m, hs_tool_ctx *ctx, const size_t *srcs, size_t n, hs_interval range)
 {
     memset(m, 0, sizeof *m);
     m->ctx = ctx;
@@ -436,16 +436,17 @@ static bool hs2__interval(const hs_value *v, bool ints_are_us, hs_interval *iv)
            hs2__instant(&v->u.items[1], ints_are_us, &iv->end);
 }
 
-int hs2_time_intervals(hs_tool_ctx *ctx, const char *tool, const char *what,
-                       const hs_value *list, bool ints_are_us, hs2_tiv **out, size_t *n)
+int hs2_time_intervals(hs_tool_ctx *ctx, const char *tool, const char *what, const hs_value *list,
+                       bool ints_are_us, hs2_tiv **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
     const char *form = ints_are_us ? "ISO-8601 or epoch-second strings, or integer microseconds"
                                    : "ISO-8601 strings or epoch seconds";
     if (list->type != HS_V_ARRAY)
-        return hs_tool_fail(ctx, "%s: %s must be a list of [start, end] or [plate value, [start, "
-                                 "end]] items",
+        return hs_tool_fail(ctx,
+                            "%s: %s must be a list of [start, end] or [plate value, [start, "
+                            "end]] items",
                             tool, what);
     hs_arena *a = hs_tool_arena(ctx);
     hs2_tiv *v = hs_arena_alloc(a, (list->len ? list->len : 1) * sizeof *v);
@@ -463,15 +464,15 @@ int hs2_time_intervals(hs_tool_ctx *ctx, const char *tool, const char *what,
                                 "end]] with instants as %s",
                                 tool, i, what, form);
         if (x->iv.start >= x->iv.end)
-            return hs_tool_fail(ctx, "%s: item %u of %s starts at or after its end", tool, i,
-                                what);
+            return hs_tool_fail(ctx, "%s: item %u of %s starts at or after its end", tool, i, what);
         char buf[HS2_KEY_BUF];
         const char *s;
         size_t len;
         if (named) {
             if (!hs2_key_text(&it->u.items[0], buf, &s, &len))
-                return hs_tool_fail(ctx, "%s: the plate value of item %u of %s must be a string "
-                                         "or a number",
+                return hs_tool_fail(ctx,
+                                    "%s: the plate value of item %u of %s must be a string "
+                                    "or a number",
                                     tool, i, what);
         } else {
             len = (size_t)snprintf(buf, sizeof buf, "%u", i + 1);

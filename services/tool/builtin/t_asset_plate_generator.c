@@ -15,7 +15,7 @@ static int hs__apg_one(hs_tool_ctx *ctx, const hs2_texts *filters, const hs_valu
     size_t len;
     if (!hs2_key_text(v, buf, &s, &len)) {
         hs_tool_warn(ctx, NAME ": a value that is not a string or number cannot be a plate "
-                          "value; skipped");
+                               "value; skipped");
         return HS_OK;
     }
     if (filters->n > 0 && !hs2_texts_has(filters, s, len))
@@ -43,6 +43,7 @@ static int hs__apg_run(hs_tool_ctx *ctx, void *state)
     rc = hs_tool_last(ctx, 0, hs_tool_interval(ctx), &t, &v);
     if (rc <= 0)
         return rc; /* an error, or no value in the interval: no plate values */
+    rc = HS_OK;
     const hs_value *data = v;
     if (element != NULL) {
         data = hs_value_map_get(v, element, strlen(element));
@@ -59,7 +60,8 @@ static int hs__apg_run(hs_tool_ctx *ctx, void *state)
         for (uint32_t i = 0; rc == HS_OK && i < data->len; i++)
             rc = hs__apg_one(ctx, &filters, &data->u.items[i]);
     } else {
-        hs_tool_warn(ctx, NAME ": the last value (at %lld) is neither a map nor a list; no plate "
+        hs_tool_warn(ctx,
+                     NAME ": the last value (at %lld) is neither a map nor a list; no plate "
                           "values",
                      (long long)t);
     }

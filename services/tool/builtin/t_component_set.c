@@ -35,8 +35,7 @@ static int hs__cset_map(hs_tool_ctx *ctx, void *state, int64_t t, const hs_value
 {
     hs__cset *s = state;
     if (v->type != HS_V_MAP) {
-        hs_tool_warn(ctx, "component_set: the value at %lld is not a map; skipped",
-                     (long long)t);
+        hs_tool_warn(ctx, "component_set: the value at %lld is not a map; skipped", (long long)t);
         return HS_OK;
     }
     uint32_t keep = 0;

@@ -344,8 +344,7 @@ static int hs__cmr_init(hs_tool_ctx *ctx, void **state)
     if ((rc = hs_tool_param_int(ctx, "datetime_column", &s->dt_col)) != HS_OK &&
         rc != HS_ERR_NOTFOUND)
         return rc;
-    if ((rc = hs_tool_param_int(ctx, "skip_rows", &s->skip_rows)) != HS_OK &&
-        rc != HS_ERR_NOTFOUND)
+    if ((rc = hs_tool_param_int(ctx, "skip_rows", &s->skip_rows)) != HS_OK && rc != HS_ERR_NOTFOUND)
         return rc;
     if ((rc = hs_tool_param_bool(ctx, "header", &s->header)) != HS_OK && rc != HS_ERR_NOTFOUND)
         return rc;
@@ -430,8 +429,9 @@ static int hs__cmr_record(hs_tool_ctx *ctx, hs__cmr *s, size_t sink, int64_t t,
     size_t dt = (size_t)s->dt_col;
     size_t ncols = s->header ? s->ncols : n;
     if (s->header && n > ncols && !*warned_extra) {
-        hs_tool_warn(ctx, "csv_multi_reader: %s line %zu has more fields than the header; the "
-                          "extra fields are ignored",
+        hs_tool_warn(ctx,
+                     "csv_multi_reader: %s line %zu has more fields than the header; the "
+                     "extra fields are ignored",
                      hs_buf_cstr(&s->path), hs_csv_line(s->r));
         *warned_extra = true;
     }
@@ -462,8 +462,9 @@ static int hs__cmr_sink(hs_tool_ctx *ctx, hs__cmr *s, size_t sink)
                             sink);
     int rc = hs__cmr_path(s, pv);
     if (rc != HS_OK)
-        return rc == HS_ERR_LIMIT ? hs_tool_fail(ctx, "csv_multi_reader: the file name of '%s' "
-                                                      "is too long",
+        return rc == HS_ERR_LIMIT ? hs_tool_fail(ctx,
+                                                 "csv_multi_reader: the file name of '%s' "
+                                                 "is too long",
                                                  pv)
                                   : rc;
     const char *path = hs_buf_cstr(&s->path);

@@ -22,7 +22,7 @@ typedef enum hs__fop {
     HS__F_FUNC,
 } hs__fop;
 
-static const char *const hs__fop_names[] = {"==", "!=", "<",  "<=",     ">",
+static const char *const hs__fop_names[] = {"==", "!=",      "<",  "<=",    ">",
                                             ">=", "between", "in", "exists"};
 
 typedef struct hs__filter {
@@ -146,16 +146,18 @@ static int hs__filter_init(hs_tool_ctx *ctx, void **state)
     while (k < nops && strcmp(op, hs__fop_names[k]) != 0)
         k++;
     if (k == nops)
-        return hs_tool_fail(ctx, "filter: unknown op '%s' (valid: ==, !=, <, <=, >, >=, between, "
-                                 "in, exists)",
+        return hs_tool_fail(ctx,
+                            "filter: unknown op '%s' (valid: ==, !=, <, <=, >, >=, between, "
+                            "in, exists)",
                             op);
     s->op = (hs__fop)k;
     switch (s->op) {
     case HS__F_EQ:
     case HS__F_NE:
         if (s->value == NULL)
-            return hs_tool_fail(ctx, "filter op '%s' needs parameter 'value' (use op exists "
-                                     "to test for null)",
+            return hs_tool_fail(ctx,
+                                "filter op '%s' needs parameter 'value' (use op exists "
+                                "to test for null)",
                                 op);
         break;
     case HS__F_LT:
@@ -163,8 +165,9 @@ static int hs__filter_init(hs_tool_ctx *ctx, void **state)
     case HS__F_GT:
     case HS__F_GE:
         if (s->value == NULL || !hs__orderable(s->value))
-            return hs_tool_fail(ctx, "filter op '%s' needs parameter 'value', a number or a "
-                                     "string",
+            return hs_tool_fail(ctx,
+                                "filter op '%s' needs parameter 'value', a number or a "
+                                "string",
                                 op);
         break;
     case HS__F_BETWEEN:

@@ -69,8 +69,9 @@ static int hs__hist_init(hs_tool_ctx *ctx, void **state)
     }
     for (size_t i = 1; i < s->nbreaks; i++)
         if (!(s->breaks[i] >= s->breaks[i - 1]))
-            return hs_tool_fail(ctx, "histogram_from_list: the breaks must increase "
-                                     "(break %zu is below the one before)",
+            return hs_tool_fail(ctx,
+                                "histogram_from_list: the breaks must increase "
+                                "(break %zu is below the one before)",
                                 i);
     s->counts = hs_malloc((s->nbreaks + 1) * sizeof *s->counts);
     return s->counts != NULL ? HS_OK : HS_ERR_NOMEM;
@@ -247,7 +248,8 @@ const hs_tool_def hs_tool_histogram_from_list = {
            "scalars and the output is a map {item text: count}, keys sorted, with '.' "
            "written __dot__ and '$' written __dollar__ (keys safe for MongoDB); the text of "
            "an item is the string itself, an integer in decimal, a float as Python prints "
-           "it, true/false, null. Parameters: first_break (number, default 0), break_width "
+           "it (whose point is rewritten too: 1.5 counts under 1__dot__5), true/false, "
+           "null. Parameters: first_break (number, default 0), break_width "
            "(number, default 1), n_breaks (integer 0..1000000, default 101), breaks (list "
            "of ascending numbers, default none), categorical (bool, default false). "
            "Example: breaks [0, 1, 2, 3] and [-1, 0, 0.5, 1, 1.5, 1.7, 2.5, 3.5] give "

@@ -17,7 +17,7 @@ static int hs__io_run(hs_tool_ctx *ctx, void *state)
     size_t ilen;
     if (index == NULL || !hs2_key_text(index, buf, &iv, &ilen))
         return hs_tool_fail(ctx, NAME ": parameter 'index' (the plate value to select) must be "
-                                 "a string or number");
+                                      "a string or number");
     const char *key;
     int rc = hs2_job_key(ctx, NAME, "selector_meta_data", 0, &key);
     if (rc != HS_OK)

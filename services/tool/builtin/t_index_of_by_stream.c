@@ -14,7 +14,7 @@ static int hs__iobs_run(hs_tool_ctx *ctx, void *state)
     (void)state;
     if (hs_tool_nsources(ctx) < 2)
         return hs_tool_fail(ctx, NAME ": needs the selector stream and at least one candidate "
-                                 "source");
+                                      "source");
     int64_t end = hs_tool_interval(ctx).end, t;
     hs_value *sel;
     int rc = hs_tool_last(ctx, 0, (hs_interval){HS_TIME_MIN - 1, end}, &t, &sel);
@@ -28,7 +28,7 @@ static int hs__iobs_run(hs_tool_ctx *ctx, void *state)
     size_t slen;
     if (!hs2_key_text(sel, sbuf, &stext, &slen))
         return hs_tool_fail(ctx, NAME ": the last value of the selector stream must be a string "
-                                 "or number");
+                                      "or number");
     const hs_value *index = hs_tool_param_value(ctx, "index");
     if (index != NULL) {
         /* HyperStream's form: the selector names the key, index is the value. */
@@ -73,9 +73,11 @@ const hs_tool_def hs_tool_index_of_by_stream = {
            "job interval of every candidate whose meta-data has key = value are emitted "
            "unchanged to the sink. Example: over room, a selector whose last value is "
            "\"kitchen\" copies temperature/house=1/room=kitchen to the house's sink. A "
-           "selector without a value, or no matching candidate, fails the job. Differences "
-           "from HyperStream: the form without index (HyperStream requires index), and the "
-           "selection in force at the job end applies to the whole job, as in HyperStream.",
+           "selector without a value, or no matching candidate, fails the job. As in "
+           "HyperStream, the selection in force at the job end applies to the whole job. "
+           "Differences from HyperStream: the form without index (HyperStream requires index "
+           "and has the selector name the key), the optional selector_meta_data, and a clear "
+           "failure instead of an AttributeError when the selector has no value.",
     .params = hs__iobs_params,
     .run = hs__iobs_run,
 };

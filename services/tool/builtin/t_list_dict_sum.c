@@ -99,8 +99,8 @@ static int hs__lds_map(hs_tool_ctx *ctx, void *state, int64_t t, const hs_value 
                 continue;
             }
             if (s->log_new)
-                hs_tool_warn(ctx, "list_dict_sum: new key '%.*s' at %lld%s", (int)k->len,
-                             k->u.s, (long long)t, s->insert_new ? "" : " (left out)");
+                hs_tool_warn(ctx, "list_dict_sum: new key '%.*s' at %lld%s", (int)k->len, k->u.s,
+                             (long long)t, s->insert_new ? "" : " (left out)");
             if (s->insert_new) {
                 idx = hs1_keys_get(&keys, k->u.s, k->len, true, NULL);
                 hs1_num_set(&sums[idx], x);

@@ -435,8 +435,8 @@ static int hs__gen_custom(hs_tool_ctx *ctx, hs__gen *g, int64_t t)
         return HS_OK;
     }
     if (rc != HS_OK)
-        return hs_tool_fail(ctx, "custom: function %s failed: %s",
-                            g->f.name ? g->f.name : "(user)", hs_err_detail());
+        return hs_tool_fail(ctx, "custom: function %s failed: %s", g->f.name ? g->f.name : "(user)",
+                            hs_err_detail());
     return hs_tool_emit_value(ctx, t, &out);
 }
 
@@ -470,11 +470,16 @@ static int hs__gen_run(hs_tool_ctx *ctx, void *state)
 #define HS__SEED_PARAMS                                                                            \
     {"seed", HS_P_ANY, "0",                                                                        \
      "an integer or a string; the same seed gives the same values at the same instants"},          \
-        {"per_plate", HS_P_BOOL, "true",                                                           \
-         "mix the sink's plate values into the seed (false: every plate value gets the same "      \
-         "values)"}
+    {                                                                                              \
+        "per_plate", HS_P_BOOL, "true",                                                            \
+            "mix the sink's plate values into the seed (false: every plate value gets the same "   \
+            "values)"                                                                              \
+    }
 
-#define HS__END_PARAMS {NULL, HS_P_ANY, NULL, NULL}
+#define HS__END_PARAMS                                                                             \
+    {                                                                                              \
+        NULL, HS_P_ANY, NULL, NULL                                                                 \
+    }
 
 /* Common text of the generators' documentation. */
 #define HS__GEN_DOC                                                                                \
@@ -483,7 +488,7 @@ static int hs__gen_run(hs_tool_ctx *ctx, void *state)
     "the seed, the sink's plate values (unless per_plate is false) and the instant, so "           \
     "recomputing any interval, cut into jobs in any way, gives the same values. "                  \
     "Difference from HyperStream: its generators seeded Python's global generator once "           \
-    "(seed=None meant a different run every time), so values depended on the order of "           \
+    "(seed=None meant a different run every time), so values depended on the order of "            \
     "execution; here seed defaults to 0 and values are reproducible."
 
 #define HS__GEN_INIT(fn, kind)                                                                     \

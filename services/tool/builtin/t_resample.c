@@ -110,6 +110,14 @@ static int hs__rs_last(hs_tool_ctx *ctx, hs__rs *s, int64_t p, int64_t end)
     int have = hs_iot_find_last(ctx, 0, p, hs__rs_floor(s, p), hs__rs_has, s, &tc, &s->cur);
     if (have < 0)
         return have;
+    if (have == 1 && s->key != NULL) {
+        /* Carry the field alone, as the instances read below are carried. */
+        const uint8_t *fv;
+        size_t fl;
+        hs_iot_field(s->cur.data, s->cur.len, s->key, s->klen, &fv, &fl);
+        memmove(s->cur.data, fv, fl);
+        s->cur.len = fl;
+    }
     hs_tool_iter it;
     int rc = hs_tool_iter_open(ctx, 0, (hs_interval){p, end}, &it);
     if (rc != HS_OK)
@@ -150,13 +158,7 @@ static int hs__rs_last(hs_tool_ctx *ctx, hs__rs *s, int64_t p, int64_t end)
         }
         bool fresh = have && (s->max_gap < 0 || p - tc <= s->max_gap);
         if (fresh) {
-            const uint8_t *fv;
-            size_t fl;
-            if (!hs_iot_field(s->cur.data, s->cur.len, s->key, s->klen, &fv, &fl)) {
-                fv = s->cur.data; /* the carried bytes are the field itself after a read */
-                fl = s->cur.len;
-            }
-            if ((rc = hs_tool_emit(ctx, p, fv, fl)) != HS_OK)
+            if ((rc = hs_tool_emit(ctx, p, s->cur.data, s->cur.len)) != HS_OK)
                 goto done;
             if (!hs_grid_next(s->every, end, &p))
                 break;

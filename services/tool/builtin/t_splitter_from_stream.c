@@ -42,7 +42,7 @@ static int hs__sfs_init(hs_tool_ctx *ctx, void **state)
         return rc;
     if (rc == 0) {
         hs_tool_warn(ctx, NAME ": the splitting stream has no value up to the job end; nothing "
-                          "is split");
+                               "is split");
         return HS_OK;
     }
     rc = hs2_mapping_build(ctx, NAME, "the splitting stream's last value", m, keys_only,

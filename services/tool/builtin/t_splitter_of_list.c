@@ -16,7 +16,7 @@ static int hs__sol_init(hs_tool_ctx *ctx, void **state)
     *state = m;
     if (hs_tool_param_value(ctx, "mapping") == NULL)
         return hs_tool_fail(ctx, NAME ": parameter 'mapping' (a list of plate values) is "
-                                 "required");
+                                      "required");
     return hs2_param_texts(ctx, NAME, "mapping", m);
 }
 

@@ -1,4 +1,5 @@
-/* The splitter_time_aware tool: the data inside each given time interval goes to its plate value. */
+/* The splitter_time_aware tool: the data inside each given time interval goes to its plate value.
+ */
 #include "hs2.h"
 
 #include "hs_error.h"

@@ -17,7 +17,7 @@ static int hs__stas_run(hs_tool_ctx *ctx, void *state)
         return rc;
     if (rc == 0) {
         hs_tool_warn(ctx, NAME ": the splitting stream has no value up to the job end; nothing "
-                          "is split");
+                               "is split");
         return HS_OK;
     }
     hs2_tiv *tivs;

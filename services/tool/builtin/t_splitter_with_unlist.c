@@ -32,13 +32,13 @@ static int hs__swu_init(hs_tool_ctx *ctx, void **state)
     int rc = hs_tool_param_string(ctx, "element", &s->element);
     if (rc == HS_ERR_NOTFOUND)
         return hs_tool_fail(ctx, NAME ": parameter 'element' (the field holding the list) is "
-                                 "required");
+                                      "required");
     if (rc != HS_OK)
         return rc;
     rc = hs_tool_param_string(ctx, "subelement", &s->subelement);
     if (rc == HS_ERR_NOTFOUND)
         return hs_tool_fail(ctx, NAME ": parameter 'subelement' (the field of each item naming "
-                                 "its plate value) is required");
+                                      "its plate value) is required");
     if (rc != HS_OK)
         return rc;
     s->elen = strlen(s->element);
@@ -47,7 +47,7 @@ static int hs__swu_init(hs_tool_ctx *ctx, void **state)
     if (m != NULL) {
         if (m->type != HS_V_MAP)
             return hs_tool_fail(ctx, NAME ": parameter 'mapping' must be a map (key -> plate "
-                                     "value)");
+                                          "value)");
         rc = hs2_mapping_build(ctx, NAME, "mapping", m, false, &s->mapping);
         s->have_mapping = true;
     }

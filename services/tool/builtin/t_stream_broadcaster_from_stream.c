@@ -53,7 +53,7 @@ static int hs__sbs_init(hs_tool_ctx *ctx, void **state)
         return rc;
     if (rc == 0) {
         hs_tool_warn(ctx, NAME ": the splitting stream has no value up to the job end; nothing "
-                          "is broadcast");
+                               "is broadcast");
         return HS_OK;
     }
     /* The plate values: keys or values of a map, items of a list; sorted, once each. */
