@@ -20,8 +20,11 @@
 
 extern char **environ;
 
-/* Set by the signal handler; one per process, as signals are. */
-static volatile sig_atomic_t hs__stop_signal;
+/*
+ * Set by the signal handler; one per process, as signals are. A lock-free
+ * atomic: safe to store from a signal handler and to read from any thread.
+ */
+static atomic_int hs__stop_signal;
 
 struct hs_service {
     char kind[32];
@@ -75,7 +78,7 @@ struct hs_service {
 
 static void hs__on_signal(int sig)
 {
-    hs__stop_signal = sig;
+    atomic_store(&hs__stop_signal, sig);
 }
 
 static void hs__usage(const char *kind, const hs_cfg_item *table)
@@ -190,6 +193,9 @@ int hs_service_init(hs_service **out, const char *kind, const hs_cfg_item *table
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit (RLIMIT_FSIZE) then fails writes with EFBIG, which the store reports
+     * as a transient error, instead of killing the process. */
+    signal(SIGXFSZ, SIG_IGN);
     *out = svc;
     return HS_OK;
 }
@@ -311,7 +317,7 @@ int64_t hs_service_started_us(const hs_service *svc)
 
 bool hs_service_running(const hs_service *svc)
 {
-    return hs__stop_signal == 0 && !atomic_load(&svc->stopped);
+    return atomic_load(&hs__stop_signal) == 0 && !atomic_load(&svc->stopped);
 }
 
 void hs_service_stop(hs_service *svc)
@@ -1026,14 +1032,6 @@ void hs_service_destroy(hs_service *svc)
         pthread_join(svc->ctl_thread, NULL);
     }
     hs_mqtt_destroy(svc->ctl);
-    for (size_t i = 0; i < svc->nallowed; i++)
-        hs_free(svc->allowed[i]);
-    hs_free(svc->set_name);
-    hs_free(svc->set_value);
-    hs_free(svc->status_extra);
-    hs_buf_free(&svc->metrics_json);
-    pthread_cond_destroy(&svc->cv);
-    pthread_mutex_destroy(&svc->mu);
     if (svc->mqtt != NULL) {
         hs_buf status, topic;
         hs_buf_init(&status, 0);
@@ -1053,5 +1051,13 @@ void hs_service_destroy(hs_service *svc)
     hs_buf_free(&svc->scratch);
     hs_buf_free(&svc->topic);
     hs_free(svc->argv);
+    for (size_t i = 0; i < svc->nallowed; i++)
+        hs_free(svc->allowed[i]);
+    hs_free(svc->set_name);
+    hs_free(svc->set_value);
+    hs_free(svc->status_extra);
+    hs_buf_free(&svc->metrics_json);
+    pthread_cond_destroy(&svc->cv);
+    pthread_mutex_destroy(&svc->mu);
     hs_free(svc);
 }

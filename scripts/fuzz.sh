@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each one
-# for a fixed time, seeded with its saved corpus (tests/fuzz/corpus/<target>,
-# which is only read). New crashing inputs land in tests/fuzz/artifacts/.
+# Builds the libFuzzer targets with clang (ASan + UBSan, the library
+# instrumented for coverage too) and runs each one for a fixed time, seeded
+# with its saved corpus (tests/fuzz/corpus/<target>, which is only read),
+# as many at once as there are cores. New crashing inputs land in
+# tests/fuzz/artifacts/. Prints per target: runs, seconds, crashes.
 #   bash scripts/fuzz.sh [seconds-per-target] [target...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,20 +18,27 @@ if [ ${#TARGETS[@]} -eq 0 ]; then
 fi
 cmake --build "$BUILD" -j "$(nproc)" --target $(printf 'fuzz_%s ' "${TARGETS[@]}") >/dev/null
 mkdir -p tests/fuzz/artifacts
-fail=0
-for t in "${TARGETS[@]}"; do
+OUT=$(mktemp -d)
+run_one() {  # target
+  local t=$1 work start
   work=$(mktemp -d)
   start=$(date +%s)
-  if "$BUILD/tests/fuzz/fuzz_$t" -max_total_time="$SECS" -print_final_stats=1 \
+  if "$BUILD/bin/fuzz_$t" -max_total_time="$SECS" -print_final_stats=1 -rss_limit_mb=2048 \
        -artifact_prefix="tests/fuzz/artifacts/$t-" "$work" "tests/fuzz/corpus/$t" \
-       >"$work.log" 2>&1; then
-    runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$work.log" | grep -oE '[0-9]+$' || echo '?')
+       >"$OUT/$t.log" 2>&1; then
+    runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$OUT/$t.log" | grep -oE '[0-9]+$' || echo '?')
     echo "fuzz $t: ok, $runs runs in $(( $(date +%s) - start ))s, 0 crashes"
   else
-    echo "fuzz $t: CRASH (see tests/fuzz/artifacts/ and below)"
-    tail -40 "$work.log"
-    fail=1
+    echo "fuzz $t: CRASH (input saved under tests/fuzz/artifacts/):"
+    grep -E 'ERROR|SUMMARY|#[0-9]+ ' "$OUT/$t.log" | head -30
+    echo FAILED > "$OUT/$t.failed"
   fi
-  rm -rf "$work" "$work.log"
-done
+  rm -rf "$work"
+}
+export -f run_one
+export BUILD SECS OUT
+printf '%s\n' "${TARGETS[@]}" | xargs -P "$(nproc)" -I{} bash -c 'run_one {}'
+fail=0
+ls "$OUT"/*.failed >/dev/null 2>&1 && fail=1
+rm -rf "$OUT"
 exit $fail

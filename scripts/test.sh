@@ -1,23 +1,63 @@
 #!/usr/bin/env bash
-# The test command of README.md: installs what is missing (Debian packages),
-# builds with warnings as errors, and runs every test through ctest.
-#   bash scripts/test.sh            all tests
-#   HS_BUILD_DIR=build-x bash scripts/test.sh -R unit   (extra args go to ctest)
-# HS_SANITIZE=address,undefined builds and tests under ASan and UBSan.
+# The test command of README.md. Installs what is missing (Debian packages),
+# then runs every stage:
+#   build  the project with warnings as errors (zero warnings required)
+#   tests  every ctest test: unit, fuzz corpus replays, integration with real
+#          brokers, schemas, fault suite (short mode), compose (containers)
+#   asan   the unit, replay and integration tests again under ASan + UBSan
+#          (services too: any sanitizer report in a service log fails)
+#   tsan   the MQTT wrapper and the services' threads under ThreadSanitizer
+#   fuzz   every libFuzzer target for HS_FUZZ_SECONDS (default 30) each
+# HS_TEST_STAGES selects stages (default: all, in this order); extra
+# arguments go to the ctest of the "tests" stage, e.g. -R unit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
+STAGES=${HS_TEST_STAGES:-"build tests asan tsan fuzz"}
+JOBS=$(nproc)
 if [ "$(id -u)" -eq 0 ]; then
-  bash scripts/deps.sh
+  HS_DEPS_EXTRA=${HS_DEPS_EXTRA-compose} bash scripts/deps.sh
 else
   bash scripts/deps.sh || { echo "test.sh: run as root once to install packages" >&2; exit 1; }
 fi
+stage() { printf '\n==== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+has() { case " $STAGES " in *" $1 "*) return 0 ;; esac; return 1; }
+t_start=$(date +%s)
+
+build() {  # dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DHS_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$JOBS" 2>&1 | tee "$dir/build.log" | grep -E 'warning|error' || true
+  if grep -qE 'warning:|error:' "$dir/build.log"; then
+    echo "test.sh: the build in $dir has compiler warnings or errors" >&2
+    exit 1
+  fi
+}
+
 BUILD=${HS_BUILD_DIR:-build}
-SAN=${HS_SANITIZE:-}
-cmake -S . -B "$BUILD" -DHS_WERROR=ON -DHS_SANITIZE="${SAN//,/;}" >/dev/null
-cmake --build "$BUILD" -j "$(nproc)" 2>&1 | tee "$BUILD/build.log" | grep -E 'warning|error' || true
-if grep -qE 'warning:' "$BUILD/build.log"; then
-  echo "test.sh: the build has compiler warnings" >&2
-  exit 1
+if has build || has tests; then
+  stage "build ($BUILD)"
+  build "$BUILD"
 fi
-cd "$BUILD"
-ctest --output-on-failure -j "$(nproc)" "$@"
+if has tests; then
+  stage "tests"
+  (cd "$BUILD" && ctest --output-on-failure -j "$JOBS" "$@")
+fi
+if has asan; then
+  stage "asan: ASan + UBSan build and tests"
+  build build-asan -DHS_SANITIZE="address;undefined" -DHS_BUILD_BENCH=OFF
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS" \
+      -L 'unit|fuzz|integration|schemas' -E 'compose|faults')
+fi
+if has tsan; then
+  stage "tsan: ThreadSanitizer on the MQTT wrapper and the services"
+  build build-tsan -DHS_SANITIZE=thread -DHS_BUILD_BENCH=OFF
+  (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+      ctest --output-on-failure -j "$JOBS" -R '^(unit\.(mqtt|base|log)|it\.(workflow|ops|writer_kill))$')
+fi
+if has fuzz; then
+  stage "fuzz: every target for ${HS_FUZZ_SECONDS:-30} s"
+  bash scripts/fuzz.sh "${HS_FUZZ_SECONDS:-30}"
+fi
+echo
+echo "test.sh: all stages passed ($STAGES) in $(( $(date +%s) - t_start )) s"

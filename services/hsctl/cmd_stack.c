@@ -215,6 +215,7 @@ static int start_broker(hsctl *h, int port)
             "autosave_interval 5\n"
             "max_queued_messages 0\n"
             "max_inflight_messages 100\n"
+            "message_size_limit 16777216\n"
             "log_dest stderr\n"
             "log_type error\nlog_type warning\nlog_type notice\n",
             port, h->data_dir);

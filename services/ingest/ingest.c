@@ -23,6 +23,8 @@ const hs_cfg_item ingest_cfg_table[] = {
      "bytes sent but not yet acknowledged by the writer before input pauses"},
     {"raw_qos", HS_CFG_INT, "1", offsetof(ingest_cfg, raw_qos), false,
      "QoS of the subscription to raw topics"},
+    {"max_payload_bytes", HS_CFG_SIZE, "4M", offsetof(ingest_cfg, max_payload_bytes), false,
+     "larger raw payloads are rejected to the dead-letter topic"},
     {"shared_group", HS_CFG_STR, "", offsetof(ingest_cfg, shared_group), false,
      "share raw topics among ingest replicas in this group (empty: no sharing)"},
     {"watch_dir", HS_CFG_STR, "", offsetof(ingest_cfg, watch_dir), false,
@@ -163,6 +165,15 @@ static void in_on_raw(ingest *in, hs_mqtt_msg *m)
     const char *suffix = m->topic + in->raw_prefix_len;
     if (strlen(m->topic) <= in->raw_prefix_len) {
         hs_service_dead_letter(in->svc, "raw topic names no stream", m->topic, m->payload, m->len);
+        return;
+    }
+    if ((int64_t)m->len > in->cfg->max_payload_bytes) {
+        char reason[200];
+        snprintf(reason, sizeof reason,
+                 "payload of %zu bytes is larger than max_payload_bytes (%lld); send batches of "
+                 "fewer instances",
+                 m->len, (long long)in->cfg->max_payload_bytes);
+        hs_service_dead_letter(in->svc, reason, m->topic, m->payload, 256);
         return;
     }
     hs_buf_reset(&in->sid);

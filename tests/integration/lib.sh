@@ -29,6 +29,14 @@ it_teardown() {
   if [ -n "${IT_DIR:-}" ]; then
     "$HS_BIN/hsctl" --data "$IT_DIR" down >/dev/null 2>&1 || true
     for p in ${IT_EXTRA_PIDS:-}; do kill "$p" 2>/dev/null || true; done
+    # Services built with sanitizers report into their logs (also at exit): any report fails.
+    if grep -lE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|runtime error:' \
+         "$IT_DIR"/logs/*.log >/dev/null 2>&1; then
+      echo "FAIL: a sanitizer reported a problem in a service:" >&2
+      grep -hE -A25 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|WARNING: ThreadSanitizer|runtime error:' \
+        "$IT_DIR"/logs/*.log | head -80 >&2
+      rc=1
+    fi
     if [ -z "${IT_KEEP:-}" ]; then rm -rf "$IT_DIR"; else echo "kept $IT_DIR" >&2; fi
   fi
   exit $rc
