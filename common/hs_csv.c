@@ -9,6 +9,7 @@ void hs_csv_init(hs_csv_reader *r, const char *data, size_t len)
     r->p = data;
     r->end = data + len;
     r->line = 1;
+    r->last_line = 0;
     hs_buf_init(&r->unq, 0);
 }
 
@@ -19,7 +20,7 @@ void hs_csv_free(hs_csv_reader *r)
 
 size_t hs_csv_line(const hs_csv_reader *r)
 {
-    return r->line;
+    return r->last_line;
 }
 
 /* Skips past the end of the current line after an error. */
@@ -45,6 +46,7 @@ int hs_csv_next(hs_csv_reader *r, hs_csv_field **fields, size_t *n, bool *done)
         return HS_OK;
     }
     size_t start_line = r->line;
+    r->last_line = start_line;
     hs_buf_reset(&r->unq);
     /* Offsets of the fields in unq; pointers are set at the end since unq may move. */
     size_t offs[HS_CSV_MAX_FIELDS];

@@ -25,6 +25,7 @@ typedef struct hs_csv_field {
 typedef struct hs_csv_reader {
     const char *p, *end; /* unread input (borrowed) */
     size_t line;         /* 1-based line number of the next record */
+    size_t last_line;    /* line where the record last returned (or rejected) started */
     hs_buf unq;          /* owned: unquoted field text of the current record */
     hs_csv_field f[HS_CSV_MAX_FIELDS];
 } hs_csv_reader;

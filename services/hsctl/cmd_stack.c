@@ -157,6 +157,9 @@ static pid_t spawn(hsctl *h, const char *name, char *const argv[])
         char conf[HSCTL_PATH];
         snprintf(conf, sizeof conf, "%s/hs.conf", h->data_dir);
         setenv("HS_CONFIG", conf, 1);
+        /* Services work in the data directory: tools that read files (csv_reader) read there. */
+        if (chdir(h->data_dir) != 0)
+            fprintf(stderr, "cannot enter %s: %s\n", h->data_dir, strerror(errno));
         execv(argv[0], argv);
         fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);

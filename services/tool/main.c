@@ -1,12 +1,33 @@
-/* hs-tool: the tool runtime; runs jobs of one tool (--set tool=NAME) or of all tools. */
+/*
+ * hs-tool: the tool runtime; runs jobs of one tool (--set tool=NAME) or of
+ * all tools. Started through a link named hs-tool-<name>, it takes the jobs
+ * of that tool only. With --pipe it runs one tool as a UNIX filter instead
+ * (pipe.h).
+ */
+#include "pipe.h"
 #include "runtime.h"
 #include "tools.h"
 
+#include "hs_alloc.h"
 #include "hs_error.h"
 
 #include <stdio.h>
+#include <string.h>
 
-int main(int argc, char **argv)
+#define TOOL_ALIAS_PREFIX "hs-tool-"
+
+/* The tool named by the program's name (hs-tool-<name>), or NULL. */
+static const char *tool_alias(const char *argv0)
+{
+    const char *base = strrchr(argv0, '/');
+    base = base != NULL ? base + 1 : argv0;
+    size_t pl = strlen(TOOL_ALIAS_PREFIX);
+    if (strncmp(base, TOOL_ALIAS_PREFIX, pl) != 0 || base[pl] == '\0')
+        return NULL;
+    return base + pl;
+}
+
+static int tool_service_main(int argc, char **argv)
 {
     runtime_cfg cfg;
     hs_service *svc;
@@ -31,6 +52,8 @@ int main(int argc, char **argv)
     if (rc == HS_OK)
         rc = runtime_create(&rt, svc, &cfg, tools);
     if (rc == HS_OK)
+        rc = hs_service_ctl_start(svc);
+    if (rc == HS_OK)
         rc = hs_service_ready(svc);
     if (rc == HS_OK)
         rc = runtime_run(rt);
@@ -38,4 +61,33 @@ int main(int argc, char **argv)
     hs_service_destroy(svc);
     hs_tool_registry_destroy(tools);
     return hs_service_exit_code(rc);
+}
+
+int main(int argc, char **argv)
+{
+    const char *alias = argc > 0 ? tool_alias(argv[0]) : NULL;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--pipe") == 0)
+            return tool_pipe_main(argc, argv, alias);
+    if (alias == NULL)
+        return tool_service_main(argc, argv);
+    /* hs-tool-<name>: the service for one tool, as with --set tool=<name> first. */
+    char **args = hs_calloc((size_t)argc + 3, sizeof *args);
+    char *set = hs_calloc(1, strlen(alias) + 6);
+    if (args == NULL || set == NULL) {
+        hs_free(args);
+        hs_free(set);
+        fputs("hs-tool: out of memory\n", stderr);
+        return 2;
+    }
+    snprintf(set, strlen(alias) + 6, "tool=%s", alias);
+    args[0] = argv[0];
+    args[1] = "--set";
+    args[2] = set;
+    for (int i = 1; i < argc; i++)
+        args[i + 2] = argv[i];
+    int rc = tool_service_main(argc + 2, args);
+    hs_free(set);
+    hs_free(args);
+    return rc;
 }

@@ -80,6 +80,13 @@ typedef struct wjob {
     bool ready; /* all parts arrived; listed in writer.ready */
 } wjob;
 
+/* A committed batch published as it arrived (borrows the request message). */
+typedef struct wraw {
+    char *sid; /* owned */
+    const uint8_t *p;
+    size_t len;
+} wraw;
+
 /* Per-sender acknowledgements of one commit. */
 typedef struct wacks {
     uint64_t inc;
@@ -103,6 +110,8 @@ struct writer {
     size_t nreqs, capreqs;
     /* Results of the open transaction, published after commit. */
     hs_map pubs;    /* stream id -> hs_batch* of newly inserted instances */
+    wraw *raws; /* whole batches to publish as they are */
+    size_t nraw, capraw;
     hs_map acks;    /* "<sender>:<inc>" -> wacks* */
     hs_buf notices; /* sequence of [topic string, payload bin] msgpack pairs */
     size_t nnotices;
@@ -221,6 +230,27 @@ static bool w_canonical(writer *w, const char *id, char *why, size_t whylen)
     return true;
 }
 
+/* Remembers a whole batch, already encoded, for publication after commit. */
+static int w_collect_raw(writer *w, const char *id, const uint8_t *raw, size_t len)
+{
+    if (w->nraw == w->capraw) {
+        size_t cap = w->capraw ? w->capraw * 2 : 64;
+        wraw *nr = hs_realloc(w->raws, cap * sizeof *nr);
+        if (nr == NULL)
+            return HS_ERR_NOMEM;
+        w->raws = nr;
+        w->capraw = cap;
+    }
+    char *sid = hs_strdup(id);
+    if (sid == NULL)
+        return HS_ERR_NOMEM;
+    w->raws[w->nraw].sid = sid;
+    w->raws[w->nraw].p = raw;
+    w->raws[w->nraw].len = len;
+    w->nraw++;
+    return HS_OK;
+}
+
 /* Remembers newly inserted instances of stream id for publication after commit. */
 static int w_collect_pub(writer *w, const char *id, const hs_batch *b, const uint8_t *status)
 {
@@ -247,7 +277,14 @@ static int w_collect_pub(writer *w, const char *id, const hs_batch *b, const uin
 }
 
 /* Writes a decoded batch to stream id, counting into r and collecting publications. */
-static int w_write(writer *w, wreq *r, const char *id, const hs_batch *b)
+/*
+ * Writes a decoded batch to stream id, counting into r and collecting what
+ * to publish. raw (may be NULL), the batch's own msgpack encoding inside
+ * the request message, is published as it is when every instance was new,
+ * which spares copying and encoding the common case.
+ */
+static int w_write(writer *w, wreq *r, const char *id, const hs_batch *b, const uint8_t *raw,
+                   size_t rawlen)
 {
     if (w->status_cap < b->n) {
         uint8_t *st = hs_realloc(w->status, b->n);
@@ -282,6 +319,9 @@ static int w_write(writer *w, wreq *r, const char *id, const hs_batch *b)
             hs_service_dead_letter(w->svc, reason, id, hs_batch_value(b, i), b->items[i].len);
         }
     }
+    if (raw != NULL && res.inserted == b->n && b->n > 0 &&
+        (int64_t)b->n <= w->cfg->publish_max_instances)
+        return w_collect_raw(w, id, raw, rawlen);
     return w_collect_pub(w, id, b, w->status);
 }
 
@@ -336,7 +376,7 @@ static int w_op_append(writer *w, wreq *r)
     }
     if (w->decoded.n == 0)
         return HS_OK;
-    rc = w_write(w, r, id, &w->decoded);
+    rc = w_write(w, r, id, &w->decoded, data->val, data->vlen);
     if (rc != HS_OK)
         return rc;
     st->defined = true;
@@ -880,7 +920,7 @@ static int w_commit_job(writer *w, wreq **parts, uint32_t n)
                 goto bad;
             count += w->decoded.n;
             uint64_t before_ins = r->inserted, before_conf = r->conflicts;
-            int rc = w_write(w, r, id, &w->decoded);
+            int rc = w_write(w, r, id, &w->decoded, NULL, 0);
             if (rc != HS_OK)
                 return rc;
             inserted += r->inserted - before_ins;
@@ -1078,6 +1118,9 @@ static int w_apply(writer *w, wreq *r)
 
 static void w_results_clear(writer *w)
 {
+    for (size_t i = 0; i < w->nraw; i++)
+        hs_free(w->raws[i].sid);
+    w->nraw = 0;
     size_t pos = 0;
     hs_map_entry *e;
     while ((e = hs_map_next(&w->pubs, &pos)) != NULL) {
@@ -1202,6 +1245,9 @@ static void w_publish_results(writer *w)
                 w_publish(w, hs_buf_cstr(&w->topic), out.data, out.len, qos);
         }
     }
+    for (size_t i = 0; i < w->nraw; i++)
+        w_publish(w, hs_service_topic(w->svc, &w->topic, "s/%s", w->raws[i].sid), w->raws[i].p,
+                  w->raws[i].len, qos);
     pos = 0;
     while ((e = hs_map_next(&w->acks, &pos)) != NULL) {
         wacks *a = e->value;
@@ -1504,6 +1550,7 @@ void writer_destroy(writer *w)
     hs_map_free(&w->jobs);
     hs_free(w->ready);
     w_results_clear(w);
+    hs_free(w->raws);
     hs_buf_free(&w->notices);
     hs_buf_free(&w->scratch);
     hs_buf_free(&w->topic);

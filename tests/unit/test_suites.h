@@ -29,4 +29,16 @@ extern const size_t hs_test_suite_count;
     if (CU_add_test(hs__suite, #fn, (fn)) == NULL)                                                 \
         return -1;
 
+/*
+ * A fatal non-NULL assertion that the compiler understands (CUnit's fatal
+ * assertions do not return, but gcc cannot know it and warns about the
+ * dereferences that follow).
+ */
+#define HS_REQUIRE(p)                                                                              \
+    do {                                                                                           \
+        CU_ASSERT_PTR_NOT_NULL_FATAL(p);                                                           \
+        if ((p) == NULL)                                                                           \
+            return;                                                                                \
+    } while (0)
+
 #endif

@@ -1,10 +1,400 @@
-/* Tests of workflow (being written). */
+/*
+ * Tests of hs_workflow: parsing, validation messages with file and line,
+ * plates and units, bindings (tool version, parameters, cascading through
+ * sources), lookback, dynamic plate values, and the Graphviz output.
+ */
 #include "test_suites.h"
 
+#include "tools.h"
+
+#include "hs_error.h"
+#include "hs_workflow.h"
+
 #include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <string.h>
+
+static hs_tool_registry *g_tools;
+
+static hs_tool_registry *tools(void)
+{
+    if (g_tools == NULL) {
+        hs_tool_registry_create(&g_tools);
+        hs_builtin_tools_register(g_tools);
+    }
+    return g_tools;
+}
+
+/* Parses text; returns the workflow or NULL with the errors in err. */
+static hs_workflow *parse(const char *text, hs_buf *err)
+{
+    hs_workflow *wf = NULL;
+    hs_buf_reset(err);
+    int rc = hs_workflow_parse(text, strlen(text), "wf.yaml", tools(), &wf, err);
+    if (rc != HS_OK)
+        return NULL;
+    return wf;
+}
+
+static const char *CLIMATE =
+    "id: climate\n"
+    "plates:\n"
+    "  H:   {meta: house, values: [\"1\", \"2\"]}\n"
+    "  H.R: {meta: room, parent: H, values: [kitchen, lounge]}\n"
+    "factors:\n"
+    "  - tool: sliding_window\n"
+    "    params: {width: 60s}\n"
+    "    sink: windows\n"
+    "  - tool: sliding_apply\n"
+    "    params: {func: mean}\n"
+    "    sources: [windows, temperature]\n"
+    "    sink: room_temp\n"
+    "    plates: [H.R]\n"
+    "  - tool: aggregate\n"
+    "    params: {func: mean}\n"
+    "    over: room\n"
+    "    sources: [room_temp]\n"
+    "    sink: house_temp\n"
+    "    plates: [H]\n";
+
+static void test_design_example_parses(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    hs_workflow *wf = parse(CLIMATE, &err);
+    HS_REQUIRE(wf);
+    CU_ASSERT_STRING_EQUAL(wf->id, "climate");
+    CU_ASSERT_EQUAL(wf->nplates, 2);
+    CU_ASSERT_EQUAL(wf->nfactors, 3);
+    /* Dependency order: the window factor first, the aggregate last. */
+    CU_ASSERT_EQUAL(wf->order[0], 0);
+    CU_ASSERT_EQUAL(wf->order[2], 2);
+    /* sliding_apply reads 60 s before its jobs: the window width. */
+    CU_ASSERT_EQUAL(wf->factors[1].lookback_us, 60LL * 1000000);
+    CU_ASSERT_EQUAL(wf->factors[0].lookback_us, 0);
+    hs_workflow_destroy(wf);
+    hs_buf_free(&err);
+}
+
+static void test_units_of_every_kind(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    hs_workflow *wf = parse(CLIMATE, &err);
+    HS_REQUIRE(wf);
+    hs_wf_unit *u;
+    size_t n;
+    /* The global window factor: one unit. */
+    CU_ASSERT_EQUAL_FATAL(hs_workflow_units(wf, 0, &u, &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(u[0].nsources, 0);
+    CU_ASSERT_STRING_EQUAL(u[0].sinks[0]->canon, "windows");
+    hs_wf_units_free(u, n);
+    /* Per room: the global windows and the room's raw stream. */
+    CU_ASSERT_EQUAL_FATAL(hs_workflow_units(wf, 1, &u, &n), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 4);
+    CU_ASSERT_STRING_EQUAL(u[0].pv.text, "house=1/room=kitchen");
+    CU_ASSERT_STRING_EQUAL(u[0].sources[0]->canon, "windows");
+    CU_ASSERT_STRING_EQUAL(u[0].sources[1]->canon, "temperature/house=1/room=kitchen");
+    CU_ASSERT_STRING_EQUAL(u[3].sinks[0]->canon, "room_temp/house=2/room=lounge");
+    hs_wf_units_free(u, n);
+    /* Per house: every room of the house. */
+    CU_ASSERT_EQUAL_FATAL(hs_workflow_units(wf, 2, &u, &n), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL_FATAL(u[1].nsources, 2);
+    CU_ASSERT_STRING_EQUAL(u[1].sources[0]->canon, "room_temp/house=2/room=kitchen");
+    CU_ASSERT_STRING_EQUAL(u[1].sources[1]->canon, "room_temp/house=2/room=lounge");
+    CU_ASSERT_STRING_EQUAL(u[1].sinks[0]->canon, "house_temp/house=2");
+    CU_ASSERT_STRING_EQUAL(u[1].output_meta, "room");
+    hs_wf_units_free(u, n);
+    hs_workflow_destroy(wf);
+    hs_buf_free(&err);
+}
+
+static void test_multi_output_units(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    hs_workflow *wf = parse("id: split\n"
+                            "plates:\n"
+                            "  H:   {meta: house, values: [\"1\"]}\n"
+                            "  H.R: {meta: room, parent: H, values: [kitchen, lounge]}\n"
+                            "factors:\n"
+                            "  - tool: splitter\n"
+                            "    params: {element: room}\n"
+                            "    sources: [readings]\n"
+                            "    sink: by_room\n"
+                            "    plates: [H.R]\n",
+                            &err);
+    HS_REQUIRE(wf);
+    hs_wf_unit *u;
+    size_t n;
+    CU_ASSERT_EQUAL_FATAL(hs_workflow_units(wf, 0, &u, &n), HS_OK);
+    /* One unit per house: its readings split onto the rooms. */
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(u[0].sources[0]->canon, "readings/house=1");
+    CU_ASSERT_EQUAL_FATAL(u[0].nsinks, 2);
+    CU_ASSERT_STRING_EQUAL(u[0].sinks[0]->canon, "by_room/house=1/room=kitchen");
+    CU_ASSERT_STRING_EQUAL(u[0].output_meta, "room");
+    hs_wf_units_free(u, n);
+    hs_workflow_destroy(wf);
+    hs_buf_free(&err);
+}
+
+/* Every problem is reported, each with the file and its line. */
+static void test_validation_errors_have_lines(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    const char *bad = "id: bad\n"                              /* 1 */
+                      "online: {every: soon, window: [-1s, 5s]}\n" /* 2 */
+                      "plates:\n"                              /* 3 */
+                      "  H: {meta: house, parent: X, values: [\"1\"]}\n" /* 4 */
+                      "factors:\n"                             /* 5 */
+                      "  - tool: no_such_tool\n"               /* 6 */
+                      "    sink: a\n"                          /* 7 */
+                      "  - tool: sliding_apply\n"              /* 8 */
+                      "    version: \"7.1\"\n"                 /* 9 */
+                      "    params: {func: mean, colour: red}\n" /* 10 */
+                      "    sources: [w]\n"                     /* 11 */
+                      "    sink: b\n"                          /* 12 */
+                      "  - tool: aggregate\n"                  /* 13 */
+                      "    params: {func: mean}\n"             /* 14 */
+                      "    sources: [b]\n"                     /* 15 */
+                      "    sink: c\n";                         /* 16 */
+    CU_ASSERT_PTR_NULL(parse(bad, &err));
+    const char *e = hs_buf_cstr(&err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:2: online.every must be a duration"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:2: online.window cannot reach into the future"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:4: plate H has an unknown parent 'X'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:6: unknown tool 'no_such_tool'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:9: tool sliding_apply version 7.1 is asked for"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "unknown parameter 'colour' for tool sliding_apply"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:8: tool sliding_apply takes 2 sources, 1 given"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:13: aggregate tool aggregate needs over"));
+    hs_buf_free(&err);
+}
+
+static void test_cycle_and_duplicate_sink(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    CU_ASSERT_PTR_NULL(parse("id: cyc\n"
+                             "factors:\n"
+                             "  - tool: apply\n"
+                             "    params: {func: abs}\n"
+                             "    sources: [b]\n"
+                             "    sink: a\n"
+                             "  - tool: apply\n"
+                             "    params: {func: abs}\n"
+                             "    sources: [a]\n"
+                             "    sink: b\n",
+                             &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "is part of a cycle"));
+    CU_ASSERT_PTR_NULL(parse("id: dup\n"
+                             "factors:\n"
+                             "  - tool: clock\n"
+                             "    sink: a\n"
+                             "  - tool: clock\n"
+                             "    sink: a\n",
+                             &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "wf.yaml:5: stream a is already computed"));
+    /* A plate-incompatible source: a room stream read per house by a plain tool. */
+    CU_ASSERT_PTR_NULL(parse("id: plates\n"
+                             "plates:\n"
+                             "  H:   {meta: house, values: [\"1\"]}\n"
+                             "  H.R: {meta: room, parent: H, values: [k]}\n"
+                             "inputs: {t: {plates: [H.R]}}\n"
+                             "factors:\n"
+                             "  - tool: apply\n"
+                             "    params: {func: abs}\n"
+                             "    sources: [t]\n"
+                             "    sink: x\n"
+                             "    plates: [H]\n",
+                             &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "source t is on plate H.R"));
+    /* Declared inputs make unknown sources an error. */
+    CU_ASSERT_PTR_NULL(parse("id: inputs\n"
+                             "inputs: {t: {plates: []}}\n"
+                             "factors:\n"
+                             "  - tool: apply\n"
+                             "    params: {func: abs}\n"
+                             "    sources: [tt]\n"
+                             "    sink: x\n",
+                             &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "unknown source node 'tt'"));
+    hs_buf_free(&err);
+}
+
+/* The binding of a factor: parameters and sources count; patch versions do not. */
+static void test_bindings(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    hs_workflow *a = parse(CLIMATE, &err);
+    HS_REQUIRE(a);
+    /* Same definition, a patch version asked for: identical bindings. */
+    char patched[2048];
+    snprintf(patched, sizeof patched, "%s", CLIMATE);
+    char *p = strstr(patched, "  - tool: sliding_apply\n");
+    HS_REQUIRE(p);
+    char with_version[2048];
+    snprintf(with_version, sizeof with_version, "%.*s  - tool: {name: sliding_apply, version: "
+                                                "\"1.0.9\"}\n%s",
+             (int)(p - patched), patched, p + strlen("  - tool: sliding_apply\n"));
+    hs_workflow *b = parse(with_version, &err);
+    HS_REQUIRE(b);
+    for (size_t i = 0; i < 3; i++)
+        CU_ASSERT_STRING_EQUAL(a->factors[i].hash, b->factors[i].hash);
+    /* Another parameter: that factor and its readers change, the window factor does not. */
+    char changed[2048];
+    snprintf(changed, sizeof changed, "%s", CLIMATE);
+    char *f = strstr(changed, "{func: mean}\n    sources: [windows");
+    HS_REQUIRE(f);
+    memcpy(f, "{func: max }", 12);
+    hs_workflow *c = parse(changed, &err);
+    HS_REQUIRE(c);
+    CU_ASSERT_STRING_EQUAL(a->factors[0].hash, c->factors[0].hash);
+    CU_ASSERT_STRING_NOT_EQUAL(a->factors[1].hash, c->factors[1].hash);
+    CU_ASSERT_STRING_NOT_EQUAL(a->factors[2].hash, c->factors[2].hash);
+    hs_workflow_destroy(a);
+    hs_workflow_destroy(b);
+    hs_workflow_destroy(c);
+    hs_buf_free(&err);
+}
+
+/* A tool whose minor version changes: the binding changes (recompute); a patch: it does not. */
+static int nop_run(hs_tool_ctx *ctx, void *state)
+{
+    (void)ctx;
+    (void)state;
+    return HS_OK;
+}
+
+static void test_tool_version_binding(void)
+{
+    static hs_tool_def v100 = {.name = "vtool", .version = "1.0.0", .kind = HS_TOOL_PLAIN,
+                               .min_sources = 0, .max_sources = 0, .run = nop_run};
+    static hs_tool_def v107 = {.name = "vtool", .version = "1.0.7", .kind = HS_TOOL_PLAIN,
+                               .min_sources = 0, .max_sources = 0, .run = nop_run};
+    static hs_tool_def v110 = {.name = "vtool", .version = "1.1.0", .kind = HS_TOOL_PLAIN,
+                               .min_sources = 0, .max_sources = 0, .run = nop_run};
+    const hs_tool_def *defs[3] = {&v100, &v107, &v110};
+    char hashes[3][17];
+    const char *text = "id: v\nfactors:\n  - tool: vtool\n    sink: out\n"
+                       "  - tool: apply\n    params: {func: abs}\n    sources: [out]\n"
+                       "    sink: down\n";
+    char down[3][17];
+    for (int i = 0; i < 3; i++) {
+        hs_tool_registry *r;
+        hs_tool_registry_create(&r);
+        hs_builtin_tools_register(r);
+        hs_tool_registry_add(r, defs[i]);
+        hs_buf err;
+        hs_buf_init(&err, 0);
+        hs_workflow *wf = NULL;
+        CU_ASSERT_EQUAL_FATAL(hs_workflow_parse(text, strlen(text), "v", r, &wf, &err), HS_OK);
+        snprintf(hashes[i], 17, "%s", wf->factors[0].hash);
+        snprintf(down[i], 17, "%s", wf->factors[1].hash);
+        hs_workflow_destroy(wf);
+        hs_buf_free(&err);
+        hs_tool_registry_destroy(r);
+    }
+    CU_ASSERT_STRING_EQUAL(hashes[0], hashes[1]);     /* patch: same */
+    CU_ASSERT_STRING_NOT_EQUAL(hashes[0], hashes[2]); /* minor: different */
+    CU_ASSERT_STRING_EQUAL(down[0], down[1]);
+    CU_ASSERT_STRING_NOT_EQUAL(down[0], down[2]);     /* ...and downstream too */
+}
+
+static void test_dynamic_plates(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    hs_workflow *wf = parse("id: dyn\n"
+                            "plates:\n"
+                            "  H: {meta: house, values: [\"1\"]}\n"
+                            "  H.D: {meta: device, parent: H}\n"
+                            "factors:\n"
+                            "  - tool: meta_instance_from_list\n"
+                            "    params: {values: [a, b]}\n"
+                            "    sources: [announce]\n"
+                            "    output_plate: H.D\n"
+                            "  - tool: apply\n"
+                            "    params: {func: abs}\n"
+                            "    sources: [reading]\n"
+                            "    sink: clean\n"
+                            "    plates: [H.D]\n",
+                            &err);
+    if (wf == NULL)
+        fprintf(stderr, "%s", hs_buf_cstr(&err));
+    HS_REQUIRE(wf);
+    hs_wf_unit *u;
+    size_t n;
+    CU_ASSERT_EQUAL(hs_workflow_units(wf, 1, &u, &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 0); /* no device known yet */
+    hs_wf_units_free(u, n);
+    char *vals[] = {"d1", "d2", "d1"};
+    CU_ASSERT_EQUAL(hs_workflow_add_dynamic(wf, 1, "house=1", vals, 3), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_workflow_units(wf, 1, &u, &n), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_STRING_EQUAL(u[1].sinks[0]->canon, "clean/device=d2/house=1");
+    hs_wf_units_free(u, n);
+    /* The plate-creation factor itself runs once per house. */
+    CU_ASSERT_EQUAL_FATAL(hs_workflow_units(wf, 0, &u, &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(u[0].nsinks, 0);
+    hs_wf_units_free(u, n);
+    hs_workflow_destroy(wf);
+    hs_buf_free(&err);
+}
+
+static void test_json_and_dot(void)
+{
+    hs_buf err, out;
+    hs_buf_init(&err, 0);
+    hs_buf_init(&out, 0);
+    /* JSON is accepted as well. */
+    hs_workflow *wf = parse("{\"id\": \"j\", \"factors\": [{\"tool\": \"clock\", \"params\": "
+                            "{\"stride\": \"10s\"}, \"sink\": \"ticks\"}]}",
+                            &err);
+    HS_REQUIRE(wf);
+    hs_workflow_destroy(wf);
+    wf = parse(CLIMATE, &err);
+    HS_REQUIRE(wf);
+    CU_ASSERT_EQUAL(hs_workflow_to_dot(wf, &out), HS_OK);
+    const char *d = hs_buf_cstr(&out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "digraph \"climate\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "subgraph \"cluster_H\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "subgraph \"cluster_H.R\""));
+    CU_ASSERT_PTR_NOT_NULL(strstr(d, "\"room_temp\""));
+    hs_buf_reset(&out);
+    CU_ASSERT_EQUAL(hs_workflow_to_json(wf, &out), HS_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&out), "\"id\":\"climate\""));
+    hs_workflow_destroy(wf);
+    hs_buf_free(&err);
+    hs_buf_free(&out);
+}
+
+static int clean_suite(void)
+{
+    hs_tool_registry_destroy(g_tools);
+    g_tools = NULL;
+    return 0;
+}
 
 HS_TEST_INIT(workflow)
 {
-    HS_TEST_SUITE_BEGIN("workflow");
+    CU_pSuite hs__suite = CU_add_suite("workflow", NULL, clean_suite);
+    if (hs__suite == NULL)
+        return -1;
+    HS_TEST(test_design_example_parses);
+    HS_TEST(test_units_of_every_kind);
+    HS_TEST(test_multi_output_units);
+    HS_TEST(test_validation_errors_have_lines);
+    HS_TEST(test_cycle_and_duplicate_sink);
+    HS_TEST(test_bindings);
+    HS_TEST(test_tool_version_binding);
+    HS_TEST(test_dynamic_plates);
+    HS_TEST(test_json_and_dot);
     return 0;
 }
