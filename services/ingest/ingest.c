@@ -184,6 +184,36 @@ static void in_on_raw(ingest *in, hs_mqtt_msg *m)
         hs_service_dead_letter(in->svc, reason, m->topic, m->payload, m->len);
         return;
     }
+    /*
+     * Fast path: a msgpack batch that is canonical already and about as big as
+     * a batch is forwarded as it came (no copy, no re-encoding), when nothing
+     * of its stream is waiting in front of it.
+     */
+    const uint8_t *pl = m->payload;
+    bool mp_batch = m->len > 2 && (pl[0] == 0xdc || pl[0] == 0xdd || (pl[0] & 0xf0) == 0x90);
+    if (mp_batch && hs_codec_decode_mpack(pl, m->len, false, &in->decoded) == HS_OK &&
+        (int64_t)in->decoded.n * 2 >= in->cfg->batch_max_instances) {
+        pending *p = hs_map_get(&in->pend, hs_buf_cstr(&in->sid));
+        if (p == NULL || p->b.n == 0) {
+            c->instances_in += in->decoded.n;
+            hs_buf *f = &in->fields;
+            hs_buf_reset(f);
+            int frc = hs_mp_put_cstr(f, "stream");
+            if (frc == HS_OK)
+                frc = hs_mp_put_cstr(f, hs_buf_cstr(&in->sid));
+            if (frc == HS_OK)
+                frc = hs_mp_put_cstr(f, "data");
+            if (frc == HS_OK)
+                frc = hs_codec_encode_mpack(&in->decoded, 0, in->decoded.n, f);
+            if (frc == HS_OK)
+                frc = hs_wclient_send(in->wc, "append", f->data, f->len, 2, -1, NULL);
+            if (frc == HS_OK) {
+                c->msgs_out++;
+                c->instances_out += in->decoded.n;
+                return;
+            }
+        }
+    }
     rc = hs_codec_decode_payload(m->payload, m->len, hs_time_now_us(), &in->decoded);
     if (rc != HS_OK) {
         char reason[700];
