@@ -500,6 +500,8 @@ static long hs__rss_kb(void);
 /* Recomputes rates and window percentiles, and the metrics JSON (under mu). */
 static void hs__metrics_update(hs_service *svc)
 {
+    /* The service thread (tick) and the control thread (stats) both come here. */
+    pthread_mutex_lock(&svc->mu);
     int64_t now = hs_time_mono_us();
     double dt = (double)(now - svc->last_tick_mono) / 1e6;
     hs_service_counters *c = &svc->counters;
@@ -533,7 +535,6 @@ static void hs__metrics_update(hs_service *svc)
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    pthread_mutex_lock(&svc->mu);
     if (dt > 0.05) {
         svc->rate_msgs_in = (double)(cnt[0] - svc->last_cnt[0]) / dt;
         svc->rate_msgs_out = (double)(cnt[1] - svc->last_cnt[1]) / dt;
@@ -661,15 +662,36 @@ static void hs__apply_set(hs_service *svc)
         pthread_mutex_unlock(&svc->mu);
         return;
     }
-    int rc = hs_config_set(svc->table, svc->cfg, svc->set_name, svc->set_value);
     svc->set_err[0] = '\0';
+    int rc = HS_OK;
+    int level;
+    const hs_cfg_item *it = svc->table;
+    while (it->name != NULL && strcmp(it->name, svc->set_name) != 0)
+        it++;
+    if (strcmp(svc->set_name, "log_level") == 0 &&
+        hs_log_level_parse(svc->set_value, &level) != HS_OK)
+        rc = hs_err_set(HS_ERR_CONFIG, "'%s' is not a log level (debug, info, warn, error, mon, off)",
+                        svc->set_value);
+    /* Numeric run-time settings are sizes, counts and periods: they must be positive. */
+    hs_buf old;
+    hs_buf_init(&old, 0);
+    (void)hs_config_get(svc->table, svc->cfg, svc->set_name, &old);
+    if (rc == HS_OK)
+        rc = hs_config_set(svc->table, svc->cfg, svc->set_name, svc->set_value);
+    if (rc == HS_OK && it->name != NULL && it->type != HS_CFG_STR && it->type != HS_CFG_BOOL) {
+        int64_t v;
+        memcpy(&v, (const char *)svc->cfg + it->offset, sizeof v);
+        if (v <= 0) {
+            (void)hs_config_set(svc->table, svc->cfg, svc->set_name, hs_buf_cstr(&old));
+            rc = hs_err_set(HS_ERR_CONFIG, "%s must be positive", svc->set_name);
+        }
+    }
+    hs_buf_free(&old);
     if (rc != HS_OK)
         snprintf(svc->set_err, sizeof svc->set_err, "%s", hs_err_detail());
-    else if (strcmp(svc->set_name, "log_level") == 0) {
-        int level;
-        if (hs_log_level_parse(svc->common->log_level, &level) == HS_OK)
-            hs_log_set_level(svc->log, level);
-    }
+    else if (strcmp(svc->set_name, "log_level") == 0 &&
+             hs_log_level_parse(svc->common->log_level, &level) == HS_OK)
+        hs_log_set_level(svc->log, level);
     svc->set_rc = rc;
     svc->set_pending = false;
     svc->set_done = true;
@@ -780,10 +802,30 @@ static void hs__ctl_handle(hs_service *svc, const hs_mqtt_msg *m, hs_buf *reply)
         hs_buf_free(&mp);
         return;
     }
-    if (hs_mp_field_str(f, nf, "cmd", &sv, &sl) == HS_OK && sl < sizeof cmd)
-        snprintf(cmd, sizeof cmd, "%.*s", (int)sl, sv);
-    if (hs_mp_field_str(f, nf, "name", &sv, &sl) == HS_OK && sl < sizeof name)
-        snprintf(name, sizeof name, "%.*s", (int)sl, sv);
+    bool too_long = false;
+    if (hs_mp_field_str(f, nf, "cmd", &sv, &sl) == HS_OK) {
+        if (sl < sizeof cmd)
+            snprintf(cmd, sizeof cmd, "%.*s", (int)sl, sv);
+        else
+            too_long = true;
+    }
+    if (hs_mp_field_str(f, nf, "name", &sv, &sl) == HS_OK) {
+        if (sl < sizeof name)
+            snprintf(name, sizeof name, "%.*s", (int)sl, sv);
+        else
+            too_long = true;
+    }
+    /* Names and commands are echoed in replies: only plain characters. */
+    for (const char *c = cmd; *c && !too_long; c++)
+        too_long = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20;
+    for (const char *c = name; *c && !too_long; c++)
+        too_long = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20;
+    if (too_long) {
+        hs_buf_free(&mp);
+        hs_buf_puts(reply, "{\"ok\":false,\"error\":\"cmd and name are short names "
+                           "(letters, digits, underscores)\"}");
+        return;
+    }
     const hs_mp_field *vf = hs_mp_field_find(f, nf, "value");
     if (vf != NULL) {
         hs_mp_reader r;
@@ -909,9 +951,11 @@ static void hs__ctl_handle(hs_service *svc, const hs_mqtt_msg *m, hs_buf *reply)
             struct timespec ts = {0, 20 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
-        hs_buf_printf(reply, "{\"ok\":%s,\"state\":\"%s\"}",
-                      atomic_load(&svc->idle) ? "true" : "false",
-                      atomic_load(&svc->idle) ? "drained" : "draining");
+        if (atomic_load(&svc->idle))
+            hs_buf_puts(reply, "{\"ok\":true,\"state\":\"drained\"}");
+        else
+            hs_buf_puts(reply, "{\"ok\":false,\"state\":\"draining\",\"error\":\"work still in "
+                               "flight after 30 s; it stays paused\"}");
     } else if (strcmp(cmd, "shutdown") == 0) {
         hs_info(svc->log, "shutting down (control channel)");
         hs_service_stop(svc);

@@ -189,7 +189,7 @@ void hs_service_observe_us(hs_service *svc, int64_t us);
 int hs_service_ctl_start(hs_service *svc);
 
 /*
- * Extra JSON members for the retained status (e.g. "tools":["clock"]), set
+ * Extra JSON members for the retained status (e.g. "tools":"clock"), set
  * before hs_service_ready; text is copied.
  */
 void hs_service_set_status_extra(hs_service *svc, const char *json_members);

@@ -470,13 +470,8 @@ int runtime_create(runtime **out, hs_service *svc, const runtime_cfg *cfg, hs_to
         rc = hs_err_set(HS_ERR_CONFIG, "unknown tool '%s' (hsctl tool ls lists them)", cfg->tool);
     if (rc == HS_OK)
         rc = rt_subscribe_all(rt, true);
-    if (rc == HS_OK) {
+    if (rc == HS_OK)
         hs_service_manual_resume(svc);
-        /* The scheduler dispatches a tool's jobs only while some runtime of it is online. */
-        char extra[300];
-        snprintf(extra, sizeof extra, "\"tools\":\"%s\"", cfg->tool);
-        hs_service_set_status_extra(svc, extra);
-    }
     if (rc != HS_OK) {
         char msg[600];
         hs_error(rt->log, "cannot start: %s", hs_err_describe(rc, msg, sizeof msg));

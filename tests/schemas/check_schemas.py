@@ -8,17 +8,26 @@
       not. With --hsctl, every sample workflow is also given to
       `hsctl workflow check`, which must agree with the schema.
 
-  check_schemas.py capture FILE [--expect-invalid TOPIC]...
+  check_schemas.py capture FILE [--expect-invalid TOPIC]... [--expect-refused N]
       FILE holds messages captured on '#' by
-      mosquitto_sub -F '%r<TAB>%q<TAB>%t<TAB>%x' (retain flag, QoS, topic,
-      payload in hex), one per line. Every message is decoded as its topic
-      kind demands (JSON text or msgpack) and validated against its schema;
-      the topic suffix must agree with the payload where both name the same
-      thing; every acknowledgement must answer a captured write request and
-      every write request must be acknowledged. Fails when a message does not
-      validate, when a topic kind or a write-request op was never seen, or
-      when a topic has no schema. Messages on an --expect-invalid topic must
-      all be refused by the schema and all be dead-lettered.
+      mosquitto_sub -V mqttv5 -F '%r<TAB>%q<TAB>%t<TAB>%R<TAB>%D<TAB>%x'
+      (retain flag, QoS, topic, MQTT v5 response topic, correlation data,
+      payload in hex), one per line; lines of four fields (no %R, %D) are
+      read too. Every message is decoded as its topic kind demands (JSON
+      text, msgpack, or for mon JSON or plain text) and validated against its
+      schema; the topic suffix must agree with the payload where both name
+      the same thing; every acknowledgement must answer a captured write
+      request and every write request must be acknowledged. Replies on
+      reply/<client-id> are matched to their request (api/... or ctl/...) by
+      response topic and correlation data and validated against the reply of
+      that operation or command (api.json or ctl.json), or against either
+      schema's replies when the request was not captured; every request
+      must be answered. Fails when a message does not validate, when a topic
+      kind, a write-request op, a control reply kind or a status state was
+      never seen, or when a topic has no schema. Messages on an
+      --expect-invalid topic must all be refused by the schema and all be
+      dead-lettered. Exactly N requests on api/... and ctl/... (default 0)
+      must be refused by the schema, each answered with an error reply.
 
 Run with /usr/bin/python3 (python3-jsonschema, python3-yaml, python3-msgpack).
 Exit status: 0 all good, 1 problems found (listed on stderr), 2 usage error.
@@ -26,6 +35,7 @@ Exit status: 0 all good, 1 problems found (listed on stderr), 2 usage error.
 
 import argparse
 import base64
+import functools
 import glob
 import io
 import json
@@ -54,17 +64,30 @@ TOPIC_KINDS = {
     "exec": ("job.json", None, "msgpack"),
     "committed": ("committed.json", None, "msgpack"),
     "api": ("api.json", "request", "json"),
-    "reply": ("api.json", "reply", "json"),
+    "ctl": ("ctl.json", "request", "json"),
+    # Replies to api and ctl requests: the reply of the request they answer (see capture()).
+    "reply": (("api.json", "ctl.json"), "reply", "json"),
     "progress": ("progress.json", None, "json"),
     "dead": ("dead-letter.json", None, "json"),
     "status": ("status.json", None, "json"),
     "metrics": ("metrics.json", None, "json"),
     "purged": ("purged.json", None, "msgpack"),
+    "mon": ("mon.json", None, "mon"),
 }
 # Topic kinds published on <prefix>/<kind> itself, without a suffix.
-NO_SUFFIX = {"purged"}
+NO_SUFFIX = {"purged", "mon"}
+# Request kinds answered on the response topic, and the request member naming the operation.
+REQUEST_KINDS = {"api": "op", "ctl": "cmd"}
 WRITE_OPS = ("append", "job", "define", "purge", "doc_put", "doc_del")
-SCHEMA_FILES = sorted({v[0] for v in TOPIC_KINDS.values()} | {"workflow.json"})
+# Control commands; the successful reply to <cmd> is ctl.json#/$defs/<cmd>Reply.
+CTL_CMDS = ("ping", "stats", "get", "set", "pause", "resume", "drain", "shutdown")
+# Scheduler API operations -> the title of their successful reply in api.json#/$defs/reply.
+API_REPLIES = {"workflow_add": "workflow_add reply", "workflow_rm": "workflow_rm reply",
+               "compute": "compute reply", "ping": "ping reply"}
+STATUS_STATES = ("online", "paused", "offline")
+SCHEMA_FILES = sorted({f for v in TOPIC_KINDS.values()
+                       for f in (v[0] if isinstance(v[0], tuple) else (v[0],))} |
+                      {"workflow.json"})
 
 
 def _is_int(_checker, instance):
@@ -83,15 +106,102 @@ def load_schema(name):
         return json.load(f)
 
 
+_STORE = None
+
+
+def _store():
+    """Every schema of schemas/ by its $id, so that one may refer to another ("metrics.json")."""
+    global _STORE
+    if _STORE is None:
+        _STORE = {}
+        for path in sorted(glob.glob(os.path.join(SCHEMAS, "*.json"))):
+            try:
+                schema = load_schema(os.path.basename(path))
+            except ValueError:
+                continue  # the self-test reports it
+            if isinstance(schema, dict) and isinstance(schema.get("$id"), str):
+                _STORE[schema["$id"]] = schema
+    return _STORE
+
+
+def _validator_for(schema):
+    try:
+        from referencing import Registry
+        from referencing.jsonschema import DRAFT202012
+    except ImportError:  # jsonschema before 4.18
+        resolver = jsonschema.RefResolver.from_schema(schema, store=_store())
+        return StrictValidator(schema, resolver=resolver)
+    registry = Registry().with_resources(
+        (uri, DRAFT202012.create_resource(s)) for uri, s in _store().items())
+    return StrictValidator(schema, registry=registry)
+
+
+def _base_uri(name):
+    return load_schema(name)["$id"]
+
+
+@functools.lru_cache(maxsize=None)
 def validator(name, sub=None):
-    """A validator for schema file name, or for its #/$defs/<sub>."""
+    """A validator for schema file name, or for its #/$defs/<sub> (a JSON pointer below $defs).
+
+    name may be a tuple of files: the validator then accepts what any of them accepts.
+    """
+    if isinstance(name, tuple):
+        for n in name:
+            validator(n, sub)  # raises when a $defs entry is missing
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                  "$id": _base_uri(name[0]).rsplit("/", 1)[0] + "/any-of-" +
+                  "-".join(n.replace(".json", "") for n in name) + ".json",
+                  "anyOf": [{"$ref": _base_uri(n) + ("#/$defs/" + sub if sub else "")}
+                            for n in name]}
+        return _validator_for(schema)
     schema = load_schema(name)
     if sub is not None:
-        if sub not in schema.get("$defs", {}):
+        if sub.split("/")[0] not in schema.get("$defs", {}):
             raise KeyError(f"schemas/{name} has no $defs/{sub}")
         schema = {k: schema[k] for k in ("$schema", "$id", "$defs")}
         schema["$ref"] = "#/$defs/" + sub
-    return StrictValidator(schema)
+    return _validator_for(schema)
+
+
+@functools.lru_cache(maxsize=None)
+def reply_validator(kind, op):
+    """The validator of the replies to an api or ctl request of operation op (None: unknown op):
+    its successful reply or an error."""
+    if kind == "ctl":
+        if op not in CTL_CMDS:
+            return None
+        refs = [_base_uri("ctl.json") + "#/$defs/" + op + "Reply",
+                _base_uri("ctl.json") + "#/$defs/error"]
+    else:
+        titles = [b.get("title") for b in load_schema("api.json")["$defs"]["reply"]["oneOf"]]
+        if op not in API_REPLIES or API_REPLIES[op] not in titles or "error" not in titles:
+            return None
+        refs = [_base_uri("api.json") + "#/$defs/reply/oneOf/" + str(titles.index(t))
+                for t in (API_REPLIES[op], "error")]
+    return _validator_for({"$schema": "https://json-schema.org/draft/2020-12/schema",
+                           "$id": _base_uri(kind + ".json").rsplit("/", 1)[0] +
+                           f"/reply-to-{kind}-{op}.json",
+                           "anyOf": [{"$ref": r} for r in refs]})
+
+
+def ctl_reply_kind(doc):
+    """Which ctl.json reply a (valid) reply is: 'error' or '<cmd>Reply', or None."""
+    for name in ["error"] + [c + "Reply" for c in CTL_CMDS]:
+        if first_error(validator("ctl.json", name), doc) is None:
+            return name
+    return None
+
+
+def metrics_problems(doc):
+    """What metrics.json cannot say about a (valid) metrics object."""
+    lat = doc["latency_ms"]
+    out = []
+    if not lat["p50"] <= lat["p95"] <= lat["p99"]:
+        out.append(f"latency percentiles out of order: {lat}")
+    if lat["count"] == 0 and (lat["p50"], lat["p95"], lat["p99"]) != (0, 0, 0):
+        out.append(f"latency percentiles without observations: {lat}")
+    return out
 
 
 def _closest(err, depth=0):
@@ -119,9 +229,15 @@ def _closest(err, depth=0):
 
 def first_error(v, instance):
     """The most relevant validation error as one line, or None."""
-    err = jsonschema.exceptions.best_match(v.iter_errors(instance))
-    if err is None:
+    errors = list(v.iter_errors(instance))
+    if not errors:
         return None
+    # best_match would pick a branch of a failed oneOf/anyOf by its own rules: _closest knows
+    # better which branch was meant.
+    if len(errors) == 1 and errors[0].context:
+        err = errors[0]
+    else:
+        err = jsonschema.exceptions.best_match(errors)
     err = _closest(err)
     where = "/".join(str(p) for p in err.absolute_path) or "(top)"
     msg = err.message
@@ -299,7 +415,18 @@ factors: [{tool: clock, sink: t, output_plate: A}]
 """, False),
 ]
 
-# (schema, #/$defs entry or None, sample, valid?)
+STATUS = {"state": "online", "id": "writer", "service": "writer", "version": "0.1.0", "pid": 7,
+          "host": "h", "started": "2024-01-01T00:00:00.000001Z", "incarnation": 1}
+METRICS = {"id": "writer", "service": "writer", "version": "0.1.0", "t": 1795323379634773,
+           "uptime_s": 1.8, "state": "online", "msgs_in": 3, "msgs_out": 2, "instances_in": 10,
+           "instances_out": 10, "msgs_in_per_s": 0.5, "msgs_out_per_s": 0.0,
+           "instances_in_per_s": 2.0, "instances_out_per_s": 2.0, "errors": 0,
+           "dead_lettered": 0, "backlog": 0,
+           "latency_ms": {"p50": 0.14, "p95": 1.125, "p99": 2.25, "count": 12},
+           "rx_queued": 0, "inflight": 0, "reconnects": 0, "rss_kb": 14264, "cpu_s": 0.021}
+
+# (schema (a file, or a tuple of files any of which may accept), #/$defs entry or None,
+#  sample, valid?)
 PAYLOAD_SAMPLES = [
     ("raw-payload.json", "json", {"t": "2016-04-28T20:00:00Z", "v": 21.5}, True),
     ("raw-payload.json", "json", {"t": "2016-04-28 20:00:00.123456789+02:00", "v": 1}, True),
@@ -395,7 +522,266 @@ PAYLOAD_SAMPLES = [
     ("progress.json", None, {"request": "r", "workflow": "w", "state": "done", "jobs_total": 2,
                              "jobs_done": 1, "jobs_failed": 1, "instances": 0,
                              "elapsed_s": 0.5}, False),
+    # status: the paused state and the tool runtimes' "tools".
+    ("status.json", None, dict(STATUS, state="paused"), True),
+    ("status.json", None, dict(STATUS, state="paused", reason="stopped"), False),
+    ("status.json", None, dict(STATUS, state="starting"), False),
+    ("status.json", None, dict(STATUS, id="tools", service="tool", tools="all"), True),
+    ("status.json", None, dict(STATUS, id="tools", service="tool", state="paused",
+                               tools="clock"), True),
+    ("status.json", None, dict(STATUS, id="tools", service="tool"), False),
+    ("status.json", None, dict(STATUS, id="tools", service="tool", state="offline",
+                               reason="connection lost"), True),
+    ("status.json", None, dict(STATUS, id="tools", service="tool", tools=["clock"]), False),
+    ("status.json", None, dict(STATUS, id="tools", service="tool", tools="a/b"), False),
+    ("status.json", None, dict(STATUS, tools="all"), False),
+    ("status.json", None, dict(STATUS, extra=1), False),
+    # metrics
+    ("metrics.json", None, METRICS, True),
+    ("metrics.json", None, dict(METRICS, state="paused"), True),
+    ("metrics.json", None, dict(METRICS, state="offline"), False),
+    ("metrics.json", None, dict(METRICS, queue=3), False),
+    ("metrics.json", None, {k: v for k, v in METRICS.items() if k != "latency_ms"}, False),
+    ("metrics.json", None, {k: v for k, v in METRICS.items() if k != "version"}, False),
+    ("metrics.json", None, dict(METRICS, msgs_in_per_s=-1.0), False),
+    ("metrics.json", None, dict(METRICS, msgs_in=1.0), False),
+    ("metrics.json", None, dict(METRICS, latency_ms={"p50": 1, "p95": 2, "p99": 3}), False),
+    ("metrics.json", None, dict(METRICS, latency_ms={"p50": 1, "p95": 2, "p99": 3, "count": 4,
+                                                     "max": 5}), False),
+    ("metrics.json", None, dict(METRICS, latency_ms={"p50": 0, "p95": 0, "p99": 0,
+                                                     "count": 1.5}), False),
+    # control requests
+    ("ctl.json", "request", {"cmd": "ping"}, True),
+    ("ctl.json", "request", {"cmd": "drain"}, True),
+    ("ctl.json", "request", {"cmd": "get"}, True),
+    ("ctl.json", "request", {"cmd": "get", "name": "log_level"}, True),
+    ("ctl.json", "request", {"cmd": "set", "name": "log_level", "value": "debug"}, True),
+    ("ctl.json", "request", {"cmd": "set", "name": "batch_max_instances", "value": 512}, True),
+    ("ctl.json", "request", {"cmd": "set", "name": "log_level"}, False),
+    ("ctl.json", "request", {"cmd": "set", "name": "log_level", "value": None}, False),
+    ("ctl.json", "request", {"cmd": "set", "name": "Log-Level", "value": "debug"}, False),
+    ("ctl.json", "request", {"cmd": "ping", "name": "x"}, False),
+    ("ctl.json", "request", {"cmd": "frobnicate"}, False),
+    ("ctl.json", "request", {"op": "ping"}, False),
+    ("ctl.json", "request", {"cmd": "get", "name": "a" * 64}, False),
+    # control replies
+    ("ctl.json", "reply", {"ok": False, "error": "unknown command 'x'"}, True),
+    ("ctl.json", "reply", {"ok": False}, False),
+    ("ctl.json", "reply", {"ok": False, "error": ""}, False),
+    ("ctl.json", "reply", {"ok": True, "id": "writer", "service": "writer", "version": "0.1.0",
+                           "uptime_s": 1.5, "state": "online"}, True),
+    ("ctl.json", "reply", {"ok": True, "id": "writer", "service": "writer", "version": "0.1.0",
+                           "uptime_s": 1.5, "state": "offline"}, False),
+    ("ctl.json", "reply", {"ok": True, "stats": METRICS}, True),
+    ("ctl.json", "reply", {"ok": True, "stats": dict(METRICS, queue=1)}, False),
+    ("ctl.json", "reply", {"ok": True, "settings": {"log_level": "info", "mqtt_password": "***"},
+                           "settable": ["log_level", "metrics_interval"]}, True),
+    ("ctl.json", "reply", {"ok": True, "settings": {"metrics_port": 0},
+                           "settable": ["log_level", "metrics_interval"]}, False),
+    ("ctl.json", "reply", {"ok": True, "settings": {},
+                           "settable": ["log_level", "metrics_interval"]}, False),
+    ("ctl.json", "reply", {"ok": True, "settings": {"log_level": "info"},
+                           "settable": ["log_level"]}, False),
+    ("ctl.json", "reply", {"ok": True, "name": "log_level", "value": "debug"}, True),
+    ("ctl.json", "reply", {"ok": True, "name": "log_level", "value": 3}, False),
+    ("ctl.json", "reply", {"ok": True, "state": "paused"}, True),
+    ("ctl.json", "reply", {"ok": True, "state": "online"}, True),
+    ("ctl.json", "reply", {"ok": True, "state": "drained"}, True),
+    ("ctl.json", "reply", {"ok": False, "state": "draining"}, True),
+    ("ctl.json", "reply", {"ok": True, "state": "draining"}, False),
+    ("ctl.json", "reply", {"ok": True, "state": "stopping"}, True),
+    ("ctl.json", "reply", {"ok": True, "state": "offline"}, False),
+    ("ctl.json", "reply", {"ok": True}, False),
+    (("api.json", "ctl.json"), "reply", {"ok": True}, True),
+    (("api.json", "ctl.json"), "reply", {"ok": True, "state": "paused"}, True),
+    (("api.json", "ctl.json"), "reply", {"ok": True, "state": "napping"}, False),
+    # monitoring events
+    ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05.123456Z",
+                        "e": [{"n": "workflow_start", "vs": "w request c-1-2 over "
+                               "(2023-11-14T22:13:20.000000Z, 2023-11-14T22:15:20.000000Z]: "
+                               "7 jobs"}]}, True),
+    ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05.123456Z",
+                        "e": [{"n": "workflow_end", "vs": "my flow request o-1-2 failed: 7 jobs, "
+                               "1 failed, 120 instances, 0.250s"}]}, True),
+    ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05.123456Z",
+                        "e": [{"n": "job_failed", "vs": "w job j0123456789abcdef (factor 1 "
+                               "house=1, (0, 10]): tool failed: boom"}]}, True),
+    ("mon.json", None, {"uid": "ingest", "bt": "2026-01-02T03:04:05.123456Z",
+                        "e": [{"n": "something_new", "vs": "any text"}]}, True),
+    ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05.123456Z",
+                        "e": [{"n": "workflow_end", "vs": "w request r-1 done"}]}, False),
+    ("mon.json", None, {"uid": "scheduler", "bt": 1767323045.1,
+                        "e": [{"n": "x", "vs": "y"}]}, False),
+    ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05Z", "e": []}, False),
+    ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05Z",
+                        "e": [{"n": "x", "v": 1}]}, False),
+    ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05Z",
+                        "e": [{"n": "x", "vs": "a"}, {"n": "y", "vs": "b"}]}, False),
+    ("mon.json", None, "2026-01-02T03:04:05.123456Z MON scheduler workflow_end: w request r-1 "
+                       "done: 1 jobs, 0 failed, 5 instances, 0.010s", True),
+    ("mon.json", None, "2026-01-02T03:04:05.123456Z INFO scheduler workflow_end: x", False),
+    ("mon.json", None, "MON scheduler workflow_end: x", False),
 ]
+
+
+def _cap(topic, payload, resp="", corr="", retained=False):
+    """One capture line (six fields); payload: bytes, text, or a JSON value."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    elif not isinstance(payload, bytes):
+        payload = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    return f"{int(retained)}\t1\t{topic}\t{resp}\t{corr}\t{payload.hex()}"
+
+
+R1 = "hs/reply/hsctl-1-2"
+PING = {"ok": True, "id": "writer", "service": "writer", "version": "0.1.0", "uptime_s": 2.5,
+        "state": "online"}
+GET_ALL = {"ok": True, "settings": {"log_level": "info", "metrics_interval": "1s",
+                                    "mqtt_password": "***"},
+           "settable": ["log_level", "metrics_interval"]}
+MON = {"uid": "writer", "bt": "2026-01-02T03:04:05.123456Z", "e": [{"n": "x", "vs": "y"}]}
+# (what, capture lines, expect_refused, problems expected: substrings, none when [])
+CAPTURE_SAMPLES = [
+    ("a ping answered", [_cap("hs/ctl/writer", {"cmd": "ping"}, R1, "7"),
+                         _cap(R1, PING, "", "7")], 0, []),
+    ("the reply captured first", [_cap(R1, PING, "", "7"),
+                                  _cap("hs/ctl/writer", {"cmd": "ping"}, R1, "7")], 0, []),
+    ("correlation data holding a tab", [_cap("hs/ctl/writer", {"cmd": "ping"}, R1, "a\tb"),
+                                        _cap(R1, PING, "", "a\tb")], 0, []),
+    ("the reply of another command", [_cap("hs/ctl/writer", {"cmd": "stats"}, R1, "7"),
+                                      _cap(R1, PING, "", "7")], 0,
+     ["(cmd stats) does not validate against ctl.json"]),
+    ("a scheduler API reply to a control request",
+     [_cap("hs/ctl/writer", {"cmd": "pause"}, R1, "7"),
+      _cap(R1, {"ok": True, "request": "c-1", "jobs": 3}, "", "7")], 0,
+     ["(cmd pause) does not validate against ctl.json"]),
+    ("a control reply to a scheduler API request",
+     [_cap("hs/api/scheduler", {"op": "compute", "workflow": "w", "from": 0, "to": 1}, R1, "7"),
+      _cap(R1, {"ok": True, "state": "online"}, "", "7")], 0,
+     ["(op compute) does not validate against api.json"]),
+    ("an error answers any command", [_cap("hs/ctl/writer", {"cmd": "drain"}, R1, "7"),
+                                      _cap(R1, {"ok": False, "error": "no"}, "", "7")], 0, []),
+    ("a request never answered", [_cap("hs/ctl/writer", {"cmd": "ping"}, R1, "7"),
+                                  _cap(R1, PING, "", "8")], 0, ["was never answered"]),
+    ("two replies", [_cap("hs/ctl/writer", {"cmd": "ping"}, R1, "7"),
+                     _cap(R1, PING, "", "7"), _cap(R1, PING, "", "7")], 0,
+     ["a second reply"]),
+    ("a request without a response topic", [_cap("hs/ctl/writer", {"cmd": "ping"})], 0,
+     ["without a response topic"]),
+    ("a refused request answered with an error",
+     [_cap("hs/ctl/writer", {"cmd": "frobnicate"}, R1, "7"),
+      _cap(R1, {"ok": False, "error": "unknown command 'frobnicate'"}, "", "7")], 1, []),
+    ("a refused request not expected",
+     [_cap("hs/ctl/writer", {"cmd": "frobnicate"}, R1, "7"),
+      _cap(R1, {"ok": False, "error": "unknown command 'frobnicate'"}, "", "7")], 0,
+     ["1 request(s) on hs/api/... and hs/ctl/... were refused by the schema, expected 0"]),
+    ("a refused request answered with ok",
+     [_cap("hs/ctl/writer", {"cmd": "get", "name": "x" * 70}, R1, "7"),
+      _cap(R1, GET_ALL, "", "7")], 1, ["should be an error"]),
+    ("a reply that is not JSON", [_cap("hs/ctl/writer", {"cmd": "get", "name": "a"}, R1, "7"),
+                                  _cap(R1, b'{"ok":false,"error":"no setting \'a"b\'"}', "",
+                                       "7")], 0, ["not JSON"]),
+    ("a reply whose request was not captured", [_cap(R1, {"ok": True}, "", "1"),
+                                                _cap(R1, GET_ALL, "", "2")], 0, []),
+    ("an unknown reply whose request was not captured", [_cap(R1, {"ok": "yes"}, "", "1")], 0,
+     ["does not validate against api.json or ctl.json replies"]),
+    ("ping of another service", [_cap("hs/ctl/ingest", {"cmd": "ping"}, R1, "7"),
+                                 _cap(R1, PING, "", "7")], 0,
+     ["ping reply id 'writer' differs"]),
+    ("get NAME answered with every setting",
+     [_cap("hs/ctl/writer", {"cmd": "get", "name": "log_level"}, R1, "7"),
+      _cap(R1, GET_ALL, "", "7")], 0, ["get log_level answered with the settings"]),
+    ("get NAME answered", [_cap("hs/ctl/writer", {"cmd": "get", "name": "log_level"}, R1, "7"),
+                           _cap(R1, dict(GET_ALL, settings={"log_level": "info"}), "", "7")],
+     0, []),
+    ("set answered with another value",
+     [_cap("hs/ctl/writer", {"cmd": "set", "name": "log_level", "value": "debug"}, R1, "7"),
+      _cap(R1, {"ok": True, "name": "log_level", "value": "info"}, "", "7")], 0,
+     ["set log_level 'debug' answered with log_level 'info'"]),
+    ("set of a number", [_cap("hs/ctl/writer", {"cmd": "set", "name": "batch_max_instances",
+                                                "value": 512}, R1, "7"),
+                         _cap(R1, {"ok": True, "name": "batch_max_instances", "value": "512"},
+                              "", "7")], 0, []),
+    ("stats of the right service", [_cap("hs/ctl/writer", {"cmd": "stats"}, R1, "7"),
+                                    _cap(R1, {"ok": True, "stats": METRICS}, "", "7")], 0, []),
+    ("stats with percentiles out of order",
+     [_cap("hs/ctl/writer", {"cmd": "stats"}, R1, "7"),
+      _cap(R1, {"ok": True, "stats": dict(METRICS, latency_ms={"p50": 2, "p95": 1, "p99": 3,
+                                                               "count": 5})}, "", "7")], 0,
+     ["latency percentiles out of order"]),
+    ("metrics with percentiles and no observations",
+     [_cap("hs/metrics/writer", dict(METRICS, latency_ms={"p50": 1, "p95": 1, "p99": 1,
+                                                          "count": 0}))], 0,
+     ["latency percentiles without observations"]),
+    ("a paused status", [_cap("hs/status/writer", dict(STATUS, state="paused"), retained=True)],
+     0, []),
+    ("monitoring events in both forms",
+     [_cap("hs/status/writer", STATUS, retained=True), _cap("hs/mon", MON),
+      _cap("hs/mon", "2026-01-02T03:04:05.123456Z MON writer x: y")], 0, []),
+    ("a monitoring event from an unknown service",
+     [_cap("hs/status/writer", STATUS, retained=True), _cap("hs/mon", dict(MON, uid="nobody"))],
+     0, ["monitoring event from 'nobody'"]),
+    ("a monitoring event on a sub-topic", [_cap("hs/status/writer", STATUS, retained=True),
+                                           _cap("hs/mon/writer", MON)], 0,
+     ["topic has a suffix after the kind"]),
+    ("a plain event that is not one", [_cap("hs/mon", "hello")], 0,
+     ["does not validate against mon.json"]),
+    ("a line of four fields", ["1\t1\ths/status/writer\t" + json.dumps(STATUS).encode().hex()],
+     0, []),
+    ("an unreadable line", ["1\t1\ths/status/writer"], 0, ["unreadable capture line"]),
+]
+
+
+def capture_samples_problems():
+    """check_capture must find exactly the expected problems in small captures."""
+    problems = []
+    fd, path = tempfile.mkstemp(prefix="hs-capture-", suffix=".tsv")
+    try:
+        for what, lines, refused, want in CAPTURE_SAMPLES:
+            with os.fdopen(os.dup(fd), "w", encoding="utf-8") as f:
+                f.seek(0)
+                f.truncate()
+                f.write("\n".join(lines) + "\n")
+            got, _ = check_capture(path, expect_refused=refused, coverage=False)
+            missing = [w for w in want if not any(w in g for g in got)]
+            extra = [g for g in got if not any(w in g for w in want)]
+            if missing or extra:
+                problems.append(f"capture sample '{what}': expected the problems {want}, got "
+                                f"{got}")
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return problems
+
+
+def reply_tables_problems():
+    """This script's tables of commands and replies must agree with ctl.json and api.json."""
+    problems = []
+    ctl = load_schema("ctl.json")["$defs"]
+    cmds = []
+    for branch in ctl["request"]["oneOf"]:
+        c = branch["properties"]["cmd"]
+        cmds += c["enum"] if "enum" in c else [c["const"]]
+    if sorted(cmds) != sorted(CTL_CMDS):
+        problems.append(f"ctl.json requests name the commands {sorted(cmds)}, this script knows "
+                        f"{sorted(CTL_CMDS)}")
+    want = ["#/$defs/error"] + [f"#/$defs/{c}Reply" for c in CTL_CMDS]
+    got = [b.get("$ref") for b in ctl["reply"]["oneOf"]]
+    if sorted(got) != sorted(want):
+        problems.append(f"ctl.json#/$defs/reply is {got}, expected one of each of {want}")
+    for c in CTL_CMDS:
+        if c + "Reply" not in ctl:
+            problems.append(f"ctl.json has no $defs/{c}Reply")
+    api = load_schema("api.json")["$defs"]
+    ops = [b["properties"]["op"]["const"] for b in api["request"]["oneOf"]]
+    if sorted(ops) != sorted(API_REPLIES):
+        problems.append(f"api.json requests name the ops {sorted(ops)}, this script knows "
+                        f"{sorted(API_REPLIES)}")
+    for op in API_REPLIES:
+        if reply_validator("api", op) is None:
+            problems.append(f"api.json#/$defs/reply has no branch titled "
+                            f"'{API_REPLIES[op]}' (or none titled 'error')")
+    return problems
 
 
 def _walk_patterns(node, where, out):
@@ -482,15 +868,17 @@ def selftest(args):
     print(f"{len(WORKFLOW_SAMPLES)} workflow samples checked"
           f"{' (also with hsctl workflow check)' if args.hsctl else ''}")
 
-    validators = {}
     for name, sub, sample, valid in PAYLOAD_SAMPLES:
-        v = validators.setdefault((name, sub), validator(name, sub))
-        err = first_error(v, sample)
+        err = first_error(validator(name, sub), sample)
         if (err is None) != valid:
             problems.append(f"{name}{'#' + sub if sub else ''} sample {json.dumps(sample)[:120]}: "
                             f"{'valid' if err is None else 'invalid (' + err + ')'}, expected "
                             f"{'valid' if valid else 'invalid'}")
     print(f"{len(PAYLOAD_SAMPLES)} payload samples checked")
+    problems += reply_tables_problems()
+    print("reply tables checked against ctl.json and api.json")
+    problems += capture_samples_problems()
+    print(f"{len(CAPTURE_SAMPLES)} capture samples checked")
     return report(problems)
 
 
@@ -498,45 +886,85 @@ def selftest(args):
 
 
 def parse_capture(path):
-    """Yields (line number, retained, qos, topic, payload bytes)."""
+    """Yields (line number, retained, qos, topic, response topic, correlation, payload bytes).
+
+    Lines have six fields (retain, QoS, topic, response topic, correlation data, payload in
+    hex) or four (no response topic and correlation data: both come back as "").
+    Correlation data is printed raw: it may hold tabs (the fields around it are split off
+    first), not newlines.
+    """
     with open(path, encoding="utf-8", errors="surrogateescape") as f:
         for n, line in enumerate(f, 1):
             line = line.rstrip("\n")
             if not line:
                 continue
-            parts = line.split("\t")
-            if len(parts) != 4:
-                yield n, None, None, None, line
+            parts = line.split("\t", 4)
+            if len(parts) == 5 and "\t" in parts[4]:
+                corr, hexpay = parts[4].rsplit("\t", 1)
+                parts = parts[:4] + [corr, hexpay]
+            elif len(parts) == 4:
+                parts = parts[:3] + ["", ""] + parts[3:]
+            else:
+                yield n, None, None, None, None, None, line
                 continue
-            retained, qos, topic, hexpay = parts
+            retained, qos, topic, resp, corr, hexpay = parts
             try:
                 payload = bytes.fromhex(hexpay)
             except ValueError:
-                yield n, None, None, topic, line
+                yield n, None, None, topic, None, None, line
                 continue
-            yield n, retained == "1", qos, topic, payload
+            yield n, retained == "1", qos, topic, resp, corr, payload
 
 
-def capture(args):
+def schema_names(kind):
+    f = TOPIC_KINDS[kind][0]
+    return " or ".join(f) if isinstance(f, tuple) else f
+
+
+def decode_mon(payload):
+    """mon events: a SenML JSON object, or a plain text line (a JSON string to the schema)."""
+    if payload.lstrip()[:1] == b"{":
+        return decode_json(payload)
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DecodeError(f"not UTF-8: {e}") from None
+
+
+def check_capture(path, prefix="hs", expect_invalid=(), expect_refused=0, coverage=True):
+    """The problems of a capture file, and lines summing it up.
+
+    coverage: also require every topic kind, write-request op, status state and control
+    reply kind to have been seen.
+    """
     problems = []
-    prefix = args.prefix.rstrip("/") + "/"
+    prefix = prefix.rstrip("/") + "/"
     validators = {k: validator(f, sub) for k, (f, sub, _) in TOPIC_KINDS.items()}
     raw_json = validator("raw-payload.json", "json")
     raw_mp = validator("raw-payload.json", "msgpack")
     sid_check = validator("write-request.json", "streamId")
-    expect_invalid = set(args.expect_invalid or [])
+    expect_invalid = set(expect_invalid or [])
     seen = {k: 0 for k in TOPIC_KINDS}
     ops = {op: 0 for op in WRITE_OPS}
+    states = {st: 0 for st in STATUS_STATES}
+    ctl_replies = {"error": 0}
+    ctl_replies.update({c + "Reply": 0 for c in CTL_CMDS})
     invalid_seen = {t: [] for t in expect_invalid}
     dead_payloads = set()
     requests = {}  # (sender, inc, seq) -> line
     acks = []  # (sender, inc, seq, line)
+    # (response topic, correlation) -> [kind, op (None: refused by the schema), doc, topic, line,
+    #                                   answered]
+    calls = {}
+    replies = []  # (line, topic, correlation, doc)
+    service_ids = set()
+    mon_uids = []  # (line, uid)
     total = 0
 
     def bad(n, topic, what):
         problems.append(f"line {n} {topic}: {what}")
 
-    for n, retained, qos, topic, payload in parse_capture(args.capture):
+    for n, retained, qos, topic, resp, corr, payload in parse_capture(path):
         if retained is None:
             bad(n, topic or "?", "unreadable capture line")
             continue
@@ -562,6 +990,8 @@ def capture(args):
                     doc, v = decode_json(payload), raw_json
             elif enc == "msgpack":
                 doc = decode_msgpack(payload)
+            elif enc == "mon":
+                doc = decode_mon(payload)
             else:
                 doc = decode_json(payload)
             err = first_error(v, doc)
@@ -572,8 +1002,24 @@ def capture(args):
             if err is None:
                 bad(n, topic, "expected the schema to refuse this message, but it validates")
             continue
+        if kind in REQUEST_KINDS:
+            if not resp:
+                bad(n, topic, "request without a response topic (MQTT v5 property)")
+            elif not resp.startswith(prefix + "reply/"):
+                bad(n, topic, f"response topic {resp} is not {prefix}reply/<client-id>")
+            elif (resp, corr) in calls:
+                bad(n, topic, f"correlation data '{corr}' used twice on {resp}")
+            else:
+                op = doc.get(REQUEST_KINDS[kind]) if err is None else None
+                calls[(resp, corr)] = [kind, op, doc, topic, n, False]
+            if err is not None:
+                continue  # refused requests must be answered with an error (below)
+        if kind == "reply":
+            # Checked once every request is known (a reply may be captured first).
+            replies.append((n, topic, corr, doc, err))
+            continue
         if err is not None:
-            bad(n, topic, f"does not validate against {TOPIC_KINDS[kind][0]}: {err}")
+            bad(n, topic, f"does not validate against {schema_names(kind)}: {err}")
             continue
         # The topic suffix and the payload must agree where both name the same thing.
         same = {"status": "id", "metrics": "id", "committed": "workflow", "progress": "request"}
@@ -594,6 +1040,79 @@ def capture(args):
                 dead_payloads.add(doc["payload"].encode("utf-8"))
             else:
                 dead_payloads.add(base64.b64decode(doc["payload_b64"]))
+        if kind == "status":
+            states[doc["state"]] += 1
+            service_ids.add(doc["id"])
+        if kind == "metrics":
+            for p in metrics_problems(doc):
+                bad(n, topic, p)
+        if kind == "mon":
+            mon_uids.append((n, doc["uid"] if isinstance(doc, dict) else doc.split(" ")[2]))
+
+    # Replies, each against the reply of the request it answers.
+    refused = 0
+    for n, topic, corr, doc, err in replies:
+        call = calls.get((topic, corr))
+        if call is None:
+            # The request was not captured: any reply of api.json or ctl.json.
+            if err is not None:
+                bad(n, topic, f"does not validate against api.json or ctl.json replies: {err}")
+            continue
+        kind, op, req, req_topic, req_line, answered = call
+        if answered:
+            bad(n, topic, f"a second reply to the request of line {req_line}")
+            continue
+        call[5] = True
+        what = f"the reply to {req_topic} (line {req_line})"
+        if doc is None:
+            bad(n, topic, f"{what}: {err}")
+            continue
+        if op is None:
+            refused += 1
+            if doc.get("ok") is not False or "error" not in doc:
+                bad(n, topic, f"{what} should be an error: the schema refuses the request")
+            continue
+        v = reply_validator(kind, op)
+        if v is None:
+            bad(n, topic, f"{what}: no reply schema known for {REQUEST_KINDS[kind]} '{op}'")
+            continue
+        err = first_error(v, doc)
+        if err is not None:
+            bad(n, topic, f"{what} ({REQUEST_KINDS[kind]} {op}) does not validate against "
+                f"{kind}.json: {err}")
+            continue
+        if kind != "ctl":
+            continue
+        rkind = ctl_reply_kind(doc)
+        ctl_replies[rkind] += 1
+        sid = req_topic[len(prefix) + len("ctl/"):]
+        if rkind == "pingReply" and doc["id"] != sid:
+            bad(n, topic, f"{what}: ping reply id '{doc['id']}' differs from the request topic")
+        if rkind == "statsReply":
+            if doc["stats"]["id"] != sid:
+                bad(n, topic, f"{what}: stats id '{doc['stats']['id']}' differs from the "
+                    "request topic")
+            for p in metrics_problems(doc["stats"]):
+                bad(n, topic, f"{what}: {p}")
+        if rkind == "getReply" and "name" in req and list(doc["settings"]) != [req["name"]]:
+            bad(n, topic, f"{what}: get {req['name']} answered with the settings "
+                f"{sorted(doc['settings'])}")
+        if rkind == "getReply" and "name" not in req and not set(doc["settable"]) <= set(
+                doc["settings"]):
+            bad(n, topic, f"{what}: settable names settings that get does not list")
+        if rkind == "setReply":
+            value = req["value"] if isinstance(req["value"], str) else json.dumps(req["value"])
+            if (doc["name"], doc["value"]) != (req["name"], value):
+                bad(n, topic, f"{what}: set {req['name']} {value!r} answered with "
+                    f"{doc['name']} {doc['value']!r}")
+    for (resp, corr), (kind, op, req, req_topic, req_line, answered) in sorted(
+            calls.items(), key=lambda kv: kv[1][4]):
+        if not answered:
+            problems.append(f"line {req_line} {req_topic}: request {json.dumps(req)[:80]} "
+                            f"(correlation '{corr}') was never answered on {resp}")
+    if refused != expect_refused:
+        problems.append(f"{refused} request(s) on {prefix}api/... and {prefix}ctl/... were "
+                        f"refused by the schema, expected {expect_refused}")
 
     for sender, inc, seq, n in acks:
         if (sender, inc, seq) not in requests:
@@ -604,22 +1123,46 @@ def capture(args):
         if key not in acked:
             problems.append(f"line {n}: write request {key[0]}:{key[1]}:{key[2]} "
                             "was never acknowledged")
+    for n, uid in mon_uids:
+        if uid not in service_ids:
+            problems.append(f"line {n}: monitoring event from '{uid}', a service whose status "
+                            "was never captured")
     for t, payloads in sorted(invalid_seen.items()):
         if not payloads:
             problems.append(f"no message on {t} (expected invalid ones) was captured")
         for p in payloads:
             if p not in dead_payloads:
                 problems.append(f"the invalid message {p[:60]!r} on {t} was not dead-lettered")
-    for kind, count in sorted(seen.items()):
+    for kind, count in sorted(seen.items()) if coverage else ():
         if count == 0:
-            problems.append(f"no message of topic kind {prefix}{kind}/... was captured "
-                            f"(schema {TOPIC_KINDS[kind][0]} untested)")
-    for op, count in ops.items():
+            where = prefix + kind + ("" if kind in NO_SUFFIX else "/...")
+            problems.append(f"no message of topic kind {where} was captured "
+                            f"(schema {schema_names(kind)} untested)")
+    for op, count in ops.items() if coverage else ():
         if count == 0:
             problems.append(f"no write request with op '{op}' was captured")
-    print(f"{total} messages checked: " +
-          ", ".join(f"{k} {c}" for k, c in sorted(seen.items())))
-    print("write requests by op: " + ", ".join(f"{k} {c}" for k, c in ops.items()))
+    for st, count in states.items() if coverage else ():
+        if count == 0:
+            problems.append(f"no status with state '{st}' was captured")
+    for rk, count in ctl_replies.items() if coverage else ():
+        if count == 0:
+            problems.append(f"no control reply of the kind ctl.json#/$defs/{rk} was captured")
+    summary = [
+        f"{total} messages checked: " + ", ".join(f"{k} {c}" for k, c in sorted(seen.items())),
+        "write requests by op: " + ", ".join(f"{k} {c}" for k, c in ops.items()),
+        "statuses by state: " + ", ".join(f"{k} {c}" for k, c in states.items()),
+        "control replies by kind: " + ", ".join(f"{k} {c}" for k, c in ctl_replies.items()),
+        f"requests answered: {sum(1 for c in calls.values() if c[5])} of {len(calls)}, "
+        f"{refused} refused by the schema",
+    ]
+    return problems, summary
+
+
+def capture(args):
+    problems, summary = check_capture(args.capture, args.prefix, args.expect_invalid,
+                                      args.expect_refused)
+    for line in summary:
+        print(line)
     return report(problems)
 
 
@@ -639,10 +1182,14 @@ def main():
     st = sub.add_parser("selftest", help="check the schemas, the examples and the samples")
     st.add_argument("--hsctl", help="also ask this hsctl binary about every workflow sample")
     cp = sub.add_parser("capture", help="validate captured messages")
-    cp.add_argument("capture", help="mosquitto_sub -F '%%r\\t%%q\\t%%t\\t%%x' output")
+    cp.add_argument("capture", help="mosquitto_sub -V mqttv5 -F "
+                    "'%%r\\t%%q\\t%%t\\t%%R\\t%%D\\t%%x' output")
     cp.add_argument("--prefix", default="hs", help="topic prefix (default hs)")
     cp.add_argument("--expect-invalid", action="append", metavar="TOPIC",
                     help="a topic whose messages must be refused and dead-lettered")
+    cp.add_argument("--expect-refused", type=int, default=0, metavar="N",
+                    help="number of api/ctl requests the schema must refuse (each answered "
+                         "with an error reply; default 0)")
     args = ap.parse_args()
     return selftest(args) if args.cmd == "selftest" else capture(args)
 

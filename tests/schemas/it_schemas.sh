@@ -4,13 +4,20 @@
 #    workflow.json, and sample workflows get the same verdict from the schema
 #    and from `hsctl workflow check` (check_schemas.py selftest);
 # 2. a stack runs a small scenario while a subscriber on '#' records every
-#    message: raw data in every accepted form plus one malformed message, a
-#    conflicting value, a workflow with plates and a multi-output factor,
-#    compute --wait, a purge, a rejected purge, workflow removal, a clean stop
-#    and a kill; then every captured message must validate against the schema
-#    of its topic kind, every topic kind and write-request op must have been
-#    seen, and the malformed message must be refused by the schema and
-#    dead-lettered (check_schemas.py capture).
+#    message (with its MQTT v5 response topic and correlation data): raw data
+#    in every accepted form plus one malformed message, a conflicting value,
+#    the control channel of every service (ping, stats, get, get NAME, set,
+#    a setting that cannot change, an unknown command, pause, drain and
+#    resume of the tool runtime), a workflow with plates and a multi-output
+#    factor, compute --wait (monitoring events workflow_start and
+#    workflow_end), a purge, a rejected purge, workflow removal, a shutdown
+#    through the control channel and a kill; then every captured message must
+#    validate against the schema of its topic kind, every reply against the
+#    reply of the request it answers, every topic kind, write-request op,
+#    status state and control reply kind must have been seen, the unknown
+#    command must be refused by the schema and answered with an error, and
+#    the malformed message must be refused by the schema and dead-lettered
+#    (check_schemas.py capture).
 . "$(dirname "$0")/../integration/lib.sh"
 CHECK="$PY $(cd "$(dirname "$0")" && pwd)/check_schemas.py"
 
@@ -19,7 +26,7 @@ $CHECK selftest --hsctl "$HS_BIN/hsctl" || it_fail "schema self-test failed"
 export HS_METRICS_INTERVAL=1s
 it_setup
 CAP="$IT_DIR/capture.tsv"
-mosquitto_sub -h 127.0.0.1 -p "$IT_PORT" -V mqttv5 -q 1 -t '#' -F '%r\t%q\t%t\t%x' \
+mosquitto_sub -h 127.0.0.1 -p "$IT_PORT" -V mqttv5 -q 1 -t '#' -F '%r\t%q\t%t\t%R\t%D\t%x' \
   >"$CAP" 2>"$IT_DIR/sub.err" &
 IT_EXTRA_PIDS=$!
 
@@ -32,6 +39,7 @@ cap_wait() {
   done
   it_fail "waited ${secs}s for a message matching '$re' on '#'"
 }
+hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
 # The retained status of the writer arrives as soon as the subscription exists.
 cap_wait $'\ths/status/writer\t' 10
 
@@ -71,6 +79,64 @@ cap_wait $'\ths/dead/ingest\t' 10
 mosquitto_pub -p "$IT_PORT" -q 1 -t 'hs/raw/temperature/house=1/room=kitchen' -m "{\"t\":$((T0 + 1)),\"v\":99.5}"
 cap_wait $'\ths/dead/writer\t' 10
 
+# The control channel. ctl_ok/ctl_refused SERVICE COMMAND...: the command is
+# answered with "ok":true (exit 0) / with an error (exit 1); the answer is in $CTL.
+CTL="$IT_DIR/ctl.out"
+ctl_ok() {
+  $HSCTL ctl "$@" >"$CTL" 2>"$IT_DIR/ctl.err" || {
+    cat "$CTL" "$IT_DIR/ctl.err" >&2; it_fail "hsctl ctl $* failed"; }
+  grep -q '"ok":true' "$CTL" || it_fail "hsctl ctl $*: $(cat "$CTL")"
+}
+ctl_refused() {
+  local rc=0
+  $HSCTL ctl "$@" >"$CTL" 2>"$IT_DIR/ctl.err" || rc=$?
+  [ "$rc" = 1 ] || { cat "$CTL" "$IT_DIR/ctl.err" >&2; it_fail "hsctl ctl $* exited $rc, expected 1"; }
+  grep -q '"ok":false,"error":' "$CTL" || it_fail "hsctl ctl $*: not an error: $(cat "$CTL")"
+}
+for svc in writer ingest scheduler tools; do
+  ctl_ok $svc ping
+  grep -q "\"id\":\"$svc\"" "$CTL" || it_fail "ping $svc answered $(cat "$CTL")"
+  ctl_ok $svc stats
+  ctl_ok $svc get
+done
+ctl_ok tools get tool
+grep -q '"settings":{"tool":"all"}' "$CTL" || it_fail "get tool answered $(cat "$CTL")"
+ctl_ok scheduler get max_inflight
+ctl_ok ingest set log_level debug
+ctl_ok ingest get log_level
+grep -q '"settings":{"log_level":"debug"}' "$CTL" || it_fail "log_level did not change: $(cat "$CTL")"
+ctl_ok scheduler set log_level debug
+ctl_ok writer set batch_max_delay 20ms
+ctl_refused writer set store_url 'sqlite:///tmp/elsewhere.db'
+grep -q 'cannot be changed' "$CTL" || it_fail "set store_url answered $(cat "$CTL")"
+ctl_refused scheduler get nosuch_setting
+# Refused by the schema too (check_schemas.py capture --expect-refused 1).
+ctl_refused scheduler frobnicate
+grep -q 'unknown command' "$CTL" || it_fail "an unknown command answered $(cat "$CTL")"
+# Pause the tool runtime: its retained status says paused, and so do ping, stats and top.
+ctl_ok tools pause
+grep -q '"state":"paused"' "$CTL" || it_fail "pause answered $(cat "$CTL")"
+cap_wait $'\ths/status/tools\t.*'"$(hex '"state":"paused"')" 10
+ctl_ok tools ping
+grep -q '"state":"paused"' "$CTL" || it_fail "ping of a paused runtime answered $(cat "$CTL")"
+ctl_ok tools stats
+grep -q '"state":"paused"' "$CTL" || it_fail "stats of a paused runtime answered $(cat "$CTL")"
+$HSCTL top --once >"$IT_DIR/top.out" 2>&1 || { cat "$IT_DIR/top.out" >&2; it_fail "hsctl top --once failed"; }
+grep -Eq '^tools +tool +paused ' "$IT_DIR/top.out" || {
+  cat "$IT_DIR/top.out" >&2; it_fail "hsctl top does not show the tool runtime paused"; }
+# Resumed: the status turns online again once the runtime takes jobs again.
+tools_online() { grep -c $'\ths/status/tools\t.*'"$(hex '"state":"online"')" "$CAP" || true; }
+n_online=$(tools_online)
+ctl_ok tools resume
+grep -q '"state":"online"' "$CTL" || it_fail "resume answered $(cat "$CTL")"
+it_wait_eq $((n_online + 1)) 10 tools_online
+# Drain (pause until idle), then resume for the computation below.
+ctl_ok tools drain
+grep -q '"state":"drained"' "$CTL" || it_fail "drain answered $(cat "$CTL")"
+ctl_ok tools resume
+ctl_ok tools ping
+grep -q '"state":"online"' "$CTL" || it_fail "the tool runtime did not resume: $(cat "$CTL")"
+
 cat >"$IT_DIR/wf.yaml" <<'YAML'
 id: schema_check
 name: Schema check
@@ -105,6 +171,9 @@ $HSCTL compute schema_check --from $T0 --to $((T0 + 120)) --wait >"$IT_DIR/compu
 $HSCTL compute schema_check --from $T0 --to $((T0 + 120)) >"$IT_DIR/compute2.out" 2>&1 || {
   cat "$IT_DIR/compute2.out" >&2; it_fail "second compute failed"; }
 grep -q ': 0 jobs planned' "$IT_DIR/compute2.out" || it_fail "computing again planned jobs: $(cat "$IT_DIR/compute2.out")"
+# The monitoring events of the computation (hs/mon, SenML).
+cap_wait $'\ths/mon\t.*'"$(hex '"n":"workflow_start"')" 10
+cap_wait $'\ths/mon\t.*'"$(hex '"n":"workflow_end"')" 10
 
 # A purge, a purge the writer rejects, a workflow removal and one the scheduler rejects.
 $HSCTL stream purge 'note/house=1' >/dev/null || it_fail "purge failed"
@@ -114,9 +183,10 @@ $HSCTL workflow rm schema_check >/dev/null || it_fail "workflow rm failed"
 rc=0; $HSCTL workflow rm nosuch >/dev/null 2>&1 || rc=$?
 [ "$rc" = 1 ] || it_fail "removing an unknown workflow exited $rc, expected 1"
 
-# Offline statuses: a clean stop (reason stopped) and a kill (the last will).
-hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
-kill -TERM "$(it_pid tools)"
+# Offline statuses: a clean stop through the control channel (reason stopped)
+# and a kill (the last will).
+ctl_ok tools shutdown
+grep -q '"state":"stopping"' "$CTL" || it_fail "shutdown answered $(cat "$CTL")"
 cap_wait $'\ths/status/tools\t.*'"$(hex '"reason":"stopped"')" 10
 kill -KILL "$(it_pid ingest)"
 cap_wait $'\ths/status/ingest\t.*'"$(hex '"reason":"connection lost"')" 10
@@ -126,6 +196,6 @@ kill "$IT_EXTRA_PIDS" 2>/dev/null || true
 wait "$IT_EXTRA_PIDS" 2>/dev/null || true
 IT_EXTRA_PIDS=
 
-$CHECK capture "$CAP" --expect-invalid 'hs/raw/malformed' ||
+$CHECK capture "$CAP" --expect-invalid 'hs/raw/malformed' --expect-refused 1 ||
   it_fail "captured messages do not match the schemas (capture kept in $CAP with IT_KEEP=1)"
 it_log "ok"
