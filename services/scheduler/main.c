@@ -4,6 +4,8 @@
 
 #include "hs_error.h"
 
+#include <stdlib.h>
+
 int main(int argc, char **argv)
 {
     scheduler_cfg cfg;
@@ -16,6 +18,15 @@ int main(int argc, char **argv)
     rc = hs_tool_registry_create(&tools);
     if (rc == HS_OK)
         rc = hs_builtin_tools_register(tools);
+    const char *plugin_dir = getenv("HS_PLUGIN_DIR");
+    if (rc == HS_OK && plugin_dir != NULL && plugin_dir[0] != '\0') {
+        hs_buf err;
+        hs_buf_init(&err, 0);
+        hs_tool_registry_load_plugins(tools, plugin_dir, &err);
+        if (err.len > 0)
+            hs_warn(hs_service_log(svc), "plugins: %s", hs_buf_cstr(&err));
+        hs_buf_free(&err);
+    }
     if (rc == HS_OK)
         rc = hs_service_connect(svc, false);
     if (rc == HS_OK)

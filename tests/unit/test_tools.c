@@ -644,7 +644,8 @@ static void test_functions_lookup(void)
     CU_ASSERT_EQUAL(hs_func_find("average", HS_FUNC_REDUCER, &f), HS_ERR_NOTFOUND);
     CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), "'average'"));
     CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), "mean, sum, count"));
-    CU_ASSERT_EQUAL(hs_func_find("lua: return 1", HS_FUNC_REDUCER, &f), HS_ERR_UNSUPPORTED);
+    /* A Lua source that does not return a function. */
+    CU_ASSERT_EQUAL(hs_func_find("lua: return 1", HS_FUNC_REDUCER, &f), HS_ERR_INVAL);
     CU_ASSERT_EQUAL(hs_func_find(NULL, HS_FUNC_REDUCER, &f), HS_ERR_INVAL);
 
     /* Direct calls: median of odd, even, repeated and larger inputs against sorting. */
@@ -1423,15 +1424,16 @@ static void test_definitions(void)
     CU_ASSERT_EQUAL(check_json(&hs_tool_asset_writer, "{\"value\": null}", &err), HS_OK);
     hs_buf_free(&err);
 
-    /* The registry holds each once, in name order. */
+    /* The registry holds each once (with the other parts' tools), in name order. */
     hs_tool_registry *r;
     CU_ASSERT_EQUAL_FATAL(hs_tool_registry_create(&r), HS_OK);
     CU_ASSERT_EQUAL(hs_builtin_tools_register(r), HS_OK);
-    CU_ASSERT_EQUAL(hs_tool_registry_count(r), N_DEFS);
-    for (size_t i = 0; i < N_DEFS; i++) {
+    CU_ASSERT_TRUE(hs_tool_registry_count(r) >= N_DEFS);
+    for (size_t i = 0; i < N_DEFS; i++)
         CU_ASSERT_PTR_EQUAL(hs_tool_registry_find(r, all_defs[i]->name), all_defs[i]);
-        CU_ASSERT_PTR_EQUAL(hs_tool_registry_at(r, i), all_defs[i]);
-    }
+    for (size_t i = 1; i < hs_tool_registry_count(r); i++)
+        CU_ASSERT_TRUE(strcmp(hs_tool_registry_at(r, i - 1)->name,
+                              hs_tool_registry_at(r, i)->name) < 0);
     CU_ASSERT_EQUAL(hs_builtin_tools_register(r), HS_ERR_EXISTS);
     hs_tool_registry_destroy(r);
 }

@@ -1,4 +1,5 @@
 #include "functions.h"
+#include "lua_func.h"
 #include "tools.h"
 
 #include "hs_alloc.h"
@@ -472,14 +473,74 @@ static void hs__names_join(hs_func_kind kind, char *buf, size_t size)
     }
 }
 
+/* ------------------------------------------------------------------ Lua functions */
+
+static int hs__lua_reduce(void *ud, const double *v, size_t n, double *scratch, double *out)
+{
+    (void)scratch;
+    return hs_lua_fn_reduce(ud, v, n, out);
+}
+
+static int hs__lua_unary(void *ud, hs_arena *a, int64_t t, const hs_value *in, hs_value *out)
+{
+    return hs_lua_fn_map(ud, a, &t, in, 1, out);
+}
+
+static int hs__lua_unary_batch(void *ud, hs_arena *a, const int64_t *t, const hs_value *in,
+                               size_t n, hs_value *out)
+{
+    return hs_lua_fn_map(ud, a, t, in, n, out);
+}
+
+static void hs__lua_release(void *ud)
+{
+    hs_lua_fn_destroy(ud);
+}
+
+static int hs__lua_find(const char *source, hs_func_kind kind, const hs_func_opts *opts,
+                        hs_func *out)
+{
+    hs_lua_mode mode = kind == HS_FUNC_REDUCER           ? HS_LUA_REDUCER
+                       : opts != NULL && opts->with_time ? HS_LUA_UNARY_TIME
+                                                         : HS_LUA_UNARY;
+    hs_lua_limits lim = {0, 0};
+    if (opts != NULL) {
+        lim.steps = opts->lua_steps;
+        lim.mem_bytes = opts->lua_mem_bytes;
+    }
+    hs_lua_fn *fn = NULL;
+    int rc = hs_lua_fn_create(&fn, source, mode, &lim);
+    if (rc != HS_OK)
+        return rc;
+    out->name = "lua";
+    out->kind = kind;
+    out->user = true;
+    out->ud = fn;
+    out->release = hs__lua_release;
+    if (kind == HS_FUNC_REDUCER) {
+        out->reduce = hs__lua_reduce;
+    } else {
+        out->unary = hs__lua_unary;
+        out->unary_batch = hs__lua_unary_batch;
+        out->takes_time = true;
+    }
+    return HS_OK;
+}
+
 int hs_func_find(const char *spec, hs_func_kind kind, hs_func *out)
+{
+    return hs_func_find_opts(spec, kind, NULL, out);
+}
+
+int hs_func_find_opts(const char *spec, hs_func_kind kind, const hs_func_opts *opts, hs_func *out)
 {
     memset(out, 0, sizeof *out);
     if (spec == NULL)
         return hs_err_set(HS_ERR_INVAL, "no function given");
+    if (kind != HS_FUNC_REDUCER && kind != HS_FUNC_UNARY)
+        return hs_err_set(HS_ERR_INVAL, "unknown kind of function");
     if (strncmp(spec, "lua:", 4) == 0)
-        return hs_err_set(HS_ERR_UNSUPPORTED,
-                          "Lua functions are not available yet; use a built-in function");
+        return hs__lua_find(spec + 4, kind, opts, out);
     out->kind = kind;
     if (kind == HS_FUNC_REDUCER) {
         for (size_t i = 0; i < HS__NREDUCERS; i++) {
@@ -499,15 +560,22 @@ int hs_func_find(const char *spec, hs_func_kind kind, hs_func *out)
                 return HS_OK;
             }
         }
-    } else {
-        return hs_err_set(HS_ERR_INVAL, "unknown kind of function");
     }
     char names[256];
     hs__names_join(kind, names, sizeof names);
-    return hs_err_set(HS_ERR_NOTFOUND, "unknown function '%s' (valid: %s)", spec, names);
+    return hs_err_set(HS_ERR_NOTFOUND,
+                      "unknown function '%s' (valid: %s, or \"lua: <source>\" returning a "
+                      "function)",
+                      spec, names);
 }
 
 int hs_func_lookup(hs_tool_ctx *ctx, const char *param, hs_func_kind kind, hs_func *out)
+{
+    return hs_func_lookup_opts(ctx, param, kind, NULL, out);
+}
+
+int hs_func_lookup_opts(hs_tool_ctx *ctx, const char *param, hs_func_kind kind,
+                        const hs_func_opts *opts, hs_func *out)
 {
     memset(out, 0, sizeof *out);
     const char *spec = NULL;
@@ -519,7 +587,7 @@ int hs_func_lookup(hs_tool_ctx *ctx, const char *param, hs_func_kind kind, hs_fu
     }
     if (rc != HS_OK)
         return rc;
-    rc = hs_func_find(spec, kind, out);
+    rc = hs_func_find_opts(spec, kind, opts, out);
     if (rc != HS_OK)
         return hs_tool_fail(ctx, "parameter '%s': %s", param, hs_err_detail());
     return HS_OK;

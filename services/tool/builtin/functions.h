@@ -4,9 +4,15 @@
  * Two kinds exist. A reducer turns the numbers of a window or of one
  * timestamp into one number (sliding_apply, aggregate); a unary function
  * turns one value into another (apply). hs_func_find is the single entry
- * point that resolves a name of either kind: the built-in names below now,
- * user functions ("lua: ...") later, through the same call and the same
- * hs_func shape (a function pointer plus state).
+ * point that resolves a spec of either kind: the built-in names below and
+ * user functions written in Lua ("lua: return function(v) ... end", see
+ * lua_func.h for the sandbox, the value conversions and the limits),
+ * through the same call and the same hs_func shape (a function pointer plus
+ * state). A Lua reducer gets a Lua array of the numbers and returns a
+ * number; a Lua unary function gets the value (or the timestamp in epoch
+ * seconds and the value, when the caller asks for timestamps) and returns
+ * any value. Lua errors, and a call running out of time or memory, fail
+ * the job with the Lua message.
  *
  * Built-in reducers: mean, sum, count, min, max, median, std (population
  * standard deviation), first, last, range (max - min). median of an even
@@ -53,33 +59,58 @@ typedef int (*hs_func_reduce_fn)(void *ud, const double *v, size_t n, double *sc
 typedef int (*hs_func_unary_fn)(void *ud, hs_arena *a, int64_t t, const hs_value *in,
                                 hs_value *out);
 
+/*
+ * Batch form of a unary function: out[i] = f(t[i], in[i]) for i in [0, n),
+ * called in order, as n calls of the unary form would, except that nothing
+ * is skipped: every error fails the job. t may be NULL for functions that
+ * were not asked for timestamps. Containers of results go in a.
+ */
+typedef int (*hs_func_unary_batch_fn)(void *ud, hs_arena *a, const int64_t *t, const hs_value *in,
+                                      size_t n, hs_value *out);
+
 /* A resolved function. */
 typedef struct hs_func {
-    const char *name;          /* static for built-ins */
-    hs_func_kind kind;         /* what follows applies to */
-    hs_func_reduce_fn reduce;  /* REDUCER */
-    bool int_result;           /* REDUCER: the result is a count, emitted as an integer */
-    bool needs_scratch;        /* REDUCER: reduce needs scratch room for n doubles */
-    hs_func_unary_fn unary;    /* UNARY */
-    bool takes_time;           /* UNARY: can use the timestamp (include_timestamps) */
-    void *ud;                  /* owned state, NULL for built-ins */
-    void (*release)(void *ud); /* frees ud; NULL when there is nothing to free */
+    const char *name;                   /* static for built-ins */
+    hs_func_kind kind;                  /* what follows applies to */
+    hs_func_reduce_fn reduce;           /* REDUCER */
+    bool int_result;                    /* REDUCER: the result is a count, emitted as an integer */
+    bool needs_scratch;                 /* REDUCER: reduce needs scratch room for n doubles */
+    hs_func_unary_fn unary;             /* UNARY */
+    bool takes_time;                    /* UNARY: can use the timestamp (include_timestamps) */
+    hs_func_unary_batch_fn unary_batch; /* UNARY: faster form for many values; may be NULL */
+    bool user;                          /* a user (Lua) function */
+    void *ud;                           /* owned state, NULL for built-ins */
+    void (*release)(void *ud);          /* frees ud; NULL when there is nothing to free */
 } hs_func;
 
+/* How to resolve a function; a zeroed struct (or NULL) gives the defaults. */
+typedef struct hs_func_opts {
+    bool with_time;       /* UNARY user functions are called as f(t_seconds, v) */
+    uint64_t lua_steps;   /* steps per call of a Lua function (0: HS_LUA_DEFAULT_STEPS) */
+    size_t lua_mem_bytes; /* memory of a Lua function (0: HS_LUA_DEFAULT_MEM_BYTES) */
+} hs_func_opts;
+
 /*
- * Resolves spec as a function of the given kind into *out. Returns HS_OK;
- * HS_ERR_NOTFOUND with a detail naming the valid functions of that kind;
- * HS_ERR_UNSUPPORTED for user functions ("lua: ..."), which are not
- * available yet. On success the caller ends with hs_func_release.
+ * Resolves spec as a function of the given kind into *out: a built-in name
+ * or "lua: <source>" (the source must return a function; it is compiled and
+ * run once here). Returns HS_OK; HS_ERR_NOTFOUND with a detail naming the
+ * valid functions of that kind; for Lua sources the errors of
+ * hs_lua_fn_create (HS_ERR_PARSE, HS_ERR_INVAL, HS_ERR_LIMIT, HS_ERR_TOOL,
+ * with a detail that starts with "Lua" or "lua"). On success the caller ends
+ * with hs_func_release. hs_func_find uses the default options.
  */
 int hs_func_find(const char *spec, hs_func_kind kind, hs_func *out);
+int hs_func_find_opts(const char *spec, hs_func_kind kind, const hs_func_opts *opts, hs_func *out);
 
 /*
  * The job-side form: reads the string parameter `param` of the job and
- * resolves it. A missing or mistyped parameter and an unknown name fail the
- * job (HS_ERR_TOOL) with a message that lists the valid names.
+ * resolves it. A missing or mistyped parameter, an unknown name and a Lua
+ * source that does not compile or run fail the job (HS_ERR_TOOL) with a
+ * message that lists the valid names or gives the Lua message.
  */
 int hs_func_lookup(hs_tool_ctx *ctx, const char *param, hs_func_kind kind, hs_func *out);
+int hs_func_lookup_opts(hs_tool_ctx *ctx, const char *param, hs_func_kind kind,
+                        const hs_func_opts *opts, hs_func *out);
 
 /* Frees what a resolved function holds (NULL-safe, idempotent). */
 void hs_func_release(hs_func *f);
