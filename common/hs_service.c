@@ -5,6 +5,7 @@
 #include "hs_json.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
+#include "hs_wclient.h"
 
 #include <microhttpd.h>
 #include <pthread.h>
@@ -288,6 +289,19 @@ int hs_service_ready(hs_service *svc)
     hs_buf_free(&status);
     hs_buf_free(&topic);
     return rc;
+}
+
+void hs_service_wclient_opts(hs_service *svc, hs_wclient_opts *o)
+{
+    hs_wclient_opts_init(o);
+    o->url = svc->common->broker_url;
+    o->username = svc->common->mqtt_username;
+    o->password = svc->common->mqtt_password;
+    o->ca_file = svc->common->mqtt_ca_file;
+    o->prefix = svc->common->prefix;
+    o->sender_id = svc->common->service_id;
+    o->writer_id = svc->common->writer_id;
+    o->log = svc->log;
 }
 
 hs_mqtt *hs_service_mqtt(hs_service *svc)

@@ -127,6 +127,14 @@ int hs_service_connect(hs_service *svc, bool persistent);
 int hs_service_ready(hs_service *svc);
 
 hs_mqtt *hs_service_mqtt(hs_service *svc);
+
+struct hs_wclient_opts;
+/*
+ * Fills write-client options from the service's settings: broker, credentials,
+ * prefix, the service id as sender, the writer's id and the service's log.
+ * The strings are borrowed from the service's config.
+ */
+void hs_service_wclient_opts(hs_service *svc, struct hs_wclient_opts *o);
 hs_log *hs_service_log(hs_service *svc);
 const char *hs_service_id(const hs_service *svc);
 const char *hs_service_prefix(const hs_service *svc);

@@ -623,9 +623,10 @@ int cmd_tool(hsctl *h, int argc, char **argv)
            d->summary ? d->summary : "");
     if (d->max_sources < 0)
         printf("sources: at least %d\n", d->min_sources);
+    else if (d->min_sources == d->max_sources)
+        printf("sources: %d\n", d->min_sources);
     else
-        printf("sources: %d%s%d\n", d->min_sources, d->min_sources == d->max_sources ? "" : " to ",
-               d->max_sources);
+        printf("sources: %d to %d\n", d->min_sources, d->max_sources);
     if (d->alignment)
         printf("needs an alignment stream\n");
     if (d->splitting)

@@ -291,15 +291,7 @@ int ingest_create(ingest **out, hs_service *svc, const ingest_cfg *cfg)
     hs_service_allow_set(svc, "batch_max_delay");
 
     hs_wclient_opts wo;
-    hs_wclient_opts_init(&wo);
-    wo.url = cfg->common.broker_url;
-    wo.username = cfg->common.mqtt_username;
-    wo.password = cfg->common.mqtt_password;
-    wo.ca_file = cfg->common.mqtt_ca_file;
-    wo.prefix = cfg->common.prefix;
-    wo.sender_id = cfg->common.service_id;
-    wo.writer_id = cfg->common.writer_id;
-    wo.log = hs_service_log(svc);
+    hs_service_wclient_opts(svc, &wo);
     wo.max_pending_bytes = (size_t)cfg->max_pending_bytes;
     int rc = hs_wclient_create(&in->wc, &wo);
     if (rc == HS_OK && cfg->watch_dir[0] != '\0')

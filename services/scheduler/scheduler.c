@@ -1656,15 +1656,7 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
     int rc = hs_store_open(&s->store, cfg->common.store_url, HS_STORE_READ);
     if (rc == HS_OK) {
         hs_wclient_opts wo;
-        hs_wclient_opts_init(&wo);
-        wo.url = cfg->common.broker_url;
-        wo.username = cfg->common.mqtt_username;
-        wo.password = cfg->common.mqtt_password;
-        wo.ca_file = cfg->common.mqtt_ca_file;
-        wo.prefix = cfg->common.prefix;
-        wo.sender_id = cfg->common.service_id;
-        wo.writer_id = cfg->common.writer_id;
-        wo.log = hs_service_log(svc);
+        hs_service_wclient_opts(svc, &wo);
         rc = hs_wclient_create(&s->wc, &wo);
     }
     if (rc == HS_OK)

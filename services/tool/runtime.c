@@ -453,15 +453,7 @@ int runtime_create(runtime **out, hs_service *svc, const runtime_cfg *cfg, hs_to
     int rc = hs_store_open(&rt->store, cfg->common.store_url, HS_STORE_READ);
     if (rc == HS_OK) {
         hs_wclient_opts wo;
-        hs_wclient_opts_init(&wo);
-        wo.url = cfg->common.broker_url;
-        wo.username = cfg->common.mqtt_username;
-        wo.password = cfg->common.mqtt_password;
-        wo.ca_file = cfg->common.mqtt_ca_file;
-        wo.prefix = cfg->common.prefix;
-        wo.sender_id = cfg->common.service_id;
-        wo.writer_id = cfg->common.writer_id;
-        wo.log = hs_service_log(svc);
+        hs_service_wclient_opts(svc, &wo);
         wo.max_pending_bytes = (size_t)cfg->max_pending_bytes;
         rc = hs_wclient_create(&rt->wc, &wo);
     }
