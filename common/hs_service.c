@@ -47,23 +47,23 @@ struct hs_service {
     /* Latency histogram: HS__LAT_BUCKETS buckets, 4 per power of two of microseconds. */
     _Atomic uint64_t lat[256];
     _Atomic uint64_t lat_count, lat_sum_us; /* cumulative, for the Prometheus summary */
-    uint64_t lat_prev[256];   /* counts at the last tick (window = the difference) */
+    uint64_t lat_prev[256];                 /* counts at the last tick (window = the difference) */
     /* The last metrics, computed at each tick (read by ctl and the HTTP endpoint). */
     pthread_mutex_t mu;
-    hs_buf metrics_json;      /* guarded by mu */
+    hs_buf metrics_json;                                             /* guarded by mu */
     double rate_msgs_in, rate_msgs_out, rate_inst_in, rate_inst_out; /* per second, mu */
     double p50_ms, p95_ms, p99_ms; /* window latency percentiles, mu */
     uint64_t last_cnt[4];
     int64_t last_tick_mono;
     /* Control channel. */
-    hs_mqtt *ctl;             /* owned; its own connection */
+    hs_mqtt *ctl; /* owned; its own connection */
     pthread_t ctl_thread;
     bool ctl_started;
     atomic_bool paused;
     atomic_bool paused_shown; /* the retained status says "paused" */
     bool manual_resume;       /* the service announces its resume itself */
     atomic_bool idle;
-    char *allowed[32];        /* settings that `set` may change (owned) */
+    char *allowed[32]; /* settings that `set` may change (owned) */
     size_t nallowed;
     /* A `set` handed to the service thread: guarded by mu, signalled by cv. */
     pthread_cond_t cv;
@@ -71,8 +71,8 @@ struct hs_service {
     int set_rc;
     bool set_pending, set_done;
     char set_err[300];
-    struct MHD_Daemon *http;  /* Prometheus endpoint, or NULL */
-    char *status_extra;       /* owned JSON members added to the status, or NULL */
+    struct MHD_Daemon *http; /* Prometheus endpoint, or NULL */
+    char *status_extra;      /* owned JSON members added to the status, or NULL */
 };
 
 #define HS__LAT_BUCKETS 256
@@ -588,8 +588,7 @@ static void hs__metrics_prom(hs_service *svc, hs_buf *out)
 {
     hs_service_counters *c = &svc->counters;
     char labels[300];
-    snprintf(labels, sizeof labels, "service=\"%s\",id=\"%s\"", svc->kind,
-             svc->common->service_id);
+    snprintf(labels, sizeof labels, "service=\"%s\",id=\"%s\"", svc->kind, svc->common->service_id);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
@@ -603,8 +602,7 @@ static void hs__metrics_prom(hs_service *svc, hs_buf *out)
         {"hs_messages_in_total", "counter", "Messages received", (double)c->msgs_in},
         {"hs_messages_out_total", "counter", "Messages sent", (double)c->msgs_out},
         {"hs_instances_in_total", "counter", "Instances received", (double)c->instances_in},
-        {"hs_instances_out_total", "counter", "Instances sent or stored",
-         (double)c->instances_out},
+        {"hs_instances_out_total", "counter", "Instances sent or stored", (double)c->instances_out},
         {"hs_errors_total", "counter", "Errors", (double)c->errors},
         {"hs_dead_lettered_total", "counter", "Inputs rejected to the dead-letter topic",
          (double)c->dead_lettered},
@@ -657,8 +655,7 @@ static enum MHD_Result hs__http(void *cls, struct MHD_Connection *conn, const ch
         hs_buf_puts(&b, "see /metrics\n");
         status = MHD_HTTP_NOT_FOUND;
     }
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
     hs_buf_free(&b);
     if (r == NULL)
         return MHD_NO;
@@ -684,7 +681,8 @@ static void hs__apply_set(hs_service *svc)
         it++;
     if (strcmp(svc->set_name, "log_level") == 0 &&
         hs_log_level_parse(svc->set_value, &level) != HS_OK)
-        rc = hs_err_set(HS_ERR_CONFIG, "'%s' is not a log level (debug, info, warn, error, mon, off)",
+        rc = hs_err_set(HS_ERR_CONFIG,
+                        "'%s' is not a log level (debug, info, warn, error, mon, off)",
                         svc->set_value);
     /* Numeric run-time settings are sizes, counts and periods: they must be positive. */
     hs_buf old;
@@ -792,8 +790,8 @@ static void hs__publish_state(hs_service *svc, const char *state)
     hs_buf_init(&st, 0);
     hs_buf_init(&t, 0);
     if (hs__status_payload(svc, &st, state, NULL) == HS_OK)
-        (void)hs_mqtt_publish(svc->ctl, hs_service_topic(svc, &t, "status/%s",
-                                                         svc->common->service_id),
+        (void)hs_mqtt_publish(svc->ctl,
+                              hs_service_topic(svc, &t, "status/%s", svc->common->service_id),
                               st.data, st.len, 1, true, 2000);
     hs_buf_free(&st);
     hs_buf_free(&t);
@@ -857,8 +855,9 @@ static void hs__ctl_handle(hs_service *svc, const hs_mqtt_msg *m, hs_buf *reply)
     }
     hs_buf_free(&mp);
     if (strcmp(cmd, "ping") == 0) {
-        hs_buf_printf(reply, "{\"ok\":true,\"id\":\"%s\",\"service\":\"%s\",\"version\":\"%s\","
-                             "\"uptime_s\":%.1f,\"state\":\"%s\"}",
+        hs_buf_printf(reply,
+                      "{\"ok\":true,\"id\":\"%s\",\"service\":\"%s\",\"version\":\"%s\","
+                      "\"uptime_s\":%.1f,\"state\":\"%s\"}",
                       svc->common->service_id, svc->kind, HS_VERSION,
                       (double)(hs_time_now_us() - svc->started_us) / 1e6,
                       atomic_load(&svc->paused) ? "paused" : "online");
@@ -902,8 +901,9 @@ static void hs__ctl_handle(hs_service *svc, const hs_mqtt_msg *m, hs_buf *reply)
         for (size_t i = 0; i < svc->nallowed && !allowed; i++)
             allowed = strcmp(svc->allowed[i], name) == 0;
         if (!allowed) {
-            hs_buf_printf(reply, "{\"ok\":false,\"error\":\"setting '%s' cannot be changed while "
-                                 "%s runs (settable:",
+            hs_buf_printf(reply,
+                          "{\"ok\":false,\"error\":\"setting '%s' cannot be changed while "
+                          "%s runs (settable:",
                           name, svc->kind);
             for (size_t i = 0; i < svc->nallowed; i++)
                 hs_buf_printf(reply, " %s", svc->allowed[i]);
@@ -975,8 +975,9 @@ static void hs__ctl_handle(hs_service *svc, const hs_mqtt_msg *m, hs_buf *reply)
         hs_service_stop(svc);
         hs_buf_puts(reply, "{\"ok\":true,\"state\":\"stopping\"}");
     } else {
-        hs_buf_printf(reply, "{\"ok\":false,\"error\":\"unknown command '%s' (ping, stats, get, "
-                             "set, pause, resume, drain, shutdown)\"}",
+        hs_buf_printf(reply,
+                      "{\"ok\":false,\"error\":\"unknown command '%s' (ping, stats, get, "
+                      "set, pause, resume, drain, shutdown)\"}",
                       cmd);
     }
 }
@@ -1032,9 +1033,9 @@ int hs_service_ctl_start(hs_service *svc)
     else if (rc == HS_OK)
         rc = hs_err_set(HS_ERR_IO, "cannot start the control thread");
     if (rc == HS_OK && svc->common->metrics_port > 0) {
-        svc->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD,
-                                     (uint16_t)svc->common->metrics_port, NULL, NULL, hs__http,
-                                     svc, MHD_OPTION_END);
+        svc->http =
+            MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)svc->common->metrics_port,
+                             NULL, NULL, hs__http, svc, MHD_OPTION_END);
         if (svc->http == NULL)
             hs_warn(svc->log, "cannot serve metrics on port %lld (in use?)",
                     (long long)svc->common->metrics_port);

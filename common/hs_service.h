@@ -82,12 +82,18 @@ typedef struct hs_service_cfg {
          offsetof(type, common.metrics_interval_us),                                               \
          false,                                                                                    \
          "how often metrics are published"},                                                       \
-        {"metrics_port", HS_CFG_INT, "0", offsetof(type, common.metrics_port), false,              \
+        {"metrics_port",                                                                           \
+         HS_CFG_INT,                                                                               \
+         "0",                                                                                      \
+         offsetof(type, common.metrics_port),                                                      \
+         false,                                                                                    \
          "HTTP port serving /metrics in Prometheus text format (0: off)"},                         \
-        {"mon_topic", HS_CFG_STR, "", offsetof(type, common.mon_topic), false,                     \
-         "topic of monitoring events (default <prefix>/mon)"},                                     \
-        {"mon_format", HS_CFG_STR, "senml", offsetof(type, common.mon_format), false,              \
-         "monitoring event format: senml or plain"},                                               \
+        {"mon_topic", HS_CFG_STR,                                                                  \
+         "",          offsetof(type, common.mon_topic),                                            \
+         false,       "topic of monitoring events (default <prefix>/mon)"},                        \
+        {"mon_format", HS_CFG_STR,                                                                 \
+         "senml",      offsetof(type, common.mon_format),                                          \
+         false,        "monitoring event format: senml or plain"},                                 \
     {                                                                                              \
         "connect_timeout", HS_CFG_DURATION, "0s", offsetof(type, common.connect_timeout_us),       \
             false, "how long to wait for the broker at start (0s: forever)"                        \

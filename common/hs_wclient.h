@@ -52,7 +52,7 @@ typedef struct hs_wclient_opts {
     int connect_timeout_ms;   /* <= 0: forever */
     hs_wclient_ack_fn on_ack; /* optional */
     void *ud;
-    struct hs_log *log;       /* optional: re-sends are logged here */
+    struct hs_log *log; /* optional: re-sends are logged here */
 } hs_wclient_opts;
 
 void hs_wclient_opts_init(hs_wclient_opts *o);

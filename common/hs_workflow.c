@@ -1219,8 +1219,8 @@ int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, si
         return rc;
     hs_pv *children = NULL;
     size_t nch = 0;
-    if (rc == HS_OK &&
-        (f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR) && in_plate >= 0)
+    if (rc == HS_OK && (f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR) &&
+        in_plate >= 0)
         rc = hs_workflow_plate_values(wf, in_plate, &children, &nch);
     hs_pv *outs = NULL;
     size_t nouts = 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of README.md. Installs what is missing (Debian packages),
 # then runs every stage:
-#   build  the project with warnings as errors (zero warnings required)
+#   build  the format check (.clang-format) and the project with warnings
+#          as errors (zero warnings required)
 #   tests  every ctest test: unit, fuzz corpus replays, integration with real
 #          brokers, schemas, fault suite (short mode), compose (containers)
 #   asan   the unit, replay and integration tests again under ASan + UBSan
@@ -36,6 +37,9 @@ build() {  # dir, extra cmake args...
 
 BUILD=${HS_BUILD_DIR:-build}
 if has build || has tests; then
+  stage "format: every C file as .clang-format says"
+  git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror || {
+    echo "test.sh: run clang-format -i on the files above" >&2; exit 1; }
   stage "build ($BUILD)"
   build "$BUILD"
 fi

@@ -122,9 +122,9 @@ static void top_draw(top_row *rows, size_t n, bool tty)
     if (tty)
         fputs("\033[H\033[2J", stdout);
     printf("hsctl top  %s  (%zu services; Ctrl-C quits)\n", now, n);
-    printf("%-22s %-9s %-8s %9s %10s %10s %8s %8s %8s %6s %6s %7s %6s\n", "ID", "SERVICE",
-           "STATE", "MSG IN/s", "INST IN/s", "INST OUT/s", "BACKLOG", "p50 ms", "p99 ms", "ERR",
-           "DEAD", "RSS MB", "CPU s");
+    printf("%-22s %-9s %-8s %9s %10s %10s %8s %8s %8s %6s %6s %7s %6s\n", "ID", "SERVICE", "STATE",
+           "MSG IN/s", "INST IN/s", "INST OUT/s", "BACKLOG", "p50 ms", "p99 ms", "ERR", "DEAD",
+           "RSS MB", "CPU s");
     for (size_t i = 0; i < n; i++) {
         const char *m = rows[i].metrics;
         char state[16];

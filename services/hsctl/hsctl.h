@@ -40,7 +40,7 @@ typedef struct hsctl {
     hs_mqtt *mqtt;     /* connected lazily by hsctl_mqtt */
     hs_store *store;   /* opened lazily by hsctl_store */
     char client_id[96];
-    int64_t last_rtt_us;   /* round trip of the last hsctl_request, request sent to reply */
+    int64_t last_rtt_us; /* round trip of the last hsctl_request, request sent to reply */
 } hsctl;
 
 /* Prints "hsctl: <message>" to stderr and returns code. */

@@ -29,9 +29,9 @@ typedef struct ingest_cfg {
     int64_t max_streams;       /* buffered streams before everything is flushed */
     int64_t max_pending_bytes; /* unacknowledged bytes before input is paused */
     int64_t raw_qos;
-    int64_t max_payload_bytes;  /* larger raw payloads are dead-lettered */
-    char *shared_group; /* share hs/raw/# among replicas in this group ("" = no) */
-    char *watch_dir;    /* directory watched for files ("" = off) */
+    int64_t max_payload_bytes; /* larger raw payloads are dead-lettered */
+    char *shared_group;        /* share hs/raw/# among replicas in this group ("" = no) */
+    char *watch_dir;           /* directory watched for files ("" = off) */
     int64_t watch_interval_us;
     char *file_mode;        /* "stream": one stream per file; "columns": one per column */
     int64_t file_settle_us; /* a file is taken once unchanged for this long */

@@ -77,14 +77,14 @@ struct swf {
 
 /* A tool runtime as its retained status describes it. */
 typedef struct srt {
-    bool online;  /* online and not paused */
-    char *tools;  /* owned: "all" or one tool name */
+    bool online; /* online and not paused */
+    char *tools; /* owned: "all" or one tool name */
 } srt;
 
 struct scheduler {
     hs_service *svc;
-    hs_map runtimes;     /* service id -> srt* (tool runtimes only) */
-    bool seen_runtime;   /* some runtime announced itself (else dispatch blindly) */
+    hs_map runtimes;   /* service id -> srt* (tool runtimes only) */
+    bool seen_runtime; /* some runtime announced itself (else dispatch blindly) */
     const scheduler_cfg *cfg;
     hs_log *log;
     hs_mqtt *mqtt;

@@ -109,8 +109,8 @@ struct writer {
     wreq *reqs; /* the batch */
     size_t nreqs, capreqs;
     /* Results of the open transaction, published after commit. */
-    hs_map pubs;    /* stream id -> hs_batch* of newly inserted instances */
-    wraw *raws; /* whole batches to publish as they are */
+    hs_map pubs; /* stream id -> hs_batch* of newly inserted instances */
+    wraw *raws;  /* whole batches to publish as they are */
     size_t nraw, capraw;
     hs_map acks;    /* "<sender>:<inc>" -> wacks* */
     hs_buf notices; /* sequence of [topic string, payload bin] msgpack pairs */

@@ -1432,8 +1432,8 @@ static void test_definitions(void)
     for (size_t i = 0; i < N_DEFS; i++)
         CU_ASSERT_PTR_EQUAL(hs_tool_registry_find(r, all_defs[i]->name), all_defs[i]);
     for (size_t i = 1; i < hs_tool_registry_count(r); i++)
-        CU_ASSERT_TRUE(strcmp(hs_tool_registry_at(r, i - 1)->name,
-                              hs_tool_registry_at(r, i)->name) < 0);
+        CU_ASSERT_TRUE(
+            strcmp(hs_tool_registry_at(r, i - 1)->name, hs_tool_registry_at(r, i)->name) < 0);
     CU_ASSERT_EQUAL(hs_builtin_tools_register(r), HS_ERR_EXISTS);
     hs_tool_registry_destroy(r);
 }

@@ -36,26 +36,25 @@ static hs_workflow *parse(const char *text, hs_buf *err)
     return wf;
 }
 
-static const char *CLIMATE =
-    "id: climate\n"
-    "plates:\n"
-    "  H:   {meta: house, values: [\"1\", \"2\"]}\n"
-    "  H.R: {meta: room, parent: H, values: [kitchen, lounge]}\n"
-    "factors:\n"
-    "  - tool: sliding_window\n"
-    "    params: {width: 60s}\n"
-    "    sink: windows\n"
-    "  - tool: sliding_apply\n"
-    "    params: {func: mean}\n"
-    "    sources: [windows, temperature]\n"
-    "    sink: room_temp\n"
-    "    plates: [H.R]\n"
-    "  - tool: aggregate\n"
-    "    params: {func: mean}\n"
-    "    over: room\n"
-    "    sources: [room_temp]\n"
-    "    sink: house_temp\n"
-    "    plates: [H]\n";
+static const char *CLIMATE = "id: climate\n"
+                             "plates:\n"
+                             "  H:   {meta: house, values: [\"1\", \"2\"]}\n"
+                             "  H.R: {meta: room, parent: H, values: [kitchen, lounge]}\n"
+                             "factors:\n"
+                             "  - tool: sliding_window\n"
+                             "    params: {width: 60s}\n"
+                             "    sink: windows\n"
+                             "  - tool: sliding_apply\n"
+                             "    params: {func: mean}\n"
+                             "    sources: [windows, temperature]\n"
+                             "    sink: room_temp\n"
+                             "    plates: [H.R]\n"
+                             "  - tool: aggregate\n"
+                             "    params: {func: mean}\n"
+                             "    over: room\n"
+                             "    sources: [room_temp]\n"
+                             "    sink: house_temp\n"
+                             "    plates: [H]\n";
 
 static void test_design_example_parses(void)
 {
@@ -146,22 +145,22 @@ static void test_validation_errors_have_lines(void)
 {
     hs_buf err;
     hs_buf_init(&err, 0);
-    const char *bad = "id: bad\n"                              /* 1 */
-                      "online: {every: soon, window: [-1s, 5s]}\n" /* 2 */
-                      "plates:\n"                              /* 3 */
+    const char *bad = "id: bad\n"                                        /* 1 */
+                      "online: {every: soon, window: [-1s, 5s]}\n"       /* 2 */
+                      "plates:\n"                                        /* 3 */
                       "  H: {meta: house, parent: X, values: [\"1\"]}\n" /* 4 */
-                      "factors:\n"                             /* 5 */
-                      "  - tool: no_such_tool\n"               /* 6 */
-                      "    sink: a\n"                          /* 7 */
-                      "  - tool: sliding_apply\n"              /* 8 */
-                      "    version: \"7.1\"\n"                 /* 9 */
-                      "    params: {func: mean, colour: red}\n" /* 10 */
-                      "    sources: [w]\n"                     /* 11 */
-                      "    sink: b\n"                          /* 12 */
-                      "  - tool: aggregate\n"                  /* 13 */
-                      "    params: {func: mean}\n"             /* 14 */
-                      "    sources: [b]\n"                     /* 15 */
-                      "    sink: c\n";                         /* 16 */
+                      "factors:\n"                                       /* 5 */
+                      "  - tool: no_such_tool\n"                         /* 6 */
+                      "    sink: a\n"                                    /* 7 */
+                      "  - tool: sliding_apply\n"                        /* 8 */
+                      "    version: \"7.1\"\n"                           /* 9 */
+                      "    params: {func: mean, colour: red}\n"          /* 10 */
+                      "    sources: [w]\n"                               /* 11 */
+                      "    sink: b\n"                                    /* 12 */
+                      "  - tool: aggregate\n"                            /* 13 */
+                      "    params: {func: mean}\n"                       /* 14 */
+                      "    sources: [b]\n"                               /* 15 */
+                      "    sink: c\n";                                   /* 16 */
     CU_ASSERT_PTR_NULL(parse(bad, &err));
     const char *e = hs_buf_cstr(&err);
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:2: online.every must be a duration"));
@@ -239,8 +238,9 @@ static void test_bindings(void)
     char *p = strstr(patched, "  - tool: sliding_apply\n");
     HS_REQUIRE(p);
     char with_version[2048];
-    snprintf(with_version, sizeof with_version, "%.*s  - tool: {name: sliding_apply, version: "
-                                                "\"1.0.9\"}\n%s",
+    snprintf(with_version, sizeof with_version,
+             "%.*s  - tool: {name: sliding_apply, version: "
+             "\"1.0.9\"}\n%s",
              (int)(p - patched), patched, p + strlen("  - tool: sliding_apply\n"));
     hs_workflow *b = parse(with_version, &err);
     HS_REQUIRE(b);
@@ -273,12 +273,24 @@ static int nop_run(hs_tool_ctx *ctx, void *state)
 
 static void test_tool_version_binding(void)
 {
-    static hs_tool_def v100 = {.name = "vtool", .version = "1.0.0", .kind = HS_TOOL_PLAIN,
-                               .min_sources = 0, .max_sources = 0, .run = nop_run};
-    static hs_tool_def v107 = {.name = "vtool", .version = "1.0.7", .kind = HS_TOOL_PLAIN,
-                               .min_sources = 0, .max_sources = 0, .run = nop_run};
-    static hs_tool_def v110 = {.name = "vtool", .version = "1.1.0", .kind = HS_TOOL_PLAIN,
-                               .min_sources = 0, .max_sources = 0, .run = nop_run};
+    static hs_tool_def v100 = {.name = "vtool",
+                               .version = "1.0.0",
+                               .kind = HS_TOOL_PLAIN,
+                               .min_sources = 0,
+                               .max_sources = 0,
+                               .run = nop_run};
+    static hs_tool_def v107 = {.name = "vtool",
+                               .version = "1.0.7",
+                               .kind = HS_TOOL_PLAIN,
+                               .min_sources = 0,
+                               .max_sources = 0,
+                               .run = nop_run};
+    static hs_tool_def v110 = {.name = "vtool",
+                               .version = "1.1.0",
+                               .kind = HS_TOOL_PLAIN,
+                               .min_sources = 0,
+                               .max_sources = 0,
+                               .run = nop_run};
     const hs_tool_def *defs[3] = {&v100, &v107, &v110};
     char hashes[3][17];
     const char *text = "id: v\nfactors:\n  - tool: vtool\n    sink: out\n"
@@ -303,7 +315,7 @@ static void test_tool_version_binding(void)
     CU_ASSERT_STRING_EQUAL(hashes[0], hashes[1]);     /* patch: same */
     CU_ASSERT_STRING_NOT_EQUAL(hashes[0], hashes[2]); /* minor: different */
     CU_ASSERT_STRING_EQUAL(down[0], down[1]);
-    CU_ASSERT_STRING_NOT_EQUAL(down[0], down[2]);     /* ...and downstream too */
+    CU_ASSERT_STRING_NOT_EQUAL(down[0], down[2]); /* ...and downstream too */
 }
 
 static void test_dynamic_plates(void)

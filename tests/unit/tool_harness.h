@@ -16,17 +16,17 @@
 
 typedef struct th_job {
     const hs_tool_def *def;
-    const char *params;            /* JSON object or NULL */
-    int64_t start, end;            /* the job interval (start, end] */
-    hs_batch src[TH_MAX_SRC];      /* source data, sorted by time (fill with th_push_*) */
+    const char *params;              /* JSON object or NULL */
+    int64_t start, end;              /* the job interval (start, end] */
+    hs_batch src[TH_MAX_SRC];        /* source data, sorted by time (fill with th_push_*) */
     const char *src_ids[TH_MAX_SRC]; /* stream ids of the sources (default "src<i>") */
     size_t nsrc;
     hs_batch alignment, splitting; /* used when has_alignment / has_splitting */
     bool has_alignment, has_splitting;
     const char *sink_ids[TH_MAX_SRC]; /* sinks (default one sink "sink") */
     size_t nsinks;
-    const char *output_meta;       /* output plate key for multi-output/selector jobs */
-    size_t reads;                  /* reads served (for tests of streaming behaviour) */
+    const char *output_meta; /* output plate key for multi-output/selector jobs */
+    size_t reads;            /* reads served (for tests of streaming behaviour) */
 } th_job;
 
 /* Initialises j for def over (start, end]; set the rest of the fields, then th_run. */
