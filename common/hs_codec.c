@@ -245,6 +245,8 @@ static int hs__canon(hs_mp_reader *r, hs_buf *out)
     hs__cframe st[HS_MP_MAX_DEPTH];
     int depth = 0;
     int rc;
+    const uint8_t *start = r->p;
+    bool maps = false; /* a map with two keys or more was seen */
     for (;;) {
         const uint8_t *p0 = r->p;
         hs_mp_type t;
@@ -342,6 +344,7 @@ static int hs__canon(hs_mp_reader *r, hs_buf *out)
             else if ((size_t)(r->p - p0) != hs__cont_hlen(n))
                 return hs__noncanon(map ? "map size is not in its smallest encoding"
                                         : "array size is not in its smallest encoding");
+            maps = maps || (map && n > 1);
             if (n > 0) {
                 st[depth].left = map ? 2 * (uint64_t)n : n;
                 st[depth].map = map;
@@ -360,8 +363,15 @@ static int hs__canon(hs_mp_reader *r, hs_buf *out)
             continue;
         /* A value is complete: count it in every container it completes. */
         for (;;) {
-            if (depth == 0)
+            if (depth == 0) {
+                if (maps &&
+                    (rc = hs_mp_check_unique_keys(start, (size_t)(r->p - start))) != HS_OK) {
+                    char detail[128];
+                    snprintf(detail, sizeof detail, "%s", hs_err_detail());
+                    return hs_err_set(rc, "value: %s", detail);
+                }
                 return HS_OK;
+            }
             if (--st[depth - 1].left > 0)
                 break;
             depth--;

@@ -576,7 +576,7 @@ static int hs__cont_close(hs_buf *out, const hs__jframe *f)
  * Transcodes (out != NULL) or validates and skips (out == NULL) one value.
  * Iterative, with an explicit stack bounded by HS_MP_MAX_DEPTH.
  */
-static int hs__value(hs_json_reader *r, hs_buf *out)
+static int hs__value(hs_json_reader *r, hs_buf *out, bool *objects)
 {
     hs__jframe st[HS_MP_MAX_DEPTH];
     int depth = 0;
@@ -670,6 +670,7 @@ static int hs__value(hs_json_reader *r, hs_buf *out)
             }
             if (r->p < r->end && *r->p == close) {
                 r->p++;
+                *objects = *objects || (f->obj && f->count > 1);
                 rc = hs__cont_close(out, f);
                 if (rc != HS_OK)
                     return rc;
@@ -684,7 +685,15 @@ static int hs__value(hs_json_reader *r, hs_buf *out)
 int hs_json_value_to_mpack(hs_json_reader *r, hs_buf *out)
 {
     size_t len0 = out->len;
-    int rc = hs__value(r, out);
+    bool objects = false;
+    int rc = hs__value(r, out, &objects);
+    /* One map per object: a key given twice would make two values one. */
+    if (rc == HS_OK && objects &&
+        hs_mp_check_unique_keys(out->data + len0, out->len - len0) != HS_OK) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "%s", hs_err_detail());
+        rc = hs_err_set(HS_ERR_PARSE, "JSON: an object has a %s", detail);
+    }
     if (rc != HS_OK)
         out->len = len0;
     return rc;
@@ -692,7 +701,8 @@ int hs_json_value_to_mpack(hs_json_reader *r, hs_buf *out)
 
 int hs_json_skip(hs_json_reader *r)
 {
-    return hs__value(r, NULL);
+    bool objects = false;
+    return hs__value(r, NULL, &objects);
 }
 
 int hs_json_get_string(hs_json_reader *r, hs_buf *out)
@@ -803,7 +813,7 @@ int hs_json_to_mpack(const char *s, size_t len, hs_buf *out)
     hs_json_reader r;
     hs_json_reader_init(&r, s, len);
     size_t len0 = out->len;
-    int rc = hs__value(&r, out);
+    int rc = hs_json_value_to_mpack(&r, out);
     if (rc == HS_OK)
         rc = hs_json_expect_end(&r);
     if (rc != HS_OK)

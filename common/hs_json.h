@@ -61,11 +61,15 @@ size_t hs_json_offset(const hs_json_reader *r);
  * Reads one complete value of any kind and appends it to out as msgpack
  * (smallest encodings, as msgpack-c's packer writes them). The value's own
  * nesting may reach HS_MP_MAX_DEPTH whatever the containers entered with
- * begin. On failure out is left as it was.
+ * begin. An object giving the same key twice is an error (HS_ERR_PARSE).
+ * On failure out is left as it was.
  */
 int hs_json_value_to_mpack(hs_json_reader *r, hs_buf *out);
 
-/* Skips one complete value, accepting exactly what hs_json_value_to_mpack accepts. */
+/*
+ * Skips one complete value, accepting what hs_json_value_to_mpack accepts
+ * except that an object giving a key twice is not looked for.
+ */
 int hs_json_skip(hs_json_reader *r);
 
 /* Reads a string value; its decoded UTF-8 bytes are appended to out (no NUL). */

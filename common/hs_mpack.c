@@ -1,8 +1,10 @@
 #include "hs_mpack.h"
 
+#include "hs_alloc.h"
 #include "hs_error.h"
 
 #include <msgpack.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -491,6 +493,118 @@ int hs_mp_skip(hs_mp_reader *r)
     }
     r->p = p;
     return HS_OK;
+}
+
+/* A map key seen by hs_mp_check_unique_keys. */
+typedef struct hs__mp_key {
+    const char *s;
+    uint32_t n;
+} hs__mp_key;
+
+static int hs__mp_key_cmp(const void *a, const void *b)
+{
+    const hs__mp_key *x = a, *y = b;
+    int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+    return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* Whether keys[0..n) has a repeated key; *dup receives it. Sorts keys. */
+static bool hs__mp_keys_repeat(hs__mp_key *keys, size_t n, hs__mp_key *dup)
+{
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (hs__mp_key_cmp(&keys[i], &keys[j]) == 0) {
+                    *dup = keys[i];
+                    return true;
+                }
+        return false;
+    }
+    qsort(keys, n, sizeof *keys, hs__mp_key_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (hs__mp_key_cmp(&keys[i], &keys[i - 1]) == 0) {
+            *dup = keys[i];
+            return true;
+        }
+    return false;
+}
+
+int hs_mp_check_unique_keys(const uint8_t *v, size_t len)
+{
+    struct {
+        uint64_t left; /* elements still to read; a map counts keys and values */
+        size_t base;   /* the map's first key in keys */
+        bool map;
+    } st[HS_MP_MAX_DEPTH];
+    hs__mp_key local[64];
+    hs__mp_key *keys = local;
+    size_t nkeys = 0, cap = sizeof local / sizeof local[0];
+    int depth = 0, rc = HS_OK;
+    hs_mp_reader r;
+    hs_mp_reader_init(&r, v, len);
+    for (;;) {
+        hs_mp_type t;
+        rc = hs_mp_peek(&r, &t);
+        if (rc != HS_OK)
+            break;
+        if (depth > 0 && st[depth - 1].map && st[depth - 1].left % 2 == 0) {
+            hs__mp_key k;
+            rc = hs_mp_get_str(&r, &k.s, &k.n);
+            if (rc != HS_OK)
+                break;
+            if (nkeys == cap) {
+                hs__mp_key *grown = hs_malloc(2 * cap * sizeof *grown);
+                if (grown == NULL) {
+                    rc = hs_err_set(HS_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                memcpy(grown, keys, nkeys * sizeof *keys);
+                if (keys != local)
+                    hs_free(keys);
+                keys = grown;
+                cap *= 2;
+            }
+            keys[nkeys++] = k;
+        } else if (t == HS_MP_ARRAY || t == HS_MP_MAP) {
+            uint32_t n;
+            rc = t == HS_MP_MAP ? hs_mp_get_map(&r, &n) : hs_mp_get_array(&r, &n);
+            if (rc != HS_OK)
+                break;
+            if (n > 0) {
+                if (depth == HS_MP_MAX_DEPTH) {
+                    rc = hs_err_set(HS_ERR_PARSE, "nested deeper than %d", HS_MP_MAX_DEPTH);
+                    break;
+                }
+                st[depth].left = t == HS_MP_MAP ? 2 * (uint64_t)n : n;
+                st[depth].base = nkeys;
+                st[depth].map = t == HS_MP_MAP;
+                depth++;
+                continue;
+            }
+        } else {
+            rc = hs_mp_skip(&r);
+            if (rc != HS_OK)
+                break;
+        }
+        /* A value is complete: count it in every container it completes. */
+        while (depth > 0 && --st[depth - 1].left == 0) {
+            depth--;
+            hs__mp_key dup;
+            if (st[depth].map &&
+                hs__mp_keys_repeat(keys + st[depth].base, nkeys - st[depth].base, &dup)) {
+                rc = hs_err_set(HS_ERR_PARSE, "duplicate map key \"%.*s\"",
+                                (int)(dup.n < 64 ? dup.n : 64), dup.s);
+                goto out;
+            }
+            nkeys = st[depth].base;
+        }
+        if (depth == 0)
+            break;
+    }
+out:
+    if (keys != local)
+        hs_free(keys);
+    return rc;
 }
 
 int hs_mp_get_raw(hs_mp_reader *r, const uint8_t **p, size_t *len)

@@ -80,6 +80,13 @@ int hs_mp_skip(hs_mp_reader *r);
 int hs_mp_get_raw(hs_mp_reader *r, const uint8_t **p, size_t *len);
 
 /*
+ * Checks that no map inside the value v (len bytes, one well-formed value
+ * whose map keys are strings) has the same key twice: HS_ERR_PARSE naming
+ * the key otherwise. O(k log k) per map of k keys.
+ */
+int hs_mp_check_unique_keys(const uint8_t *v, size_t len);
+
+/*
  * Indexed access to the fields of a map whose keys are strings (the shape of
  * every internal message). hs_mp_map_index reads one map value at the start
  * of data and records each field's key and the byte span of its value, up

@@ -182,7 +182,8 @@ static void test_value_check_accepts_packer_output(void)
             hs_mp_put_nil(&m);
         hs_mp_put_map(&m, n);
         for (uint32_t i = 0; i < n; i++) {
-            hs_mp_put_str(&m, "", 0);
+            char key[16];
+            hs_mp_put_str(&m, key, (size_t)snprintf(key, sizeof key, "%u", i));
             hs_mp_put_double(&m, 0.5);
         }
         CU_ASSERT_EQUAL(hs_value_check(m.data, m.len), HS_OK);
@@ -278,6 +279,82 @@ static void test_canonicalize(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), "trailing"));
     check_noncanonical(never, sizeof never, NULL, 0);
     CU_ASSERT_EQUAL(hs_value_check(NULL, 0), HS_ERR_PARSE);
+}
+
+/* A map of n keys "k0".."k<n-1>" (key dup_of again as the last one when >= 0). */
+static void put_keys_map(hs_buf *m, int n, int dup_of)
+{
+    hs_mp_put_map(m, (uint32_t)(n + (dup_of >= 0)));
+    char key[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        hs_mp_put_cstr(m, key);
+        hs_mp_put_int(m, i);
+    }
+    if (dup_of >= 0) {
+        snprintf(key, sizeof key, "k%d", dup_of);
+        hs_mp_put_cstr(m, key);
+        hs_mp_put_nil(m);
+    }
+}
+
+static void test_duplicate_map_keys(void)
+{
+    /* {"a": 1, "a": 2}: two different values would compare equal as one. */
+    static const uint8_t dup[] = {0x82, 0xa1, 'a', 0x01, 0xa1, 'a', 0x02};
+    check_noncanonical(dup, sizeof dup, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), "duplicate map key \"a\""));
+    /* The same with a non-canonical header still fails in canonicalize. */
+    static const uint8_t dup16[] = {0xde, 0x00, 0x02, 0xa1, 'a', 0x01, 0xa1, 'a', 0x02};
+    check_noncanonical(dup16, sizeof dup16, NULL, 0);
+    /* Inside an array, inside a map. */
+    static const uint8_t nested[] = {0x91, 0x81, 0xa1, 'x', 0x82, 0xa1, 'b', 0xc0, 0xa1, 'b', 0xc3};
+    check_noncanonical(nested, sizeof nested, NULL, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), "\"b\""));
+
+    /* Equal keys in different maps, or at different depths, are fine; so are prefixes. */
+    static const uint8_t ok1[] = {0x92, 0x81, 0xa1, 'a', 0x01, 0x81, 0xa1, 'a', 0x02};
+    static const uint8_t ok2[] = {0x82, 0xa1, 'a', 0x81, 0xa1, 'a', 0x01, 0xa2, 'a', 'b', 0x02};
+    static const uint8_t ok3[] = {0x82, 0xa0, 0x01, 0xa1, 'a', 0x02};
+    CU_ASSERT_EQUAL(hs_value_check(ok1, sizeof ok1), HS_OK);
+    CU_ASSERT_EQUAL(hs_value_check(ok2, sizeof ok2), HS_OK);
+    CU_ASSERT_EQUAL(hs_value_check(ok3, sizeof ok3), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_check_unique_keys(ok2, sizeof ok2), HS_OK);
+
+    /* Large maps (the sorted path, keys spilling over the fixed array). */
+    hs_buf m, c;
+    hs_buf_init(&m, 0);
+    hs_buf_init(&c, 0);
+    put_keys_map(&m, 300, -1);
+    CU_ASSERT_EQUAL(hs_value_check(m.data, m.len), HS_OK);
+    hs_buf_reset(&m);
+    put_keys_map(&m, 300, 17);
+    CU_ASSERT_EQUAL(hs_value_check(m.data, m.len), HS_ERR_PARSE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), "duplicate map key \"k17\""));
+    CU_ASSERT_EQUAL(hs_value_canonicalize(m.data, m.len, &c), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(c.len, 0);
+    /* A msgpack batch carrying such a value is rejected as a whole. */
+    hs_buf_reset(&m);
+    hs_mp_put_array(&m, 2);
+    hs_mp_put_int(&m, 1000000);
+    put_keys_map(&m, 3, 0);
+    hs_batch b;
+    hs_batch_init(&b);
+    CU_ASSERT_EQUAL(hs_codec_decode_mpack(m.data, m.len, false, &b), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(hs_codec_decode_mpack(m.data, m.len, true, &b), HS_ERR_PARSE);
+
+    /* JSON objects: the same key twice, also when spelled with an escape. */
+    hs_buf_reset(&c);
+    CU_ASSERT_EQUAL(hs_json_to_mpack(S("{\"a\": 1, \"a\": 2}"), &c), HS_ERR_PARSE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), "duplicate map key \"a\""));
+    CU_ASSERT_EQUAL(c.len, 0);
+    CU_ASSERT_EQUAL(hs_json_to_mpack(S("{\"a\": 1, \"\\u0061\": 2}"), &c), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(hs_json_to_mpack(S("[{\"a\": 1}, {\"a\": {\"a\": 2, \"b\": 3}}]"), &c), HS_OK);
+    check_json_rejected("{\"t\": 1, \"v\": {\"x\": 1, \"y\": 2, \"x\": 3}}", HS_ERR_PARSE,
+                        "duplicate map key \"x\"");
+    hs_batch_free(&b);
+    hs_buf_free(&m);
+    hs_buf_free(&c);
 }
 
 static void test_value_depth(void)
@@ -962,6 +1039,7 @@ HS_TEST_INIT(codec)
     HS_TEST(test_value_check_accepts_packer_output);
     HS_TEST(test_canonicalize);
     HS_TEST(test_value_depth);
+    HS_TEST(test_duplicate_map_keys);
     HS_TEST(test_json_single_instance);
     HS_TEST(test_json_bare_values);
     HS_TEST(test_json_batches);

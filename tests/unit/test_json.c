@@ -768,7 +768,13 @@ static void test_round_trips(void)
     check_text("0.1", "0.1");
     check_text("1e-400", "0.0");
     check_text("{\"\":\"\"}", "{\"\":\"\"}");
-    check_text("{\"a\":1,\"a\":2}", "{\"a\":1,\"a\":2}");
+    check_text("{\"a\":1,\"b\":2}", "{\"a\":1,\"b\":2}");
+    /* A key given twice would make two different objects one value. */
+    hs_buf dup;
+    hs_buf_init(&dup, 0);
+    CU_ASSERT_EQUAL(j2m_s("{\"a\":1,\"a\":2}", &dup), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dup.len, 0);
+    hs_buf_free(&dup);
     check_text("123456789012345678", "123456789012345678");
     check_text("1.5e300", "1.5e+300");
 }
