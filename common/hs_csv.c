@@ -140,7 +140,9 @@ int hs_csv_next(hs_csv_reader *r, hs_csv_field **fields, size_t *n, bool *done)
     r->p = p;
     for (size_t i = 0; i < nf; i++) {
         r->f[i].s = (const char *)r->unq.data + offs[i];
-        r->f[i].len = strlen(r->f[i].s);
+        /* Up to the NUL after it: a quoted field may hold NUL bytes itself. */
+        size_t end = i + 1 < nf ? offs[i + 1] : r->unq.len;
+        r->f[i].len = end - offs[i] - 1;
     }
     *fields = r->f;
     *n = nf;

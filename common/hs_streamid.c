@@ -208,6 +208,11 @@ static int hs__sid_part_problem(const char *s, size_t len, bool is_name, char *w
             snprintf(why, cap, "contains control character U+%04X", (unsigned)cp);
             return HS_ERR_PARSE;
         }
+        /* Noncharacters: U+FDD0..U+FDEF and the last two code points of every plane. */
+        if ((cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) == 0xfffe) {
+            snprintf(why, cap, "contains noncharacter U+%04X", (unsigned)cp);
+            return HS_ERR_PARSE;
+        }
         i += k;
     }
     return HS_OK;

@@ -6,7 +6,8 @@
  *
  * Validation: the name, every key and every value is non-empty, at most
  * HS_SID_MAX_PART bytes of valid UTF-8 without control characters (C0, DEL
- * and C1: U+0000..U+001F, U+007F..U+009F), and contains none of '/', '+',
+ * and C1: U+0000..U+001F, U+007F..U+009F) or noncharacters (U+FDD0..U+FDEF,
+ * U+xFFFE and U+xFFFF of every plane), and contains none of '/', '+',
  * '#', '=' or NUL; no part is "." or ".."; the name does not start with '$'
  * (MQTT reserves such topics); keys are unique; at most HS_SID_MAX_PAIRS
  * pairs; the canonical form is at most HS_SID_MAX_LEN bytes. Keys are sorted

@@ -438,7 +438,9 @@ int hs_duration_parse(const char *s, size_t len, int64_t *out_us)
     if (p == len)
         return fail(HS_ERR_PARSE, DURATION, s, len, "no number after the sign");
 
-    int64_t total = 0;
+    uint64_t total = 0;
+    const uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    bool too_large = false;
     size_t last_unit = N_UNITS; /* units must come in decreasing size */
     bool first = true;
     char at[16];
@@ -482,18 +484,22 @@ int hs_duration_parse(const char *s, size_t len, int64_t *out_us)
         last_unit = u;
         first = false;
 
-        int64_t n = 0, part;
-        for (size_t i = int_start; i < int_end; i++)
-            if (__builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, s[i] - '0', &n))
-                return fail(HS_ERR_RANGE, DURATION, s, len, "too large");
-        if (__builtin_mul_overflow(n, units[u].us, &part) ||
-            __builtin_add_overflow(
-                part, fraction_of_unit(s + frac_start, frac_end - frac_start, units[u].us),
-                &part) ||
-            __builtin_add_overflow(total, part, &total))
-            return fail(HS_ERR_RANGE, DURATION, s, len, "too large");
+        /* Too large a value is reported once the whole text is known to be a duration. */
+        uint64_t n = 0, part;
+        for (size_t i = int_start; i < int_end && !too_large; i++)
+            too_large = __builtin_mul_overflow(n, 10, &n) ||
+                        __builtin_add_overflow(n, (uint64_t)(s[i] - '0'), &n);
+        too_large = too_large || __builtin_mul_overflow(n, (uint64_t)units[u].us, &part) ||
+                    __builtin_add_overflow(part,
+                                           (uint64_t)fraction_of_unit(
+                                               s + frac_start, frac_end - frac_start, units[u].us),
+                                           &part) ||
+                    __builtin_add_overflow(total, part, &total) || total > limit;
     }
-    *out_us = neg ? -total : total;
+    if (too_large)
+        return fail(HS_ERR_RANGE, DURATION, s, len, "too large");
+    /* The magnitude is at most 2^63 when negative, so INT64_MIN parses too. */
+    *out_us = neg ? (int64_t)((uint64_t)0 - total) : (int64_t)total;
     return HS_OK;
 }
 

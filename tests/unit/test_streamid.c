@@ -293,6 +293,18 @@ static void test_rejects_characters(void)
     expect_reject("te\x7fmp", "contains control character 0x7f");
     expect_reject("temp/a=\xc2\x85", "value '\\xc2\\x85' contains control character U+0085");
     expect_reject("temp/a=\xc2\x9f", "contains control character U+009F");
+    /* Noncharacters: U+FDD0, U+FDEF, U+FFFE, U+FFFF, U+1FFFE, U+10FFFF. */
+    expect_reject("temp/a=\xef\xb7\x90", "contains noncharacter U+FDD0");
+    expect_reject("temp/a=\xef\xb7\xaf", "contains noncharacter U+FDEF");
+    expect_reject("te\xef\xbf\xbemp", "contains noncharacter U+FFFE");
+    expect_reject("temp/\xef\xbf\xbf=1", "contains noncharacter U+FFFF");
+    expect_reject("temp/a=\xf0\x9f\xbf\xbe", "contains noncharacter U+1FFFE");
+    expect_reject("temp/a=\xf4\x8f\xbf\xbf", "contains noncharacter U+10FFFF");
+    /* Their neighbours U+FDCF, U+FDF0 and U+FFFD are fine. */
+    int rc;
+    hs_streamid *near = parse("temp/a=\xef\xb7\x8f\xef\xb7\xb0\xef\xbf\xbd", &rc);
+    CU_ASSERT_EQUAL(rc, HS_OK);
+    hs_streamid_destroy(near);
     /* Invalid UTF-8: a stray byte, an overlong '/', a surrogate, a cut sequence, > U+10FFFF. */
     expect_reject("te\xffmp", "name 'te\\xffmp' is not valid UTF-8 (at byte 2)");
     expect_reject("temp/a=\xc0\xaf", "value '\\xc0\\xaf' is not valid UTF-8 (at byte 0)");
@@ -301,9 +313,8 @@ static void test_rejects_characters(void)
     expect_reject("temp/k\x80=1", "key 'k\\x80' is not valid UTF-8");
     expect_reject("temp/a=\xf4\x90\x80\x80", "is not valid UTF-8");
     expect_reject("temp/a=\xf8\x88\x80\x80\x80", "is not valid UTF-8");
-    /* Valid UTF-8 just above the C1 range and at the top of the code space is accepted. */
-    int rc;
-    hs_streamid *sid = parse("temp/a=\xc2\xa0/b=\xf4\x8f\xbf\xbf", &rc);
+    /* Valid UTF-8 just above the C1 range and the last character (U+10FFFD) are accepted. */
+    hs_streamid *sid = parse("temp/a=\xc2\xa0/b=\xf4\x8f\xbf\xbd", &rc);
     CU_ASSERT_PTR_NOT_NULL(sid);
     hs_streamid_destroy(sid);
 }

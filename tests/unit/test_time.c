@@ -470,12 +470,20 @@ static void test_duration_rejects(void)
         CU_ASSERT_EQUAL(d, 42);
     }
     static const char *too_big[] = {"9223372036854775808us", "106751992d", "99999999999999999999s",
-                                    "106751991d4h54s775ms808us", "-9223372036854775808us"};
+                                    "106751991d4h54s775ms808us", "-9223372036854775809us"};
     for (size_t i = 0; i < sizeof too_big / sizeof too_big[0]; i++) {
         int64_t d = 42;
         CU_ASSERT_EQUAL(hs_duration_parse(too_big[i], strlen(too_big[i]), &d), HS_ERR_RANGE);
         CU_ASSERT_EQUAL(d, 42);
     }
+    /* The most negative duration has a magnitude one above the largest positive one. */
+    int64_t d = 42;
+    CU_ASSERT_EQUAL(hs_duration_parse("-9223372036854775808us", 22, &d), HS_OK);
+    CU_ASSERT_EQUAL(d, INT64_MIN);
+    char text[HS_DURATION_MAX];
+    size_t n = hs_duration_format(INT64_MIN, text);
+    CU_ASSERT_EQUAL(hs_duration_parse(text, n, &d), HS_OK);
+    CU_ASSERT_EQUAL(d, INT64_MIN);
 }
 
 static void test_duration_format(void)
