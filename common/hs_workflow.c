@@ -40,6 +40,30 @@ typedef struct wfp {
     hs_workflow *wf;
 } wfp;
 
+/*
+ * Appends one error line to errors: the formatted message with control
+ * characters escaped (names and values come from the user's file, and one
+ * error must stay one line), then a newline.
+ */
+static void wf_line(hs_buf *errors, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void wf_line(hs_buf *errors, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    for (const unsigned char *c = (const unsigned char *)msg; *c != '\0'; c++) {
+        if (*c == '\n')
+            hs_buf_puts(errors, "\\n");
+        else if (*c < 0x20 || *c == 0x7f)
+            hs_buf_printf(errors, "\\x%02x", *c);
+        else
+            hs_buf_putc(errors, (char)*c);
+    }
+    hs_buf_putc(errors, '\n');
+}
+
 static void wf_err(wfp *p, const hs_ynode *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void wf_err(wfp *p, const hs_ynode *n, const char *fmt, ...)
@@ -50,9 +74,9 @@ static void wf_err(wfp *p, const hs_ynode *n, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (n != NULL)
-        hs_buf_printf(p->errors, "%s:%u: %s\n", p->file, hs_ynode_line(n), msg);
+        wf_line(p->errors, "%s:%u: %s", p->file, hs_ynode_line(n), msg);
     else
-        hs_buf_printf(p->errors, "%s: %s\n", p->file, msg);
+        wf_line(p->errors, "%s: %s", p->file, msg);
     p->nerrors++;
 }
 
@@ -251,8 +275,8 @@ static void wf_parse_plates(wfp *p, const hs_ynode *n)
             continue;
         pl->parent_idx = wf_plate_index(wf, pl->parent);
         if (pl->parent_idx < 0)
-            hs_buf_printf(p->errors, "%s:%d: plate %s has an unknown parent '%s'\n", p->file,
-                          pl->line, pl->id, pl->parent),
+            wf_line(p->errors, "%s:%d: plate %s has an unknown parent '%s'", p->file, pl->line,
+                    pl->id, pl->parent),
                 p->nerrors++;
     }
     for (size_t i = 0; i < wf->nplates; i++) {
@@ -263,8 +287,8 @@ static void wf_parse_plates(wfp *p, const hs_ynode *n)
             steps++;
         }
         if (x >= 0) {
-            hs_buf_printf(p->errors, "%s:%d: plate %s is its own ancestor\n", p->file,
-                          wf->plates[i].line, wf->plates[i].id);
+            wf_line(p->errors, "%s:%d: plate %s is its own ancestor", p->file, wf->plates[i].line,
+                    wf->plates[i].id);
             p->nerrors++;
             wf->plates[i].parent_idx = -1;
         }
@@ -275,9 +299,8 @@ static void wf_parse_plates(wfp *p, const hs_ynode *n)
             continue;
         for (int x = wf->plates[i].parent_idx; x >= 0; x = wf->plates[x].parent_idx) {
             if (wf->plates[x].meta && strcmp(wf->plates[x].meta, wf->plates[i].meta) == 0) {
-                hs_buf_printf(p->errors, "%s:%d: plate %s repeats the meta-data key '%s' of %s\n",
-                              p->file, wf->plates[i].line, wf->plates[i].id, wf->plates[i].meta,
-                              wf->plates[x].id);
+                wf_line(p->errors, "%s:%d: plate %s repeats the meta-data key '%s' of %s", p->file,
+                        wf->plates[i].line, wf->plates[i].id, wf->plates[i].meta, wf->plates[x].id);
                 p->nerrors++;
                 break;
             }
@@ -568,10 +591,10 @@ static void wf_check_plates(wfp *p)
             continue;
         int in = wf_factor_in_plate(wf, f);
         if (in == -2) {
-            hs_buf_printf(p->errors,
-                          "%s:%d: aggregate over '%s' needs a plate with meta %s whose parent is "
-                          "the sink's plate\n",
-                          p->file, f->line, f->over ? f->over : "?", f->over ? f->over : "?");
+            wf_line(p->errors,
+                    "%s:%d: aggregate over '%s' needs a plate with meta %s whose parent is "
+                    "the sink's plate",
+                    p->file, f->line, f->over ? f->over : "?", f->over ? f->over : "?");
             p->nerrors++;
             continue;
         }
@@ -583,14 +606,14 @@ static void wf_check_plates(wfp *p)
             else
                 ok = wf_plate_ancestor(wf, sp, in);
             if (!ok) {
-                hs_buf_printf(p->errors,
-                              "%s:%d: source %s is on plate %s, which the %s tool %s cannot read "
-                              "for plate %s\n",
-                              p->file, f->line, f->sources[k], sp >= 0 ? wf->plates[sp].id : "[]",
-                              f->def->kind == HS_TOOL_AGGREGATE ? "aggregate"
-                              : f->def->kind == HS_TOOL_MULTI   ? "multi-output"
-                                                                : "plain",
-                              f->tool, in >= 0 ? wf->plates[in].id : "[] (global)");
+                wf_line(p->errors,
+                        "%s:%d: source %s is on plate %s, which the %s tool %s cannot read "
+                        "for plate %s",
+                        p->file, f->line, f->sources[k], sp >= 0 ? wf->plates[sp].id : "[]",
+                        f->def->kind == HS_TOOL_AGGREGATE ? "aggregate"
+                        : f->def->kind == HS_TOOL_MULTI   ? "multi-output"
+                                                          : "plain",
+                        f->tool, in >= 0 ? wf->plates[in].id : "[] (global)");
                 p->nerrors++;
             }
         }
@@ -600,8 +623,8 @@ static void wf_check_plates(wfp *p)
                 continue;
             int sp = wf_node_plate(wf, f, aux[k]);
             if (hs_workflow_producer(wf, aux[k]) >= 0 && sp >= 0) {
-                hs_buf_printf(p->errors, "%s:%d: %s stream %s must be global (plates: [])\n",
-                              p->file, f->line, k == 0 ? "alignment" : "splitting", aux[k]);
+                wf_line(p->errors, "%s:%d: %s stream %s must be global (plates: [])", p->file,
+                        f->line, k == 0 ? "alignment" : "splitting", aux[k]);
                 p->nerrors++;
             }
         }
@@ -665,11 +688,11 @@ static void wf_order(wfp *p)
     if (done < n) {
         for (size_t i = 0; i < n; i++)
             if (used == NULL || !used[i]) {
-                hs_buf_printf(p->errors,
-                              "%s:%d: factor computing %s is part of a cycle (a stream computed "
-                              "from itself)\n",
-                              p->file, wf->factors[i].line,
-                              wf->factors[i].sink ? wf->factors[i].sink : "plate values");
+                wf_line(p->errors,
+                        "%s:%d: factor computing %s is part of a cycle (a stream computed "
+                        "from itself)",
+                        p->file, wf->factors[i].line,
+                        wf->factors[i].sink ? wf->factors[i].sink : "plate values");
                 p->nerrors++;
             }
     }
@@ -714,8 +737,9 @@ static int64_t wf_window_width(const hs_wf_factor *f)
 static void wf_bindings(wfp *p)
 {
     hs_workflow *wf = p->wf;
-    hs_buf b;
+    hs_buf b, name;
     hs_buf_init(&b, 0);
+    hs_buf_init(&name, 0);
     for (size_t oi = 0; oi < wf->nfactors; oi++) {
         hs_wf_factor *f = &wf->factors[wf->order[oi]];
         if (f->def == NULL)
@@ -756,9 +780,10 @@ static void wf_bindings(wfp *p)
             if (pf >= 0) {
                 hs_buf_printf(&b, "\"%s\"", wf->factors[pf].hash);
             } else {
-                hs_buf_puts(&b, "\"input:");
-                hs_buf_puts(&b, src);
-                hs_buf_putc(&b, '"');
+                hs_buf_reset(&name);
+                hs_buf_puts(&name, "input:");
+                hs_buf_puts(&name, src);
+                hs_json_put_string(&b, (const char *)name.data, name.len);
             }
         }
         hs_buf_putc(&b, ']');
@@ -769,6 +794,7 @@ static void wf_bindings(wfp *p)
         if (f->binding != NULL)
             hs_binding_hash(f->binding, f->hash);
     }
+    hs_buf_free(&name);
     hs_buf_free(&b);
 }
 
@@ -782,7 +808,7 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
     hs_ynode *root = NULL;
     int rc = hs_yaml_parse(text, len, p.file, &root, &yerr);
     if (rc != HS_OK) {
-        hs_buf_printf(errors, "%s\n", hs_buf_cstr(&yerr));
+        wf_line(errors, "%s", hs_buf_cstr(&yerr));
         hs_buf_free(&yerr);
         return HS_ERR_SCHEMA;
     }
@@ -850,16 +876,16 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
             continue;
         for (size_t j = 0; j < i; j++)
             if (wf->factors[j].sink && strcmp(wf->factors[j].sink, f->sink) == 0) {
-                hs_buf_printf(errors,
-                              "%s:%d: stream %s is already computed by the factor at line "
-                              "%d\n",
-                              p.file, f->line, f->sink, wf->factors[j].line);
+                wf_line(errors,
+                        "%s:%d: stream %s is already computed by the factor at line "
+                        "%d",
+                        p.file, f->line, f->sink, wf->factors[j].line);
                 p.nerrors++;
             }
         for (size_t k = 0; k < wf->ninputs; k++)
             if (strcmp(wf->input_names[k], f->sink) == 0) {
-                hs_buf_printf(errors, "%s:%d: stream %s is declared an input but is computed\n",
-                              p.file, f->line, f->sink);
+                wf_line(errors, "%s:%d: stream %s is declared an input but is computed", p.file,
+                        f->line, f->sink);
                 p.nerrors++;
             }
     }
@@ -873,10 +899,10 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
                 bool declared;
                 if (src != NULL && hs_workflow_producer(wf, src) < 0 &&
                     (wf_input_plate(wf, src, &declared), !declared)) {
-                    hs_buf_printf(errors,
-                                  "%s:%d: unknown source node '%s': no factor computes it and it "
-                                  "is not under inputs\n",
-                                  p.file, f->line, src);
+                    wf_line(errors,
+                            "%s:%d: unknown source node '%s': no factor computes it and it "
+                            "is not under inputs",
+                            p.file, f->line, src);
                     p.nerrors++;
                 }
             }
@@ -887,9 +913,8 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
         for (size_t k = 0; k < wf->nfactors; k++)
             created = created || wf->factors[k].output_plate_idx == (int)i;
         if (wf->plates[i].dynamic && !created) {
-            hs_buf_printf(errors,
-                          "%s:%d: plate %s has no values and no plate-creation factor makes them\n",
-                          p.file, wf->plates[i].line, wf->plates[i].id);
+            wf_line(errors, "%s:%d: plate %s has no values and no plate-creation factor makes them",
+                    p.file, wf->plates[i].line, wf->plates[i].id);
             p.nerrors++;
         }
     }

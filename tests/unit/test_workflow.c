@@ -8,6 +8,7 @@
 #include "tools.h"
 
 #include "hs_error.h"
+#include "hs_json.h"
 #include "hs_workflow.h"
 
 #include <CUnit/CUnit.h>
@@ -171,6 +172,63 @@ static void test_validation_errors_have_lines(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "unknown parameter 'colour' for tool sliding_apply"));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:8: tool sliding_apply takes 2 sources, 1 given"));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:13: aggregate tool aggregate needs over"));
+    hs_buf_free(&err);
+}
+
+/* Names from the file may hold any character: each error stays one line. */
+static void test_errors_escape_control_characters(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    const char *bad = "id: esc\n"
+                      "plates:\n"
+                      "  H: {meta: house, parent: \"X\\nwf.yaml:1: forged\", values: [\"1\"]}\n"
+                      "factors:\n"
+                      "  - tool: \"no\\ttool\\u0007\"\n"
+                      "    sink: a\n";
+    CU_ASSERT_PTR_NULL(parse(bad, &err));
+    const char *e = hs_buf_cstr(&err);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(e, "wf.yaml:3: plate H has an unknown parent 'X\\nwf.yaml:1: forged'\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "unknown tool 'no\\x09tool\\x07'"));
+    /* Every line starts with the file name and a line number. */
+    for (const char *line = e; *line != '\0'; line = strchr(line, '\n') + 1) {
+        CU_ASSERT_EQUAL(strncmp(line, "wf.yaml:", 8), 0);
+        CU_ASSERT_FALSE(strncmp(line, "wf.yaml:1: forged", 17) == 0);
+        if (strchr(line, '\n') == NULL)
+            break;
+    }
+    hs_buf_free(&err);
+}
+
+/* A source name that JSON must escape keeps the binding valid JSON. */
+static void test_binding_escapes_input_names(void)
+{
+    hs_buf err, mp;
+    hs_buf_init(&err, 0);
+    hs_buf_init(&mp, 0);
+    hs_workflow *wf = parse("id: q\n"
+                            "factors:\n"
+                            "  - tool: sliding_window\n"
+                            "    params: {width: 10s}\n"
+                            "    sink: w\n"
+                            "  - tool: sliding_apply\n"
+                            "    params: {func: mean}\n"
+                            "    sources: [w, \"te\\\"mp\\\\x\"]\n"
+                            "    sink: m\n",
+                            &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(wf);
+    if (wf == NULL)
+        return;
+    const char *binding = NULL;
+    for (size_t i = 0; i < wf->nfactors; i++)
+        if (wf->factors[i].sink != NULL && strcmp(wf->factors[i].sink, "m") == 0)
+            binding = wf->factors[i].binding;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(binding);
+    CU_ASSERT_EQUAL(hs_json_to_mpack(binding, strlen(binding), &mp), HS_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(binding, "\"input:te\\\"mp\\\\x\""));
+    hs_workflow_destroy(wf);
+    hs_buf_free(&mp);
     hs_buf_free(&err);
 }
 
@@ -403,6 +461,8 @@ HS_TEST_INIT(workflow)
     HS_TEST(test_units_of_every_kind);
     HS_TEST(test_multi_output_units);
     HS_TEST(test_validation_errors_have_lines);
+    HS_TEST(test_errors_escape_control_characters);
+    HS_TEST(test_binding_escapes_input_names);
     HS_TEST(test_cycle_and_duplicate_sink);
     HS_TEST(test_bindings);
     HS_TEST(test_tool_version_binding);
