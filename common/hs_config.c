@@ -417,19 +417,17 @@ static int hs__cfg_read_file(const char *path, hs_buf *b)
     return rc;
 }
 
-int hs_config_load_file(const hs_cfg_item *table, void *cfg, const char *path)
+int hs_config_load_text(const hs_cfg_item *table, void *cfg, const char *text, size_t len,
+                        const char *name)
 {
-    if (table == NULL || cfg == NULL || path == NULL)
+    if (table == NULL || cfg == NULL || (text == NULL && len > 0) || name == NULL)
         return HS_ERR_INVAL;
-    hs_buf text, scratch;
-    hs_buf_init(&text, HS__CFG_FILE_MAX);
+    if (len > HS__CFG_FILE_MAX)
+        return hs_err_set(HS_ERR_CONFIG, "%s: larger than %d bytes", name, HS__CFG_FILE_MAX);
+    hs_buf scratch;
     hs_buf_init(&scratch, 0);
-    int rc = hs__cfg_read_file(path, &text);
-    if (rc != HS_OK)
-        goto out;
-
-    const char *data = text.len > 0 ? (const char *)text.data : "";
-    size_t len = text.len;
+    int rc = HS_OK;
+    const char *data = len > 0 ? text : "";
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
         data += 3;
         len -= 3;
@@ -450,13 +448,24 @@ int hs_config_load_file(const hs_cfg_item *table, void *cfg, const char *path)
             if (rc != HS_OK) {
                 char detail[512];
                 snprintf(detail, sizeof detail, "%s", hs_err_detail());
-                rc = hs_err_set(rc, "%s:%u: %s", path, line_no, detail);
+                rc = hs_err_set(rc, "%s:%u: %s", name, line_no, detail);
                 break;
             }
         }
     }
-out:
     hs_buf_free(&scratch);
+    return rc;
+}
+
+int hs_config_load_file(const hs_cfg_item *table, void *cfg, const char *path)
+{
+    if (table == NULL || cfg == NULL || path == NULL)
+        return HS_ERR_INVAL;
+    hs_buf text;
+    hs_buf_init(&text, HS__CFG_FILE_MAX);
+    int rc = hs__cfg_read_file(path, &text);
+    if (rc == HS_OK)
+        rc = hs_config_load_text(table, cfg, (const char *)text.data, text.len, path);
     hs_buf_free(&text);
     return rc;
 }

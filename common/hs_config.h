@@ -74,6 +74,15 @@ int hs_config_defaults(const hs_cfg_item *table, void *cfg);
 int hs_config_load_file(const hs_cfg_item *table, void *cfg, const char *path);
 
 /*
+ * Applies config text of len bytes (borrowed; no NUL needed) exactly as
+ * hs_config_load_file applies a file's contents, naming it name in error
+ * details ("name:line: ..."). Errors as for a file, without HS_ERR_IO
+ * (HS_ERR_CONFIG when len is over 1 MiB); on error cfg is unchanged.
+ */
+int hs_config_load_text(const hs_cfg_item *table, void *cfg, const char *text, size_t len,
+                        const char *name);
+
+/*
  * Applies HS_<NAME> variables from envp (a NULL-terminated array like
  * environ; NULL means none). Only variables whose name is exactly "HS_"
  * followed by the upper-cased name of a table item are used; every other

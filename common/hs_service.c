@@ -40,6 +40,8 @@ struct hs_service {
     char **argv; /* owned array of borrowed strings */
     hs_service_counters counters;
     int64_t next_metrics_us;
+    bool announced;             /* hs_service_ready published "online" */
+    uint64_t status_reconnects; /* reconnects when the status was last published */
     int64_t last_dead_log_us;
     uint64_t dead_since_log;
     hs_buf scratch;
@@ -283,9 +285,14 @@ int hs_service_ready(hs_service *svc)
         rc = hs_mqtt_publish(svc->mqtt,
                              hs_service_topic(svc, &topic, "status/%s", svc->common->service_id),
                              status.data, status.len, 1, true, 5000);
-    if (rc == HS_OK)
+    if (rc == HS_OK) {
+        hs_mqtt_stats ms;
+        hs_mqtt_get_stats(svc->mqtt, &ms);
+        svc->status_reconnects = ms.reconnects;
+        svc->announced = true;
         hs_info(svc->log, "online as %s (hs-%s %s)", svc->common->service_id, svc->kind,
                 HS_VERSION);
+    }
     hs_buf_free(&status);
     hs_buf_free(&topic);
     return rc;
@@ -734,11 +741,38 @@ void hs_service_resumed(hs_service *svc)
     hs_buf_free(&t);
 }
 
+/*
+ * After a reconnect the broker may have published the last will ("offline",
+ * retained) for the lost connection: the status is announced again.
+ */
+static void hs__status_after_reconnect(hs_service *svc)
+{
+    if (!svc->announced || svc->mqtt == NULL)
+        return;
+    hs_mqtt_stats ms;
+    hs_mqtt_get_stats(svc->mqtt, &ms);
+    if (ms.reconnects == svc->status_reconnects)
+        return;
+    const char *state = atomic_load(&svc->paused_shown) ? "paused" : "online";
+    hs_buf st, t;
+    hs_buf_init(&st, 0);
+    hs_buf_init(&t, 0);
+    if (hs__status_payload(svc, &st, state, NULL) == HS_OK &&
+        hs_mqtt_publish(svc->mqtt, hs_service_topic(svc, &t, "status/%s", svc->common->service_id),
+                        st.data, st.len, 1, true, 0) == HS_OK) {
+        svc->status_reconnects = ms.reconnects;
+        hs_info(svc->log, "reconnected; status is %s again", state);
+    }
+    hs_buf_free(&st);
+    hs_buf_free(&t);
+}
+
 void hs_service_tick(hs_service *svc)
 {
     hs__apply_set(svc);
     if (!svc->manual_resume)
         hs_service_resumed(svc);
+    hs__status_after_reconnect(svc);
     int64_t now = hs_time_mono_us();
     if (svc->mqtt == NULL || now < svc->next_metrics_us)
         return;
@@ -797,63 +831,88 @@ static void hs__publish_state(hs_service *svc, const char *state)
     hs_buf_free(&t);
 }
 
-/* Handles one control request; fills the JSON reply. */
-static void hs__ctl_handle(hs_service *svc, const hs_mqtt_msg *m, hs_buf *reply)
+/* The characters of a control command or setting name. */
+#define HS__CTL_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-."
+
+int hs_ctl_request_read(const void *payload, size_t len, hs_ctl_request *q, hs_buf *reply)
 {
     hs_buf mp;
     hs_buf_init(&mp, 0);
     hs_mp_field f[8];
     size_t nf = 0;
-    char cmd[32] = "", name[64] = "", value[512] = "";
     const char *sv;
     uint32_t sl;
-    if (hs_json_to_mpack((const char *)m->payload, m->len, &mp) != HS_OK ||
+    q->cmd[0] = q->name[0] = q->value[0] = '\0';
+    if (hs_json_to_mpack((const char *)payload, len, &mp) != HS_OK ||
         hs_mp_map_index(mp.data, mp.len, f, 8, &nf, NULL) != HS_OK) {
         hs_buf_puts(reply, "{\"ok\":false,\"error\":\"control requests are JSON objects "
-                           "{\\\"cmd\\\": ...}\"}");
+                           "{\\\"cmd\\\": ...} of at most 8 members\"}");
         hs_buf_free(&mp);
-        return;
+        return HS_ERR_PARSE;
     }
-    bool too_long = false;
-    if (hs_mp_field_str(f, nf, "cmd", &sv, &sl) == HS_OK) {
-        if (sl < sizeof cmd)
-            snprintf(cmd, sizeof cmd, "%.*s", (int)sl, sv);
-        else
-            too_long = true;
-    }
-    if (hs_mp_field_str(f, nf, "name", &sv, &sl) == HS_OK) {
-        if (sl < sizeof name)
-            snprintf(name, sizeof name, "%.*s", (int)sl, sv);
-        else
-            too_long = true;
-    }
-    /* Names and commands are echoed in replies: only plain characters. */
-    for (const char *c = cmd; *c && !too_long; c++)
-        too_long = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20;
-    for (const char *c = name; *c && !too_long; c++)
-        too_long = *c == '"' || *c == '\\' || (unsigned char)*c < 0x20;
-    if (too_long) {
-        hs_buf_free(&mp);
-        hs_buf_puts(reply, "{\"ok\":false,\"error\":\"cmd and name are short names "
-                           "(letters, digits, underscores)\"}");
-        return;
+    /* Names and commands are echoed in replies: only plain name characters. */
+    static const struct {
+        const char *key;
+        size_t off, size;
+    } names[] = {{"cmd", offsetof(hs_ctl_request, cmd), sizeof q->cmd},
+                 {"name", offsetof(hs_ctl_request, name), sizeof q->name}};
+    for (size_t i = 0; i < 2; i++) {
+        char *dst = (char *)q + names[i].off;
+        if (hs_mp_field_str(f, nf, names[i].key, &sv, &sl) != HS_OK)
+            continue;
+        bool plain = sl < names[i].size;
+        for (uint32_t k = 0; k < sl && plain; k++)
+            plain = sv[k] != '\0' && strchr(HS__CTL_NAME_CHARS, sv[k]) != NULL;
+        if (!plain) {
+            hs_buf_free(&mp);
+            hs_buf_printf(reply,
+                          "{\"ok\":false,\"error\":\"cmd (under %zu bytes) and name (under %zu "
+                          "bytes) are made of letters, digits, '_', '-' and '.'\"}",
+                          sizeof q->cmd, sizeof q->name);
+            return HS_ERR_PARSE;
+        }
+        memcpy(dst, sv, sl);
+        dst[sl] = '\0';
     }
     const hs_mp_field *vf = hs_mp_field_find(f, nf, "value");
+    int rc = HS_OK;
     if (vf != NULL) {
         hs_mp_reader r;
         hs_mp_reader_init(&r, vf->val, vf->vlen);
-        if (hs_mp_get_str(&r, &sv, &sl) == HS_OK)
-            snprintf(value, sizeof value, "%.*s", (int)sl, sv);
-        else {
-            hs_buf j;
-            hs_buf_init(&j, 0);
+        hs_buf j;
+        hs_buf_init(&j, 0);
+        if (hs_mp_get_str(&r, &sv, &sl) != HS_OK) {
             hs_mp_reader_init(&r, vf->val, vf->vlen);
-            if (hs_json_from_mpack(&r, &j) == HS_OK)
-                snprintf(value, sizeof value, "%s", hs_buf_cstr(&j));
-            hs_buf_free(&j);
+            if (hs_json_from_mpack(&r, &j) != HS_OK)
+                hs_buf_reset(&j);
+            sv = (const char *)j.data;
+            sl = (uint32_t)j.len;
         }
+        if (sl == 0) {
+            /* value stays "" */
+        } else if (sl < sizeof q->value && memchr(sv, '\0', sl) == NULL) {
+            memcpy(q->value, sv, sl);
+            q->value[sl] = '\0';
+        } else {
+            hs_buf_printf(reply,
+                          "{\"ok\":false,\"error\":\"value is longer than %zu bytes or holds a "
+                          "NUL byte\"}",
+                          sizeof q->value - 1);
+            rc = HS_ERR_PARSE;
+        }
+        hs_buf_free(&j);
     }
     hs_buf_free(&mp);
+    return rc;
+}
+
+/* Handles one control request; fills the JSON reply. */
+static void hs__ctl_handle(hs_service *svc, const hs_mqtt_msg *m, hs_buf *reply)
+{
+    hs_ctl_request q;
+    if (hs_ctl_request_read(m->payload, m->len, &q, reply) != HS_OK)
+        return;
+    const char *cmd = q.cmd, *name = q.name, *value = q.value;
     if (strcmp(cmd, "ping") == 0) {
         hs_buf_printf(reply,
                       "{\"ok\":true,\"id\":\"%s\",\"service\":\"%s\",\"version\":\"%s\","

@@ -202,6 +202,21 @@ void hs_service_observe_us(hs_service *svc, int64_t us);
  */
 int hs_service_ctl_start(hs_service *svc);
 
+/* A control request as read from its JSON text. */
+typedef struct hs_ctl_request {
+    char cmd[32];    /* letters, digits, '_', '-', '.'; "" when absent */
+    char name[64];   /* the same; "" when absent */
+    char value[512]; /* a string value as is, any other value as JSON text */
+} hs_ctl_request;
+
+/*
+ * Reads a control request: a JSON object of at most 8 members with "cmd",
+ * "name" and "value". On a malformed request returns HS_ERR_PARSE and
+ * appends the refusal the service answers with (one JSON object with "ok":
+ * false and "error") to reply.
+ */
+int hs_ctl_request_read(const void *payload, size_t len, hs_ctl_request *q, hs_buf *reply);
+
 /*
  * Extra JSON members for the retained status (e.g. "tools":"clock"), set
  * before hs_service_ready; text is copied.

@@ -207,7 +207,9 @@ static int start_broker(hsctl *h, int port)
     /*
      * No queue limits: Mosquitto's default of 1000 queued messages per client
      * drops messages for a slow subscriber even at QoS 1. Services bound their
-     * own queues and push back instead.
+     * own queues and push back instead. Packets above 16 MiB are refused with
+     * a disconnect the sender sees (message_size_limit would acknowledge and
+     * then drop them).
      */
     fprintf(f,
             "# Written by 'hsctl up'.\n"
@@ -218,7 +220,7 @@ static int start_broker(hsctl *h, int port)
             "autosave_interval 5\n"
             "max_queued_messages 0\n"
             "max_inflight_messages 100\n"
-            "message_size_limit 16777216\n"
+            "max_packet_size 16777216\n"
             "log_dest stderr\n"
             "log_type error\nlog_type warning\nlog_type notice\n",
             port, h->data_dir);

@@ -168,12 +168,14 @@ static void in_on_raw(ingest *in, hs_mqtt_msg *m)
         return;
     }
     if ((int64_t)m->len > in->cfg->max_payload_bytes) {
-        char reason[200];
+        /* Only the start of the payload is kept: enough to find its sender. */
+        size_t kept = m->len < 256 ? m->len : 256;
+        char reason[240];
         snprintf(reason, sizeof reason,
                  "payload of %zu bytes is larger than max_payload_bytes (%lld); send batches of "
-                 "fewer instances",
-                 m->len, (long long)in->cfg->max_payload_bytes);
-        hs_service_dead_letter(in->svc, reason, m->topic, m->payload, 256);
+                 "fewer instances (first %zu bytes kept here)",
+                 m->len, (long long)in->cfg->max_payload_bytes, kept);
+        hs_service_dead_letter(in->svc, reason, m->topic, m->payload, kept);
         return;
     }
     hs_buf_reset(&in->sid);
