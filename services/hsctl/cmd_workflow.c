@@ -121,7 +121,11 @@ static int wf_add(hsctl *h, const char *file)
     if (rc == HSCTL_OK)
         rc = reply_status(&reply, "adding the workflow");
     if (rc == HSCTL_OK)
-        printf("workflow %s added (%zu factors)\n", id, nfactors);
+        printf("workflow %s %s (%zu factors)\n", id,
+               strstr(hs_buf_cstr(&reply), "\"unchanged\":true") != NULL
+                   ? "unchanged: the stored definition is the same"
+                   : "added",
+               nfactors);
 out:
     hs_buf_free(&text);
     hs_buf_free(&errors);

@@ -11,6 +11,8 @@
 #include "hs_wclient.h"
 #include "hs_workflow.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +31,8 @@ const hs_cfg_item scheduler_cfg_table[] = {
      "jobs dispatched and not yet committed"},
     {"max_jobs", HS_CFG_INT, "200000", offsetof(scheduler_cfg, max_jobs), false,
      "jobs planned at once"},
+    {"workflows_dir", HS_CFG_STR, "", offsetof(scheduler_cfg, workflows_dir), false,
+     "directory of workflow files (*.yaml, *.yml, *.json) added at start"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
 
@@ -1301,6 +1305,118 @@ static void s_reply_error(scheduler *s, const hs_mqtt_msg *req, const char *fmt,
     hs_buf_free(&b);
 }
 
+/*
+ * Stores a parsed workflow (its definition text as given) through the writer
+ * and installs it. Takes w.
+ */
+static int s_add_workflow(scheduler *s, swf *w, const char *text, size_t len, const char *filename)
+{
+    hs_buf doc;
+    hs_buf_init(&doc, 0);
+    char now[HS_TIME_ISO_MAX];
+    hs_time_format_iso(hs_time_now_us(), now);
+    hs_buf_puts(&doc, "{\"id\":");
+    s_json_str(&doc, w->wf->id);
+    hs_buf_puts(&doc, ",\"filename\":");
+    s_json_str(&doc, filename);
+    hs_buf_printf(&doc, ",\"added\":\"%s\",\"text\":", now);
+    hs_json_put_string(&doc, text, len);
+    hs_buf_putc(&doc, '}');
+    char id[256];
+    snprintf(id, sizeof id, "%s", w->wf->id);
+    int rc = s_doc_put(s, "workflows", id, hs_buf_cstr(&doc));
+    if (rc == HS_OK)
+        rc = s_install(s, w);
+    else
+        swf_free(w);
+    hs_buf_free(&doc);
+    return rc;
+}
+
+/* Reads a whole file into out; false when it cannot be read. */
+static bool s_read_file(const char *path, hs_buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return false;
+    char buf[65536];
+    size_t n;
+    bool ok = true;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        if (hs_buf_append(out, buf, n) != HS_OK) {
+            ok = false;
+            break;
+        }
+    fclose(f);
+    return ok;
+}
+
+static int s_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Adds every workflow file of workflows_dir, in name order: a stored
+ * workflow of the same id is replaced only when its definition differs; a
+ * file that does not parse is logged and skipped.
+ */
+static int s_load_dir(scheduler *s, const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return hs_err_set(HS_ERR_CONFIG, "workflows_dir %s cannot be read: %s", dir,
+                          strerror(errno));
+    char *names[1024];
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && n < 1024) {
+        const char *nm = e->d_name;
+        size_t l = strlen(nm);
+        bool want = nm[0] != '.' && ((l > 5 && strcmp(nm + l - 5, ".yaml") == 0) ||
+                                     (l > 4 && strcmp(nm + l - 4, ".yml") == 0) ||
+                                     (l > 5 && strcmp(nm + l - 5, ".json") == 0));
+        if (want && (names[n] = hs_strdup(nm)) != NULL)
+            n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof names[0], s_name_cmp);
+    size_t added = 0, same = 0, bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        hs_buf text, errors;
+        hs_buf_init(&text, 0);
+        hs_buf_init(&errors, 0);
+        swf *w = NULL;
+        if (!s_read_file(path, &text)) {
+            hs_error(s->log, "workflow file %s cannot be read", path);
+            bad++;
+        } else if (s_load_wf(s, (const char *)text.data, text.len, names[i], &w, &errors) !=
+                   HS_OK) {
+            hs_error(s->log, "workflow file %s is not valid:\n%s", path, hs_buf_cstr(&errors));
+            hs_service_mon(s->svc, "workflow_invalid", "%s: %s", names[i], hs_buf_cstr(&errors));
+            bad++;
+        } else {
+            swf *old = s_wf(s, w->wf->id);
+            if (old != NULL && strcmp(old->wf->text, w->wf->text) == 0) {
+                swf_free(w);
+                same++;
+            } else if (s_add_workflow(s, w, (const char *)text.data, text.len, names[i]) == HS_OK) {
+                added++;
+            } else {
+                bad++;
+            }
+        }
+        hs_buf_free(&text);
+        hs_buf_free(&errors);
+        hs_free(names[i]);
+    }
+    hs_info(s->log, "workflows_dir %s: %zu added or replaced, %zu unchanged, %zu with errors", dir,
+            added, same, bad);
+    return HS_OK;
+}
+
 static void s_api_workflow_add(scheduler *s, const hs_mqtt_msg *req, const hs_mp_field *f,
                                size_t nf)
 {
@@ -1327,35 +1443,31 @@ static void s_api_workflow_add(scheduler *s, const hs_mqtt_msg *req, const hs_mp
     /* Store the definition, then define its streams. */
     hs_buf doc;
     hs_buf_init(&doc, 0);
-    char now[HS_TIME_ISO_MAX];
-    hs_time_format_iso(hs_time_now_us(), now);
-    hs_buf_puts(&doc, "{\"id\":");
-    s_json_str(&doc, w->wf->id);
-    hs_buf_puts(&doc, ",\"filename\":");
-    s_json_str(&doc, filename);
-    hs_buf_printf(&doc, ",\"added\":\"%s\",\"text\":", now);
-    hs_json_put_string(&doc, text, tl);
-    hs_buf_putc(&doc, '}');
     char id[256];
     snprintf(id, sizeof id, "%s", w->wf->id);
     size_t nfactors = w->wf->nfactors;
     bool online = w->wf->online;
-    rc = s_doc_put(s, "workflows", id, hs_buf_cstr(&doc));
-    if (rc == HS_OK)
-        rc = s_install(s, w);
-    else
+    /* The same definition again changes nothing (and keeps its jobs running). */
+    swf *old = s_wf(s, id);
+    bool unchanged = old != NULL && strcmp(old->wf->text, w->wf->text) == 0;
+    if (unchanged) {
         swf_free(w);
-    if (rc == HS_OK)
-        rc = hs_wclient_flush(s->wc, 30000);
+        rc = HS_OK;
+    } else {
+        rc = s_add_workflow(s, w, text, tl, filename);
+        if (rc == HS_OK)
+            rc = hs_wclient_flush(s->wc, 30000);
+    }
     hs_buf_reset(&doc);
     if (rc != HS_OK) {
         s_reply_error(s, req, "the writer did not store the workflow: %s", hs_err_detail());
     } else {
-        hs_info(s->log, "workflow %s added (%zu factors%s)", id, nfactors,
-                online ? ", online" : "");
+        hs_info(s->log, "workflow %s %s (%zu factors%s)", id, unchanged ? "unchanged" : "added",
+                nfactors, online ? ", online" : "");
         hs_buf_puts(&doc, "{\"ok\":true,\"workflow\":");
         s_json_str(&doc, id);
-        hs_buf_printf(&doc, ",\"factors\":%zu}", nfactors);
+        hs_buf_printf(&doc, ",\"factors\":%zu,\"unchanged\":%s}", nfactors,
+                      unchanged ? "true" : "false");
         s_reply(s, req, &doc);
     }
     hs_buf_free(&doc);
@@ -1672,6 +1784,8 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
         s_loadctx c = {s, 0, 0};
         (void)hs_store_doc_list(s->store, "workflows", "", false, 0, s_load_one, &c);
         hs_info(s->log, "%zu workflows loaded%s", c.loaded, c.failed ? " (some failed)" : "");
+        if (cfg->workflows_dir[0] != '\0')
+            rc = s_load_dir(s, cfg->workflows_dir);
         c.loaded = 0;
         (void)hs_store_doc_list(s->store, "requests", "", false, 0, s_resume_one, &c);
         if (c.loaded > 0)

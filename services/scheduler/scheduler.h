@@ -25,6 +25,7 @@ typedef struct scheduler_cfg {
     int64_t max_attempts;
     int64_t max_inflight; /* jobs dispatched and not yet committed */
     int64_t max_jobs;     /* jobs planned at once (pending + dispatched) */
+    char *workflows_dir;  /* workflow files added at start ("" = none) */
 } scheduler_cfg;
 
 extern const hs_cfg_item scheduler_cfg_table[];

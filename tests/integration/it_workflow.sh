@@ -66,6 +66,9 @@ history_count() { $HSCTL jobs climate --limit 100000 --json > "$IT_DIR/history.j
 new_jobs() { local n; n=$(history_count); head -n $((n - $1)) "$IT_DIR/history.jsonl"; }
 
 wf mean
+# The same definition again replaces nothing.
+$HSCTL workflow add "$IT_DIR/wf.yaml" > "$IT_DIR/readd.out" || it_fail "adding the same workflow again failed"
+grep -q "workflow climate unchanged" "$IT_DIR/readd.out" || it_fail "re-adding: $(cat "$IT_DIR/readd.out")"
 A=$((T0)); B=$((T0 + 3600))
 jobs=$(compute $A $B)
 it_log "first compute over (a, b]: $jobs jobs"
