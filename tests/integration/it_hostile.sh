@@ -10,8 +10,10 @@
 # publisher and never reach a service. Hostile but valid values (float32,
 # integers beyond int64, the ends of the time range) are stored
 # canonicalised. The writer's control channel gets garbage and answers each
-# request with a JSON error. Afterwards every service is alive and valid
-# data is stored.
+# request with a JSON error. Stream ids from file names that the broker
+# would refuse are rejected. With a payload limit below 256 bytes, a dead
+# letter carries nothing beyond the payload. Afterwards every service is
+# alive and valid data is stored.
 #
 # Messages are published by a small MQTT client written here (raw packets),
 # since the usual clients refuse to send most of these topics.
@@ -273,7 +275,7 @@ for topic in refused_topics:
         if not r.startswith('disconnected'):
             failures.append('%r (MQTT %s): the broker took it (%s)' % (topic, 5 if v5 else 3, r))
         c.close()
-# 20 MiB is above the broker's message_size_limit (16 MiB): refused.
+# 20 MiB is above the broker's max_packet_size (16 MiB): refused.
 c = Client(port, v5=True)
 r = c.publish(b'hs/raw/hostile/case=oversize_20mib', b'{"v":"' + b'x' * (20 << 20) + b'"}')
 if r not in ('acked rc=0x95',) and not r.startswith('disconnected'):
@@ -377,7 +379,7 @@ reply_topic = b'hostile/reply'
 sub = Client(port, v5=True)
 sub.subscribe(reply_topic)
 pub = Client(port, v5=True)
-# (label, request, substring the error must hold; None: a success is expected)
+# (label, request, substring the error must hold ('': any error text); None: a success)
 requests = [
     ('not JSON', b'not json at all', 'JSON objects'),
     ('invalid UTF-8', b'\xff\xfe{"cmd":"ping"}', 'JSON objects'),
@@ -385,14 +387,15 @@ requests = [
     ('JSON array', b'["ping"]', 'JSON objects'),
     ('huge JSON array (4 MiB)', b'[' + b'1,' * (2 << 20) + b'1]', 'JSON objects'),
     ('deep JSON (1000)', b'{"cmd":' * 1000 + b'1' + b'}' * 1000, 'JSON objects'),
-    ('huge command (1 MiB)', b'{"cmd":"' + b'p' * (1 << 20) + b'"}', 'unknown command'),
+    ('huge command (1 MiB)', b'{"cmd":"' + b'p' * (1 << 20) + b'"}', ''),
     ('unknown command', b'{"cmd":"frobnicate"}', 'unknown command'),
     ('command not a string', b'{"cmd":42}', 'unknown command'),
-    ('command with a quote', b'{"cmd":"a\\"b"}', 'unknown command'),
-    ('command with a control character', b'{"cmd":"a\\u0001b"}', 'unknown command'),
-    ('set of an unknown setting', b'{"cmd":"set","name":"store_url","value":"x"}', 'cannot be changed'),
-    ('set with a quote in the name', b'{"cmd":"set","name":"a\\"b","value":"x"}', 'cannot be changed'),
-    ('get of an unknown setting', b'{"cmd":"get","name":"no\\"such"}', 'no setting'),
+    ('command with a quote', b'{"cmd":"a\\"b"}', ''),
+    ('command with a control character', b'{"cmd":"a\\u0001b"}', ''),
+    ('set of a setting fixed at start', b'{"cmd":"set","name":"store_url","value":"x"}', 'cannot be changed'),
+    ('set with a quote in the name', b'{"cmd":"set","name":"a\\"b","value":"x"}', ''),
+    ('get with a quote in the name', b'{"cmd":"get","name":"no\\"such"}', ''),
+    ('get of an unknown setting', b'{"cmd":"get","name":"nosuch"}', 'no setting'),
     ('set of a bad value', b'{"cmd":"set","name":"batch_max_delay","value":"soon"}', 'duration'),
     ('ping', b'{"cmd":"ping"}', None),
 ]
@@ -414,7 +417,8 @@ for label, req, want in requests:
         rep = json.loads(payload)
         ok = isinstance(rep, dict) and rep.get('ok') is (want is None)
         if want is not None:
-            ok = ok and isinstance(rep.get('error'), str) and want in rep['error']
+            ok = ok and isinstance(rep.get('error'), str) and rep['error'] != '' \
+                and want in rep['error']
     except ValueError:
         rep, ok = payload[:200], False
     print('  ctl  %-34s %.100s' % (label, payload.decode('utf-8', 'replace')), file=sys.stderr)
@@ -427,23 +431,66 @@ sys.exit(1 if problems else 0)
 PY
 it_all_alive
 
-# ---------------------------------------------------------------- file names
-# A stream id from a file name that the broker would refuse as a topic (a
-# Unicode noncharacter): the file must be rejected, not stored, since the
-# writer's announcement on hs/s/<id> would get its connection closed.
-NONCHAR="nonchar$(printf '\xef\xbf\xbf').jsonl"
-echo '{"t":1700000000,"v":1}' > "$IT_DIR/inbox/.$NONCHAR.tmp"
-mv "$IT_DIR/inbox/.$NONCHAR.tmp" "$IT_DIR/inbox/$NONCHAR"
-for _ in $(seq 1 600); do
-  [ -e "$IT_DIR/inbox/done/$NONCHAR" ] || [ -e "$IT_DIR/inbox/failed/$NONCHAR" ] && break
+# ---------------------------------------------------------------- small payload limit
+# With max_payload_bytes below 256, a rejected payload's dead letter carries
+# at most the payload itself: nothing read beyond it.
+IPID=$(it_pid ingest)
+kill "$IPID"
+for _ in $(seq 1 100); do kill -0 "$IPID" 2>/dev/null || break; sleep 0.1; done
+HS_MAX_PAYLOAD_BYTES=64 it_restart
+NBEFORE=$(wc -l < "$IT_DIR/dead.txt")
+SMALL='{"t":1700000000,"v":"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"}'
+mosquitto_pub -p "$IT_PORT" -q 1 -t 'hs/raw/hostile/case=over_small_limit' -m "$SMALL"
+for _ in $(seq 1 100); do
+  [ "$(wc -l < "$IT_DIR/dead.txt")" -gt "$NBEFORE" ] && break
   sleep 0.1
 done
-problems=""
-[ -e "$IT_DIR/inbox/failed/$NONCHAR" ] || problems="$problems; the file did not go to failed/ ($(ls "$IT_DIR/inbox/done" "$IT_DIR/inbox/failed" | tr '\n' ' '))"
-if grep -q 'disconnected due to malformed packet' "$IT_DIR/logs/broker.log"; then
-  problems="$problems; the broker closed a service's connection: $(grep 'malformed packet' "$IT_DIR/logs/broker.log" | head -1)"
+it_all_alive
+tail -n +"$((NBEFORE + 1))" "$IT_DIR/dead.txt" > "$IT_DIR/dead_small.txt"
+$PY - "$IT_DIR/dead_small.txt" "$SMALL" <<'PY' || FAILED="$FAILED; small max_payload_bytes (see the PROBLEM line)"
+import base64, json, sys
+lines = open(sys.argv[1]).read().splitlines()
+sent = sys.argv[2].encode()
+try:
+    assert len(lines) == 1, '%d dead letters, expected 1' % len(lines)
+    m = json.loads(lines[0])
+    assert 'max_payload_bytes (64)' in m['reason'], m['reason']
+    got = m['payload'].encode() if 'payload' in m else base64.b64decode(m['payload_b64'])
+    assert sent.startswith(got), 'the dead letter of a %d-byte payload carries %d bytes: %r' % (
+        len(sent), len(got), got[len(sent):][:40])
+except (AssertionError, KeyError, ValueError) as e:
+    print('PROBLEM: %s' % e, file=sys.stderr)
+    sys.exit(1)
+PY
+
+# ---------------------------------------------------------------- file names
+# Stream ids from file names in the watched directory: one without '=' in a
+# meta-data part, and one with a Unicode noncharacter, which the broker
+# refuses in topics (the writer's announcement on hs/s/<id> would get its
+# connection closed). Both files must go to failed/ with a report naming
+# the reason, and no service may lose its connection.
+check_bad_file() {  # name, reason substring
+  local name=$1 want=$2
+  echo '{"t":1700000000,"v":1}' > "$IT_DIR/inbox/.claim.tmp"
+  mv "$IT_DIR/inbox/.claim.tmp" "$IT_DIR/inbox/$name"
+  for _ in $(seq 1 600); do
+    { [ -e "$IT_DIR/inbox/done/$name" ] || [ -e "$IT_DIR/inbox/failed/$name" ]; } && break
+    sleep 0.1
+  done
+  if [ ! -e "$IT_DIR/inbox/failed/$name" ]; then
+    FAILED="$FAILED; file $name did not go to failed/ ($(ls "$IT_DIR/inbox/done" | tr '\n' ' ') in done/)"
+  elif ! grep -qF "$want" "$IT_DIR/inbox/failed/$name.errors" 2>/dev/null; then
+    FAILED="$FAILED; failed/$name.errors lacks '$want'"
+  else
+    it_log "file $name rejected: $(head -c 150 "$IT_DIR/inbox/failed/$name.errors")"
+  fi
+}
+check_bad_file "hostile,house.jsonl" "has no '='"
+check_bad_file "nonchar$(printf '\xef\xbf\xbf').jsonl" "stream id"
+SVC_DROP='Client (writer|ingest|scheduler|tools)[-a-z0-9]* disconnected due to malformed packet'
+if grep -Eq "$SVC_DROP" "$IT_DIR/logs/broker.log"; then
+  FAILED="$FAILED; the broker closed a service's connection: $(grep -E "$SVC_DROP" "$IT_DIR/logs/broker.log" | head -1)"
 fi
-[ -z "$problems" ] || FAILED="$FAILED; file name with a noncharacter${problems}"
 it_all_alive
 
 # The writer still stores after the control garbage.
