@@ -22,7 +22,7 @@ PKGS=(
 # without Recommends so that no Docker engine package comes with it.
 NORECS=(docker-compose)
 if [ "${HS_DEPS_EXTRA:-}" = compose ]; then
-  PKGS+=(podman runc debootstrap)
+  PKGS+=(podman runc debootstrap openssl)
 fi
 
 missing=()
