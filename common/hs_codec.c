@@ -82,6 +82,24 @@ int hs_batch_push(hs_batch *b, int64_t t_us, const uint8_t *v, size_t vlen)
     return HS_OK;
 }
 
+int hs_batch_read_range(const hs_batch *b, int64_t after, int64_t end, size_t max, hs_batch *out)
+{
+    size_t lo = 0, hi = b->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->items[mid].t_us <= after)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo, k = 0; i < b->n && k < max && b->items[i].t_us <= end; i++, k++) {
+        int rc = hs_batch_push(out, b->items[i].t_us, hs_batch_value(b, i), b->items[i].len);
+        if (rc != HS_OK)
+            return rc;
+    }
+    return HS_OK;
+}
+
 hs_buf *hs_batch_push_begin(hs_batch *b)
 {
     if (!b->owned || b->store.len > UINT32_MAX || hs__batch_reserve(b, b->n + 1) != HS_OK)

@@ -73,6 +73,12 @@ int hs_batch_push_end(hs_batch *b, int64_t t_us);
 void hs_batch_sort(hs_batch *b);
 
 /*
+ * Appends to out (copied) the instances of b, which is sorted by time, with
+ * after < t <= end, at most max of them: a store's read over a batch.
+ */
+int hs_batch_read_range(const hs_batch *b, int64_t after, int64_t end, size_t max, hs_batch *out);
+
+/*
  * Checks that v (len bytes) is one canonical value and nothing else.
  * HS_ERR_PARSE with a detail otherwise.
  */

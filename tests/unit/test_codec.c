@@ -134,6 +134,32 @@ static void test_batch_sort_large_reverse(void)
     hs_batch_free(&b);
 }
 
+static void test_batch_read_range(void)
+{
+    hs_batch b, out;
+    hs_batch_init(&b);
+    hs_batch_init(&out);
+    static const uint8_t one[] = {0x01};
+    for (int64_t t = 10; t <= 100; t += 10)
+        CU_ASSERT_EQUAL(hs_batch_push(&b, t, one, 1), HS_OK);
+    /* (20, 60]: 30, 40, 50, 60. */
+    CU_ASSERT_EQUAL(hs_batch_read_range(&b, 20, 60, 100, &out), HS_OK);
+    CU_ASSERT_EQUAL(out.n, 4);
+    CU_ASSERT_TRUE(out.n == 4 && out.items[0].t_us == 30 && out.items[3].t_us == 60);
+    /* At most max, appended after what out holds. */
+    CU_ASSERT_EQUAL(hs_batch_read_range(&b, 0, 1000, 3, &out), HS_OK);
+    CU_ASSERT_EQUAL(out.n, 7);
+    CU_ASSERT_TRUE(out.n == 7 && out.items[4].t_us == 10 && out.items[6].t_us == 30);
+    /* Between instances, before the first, after the last: nothing. */
+    hs_batch_reset(&out);
+    CU_ASSERT_EQUAL(hs_batch_read_range(&b, 21, 29, 100, &out), HS_OK);
+    CU_ASSERT_EQUAL(hs_batch_read_range(&b, -50, 9, 100, &out), HS_OK);
+    CU_ASSERT_EQUAL(hs_batch_read_range(&b, 100, 1000, 100, &out), HS_OK);
+    CU_ASSERT_EQUAL(out.n, 0);
+    hs_batch_free(&b);
+    hs_batch_free(&out);
+}
+
 static void test_value_check_accepts_packer_output(void)
 {
     /* Every integer width boundary, as msgpack-c writes it, is canonical. */
@@ -1036,6 +1062,7 @@ HS_TEST_INIT(codec)
     HS_TEST_SUITE_BEGIN("codec");
     HS_TEST(test_batch_push_and_sort);
     HS_TEST(test_batch_sort_large_reverse);
+    HS_TEST(test_batch_read_range);
     HS_TEST(test_value_check_accepts_packer_output);
     HS_TEST(test_canonicalize);
     HS_TEST(test_value_depth);

@@ -67,19 +67,9 @@ static int th_read(void *ud, size_t source, int64_t after, int64_t end, size_t m
                                                       : NULL;
     if (b == NULL)
         return hs_err_set(HS_ERR_NOTFOUND, "no source %zu", source);
-    size_t lo = 0, hi = b->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (b->items[mid].t_us <= after)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t i = lo, k = 0; i < b->n && k < max && b->items[i].t_us <= end; i++, k++) {
-        int rc = hs_batch_push(out, b->items[i].t_us, hs_batch_value(b, i), b->items[i].len);
-        if (rc != HS_OK)
-            return rc;
-    }
+    int rc = hs_batch_read_range(b, after, end, max, out);
+    if (rc != HS_OK)
+        return rc;
     j->reads++;
     return HS_OK;
 }
