@@ -65,7 +65,7 @@ def load(name):
 
 hs = ["writer", "ingest", "scheduler", "tool"]
 accounts = {"writer": "hs-writer", "ingest": "hs-ingest", "scheduler": "hs-scheduler",
-            "tool": "hs-tool", "workflows": "hs-admin", "hsctl": "hs-admin"}
+            "tool": "hs-tool", "hsctl": "hs-admin"}
 base = load("compose.yaml")
 builders = {}
 for name, s in base.items():
@@ -76,7 +76,7 @@ for name, s in base.items():
         assert s["build"].get("args", {}).get("BASE"), f"{name}: BASE build argument"
         builders.setdefault(s["image"], []).append(name)
 # One build per image: the services sharing an image do not rebuild it.
-for name in hs + ["workflows", "hsctl"]:
+for name in hs + ["hsctl"]:
     assert builders.get(base[name]["image"]) == ["writer"], f"{name}: image built by writer"
 for name in hs + ["mosquitto", "mongo"]:
     s = base[name]
@@ -88,8 +88,6 @@ for name in hs:
     assert deps.get("mosquitto", {}).get("condition") == "service_healthy", f"{name}: broker dep"
     if name != "writer":
         assert deps.get("writer", {}).get("condition") == "service_healthy", f"{name}: writer dep"
-assert base["workflows"]["depends_on"]["scheduler"]["condition"] == "service_healthy"
-assert base["workflows"].get("restart") == "no"
 assert "container_name" not in base["tool"], "tool must be scalable"
 assert "{unique}" in base["tool"]["environment"]["HS_SERVICE_ID"], "tool replicas need own ids"
 ids = set()
@@ -107,11 +105,13 @@ vols = {v.split(":")[1] if isinstance(v, str) else v["target"]
         for v in base["mosquitto"].get("volumes", [])}
 assert "/var/lib/mosquitto" in vols, "broker persistence volume"
 assert any("/data/db" in str(v) for v in base["mongo"]["volumes"]), "MongoDB volume"
-assert any("/etc/hs/workflows" in str(v) for v in base["workflows"]["volumes"]), "workflows dir"
+assert "workflows" not in base, "the scheduler loads the workflows directory itself"
+assert any("/etc/hs/workflows" in str(v) for v in base["scheduler"]["volumes"]), "workflows dir"
+assert base["scheduler"]["environment"]["HS_WORKFLOWS_DIR"] == "/etc/hs/workflows"
 
 emb = load("compose.yaml+compose.embedded.yaml")
 assert "mongo" in emb["mongo"].get("profiles", []), "embedded: MongoDB must not start"
-for name in hs + ["workflows", "hsctl"]:
+for name in hs + ["hsctl"]:
     env = emb[name]["environment"]
     assert env["HS_STORE_URL"] == "sqlite:///var/lib/hs/hs.db", f"{name}: embedded store"
     assert any("/var/lib/hs" in str(v) for v in emb[name]["volumes"]), f"{name}: store volume"
@@ -120,7 +120,9 @@ tls = load("compose.yaml+compose.embedded.yaml+compose.tls.yaml")
 assert tls["mosquitto"]["environment"]["HS_BROKER_TLS_PORT"], "TLS listener"
 assert tls["mosquitto"]["environment"]["HS_BROKER_BIND"] == "127.0.0.1"
 assert any("/etc/hs-mosquitto/tls" in str(v) for v in tls["mosquitto"]["volumes"])
-for name in hs + ["workflows", "hsctl"]:
+# The overrides add to the scheduler's volumes; the workflows directory stays.
+assert any("/etc/hs/workflows" in str(v) for v in tls["scheduler"]["volumes"]), "workflows dir"
+for name in hs + ["hsctl"]:
     env = tls[name]["environment"]
     assert env["HS_BROKER_URL"].startswith("mqtts://"), f"{name}: TLS URL"
     assert env["HS_MQTT_CA_FILE"], f"{name}: CA file"
@@ -153,6 +155,8 @@ print("ok: access rules")
 PY
 grep -q '^max_queued_messages 0' "$ROOT/docker/mosquitto/mosquitto.conf" ||
   fail "the broker must not drop queued messages (max_queued_messages 0)"
+grep -q '^max_packet_size ' "$ROOT/docker/mosquitto/mosquitto.conf" ||
+  fail "the broker must refuse oversized packets visibly (max_packet_size)"
 grep -q '^allow_anonymous false' "$ROOT/docker/mosquitto/mosquitto.conf" ||
   fail "the broker must refuse anonymous clients"
 
