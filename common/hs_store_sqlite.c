@@ -24,6 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+/* How long a statement waits for another process's lock before it fails. */
+#define HS__SQ_BUSY_MS 10000
 
 /* The statements of one handle, prepared on first use. */
 enum {
@@ -242,6 +246,11 @@ static int hs__sq_rollback(hs_store *s)
     hs_store_sqlite *st = (hs_store_sqlite *)s;
     /* Cached sids of streams created in the rolled-back transaction are void. */
     hs_map_free(&st->sids);
+    /* After some errors (disk full, I/O error) SQLite has already rolled the
+     * transaction back: keep that error's detail rather than report "no
+     * transaction is active". */
+    if (sqlite3_get_autocommit(st->db))
+        return HS_OK;
     return hs__sq_simple(st, Q_ROLLBACK, "rollback");
 }
 
@@ -264,6 +273,10 @@ static int hs__sq_sid(hs_store_sqlite *st, const char *id, sqlite3_int64 *sid)
     if (step != SQLITE_ROW)
         return hs__sq_err(st, "stream lookup");
     *sid = sqlite3_column_int64(q, 0);
+    /* Reset at once: a statement left on its row keeps the read transaction
+     * open, which pins the WAL (it then grows without bound) and, in readers,
+     * the snapshot. */
+    sqlite3_reset(q);
     /* Only the writer caches: it alone creates and deletes streams. */
     if (st->base.mode == HS_STORE_WRITE)
         (void)hs_map_put(&st->sids, id, (void *)(intptr_t)*sid, NULL);
@@ -375,10 +388,16 @@ static int hs__sq_calc_get(hs_store_sqlite *st, sqlite3_int64 sid, hs_intervals 
     if (rc != HS_OK)
         return rc;
     sqlite3_bind_int64(q, 1, sid);
-    if (sqlite3_step(q) != SQLITE_ROW)
-        return hs__sq_err(st, "read intervals");
-    return hs__store_intervals_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0),
-                                      out);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        rc = hs__sq_err(st, "read intervals");
+        sqlite3_reset(q);
+        return rc;
+    }
+    rc = hs__store_intervals_decode(sqlite3_column_blob(q, 0), (size_t)sqlite3_column_bytes(q, 0),
+                                    out);
+    /* As in hs__sq_sid: do not hold the read transaction open. */
+    sqlite3_reset(q);
+    return rc;
 }
 
 static int hs__sq_calc_set(hs_store_sqlite *st, sqlite3_int64 sid, const hs_intervals *iv)
@@ -675,6 +694,28 @@ static const hs_store_ops hs__sqlite_ops = {
     .doc_list = hs__sq_doc_list,
 };
 
+static bool hs__sq_busy(hs_store_sqlite *st)
+{
+    int code = sqlite3_errcode(st->db) & 0xff;
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED;
+}
+
+/* The connection's settings, and the schema for the writer. */
+static int hs__sq_setup(hs_store_sqlite *st, int mode)
+{
+    const char *sync = getenv("HS_SQLITE_SYNC");
+    bool full = sync != NULL && strcasecmp(sync, "full") == 0;
+    int rc = hs__sq_exec(st, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    if (rc == HS_OK)
+        rc = hs__sq_exec(st, "PRAGMA cache_size=-65536");
+    if (mode == HS_STORE_READ)
+        return rc == HS_OK ? hs__sq_exec(st, "PRAGMA query_only=1") : rc;
+    /* WAL lets readers read while the writer commits; the mode stays with the file. */
+    if (rc == HS_OK)
+        rc = hs__sq_exec(st, "PRAGMA journal_mode=WAL");
+    return rc == HS_OK ? hs__sq_migrate(st) : rc;
+}
+
 int hs__store_sqlite_open(hs_store **out, const char *path, int mode)
 {
     if (path[0] == '\0')
@@ -693,18 +734,17 @@ int hs__store_sqlite_open(hs_store **out, const char *path, int mode)
                         st->db ? sqlite3_errmsg(st->db) : "out of memory");
         goto fail;
     }
-    sqlite3_busy_timeout(st->db, 10000);
-    const char *sync = getenv("HS_SQLITE_SYNC");
-    bool full = sync != NULL && strcasecmp(sync, "full") == 0;
-    rc = hs__sq_exec(st, "PRAGMA journal_mode=WAL");
-    if (rc == HS_OK)
-        rc = hs__sq_exec(st, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-    if (rc == HS_OK)
-        rc = hs__sq_exec(st, "PRAGMA cache_size=-65536");
-    if (rc == HS_OK && mode == HS_STORE_WRITE)
-        rc = hs__sq_migrate(st);
-    if (rc == HS_OK && mode == HS_STORE_READ)
-        rc = hs__sq_exec(st, "PRAGMA query_only=1");
+    sqlite3_busy_timeout(st->db, HS__SQ_BUSY_MS);
+    /* While another process creates the file or switches it to WAL, SQLite can answer
+     * "database is locked" without waiting in the busy handler: the setup is retried until
+     * the same deadline. */
+    int64_t deadline = hs_time_mono_us() + (int64_t)HS__SQ_BUSY_MS * 1000;
+    for (;;) {
+        rc = hs__sq_setup(st, mode);
+        if (rc == HS_OK || !hs__sq_busy(st) || hs_time_mono_us() >= deadline)
+            break;
+        usleep(20000);
+    }
     if (rc != HS_OK)
         goto fail;
     *out = &st->base;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The backend under test, set up by the suite's init function. */
@@ -950,6 +951,45 @@ static void test_reader_of_empty_store(void)
     hs_store_close(w);
 }
 
+/* One writer and several readers (a local stack starting) open a store that does not exist
+ * yet at the same moment: every one of them opens it. */
+static void test_concurrent_first_open(void)
+{
+    enum { ROUNDS = 8, PROCS = 6 };
+    for (int round = 0; round < ROUNDS; round++) {
+        char url[600];
+        fresh_store_url(url, sizeof url);
+        int gate[2];
+        CU_ASSERT_EQUAL_FATAL(pipe(gate), 0);
+        pid_t pids[PROCS];
+        for (int k = 0; k < PROCS; k++) {
+            pids[k] = fork();
+            CU_ASSERT_TRUE_FATAL(pids[k] >= 0);
+            if (pids[k] == 0) {
+                char c;
+                close(gate[1]);
+                if (read(gate[0], &c, 1) != 0)
+                    _exit(3);
+                hs_store *s = NULL;
+                int rc = hs_store_open(&s, url, k == 0 ? HS_STORE_WRITE : HS_STORE_READ);
+                if (rc != HS_OK) {
+                    fprintf(stderr, "process %d: %s\n", k, hs_err_detail());
+                    _exit(1);
+                }
+                hs_store_close(s);
+                _exit(0);
+            }
+        }
+        close(gate[0]);
+        close(gate[1]); /* every child starts now */
+        for (int k = 0; k < PROCS; k++) {
+            int status = 0;
+            CU_ASSERT_EQUAL(waitpid(pids[k], &status, 0), pids[k]);
+            CU_ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        }
+    }
+}
+
 static void test_unreachable_mongodb(void)
 {
     /* Nothing listens on a port just found free: the open fails, it does not hang. */
@@ -1068,6 +1108,57 @@ static void test_purge_leaves_other_streams(void)
     hs_store_close(s);
 }
 
+/* SQLite only: between transactions a connection holds no read transaction, so a checkpoint
+ * can reset the write-ahead log (a pinned log grows without bound). Checked with the sqlite3
+ * shell, a process of its own, while the writer and a reader stay open. */
+static void test_wal_not_pinned(void)
+{
+    hs_store *s = open_writer();
+    hs_store *r = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_store_open(&r, g_url, HS_STORE_READ), HS_OK);
+    char id[128];
+    fresh_id(id, sizeof id, "wal");
+    hs_batch b;
+    hs_batch_init(&b);
+    for (int k = 1; k <= 100; k++)
+        push_double(&b, k, k);
+    hs_write_result res;
+    memset(&res, 0, sizeof res);
+    write_batch(s, id, &b, NULL, &res);
+    write_batch(s, id, &b, NULL, &res); /* duplicates: the existing rows are read */
+    /* A writer that has not seen the stream yet looks it up. */
+    hs_store_close(s);
+    s = open_writer();
+    hs_intervals a;
+    hs_intervals_init(&a);
+    CU_ASSERT_EQUAL(hs_intervals_add(&a, (hs_interval){0, 100}), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_intervals_add(s, id, &a), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+    hs_stream_info info;
+    CU_ASSERT_EQUAL(hs_store_stream_get(s, id, &info), HS_OK);
+    hs_stream_info_free(&info);
+    CU_ASSERT_EQUAL(hs_store_stream_get(r, id, &info), HS_OK);
+    hs_stream_info_free(&info);
+    int64_t n = 0;
+    CU_ASSERT_EQUAL(hs_store_count(r, id, hs_store_all_time(), &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 100);
+
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'PRAGMA wal_checkpoint(TRUNCATE)' 2>&1", g_url + 9);
+    FILE *p = popen(cmd, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    char line[128] = "";
+    CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof line, p));
+    pclose(p);
+    /* busy|log frames|checkpointed frames: not busy, nothing left in the log. */
+    CU_ASSERT_STRING_EQUAL(line, "0|0|0\n");
+    hs_intervals_free(&a);
+    hs_batch_free(&b);
+    hs_store_close(r);
+    hs_store_close(s);
+}
+
 static int init_sqlite(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hs-test-store-XXXXXX");
@@ -1123,6 +1214,7 @@ static int clean_mongo(void)
     HS_TEST(test_document_prefix_edges);                                                           \
     HS_TEST(test_document_text_kept_exactly);                                                      \
     HS_TEST(test_reader_of_empty_store);                                                           \
+    HS_TEST(test_concurrent_first_open);                                                           \
     HS_TEST(test_unreachable_mongodb);                                                             \
     HS_TEST(test_read_edges);                                                                      \
     HS_TEST(test_purge_leaves_other_streams);
@@ -1133,6 +1225,7 @@ HS_TEST_INIT(store_sqlite)
     if (hs__suite == NULL)
         return -1;
     STORE_TESTS(hs__suite)
+    HS_TEST(test_wal_not_pinned);
     return 0;
 }
 
