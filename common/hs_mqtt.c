@@ -682,8 +682,22 @@ static int hs__mqtt_op_wait(hs_mqtt *m, hs__mqtt_op *op, int64_t deadline_us, bo
 
 /* ---- Connections and the keeper thread --------------------------------- */
 
+/*
+ * OpenSSL initialises itself when a TLS connection first needs it; Paho's own
+ * initialisation would touch several MB of libcrypto in every process, TLS
+ * or not.
+ */
+static pthread_once_t hs__mqtt_paho_once = PTHREAD_ONCE_INIT;
+static void hs__mqtt_paho_init(void)
+{
+    MQTTAsync_init_options io = MQTTAsync_init_options_initializer;
+    io.do_openssl_init = 0;
+    MQTTAsync_global_init(&io);
+}
+
 static int hs__mqtt_conn_create_paho(hs_mqtt *m, hs__mqtt_conn *c, bool is_rx)
 {
+    pthread_once(&hs__mqtt_paho_once, hs__mqtt_paho_init);
     char id[HS__MQTT_CLIENT_ID_MAX + 4];
     snprintf(id, sizeof id, "%s-%s", m->client_id, is_rx ? "rx" : "tx");
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
@@ -967,6 +981,14 @@ static void *hs__mqtt_keeper(void *arg)
  * On giving up (timeout or a fatal refusal) the connection is no longer
  * wanted, so the keeper stops trying.
  */
+/* How often a wait for a connection looks at the caller's cancel flag. */
+#define HS__MQTT_CANCEL_POLL_MS 100
+
+static bool hs__mqtt_cancelled(const hs_mqtt *m)
+{
+    return m->o.cancel != NULL && atomic_load(m->o.cancel) != 0;
+}
+
 static int hs__mqtt_bring_up(hs_mqtt *m, hs__mqtt_conn *c)
 {
     int64_t deadline =
@@ -986,11 +1008,19 @@ static int hs__mqtt_bring_up(hs_mqtt *m, hs__mqtt_conn *c)
         c->next_attempt_us = 0; /* someone waits: try now rather than after the backoff */
         pthread_cond_signal(&m->keeper_cond);
     }
-    while (!m->closing && !atomic_load(&c->connected) && !c->fatal && !hs__mqtt_expired(deadline))
-        hs__mqtt_wait(&m->cond, &m->lock, deadline);
+    while (!m->closing && !atomic_load(&c->connected) && !c->fatal && !hs__mqtt_expired(deadline) &&
+           !hs__mqtt_cancelled(m)) {
+        int64_t slice = hs__mqtt_deadline(HS__MQTT_CANCEL_POLL_MS);
+        hs__mqtt_wait(&m->cond, &m->lock,
+                      m->o.cancel == NULL || (deadline >= 0 && deadline < slice) ? deadline
+                                                                                 : slice);
+    }
     snprintf(detail, sizeof detail, "%s", c->last_error[0] ? c->last_error : "no answer");
     if (m->closing) {
         rc = hs_err_set(HS_ERR_CLOSED, "MQTT client is closing");
+    } else if (!atomic_load(&c->connected) && hs__mqtt_cancelled(m)) {
+        c->want = false;
+        rc = hs_err_set(HS_ERR_CLOSED, "stopped while connecting to %s", m->o.url);
     } else if (atomic_load(&c->connected)) {
         rc = HS_OK;
     } else if (c->fatal) {

@@ -38,6 +38,7 @@
 #ifndef HS_MQTT_H
 #define HS_MQTT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,9 @@ typedef struct hs_mqtt_opts {
     size_t rx_queue_max_bytes; /* and bytes of topic + payload (default 64 MiB) */
     int connect_timeout_ms;    /* how long connects (and SUBACKs) are waited for; <= 0: forever
                                   (default 10000) */
+    /* Non-NULL: a wait for a connection ends early (HS_ERR_CLOSED) once *cancel is non-zero,
+     * e.g. a flag set by a stop signal while the broker is not there yet. */
+    const atomic_int *cancel;
     /* Last will on the transmit connection (retained status "offline"). */
     const char *will_topic; /* NULL: no will */
     const void *will_payload;

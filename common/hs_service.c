@@ -258,13 +258,17 @@ int hs_service_connect(hs_service *svc, bool persistent)
     o.will_len = will.len;
     o.will_retain = true;
     o.will_qos = 1;
+    o.cancel = &hs__stop_signal;
     if (rc == HS_OK)
         rc = hs_mqtt_create(&svc->mqtt, &o);
     if (rc == HS_OK) {
         hs_info(svc->log, "connecting to %s", svc->common->broker_url);
         rc = hs_mqtt_connect(svc->mqtt);
     }
-    if (rc != HS_OK) {
+    if (rc != HS_OK && atomic_load(&hs__stop_signal) != 0) {
+        hs_info(svc->log, "stopped before %s answered", svc->common->broker_url);
+        rc = HS_SERVICE_DONE;
+    } else if (rc != HS_OK) {
         char msg[600];
         hs_error(svc->log, "cannot connect to %s: %s", svc->common->broker_url,
                  hs_err_describe(rc, msg, sizeof msg));

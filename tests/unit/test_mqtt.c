@@ -19,6 +19,7 @@
 
 #include <CUnit/CUnit.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,6 +336,40 @@ static void test_connect_no_broker_times_out(void)
     /* The client gave up: publishing reports a closed connection. */
     CU_ASSERT_EQUAL(hs_mqtt_publish(m, "a", "x", 1, 0, false, 0), HS_ERR_CLOSED);
     CU_ASSERT_EQUAL(hs_mqtt_subscribe(m, "a", 0), HS_ERR_TIMEOUT);
+    hs_mqtt_destroy(m);
+}
+
+static atomic_int g_cancel;
+
+static void *cancel_later(void *arg)
+{
+    (void)arg;
+    usleep(300 * 1000);
+    atomic_store(&g_cancel, SIGTERM);
+    return NULL;
+}
+
+/* A client told to wait forever for an absent broker stops waiting when its cancel flag is
+ * set (a service's stop signal) and says why. */
+static void test_connect_forever_cancelled(void)
+{
+    int port = hs_test_free_port();
+    CU_ASSERT_FATAL(port > 0);
+    char url[64];
+    snprintf(url, sizeof url, "mqtt://127.0.0.1:%d", port);
+    hs_mqtt_opts o;
+    hs_mqtt_opts_init(&o);
+    o.connect_timeout_ms = 0;
+    atomic_store(&g_cancel, 0);
+    o.cancel = &g_cancel;
+    hs_mqtt *m = client_new(url, "cancelled", &o);
+    REQUIRE(m);
+    pthread_t th;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, cancel_later, NULL), 0);
+    CU_ASSERT_EQUAL(hs_mqtt_connect(m), HS_ERR_CLOSED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), "stopped while connecting"));
+    CU_ASSERT_FALSE(hs_mqtt_is_connected(m));
+    pthread_join(th, NULL);
     hs_mqtt_destroy(m);
 }
 
@@ -969,6 +1004,7 @@ HS_TEST_INIT(mqtt)
     HS_TEST(test_bad_arguments);
     HS_TEST(test_create_out_of_memory);
     HS_TEST(test_connect_no_broker_times_out);
+    HS_TEST(test_connect_forever_cancelled);
     HS_TEST(test_roundtrip_qos0_qos1);
     HS_TEST(test_unsubscribe);
     HS_TEST(test_shared_subscription_splits);
