@@ -6,7 +6,13 @@
 #include "hs_store_impl.h"
 #include "hs_time.h"
 
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Largest chunk a cursor returns at once. */
 #define HS__STORE_MAX_CHUNK 65536
@@ -36,6 +42,56 @@ void hs_stream_info_free(hs_stream_info *info)
     memset(info, 0, sizeof *info);
 }
 
+/* ---- The MongoDB backend module ---------------------------------------- */
+
+static pthread_mutex_t hs__mongo_lock = PTHREAD_MUTEX_INITIALIZER;
+static hs__store_open_fn hs__mongo_open; /* once loaded; the module stays loaded */
+
+/* Where the module is: HS_STORE_MONGO_MODULE, else <program dir>/../HS_MODULE_DIR/. */
+static void hs__mongo_module_path(char *path, size_t cap)
+{
+    const char *env = getenv("HS_STORE_MONGO_MODULE");
+    if (env != NULL && env[0] != '\0') {
+        snprintf(path, cap, "%s", env);
+        return;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        snprintf(path, cap, "%s", HS_STORE_MONGO_MODULE_NAME);
+        return;
+    }
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    snprintf(path, cap, "%s/../%s/%s", exe, HS_MODULE_DIR, HS_STORE_MONGO_MODULE_NAME);
+}
+
+int hs__store_mongo_module(hs__store_open_fn *fn)
+{
+    pthread_mutex_lock(&hs__mongo_lock);
+    int rc = HS_OK;
+    if (hs__mongo_open == NULL) {
+        char path[PATH_MAX + 64];
+        hs__mongo_module_path(path, sizeof path);
+        void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (h == NULL) {
+            rc = hs_err_set(HS_ERR_CONFIG,
+                            "MongoDB support is not available: %s (set HS_STORE_MONGO_MODULE to "
+                            "the module's path)",
+                            dlerror());
+        } else {
+            *(void **)&hs__mongo_open = dlsym(h, "hs__store_mongo_open");
+            if (hs__mongo_open == NULL)
+                rc = hs_err_set(HS_ERR_CONFIG, "%s is not the MongoDB store module", path);
+        }
+    }
+    *fn = hs__mongo_open;
+    pthread_mutex_unlock(&hs__mongo_lock);
+    return rc;
+}
+
 int hs_store_open(hs_store **out, const char *url, int mode)
 {
     *out = NULL;
@@ -47,8 +103,11 @@ int hs_store_open(hs_store **out, const char *url, int mode)
         return hs__store_sqlite_open(out, url + 9, mode);
     if (strncmp(url, "sqlite:", 7) == 0)
         return hs__store_sqlite_open(out, url + 7, mode);
-    if (strncmp(url, "mongodb://", 10) == 0 || strncmp(url, "mongodb+srv://", 14) == 0)
-        return hs__store_mongo_open(out, url, mode);
+    if (strncmp(url, "mongodb://", 10) == 0 || strncmp(url, "mongodb+srv://", 14) == 0) {
+        hs__store_open_fn open_fn;
+        int rc = hs__store_mongo_module(&open_fn);
+        return rc == HS_OK ? open_fn(out, url, mode) : rc;
+    }
     return hs_err_set(HS_ERR_CONFIG,
                       "store URL '%s' has an unknown scheme (use sqlite:///path or mongodb://...)",
                       url);

@@ -42,8 +42,20 @@ struct hs_store {
     bool in_tx; /* between begin and commit/rollback */
 };
 
+typedef int (*hs__store_open_fn)(hs_store **out, const char *url, int mode);
+
 int hs__store_sqlite_open(hs_store **out, const char *path, int mode);
+
+/*
+ * The MongoDB backend lives in a loadable module (HS_STORE_MONGO_MODULE_NAME
+ * in HS_MODULE_DIR beside the program's bin/ directory, or the path in
+ * HS_STORE_MONGO_MODULE), whose hs__store_mongo_open hs__store_mongo_module
+ * returns, loading the module on first use. HS_ERR_CONFIG when it cannot be
+ * loaded.
+ */
+#define HS_STORE_MONGO_MODULE_NAME "hs_store_mongo.so"
 int hs__store_mongo_open(hs_store **out, const char *url, int mode);
+int hs__store_mongo_module(hs__store_open_fn *fn);
 
 /* Calculated intervals as a msgpack array of [start, end] pairs. */
 int hs__store_intervals_encode(const hs_intervals *iv, hs_buf *out);
