@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Issue 3 benchmark on the embedded store, side by side with the broker alone:
+# The ingest benchmark on the embedded store, side by side with the broker alone:
 #  (a) msgpack batches of 256 instances, QoS 1, end to end from publish to
 #      committed (seen on hs/s), in instances/s;
 #  (b) one JSON reading per message, QoS 0, end to end, in messages/s;
-#  (c) RSS of each service when idle (fresh stack) and after the load;
+#  (c) memory of each service when idle (fresh stack) and after the load:
+#      RSS, PSS (shared pages divided among the processes sharing them) and
+#      private memory (USS); most of RSS is shared library code;
 # plus the CPU seconds each process spent per million instances, which shows
 # where the time goes. Baselines: the same publisher and subscriber through
 # the broker alone (hs/raw -> hs/raw), which bounds what any service can do.
@@ -21,10 +23,17 @@ HSCTL="$BIN/hsctl --data $DIR"
 trap '$HSCTL down >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 $HSCTL up --port "$PORT" >/dev/null
 sleep 1
-rss() { awk '/VmRSS/{print $2}' "/proc/$(cat "$DIR/run/$1.pid")/status"; }
+# RSS/PSS/USS in kB of one service, from smaps_rollup.
+mem1() {
+  awk '/^Rss:/{r=$2} /^Pss:/{p=$2} /^Private_(Clean|Dirty):/{u+=$2} END{printf "%s/%s/%s", r, p, u}' \
+    "/proc/$(cat "$DIR/run/$1.pid")/smaps_rollup"
+}
+mem() {  # label
+  echo "$1 RSS/PSS/USS (kB): writer $(mem1 writer) ingest $(mem1 ingest) scheduler $(mem1 scheduler) tools $(mem1 tools) broker $(mem1 broker)"
+}
 cpu() { awk '{print $14 + $15}' "/proc/$(cat "$DIR/run/$1.pid")/stat"; }
 echo "machine: $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-echo "idle RSS (kB): writer $(rss writer) ingest $(rss ingest) scheduler $(rss scheduler) tools $(rss tools) broker $(rss broker)"
+mem idle
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 run() {  # label, args...
   local label=$1; shift
@@ -55,4 +64,4 @@ run "b.baseline-broker-only" --count "$NJ" --json --qos 0 --watch raw
 before=$(snap)
 run "b.hyperstream-committed" --count "$NJ" --json --qos 0 --watch s
 cpu_report "$before" "$(snap)" $((NJ * RUNS)) "b"
-echo "RSS after the load (kB): writer $(rss writer) ingest $(rss ingest) scheduler $(rss scheduler) tools $(rss tools) broker $(rss broker)"
+mem "after the load"
