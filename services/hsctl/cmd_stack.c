@@ -444,6 +444,15 @@ int cmd_up(hsctl *h, int argc, char **argv)
                           "not every service came online within 20 s; see 'hsctl status' and the "
                           "logs in %s/logs",
                           h->data_dir);
+    /*
+     * Mosquitto saves its persistence only every autosave_interval: until then
+     * a crash of the broker loses the services' new persistent sessions, and
+     * with them whatever is published before the services subscribe again.
+     * SIGUSR1 makes it save at once.
+     */
+    pid_t bpid = read_pid(h, "broker");
+    if (broker == NULL && pid_is(bpid, "mosquitto"))
+        kill(bpid, SIGUSR1);
     printf("stack is up: broker %s, store sqlite://%s/hs.db\n", url, h->data_dir);
     printf("try: hsctl pub temperature/house=1 21.5; hsctl stream get temperature/house=1\n");
     return HSCTL_OK;

@@ -48,6 +48,7 @@ typedef struct sjob {
     hs_interval iv;
     int state;
     int attempt;
+    bool alone;         /* dispatched alone: its last attempt after a timeout */
     int64_t deadline;   /* monotonic */
     int64_t dispatched; /* monotonic time of the last dispatch */
     uint64_t count;
@@ -657,6 +658,8 @@ static void s_set_state(scheduler *s, sjob *j, int state)
     int old = j->state;
     if (old == J_DISPATCHED && s->inflight > 0)
         s->inflight--;
+    if (old == J_DISPATCHED)
+        j->alone = false;
     j->state = state;
     if (state == J_DISPATCHED)
         s->inflight++;
@@ -888,6 +891,16 @@ static void s_pump(scheduler *s)
     }
     bool paused = hs_service_paused(s->svc);
     hs_service_set_idle(s->svc, s->inflight == 0);
+    /*
+     * A job that timed out may have killed or hung its runtime, and with it
+     * every job the runtime held, which time out too. So that such a job
+     * cannot use up the attempts of the others, a job's last attempt after
+     * a timeout runs alone: nothing else is dispatched until what runs has
+     * finished, then nothing else while it runs.
+     */
+    for (size_t q = 0; q < s->nqueue && !paused; q++)
+        if (s->queue[q]->state == J_DISPATCHED && s->queue[q]->alone)
+            paused = true;
     for (size_t q = 0; !paused && q < s->nqueue && (int64_t)s->inflight < s->cfg->max_inflight;
          q++) {
         sjob *j = s->queue[q];
@@ -901,6 +914,11 @@ static void s_pump(scheduler *s)
             if (blocked)
                 s_fail_job(s, j, why, false);
             continue;
+        }
+        if (j->attempt > 0 && j->attempt + 1 >= s->cfg->max_attempts) {
+            if (s->inflight == 0 && s_dispatch(s, j) == HS_OK)
+                j->alone = true;
+            break;
         }
         if (s_dispatch(s, j) != HS_OK)
             break;
