@@ -45,7 +45,14 @@ if has build || has tests; then
 fi
 if has tests; then
   stage "tests"
-  (cd "$BUILD" && ctest --output-on-failure -j "$JOBS" "$@")
+  rm -f "$BUILD/faults-results.txt"
+  rc=0
+  (cd "$BUILD" && ctest --output-on-failure -j "$JOBS" "$@") || rc=$?
+  if [ -s "$BUILD/faults-results.txt" ]; then
+    echo "fault suite (short mode): instances checked and discrepancies per fault"
+    sort "$BUILD/faults-results.txt"
+  fi
+  [ $rc -eq 0 ] || exit $rc
 fi
 if has asan; then
   stage "asan: ASan + UBSan build and tests"
