@@ -89,8 +89,14 @@ static void hs__usage(const char *kind, const hs_cfg_item *table)
     printf("usage: hs-%s [--config FILE] [--set NAME=VALUE]... [--print-config] [--help] "
            "[--version]\n\nSettings (file \"name = value\", environment HS_<NAME>, or --set):\n",
            kind);
-    for (const hs_cfg_item *it = table; it->name != NULL; it++)
-        printf("  %-22s %s (default: %s)\n", it->name, it->help, it->def ? it->def : "none");
+    for (const hs_cfg_item *it = table; it->name != NULL; it++) {
+        if (strstr(it->help, "(default") != NULL) /* the help says it better */
+            printf("  %-22s %s\n", it->name, it->help);
+        else if (it->def == NULL || it->def[0] == '\0')
+            printf("  %-22s %s (default: none)\n", it->name, it->help);
+        else
+            printf("  %-22s %s (default: %s)\n", it->name, it->help, it->def);
+    }
 }
 
 int hs_service_exit_code(int rc)
