@@ -106,6 +106,15 @@ typedef struct hs__mqtt_conn {
     char last_error[HS__MQTT_DETAIL_MAX];
 } hs__mqtt_conn;
 
+/*
+ * How a receiver waits for the queue (hs_mqtt_recv): awake (not waiting);
+ * lingering (a short wait that only a batch of messages cuts short); asleep
+ * (any message wakes it).
+ */
+enum { HS__MQTT_RX_AWAKE, HS__MQTT_RX_LINGER, HS__MQTT_RX_ASLEEP };
+#define HS__MQTT_RX_LINGER_US  1000
+#define HS__MQTT_RX_WAKE_BATCH 64
+
 struct hs_mqtt {
     hs_mqtt_opts o; /* copy of the options; its strings point into owned copies below */
     char *url;      /* owned; normalized to tcp:// or ssl:// */
@@ -126,6 +135,7 @@ struct hs_mqtt {
 
     hs__mqtt_item *q_head, *q_tail; /* owned receive queue */
     size_t q_count, q_bytes;
+    int rx_sleep; /* how the receiver waits: HS__MQTT_RX_AWAKE, _LINGER or _ASLEEP */
 
     int inflight;    /* QoS 1 publishes awaiting PUBACK */
     int qos0_queued; /* QoS 0 publishes not yet written */
@@ -561,7 +571,9 @@ static int hs__mqtt_on_message(void *ctx, char *topic, int topic_len, MQTTAsync_
         m->q_bytes += it->cost;
         m->st.msgs_in++;
         m->st.bytes_in += plen;
-        pthread_cond_signal(&m->rx_ready);
+        if (m->rx_sleep == HS__MQTT_RX_ASLEEP ||
+            (m->rx_sleep == HS__MQTT_RX_LINGER && m->q_count >= HS__MQTT_RX_WAKE_BATCH))
+            pthread_cond_signal(&m->rx_ready);
     }
     if (--m->deliveries == 0 && m->closing)
         pthread_cond_broadcast(&m->cond);
@@ -1574,6 +1586,7 @@ int hs_mqtt_recv(hs_mqtt *m, hs_mqtt_msg **out, int timeout_ms)
         return hs_err_set(HS_ERR_INVAL, "hs_mqtt_recv: NULL argument");
     int64_t deadline = hs__mqtt_deadline(timeout_ms);
     int rc;
+    bool lingered = false;
     pthread_mutex_lock(&m->lock);
     for (;;) {
         if (m->woken || m->closing) {
@@ -1596,7 +1609,23 @@ int hs_mqtt_recv(hs_mqtt *m, hs_mqtt_msg **out, int timeout_ms)
             rc = HS_ERR_TIMEOUT;
             break;
         }
-        hs__mqtt_wait(&m->rx_ready, &m->lock, deadline);
+        /*
+         * First linger: a message that comes now waits (at most the linger)
+         * for others rather than wake this thread alone, so that under load
+         * one wake takes a batch. Then sleep: the next message wakes it at once.
+         */
+        int64_t until = deadline;
+        if (!lingered) {
+            lingered = true;
+            m->rx_sleep = HS__MQTT_RX_LINGER;
+            int64_t linger = hs__mqtt_deadline(HS__MQTT_RX_LINGER_US / HS_US_PER_MS);
+            if (until < 0 || linger < until)
+                until = linger;
+        } else {
+            m->rx_sleep = HS__MQTT_RX_ASLEEP;
+        }
+        hs__mqtt_wait(&m->rx_ready, &m->lock, until);
+        m->rx_sleep = HS__MQTT_RX_AWAKE;
     }
     pthread_mutex_unlock(&m->lock);
     if (rc == HS_OK)
