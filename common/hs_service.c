@@ -9,6 +9,7 @@
 
 #include <microhttpd.h>
 #include <pthread.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -40,6 +41,7 @@ struct hs_service {
     char **argv; /* owned array of borrowed strings */
     hs_service_counters counters;
     int64_t next_metrics_us;
+    uint64_t msgs_in_at_trim;   /* received-message count at the last malloc_trim */
     bool announced;             /* hs_service_ready published "online" */
     uint64_t status_reconnects; /* reconnects when the status was last published */
     int64_t last_dead_log_us;
@@ -777,6 +779,29 @@ static void hs__status_after_reconnect(hs_service *svc)
     hs_buf_free(&t);
 }
 
+/*
+ * After a burst of input the allocator keeps the freed memory of the receive
+ * queue (messages allocated by the MQTT thread, freed by the service's): once
+ * the queue is empty again, give it back to the system. At most once a
+ * metrics interval, and only after messages came (hs_service_release_memory).
+ */
+static void hs__trim_after_load(hs_service *svc)
+{
+    hs_mqtt_stats ms;
+    hs_mqtt_get_stats(svc->mqtt, &ms);
+    if (ms.rx_queued == 0 && ms.msgs_in != svc->msgs_in_at_trim) {
+        svc->msgs_in_at_trim = ms.msgs_in;
+        hs_service_release_memory();
+    }
+}
+
+void hs_service_release_memory(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 void hs_service_tick(hs_service *svc)
 {
     hs__apply_set(svc);
@@ -800,6 +825,7 @@ void hs_service_tick(hs_service *svc)
                           copy.data, copy.len, 0, false, 0);
     hs_buf_free(&copy);
     hs_buf_free(&t);
+    hs__trim_after_load(svc);
 }
 
 /* ------------------------------------------------------------------ control channel */

@@ -256,6 +256,13 @@ void hs_service_mon(hs_service *svc, const char *name, const char *fmt, ...)
  */
 void hs_service_tick(hs_service *svc);
 
+/*
+ * Gives the memory the allocator holds free back to the system. The tick
+ * does it once the receive queue is empty after a burst of messages; a
+ * service that has just released a cache of its own can call it too.
+ */
+void hs_service_release_memory(void);
+
 /* Publishes status "offline" (reason "stopped"), disconnects and frees. NULL-safe. */
 void hs_service_destroy(hs_service *svc);
 

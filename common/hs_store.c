@@ -129,6 +129,12 @@ int hs_store_schema_version(hs_store *s, int *version)
     return s->ops->schema_version(s, version);
 }
 
+void hs_store_release_memory(hs_store *s)
+{
+    if (s->ops->release_memory != NULL)
+        s->ops->release_memory(s);
+}
+
 static int hs__store_need_write(hs_store *s)
 {
     if (s->mode != HS_STORE_WRITE)

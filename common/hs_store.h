@@ -91,6 +91,10 @@ const char *hs_store_backend(const hs_store *s);
 /* Schema version of the open store (for migrations and diagnostics). */
 int hs_store_schema_version(hs_store *s, int *version);
 
+/* Gives back the memory of caches the handle does not need now (the writer
+ * calls it when a burst of input is over); they fill again on use. */
+void hs_store_release_memory(hs_store *s);
+
 /* --- writing (HS_STORE_WRITE handles only) --- */
 
 int hs_store_begin(hs_store *s);

@@ -34,6 +34,7 @@ typedef struct hs_store_ops {
     int (*doc_get)(hs_store *s, const char *coll, const char *key, hs_buf *json);
     int (*doc_list)(hs_store *s, const char *coll, const char *prefix, bool reverse, size_t limit,
                     hs_store_doc_fn fn, void *ud);
+    void (*release_memory)(hs_store *s); /* optional */
 } hs_store_ops;
 
 struct hs_store {

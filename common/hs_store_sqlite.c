@@ -672,6 +672,11 @@ static int hs__sq_doc_list(hs_store *s, const char *coll, const char *prefix, bo
     return rc;
 }
 
+static void hs__sq_release_memory(hs_store *s)
+{
+    sqlite3_db_release_memory(((hs_store_sqlite *)s)->db);
+}
+
 static const hs_store_ops hs__sqlite_ops = {
     .name = "sqlite",
     .close = hs__sq_close,
@@ -692,6 +697,7 @@ static const hs_store_ops hs__sqlite_ops = {
     .count = hs__sq_count,
     .doc_get = hs__sq_doc_get,
     .doc_list = hs__sq_doc_list,
+    .release_memory = hs__sq_release_memory,
 };
 
 static bool hs__sq_busy(hs_store_sqlite *st)

@@ -101,8 +101,9 @@ struct writer {
     hs_log *log;
     hs_mqtt *mqtt;
     hs_store *store;
-    hs_map streams; /* id -> wstream* */
-    hs_map jobs;    /* "<sender>:<inc>:<job>" -> wjob* */
+    bool committed_since_release; /* a commit since the caches were last released */
+    hs_map streams;               /* id -> wstream* */
+    hs_map jobs;                  /* "<sender>:<inc>:<job>" -> wjob* */
     size_t jobs_bytes;
     wjob **ready; /* complete jobs to commit with the next transaction */
     size_t nready, capready;
@@ -1462,6 +1463,12 @@ int writer_run(writer *w)
         hs_service_tick(w->svc);
         if (rc == HS_ERR_TIMEOUT) {
             w_expire_jobs(w);
+            if (w->committed_since_release) {
+                /* A burst is over: the page cache fills again on the next one. */
+                hs_store_release_memory(w->store);
+                hs_service_release_memory();
+                w->committed_since_release = false;
+            }
             continue;
         }
         if (rc != HS_OK)
@@ -1485,6 +1492,7 @@ int writer_run(writer *w)
         }
         hs_service_counters_get(w->svc)->backlog = 0;
         rc = w_commit_batch(w);
+        w->committed_since_release = true;
         /* Latency: from the first request of the batch to its acknowledgement. */
         hs_service_observe_us(w->svc, hs_time_mono_us() - batch_start);
         if (rc != HS_OK)
