@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4 benchmark: a backfill of sliding_apply(mean, 60 s windows) over
+# The backfill benchmark: a backfill of sliding_apply(mean, 60 s windows) over
 # 10,000,000 raw instances at 1 Hz on the embedded store, end to end
 # (planning, dispatch, reading, computing, writing, committing), with one
 # tool runtime and then with two. Prints instances/s (raw instances covered
