@@ -5,11 +5,15 @@
 # end every reading the publisher got a PUBACK for must be stored exactly
 # once with its value.
 #
-# Known window, measured and reported, not hidden: Paho acknowledges a QoS 1
+# Known windows, measured and reported, not hidden: Paho acknowledges a QoS 1
 # message to the broker as soon as it reads it, so readings that ingest had
 # received but not yet handed to its write client die with ingest
-# (lost_ingest). Any other missing reading, around a writer or a broker kill,
-# is a discrepancy.
+# (lost_ingest). Mosquitto acknowledges a QoS 1 message before it saves it
+# (every autosave_interval), so a SIGKILL of the broker loses readings it had
+# acknowledged but neither delivered to ingest nor saved (lost_broker: 0 while
+# ingest keeps up, a few when the machine is so loaded that the broker holds
+# a queue for ingest). Any other missing reading, around a writer kill or at
+# no kill, is a discrepancy.
 #
 # The publisher starts once the broker has saved its state (autosave_interval
 # 5 s): a broker killed before it saved ingest's new persistent session comes
@@ -50,5 +54,5 @@ f_wait_settled live "$total"
 f_check_readings --acked "$IT_DIR/acked.txt" --stream live --streams $STREAMS --kills "$FAULT_KILLS" --window 4
 it_all_alive
 rate=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["rate"])' "$IT_DIR/pub.json")
-f_report kill_live "$CHK_checked" "$((CHK_lost_other + CHK_lost_broker))" "$CHK_dup" "$CHK_wrong" 0 0 \
-  "kills=$kills rate=${rate}/s lost_ingest=$CHK_lost_ingest (documented window) lost_after_broker_kill=$CHK_lost_broker"
+f_report kill_live "$CHK_checked" "$CHK_lost_other" "$CHK_dup" "$CHK_wrong" 0 0 \
+  "kills=$kills rate=${rate}/s lost_ingest=$CHK_lost_ingest lost_broker=$CHK_lost_broker (documented windows)"
