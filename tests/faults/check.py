@@ -81,30 +81,34 @@ def readings(a):
             e = expect.get((k, t))
             if e is None or v != str(e[0]):
                 wrong += 1
-    lost = {"ingest": 0, "broker": 0, "other": 0}
+    lost = {"ingest": 0, "broker": 0, "broker_after": 0, "other": 0}
     lost_at = []
     for key, (i, ack) in expect.items():
         if key in stored:
             continue
         # The kill within the window around the acknowledgement: ingest dies
-        # with what it had read, the broker with what it had not saved or
-        # delivered (also readings it acknowledged after its restart, before
-        # the subscriber was back).
+        # with what it had read, the broker with what it had acknowledged but
+        # neither saved nor delivered (broker); readings a restarted broker
+        # acknowledged and lost mean it had no session for the subscriber
+        # (broker_after).
         cause = "other"
         for w, name in sorted(kills):
             if abs(ack - w) <= a.window:
                 cause = name if name in ("ingest", "broker") else "other"
+                if cause == "broker" and ack > w:
+                    cause = "broker_after"
                 break
         lost[cause] += 1
         lost_at.append(i)
     lost_at.sort()
     emit(checked=len(expect), stored=len(stored), dup=dup, wrong=wrong,
-         lost_ingest=lost["ingest"], lost_broker=lost["broker"], lost_other=lost["other"],
+         lost_ingest=lost["ingest"], lost_broker=lost["broker"],
+         lost_broker_after=lost["broker_after"], lost_other=lost["other"],
          lost_first=lost_at[0] if lost_at else -1, lost_last=lost_at[-1] if lost_at else -1)
-    print("readings: %d acknowledged, %d stored, %d duplicate, %d wrong; missing: %d after an "
-          "ingest kill, %d after a broker kill, %d otherwise" %
-          (len(expect), len(stored), dup, wrong, lost["ingest"], lost["broker"], lost["other"]),
-          file=sys.stderr)
+    print("readings: %d acknowledged, %d stored, %d duplicate, %d wrong; missing: %d around an "
+          "ingest kill, %d acknowledged before a broker kill, %d after its restart, %d otherwise" %
+          (len(expect), len(stored), dup, wrong, lost["ingest"], lost["broker"],
+           lost["broker_after"], lost["other"]), file=sys.stderr)
 
 
 def backfill(a):
