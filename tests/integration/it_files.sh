@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3: files dropped in the watched directory (hs-data/inbox) are claimed,
+# Files dropped in the watched directory (hs-data/inbox) are claimed,
 # ingested once and moved to done/ (or failed/ with a .errors report when
 # some lines were rejected; the good lines are still ingested). CSV and
 # JSON lines, one stream per file and one stream per column.

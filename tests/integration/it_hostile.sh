@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 8, hostile input: a running stack receives on hs/raw/... oversized
+# Hostile input: a running stack receives on hs/raw/... oversized
 # payloads, deep nesting, invalid UTF-8, NaN/Infinity, huge numbers,
 # timestamps out of range, duplicate keys, bad msgpack and stream ids that
 # try to escape their topic ('..', '.', '$', empty levels, '=', 200 levels,

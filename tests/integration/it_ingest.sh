@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3 acceptance: 100,000 JSON readings published to
+# Ingest end to end: 100,000 JSON readings published to
 # hs/raw/temperature/house=1/room=kitchen with 1,000 malformed messages mixed
 # in. `hsctl stream get` returns exactly the valid readings, in order, with
 # microsecond timestamps intact; hs/dead/ingest received exactly the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4 acceptance: an online workflow every 1s over the window [-5s, -1s],
+# The online engine: an online workflow every 1s over the window [-5s, -1s],
 # fed live through hs/raw. Results appear on hs/s as their intervals close,
 # and the calculated intervals are contiguous.
 . "$(dirname "$0")/lib.sh"

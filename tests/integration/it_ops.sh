@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6 acceptance: the control channel answers (stats of the writer),
+# Operability: the control channel answers (stats of the writer),
 # pause stops a tool runtime taking jobs and resume restarts it (visible in
 # hsctl status/top), a service killed with SIGKILL shows as offline, the
 # Prometheus endpoint passes promtool, monitoring events arrive in SenML, and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5 acceptance, pipe mode (no broker, no store): hs-tool --pipe runs a
+# Pipe mode (no broker, no store): hs-tool --pipe runs a
 # tool as a UNIX filter.
 # - JSON lines in, JSON lines out exactly as hsctl prints them; msgpack in,
 #   msgpack out; tools compose with shell pipes and through hs-tool-<name>;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5 acceptance, tool plugins and Lua functions in a running stack:
+# Tool plugins and Lua functions in a running stack:
 # - the tool written in docs/TOOLS.md, taken from the document and built
 #   with the one cc command given there, is loaded from a plugin directory
 #   (HS_PLUGIN_DIR, read by the tool runtime, the scheduler and hsctl) and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4 acceptance, end to end through the broker, scheduler, tools and writer:
+# Workflows end to end through the broker, scheduler, tools and writer:
 # - a plated workflow (houses x rooms -> room means -> house means) gives the
 #   same numbers as an independent computation;
 # - computing (a, b] again dispatches no job and stores nothing;

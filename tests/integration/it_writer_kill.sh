@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3 acceptance: the writer is killed with SIGKILL in the middle of a
+# Writer crash: the writer is killed with SIGKILL in the middle of a
 # 1,000,000-instance publish and restarted; every instance the broker
 # acknowledged to the publisher is stored exactly once (no loss, no
 # duplicate: the store holds exactly the published set).
