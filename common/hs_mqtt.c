@@ -107,11 +107,10 @@ typedef struct hs__mqtt_conn {
 } hs__mqtt_conn;
 
 /*
- * How a receiver waits for the queue (hs_mqtt_recv): awake (not waiting);
- * lingering (a short wait that only a batch of messages cuts short); asleep
- * (any message wakes it).
+ * A receiver waiting for the queue (hs_mqtt_recv) first lingers (a short
+ * wait that only a batch of messages cuts short), then sleeps (any message
+ * wakes it).
  */
-enum { HS__MQTT_RX_AWAKE, HS__MQTT_RX_LINGER, HS__MQTT_RX_ASLEEP };
 #define HS__MQTT_RX_LINGER_US  1000
 #define HS__MQTT_RX_WAKE_BATCH 64
 
@@ -135,7 +134,7 @@ struct hs_mqtt {
 
     hs__mqtt_item *q_head, *q_tail; /* owned receive queue */
     size_t q_count, q_bytes;
-    int rx_sleep; /* how the receiver waits: HS__MQTT_RX_AWAKE, _LINGER or _ASLEEP */
+    int rx_lingering, rx_sleeping; /* receivers waiting in each way */
 
     int inflight;    /* QoS 1 publishes awaiting PUBACK */
     int qos0_queued; /* QoS 0 publishes not yet written */
@@ -571,8 +570,7 @@ static int hs__mqtt_on_message(void *ctx, char *topic, int topic_len, MQTTAsync_
         m->q_bytes += it->cost;
         m->st.msgs_in++;
         m->st.bytes_in += plen;
-        if (m->rx_sleep == HS__MQTT_RX_ASLEEP ||
-            (m->rx_sleep == HS__MQTT_RX_LINGER && m->q_count >= HS__MQTT_RX_WAKE_BATCH))
+        if (m->rx_sleeping > 0 || (m->rx_lingering > 0 && m->q_count >= HS__MQTT_RX_WAKE_BATCH))
             pthread_cond_signal(&m->rx_ready);
     }
     if (--m->deliveries == 0 && m->closing)
@@ -1615,17 +1613,16 @@ int hs_mqtt_recv(hs_mqtt *m, hs_mqtt_msg **out, int timeout_ms)
          * one wake takes a batch. Then sleep: the next message wakes it at once.
          */
         int64_t until = deadline;
+        int *waiting = lingered ? &m->rx_sleeping : &m->rx_lingering;
         if (!lingered) {
-            lingered = true;
-            m->rx_sleep = HS__MQTT_RX_LINGER;
             int64_t linger = hs__mqtt_deadline(HS__MQTT_RX_LINGER_US / HS_US_PER_MS);
             if (until < 0 || linger < until)
                 until = linger;
-        } else {
-            m->rx_sleep = HS__MQTT_RX_ASLEEP;
+            lingered = true;
         }
+        (*waiting)++;
         hs__mqtt_wait(&m->rx_ready, &m->lock, until);
-        m->rx_sleep = HS__MQTT_RX_AWAKE;
+        (*waiting)--;
     }
     pthread_mutex_unlock(&m->lock);
     if (rc == HS_OK)
