@@ -705,23 +705,6 @@ static void hs__mqtt_paho_init(void)
     MQTTAsync_global_init(&io);
 }
 
-/*
- * Paho tears its global state down when the last client handle is destroyed,
- * and while it waits for its threads to stop it lets other calls in: a handle
- * created in another thread at that moment races the teardown
- * (LeakSanitizer saw Paho's trace buffer built twice). Creates and destroys
- * are therefore one at a time in the process. Paho's callbacks never take
- * this lock.
- */
-static pthread_mutex_t hs__mqtt_paho_life = PTHREAD_MUTEX_INITIALIZER;
-
-static void hs__mqtt_paho_destroy(MQTTAsync *h)
-{
-    pthread_mutex_lock(&hs__mqtt_paho_life);
-    MQTTAsync_destroy(h);
-    pthread_mutex_unlock(&hs__mqtt_paho_life);
-}
-
 static int hs__mqtt_conn_create_paho(hs_mqtt *m, hs__mqtt_conn *c, bool is_rx)
 {
     pthread_once(&hs__mqtt_paho_once, hs__mqtt_paho_init);
@@ -731,9 +714,7 @@ static int hs__mqtt_conn_create_paho(hs_mqtt *m, hs__mqtt_conn *c, bool is_rx)
     /* Paho refuses publishes beyond this many unsent ones; our own bounds stay below. */
     co.maxBufferedMessages = m->o.max_inflight + HS_MQTT_QOS0_QUEUE + 16;
     MQTTAsync h = NULL;
-    pthread_mutex_lock(&hs__mqtt_paho_life);
     int rc = MQTTAsync_createWithOptions(&h, m->url, id, MQTTCLIENT_PERSISTENCE_NONE, NULL, &co);
-    pthread_mutex_unlock(&hs__mqtt_paho_life);
     if (rc != MQTTASYNC_SUCCESS) {
         if (rc == MQTTASYNC_BAD_PROTOCOL)
             return hs_err_set(HS_ERR_INVAL, "MQTT URL %s is not usable here", m->o.url);
@@ -747,7 +728,7 @@ static int hs__mqtt_conn_create_paho(hs_mqtt *m, hs__mqtt_conn *c, bool is_rx)
     if (rc == MQTTASYNC_SUCCESS)
         rc = MQTTAsync_setConnectionLostCallback(h, c, hs__mqtt_on_lost);
     if (rc != MQTTASYNC_SUCCESS) {
-        hs__mqtt_paho_destroy(&h);
+        MQTTAsync_destroy(&h);
         return hs__mqtt_paho_err(rc, "setting MQTT callbacks");
     }
     pthread_mutex_lock(&m->lock);
@@ -1220,7 +1201,7 @@ int hs_mqtt_create(hs_mqtt **out, const hs_mqtt_opts *opts)
     return HS_OK;
 
 fail_paho:
-    hs__mqtt_paho_destroy(&m->tx.h);
+    MQTTAsync_destroy(&m->tx.h);
 fail_sync:
     hs__mqtt_sync_destroy(m);
 fail_mem:
@@ -1718,7 +1699,7 @@ static void hs__mqtt_conn_close(hs_mqtt *m, hs__mqtt_conn *c)
         }
     }
     atomic_store(&c->connected, false);
-    hs__mqtt_paho_destroy(&c->h);
+    MQTTAsync_destroy(&c->h);
 }
 
 void hs_mqtt_destroy(hs_mqtt *m)
