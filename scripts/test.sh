@@ -57,7 +57,8 @@ fi
 if has asan; then
   stage "asan: ASan + UBSan build and tests"
   build build-asan -DHS_SANITIZE="address;undefined" -DHS_BUILD_BENCH=OFF
-  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j "$JOBS" \
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp" \
+      ctest --output-on-failure -j "$JOBS" \
       -L 'unit|fuzz|integration|schemas' -E 'compose|faults')
 fi
 if has tsan; then
