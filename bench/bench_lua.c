@@ -14,6 +14,7 @@
  * Prints the median of several runs as instances per second; no thresholds.
  *   bench_lua [runs]
  */
+#include "bench_job.h"
 #include "functions.h"
 #include "lua_func.h"
 #include "tools.h"
@@ -39,43 +40,6 @@
 #define LUA_MEAN                                                                                   \
     "lua: return function(xs) local s = 0 for i = 1, #xs do s = s + xs[i] end return s / #xs end"
 
-typedef struct mem {
-    hs_batch *src; /* borrowed, nsrc sorted batches */
-    size_t nsrc;
-} mem;
-
-/* Up to max instances with after < t <= end, appended to out (copied, as a store does). */
-static int mem_read(void *ud, size_t source, int64_t after, int64_t end, size_t max, hs_batch *out)
-{
-    mem *m = ud;
-    if (source >= m->nsrc)
-        return hs_err_set(HS_ERR_NOTFOUND, "no source %zu", source);
-    const hs_batch *b = &m->src[source];
-    return hs_batch_read_range(b, after, end, max, out);
-}
-
-static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
-
-static double rnd_value(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (double)((rng_state * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0 * 40.0 - 10.0;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static double median_s(int64_t *times, int runs)
-{
-    qsort(times, (size_t)runs, sizeof times[0], cmp_i64);
-    return (double)times[runs / 2] / 1e6;
-}
-
 static void report(const char *what, double sec, double count)
 {
     printf("%-62s %8.1f ms %7.2f M/s %6.1f ns each\n", what, sec * 1e3, count / sec / 1e6,
@@ -86,45 +50,12 @@ static void report(const char *what, double sec, double count)
 static long bench_tool(const char *what, const hs_tool_def *def, const char *params, int64_t start,
                        int64_t end, hs_batch *src, size_t nsrc, double count, int runs)
 {
-    hs_buf p;
-    hs_buf_init(&p, 0);
-    if (hs_json_to_mpack(params, strlen(params), &p) != HS_OK) {
-        hs_buf_free(&p);
-        return -1;
-    }
-    mem m = {src, nsrc};
-    hs_streamid *sids[2] = {0};
-    hs_streamid *sink = NULL;
-    hs_tool_job job = {
-        .def = def,
-        .interval = {start, end},
-        .params = p.data,
-        .params_len = p.len,
-        .sources = sids,
-        .nsources = nsrc,
-        .sinks = &sink,
-        .nsinks = 1,
-        .read = mem_read,
-        .read_ud = &m,
-    };
-    int64_t times[32];
     long produced = 0;
-    for (int r = 0; r < runs; r++) {
-        hs_tool_output out;
-        int64_t t0 = hs_time_mono_us();
-        int rc = hs_tool_run(&job, &out);
-        times[r] = hs_time_mono_us() - t0;
-        if (rc != HS_OK) {
-            fprintf(stderr, "bench_lua: %s failed: %s\n", what, out.error);
-            hs_tool_output_free(&out);
-            hs_buf_free(&p);
-            return -1;
-        }
-        produced = (long)out.per_sink[0].n;
-        hs_tool_output_free(&out);
-    }
-    hs_buf_free(&p);
-    report(what, median_s(times, runs), count);
+    double sec =
+        bench_job_run("bench_lua", what, def, params, start, end, src, nsrc, runs, &produced);
+    if (sec < 0)
+        return -1;
+    report(what, sec, count);
     return produced;
 }
 
@@ -146,7 +77,8 @@ static int bench_direct(const hs_value *in, const int64_t *ts, hs_value *out, si
         times[r] = hs_time_mono_us() - t0;
     }
     if (rc == HS_OK)
-        report("Lua c_to_f alone, batches of 256 (1e7 values)", median_s(times, runs), (double)n);
+        report("Lua c_to_f alone, batches of 256 (1e7 values)", bench_median_s(times, runs),
+               (double)n);
     size_t n1 = n / 10;
     for (int r = 0; r < runs && rc == HS_OK; r++) {
         int64_t t0 = hs_time_mono_us();
@@ -155,7 +87,7 @@ static int bench_direct(const hs_value *in, const int64_t *ts, hs_value *out, si
         times[r] = hs_time_mono_us() - t0;
     }
     if (rc == HS_OK)
-        report("Lua c_to_f alone, one protected call per value (1e6)", median_s(times, runs),
+        report("Lua c_to_f alone, one protected call per value (1e6)", bench_median_s(times, runs),
                (double)n1);
     if (rc != HS_OK)
         fprintf(stderr, "bench_lua: %s\n", hs_err_detail());
@@ -181,7 +113,7 @@ static int bench_create(int runs)
         }
         times[r] = hs_time_mono_us() - t0;
     }
-    double sec = median_s(times, runs);
+    double sec = bench_median_s(times, runs);
     printf("%-62s %8.1f us each\n", "creating and closing a Lua function", sec * 1e6 / reps);
     return 0;
 }
@@ -211,7 +143,7 @@ int main(int argc, char **argv)
     int64_t end = T_BASE + (int64_t)N_DATA * HS_US_PER_S;
     for (int64_t i = 1; i <= N_DATA && rc == HS_OK; i++) {
         hs_buf *v = hs_batch_push_begin(&src[0]);
-        rc = v == NULL ? HS_ERR_NOMEM : hs_mp_put_double(v, rnd_value());
+        rc = v == NULL ? HS_ERR_NOMEM : hs_mp_put_double(v, bench_rnd_value());
         if (rc == HS_OK)
             rc = hs_batch_push_end(&src[0], T_BASE + i * HS_US_PER_S);
     }

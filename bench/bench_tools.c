@@ -9,6 +9,7 @@
  * there are no thresholds.
  *   bench_tools [runs]
  */
+#include "bench_job.h"
 #include "tools.h"
 
 #include "hs_buf.h"
@@ -28,84 +29,14 @@
 /* 2016-01-01T00:00:00Z. */
 #define T_BASE (1451606400LL * HS_US_PER_S)
 
-typedef struct mem {
-    hs_batch *src; /* borrowed, nsrc sorted batches */
-    size_t nsrc;
-} mem;
-
-/* Up to max instances with after < t <= end, appended to out (copied, as a store does). */
-static int mem_read(void *ud, size_t source, int64_t after, int64_t end, size_t max, hs_batch *out)
-{
-    mem *m = ud;
-    if (source >= m->nsrc)
-        return hs_err_set(HS_ERR_NOTFOUND, "no source %zu", source);
-    const hs_batch *b = &m->src[source];
-    return hs_batch_read_range(b, after, end, max, out);
-}
-
-static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
-
-static double rnd_value(void)
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (double)((rng_state * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0 * 40.0 - 10.0;
-}
-
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/*
- * Runs def over (start, end] on the sources `runs` times and prints the
- * median as `count` instances per second. Returns the output count or -1.
- */
 static long bench(const char *what, const hs_tool_def *def, const char *params, int64_t start,
                   int64_t end, hs_batch *src, size_t nsrc, double count, int runs)
 {
-    hs_buf p;
-    hs_buf_init(&p, 0);
-    if (hs_json_to_mpack(params, strlen(params), &p) != HS_OK) {
-        hs_buf_free(&p);
-        return -1;
-    }
-    mem m = {src, nsrc};
-    hs_streamid *sids[N_AGG + 2] = {0};
-    hs_streamid *sink = NULL;
-    hs_tool_job job = {
-        .def = def,
-        .interval = {start, end},
-        .params = p.data,
-        .params_len = p.len,
-        .sources = sids,
-        .nsources = nsrc,
-        .sinks = &sink,
-        .nsinks = 1,
-        .read = mem_read,
-        .read_ud = &m,
-    };
-    int64_t times[32];
     long produced = 0;
-    for (int r = 0; r < runs; r++) {
-        hs_tool_output out;
-        int64_t t0 = hs_time_mono_us();
-        int rc = hs_tool_run(&job, &out);
-        times[r] = hs_time_mono_us() - t0;
-        if (rc != HS_OK) {
-            fprintf(stderr, "bench_tools: %s failed: %s\n", what, out.error);
-            hs_tool_output_free(&out);
-            hs_buf_free(&p);
-            return -1;
-        }
-        produced = (long)out.per_sink[0].n;
-        hs_tool_output_free(&out);
-    }
-    hs_buf_free(&p);
-    qsort(times, (size_t)runs, sizeof times[0], cmp_i64);
-    double sec = (double)times[runs / 2] / 1e6;
+    double sec =
+        bench_job_run("bench_tools", what, def, params, start, end, src, nsrc, runs, &produced);
+    if (sec < 0)
+        return -1;
     printf("%s: %.1f ms, %.2f M instances/s (%.1f ns per instance), %ld outputs\n", what, sec * 1e3,
            count / sec / 1e6, sec * 1e9 / count, produced);
     return produced;
@@ -138,7 +69,7 @@ int main(int argc, char **argv)
     int64_t end = T_BASE + (int64_t)N_DATA * HS_US_PER_S;
     for (int64_t i = 1; i <= N_DATA && rc == HS_OK; i++) {
         hs_buf *v = hs_batch_push_begin(&src[1]);
-        rc = v == NULL ? HS_ERR_NOMEM : hs_mp_put_double(v, rnd_value());
+        rc = v == NULL ? HS_ERR_NOMEM : hs_mp_put_double(v, bench_rnd_value());
         if (rc == HS_OK)
             rc = hs_batch_push_end(&src[1], T_BASE + i * HS_US_PER_S);
     }
@@ -170,7 +101,7 @@ int main(int argc, char **argv)
     for (size_t s = 0; s < N_AGG && rc == HS_OK; s++) {
         for (int64_t i = 1; i <= N_DATA / N_AGG && rc == HS_OK; i++) {
             hs_buf *v = hs_batch_push_begin(&src[s]);
-            rc = v == NULL ? HS_ERR_NOMEM : hs_mp_put_double(v, rnd_value());
+            rc = v == NULL ? HS_ERR_NOMEM : hs_mp_put_double(v, bench_rnd_value());
             if (rc == HS_OK)
                 rc = hs_batch_push_end(&src[s], T_BASE + i * HS_US_PER_S);
         }
