@@ -27,33 +27,13 @@ f_publish late $N 0
 f_wait_stored late $N 60 || true
 f_check_readings --acked "$IT_DIR/acked.txt" --stream late --streams 4
 # ...and a workflow computes through the scheduler and the tool runtime.
-cat > "$IT_DIR/wf.yaml" <<'YAML'
-id: late
-job_span: 1s
-plates:
-  D: {meta: dev, values: ["0", "1", "2", "3"]}
-factors:
-  - tool: sliding_window
-    params: {width: 1s, increment: 1s}
-    sink: ticks
-  - tool: sliding_apply
-    params: {func: count}
-    sources: [ticks, late]
-    sink: per_second
-    plates: [D]
-YAML
-$HSCTL workflow add "$IT_DIR/wf.yaml" > /dev/null || it_fail "workflow add failed"
+f_count_workflow late late "job_span: 1s"
 # Reading i is at A + i ms on dev=i%4: each second (A+s-1, A+s] of the first
 # three holds 250 readings of every device.
 A=1700000000; B=$((A + 3))
-stuck=0; gaps=0; results=0; wrong=$CHK_wrong
+stuck=0
 timeout 120 $HSCTL compute late --from $A --to $B --wait > "$IT_DIR/compute.out" 2>&1 || stuck=1
-for k in 0 1 2 3; do
-  n=$($HSCTL stream get "per_second/dev=$k" --format csv | tail -n +2 | grep -c ',250$' || true)
-  results=$((results + n))
-  [ "$n" = 3 ] || wrong=$((wrong + 1))
-  [ "$($HSCTL stream intervals "per_second/dev=$k")" = "($(f_iso $A), $(f_iso $B)]" ] || gaps=$((gaps + 1))
-done
+f_check_per_second $A $B
 it_all_alive
-f_report broker_late $((CHK_checked + results)) "$((CHK_checked - CHK_stored))" "$CHK_dup" \
-  "$wrong" "$gaps" "$stuck" "waited=${WAIT}s online_after=${online_s}s"
+f_report broker_late $((CHK_checked + PS_RESULTS)) "$((CHK_checked - CHK_stored))" "$CHK_dup" \
+  "$((CHK_wrong + PS_WRONG))" "$PS_GAPS" "$stuck" "waited=${WAIT}s online_after=${online_s}s"

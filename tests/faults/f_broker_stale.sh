@@ -57,32 +57,13 @@ N=4000
 f_publish stale $N 0
 f_wait_stored stale $N 60 || true
 f_check_readings --acked "$IT_DIR/acked.txt" --stream stale --streams 4
-cat > "$IT_DIR/wf.yaml" <<'YAML'
-id: stale
-job_span: 1s
-plates:
-  D: {meta: dev, values: ["0", "1", "2", "3"]}
-factors:
-  - tool: sliding_window
-    params: {width: 1s, increment: 1s}
-    sink: ticks
-  - tool: sliding_apply
-    params: {func: count}
-    sources: [ticks, stale]
-    sink: per_second
-    plates: [D]
-YAML
-$HSCTL workflow add "$IT_DIR/wf.yaml" > /dev/null || it_fail "workflow add failed"
+f_count_workflow stale stale "job_span: 1s"
 A=1700000000; B=$((A + 3))
-stuck=$offline; gaps=0; results=0; wrong=$((CHK_wrong + fresh_other))
+stuck=$offline
 timeout 30 $HSCTL compute stale --from $A --to $B --wait > "$IT_DIR/compute.out" 2>&1 ||
   { b=$(f_stat scheduler backlog); stuck=$((stuck + ${b/\?/1})); }
-for k in 0 1 2 3; do
-  n=$($HSCTL stream get "per_second/dev=$k" --format csv | tail -n +2 | grep -c ',250$' || true)
-  results=$((results + n))
-  [ "$($HSCTL stream intervals "per_second/dev=$k")" = "($(f_iso $A), $(f_iso $B)]" ] || gaps=$((gaps + 1))
-done
+f_check_per_second $A $B
 it_all_alive
-f_report broker_stale $((fresh_checked + CHK_checked + results)) \
+f_report broker_stale $((fresh_checked + CHK_checked + PS_RESULTS)) \
   "$((unsaved + CHK_checked - CHK_stored))" "$CHK_dup" \
-  "$wrong" "$gaps" "$stuck" "services_offline_after_restart=$offline hsctl_up_exit=$up_rc lost_after_early_broker_kill=$unsaved/$fresh lost_broker=$before_kill (documented window)"
+  "$((CHK_wrong + fresh_other + PS_WRONG))" "$PS_GAPS" "$stuck" "services_offline_after_restart=$offline hsctl_up_exit=$up_rc lost_after_early_broker_kill=$unsaved/$fresh lost_broker=$before_kill (documented window)"

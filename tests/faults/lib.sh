@@ -191,3 +191,43 @@ f_check_readings() {
     it_fail "the readings checker failed: $out"
   eval "$(echo "$out" | grep -E '^CHK_[a-z_]+=[-0-9a-zA-Z.,:_]*$')"
 }
+
+# Adds the workflow that counts, per second and device (plate D, dev=0..3),
+# the readings of stream SOURCE into per_second/dev=<k>. Arguments: id
+# source timing, where timing is the workflow's line "job_span: 1s" (batch)
+# or "online: {...}".
+f_count_workflow() {
+  cat > "$IT_DIR/wf.yaml" <<YAML
+id: $1
+$3
+plates:
+  D: {meta: dev, values: ["0", "1", "2", "3"]}
+factors:
+  - tool: sliding_window
+    params: {width: 1s, increment: 1s}
+    sink: ticks
+  - tool: sliding_apply
+    params: {func: count}
+    sources: [ticks, $2]
+    sink: per_second
+    plates: [D]
+YAML
+  $HSCTL workflow add "$IT_DIR/wf.yaml" > /dev/null || it_fail "workflow add failed"
+}
+
+# Checks per_second/dev=<k> after f_count_workflow over (a, b] on readings
+# published by f_publish (1 ms apart, so 250 per device and second): every
+# device has b - a results of 250 and is calculated over exactly (a, b].
+# Arguments: a b. Sets PS_RESULTS (results of 250), PS_WRONG (devices with
+# another count), PS_GAPS (devices calculated over other intervals).
+f_check_per_second() {
+  local k n
+  PS_RESULTS=0; PS_WRONG=0; PS_GAPS=0
+  for k in 0 1 2 3; do
+    n=$($HSCTL stream get "per_second/dev=$k" --format csv | tail -n +2 | grep -c ',250$' || true)
+    PS_RESULTS=$((PS_RESULTS + n))
+    [ "$n" = $(($2 - $1)) ] || PS_WRONG=$((PS_WRONG + 1))
+    [ "$($HSCTL stream intervals "per_second/dev=$k")" = "($(f_iso "$1"), $(f_iso "$2")]" ] ||
+      PS_GAPS=$((PS_GAPS + 1))
+  done
+}

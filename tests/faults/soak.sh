@@ -21,22 +21,7 @@ f_setup
 if f_long; then SOAK=600; EVERY=10; WARM=60; else SOAK=60; EVERY=2; WARM=10; fi
 PAUSE=15
 RATE=${FAULT_RATE:-2000}
-cat > "$IT_DIR/wf.yaml" <<'YAML'
-id: soak
-online: {every: 1s, window: [-5s, -1s]}
-plates:
-  D: {meta: dev, values: ["0", "1", "2", "3"]}
-factors:
-  - tool: sliding_window
-    params: {width: 1s, increment: 1s}
-    sink: ticks
-  - tool: sliding_apply
-    params: {func: count}
-    sources: [ticks, soak]
-    sink: per_second
-    plates: [D]
-YAML
-$HSCTL workflow add "$IT_DIR/wf.yaml" > /dev/null || it_fail "workflow add failed"
+f_count_workflow soak soak "online: {every: 1s, window: [-5s, -1s]}"
 TOTAL=$((SOAK + PAUSE + 10))
 $PY "$FAULTS_DIR/mqttpub.py" --port "$IT_PORT" --topic hs/raw/soak --streams 4 --clock now \
   --rate "$RATE" --duration "$TOTAL" --acked "$IT_DIR/acked.txt" > "$IT_DIR/pub.json" &
