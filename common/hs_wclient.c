@@ -85,59 +85,30 @@ static hs__wpending *hs__wc_find(hs_wclient *wc, uint64_t seq)
     return NULL;
 }
 
-/* Parses an acknowledgement message {"v":1,"inc":I,"acks":[[seq,status,ins,dup,conf,err?],...]}. */
+/* Handles an acknowledgement message (schemas/ack.json); unreadable ones are logged. */
 static void hs__wc_on_ack(hs_wclient *wc, const uint8_t *data, size_t len)
 {
-    hs_mp_reader r;
-    hs_mp_reader_init(&r, data, len);
-    uint32_t n;
-    if (hs_mp_get_map(&r, &n) != HS_OK)
+    hs_proto_ack_msg am;
+    if (hs_proto_ack_decode(&am, data, len) != HS_OK) {
+        if (wc->o.log != NULL)
+            hs_warn(wc->o.log, "unreadable acknowledgement: %s", hs_err_detail());
+        hs_proto_ack_msg_free(&am);
         return;
-    uint64_t inc = 0;
-    const uint8_t *acks = NULL;
-    size_t acks_len = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const char *k;
-        uint32_t kl;
-        if (hs_mp_get_str(&r, &k, &kl) != HS_OK)
-            return;
-        if (kl == 3 && memcmp(k, "inc", 3) == 0) {
-            if (hs_mp_get_uint(&r, &inc) != HS_OK)
-                return;
-        } else if (kl == 4 && memcmp(k, "acks", 4) == 0) {
-            if (hs_mp_get_raw(&r, &acks, &acks_len) != HS_OK)
-                return;
-        } else if (hs_mp_skip(&r) != HS_OK) {
-            return;
-        }
     }
-    if (inc != wc->incarnation || acks == NULL)
-        return; /* for an earlier run of this sender */
-    hs_mp_reader_init(&r, acks, acks_len);
-    if (hs_mp_get_array(&r, &n) != HS_OK)
+    if (am.ack.inc != wc->incarnation) {
+        hs_proto_ack_msg_free(&am); /* for an earlier run of this sender */
         return;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t fields;
-        hs_wack a;
-        memset(&a, 0, sizeof a);
-        int64_t status = 0;
-        if (hs_mp_get_array(&r, &fields) != HS_OK || fields < 5 ||
-            hs_mp_get_uint(&r, &a.seq) != HS_OK || hs_mp_get_int(&r, &status) != HS_OK ||
-            hs_mp_get_uint(&r, &a.inserted) != HS_OK ||
-            hs_mp_get_uint(&r, &a.duplicates) != HS_OK || hs_mp_get_uint(&r, &a.conflicts) != HS_OK)
-            return;
-        char err[512] = "";
-        for (uint32_t f = 5; f < fields; f++) {
-            const char *s;
-            uint32_t sl;
-            if (f == 5 && hs_mp_get_str(&r, &s, &sl) == HS_OK) {
-                snprintf(err, sizeof err, "%.*s", (int)sl, s);
-            } else if (hs_mp_skip(&r) != HS_OK) {
-                return;
-            }
-        }
-        a.status = (int)status;
-        a.error = err[0] ? err : NULL;
+    }
+    for (size_t i = 0; i < am.ack.nitems; i++) {
+        const hs_proto_ack_item *it = &am.ack.items[i];
+        hs_wack a = {
+            .seq = it->seq,
+            .status = (int)it->status,
+            .error = it->reason,
+            .inserted = it->inserted,
+            .duplicates = it->duplicates,
+            .conflicts = it->conflicts,
+        };
         pthread_mutex_lock(&wc->mu);
         hs__wpending *p = hs__wc_find(wc, a.seq);
         bool fresh = p != NULL && !p->acked;
@@ -158,6 +129,7 @@ static void hs__wc_on_ack(hs_wclient *wc, const uint8_t *data, size_t len)
     hs__wc_compact(wc);
     pthread_cond_broadcast(&wc->cv);
     pthread_mutex_unlock(&wc->mu);
+    hs_proto_ack_msg_free(&am);
 }
 
 /* The writer's retained status carries its incarnation; a new one means it restarted. */
@@ -301,7 +273,7 @@ fail:
     return rc;
 }
 
-int hs_wclient_send(hs_wclient *wc, const char *op, const uint8_t *fields, size_t fields_len,
+int hs_wclient_send(hs_wclient *wc, hs_proto_op op, const uint8_t *fields, size_t fields_len,
                     uint32_t nfields, int timeout_ms, uint64_t *seq_out)
 {
     hs_buf b;
@@ -331,23 +303,7 @@ int hs_wclient_send(hs_wclient *wc, const char *op, const uint8_t *fields, size_
     uint64_t seq = ++wc->next_seq;
     pthread_mutex_unlock(&wc->mu);
 
-    int rc = hs_mp_put_map(&b, nfields + 4);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&b, "v");
-    if (rc == HS_OK)
-        rc = hs_mp_put_uint(&b, 1);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&b, "inc");
-    if (rc == HS_OK)
-        rc = hs_mp_put_uint(&b, wc->incarnation);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&b, "seq");
-    if (rc == HS_OK)
-        rc = hs_mp_put_uint(&b, seq);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&b, "op");
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&b, op);
+    int rc = hs_proto_wreq_begin(&b, wc->incarnation, seq, op, nfields);
     if (rc == HS_OK)
         rc = hs_mp_put_raw(&b, fields, fields_len);
     if (rc != HS_OK) {

@@ -18,6 +18,7 @@
 #ifndef HS_WCLIENT_H
 #define HS_WCLIENT_H
 
+#include "hs_proto.h"
 #include "hs_buf.h"
 
 #include <stdbool.h>
@@ -61,12 +62,12 @@ void hs_wclient_opts_init(hs_wclient_opts *o);
 int hs_wclient_create(hs_wclient **out, const hs_wclient_opts *opts);
 
 /*
- * Sends one request: op is the operation name; fields holds nfields
- * pre-encoded msgpack key/value pairs (keys are strings). Blocks while the
+ * Sends one request: op is the operation; fields holds the nfields
+ * key/value pairs an hs_proto_*_encode_fields function wrote. Blocks while the
  * pending requests exceed max_pending_bytes, up to timeout_ms (< 0: forever;
  * HS_ERR_FULL on timeout). *seq (may be NULL) receives the request's seq.
  */
-int hs_wclient_send(hs_wclient *wc, const char *op, const uint8_t *fields, size_t fields_len,
+int hs_wclient_send(hs_wclient *wc, hs_proto_op op, const uint8_t *fields, size_t fields_len,
                     uint32_t nfields, int timeout_ms, uint64_t *seq);
 
 /* Waits until every request is acknowledged; HS_ERR_TIMEOUT otherwise. */

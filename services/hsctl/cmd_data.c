@@ -486,13 +486,17 @@ int cmd_stream(hsctl *h, int argc, char **argv)
     } else if (strcmp(what, "purge") == 0) {
         hs_buf f;
         hs_buf_init(&f, 0);
-        hs_mp_put_cstr(&f, "stream");
-        hs_mp_put_cstr(&f, hs_buf_cstr(&sid));
-        hs_mp_put_cstr(&f, "remove");
-        hs_mp_put_bool(&f, remove);
-        char err[600];
+        hs_proto_purge p = {hs_buf_cstr(&sid), remove};
+        uint32_t nf = 0;
+        char err[600] = "";
         uint64_t n = 0;
-        rc = hsctl_write(h, "purge", f.data, f.len, 2, err, sizeof err, &n);
+        rc = hs_proto_purge_encode_fields(&f, &p, &nf);
+        if (rc == HS_OK)
+            rc = hsctl_write(h, HS_OP_PURGE, f.data, f.len, nf, err, sizeof err, &n);
+        else {
+            snprintf(err, sizeof err, "%s", hs_err_detail());
+            rc = HSCTL_SYSTEM;
+        }
         if (rc != HSCTL_OK)
             hsctl_fail(rc, "purge failed: %s", err);
         else

@@ -12,6 +12,7 @@
 /* Size of path buffers built from the data directory (which is at most 1023 bytes). */
 #define HSCTL_PATH 2048
 
+#include "hs_proto.h"
 #include "hs_buf.h"
 #include "hs_mqtt.h"
 #include "hs_store.h"
@@ -56,7 +57,7 @@ const char *hsctl_topic(hsctl *h, hs_buf *out, const char *fmt, ...)
 /* Parses a user time (ISO, epoch seconds, "now", "-1h"); prints an error and returns false. */
 bool hsctl_time(const char *s, int64_t *out);
 /* Sends one write request to the writer and waits for its acknowledgement. */
-int hsctl_write(hsctl *h, const char *op, const uint8_t *fields, size_t len, uint32_t nfields,
+int hsctl_write(hsctl *h, hs_proto_op op, const uint8_t *fields, size_t len, uint32_t nfields,
                 char *err, size_t errlen, uint64_t *count);
 
 /*

@@ -185,7 +185,7 @@ static void hsctl_on_ack(void *ud, const hs_wack *a)
     x->count = a->inserted + a->duplicates;
 }
 
-int hsctl_write(hsctl *h, const char *op, const uint8_t *fields, size_t len, uint32_t nfields,
+int hsctl_write(hsctl *h, hs_proto_op op, const uint8_t *fields, size_t len, uint32_t nfields,
                 char *err, size_t errlen, uint64_t *count)
 {
     hsctl_ack ack = {-1, "", 0};

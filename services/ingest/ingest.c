@@ -4,6 +4,7 @@
 #include "hs_error.h"
 #include "hs_map.h"
 #include "hs_mpack.h"
+#include "hs_proto.h"
 #include "hs_streamid.h"
 #include "hs_time.h"
 
@@ -52,27 +53,32 @@ struct ingest {
     hs_wclient *wc;
     hs_map pend; /* canonical stream id -> pending* */
     hs_batch decoded;
-    hs_buf fields, sid, topic;
+    hs_buf fields, batch, sid, topic;
     size_t raw_prefix_len; /* length of "<prefix>/raw/" */
     ingest_files *files;
     int64_t next_scan_us;
 };
 
+/* Sends the instances of b as one append request of stream sid. */
+static int in_append(ingest *in, const char *sid, const hs_batch *b)
+{
+    hs_buf_reset(&in->batch);
+    hs_buf_reset(&in->fields);
+    int rc = hs_codec_encode_mpack(b, 0, b->n, &in->batch);
+    hs_proto_append a = {sid, in->batch.data, in->batch.len};
+    uint32_t n = 0;
+    if (rc == HS_OK)
+        rc = hs_proto_append_encode_fields(&in->fields, &a, &n);
+    if (rc == HS_OK)
+        rc = hs_wclient_send(in->wc, HS_OP_APPEND, in->fields.data, in->fields.len, n, -1, NULL);
+    return rc;
+}
+
 static int in_send(ingest *in, const char *sid, pending *p)
 {
     if (p->b.n == 0)
         return HS_OK;
-    hs_buf *f = &in->fields;
-    hs_buf_reset(f);
-    int rc = hs_mp_put_cstr(f, "stream");
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(f, sid);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(f, "data");
-    if (rc == HS_OK)
-        rc = hs_codec_encode_mpack(&p->b, 0, p->b.n, f);
-    if (rc == HS_OK)
-        rc = hs_wclient_send(in->wc, "append", f->data, f->len, 2, -1, NULL);
+    int rc = in_append(in, sid, &p->b);
     if (rc == HS_OK) {
         hs_service_counters *c = hs_service_counters_get(in->svc);
         c->msgs_out++;
@@ -198,17 +204,7 @@ static void in_on_raw(ingest *in, hs_mqtt_msg *m)
         pending *p = hs_map_get(&in->pend, hs_buf_cstr(&in->sid));
         if (p == NULL || p->b.n == 0) {
             c->instances_in += in->decoded.n;
-            hs_buf *f = &in->fields;
-            hs_buf_reset(f);
-            int frc = hs_mp_put_cstr(f, "stream");
-            if (frc == HS_OK)
-                frc = hs_mp_put_cstr(f, hs_buf_cstr(&in->sid));
-            if (frc == HS_OK)
-                frc = hs_mp_put_cstr(f, "data");
-            if (frc == HS_OK)
-                frc = hs_codec_encode_mpack(&in->decoded, 0, in->decoded.n, f);
-            if (frc == HS_OK)
-                frc = hs_wclient_send(in->wc, "append", f->data, f->len, 2, -1, NULL);
+            int frc = in_append(in, hs_buf_cstr(&in->sid), &in->decoded);
             if (frc == HS_OK) {
                 c->msgs_out++;
                 c->instances_out += in->decoded.n;
@@ -286,6 +282,7 @@ int ingest_create(ingest **out, hs_service *svc, const ingest_cfg *cfg)
     hs_map_init(&in->pend);
     hs_batch_init(&in->decoded);
     hs_buf_init(&in->fields, 0);
+    hs_buf_init(&in->batch, 0);
     hs_buf_init(&in->sid, 0);
     hs_buf_init(&in->topic, 0);
     in->raw_prefix_len = strlen(cfg->common.prefix) + strlen("/raw/");
@@ -336,6 +333,7 @@ void ingest_destroy(ingest *in)
     hs_map_free(&in->pend);
     hs_batch_free(&in->decoded);
     hs_buf_free(&in->fields);
+    hs_buf_free(&in->batch);
     hs_buf_free(&in->sid);
     hs_buf_free(&in->topic);
     hs_free(in);

@@ -5,6 +5,7 @@
 #include "hs_json.h"
 #include "hs_map.h"
 #include "hs_mpack.h"
+#include "hs_proto.h"
 #include "hs_store.h"
 #include "hs_time.h"
 #include "hs_value.h"
@@ -117,40 +118,38 @@ static void s_json_str(hs_buf *b, const char *s)
 static void s_progress(scheduler *s, sreq *r, bool force);
 
 /* Sends a write request and logs failures (the write client re-sends on its own). */
-static int s_write(scheduler *s, const char *op, hs_buf *fields, uint32_t n)
+static int s_write(scheduler *s, hs_proto_op op, hs_buf *fields, uint32_t n)
 {
     int rc = hs_wclient_send(s->wc, op, fields->data, fields->len, n, 30000, NULL);
     if (rc != HS_OK)
-        hs_error(s->log, "cannot send %s to the writer: %s", op, hs_err_detail());
+        hs_error(s->log, "cannot send %s to the writer: %s", hs_proto_op_name(op), hs_err_detail());
+    return rc;
+}
+
+/* Stores (json) or deletes (json NULL) a document through the writer. */
+static int s_doc(scheduler *s, const char *coll, const char *key, const char *json)
+{
+    hs_proto_doc d = {coll, key, json};
+    hs_buf f;
+    hs_buf_init(&f, 0);
+    uint32_t n = 0;
+    int rc = hs_proto_doc_encode_fields(&f, &d, &n);
+    if (rc == HS_OK)
+        rc = s_write(s, json != NULL ? HS_OP_DOC_PUT : HS_OP_DOC_DEL, &f, n);
+    else
+        hs_error(s->log, "cannot encode document %s/%s: %s", coll, key, hs_err_detail());
+    hs_buf_free(&f);
     return rc;
 }
 
 static int s_doc_put(scheduler *s, const char *coll, const char *key, const char *json)
 {
-    hs_buf f;
-    hs_buf_init(&f, 0);
-    hs_mp_put_cstr(&f, "coll");
-    hs_mp_put_cstr(&f, coll);
-    hs_mp_put_cstr(&f, "key");
-    hs_mp_put_cstr(&f, key);
-    hs_mp_put_cstr(&f, "json");
-    hs_mp_put_cstr(&f, json);
-    int rc = s_write(s, "doc_put", &f, 3);
-    hs_buf_free(&f);
-    return rc;
+    return s_doc(s, coll, key, json);
 }
 
 static int s_doc_del(scheduler *s, const char *coll, const char *key)
 {
-    hs_buf f;
-    hs_buf_init(&f, 0);
-    hs_mp_put_cstr(&f, "coll");
-    hs_mp_put_cstr(&f, coll);
-    hs_mp_put_cstr(&f, "key");
-    hs_mp_put_cstr(&f, key);
-    int rc = s_write(s, "doc_del", &f, 2);
-    hs_buf_free(&f);
-    return rc;
+    return s_doc(s, coll, key, NULL);
 }
 
 /* The calculated intervals of a stream, cached; loaded from the store on first use. */
@@ -251,39 +250,40 @@ static bool swf_producer(const swf *w, const char *sid, size_t *f, size_t *u)
 /* Sends the definitions (kind computed, binding) of every sink of w to the writer. */
 static int s_define_sinks(scheduler *s, swf *w)
 {
+    /* In requests of at most 500 definitions. */
+    enum { BATCH = 500 };
+    hs_proto_define_item items[BATCH];
     hs_buf f;
     hs_buf_init(&f, 0);
     int rc = HS_OK;
-    size_t count = 0;
-    for (size_t fi = 0; fi < w->wf->nfactors; fi++)
-        for (size_t u = 0; u < w->nunits[fi]; u++)
-            count += w->units[fi][u].nsinks;
-    /* In requests of at most 500 definitions. */
-    size_t done = 0;
-    while (rc == HS_OK && done < count) {
-        hs_buf_reset(&f);
-        size_t batch = count - done < 500 ? count - done : 500;
-        hs_mp_put_cstr(&f, "streams");
-        hs_mp_put_array(&f, (uint32_t)batch);
-        size_t idx = 0, put = 0;
-        for (size_t fi = 0; fi < w->wf->nfactors; fi++) {
-            const hs_wf_factor *fa = &w->wf->factors[fi];
-            for (size_t u = 0; u < w->nunits[fi]; u++) {
-                for (size_t k = 0; k < w->units[fi][u].nsinks; k++, idx++) {
-                    if (idx < done || put >= batch)
-                        continue;
-                    hs_mp_put_array(&f, 3);
-                    hs_mp_put_cstr(&f, w->units[fi][u].sinks[k]->canon);
-                    hs_mp_put_int(&f, HS_STREAM_COMPUTED);
-                    hs_mp_put_cstr(&f, fa->binding);
-                    put++;
-                    /* The writer may purge it: forget what we knew. */
-                    s_calc_forget(s, w->units[fi][u].sinks[k]->canon);
+    size_t n = 0;
+    for (size_t fi = 0; rc == HS_OK && fi < w->wf->nfactors; fi++) {
+        const hs_wf_factor *fa = &w->wf->factors[fi];
+        for (size_t u = 0; rc == HS_OK && u < w->nunits[fi]; u++) {
+            for (size_t k = 0; rc == HS_OK && k < w->units[fi][u].nsinks; k++) {
+                const char *sid = w->units[fi][u].sinks[k]->canon;
+                items[n++] = (hs_proto_define_item){sid, HS_STREAM_COMPUTED, fa->binding};
+                /* The writer may purge it: forget what we knew. */
+                s_calc_forget(s, sid);
+                if (n == BATCH) {
+                    hs_proto_define d = {items, n};
+                    uint32_t nf = 0;
+                    hs_buf_reset(&f);
+                    rc = hs_proto_define_encode_fields(&f, &d, &nf);
+                    if (rc == HS_OK)
+                        rc = s_write(s, HS_OP_DEFINE, &f, nf);
+                    n = 0;
                 }
             }
         }
-        rc = s_write(s, "define", &f, 1);
-        done += batch;
+    }
+    if (rc == HS_OK && n > 0) {
+        hs_proto_define d = {items, n};
+        uint32_t nf = 0;
+        hs_buf_reset(&f);
+        rc = hs_proto_define_encode_fields(&f, &d, &nf);
+        if (rc == HS_OK)
+            rc = s_write(s, HS_OP_DEFINE, &f, nf);
     }
     hs_buf_free(&f);
     return rc;
@@ -667,83 +667,70 @@ static void s_set_state(scheduler *s, sjob *j, int state)
         s_req_update(s, j, old);
 }
 
-static int s_dispatch(scheduler *s, sjob *j)
+/*
+ * The job message of j (sources, sinks and strings borrowed from the
+ * workflow); *src receives an array the caller frees.
+ */
+static int s_job_msg(scheduler *s, const sjob *j, hs_proto_job *m, hs_proto_source **src,
+                     const char ***sinks)
 {
-    swf *w = j->w;
+    (void)s;
+    const swf *w = j->w;
     const hs_wf_factor *fa = &w->wf->factors[j->factor];
     const hs_wf_unit *un = &w->units[j->factor][j->unit];
-    hs_buf *m = &s->msg;
-    hs_buf_reset(m);
     int64_t back = fa->lookback_us;
     int64_t from = j->iv.start - back < HS_TIME_MIN - 1 ? HS_TIME_MIN - 1 : j->iv.start - back;
-    char factor[32];
-    snprintf(factor, sizeof factor, "%zu", j->factor);
-    bool has_req = j->nreqs > 0;
-    uint32_t n = 14 + (has_req ? 1 : 0) + (fa->output_plate ? 1 : 0);
-    hs_mp_put_map(m, n);
-    hs_mp_put_cstr(m, "v");
-    hs_mp_put_uint(m, 1);
-    hs_mp_put_cstr(m, "job");
-    hs_mp_put_cstr(m, j->id);
-    hs_mp_put_cstr(m, "attempt");
-    hs_mp_put_uint(m, (uint64_t)j->attempt);
-    hs_mp_put_cstr(m, "workflow");
-    hs_mp_put_cstr(m, w->wf->id);
-    hs_mp_put_cstr(m, "factor");
-    hs_mp_put_cstr(m, factor);
-    hs_mp_put_cstr(m, "pv");
-    hs_mp_put_cstr(m, un->pv.text);
-    hs_mp_put_cstr(m, "tool");
-    hs_mp_put_map(m, 3);
-    hs_mp_put_cstr(m, "name");
-    hs_mp_put_cstr(m, fa->tool);
-    hs_mp_put_cstr(m, "version");
-    hs_mp_put_cstr(m, fa->version ? fa->version : fa->def->version);
-    hs_mp_put_cstr(m, "params");
-    hs_mp_put_raw(m, fa->params, fa->params_len);
-    hs_mp_put_cstr(m, "binding");
-    hs_mp_put_cstr(m, fa->hash);
-    hs_mp_put_cstr(m, "interval");
-    hs_mp_put_array(m, 2);
-    hs_mp_put_int(m, j->iv.start);
-    hs_mp_put_int(m, j->iv.end);
-    hs_mp_put_cstr(m, "sources");
-    hs_mp_put_array(m, (uint32_t)un->nsources);
-    for (size_t k = 0; k < un->nsources; k++) {
-        hs_mp_put_array(m, 3);
-        hs_mp_put_cstr(m, un->sources[k]->canon);
-        hs_mp_put_int(m, from);
-        hs_mp_put_int(m, j->iv.end);
-    }
-    hs_mp_put_cstr(m, "alignment");
-    if (un->alignment)
-        hs_mp_put_cstr(m, un->alignment->canon);
-    else
-        hs_mp_put_nil(m);
-    hs_mp_put_cstr(m, "splitting");
-    if (un->splitting)
-        hs_mp_put_cstr(m, un->splitting->canon);
-    else
-        hs_mp_put_nil(m);
-    hs_mp_put_cstr(m, "sinks");
-    hs_mp_put_array(m, (uint32_t)un->nsinks);
+    *src = hs_calloc(un->nsources + 1, sizeof **src);
+    *sinks = hs_calloc(un->nsinks + 1, sizeof **sinks);
+    if (*src == NULL || *sinks == NULL)
+        return HS_ERR_NOMEM;
+    for (size_t k = 0; k < un->nsources; k++)
+        (*src)[k] = (hs_proto_source){un->sources[k]->canon, from, j->iv.end};
     for (size_t k = 0; k < un->nsinks; k++)
-        hs_mp_put_cstr(m, un->sinks[k]->canon);
-    hs_mp_put_cstr(m, "output_meta");
-    if (un->output_meta)
-        hs_mp_put_cstr(m, un->output_meta);
-    else
-        hs_mp_put_nil(m);
-    if (has_req) {
-        hs_mp_put_cstr(m, "request");
-        hs_mp_put_cstr(m, j->reqs[0]->id);
-    }
-    if (fa->output_plate) {
-        hs_mp_put_cstr(m, "output_plate");
-        hs_mp_put_cstr(m, fa->output_plate);
+        (*sinks)[k] = un->sinks[k]->canon;
+    *m = (hs_proto_job){
+        .job = j->id,
+        .attempt = (uint64_t)j->attempt,
+        .workflow = w->wf->id,
+        .factor = (uint32_t)j->factor,
+        .pv = un->pv.text,
+        .tool = fa->tool,
+        .version = fa->version ? fa->version : fa->def->version,
+        .params = fa->params,
+        .params_len = fa->params_len,
+        .binding = fa->hash,
+        .interval = j->iv,
+        .sources = *src,
+        .nsources = un->nsources,
+        .alignment = un->alignment ? un->alignment->canon : NULL,
+        .splitting = un->splitting ? un->splitting->canon : NULL,
+        .sinks = *sinks,
+        .nsinks = un->nsinks,
+        .output_meta = un->output_meta,
+        .request = j->nreqs > 0 ? j->reqs[0]->id : NULL,
+        .output_plate = fa->output_plate,
+    };
+    return HS_OK;
+}
+
+static int s_dispatch(scheduler *s, sjob *j)
+{
+    const hs_wf_factor *fa = &j->w->wf->factors[j->factor];
+    hs_proto_job m;
+    hs_proto_source *src = NULL;
+    const char **sinks = NULL;
+    hs_buf_reset(&s->msg);
+    int rc = s_job_msg(s, j, &m, &src, &sinks);
+    if (rc == HS_OK)
+        rc = hs_proto_job_encode(&s->msg, &m);
+    hs_free(src);
+    hs_free(sinks);
+    if (rc != HS_OK) {
+        hs_error(s->log, "cannot encode job %s: %s", j->id, hs_err_detail());
+        return rc;
     }
     hs_service_topic(s->svc, &s->topic, "exec/%s", fa->tool);
-    int rc = hs_mqtt_publish(s->mqtt, hs_buf_cstr(&s->topic), m->data, m->len, 1, false, 5000);
+    rc = hs_mqtt_publish(s->mqtt, hs_buf_cstr(&s->topic), s->msg.data, s->msg.len, 1, false, 5000);
     if (rc != HS_OK) {
         hs_warn(s->log, "cannot dispatch job %s: %s", j->id, hs_strerror(rc));
         return rc;
@@ -759,48 +746,27 @@ static int s_dispatch(scheduler *s, sjob *j)
 /* Records a job the scheduler gave up on in the history, through the writer. */
 static void s_record_failure(scheduler *s, sjob *j, const char *why)
 {
-    swf *w = j->w;
-    const hs_wf_factor *fa = &w->wf->factors[j->factor];
-    const hs_wf_unit *un = &w->units[j->factor][j->unit];
+    const hs_wf_unit *un = &j->w->units[j->factor][j->unit];
     if (un->nsinks == 0)
         return;
+    hs_proto_jobout o = {.parts = 1, .runtime = hs_service_id(s->svc), .error = why};
+    hs_proto_source *src = NULL;
+    const char **sinks = NULL;
     hs_buf f;
     hs_buf_init(&f, 0);
-    char factor[32];
-    snprintf(factor, sizeof factor, "%zu", j->factor);
-    hs_mp_put_cstr(&f, "job");
-    hs_mp_put_cstr(&f, j->id);
-    hs_mp_put_cstr(&f, "workflow");
-    hs_mp_put_cstr(&f, w->wf->id);
-    hs_mp_put_cstr(&f, "factor");
-    hs_mp_put_cstr(&f, factor);
-    hs_mp_put_cstr(&f, "pv");
-    hs_mp_put_cstr(&f, un->pv.text);
-    hs_mp_put_cstr(&f, "binding");
-    hs_mp_put_cstr(&f, fa->hash);
-    hs_mp_put_cstr(&f, "interval");
-    hs_mp_put_array(&f, 2);
-    hs_mp_put_int(&f, j->iv.start);
-    hs_mp_put_int(&f, j->iv.end);
-    hs_mp_put_cstr(&f, "sinks");
-    hs_mp_put_array(&f, (uint32_t)un->nsinks);
-    for (size_t k = 0; k < un->nsinks; k++)
-        hs_mp_put_cstr(&f, un->sinks[k]->canon);
-    hs_mp_put_cstr(&f, "tool");
-    hs_mp_put_map(&f, 3);
-    hs_mp_put_cstr(&f, "name");
-    hs_mp_put_cstr(&f, fa->tool);
-    hs_mp_put_cstr(&f, "version");
-    hs_mp_put_cstr(&f, fa->version ? fa->version : fa->def->version);
-    hs_mp_put_cstr(&f, "params");
-    hs_mp_put_raw(&f, fa->params, fa->params_len);
-    hs_mp_put_cstr(&f, "attempt");
-    hs_mp_put_uint(&f, (uint64_t)j->attempt);
-    hs_mp_put_cstr(&f, "runtime");
-    hs_mp_put_cstr(&f, hs_service_id(s->svc));
-    hs_mp_put_cstr(&f, "error");
-    hs_mp_put_cstr(&f, why);
-    (void)s_write(s, "job", &f, 11);
+    uint32_t n = 0;
+    int rc = s_job_msg(s, j, &o.hdr, &src, &sinks);
+    if (rc == HS_OK) {
+        o.hdr.output_plate = NULL; /* a plate-creation failure has no sinks: never here */
+        o.hdr.request = NULL;
+        rc = hs_proto_jobout_encode_fields(&f, &o, &n);
+    }
+    if (rc == HS_OK)
+        (void)s_write(s, HS_OP_JOB, &f, n);
+    else
+        hs_error(s->log, "cannot record the failure of job %s: %s", j->id, hs_err_detail());
+    hs_free(src);
+    hs_free(sinks);
     hs_buf_free(&f);
 }
 
@@ -839,35 +805,35 @@ static void s_on_status(scheduler *s, const hs_mqtt_msg *m)
     if (id == NULL || m->len == 0)
         return;
     id++;
-    char json[2048];
-    snprintf(json, sizeof json, "%.*s", (int)m->len, (const char *)m->payload);
-    if (strstr(json, "\"service\":\"tool\"") == NULL)
+    hs_proto_status_msg sm;
+    if (hs_proto_status_decode(&sm, (const char *)m->payload, m->len) != HS_OK) {
+        hs_warn(s->log, "unreadable status of %s: %s", id, hs_err_detail());
+        hs_proto_status_msg_free(&sm);
         return;
-    const char *tp = strstr(json, "\"tools\":\"");
-    char tools[256] = "all";
-    if (tp != NULL) {
-        tp += 9;
-        size_t i = 0;
-        while (*tp && *tp != '"' && i + 1 < sizeof tools)
-            tools[i++] = *tp++;
-        tools[i] = '\0';
     }
+    if (strcmp(sm.st.service, "tool") != 0) {
+        hs_proto_status_msg_free(&sm);
+        return;
+    }
+    const char *tools = sm.st.tools[0] != '\0' ? sm.st.tools : "all";
     srt *r = hs_map_get(&s->runtimes, id);
     if (r == NULL) {
         r = hs_calloc(1, sizeof *r);
         if (r == NULL || hs_map_put(&s->runtimes, id, r, NULL) != HS_OK) {
             hs_free(r);
+            hs_proto_status_msg_free(&sm);
             return;
         }
     }
     hs_free(r->tools);
     r->tools = hs_strdup(tools);
-    bool online = strstr(json, "\"state\":\"online\"") != NULL;
+    bool online = sm.st.state == HS_PROTO_ONLINE;
     if (online != r->online || !s->seen_runtime)
         hs_info(s->log, "tool runtime %s (%s) is %s", id, tools,
                 online ? "taking jobs" : "not taking jobs");
     r->online = online;
     s->seen_runtime = true;
+    hs_proto_status_msg_free(&sm);
 }
 
 /* Dispatches what is ready, retries what timed out, fails what cannot run. */
@@ -1095,34 +1061,14 @@ static void s_replan_workflow(scheduler *s, swf *w)
 
 /* New values of a dynamic plate: expand the workflow, define new sinks, plan for them. */
 static void s_plate_values(scheduler *s, swf *w, size_t f, const char *parent_pv,
-                           const hs_mp_field *vals)
+                           const char *const *vals, size_t n)
 {
     const hs_wf_factor *fa = &w->wf->factors[f];
-    if (fa->output_plate == NULL)
+    if (fa->output_plate == NULL || n == 0)
         return;
-    hs_mp_reader r;
-    uint32_t n;
-    hs_mp_reader_init(&r, vals->val, vals->vlen);
-    if (hs_mp_get_array(&r, &n) != HS_OK || n == 0)
-        return;
-    char **v = hs_calloc(n, sizeof *v);
-    if (v == NULL)
-        return;
-    size_t k = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const char *sv;
-        uint32_t sl;
-        if (hs_mp_get_str(&r, &sv, &sl) != HS_OK)
-            break;
-        v[k] = hs_strndup(sv, sl);
-        if (v[k] != NULL)
-            k++;
-    }
     /* Jobs refer to units by index: appending values keeps existing indices valid. */
-    int rc = hs_workflow_add_dynamic(w->wf, fa->output_plate_idx, parent_pv, v, k);
-    for (size_t i = 0; i < k; i++)
-        hs_free(v[i]);
-    hs_free(v);
+    int rc =
+        hs_workflow_add_dynamic(w->wf, fa->output_plate_idx, parent_pv, (char *const *)vals, n);
     if (rc != HS_OK)
         return;
     rc = swf_expand(w);
@@ -1135,66 +1081,42 @@ static void s_plate_values(scheduler *s, swf *w, size_t f, const char *parent_pv
 /* A commit notice from the writer: hs/committed/<workflow>. */
 static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
 {
-    hs_mp_field f[16];
-    size_t nf;
-    if (hs_mp_map_index(m->payload, m->len, f, 16, &nf, NULL) != HS_OK)
+    hs_proto_committed_msg cm;
+    if (hs_proto_committed_decode(&cm, m->payload, m->len) != HS_OK) {
+        char reason[600];
+        snprintf(reason, sizeof reason, "unreadable commit notice: %s", hs_err_detail());
+        hs_service_dead_letter(s->svc, reason, m->topic, m->payload, m->len);
+        hs_proto_committed_msg_free(&cm);
         return;
-    char job[64] = "", wfid[256] = "", factor[32] = "", pv[1100] = "", outcome[16] = "",
-         error[600] = "";
-    const char *sv;
-    uint32_t sl;
-#define S_FIELD(key, buf)                                                                          \
-    if (hs_mp_field_str(f, nf, key, &sv, &sl) == HS_OK && sl < sizeof buf) {                       \
-        memcpy(buf, sv, sl);                                                                       \
-        buf[sl] = '\0';                                                                            \
     }
-    S_FIELD("job", job)
-    S_FIELD("workflow", wfid)
-    S_FIELD("factor", factor)
-    S_FIELD("pv", pv)
-    S_FIELD("outcome", outcome)
-    S_FIELD("error", error)
-#undef S_FIELD
-    uint64_t count = 0;
-    (void)hs_mp_field_uint(f, nf, "count", &count);
-    hs_interval iv = {0, 0};
-    const hs_mp_field *ivf = hs_mp_field_find(f, nf, "interval");
-    if (ivf != NULL) {
-        hs_mp_reader r;
-        uint32_t two;
-        hs_mp_reader_init(&r, ivf->val, ivf->vlen);
-        if (hs_mp_get_array(&r, &two) != HS_OK || two != 2 ||
-            hs_mp_get_int(&r, &iv.start) != HS_OK || hs_mp_get_int(&r, &iv.end) != HS_OK)
-            return;
-    }
-    swf *w = s_wf(s, wfid);
-    size_t fi = (size_t)strtoul(factor, NULL, 10), ui;
-    bool ok = strcmp(outcome, "ok") == 0;
-    if (w != NULL && s_find_unit(w, fi, pv, &ui)) {
+    const hs_proto_committed *c = &cm.c;
+    swf *w = s_wf(s, c->workflow);
+    size_t fi = c->factor, ui;
+    bool ok = c->outcome == HS_OUTCOME_OK;
+    if (w != NULL && fi < w->wf->nfactors && s_find_unit(w, fi, c->pv, &ui)) {
         const hs_wf_unit *un = &w->units[fi][ui];
         /* What is committed is calculated, whoever asked for it. */
         for (size_t k = 0; ok && k < un->nsinks; k++) {
-            hs_intervals *c = s_calc(s, un->sinks[k]->canon);
-            if (c != NULL && iv.start < iv.end)
-                (void)hs_intervals_add(c, iv);
+            hs_intervals *calc = s_calc(s, un->sinks[k]->canon);
+            if (calc != NULL)
+                (void)hs_intervals_add(calc, c->interval);
         }
-        const hs_mp_field *pvs = hs_mp_field_find(f, nf, "plate_values");
-        if (ok && pvs != NULL)
-            s_plate_values(s, w, fi, pv, pvs);
+        if (ok && c->has_plate_values)
+            s_plate_values(s, w, fi, c->pv, c->plate_values, c->nplate_values);
     }
-    sjob *j = hs_map_get(&s->jobs, job);
-    if (j == NULL || !s_job_live(j))
-        return;
-    j->count = count;
-    if (j->state == J_DISPATCHED)
-        hs_service_observe_us(s->svc, hs_time_mono_us() - j->dispatched);
-    if (ok) {
-        s_set_state(s, j, J_DONE);
-    } else if (strcmp(outcome, "stale") == 0) {
-        s_fail_job(s, j, error[0] ? error : "the stream definition changed", false);
-    } else {
-        s_fail_job(s, j, error[0] ? error : "tool error", false);
+    sjob *j = hs_map_get(&s->jobs, c->job);
+    if (j != NULL && s_job_live(j)) {
+        j->count = c->count;
+        if (j->state == J_DISPATCHED)
+            hs_service_observe_us(s->svc, hs_time_mono_us() - j->dispatched);
+        if (ok)
+            s_set_state(s, j, J_DONE);
+        else if (c->outcome == HS_OUTCOME_STALE)
+            s_fail_job(s, j, c->error[0] ? c->error : "the stream definition changed", false);
+        else
+            s_fail_job(s, j, c->error[0] ? c->error : "tool error", false);
     }
+    hs_proto_committed_msg_free(&cm);
 }
 
 /* ------------------------------------------------------------------ workflows: add/remove */

@@ -3,6 +3,7 @@
 #include "hs_alloc.h"
 #include "hs_error.h"
 #include "hs_mpack.h"
+#include "hs_proto.h"
 #include "hs_store.h"
 #include "hs_streamid.h"
 #include "hs_time.h"
@@ -24,7 +25,6 @@ const hs_cfg_item runtime_cfg_table[] = {
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
 
-#define RT_MAX_FIELDS  32
 #define RT_MAX_STREAMS 4096
 
 struct runtime {
@@ -35,27 +35,21 @@ struct runtime {
     hs_store *store;
     hs_wclient *wc;
     hs_tool_registry *tools;
-    hs_buf fields, topic;
+    hs_buf fields, batches, topic;
+    hs_proto_output *outs; /* outputs of the part being sent (owned array) */
+    size_t *offs;          /* where each output's batch starts in batches (owned array) */
+    size_t capouts;
     uint64_t jobs_ok, jobs_failed;
 };
 
-/* A decoded job; strings borrow from the message. */
+/* A decoded job with its stream ids parsed. */
 typedef struct rt_job {
-    hs_mp_field f[RT_MAX_FIELDS];
-    size_t nf;
-    char job[256];
-    hs_streamid **sources;
+    hs_proto_job_msg msg;  /* the message as decoded (owned) */
+    hs_streamid **sources; /* owned, one per msg.job.sources */
     size_t nsources;
-    hs_streamid *alignment, *splitting;
-    hs_streamid **sinks;
+    hs_streamid *alignment, *splitting; /* owned or NULL */
+    hs_streamid **sinks;                /* owned, one per msg.job.sinks */
     size_t nsinks;
-    char output_meta[HS_SID_MAX_PART + 1];
-    char tool[128], version[32];
-    const uint8_t *params;
-    size_t params_len;
-    const uint8_t *tool_raw;
-    size_t tool_raw_len;
-    hs_interval interval;
 } rt_job;
 
 /* Reads a source for a tool from the store: the first max instances after `after`. */
@@ -84,133 +78,101 @@ static void rt_job_free(rt_job *j)
     hs_free(j->sinks);
     hs_streamid_destroy(j->alignment);
     hs_streamid_destroy(j->splitting);
+    hs_proto_job_msg_free(&j->msg);
 }
 
-static bool rt_cstr(const rt_job *j, const char *key, char *buf, size_t len)
-{
-    const char *s;
-    uint32_t n;
-    if (hs_mp_field_str(j->f, j->nf, key, &s, &n) != HS_OK || n >= len)
-        return false;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    return true;
-}
-
-/* Parses [sid, ...] or a bare sid string at the reader into a stream id. */
-static int rt_sid(hs_mp_reader *r, hs_streamid **out)
-{
-    hs_mp_type t;
-    int rc = hs_mp_peek(r, &t);
-    if (rc != HS_OK)
-        return rc;
-    uint32_t n = 1;
-    if (t == HS_MP_ARRAY && (rc = hs_mp_get_array(r, &n)) != HS_OK)
-        return rc;
-    const char *s;
-    uint32_t sl;
-    rc = hs_mp_get_str(r, &s, &sl);
-    if (rc != HS_OK)
-        return rc;
-    rc = hs_streamid_parse(s, sl, out);
-    for (uint32_t i = 1; rc == HS_OK && i < n; i++)
-        rc = hs_mp_skip(r);
-    return rc;
-}
-
-static int rt_sid_list(const rt_job *j, const char *key, hs_streamid ***out, size_t *n)
+/* Parses n stream ids into a new array (*out, caller frees through rt_job_free). */
+static int rt_sids(const char *what, const char *const *ids, size_t n, hs_streamid ***out,
+                   size_t *nout)
 {
     *out = NULL;
-    *n = 0;
-    const hs_mp_field *f = hs_mp_field_find(j->f, j->nf, key);
-    if (f == NULL)
-        return HS_OK;
-    hs_mp_reader r;
-    uint32_t cnt;
-    hs_mp_reader_init(&r, f->val, f->vlen);
-    int rc = hs_mp_get_array(&r, &cnt);
-    if (rc != HS_OK || cnt > RT_MAX_STREAMS)
-        return hs_err_set(HS_ERR_PARSE, "'%s' is not a list of streams", key);
-    *out = hs_calloc(cnt ? cnt : 1, sizeof **out);
+    *nout = 0;
+    if (n > RT_MAX_STREAMS)
+        return hs_err_set(HS_ERR_PARSE, "job: more than %d %s", RT_MAX_STREAMS, what);
+    *out = hs_calloc(n ? n : 1, sizeof **out);
     if (*out == NULL)
         return HS_ERR_NOMEM;
-    for (uint32_t i = 0; i < cnt; i++) {
-        rc = rt_sid(&r, &(*out)[i]);
+    for (size_t i = 0; i < n; i++) {
+        int rc = hs_streamid_parse(ids[i], strlen(ids[i]), &(*out)[i]);
         if (rc != HS_OK)
-            return hs_err_set(HS_ERR_PARSE, "'%s' entry %u is not a stream id: %s", key, i,
+            return hs_err_set(HS_ERR_PARSE, "job: %s entry %zu is not a stream id: %s", what, i,
                               hs_err_detail());
-        (*n)++;
+        (*nout)++;
     }
     return HS_OK;
 }
 
+/* Decodes a job message and parses its stream ids. */
 static int rt_parse(const hs_mqtt_msg *m, rt_job *j)
 {
     memset(j, 0, sizeof *j);
-    int rc = hs_mp_map_index(m->payload, m->len, j->f, RT_MAX_FIELDS, &j->nf, NULL);
+    int rc = hs_proto_job_decode(&j->msg, m->payload, m->len);
     if (rc != HS_OK)
         return rc;
-    if (!rt_cstr(j, "job", j->job, sizeof j->job))
-        return hs_err_set(HS_ERR_PARSE, "job message has no 'job'");
-    const hs_mp_field *tool = hs_mp_field_find(j->f, j->nf, "tool");
-    const hs_mp_field *iv = hs_mp_field_find(j->f, j->nf, "interval");
-    if (tool == NULL || iv == NULL)
-        return hs_err_set(HS_ERR_PARSE, "job message lacks 'tool' or 'interval'");
-    j->tool_raw = tool->val;
-    j->tool_raw_len = tool->vlen;
-    hs_mp_field tf[8];
-    size_t ntf;
-    rc = hs_mp_map_index(tool->val, tool->vlen, tf, 8, &ntf, NULL);
-    const char *s;
-    uint32_t sl;
-    if (rc != HS_OK || hs_mp_field_str(tf, ntf, "name", &s, &sl) != HS_OK || sl >= sizeof j->tool)
-        return hs_err_set(HS_ERR_PARSE, "job 'tool' lacks a name");
-    memcpy(j->tool, s, sl);
-    j->tool[sl] = '\0';
-    if (hs_mp_field_str(tf, ntf, "version", &s, &sl) == HS_OK && sl < sizeof j->version) {
-        memcpy(j->version, s, sl);
-        j->version[sl] = '\0';
-    }
-    const hs_mp_field *p = hs_mp_field_find(tf, ntf, "params");
-    if (p != NULL) {
-        j->params = p->val;
-        j->params_len = p->vlen;
-    }
-    hs_mp_reader r;
-    uint32_t two;
-    hs_mp_reader_init(&r, iv->val, iv->vlen);
-    if (hs_mp_get_array(&r, &two) != HS_OK || two != 2 ||
-        hs_mp_get_int(&r, &j->interval.start) != HS_OK ||
-        hs_mp_get_int(&r, &j->interval.end) != HS_OK || j->interval.start >= j->interval.end)
-        return hs_err_set(HS_ERR_PARSE, "job 'interval' is not [start, end] with start < end");
-    rc = rt_sid_list(j, "sources", &j->sources, &j->nsources);
+    const hs_proto_job *pj = &j->msg.job;
+    const char **src = hs_arena_alloc(&j->msg.arena, (pj->nsources + 1) * sizeof *src);
+    if (src == NULL)
+        return HS_ERR_NOMEM;
+    for (size_t k = 0; k < pj->nsources; k++)
+        src[k] = pj->sources[k].sid;
+    rc = rt_sids("sources", src, pj->nsources, &j->sources, &j->nsources);
     if (rc == HS_OK)
-        rc = rt_sid_list(j, "sinks", &j->sinks, &j->nsinks);
-    const hs_mp_field *a = hs_mp_field_find(j->f, j->nf, "alignment");
-    if (rc == HS_OK && a != NULL && a->val[0] != 0xc0) {
-        hs_mp_reader_init(&r, a->val, a->vlen);
-        rc = rt_sid(&r, &j->alignment);
-    }
-    const hs_mp_field *sp = hs_mp_field_find(j->f, j->nf, "splitting");
-    if (rc == HS_OK && sp != NULL && sp->val[0] != 0xc0) {
-        hs_mp_reader_init(&r, sp->val, sp->vlen);
-        rc = rt_sid(&r, &j->splitting);
-    }
-    (void)rt_cstr(j, "output_meta", j->output_meta, sizeof j->output_meta);
+        rc = rt_sids("sinks", pj->sinks, pj->nsinks, &j->sinks, &j->nsinks);
+    if (rc == HS_OK && pj->alignment != NULL)
+        rc = hs_streamid_parse(pj->alignment, strlen(pj->alignment), &j->alignment);
+    if (rc == HS_OK && pj->splitting != NULL)
+        rc = hs_streamid_parse(pj->splitting, strlen(pj->splitting), &j->splitting);
     return rc;
 }
 
-/* Copies the named field of the job (raw msgpack) into the request fields. */
-static int rt_copy_field(hs_buf *f, const rt_job *j, const char *key, uint32_t *n)
+/*
+ * Encodes the outputs of one part, at most per instances from the cursor
+ * (sink, idx) on, into rt->batches and rt->outs; moves the cursor.
+ */
+static int rt_part_outputs(runtime *rt, const rt_job *j, const hs_tool_output *o, size_t per,
+                           size_t *sink, size_t *idx, size_t *nouts)
 {
-    const hs_mp_field *x = hs_mp_field_find(j->f, j->nf, key);
-    if (x == NULL)
-        return HS_OK;
-    int rc = hs_mp_put_cstr(f, key);
-    if (rc == HS_OK)
-        rc = hs_mp_put_raw(f, x->val, x->vlen);
-    if (rc == HS_OK)
-        (*n)++;
+    hs_buf_reset(&rt->batches);
+    size_t n = 0, left = per;
+    int rc = HS_OK;
+    *nouts = 0;
+    while (rc == HS_OK && left > 0 && *sink < o->nsinks) {
+        size_t avail = o->per_sink[*sink].n - *idx;
+        if (avail == 0) {
+            (*sink)++;
+            *idx = 0;
+            continue;
+        }
+        if (n == rt->capouts) {
+            size_t cap = rt->capouts ? rt->capouts * 2 : 16;
+            hs_proto_output *no = hs_realloc(rt->outs, cap * sizeof *no);
+            if (no == NULL)
+                return HS_ERR_NOMEM;
+            rt->outs = no;
+            size_t *nf = hs_realloc(rt->offs, cap * sizeof *nf);
+            if (nf == NULL)
+                return HS_ERR_NOMEM;
+            rt->offs = nf;
+            rt->capouts = cap;
+        }
+        size_t take = avail < left ? avail : left;
+        size_t at = rt->batches.len;
+        rc = hs_codec_encode_mpack(&o->per_sink[*sink], *idx, take, &rt->batches);
+        /* Offsets now, pointers once the buffer stops moving. */
+        rt->outs[n].sid = j->sinks[*sink]->canon;
+        rt->outs[n].batch_len = rt->batches.len - at;
+        rt->offs[n] = at;
+        n++;
+        left -= take;
+        *idx += take;
+        if (*idx == o->per_sink[*sink].n) {
+            (*sink)++;
+            *idx = 0;
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        rt->outs[k].batch = rt->batches.data + rt->offs[k];
+    *nouts = n;
     return rc;
 }
 
@@ -226,80 +188,36 @@ static int rt_send(runtime *rt, const rt_job *j, const hs_tool_output *o, const 
         total += o->per_sink[i].n;
     size_t per = (size_t)rt->cfg->part_max_instances;
     size_t parts = error != NULL || total == 0 ? 1 : (total + per - 1) / per;
+    if (parts > 100000)
+        return hs_err_set(HS_ERR_LIMIT, "job %s: %zu instances need more than 100000 parts",
+                          j->msg.job.job, total);
     /* Cursor over (sink, instance) across parts. */
     size_t sink = 0, idx = 0;
     int rc = HS_OK;
     for (size_t part = 0; rc == HS_OK && part < parts; part++) {
-        hs_buf *f = &rt->fields;
-        hs_buf_reset(f);
+        hs_proto_jobout out = {
+            .hdr = j->msg.job,
+            .part = (uint32_t)part,
+            .parts = (uint32_t)parts,
+            .started_us = started_us,
+            .duration_us = duration_us,
+            .runtime = hs_service_id(rt->svc),
+            .error = error,
+        };
+        if (error == NULL && j->msg.job.output_plate != NULL && o != NULL) {
+            out.has_plate_values = true;
+            out.plate_values = (const char *const *)o->plate_values;
+            out.nplate_values = o->nplate_values;
+        } else if (error == NULL && o != NULL && total > 0) {
+            rc = rt_part_outputs(rt, j, o, per, &sink, &idx, &out.noutputs);
+            out.outputs = rt->outs;
+        }
         uint32_t n = 0;
-        const char *copy[] = {"job",     "workflow", "factor",      "pv",
-                              "tool",    "binding",  "interval",    "sinks",
-                              "attempt", "request",  "output_plate"};
-        for (size_t k = 0; rc == HS_OK && k < sizeof copy / sizeof copy[0]; k++)
-            rc = rt_copy_field(f, j, copy[k], &n);
-        if (rc == HS_OK) {
-            hs_mp_put_cstr(f, "part");
-            hs_mp_put_uint(f, part);
-            hs_mp_put_cstr(f, "parts");
-            hs_mp_put_uint(f, parts);
-            hs_mp_put_cstr(f, "started_us");
-            hs_mp_put_int(f, started_us);
-            hs_mp_put_cstr(f, "duration_us");
-            hs_mp_put_int(f, duration_us);
-            hs_mp_put_cstr(f, "runtime");
-            rc = hs_mp_put_cstr(f, hs_service_id(rt->svc));
-            n += 5;
-        }
-        if (rc == HS_OK && error != NULL) {
-            hs_mp_put_cstr(f, "error");
-            rc = hs_mp_put_cstr(f, error);
-            n++;
-        }
-        if (rc == HS_OK && part == 0 && o != NULL && o->nplate_values > 0) {
-            hs_mp_put_cstr(f, "plate_values");
-            hs_mp_put_array(f, (uint32_t)o->nplate_values);
-            for (size_t k = 0; k < o->nplate_values; k++)
-                rc = hs_mp_put_cstr(f, o->plate_values[k]);
-            n++;
-        }
-        if (rc == HS_OK && error == NULL && o != NULL && total > 0) {
-            /* Outputs of this part: [[sid, [[t, v], ...]], ...]. */
-            size_t left = per;
-            size_t s0 = sink, i0 = idx, nsinks_here = 0;
-            for (size_t s = sink, i = idx; left > 0 && s < o->nsinks; s++, i = 0) {
-                size_t take = o->per_sink[s].n - i;
-                if (take == 0)
-                    continue;
-                take = take < left ? take : left;
-                left -= take;
-                nsinks_here++;
-            }
-            hs_mp_put_cstr(f, "outputs");
-            rc = hs_mp_put_array(f, (uint32_t)nsinks_here);
-            left = per;
-            for (sink = s0, idx = i0; rc == HS_OK && left > 0 && sink < o->nsinks;) {
-                size_t avail = o->per_sink[sink].n - idx;
-                if (avail == 0) {
-                    sink++;
-                    idx = 0;
-                    continue;
-                }
-                size_t take = avail < left ? avail : left;
-                hs_mp_put_array(f, 2);
-                hs_mp_put_cstr(f, j->sinks[sink]->canon);
-                rc = hs_codec_encode_mpack(&o->per_sink[sink], idx, take, f);
-                left -= take;
-                idx += take;
-                if (idx == o->per_sink[sink].n) {
-                    sink++;
-                    idx = 0;
-                }
-            }
-            n++;
-        }
+        hs_buf_reset(&rt->fields);
         if (rc == HS_OK)
-            rc = hs_wclient_send(rt->wc, "job", f->data, f->len, n, -1, NULL);
+            rc = hs_proto_jobout_encode_fields(&rt->fields, &out, &n);
+        if (rc == HS_OK)
+            rc = hs_wclient_send(rt->wc, HS_OP_JOB, rt->fields.data, rt->fields.len, n, -1, NULL);
     }
     if (rc == HS_OK)
         hs_service_counters_get(rt->svc)->instances_out += total;
@@ -319,18 +237,18 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
         rt_job_free(&j);
         return;
     }
+    const hs_proto_job *pj = &j.msg.job;
     int64_t started = hs_time_now_us(), t0 = hs_time_mono_us();
     char error[700] = "";
-    const hs_tool_def *def = hs_tool_registry_find(rt->tools, j.tool);
+    const hs_tool_def *def = hs_tool_registry_find(rt->tools, pj->tool);
     int maj = 0, min = 0, pat = 0, wmaj = 0, wmin = 0, wpat = 0;
     if (def == NULL) {
-        snprintf(error, sizeof error, "this runtime has no tool '%s'", j.tool);
-    } else if (j.version[0] != '\0' &&
-               (hs_tool_version_parse(j.version, &wmaj, &wmin, &wpat) != HS_OK ||
+        snprintf(error, sizeof error, "this runtime has no tool '%s'", pj->tool);
+    } else if ((hs_tool_version_parse(pj->version, &wmaj, &wmin, &wpat) != HS_OK ||
                 hs_tool_version_parse(def->version, &maj, &min, &pat) != HS_OK || maj != wmaj ||
                 min != wmin)) {
         snprintf(error, sizeof error, "tool %s version %s was asked for; this runtime has %s",
-                 j.tool, j.version, def->version);
+                 pj->tool, pj->version, def->version);
     }
     hs_tool_output out;
     hs_tool_output_init(&out);
@@ -338,14 +256,14 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
         void *ud[2] = {rt, &j};
         hs_tool_job job = {
             .def = def,
-            .interval = j.interval,
-            .params = j.params,
-            .params_len = j.params_len,
+            .interval = pj->interval,
+            .params = pj->params,
+            .params_len = pj->params_len,
             .sources = j.sources,
             .nsources = j.nsources,
             .sinks = j.sinks,
             .nsinks = j.nsinks,
-            .output_meta = j.output_meta[0] ? j.output_meta : NULL,
+            .output_meta = pj->output_meta,
             .has_alignment = j.alignment != NULL,
             .has_splitting = j.splitting != NULL,
             .read = rt_read,
@@ -354,23 +272,23 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
         if (hs_tool_run(&job, &out) != HS_OK)
             snprintf(error, sizeof error, "%s", out.error);
         else if (out.warnings > 0)
-            hs_warn(rt->log, "job %s (%s): %zu warnings, first: %s", j.job, j.tool, out.warnings,
-                    out.warning);
+            hs_warn(rt->log, "job %s (%s): %zu warnings, first: %s", pj->job, pj->tool,
+                    out.warnings, out.warning);
     }
     int64_t dur = hs_time_mono_us() - t0;
     hs_service_observe_us(rt->svc, dur);
     if (error[0] != '\0') {
         rt->jobs_failed++;
         c->errors++;
-        hs_warn(rt->log, "job %s (%s) failed: %s", j.job, j.tool, error);
+        hs_warn(rt->log, "job %s (%s) failed: %s", pj->job, pj->tool, error);
     } else {
         rt->jobs_ok++;
-        hs_debug(rt->log, "job %s (%s) done in %lld us", j.job, j.tool, (long long)dur);
+        hs_debug(rt->log, "job %s (%s) done in %lld us", pj->job, pj->tool, (long long)dur);
     }
     rc = rt_send(rt, &j, error[0] ? NULL : &out, error[0] ? error : NULL, started, dur);
     if (rc != HS_OK) {
         c->errors++;
-        hs_error(rt->log, "cannot send the result of job %s: %s", j.job, hs_err_detail());
+        hs_error(rt->log, "cannot send the result of job %s: %s", pj->job, hs_err_detail());
     }
     hs_tool_output_free(&out);
     rt_job_free(&j);
@@ -449,6 +367,7 @@ int runtime_create(runtime **out, hs_service *svc, const runtime_cfg *cfg, hs_to
     rt->mqtt = hs_service_mqtt(svc);
     rt->tools = tools;
     hs_buf_init(&rt->fields, 0);
+    hs_buf_init(&rt->batches, 0);
     hs_buf_init(&rt->topic, 0);
     int rc = hs_store_open(&rt->store, cfg->common.store_url, HS_STORE_READ);
     if (rc == HS_OK) {
@@ -482,6 +401,9 @@ void runtime_destroy(runtime *rt)
     hs_wclient_destroy(rt->wc);
     hs_store_close(rt->store);
     hs_buf_free(&rt->fields);
+    hs_buf_free(&rt->batches);
+    hs_free(rt->outs);
+    hs_free(rt->offs);
     hs_buf_free(&rt->topic);
     hs_free(rt);
 }

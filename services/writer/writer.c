@@ -6,6 +6,7 @@
 #include "hs_json.h"
 #include "hs_map.h"
 #include "hs_mpack.h"
+#include "hs_proto.h"
 #include "hs_store.h"
 #include "hs_streamid.h"
 #include "hs_time.h"
@@ -37,21 +38,17 @@ const hs_cfg_item writer_cfg_table[] = {
 
 /* Request status in acknowledgements. */
 enum {
-    WS_OK = 0,
-    WS_REJECTED = 1, /* malformed or not allowed: not re-sent */
-    WS_STALE = 2,    /* a job for a stream definition that has changed since */
+    WS_OK = HS_ACK_OK,
+    WS_REJECTED = HS_ACK_REJECTED, /* malformed or not allowed: not re-sent */
+    WS_STALE = HS_ACK_STALE,       /* a job for a stream definition that has changed since */
 };
-
-#define W_MAX_FIELDS 32
 
 /* A write request taken from the broker, decoded lazily. */
 typedef struct wreq {
     hs_mqtt_msg *msg; /* owned (NULL once handed to a job's parts) */
     char sender[128];
     uint64_t inc, seq;
-    char op[16];
-    hs_mp_field f[W_MAX_FIELDS]; /* fields of the payload map (borrowing msg) */
-    size_t nf;
+    hs_proto_envelope env; /* the envelope, borrowing msg */
     int status;
     char err[256];
     uint64_t inserted, duplicates, conflicts;
@@ -202,18 +199,6 @@ static void w_reject(wreq *r, int status, const char *fmt, ...)
     r->status = status;
 }
 
-/* Copies a string field into buf (NUL-terminated); false when absent or too long. */
-static bool w_field_cstr(const wreq *r, const char *key, char *buf, size_t len)
-{
-    const char *s;
-    uint32_t n;
-    if (hs_mp_field_str(r->f, r->nf, key, &s, &n) != HS_OK || n >= len)
-        return false;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    return true;
-}
-
 /* Checks that id is a canonical stream id. */
 static bool w_canonical(writer *w, const char *id, char *why, size_t whylen)
 {
@@ -349,19 +334,15 @@ static int w_notice_purged(writer *w, const char *id)
     return rc;
 }
 
-static int w_op_append(writer *w, wreq *r)
+static int w_op_append(writer *w, wreq *r, const hs_proto_append *a)
 {
-    char id[HS_SID_MAX_LEN + 1], why[300];
-    const hs_mp_field *data = hs_mp_field_find(r->f, r->nf, "data");
-    if (!w_field_cstr(r, "stream", id, sizeof id) || data == NULL) {
-        w_reject(r, WS_REJECTED, "append needs 'stream' and 'data'");
-        return HS_OK;
-    }
+    char why[300];
+    const char *id = a->stream;
     if (!w_canonical(w, id, why, sizeof why)) {
         w_reject(r, WS_REJECTED, "%s", why);
         return HS_OK;
     }
-    int rc = hs_codec_decode_mpack(data->val, data->vlen, false, &w->decoded);
+    int rc = hs_codec_decode_mpack(a->data, a->data_len, false, &w->decoded);
     if (rc != HS_OK) {
         w_reject(r, WS_REJECTED, "bad data: %s", hs_err_detail());
         return HS_OK;
@@ -377,7 +358,7 @@ static int w_op_append(writer *w, wreq *r)
     }
     if (w->decoded.n == 0)
         return HS_OK;
-    rc = w_write(w, r, id, &w->decoded, data->val, data->vlen);
+    rc = w_write(w, r, id, &w->decoded, a->data, a->data_len);
     if (rc != HS_OK)
         return rc;
     st->defined = true;
@@ -403,45 +384,23 @@ static int w_op_append(writer *w, wreq *r)
     return rc;
 }
 
-static int w_op_define(writer *w, wreq *r)
+static int w_op_define(writer *w, wreq *r, const hs_proto_define *d)
 {
-    const hs_mp_field *fs = hs_mp_field_find(r->f, r->nf, "streams");
-    hs_mp_reader rd;
-    uint32_t n;
-    if (fs == NULL) {
-        w_reject(r, WS_REJECTED, "define needs 'streams'");
-        return HS_OK;
-    }
-    hs_mp_reader_init(&rd, fs->val, fs->vlen);
-    if (hs_mp_get_array(&rd, &n) != HS_OK) {
-        w_reject(r, WS_REJECTED, "'streams' must be an array of [id, kind, binding]");
-        return HS_OK;
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t three;
-        const char *sid, *bind = NULL;
-        uint32_t sidlen, bindlen = 0;
-        int64_t kind;
-        char id[HS_SID_MAX_LEN + 1], why[300];
-        if (hs_mp_get_array(&rd, &three) != HS_OK || three != 3 ||
-            hs_mp_get_str(&rd, &sid, &sidlen) != HS_OK || sidlen > HS_SID_MAX_LEN ||
-            hs_mp_get_int(&rd, &kind) != HS_OK || kind < HS_STREAM_RAW || kind > HS_STREAM_ASSET) {
-            w_reject(r, WS_REJECTED, "stream definition %u is not [id, kind, binding]", i);
+    for (size_t i = 0; i < d->n; i++) {
+        const char *id = d->items[i].sid;
+        int kind = d->items[i].kind;
+        char why[300];
+        if (kind < HS_STREAM_RAW || kind > HS_STREAM_ASSET) {
+            w_reject(r, WS_REJECTED, "stream definition %zu: kind %d is unknown", i, kind);
             return HS_OK;
         }
-        if (hs_mp_get_str(&rd, &bind, &bindlen) != HS_OK && hs_mp_get_nil(&rd) != HS_OK) {
-            w_reject(r, WS_REJECTED, "stream definition %u: binding is not a string", i);
-            return HS_OK;
-        }
-        memcpy(id, sid, sidlen);
-        id[sidlen] = '\0';
         if (!w_canonical(w, id, why, sizeof why)) {
             w_reject(r, WS_REJECTED, "%s", why);
             return HS_OK;
         }
         char *binding = NULL;
-        if (bind != NULL) {
-            binding = hs_strndup(bind, bindlen);
+        if (d->items[i].binding != NULL) {
+            binding = hs_strdup(d->items[i].binding);
             if (binding == NULL)
                 return HS_ERR_NOMEM;
         }
@@ -481,15 +440,10 @@ static int w_op_define(writer *w, wreq *r)
     return HS_OK;
 }
 
-static int w_op_purge(writer *w, wreq *r)
+static int w_op_purge(writer *w, wreq *r, const hs_proto_purge *p)
 {
-    char id[HS_SID_MAX_LEN + 1];
-    bool remove = false;
-    if (!w_field_cstr(r, "stream", id, sizeof id)) {
-        w_reject(r, WS_REJECTED, "purge needs 'stream'");
-        return HS_OK;
-    }
-    (void)hs_mp_field_bool(r->f, r->nf, "remove", &remove);
+    const char *id = p->stream;
+    bool remove = p->remove;
     int64_t deleted = 0;
     int rc = hs_store_purge(w->store, id, remove, &deleted);
     if (rc == HS_ERR_NOTFOUND) {
@@ -509,37 +463,22 @@ static int w_op_purge(writer *w, wreq *r)
     return HS_OK;
 }
 
-static int w_op_doc(writer *w, wreq *r, bool put)
+static int w_op_doc(writer *w, wreq *r, const hs_proto_doc *d)
 {
-    char coll[128], key[1024];
-    if (!w_field_cstr(r, "coll", coll, sizeof coll) || !w_field_cstr(r, "key", key, sizeof key)) {
-        w_reject(r, WS_REJECTED, "document op needs 'coll' and 'key'");
-        return HS_OK;
-    }
-    if (!put) {
+    const char *coll = d->coll, *key = d->key;
+    if (d->json == NULL) {
         int rc = hs_store_doc_delete(w->store, coll, key);
         if (rc == HS_ERR_NOTFOUND)
             return HS_OK; /* deleting twice is fine */
         return rc;
     }
-    const char *json;
-    uint32_t jl;
-    if (hs_mp_field_str(r->f, r->nf, "json", &json, &jl) != HS_OK) {
-        w_reject(r, WS_REJECTED, "doc_put needs 'json'");
-        return HS_OK;
-    }
     /* The document must be valid JSON. */
     hs_buf_reset(&w->scratch);
-    if (hs_json_to_mpack(json, jl, &w->scratch) != HS_OK) {
+    if (hs_json_to_mpack(d->json, strlen(d->json), &w->scratch) != HS_OK) {
         w_reject(r, WS_REJECTED, "document %s/%s is not JSON: %s", coll, key, hs_err_detail());
         return HS_OK;
     }
-    char *text = hs_strndup(json, jl);
-    if (text == NULL)
-        return HS_ERR_NOMEM;
-    int rc = hs_store_doc_put(w->store, coll, key, text);
-    hs_free(text);
-    return rc;
+    return hs_store_doc_put(w->store, coll, key, d->json);
 }
 
 /* ------------------------------------------------------------------ jobs */
@@ -555,193 +494,76 @@ static int w_add_notice(writer *w, const char *topic, const hs_buf *payload)
     return rc;
 }
 
-/* Fields shared by every part of a job, read from its first part. */
-typedef struct wjobinfo {
-    char job[256], workflow[256], factor[256], pv[512], runtime[256], request[128], binding[17];
-    char error[512];
-    int64_t start, end, started_us, duration_us;
-    uint64_t attempt;
-    const uint8_t *tool; /* raw msgpack of the tool map (borrowed) */
-    size_t tool_len;
-    const uint8_t *sinks;
-    size_t sinks_len;
-    char output_plate[256];      /* plate creation jobs: the plate they add values to */
-    const uint8_t *plate_values; /* their values (raw msgpack array), borrowed */
-    size_t plate_values_len;
-} wjobinfo;
-
-static bool w_job_info(const wreq *r, wjobinfo *ji)
+/* Records a job's history: docs/history/<workflow>/<now>/<job>. */
+static int w_put_history(writer *w, const hs_proto_jobout *o, hs_proto_outcome outcome,
+                         const char *error, uint64_t count, uint64_t inserted, uint64_t conflicts)
 {
-    memset(ji, 0, sizeof *ji);
-    if (!w_field_cstr(r, "job", ji->job, sizeof ji->job) ||
-        !w_field_cstr(r, "workflow", ji->workflow, sizeof ji->workflow) ||
-        !w_field_cstr(r, "binding", ji->binding, sizeof ji->binding))
-        return false;
-    (void)w_field_cstr(r, "factor", ji->factor, sizeof ji->factor);
-    (void)w_field_cstr(r, "pv", ji->pv, sizeof ji->pv);
-    (void)w_field_cstr(r, "runtime", ji->runtime, sizeof ji->runtime);
-    (void)w_field_cstr(r, "request", ji->request, sizeof ji->request);
-    (void)w_field_cstr(r, "error", ji->error, sizeof ji->error);
-    (void)w_field_cstr(r, "output_plate", ji->output_plate, sizeof ji->output_plate);
-    (void)hs_mp_field_int(r->f, r->nf, "started_us", &ji->started_us);
-    (void)hs_mp_field_int(r->f, r->nf, "duration_us", &ji->duration_us);
-    (void)hs_mp_field_uint(r->f, r->nf, "attempt", &ji->attempt);
-    const hs_mp_field *iv = hs_mp_field_find(r->f, r->nf, "interval");
-    const hs_mp_field *tool = hs_mp_field_find(r->f, r->nf, "tool");
-    const hs_mp_field *sinks = hs_mp_field_find(r->f, r->nf, "sinks");
-    if (iv == NULL || sinks == NULL)
-        return false;
-    hs_mp_reader rd;
-    uint32_t two;
-    hs_mp_reader_init(&rd, iv->val, iv->vlen);
-    if (hs_mp_get_array(&rd, &two) != HS_OK || two != 2 ||
-        hs_mp_get_int(&rd, &ji->start) != HS_OK || hs_mp_get_int(&rd, &ji->end) != HS_OK ||
-        ji->start >= ji->end)
-        return false;
-    if (tool != NULL) {
-        ji->tool = tool->val;
-        ji->tool_len = tool->vlen;
-    }
-    ji->sinks = sinks->val;
-    ji->sinks_len = sinks->vlen;
-    return true;
-}
-
-/* Whether sid is one of the job's sinks. */
-static bool w_is_sink(const wjobinfo *ji, const char *sid, size_t len)
-{
-    hs_mp_reader rd;
-    uint32_t n;
-    hs_mp_reader_init(&rd, ji->sinks, ji->sinks_len);
-    if (hs_mp_get_array(&rd, &n) != HS_OK)
-        return false;
-    for (uint32_t i = 0; i < n; i++) {
-        const char *s;
-        uint32_t sl;
-        if (hs_mp_get_str(&rd, &s, &sl) != HS_OK)
-            return false;
-        if (sl == len && memcmp(s, sid, len) == 0)
-            return true;
-    }
-    return false;
-}
-
-static int w_put_history(writer *w, const wjobinfo *ji, const char *outcome, const char *error,
-                         uint64_t count, uint64_t inserted, uint64_t conflicts)
-{
-    hs_buf *j = &w->json;
-    char s[HS_TIME_ISO_MAX], e[HS_TIME_ISO_MAX], c[HS_TIME_ISO_MAX];
-    int64_t now = hs_time_now_us();
-    hs_time_format_iso(ji->start, s);
-    hs_time_format_iso(ji->end, e);
-    hs_time_format_iso(now, c);
-    hs_buf_reset(j);
-    int rc = hs_buf_puts(j, "{\"job\":");
+    const hs_proto_job *j = &o->hdr;
+    hs_proto_history h = {
+        .job = j->job,
+        .workflow = j->workflow,
+        .factor = j->factor,
+        .pv = j->pv,
+        .tool = j->tool,
+        .version = j->version,
+        .params = j->params,
+        .params_len = j->params_len,
+        .interval = j->interval,
+        .count = count,
+        .inserted = inserted,
+        .conflicts = conflicts,
+        .duration_us = o->duration_us,
+        .attempt = j->attempt,
+        .committed_us = hs_time_now_us(),
+        .outcome = outcome,
+        .runtime = o->runtime,
+        .error = error,
+    };
+    int rc = hs_proto_history_encode(&w->json, &h);
+    if (rc != HS_OK)
+        return rc;
+    hs_buf_reset(&w->scratch);
+    rc =
+        hs_buf_printf(&w->scratch, "%s/%020lld/%s", j->workflow, (long long)h.committed_us, j->job);
     if (rc == HS_OK)
-        rc = hs_json_put_string(j, ji->job, strlen(ji->job));
-    if (rc == HS_OK)
-        rc = hs_buf_puts(j, ",\"workflow\":");
-    if (rc == HS_OK)
-        rc = hs_json_put_string(j, ji->workflow, strlen(ji->workflow));
-    if (rc == HS_OK)
-        rc = hs_buf_puts(j, ",\"factor\":");
-    if (rc == HS_OK)
-        rc = hs_json_put_string(j, ji->factor, strlen(ji->factor));
-    if (rc == HS_OK)
-        rc = hs_buf_puts(j, ",\"plate_value\":");
-    if (rc == HS_OK)
-        rc = hs_json_put_string(j, ji->pv, strlen(ji->pv));
-    if (rc == HS_OK && ji->tool != NULL) {
-        hs_mp_reader tr;
-        hs_mp_reader_init(&tr, ji->tool, ji->tool_len);
-        rc = hs_buf_puts(j, ",\"tool\":");
-        if (rc == HS_OK)
-            rc = hs_json_from_mpack(&tr, j);
-    }
-    if (rc == HS_OK)
-        rc =
-            hs_buf_printf(j,
-                          ",\"interval\":[\"%s\",\"%s\"],\"start_us\":%lld,\"end_us\":%lld,"
-                          "\"count\":%llu,\"inserted\":%llu,\"conflicts\":%llu,"
-                          "\"duration_us\":%lld,\"attempt\":%llu,\"committed\":\"%s\","
-                          "\"outcome\":\"%s\",\"runtime\":",
-                          s, e, (long long)ji->start, (long long)ji->end, (unsigned long long)count,
-                          (unsigned long long)inserted, (unsigned long long)conflicts,
-                          (long long)ji->duration_us, (unsigned long long)ji->attempt, c, outcome);
-    if (rc == HS_OK)
-        rc = hs_json_put_string(j, ji->runtime, strlen(ji->runtime));
-    if (rc == HS_OK && error != NULL && error[0] != '\0') {
-        rc = hs_buf_puts(j, ",\"error\":");
-        if (rc == HS_OK)
-            rc = hs_json_put_string(j, error, strlen(error));
-    }
-    if (rc == HS_OK)
-        rc = hs_buf_putc(j, '}');
-    char key[700];
-    snprintf(key, sizeof key, "%s/%020lld/%s", ji->workflow, (long long)now, ji->job);
-    if (rc == HS_OK)
-        rc = hs_store_doc_put(w->store, "history", key, hs_buf_cstr(j));
+        rc = hs_store_doc_put(w->store, "history", hs_buf_cstr(&w->scratch), hs_buf_cstr(&w->json));
     return rc;
 }
 
-static int w_job_notice(writer *w, const wjobinfo *ji, const char *outcome, const char *error,
-                        uint64_t count)
+/* Queues the commit notice of a job on <prefix>/committed/<workflow>. */
+static int w_job_notice(writer *w, const hs_proto_jobout *o, hs_proto_outcome outcome,
+                        const char *error, uint64_t count)
 {
+    const hs_proto_job *j = &o->hdr;
+    hs_proto_committed c = {
+        .job = j->job,
+        .workflow = j->workflow,
+        .factor = j->factor,
+        .pv = j->pv,
+        .interval = j->interval,
+        .outcome = outcome,
+        .count = count,
+        .error = error,
+        .request = j->request,
+        .plate_values = o->plate_values,
+        .nplate_values = o->nplate_values,
+        .has_plate_values = o->has_plate_values,
+    };
     hs_buf p;
     hs_buf_init(&p, 0);
-    bool has_req = ji->request[0] != '\0';
-    bool has_pv = ji->plate_values != NULL;
-    int rc = hs_mp_put_map(&p, 8u + (has_req ? 1u : 0u) + (has_pv ? 1u : 0u));
+    int rc = hs_proto_committed_encode(&p, &c);
     if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, "job");
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, ji->job);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, "workflow");
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, ji->workflow);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, "factor");
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, ji->factor);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, "pv");
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, ji->pv);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, "interval");
-    if (rc == HS_OK)
-        rc = hs_mp_put_array(&p, 2);
-    if (rc == HS_OK)
-        rc = hs_mp_put_int(&p, ji->start);
-    if (rc == HS_OK)
-        rc = hs_mp_put_int(&p, ji->end);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, "outcome");
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, outcome);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, "count");
-    if (rc == HS_OK)
-        rc = hs_mp_put_uint(&p, count);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, "error");
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, error ? error : "");
-    if (rc == HS_OK && has_req) {
-        rc = hs_mp_put_cstr(&p, "request");
-        if (rc == HS_OK)
-            rc = hs_mp_put_cstr(&p, ji->request);
-    }
-    if (rc == HS_OK && has_pv) {
-        rc = hs_mp_put_cstr(&p, "plate_values");
-        if (rc == HS_OK)
-            rc = hs_mp_put_raw(&p, ji->plate_values, ji->plate_values_len);
-    }
-    if (rc == HS_OK)
-        rc = w_add_notice(w, hs_service_topic(w->svc, &w->topic, "committed/%s", ji->workflow), &p);
+        rc = w_add_notice(w, hs_service_topic(w->svc, &w->topic, "committed/%s", j->workflow), &p);
     hs_buf_free(&p);
     return rc;
+}
+
+/* History and notice of a job that failed or is stale. */
+static int w_job_refused(writer *w, const hs_proto_jobout *o, hs_proto_outcome outcome,
+                         const char *why)
+{
+    int rc = w_put_history(w, o, outcome, why, 0, 0, 0);
+    return rc == HS_OK ? w_job_notice(w, o, outcome, why, 0) : rc;
 }
 
 /*
@@ -749,15 +571,18 @@ static int w_job_notice(writer *w, const wjobinfo *ji, const char *outcome, cons
  * plate_values/<workflow>/<plate> ({"values": {"<parent value>": [...]}}),
  * records history and announces the values to the scheduler.
  */
-static int w_commit_plate_job(writer *w, wreq *r0, wjobinfo *ji)
+static int w_commit_plate_job(writer *w, const hs_proto_jobout *o)
 {
-    if (ji->error[0] != '\0') {
-        int rc = w_put_history(w, ji, "failed", ji->error, 0, 0, 0);
-        return rc == HS_OK ? w_job_notice(w, ji, "failed", ji->error, 0) : rc;
+    const hs_proto_job *ji = &o->hdr;
+    if (o->error != NULL)
+        return w_job_refused(w, o, HS_OUTCOME_FAILED, o->error);
+    hs_buf keyb;
+    hs_buf_init(&keyb, 0);
+    if (hs_buf_printf(&keyb, "%s/%s", ji->workflow, ji->output_plate) != HS_OK) {
+        hs_buf_free(&keyb);
+        return HS_ERR_NOMEM;
     }
-    const hs_mp_field *pvs = hs_mp_field_find(r0->f, r0->nf, "plate_values");
-    char key[600];
-    snprintf(key, sizeof key, "%s/%s", ji->workflow, ji->output_plate);
+    const char *key = hs_buf_cstr(&keyb);
     hs_arena a;
     hs_arena_init(&a, 0, 0);
     hs_buf doc, mp;
@@ -770,8 +595,14 @@ static int w_commit_plate_job(writer *w, wreq *r0, wjobinfo *ji)
         hs_json_to_mpack((const char *)doc.data, doc.len, &mp) == HS_OK)
         (void)hs_value_decode(&a, mp.data, mp.len, &old);
     const hs_value *oldvals = old ? hs_value_map_get(old, "values", 6) : NULL;
-    if (pvs != NULL && hs_value_decode(&a, pvs->val, pvs->vlen, &newv) != HS_OK)
-        newv = NULL;
+    newv = hs_value_array(&a, (uint32_t)o->nplate_values);
+    for (size_t i = 0; newv != NULL && i < o->nplate_values; i++) {
+        hs_value *v = hs_value_str(&a, o->plate_values[i], strlen(o->plate_values[i]));
+        if (v == NULL)
+            newv = NULL;
+        else
+            newv->u.items[i] = *v;
+    }
     /* The merged map: every parent value of the old document, this one's list extended. */
     uint32_t nold = oldvals && oldvals->type == HS_V_MAP ? oldvals->len : 0;
     hs_value *vals = hs_value_map(&a, nold + 1);
@@ -788,7 +619,7 @@ static int w_commit_plate_job(writer *w, wreq *r0, wjobinfo *ji)
         }
     }
     uint32_t nmine = mine && mine->type == HS_V_ARRAY ? mine->len : 0;
-    uint32_t nnew = newv && newv->type == HS_V_ARRAY ? newv->len : 0;
+    uint32_t nnew = newv != NULL ? newv->len : 0;
     hs_value *list = hs_value_array(&a, nmine + nnew);
     uint32_t nl = 0;
     for (uint32_t i = 0; list && i < nmine; i++)
@@ -805,7 +636,7 @@ static int w_commit_plate_job(writer *w, wreq *r0, wjobinfo *ji)
     hs_value *pk = hs_value_str(&a, ji->pv, strlen(ji->pv));
     hs_value *root = hs_value_map(&a, 1);
     hs_value *rk = hs_value_str(&a, "values", 6);
-    if (vals == NULL || list == NULL || pk == NULL || root == NULL || rk == NULL) {
+    if (vals == NULL || list == NULL || pk == NULL || root == NULL || rk == NULL || newv == NULL) {
         rc = HS_ERR_NOMEM;
     } else {
         list->len = nl;
@@ -819,15 +650,12 @@ static int w_commit_plate_job(writer *w, wreq *r0, wjobinfo *ji)
         if (rc == HS_OK && added > 0)
             rc = hs_store_doc_put(w->store, "plate_values", key, hs_buf_cstr(&doc));
     }
-    if (pvs != NULL) {
-        ji->plate_values = pvs->val;
-        ji->plate_values_len = pvs->vlen;
-    }
     if (rc == HS_OK)
-        rc = w_put_history(w, ji, "ok", NULL, added, added, 0);
+        rc = w_put_history(w, o, HS_OUTCOME_OK, NULL, added, added, 0);
     if (rc == HS_OK)
-        rc = w_job_notice(w, ji, "ok", NULL, added);
+        rc = w_job_notice(w, o, HS_OUTCOME_OK, NULL, added);
     hs_arena_free(&a);
+    hs_buf_free(&keyb);
     hs_buf_free(&doc);
     hs_buf_free(&mp);
     return rc;
@@ -841,121 +669,88 @@ static int w_commit_plate_job(writer *w, wreq *r0, wjobinfo *ji)
  */
 static int w_commit_job(writer *w, wreq **parts, uint32_t n)
 {
-    wreq *r0 = parts[0];
-    wjobinfo ji;
-    if (!w_job_info(r0, &ji)) {
+    hs_proto_jobout_msg *pm = hs_calloc(n, sizeof *pm);
+    if (pm == NULL)
+        return HS_ERR_NOMEM;
+    int rc = HS_OK;
+    char why[600] = "";
+    for (uint32_t i = 0; i < n && why[0] == '\0'; i++)
+        if (hs_proto_jobout_decode(&pm[i], &parts[i]->env) != HS_OK)
+            snprintf(why, sizeof why, "%s", hs_err_detail());
+    const hs_proto_jobout *o = &pm[0].out;
+    const hs_proto_job *ji = &o->hdr;
+    if (why[0] == '\0' && ji->output_plate == NULL && ji->nsinks == 0)
+        snprintf(why, sizeof why, "job %s has no sinks", ji->job);
+    if (why[0] != '\0') {
         for (uint32_t i = 0; i < n; i++)
-            w_reject(parts[i], WS_REJECTED,
-                     "job output needs job, workflow, binding, interval and sinks");
-        return HS_OK;
+            w_reject(parts[i], WS_REJECTED, "%s", why);
+        goto out;
     }
-    if (ji.output_plate[0] != '\0')
-        return w_commit_plate_job(w, r0, &ji);
+    if (ji->output_plate != NULL) {
+        rc = w_commit_plate_job(w, o);
+        goto out;
+    }
     /* Every sink must still have the definition the job was computed for. */
-    hs_mp_reader rd;
-    uint32_t nsinks;
-    hs_mp_reader_init(&rd, ji.sinks, ji.sinks_len);
-    if (hs_mp_get_array(&rd, &nsinks) != HS_OK || nsinks == 0) {
-        for (uint32_t i = 0; i < n; i++)
-            w_reject(parts[i], WS_REJECTED, "job %s has no sinks", ji.job);
-        return HS_OK;
-    }
-    char stale[1400] = "";
-    for (uint32_t k = 0; k < nsinks && stale[0] == '\0'; k++) {
-        const char *s;
-        uint32_t sl;
-        char id[HS_SID_MAX_LEN + 1];
-        if (hs_mp_get_str(&rd, &s, &sl) != HS_OK || sl > HS_SID_MAX_LEN) {
-            snprintf(stale, sizeof stale, "bad sink list");
-            break;
-        }
-        memcpy(id, s, sl);
-        id[sl] = '\0';
+    for (size_t k = 0; k < ji->nsinks && why[0] == '\0'; k++) {
         wstream *st;
-        int rc = w_stream(w, id, &st);
+        rc = w_stream(w, ji->sinks[k], &st);
         if (rc != HS_OK)
-            return rc;
-        if (!st->defined || st->kind != HS_STREAM_COMPUTED || strcmp(st->hash, ji.binding) != 0)
-            snprintf(stale, sizeof stale,
-                     "sink %s is %s; the job was computed for an older definition", id,
-                     st->defined ? "defined differently now" : "not defined");
+            goto out;
+        if (!st->defined || st->kind != HS_STREAM_COMPUTED || strcmp(st->hash, ji->binding) != 0)
+            snprintf(why, sizeof why,
+                     "sink %.300s is %s; the job was computed for an older definition",
+                     ji->sinks[k], st->defined ? "defined differently now" : "not defined");
     }
-    if (stale[0] != '\0') {
+    if (why[0] != '\0') {
         for (uint32_t i = 0; i < n; i++)
-            w_reject(parts[i], WS_STALE, "%s", stale);
-        int rc = w_put_history(w, &ji, "stale", stale, 0, 0, 0);
-        if (rc == HS_OK)
-            rc = w_job_notice(w, &ji, "stale", stale, 0);
-        return rc;
+            w_reject(parts[i], WS_STALE, "%s", why);
+        rc = w_job_refused(w, o, HS_OUTCOME_STALE, why);
+        goto out;
     }
-    if (ji.error[0] != '\0') {
-        int rc = w_put_history(w, &ji, "failed", ji.error, 0, 0, 0);
-        if (rc == HS_OK)
-            rc = w_job_notice(w, &ji, "failed", ji.error, 0);
-        return rc;
+    if (o->error != NULL) {
+        rc = w_job_refused(w, o, HS_OUTCOME_FAILED, o->error);
+        goto out;
     }
     uint64_t count = 0, inserted = 0, conflicts = 0;
     for (uint32_t i = 0; i < n; i++) {
         wreq *r = parts[i];
-        const hs_mp_field *outs = hs_mp_field_find(r->f, r->nf, "outputs");
-        if (outs == NULL)
-            continue;
-        hs_mp_reader_init(&rd, outs->val, outs->vlen);
-        uint32_t nout;
-        if (hs_mp_get_array(&rd, &nout) != HS_OK)
-            goto bad;
-        for (uint32_t k = 0; k < nout; k++) {
-            uint32_t two;
-            const char *s;
-            uint32_t sl;
-            const uint8_t *data;
-            size_t dl;
-            if (hs_mp_get_array(&rd, &two) != HS_OK || two != 2 ||
-                hs_mp_get_str(&rd, &s, &sl) != HS_OK || sl > HS_SID_MAX_LEN ||
-                hs_mp_get_raw(&rd, &data, &dl) != HS_OK || !w_is_sink(&ji, s, sl))
-                goto bad;
-            char id[HS_SID_MAX_LEN + 1];
-            memcpy(id, s, sl);
-            id[sl] = '\0';
-            if (hs_codec_decode_mpack(data, dl, false, &w->decoded) != HS_OK)
-                goto bad;
+        for (size_t k = 0; k < pm[i].out.noutputs; k++) {
+            const hs_proto_output *po = &pm[i].out.outputs[k];
+            if (hs_codec_decode_mpack(po->batch, po->batch_len, false, &w->decoded) != HS_OK) {
+                snprintf(why, sizeof why, "job %s: malformed outputs of %.300s: %s", ji->job,
+                         po->sid, hs_err_detail());
+                for (uint32_t x = 0; x < n; x++)
+                    w_reject(parts[x], WS_REJECTED, "%s", why);
+                goto out;
+            }
             count += w->decoded.n;
             uint64_t before_ins = r->inserted, before_conf = r->conflicts;
-            int rc = w_write(w, r, id, &w->decoded, NULL, 0);
+            rc = w_write(w, r, po->sid, &w->decoded, NULL, 0);
             if (rc != HS_OK)
-                return rc;
+                goto out;
             inserted += r->inserted - before_ins;
             conflicts += r->conflicts - before_conf;
         }
     }
     hs_intervals add;
     hs_intervals_init(&add);
-    hs_interval iv = {ji.start, ji.end};
-    int rc = hs_intervals_add(&add, iv);
-    hs_mp_reader_init(&rd, ji.sinks, ji.sinks_len);
-    (void)hs_mp_get_array(&rd, &nsinks);
-    for (uint32_t k = 0; rc == HS_OK && k < nsinks; k++) {
-        const char *s;
-        uint32_t sl;
-        char id[HS_SID_MAX_LEN + 1];
-        (void)hs_mp_get_str(&rd, &s, &sl);
-        memcpy(id, s, sl);
-        id[sl] = '\0';
-        rc = hs_store_intervals_add(w->store, id, &add);
-        wstream *st = hs_map_get(&w->streams, id);
+    rc = hs_intervals_add(&add, ji->interval);
+    for (size_t k = 0; rc == HS_OK && k < ji->nsinks; k++) {
+        rc = hs_store_intervals_add(w->store, ji->sinks[k], &add);
+        wstream *st = hs_map_get(&w->streams, ji->sinks[k]);
         if (rc == HS_OK && st != NULL)
-            rc = hs_intervals_add(&st->calc, iv);
+            rc = hs_intervals_add(&st->calc, ji->interval);
     }
     hs_intervals_free(&add);
     if (rc == HS_OK)
-        rc = w_put_history(w, &ji, "ok", NULL, count, inserted, conflicts);
+        rc = w_put_history(w, o, HS_OUTCOME_OK, NULL, count, inserted, conflicts);
     if (rc == HS_OK)
-        rc = w_job_notice(w, &ji, "ok", NULL, count);
-    return rc;
-bad:
+        rc = w_job_notice(w, o, HS_OUTCOME_OK, NULL, count);
+out:
     for (uint32_t i = 0; i < n; i++)
-        w_reject(parts[i], WS_REJECTED, "job %s: malformed outputs", ji.job);
-    return HS_OK;
+        hs_proto_jobout_msg_free(&pm[i]);
+    hs_free(pm);
+    return rc;
 }
 
 static void wjob_free(wjob *j)
@@ -981,24 +776,27 @@ static int w_parse(writer *w, hs_mqtt_msg *msg, wreq *r);
  */
 static int w_op_job(writer *w, wreq *r)
 {
-    uint64_t part = 0, parts = 1;
-    (void)hs_mp_field_uint(r->f, r->nf, "part", &part);
-    (void)hs_mp_field_uint(r->f, r->nf, "parts", &parts);
-    if (parts == 0 || parts > 100000 || part >= parts) {
-        w_reject(r, WS_REJECTED, "job part %llu of %llu is out of range", (unsigned long long)part,
-                 (unsigned long long)parts);
+    hs_proto_jobout_msg pm;
+    if (hs_proto_jobout_decode(&pm, &r->env) != HS_OK) {
+        w_reject(r, WS_REJECTED, "%s", hs_err_detail());
+        hs_proto_jobout_msg_free(&pm);
         return HS_OK;
     }
+    uint32_t part = pm.out.part, parts = pm.out.parts;
     if (parts == 1) {
+        hs_proto_jobout_msg_free(&pm);
         wreq *one = r;
         return w_commit_job(w, &one, 1);
     }
-    char job[256], key[512];
-    if (!w_field_cstr(r, "job", job, sizeof job)) {
-        w_reject(r, WS_REJECTED, "job output needs 'job'");
-        return HS_OK;
-    }
-    snprintf(key, sizeof key, "%s:%llu:%s", r->sender, (unsigned long long)r->inc, job);
+    hs_buf_reset(&w->scratch);
+    int rc = hs_buf_printf(&w->scratch, "%s:%llu:%s", r->sender, (unsigned long long)r->inc,
+                           pm.out.hdr.job);
+    char job[80];
+    snprintf(job, sizeof job, "%s", pm.out.hdr.job);
+    hs_proto_jobout_msg_free(&pm);
+    if (rc != HS_OK)
+        return rc;
+    const char *key = hs_buf_cstr(&w->scratch);
     wjob *j = hs_map_get(&w->jobs, key);
     if (j == NULL) {
         j = hs_calloc(1, sizeof *j);
@@ -1081,13 +879,11 @@ static int w_parse(writer *w, hs_mqtt_msg *msg, wreq *r)
 {
     (void)w;
     r->msg = msg;
-    int rc = hs_mp_map_index(msg->payload, msg->len, r->f, W_MAX_FIELDS, &r->nf, NULL);
+    int rc = hs_proto_wreq_envelope(msg->payload, msg->len, &r->env);
     if (rc != HS_OK)
         return rc;
-    if (hs_mp_field_uint(r->f, r->nf, "inc", &r->inc) != HS_OK ||
-        hs_mp_field_uint(r->f, r->nf, "seq", &r->seq) != HS_OK ||
-        !w_field_cstr(r, "op", r->op, sizeof r->op))
-        return hs_err_set(HS_ERR_PARSE, "request lacks inc, seq or op");
+    r->inc = r->env.inc;
+    r->seq = r->env.seq;
     /* The sender is the last level of the topic <prefix>/w/<sender>. */
     const char *slash = strrchr(msg->topic, '/');
     if (slash == NULL || slash[1] == '\0' || strlen(slash + 1) >= sizeof r->sender)
@@ -1101,20 +897,26 @@ static int w_apply(writer *w, wreq *r)
     r->status = WS_OK;
     r->err[0] = '\0';
     r->inserted = r->duplicates = r->conflicts = 0;
-    if (strcmp(r->op, "append") == 0)
-        return w_op_append(w, r);
-    if (strcmp(r->op, "job") == 0)
+    if (r->env.op == HS_OP_JOB)
         return w_op_job(w, r);
-    if (strcmp(r->op, "define") == 0)
-        return w_op_define(w, r);
-    if (strcmp(r->op, "purge") == 0)
-        return w_op_purge(w, r);
-    if (strcmp(r->op, "doc_put") == 0)
-        return w_op_doc(w, r, true);
-    if (strcmp(r->op, "doc_del") == 0)
-        return w_op_doc(w, r, false);
-    w_reject(r, WS_REJECTED, "unknown op '%s'", r->op);
-    return HS_OK;
+    if (r->env.op == HS_OP_UNKNOWN) {
+        w_reject(r, WS_REJECTED, "unknown op '%s'", r->env.op_text);
+        return HS_OK;
+    }
+    hs_proto_wreq_msg m;
+    int rc = HS_OK;
+    if (hs_proto_wreq_decode(&m, &r->env) != HS_OK)
+        w_reject(r, WS_REJECTED, "%s", hs_err_detail());
+    else if (m.op == HS_OP_APPEND)
+        rc = w_op_append(w, r, &m.u.append);
+    else if (m.op == HS_OP_DEFINE)
+        rc = w_op_define(w, r, &m.u.define);
+    else if (m.op == HS_OP_PURGE)
+        rc = w_op_purge(w, r, &m.u.purge);
+    else
+        rc = w_op_doc(w, r, &m.u.doc);
+    hs_proto_wreq_msg_free(&m);
+    return rc;
 }
 
 static void w_results_clear(writer *w)
@@ -1182,20 +984,15 @@ static int w_ack_add(writer *w, const wreq *r)
             return HS_ERR_NOMEM;
         }
     }
-    bool err = r->status != WS_OK;
-    int rc = hs_mp_put_array(&a->items, err ? 6 : 5);
-    if (rc == HS_OK)
-        rc = hs_mp_put_uint(&a->items, r->seq);
-    if (rc == HS_OK)
-        rc = hs_mp_put_int(&a->items, r->status);
-    if (rc == HS_OK)
-        rc = hs_mp_put_uint(&a->items, r->inserted);
-    if (rc == HS_OK)
-        rc = hs_mp_put_uint(&a->items, r->duplicates);
-    if (rc == HS_OK)
-        rc = hs_mp_put_uint(&a->items, r->conflicts);
-    if (rc == HS_OK && err)
-        rc = hs_mp_put_cstr(&a->items, r->err);
+    hs_proto_ack_item it = {
+        .seq = r->seq,
+        .status = (hs_proto_ack_status)r->status,
+        .inserted = r->inserted,
+        .duplicates = r->duplicates,
+        .conflicts = r->conflicts,
+        .reason = r->err[0] != '\0' ? r->err : "rejected",
+    };
+    int rc = hs_proto_ack_item_encode(&a->items, &it);
     if (rc == HS_OK)
         a->n++;
     return rc;
@@ -1253,21 +1050,7 @@ static void w_publish_results(writer *w)
     while ((e = hs_map_next(&w->acks, &pos)) != NULL) {
         wacks *a = e->value;
         hs_buf_reset(&out);
-        int rc = hs_mp_put_map(&out, 3);
-        if (rc == HS_OK)
-            rc = hs_mp_put_cstr(&out, "v");
-        if (rc == HS_OK)
-            rc = hs_mp_put_uint(&out, 1);
-        if (rc == HS_OK)
-            rc = hs_mp_put_cstr(&out, "inc");
-        if (rc == HS_OK)
-            rc = hs_mp_put_uint(&out, a->inc);
-        if (rc == HS_OK)
-            rc = hs_mp_put_cstr(&out, "acks");
-        if (rc == HS_OK)
-            rc = hs_mp_put_array(&out, a->n);
-        if (rc == HS_OK)
-            rc = hs_mp_put_raw(&out, a->items.data, a->items.len);
+        int rc = hs_proto_ack_encode(&out, a->inc, a->items.data, a->items.len, a->n);
         if (rc == HS_OK)
             w_publish(w, hs_service_topic(w->svc, &w->topic, "ack/%s", a->sender), out.data,
                       out.len, 1);
@@ -1297,8 +1080,8 @@ static void w_ack_req(writer *w, wreq *r)
     hs_service_counters *c = hs_service_counters_get(w->svc);
     if (r->status != WS_OK) {
         c->errors++;
-        hs_warn(w->log, "rejected %s request %llu from %s: %s", r->op, (unsigned long long)r->seq,
-                r->sender, r->err);
+        hs_warn(w->log, "rejected %s request %llu from %s: %s", r->env.op_text,
+                (unsigned long long)r->seq, r->sender, r->err);
     }
     if (w_ack_add(w, r) != HS_OK)
         hs_error(w->log, "out of memory building acknowledgements");

@@ -1,0 +1,341 @@
+/*
+ * The message contract between the services: one typed struct, one encoder
+ * and one decoder for each internal message (docs/ARCHITECTURE.md, "The
+ * protocol module"; the wire forms are described in schemas/).
+ *
+ * Encoders append one complete msgpack value to an hs_buf and return HS_OK or
+ * the first error of the underlying writes (the buffer then holds a partial
+ * value: reset it). Decoders read one value, check every field's type and
+ * range, reject unknown and duplicate keys and missing required ones with
+ * HS_ERR_PARSE and a detail that names the field (hs_err_detail), and never
+ * read out of bounds. A decoded message owns NUL-terminated copies of its
+ * strings in its own arena: lengths come from the data, there are no fixed
+ * buffers; release it with its _free function (NULL-safe, also after a failed
+ * decode). Raw msgpack spans (params, instance batches) are borrowed from the
+ * decoded bytes and valid as long as those are.
+ */
+#ifndef HS_PROTO_H
+#define HS_PROTO_H
+
+#include "hs_arena.h"
+#include "hs_buf.h"
+#include "hs_interval.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The protocol version carried as "v" by jobs, write requests and acknowledgements. */
+#define HS_PROTO_VERSION 1
+
+/* ------------------------------------------------------------------ job (hs/exec/<tool>) */
+
+/* One source of a job and the range it is read over: (from_us, to_us]. */
+typedef struct hs_proto_source {
+    const char *sid; /* canonical stream id */
+    int64_t from_us;
+    int64_t to_us;
+} hs_proto_source;
+
+/*
+ * What every job message and every part of a job's output carry
+ * (schemas/job.json). Strings are NUL-terminated; optional ones are NULL when
+ * absent (nil on the wire for alignment, splitting and output_meta). When
+ * decoded, every pointer points into the message's arena or, for params, into
+ * the decoded bytes; when encoding, they are the caller's.
+ */
+typedef struct hs_proto_job {
+    const char *job;       /* "j" and 16 hex digits */
+    uint64_t attempt;      /* earlier dispatches */
+    const char *workflow;  /* workflow id */
+    uint32_t factor;       /* index of the factor in the workflow (decimal text on the wire) */
+    const char *pv;        /* plate value as text, "" for the global value */
+    const char *tool;      /* tool name */
+    const char *version;   /* major.minor asked for, or the registry's version */
+    const uint8_t *params; /* canonical msgpack map */
+    size_t params_len;
+    const char *binding; /* 16 hex digits */
+    hs_interval interval;
+    const hs_proto_source *sources;
+    size_t nsources;
+    const char *alignment; /* NULL: none */
+    const char *splitting; /* NULL: none */
+    const char *const *sinks;
+    size_t nsinks;
+    const char *output_meta;  /* NULL: none */
+    const char *request;      /* NULL: none */
+    const char *output_plate; /* plate-creation jobs; NULL otherwise */
+} hs_proto_job;
+
+/* A decoded job message: the job and the memory its strings live in. */
+typedef struct hs_proto_job_msg {
+    hs_proto_job job;
+    hs_arena arena; /* owns the copies */
+} hs_proto_job_msg;
+
+int hs_proto_job_encode(hs_buf *out, const hs_proto_job *j);
+int hs_proto_job_decode(hs_proto_job_msg *m, const uint8_t *data, size_t len);
+void hs_proto_job_msg_free(hs_proto_job_msg *m);
+
+/* ------------------------------------------------------------------ write requests (hs/w/<sender>)
+ */
+
+/* The operations of a write request. */
+typedef enum hs_proto_op {
+    HS_OP_APPEND,
+    HS_OP_JOB,
+    HS_OP_DEFINE,
+    HS_OP_PURGE,
+    HS_OP_DOC_PUT,
+    HS_OP_DOC_DEL,
+    HS_OP_UNKNOWN, /* an op this version does not know: refused, with the reason, not dropped */
+} hs_proto_op;
+
+/* The op's name on the wire, and back: HS_ERR_PARSE for an unknown name. */
+const char *hs_proto_op_name(hs_proto_op op);
+int hs_proto_op_parse(const char *s, size_t len, hs_proto_op *op);
+
+/*
+ * The envelope of a write request, {v, inc, seq, op, <op fields>...}: it is
+ * written by the write client (hs_proto_wreq_begin) in front of the fields an
+ * op encoder wrote, and read by the writer (hs_proto_wreq_envelope), which
+ * then decodes the op's fields. nfields counts the op's key/value pairs.
+ */
+typedef struct hs_proto_envelope {
+    uint64_t inc;
+    uint64_t seq;
+    hs_proto_op op;
+    char op_text[24];      /* the op as sent (cut short), for errors about an unknown op */
+    const uint8_t *fields; /* the map's pairs, envelope included (borrowed) */
+    size_t fields_len;
+    uint32_t nfields;
+} hs_proto_envelope;
+
+int hs_proto_wreq_begin(hs_buf *out, uint64_t inc, uint64_t seq, hs_proto_op op, uint32_t nfields);
+int hs_proto_wreq_envelope(const uint8_t *data, size_t len, hs_proto_envelope *env);
+
+/* One sink's instances in a job output part: a msgpack batch [[t_us, v], ...]. */
+typedef struct hs_proto_output {
+    const char *sid;
+    const uint8_t *batch; /* encoded batch (borrowed) */
+    size_t batch_len;
+} hs_proto_output;
+
+/*
+ * One part of a job's output (op "job"): the job's header, the part's place,
+ * the runtime's timing, and either the tool's error, the plate values found
+ * (plate creation), or the instances of some sinks.
+ */
+typedef struct hs_proto_jobout {
+    hs_proto_job hdr; /* sources, alignment, splitting and output_meta are not carried */
+    uint32_t part;    /* 0-based */
+    uint32_t parts;   /* >= 1 */
+    int64_t started_us;
+    int64_t duration_us;
+    const char *runtime; /* the runtime's service id */
+    const char *error;   /* NULL: the tool succeeded */
+    const char *const *plate_values;
+    size_t nplate_values;
+    bool has_plate_values; /* plate creation: the list is present, possibly empty */
+    const hs_proto_output *outputs;
+    size_t noutputs;
+} hs_proto_jobout;
+
+typedef struct hs_proto_jobout_msg {
+    hs_proto_jobout out;
+    hs_arena arena;
+} hs_proto_jobout_msg;
+
+/* Appends the op's fields (no map header) and sets *nfields to how many pairs it wrote. */
+int hs_proto_jobout_encode_fields(hs_buf *out, const hs_proto_jobout *o, uint32_t *nfields);
+/* Decodes the fields of an envelope whose op is HS_OP_JOB. */
+int hs_proto_jobout_decode(hs_proto_jobout_msg *m, const hs_proto_envelope *env);
+void hs_proto_jobout_msg_free(hs_proto_jobout_msg *m);
+
+/* Index of sid among the job's sinks, or -1. */
+long hs_proto_job_sink_index(const hs_proto_job *j, const char *sid);
+
+/* The other operations' fields. Encoders append the op's fields and set *nfields. */
+
+/* append: raw instances of one stream. */
+typedef struct hs_proto_append {
+    const char *stream;  /* canonical stream id */
+    const uint8_t *data; /* encoded batch [[t_us, v], ...] or one [t_us, v] (borrowed) */
+    size_t data_len;
+} hs_proto_append;
+
+/* define: stream definitions [id, kind, binding or nil]. */
+typedef struct hs_proto_define_item {
+    const char *sid;
+    int kind;            /* HS_STREAM_RAW .. HS_STREAM_ASSET (hs_store.h) */
+    const char *binding; /* JSON text, NULL for none */
+} hs_proto_define_item;
+
+typedef struct hs_proto_define {
+    const hs_proto_define_item *items;
+    size_t n;
+} hs_proto_define;
+
+/* purge: a stream's data and intervals (and its definition with remove). */
+typedef struct hs_proto_purge {
+    const char *stream;
+    bool remove;
+} hs_proto_purge;
+
+/* doc_put and doc_del: a stored document (json NULL for doc_del). */
+typedef struct hs_proto_doc {
+    const char *coll;
+    const char *key;
+    const char *json;
+} hs_proto_doc;
+
+int hs_proto_append_encode_fields(hs_buf *out, const hs_proto_append *a, uint32_t *nfields);
+int hs_proto_define_encode_fields(hs_buf *out, const hs_proto_define *d, uint32_t *nfields);
+int hs_proto_purge_encode_fields(hs_buf *out, const hs_proto_purge *p, uint32_t *nfields);
+int hs_proto_doc_encode_fields(hs_buf *out, const hs_proto_doc *d, uint32_t *nfields);
+
+/* A decoded write request of any op but job (which hs_proto_jobout_decode reads). */
+typedef struct hs_proto_wreq_msg {
+    hs_proto_op op;
+    union {
+        hs_proto_append append;
+        hs_proto_define define;
+        hs_proto_purge purge;
+        hs_proto_doc doc; /* doc_put and doc_del */
+    } u;
+    hs_arena arena;
+} hs_proto_wreq_msg;
+
+int hs_proto_wreq_decode(hs_proto_wreq_msg *m, const hs_proto_envelope *env);
+void hs_proto_wreq_msg_free(hs_proto_wreq_msg *m);
+
+/* ------------------------------------------------------------------ acknowledgements
+ * (hs/ack/<sender>) */
+
+/* Status of an acknowledged request. */
+typedef enum hs_proto_ack_status {
+    HS_ACK_OK = 0,
+    HS_ACK_REJECTED = 1, /* malformed or not allowed: not re-sent */
+    HS_ACK_STALE = 2,    /* a job for a stream definition that has changed since */
+} hs_proto_ack_status;
+
+typedef struct hs_proto_ack_item {
+    uint64_t seq;
+    hs_proto_ack_status status;
+    uint64_t inserted, duplicates, conflicts;
+    const char *reason; /* NULL when status is HS_ACK_OK; otherwise non-empty */
+} hs_proto_ack_item;
+
+typedef struct hs_proto_ack {
+    uint64_t inc;
+    const hs_proto_ack_item *items;
+    size_t nitems;
+} hs_proto_ack;
+
+typedef struct hs_proto_ack_msg {
+    hs_proto_ack ack;
+    hs_arena arena;
+} hs_proto_ack_msg;
+
+/*
+ * Acknowledgements are collected item by item: hs_proto_ack_item_encode
+ * appends one item to a buffer of items, hs_proto_ack_encode wraps n such
+ * items into the message.
+ */
+int hs_proto_ack_item_encode(hs_buf *items, const hs_proto_ack_item *it);
+int hs_proto_ack_encode(hs_buf *out, uint64_t inc, const uint8_t *items, size_t items_len,
+                        uint32_t nitems);
+int hs_proto_ack_decode(hs_proto_ack_msg *m, const uint8_t *data, size_t len);
+void hs_proto_ack_msg_free(hs_proto_ack_msg *m);
+
+/* ------------------------------------------------------------------ commit notices
+ * (hs/committed/<wf>) */
+
+typedef enum hs_proto_outcome {
+    HS_OUTCOME_OK,
+    HS_OUTCOME_FAILED,
+    HS_OUTCOME_STALE,
+} hs_proto_outcome;
+
+const char *hs_proto_outcome_name(hs_proto_outcome o);
+
+typedef struct hs_proto_committed {
+    const char *job;
+    const char *workflow;
+    uint32_t factor;
+    const char *pv;
+    hs_interval interval;
+    hs_proto_outcome outcome;
+    uint64_t count;      /* instances produced; plate creation: values found */
+    const char *error;   /* "" when ok, non-empty otherwise */
+    const char *request; /* NULL: none */
+    const char *const *plate_values;
+    size_t nplate_values;
+    bool has_plate_values; /* only with HS_OUTCOME_OK */
+} hs_proto_committed;
+
+typedef struct hs_proto_committed_msg {
+    hs_proto_committed c;
+    hs_arena arena;
+} hs_proto_committed_msg;
+
+int hs_proto_committed_encode(hs_buf *out, const hs_proto_committed *c);
+int hs_proto_committed_decode(hs_proto_committed_msg *m, const uint8_t *data, size_t len);
+void hs_proto_committed_msg_free(hs_proto_committed_msg *m);
+
+/* ------------------------------------------------------------------ stored documents (JSON) */
+
+/*
+ * A job's history record, docs/history/<workflow>/<committed_us>/<job>
+ * (written by the writer for every committed, failed or stale job, and by
+ * the scheduler for jobs it gave up on).
+ */
+typedef struct hs_proto_history {
+    const char *job;
+    const char *workflow;
+    uint32_t factor;
+    const char *pv;
+    const char *tool;      /* tool name, or NULL: no tool object in the record */
+    const char *version;   /* with tool */
+    const uint8_t *params; /* with tool: canonical msgpack map, or NULL for {} */
+    size_t params_len;
+    hs_interval interval;
+    uint64_t count, inserted, conflicts;
+    int64_t duration_us;
+    uint64_t attempt;
+    int64_t committed_us;
+    hs_proto_outcome outcome;
+    const char *runtime; /* "" when no runtime ran it */
+    const char *error;   /* NULL or "" when ok */
+} hs_proto_history;
+
+/* Writes the record as one JSON object (out is reset first). */
+int hs_proto_history_encode(hs_buf *out, const hs_proto_history *h);
+
+/*
+ * A service's retained status, hs/status/<id> (JSON). Only what other
+ * services read is decoded: the state, the service kind and, for tool
+ * runtimes, the tools they run.
+ */
+typedef enum hs_proto_state {
+    HS_PROTO_OFFLINE,
+    HS_PROTO_ONLINE,
+    HS_PROTO_PAUSED,
+} hs_proto_state;
+
+typedef struct hs_proto_status {
+    hs_proto_state state;
+    const char *service;  /* kind: "writer", "tool", ...; "" if absent */
+    const char *tools;    /* tool runtimes: comma-separated tool names or "*"; "" if absent */
+    uint64_t incarnation; /* 0 if absent */
+} hs_proto_status;
+
+typedef struct hs_proto_status_msg {
+    hs_proto_status st;
+    hs_arena arena;
+} hs_proto_status_msg;
+
+int hs_proto_status_decode(hs_proto_status_msg *m, const char *json, size_t len);
+void hs_proto_status_msg_free(hs_proto_status_msg *m);
+
+#endif
