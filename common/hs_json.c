@@ -865,8 +865,9 @@ static int hs__put_i64(hs_buf *out, int64_t v)
 
 /*
  * Writes d in the shortest text of at least 15 significant digits that reads
- * back to the same double (hs_fmt_double), which keeps fixed notation below
- * 1e15 and adds ".0" to integral values so that they read back as floats.
+ * back to the same double (hs_fmt_double), which keeps fixed notation for
+ * magnitudes below 1e15 at least and adds ".0" to integral values so that
+ * they read back as floats.
  * NaN and infinities have no JSON form: null.
  */
 static int hs__put_double(hs_buf *out, double d)
