@@ -5,6 +5,7 @@
 #include "hs_json.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
+#include "hs_utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -326,7 +327,7 @@ static int hs__canon(hs_mp_reader *r, hs_buf *out)
             rc = hs_mp_get_str(r, &s, &n);
             if (rc != HS_OK)
                 return rc;
-            size_t bad = hs_json_utf8_check(s, n);
+            size_t bad = hs_utf8_check(s, n);
             if (bad != n)
                 return hs_err_set(HS_ERR_PARSE, "value: string is not valid UTF-8 (byte %zu of %u)",
                                   bad, (unsigned)n);

@@ -1,7 +1,10 @@
 #include "hs_json.h"
 
+#include "hs_base64.h"
 #include "hs_error.h"
+#include "hs_fmt.h"
 #include "hs_mpack.h"
+#include "hs_utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -60,58 +63,6 @@ static int hs__buf_fail(int rc)
 /* ---------------------------------------------------------------------------
  * UTF-8
  */
-
-/*
- * Length of the well-formed UTF-8 sequence starting at p (p < e), or 0 when
- * the bytes there are not one (RFC 3629, table 3-7 of Unicode).
- */
-static size_t hs__utf8_seq(const uint8_t *p, const uint8_t *e)
-{
-    uint8_t c = p[0];
-    size_t avail = (size_t)(e - p);
-    if (c < 0x80)
-        return 1;
-    if (c < 0xc2) /* continuation byte, or overlong two-byte form */
-        return 0;
-    if (c < 0xe0)
-        return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-    uint8_t lo = 0x80, hi = 0xbf;
-    if (c < 0xf0) {
-        if (c == 0xe0)
-            lo = 0xa0; /* overlong */
-        else if (c == 0xed)
-            hi = 0x9f; /* UTF-16 surrogates */
-        if (avail < 3 || p[1] < lo || p[1] > hi || (p[2] & 0xc0) != 0x80)
-            return 0;
-        return 3;
-    }
-    if (c < 0xf5) {
-        if (c == 0xf0)
-            lo = 0x90; /* overlong */
-        else if (c == 0xf4)
-            hi = 0x8f; /* above U+10FFFF */
-        if (avail < 4 || p[1] < lo || p[1] > hi || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
-size_t hs_json_utf8_check(const char *s, size_t len)
-{
-    const uint8_t *p = (const uint8_t *)s, *e = p + len;
-    while (p < e) {
-        if (*p < 0x80) {
-            p++;
-            continue;
-        }
-        size_t n = hs__utf8_seq(p, e);
-        if (n == 0)
-            return (size_t)(p - (const uint8_t *)s);
-        p += n;
-    }
-    return len;
-}
 
 /* Appends code point cp (at most U+10FFFF, not a surrogate) as UTF-8. */
 static int hs__utf8_put(hs_buf *out, uint32_t cp)
@@ -386,7 +337,7 @@ static int hs__str(hs_json_reader *r, hs_buf *out)
         if (c < 0x20)
             return hs__jerr(r, (const char *)p,
                             "control character 0x%02x in string (must be escaped)", c);
-        size_t n = hs__utf8_seq(p, e);
+        size_t n = hs_utf8_decode(p, (size_t)(e - p), NULL);
         if (n == 0)
             return hs__jerr(r, (const char *)p, "invalid UTF-8 in string");
         p += n;
@@ -842,7 +793,7 @@ int hs_json_put_string(hs_buf *out, const char *s, size_t len)
             break;
         uint8_t c = *p;
         if (c >= 0x80) {
-            size_t n = hs__utf8_seq(p, e);
+            size_t n = hs_utf8_decode(p, (size_t)(e - p), NULL);
             if (n == 0) {
                 HS__TRY_BUF(hs_buf_append(out, "\xef\xbf\xbd", 3));
                 p++;
@@ -913,9 +864,11 @@ static int hs__put_i64(hs_buf *out, int64_t v)
 }
 
 /*
- * Writes d in the shortest of %.15g, %.16g, %.17g that reads back to the
- * same double (%.17g always does), adding ".0" to integral values so that
- * they read back as floats. NaN and infinities have no JSON form: null.
+ * Writes d in the shortest text of at least 15 significant digits that reads
+ * back to the same double (hs_fmt_double), which keeps fixed notation for
+ * magnitudes below 1e15 at least and adds ".0" to integral values so that
+ * they read back as floats.
+ * NaN and infinities have no JSON form: null.
  */
 static int hs__put_double(hs_buf *out, double d)
 {
@@ -923,48 +876,18 @@ static int hs__put_double(hs_buf *out, double d)
         HS__TRY_BUF(hs_buf_append(out, "null", 4));
         return HS_OK;
     }
-    char buf[40];
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = snprintf(buf, sizeof buf, "%.*g", prec, d);
-        if (prec == 17 || strtod(buf, NULL) == d)
-            break;
-    }
-    if (n < 0 || (size_t)n >= sizeof buf - 2)
-        return hs_err_set(HS_ERR_RANGE, "json: cannot format double");
-    if (strpbrk(buf, ".eE") == NULL) {
-        buf[n++] = '.';
-        buf[n++] = '0';
-    }
-    HS__TRY_BUF(hs_buf_append(out, buf, (size_t)n));
+    char buf[HS_FMT_DOUBLE_MAX];
+    size_t n = hs_fmt_double(d, 15, buf);
+    HS__TRY_BUF(hs_buf_append(out, buf, n));
     return HS_OK;
 }
 
+/* Writes bin data as a JSON string of its base64. */
 static int hs__put_base64(hs_buf *out, const uint8_t *p, size_t len)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    HS__TRY_BUF(hs_buf_reserve(out, (len + 2) / 3 * 4 + 2));
-    uint8_t *o = out->data + out->len;
-    *o++ = '"';
-    size_t i = 0;
-    for (; i + 3 <= len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *o++ = (uint8_t)tab[v >> 18];
-        *o++ = (uint8_t)tab[(v >> 12) & 63];
-        *o++ = (uint8_t)tab[(v >> 6) & 63];
-        *o++ = (uint8_t)tab[v & 63];
-    }
-    if (i < len) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)p[i + 1] << 8;
-        *o++ = (uint8_t)tab[v >> 18];
-        *o++ = (uint8_t)tab[(v >> 12) & 63];
-        *o++ = i + 1 < len ? (uint8_t)tab[(v >> 6) & 63] : '=';
-        *o++ = '=';
-    }
-    *o++ = '"';
-    out->len = (size_t)(o - out->data);
+    HS__TRY_BUF(hs_buf_putc(out, '"'));
+    HS__TRY_BUF(hs_base64_encode(out, p, len));
+    HS__TRY_BUF(hs_buf_putc(out, '"'));
     return HS_OK;
 }
 

@@ -106,8 +106,9 @@ int hs_json_to_mpack(const char *s, size_t len, hs_buf *out);
 
 /*
  * Appends the JSON text of one msgpack value at the reader's cursor.
- * Floats use the shortest form that reads back to the same double ("%.17g"
- * trimmed), with ".0" added to integral floats so they stay floats; NaN and
+ * Floats use the shortest "%.*g" form of at least 15 digits that reads back
+ * to the same double (hs_fmt_double), with ".0" added to integral floats so
+ * they stay floats; NaN and
  * infinities become null; bin becomes a base64 string; scalar map keys that
  * are not strings are written as their JSON text in a string (1 -> "1");
  * array and map keys, ext and nesting deeper than HS_MP_MAX_DEPTH are
@@ -123,12 +124,5 @@ int hs_json_from_mpack(struct hs_mp_reader *r, hs_buf *out);
  * that is not part of valid UTF-8 becomes U+FFFD.
  */
 int hs_json_put_string(hs_buf *out, const char *s, size_t len);
-
-/*
- * Offset of the first byte of s that is not part of well-formed UTF-8
- * (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF), or len
- * when all of s is valid.
- */
-size_t hs_json_utf8_check(const char *s, size_t len);
 
 #endif

@@ -2,18 +2,14 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_hash.h"
 
 #include <stdint.h>
 #include <string.h>
 
 static size_t hs__map_hash(const char *s, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return (size_t)h;
+    return (size_t)hs_fnv1a64(s, len);
 }
 
 void hs_map_init(hs_map *m)

@@ -1,10 +1,12 @@
 #include "hs_service.h"
 
 #include "hs_alloc.h"
+#include "hs_base64.h"
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
+#include "hs_utf8.h"
 #include "hs_wclient.h"
 
 #include <microhttpd.h>
@@ -373,57 +375,18 @@ const char *hs_service_topic(const hs_service *svc, hs_buf *out, const char *fmt
     return hs_buf_cstr(out);
 }
 
-static bool hs__utf8_valid(const uint8_t *p, size_t len)
+/* Whether a dead payload is shown as text: valid UTF-8 without NUL bytes. */
+static bool hs__dead_payload_is_text(const void *p, size_t len)
 {
-    size_t i = 0;
-    while (i < len) {
-        uint8_t c = p[i];
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) {
-            if (c == 0)
-                return false;
-            i++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        for (size_t k = 1; k <= n; k++) {
-            if (i + k >= len || (p[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
-    }
-    return true;
+    return hs_utf8_valid(p, len) && (len == 0 || memchr(p, 0, len) == NULL);
 }
 
-static int hs__put_base64(hs_buf *b, const uint8_t *p, size_t len)
+/* Writes len bytes of p as a JSON string of their base64. */
+static int hs__put_base64(hs_buf *b, const void *p, size_t len)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     int rc = hs_buf_putc(b, '"');
-    for (size_t i = 0; rc == HS_OK && i < len; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < len)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < len)
-            v |= p[i + 2];
-        char q[4] = {tbl[(v >> 18) & 63], tbl[(v >> 12) & 63],
-                     i + 1 < len ? tbl[(v >> 6) & 63] : '=', i + 2 < len ? tbl[v & 63] : '='};
-        rc = hs_buf_append(b, q, 4);
-    }
+    if (rc == HS_OK)
+        rc = hs_base64_encode(b, p, len);
     if (rc == HS_OK)
         rc = hs_buf_putc(b, '"');
     return rc;
@@ -450,7 +413,7 @@ void hs_service_dead_letter(hs_service *svc, const char *reason, const char *top
         rc = hs_json_put_string(b, topic ? topic : "", topic ? strlen(topic) : 0);
     if (rc == HS_OK)
         rc = hs_buf_printf(b, ",\"t\":\"%s\",", now);
-    if (rc == HS_OK && hs__utf8_valid(payload, len)) {
+    if (rc == HS_OK && hs__dead_payload_is_text(payload, len)) {
         rc = hs_buf_puts(b, "\"payload\":");
         if (rc == HS_OK)
             rc = hs_json_put_string(b, payload, len);

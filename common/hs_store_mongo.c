@@ -37,6 +37,7 @@
 #include "hs_map.h"
 #include "hs_store_impl.h"
 #include "hs_time.h"
+#include "hs_utf8.h"
 
 #include <mongoc/mongoc.h>
 #include <pthread.h>
@@ -102,7 +103,7 @@ static int hs__mg_malformed(const char *what, const char *field)
  */
 static bool hs__mg_utf8(const char *s)
 {
-    return s == NULL || bson_utf8_validate(s, strlen(s), false);
+    return s == NULL || hs_utf8_valid(s, strlen(s));
 }
 
 static int hs__mg_bad_utf8(const char *what)

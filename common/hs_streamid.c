@@ -2,6 +2,7 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_utf8.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -35,48 +36,6 @@ typedef struct hs__sid_parts {
 } hs__sid_parts;
 
 /*
- * Length of the valid UTF-8 sequence at p (at most avail bytes) and its code
- * point, or 0 when the bytes there are not valid UTF-8 (overlong forms,
- * surrogates and code points above U+10FFFF are invalid).
- */
-static size_t hs__utf8_seq(const unsigned char *p, size_t avail, uint32_t *cp)
-{
-    unsigned char c = p[0];
-    size_t n;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        v = c & 0x1fu;
-        min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3;
-        v = c & 0x0fu;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        v = c & 0x07u;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (avail < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        v = (v << 6) | (p[i] & 0x3fu);
-    }
-    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-        return 0;
-    *cp = v;
-    return n;
-}
-
-/*
  * Writes s for an error message into out (of cap bytes, always terminated):
  * printable ASCII and valid UTF-8 as they are, '\'' and '\\' and every other
  * byte as \xNN; at most show bytes of s, then "...".
@@ -88,7 +47,7 @@ static void hs__sid_escape(char *out, size_t cap, const char *s, size_t len, siz
     size_t o = 0, i = 0;
     while (i < n && o + 8 < cap) {
         uint32_t cp;
-        size_t k = hs__utf8_seq(p + i, len - i, &cp);
+        size_t k = hs_utf8_decode(p + i, len - i, &cp);
         if (k == 1 && p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\' && p[i] != '\'') {
             out[o++] = (char)p[i++];
         } else if (k > 1 && cp > 0x9f && i + k <= n) {
@@ -199,7 +158,7 @@ static int hs__sid_part_problem(const char *s, size_t len, bool is_name, char *w
             continue;
         }
         uint32_t cp;
-        size_t k = hs__utf8_seq(p + i, len - i, &cp);
+        size_t k = hs_utf8_decode(p + i, len - i, &cp);
         if (k == 0) {
             snprintf(why, cap, "is not valid UTF-8 (at byte %zu)", i);
             return HS_ERR_PARSE;

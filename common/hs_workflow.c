@@ -2,6 +2,7 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_hash.h"
 #include "hs_json.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
@@ -22,12 +23,7 @@ struct hs_wf_dyn {
 
 void hs_binding_hash(const char *text, char out[17])
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ULL;
-    }
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
+    hs_fnv1a64_hex(text, out);
 }
 
 /* ------------------------------------------------------------------ parse context */

@@ -3,7 +3,9 @@
 #include "hs_alloc.h"
 #include "hs_arena.h"
 #include "hs_error.h"
+#include "hs_hash.h"
 #include "hs_json.h"
+#include "hs_utf8.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -499,16 +501,6 @@ static int hs__y_push(hs__yparser *p, hs_ynode *n)
     return HS_OK;
 }
 
-static uint32_t hs__y_hash(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 /*
  * Looks for two equal keys among the npairs (key, value) pairs on the stack
  * from index base. Returns HS_OK and sets *dup to the first key (in
@@ -535,7 +527,7 @@ static int hs__y_find_dup(hs__yparser *p, size_t base, size_t npairs, hs_ynode *
     memset(p->slots, 0, cap * sizeof *p->slots);
     for (size_t i = 0; i < npairs; i++) {
         const hs_ynode *k = items[2 * i];
-        size_t h = hs__y_hash(k->u.text, k->len) & (cap - 1);
+        size_t h = hs_fnv1a32(k->u.text, k->len) & (cap - 1);
         for (;;) {
             uint32_t slot = p->slots[h];
             if (slot == 0) {
@@ -730,7 +722,7 @@ static int hs__y_on_scalar(hs__yparser *p, const yaml_event_t *e)
         return hs__y_fail_at(p, HS_ERR_PARSE, n->line, n->col,
                              "strings may not contain NUL characters");
     /* libyaml checks the input and its escapes; this keeps the promise independent of it. */
-    if (hs_json_utf8_check(n->u.text, len) != len)
+    if (!hs_utf8_valid(n->u.text, len))
         return hs__y_fail_at(p, HS_ERR_PARSE, n->line, n->col, "scalar is not valid UTF-8");
     rc = hs__y_type_scalar(p, n, e);
     if (rc != HS_OK)

@@ -11,6 +11,7 @@
 #include "hs_streamid.h"
 #include "hs_time.h"
 #include "hs_value.h"
+#include "hs_workflow.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -122,16 +123,6 @@ struct writer {
 
 /* ------------------------------------------------------------------ helpers */
 
-static uint64_t w_fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static void wstream_free(wstream *s)
 {
     if (s == NULL)
@@ -173,7 +164,7 @@ static int w_stream(writer *w, const char *id, wstream **out)
         s->calc = info.calculated;
         hs_intervals_init(&info.calculated);
         if (s->binding != NULL)
-            snprintf(s->hash, sizeof s->hash, "%016llx", (unsigned long long)w_fnv(s->binding));
+            hs_binding_hash(s->binding, s->hash);
         hs_stream_info_free(&info);
     } else if (rc != HS_ERR_NOTFOUND) {
         wstream_free(s);
@@ -433,7 +424,7 @@ static int w_op_define(writer *w, wreq *r, const hs_proto_define *d)
         hs_free(st->binding);
         st->binding = binding;
         if (binding != NULL)
-            snprintf(st->hash, sizeof st->hash, "%016llx", (unsigned long long)w_fnv(binding));
+            hs_binding_hash(binding, st->hash);
         else
             st->hash[0] = '\0';
     }

@@ -16,6 +16,7 @@
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_mpack.h"
+#include "hs_utf8.h"
 #include "hs_yaml.h"
 
 #include <math.h>
@@ -49,7 +50,7 @@ static bool walk(const hs_ynode *n, int depth)
     switch (hs_ynode_kind(n)) {
     case HS_YNODE_SCALAR: {
         const char *t = hs_ynode_text(n, &len);
-        if (t == NULL || strlen(t) != len || hs_json_utf8_check(t, len) != len)
+        if (t == NULL || strlen(t) != len || !hs_utf8_valid(t, len))
             abort();
         double f;
         if (hs_ynode_type(n) == HS_YTYPE_FLOAT && hs_ynode_float(n, &f) == HS_OK)

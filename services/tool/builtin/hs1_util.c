@@ -3,6 +3,8 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_fmt.h"
+#include "hs_hash.h"
 #include "hs_mpack.h"
 
 #include <inttypes.h>
@@ -97,17 +99,6 @@ int hs1_num_put(const hs1_num *n, hs_buf *out)
 
 /* ------------------------------------------------------------------ keys */
 
-/* FNV-1a. */
-static uint32_t hs1__hash(const char *s, uint32_t len)
-{
-    uint32_t h = 2166136261u;
-    for (uint32_t i = 0; i < len; i++) {
-        h ^= (uint8_t)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 int hs1_keys_init(hs1_keys *k, hs_arena *a, size_t max)
 {
     memset(k, 0, sizeof *k);
@@ -131,7 +122,7 @@ long hs1_keys_get(hs1_keys *k, const char *s, uint32_t len, bool add, bool *adde
 {
     if (added != NULL)
         *added = false;
-    uint32_t h = hs1__hash(s, len) & k->mask;
+    uint32_t h = hs_fnv1a32(s, len) & k->mask;
     for (;;) {
         uint32_t slot = k->slots[h];
         if (slot == 0)
@@ -160,27 +151,11 @@ static size_t hs1__float_repr(double f, char *buf)
         return (size_t)snprintf(buf, 40, "nan");
     if (isinf(f))
         return (size_t)snprintf(buf, 40, f < 0 ? "-inf" : "inf");
-    char e[40];
-    for (int prec = 0; prec <= 16; prec++) {
-        snprintf(e, sizeof e, "%.*e", prec, f);
-        if (strtod(e, NULL) == f)
-            break;
-    }
-    /* e is "[-]d[.ddd]e(+|-)XX": split it into sign, digits and exponent. */
-    const char *p = e;
-    bool neg = *p == '-';
-    if (neg)
-        p++;
-    char digits[24];
-    size_t nd = 0;
-    for (; *p != 'e'; p++)
-        if (*p != '.')
-            digits[nd++] = *p;
-    int exp10 = atoi(p + 1);
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
+    char digits[HS_FMT_DIGITS_MAX];
+    int exp10;
+    size_t nd = hs_fmt_double_digits(f, digits, &exp10);
     size_t n = 0;
-    if (neg)
+    if (signbit(f))
         buf[n++] = '-';
     if (exp10 < -4 || exp10 >= 16) {
         buf[n++] = digits[0];

@@ -3,6 +3,7 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_fmt.h"
 #include "hs_mpack.h"
 #include "hs_streamid.h"
 #include "hs_time.h"
@@ -30,20 +31,10 @@ bool hs2_key_text(const hs_value *v, char buf[HS2_KEY_BUF], const char **s, size
         *s = v->u.b ? "true" : "false";
         *len = strlen(*s);
         return true;
-    case HS_V_FLOAT: {
-        int n = 0;
-        /* The shortest precision that reads back as the same double. */
-        for (int prec = 1; prec <= 17; prec++) {
-            n = snprintf(buf, HS2_KEY_BUF, "%.*g", prec, v->u.f);
-            if (strtod(buf, NULL) == v->u.f)
-                break;
-        }
-        if (n > 0 && strspn(buf, "-0123456789") == (size_t)n)
-            n += snprintf(buf + n, (size_t)(HS2_KEY_BUF - n), ".0");
+    case HS_V_FLOAT:
+        *len = hs_fmt_double(v->u.f, HS_FMT_SHORTEST, buf);
         *s = buf;
-        *len = (size_t)n;
         return true;
-    }
     default:
         return false;
     }

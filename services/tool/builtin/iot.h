@@ -48,11 +48,6 @@ extern const hs_tool_def hs_tool_enrich;      /* t_enrich.c */
 
 /* ---- helpers (t_iot_util.c) ---- */
 
-#define HS_IOT_FNV64_OFFSET 0xcbf29ce484222325ULL
-
-/* FNV-1a (64 bits) of n bytes, continuing from h (start with HS_IOT_FNV64_OFFSET). */
-uint64_t hs_iot_fnv1a64(const void *p, size_t n, uint64_t h);
-
 /*
  * The bytes of field key (klen bytes) of the msgpack map v: true with *fv
  * and *flen set (borrowed from v), false when v is not a map or has no such

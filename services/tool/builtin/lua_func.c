@@ -20,6 +20,7 @@
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_mpack.h"
+#include "hs_utf8.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -832,7 +833,7 @@ static void hs__lua_table(lua_State *L, hs__lua_call *c, int idx, int depth, hs_
         char *ks = hs__lua_arena(L, c, kl + 1);
         memcpy(ks, k, kl);
         ks[kl] = '\0';
-        if (hs_json_utf8_check(ks, kl) != kl)
+        if (!hs_utf8_valid(ks, kl))
             hs__lua_fail(L, c, HS_ERR_TOOL, "lua: a map key is not valid UTF-8");
         hs_value *kv = &out->u.items[2 * m];
         memset(kv, 0, sizeof *kv);
@@ -872,7 +873,7 @@ static void hs__lua_to_value(lua_State *L, hs__lua_call *c, int idx, int depth, 
         char *p = hs__lua_arena(L, c, len + 1);
         memcpy(p, s, len);
         p[len] = '\0';
-        bool utf8 = hs_json_utf8_check(p, len) == len;
+        bool utf8 = hs_utf8_valid(p, len);
         out->type = utf8 ? HS_V_STR : HS_V_BIN;
         out->len = (uint32_t)len;
         if (utf8)

@@ -17,6 +17,7 @@
 #include "hs_error.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
+#include "hs_utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -131,44 +132,6 @@ static int hs__csv_put_number(hs_buf *b, const hs_csv_field *f)
 {
     double d;
     return hs__csv_number(f, &d) ? hs_mp_put_double(b, d) : hs_mp_put_nil(b);
-}
-
-/* Whether s holds valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF). */
-static bool hs__utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k;
-        unsigned cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            k = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            k = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            k = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i <= k)
-            return false;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80)
-                return false;
-            cp = cp << 6 | (s[i + j] & 0x3F);
-        }
-        if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-            return false;
-        i += k + 1;
-    }
-    return true;
 }
 
 /* Skips a UTF-8 byte order mark at the start of the data. */
@@ -396,7 +359,7 @@ static int hs__cmr_names(hs_tool_ctx *ctx, hs__cmr *s, const hs_csv_field *f, si
             blen = (size_t)snprintf(num, sizeof num, "%zu", i);
             base = num;
         }
-        if (!hs__utf8_ok((const unsigned char *)base, blen))
+        if (!hs_utf8_valid(base, blen))
             return hs_tool_fail(ctx, "csv_multi_reader: header column %zu is not valid UTF-8", i);
         /* The first of base, base.1, base.2, ... not taken by an earlier column. */
         size_t at = s->names.len;

@@ -13,6 +13,7 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_hash.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
 
@@ -327,8 +328,7 @@ static int hs__enrich_one(hs_tool_ctx *ctx, hs__enrich *s, int64_t t, const uint
         hs_tool_warn(ctx, "enrich: '%s' at %lld is not a string or number; taken as missing",
                      s->key, (long long)t);
     /* Partitions split by key; instances without a key belong to partition 0. */
-    uint64_t part =
-        k != NULL ? hs_iot_fnv1a64(k, kl, HS_IOT_FNV64_OFFSET) % (uint64_t)s->partitions : 0;
+    uint64_t part = k != NULL ? hs_fnv1a64(k, kl) % (uint64_t)s->partitions : 0;
     if (part != (uint64_t)s->partition)
         return HS_OK;
     const hs_value *row = k != NULL ? hs__enrich_find(s, k, kl) : NULL;

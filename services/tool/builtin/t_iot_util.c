@@ -2,6 +2,7 @@
 #include "iot.h"
 
 #include "hs_error.h"
+#include "hs_fmt.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
 
@@ -11,16 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-uint64_t hs_iot_fnv1a64(const void *p, size_t n, uint64_t h)
-{
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
 
 bool hs_iot_field(const uint8_t *v, size_t len, const char *key, size_t klen, const uint8_t **fv,
                   size_t *flen)
@@ -141,19 +132,10 @@ bool hs_iot_key_text(const hs_value *v, char *buf, const char **s, size_t *len)
         *s = v->u.b ? "true" : "false";
         *len = strlen(*s);
         return true;
-    case HS_V_FLOAT: {
-        int n = 0;
-        for (int prec = 1; prec <= 17; prec++) {
-            n = snprintf(buf, 40, "%.*g", prec, v->u.f);
-            if (strtod(buf, NULL) == v->u.f)
-                break;
-        }
-        if (strspn(buf, "-0123456789") == (size_t)n)
-            n += snprintf(buf + n, (size_t)(40 - n), ".0");
+    case HS_V_FLOAT:
+        *len = hs_fmt_double(v->u.f, HS_FMT_SHORTEST, buf);
         *s = buf;
-        *len = (size_t)n;
         return true;
-    }
     default:
         return false;
     }

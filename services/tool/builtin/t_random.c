@@ -20,6 +20,7 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_hash.h"
 
 #include <math.h>
 #include <string.h>
@@ -213,7 +214,7 @@ static int hs__gen_key(hs_tool_ctx *ctx, hs__gen *g)
     if (s != NULL && s->type == HS_V_INT)
         seed = (uint64_t)s->u.i;
     else if (s != NULL && s->type == HS_V_STR)
-        seed = hs_iot_fnv1a64(s->u.s, s->len, HS_IOT_FNV64_OFFSET);
+        seed = hs_fnv1a64(s->u.s, s->len);
     else if (s != NULL)
         return hs_tool_fail(ctx, "parameter 'seed' must be an integer or a string");
     bool per_plate = true;
@@ -223,11 +224,11 @@ static int hs__gen_key(hs_tool_ctx *ctx, hs__gen *g)
     uint64_t plate = 0;
     const hs_streamid *sink = hs_tool_sink(ctx, 0);
     if (per_plate && sink != NULL && sink->n_meta > 0) {
-        plate = HS_IOT_FNV64_OFFSET;
+        plate = HS_FNV1A64_INIT;
         for (size_t i = 0; i < sink->n_meta; i++) {
             /* Pairs are sorted by key; NUL separators keep ("ab","c") apart from ("a","bc"). */
-            plate = hs_iot_fnv1a64(sink->meta[i].key, strlen(sink->meta[i].key) + 1, plate);
-            plate = hs_iot_fnv1a64(sink->meta[i].value, strlen(sink->meta[i].value) + 1, plate);
+            plate = hs_fnv1a64_update(plate, sink->meta[i].key, strlen(sink->meta[i].key) + 1);
+            plate = hs_fnv1a64_update(plate, sink->meta[i].value, strlen(sink->meta[i].value) + 1);
         }
     }
     g->key = hs__mix64(seed + HS__GOLDEN) ^ hs__mix64(plate ^ 0x5851f42d4c957f2dULL);

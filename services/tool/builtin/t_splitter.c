@@ -3,6 +3,7 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_fmt.h"
 #include "hs_mpack.h"
 
 #include <inttypes.h>
@@ -38,19 +39,10 @@ static bool hs__key_text(const hs_value *v, char *buf, const char **s, size_t *l
         *s = v->u.b ? "true" : "false";
         *len = strlen(*s);
         return true;
-    case HS_V_FLOAT: {
-        int n = 0;
-        for (int prec = 1; prec <= 17; prec++) {
-            n = snprintf(buf, 40, "%.*g", prec, v->u.f);
-            if (strtod(buf, NULL) == v->u.f)
-                break;
-        }
-        if (strspn(buf, "-0123456789") == (size_t)n)
-            n += snprintf(buf + n, (size_t)(40 - n), ".0");
+    case HS_V_FLOAT:
+        *len = hs_fmt_double(v->u.f, HS_FMT_SHORTEST, buf);
         *s = buf;
-        *len = (size_t)n;
         return true;
-    }
     default:
         return false;
     }

@@ -1,0 +1,74 @@
+/* UTF-8 validation (see hs_utf8.h). */
+#include "hs_utf8.h"
+
+size_t hs_utf8_decode(const void *p, size_t avail, uint32_t *cp)
+{
+    const uint8_t *s = p;
+    if (avail == 0)
+        return 0;
+    uint8_t c = s[0];
+    if (c < 0x80) {
+        if (cp != NULL)
+            *cp = c;
+        return 1;
+    }
+    /* The allowed range of the second byte narrows after E0, ED, F0 and F4. */
+    uint8_t lo = 0x80, hi = 0xbf;
+    size_t n;
+    uint32_t v;
+    if (c < 0xc2) {
+        return 0; /* a continuation byte, or the lead of an overlong two-byte form */
+    } else if (c < 0xe0) {
+        n = 2;
+        v = c & 0x1fu;
+    } else if (c < 0xf0) {
+        n = 3;
+        v = c & 0x0fu;
+        if (c == 0xe0)
+            lo = 0xa0; /* below: overlong */
+        else if (c == 0xed)
+            hi = 0x9f; /* above: surrogates */
+    } else if (c < 0xf5) {
+        n = 4;
+        v = c & 0x07u;
+        if (c == 0xf0)
+            lo = 0x90; /* below: overlong */
+        else if (c == 0xf4)
+            hi = 0x8f; /* above: beyond U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (avail < n || s[1] < lo || s[1] > hi)
+        return 0;
+    v = (v << 6) | (s[1] & 0x3fu);
+    for (size_t i = 2; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        v = (v << 6) | (s[i] & 0x3fu);
+    }
+    if (cp != NULL)
+        *cp = v;
+    return n;
+}
+
+size_t hs_utf8_check(const void *s, size_t len)
+{
+    const uint8_t *p = s;
+    size_t i = 0;
+    while (i < len) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t n = hs_utf8_decode(p + i, len - i, NULL);
+        if (n == 0)
+            return i;
+        i += n;
+    }
+    return len;
+}
+
+bool hs_utf8_valid(const void *s, size_t len)
+{
+    return hs_utf8_check(s, len) == len;
+}

@@ -1,0 +1,30 @@
+/*
+ * UTF-8 validation by the rules of RFC 3629 (table 3-7 of the Unicode
+ * standard): a sequence is well formed only in its shortest form (no
+ * overlongs such as C0 80), never encodes a UTF-16 surrogate (U+D800..U+DFFF)
+ * nor a code point above U+10FFFF, and is complete. NUL is a valid character
+ * here; callers that refuse it say so themselves. Texts are given with their
+ * length and need not be NUL-terminated.
+ */
+#ifndef HS_UTF8_H
+#define HS_UTF8_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Length (1 to 4) of the well-formed sequence at the start of the avail
+ * bytes at p, storing its code point in *cp when cp is not NULL. Returns 0
+ * when the bytes there are not a well-formed sequence (also when avail is 0
+ * or the sequence is cut by the end); *cp is unchanged then.
+ */
+size_t hs_utf8_decode(const void *p, size_t avail, uint32_t *cp);
+
+/* Offset of the first byte of s that is not part of well-formed UTF-8, or len when all is. */
+size_t hs_utf8_check(const void *s, size_t len);
+
+/* Whether all len bytes of s are well-formed UTF-8 (the empty text is). */
+bool hs_utf8_valid(const void *s, size_t len);
+
+#endif
