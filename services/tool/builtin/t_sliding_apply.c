@@ -228,4 +228,5 @@ const hs_tool_def hs_tool_sliding_apply = {
     .init = hs__sa_init,
     .run = hs__sa_run,
     .fini = hs__sa_fini,
+    .lookback_from_windows = true,
 };

@@ -58,4 +58,5 @@ const hs_tool_def hs_tool_sliding_sink = {
            "data over (20:00:00, 20:02:00]. Difference from HyperStream: the read stops at "
            "the job end (as every window tool here never reads data after it).",
     .run = hs__ssink_run,
+    .lookback_from_windows = true,
 };
