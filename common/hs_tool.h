@@ -43,8 +43,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Version of this API; plugins built against another major version are refused. */
-#define HS_TOOL_API_VERSION 1
+/*
+ * Version of this API; plugins built against another version are refused.
+ * Version 2 added the planner fields at the end of hs_tool_def (lookback_us,
+ * lookback_from_windows, window_width_us): a definition built against
+ * version 1 is shorter, so it cannot be read as a version 2 one.
+ */
+#define HS_TOOL_API_VERSION 2
 
 typedef enum hs_tool_kind {
     HS_TOOL_PLAIN = 'T',
@@ -101,6 +106,34 @@ typedef struct hs_tool_def {
      */
     int (*map)(hs_tool_ctx *ctx, void *state, int64_t t, const hs_value *v);
     void (*fini)(void *state);
+
+    /*
+     * ---- what the planner needs (API version 2) ----
+     * The scheduler and `hsctl` plan a factor's jobs from these fields alone;
+     * they never look at a tool's name. A factor's own `lookback` setting
+     * takes precedence over both ways of declaring one below.
+     */
+    /*
+     * The data before a job's interval that a job of this tool reads, in
+     * microseconds, from the factor's parameters (a decoded msgpack map as
+     * the workflow gives them, defaults not applied). NULL: none, unless
+     * lookback_from_windows says otherwise. A result <= 0 means none.
+     */
+    int64_t (*lookback_us)(const hs_value *params);
+    /*
+     * The tool reads windows [lo_us, up_us] from source 0 and the data of
+     * each window from its other sources: a job reads back as far as one
+     * window is wide, so its lookback is the window width that the producer
+     * of source 0 declares (window_width_us), or none when source 0 is an
+     * input or its tool declares no width. Ignored when lookback_us is set.
+     */
+    bool lookback_from_windows;
+    /*
+     * For tools that write windows: the width of every window, in
+     * microseconds, from the factor's parameters (as for lookback_us).
+     * NULL: the tool does not write windows. A result <= 0 means unknown.
+     */
+    int64_t (*window_width_us)(const hs_value *params);
 } hs_tool_def;
 
 /* ---- the job ---- */

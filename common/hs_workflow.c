@@ -697,36 +697,40 @@ static void wf_order(wfp *p)
     hs_free(adj);
 }
 
-/* Width of a sliding_window factor's windows, or 0. */
-static int64_t wf_window_width(const hs_wf_factor *f)
+/*
+ * Calls one of a tool's planner callbacks (lookback_us, window_width_us)
+ * with the factor's parameters decoded; 0 when the parameters do not decode
+ * or the result is not positive.
+ */
+static int64_t wf_param_us(const hs_wf_factor *f, int64_t (*fn)(const hs_value *params))
 {
-    if (f->def == NULL || strcmp(f->tool, "sliding_window") != 0)
-        return 0;
     hs_arena a;
     hs_arena_init(&a, 0, 0);
     hs_value *v;
-    int64_t width = 0;
-    if (hs_value_decode(&a, f->params, f->params_len, &v) == HS_OK) {
-        const hs_value *w = hs_value_map_get(v, "width", 5);
-        const hs_value *lo = hs_value_map_get(v, "lower", 5);
-        const hs_value *up = hs_value_map_get(v, "upper", 5);
-        int64_t l = -HS_US_PER_S, u = 0;
-        if (w != NULL && w->type == HS_V_STR)
-            (void)hs_duration_parse(w->u.s, w->len, &width);
-        else if (w != NULL && (w->type == HS_V_INT || w->type == HS_V_FLOAT)) {
-            double d;
-            hs_value_to_double(w, &d);
-            width = (int64_t)(d * 1e6);
-        } else {
-            if (lo && lo->type == HS_V_STR)
-                (void)hs_duration_parse(lo->u.s, lo->len, &l);
-            if (up && up->type == HS_V_STR)
-                (void)hs_duration_parse(up->u.s, up->len, &u);
-            width = u - l;
-        }
-    }
+    int64_t us = 0;
+    if (hs_value_decode(&a, f->params, f->params_len, &v) == HS_OK)
+        us = fn(v);
     hs_arena_free(&a);
-    return width > 0 ? width : 0;
+    return us > 0 ? us : 0;
+}
+
+/*
+ * The lookback a factor's tool declares (hs_tool_def): its own, from the
+ * parameters, or the width of the windows it reads from source 0. 0: none.
+ */
+static int64_t wf_tool_lookback(const hs_workflow *wf, const hs_wf_factor *f)
+{
+    if (f->def->lookback_us != NULL)
+        return wf_param_us(f, f->def->lookback_us);
+    if (!f->def->lookback_from_windows || f->nsources == 0)
+        return 0;
+    int wp = hs_workflow_producer(wf, f->sources[0]);
+    if (wp < 0)
+        return 0;
+    const hs_wf_factor *w = &wf->factors[wp];
+    if (w->def == NULL || w->def->window_width_us == NULL)
+        return 0;
+    return wf_param_us(w, w->def->window_width_us);
 }
 
 /* Bindings in dependency order: tool, major.minor, params, shape, and the sources' bindings. */
@@ -740,12 +744,9 @@ static void wf_bindings(wfp *p)
         hs_wf_factor *f = &wf->factors[wf->order[oi]];
         if (f->def == NULL)
             continue;
-        /* Lookback of the sliding tools from their window factor. */
-        if (f->lookback_us == 0 && f->nsources > 0 && strncmp(f->tool, "sliding_", 8) == 0) {
-            int wp = hs_workflow_producer(wf, f->sources[0]);
-            if (wp >= 0)
-                f->lookback_us = wf_window_width(&wf->factors[wp]);
-        }
+        /* A lookback the factor does not set is the one its tool declares. */
+        if (f->lookback_us == 0)
+            f->lookback_us = wf_tool_lookback(wf, f);
         int maj = 0, min = 0, pat = 0;
         hs_tool_version_parse(f->def->version, &maj, &min, &pat);
         hs_buf_reset(&b);

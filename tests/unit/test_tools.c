@@ -9,6 +9,7 @@
 #include "test_suites.h"
 
 #include "functions.h"
+#include "tool_util.h"
 #include "tools.h"
 
 #include "hs_alloc.h"
@@ -1428,6 +1429,40 @@ static void test_definitions(void)
     hs_tool_registry_destroy(r);
 }
 
+/*
+ * The shared (t, v) buffer keeps the points not dropped, in order, across
+ * growth and across the slides that reuse the room freed at the front.
+ */
+static void test_tvbuf(void)
+{
+    hs_tvbuf b;
+    hs_tvbuf_init(&b);
+    int64_t next_drop = 0;
+    for (int64_t t = 1; t <= 5000; t++) {
+        CU_ASSERT_EQUAL_FATAL(hs_tvbuf_push(&b, t, (double)t * 0.5), HS_OK);
+        if (t % 700 == 0) {
+            next_drop = t - 100; /* keep the last 100 points */
+            hs_tvbuf_drop_through(&b, next_drop);
+        }
+    }
+    /* Dropped through 4800 (t = 4900): 4801 .. 5000 remain. */
+    CU_ASSERT_EQUAL(next_drop, 4800);
+    CU_ASSERT_EQUAL_FATAL(b.n - b.head, 200);
+    for (size_t i = b.head; i < b.n; i++) {
+        CU_ASSERT_EQUAL(b.t[i], 4801 + (int64_t)(i - b.head));
+        CU_ASSERT_DOUBLE_EQUAL(b.v[i], (double)b.t[i] * 0.5, 0);
+    }
+    /* Room freed at the front is reused: the capacity stays that of 1024 live points. */
+    CU_ASSERT(b.cap <= 2048);
+    hs_tvbuf_drop_through(&b, 10000);
+    CU_ASSERT_EQUAL(b.n - b.head, 0);
+    CU_ASSERT_EQUAL(hs_tvbuf_push(&b, 7, 1.0), HS_OK);
+    hs_tvbuf_clear(&b);
+    CU_ASSERT_EQUAL(b.n, 0);
+    hs_tvbuf_free(&b);
+    CU_ASSERT_PTR_NULL(b.t);
+}
+
 HS_TEST_INIT(tools)
 {
     HS_TEST_SUITE_BEGIN("tools");
@@ -1451,5 +1486,6 @@ HS_TEST_INIT(tools)
     HS_TEST(test_apply_other);
     HS_TEST(test_asset_writer);
     HS_TEST(test_definitions);
+    HS_TEST(test_tvbuf);
     return 0;
 }

@@ -229,32 +229,32 @@ static void test_definitions(void)
 static void test_key_text(void)
 {
     hs_value v;
-    char buf[HS2_KEY_BUF];
+    char buf[HS_TU_KEY_BUF];
     const char *s;
     size_t len;
     memset(&v, 0, sizeof v);
     v.type = HS_V_INT;
     v.u.i = -42;
-    CU_ASSERT_TRUE(hs2_key_text(&v, buf, &s, &len));
+    CU_ASSERT_TRUE(hs_tu_key_text(&v, buf, &s, &len));
     CU_ASSERT_EQUAL(len, 3);
     CU_ASSERT_NSTRING_EQUAL(s, "-42", 3);
     v.type = HS_V_FLOAT;
     v.u.f = 2.0;
-    CU_ASSERT_TRUE(hs2_key_text(&v, buf, &s, &len));
+    CU_ASSERT_TRUE(hs_tu_key_text(&v, buf, &s, &len));
     CU_ASSERT_NSTRING_EQUAL(s, "2.0", len);
     v.u.f = 0.1;
-    CU_ASSERT_TRUE(hs2_key_text(&v, buf, &s, &len));
+    CU_ASSERT_TRUE(hs_tu_key_text(&v, buf, &s, &len));
     CU_ASSERT_EQUAL(len, 3);
     CU_ASSERT_NSTRING_EQUAL(s, "0.1", 3);
     v.type = HS_V_BOOL;
     v.u.b = true;
-    CU_ASSERT_TRUE(hs2_key_text(&v, buf, &s, &len));
+    CU_ASSERT_TRUE(hs_tu_key_text(&v, buf, &s, &len));
     CU_ASSERT_NSTRING_EQUAL(s, "true", 4);
     v.type = HS_V_NIL;
-    CU_ASSERT_FALSE(hs2_key_text(&v, buf, &s, &len));
+    CU_ASSERT_FALSE(hs_tu_key_text(&v, buf, &s, &len));
     v.type = HS_V_ARRAY;
     v.len = 0;
-    CU_ASSERT_FALSE(hs2_key_text(&v, buf, &s, &len));
+    CU_ASSERT_FALSE(hs_tu_key_text(&v, buf, &s, &len));
 }
 
 /* ------------------------------------------------------------------ aggregate */

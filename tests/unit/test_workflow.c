@@ -445,6 +445,198 @@ static void test_json_and_dot(void)
     hs_buf_free(&out);
 }
 
+/* The lookback of factor i, and whether its binding carries it. */
+static void check_lookback(const hs_workflow *wf, size_t i, int64_t want_us)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\"lookback_us\":%lld", (long long)want_us);
+    CU_ASSERT_EQUAL(wf->factors[i].lookback_us, want_us);
+    if (want_us > 0) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(wf->factors[i].binding, key));
+    } else {
+        CU_ASSERT_PTR_NULL(strstr(wf->factors[i].binding, "lookback_us"));
+    }
+}
+
+/*
+ * The window readers (sliding_apply, sliding_listify, sliding_sink) read
+ * back one window width of the sliding_window factor that feeds them, in
+ * each of its parameter forms; a factor's own lookback wins; other tools,
+ * and readers of windows that no window tool writes, read nothing before.
+ */
+static void test_lookback_of_window_readers(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    hs_workflow *wf = parse("id: lb\n"
+                            "factors:\n"
+                            "  - {tool: sliding_window, params: {width: 10s}, sink: w10}\n"
+                            "  - {tool: sliding_window, params: {width: 2.5}, sink: w2}\n"
+                            "  - {tool: sliding_window, params: {lower: -30s, upper: 5s}, sink: "
+                            "w35}\n"
+                            "  - {tool: sliding_window, sink: w1}\n"
+                            "  - {tool: sliding_apply, params: {func: mean}, sources: [w10, x], "
+                            "sink: a}\n"
+                            "  - {tool: sliding_listify, sources: [w2, x], sink: b}\n"
+                            "  - {tool: sliding_sink, sources: [w35, x], sink: c}\n"
+                            "  - {tool: sliding_apply, params: {func: sum}, sources: [w1, x], "
+                            "sink: d}\n"
+                            "  - {tool: sliding_apply, params: {func: max}, sources: [w10, x], "
+                            "sink: e, lookback: 1m}\n"
+                            "  - {tool: sliding_apply, params: {func: min}, sources: [rawwin, x], "
+                            "sink: f}\n"
+                            "  - {tool: sliding_apply, params: {func: min}, sources: [a, x], "
+                            "sink: g}\n"
+                            "  - {tool: apply, params: {func: abs}, sources: [w10], sink: h}\n",
+                            &err);
+    if (wf == NULL)
+        fprintf(stderr, "%s\n", hs_buf_cstr(&err));
+    HS_REQUIRE(wf);
+    CU_ASSERT_EQUAL_FATAL(wf->nfactors, 12);
+    for (size_t i = 0; i < 4; i++)
+        check_lookback(wf, i, 0); /* the window writers read nothing */
+    check_lookback(wf, 4, 10 * 1000000LL);
+    check_lookback(wf, 5, 2500000LL);
+    check_lookback(wf, 6, 35 * 1000000LL);
+    check_lookback(wf, 7, 1000000LL); /* lower -1s, upper 0s by default */
+    check_lookback(wf, 8, 60 * 1000000LL);
+    check_lookback(wf, 9, 0);  /* windows from an input: width unknown */
+    check_lookback(wf, 10, 0); /* source 0 is not written by a window tool */
+    check_lookback(wf, 11, 0); /* apply does not read windows */
+    hs_workflow_destroy(wf);
+    hs_buf_free(&err);
+}
+
+/* ---- tools the workflow code has never heard of (as a plugin defines them) ---- */
+
+static int64_t span_lookback_us(const hs_value *params)
+{
+    const hs_value *v = hs_value_map_get(params, "span", 4);
+    int64_t s = 0;
+    if (v != NULL && v->type == HS_V_INT)
+        s = v->u.i;
+    return s * 1000000;
+}
+
+static int64_t grid_width_us(const hs_value *params)
+{
+    const hs_value *v = hs_value_map_get(params, "every", 5);
+    return v != NULL && v->type == HS_V_INT ? v->u.i * 1000 : 0;
+}
+
+static int noop_run(hs_tool_ctx *ctx, void *state)
+{
+    (void)ctx;
+    (void)state;
+    return HS_OK;
+}
+
+static const hs_tool_param span_params[] = {
+    {"span", HS_P_INT, "0", "seconds read before a job"},
+    {NULL, HS_P_ANY, NULL, NULL},
+};
+
+static const hs_tool_param grid_params[] = {
+    {"every", HS_P_INT, "1000", "window width in milliseconds"},
+    {NULL, HS_P_ANY, NULL, NULL},
+};
+
+static const hs_tool_def plug_span = {
+    .name = "zz_span",
+    .version = "1.0.0",
+    .kind = HS_TOOL_PLAIN,
+    .min_sources = 1,
+    .max_sources = 1,
+    .summary = "test: declares its own lookback",
+    .params = span_params,
+    .run = noop_run,
+    .lookback_us = span_lookback_us,
+};
+
+static const hs_tool_def plug_grid = {
+    .name = "zz_grid",
+    .version = "1.0.0",
+    .kind = HS_TOOL_PLAIN,
+    .min_sources = 0,
+    .max_sources = 0,
+    .summary = "test: writes windows",
+    .params = grid_params,
+    .run = noop_run,
+    .window_width_us = grid_width_us,
+};
+
+static const hs_tool_def plug_reader = {
+    .name = "zz_reader",
+    .version = "1.0.0",
+    .kind = HS_TOOL_PLAIN,
+    .min_sources = 2,
+    .max_sources = 2,
+    .summary = "test: reads windows",
+    .run = noop_run,
+    .lookback_from_windows = true,
+};
+
+/* Named like the built-in window readers, but declares nothing. */
+static const hs_tool_def plug_sliding = {
+    .name = "sliding_lookalike",
+    .version = "1.0.0",
+    .kind = HS_TOOL_PLAIN,
+    .min_sources = 2,
+    .max_sources = 2,
+    .summary = "test: a window reader's name, no declaration",
+    .run = noop_run,
+};
+
+/*
+ * The planner takes a lookback from what a tool's definition declares, not
+ * from its name: tools it cannot know by name get theirs, built-in window
+ * writers feed declared readers and the other way round, and a tool that
+ * only looks like a window reader gets none.
+ */
+static void test_lookback_declared_by_unknown_tools(void)
+{
+    hs_tool_registry *r = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_tool_registry_create(&r), HS_OK);
+    CU_ASSERT_EQUAL(hs_builtin_tools_register(r), HS_OK);
+    CU_ASSERT_EQUAL(hs_tool_registry_add(r, &plug_span), HS_OK);
+    CU_ASSERT_EQUAL(hs_tool_registry_add(r, &plug_grid), HS_OK);
+    CU_ASSERT_EQUAL(hs_tool_registry_add(r, &plug_reader), HS_OK);
+    CU_ASSERT_EQUAL(hs_tool_registry_add(r, &plug_sliding), HS_OK);
+    const char *text = "id: plug\n"
+                       "factors:\n"
+                       "  - {tool: zz_span, params: {span: 90}, sources: [x], sink: a}\n"
+                       "  - {tool: zz_span, sources: [x], sink: b}\n"
+                       "  - {tool: zz_span, params: {span: 90}, sources: [x], sink: c, "
+                       "lookback: 5s}\n"
+                       "  - {tool: zz_grid, params: {every: 1500}, sink: g}\n"
+                       "  - {tool: zz_reader, sources: [g, x], sink: d}\n"
+                       "  - {tool: sliding_apply, params: {func: mean}, sources: [g, x], "
+                       "sink: e}\n"
+                       "  - {tool: sliding_window, params: {width: 20s}, sink: w}\n"
+                       "  - {tool: zz_reader, sources: [w, x], sink: f}\n"
+                       "  - {tool: sliding_lookalike, sources: [w, x], sink: h}\n";
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    hs_workflow *wf = NULL;
+    CU_ASSERT_EQUAL(hs_workflow_parse(text, strlen(text), "wf.yaml", r, &wf, &err), HS_OK);
+    if (wf == NULL)
+        fprintf(stderr, "%s\n", hs_buf_cstr(&err));
+    if (wf != NULL) {
+        check_lookback(wf, 0, 90 * 1000000LL);
+        check_lookback(wf, 1, 0); /* span absent: the callback gives 0 */
+        check_lookback(wf, 2, 5 * 1000000LL);
+        check_lookback(wf, 3, 0);
+        check_lookback(wf, 4, 1500000LL);
+        check_lookback(wf, 5, 1500000LL);
+        check_lookback(wf, 6, 0);
+        check_lookback(wf, 7, 20 * 1000000LL);
+        check_lookback(wf, 8, 0);
+    }
+    hs_workflow_destroy(wf);
+    hs_buf_free(&err);
+    hs_tool_registry_destroy(r);
+}
+
 static int clean_suite(void)
 {
     hs_tool_registry_destroy(g_tools);
@@ -468,5 +660,7 @@ HS_TEST_INIT(workflow)
     HS_TEST(test_tool_version_binding);
     HS_TEST(test_dynamic_plates);
     HS_TEST(test_json_and_dot);
+    HS_TEST(test_lookback_of_window_readers);
+    HS_TEST(test_lookback_declared_by_unknown_tools);
     return 0;
 }

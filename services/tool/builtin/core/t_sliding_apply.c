@@ -8,6 +8,7 @@
  * starts before what was dropped reopens the data at its own start instead.
  */
 #include "functions.h"
+#include "tool_util.h"
 #include "tools.h"
 
 #include "hs_alloc.h"
@@ -17,10 +18,8 @@
 #include <string.h>
 
 typedef struct hs__sa {
-    hs_func f;  /* the reducer */
-    int64_t *t; /* owned: buffered data times, [head, n) in use */
-    double *v;  /* owned: their values */
-    size_t head, n, cap;
+    hs_func f;       /* the reducer */
+    hs_tvbuf pts;    /* owned: the buffered numeric points of the data */
     double *scratch; /* owned: room for reducers that reorder */
     size_t scap;
     hs_tool_iter it; /* the data, open when it_open */
@@ -50,46 +49,9 @@ static void hs__sa_fini(void *state)
     if (s->it_open)
         hs_tool_iter_close(&s->it);
     hs_func_release(&s->f);
-    hs_free(s->t);
-    hs_free(s->v);
+    hs_tvbuf_free(&s->pts);
     hs_free(s->scratch);
     hs_free(s);
-}
-
-static int hs__sa_push(hs__sa *s, int64_t t, double v)
-{
-    if (s->n == s->cap) {
-        size_t live = s->n - s->head;
-        if (s->head > 0 && live <= s->cap / 2) {
-            /* Enough was dropped at the front: slide the rest down. */
-            memmove(s->t, s->t + s->head, live * sizeof *s->t);
-            memmove(s->v, s->v + s->head, live * sizeof *s->v);
-        } else {
-            size_t cap = s->cap ? s->cap * 2 : 1024;
-            int64_t *nt = hs_malloc(cap * sizeof *nt);
-            double *nv = hs_malloc(cap * sizeof *nv);
-            if (nt == NULL || nv == NULL) {
-                hs_free(nt);
-                hs_free(nv);
-                return HS_ERR_NOMEM;
-            }
-            if (live > 0) {
-                memcpy(nt, s->t + s->head, live * sizeof *nt);
-                memcpy(nv, s->v + s->head, live * sizeof *nv);
-            }
-            hs_free(s->t);
-            hs_free(s->v);
-            s->t = nt;
-            s->v = nv;
-            s->cap = cap;
-        }
-        s->head = 0;
-        s->n = live;
-    }
-    s->t[s->n] = t;
-    s->v[s->n] = v;
-    s->n++;
-    return HS_OK;
 }
 
 /* Makes the buffer hold every numeric point of (lo, up] (up <= job end) from its head on. */
@@ -99,7 +61,7 @@ static int hs__sa_fill(hs_tool_ctx *ctx, hs__sa *s, int64_t lo, int64_t up, int6
         if (s->it_open)
             hs_tool_iter_close(&s->it);
         s->it_open = false;
-        s->head = s->n = 0;
+        hs_tvbuf_clear(&s->pts);
         int rc = hs_tool_iter_open(ctx, 1, (hs_interval){lo, job_end}, &s->it);
         if (rc != HS_OK)
             return rc;
@@ -107,8 +69,7 @@ static int hs__sa_fill(hs_tool_ctx *ctx, hs__sa *s, int64_t lo, int64_t up, int6
         s->done = false;
         s->from = s->to = lo;
     } else {
-        while (s->head < s->n && s->t[s->head] <= lo)
-            s->head++;
+        hs_tvbuf_drop_through(&s->pts, lo);
         s->from = lo;
     }
     while (!s->done && s->to < up) {
@@ -126,7 +87,7 @@ static int hs__sa_fill(hs_tool_ctx *ctx, hs__sa *s, int64_t lo, int64_t up, int6
         s->to = t;
         double d;
         if (t > s->from && hs_func_number(p, len, &d)) {
-            int rc = hs__sa_push(s, t, d);
+            int rc = hs_tvbuf_push(&s->pts, t, d);
             if (rc != HS_OK)
                 return rc;
         }
@@ -137,10 +98,10 @@ static int hs__sa_fill(hs_tool_ctx *ctx, hs__sa *s, int64_t lo, int64_t up, int6
 /* The first buffered index at or after head whose time is after up. */
 static size_t hs__sa_upper(const hs__sa *s, int64_t up)
 {
-    size_t lo = s->head, hi = s->n;
+    size_t lo = s->pts.head, hi = s->pts.n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (s->t[mid] <= up)
+        if (s->pts.t[mid] <= up)
             lo = mid + 1;
         else
             hi = mid;
@@ -185,9 +146,9 @@ static int hs__sa_run(hs_tool_ctx *ctx, void *state)
         if (rc != HS_OK)
             break;
         size_t j = hs__sa_upper(s, up);
-        if (j > s->head) {
-            rc = hs_func_reduce_emit(ctx, &s->f, t, s->v + s->head, j - s->head, &s->scratch,
-                                     &s->scap);
+        if (j > s->pts.head) {
+            rc = hs_func_reduce_emit(ctx, &s->f, t, s->pts.v + s->pts.head, j - s->pts.head,
+                                     &s->scratch, &s->scap);
             if (rc != HS_OK)
                 break;
         }
@@ -228,4 +189,5 @@ const hs_tool_def hs_tool_sliding_apply = {
     .init = hs__sa_init,
     .run = hs__sa_run,
     .fini = hs__sa_fini,
+    .lookback_from_windows = true,
 };

@@ -10,10 +10,10 @@
 /* Announces the text of v when it passes the filters; non-scalars are warned about. */
 static int hs__apg_one(hs_tool_ctx *ctx, const hs2_texts *filters, const hs_value *v)
 {
-    char buf[HS2_KEY_BUF];
+    char buf[HS_TU_KEY_BUF];
     const char *s;
     size_t len;
-    if (!hs2_key_text(v, buf, &s, &len)) {
+    if (!hs_tu_key_text(v, buf, &s, &len)) {
         hs_tool_warn(ctx, NAME ": a value that is not a string or number cannot be a plate "
                                "value; skipped");
         return HS_OK;

@@ -11,6 +11,7 @@
  */
 #include "functions.h"
 #include "iot.h"
+#include "tool_util.h"
 #include "tools.h"
 
 #include "hs_alloc.h"
@@ -28,9 +29,7 @@ typedef struct hs__win {
     const char *key;
     size_t klen;
     hs_func f;
-    int64_t *t; /* owned: buffered points, [head, n) in use */
-    double *v;
-    size_t head, n, cap;
+    hs_tvbuf pts;    /* owned: the buffered points */
     double *scratch; /* owned: room for reducers that reorder */
     size_t scap;
 } hs__win;
@@ -41,8 +40,7 @@ static void hs__win_fini(void *state)
     if (s == NULL)
         return;
     hs_func_release(&s->f);
-    hs_free(s->t);
-    hs_free(s->v);
+    hs_tvbuf_free(&s->pts);
     hs_free(s->scratch);
     hs_free(s);
 }
@@ -107,42 +105,7 @@ static int hs__win_init(hs_tool_ctx *ctx, void **state)
     return hs_func_lookup(ctx, "func", HS_FUNC_REDUCER, &s->f);
 }
 
-/* ------------------------------------------------------------------ the point buffer */
-
-static int hs__win_push(hs__win *s, int64_t t, double v)
-{
-    if (s->n == s->cap) {
-        size_t live = s->n - s->head;
-        if (s->head > 0 && live <= s->cap / 2) {
-            memmove(s->t, s->t + s->head, live * sizeof *s->t);
-            memmove(s->v, s->v + s->head, live * sizeof *s->v);
-        } else {
-            size_t cap = s->cap ? s->cap * 2 : 1024;
-            int64_t *nt = hs_malloc(cap * sizeof *nt);
-            double *nv = hs_malloc(cap * sizeof *nv);
-            if (nt == NULL || nv == NULL) {
-                hs_free(nt);
-                hs_free(nv);
-                return HS_ERR_NOMEM;
-            }
-            if (live > 0) {
-                memcpy(nt, s->t + s->head, live * sizeof *nt);
-                memcpy(nv, s->v + s->head, live * sizeof *nv);
-            }
-            hs_free(s->t);
-            hs_free(s->v);
-            s->t = nt;
-            s->v = nv;
-            s->cap = cap;
-        }
-        s->head = 0;
-        s->n = live;
-    }
-    s->t[s->n] = t;
-    s->v[s->n] = v;
-    s->n++;
-    return HS_OK;
-}
+/* ------------------------------------------------------------------ reading points */
 
 /* The next numeric point of it: 1 with *t and *d, 0 at the end, or an error. */
 static int hs__win_next(hs__win *s, hs_tool_iter *it, int64_t *t, double *d)
@@ -173,7 +136,7 @@ static int hs__win_grid(hs_tool_ctx *ctx, hs__win *s)
     int pend = hs__win_next(s, &it, &tn, &vn);
     for (;;) {
         while (pend == 1 && tn <= e) {
-            if ((rc = hs__win_push(s, tn, vn)) != HS_OK)
+            if ((rc = hs_tvbuf_push(&s->pts, tn, vn)) != HS_OK)
                 goto done;
             pend = hs__win_next(s, &it, &tn, &vn);
         }
@@ -182,20 +145,18 @@ static int hs__win_grid(hs_tool_ctx *ctx, hs__win *s)
             break;
         }
         int64_t lo = hs_iot_time_add(e, -s->size);
-        while (s->head < s->n && s->t[s->head] <= lo)
-            s->head++;
-        if (s->n > s->head) {
-            rc = hs_func_reduce_emit(ctx, &s->f, e, s->v + s->head, s->n - s->head, &s->scratch,
-                                     &s->scap);
+        hs_tvbuf_drop_through(&s->pts, lo);
+        if (s->pts.n > s->pts.head) {
+            rc = hs_func_reduce_emit(ctx, &s->f, e, s->pts.v + s->pts.head, s->pts.n - s->pts.head,
+                                     &s->scratch, &s->scap);
             if (rc != HS_OK)
                 break;
         }
         if (!hs_grid_next(s->step, iv.end, &e))
             break;
         lo = hs_iot_time_add(e, -s->size);
-        while (s->head < s->n && s->t[s->head] <= lo)
-            s->head++;
-        if (s->n == s->head) {
+        hs_tvbuf_drop_through(&s->pts, lo);
+        if (s->pts.n == s->pts.head) {
             /* Nothing buffered for the next window: skip to the first one the next point is in. */
             if (pend != 1)
                 break;
@@ -271,14 +232,14 @@ static int hs__win_session_start(hs_tool_ctx *ctx, hs__win *s, int64_t a, int64_
 /* Emits the session in the buffer when it closed (last + gap) within the job. */
 static int hs__win_close(hs_tool_ctx *ctx, hs__win *s, hs_interval iv)
 {
-    if (s->n == s->head)
+    if (s->pts.n == s->pts.head)
         return HS_OK;
-    int64_t close = hs_iot_time_add(s->t[s->n - 1], s->gap);
+    int64_t close = hs_iot_time_add(s->pts.t[s->pts.n - 1], s->gap);
     int rc = HS_OK;
     if (close > iv.start && close <= iv.end)
-        rc = hs_func_reduce_emit(ctx, &s->f, close, s->v + s->head, s->n - s->head, &s->scratch,
-                                 &s->scap);
-    s->head = s->n = 0;
+        rc = hs_func_reduce_emit(ctx, &s->f, close, s->pts.v + s->pts.head, s->pts.n - s->pts.head,
+                                 &s->scratch, &s->scap);
+    hs_tvbuf_clear(&s->pts);
     return rc;
 }
 
@@ -298,10 +259,10 @@ static int hs__win_session(hs_tool_ctx *ctx, hs__win *s)
     double d;
     int r;
     while ((r = hs__win_next(s, &it, &t, &d)) == 1) {
-        if (s->n > s->head && t - s->t[s->n - 1] >= s->gap &&
+        if (s->pts.n > s->pts.head && t - s->pts.t[s->pts.n - 1] >= s->gap &&
             (rc = hs__win_close(ctx, s, iv)) != HS_OK)
             break;
-        if ((rc = hs__win_push(s, t, d)) != HS_OK)
+        if ((rc = hs_tvbuf_push(&s->pts, t, d)) != HS_OK)
             break;
     }
     if (rc == HS_OK && r < 0)

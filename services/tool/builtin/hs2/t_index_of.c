@@ -12,10 +12,10 @@ static int hs__io_run(hs_tool_ctx *ctx, void *state)
 {
     (void)state;
     const hs_value *index = hs_tool_param_value(ctx, "index");
-    char buf[HS2_KEY_BUF];
+    char buf[HS_TU_KEY_BUF];
     const char *iv;
     size_t ilen;
-    if (index == NULL || !hs2_key_text(index, buf, &iv, &ilen))
+    if (index == NULL || !hs_tu_key_text(index, buf, &iv, &ilen))
         return hs_tool_fail(ctx, NAME ": parameter 'index' (the plate value to select) must be "
                                       "a string or number");
     const char *key;

@@ -3,7 +3,6 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
-#include "hs_fmt.h"
 #include "hs_mpack.h"
 #include "hs_streamid.h"
 #include "hs_time.h"
@@ -15,30 +14,6 @@
 #include <string.h>
 
 /* ------------------------------------------------------------------ values as plate values */
-
-bool hs2_key_text(const hs_value *v, char buf[HS2_KEY_BUF], const char **s, size_t *len)
-{
-    switch (v->type) {
-    case HS_V_STR:
-        *s = v->u.s;
-        *len = v->len;
-        return true;
-    case HS_V_INT:
-        *len = (size_t)snprintf(buf, HS2_KEY_BUF, "%" PRId64, v->u.i);
-        *s = buf;
-        return true;
-    case HS_V_BOOL:
-        *s = v->u.b ? "true" : "false";
-        *len = strlen(*s);
-        return true;
-    case HS_V_FLOAT:
-        *len = hs_fmt_double(v->u.f, HS_FMT_SHORTEST, buf);
-        *s = buf;
-        return true;
-    default:
-        return false;
-    }
-}
 
 long hs2_sink(hs_tool_ctx *ctx, const char *tool, const char *pv, size_t len, int64_t t)
 {
@@ -101,10 +76,10 @@ int hs2_job_key(hs_tool_ctx *ctx, const char *tool, const char *param, size_t fi
 /* A NUL-terminated copy of the text of scalar v in the job arena; false when v is no scalar. */
 static int hs2__text_dup(hs_tool_ctx *ctx, const hs_value *v, const char **s, size_t *len)
 {
-    char buf[HS2_KEY_BUF];
+    char buf[HS_TU_KEY_BUF];
     const char *p;
     size_t n;
-    if (!hs2_key_text(v, buf, &p, &n))
+    if (!hs_tu_key_text(v, buf, &p, &n))
         return HS_ERR_INVAL;
     char *c = hs_arena_strndup(hs_tool_arena(ctx), p, n);
     if (c == NULL)
@@ -456,11 +431,11 @@ int hs2_time_intervals(hs_tool_ctx *ctx, const char *tool, const char *what, con
                                 tool, i, what, form);
         if (x->iv.start >= x->iv.end)
             return hs_tool_fail(ctx, "%s: item %u of %s starts at or after its end", tool, i, what);
-        char buf[HS2_KEY_BUF];
+        char buf[HS_TU_KEY_BUF];
         const char *s;
         size_t len;
         if (named) {
-            if (!hs2_key_text(&it->u.items[0], buf, &s, &len))
+            if (!hs_tu_key_text(&it->u.items[0], buf, &s, &len))
                 return hs_tool_fail(ctx,
                                     "%s: the plate value of item %u of %s must be a string "
                                     "or a number",

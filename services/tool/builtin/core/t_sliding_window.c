@@ -76,6 +76,35 @@ static const hs_tool_param hs__sw_params[] = {
     {NULL, HS_P_ANY, NULL, NULL},
 };
 
+/*
+ * The width of the windows for the planner (hs_tool_def.window_width_us),
+ * from the factor's parameters: `width` (a duration text or seconds), else
+ * upper - lower (defaults -1s and 0s). 0 when it cannot be read; the job
+ * itself reports bad parameters.
+ */
+static int64_t hs__sw_width_us(const hs_value *params)
+{
+    const hs_value *w = hs_value_map_get(params, "width", 5);
+    const hs_value *lo = hs_value_map_get(params, "lower", 5);
+    const hs_value *up = hs_value_map_get(params, "upper", 5);
+    int64_t width = 0, l = -HS_US_PER_S, u = 0;
+    if (w != NULL && w->type == HS_V_STR) {
+        if (hs_duration_parse(w->u.s, w->len, &width) != HS_OK)
+            width = 0;
+    } else if (w != NULL && (w->type == HS_V_INT || w->type == HS_V_FLOAT)) {
+        double d;
+        if (hs_value_to_double(w, &d) == HS_OK)
+            width = (int64_t)(d * 1e6);
+    } else {
+        if (lo && lo->type == HS_V_STR)
+            (void)hs_duration_parse(lo->u.s, lo->len, &l);
+        if (up && up->type == HS_V_STR)
+            (void)hs_duration_parse(up->u.s, up->len, &u);
+        width = u - l;
+    }
+    return width > 0 ? width : 0;
+}
+
 const hs_tool_def hs_tool_sliding_window = {
     .name = "sliding_window",
     .version = "1.0.0",
@@ -102,4 +131,5 @@ const hs_tool_def hs_tool_sliding_window = {
            "changed.",
     .params = hs__sw_params,
     .run = hs__sw_run,
+    .window_width_us = hs__sw_width_us,
 };

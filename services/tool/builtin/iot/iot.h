@@ -9,6 +9,7 @@
 
 #include "hs_buf.h"
 #include "hs_tool.h"
+#include "tool_util.h"
 #include "hs_value.h"
 
 #include <stdbool.h>
@@ -87,14 +88,6 @@ typedef bool (*hs_iot_pred)(void *ud, int64_t t, const uint8_t *v, size_t len);
  */
 int hs_iot_find_last(hs_tool_ctx *ctx, size_t source, int64_t at, int64_t floor, hs_iot_pred pred,
                      void *ud, int64_t *t, hs_buf *out);
-
-/*
- * The text of a scalar as a join or plate key: strings as they are,
- * integers in decimal, bools true/false, floats in their shortest
- * round-trip form (with ".0" when integral). buf must hold 40 bytes; *s
- * points into v or buf. False for other types.
- */
-bool hs_iot_key_text(const hs_value *v, char *buf, const char **s, size_t *len);
 
 /* a + b saturated at HS_TIME_MIN - 1 and HS_TIME_MAX (instants and durations in microseconds). */
 int64_t hs_iot_time_add(int64_t a, int64_t b);

@@ -1,5 +1,6 @@
 /* The sink tool: reads its sources and outputs nothing. */
 #include "hs1.h"
+#include "tool_util.h"
 
 #include "hs_error.h"
 
@@ -7,7 +8,7 @@ static int hs__sink_run(hs_tool_ctx *ctx, void *state)
 {
     (void)state;
     for (size_t i = 0; i < hs_tool_nsources(ctx); i++) {
-        int rc = hs1_drain(ctx, i, hs_tool_interval(ctx));
+        int rc = hs_tu_each(ctx, i, hs_tool_interval(ctx), NULL, NULL);
         if (rc != HS_OK)
             return rc;
     }

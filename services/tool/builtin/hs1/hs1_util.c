@@ -283,22 +283,6 @@ bool hs1_is_container(const uint8_t *p, size_t len)
     return (c >= 0x80 && c <= 0x9f) || (c >= 0xdc && c <= 0xdf);
 }
 
-int hs1_drain(hs_tool_ctx *ctx, size_t source, hs_interval range)
-{
-    hs_tool_iter it;
-    int rc = hs_tool_iter_open(ctx, source, range, &it);
-    if (rc != HS_OK)
-        return rc;
-    int64_t t;
-    const uint8_t *p;
-    size_t len;
-    int r;
-    while ((r = hs_tool_iter_next(&it, &t, &p, &len)) == 1)
-        ;
-    hs_tool_iter_close(&it);
-    return r < 0 ? r : HS_OK;
-}
-
 /* ------------------------------------------------------------------ sliding buffer */
 
 void hs1_wbuf_init(hs1_wbuf *w, size_t source, int64_t limit)

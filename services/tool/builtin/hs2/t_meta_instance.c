@@ -36,10 +36,10 @@ static int hs__mi_map(hs_tool_ctx *ctx, void *state, int64_t t, const hs_value *
     }
     if (rc != HS_OK)
         return hs_tool_fail(ctx, NAME ": function %s failed: %s", f->name, hs_err_detail());
-    char buf[HS2_KEY_BUF];
+    char buf[HS_TU_KEY_BUF];
     const char *s;
     size_t len;
-    if (!hs2_key_text(&out, buf, &s, &len)) {
+    if (!hs_tu_key_text(&out, buf, &s, &len)) {
         hs_tool_warn(ctx, NAME ": %s of the value at %lld is not a string or number; skipped",
                      f->name, (long long)t);
         return HS_OK;

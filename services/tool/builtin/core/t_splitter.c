@@ -1,9 +1,9 @@
 /* The splitter tool: routes each map instance to a plate value named by one of its fields. */
+#include "tool_util.h"
 #include "tools.h"
 
 #include "hs_alloc.h"
 #include "hs_error.h"
-#include "hs_fmt.h"
 #include "hs_mpack.h"
 
 #include <inttypes.h>
@@ -17,36 +17,6 @@ typedef struct hs__split {
     const hs_value *mapping; /* params map in the job arena, or NULL */
     hs_buf out;              /* the emitted value */
 } hs__split;
-
-/*
- * The text form of a scalar as a key: strings as they are, integers in
- * decimal, bools as true/false, floats in their shortest round-trip form
- * (with ".0" when integral, as Python's str). Returns false for other types.
- * *s points into v or into buf (size >= 40).
- */
-static bool hs__key_text(const hs_value *v, char *buf, const char **s, size_t *len)
-{
-    switch (v->type) {
-    case HS_V_STR:
-        *s = v->u.s;
-        *len = v->len;
-        return true;
-    case HS_V_INT:
-        *len = (size_t)snprintf(buf, 40, "%" PRId64, v->u.i);
-        *s = buf;
-        return true;
-    case HS_V_BOOL:
-        *s = v->u.b ? "true" : "false";
-        *len = strlen(*s);
-        return true;
-    case HS_V_FLOAT:
-        *len = hs_fmt_double(v->u.f, HS_FMT_SHORTEST, buf);
-        *s = buf;
-        return true;
-    default:
-        return false;
-    }
-}
 
 static int hs__split_init(hs_tool_ctx *ctx, void **state)
 {
@@ -72,7 +42,7 @@ static int hs__split_init(hs_tool_ctx *ctx, void **state)
             char buf[40];
             const char *k;
             size_t kl;
-            if (!hs__key_text(&s->mapping->u.items[2 * i + 1], buf, &k, &kl))
+            if (!hs_tu_key_text(&s->mapping->u.items[2 * i + 1], buf, &k, &kl))
                 return hs_tool_fail(ctx,
                                     "splitter: mapping['%.*s'] must be a plate value "
                                     "(a string or number)",
@@ -106,7 +76,7 @@ static int hs__split_map(hs_tool_ctx *ctx, void *state, int64_t t, const hs_valu
     char kbuf[40], pbuf[40];
     const char *key, *pv;
     size_t klen, pvlen;
-    if (!hs__key_text(ev, kbuf, &key, &klen)) {
+    if (!hs_tu_key_text(ev, kbuf, &key, &klen)) {
         hs_tool_warn(ctx, "splitter: '%s' at %lld is not a string or number; dropped", s->element,
                      (long long)t);
         return HS_OK;
@@ -120,7 +90,7 @@ static int hs__split_map(hs_tool_ctx *ctx, void *state, int64_t t, const hs_valu
                          (int)klen, key, (long long)t);
             return HS_OK;
         }
-        hs__key_text(m, pbuf, &pv, &pvlen); /* checked by init */
+        hs_tu_key_text(m, pbuf, &pv, &pvlen); /* checked by init */
     }
     long sink = hs_tool_sink_for(ctx, pv, pvlen);
     if (sink < 0) {

@@ -23,10 +23,10 @@ static int hs__iobs_run(hs_tool_ctx *ctx, void *state)
     if (rc == 0)
         return hs_tool_fail(ctx, NAME ": the selector stream %s has no value up to the job end",
                             hs_tool_source(ctx, 0)->canon);
-    char sbuf[HS2_KEY_BUF], ibuf[HS2_KEY_BUF];
+    char sbuf[HS_TU_KEY_BUF], ibuf[HS_TU_KEY_BUF];
     const char *stext;
     size_t slen;
-    if (!hs2_key_text(sel, sbuf, &stext, &slen))
+    if (!hs_tu_key_text(sel, sbuf, &stext, &slen))
         return hs_tool_fail(ctx, NAME ": the last value of the selector stream must be a string "
                                       "or number");
     const hs_value *index = hs_tool_param_value(ctx, "index");
@@ -34,7 +34,7 @@ static int hs__iobs_run(hs_tool_ctx *ctx, void *state)
         /* HyperStream's form: the selector names the key, index is the value. */
         const char *itext;
         size_t ilen;
-        if (!hs2_key_text(index, ibuf, &itext, &ilen))
+        if (!hs_tu_key_text(index, ibuf, &itext, &ilen))
             return hs_tool_fail(ctx, NAME ": parameter 'index' must be a string or number");
         char *key = hs_arena_strndup(hs_tool_arena(ctx), stext, slen);
         if (key == NULL)

@@ -7,6 +7,7 @@
 #define HS_BUILTIN_HS2_H
 
 #include "hs_tool.h"
+#include "tool_util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,18 +36,6 @@ extern const hs_tool_def hs_tool_meta_instance;
 extern const hs_tool_def hs_tool_meta_instance_from_list;
 
 /* ---- values as plate values ---- */
-
-/* Room hs2_key_text needs in its buffer. */
-#define HS2_KEY_BUF 40
-
-/*
- * The text of a scalar used as a key or plate value (Python's str() where
- * it matters): strings as they are, integers in decimal, bools as
- * true/false, floats in their shortest round-trip form with ".0" when
- * integral. Returns false for nil, bin and containers. *s points into v or
- * into buf.
- */
-bool hs2_key_text(const hs_value *v, char buf[HS2_KEY_BUF], const char **s, size_t *len);
 
 /*
  * The sink of output plate value pv (len bytes), or -1 after a warning
@@ -80,7 +69,7 @@ typedef struct hs2_texts {
 } hs2_texts;
 
 /*
- * Reads the list parameter `param` of scalars as texts (hs2_key_text) into
+ * Reads the list parameter `param` of scalars as texts (hs_tu_key_text) into
  * *out; an absent (null) parameter gives an empty list. Anything else fails
  * the job.
  */

@@ -126,9 +126,6 @@ int64_t hs1_add_sat(int64_t a, int64_t b);
 /* Whether the encoded value p (len bytes) is an array or a map. */
 bool hs1_is_container(const uint8_t *p, size_t len);
 
-/* Reads every instance of source over range without decoding; HS_OK or the read error. */
-int hs1_drain(hs_tool_ctx *ctx, size_t source, hs_interval range);
-
 /* ---- a sliding buffer of one source's instances ---- */
 
 /*

@@ -324,7 +324,7 @@ static int hs__enrich_one(hs_tool_ctx *ctx, hs__enrich *s, int64_t t, const uint
     char buf[40];
     const char *k = NULL;
     size_t kl = 0;
-    if (kv != NULL && kv->type != HS_V_NIL && !hs_iot_key_text(kv, buf, &k, &kl))
+    if (kv != NULL && kv->type != HS_V_NIL && !hs_tu_key_text(kv, buf, &k, &kl))
         hs_tool_warn(ctx, "enrich: '%s' at %lld is not a string or number; taken as missing",
                      s->key, (long long)t);
     /* Partitions split by key; instances without a key belong to partition 0. */

@@ -125,4 +125,5 @@ const hs_tool_def hs_tool_sliding_listify = {
     .init = hs__sl_init,
     .run = hs__sl_run,
     .fini = hs__sl_fini,
+    .lookback_from_windows = true,
 };

@@ -105,10 +105,10 @@ static int hs__sfs_map(hs_tool_ctx *ctx, void *state, int64_t t, const hs_value 
                      s->element);
         return HS_OK;
     }
-    char buf[HS2_KEY_BUF];
+    char buf[HS_TU_KEY_BUF];
     const char *key;
     size_t klen;
-    if (!hs2_key_text(ev, buf, &key, &klen)) {
+    if (!hs_tu_key_text(ev, buf, &key, &klen)) {
         hs_tool_warn(ctx, NAME ": '%s' at %lld is not a string or number; skipped", s->element,
                      (long long)t);
         return HS_OK;

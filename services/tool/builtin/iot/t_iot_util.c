@@ -2,7 +2,6 @@
 #include "iot.h"
 
 #include "hs_error.h"
-#include "hs_fmt.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
 
@@ -71,31 +70,35 @@ int64_t hs_iot_time_add(int64_t a, int64_t b)
     return r > HS_TIME_MAX ? HS_TIME_MAX : r < HS_TIME_MIN - 1 ? HS_TIME_MIN - 1 : r;
 }
 
+/* What hs__iot_scan keeps: the predicate and the last instance it accepted. */
+typedef struct hs__iot_last {
+    hs_iot_pred pred;
+    void *ud;
+    int64_t *t;
+    hs_buf *out;
+    int found;
+} hs__iot_last;
+
+static int hs__iot_keep(void *ud, int64_t t, const uint8_t *p, size_t len)
+{
+    hs__iot_last *l = ud;
+    if (l->pred != NULL && !l->pred(l->ud, t, p, len))
+        return HS_OK;
+    hs_buf_reset(l->out);
+    if (hs_buf_append(l->out, p, len) != HS_OK)
+        return HS_ERR_NOMEM;
+    *l->t = t;
+    l->found = 1;
+    return HS_OK;
+}
+
 /* Scans (lo, hi] forwards for the last instance satisfying pred. */
 static int hs__iot_scan(hs_tool_ctx *ctx, size_t source, int64_t lo, int64_t hi, hs_iot_pred pred,
                         void *ud, int64_t *t, hs_buf *out)
 {
-    hs_tool_iter it;
-    int rc = hs_tool_iter_open(ctx, source, (hs_interval){lo, hi}, &it);
-    if (rc != HS_OK)
-        return rc;
-    int found = 0, r;
-    int64_t tt;
-    const uint8_t *p;
-    size_t len;
-    while ((r = hs_tool_iter_next(&it, &tt, &p, &len)) == 1) {
-        if (pred != NULL && !pred(ud, tt, p, len))
-            continue;
-        hs_buf_reset(out);
-        if (hs_buf_append(out, p, len) != HS_OK) {
-            r = HS_ERR_NOMEM;
-            break;
-        }
-        *t = tt;
-        found = 1;
-    }
-    hs_tool_iter_close(&it);
-    return r < 0 ? r : found;
+    hs__iot_last l = {pred, ud, t, out, 0};
+    int rc = hs_tu_each(ctx, source, (hs_interval){lo, hi}, hs__iot_keep, &l);
+    return rc != HS_OK ? rc : l.found;
 }
 
 int hs_iot_find_last(hs_tool_ctx *ctx, size_t source, int64_t at, int64_t floor, hs_iot_pred pred,
@@ -115,30 +118,6 @@ int hs_iot_find_last(hs_tool_ctx *ctx, size_t source, int64_t at, int64_t floor,
             w *= 2;
     }
     return 0;
-}
-
-bool hs_iot_key_text(const hs_value *v, char *buf, const char **s, size_t *len)
-{
-    switch (v->type) {
-    case HS_V_STR:
-        *s = v->u.s;
-        *len = v->len;
-        return true;
-    case HS_V_INT:
-        *len = (size_t)snprintf(buf, 40, "%" PRId64, v->u.i);
-        *s = buf;
-        return true;
-    case HS_V_BOOL:
-        *s = v->u.b ? "true" : "false";
-        *len = strlen(*s);
-        return true;
-    case HS_V_FLOAT:
-        *len = hs_fmt_double(v->u.f, HS_FMT_SHORTEST, buf);
-        *s = buf;
-        return true;
-    default:
-        return false;
-    }
 }
 
 bool hs_iot_truthy(const hs_value *v)

@@ -1,5 +1,6 @@
 /* The sliding_sink tool: reads the data under its windows and outputs nothing. */
 #include "hs1.h"
+#include "tool_util.h"
 
 #include "hs_error.h"
 
@@ -40,7 +41,7 @@ static int hs__ssink_run(hs_tool_ctx *ctx, void *state)
         last_up = iv.end;
     if (!any || first_lo >= last_up)
         return HS_OK;
-    return hs1_drain(ctx, 1, (hs_interval){first_lo, last_up});
+    return hs_tu_each(ctx, 1, (hs_interval){first_lo, last_up}, NULL, NULL);
 }
 
 const hs_tool_def hs_tool_sliding_sink = {
@@ -58,4 +59,5 @@ const hs_tool_def hs_tool_sliding_sink = {
            "data over (20:00:00, 20:02:00]. Difference from HyperStream: the read stops at "
            "the job end (as every window tool here never reads data after it).",
     .run = hs__ssink_run,
+    .lookback_from_windows = true,
 };

@@ -127,10 +127,10 @@ static int hs__swu_map(hs_tool_ctx *ctx, void *state, int64_t t, const hs_value 
         const hs_value *item = &list->u.items[i];
         const hs_value *sub =
             item->type == HS_V_MAP ? hs_value_map_get(item, s->subelement, s->slen) : NULL;
-        char buf[HS2_KEY_BUF];
+        char buf[HS_TU_KEY_BUF];
         const char *key;
         size_t klen;
-        if (sub == NULL || !hs2_key_text(sub, buf, &key, &klen)) {
+        if (sub == NULL || !hs_tu_key_text(sub, buf, &key, &klen)) {
             hs_tool_warn(ctx,
                          NAME ": item %u of '%s' at %lld is not a map with a string or number "
                               "under '%s'; skipped",

@@ -1,0 +1,118 @@
+/* Helpers shared by the built-in tools (see tool_util.h). */
+#include "hs_fmt.h"
+#include "tool_util.h"
+
+#include "hs_alloc.h"
+#include "hs_error.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ (t, v) buffer */
+
+void hs_tvbuf_init(hs_tvbuf *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void hs_tvbuf_free(hs_tvbuf *b)
+{
+    hs_free(b->t);
+    hs_free(b->v);
+    hs_tvbuf_init(b);
+}
+
+int hs_tvbuf_push(hs_tvbuf *b, int64_t t, double v)
+{
+    if (b->n == b->cap) {
+        size_t live = b->n - b->head;
+        if (b->head > 0 && live <= b->cap / 2) {
+            /* Enough was dropped at the front: slide the rest down. */
+            memmove(b->t, b->t + b->head, live * sizeof *b->t);
+            memmove(b->v, b->v + b->head, live * sizeof *b->v);
+        } else {
+            size_t cap = b->cap ? b->cap * 2 : 1024;
+            int64_t *nt = hs_malloc(cap * sizeof *nt);
+            double *nv = hs_malloc(cap * sizeof *nv);
+            if (nt == NULL || nv == NULL) {
+                hs_free(nt);
+                hs_free(nv);
+                return HS_ERR_NOMEM;
+            }
+            if (live > 0) {
+                memcpy(nt, b->t + b->head, live * sizeof *nt);
+                memcpy(nv, b->v + b->head, live * sizeof *nv);
+            }
+            hs_free(b->t);
+            hs_free(b->v);
+            b->t = nt;
+            b->v = nv;
+            b->cap = cap;
+        }
+        b->head = 0;
+        b->n = live;
+    }
+    b->t[b->n] = t;
+    b->v[b->n] = v;
+    b->n++;
+    return HS_OK;
+}
+
+void hs_tvbuf_drop_through(hs_tvbuf *b, int64_t t)
+{
+    while (b->head < b->n && b->t[b->head] <= t)
+        b->head++;
+}
+
+void hs_tvbuf_clear(hs_tvbuf *b)
+{
+    b->head = b->n = 0;
+}
+
+/* ------------------------------------------------------------------ key text */
+
+bool hs_tu_key_text(const hs_value *v, char buf[HS_TU_KEY_BUF], const char **s, size_t *len)
+{
+    switch (v->type) {
+    case HS_V_STR:
+        *s = v->u.s;
+        *len = v->len;
+        return true;
+    case HS_V_INT:
+        *len = (size_t)snprintf(buf, HS_TU_KEY_BUF, "%" PRId64, v->u.i);
+        *s = buf;
+        return true;
+    case HS_V_BOOL:
+        *s = v->u.b ? "true" : "false";
+        *len = strlen(*s);
+        return true;
+    case HS_V_FLOAT:
+        *len = hs_fmt_double(v->u.f, HS_FMT_SHORTEST, buf);
+        *s = buf;
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ------------------------------------------------------------------ reading a source */
+
+int hs_tu_each(hs_tool_ctx *ctx, size_t source, hs_interval range, hs_tu_each_fn fn, void *ud)
+{
+    hs_tool_iter it;
+    int rc = hs_tool_iter_open(ctx, source, range, &it);
+    if (rc != HS_OK)
+        return rc;
+    int64_t t;
+    const uint8_t *p;
+    size_t len;
+    int r;
+    while ((r = hs_tool_iter_next(&it, &t, &p, &len)) == 1) {
+        if (fn != NULL && (rc = fn(ud, t, p, len)) != HS_OK)
+            break;
+    }
+    hs_tool_iter_close(&it);
+    return r < 0 ? r : rc;
+}

@@ -1,0 +1,75 @@
+/*
+ * Helpers that tools of every family share: a sliding buffer of numeric
+ * points (t, v), a scalar as key text, and reading a source to its end.
+ * Internal to the tool library.
+ */
+#ifndef HS_BUILTIN_TOOL_UTIL_H
+#define HS_BUILTIN_TOOL_UTIL_H
+
+#include "hs_tool.h"
+#include "hs_value.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- a sliding buffer of (t, v) points ---- */
+
+/*
+ * Points in time order, appended at the end and dropped at the front (the
+ * window tools keep the points the current window can still need). The
+ * points in use are [head, n). A zeroed hs_tvbuf is empty, as after
+ * hs_tvbuf_init.
+ */
+typedef struct hs_tvbuf {
+    int64_t *t; /* owned: times */
+    double *v;  /* owned: values */
+    size_t head, n, cap;
+} hs_tvbuf;
+
+/* An empty buffer; allocates nothing. */
+void hs_tvbuf_init(hs_tvbuf *b);
+
+/* Frees the arrays; the buffer is then empty (NULL-safe on the fields). */
+void hs_tvbuf_free(hs_tvbuf *b);
+
+/* Appends (t, v). HS_OK or HS_ERR_NOMEM (the buffer is unchanged). */
+int hs_tvbuf_push(hs_tvbuf *b, int64_t t, double v);
+
+/* Drops the points at the front with a time at or before t. */
+void hs_tvbuf_drop_through(hs_tvbuf *b, int64_t t);
+
+/* Drops every point, keeping the memory. */
+void hs_tvbuf_clear(hs_tvbuf *b);
+
+/* ---- a scalar as key text ---- */
+
+/* Room hs_tu_key_text needs in its buffer. */
+#define HS_TU_KEY_BUF 40
+
+/*
+ * The text of a scalar used as a key or plate value (Python's str() where
+ * it matters): strings as they are, integers in decimal, bools as
+ * true/false, floats in their shortest round-trip form with ".0" when
+ * integral. Returns false for nil, bin and containers. *s points into v or
+ * into buf.
+ */
+bool hs_tu_key_text(const hs_value *v, char buf[HS_TU_KEY_BUF], const char **s, size_t *len);
+
+/* ---- reading a source to its end ---- */
+
+/*
+ * Called for every instance; returns HS_OK to go on, anything else stops
+ * the loop and is returned by hs_tu_each. v (len bytes) is valid only
+ * during the call.
+ */
+typedef int (*hs_tu_each_fn)(void *ud, int64_t t, const uint8_t *v, size_t len);
+
+/*
+ * Reads every instance of source (an index or a pseudo index) in range, in
+ * time order, calling fn (NULL: only reads them). Returns HS_OK, the read
+ * error, or what fn returned to stop.
+ */
+int hs_tu_each(hs_tool_ctx *ctx, size_t source, hs_interval range, hs_tu_each_fn fn, void *ud);
+
+#endif
