@@ -50,9 +50,10 @@ double hs_metrics_bucket_mid_us(unsigned bucket)
 {
     if (bucket < 4)
         return bucket;
+    /* [2^k (1 + s/4), 2^k (1 + (s+1)/4)): a quarter of 2^k wide. */
     unsigned lg = bucket / 4 + 1, sub = bucket % 4;
     double lo = (double)(1ULL << lg) * (1.0 + sub / 4.0);
-    return lo * (1.0 + 1.0 / 8.0);
+    return lo + (double)(1ULL << lg) / 8.0;
 }
 
 double hs_metrics_quantile_us(const uint64_t *counts, size_t n, double q)

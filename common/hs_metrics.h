@@ -41,7 +41,10 @@ typedef struct hs_metrics_counters {
 /* The histogram bucket of a latency in microseconds (negative counts as 0). */
 unsigned hs_metrics_bucket(int64_t us);
 
-/* The value a bucket stands for: the middle of its range in microseconds. */
+/*
+ * The value a bucket stands for, in microseconds: b for b < 4, else the
+ * middle of its range (2^k (1 + s/4) + 2^k / 8).
+ */
 double hs_metrics_bucket_mid_us(unsigned bucket);
 
 /*
