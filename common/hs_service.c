@@ -638,9 +638,9 @@ void hs_service_set_status_extra(hs_service *svc, const char *json_members)
 
 void hs_service_allow_set(hs_service *svc, const char *name)
 {
-    if (hs_ctl_allow_set(svc->ctl, name) != HS_OK)
-        hs_error(svc->log, "setting %s cannot be made settable: %s", name,
-                 hs_strerror(HS_ERR_LIMIT));
+    int rc = hs_ctl_allow_set(svc->ctl, name);
+    if (rc != HS_OK)
+        hs_error(svc->log, "setting %s cannot be made settable: %s", name, hs_strerror(rc));
 }
 
 bool hs_service_paused(const hs_service *svc)

@@ -17,14 +17,18 @@
 #include "hs_time.h"
 
 #include <CUnit/CUnit.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ histogram */
 
@@ -503,6 +507,75 @@ static void test_ctl_drain(void)
     fx_close(&fx);
 }
 
+/* A loopback port that was free a moment ago (0 when none could be had). */
+static uint16_t free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return 0;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    uint16_t port = 0;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Sends request to 127.0.0.1:port and reads the whole answer into out. */
+static int http_ask(uint16_t port, const char *request, char *out, size_t cap)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    size_t got = 0;
+    int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    if (rc == 0 && write(fd, request, strlen(request)) != (ssize_t)strlen(request))
+        rc = -1;
+    while (rc == 0 && got + 1 < cap) {
+        ssize_t n = read(fd, out + got, cap - 1 - got);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    out[got] = '\0';
+    close(fd);
+    return rc;
+}
+
+static void test_metrics_http(void)
+{
+    hs_metrics *m;
+    CU_ASSERT_EQUAL_FATAL(hs_metrics_create(&m, "tool", "t1", hs_time_now_us(), NULL, NULL), HS_OK);
+    hs_metrics_counters_get(m)->errors += 4;
+    uint16_t port = free_port();
+    CU_ASSERT_FATAL(port != 0);
+    CU_ASSERT_EQUAL_FATAL(hs_metrics_http_start(m, port), HS_OK);
+    CU_ASSERT_EQUAL(hs_metrics_http_start(m, port), HS_ERR_STATE);
+    static char answer[16384];
+    CU_ASSERT_EQUAL(http_ask(port, "GET /metrics HTTP/1.0\r\n\r\n", answer, sizeof answer), 0);
+    CU_ASSERT(starts_with(answer, "HTTP/1.0 200 OK\r\n") ||
+              starts_with(answer, "HTTP/1.1 200 OK\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(answer, "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(answer, "\r\n\r\n# HELP hs_up 1 while the service runs.\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(answer, "\nhs_errors_total{service=\"tool\",id=\"t1\"} 4\n"));
+    CU_ASSERT_EQUAL(http_ask(port, "GET /other HTTP/1.0\r\n\r\n", answer, sizeof answer), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(answer, " 404 "));
+    CU_ASSERT_EQUAL(http_ask(port, "POST /metrics HTTP/1.0\r\n\r\n", answer, sizeof answer), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(answer, " 405 "));
+    hs_metrics_destroy(m);
+}
+
 /* ------------------------------------------------------------------ settings */
 
 typedef struct svc_test_cfg {
@@ -666,6 +739,7 @@ HS_TEST_INIT(service)
     HS_TEST(test_ctl_set)
     HS_TEST(test_ctl_pause_resume_shutdown)
     HS_TEST(test_ctl_drain)
+    HS_TEST(test_metrics_http)
     HS_TEST(test_common_table)
     HS_TEST(test_join_defaults_and_layers)
     HS_TEST(test_join_offset_and_duplicates)
