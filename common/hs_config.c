@@ -680,3 +680,30 @@ void hs_config_free(const hs_cfg_item *table, void *cfg)
         }
     }
 }
+
+int hs_config_join(hs_cfg_item **out, const hs_cfg_item *first, size_t first_offset,
+                   const hs_cfg_item *second)
+{
+    if (out == NULL || first == NULL || second == NULL)
+        return HS_ERR_INVAL;
+    *out = NULL;
+    size_t n1 = 0, n2 = 0;
+    while (first[n1].name != NULL)
+        n1++;
+    while (second[n2].name != NULL) {
+        if (hs__cfg_find(first, second[n2].name, strlen(second[n2].name)) != NULL)
+            return hs_err_set(HS_ERR_CONFIG, "setting '%s' is declared twice", second[n2].name);
+        n2++;
+    }
+    hs_cfg_item *t = hs_calloc(n1 + n2 + 1, sizeof *t);
+    if (t == NULL)
+        return HS_ERR_NOMEM;
+    for (size_t i = 0; i < n1; i++) {
+        t[i] = first[i];
+        t[i].offset += first_offset;
+    }
+    memcpy(t + n1, second, n2 * sizeof *t);
+    /* The terminator: calloc left t[n1 + n2] all zero, name NULL. */
+    *out = t;
+    return HS_OK;
+}

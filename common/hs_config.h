@@ -123,6 +123,18 @@ int hs_config_get(const hs_cfg_item *table, const void *cfg, const char *name, h
  */
 int hs_config_print(const hs_cfg_item *table, const void *cfg, hs_buf *out);
 
+/*
+ * Builds one table from two, so that settings shared by several programs
+ * can be declared once: the items of first, whose struct sits first_offset
+ * bytes into the config struct (their offsets are moved by it), followed by
+ * the items of second (offsets into the config struct as they are). Every
+ * hs_config function then takes *out as the table of the whole struct. The
+ * strings of the items stay borrowed from both tables; the caller frees *out
+ * with hs_free. HS_ERR_CONFIG when a name is in both tables, HS_ERR_NOMEM.
+ */
+int hs_config_join(hs_cfg_item **out, const hs_cfg_item *first, size_t first_offset,
+                   const hs_cfg_item *second);
+
 /* Frees the strings the config owns and sets those fields to NULL. NULL-safe. */
 void hs_config_free(const hs_cfg_item *table, void *cfg);
 

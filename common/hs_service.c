@@ -2,15 +2,14 @@
 
 #include "hs_alloc.h"
 #include "hs_base64.h"
+#include "hs_ctl.h"
 #include "hs_error.h"
 #include "hs_json.h"
-#include "hs_mpack.h"
+#include "hs_metrics.h"
 #include "hs_time.h"
 #include "hs_utf8.h"
 #include "hs_wclient.h"
 
-#include <microhttpd.h>
-#include <pthread.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,56 +30,60 @@ static atomic_int hs__stop_signal;
 
 struct hs_service {
     char kind[32];
-    const hs_cfg_item *table; /* borrowed */
-    void *cfg;                /* borrowed; starts with hs_service_cfg */
-    hs_service_cfg *common;   /* == cfg */
-    hs_log *log;              /* owned */
-    hs_mqtt *mqtt;            /* owned */
+    hs_cfg_item *table;     /* owned: hs_service_cfg_table joined with the service's table */
+    void *cfg;              /* borrowed; starts with hs_service_cfg */
+    hs_service_cfg *common; /* == cfg */
+    hs_log *log;            /* owned */
+    hs_mqtt *mqtt;          /* owned */
+    hs_metrics *metrics;    /* owned */
+    hs_ctl *ctl;            /* owned; connected by hs_service_ctl_start */
     int64_t started_us;
     atomic_bool stopped;
     int argc;    /* leftover arguments */
     char **argv; /* owned array of borrowed strings */
-    hs_service_counters counters;
     int64_t next_metrics_us;
     uint64_t msgs_in_at_trim;   /* received-message count at the last malloc_trim */
     bool announced;             /* hs_service_ready published "online" */
     uint64_t status_reconnects; /* reconnects when the status was last published */
+    bool manual_resume;         /* the service announces its resume itself */
     int64_t last_dead_log_us;
     uint64_t dead_since_log;
     hs_buf scratch;
-    hs_buf topic;
-    /* Latency histogram: HS__LAT_BUCKETS buckets, 4 per power of two of microseconds. */
-    _Atomic uint64_t lat[256];
-    _Atomic uint64_t lat_count, lat_sum_us; /* cumulative, for the Prometheus summary */
-    uint64_t lat_prev[256];                 /* counts at the last tick (window = the difference) */
-    /* The last metrics, computed at each tick (read by ctl and the HTTP endpoint). */
-    pthread_mutex_t mu;
-    hs_buf metrics_json;                                             /* guarded by mu */
-    double rate_msgs_in, rate_msgs_out, rate_inst_in, rate_inst_out; /* per second, mu */
-    double p50_ms, p95_ms, p99_ms; /* window latency percentiles, mu */
-    uint64_t last_cnt[4];
-    int64_t last_tick_mono;
-    /* Control channel. */
-    hs_mqtt *ctl; /* owned; its own connection */
-    pthread_t ctl_thread;
-    bool ctl_started;
-    atomic_bool paused;
-    atomic_bool paused_shown; /* the retained status says "paused" */
-    bool manual_resume;       /* the service announces its resume itself */
-    atomic_bool idle;
-    char *allowed[32]; /* settings that `set` may change (owned) */
-    size_t nallowed;
-    /* A `set` handed to the service thread: guarded by mu, signalled by cv. */
-    pthread_cond_t cv;
-    char *set_name, *set_value;
-    int set_rc;
-    bool set_pending, set_done;
-    char set_err[300];
-    struct MHD_Daemon *http; /* Prometheus endpoint, or NULL */
-    char *status_extra;      /* owned JSON members added to the status, or NULL */
+    char *status_extra; /* owned JSON members added to the status, or NULL */
 };
 
-#define HS__LAT_BUCKETS 256
+#define HS__SVC_ITEM(name, type, def, field, secret, help)                                         \
+    {                                                                                              \
+        name, type, def, offsetof(hs_service_cfg, field), secret, help                             \
+    }
+
+const hs_cfg_item hs_service_cfg_table[] = {
+    HS__SVC_ITEM("service_id", HS_CFG_STR, NULL, service_id, false,
+                 "stable id of this service instance (default: the service kind)"),
+    HS__SVC_ITEM("broker_url", HS_CFG_STR, "tcp://127.0.0.1:1883", broker_url, false,
+                 "MQTT broker URL (tcp://, mqtts://)"),
+    HS__SVC_ITEM("store_url", HS_CFG_STR, "sqlite://./hs-data/hs.db", store_url, false,
+                 "store URL: sqlite:///path/hs.db or mongodb://host:port/db"),
+    HS__SVC_ITEM("prefix", HS_CFG_STR, "hs", prefix, false, "topic prefix"),
+    HS__SVC_ITEM("log_level", HS_CFG_STR, "info", log_level, false,
+                 "debug, info, warn, error, mon, off"),
+    HS__SVC_ITEM("mqtt_username", HS_CFG_STR, NULL, mqtt_username, false, "broker user name"),
+    HS__SVC_ITEM("mqtt_password", HS_CFG_STR, NULL, mqtt_password, true, "broker password"),
+    HS__SVC_ITEM("mqtt_ca_file", HS_CFG_STR, NULL, mqtt_ca_file, false,
+                 "CA certificate file for mqtts:// brokers"),
+    HS__SVC_ITEM("writer_id", HS_CFG_STR, "writer", writer_id, false, "service id of the writer"),
+    HS__SVC_ITEM("metrics_interval", HS_CFG_DURATION, "5s", metrics_interval_us, false,
+                 "how often metrics are published"),
+    HS__SVC_ITEM("metrics_port", HS_CFG_INT, "0", metrics_port, false,
+                 "HTTP port serving /metrics in Prometheus text format (0: off)"),
+    HS__SVC_ITEM("mon_topic", HS_CFG_STR, "", mon_topic, false,
+                 "topic of monitoring events (default <prefix>/mon)"),
+    HS__SVC_ITEM("mon_format", HS_CFG_STR, "senml", mon_format, false,
+                 "monitoring event format: senml or plain"),
+    HS__SVC_ITEM("connect_timeout", HS_CFG_DURATION, "0s", connect_timeout_us, false,
+                 "how long to wait for the broker at start (0s: forever)"),
+    {NULL, HS_CFG_STR, NULL, 0, false, NULL},
+};
 
 static void hs__on_signal(int sig)
 {
@@ -112,28 +114,54 @@ int hs_service_exit_code(int rc)
     return 2;
 }
 
-int hs_service_init(hs_service **out, const char *kind, const hs_cfg_item *table, void *cfg,
-                    int argc, char **argv)
+/* The probe the metrics take their service numbers from (any thread). */
+static void hs__svc_probe(void *ctx, hs_metrics_probe *p)
 {
-    *out = NULL;
-    hs_service *svc = hs_calloc(1, sizeof *svc);
-    if (svc == NULL)
-        return HS_ERR_NOMEM;
-    snprintf(svc->kind, sizeof svc->kind, "%s", kind);
-    svc->table = table;
-    svc->cfg = cfg;
-    svc->common = cfg;
-    svc->started_us = hs_time_now_us();
-    hs_buf_init(&svc->scratch, 0);
-    hs_buf_init(&svc->topic, 0);
-    svc->argv = hs_calloc((size_t)argc + 1, sizeof *svc->argv);
-    if (svc->argv == NULL) {
-        hs_free(svc);
-        return HS_ERR_NOMEM;
+    hs_service *svc = ctx;
+    p->paused = hs_ctl_paused(svc->ctl);
+    /* svc->mqtt is set once, by hs_service_connect, before anything that reads metrics runs. */
+    if (svc->mqtt != NULL) {
+        hs_mqtt_stats ms;
+        hs_mqtt_get_stats(svc->mqtt, &ms);
+        p->rx_queued = ms.rx_queued;
+        p->inflight = ms.inflight;
+        p->reconnects = ms.reconnects;
     }
+}
+
+static int hs__status_payload(hs_service *svc, hs_buf *b, const char *state, const char *reason);
+
+static int hs__svc_ctl_stats(void *ctx, hs_buf *out)
+{
+    hs_service *svc = ctx;
+    int rc = hs_metrics_update(svc->metrics);
+    if (rc == HS_OK)
+        rc = hs_metrics_json(svc->metrics, out);
+    return rc;
+}
+
+static int hs__svc_ctl_status(void *ctx, const char *state, hs_buf *out)
+{
+    return hs__status_payload(ctx, out, state, NULL);
+}
+
+static void hs__svc_ctl_stop(void *ctx)
+{
+    hs_service_stop(ctx);
+}
+
+static bool hs__svc_ctl_running(void *ctx)
+{
+    return hs_service_running(ctx);
+}
+
+/* Reads the configuration layers and the options; HS_SERVICE_DONE when the run ends here. */
+static int hs__svc_configure(hs_service *svc, int argc, char **argv, bool *print)
+{
+    const hs_cfg_item *table = svc->table;
+    void *cfg = svc->cfg;
     int rc = hs_config_defaults(table, cfg);
     const char *config_file = getenv("HS_CONFIG");
-    bool print = false;
     /* First pass: the config file, which the other layers override. */
     for (int i = 1; rc == HS_OK && i < argc; i++) {
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -152,26 +180,90 @@ int hs_service_init(hs_service **out, const char *kind, const hs_cfg_item *table
         } else if (strncmp(a, "--set=", 6) == 0) {
             rc = hs_config_set_pair(table, cfg, a + 6);
         } else if (strcmp(a, "--print-config") == 0) {
-            print = true;
+            *print = true;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            hs__usage(kind, table);
+            hs__usage(svc->kind, table);
             rc = HS_SERVICE_DONE;
         } else if (strcmp(a, "--version") == 0) {
-            printf("hs-%s %s\n", kind, HS_VERSION);
+            printf("hs-%s %s\n", svc->kind, HS_VERSION);
             rc = HS_SERVICE_DONE;
         } else {
             svc->argv[svc->argc++] = argv[i];
         }
     }
     if (rc == HS_OK && (svc->common->service_id == NULL || svc->common->service_id[0] == '\0'))
-        rc = hs_config_set(table, cfg, "service_id", kind);
+        rc = hs_config_set(table, cfg, "service_id", svc->kind);
+    return rc;
+}
+
+/* Creates the log, the metrics and the control channel of a configured service. */
+static int hs__svc_parts(hs_service *svc)
+{
     int level = HS_LOG_INFO;
-    if (rc == HS_OK && hs_log_level_parse(svc->common->log_level, &level) != HS_OK)
-        rc = hs_err_set(HS_ERR_CONFIG, "log_level '%s' is not a level", svc->common->log_level);
+    if (hs_log_level_parse(svc->common->log_level, &level) != HS_OK)
+        return hs_err_set(HS_ERR_CONFIG, "log_level '%s' is not a level", svc->common->log_level);
+    int rc = hs_log_create(&svc->log, svc->common->service_id, level);
+    if (rc == HS_OK)
+        rc = hs_metrics_create(&svc->metrics, svc->kind, svc->common->service_id, svc->started_us,
+                               hs__svc_probe, svc);
+    if (rc == HS_OK) {
+        hs_ctl_opts o;
+        memset(&o, 0, sizeof o);
+        o.kind = svc->kind;
+        o.id = svc->common->service_id;
+        o.started_us = svc->started_us;
+        o.table = svc->table;
+        o.cfg = svc->cfg;
+        o.log = svc->log;
+        o.hooks.ctx = svc;
+        o.hooks.stats = hs__svc_ctl_stats;
+        o.hooks.status = hs__svc_ctl_status;
+        o.hooks.stop = hs__svc_ctl_stop;
+        o.hooks.running = hs__svc_ctl_running;
+        rc = hs_ctl_create(&svc->ctl, &o);
+    }
+    return rc;
+}
+
+/* Frees what hs_service_init acquired; the counterpart of a failed init and of destroy. */
+static void hs__svc_free(hs_service *svc)
+{
+    hs_metrics_destroy(svc->metrics);
+    hs_ctl_destroy(svc->ctl);
+    hs_log_destroy(svc->log);
+    if (svc->table != NULL)
+        hs_config_free(svc->table, svc->cfg);
+    hs_free(svc->table);
+    hs_buf_free(&svc->scratch);
+    hs_free(svc->argv);
+    hs_free(svc->status_extra);
+    hs_free(svc);
+}
+
+int hs_service_init(hs_service **out, const char *kind, const hs_cfg_item *table, void *cfg,
+                    int argc, char **argv)
+{
+    *out = NULL;
+    hs_service *svc = hs_calloc(1, sizeof *svc);
+    if (svc == NULL)
+        return HS_ERR_NOMEM;
+    snprintf(svc->kind, sizeof svc->kind, "%s", kind);
+    svc->cfg = cfg;
+    svc->common = cfg;
+    svc->started_us = hs_time_now_us();
+    hs_buf_init(&svc->scratch, 0);
+    svc->argv = hs_calloc((size_t)argc + 1, sizeof *svc->argv);
+    int rc = svc->argv != NULL ? HS_OK : HS_ERR_NOMEM;
+    /* hs_service_cfg is the first member of every service's config struct. */
+    if (rc == HS_OK)
+        rc = hs_config_join(&svc->table, hs_service_cfg_table, 0, table);
+    bool print = false;
+    if (rc == HS_OK)
+        rc = hs__svc_configure(svc, argc, argv, &print);
     if (rc == HS_OK && print) {
         hs_buf b;
         hs_buf_init(&b, 0);
-        rc = hs_config_print(table, cfg, &b);
+        rc = hs_config_print(svc->table, cfg, &b);
         if (rc == HS_OK)
             fputs(hs_buf_cstr(&b), stdout);
         hs_buf_free(&b);
@@ -179,25 +271,15 @@ int hs_service_init(hs_service **out, const char *kind, const hs_cfg_item *table
             rc = HS_SERVICE_DONE;
     }
     if (rc == HS_OK)
-        rc = hs_log_create(&svc->log, svc->common->service_id, level);
+        rc = hs__svc_parts(svc);
     if (rc != HS_OK) {
         if (rc != HS_SERVICE_DONE) {
             char msg[600];
             fprintf(stderr, "hs-%s: %s\n", kind, hs_err_describe(rc, msg, sizeof msg));
         }
-        hs_config_free(table, cfg);
-        hs_buf_free(&svc->scratch);
-        hs_buf_free(&svc->topic);
-        hs_free(svc->argv);
-        hs_free(svc);
+        hs__svc_free(svc);
         return rc;
     }
-    pthread_mutex_init(&svc->mu, NULL);
-    pthread_cond_init(&svc->cv, NULL);
-    hs_buf_init(&svc->metrics_json, 0);
-    svc->last_tick_mono = hs_time_mono_us();
-    hs_service_allow_set(svc, "log_level");
-    hs_service_allow_set(svc, "metrics_interval");
     umask(077);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -395,7 +477,7 @@ static int hs__put_base64(hs_buf *b, const void *p, size_t len)
 void hs_service_dead_letter(hs_service *svc, const char *reason, const char *topic,
                             const void *payload, size_t len)
 {
-    svc->counters.dead_lettered++;
+    hs_metrics_counters_get(svc->metrics)->dead_lettered++;
     hs_buf *b = &svc->scratch;
     char now[HS_TIME_ISO_MAX];
     hs_time_format_iso(hs_time_now_us(), now);
@@ -445,255 +527,12 @@ void hs_service_dead_letter(hs_service *svc, const char *reason, const char *top
 
 hs_service_counters *hs_service_counters_get(hs_service *svc)
 {
-    return &svc->counters;
-}
-
-static long hs__rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, rss = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-            rss = 0;
-        fclose(f);
-    }
-    return rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-/* ------------------------------------------------------------------ latency */
-
-static unsigned hs__lat_bucket(int64_t us)
-{
-    if (us < 4)
-        return us < 0 ? 0 : (unsigned)us;
-    unsigned lg = 63u - (unsigned)__builtin_clzll((unsigned long long)us);
-    unsigned sub = (unsigned)((us >> (lg - 2)) & 3);
-    unsigned b = 4 * (lg - 1) + sub;
-    return b < HS__LAT_BUCKETS ? b : HS__LAT_BUCKETS - 1;
-}
-
-/* The middle of a bucket, in microseconds. */
-static double hs__lat_value(unsigned b)
-{
-    if (b < 4)
-        return b;
-    unsigned lg = b / 4 + 1, sub = b % 4;
-    double lo = (double)(1ULL << lg) * (1.0 + sub / 4.0);
-    return lo * (1.0 + 1.0 / 8.0);
+    return hs_metrics_counters_get(svc->metrics);
 }
 
 void hs_service_observe_us(hs_service *svc, int64_t us)
 {
-    atomic_fetch_add_explicit(&svc->lat[hs__lat_bucket(us)], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&svc->lat_count, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&svc->lat_sum_us, us > 0 ? (uint64_t)us : 0, memory_order_relaxed);
-}
-
-/* ------------------------------------------------------------------ metrics */
-
-static long hs__rss_kb(void);
-
-/* Recomputes rates and window percentiles, and the metrics JSON (under mu). */
-static void hs__metrics_update(hs_service *svc)
-{
-    /* The service thread (tick) and the control thread (stats) both come here. */
-    pthread_mutex_lock(&svc->mu);
-    int64_t now = hs_time_mono_us();
-    double dt = (double)(now - svc->last_tick_mono) / 1e6;
-    hs_service_counters *c = &svc->counters;
-    uint64_t cnt[4] = {c->msgs_in, c->msgs_out, c->instances_in, c->instances_out};
-    uint64_t window[HS__LAT_BUCKETS], total = 0;
-    for (unsigned i = 0; i < HS__LAT_BUCKETS; i++) {
-        uint64_t v = atomic_load_explicit(&svc->lat[i], memory_order_relaxed);
-        window[i] = v - svc->lat_prev[i];
-        svc->lat_prev[i] = v;
-        total += window[i];
-    }
-    double pct[3] = {0, 0, 0};
-    const double q[3] = {0.50, 0.95, 0.99};
-    for (int k = 0; k < 3 && total > 0; k++) {
-        uint64_t want = (uint64_t)(q[k] * (double)total + 0.5), acc = 0;
-        if (want == 0)
-            want = 1;
-        for (unsigned i = 0; i < HS__LAT_BUCKETS; i++) {
-            acc += window[i];
-            if (acc >= want) {
-                pct[k] = hs__lat_value(i) / 1000.0;
-                break;
-            }
-        }
-    }
-    hs_mqtt_stats ms;
-    memset(&ms, 0, sizeof ms);
-    if (svc->mqtt != NULL)
-        hs_mqtt_get_stats(svc->mqtt, &ms);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    if (dt > 0.05) {
-        svc->rate_msgs_in = (double)(cnt[0] - svc->last_cnt[0]) / dt;
-        svc->rate_msgs_out = (double)(cnt[1] - svc->last_cnt[1]) / dt;
-        svc->rate_inst_in = (double)(cnt[2] - svc->last_cnt[2]) / dt;
-        svc->rate_inst_out = (double)(cnt[3] - svc->last_cnt[3]) / dt;
-        memcpy(svc->last_cnt, cnt, sizeof cnt);
-        svc->last_tick_mono = now;
-    }
-    svc->p50_ms = pct[0];
-    svc->p95_ms = pct[1];
-    svc->p99_ms = pct[2];
-    hs_buf *b = &svc->metrics_json;
-    hs_buf_reset(b);
-    hs_buf_puts(b, "{\"id\":");
-    hs_json_put_string(b, svc->common->service_id, strlen(svc->common->service_id));
-    hs_buf_printf(
-        b,
-        ",\"service\":\"%s\",\"version\":\"%s\",\"t\":%lld,\"uptime_s\":%.1f,\"state\":\"%s\","
-        "\"msgs_in\":%llu,\"msgs_out\":%llu,\"instances_in\":%llu,\"instances_out\":%llu,"
-        "\"msgs_in_per_s\":%.1f,\"msgs_out_per_s\":%.1f,\"instances_in_per_s\":%.1f,"
-        "\"instances_out_per_s\":%.1f,\"errors\":%llu,\"dead_lettered\":%llu,\"backlog\":%llu,"
-        "\"latency_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"count\":%llu},"
-        "\"rx_queued\":%zu,\"inflight\":%d,\"reconnects\":%llu,\"rss_kb\":%ld,\"cpu_s\":%.3f}",
-        svc->kind, HS_VERSION, (long long)hs_time_now_us(),
-        (double)(hs_time_now_us() - svc->started_us) / 1e6,
-        atomic_load(&svc->paused) ? "paused" : "online", (unsigned long long)cnt[0],
-        (unsigned long long)cnt[1], (unsigned long long)cnt[2], (unsigned long long)cnt[3],
-        svc->rate_msgs_in, svc->rate_msgs_out, svc->rate_inst_in, svc->rate_inst_out,
-        (unsigned long long)c->errors, (unsigned long long)c->dead_lettered,
-        (unsigned long long)c->backlog, pct[0], pct[1], pct[2], (unsigned long long)total,
-        ms.rx_queued, ms.inflight, (unsigned long long)ms.reconnects, hs__rss_kb(), cpu);
-    pthread_mutex_unlock(&svc->mu);
-}
-
-/* The metrics in Prometheus text format (version 0.0.4). */
-static void hs__metrics_prom(hs_service *svc, hs_buf *out)
-{
-    hs_service_counters *c = &svc->counters;
-    char labels[300];
-    snprintf(labels, sizeof labels, "service=\"%s\",id=\"%s\"", svc->kind, svc->common->service_id);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    struct {
-        const char *name, *type, *help;
-        double v;
-    } m[] = {
-        {"hs_up", "gauge", "1 while the service runs", 1},
-        {"hs_paused", "gauge", "1 while the service is paused", atomic_load(&svc->paused) ? 1 : 0},
-        {"hs_messages_in_total", "counter", "Messages received", (double)c->msgs_in},
-        {"hs_messages_out_total", "counter", "Messages sent", (double)c->msgs_out},
-        {"hs_instances_in_total", "counter", "Instances received", (double)c->instances_in},
-        {"hs_instances_out_total", "counter", "Instances sent or stored", (double)c->instances_out},
-        {"hs_errors_total", "counter", "Errors", (double)c->errors},
-        {"hs_dead_lettered_total", "counter", "Inputs rejected to the dead-letter topic",
-         (double)c->dead_lettered},
-        {"hs_backlog", "gauge", "Work waiting", (double)c->backlog},
-        {"hs_resident_memory_bytes", "gauge", "Resident set size", (double)hs__rss_kb() * 1024},
-        {"hs_cpu_seconds_total", "counter", "CPU time used", cpu},
-        {"hs_uptime_seconds", "gauge", "Seconds since the start",
-         (double)(hs_time_now_us() - svc->started_us) / 1e6},
-    };
-    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
-        hs_buf_printf(out, "# HELP %s %s.\n# TYPE %s %s\n%s{%s} %.17g\n", m[i].name, m[i].help,
-                      m[i].name, m[i].type, m[i].name, labels, m[i].v);
-    pthread_mutex_lock(&svc->mu);
-    hs_buf_printf(out,
-                  "# HELP hs_latency_seconds Latency of the service's unit of work (quantiles "
-                  "over the last metrics interval).\n# TYPE hs_latency_seconds summary\n"
-                  "hs_latency_seconds{%s,quantile=\"0.5\"} %.9g\n"
-                  "hs_latency_seconds{%s,quantile=\"0.95\"} %.9g\n"
-                  "hs_latency_seconds{%s,quantile=\"0.99\"} %.9g\n"
-                  "hs_latency_seconds_sum{%s} %.9g\nhs_latency_seconds_count{%s} %llu\n",
-                  labels, svc->p50_ms / 1000, labels, svc->p95_ms / 1000, labels,
-                  svc->p99_ms / 1000, labels, (double)svc->lat_sum_us / 1e6, labels,
-                  (unsigned long long)svc->lat_count);
-    hs_buf_printf(out,
-                  "# HELP hs_instances_in_per_second Instances received per second over the last "
-                  "metrics interval.\n# TYPE hs_instances_in_per_second gauge\n"
-                  "hs_instances_in_per_second{%s} %.6g\n",
-                  labels, svc->rate_inst_in);
-    pthread_mutex_unlock(&svc->mu);
-}
-
-static enum MHD_Result hs__http(void *cls, struct MHD_Connection *conn, const char *url,
-                                const char *method, const char *version, const char *upload,
-                                size_t *upload_len, void **con_cls)
-{
-    (void)version;
-    (void)upload;
-    (void)upload_len;
-    (void)con_cls;
-    hs_service *svc = cls;
-    hs_buf b;
-    hs_buf_init(&b, 0);
-    unsigned status = MHD_HTTP_OK;
-    if (strcmp(method, "GET") != 0) {
-        hs_buf_puts(&b, "only GET\n");
-        status = MHD_HTTP_METHOD_NOT_ALLOWED;
-    } else if (strcmp(url, "/metrics") == 0) {
-        hs__metrics_prom(svc, &b);
-    } else {
-        hs_buf_puts(&b, "see /metrics\n");
-        status = MHD_HTTP_NOT_FOUND;
-    }
-    struct MHD_Response *r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
-    hs_buf_free(&b);
-    if (r == NULL)
-        return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-    enum MHD_Result ret = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-/* Applies a `set` handed over by the control thread (on the service's thread). */
-static void hs__apply_set(hs_service *svc)
-{
-    pthread_mutex_lock(&svc->mu);
-    if (!svc->set_pending) {
-        pthread_mutex_unlock(&svc->mu);
-        return;
-    }
-    svc->set_err[0] = '\0';
-    int rc = HS_OK;
-    int level;
-    const hs_cfg_item *it = svc->table;
-    while (it->name != NULL && strcmp(it->name, svc->set_name) != 0)
-        it++;
-    if (strcmp(svc->set_name, "log_level") == 0 &&
-        hs_log_level_parse(svc->set_value, &level) != HS_OK)
-        rc = hs_err_set(HS_ERR_CONFIG,
-                        "'%s' is not a log level (debug, info, warn, error, mon, off)",
-                        svc->set_value);
-    /* Numeric run-time settings are sizes, counts and periods: they must be positive. */
-    hs_buf old;
-    hs_buf_init(&old, 0);
-    (void)hs_config_get(svc->table, svc->cfg, svc->set_name, &old);
-    if (rc == HS_OK)
-        rc = hs_config_set(svc->table, svc->cfg, svc->set_name, svc->set_value);
-    if (rc == HS_OK && it->name != NULL && it->type != HS_CFG_STR && it->type != HS_CFG_BOOL) {
-        int64_t v;
-        memcpy(&v, (const char *)svc->cfg + it->offset, sizeof v);
-        if (v <= 0) {
-            (void)hs_config_set(svc->table, svc->cfg, svc->set_name, hs_buf_cstr(&old));
-            rc = hs_err_set(HS_ERR_CONFIG, "%s must be positive", svc->set_name);
-        }
-    }
-    hs_buf_free(&old);
-    if (rc != HS_OK)
-        snprintf(svc->set_err, sizeof svc->set_err, "%s", hs_err_detail());
-    else if (strcmp(svc->set_name, "log_level") == 0 &&
-             hs_log_level_parse(svc->common->log_level, &level) == HS_OK)
-        hs_log_set_level(svc->log, level);
-    svc->set_rc = rc;
-    svc->set_pending = false;
-    svc->set_done = true;
-    pthread_cond_broadcast(&svc->cv);
-    pthread_mutex_unlock(&svc->mu);
-    if (rc == HS_OK)
-        hs_info(svc->log, "setting %s changed to %s (control channel)", svc->set_name,
-                svc->set_value);
+    hs_metrics_observe_us(svc->metrics, us);
 }
 
 void hs_service_manual_resume(hs_service *svc)
@@ -703,7 +542,7 @@ void hs_service_manual_resume(hs_service *svc)
 
 void hs_service_resumed(hs_service *svc)
 {
-    if (atomic_load(&svc->paused) || !atomic_load(&svc->paused_shown) || svc->mqtt == NULL)
+    if (hs_ctl_paused(svc->ctl) || !hs_ctl_status_paused(svc->ctl) || svc->mqtt == NULL)
         return;
     hs_buf st, t;
     hs_buf_init(&st, 0);
@@ -711,7 +550,7 @@ void hs_service_resumed(hs_service *svc)
     if (hs__status_payload(svc, &st, "online", NULL) == HS_OK &&
         hs_mqtt_publish(svc->mqtt, hs_service_topic(svc, &t, "status/%s", svc->common->service_id),
                         st.data, st.len, 1, true, 2000) == HS_OK)
-        atomic_store(&svc->paused_shown, false);
+        hs_ctl_status_shown_online(svc->ctl);
     hs_buf_free(&st);
     hs_buf_free(&t);
 }
@@ -728,7 +567,7 @@ static void hs__status_after_reconnect(hs_service *svc)
     hs_mqtt_get_stats(svc->mqtt, &ms);
     if (ms.reconnects == svc->status_reconnects)
         return;
-    const char *state = atomic_load(&svc->paused_shown) ? "paused" : "online";
+    const char *state = hs_ctl_status_paused(svc->ctl) ? "paused" : "online";
     hs_buf st, t;
     hs_buf_init(&st, 0);
     hs_buf_init(&t, 0);
@@ -767,7 +606,7 @@ void hs_service_release_memory(void)
 
 void hs_service_tick(hs_service *svc)
 {
-    hs__apply_set(svc);
+    hs_ctl_apply_pending(svc->ctl);
     if (!svc->manual_resume)
         hs_service_resumed(svc);
     hs__status_after_reconnect(svc);
@@ -775,23 +614,20 @@ void hs_service_tick(hs_service *svc)
     if (svc->mqtt == NULL || now < svc->next_metrics_us)
         return;
     svc->next_metrics_us = now + svc->common->metrics_interval_us;
-    hs__metrics_update(svc);
-    hs_buf t;
+    hs_buf t, copy;
     hs_buf_init(&t, 0);
-    pthread_mutex_lock(&svc->mu);
-    hs_buf copy;
     hs_buf_init(&copy, 0);
-    hs_buf_append(&copy, svc->metrics_json.data, svc->metrics_json.len);
-    pthread_mutex_unlock(&svc->mu);
-    (void)hs_mqtt_publish(svc->mqtt,
-                          hs_service_topic(svc, &t, "metrics/%s", svc->common->service_id),
-                          copy.data, copy.len, 0, false, 0);
+    int rc = hs_metrics_update(svc->metrics);
+    if (rc == HS_OK)
+        rc = hs_metrics_json(svc->metrics, &copy);
+    if (rc == HS_OK)
+        (void)hs_mqtt_publish(svc->mqtt,
+                              hs_service_topic(svc, &t, "metrics/%s", svc->common->service_id),
+                              copy.data, copy.len, 0, false, 0);
     hs_buf_free(&copy);
     hs_buf_free(&t);
     hs__trim_after_load(svc);
 }
-
-/* ------------------------------------------------------------------ control channel */
 
 void hs_service_set_status_extra(hs_service *svc, const char *json_members)
 {
@@ -801,268 +637,19 @@ void hs_service_set_status_extra(hs_service *svc, const char *json_members)
 
 void hs_service_allow_set(hs_service *svc, const char *name)
 {
-    if (svc->nallowed < sizeof svc->allowed / sizeof svc->allowed[0])
-        svc->allowed[svc->nallowed++] = hs_strdup(name);
+    int rc = hs_ctl_allow_set(svc->ctl, name);
+    if (rc != HS_OK)
+        hs_error(svc->log, "setting %s cannot be made settable: %s", name, hs_strerror(rc));
 }
 
 bool hs_service_paused(const hs_service *svc)
 {
-    return atomic_load(&((hs_service *)svc)->paused);
+    return hs_ctl_paused(svc->ctl);
 }
 
 void hs_service_set_idle(hs_service *svc, bool idle)
 {
-    atomic_store(&svc->idle, idle);
-}
-
-static int hs__status_payload(hs_service *svc, hs_buf *b, const char *state, const char *reason);
-
-static void hs__publish_state(hs_service *svc, const char *state)
-{
-    hs_buf st, t;
-    hs_buf_init(&st, 0);
-    hs_buf_init(&t, 0);
-    if (hs__status_payload(svc, &st, state, NULL) == HS_OK)
-        (void)hs_mqtt_publish(svc->ctl,
-                              hs_service_topic(svc, &t, "status/%s", svc->common->service_id),
-                              st.data, st.len, 1, true, 2000);
-    hs_buf_free(&st);
-    hs_buf_free(&t);
-}
-
-/* The characters of a control command or setting name. */
-#define HS__CTL_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-."
-
-int hs_ctl_request_read(const void *payload, size_t len, hs_ctl_request *q, hs_buf *reply)
-{
-    hs_buf mp;
-    hs_buf_init(&mp, 0);
-    hs_mp_field f[8];
-    size_t nf = 0;
-    const char *sv;
-    uint32_t sl;
-    q->cmd[0] = q->name[0] = q->value[0] = '\0';
-    if (hs_json_to_mpack((const char *)payload, len, &mp) != HS_OK ||
-        hs_mp_map_index(mp.data, mp.len, f, 8, &nf, NULL) != HS_OK) {
-        hs_buf_puts(reply, "{\"ok\":false,\"error\":\"control requests are JSON objects "
-                           "{\\\"cmd\\\": ...} of at most 8 members\"}");
-        hs_buf_free(&mp);
-        return HS_ERR_PARSE;
-    }
-    /* Names and commands are echoed in replies: only plain name characters. */
-    static const struct {
-        const char *key;
-        size_t off, size;
-    } names[] = {{"cmd", offsetof(hs_ctl_request, cmd), sizeof q->cmd},
-                 {"name", offsetof(hs_ctl_request, name), sizeof q->name}};
-    for (size_t i = 0; i < 2; i++) {
-        char *dst = (char *)q + names[i].off;
-        if (hs_mp_field_str(f, nf, names[i].key, &sv, &sl) != HS_OK)
-            continue;
-        bool plain = sl < names[i].size;
-        for (uint32_t k = 0; k < sl && plain; k++)
-            plain = sv[k] != '\0' && strchr(HS__CTL_NAME_CHARS, sv[k]) != NULL;
-        if (!plain) {
-            hs_buf_free(&mp);
-            hs_buf_printf(reply,
-                          "{\"ok\":false,\"error\":\"cmd (under %zu bytes) and name (under %zu "
-                          "bytes) are made of letters, digits, '_', '-' and '.'\"}",
-                          sizeof q->cmd, sizeof q->name);
-            return HS_ERR_PARSE;
-        }
-        memcpy(dst, sv, sl);
-        dst[sl] = '\0';
-    }
-    const hs_mp_field *vf = hs_mp_field_find(f, nf, "value");
-    int rc = HS_OK;
-    if (vf != NULL) {
-        hs_mp_reader r;
-        hs_mp_reader_init(&r, vf->val, vf->vlen);
-        hs_buf j;
-        hs_buf_init(&j, 0);
-        if (hs_mp_get_str(&r, &sv, &sl) != HS_OK) {
-            hs_mp_reader_init(&r, vf->val, vf->vlen);
-            if (hs_json_from_mpack(&r, &j) != HS_OK)
-                hs_buf_reset(&j);
-            sv = (const char *)j.data;
-            sl = (uint32_t)j.len;
-        }
-        if (sl == 0) {
-            /* value stays "" */
-        } else if (sl < sizeof q->value && memchr(sv, '\0', sl) == NULL) {
-            memcpy(q->value, sv, sl);
-            q->value[sl] = '\0';
-        } else {
-            hs_buf_printf(reply,
-                          "{\"ok\":false,\"error\":\"value is longer than %zu bytes or holds a "
-                          "NUL byte\"}",
-                          sizeof q->value - 1);
-            rc = HS_ERR_PARSE;
-        }
-        hs_buf_free(&j);
-    }
-    hs_buf_free(&mp);
-    return rc;
-}
-
-/* Handles one control request; fills the JSON reply. */
-static void hs__ctl_handle(hs_service *svc, const hs_mqtt_msg *m, hs_buf *reply)
-{
-    hs_ctl_request q;
-    if (hs_ctl_request_read(m->payload, m->len, &q, reply) != HS_OK)
-        return;
-    const char *cmd = q.cmd, *name = q.name, *value = q.value;
-    if (strcmp(cmd, "ping") == 0) {
-        hs_buf_printf(reply,
-                      "{\"ok\":true,\"id\":\"%s\",\"service\":\"%s\",\"version\":\"%s\","
-                      "\"uptime_s\":%.1f,\"state\":\"%s\"}",
-                      svc->common->service_id, svc->kind, HS_VERSION,
-                      (double)(hs_time_now_us() - svc->started_us) / 1e6,
-                      atomic_load(&svc->paused) ? "paused" : "online");
-    } else if (strcmp(cmd, "stats") == 0) {
-        hs__metrics_update(svc);
-        pthread_mutex_lock(&svc->mu);
-        hs_buf_puts(reply, "{\"ok\":true,\"stats\":");
-        hs_buf_append(reply, svc->metrics_json.data, svc->metrics_json.len);
-        hs_buf_putc(reply, '}');
-        pthread_mutex_unlock(&svc->mu);
-    } else if (strcmp(cmd, "get") == 0) {
-        hs_buf all;
-        hs_buf_init(&all, 0);
-        hs_buf_puts(reply, "{\"ok\":true,\"settings\":{");
-        bool first = true;
-        for (const hs_cfg_item *it = svc->table; it->name != NULL; it++) {
-            if (name[0] != '\0' && strcmp(name, it->name) != 0)
-                continue;
-            hs_buf_reset(&all);
-            pthread_mutex_lock(&svc->mu);
-            (void)hs_config_get(svc->table, svc->cfg, it->name, &all);
-            pthread_mutex_unlock(&svc->mu);
-            hs_buf_printf(reply, "%s\"%s\":", first ? "" : ",", it->name);
-            if (it->secret)
-                hs_buf_puts(reply, "\"***\"");
-            else
-                hs_json_put_string(reply, (const char *)all.data, all.len);
-            first = false;
-        }
-        hs_buf_puts(reply, "},\"settable\":[");
-        for (size_t i = 0; i < svc->nallowed; i++)
-            hs_buf_printf(reply, "%s\"%s\"", i ? "," : "", svc->allowed[i]);
-        hs_buf_puts(reply, "]}");
-        hs_buf_free(&all);
-        if (first && name[0] != '\0') {
-            hs_buf_reset(reply);
-            hs_buf_printf(reply, "{\"ok\":false,\"error\":\"no setting '%s'\"}", name);
-        }
-    } else if (strcmp(cmd, "set") == 0) {
-        bool allowed = false;
-        for (size_t i = 0; i < svc->nallowed && !allowed; i++)
-            allowed = strcmp(svc->allowed[i], name) == 0;
-        if (!allowed) {
-            hs_buf_printf(reply,
-                          "{\"ok\":false,\"error\":\"setting '%s' cannot be changed while "
-                          "%s runs (settable:",
-                          name, svc->kind);
-            for (size_t i = 0; i < svc->nallowed; i++)
-                hs_buf_printf(reply, " %s", svc->allowed[i]);
-            hs_buf_puts(reply, ")\"}");
-            return;
-        }
-        pthread_mutex_lock(&svc->mu);
-        hs_free(svc->set_name);
-        hs_free(svc->set_value);
-        svc->set_name = hs_strdup(name);
-        svc->set_value = hs_strdup(value);
-        svc->set_pending = true;
-        svc->set_done = false;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 5;
-        while (!svc->set_done && pthread_cond_timedwait(&svc->cv, &svc->mu, &ts) == 0)
-            ;
-        bool done = svc->set_done;
-        int rc = svc->set_rc;
-        char err[300];
-        snprintf(err, sizeof err, "%s", svc->set_err);
-        svc->set_pending = false;
-        pthread_mutex_unlock(&svc->mu);
-        if (!done) {
-            hs_buf_puts(reply, "{\"ok\":false,\"error\":\"the service did not apply the setting "
-                               "within 5 s\"}");
-        } else if (rc != HS_OK) {
-            hs_buf_puts(reply, "{\"ok\":false,\"error\":");
-            hs_json_put_string(reply, err, strlen(err));
-            hs_buf_putc(reply, '}');
-        } else {
-            hs_buf_printf(reply, "{\"ok\":true,\"name\":\"%s\",\"value\":", name);
-            hs_json_put_string(reply, value, strlen(value));
-            hs_buf_putc(reply, '}');
-        }
-    } else if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0) {
-        bool pause = cmd[0] == 'p';
-        atomic_store(&svc->paused, pause);
-        /*
-         * "paused" is announced at once, so that nobody sends more work; "online"
-         * only once the service has resumed (hs_service_tick, on its own thread,
-         * after it re-subscribed), so that work sent on seeing it is not lost.
-         */
-        if (pause) {
-            hs__publish_state(svc, "paused");
-            atomic_store(&svc->paused_shown, true);
-        }
-        hs_info(svc->log, "%s (control channel)", pause ? "paused" : "resumed");
-        hs_buf_printf(reply, "{\"ok\":true,\"state\":\"%s\"}", pause ? "paused" : "online");
-    } else if (strcmp(cmd, "drain") == 0) {
-        atomic_store(&svc->idle, false);
-        atomic_store(&svc->paused, true);
-        hs__publish_state(svc, "paused");
-        atomic_store(&svc->paused_shown, true);
-        hs_info(svc->log, "draining (control channel)");
-        int64_t end = hs_time_mono_us() + 30 * HS_US_PER_S;
-        while (!atomic_load(&svc->idle) && hs_time_mono_us() < end) {
-            struct timespec ts = {0, 20 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-        }
-        if (atomic_load(&svc->idle))
-            hs_buf_puts(reply, "{\"ok\":true,\"state\":\"drained\"}");
-        else
-            hs_buf_puts(reply, "{\"ok\":false,\"state\":\"draining\",\"error\":\"work still in "
-                               "flight after 30 s; it stays paused\"}");
-    } else if (strcmp(cmd, "shutdown") == 0) {
-        hs_info(svc->log, "shutting down (control channel)");
-        hs_service_stop(svc);
-        hs_buf_puts(reply, "{\"ok\":true,\"state\":\"stopping\"}");
-    } else {
-        hs_buf_printf(reply,
-                      "{\"ok\":false,\"error\":\"unknown command '%s' (ping, stats, get, "
-                      "set, pause, resume, drain, shutdown)\"}",
-                      cmd);
-    }
-}
-
-static void *hs__ctl_thread(void *arg)
-{
-    hs_service *svc = arg;
-    hs_buf reply;
-    hs_buf_init(&reply, 0);
-    while (hs_service_running(svc)) {
-        hs_mqtt_msg *m;
-        int rc = hs_mqtt_recv(svc->ctl, &m, 200);
-        if (rc == HS_ERR_CLOSED)
-            break;
-        if (rc != HS_OK)
-            continue;
-        hs_buf_reset(&reply);
-        hs__ctl_handle(svc, m, &reply);
-        if (m->response_topic != NULL) {
-            hs_mqtt_pub_props p = {NULL, m->correlation, m->correlation_len};
-            (void)hs_mqtt_publish_props(svc->ctl, m->response_topic, reply.data, reply.len, 1,
-                                        false, 2000, &p);
-        }
-        hs_mqtt_msg_free(m);
-    }
-    hs_buf_free(&reply);
-    return NULL;
+    hs_ctl_set_idle(svc->ctl, idle);
 }
 
 int hs_service_ctl_start(hs_service *svc)
@@ -1077,24 +664,19 @@ int hs_service_ctl_start(hs_service *svc)
     o.password = svc->common->mqtt_password;
     o.ca_file = svc->common->mqtt_ca_file;
     o.connect_timeout_ms = (int)(svc->common->connect_timeout_us / 1000);
-    hs_buf t;
+    hs_buf t, st;
     hs_buf_init(&t, 0);
-    int rc = hs_mqtt_create(&svc->ctl, &o);
+    hs_buf_init(&st, 0);
+    const char *topic = hs_service_topic(svc, &t, "ctl/%s", svc->common->service_id);
+    const char *status = hs_service_topic(svc, &st, "status/%s", svc->common->service_id);
+    int rc = topic[0] != '\0' && status[0] != '\0' ? HS_OK : HS_ERR_NOMEM;
     if (rc == HS_OK)
-        rc = hs_mqtt_connect(svc->ctl);
-    if (rc == HS_OK)
-        rc = hs_mqtt_subscribe(svc->ctl,
-                               hs_service_topic(svc, &t, "ctl/%s", svc->common->service_id), 1);
+        rc = hs_ctl_start(svc->ctl, &o, topic, status);
     hs_buf_free(&t);
-    if (rc == HS_OK && pthread_create(&svc->ctl_thread, NULL, hs__ctl_thread, svc) == 0)
-        svc->ctl_started = true;
-    else if (rc == HS_OK)
-        rc = hs_err_set(HS_ERR_IO, "cannot start the control thread");
+    hs_buf_free(&st);
     if (rc == HS_OK && svc->common->metrics_port > 0) {
-        svc->http =
-            MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)svc->common->metrics_port,
-                             NULL, NULL, hs__http, svc, MHD_OPTION_END);
-        if (svc->http == NULL)
+        if (svc->common->metrics_port > 65535 ||
+            hs_metrics_http_start(svc->metrics, (uint16_t)svc->common->metrics_port) != HS_OK)
             hs_warn(svc->log, "cannot serve metrics on port %lld (in use?)",
                     (long long)svc->common->metrics_port);
         else
@@ -1142,13 +724,13 @@ void hs_service_destroy(hs_service *svc)
     if (svc == NULL)
         return;
     hs_service_stop(svc);
-    if (svc->http != NULL)
-        MHD_stop_daemon(svc->http);
-    if (svc->ctl_started) {
-        hs_mqtt_wake(svc->ctl);
-        pthread_join(svc->ctl_thread, NULL);
-    }
-    hs_mqtt_destroy(svc->ctl);
+    /*
+     * The control thread uses the metrics and the HTTP endpoint's probe the
+     * control channel and the connection: both threads end first.
+     */
+    hs_ctl_stop(svc->ctl);
+    hs_metrics_destroy(svc->metrics);
+    svc->metrics = NULL;
     if (svc->mqtt != NULL) {
         hs_buf status, topic;
         hs_buf_init(&status, 0);
@@ -1161,20 +743,8 @@ void hs_service_destroy(hs_service *svc)
         hs_buf_free(&status);
         hs_buf_free(&topic);
         hs_mqtt_destroy(svc->mqtt);
+        svc->mqtt = NULL;
     }
     hs_info(svc->log, "stopped");
-    hs_log_destroy(svc->log);
-    hs_config_free(svc->table, svc->cfg);
-    hs_buf_free(&svc->scratch);
-    hs_buf_free(&svc->topic);
-    hs_free(svc->argv);
-    for (size_t i = 0; i < svc->nallowed; i++)
-        hs_free(svc->allowed[i]);
-    hs_free(svc->set_name);
-    hs_free(svc->set_value);
-    hs_free(svc->status_extra);
-    hs_buf_free(&svc->metrics_json);
-    pthread_cond_destroy(&svc->cv);
-    pthread_mutex_destroy(&svc->mu);
-    hs_free(svc);
+    hs__svc_free(svc);
 }

@@ -4,7 +4,14 @@
  * (online/offline, with a last will), dead-lettering, and periodic metrics.
  *
  * A service defines its config struct with `hs_service_cfg common` as the
- * first member and a config table that starts with HS_SERVICE_CFG_ITEMS.
+ * first member and a config table of its own settings only; the common
+ * settings (hs_service_cfg_table) come first in every layer, in --help and
+ * in --print-config.
+ *
+ * The parts: this file (lifecycle: options, config, signals, status, dead
+ * letters, monitoring events, the periodic tick), hs_metrics.h (counters,
+ * latency histogram, Prometheus endpoint) and hs_ctl.h (the control
+ * channel), which the service runtime wires together.
  *
  *   int main(int argc, char **argv) {
  *       my_cfg cfg;
@@ -21,6 +28,7 @@
 #include "hs_buf.h"
 #include "hs_config.h"
 #include "hs_log.h"
+#include "hs_metrics.h"
 #include "hs_mqtt.h"
 
 #include <stdbool.h>
@@ -45,59 +53,12 @@ typedef struct hs_service_cfg {
     char *mon_format;           /* "plain" or "senml" */
 } hs_service_cfg;
 
-/* The first items of every service's config table (type is the service's config struct). */
-#define HS_SERVICE_CFG_ITEMS(type)                                                                 \
-    {"service_id", HS_CFG_STR,                                                                     \
-     NULL,         offsetof(type, common.service_id),                                              \
-     false,        "stable id of this service instance (default: the service kind)"},              \
-        {"broker_url",                                                                             \
-         HS_CFG_STR,                                                                               \
-         "tcp://127.0.0.1:1883",                                                                   \
-         offsetof(type, common.broker_url),                                                        \
-         false,                                                                                    \
-         "MQTT broker URL (tcp://, mqtts://)"},                                                    \
-        {"store_url",                                                                              \
-         HS_CFG_STR,                                                                               \
-         "sqlite://./hs-data/hs.db",                                                               \
-         offsetof(type, common.store_url),                                                         \
-         false,                                                                                    \
-         "store URL: sqlite:///path/hs.db or mongodb://host:port/db"},                             \
-        {"prefix", HS_CFG_STR, "hs", offsetof(type, common.prefix), false, "topic prefix"},        \
-        {"log_level", HS_CFG_STR,                                                                  \
-         "info",      offsetof(type, common.log_level),                                            \
-         false,       "debug, info, warn, error, mon, off"},                                       \
-        {"mqtt_username", HS_CFG_STR,        NULL, offsetof(type, common.mqtt_username),           \
-         false,           "broker user name"},                                                     \
-        {"mqtt_password",  HS_CFG_STR, NULL, offsetof(type, common.mqtt_password), true,           \
-         "broker password"},                                                                       \
-        {"mqtt_ca_file", HS_CFG_STR,                                                               \
-         NULL,           offsetof(type, common.mqtt_ca_file),                                      \
-         false,          "CA certificate file for mqtts:// brokers"},                              \
-        {"writer_id", HS_CFG_STR,                                                                  \
-         "writer",    offsetof(type, common.writer_id),                                            \
-         false,       "service id of the writer"},                                                 \
-        {"metrics_interval",                                                                       \
-         HS_CFG_DURATION,                                                                          \
-         "5s",                                                                                     \
-         offsetof(type, common.metrics_interval_us),                                               \
-         false,                                                                                    \
-         "how often metrics are published"},                                                       \
-        {"metrics_port",                                                                           \
-         HS_CFG_INT,                                                                               \
-         "0",                                                                                      \
-         offsetof(type, common.metrics_port),                                                      \
-         false,                                                                                    \
-         "HTTP port serving /metrics in Prometheus text format (0: off)"},                         \
-        {"mon_topic", HS_CFG_STR,                                                                  \
-         "",          offsetof(type, common.mon_topic),                                            \
-         false,       "topic of monitoring events (default <prefix>/mon)"},                        \
-        {"mon_format", HS_CFG_STR,                                                                 \
-         "senml",      offsetof(type, common.mon_format),                                          \
-         false,        "monitoring event format: senml or plain"},                                 \
-    {                                                                                              \
-        "connect_timeout", HS_CFG_DURATION, "0s", offsetof(type, common.connect_timeout_us),       \
-            false, "how long to wait for the broker at start (0s: forever)"                        \
-    }
+/*
+ * The table of the settings every service has, with offsets into
+ * hs_service_cfg. hs_service_init applies it together with the service's
+ * own table, whose offsets are into the service's config struct.
+ */
+extern const hs_cfg_item hs_service_cfg_table[];
 
 typedef struct hs_service hs_service;
 
@@ -111,7 +72,10 @@ typedef struct hs_service hs_service;
  * in extra_usage, which the service parses itself from the remaining
  * arguments via hs_service_args), loads configuration layers into cfg,
  * creates the logger, installs SIGTERM/SIGINT handlers and sets umask 077.
- * Returns HS_OK, HS_SERVICE_DONE, or an error (already printed to stderr).
+ * table holds the service's own settings (hs_service_cfg_table is applied
+ * with it); table and cfg are borrowed until hs_service_destroy, which frees
+ * the strings of cfg. Returns HS_OK, HS_SERVICE_DONE, or an error (already
+ * printed to stderr).
  */
 int hs_service_init(hs_service **out, const char *kind, const hs_cfg_item *table, void *cfg,
                     int argc, char **argv);
@@ -165,18 +129,8 @@ const char *hs_service_topic(const hs_service *svc, hs_buf *out, const char *fmt
 void hs_service_dead_letter(hs_service *svc, const char *reason, const char *topic,
                             const void *payload, size_t len);
 
-/*
- * Counters a service reports in its metrics (monotonic, except backlog).
- * Atomic: the service's threads update them, the control channel and the
- * metrics endpoint read them.
- */
-typedef struct hs_service_counters {
-    _Atomic uint64_t msgs_in, msgs_out;
-    _Atomic uint64_t instances_in, instances_out;
-    _Atomic uint64_t errors;
-    _Atomic uint64_t dead_lettered;
-    _Atomic uint64_t backlog; /* a gauge: work waiting */
-} hs_service_counters;
+/* Counters a service reports in its metrics (hs_metrics.h). */
+typedef hs_metrics_counters hs_service_counters;
 
 /* The service's counters. */
 hs_service_counters *hs_service_counters_get(hs_service *svc);
@@ -188,34 +142,12 @@ hs_service_counters *hs_service_counters_get(hs_service *svc);
 void hs_service_observe_us(hs_service *svc, int64_t us);
 
 /*
- * The control channel: every service answers JSON requests on
- * <prefix>/ctl/<service-id> (MQTT v5 response topic and correlation data,
- * schemas/ctl.json) from its own connection and thread, so that answers do
- * not wait behind the service's data:
- *   ping, stats              liveness; the current metrics
- *   get [name]               settings (secrets masked)
- *   set name value           a setting the service allows to change at run time
- *   pause, resume            stop / restart taking work (hs_service_paused)
- *   drain                    pause, then wait until the service reports idle
- *   shutdown                 stop the service as SIGTERM would
- * Settings are changed on the service's own thread, in hs_service_tick.
+ * Starts the control channel (hs_ctl.h) on <prefix>/ctl/<service-id>, from
+ * its own connection and thread, and, when metrics_port is set, the
+ * Prometheus endpoint (a port in use is logged, not an error). Settings are
+ * changed on the service's own thread, in hs_service_tick.
  */
 int hs_service_ctl_start(hs_service *svc);
-
-/* A control request as read from its JSON text. */
-typedef struct hs_ctl_request {
-    char cmd[32];    /* letters, digits, '_', '-', '.'; "" when absent */
-    char name[64];   /* the same; "" when absent */
-    char value[512]; /* a string value as is, any other value as JSON text */
-} hs_ctl_request;
-
-/*
- * Reads a control request: a JSON object of at most 8 members with "cmd",
- * "name" and "value". On a malformed request returns HS_ERR_PARSE and
- * appends the refusal the service answers with (one JSON object with "ok":
- * false and "error") to reply.
- */
-int hs_ctl_request_read(const void *payload, size_t len, hs_ctl_request *q, hs_buf *reply);
 
 /*
  * Extra JSON members for the retained status (e.g. "tools":"clock"), set

@@ -13,7 +13,6 @@
 #include <time.h>
 
 const hs_cfg_item ingest_cfg_table[] = {
-    HS_SERVICE_CFG_ITEMS(ingest_cfg),
     {"batch_max_instances", HS_CFG_INT, "512", offsetof(ingest_cfg, batch_max_instances), false,
      "most instances of one stream in one write request"},
     {"batch_max_delay", HS_CFG_DURATION, "10ms", offsetof(ingest_cfg, batch_max_delay_us), false,

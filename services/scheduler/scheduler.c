@@ -21,7 +21,6 @@
 #include <string.h>
 
 const hs_cfg_item scheduler_cfg_table[] = {
-    HS_SERVICE_CFG_ITEMS(scheduler_cfg),
     {"job_span", HS_CFG_DURATION, "1d", offsetof(scheduler_cfg, job_span_us), false,
      "longest interval of one job (workflows may set job_span)"},
     {"job_timeout", HS_CFG_DURATION, "60s", offsetof(scheduler_cfg, job_timeout_us), false,

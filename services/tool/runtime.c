@@ -13,7 +13,6 @@
 #include <string.h>
 
 const hs_cfg_item runtime_cfg_table[] = {
-    HS_SERVICE_CFG_ITEMS(runtime_cfg),
     {"tool", HS_CFG_STR, "all", offsetof(runtime_cfg, tool), false,
      "the tool whose jobs this runtime takes, or 'all'"},
     {"plugin_dir", HS_CFG_STR, "", offsetof(runtime_cfg, plugin_dir), false,

@@ -19,7 +19,6 @@
 #include <time.h>
 
 const hs_cfg_item writer_cfg_table[] = {
-    HS_SERVICE_CFG_ITEMS(writer_cfg),
     {"batch_max_instances", HS_CFG_INT, "100000", offsetof(writer_cfg, batch_max_instances), false,
      "most instances committed in one transaction"},
     {"batch_max_requests", HS_CFG_INT, "2000", offsetof(writer_cfg, batch_max_requests), false,

@@ -10,7 +10,7 @@
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_mpack.h"
-#include "hs_service.h"
+#include "hs_ctl.h"
 
 #include <stdbool.h>
 #include <stddef.h>

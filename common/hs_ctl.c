@@ -1,0 +1,533 @@
+#include "hs_ctl.h"
+
+#include "hs_alloc.h"
+#include "hs_error.h"
+#include "hs_json.h"
+#include "hs_mpack.h"
+#include "hs_time.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define HS__CTL_MAX_SETTABLE 32
+
+struct hs_ctl {
+    char kind[32];
+    char *id; /* owned */
+    int64_t started_us;
+    const hs_cfg_item *table; /* borrowed */
+    void *cfg;                /* borrowed; read and written under mu */
+    hs_log *log;              /* borrowed */
+    hs_ctl_hooks hooks;
+    int64_t set_timeout_us, drain_timeout_us;
+    char *settable[HS__CTL_MAX_SETTABLE]; /* owned names `set` may change */
+    size_t nsettable;
+    atomic_bool paused;
+    atomic_bool status_paused; /* the retained status says "paused" */
+    atomic_bool idle;
+    atomic_bool stopping; /* hs_ctl_destroy asks the thread to end */
+    /* A `set` handed to the service thread: guarded by mu, signalled by cv. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char *set_name, *set_value; /* owned */
+    int set_rc;
+    bool set_pending, set_done;
+    char set_err[300];
+    /* The connection, once started. */
+    hs_mqtt *mqtt;      /* owned, or NULL */
+    char *status_topic; /* owned, or NULL */
+    pthread_t thread;
+    bool thread_started;
+};
+
+int hs_ctl_create(hs_ctl **out, const hs_ctl_opts *o)
+{
+    *out = NULL;
+    if (o == NULL || o->kind == NULL || o->id == NULL || o->table == NULL || o->cfg == NULL)
+        return HS_ERR_INVAL;
+    hs_ctl *c = hs_calloc(1, sizeof *c);
+    if (c == NULL)
+        return HS_ERR_NOMEM;
+    c->id = hs_strdup(o->id);
+    if (c->id == NULL) {
+        hs_free(c);
+        return HS_ERR_NOMEM;
+    }
+    snprintf(c->kind, sizeof c->kind, "%s", o->kind);
+    c->started_us = o->started_us;
+    c->table = o->table;
+    c->cfg = o->cfg;
+    c->log = o->log;
+    c->hooks = o->hooks;
+    c->set_timeout_us = o->set_timeout_us > 0 ? o->set_timeout_us : 5 * HS_US_PER_S;
+    c->drain_timeout_us = o->drain_timeout_us > 0 ? o->drain_timeout_us : 30 * HS_US_PER_S;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    int rc = hs_ctl_allow_set(c, "log_level");
+    if (rc == HS_OK)
+        rc = hs_ctl_allow_set(c, "metrics_interval");
+    if (rc != HS_OK) {
+        hs_ctl_destroy(c);
+        return rc;
+    }
+    *out = c;
+    return HS_OK;
+}
+
+void hs_ctl_stop(hs_ctl *c)
+{
+    if (c == NULL)
+        return;
+    atomic_store(&c->stopping, true);
+    if (c->thread_started) {
+        hs_mqtt_wake(c->mqtt);
+        pthread_join(c->thread, NULL);
+        c->thread_started = false;
+    }
+    hs_mqtt_destroy(c->mqtt);
+    c->mqtt = NULL;
+}
+
+void hs_ctl_destroy(hs_ctl *c)
+{
+    if (c == NULL)
+        return;
+    hs_ctl_stop(c);
+    for (size_t i = 0; i < c->nsettable; i++)
+        hs_free(c->settable[i]);
+    hs_free(c->set_name);
+    hs_free(c->set_value);
+    hs_free(c->status_topic);
+    hs_free(c->id);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    hs_free(c);
+}
+
+int hs_ctl_allow_set(hs_ctl *c, const char *name)
+{
+    if (c->nsettable == HS__CTL_MAX_SETTABLE)
+        return hs_err_set(HS_ERR_LIMIT, "more than %d run-time settings", HS__CTL_MAX_SETTABLE);
+    c->settable[c->nsettable] = hs_strdup(name);
+    if (c->settable[c->nsettable] == NULL)
+        return HS_ERR_NOMEM;
+    c->nsettable++;
+    return HS_OK;
+}
+
+bool hs_ctl_paused(const hs_ctl *c)
+{
+    return atomic_load(&((hs_ctl *)c)->paused);
+}
+
+void hs_ctl_set_idle(hs_ctl *c, bool idle)
+{
+    atomic_store(&c->idle, idle);
+}
+
+bool hs_ctl_status_paused(const hs_ctl *c)
+{
+    return atomic_load(&((hs_ctl *)c)->status_paused);
+}
+
+void hs_ctl_status_shown_online(hs_ctl *c)
+{
+    atomic_store(&c->status_paused, false);
+}
+
+/* ------------------------------------------------------------------ requests */
+
+/* The characters of a control command or setting name. */
+#define HS__CTL_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-."
+
+int hs_ctl_request_read(const void *payload, size_t len, hs_ctl_request *q, hs_buf *reply)
+{
+    hs_buf mp;
+    hs_buf_init(&mp, 0);
+    hs_mp_field f[8];
+    size_t nf = 0;
+    const char *sv;
+    uint32_t sl;
+    q->cmd[0] = q->name[0] = q->value[0] = '\0';
+    if (hs_json_to_mpack((const char *)payload, len, &mp) != HS_OK ||
+        hs_mp_map_index(mp.data, mp.len, f, 8, &nf, NULL) != HS_OK) {
+        hs_buf_free(&mp);
+        int rc = hs_buf_puts(reply, "{\"ok\":false,\"error\":\"control requests are JSON objects "
+                                    "{\\\"cmd\\\": ...} of at most 8 members\"}");
+        return rc == HS_OK ? HS_ERR_PARSE : rc;
+    }
+    /* Names and commands are echoed in replies: only plain name characters. */
+    static const struct {
+        const char *key;
+        size_t off, size;
+    } names[] = {{"cmd", offsetof(hs_ctl_request, cmd), sizeof q->cmd},
+                 {"name", offsetof(hs_ctl_request, name), sizeof q->name}};
+    for (size_t i = 0; i < 2; i++) {
+        char *dst = (char *)q + names[i].off;
+        if (hs_mp_field_str(f, nf, names[i].key, &sv, &sl) != HS_OK)
+            continue;
+        bool plain = sl < names[i].size;
+        for (uint32_t k = 0; k < sl && plain; k++)
+            plain = sv[k] != '\0' && strchr(HS__CTL_NAME_CHARS, sv[k]) != NULL;
+        if (!plain) {
+            hs_buf_free(&mp);
+            int rc = hs_buf_printf(reply,
+                                   "{\"ok\":false,\"error\":\"cmd (under %zu bytes) and name "
+                                   "(under %zu bytes) are made of letters, digits, '_', '-' and "
+                                   "'.'\"}",
+                                   sizeof q->cmd, sizeof q->name);
+            return rc == HS_OK ? HS_ERR_PARSE : rc;
+        }
+        memcpy(dst, sv, sl);
+        dst[sl] = '\0';
+    }
+    const hs_mp_field *vf = hs_mp_field_find(f, nf, "value");
+    int rc = HS_OK;
+    if (vf != NULL) {
+        hs_mp_reader r;
+        hs_mp_reader_init(&r, vf->val, vf->vlen);
+        hs_buf j;
+        hs_buf_init(&j, 0);
+        if (hs_mp_get_str(&r, &sv, &sl) != HS_OK) {
+            hs_mp_reader_init(&r, vf->val, vf->vlen);
+            if (hs_json_from_mpack(&r, &j) != HS_OK)
+                hs_buf_reset(&j);
+            sv = (const char *)j.data;
+            sl = (uint32_t)j.len;
+        }
+        if (sl == 0) {
+            /* value stays "" */
+        } else if (sl < sizeof q->value && memchr(sv, '\0', sl) == NULL) {
+            memcpy(q->value, sv, sl);
+            q->value[sl] = '\0';
+        } else {
+            rc = hs_buf_printf(reply,
+                               "{\"ok\":false,\"error\":\"value is longer than %zu bytes or holds "
+                               "a NUL byte\"}",
+                               sizeof q->value - 1);
+            if (rc == HS_OK)
+                rc = HS_ERR_PARSE;
+        }
+        hs_buf_free(&j);
+    }
+    hs_buf_free(&mp);
+    return rc;
+}
+
+/* Publishes the retained status for state on the control connection (best effort). */
+static void hs__ctl_announce(hs_ctl *c, const char *state)
+{
+    if (c->mqtt == NULL || c->status_topic == NULL || c->hooks.status == NULL)
+        return;
+    hs_buf st;
+    hs_buf_init(&st, 0);
+    if (c->hooks.status(c->hooks.ctx, state, &st) == HS_OK)
+        (void)hs_mqtt_publish(c->mqtt, c->status_topic, st.data, st.len, 1, true, 2000);
+    hs_buf_free(&st);
+}
+
+static int hs__ctl_ping(hs_ctl *c, hs_buf *reply)
+{
+    int rc = hs_buf_puts(reply, "{\"ok\":true,\"id\":");
+    if (rc == HS_OK)
+        rc = hs_json_put_string(reply, c->id, strlen(c->id));
+    if (rc == HS_OK)
+        rc = hs_buf_printf(reply,
+                           ",\"service\":\"%s\",\"version\":\"%s\",\"uptime_s\":%.1f,"
+                           "\"state\":\"%s\"}",
+                           c->kind, HS_VERSION, (double)(hs_time_now_us() - c->started_us) / 1e6,
+                           atomic_load(&c->paused) ? "paused" : "online");
+    return rc;
+}
+
+static int hs__ctl_stats(hs_ctl *c, hs_buf *reply)
+{
+    int rc = hs_buf_puts(reply, "{\"ok\":true,\"stats\":");
+    size_t before = reply->len;
+    if (rc == HS_OK && c->hooks.stats != NULL)
+        rc = c->hooks.stats(c->hooks.ctx, reply);
+    if (rc == HS_OK && reply->len == before)
+        rc = hs_buf_puts(reply, "{}");
+    if (rc == HS_OK)
+        rc = hs_buf_putc(reply, '}');
+    return rc;
+}
+
+static int hs__ctl_get(hs_ctl *c, const char *name, hs_buf *reply)
+{
+    size_t start = reply->len;
+    hs_buf v;
+    hs_buf_init(&v, 0);
+    int rc = hs_buf_puts(reply, "{\"ok\":true,\"settings\":{");
+    bool first = true;
+    for (const hs_cfg_item *it = c->table; rc == HS_OK && it->name != NULL; it++) {
+        if (name[0] != '\0' && strcmp(name, it->name) != 0)
+            continue;
+        hs_buf_reset(&v);
+        rc = hs_buf_printf(reply, "%s\"%s\":", first ? "" : ",", it->name);
+        first = false;
+        if (rc == HS_OK && it->secret) {
+            rc = hs_buf_puts(reply, "\"***\"");
+        } else if (rc == HS_OK) {
+            pthread_mutex_lock(&c->mu);
+            rc = hs_config_get(c->table, c->cfg, it->name, &v);
+            pthread_mutex_unlock(&c->mu);
+            if (rc == HS_OK)
+                rc = hs_json_put_string(reply, (const char *)v.data, v.len);
+        }
+    }
+    if (rc == HS_OK)
+        rc = hs_buf_puts(reply, "},\"settable\":[");
+    for (size_t i = 0; rc == HS_OK && i < c->nsettable; i++)
+        rc = hs_buf_printf(reply, "%s\"%s\"", i ? "," : "", c->settable[i]);
+    if (rc == HS_OK)
+        rc = hs_buf_puts(reply, "]}");
+    hs_buf_free(&v);
+    if (rc == HS_OK && first && name[0] != '\0') {
+        reply->len = start;
+        rc = hs_buf_printf(reply, "{\"ok\":false,\"error\":\"no setting '%s'\"}", name);
+    }
+    return rc;
+}
+
+static int hs__ctl_set(hs_ctl *c, const char *name, const char *value, hs_buf *reply)
+{
+    bool allowed = false;
+    for (size_t i = 0; i < c->nsettable && !allowed; i++)
+        allowed = strcmp(c->settable[i], name) == 0;
+    if (!allowed) {
+        int rc = hs_buf_printf(reply,
+                               "{\"ok\":false,\"error\":\"setting '%s' cannot be changed while "
+                               "%s runs (settable:",
+                               name, c->kind);
+        for (size_t i = 0; rc == HS_OK && i < c->nsettable; i++)
+            rc = hs_buf_printf(reply, " %s", c->settable[i]);
+        if (rc == HS_OK)
+            rc = hs_buf_puts(reply, ")\"}");
+        return rc;
+    }
+    char *n = hs_strdup(name), *v = hs_strdup(value);
+    if (n == NULL || v == NULL) {
+        hs_free(n);
+        hs_free(v);
+        return HS_ERR_NOMEM;
+    }
+    pthread_mutex_lock(&c->mu);
+    hs_free(c->set_name);
+    hs_free(c->set_value);
+    c->set_name = n;
+    c->set_value = v;
+    c->set_pending = true;
+    c->set_done = false;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ns = (int64_t)ts.tv_nsec + (c->set_timeout_us % HS_US_PER_S) * 1000;
+    ts.tv_sec += (time_t)(c->set_timeout_us / HS_US_PER_S + ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    while (!c->set_done && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0)
+        ;
+    bool done = c->set_done;
+    int set_rc = c->set_rc;
+    char err[300];
+    snprintf(err, sizeof err, "%s", c->set_err);
+    c->set_pending = false;
+    pthread_mutex_unlock(&c->mu);
+    int rc;
+    if (!done) {
+        rc = hs_buf_printf(reply,
+                           "{\"ok\":false,\"error\":\"the service did not apply the setting "
+                           "within %g s\"}",
+                           (double)c->set_timeout_us / 1e6);
+    } else if (set_rc != HS_OK) {
+        rc = hs_buf_puts(reply, "{\"ok\":false,\"error\":");
+        if (rc == HS_OK)
+            rc = hs_json_put_string(reply, err, strlen(err));
+        if (rc == HS_OK)
+            rc = hs_buf_putc(reply, '}');
+    } else {
+        rc = hs_buf_printf(reply, "{\"ok\":true,\"name\":\"%s\",\"value\":", name);
+        if (rc == HS_OK)
+            rc = hs_json_put_string(reply, value, strlen(value));
+        if (rc == HS_OK)
+            rc = hs_buf_putc(reply, '}');
+    }
+    return rc;
+}
+
+static int hs__ctl_pause(hs_ctl *c, bool pause, hs_buf *reply)
+{
+    atomic_store(&c->paused, pause);
+    /*
+     * "paused" is announced at once, so that nobody sends more work; "online"
+     * only once the service has resumed (on its own thread, after it
+     * re-subscribed), so that work sent on seeing it is not lost.
+     */
+    if (pause) {
+        hs__ctl_announce(c, "paused");
+        atomic_store(&c->status_paused, true);
+    }
+    if (c->log != NULL)
+        hs_info(c->log, "%s (control channel)", pause ? "paused" : "resumed");
+    return hs_buf_printf(reply, "{\"ok\":true,\"state\":\"%s\"}", pause ? "paused" : "online");
+}
+
+static int hs__ctl_drain(hs_ctl *c, hs_buf *reply)
+{
+    atomic_store(&c->idle, false);
+    atomic_store(&c->paused, true);
+    hs__ctl_announce(c, "paused");
+    atomic_store(&c->status_paused, true);
+    if (c->log != NULL)
+        hs_info(c->log, "draining (control channel)");
+    int64_t end = hs_time_mono_us() + c->drain_timeout_us;
+    while (!atomic_load(&c->idle) && hs_time_mono_us() < end) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&c->idle))
+        return hs_buf_puts(reply, "{\"ok\":true,\"state\":\"drained\"}");
+    return hs_buf_printf(reply,
+                         "{\"ok\":false,\"state\":\"draining\",\"error\":\"work still in "
+                         "flight after %g s; it stays paused\"}",
+                         (double)c->drain_timeout_us / 1e6);
+}
+
+int hs_ctl_execute(hs_ctl *c, const void *payload, size_t len, hs_buf *reply)
+{
+    hs_ctl_request q;
+    int rc = hs_ctl_request_read(payload, len, &q, reply);
+    if (rc == HS_ERR_PARSE)
+        return HS_OK; /* the reply is the refusal */
+    if (rc != HS_OK)
+        return rc;
+    const char *cmd = q.cmd;
+    if (strcmp(cmd, "ping") == 0)
+        return hs__ctl_ping(c, reply);
+    if (strcmp(cmd, "stats") == 0)
+        return hs__ctl_stats(c, reply);
+    if (strcmp(cmd, "get") == 0)
+        return hs__ctl_get(c, q.name, reply);
+    if (strcmp(cmd, "set") == 0)
+        return hs__ctl_set(c, q.name, q.value, reply);
+    if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0)
+        return hs__ctl_pause(c, cmd[0] == 'p', reply);
+    if (strcmp(cmd, "drain") == 0)
+        return hs__ctl_drain(c, reply);
+    if (strcmp(cmd, "shutdown") == 0) {
+        if (c->log != NULL)
+            hs_info(c->log, "shutting down (control channel)");
+        if (c->hooks.stop != NULL)
+            c->hooks.stop(c->hooks.ctx);
+        return hs_buf_puts(reply, "{\"ok\":true,\"state\":\"stopping\"}");
+    }
+    return hs_buf_printf(reply,
+                         "{\"ok\":false,\"error\":\"unknown command '%s' (ping, stats, get, "
+                         "set, pause, resume, drain, shutdown)\"}",
+                         cmd);
+}
+
+void hs_ctl_apply_pending(hs_ctl *c)
+{
+    pthread_mutex_lock(&c->mu);
+    if (!c->set_pending) {
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
+    c->set_err[0] = '\0';
+    int rc = HS_OK;
+    int level;
+    const hs_cfg_item *it = c->table;
+    while (it->name != NULL && strcmp(it->name, c->set_name) != 0)
+        it++;
+    bool is_level = strcmp(c->set_name, "log_level") == 0;
+    if (is_level && hs_log_level_parse(c->set_value, &level) != HS_OK)
+        rc = hs_err_set(HS_ERR_CONFIG,
+                        "'%s' is not a log level (debug, info, warn, error, mon, off)",
+                        c->set_value);
+    /* Numeric run-time settings are sizes, counts and periods: they must be positive. */
+    hs_buf old;
+    hs_buf_init(&old, 0);
+    if (rc == HS_OK)
+        rc = hs_config_get(c->table, c->cfg, c->set_name, &old);
+    if (rc == HS_OK)
+        rc = hs_config_set(c->table, c->cfg, c->set_name, c->set_value);
+    if (rc == HS_OK && it->name != NULL && it->type != HS_CFG_STR && it->type != HS_CFG_BOOL) {
+        int64_t v;
+        memcpy(&v, (const char *)c->cfg + it->offset, sizeof v);
+        if (v <= 0) {
+            (void)hs_config_set(c->table, c->cfg, c->set_name, hs_buf_cstr(&old));
+            rc = hs_err_set(HS_ERR_CONFIG, "%s must be positive", c->set_name);
+        }
+    }
+    hs_buf_free(&old);
+    if (rc != HS_OK)
+        snprintf(c->set_err, sizeof c->set_err, "%s", hs_err_detail());
+    else if (is_level && c->log != NULL)
+        hs_log_set_level(c->log, level);
+    c->set_rc = rc;
+    c->set_pending = false;
+    c->set_done = true;
+    pthread_cond_broadcast(&c->cv);
+    if (rc == HS_OK && c->log != NULL)
+        hs_info(c->log, "setting %s changed to %s (control channel)", c->set_name, c->set_value);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* ------------------------------------------------------------------ connection */
+
+static bool hs__ctl_running(hs_ctl *c)
+{
+    return !atomic_load(&c->stopping) &&
+           (c->hooks.running == NULL || c->hooks.running(c->hooks.ctx));
+}
+
+static void *hs__ctl_thread(void *arg)
+{
+    hs_ctl *c = arg;
+    hs_buf reply;
+    hs_buf_init(&reply, 0);
+    while (hs__ctl_running(c)) {
+        hs_mqtt_msg *m;
+        int rc = hs_mqtt_recv(c->mqtt, &m, 200);
+        if (rc == HS_ERR_CLOSED)
+            break;
+        if (rc != HS_OK)
+            continue;
+        hs_buf_reset(&reply);
+        rc = hs_ctl_execute(c, m->payload, m->len, &reply);
+        if (rc != HS_OK) {
+            hs_buf_reset(&reply);
+            rc = hs_buf_puts(&reply, "{\"ok\":false,\"error\":\"out of memory\"}");
+        }
+        if (rc == HS_OK && m->response_topic != NULL) {
+            hs_mqtt_pub_props p = {NULL, m->correlation, m->correlation_len};
+            (void)hs_mqtt_publish_props(c->mqtt, m->response_topic, reply.data, reply.len, 1, false,
+                                        2000, &p);
+        }
+        hs_mqtt_msg_free(m);
+    }
+    hs_buf_free(&reply);
+    return NULL;
+}
+
+int hs_ctl_start(hs_ctl *c, const hs_mqtt_opts *o, const char *topic, const char *status_topic)
+{
+    if (c->mqtt != NULL)
+        return hs_err_set(HS_ERR_STATE, "the control channel runs already");
+    c->status_topic = hs_strdup(status_topic);
+    if (c->status_topic == NULL)
+        return HS_ERR_NOMEM;
+    int rc = hs_mqtt_create(&c->mqtt, o);
+    if (rc == HS_OK)
+        rc = hs_mqtt_connect(c->mqtt);
+    if (rc == HS_OK)
+        rc = hs_mqtt_subscribe(c->mqtt, topic, 1);
+    if (rc == HS_OK && pthread_create(&c->thread, NULL, hs__ctl_thread, c) == 0)
+        c->thread_started = true;
+    else if (rc == HS_OK)
+        rc = hs_err_set(HS_ERR_IO, "cannot start the control thread");
+    return rc;
+}
