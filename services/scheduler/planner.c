@@ -297,8 +297,8 @@ static int planner__unit_jobs(const planner_wf *w, const planner_ops *ops, size_
     return rc;
 }
 
-int planner_plan(const planner_wf *w, hs_interval req, int64_t job_span_us,
-                 const planner_ops *ops, planner_out *out)
+int planner_plan(const planner_wf *w, hs_interval req, int64_t job_span_us, const planner_ops *ops,
+                 planner_out *out)
 {
     if (w == NULL || ops == NULL || out == NULL || job_span_us <= 0 || req.start >= req.end)
         return hs_err_set(HS_ERR_INVAL, "planner_plan: bad arguments");
@@ -360,8 +360,7 @@ static bool planner__pv_compatible(const hs_pv *a, const hs_pv *b)
 bool planner_waits_for_plate(const planner_wf *w, size_t f, size_t u, size_t g, size_t v)
 {
     const hs_workflow *wf = w->wf;
-    if (f == g || f >= wf->nfactors || g >= wf->nfactors || u >= w->nunits[f] ||
-        v >= w->nunits[g])
+    if (f == g || f >= wf->nfactors || g >= wf->nfactors || u >= w->nunits[f] || v >= w->nunits[g])
         return false;
     const hs_wf_factor *fa = &wf->factors[f], *ga = &wf->factors[g];
     if (ga->sink != NULL || ga->output_plate_idx < 0 || fa->def == NULL)

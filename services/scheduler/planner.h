@@ -78,8 +78,8 @@ void planner_out_free(planner_out *o);
  * again: what is calculated or under way is not planned twice. Returns HS_OK,
  * HS_ERR_NOMEM, or the error of ops->under_way; out may then hold a part.
  */
-int planner_plan(const planner_wf *w, hs_interval req, int64_t job_span_us,
-                 const planner_ops *ops, planner_out *out);
+int planner_plan(const planner_wf *w, hs_interval req, int64_t job_span_us, const planner_ops *ops,
+                 planner_out *out);
 
 /*
  * Whether unit (f, u) must wait for the plate-creation unit (g, v): f

@@ -108,10 +108,10 @@ struct scheduler {
     hs_store *store;
     hs_wclient *wc;
     hs_tool_registry *tools;
-    hs_map wfs;   /* id -> swf* */
-    hs_map calc;  /* sink stream id -> hs_intervals* */
-    jobtab *jt;     /* every job (owned records: sjob) */
-    sjob **forget;  /* jobs that may be forgotten (borrowed) */
+    hs_map wfs;    /* id -> swf* */
+    hs_map calc;   /* sink stream id -> hs_intervals* */
+    jobtab *jt;    /* every job (owned records: sjob) */
+    sjob **forget; /* jobs that may be forgotten (borrowed) */
     size_t nforget, capforget;
     hs_map reqs; /* request id -> sreq* */
     size_t inflight;
@@ -871,7 +871,8 @@ static void s_pump(scheduler *s)
      */
     jobtab_iter it;
     for (t = paused ? NULL : jobtab_queue_first(s->jt, &it);
-         t != NULL && jobtab_may_dispatch(s->jt, s->cfg->max_inflight); t = jobtab_queue_next(&it)) {
+         t != NULL && jobtab_may_dispatch(s->jt, s->cfg->max_inflight);
+         t = jobtab_queue_next(&it)) {
         sjob *j = s_job_of(t);
         char why[600];
         bool blocked;
