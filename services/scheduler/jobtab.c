@@ -89,10 +89,16 @@ static void jobtab__unlink(jobtab_list *l, jobtab_job *j)
     l->n--;
 }
 
-/* Inserts j into the re-queued list at its place by seq, walking from the tail. */
+/*
+ * Inserts j into the re-queued list at its place by seq: at either end at
+ * once (timeouts come in deadline order, close to seq order or its
+ * reverse), else walking from the tail.
+ */
 static void jobtab__insert_sorted(jobtab *jt, jobtab_list *l, jobtab_job *j)
 {
     jobtab_job *after = l->tail;
+    if (l->head != NULL && j->seq < l->head->seq)
+        after = NULL;
     while (after != NULL && after->seq > j->seq) {
         jt->steps++;
         after = after->prev;
