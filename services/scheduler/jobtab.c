@@ -23,8 +23,9 @@ struct jobtab_unit {
 struct jobtab {
     hs_map ids;                        /* id -> jobtab_job* (borrowed) */
     hs_map units;                      /* "group|factor|unit" -> jobtab_unit* (owned) */
-    jobtab_list lists[JOBTAB_NSTATES]; /* queued: fresh jobs only, in creation order */
-    jobtab_list requeued;              /* queued again, sorted by seq */
+    jobtab_list live;                  /* queued and dispatched jobs in creation (seq) order */
+    jobtab_list lists[JOBTAB_NSTATES]; /* done and failed jobs (the others are in live) */
+    size_t count[JOBTAB_NSTATES];      /* jobs per state */
     jobtab_job **heap;                 /* owned: dispatched jobs, min-heap by deadline */
     size_t nheap, capheap;
     size_t alone; /* dispatched jobs running alone */
@@ -90,9 +91,9 @@ static void jobtab__unlink(jobtab_list *l, jobtab_job *j)
 }
 
 /*
- * Inserts j into the re-queued list at its place by seq: at either end at
- * once (timeouts come in deadline order, close to seq order or its
- * reverse), else walking from the tail.
+ * Inserts j into the list at its place by seq: at either end at once, else
+ * walking from the tail. Only a job that ended and is queued again (a new
+ * request retries a failed job) takes this path.
  */
 static void jobtab__insert_sorted(jobtab *jt, jobtab_list *l, jobtab_job *j)
 {
@@ -116,11 +117,14 @@ static void jobtab__insert_sorted(jobtab *jt, jobtab_list *l, jobtab_job *j)
     l->n++;
 }
 
-static jobtab_list *jobtab__list_of(jobtab *jt, const jobtab_job *j)
+static bool jobtab__is_live(int state)
 {
-    if (j->state == JOBTAB_QUEUED && j->requeued)
-        return &jt->requeued;
-    return &jt->lists[j->state];
+    return state == JOBTAB_QUEUED || state == JOBTAB_DISPATCHED;
+}
+
+static jobtab_list *jobtab__list_of(jobtab *jt, int state)
+{
+    return jobtab__is_live(state) ? &jt->live : &jt->lists[state];
 }
 
 /* ------------------------------------------------------------------ deadline heap */
@@ -245,7 +249,8 @@ int jobtab_add(jobtab *jt, jobtab_job *j, const char *id, const char *group, siz
     j->iv = iv;
     j->state = JOBTAB_QUEUED;
     j->seq = ++jt->seq;
-    jobtab__append(&jt->lists[JOBTAB_QUEUED], j);
+    jobtab__append(&jt->live, j);
+    jt->count[JOBTAB_QUEUED]++;
     j->ulist = ul;
     j->unext = NULL;
     j->uprev = ul->tail;
@@ -266,7 +271,8 @@ void jobtab_remove(jobtab *jt, jobtab_job *j)
         jt->alone--;
     if (j->heap_pos != 0)
         jobtab__heap_remove(jt, j);
-    jobtab__unlink(jobtab__list_of(jt, j), j);
+    jobtab__unlink(jobtab__list_of(jt, j->state), j);
+    jt->count[j->state]--;
     jobtab_unit *ul = j->ulist;
     if (j->uprev != NULL)
         j->uprev->unext = j->unext;
@@ -294,29 +300,28 @@ void jobtab_set_state(jobtab *jt, jobtab_job *j, int state, int64_t deadline_us)
 {
     if (jt == NULL || j == NULL || state < 0 || state >= JOBTAB_NSTATES)
         return;
-    jobtab__unlink(jobtab__list_of(jt, j), j);
-    if (j->state == JOBTAB_DISPATCHED) {
+    int old = j->state;
+    if (old == JOBTAB_DISPATCHED) {
         if (j->alone && jt->alone > 0)
             jt->alone--;
         j->alone = false;
         if (j->heap_pos != 0)
             jobtab__heap_remove(jt, j);
     }
+    /* Live jobs keep their place in the order while they are dispatched and queued again. */
+    if (jobtab__is_live(old) != jobtab__is_live(state) || !jobtab__is_live(state)) {
+        jobtab__unlink(jobtab__list_of(jt, old), j);
+        if (jobtab__is_live(state))
+            jobtab__insert_sorted(jt, &jt->live, j);
+        else
+            jobtab__append(&jt->lists[state], j);
+    }
+    jt->count[old]--;
+    jt->count[state]++;
     j->state = state;
-    j->requeued = false;
-    switch (state) {
-    case JOBTAB_QUEUED:
-        j->requeued = true;
-        jobtab__insert_sorted(jt, &jt->requeued, j);
-        break;
-    case JOBTAB_DISPATCHED:
+    if (state == JOBTAB_DISPATCHED) {
         j->deadline_us = deadline_us;
-        jobtab__append(&jt->lists[state], j);
         jobtab__heap_push(jt, j);
-        break;
-    default:
-        jobtab__append(&jt->lists[state], j);
-        break;
     }
 }
 
@@ -336,7 +341,7 @@ size_t jobtab_count(const jobtab *jt, int state)
         return jt->ids.n;
     if (state >= JOBTAB_NSTATES)
         return 0;
-    return jt->lists[state].n + (state == JOBTAB_QUEUED ? jt->requeued.n : 0);
+    return jt->count[state];
 }
 
 jobtab_job *jobtab_expired(const jobtab *jt, int64_t now_us)
@@ -348,7 +353,7 @@ jobtab_job *jobtab_expired(const jobtab *jt, int64_t now_us)
 
 bool jobtab_may_dispatch(const jobtab *jt, int64_t max_inflight)
 {
-    return jt->alone == 0 && (int64_t)jt->lists[JOBTAB_DISPATCHED].n < max_inflight;
+    return jt->alone == 0 && (int64_t)jt->count[JOBTAB_DISPATCHED] < max_inflight;
 }
 
 enum jobtab_verdict jobtab_admit(const jobtab *jt, int attempt, int64_t max_attempts)
@@ -356,39 +361,39 @@ enum jobtab_verdict jobtab_admit(const jobtab *jt, int attempt, int64_t max_atte
     if (jt->alone > 0)
         return JOBTAB_STOP;
     if (attempt > 0 && attempt + 1 >= max_attempts)
-        return jt->lists[JOBTAB_DISPATCHED].n == 0 ? JOBTAB_GO_ALONE : JOBTAB_STOP;
+        return jt->count[JOBTAB_DISPATCHED] == 0 ? JOBTAB_GO_ALONE : JOBTAB_STOP;
     return JOBTAB_GO;
 }
 
 jobtab_job *jobtab_queue_first(const jobtab *jt, jobtab_iter *it)
 {
-    it->a = jt->lists[JOBTAB_QUEUED].head;
-    it->b = jt->requeued.head;
+    it->next = jt->live.head;
     return jobtab_queue_next(it);
 }
 
 jobtab_job *jobtab_queue_next(jobtab_iter *it)
 {
-    jobtab_job *j;
-    if (it->a != NULL && (it->b == NULL || it->a->seq < it->b->seq)) {
-        j = it->a;
-        it->a = j->next;
-    } else {
-        j = it->b;
-        if (j != NULL)
-            it->b = j->next;
-    }
+    /* Dispatched jobs are skipped: at most max_inflight of them. */
+    jobtab_job *j = it->next;
+    while (j != NULL && j->state != JOBTAB_QUEUED)
+        j = j->next;
+    it->next = j != NULL ? j->next : NULL;
     return j;
+}
+
+jobtab_job *jobtab_live_first(const jobtab *jt)
+{
+    return jt != NULL ? jt->live.head : NULL;
 }
 
 jobtab_job *jobtab_state_first(const jobtab *jt, int state)
 {
-    if (jt == NULL || state < 0 || state >= JOBTAB_NSTATES)
+    if (jt == NULL || state < 0 || state >= JOBTAB_NSTATES || jobtab__is_live(state))
         return NULL;
     return jt->lists[state].head;
 }
 
-jobtab_job *jobtab_state_next(const jobtab_job *j)
+jobtab_job *jobtab_next(const jobtab_job *j)
 {
     return j->next;
 }

@@ -7,12 +7,16 @@
  * jobtab_add; jobtab_remove unlinks it and the caller frees it. Indexes:
  * - by id: a hash map (jobtab_find);
  * - by unit (group, factor, unit): one list per unit (jobtab_unit_first);
- * - by state: one list per state; queued jobs come out in creation order
- *   (jobtab_queue_next), re-queued ones (after a timeout or a new request
- *   for a failed job) at their original place;
+ * - live jobs (queued and dispatched) in one list in creation order, so
+ *   that a dispatched job queued again after a timeout keeps its place;
+ *   queued jobs come out in that order (jobtab_queue_next), skipping the
+ *   dispatched ones (at most max_inflight); done and failed jobs in one
+ *   list each; a count per state;
  * - dispatched jobs by deadline: a min-heap (jobtab_expired).
  * Costs: add, remove and lookups O(1) on average; state changes O(1) plus
- * O(log n) for the heap, and a re-queue walks only the re-queued jobs.
+ * O(log n) for the heap. Only a job that ended and is queued again (a new
+ * request retries a failed job) is put back at its place by a walk from
+ * the newest live job (at once when it is older than every live job).
  *
  * Rules kept here: a job's last attempt runs alone (jobtab_admit), and
  * nothing else is dispatched while it runs (jobtab_may_dispatch).
@@ -51,7 +55,6 @@ typedef struct jobtab_job {
     struct jobtab_job *uprev, *unext; /* its unit's list */
     jobtab_unit *ulist;               /* its unit's list head */
     size_t heap_pos;                  /* position in the deadline heap + 1; 0 outside */
-    bool requeued;                    /* queued in the re-queued list */
 } jobtab_job;
 
 /* Creates an empty table; HS_OK or HS_ERR_NOMEM. Destroy it with jobtab_destroy. */
@@ -112,15 +115,22 @@ enum jobtab_verdict jobtab_admit(const jobtab *jt, int attempt, int64_t max_atte
  * call; other jobs may not be removed during the walk.
  */
 typedef struct jobtab_iter {
-    jobtab_job *a, *b; /* the next of the fresh and of the re-queued lists */
+    jobtab_job *next; /* the next live job to look at */
 } jobtab_iter;
 
 jobtab_job *jobtab_queue_first(const jobtab *jt, jobtab_iter *it);
 jobtab_job *jobtab_queue_next(jobtab_iter *it);
 
-/* Jobs in a state other than queued, oldest state change first; next is NULL at the end. */
+/*
+ * Walks: jobtab_live_first gives the live jobs (queued and dispatched) in
+ * creation order, jobtab_state_first the done or failed ones (NULL for a
+ * live state) oldest state change first; jobtab_next goes on within the
+ * same list and is NULL at the end. Take the next job before changing the
+ * state of the current one.
+ */
+jobtab_job *jobtab_live_first(const jobtab *jt);
 jobtab_job *jobtab_state_first(const jobtab *jt, int state);
-jobtab_job *jobtab_state_next(const jobtab_job *j);
+jobtab_job *jobtab_next(const jobtab_job *j);
 
 /* Jobs of unit (group, factor, unit) in creation order; next is NULL at the end. */
 jobtab_job *jobtab_unit_first(const jobtab *jt, const char *group, size_t factor, size_t unit);

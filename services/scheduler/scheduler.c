@@ -776,13 +776,9 @@ static void s_on_status(scheduler *s, const hs_mqtt_msg *m)
 /* Fails every job under way of workflow w. */
 static void s_fail_wf_jobs(scheduler *s, swf *w, const char *why)
 {
-    jobtab_iter it;
-    for (jobtab_job *t = jobtab_queue_first(s->jt, &it); t != NULL; t = jobtab_queue_next(&it))
-        if (s_job_of(t)->w == w)
-            s_fail_job(s, s_job_of(t), why, false);
-    jobtab_job *t = jobtab_state_first(s->jt, J_DISPATCHED);
+    jobtab_job *t = jobtab_live_first(s->jt);
     while (t != NULL) {
-        jobtab_job *next = jobtab_state_next(t);
+        jobtab_job *next = jobtab_next(t);
         if (s_job_of(t)->w == w)
             s_fail_job(s, s_job_of(t), why, false);
         t = next;
@@ -792,12 +788,11 @@ static void s_fail_wf_jobs(scheduler *s, swf *w, const char *why)
 /* Jobs of workflow old now belong to w (its replacement; same id). */
 static void s_repoint_jobs(scheduler *s, const swf *old, swf *w)
 {
-    jobtab_iter it;
-    for (jobtab_job *t = jobtab_queue_first(s->jt, &it); t != NULL; t = jobtab_queue_next(&it))
+    for (jobtab_job *t = jobtab_live_first(s->jt); t != NULL; t = jobtab_next(t))
         if (s_job_of(t)->w == old)
             s_job_of(t)->w = w;
-    for (int st = J_DISPATCHED; st < JOBTAB_NSTATES; st++)
-        for (jobtab_job *t = jobtab_state_first(s->jt, st); t != NULL; t = jobtab_state_next(t))
+    for (int st = J_DONE; st < JOBTAB_NSTATES; st++)
+        for (jobtab_job *t = jobtab_state_first(s->jt, st); t != NULL; t = jobtab_next(t))
             if (s_job_of(t)->w == old)
                 s_job_of(t)->w = w;
 }
@@ -807,11 +802,10 @@ static void s_free_jobs(scheduler *s)
 {
     if (s->jt == NULL)
         return;
-    for (int st = 0; st < JOBTAB_NSTATES; st++) {
+    for (int st = J_DISPATCHED; st < JOBTAB_NSTATES; st++) {
         jobtab_job *t;
-        jobtab_iter it;
-        while ((t = st == J_PENDING ? jobtab_queue_first(s->jt, &it)
-                                    : jobtab_state_first(s->jt, st)) != NULL) {
+        while ((t = st == J_DISPATCHED ? jobtab_live_first(s->jt)
+                                       : jobtab_state_first(s->jt, st)) != NULL) {
             sjob *j = s_job_of(t);
             jobtab_remove(s->jt, t);
             hs_free(j->reqs);
