@@ -11,6 +11,8 @@
 #include "hs_value.h"
 #include "hs_wclient.h"
 #include "hs_workflow.h"
+#include "jobtab.h"
+#include "planner.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,25 +38,31 @@ const hs_cfg_item scheduler_cfg_table[] = {
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
 
-enum { J_PENDING, J_DISPATCHED, J_DONE, J_FAILED };
+enum {
+    J_PENDING = JOBTAB_QUEUED,
+    J_DISPATCHED = JOBTAB_DISPATCHED,
+    J_DONE = JOBTAB_DONE,
+    J_FAILED = JOBTAB_FAILED
+};
 
 typedef struct sreq sreq;
 typedef struct swf swf;
 
+/* A job: its record in the job table (state, deadline, indexes) first, then the scheduler's. */
 typedef struct sjob {
+    jobtab_job t; /* first: a jobtab_job* of the table is an sjob* */
     char id[48];
     swf *w; /* borrowed */
     size_t factor, unit;
     hs_interval iv;
-    int state;
     int attempt;
-    bool alone;         /* dispatched alone: its last attempt after a timeout */
-    int64_t deadline;   /* monotonic */
+    int64_t deadline;   /* monotonic; given to the table when dispatched */
     int64_t dispatched; /* monotonic time of the last dispatch */
     uint64_t count;
     sreq **reqs; /* requests waiting for this job (borrowed) */
     size_t nreqs;
     int64_t created;
+    bool forget; /* in the scheduler's list of jobs to forget when their requests end */
 } sjob;
 
 struct sreq {
@@ -68,6 +76,10 @@ struct sreq {
     int64_t last_progress;
     bool finished;
     char first_error[300];
+    sjob **jobs; /* owned array of borrowed jobs attached to it, until it is released */
+    size_t njobs, capjobs;
+    size_t refs;   /* jobs that still refer to it */
+    bool released; /* finished, and its jobs were offered to be forgotten */
 };
 
 struct swf {
@@ -96,11 +108,11 @@ struct scheduler {
     hs_store *store;
     hs_wclient *wc;
     hs_tool_registry *tools;
-    hs_map wfs;   /* id -> swf* */
-    hs_map calc;  /* sink stream id -> hs_intervals* */
-    hs_map jobs;  /* job id -> sjob* */
-    sjob **queue; /* every live job in creation order */
-    size_t nqueue, capqueue;
+    hs_map wfs;    /* id -> swf* */
+    hs_map calc;   /* sink stream id -> hs_intervals* */
+    jobtab *jt;    /* every job (owned records: sjob) */
+    sjob **forget; /* jobs that may be forgotten (borrowed) */
+    size_t nforget, capforget;
     hs_map reqs; /* request id -> sreq* */
     size_t inflight;
     uint64_t req_counter;
@@ -290,22 +302,42 @@ static int s_define_sinks(scheduler *s, swf *w)
 
 /* ------------------------------------------------------------------ jobs */
 
-static void s_queue_add(scheduler *s, sjob *j)
+static sjob *s_job_of(jobtab_job *t)
 {
-    if (s->nqueue == s->capqueue) {
-        size_t cap = s->capqueue ? s->capqueue * 2 : 1024;
-        sjob **nq = hs_realloc(s->queue, cap * sizeof *nq);
-        if (nq == NULL)
-            return;
-        s->queue = nq;
-        s->capqueue = cap;
-    }
-    s->queue[s->nqueue++] = j;
+    return (sjob *)(void *)t;
+}
+
+static int s_job_state(const sjob *j)
+{
+    return j->t.state;
 }
 
 static bool s_job_live(const sjob *j)
 {
-    return j->state == J_PENDING || j->state == J_DISPATCHED;
+    return s_job_state(j) == J_PENDING || s_job_state(j) == J_DISPATCHED;
+}
+
+static sjob *s_job_find(scheduler *s, const char *id)
+{
+    jobtab_job *t = jobtab_find(s->jt, id);
+    return t != NULL ? s_job_of(t) : NULL;
+}
+
+/* Offers j to be forgotten once it and its requests have ended (checked in s_pump). */
+static void s_forget_later(scheduler *s, sjob *j)
+{
+    if (j->forget)
+        return;
+    if (s->nforget == s->capforget) {
+        size_t cap = s->capforget ? s->capforget * 2 : 256;
+        sjob **nf = hs_realloc(s->forget, cap * sizeof *nf);
+        if (nf == NULL)
+            return; /* kept until the scheduler stops: only memory is lost */
+        s->forget = nf;
+        s->capforget = cap;
+    }
+    j->forget = true;
+    s->forget[s->nforget++] = j;
 }
 
 /* A job id that is the same for the same work: workflow, factor, plate value, interval. */
@@ -324,15 +356,25 @@ static void s_attach(sjob *j, sreq *r)
     for (size_t i = 0; i < j->nreqs; i++)
         if (j->reqs[i] == r)
             return;
+    if (r->njobs == r->capjobs) {
+        size_t cap = r->capjobs ? r->capjobs * 2 : 16;
+        sjob **nj = hs_realloc(r->jobs, cap * sizeof *nj);
+        if (nj == NULL)
+            return;
+        r->jobs = nj;
+        r->capjobs = cap;
+    }
     sreq **nr = hs_realloc(j->reqs, (j->nreqs + 1) * sizeof *nr);
     if (nr == NULL)
         return;
     j->reqs = nr;
     j->reqs[j->nreqs++] = r;
+    r->jobs[r->njobs++] = j;
+    r->refs++;
     r->total++;
-    if (j->state == J_DONE)
+    if (s_job_state(j) == J_DONE)
         r->done++;
-    else if (j->state == J_FAILED)
+    else if (s_job_state(j) == J_FAILED)
         r->failed++;
 }
 
@@ -341,17 +383,17 @@ static void s_add_job(scheduler *s, sreq *r, swf *w, size_t f, size_t u, hs_inte
 {
     char id[48];
     s_job_id(w, f, &w->units[f][u], iv, id);
-    sjob *j = hs_map_get(&s->jobs, id);
+    sjob *j = s_job_find(s, id);
     if (j != NULL) {
-        if (!s_job_live(j) && j->state == J_FAILED) {
+        if (s_job_state(j) == J_FAILED) {
             /* A new request retries a job that failed before. */
-            j->state = J_PENDING;
+            jobtab_set_state(s->jt, &j->t, J_PENDING, 0);
             j->attempt = 0;
         }
         s_attach(j, r);
         return;
     }
-    if ((int64_t)s->jobs.n >= s->cfg->max_jobs) {
+    if ((int64_t)jobtab_count(s->jt, -1) >= s->cfg->max_jobs) {
         if (r->first_error[0] == '\0')
             snprintf(r->first_error, sizeof r->first_error,
                      "more than max_jobs=%lld jobs are planned; raise max_jobs or job_span",
@@ -361,242 +403,107 @@ static void s_add_job(scheduler *s, sreq *r, swf *w, size_t f, size_t u, hs_inte
     j = hs_calloc(1, sizeof *j);
     if (j == NULL)
         return;
+    if (jobtab_add(s->jt, &j->t, id, w->wf->id, f, u, iv) != HS_OK) {
+        hs_free(j);
+        return;
+    }
     snprintf(j->id, sizeof j->id, "%s", id);
     j->w = w;
     j->factor = f;
     j->unit = u;
     j->iv = iv;
-    j->state = J_PENDING;
     j->created = hs_time_mono_us();
-    if (hs_map_put(&s->jobs, id, j, NULL) != HS_OK) {
-        hs_free(j);
-        return;
-    }
-    s_queue_add(s, j);
     s_attach(j, r);
 }
 
-/* Adds (a - back, b] of every interval of in to out. */
-static int s_widen(const hs_intervals *in, int64_t back, hs_intervals *out)
+/* The planner's view of w. */
+static planner_wf s_planner_wf(const swf *w)
 {
-    int rc = HS_OK;
-    for (size_t i = 0; rc == HS_OK && i < in->n; i++) {
-        hs_interval iv = in->v[i];
-        iv.start = iv.start - back < HS_TIME_MIN - 1 ? HS_TIME_MIN - 1 : iv.start - back;
-        rc = hs_intervals_add(out, iv);
-    }
-    return rc;
+    planner_wf pw = {w->wf, w->units, w->nunits, &w->producer};
+    return pw;
 }
 
-/* need: map of stream id -> hs_intervals*; returns (creating) the entry. */
-static hs_intervals *s_need(hs_map *need, const char *sid)
+typedef struct s_planctx {
+    scheduler *s;
+    swf *w;
+} s_planctx;
+
+static const hs_intervals *s_plan_calculated(void *ud, const char *sid)
 {
-    hs_intervals *n = hs_map_get(need, sid);
-    if (n == NULL) {
-        n = hs_malloc(sizeof *n);
-        if (n == NULL)
-            return NULL;
-        hs_intervals_init(n);
-        if (hs_map_put(need, sid, n, NULL) != HS_OK) {
-            hs_free(n);
-            return NULL;
-        }
-    }
-    return n;
+    s_planctx *c = ud;
+    return s_calc(c->s, sid);
 }
 
-static void s_need_free(hs_map *need)
+static int s_plan_under_way(void *ud, size_t f, size_t u, planner_busy_list *out)
 {
-    size_t pos = 0;
-    hs_map_entry *e;
-    while ((e = hs_map_next(need, &pos)) != NULL) {
-        hs_intervals_free(e->value);
-        hs_free(e->value);
-    }
-    hs_map_free(need);
-}
-
-/* What unit (f, u) must compute for r: the union of its sinks' needs (r's interval for leaves). */
-static int s_unit_need(const swf *w, hs_map *need, size_t f, size_t u, const sreq *r,
-                       hs_intervals *out)
-{
-    const hs_wf_unit *un = &w->units[f][u];
-    hs_intervals_clear(out);
-    if (un->nsinks == 0)
-        return w->wf->factors[f].sink == NULL ? hs_intervals_add(out, r->iv) : HS_OK;
-    for (size_t k = 0; k < un->nsinks; k++) {
-        hs_intervals *n = hs_map_get(need, un->sinks[k]->canon);
-        if (n == NULL)
+    s_planctx *c = ud;
+    for (jobtab_job *t = jobtab_unit_first(c->s->jt, c->w->wf->id, f, u); t != NULL;
+         t = jobtab_unit_next(t)) {
+        sjob *j = s_job_of(t);
+        if (j->w != c->w || !s_job_live(j))
             continue;
-        hs_intervals tmp;
-        hs_intervals_init(&tmp);
-        int rc = hs_intervals_union(out, n, &tmp);
-        hs_intervals_free(out);
-        *out = tmp;
+        int rc = planner_busy_push(out, j->iv, j);
         if (rc != HS_OK)
             return rc;
     }
     return HS_OK;
 }
 
-/* Grid-aligned pieces of an interval: cut at multiples of span (from the epoch). */
-static void s_cut(scheduler *s, sreq *r, swf *w, size_t f, size_t u, hs_interval iv, int64_t span)
-{
-    int64_t a = iv.start;
-    while (a < iv.end) {
-        /* The next multiple of span strictly after a (floor division for negatives). */
-        int64_t q = a / span;
-        if (a % span != 0 && a < 0)
-            q--;
-        int64_t next = (q + 1) * span;
-        int64_t b = next < iv.end ? next : iv.end;
-        hs_interval piece = {a, b};
-        s_add_job(s, r, w, f, u, piece);
-        a = b;
-    }
-}
-
 /*
  * Plans request r: works out what every unit needs and adds jobs for the
- * parts not calculated and not already under way. Safe to call again.
+ * parts not calculated and not already under way (planner.c). Safe to call again.
  */
 static int s_plan(scheduler *s, sreq *r)
 {
     swf *w = r->w;
-    const hs_workflow *wf = w->wf;
-    hs_map need;
-    hs_map_init(&need);
-    int rc = HS_OK;
-    /* Leaves: sinks that no unit of the workflow reads need the requested interval. */
-    hs_map read;
-    hs_map_init(&read);
-    for (size_t f = 0; f < wf->nfactors; f++)
-        for (size_t u = 0; u < w->nunits[f]; u++) {
-            const hs_wf_unit *un = &w->units[f][u];
-            for (size_t k = 0; k < un->nsources; k++)
-                hs_map_put(&read, un->sources[k]->canon, (void *)1, NULL);
-            if (un->alignment)
-                hs_map_put(&read, un->alignment->canon, (void *)1, NULL);
-            if (un->splitting)
-                hs_map_put(&read, un->splitting->canon, (void *)1, NULL);
-        }
-    for (size_t f = 0; rc == HS_OK && f < wf->nfactors; f++)
-        for (size_t u = 0; rc == HS_OK && u < w->nunits[f]; u++) {
-            const hs_wf_unit *un = &w->units[f][u];
-            for (size_t k = 0; k < un->nsinks; k++) {
-                if (hs_map_get(&read, un->sinks[k]->canon) != NULL)
-                    continue;
-                hs_intervals *n = s_need(&need, un->sinks[k]->canon);
-                rc = n ? hs_intervals_add(n, r->iv) : HS_ERR_NOMEM;
-            }
-        }
-    hs_map_free(&read);
-    /* Needs flow from readers to producers, in reverse dependency order. */
-    hs_intervals un_need, widened;
-    hs_intervals_init(&un_need);
-    hs_intervals_init(&widened);
-    for (size_t oi = wf->nfactors; rc == HS_OK && oi-- > 0;) {
-        size_t f = wf->order[oi];
-        for (size_t u = 0; rc == HS_OK && u < w->nunits[f]; u++) {
-            const hs_wf_unit *un = &w->units[f][u];
-            rc = s_unit_need(w, &need, f, u, r, &un_need);
-            if (rc != HS_OK || hs_intervals_is_empty(&un_need))
-                continue;
-            hs_intervals_clear(&widened);
-            rc = s_widen(&un_need, wf->factors[f].lookback_us, &widened);
-            for (size_t k = 0; rc == HS_OK && k < un->nsources + 2; k++) {
-                const hs_streamid *src = k < un->nsources    ? un->sources[k]
-                                         : k == un->nsources ? un->alignment
-                                                             : un->splitting;
-                size_t pf, pu;
-                if (src == NULL || !swf_producer(w, src->canon, &pf, &pu))
-                    continue;
-                hs_intervals *n = s_need(&need, src->canon);
-                hs_intervals tmp;
-                hs_intervals_init(&tmp);
-                rc = n ? hs_intervals_union(n, &widened, &tmp) : HS_ERR_NOMEM;
-                if (n != NULL) {
-                    hs_intervals_free(n);
-                    *n = tmp;
-                }
-            }
-        }
+    planner_wf pw = s_planner_wf(w);
+    s_planctx ctx = {s, w};
+    planner_ops ops = {s_plan_calculated, s_plan_under_way, &ctx};
+    planner_out out;
+    planner_out_init(&out);
+    int64_t span = w->wf->job_span_us > 0 ? w->wf->job_span_us : s->cfg->job_span_us;
+    int rc = planner_plan(&pw, r->iv, span, &ops, &out);
+    for (size_t i = 0; i < out.n; i++) {
+        const planner_job *pj = &out.v[i];
+        if (pj->join)
+            s_attach(pj->job, r);
+        else
+            s_add_job(s, r, w, pj->factor, pj->unit, pj->iv);
     }
-    /* Jobs: need minus calculated minus work under way. */
-    int64_t span = wf->job_span_us > 0 ? wf->job_span_us : s->cfg->job_span_us;
-    hs_intervals missing, busy, todo;
-    hs_intervals_init(&missing);
-    hs_intervals_init(&busy);
-    hs_intervals_init(&todo);
-    for (size_t oi = 0; rc == HS_OK && oi < wf->nfactors; oi++) {
-        size_t f = wf->order[oi];
-        bool plate_creation = wf->factors[f].sink == NULL;
-        for (size_t u = 0; rc == HS_OK && u < w->nunits[f]; u++) {
-            const hs_wf_unit *un = &w->units[f][u];
-            /* A split onto a plate that has no values below this one yet: nothing to do. */
-            if (un->nsinks == 0 && !plate_creation)
-                continue;
-            rc = s_unit_need(w, &need, f, u, r, &un_need);
-            if (rc != HS_OK || hs_intervals_is_empty(&un_need))
-                continue;
-            hs_intervals_clear(&missing);
-            if (plate_creation) {
-                rc = hs_intervals_copy(&missing, &un_need);
-            } else {
-                /* Calculated = the intersection over all sinks. */
-                hs_intervals all;
-                hs_intervals_init(&all);
-                for (size_t k = 0; rc == HS_OK && k < un->nsinks; k++) {
-                    hs_intervals *c = s_calc(s, un->sinks[k]->canon);
-                    if (c == NULL) {
-                        rc = HS_ERR_NOMEM;
-                        break;
-                    }
-                    if (k == 0) {
-                        rc = hs_intervals_copy(&all, c);
-                    } else {
-                        hs_intervals tmp;
-                        hs_intervals_init(&tmp);
-                        rc = hs_intervals_intersection(&all, c, &tmp);
-                        hs_intervals_free(&all);
-                        all = tmp;
-                    }
-                }
-                if (rc == HS_OK)
-                    rc = hs_intervals_difference(&un_need, &all, &missing);
-                hs_intervals_free(&all);
-            }
-            /* Work under way for this unit is joined, not planned again. */
-            hs_intervals_clear(&busy);
-            for (size_t q = 0; rc == HS_OK && q < s->nqueue; q++) {
-                sjob *j = s->queue[q];
-                if (j->w == w && j->factor == f && j->unit == u && s_job_live(j)) {
-                    hs_intervals one;
-                    hs_intervals_init(&one);
-                    hs_intervals_add(&one, j->iv);
-                    hs_intervals over;
-                    hs_intervals_init(&over);
-                    hs_intervals_intersection(&missing, &one, &over);
-                    if (!hs_intervals_is_empty(&over))
-                        s_attach(j, r);
-                    hs_intervals_free(&over);
-                    hs_intervals_free(&one);
-                    rc = hs_intervals_add(&busy, j->iv);
-                }
-            }
-            if (rc == HS_OK)
-                rc = hs_intervals_difference(&missing, &busy, &todo);
-            for (size_t i = 0; rc == HS_OK && i < todo.n; i++)
-                s_cut(s, r, w, f, u, todo.v[i], span);
-        }
-    }
-    hs_intervals_free(&un_need);
-    hs_intervals_free(&widened);
-    hs_intervals_free(&missing);
-    hs_intervals_free(&busy);
-    hs_intervals_free(&todo);
-    s_need_free(&need);
+    planner_out_free(&out);
     return rc;
+}
+
+/* Whether a job of unit (f, u) of w is under way over part of range. */
+static bool s_unit_busy(scheduler *s, const swf *w, size_t f, size_t u, hs_interval range)
+{
+    for (jobtab_job *t = jobtab_unit_first(s->jt, w->wf->id, f, u); t != NULL;
+         t = jobtab_unit_next(t)) {
+        sjob *p = s_job_of(t);
+        if (p->w == w && s_job_live(p) && p->iv.start < range.end && range.start < p->iv.end)
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Whether job j waits for a plate-creation job under way: an aggregate over
+ * a plate filled from data knows its sources only once the values created
+ * over its read range are committed.
+ */
+static bool s_waits_for_plate(scheduler *s, sjob *j, hs_interval range)
+{
+    swf *w = j->w;
+    planner_wf pw = s_planner_wf(w);
+    for (size_t g = 0; g < w->wf->nfactors; g++) {
+        if (w->wf->factors[g].sink != NULL)
+            continue;
+        for (size_t v = 0; v < w->nunits[g]; v++)
+            if (planner_waits_for_plate(&pw, j->factor, j->unit, g, v) &&
+                s_unit_busy(s, w, g, v, range))
+                return true;
+    }
+    return false;
 }
 
 /* Whether job j's inputs are ready; sets *blocked when they never can be. */
@@ -604,11 +511,10 @@ static bool s_ready(scheduler *s, sjob *j, char *why, size_t whylen, bool *block
 {
     swf *w = j->w;
     const hs_wf_unit *un = &w->units[j->factor][j->unit];
-    int64_t back = w->wf->factors[j->factor].lookback_us;
-    hs_interval need = {j->iv.start - back, j->iv.end};
-    if (need.start < HS_TIME_MIN - 1)
-        need.start = HS_TIME_MIN - 1;
+    hs_interval need = planner_read_range(w->wf, j->factor, j->iv);
     *blocked = false;
+    if (s_waits_for_plate(s, j, need))
+        return false;
     for (size_t k = 0; k < un->nsources + 2; k++) {
         const hs_streamid *src = k < un->nsources    ? un->sources[k]
                                  : k == un->nsources ? un->alignment
@@ -620,12 +526,8 @@ static bool s_ready(scheduler *s, sjob *j, char *why, size_t whylen, bool *block
         if (c != NULL && hs_intervals_contains(c, need))
             continue;
         /* Not yet: is a job of the producer under way over the gap? */
-        for (size_t q = 0; q < s->nqueue; q++) {
-            sjob *p = s->queue[q];
-            if (p->w == w && p->factor == pf && p->unit == pu && s_job_live(p) &&
-                p->iv.start < need.end && need.start < p->iv.end)
-                return false;
-        }
+        if (s_unit_busy(s, w, pf, pu, need))
+            return false;
         *blocked = true;
         snprintf(why, whylen, "input %s is not calculated over the job's range (its job failed?)",
                  src->canon);
@@ -642,10 +544,10 @@ static void s_req_update(scheduler *s, sjob *j, int old_state)
             r->done--;
         if (old_state == J_FAILED && r->failed > 0)
             r->failed--;
-        if (j->state == J_DONE) {
+        if (s_job_state(j) == J_DONE) {
             r->done++;
             r->instances += j->count;
-        } else if (j->state == J_FAILED) {
+        } else if (s_job_state(j) == J_FAILED) {
             r->failed++;
         }
         s_progress(s, r, false);
@@ -654,14 +556,15 @@ static void s_req_update(scheduler *s, sjob *j, int old_state)
 
 static void s_set_state(scheduler *s, sjob *j, int state)
 {
-    int old = j->state;
+    int old = s_job_state(j);
     if (old == J_DISPATCHED && s->inflight > 0)
         s->inflight--;
-    if (old == J_DISPATCHED)
-        j->alone = false;
-    j->state = state;
+    /* Leaving the dispatched state ends running alone (the table clears it). */
+    jobtab_set_state(s->jt, &j->t, state, j->deadline);
     if (state == J_DISPATCHED)
         s->inflight++;
+    if (state == J_DONE || state == J_FAILED)
+        s_forget_later(s, j);
     if (state == J_DONE || state == J_FAILED || old == J_DONE || old == J_FAILED)
         s_req_update(s, j, old);
 }
@@ -835,23 +738,84 @@ static void s_on_status(scheduler *s, const hs_mqtt_msg *m)
     hs_proto_status_msg_free(&sm);
 }
 
+/* Fails every job under way of workflow w. */
+static void s_fail_wf_jobs(scheduler *s, swf *w, const char *why)
+{
+    jobtab_job *t = jobtab_live_first(s->jt);
+    while (t != NULL) {
+        jobtab_job *next = jobtab_next(t);
+        if (s_job_of(t)->w == w)
+            s_fail_job(s, s_job_of(t), why, false);
+        t = next;
+    }
+}
+
+/* Jobs of workflow old now belong to w (its replacement; same id). */
+static void s_repoint_jobs(scheduler *s, const swf *old, swf *w)
+{
+    for (jobtab_job *t = jobtab_live_first(s->jt); t != NULL; t = jobtab_next(t))
+        if (s_job_of(t)->w == old)
+            s_job_of(t)->w = w;
+    for (int st = J_DONE; st < JOBTAB_NSTATES; st++)
+        for (jobtab_job *t = jobtab_state_first(s->jt, st); t != NULL; t = jobtab_next(t))
+            if (s_job_of(t)->w == old)
+                s_job_of(t)->w = w;
+}
+
+/* Frees every job (the scheduler stops). */
+static void s_free_jobs(scheduler *s)
+{
+    if (s->jt == NULL)
+        return;
+    for (int st = J_DISPATCHED; st < JOBTAB_NSTATES; st++) {
+        jobtab_job *t;
+        while ((t = st == J_DISPATCHED ? jobtab_live_first(s->jt)
+                                       : jobtab_state_first(s->jt, st)) != NULL) {
+            sjob *j = s_job_of(t);
+            jobtab_remove(s->jt, t);
+            hs_free(j->reqs);
+            hs_free(j);
+        }
+    }
+}
+
+/* Forgets the offered jobs that have ended and whose requests have all ended and been released. */
+static void s_forget_jobs(scheduler *s)
+{
+    for (size_t i = 0; i < s->nforget; i++) {
+        sjob *j = s->forget[i];
+        j->forget = false;
+        bool keep = s_job_live(j);
+        for (size_t k = 0; !keep && k < j->nreqs; k++)
+            keep = !j->reqs[k]->finished || !j->reqs[k]->released;
+        if (keep)
+            continue; /* offered again when it ends or when its requests are released */
+        for (size_t k = 0; k < j->nreqs; k++)
+            if (j->reqs[k]->refs > 0)
+                j->reqs[k]->refs--;
+        jobtab_remove(s->jt, &j->t);
+        hs_free(j->reqs);
+        hs_free(j);
+    }
+    s->nforget = 0;
+}
+
 /* Dispatches what is ready, retries what timed out, fails what cannot run. */
 static void s_pump(scheduler *s)
 {
     int64_t now = hs_time_mono_us();
-    for (size_t q = 0; q < s->nqueue; q++) {
-        sjob *j = s->queue[q];
-        if (j->state == J_DISPATCHED && now >= j->deadline) {
-            if (j->attempt >= s->cfg->max_attempts) {
-                char why[200];
-                snprintf(why, sizeof why, "no commit after %d dispatches of %llds each", j->attempt,
-                         (long long)(s->cfg->job_timeout_us / HS_US_PER_S));
-                s_fail_job(s, j, why, true);
-            } else {
-                hs_warn(s->log, "job %s timed out (attempt %d); dispatching it again", j->id,
-                        j->attempt);
-                s_set_state(s, j, J_PENDING);
-            }
+    jobtab_job *t;
+    while ((t = jobtab_expired(s->jt, now)) != NULL) {
+        sjob *j = s_job_of(t);
+        if (j->attempt >= s->cfg->max_attempts) {
+            char why[200];
+            snprintf(why, sizeof why, "no commit after %d dispatches of %llds each", j->attempt,
+                     (long long)(s->cfg->job_timeout_us / HS_US_PER_S));
+            s_fail_job(s, j, why, true);
+        } else {
+            hs_warn(s->log, "job %s timed out (attempt %d); dispatching it again", j->id,
+                    j->attempt);
+            s_set_state(s, j, J_PENDING);
         }
     }
     bool paused = hs_service_paused(s->svc);
@@ -861,16 +825,14 @@ static void s_pump(scheduler *s)
      * every job the runtime held, which time out too. So that such a job
      * cannot use up the attempts of the others, a job's last attempt after
      * a timeout runs alone: nothing else is dispatched until what runs has
-     * finished, then nothing else while it runs.
+     * finished, then nothing else while it runs (jobtab_admit and
+     * jobtab_may_dispatch).
      */
-    for (size_t q = 0; q < s->nqueue && !paused; q++)
-        if (s->queue[q]->state == J_DISPATCHED && s->queue[q]->alone)
-            paused = true;
-    for (size_t q = 0; !paused && q < s->nqueue && (int64_t)s->inflight < s->cfg->max_inflight;
-         q++) {
-        sjob *j = s->queue[q];
-        if (j->state != J_PENDING)
-            continue;
+    jobtab_iter it;
+    for (t = paused ? NULL : jobtab_queue_first(s->jt, &it);
+         t != NULL && jobtab_may_dispatch(s->jt, s->cfg->max_inflight);
+         t = jobtab_queue_next(&it)) {
+        sjob *j = s_job_of(t);
         char why[600];
         bool blocked;
         if (!s_tool_available(s, j->w->wf->factors[j->factor].tool))
@@ -880,30 +842,19 @@ static void s_pump(scheduler *s)
                 s_fail_job(s, j, why, false);
             continue;
         }
-        if (j->attempt > 0 && j->attempt + 1 >= s->cfg->max_attempts) {
-            if (s->inflight == 0 && s_dispatch(s, j) == HS_OK)
-                j->alone = true;
+        enum jobtab_verdict v = jobtab_admit(s->jt, j->attempt, s->cfg->max_attempts);
+        if (v == JOBTAB_STOP)
+            break;
+        if (v == JOBTAB_GO_ALONE) {
+            if (s_dispatch(s, j) == HS_OK)
+                jobtab_set_alone(s->jt, &j->t);
             break;
         }
         if (s_dispatch(s, j) != HS_OK)
             break;
     }
     /* Forget finished jobs whose requests are all finished. */
-    size_t k = 0;
-    for (size_t q = 0; q < s->nqueue; q++) {
-        sjob *j = s->queue[q];
-        bool keep = s_job_live(j);
-        for (size_t i = 0; !keep && i < j->nreqs; i++)
-            keep = !j->reqs[i]->finished;
-        if (keep) {
-            s->queue[k++] = j;
-            continue;
-        }
-        hs_map_remove(&s->jobs, j->id);
-        hs_free(j->reqs);
-        hs_free(j);
-    }
-    s->nqueue = k;
+    s_forget_jobs(s);
 }
 
 /* ------------------------------------------------------------------ requests */
@@ -1005,7 +956,10 @@ static sreq *s_request(scheduler *s, swf *w, hs_interval iv, bool online, const 
     return r;
 }
 
-/* Drops finished requests that no job refers to any more. */
+/*
+ * Releases finished requests (their jobs are offered to be forgotten) and
+ * drops those that no job refers to any more.
+ */
 static void s_reap_requests(scheduler *s)
 {
     size_t pos = 0;
@@ -1014,11 +968,15 @@ static void s_reap_requests(scheduler *s)
         sreq *r = e->value;
         if (!r->finished)
             continue;
-        bool used = false;
-        for (size_t q = 0; q < s->nqueue && !used; q++)
-            for (size_t i = 0; i < s->queue[q]->nreqs && !used; i++)
-                used = s->queue[q]->reqs[i] == r;
-        if (!used) {
+        if (!r->released) {
+            r->released = true;
+            for (size_t i = 0; i < r->njobs; i++)
+                s_forget_later(s, r->jobs[i]);
+            hs_free(r->jobs);
+            r->jobs = NULL;
+            r->njobs = r->capjobs = 0;
+        }
+        if (r->refs == 0) {
             hs_map_remove(&s->reqs, e->key);
             hs_free(r);
         }
@@ -1103,10 +1061,10 @@ static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
         if (ok && c->has_plate_values)
             s_plate_values(s, w, fi, c->pv, c->plate_values, c->nplate_values);
     }
-    sjob *j = hs_map_get(&s->jobs, c->job);
+    sjob *j = s_job_find(s, c->job);
     if (j != NULL && s_job_live(j)) {
         j->count = c->count;
-        if (j->state == J_DISPATCHED)
+        if (s_job_state(j) == J_DISPATCHED)
             hs_service_observe_us(s->svc, hs_time_mono_us() - j->dispatched);
         if (ok)
             s_set_state(s, j, J_DONE);
@@ -1190,11 +1148,7 @@ static int s_install(scheduler *s, swf *w)
         return rc;
     if (old != NULL) {
         /* Jobs and requests of the old definition end here. */
-        for (size_t q = 0; q < s->nqueue; q++) {
-            sjob *j = s->queue[q];
-            if (j->w == old && s_job_live(j))
-                s_fail_job(s, j, "the workflow was replaced", false);
-        }
+        s_fail_wf_jobs(s, old, "the workflow was replaced");
         size_t pos = 0;
         hs_map_entry *e;
         while ((e = hs_map_next(&s->reqs, &pos)) != NULL) {
@@ -1204,9 +1158,7 @@ static int s_install(scheduler *s, swf *w)
             }
         }
         /* Finished jobs stay for their requests' counts; none of them runs again. */
-        for (size_t q = 0; q < s->nqueue; q++)
-            if (s->queue[q]->w == old)
-                s->queue[q]->w = w;
+        s_repoint_jobs(s, old, w);
         w->last_end = old->last_end;
         swf_free(old);
     }
@@ -1419,11 +1371,7 @@ static void s_api_workflow_rm(scheduler *s, const hs_mqtt_msg *req, const char *
         s_reply_error(s, req, "no workflow '%s' (hsctl workflow ls lists them)", id);
         return;
     }
-    for (size_t q = 0; q < s->nqueue; q++) {
-        sjob *j = s->queue[q];
-        if (j->w == w && s_job_live(j))
-            s_fail_job(s, j, "the workflow was removed", false);
-    }
+    s_fail_wf_jobs(s, w, "the workflow was removed");
     w->removed = true;
     (void)s_doc_del(s, "workflows", id);
     char key[300];
@@ -1521,7 +1469,7 @@ static void s_on_api(scheduler *s, const hs_mqtt_msg *m)
         hs_buf b;
         hs_buf_init(&b, 0);
         hs_buf_printf(&b, "{\"ok\":true,\"workflows\":%zu,\"jobs\":%zu,\"inflight\":%zu}", s->wfs.n,
-                      s->jobs.n, s->inflight);
+                      jobtab_count(s->jt, -1), s->inflight);
         s_reply(s, m, &b);
         hs_buf_free(&b);
     } else
@@ -1675,7 +1623,7 @@ int scheduler_run(scheduler *s)
         s_online(s);
         s_pump(s);
         s_reap_requests(s);
-        hs_service_counters_get(s->svc)->backlog = s->jobs.n;
+        hs_service_counters_get(s->svc)->backlog = jobtab_count(s->jt, -1);
         hs_service_tick(s->svc);
     }
     return HS_OK;
@@ -1699,12 +1647,13 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
     hs_map_init(&s->runtimes);
     hs_map_init(&s->wfs);
     hs_map_init(&s->calc);
-    hs_map_init(&s->jobs);
     hs_map_init(&s->reqs);
     hs_buf_init(&s->scratch, 0);
     hs_buf_init(&s->topic, 0);
     hs_buf_init(&s->msg, 0);
-    int rc = hs_store_open(&s->store, cfg->common.store_url, HS_STORE_READ);
+    int rc = jobtab_create(&s->jt);
+    if (rc == HS_OK)
+        rc = hs_store_open(&s->store, cfg->common.store_url, HS_STORE_READ);
     if (rc == HS_OK) {
         hs_wclient_opts wo;
         hs_service_wclient_opts(svc, &wo);
@@ -1745,16 +1694,16 @@ void scheduler_destroy(scheduler *s)
     if (s == NULL)
         return;
     hs_wclient_destroy(s->wc);
-    for (size_t q = 0; q < s->nqueue; q++) {
-        hs_free(s->queue[q]->reqs);
-        hs_free(s->queue[q]);
-    }
-    hs_free(s->queue);
-    hs_map_free(&s->jobs);
+    s_free_jobs(s);
+    jobtab_destroy(s->jt);
+    hs_free(s->forget);
     size_t pos = 0;
     hs_map_entry *e;
-    while ((e = hs_map_next(&s->reqs, &pos)) != NULL)
-        hs_free(e->value);
+    while ((e = hs_map_next(&s->reqs, &pos)) != NULL) {
+        sreq *r = e->value;
+        hs_free(r->jobs);
+        hs_free(r);
+    }
     hs_map_free(&s->reqs);
     pos = 0;
     while ((e = hs_map_next(&s->wfs, &pos)) != NULL)
