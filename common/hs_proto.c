@@ -1422,3 +1422,689 @@ void hs_proto_status_msg_free(hs_proto_status_msg *m)
     hs_arena_free(&m->arena);
     memset(&m->st, 0, sizeof m->st);
 }
+
+/* ------------------------------------------------------------------ JSON messages and documents */
+
+/* JSON helpers in the manner of je_kstr: numbers, booleans, optional strings. */
+static void je_kbool(je *e, const char *k, bool v)
+{
+    if (e->rc == HS_OK)
+        e->rc = hs_buf_printf(e->b, ",\"%s\":%s", k, v ? "true" : "false");
+}
+
+static void je_kopt(je *e, const char *k, const char *v)
+{
+    if (v != NULL)
+        je_kstr(e, k, v, false);
+}
+
+/*
+ * Starts decoding a JSON object: converts it to msgpack in tmp (the caller
+ * frees tmp after the decode) and positions d on the map. *n receives the
+ * member count.
+ */
+static int pd_json(pd *d, hs_arena *a, hs_buf *tmp, const char *json, size_t len, const char *what,
+                   uint32_t *n)
+{
+    pd_init(d, a, NULL, 0, what);
+    if (hs_json_to_mpack(json, len, tmp) != HS_OK)
+        return hs_err_set(HS_ERR_PARSE, "%s: not JSON: %s", what, hs_err_detail());
+    hs_mp_reader_init(&d->r, tmp->data, tmp->len);
+    if (hs_mp_get_map(&d->r, n) != HS_OK)
+        return hs_err_set(HS_ERR_PARSE, "%s: not a JSON object", what);
+    return HS_OK;
+}
+
+static int pd_bool(pd *d, bool *v)
+{
+    return hs_mp_get_bool(&d->r, v) == HS_OK ? HS_OK : pd_bad(d, "true or false");
+}
+
+static int pd_double(pd *d, double *v)
+{
+    return hs_mp_get_number(&d->r, v) == HS_OK ? HS_OK : pd_bad(d, "a number");
+}
+
+/* Reads an ISO-8601 time text into *t_us. */
+static int pd_iso(pd *d, int64_t *t_us)
+{
+    const char *s;
+    uint32_t len;
+    if (hs_mp_get_str(&d->r, &s, &len) != HS_OK || hs_time_parse_iso(s, len, t_us) != HS_OK)
+        return pd_bad(d, "an ISO-8601 time");
+    return HS_OK;
+}
+
+static const char *const req_state_names[] = {"running", "done", "failed"};
+
+const char *hs_proto_req_state_name(hs_proto_req_state st)
+{
+    return (size_t)st < 3 ? req_state_names[st] : "?";
+}
+
+static int pd_req_state(pd *d, hs_proto_req_state *st)
+{
+    const char *s;
+    int rc = pd_str(d, &s);
+    for (size_t i = 0; rc == HS_OK && i < 3; i++) {
+        if (strcmp(s, req_state_names[i]) == 0) {
+            *st = (hs_proto_req_state)i;
+            return HS_OK;
+        }
+    }
+    return rc == HS_OK ? pd_bad(d, "running, done or failed") : rc;
+}
+
+static const char *const api_op_names[] = {"workflow_add", "workflow_rm", "compute", "ping"};
+
+int hs_proto_api_req_encode(hs_buf *out, const hs_proto_api_req *r)
+{
+    if ((size_t)r->op >= 4)
+        return hs_err_set(HS_ERR_INVAL, "API request: unknown op");
+    if ((r->op == HS_API_WORKFLOW_ADD && r->definition == NULL) ||
+        ((r->op == HS_API_WORKFLOW_RM || r->op == HS_API_COMPUTE) && r->workflow == NULL))
+        return hs_err_set(HS_ERR_INVAL, "API request: a required field is NULL");
+    hs_buf_reset(out);
+    je e = {out, HS_OK};
+    je_raw(&e, "{");
+    je_kstr(&e, "op", api_op_names[r->op], true);
+    if (r->op == HS_API_WORKFLOW_ADD) {
+        je_kstr(&e, "definition", r->definition, false);
+        je_kopt(&e, "filename", r->filename);
+    } else if (r->op == HS_API_WORKFLOW_RM) {
+        je_kstr(&e, "workflow", r->workflow, false);
+    } else if (r->op == HS_API_COMPUTE) {
+        je_kstr(&e, "workflow", r->workflow, false);
+        je_kint(&e, "from", r->iv.start);
+        je_kint(&e, "to", r->iv.end);
+        je_kopt(&e, "request", r->request);
+    }
+    je_raw(&e, "}");
+    return e.rc;
+}
+
+int hs_proto_api_req_decode(hs_proto_api_req_msg *m, const char *json, size_t len)
+{
+    static const char *const keys[] = {"op",   "definition", "filename", "workflow",
+                                       "from", "to",         "request"};
+    /* The members each op may have, by bit of keys[]. */
+    static const uint64_t allowed[] = {0x7, 0x9, 0x79, 0x1, 0x7f};
+    static const uint64_t required[] = {0x3, 0x9, 0x39, 0x1, 0x1};
+    memset(m, 0, sizeof *m);
+    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    hs_proto_api_req *r = &m->req;
+    r->op = HS_API_UNKNOWN;
+    r->op_text = "";
+    hs_buf tmp;
+    hs_buf_init(&tmp, 0);
+    pd d;
+    uint32_t n;
+    int rc = pd_json(&d, &m->arena, &tmp, json, len, "API request", &n);
+    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
+        size_t k;
+        rc = pd_key(&d, keys, 7, &k);
+        if (rc != HS_OK)
+            break;
+        switch (k) {
+        case 0:
+            rc = pd_str(&d, &r->op_text);
+            break;
+        case 1:
+            rc = pd_nonempty(&d, &r->definition);
+            break;
+        case 2:
+            rc = pd_nonempty(&d, &r->filename);
+            break;
+        case 3:
+            rc = pd_nonempty(&d, &r->workflow);
+            break;
+        case 4:
+            rc = pd_int(&d, &r->iv.start);
+            break;
+        case 5:
+            rc = pd_int(&d, &r->iv.end);
+            break;
+        default:
+            rc = pd_nonempty(&d, &r->request);
+            if (rc == HS_OK && (strlen(r->request) > 63 || strpbrk(r->request, "/+#") != NULL))
+                rc = pd_bad(&d, "at most 63 bytes without '/', '+' or '#'");
+            break;
+        }
+    }
+    for (size_t i = 0; rc == HS_OK && i < 4; i++)
+        if (strcmp(r->op_text, api_op_names[i]) == 0)
+            r->op = (hs_api_op)i;
+    if (rc == HS_OK && (d.seen & ~allowed[r->op]) != 0) {
+        for (size_t i = 0; i < 7; i++)
+            if ((d.seen & ~allowed[r->op]) & BIT(i)) {
+                rc = hs_err_set(HS_ERR_PARSE, "API request: '%s' does not take '%s'", r->op_text,
+                                keys[i]);
+                break;
+            }
+    }
+    if (rc == HS_OK)
+        rc = pd_required(&d, keys, 7, required[r->op]);
+    if (rc == HS_OK && r->op == HS_API_COMPUTE && r->iv.start >= r->iv.end)
+        rc = hs_err_set(HS_ERR_PARSE, "API request: compute needs from < to (microseconds)");
+    hs_buf_free(&tmp);
+    return rc;
+}
+
+void hs_proto_api_req_msg_free(hs_proto_api_req_msg *m)
+{
+    if (m == NULL)
+        return;
+    hs_arena_free(&m->arena);
+    memset(&m->req, 0, sizeof m->req);
+}
+
+int hs_proto_api_reply_encode(hs_buf *out, const hs_proto_api_reply *r)
+{
+    hs_buf_reset(out);
+    je e = {out, HS_OK};
+    if (!r->ok) {
+        je_raw(&e, "{\"ok\":false");
+        je_kstr(&e, "error", r->error != NULL && r->error[0] ? r->error : "failed", false);
+        je_raw(&e, "}");
+        return e.rc;
+    }
+    je_raw(&e, "{\"ok\":true");
+    switch (r->op) {
+    case HS_API_WORKFLOW_ADD:
+        if (r->workflow == NULL)
+            return hs_err_set(HS_ERR_INVAL, "API reply: workflow is NULL");
+        je_kstr(&e, "workflow", r->workflow, false);
+        je_kuint(&e, "factors", r->factors);
+        je_kbool(&e, "unchanged", r->unchanged);
+        break;
+    case HS_API_COMPUTE:
+        if (r->request == NULL)
+            return hs_err_set(HS_ERR_INVAL, "API reply: request is NULL");
+        je_kstr(&e, "request", r->request, false);
+        je_kuint(&e, "jobs", r->jobs);
+        break;
+    case HS_API_PING:
+        je_kuint(&e, "workflows", r->workflows);
+        je_kuint(&e, "jobs", r->jobs);
+        je_kuint(&e, "inflight", r->inflight);
+        break;
+    default:
+        break;
+    }
+    je_raw(&e, "}");
+    return e.rc;
+}
+
+int hs_proto_api_reply_decode(hs_proto_api_reply_msg *m, const char *json, size_t len)
+{
+    static const char *const keys[] = {"ok",      "error", "workflow",  "factors", "unchanged",
+                                       "request", "jobs",  "workflows", "inflight"};
+    memset(m, 0, sizeof *m);
+    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    hs_proto_api_reply *r = &m->reply;
+    r->op = HS_API_UNKNOWN;
+    hs_buf tmp;
+    hs_buf_init(&tmp, 0);
+    pd d;
+    uint32_t n;
+    int rc = pd_json(&d, &m->arena, &tmp, json, len, "API reply", &n);
+    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
+        size_t k;
+        rc = pd_key(&d, keys, 9, &k);
+        if (rc != HS_OK)
+            break;
+        switch (k) {
+        case 0:
+            rc = pd_bool(&d, &r->ok);
+            break;
+        case 1:
+            rc = pd_nonempty(&d, &r->error);
+            break;
+        case 2:
+            rc = pd_nonempty(&d, &r->workflow);
+            break;
+        case 3:
+            rc = pd_uint(&d, &r->factors);
+            break;
+        case 4:
+            rc = pd_bool(&d, &r->unchanged);
+            break;
+        case 5:
+            rc = pd_nonempty(&d, &r->request);
+            break;
+        case 6:
+            rc = pd_uint(&d, &r->jobs);
+            break;
+        case 7:
+            rc = pd_uint(&d, &r->workflows);
+            break;
+        default:
+            rc = pd_uint(&d, &r->inflight);
+            break;
+        }
+    }
+    if (rc == HS_OK)
+        rc = pd_required(&d, keys, 9, r->ok ? 0x1 : 0x3);
+    hs_buf_free(&tmp);
+    return rc;
+}
+
+void hs_proto_api_reply_msg_free(hs_proto_api_reply_msg *m)
+{
+    if (m == NULL)
+        return;
+    hs_arena_free(&m->arena);
+    memset(&m->reply, 0, sizeof m->reply);
+}
+
+int hs_proto_progress_encode(hs_buf *out, const hs_proto_progress *p)
+{
+    if (p->request == NULL || p->workflow == NULL || (size_t)p->state > 2)
+        return hs_err_set(HS_ERR_INVAL, "progress: a required field is NULL");
+    hs_buf_reset(out);
+    je e = {out, HS_OK};
+    je_raw(&e, "{");
+    je_kstr(&e, "request", p->request, true);
+    je_kstr(&e, "workflow", p->workflow, false);
+    je_kstr(&e, "state", hs_proto_req_state_name(p->state), false);
+    je_kuint(&e, "jobs_total", p->jobs_total);
+    je_kuint(&e, "jobs_done", p->jobs_done);
+    je_kuint(&e, "jobs_failed", p->jobs_failed);
+    je_kuint(&e, "instances", p->instances);
+    if (e.rc == HS_OK)
+        e.rc = hs_buf_printf(out, ",\"elapsed_s\":%.3f", p->elapsed_s);
+    if (p->error != NULL && p->error[0] != '\0')
+        je_kstr(&e, "error", p->error, false);
+    je_raw(&e, "}");
+    return e.rc;
+}
+
+int hs_proto_progress_decode(hs_proto_progress_msg *m, const char *json, size_t len)
+{
+    static const char *const keys[] = {"request",    "workflow",  "state",
+                                       "jobs_total", "jobs_done", "jobs_failed",
+                                       "instances",  "elapsed_s", "error"};
+    memset(m, 0, sizeof *m);
+    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    hs_proto_progress *p = &m->p;
+    hs_buf tmp;
+    hs_buf_init(&tmp, 0);
+    pd d;
+    uint32_t n;
+    int rc = pd_json(&d, &m->arena, &tmp, json, len, "progress", &n);
+    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
+        size_t k;
+        rc = pd_key(&d, keys, 9, &k);
+        if (rc != HS_OK)
+            break;
+        uint64_t *u[] = {NULL,         NULL, NULL, &p->jobs_total, &p->jobs_done, &p->jobs_failed,
+                         &p->instances};
+        if (k == 0)
+            rc = pd_nonempty(&d, &p->request);
+        else if (k == 1)
+            rc = pd_nonempty(&d, &p->workflow);
+        else if (k == 2)
+            rc = pd_req_state(&d, &p->state);
+        else if (k <= 6)
+            rc = pd_uint(&d, u[k]);
+        else if (k == 7)
+            rc = pd_double(&d, &p->elapsed_s);
+        else
+            rc = pd_str(&d, &p->error);
+    }
+    if (rc == HS_OK)
+        rc = pd_required(&d, keys, 9, 0xff);
+    hs_buf_free(&tmp);
+    return rc;
+}
+
+void hs_proto_progress_msg_free(hs_proto_progress_msg *m)
+{
+    if (m == NULL)
+        return;
+    hs_arena_free(&m->arena);
+    memset(&m->p, 0, sizeof m->p);
+}
+
+int hs_proto_request_doc_encode(hs_buf *out, const hs_proto_request_doc *d)
+{
+    if (d->request == NULL || d->workflow == NULL || (size_t)d->state > 2)
+        return hs_err_set(HS_ERR_INVAL, "request document: a required field is NULL");
+    char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+    hs_time_format_iso(d->iv.start, a);
+    hs_time_format_iso(d->iv.end, b);
+    hs_buf_reset(out);
+    je e = {out, HS_OK};
+    je_raw(&e, "{");
+    je_kstr(&e, "request", d->request, true);
+    je_kstr(&e, "workflow", d->workflow, false);
+    je_kstr(&e, "from", a, false);
+    je_kstr(&e, "to", b, false);
+    je_kint(&e, "from_us", d->iv.start);
+    je_kint(&e, "to_us", d->iv.end);
+    je_kstr(&e, "state", hs_proto_req_state_name(d->state), false);
+    je_kuint(&e, "jobs", d->jobs);
+    je_kuint(&e, "done", d->done);
+    je_kuint(&e, "failed", d->failed);
+    je_kuint(&e, "instances", d->instances);
+    if (d->error != NULL && d->error[0] != '\0')
+        je_kstr(&e, "error", d->error, false);
+    je_raw(&e, "}");
+    return e.rc;
+}
+
+int hs_proto_request_doc_decode(hs_proto_request_doc_msg *m, const char *json, size_t len)
+{
+    static const char *const keys[] = {"request", "workflow", "from",      "to",
+                                       "from_us", "to_us",    "state",     "jobs",
+                                       "done",    "failed",   "instances", "error"};
+    memset(m, 0, sizeof *m);
+    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    hs_proto_request_doc *r = &m->d;
+    hs_buf tmp;
+    hs_buf_init(&tmp, 0);
+    pd d;
+    uint32_t n;
+    int rc = pd_json(&d, &m->arena, &tmp, json, len, "request document", &n);
+    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
+        size_t k;
+        rc = pd_key(&d, keys, 12, &k);
+        if (rc != HS_OK)
+            break;
+        uint64_t *u[] = {&r->jobs, &r->done, &r->failed, &r->instances};
+        int64_t ignored;
+        if (k == 0)
+            rc = pd_nonempty(&d, &r->request);
+        else if (k == 1)
+            rc = pd_nonempty(&d, &r->workflow);
+        else if (k == 2 || k == 3)
+            rc = pd_iso(&d, &ignored); /* for people; the _us members are exact */
+        else if (k == 4)
+            rc = pd_int(&d, &r->iv.start);
+        else if (k == 5)
+            rc = pd_int(&d, &r->iv.end);
+        else if (k == 6)
+            rc = pd_req_state(&d, &r->state);
+        else if (k <= 10)
+            rc = pd_uint(&d, u[k - 7]);
+        else
+            rc = pd_str(&d, &r->error);
+    }
+    if (rc == HS_OK)
+        rc = pd_required(&d, keys, 12, BIT(0) | BIT(1) | BIT(4) | BIT(5) | BIT(6));
+    if (rc == HS_OK && r->iv.start >= r->iv.end)
+        rc = hs_err_set(HS_ERR_PARSE, "request document: from_us is not before to_us");
+    hs_buf_free(&tmp);
+    return rc;
+}
+
+void hs_proto_request_doc_msg_free(hs_proto_request_doc_msg *m)
+{
+    if (m == NULL)
+        return;
+    hs_arena_free(&m->arena);
+    memset(&m->d, 0, sizeof m->d);
+}
+
+int hs_proto_workflow_doc_encode(hs_buf *out, const hs_proto_workflow_doc *d)
+{
+    if (d->id == NULL || d->filename == NULL || d->added == NULL || d->text == NULL)
+        return hs_err_set(HS_ERR_INVAL, "workflow document: a required field is NULL");
+    hs_buf_reset(out);
+    je e = {out, HS_OK};
+    je_raw(&e, "{");
+    je_kstr(&e, "id", d->id, true);
+    je_kstr(&e, "filename", d->filename, false);
+    je_kstr(&e, "added", d->added, false);
+    je_kstr(&e, "text", d->text, false);
+    je_raw(&e, "}");
+    return e.rc;
+}
+
+int hs_proto_workflow_doc_decode(hs_proto_workflow_doc_msg *m, const char *json, size_t len)
+{
+    static const char *const keys[] = {"id", "filename", "added", "text"};
+    memset(m, 0, sizeof *m);
+    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    hs_buf tmp;
+    hs_buf_init(&tmp, 0);
+    pd d;
+    uint32_t n;
+    int rc = pd_json(&d, &m->arena, &tmp, json, len, "workflow document", &n);
+    const char **v[] = {&m->d.id, &m->d.filename, &m->d.added, &m->d.text};
+    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
+        size_t k;
+        rc = pd_key(&d, keys, 4, &k);
+        if (rc == HS_OK)
+            rc = k == 3 ? pd_str(&d, v[k]) : pd_nonempty(&d, v[k]);
+    }
+    if (rc == HS_OK)
+        rc = pd_required(&d, keys, 4, 0x9);
+    if (rc == HS_OK && m->d.filename == NULL)
+        m->d.filename = "workflow";
+    if (rc == HS_OK && m->d.added == NULL)
+        m->d.added = "";
+    hs_buf_free(&tmp);
+    return rc;
+}
+
+void hs_proto_workflow_doc_msg_free(hs_proto_workflow_doc_msg *m)
+{
+    if (m == NULL)
+        return;
+    hs_arena_free(&m->arena);
+    memset(&m->d, 0, sizeof m->d);
+}
+
+int hs_proto_online_doc_encode(hs_buf *out, int64_t last_end_us)
+{
+    hs_buf_reset(out);
+    return hs_buf_printf(out, "{\"last_end_us\":%" PRId64 "}", last_end_us);
+}
+
+int hs_proto_online_doc_decode(const char *json, size_t len, int64_t *last_end_us)
+{
+    static const char *const keys[] = {"last_end_us"};
+    hs_arena a;
+    hs_arena_init(&a, 256, 0);
+    hs_buf tmp;
+    hs_buf_init(&tmp, 0);
+    pd d;
+    uint32_t n;
+    int rc = pd_json(&d, &a, &tmp, json, len, "online document", &n);
+    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
+        size_t k;
+        rc = pd_key(&d, keys, 1, &k);
+        if (rc == HS_OK)
+            rc = pd_int(&d, last_end_us);
+    }
+    if (rc == HS_OK)
+        rc = pd_required(&d, keys, 1, 0x1);
+    hs_buf_free(&tmp);
+    hs_arena_free(&a);
+    return rc;
+}
+
+/* The history record's tool object {name, version, params}. */
+static int pd_history_tool(pd *d, hs_proto_history *h)
+{
+    static const char *const keys[] = {"name", "version", "params"};
+    uint32_t n;
+    if (hs_mp_get_map(&d->r, &n) != HS_OK)
+        return pd_bad(d, "an object");
+    pd sub = {d->r, d->arena, "history tool", NULL, 0};
+    int rc = HS_OK;
+    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
+        size_t k;
+        rc = pd_key(&sub, keys, 3, &k);
+        if (rc != HS_OK)
+            break;
+        if (k == 0) {
+            rc = pd_nonempty(&sub, &h->tool);
+        } else if (k == 1) {
+            rc = pd_str(&sub, &h->version);
+        } else {
+            const uint8_t *p;
+            size_t pl;
+            rc = pd_raw(&sub, HS_MP_MAP, "an object", &p, &pl);
+            uint8_t *copy = rc == HS_OK ? hs_arena_alloc(sub.arena, pl) : NULL;
+            if (rc == HS_OK && copy == NULL)
+                rc = pd_nomem();
+            if (rc == HS_OK) {
+                memcpy(copy, p, pl);
+                h->params = copy;
+                h->params_len = pl;
+            }
+        }
+    }
+    if (rc == HS_OK)
+        rc = pd_required(&sub, keys, 3, 0x1);
+    d->r = sub.r;
+    return rc;
+}
+
+int hs_proto_history_decode(hs_proto_history_msg *m, const char *json, size_t len)
+{
+    static const char *const keys[] = {
+        "job",      "workflow",  "factor",  "plate_value", "tool",      "interval",
+        "start_us", "end_us",    "count",   "inserted",    "conflicts", "duration_us",
+        "attempt",  "committed", "outcome", "runtime",     "error"};
+    memset(m, 0, sizeof *m);
+    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    hs_proto_history *h = &m->h;
+    hs_buf tmp;
+    hs_buf_init(&tmp, 0);
+    pd d;
+    uint32_t n;
+    int rc = pd_json(&d, &m->arena, &tmp, json, len, "history record", &n);
+    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
+        size_t k;
+        rc = pd_key(&d, keys, 17, &k);
+        if (rc != HS_OK)
+            break;
+        const char *o;
+        uint32_t two;
+        int64_t ignored;
+        switch (k) {
+        case 0:
+            rc = pd_nonempty(&d, &h->job);
+            break;
+        case 1:
+            rc = pd_nonempty(&d, &h->workflow);
+            break;
+        case 2:
+            rc = pd_factor(&d, &h->factor);
+            break;
+        case 3:
+            rc = pd_str(&d, &h->pv);
+            break;
+        case 4:
+            rc = pd_history_tool(&d, h);
+            break;
+        case 5: /* for people; start_us and end_us are exact */
+            if (hs_mp_get_array(&d.r, &two) != HS_OK || two != 2)
+                rc = pd_bad(&d, "[start, end] as ISO-8601 text");
+            if (rc == HS_OK)
+                rc = pd_iso(&d, &ignored);
+            if (rc == HS_OK)
+                rc = pd_iso(&d, &ignored);
+            break;
+        case 6:
+            rc = pd_int(&d, &h->interval.start);
+            break;
+        case 7:
+            rc = pd_int(&d, &h->interval.end);
+            break;
+        case 8:
+            rc = pd_uint(&d, &h->count);
+            break;
+        case 9:
+            rc = pd_uint(&d, &h->inserted);
+            break;
+        case 10:
+            rc = pd_uint(&d, &h->conflicts);
+            break;
+        case 11:
+            rc = pd_int(&d, &h->duration_us);
+            break;
+        case 12:
+            rc = pd_uint(&d, &h->attempt);
+            break;
+        case 13:
+            rc = pd_iso(&d, &h->committed_us);
+            break;
+        case 14:
+            rc = pd_str(&d, &o);
+            if (rc == HS_OK) {
+                size_t x = 0;
+                while (x < 3 && strcmp(outcome_names[x], o) != 0)
+                    x++;
+                if (x == 3)
+                    rc = pd_bad(&d, "ok, failed or stale");
+                h->outcome = (hs_proto_outcome)x;
+            }
+            break;
+        case 15:
+            rc = pd_str(&d, &h->runtime);
+            break;
+        default:
+            rc = pd_str(&d, &h->error);
+            break;
+        }
+    }
+    if (rc == HS_OK)
+        rc = pd_required(&d, keys, 17,
+                         BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(6) | BIT(7) | BIT(13) | BIT(14));
+    if (rc == HS_OK && h->runtime == NULL)
+        h->runtime = "";
+    hs_buf_free(&tmp);
+    return rc;
+}
+
+void hs_proto_history_msg_free(hs_proto_history_msg *m)
+{
+    if (m == NULL)
+        return;
+    hs_arena_free(&m->arena);
+    memset(&m->h, 0, sizeof m->h);
+}
+
+int hs_proto_purged_encode(hs_buf *out, const char *stream)
+{
+    if (stream == NULL)
+        return hs_err_set(HS_ERR_INVAL, "purge notice: stream is NULL");
+    pe e = {out, HS_OK};
+    pe_map(&e, 1);
+    pe_kstr(&e, "stream", stream);
+    return e.rc;
+}
+
+int hs_proto_purged_decode(const uint8_t *data, size_t len, char *buf, size_t bufsize)
+{
+    static const char *const keys[] = {"stream"};
+    hs_arena a;
+    hs_arena_init(&a, 256, 0);
+    pd d;
+    pd_init(&d, &a, data, len, "purge notice");
+    uint32_t n;
+    const char *s = NULL;
+    int rc = hs_mp_get_map(&d.r, &n) == HS_OK
+                 ? HS_OK
+                 : hs_err_set(HS_ERR_PARSE, "purge notice: not a msgpack map");
+    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
+        size_t k;
+        rc = pd_key(&d, keys, 1, &k);
+        if (rc == HS_OK)
+            rc = pd_nonempty(&d, &s);
+    }
+    if (rc == HS_OK && !hs_mp_at_end(&d.r))
+        rc = hs_err_set(HS_ERR_PARSE, "purge notice: bytes after the map");
+    if (rc == HS_OK)
+        rc = pd_required(&d, keys, 1, 0x1);
+    if (rc == HS_OK && strlen(s) >= bufsize)
+        rc = hs_err_set(HS_ERR_LIMIT, "purge notice: stream id longer than %zu bytes", bufsize);
+    if (rc == HS_OK)
+        memcpy(buf, s, strlen(s) + 1);
+    hs_arena_free(&a);
+    return rc;
+}

@@ -338,4 +338,142 @@ typedef struct hs_proto_status_msg {
 int hs_proto_status_decode(hs_proto_status_msg *m, const char *json, size_t len);
 void hs_proto_status_msg_free(hs_proto_status_msg *m);
 
+/* ------------------------------------------------------------------ scheduler API (JSON) */
+
+/* Operations of hs/api/<scheduler> (schemas/api.json). */
+typedef enum hs_api_op {
+    HS_API_WORKFLOW_ADD,
+    HS_API_WORKFLOW_RM,
+    HS_API_COMPUTE,
+    HS_API_PING,
+    HS_API_UNKNOWN, /* answered with an error that names it */
+} hs_api_op;
+
+typedef struct hs_proto_api_req {
+    hs_api_op op;
+    const char *op_text;    /* the op as sent ("" when absent) */
+    const char *workflow;   /* workflow_rm, compute */
+    const char *definition; /* workflow_add: the file's text */
+    const char *filename;   /* workflow_add; NULL: "workflow" */
+    hs_interval iv;         /* compute: (from, to] */
+    const char *request;    /* compute; NULL: the scheduler makes one */
+} hs_proto_api_req;
+
+typedef struct hs_proto_api_req_msg {
+    hs_proto_api_req req;
+    hs_arena arena;
+} hs_proto_api_req_msg;
+
+/* out is reset first. */
+int hs_proto_api_req_encode(hs_buf *out, const hs_proto_api_req *r);
+/* Unknown ops decode (op HS_API_UNKNOWN); fields that do not belong to the op are refused. */
+int hs_proto_api_req_decode(hs_proto_api_req_msg *m, const char *json, size_t len);
+void hs_proto_api_req_msg_free(hs_proto_api_req_msg *m);
+
+/* A reply; which members are written depends on op (ignored when !ok). */
+typedef struct hs_proto_api_reply {
+    hs_api_op op;
+    bool ok;
+    const char *error;    /* !ok: why, non-empty */
+    const char *workflow; /* workflow_add */
+    uint64_t factors;     /* workflow_add */
+    bool unchanged;       /* workflow_add */
+    const char *request;  /* compute */
+    uint64_t jobs;        /* compute: jobs planned; ping: jobs known */
+    uint64_t workflows;   /* ping */
+    uint64_t inflight;    /* ping */
+} hs_proto_api_reply;
+
+typedef struct hs_proto_api_reply_msg {
+    hs_proto_api_reply reply;
+    hs_arena arena;
+} hs_proto_api_reply_msg;
+
+int hs_proto_api_reply_encode(hs_buf *out, const hs_proto_api_reply *r);
+/* Reads any reply shape; op stays HS_API_UNKNOWN (the caller knows what it asked). */
+int hs_proto_api_reply_decode(hs_proto_api_reply_msg *m, const char *json, size_t len);
+void hs_proto_api_reply_msg_free(hs_proto_api_reply_msg *m);
+
+/* The state of a compute request. */
+typedef enum hs_proto_req_state {
+    HS_REQ_RUNNING,
+    HS_REQ_DONE,
+    HS_REQ_FAILED,
+} hs_proto_req_state;
+
+const char *hs_proto_req_state_name(hs_proto_req_state st);
+
+/* Progress of a request, hs/progress/<request> (JSON, schemas/progress.json). */
+typedef struct hs_proto_progress {
+    const char *request;
+    const char *workflow;
+    hs_proto_req_state state;
+    uint64_t jobs_total, jobs_done, jobs_failed, instances;
+    double elapsed_s;
+    const char *error; /* NULL: none */
+} hs_proto_progress;
+
+typedef struct hs_proto_progress_msg {
+    hs_proto_progress p;
+    hs_arena arena;
+} hs_proto_progress_msg;
+
+int hs_proto_progress_encode(hs_buf *out, const hs_proto_progress *p);
+int hs_proto_progress_decode(hs_proto_progress_msg *m, const char *json, size_t len);
+void hs_proto_progress_msg_free(hs_proto_progress_msg *m);
+
+/* A compute request as stored, docs/requests/<request> (resumed after a restart while running). */
+typedef struct hs_proto_request_doc {
+    const char *request;
+    const char *workflow;
+    hs_interval iv;
+    hs_proto_req_state state;
+    uint64_t jobs, done, failed, instances;
+    const char *error; /* NULL: none */
+} hs_proto_request_doc;
+
+typedef struct hs_proto_request_doc_msg {
+    hs_proto_request_doc d;
+    hs_arena arena;
+} hs_proto_request_doc_msg;
+
+int hs_proto_request_doc_encode(hs_buf *out, const hs_proto_request_doc *d);
+int hs_proto_request_doc_decode(hs_proto_request_doc_msg *m, const char *json, size_t len);
+void hs_proto_request_doc_msg_free(hs_proto_request_doc_msg *m);
+
+/* A stored workflow, docs/workflows/<id>: the definition as the user gave it. */
+typedef struct hs_proto_workflow_doc {
+    const char *id;
+    const char *filename;
+    const char *added; /* ISO-8601 UTC */
+    const char *text;
+} hs_proto_workflow_doc;
+
+typedef struct hs_proto_workflow_doc_msg {
+    hs_proto_workflow_doc d;
+    hs_arena arena;
+} hs_proto_workflow_doc_msg;
+
+int hs_proto_workflow_doc_encode(hs_buf *out, const hs_proto_workflow_doc *d);
+int hs_proto_workflow_doc_decode(hs_proto_workflow_doc_msg *m, const char *json, size_t len);
+void hs_proto_workflow_doc_msg_free(hs_proto_workflow_doc_msg *m);
+
+/* An online workflow's state, docs/online/<id>: where its next run starts. */
+int hs_proto_online_doc_encode(hs_buf *out, int64_t last_end_us);
+int hs_proto_online_doc_decode(const char *json, size_t len, int64_t *last_end_us);
+
+/* Decodes a history record (hsctl jobs); committed_us is read from its ISO text. */
+typedef struct hs_proto_history_msg {
+    hs_proto_history h;
+    hs_arena arena;
+} hs_proto_history_msg;
+
+int hs_proto_history_decode(hs_proto_history_msg *m, const char *json, size_t len);
+void hs_proto_history_msg_free(hs_proto_history_msg *m);
+
+/* The notice of a purged stream, hs/purged (msgpack {stream}, schemas/purged.json). */
+int hs_proto_purged_encode(hs_buf *out, const char *stream);
+/* *stream is copied into buf of bufsize bytes; HS_ERR_LIMIT when it does not fit. */
+int hs_proto_purged_decode(const uint8_t *data, size_t len, char *buf, size_t bufsize);
+
 #endif

@@ -53,47 +53,55 @@ static int read_file(const char *path, hs_buf *out)
     return 0;
 }
 
-/* Sends a JSON request to the scheduler's API and waits for the reply. */
-static int api_call(hsctl *h, const char *json, hs_buf *reply, int timeout_ms)
+/*
+ * Sends a request to the scheduler's API and waits for its reply (schemas/
+ * api.json). A reply that is not ok prints its error ("what failed: ...")
+ * and gives HSCTL_USER. The caller frees *reply with
+ * hs_proto_api_reply_msg_free, also on failure.
+ */
+static int api_call(hsctl *h, const hs_proto_api_req *q, const char *what,
+                    hs_proto_api_reply_msg *reply, int timeout_ms)
 {
-    hs_buf t;
+    memset(reply, 0, sizeof *reply);
+    hs_buf t, req, raw;
     hs_buf_init(&t, 0);
+    hs_buf_init(&req, 0);
+    hs_buf_init(&raw, 0);
+    int rc = HSCTL_OK;
+    if (hs_proto_api_req_encode(&req, q) != HS_OK) {
+        rc = hsctl_fail(HSCTL_SYSTEM, "cannot encode the request: %s", hs_err_detail());
+        goto out;
+    }
     hsctl_topic(h, &t, "api/%s", h->cfg.scheduler_id);
-    int rc = hsctl_request(h, hs_buf_cstr(&t), json, reply, timeout_ms);
-    if (rc == HSCTL_SYSTEM)
+    rc = hsctl_request(h, hs_buf_cstr(&t), hs_buf_cstr(&req), &raw, timeout_ms);
+    if (rc == HSCTL_SYSTEM) {
         hsctl_fail(HSCTL_SYSTEM,
                    "the scheduler '%s' did not answer within %d s; is it running? (hsctl status)",
                    h->cfg.scheduler_id, timeout_ms / 1000);
+        goto out;
+    }
+    if (rc != HSCTL_OK)
+        goto out;
+    if (hs_proto_api_reply_decode(reply, (const char *)raw.data, raw.len) != HS_OK) {
+        rc = hsctl_fail(HSCTL_SYSTEM, "%s: the scheduler's reply is unreadable: %s", what,
+                        hs_err_detail());
+    } else if (!reply->reply.ok) {
+        fprintf(stderr, "hsctl: %s failed:\n%s\n", what, reply->reply.error);
+        rc = HSCTL_USER;
+    }
+out:
     hs_buf_free(&t);
+    hs_buf_free(&req);
+    hs_buf_free(&raw);
     return rc;
-}
-
-/* Reads "ok" and "error" of a JSON reply; prints the error. */
-static int reply_status(const hs_buf *reply, const char *what)
-{
-    if (strstr((const char *)reply->data, "\"ok\":true") != NULL)
-        return HSCTL_OK;
-    hs_buf mp;
-    hs_buf_init(&mp, 0);
-    hs_mp_field f[8];
-    size_t nf;
-    const char *err = "unknown error";
-    uint32_t el = (uint32_t)strlen(err);
-    if (hs_json_to_mpack((const char *)reply->data, reply->len, &mp) == HS_OK &&
-        hs_mp_map_index(mp.data, mp.len, f, 8, &nf, NULL) == HS_OK)
-        (void)hs_mp_field_str(f, nf, "error", &err, &el);
-    fprintf(stderr, "hsctl: %s failed:\n%.*s\n", what, (int)el, err);
-    hs_buf_free(&mp);
-    return HSCTL_USER;
 }
 
 static int wf_add(hsctl *h, const char *file)
 {
-    hs_buf text, errors, req, reply;
+    hs_buf text, errors;
+    hs_proto_api_reply_msg reply;
     hs_buf_init(&text, 0);
     hs_buf_init(&errors, 0);
-    hs_buf_init(&req, 0);
-    hs_buf_init(&reply, 0);
     int rc = HSCTL_OK;
     if (read_file(file, &text) != 0) {
         rc = hsctl_fail(HSCTL_USER, "cannot read %s", file);
@@ -112,25 +120,17 @@ static int wf_add(hsctl *h, const char *file)
     snprintf(id, sizeof id, "%s", wf->id);
     size_t nfactors = wf->nfactors;
     hs_workflow_destroy(wf);
-    hs_buf_puts(&req, "{\"op\":\"workflow_add\",\"filename\":");
-    hs_json_put_string(&req, base, strlen(base));
-    hs_buf_puts(&req, ",\"definition\":");
-    hs_json_put_string(&req, (const char *)text.data, text.len);
-    hs_buf_putc(&req, '}');
-    rc = api_call(h, hs_buf_cstr(&req), &reply, 60000);
-    if (rc == HSCTL_OK)
-        rc = reply_status(&reply, "adding the workflow");
+    hs_proto_api_req q = {
+        .op = HS_API_WORKFLOW_ADD, .definition = hs_buf_cstr(&text), .filename = base};
+    rc = api_call(h, &q, "adding the workflow", &reply, 60000);
     if (rc == HSCTL_OK)
         printf("workflow %s %s (%zu factors)\n", id,
-               strstr(hs_buf_cstr(&reply), "\"unchanged\":true") != NULL
-                   ? "unchanged: the stored definition is the same"
-                   : "added",
+               reply.reply.unchanged ? "unchanged: the stored definition is the same" : "added",
                nfactors);
+    hs_proto_api_reply_msg_free(&reply);
 out:
     hs_buf_free(&text);
     hs_buf_free(&errors);
-    hs_buf_free(&req);
-    hs_buf_free(&reply);
     return rc;
 }
 
@@ -141,27 +141,23 @@ static int wf_load(hsctl *h, const char *id, hs_workflow **out)
     hs_store *s = hsctl_store(h);
     if (s == NULL)
         return HSCTL_SYSTEM;
-    hs_buf doc, mp, errors;
+    hs_buf doc, errors;
     hs_buf_init(&doc, 0);
-    hs_buf_init(&mp, 0);
     hs_buf_init(&errors, 0);
+    hs_proto_workflow_doc_msg dm;
+    memset(&dm, 0, sizeof dm);
     int rc = HSCTL_OK;
-    hs_mp_field f[8];
-    size_t nf;
-    const char *text;
-    uint32_t tl;
     if (hs_store_doc_get(s, "workflows", id, &doc) != HS_OK) {
         rc = hsctl_fail(HSCTL_USER, "no workflow '%s' (hsctl workflow ls lists them)", id);
-    } else if (hs_json_to_mpack((const char *)doc.data, doc.len, &mp) != HS_OK ||
-               hs_mp_map_index(mp.data, mp.len, f, 8, &nf, NULL) != HS_OK ||
-               hs_mp_field_str(f, nf, "text", &text, &tl) != HS_OK) {
-        rc = hsctl_fail(HSCTL_SYSTEM, "stored workflow %s is unreadable", id);
-    } else if (hs_workflow_parse(text, tl, id, tools(), out, &errors) != HS_OK) {
+    } else if (hs_proto_workflow_doc_decode(&dm, (const char *)doc.data, doc.len) != HS_OK) {
+        rc = hsctl_fail(HSCTL_SYSTEM, "stored workflow %s is unreadable: %s", id, hs_err_detail());
+    } else if (hs_workflow_parse(dm.d.text, strlen(dm.d.text), id, tools(), out, &errors) !=
+               HS_OK) {
         rc = hsctl_fail(HSCTL_SYSTEM, "stored workflow %s no longer loads:\n%s", id,
                         hs_buf_cstr(&errors));
     }
+    hs_proto_workflow_doc_msg_free(&dm);
     hs_buf_free(&doc);
-    hs_buf_free(&mp);
     hs_buf_free(&errors);
     return rc;
 }
@@ -320,20 +316,13 @@ int cmd_workflow(hsctl *h, int argc, char **argv)
     if (strcmp(verb, "show") == 0)
         return wf_show(h, arg, dot, svg, json);
     if (strcmp(verb, "rm") == 0) {
-        hs_buf req, reply;
-        hs_buf_init(&req, 0);
-        hs_buf_init(&reply, 0);
-        hs_buf_puts(&req, "{\"op\":\"workflow_rm\",\"workflow\":");
-        hs_json_put_string(&req, arg, strlen(arg));
-        hs_buf_putc(&req, '}');
-        int rc = api_call(h, hs_buf_cstr(&req), &reply, 30000);
-        if (rc == HSCTL_OK)
-            rc = reply_status(&reply, "removing the workflow");
+        hs_proto_api_req q = {.op = HS_API_WORKFLOW_RM, .workflow = arg};
+        hs_proto_api_reply_msg reply;
+        int rc = api_call(h, &q, "removing the workflow", &reply, 30000);
         if (rc == HSCTL_OK)
             printf("workflow %s removed; its streams are kept (hsctl stream purge removes them)\n",
                    arg);
-        hs_buf_free(&req);
-        hs_buf_free(&reply);
+        hs_proto_api_reply_msg_free(&reply);
         return rc;
     }
     return hsctl_fail(HSCTL_USER, "unknown workflow verb '%s' (add, ls, show, rm, check)", verb);
@@ -349,53 +338,28 @@ static void on_int(int sig)
     g_interrupted = 1;
 }
 
-/* A field of a flat JSON object, as text. */
-static void jfield(const char *json, const char *key, char *out, size_t len)
+static void show_progress(const hs_proto_progress *p, bool tty, bool final)
 {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, pat);
-    out[0] = '\0';
-    if (p == NULL)
-        return;
-    p += strlen(pat);
-    bool q = *p == '"';
-    if (q)
-        p++;
-    size_t i = 0;
-    while (*p && i + 1 < len && (q ? *p != '"' : (*p != ',' && *p != '}')))
-        out[i++] = *p++;
-    out[i] = '\0';
-}
-
-static void show_progress(const char *json, bool tty, bool final)
-{
-    char total[32], done[32], failed[32], inst[32], el[32], state[16];
-    jfield(json, "jobs_total", total, sizeof total);
-    jfield(json, "jobs_done", done, sizeof done);
-    jfield(json, "jobs_failed", failed, sizeof failed);
-    jfield(json, "instances", inst, sizeof inst);
-    jfield(json, "elapsed_s", el, sizeof el);
-    jfield(json, "state", state, sizeof state);
-    long t = atol(total), d = atol(done), f = atol(failed);
-    double e = atof(el), n = atof(inst);
+    long t = (long)p->jobs_total, d = (long)p->jobs_done, f = (long)p->jobs_failed;
+    double e = p->elapsed_s, n = (double)p->instances;
     double rate = e > 0 ? n / e : 0;
     double eta = d + f > 0 && t > d + f ? e / (double)(d + f) * (double)(t - d - f) : 0;
     if (tty) {
         int width = 30, fill = t > 0 ? (int)((d + f) * width / t) : width;
-        char bar[64];
+        char bar[64], failed[32] = "";
         for (int i = 0; i < width; i++)
             bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        printf("\r[%s] %ld/%ld jobs%s%s  %.0f inst/s  %s%.0fs ", bar, d + f, t,
-               f ? ", failed " : "", f ? failed : "", rate, final ? "took " : "ETA ",
-               final ? e : eta);
+        if (f)
+            snprintf(failed, sizeof failed, ", failed %ld", f);
+        printf("\r[%s] %ld/%ld jobs%s  %.0f inst/s  %s%.0fs ", bar, d + f, t, failed, rate,
+               final ? "took " : "ETA ", final ? e : eta);
         if (final)
             printf("\n");
         fflush(stdout);
     } else {
-        printf("%s: %ld/%ld jobs done, %ld failed, %.0f instances, %.1f inst/s, %.1fs\n", state, d,
-               t, f, n, rate, e);
+        printf("%s: %ld/%ld jobs done, %ld failed, %.0f instances, %.1f inst/s, %.1fs\n",
+               hs_proto_req_state_name(p->state), d, t, f, n, rate, e);
     }
 }
 
@@ -442,28 +406,21 @@ int cmd_compute(hsctl *h, int argc, char **argv)
         return HSCTL_SYSTEM;
     char rid[64];
     snprintf(rid, sizeof rid, "c-%lld-%d", (long long)(hs_time_now_us() / 1000), (int)getpid());
-    hs_buf t, req, reply;
+    hs_buf t;
     hs_buf_init(&t, 0);
-    hs_buf_init(&req, 0);
-    hs_buf_init(&reply, 0);
     if (wait)
         (void)hs_mqtt_subscribe(m, hsctl_topic(h, &t, "progress/%s", rid), 1);
-    hs_buf_puts(&req, "{\"op\":\"compute\",\"workflow\":");
-    hs_json_put_string(&req, id, strlen(id));
-    hs_buf_printf(&req, ",\"from\":%lld,\"to\":%lld,\"request\":\"%s\"}", (long long)from,
-                  (long long)to, rid);
-    int rc = api_call(h, hs_buf_cstr(&req), &reply, 30000);
-    if (rc == HSCTL_OK)
-        rc = reply_status(&reply, "compute");
+    hs_proto_api_req q = {.op = HS_API_COMPUTE, .workflow = id, .iv = {from, to}, .request = rid};
+    hs_proto_api_reply_msg reply;
+    int rc = api_call(h, &q, "compute", &reply, 30000);
     if (rc == HSCTL_OK) {
-        char jobs[32];
-        jfield(hs_buf_cstr(&reply), "jobs", jobs, sizeof jobs);
+        unsigned long long jobs = (unsigned long long)reply.reply.jobs;
         if (!wait)
-            printf("request %s: %s jobs planned (hsctl compute --wait shows progress)\n", rid,
+            printf("request %s: %llu jobs planned (hsctl compute --wait shows progress)\n", rid,
                    jobs);
         else if (!isatty(1))
-            printf("request %s: %s jobs planned\n", rid, jobs);
-        if (strcmp(jobs, "0") == 0) {
+            printf("request %s: %llu jobs planned\n", rid, jobs);
+        if (jobs == 0) {
             if (wait)
                 printf("nothing to compute: the interval is calculated already\n");
             wait = false;
@@ -481,26 +438,25 @@ int cmd_compute(hsctl *h, int argc, char **argv)
         hs_mqtt_msg *msg;
         if (hs_mqtt_recv(m, &msg, 200) != HS_OK)
             continue;
-        char state[16];
-        const char *json = (const char *)msg->payload;
-        jfield(json, "state", state, sizeof state);
-        bool final = strcmp(state, "running") != 0;
-        show_progress(json, tty, final);
-        if (final) {
-            if (strcmp(state, "failed") == 0) {
-                char err[600];
-                jfield(json, "error", err, sizeof err);
-                rc = hsctl_fail(HSCTL_SYSTEM, "some jobs failed: %s (hsctl jobs %s --failed)", err,
-                                id);
-            }
+        hs_proto_progress_msg pm;
+        if (hs_proto_progress_decode(&pm, (const char *)msg->payload, msg->len) != HS_OK) {
+            fprintf(stderr, "hsctl: unreadable progress message: %s\n", hs_err_detail());
+            hs_proto_progress_msg_free(&pm);
             hs_mqtt_msg_free(msg);
-            break;
+            continue;
         }
+        bool final = pm.p.state != HS_REQ_RUNNING;
+        show_progress(&pm.p, tty, final);
+        if (final && pm.p.state == HS_REQ_FAILED)
+            rc = hsctl_fail(HSCTL_SYSTEM, "some jobs failed: %s (hsctl jobs %s --failed)",
+                            pm.p.error != NULL ? pm.p.error : "", id);
+        hs_proto_progress_msg_free(&pm);
         hs_mqtt_msg_free(msg);
+        if (final)
+            break;
     }
+    hs_proto_api_reply_msg_free(&reply);
     hs_buf_free(&t);
-    hs_buf_free(&req);
-    hs_buf_free(&reply);
     return rc;
 }
 
@@ -514,30 +470,31 @@ typedef struct jobs_ctx {
 static int jobs_one(void *ud, const char *key, const char *json)
 {
     jobs_ctx *c = ud;
-    (void)key;
-    char outcome[16];
-    jfield(json, "outcome", outcome, sizeof outcome);
-    if (c->failed_only && strcmp(outcome, "ok") == 0)
+    hs_proto_history_msg hm;
+    if (hs_proto_history_decode(&hm, json, strlen(json)) != HS_OK) {
+        fprintf(stderr, "hsctl: history record %s is unreadable: %s\n", key, hs_err_detail());
+        hs_proto_history_msg_free(&hm);
         return 0;
+    }
+    const hs_proto_history *r = &hm.h;
+    if (c->failed_only && r->outcome == HS_OUTCOME_OK) {
+        hs_proto_history_msg_free(&hm);
+        return 0;
+    }
     if (c->json) {
         printf("%s\n", json);
     } else {
-        char committed[40], factor[16], pv[200], count[32], dur[32], err[300], iv[120], wfid[64];
-        jfield(json, "committed", committed, sizeof committed);
-        jfield(json, "workflow", wfid, sizeof wfid);
-        jfield(json, "factor", factor, sizeof factor);
-        jfield(json, "plate_value", pv, sizeof pv);
-        jfield(json, "count", count, sizeof count);
-        jfield(json, "duration_us", dur, sizeof dur);
-        jfield(json, "error", err, sizeof err);
-        const char *p = strstr(json, "\"interval\":[\"");
-        iv[0] = '\0';
-        if (p != NULL)
-            sscanf(p + 12, "\"%39[^\"]\",\"%39[^\"]\"", iv, iv + 60);
-        printf("%-27s %-16s f%-3s %-26s (%s, %s] %-7s %8s %8.1fms %s\n", committed, wfid, factor,
-               pv[0] ? pv : "-", iv, iv + 60, outcome, count, atof(dur) / 1000.0, err);
+        char committed[HS_TIME_ISO_MAX], a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+        hs_time_format_iso(r->committed_us, committed);
+        hs_time_format_iso(r->interval.start, a);
+        hs_time_format_iso(r->interval.end, b);
+        printf("%-27s %-16s f%-3u %-26s (%s, %s] %-7s %8llu %8.1fms %s\n", committed, r->workflow,
+               (unsigned)r->factor, r->pv[0] ? r->pv : "-", a, b, hs_proto_outcome_name(r->outcome),
+               (unsigned long long)r->count, (double)r->duration_us / 1000.0,
+               r->error != NULL ? r->error : "");
     }
     c->shown++;
+    hs_proto_history_msg_free(&hm);
     return 0;
 }
 

@@ -121,11 +121,6 @@ struct scheduler {
 
 /* ------------------------------------------------------------------ helpers */
 
-static void s_json_str(hs_buf *b, const char *s)
-{
-    hs_json_put_string(b, s, strlen(s));
-}
-
 static void s_progress(scheduler *s, sreq *r, bool force);
 
 /* Sends a write request and logs failures (the write client re-sends on its own). */
@@ -859,30 +854,25 @@ static void s_pump(scheduler *s)
 
 /* ------------------------------------------------------------------ requests */
 
-static void s_req_persist(scheduler *s, sreq *r, const char *state)
+static void s_req_persist(scheduler *s, sreq *r, hs_proto_req_state state)
 {
     if (r->online)
         return;
-    hs_buf *b = &s->scratch;
-    hs_buf_reset(b);
-    char a[HS_TIME_ISO_MAX], e[HS_TIME_ISO_MAX];
-    hs_time_format_iso(r->iv.start, a);
-    hs_time_format_iso(r->iv.end, e);
-    hs_buf_puts(b, "{\"request\":");
-    s_json_str(b, r->id);
-    hs_buf_puts(b, ",\"workflow\":");
-    s_json_str(b, r->w->wf->id);
-    hs_buf_printf(
-        b,
-        ",\"from\":\"%s\",\"to\":\"%s\",\"from_us\":%" PRId64 ",\"to_us\":%" PRId64
-        ",\"state\":\"%s\",\"jobs\":%zu,\"done\":%zu,\"failed\":%zu,\"instances\":%" PRIu64,
-        a, e, r->iv.start, r->iv.end, state, r->total, r->done, r->failed, r->instances);
-    if (r->first_error[0]) {
-        hs_buf_puts(b, ",\"error\":");
-        s_json_str(b, r->first_error);
-    }
-    hs_buf_putc(b, '}');
-    (void)s_doc_put(s, "requests", r->id, hs_buf_cstr(b));
+    hs_proto_request_doc d = {
+        .request = r->id,
+        .workflow = r->w->wf->id,
+        .iv = r->iv,
+        .state = state,
+        .jobs = r->total,
+        .done = r->done,
+        .failed = r->failed,
+        .instances = r->instances,
+        .error = r->first_error,
+    };
+    if (hs_proto_request_doc_encode(&s->scratch, &d) == HS_OK)
+        (void)s_doc_put(s, "requests", r->id, hs_buf_cstr(&s->scratch));
+    else
+        hs_error(s->log, "cannot encode request %s: %s", r->id, hs_err_detail());
 }
 
 static void s_progress(scheduler *s, sreq *r, bool force)
@@ -892,33 +882,32 @@ static void s_progress(scheduler *s, sreq *r, bool force)
     if (!force && !complete && now - r->last_progress < 200 * HS_US_PER_MS)
         return;
     r->last_progress = now;
-    const char *state = complete ? (r->failed > 0 ? "failed" : "done") : "running";
-    hs_buf *b = &s->scratch;
-    hs_buf_reset(b);
-    hs_buf_puts(b, "{\"request\":");
-    s_json_str(b, r->id);
-    hs_buf_puts(b, ",\"workflow\":");
-    s_json_str(b, r->w->wf->id);
+    hs_proto_req_state state =
+        complete ? (r->failed > 0 ? HS_REQ_FAILED : HS_REQ_DONE) : HS_REQ_RUNNING;
     double el = (double)(now - r->started_mono) / 1e6;
-    hs_buf_printf(b,
-                  ",\"state\":\"%s\",\"jobs_total\":%zu,\"jobs_done\":%zu,\"jobs_failed\":%zu,"
-                  "\"instances\":%" PRIu64 ",\"elapsed_s\":%.3f",
-                  state, r->total, r->done, r->failed, r->instances, el);
-    if (r->first_error[0]) {
-        hs_buf_puts(b, ",\"error\":");
-        s_json_str(b, r->first_error);
-    }
-    hs_buf_putc(b, '}');
+    hs_proto_progress p = {
+        .request = r->id,
+        .workflow = r->w->wf->id,
+        .state = state,
+        .jobs_total = r->total,
+        .jobs_done = r->done,
+        .jobs_failed = r->failed,
+        .instances = r->instances,
+        .elapsed_s = el,
+        .error = r->first_error,
+    };
     hs_buf t;
     hs_buf_init(&t, 0);
-    (void)hs_mqtt_publish(s->mqtt, hs_service_topic(s->svc, &t, "progress/%s", r->id), b->data,
-                          b->len, 1, false, 1000);
+    if (hs_proto_progress_encode(&s->scratch, &p) == HS_OK)
+        (void)hs_mqtt_publish(s->mqtt, hs_service_topic(s->svc, &t, "progress/%s", r->id),
+                              s->scratch.data, s->scratch.len, 1, false, 1000);
     hs_buf_free(&t);
     if (complete && !r->finished) {
         r->finished = true;
         hs_service_mon(s->svc, "workflow_end",
                        "%s request %s %s: %zu jobs, %zu failed, %" PRIu64 " instances, %.3fs",
-                       r->w->wf->id, r->id, state, r->total, r->failed, r->instances, el);
+                       r->w->wf->id, r->id, hs_proto_req_state_name(state), r->total, r->failed,
+                       r->instances, el);
         s_req_persist(s, r, state);
     }
 }
@@ -942,7 +931,7 @@ static sreq *s_request(scheduler *s, swf *w, hs_interval iv, bool online, const 
         return NULL;
     }
     if (!online)
-        s_req_persist(s, r, "running");
+        s_req_persist(s, r, HS_REQ_RUNNING);
     int rc = s_plan(s, r);
     if (rc != HS_OK)
         hs_error(s->log, "planning %s failed: %s", r->id, hs_strerror(rc));
@@ -1169,31 +1158,39 @@ static int s_install(scheduler *s, swf *w)
 
 /* ------------------------------------------------------------------ API */
 
-static void s_reply(scheduler *s, const hs_mqtt_msg *req, const hs_buf *json)
+/* Sends a reply to an API request on its response topic (none: nothing to do). */
+static void s_reply(scheduler *s, const hs_mqtt_msg *req, const hs_proto_api_reply *reply)
 {
     if (req->response_topic == NULL)
         return;
-    hs_mqtt_pub_props p = {NULL, req->correlation, req->correlation_len};
-    (void)hs_mqtt_publish_props(s->mqtt, req->response_topic, json->data, json->len, 1, false, 5000,
-                                &p);
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    if (hs_proto_api_reply_encode(&b, reply) != HS_OK) {
+        hs_error(s->log, "cannot encode an API reply: %s", hs_err_detail());
+    } else {
+        hs_mqtt_pub_props p = {NULL, req->correlation, req->correlation_len};
+        (void)hs_mqtt_publish_props(s->mqtt, req->response_topic, b.data, b.len, 1, false, 5000,
+                                    &p);
+    }
+    hs_buf_free(&b);
 }
 
 static void s_reply_error(scheduler *s, const hs_mqtt_msg *req, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void s_reply_error(scheduler *s, const hs_mqtt_msg *req, const char *fmt, ...)
 {
-    char msg[4096];
-    va_list ap;
+    va_list ap, ap2;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    hs_buf b;
-    hs_buf_init(&b, 0);
-    hs_buf_puts(&b, "{\"ok\":false,\"error\":");
-    s_json_str(&b, msg);
-    hs_buf_putc(&b, '}');
-    s_reply(s, req, &b);
-    hs_buf_free(&b);
+    char *msg = n >= 0 ? hs_malloc((size_t)n + 1) : NULL;
+    if (msg != NULL)
+        vsnprintf(msg, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    hs_proto_api_reply r = {.ok = false, .error = msg != NULL ? msg : "out of memory"};
+    s_reply(s, req, &r);
+    hs_free(msg);
 }
 
 /*
@@ -1202,24 +1199,20 @@ static void s_reply_error(scheduler *s, const hs_mqtt_msg *req, const char *fmt,
  */
 static int s_add_workflow(scheduler *s, swf *w, const char *text, size_t len, const char *filename)
 {
-    hs_buf doc;
-    hs_buf_init(&doc, 0);
     char now[HS_TIME_ISO_MAX];
     hs_time_format_iso(hs_time_now_us(), now);
-    hs_buf_puts(&doc, "{\"id\":");
-    s_json_str(&doc, w->wf->id);
-    hs_buf_puts(&doc, ",\"filename\":");
-    s_json_str(&doc, filename);
-    hs_buf_printf(&doc, ",\"added\":\"%s\",\"text\":", now);
-    hs_json_put_string(&doc, text, len);
-    hs_buf_putc(&doc, '}');
-    char id[256];
-    snprintf(id, sizeof id, "%s", w->wf->id);
-    int rc = s_doc_put(s, "workflows", id, hs_buf_cstr(&doc));
+    char *copy = hs_strndup(text, len);
+    hs_buf doc;
+    hs_buf_init(&doc, 0);
+    hs_proto_workflow_doc d = {w->wf->id, filename, now, copy};
+    int rc = copy != NULL ? hs_proto_workflow_doc_encode(&doc, &d) : HS_ERR_NOMEM;
+    if (rc == HS_OK)
+        rc = s_doc_put(s, "workflows", w->wf->id, hs_buf_cstr(&doc));
     if (rc == HS_OK)
         rc = s_install(s, w);
     else
         swf_free(w);
+    hs_free(copy);
     hs_buf_free(&doc);
     return rc;
 }
@@ -1308,34 +1301,26 @@ static int s_load_dir(scheduler *s, const char *dir)
     return HS_OK;
 }
 
-static void s_api_workflow_add(scheduler *s, const hs_mqtt_msg *req, const hs_mp_field *f,
-                               size_t nf)
+static void s_api_workflow_add(scheduler *s, const hs_mqtt_msg *req, const hs_proto_api_req *q)
 {
-    const char *text, *fname = "workflow";
-    uint32_t tl, fl = 8;
-    if (hs_mp_field_str(f, nf, "definition", &text, &tl) != HS_OK) {
-        s_reply_error(s, req, "workflow_add needs 'definition'");
-        return;
-    }
-    char filename[256];
-    if (hs_mp_field_str(f, nf, "filename", &fname, &fl) != HS_OK)
-        fname = "workflow", fl = 8;
-    snprintf(filename, sizeof filename, "%.*s", (int)fl, fname);
+    const char *filename = q->filename != NULL ? q->filename : "workflow";
+    size_t tl = strlen(q->definition);
     hs_buf errors;
     hs_buf_init(&errors, 0);
     swf *w;
-    int rc = s_load_wf(s, text, tl, filename, &w, &errors);
+    int rc = s_load_wf(s, q->definition, tl, filename, &w, &errors);
     if (rc != HS_OK) {
         s_reply_error(s, req, "%s", errors.len ? hs_buf_cstr(&errors) : hs_strerror(rc));
         hs_buf_free(&errors);
         return;
     }
     hs_buf_free(&errors);
-    /* Store the definition, then define its streams. */
-    hs_buf doc;
-    hs_buf_init(&doc, 0);
-    char id[256];
-    snprintf(id, sizeof id, "%s", w->wf->id);
+    char *id = hs_strdup(w->wf->id);
+    if (id == NULL) {
+        swf_free(w);
+        s_reply_error(s, req, "out of memory");
+        return;
+    }
     size_t nfactors = w->wf->nfactors;
     bool online = w->wf->online;
     /* The same definition again changes nothing (and keeps its jobs running). */
@@ -1345,23 +1330,24 @@ static void s_api_workflow_add(scheduler *s, const hs_mqtt_msg *req, const hs_mp
         swf_free(w);
         rc = HS_OK;
     } else {
-        rc = s_add_workflow(s, w, text, tl, filename);
+        /* Store the definition, then define its streams. */
+        rc = s_add_workflow(s, w, q->definition, tl, filename);
         if (rc == HS_OK)
             rc = hs_wclient_flush(s->wc, 30000);
     }
-    hs_buf_reset(&doc);
     if (rc != HS_OK) {
         s_reply_error(s, req, "the writer did not store the workflow: %s", hs_err_detail());
     } else {
         hs_info(s->log, "workflow %s %s (%zu factors%s)", id, unchanged ? "unchanged" : "added",
                 nfactors, online ? ", online" : "");
-        hs_buf_puts(&doc, "{\"ok\":true,\"workflow\":");
-        s_json_str(&doc, id);
-        hs_buf_printf(&doc, ",\"factors\":%zu,\"unchanged\":%s}", nfactors,
-                      unchanged ? "true" : "false");
-        s_reply(s, req, &doc);
+        hs_proto_api_reply r = {.op = HS_API_WORKFLOW_ADD,
+                                .ok = true,
+                                .workflow = id,
+                                .factors = nfactors,
+                                .unchanged = unchanged};
+        s_reply(s, req, &r);
     }
-    hs_buf_free(&doc);
+    hs_free(id);
 }
 
 static void s_api_workflow_rm(scheduler *s, const hs_mqtt_msg *req, const char *id)
@@ -1374,107 +1360,68 @@ static void s_api_workflow_rm(scheduler *s, const hs_mqtt_msg *req, const char *
     s_fail_wf_jobs(s, w, "the workflow was removed");
     w->removed = true;
     (void)s_doc_del(s, "workflows", id);
-    char key[300];
-    snprintf(key, sizeof key, "%s", id);
-    (void)s_doc_del(s, "online", key);
+    (void)s_doc_del(s, "online", id);
     int rc = hs_wclient_flush(s->wc, 30000);
-    hs_buf b;
-    hs_buf_init(&b, 0);
     if (rc != HS_OK) {
         s_reply_error(s, req, "the writer did not confirm: %s", hs_err_detail());
     } else {
         hs_info(s->log, "workflow %s removed (its streams are kept)", id);
-        hs_buf_puts(&b, "{\"ok\":true}");
-        s_reply(s, req, &b);
+        hs_proto_api_reply r = {.op = HS_API_WORKFLOW_RM, .ok = true};
+        s_reply(s, req, &r);
     }
-    hs_buf_free(&b);
 }
 
-static void s_api_compute(scheduler *s, const hs_mqtt_msg *req, const hs_mp_field *f, size_t nf,
-                          const char *id)
+static void s_api_compute(scheduler *s, const hs_mqtt_msg *req, const hs_proto_api_req *q)
 {
-    swf *w = s_wf(s, id);
+    swf *w = s_wf(s, q->workflow);
     if (w == NULL) {
-        s_reply_error(s, req, "no workflow '%s' (hsctl workflow ls lists them)", id);
+        s_reply_error(s, req, "no workflow '%s' (hsctl workflow ls lists them)", q->workflow);
         return;
     }
-    hs_interval iv;
-    if (hs_mp_field_int(f, nf, "from", &iv.start) != HS_OK ||
-        hs_mp_field_int(f, nf, "to", &iv.end) != HS_OK || iv.start >= iv.end) {
-        s_reply_error(s, req, "compute needs from < to (microseconds)");
-        return;
-    }
-    char rid[64] = "";
-    const char *sv;
-    uint32_t sl;
-    if (hs_mp_field_str(f, nf, "request", &sv, &sl) == HS_OK && sl > 0 && sl < sizeof rid) {
-        memcpy(rid, sv, sl);
-        rid[sl] = '\0';
-        /* It names the progress topic: no topic separators or wildcards. */
-        if (strpbrk(rid, "/+#") != NULL) {
-            s_reply_error(s, req, "request id '%s' may not contain '/', '+' or '#'", rid);
-            return;
-        }
-    }
-    sreq *r = s_request(s, w, iv, false, rid[0] ? rid : NULL);
-    hs_buf b;
-    hs_buf_init(&b, 0);
+    sreq *r = s_request(s, w, q->iv, false, q->request);
     if (r == NULL) {
         s_reply_error(s, req, "out of memory");
-    } else {
-        hs_buf_puts(&b, "{\"ok\":true,\"request\":");
-        s_json_str(&b, r->id);
-        hs_buf_printf(&b, ",\"jobs\":%zu}", r->total);
-        s_reply(s, req, &b);
-        /* After the reply, so that the client knows the request when progress arrives. */
-        s_progress(s, r, true);
-        hs_info(s->log, "request %s: %s over (%lld, %lld], %zu jobs", r->id, id,
-                (long long)iv.start, (long long)iv.end, r->total);
-    }
-    hs_buf_free(&b);
-}
-
-/* Requests on <prefix>/api/<id>: JSON {"op": ..., ...}; replies on the response topic. */
-static void s_on_api(scheduler *s, const hs_mqtt_msg *m)
-{
-    hs_buf mp;
-    hs_buf_init(&mp, 0);
-    hs_mp_field f[16];
-    size_t nf = 0;
-    if (hs_json_to_mpack((const char *)m->payload, m->len, &mp) != HS_OK ||
-        hs_mp_map_index(mp.data, mp.len, f, 16, &nf, NULL) != HS_OK) {
-        s_reply_error(s, m, "requests are JSON objects: %s", hs_err_detail());
-        hs_service_dead_letter(s->svc, "unreadable API request", m->topic, m->payload, m->len);
-        hs_buf_free(&mp);
         return;
     }
-    char op[32] = "", id[256] = "";
-    const char *sv;
-    uint32_t sl;
-    if (hs_mp_field_str(f, nf, "op", &sv, &sl) == HS_OK && sl < sizeof op) {
-        memcpy(op, sv, sl);
-        op[sl] = '\0';
+    hs_proto_api_reply rep = {.op = HS_API_COMPUTE, .ok = true, .request = r->id, .jobs = r->total};
+    s_reply(s, req, &rep);
+    /* After the reply, so that the client knows the request when progress arrives. */
+    s_progress(s, r, true);
+    hs_info(s->log, "request %s: %s over (%lld, %lld], %zu jobs", r->id, q->workflow,
+            (long long)q->iv.start, (long long)q->iv.end, r->total);
+}
+
+/* Requests on <prefix>/api/<id> (schemas/api.json); replies on the response topic. */
+static void s_on_api(scheduler *s, const hs_mqtt_msg *m)
+{
+    hs_proto_api_req_msg am;
+    if (hs_proto_api_req_decode(&am, (const char *)m->payload, m->len) != HS_OK) {
+        char reason[600];
+        snprintf(reason, sizeof reason, "unreadable API request: %s", hs_err_detail());
+        s_reply_error(s, m, "%s", reason);
+        hs_service_dead_letter(s->svc, reason, m->topic, m->payload, m->len);
+        hs_proto_api_req_msg_free(&am);
+        return;
     }
-    if (hs_mp_field_str(f, nf, "workflow", &sv, &sl) == HS_OK && sl < sizeof id) {
-        memcpy(id, sv, sl);
-        id[sl] = '\0';
+    const hs_proto_api_req *q = &am.req;
+    if (q->op == HS_API_WORKFLOW_ADD) {
+        s_api_workflow_add(s, m, q);
+    } else if (q->op == HS_API_WORKFLOW_RM) {
+        s_api_workflow_rm(s, m, q->workflow);
+    } else if (q->op == HS_API_COMPUTE) {
+        s_api_compute(s, m, q);
+    } else if (q->op == HS_API_PING) {
+        hs_proto_api_reply r = {.op = HS_API_PING,
+                                .ok = true,
+                                .workflows = s->wfs.n,
+                                .jobs = jobtab_count(s->jt, -1),
+                                .inflight = s->inflight};
+        s_reply(s, m, &r);
+    } else {
+        s_reply_error(s, m, "unknown op '%s' (workflow_add, workflow_rm, compute, ping)",
+                      q->op_text);
     }
-    if (strcmp(op, "workflow_add") == 0)
-        s_api_workflow_add(s, m, f, nf);
-    else if (strcmp(op, "workflow_rm") == 0)
-        s_api_workflow_rm(s, m, id);
-    else if (strcmp(op, "compute") == 0)
-        s_api_compute(s, m, f, nf, id);
-    else if (strcmp(op, "ping") == 0) {
-        hs_buf b;
-        hs_buf_init(&b, 0);
-        hs_buf_printf(&b, "{\"ok\":true,\"workflows\":%zu,\"jobs\":%zu,\"inflight\":%zu}", s->wfs.n,
-                      jobtab_count(s->jt, -1), s->inflight);
-        s_reply(s, m, &b);
-        hs_buf_free(&b);
-    } else
-        s_reply_error(s, m, "unknown op '%s' (workflow_add, workflow_rm, compute, ping)", op);
-    hs_buf_free(&mp);
+    hs_proto_api_req_msg_free(&am);
 }
 
 /* ------------------------------------------------------------------ online engine */
@@ -1499,9 +1446,8 @@ static void s_online(scheduler *s)
             continue;
         s_progress(s, r, true);
         w->last_end = iv.end;
-        char doc[256];
-        snprintf(doc, sizeof doc, "{\"last_end_us\":%" PRId64 "}", iv.end);
-        (void)s_doc_put(s, "online", w->wf->id, doc);
+        if (hs_proto_online_doc_encode(&s->scratch, iv.end) == HS_OK)
+            (void)s_doc_put(s, "online", w->wf->id, hs_buf_cstr(&s->scratch));
     }
 }
 
@@ -1516,43 +1462,32 @@ static int s_load_one(void *ud, const char *key, const char *json)
 {
     s_loadctx *c = ud;
     scheduler *s = c->s;
-    hs_buf mp;
-    hs_buf_init(&mp, 0);
-    hs_mp_field f[8];
-    size_t nf;
-    const char *text, *fname;
-    uint32_t tl, fl;
-    if (hs_json_to_mpack(json, strlen(json), &mp) != HS_OK ||
-        hs_mp_map_index(mp.data, mp.len, f, 8, &nf, NULL) != HS_OK ||
-        hs_mp_field_str(f, nf, "text", &text, &tl) != HS_OK) {
-        hs_error(s->log, "stored workflow %s is unreadable", key);
+    hs_proto_workflow_doc_msg dm;
+    if (hs_proto_workflow_doc_decode(&dm, json, strlen(json)) != HS_OK) {
+        hs_error(s->log, "stored workflow %s is unreadable: %s", key, hs_err_detail());
         c->failed++;
-        hs_buf_free(&mp);
+        hs_proto_workflow_doc_msg_free(&dm);
         return 0;
     }
-    char filename[256] = "workflow";
-    if (hs_mp_field_str(f, nf, "filename", &fname, &fl) == HS_OK)
-        snprintf(filename, sizeof filename, "%.*s", (int)fl, fname);
     hs_buf errors;
     hs_buf_init(&errors, 0);
     swf *w;
-    if (s_load_wf(s, text, tl, filename, &w, &errors) != HS_OK) {
+    if (s_load_wf(s, dm.d.text, strlen(dm.d.text), dm.d.filename, &w, &errors) != HS_OK) {
         hs_error(s->log, "stored workflow %s no longer loads: %s", key, hs_buf_cstr(&errors));
         c->failed++;
     } else {
         hs_buf st;
         hs_buf_init(&st, 0);
-        if (hs_store_doc_get(s->store, "online", key, &st) == HS_OK) {
-            const char *p = strstr(hs_buf_cstr(&st), "\"last_end_us\":");
-            if (p != NULL)
-                w->last_end = strtoll(p + 14, NULL, 10);
-        }
+        if (hs_store_doc_get(s->store, "online", key, &st) == HS_OK &&
+            hs_proto_online_doc_decode((const char *)st.data, st.len, &w->last_end) != HS_OK)
+            hs_warn(s->log, "online state of %s is unreadable (%s): it starts afresh", key,
+                    hs_err_detail());
         hs_buf_free(&st);
         if (s_install(s, w) == HS_OK)
             c->loaded++;
     }
     hs_buf_free(&errors);
-    hs_buf_free(&mp);
+    hs_proto_workflow_doc_msg_free(&dm);
     return 0;
 }
 
@@ -1560,33 +1495,21 @@ static int s_resume_one(void *ud, const char *key, const char *json)
 {
     s_loadctx *c = ud;
     scheduler *s = c->s;
-    if (strstr(json, "\"state\":\"running\"") == NULL)
-        return 0;
-    hs_buf mp;
-    hs_buf_init(&mp, 0);
-    hs_mp_field f[16];
-    size_t nf;
-    const char *sv;
-    uint32_t sl;
-    hs_interval iv;
-    if (hs_json_to_mpack(json, strlen(json), &mp) == HS_OK &&
-        hs_mp_map_index(mp.data, mp.len, f, 16, &nf, NULL) == HS_OK &&
-        hs_mp_field_str(f, nf, "workflow", &sv, &sl) == HS_OK &&
-        hs_mp_field_int(f, nf, "from_us", &iv.start) == HS_OK &&
-        hs_mp_field_int(f, nf, "to_us", &iv.end) == HS_OK) {
-        char wid[256];
-        snprintf(wid, sizeof wid, "%.*s", (int)sl, sv);
-        swf *w = s_wf(s, wid);
-        if (w != NULL && iv.start < iv.end) {
-            hs_info(s->log, "resuming request %s (%s)", key, wid);
-            sreq *r = s_request(s, w, iv, false, key);
+    hs_proto_request_doc_msg rm;
+    if (hs_proto_request_doc_decode(&rm, json, strlen(json)) != HS_OK) {
+        hs_error(s->log, "stored request %s is unreadable: %s", key, hs_err_detail());
+    } else if (rm.d.state == HS_REQ_RUNNING) {
+        swf *w = s_wf(s, rm.d.workflow);
+        if (w != NULL) {
+            hs_info(s->log, "resuming request %s (%s)", key, rm.d.workflow);
+            sreq *r = s_request(s, w, rm.d.iv, false, key);
             if (r != NULL) {
                 s_progress(s, r, true);
                 c->loaded++;
             }
         }
     }
-    hs_buf_free(&mp);
+    hs_proto_request_doc_msg_free(&rm);
     return 0;
 }
 
@@ -1604,16 +1527,11 @@ int scheduler_run(scheduler *s)
                 s_on_status(s, m);
             } else if (strcmp(t, "purged") == 0) {
                 /* A stream was purged: what we knew of its intervals is void. */
-                hs_mp_field f[4];
-                size_t nf;
-                const char *sv;
-                uint32_t sl;
-                if (hs_mp_map_index(m->payload, m->len, f, 4, &nf, NULL) == HS_OK &&
-                    hs_mp_field_str(f, nf, "stream", &sv, &sl) == HS_OK) {
-                    char sid[HS_SID_MAX_LEN + 1];
-                    snprintf(sid, sizeof sid, "%.*s", (int)sl, sv);
+                char sid[HS_SID_MAX_LEN + 1];
+                if (hs_proto_purged_decode(m->payload, m->len, sid, sizeof sid) == HS_OK)
                     s_calc_forget(s, sid);
-                }
+                else
+                    hs_service_dead_letter(s->svc, hs_err_detail(), m->topic, m->payload, m->len);
             } else if (strncmp(t, "api/", 4) == 0)
                 s_on_api(s, m);
             hs_mqtt_msg_free(m);

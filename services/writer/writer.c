@@ -313,11 +313,7 @@ static int w_notice_purged(writer *w, const char *id)
 {
     hs_buf p;
     hs_buf_init(&p, 0);
-    int rc = hs_mp_put_map(&p, 1);
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, "stream");
-    if (rc == HS_OK)
-        rc = hs_mp_put_cstr(&p, id);
+    int rc = hs_proto_purged_encode(&p, id);
     if (rc == HS_OK)
         rc = w_add_notice(w, hs_service_topic(w->svc, &w->topic, "purged"), &p);
     hs_buf_free(&p);
