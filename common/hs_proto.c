@@ -3,6 +3,7 @@
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_mpack.h"
+#include "hs_store.h"
 #include "hs_time.h"
 
 #include <inttypes.h>
@@ -291,15 +292,17 @@ static int pd_factor(pd *d, uint32_t *factor)
 {
     const char *s;
     uint32_t len;
-    if (hs_mp_get_str(&d->r, &s, &len) != HS_OK || len == 0 || len > 9 || (len > 1 && s[0] == '0'))
+    if (hs_mp_get_str(&d->r, &s, &len) != HS_OK || len == 0 || len > 10 || (len > 1 && s[0] == '0'))
         return pd_bad(d, "a factor index as decimal text");
-    uint32_t v = 0;
+    uint64_t v = 0;
     for (uint32_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
             return pd_bad(d, "a factor index as decimal text");
-        v = v * 10u + (uint32_t)(s[i] - '0');
+        v = v * 10u + (uint64_t)(s[i] - '0');
     }
-    *factor = v;
+    if (v > UINT32_MAX)
+        return pd_bad(d, "a factor index below 2^32");
+    *factor = (uint32_t)v;
     return HS_OK;
 }
 
@@ -331,6 +334,29 @@ static int pd_raw(pd *d, hs_mp_type want, const char *expect, const uint8_t **p,
     return HS_OK;
 }
 
+/* Deepest nesting of a job's params: their JSON in the history record stays readable. */
+#define HS_PROTO_PARAMS_DEPTH 32
+
+/* Whether the encoded value at r nests at most depth levels of arrays and maps. */
+static bool pd_depth_ok(hs_mp_reader *r, int depth)
+{
+    hs_mp_type t;
+    uint32_t n;
+    if (hs_mp_peek(r, &t) != HS_OK)
+        return false;
+    if (t != HS_MP_ARRAY && t != HS_MP_MAP)
+        return hs_mp_skip(r) == HS_OK;
+    if (depth == 0)
+        return false;
+    if (t == HS_MP_ARRAY ? hs_mp_get_array(r, &n) != HS_OK : hs_mp_get_map(r, &n) != HS_OK)
+        return false;
+    uint64_t items = t == HS_MP_MAP ? 2 * (uint64_t)n : n;
+    for (uint64_t i = 0; i < items; i++)
+        if (!pd_depth_ok(r, depth - 1))
+            return false;
+    return true;
+}
+
 /* The tool map {name, version, params}. */
 static int pd_tool(pd *d, hs_proto_job *j)
 {
@@ -351,6 +377,12 @@ static int pd_tool(pd *d, hs_proto_job *j)
             rc = pd_nonempty(&sub, &j->version);
         else
             rc = pd_raw(&sub, HS_MP_MAP, "a map", &j->params, &j->params_len);
+        if (rc == HS_OK && k == 2) {
+            hs_mp_reader pr;
+            hs_mp_reader_init(&pr, j->params, j->params_len);
+            if (!pd_depth_ok(&pr, HS_PROTO_PARAMS_DEPTH))
+                rc = pd_bad(&sub, "a map nested at most 32 levels deep");
+        }
     }
     if (rc == HS_OK)
         rc = pd_required(&sub, keys, 3, 0x7);
@@ -666,10 +698,14 @@ int hs_proto_jobout_encode_fields(hs_buf *out, const hs_proto_jobout *o, uint32_
     int rc = pe_check_job(j, false);
     if (rc != HS_OK)
         return rc;
-    if (o->parts == 0 || o->part >= o->parts || o->runtime == NULL ||
-        (o->noutputs > 0 && o->outputs == NULL) ||
+    if (o->parts == 0 || o->parts > 100000 || o->part >= o->parts || o->runtime == NULL ||
+        o->runtime[0] == '\0' || o->duration_us < 0 || (o->noutputs > 0 && o->outputs == NULL) ||
         (o->nplate_values > 0 && o->plate_values == NULL))
-        return hs_err_set(HS_ERR_INVAL, "job output: bad part, runtime or lists");
+        return hs_err_set(HS_ERR_INVAL, "job output: bad part, runtime, duration or lists");
+    for (size_t k = 0; k < o->noutputs; k++)
+        if (o->outputs[k].batch_len < 2 || o->outputs[k].batch[0] == 0x90)
+            return hs_err_set(HS_ERR_INVAL, "job output: an empty batch for %s", o->outputs[k].sid);
+    const char *error = o->error != NULL && o->error[0] != '\0' ? o->error : NULL;
     if (o->noutputs > UINT32_MAX)
         return hs_err_set(HS_ERR_LIMIT, "job output: too many outputs");
     pe e = {out, HS_OK};
@@ -702,8 +738,8 @@ int hs_proto_jobout_encode_fields(hs_buf *out, const hs_proto_jobout *o, uint32_
         pe_kstr(&e, "output_plate", j->output_plate);
         n++;
     }
-    if (o->error != NULL) {
-        pe_kstr(&e, "error", o->error);
+    if (error != NULL) {
+        pe_kstr(&e, "error", error);
         n++;
     } else if (o->has_plate_values) {
         pe_kstrs(&e, "plate_values", o->plate_values, o->nplate_values);
@@ -853,7 +889,7 @@ void hs_proto_jobout_msg_free(hs_proto_jobout_msg *m)
 
 int hs_proto_append_encode_fields(hs_buf *out, const hs_proto_append *a, uint32_t *nfields)
 {
-    if (a->stream == NULL || a->data == NULL)
+    if (a->stream == NULL || a->stream[0] == '\0' || a->data == NULL || a->data_len == 0)
         return hs_err_set(HS_ERR_INVAL, "append: stream and data are required");
     pe e = {out, HS_OK};
     pe_kstr(&e, "stream", a->stream);
@@ -866,8 +902,12 @@ int hs_proto_append_encode_fields(hs_buf *out, const hs_proto_append *a, uint32_
 
 int hs_proto_define_encode_fields(hs_buf *out, const hs_proto_define *d, uint32_t *nfields)
 {
-    if ((d->n > 0 && d->items == NULL) || d->n > UINT32_MAX)
-        return hs_err_set(HS_ERR_INVAL, "define: bad list of streams");
+    if (d->n == 0 || d->items == NULL || d->n > UINT32_MAX)
+        return hs_err_set(HS_ERR_INVAL, "define: no list of streams");
+    for (size_t i = 0; i < d->n; i++)
+        if (d->items[i].sid == NULL || d->items[i].sid[0] == '\0' ||
+            d->items[i].kind < HS_STREAM_RAW || d->items[i].kind > HS_STREAM_ASSET)
+            return hs_err_set(HS_ERR_INVAL, "define: stream %zu has no id or an unknown kind", i);
     pe e = {out, HS_OK};
     pe_s(&e, "streams");
     pe_array(&e, (uint32_t)d->n);
@@ -887,7 +927,7 @@ int hs_proto_define_encode_fields(hs_buf *out, const hs_proto_define *d, uint32_
 
 int hs_proto_purge_encode_fields(hs_buf *out, const hs_proto_purge *p, uint32_t *nfields)
 {
-    if (p->stream == NULL)
+    if (p->stream == NULL || p->stream[0] == '\0')
         return hs_err_set(HS_ERR_INVAL, "purge: stream is required");
     pe e = {out, HS_OK};
     pe_kstr(&e, "stream", p->stream);
@@ -901,7 +941,7 @@ int hs_proto_purge_encode_fields(hs_buf *out, const hs_proto_purge *p, uint32_t 
 
 int hs_proto_doc_encode_fields(hs_buf *out, const hs_proto_doc *d, uint32_t *nfields)
 {
-    if (d->coll == NULL || d->key == NULL)
+    if (d->coll == NULL || d->key == NULL || d->coll[0] == '\0' || d->key[0] == '\0')
         return hs_err_set(HS_ERR_INVAL, "document: coll and key are required");
     pe e = {out, HS_OK};
     pe_kstr(&e, "coll", d->coll);
@@ -930,7 +970,7 @@ static int pd_define(pd *d, hs_proto_define *def)
         int rc = pd_nonempty(d, &v[i].sid);
         if (rc != HS_OK)
             return rc;
-        if (hs_mp_get_int(&d->r, &kind) != HS_OK || kind < 0 || kind > 16)
+        if (hs_mp_get_int(&d->r, &kind) != HS_OK || kind < HS_STREAM_RAW || kind > HS_STREAM_ASSET)
             return hs_err_set(HS_ERR_PARSE, "stream definition %u is not [id, kind, binding]", i);
         v[i].kind = (int)kind;
         if (hs_mp_get_nil(&d->r) == HS_OK)
@@ -1029,6 +1069,8 @@ void hs_proto_wreq_msg_free(hs_proto_wreq_msg *m)
 int hs_proto_ack_item_encode(hs_buf *items, const hs_proto_ack_item *it)
 {
     bool ok = it->status == HS_ACK_OK;
+    if ((unsigned)it->status > HS_ACK_STALE)
+        return hs_err_set(HS_ERR_INVAL, "acknowledgement: unknown status %d", (int)it->status);
     if (!ok && (it->reason == NULL || it->reason[0] == '\0'))
         return hs_err_set(HS_ERR_INVAL, "acknowledgement: a refusal needs a reason");
     if (it->seq == 0)

@@ -1,0 +1,368 @@
+/*
+ * Fuzz target: the message contract (hs_proto). Any input is given to every
+ * decoder: job, write request (the envelope, then the decoder of its op),
+ * acknowledgement, commit notice and service status. Whatever decodes is
+ * encoded again and decoded again, and the second decode must give the same
+ * fields as the first; decoded jobs and commit notices also go through the
+ * history encoder, whose output must be one JSON value. abort() on any
+ * mismatch.
+ *
+ * Where the encoder writes a canonical form of what the decoder accepts,
+ * the comparison expects that form: a job output part sends either its error,
+ * its plate values or its outputs (in that order of preference), a commit
+ * notice of a failure no plate values, and an ok acknowledgement no reason.
+ */
+#include "hs_buf.h"
+#include "hs_error.h"
+#include "hs_json.h"
+#include "hs_proto.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "fuzz_proto: %s:%d: %s (%s)\n", __FILE__, __LINE__, #c,                \
+                    hs_err_detail());                                                              \
+            abort();                                                                               \
+        }                                                                                          \
+    } while (0)
+
+/* Both NULL, or equal strings. */
+static bool str_eq(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+static bool bytes_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+    return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+static bool strs_eq(const char *const *a, size_t na, const char *const *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (!str_eq(a[i], b[i]))
+            return false;
+    return true;
+}
+
+/* The header fields that jobs and job outputs share. */
+static void check_header(const hs_proto_job *a, const hs_proto_job *b)
+{
+    CHECK(str_eq(a->job, b->job));
+    CHECK(a->attempt == b->attempt);
+    CHECK(str_eq(a->workflow, b->workflow));
+    CHECK(a->factor == b->factor);
+    CHECK(str_eq(a->pv, b->pv));
+    CHECK(str_eq(a->tool, b->tool));
+    CHECK(str_eq(a->version, b->version));
+    CHECK(bytes_eq(a->params, a->params_len, b->params, b->params_len));
+    CHECK(str_eq(a->binding, b->binding));
+    CHECK(a->interval.start == b->interval.start && a->interval.end == b->interval.end);
+    CHECK(strs_eq(a->sinks, a->nsinks, b->sinks, b->nsinks));
+    CHECK(str_eq(a->request, b->request));
+    CHECK(str_eq(a->output_plate, b->output_plate));
+}
+
+/* The history encoder's output must be one JSON value (duplicate keys aside). */
+static void check_history(const hs_proto_history *h)
+{
+    hs_buf out;
+    hs_buf_init(&out, 0);
+    int rc = hs_proto_history_encode(&out, h);
+    /* Params the JSON writer cannot render (ext, too deep) fail the encoder. */
+    CHECK(rc == HS_OK || (rc == HS_ERR_PARSE && h->params != NULL));
+    if (rc == HS_OK) {
+        hs_json_reader r;
+        hs_json_reader_init(&r, (const char *)out.data, out.len);
+        CHECK(hs_json_skip(&r) == HS_OK);
+        CHECK(hs_json_expect_end(&r) == HS_OK);
+    }
+    hs_buf_free(&out);
+}
+
+static void fuzz_job(const uint8_t *data, size_t size)
+{
+    hs_proto_job_msg a, b;
+    if (hs_proto_job_decode(&a, data, size) == HS_OK) {
+        hs_buf enc;
+        hs_buf_init(&enc, 0);
+        CHECK(hs_proto_job_encode(&enc, &a.job) == HS_OK);
+        CHECK(hs_proto_job_decode(&b, enc.data, enc.len) == HS_OK);
+        check_header(&a.job, &b.job);
+        CHECK(a.job.nsources == b.job.nsources);
+        for (size_t i = 0; i < a.job.nsources; i++) {
+            CHECK(str_eq(a.job.sources[i].sid, b.job.sources[i].sid));
+            CHECK(a.job.sources[i].from_us == b.job.sources[i].from_us);
+            CHECK(a.job.sources[i].to_us == b.job.sources[i].to_us);
+        }
+        CHECK(str_eq(a.job.alignment, b.job.alignment));
+        CHECK(str_eq(a.job.splitting, b.job.splitting));
+        CHECK(str_eq(a.job.output_meta, b.job.output_meta));
+        hs_proto_job_msg_free(&b);
+        hs_buf_free(&enc);
+
+        const hs_proto_job *j = &a.job;
+        hs_proto_history h = {
+            .job = j->job,
+            .workflow = j->workflow,
+            .factor = j->factor,
+            .pv = j->pv,
+            .tool = j->tool,
+            .version = j->version,
+            .params = j->params,
+            .params_len = j->params_len,
+            .interval = j->interval,
+            .attempt = j->attempt,
+            .committed_us = j->interval.end,
+            .duration_us = j->interval.start,
+            .runtime = j->binding,
+            .error = j->request,
+            .outcome = HS_OUTCOME_FAILED,
+        };
+        check_history(&h);
+    }
+    hs_proto_job_msg_free(&a);
+}
+
+/* Encodes a write request of op with the fields in f (nfields pairs) into out. */
+static void wreq(hs_buf *out, const hs_proto_envelope *env, const hs_buf *f, uint32_t nfields)
+{
+    CHECK(hs_proto_wreq_begin(out, env->inc, env->seq, env->op, nfields) == HS_OK);
+    CHECK(hs_buf_append(out, f->data, f->len) == HS_OK);
+}
+
+static void check_envelope(const hs_proto_envelope *a, const uint8_t *data, size_t len,
+                           hs_proto_envelope *b)
+{
+    CHECK(hs_proto_wreq_envelope(data, len, b) == HS_OK);
+    CHECK(a->inc == b->inc && a->seq == b->seq && a->op == b->op);
+    CHECK(strcmp(a->op_text, b->op_text) == 0);
+}
+
+static void fuzz_jobout(const hs_proto_envelope *env)
+{
+    hs_proto_jobout_msg a, b;
+    if (hs_proto_jobout_decode(&a, env) == HS_OK) {
+        const hs_proto_jobout *o = &a.out;
+        hs_buf f, enc;
+        hs_buf_init(&f, 0);
+        hs_buf_init(&enc, 0);
+        uint32_t n = 0;
+        int rc = hs_proto_jobout_encode_fields(&f, o, &n);
+        /* The decoder reads parts without a tool (senders before the tool object). */
+        if (o->hdr.tool == NULL) {
+            CHECK(rc == HS_ERR_INVAL);
+        } else {
+            CHECK(rc == HS_OK);
+            wreq(&enc, env, &f, n);
+            hs_proto_envelope env2;
+            check_envelope(env, enc.data, enc.len, &env2);
+            CHECK(hs_proto_jobout_decode(&b, &env2) == HS_OK);
+            const hs_proto_jobout *p = &b.out;
+            check_header(&o->hdr, &p->hdr);
+            CHECK(p->hdr.nsources == 0 && p->hdr.alignment == NULL && p->hdr.splitting == NULL &&
+                  p->hdr.output_meta == NULL);
+            CHECK(o->part == p->part && o->parts == p->parts);
+            CHECK(o->started_us == p->started_us && o->duration_us == p->duration_us);
+            CHECK(str_eq(o->runtime, p->runtime));
+            CHECK(str_eq(o->error, p->error));
+            bool pvs = o->error == NULL && o->has_plate_values;
+            CHECK(p->has_plate_values == pvs);
+            if (pvs)
+                CHECK(
+                    strs_eq(o->plate_values, o->nplate_values, p->plate_values, p->nplate_values));
+            else
+                CHECK(p->nplate_values == 0);
+            size_t nout = o->error == NULL && !o->has_plate_values ? o->noutputs : 0;
+            CHECK(p->noutputs == nout);
+            for (size_t i = 0; i < nout; i++) {
+                CHECK(str_eq(o->outputs[i].sid, p->outputs[i].sid));
+                CHECK(bytes_eq(o->outputs[i].batch, o->outputs[i].batch_len, p->outputs[i].batch,
+                               p->outputs[i].batch_len));
+            }
+            hs_proto_jobout_msg_free(&b);
+        }
+        hs_buf_free(&f);
+        hs_buf_free(&enc);
+    }
+    hs_proto_jobout_msg_free(&a);
+}
+
+static void fuzz_wreq_op(const hs_proto_envelope *env)
+{
+    hs_proto_wreq_msg a, b;
+    if (hs_proto_wreq_decode(&a, env) == HS_OK) {
+        hs_buf f, enc;
+        hs_buf_init(&f, 0);
+        hs_buf_init(&enc, 0);
+        uint32_t n = 0;
+        switch (a.op) {
+        case HS_OP_APPEND:
+            CHECK(hs_proto_append_encode_fields(&f, &a.u.append, &n) == HS_OK);
+            break;
+        case HS_OP_DEFINE:
+            CHECK(hs_proto_define_encode_fields(&f, &a.u.define, &n) == HS_OK);
+            break;
+        case HS_OP_PURGE:
+            CHECK(hs_proto_purge_encode_fields(&f, &a.u.purge, &n) == HS_OK);
+            break;
+        case HS_OP_DOC_PUT:
+            CHECK(a.u.doc.json != NULL);
+            CHECK(hs_proto_doc_encode_fields(&f, &a.u.doc, &n) == HS_OK);
+            break;
+        case HS_OP_DOC_DEL:
+            CHECK(a.u.doc.json == NULL);
+            CHECK(hs_proto_doc_encode_fields(&f, &a.u.doc, &n) == HS_OK);
+            break;
+        default:
+            fprintf(stderr, "fuzz_proto: op %d has no decoder but decoded\n", (int)a.op);
+            abort();
+        }
+        wreq(&enc, env, &f, n);
+        hs_proto_envelope env2;
+        check_envelope(env, enc.data, enc.len, &env2);
+        CHECK(hs_proto_wreq_decode(&b, &env2) == HS_OK);
+        CHECK(a.op == b.op);
+        switch (a.op) {
+        case HS_OP_APPEND:
+            CHECK(str_eq(a.u.append.stream, b.u.append.stream));
+            CHECK(bytes_eq(a.u.append.data, a.u.append.data_len, b.u.append.data,
+                           b.u.append.data_len));
+            break;
+        case HS_OP_DEFINE:
+            CHECK(a.u.define.n == b.u.define.n);
+            for (size_t i = 0; i < a.u.define.n; i++) {
+                CHECK(str_eq(a.u.define.items[i].sid, b.u.define.items[i].sid));
+                CHECK(a.u.define.items[i].kind == b.u.define.items[i].kind);
+                CHECK(str_eq(a.u.define.items[i].binding, b.u.define.items[i].binding));
+            }
+            break;
+        case HS_OP_PURGE:
+            CHECK(str_eq(a.u.purge.stream, b.u.purge.stream));
+            CHECK(a.u.purge.remove == b.u.purge.remove);
+            break;
+        default:
+            CHECK(str_eq(a.u.doc.coll, b.u.doc.coll));
+            CHECK(str_eq(a.u.doc.key, b.u.doc.key));
+            CHECK(str_eq(a.u.doc.json, b.u.doc.json));
+            break;
+        }
+        hs_proto_wreq_msg_free(&b);
+        hs_buf_free(&f);
+        hs_buf_free(&enc);
+    }
+    hs_proto_wreq_msg_free(&a);
+}
+
+static void fuzz_wreq(const uint8_t *data, size_t size)
+{
+    hs_proto_envelope env;
+    if (hs_proto_wreq_envelope(data, size, &env) != HS_OK)
+        return;
+    CHECK(env.seq > 0);
+    CHECK(env.fields + env.fields_len == data + size);
+    CHECK(strlen(env.op_text) < sizeof env.op_text);
+    if (env.op == HS_OP_JOB)
+        fuzz_jobout(&env);
+    else if (env.op != HS_OP_UNKNOWN)
+        fuzz_wreq_op(&env);
+}
+
+static void fuzz_ack(const uint8_t *data, size_t size)
+{
+    hs_proto_ack_msg a, b;
+    if (hs_proto_ack_decode(&a, data, size) == HS_OK) {
+        hs_buf items, enc;
+        hs_buf_init(&items, 0);
+        hs_buf_init(&enc, 0);
+        CHECK(a.ack.nitems > 0 && a.ack.nitems <= UINT32_MAX);
+        for (size_t i = 0; i < a.ack.nitems; i++)
+            CHECK(hs_proto_ack_item_encode(&items, &a.ack.items[i]) == HS_OK);
+        CHECK(hs_proto_ack_encode(&enc, a.ack.inc, items.data, items.len, (uint32_t)a.ack.nitems) ==
+              HS_OK);
+        CHECK(hs_proto_ack_decode(&b, enc.data, enc.len) == HS_OK);
+        CHECK(a.ack.inc == b.ack.inc && a.ack.nitems == b.ack.nitems);
+        for (size_t i = 0; i < a.ack.nitems; i++) {
+            const hs_proto_ack_item *x = &a.ack.items[i], *y = &b.ack.items[i];
+            CHECK(x->seq == y->seq && x->status == y->status);
+            CHECK(x->inserted == y->inserted && x->duplicates == y->duplicates &&
+                  x->conflicts == y->conflicts);
+            CHECK(str_eq(x->reason, y->reason));
+            CHECK((x->status == HS_ACK_OK) == (x->reason == NULL));
+        }
+        hs_proto_ack_msg_free(&b);
+        hs_buf_free(&items);
+        hs_buf_free(&enc);
+    }
+    hs_proto_ack_msg_free(&a);
+}
+
+static void fuzz_committed(const uint8_t *data, size_t size)
+{
+    hs_proto_committed_msg a, b;
+    if (hs_proto_committed_decode(&a, data, size) == HS_OK) {
+        const hs_proto_committed *c = &a.c, *d = &b.c;
+        hs_buf enc;
+        hs_buf_init(&enc, 0);
+        CHECK(hs_proto_committed_encode(&enc, c) == HS_OK);
+        CHECK(hs_proto_committed_decode(&b, enc.data, enc.len) == HS_OK);
+        CHECK(str_eq(c->job, d->job) && str_eq(c->workflow, d->workflow));
+        CHECK(c->factor == d->factor && str_eq(c->pv, d->pv));
+        CHECK(c->interval.start == d->interval.start && c->interval.end == d->interval.end);
+        CHECK(c->outcome == d->outcome && c->count == d->count);
+        CHECK(str_eq(c->error, d->error) && str_eq(c->request, d->request));
+        CHECK(c->has_plate_values == d->has_plate_values);
+        CHECK(strs_eq(c->plate_values, c->nplate_values, d->plate_values, d->nplate_values));
+        hs_proto_committed_msg_free(&b);
+        hs_buf_free(&enc);
+
+        hs_proto_history h = {
+            .job = c->job,
+            .workflow = c->workflow,
+            .factor = c->factor,
+            .pv = c->pv,
+            .interval = c->interval,
+            .count = c->count,
+            .committed_us = c->interval.start,
+            .outcome = c->outcome,
+            .runtime = c->request,
+            .error = c->error,
+        };
+        check_history(&h);
+    }
+    hs_proto_committed_msg_free(&a);
+}
+
+static void fuzz_status(const uint8_t *data, size_t size)
+{
+    hs_proto_status_msg m;
+    if (hs_proto_status_decode(&m, (const char *)data, size) == HS_OK) {
+        CHECK(m.st.service != NULL && m.st.tools != NULL);
+        CHECK(m.st.state == HS_PROTO_OFFLINE || m.st.state == HS_PROTO_ONLINE ||
+              m.st.state == HS_PROTO_PAUSED);
+    }
+    hs_proto_status_msg_free(&m);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_job(data, size);
+    fuzz_wreq(data, size);
+    fuzz_ack(data, size);
+    fuzz_committed(data, size);
+    fuzz_status(data, size);
+    return 0;
+}
