@@ -58,6 +58,15 @@ int hs__store_sqlite_open(hs_store **out, const char *path, int mode);
 int hs__store_mongo_open(hs_store **out, const char *url, int mode);
 int hs__store_mongo_module(hs__store_open_fn *fn);
 
+/*
+ * Test hook (fault injection): caps the SQLite database of handle s at
+ * max_pages pages (PRAGMA max_page_count; never below its present size), so
+ * that a transaction needing more space fails with SQLITE_FULL, which the
+ * store reports as HS_ERR_IO like a full disk. max_pages <= 0 lifts the cap.
+ * HS_ERR_INVAL when s is not a SQLite handle.
+ */
+int hs__store_sqlite_max_pages(hs_store *s, int64_t max_pages);
+
 /* Calculated intervals as a msgpack array of [start, end] pairs. */
 int hs__store_intervals_encode(const hs_intervals *iv, hs_buf *out);
 int hs__store_intervals_decode(const void *data, size_t len, hs_intervals *out);

@@ -722,6 +722,17 @@ static int hs__sq_setup(hs_store_sqlite *st, int mode)
     return rc == HS_OK ? hs__sq_migrate(st) : rc;
 }
 
+int hs__store_sqlite_max_pages(hs_store *s, int64_t max_pages)
+{
+    if (s == NULL || s->ops != &hs__sqlite_ops)
+        return hs_err_set(HS_ERR_INVAL, "not a sqlite store");
+    char sql[64];
+    /* 4294967294 is SQLite's largest page count: no cap. */
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld",
+             max_pages > 0 ? (long long)max_pages : 4294967294LL);
+    return hs__sq_exec((hs_store_sqlite *)s, sql);
+}
+
 int hs__store_sqlite_open(hs_store **out, const char *path, int mode)
 {
     if (path[0] == '\0')

@@ -12,18 +12,15 @@
 #define HS_WRITER_H
 
 #include "hs_service.h"
+#include "wcore.h"
 
 #include <stdint.h>
 
 typedef struct writer_cfg {
     hs_service_cfg common;
-    int64_t batch_max_instances;   /* instances per transaction */
-    int64_t batch_max_requests;    /* requests per transaction */
-    int64_t batch_max_delay_us;    /* longest wait for a batch to fill */
-    int64_t publish_max_instances; /* instances per hs/s message */
+    wcore_cfg core;             /* batch limits, publication size, held job parts */
+    int64_t batch_max_delay_us; /* longest wait for a batch to fill */
     int64_t publish_qos;
-    int64_t job_parts_max_bytes; /* memory for incomplete multi-part job outputs */
-    int64_t job_parts_ttl_us;    /* incomplete job outputs are dropped after this */
 } writer_cfg;
 
 extern const hs_cfg_item writer_cfg_table[];

@@ -1,0 +1,1392 @@
+/*
+ * The writer's commit logic (wcore.h): batches of write requests applied in
+ * one store transaction, and what each commit produced, as outputs.
+ */
+#include "wcore.h"
+
+#include "hs_alloc.h"
+#include "hs_codec.h"
+#include "hs_error.h"
+#include "hs_json.h"
+#include "hs_map.h"
+#include "hs_mpack.h"
+#include "hs_proto.h"
+#include "hs_store.h"
+#include "hs_streamid.h"
+#include "hs_time.h"
+#include "hs_value.h"
+#include "hs_workflow.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Request status in acknowledgements. */
+enum {
+    WS_OK = HS_ACK_OK,
+    WS_REJECTED = HS_ACK_REJECTED, /* malformed or not allowed: not re-sent */
+    WS_STALE = HS_ACK_STALE,       /* a job for a stream definition that has changed since */
+};
+
+/* A received request: its topic and payload, one allocation. */
+typedef struct wmsg {
+    char *topic;      /* NUL-terminated, inside this allocation */
+    uint8_t *payload; /* len bytes and a NUL, inside this allocation */
+    size_t len;
+} wmsg;
+
+static void wmsg_free(wmsg *m)
+{
+    hs_free(m);
+}
+
+/* A write request taken from the broker, decoded lazily. */
+typedef struct wreq {
+    wmsg *msg; /* owned (NULL once handed to a job's parts) */
+    char sender[128];
+    uint64_t inc, seq;
+    hs_proto_envelope env; /* the envelope, borrowing msg */
+    int status;
+    char err[256];
+    uint64_t inserted, duplicates, conflicts;
+    size_t instances; /* size estimate for batching */
+    bool held;        /* a job part kept until its job is complete */
+} wreq;
+
+/* What the writer knows of a stream (cache; cleared on rollback). */
+typedef struct wstream {
+    bool defined;
+    int kind;
+    char *binding;     /* owned JSON or NULL */
+    char hash[17];     /* hash of binding, "" for none */
+    hs_intervals calc; /* calculated/covered intervals */
+} wstream;
+
+/* Parts of one job output still arriving. */
+typedef struct wjob {
+    uint32_t parts;
+    uint32_t have;
+    wmsg **msgs; /* owned, by part index */
+    wreq *reqs;  /* header info of each part (sender, inc, seq) */
+    size_t bytes;
+    int64_t first_us;
+    char *key;  /* owned key in writer.jobs */
+    bool ready; /* all parts arrived; listed in writer.ready */
+} wjob;
+
+/* A committed batch published as it arrived (borrows the request message). */
+typedef struct wraw {
+    char *sid; /* owned */
+    const uint8_t *p;
+    size_t len;
+} wraw;
+
+/* Per-sender acknowledgements of one commit. */
+typedef struct wacks {
+    uint64_t inc;
+    hs_buf items; /* msgpack ack arrays */
+    uint32_t n;
+    char sender[128];
+} wacks;
+
+struct wcore {
+    hs_store *store;               /* borrowed */
+    const wcore_cfg *cfg;          /* borrowed */
+    hs_log *log;                   /* borrowed; NULL: stderr */
+    hs_metrics_counters *counters; /* borrowed; points at own_counters when not given */
+    hs_metrics_counters own_counters;
+    wcore_wait_fn wait; /* NULL: no retry */
+    void *wait_ud;      /* borrowed, passed to wait */
+    hs_map streams;     /* id -> wstream* */
+    hs_map jobs;        /* "<sender>:<inc>:<job>" -> wjob* */
+    size_t jobs_bytes;
+    wjob **ready; /* complete jobs to commit with the next transaction */
+    size_t nready, capready;
+    wreq *reqs; /* the batch */
+    size_t nreqs, capreqs;
+    size_t instances; /* estimated instances of the batch */
+    /* Results of the open transaction, queued as outputs after commit. */
+    hs_map pubs; /* stream id -> hs_batch* of newly inserted instances */
+    wraw *raws;  /* whole batches to publish as they are */
+    size_t nraw, capraw;
+    hs_map acks;    /* "<sender>:<inc>" -> wacks* */
+    hs_buf notices; /* sequence of [topic suffix string, payload bin] msgpack pairs */
+    size_t nnotices;
+    hs_buf deads; /* dead letters: sequence of [reason str, topic str, payload bin] */
+    size_t ndeads;
+    /* Outputs: a sequence of [kind uint, topic bin, reason bin, payload bin], strings
+     * with their NUL; read from out_pos by wcore_next. */
+    hs_buf out;
+    size_t out_pos;
+    hs_batch decoded;
+    hs_buf scratch, topic, json;
+    uint8_t *status;
+    size_t status_cap;
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+static void wstream_free(wstream *s)
+{
+    if (s == NULL)
+        return;
+    hs_free(s->binding);
+    hs_intervals_free(&s->calc);
+    hs_free(s);
+}
+
+static void w_streams_clear(wcore *w)
+{
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&w->streams, &pos)) != NULL)
+        wstream_free(e->value);
+    hs_map_free(&w->streams);
+}
+
+/* The cached state of stream id, loading it from the store on first use. */
+static int w_stream(wcore *w, const char *id, wstream **out)
+{
+    wstream *s = hs_map_get(&w->streams, id);
+    if (s != NULL) {
+        *out = s;
+        return HS_OK;
+    }
+    s = hs_calloc(1, sizeof *s);
+    if (s == NULL)
+        return HS_ERR_NOMEM;
+    hs_intervals_init(&s->calc);
+    hs_stream_info info;
+    int rc = hs_store_stream_get(w->store, id, &info);
+    if (rc == HS_OK) {
+        s->defined = true;
+        s->kind = info.kind;
+        s->binding = info.binding;
+        info.binding = NULL;
+        hs_intervals_free(&s->calc);
+        s->calc = info.calculated;
+        hs_intervals_init(&info.calculated);
+        if (s->binding != NULL)
+            hs_binding_hash(s->binding, s->hash);
+        hs_stream_info_free(&info);
+    } else if (rc != HS_ERR_NOTFOUND) {
+        wstream_free(s);
+        return rc;
+    }
+    rc = hs_map_put(&w->streams, id, s, NULL);
+    if (rc != HS_OK) {
+        wstream_free(s);
+        return rc;
+    }
+    *out = s;
+    return HS_OK;
+}
+
+static void w_reject(wreq *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void w_reject(wreq *r, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    va_end(ap);
+    r->status = status;
+}
+
+/* Checks that id is a canonical stream id. */
+static bool w_canonical(wcore *w, const char *id, char *why, size_t whylen)
+{
+    hs_buf_reset(&w->scratch);
+    int rc = hs_streamid_canonical(id, strlen(id), &w->scratch);
+    if (rc != HS_OK) {
+        snprintf(why, whylen, "%s", hs_err_detail());
+        return false;
+    }
+    if (strcmp(hs_buf_cstr(&w->scratch), id) != 0) {
+        snprintf(why, whylen, "stream id '%s' is not canonical (expected '%s')", id,
+                 hs_buf_cstr(&w->scratch));
+        return false;
+    }
+    return true;
+}
+
+/*
+ * Appends the dead letter [reason, topic, payload] to buf (the open
+ * transaction's w->deads, whose count the caller keeps).
+ */
+static int w_add_dead(wcore *w, hs_buf *buf, const char *reason, const char *topic,
+                      const void *payload, size_t len)
+{
+    (void)w;
+    int rc = hs_mp_put_cstr(buf, reason);
+    if (rc == HS_OK)
+        rc = hs_mp_put_cstr(buf, topic);
+    if (rc == HS_OK)
+        rc = hs_mp_put_bin(buf, payload, len);
+    return rc;
+}
+
+/* Remembers a whole batch, already encoded, for publication after commit. */
+static int w_collect_raw(wcore *w, const char *id, const uint8_t *raw, size_t len)
+{
+    if (w->nraw == w->capraw) {
+        size_t cap = w->capraw ? w->capraw * 2 : 64;
+        wraw *nr = hs_realloc(w->raws, cap * sizeof *nr);
+        if (nr == NULL)
+            return HS_ERR_NOMEM;
+        w->raws = nr;
+        w->capraw = cap;
+    }
+    char *sid = hs_strdup(id);
+    if (sid == NULL)
+        return HS_ERR_NOMEM;
+    w->raws[w->nraw].sid = sid;
+    w->raws[w->nraw].p = raw;
+    w->raws[w->nraw].len = len;
+    w->nraw++;
+    return HS_OK;
+}
+
+/* Remembers newly inserted instances of stream id for publication after commit. */
+static int w_collect_pub(wcore *w, const char *id, const hs_batch *b, const uint8_t *status)
+{
+    hs_batch *pb = hs_map_get(&w->pubs, id);
+    if (pb == NULL) {
+        pb = hs_malloc(sizeof *pb);
+        if (pb == NULL)
+            return HS_ERR_NOMEM;
+        hs_batch_init(pb);
+        int rc = hs_map_put(&w->pubs, id, pb, NULL);
+        if (rc != HS_OK) {
+            hs_free(pb);
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        if (status[i] != HS_WRITE_INSERTED)
+            continue;
+        int rc = hs_batch_push(pb, b->items[i].t_us, hs_batch_value(b, i), b->items[i].len);
+        if (rc != HS_OK)
+            return rc;
+    }
+    return HS_OK;
+}
+
+/* Writes a decoded batch to stream id, counting into r and collecting publications. */
+/*
+ * Writes a decoded batch to stream id, counting into r and collecting what
+ * to publish. raw (may be NULL), the batch's own msgpack encoding inside
+ * the request message, is published as it is when every instance was new,
+ * which spares copying and encoding the common case.
+ */
+static int w_write(wcore *w, wreq *r, const char *id, const hs_batch *b, const uint8_t *raw,
+                   size_t rawlen)
+{
+    if (w->status_cap < b->n) {
+        uint8_t *st = hs_realloc(w->status, b->n);
+        if (st == NULL)
+            return HS_ERR_NOMEM;
+        w->status = st;
+        w->status_cap = b->n;
+    }
+    hs_write_result res;
+    int rc = hs_store_write(w->store, id, b, w->status, &res);
+    if (rc != HS_OK)
+        return rc;
+    r->inserted += res.inserted;
+    r->duplicates += res.duplicates;
+    r->conflicts += res.conflicts;
+    if (res.conflicts > 0) {
+        for (size_t i = 0; i < b->n; i++) {
+            if (w->status[i] != HS_WRITE_CONFLICT)
+                continue;
+            char t[HS_TIME_ISO_MAX];
+            hs_time_format_iso(b->items[i].t_us, t);
+            hs_buf_reset(&w->json);
+            hs_mp_reader vr;
+            hs_mp_reader_init(&vr, hs_batch_value(b, i), b->items[i].len);
+            (void)hs_json_from_mpack(&vr, &w->json);
+            char reason[512];
+            snprintf(reason, sizeof reason,
+                     "conflict: stream %s already holds a different value at %s; kept the stored "
+                     "value, rejected %s",
+                     id, t, hs_buf_cstr(&w->json));
+            rc = w_add_dead(w, &w->deads, reason, id, hs_batch_value(b, i), b->items[i].len);
+            if (rc != HS_OK)
+                return rc;
+            w->ndeads++;
+        }
+    }
+    if (raw != NULL && res.inserted == b->n && b->n > 0 &&
+        (int64_t)b->n <= w->cfg->publish_max_instances)
+        return w_collect_raw(w, id, raw, rawlen);
+    return w_collect_pub(w, id, b, w->status);
+}
+
+/* ------------------------------------------------------------------ ops */
+
+static int w_add_notice(wcore *w, const char *topic, const hs_buf *payload);
+
+/*
+ * Queues the notice <prefix>/purged {"stream": id}: readers that cache
+ * calculated intervals (the scheduler) forget them once the purge commits.
+ */
+static int w_notice_purged(wcore *w, const char *id)
+{
+    hs_buf p;
+    hs_buf_init(&p, 0);
+    int rc = hs_proto_purged_encode(&p, id);
+    if (rc == HS_OK)
+        rc = w_add_notice(w, "purged", &p);
+    hs_buf_free(&p);
+    return rc;
+}
+
+static int w_op_append(wcore *w, wreq *r, const hs_proto_append *a)
+{
+    char why[300];
+    const char *id = a->stream;
+    if (!w_canonical(w, id, why, sizeof why)) {
+        w_reject(r, WS_REJECTED, "%s", why);
+        return HS_OK;
+    }
+    int rc = hs_codec_decode_mpack(a->data, a->data_len, false, &w->decoded);
+    if (rc != HS_OK) {
+        w_reject(r, WS_REJECTED, "bad data: %s", hs_err_detail());
+        return HS_OK;
+    }
+    wstream *st;
+    rc = w_stream(w, id, &st);
+    if (rc != HS_OK)
+        return rc;
+    if (st->defined && st->kind != HS_STREAM_RAW) {
+        w_reject(r, WS_REJECTED,
+                 "stream %s is computed by a workflow; raw data must use another stream name", id);
+        return HS_OK;
+    }
+    if (w->decoded.n == 0)
+        return HS_OK;
+    rc = w_write(w, r, id, &w->decoded, a->data, a->data_len);
+    if (rc != HS_OK)
+        return rc;
+    st->defined = true;
+    st->kind = HS_STREAM_RAW;
+    /* The covered interval of a raw stream: (first - 1us, last] over everything received. */
+    int64_t lo = w->decoded.items[0].t_us, hi = lo;
+    for (size_t i = 1; i < w->decoded.n; i++) {
+        int64_t t = w->decoded.items[i].t_us;
+        lo = t < lo ? t : lo;
+        hi = t > hi ? t : hi;
+    }
+    hs_interval cover = {lo - 1, hi}, span;
+    if (hs_intervals_span(&st->calc, &span)) {
+        cover.start = span.start < cover.start ? span.start : cover.start;
+        cover.end = span.end > cover.end ? span.end : cover.end;
+    }
+    if (st->calc.n != 1 || st->calc.v[0].start != cover.start || st->calc.v[0].end != cover.end) {
+        hs_intervals_clear(&st->calc);
+        rc = hs_intervals_add(&st->calc, cover);
+        if (rc == HS_OK)
+            rc = hs_store_intervals_set(w->store, id, &st->calc);
+    }
+    return rc;
+}
+
+static int w_op_define(wcore *w, wreq *r, const hs_proto_define *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        const char *id = d->items[i].sid;
+        int kind = d->items[i].kind;
+        char why[300];
+        if (kind < HS_STREAM_RAW || kind > HS_STREAM_ASSET) {
+            w_reject(r, WS_REJECTED, "stream definition %zu: kind %d is unknown", i, kind);
+            return HS_OK;
+        }
+        if (!w_canonical(w, id, why, sizeof why)) {
+            w_reject(r, WS_REJECTED, "%s", why);
+            return HS_OK;
+        }
+        char *binding = NULL;
+        if (d->items[i].binding != NULL) {
+            binding = hs_strdup(d->items[i].binding);
+            if (binding == NULL)
+                return HS_ERR_NOMEM;
+        }
+        wstream *st;
+        int rc = w_stream(w, id, &st);
+        bool changed = st != NULL && st->defined &&
+                       (st->kind != kind || (st->binding == NULL) != (binding == NULL) ||
+                        (binding != NULL && strcmp(st->binding, binding) != 0));
+        if (rc == HS_OK && changed && (!hs_intervals_is_empty(&st->calc) || st->kind != kind)) {
+            int64_t deleted = 0;
+            rc = hs_store_purge(w->store, id, false, &deleted);
+            if (rc == HS_OK)
+                rc = w_notice_purged(w, id);
+            if (rc == HS_OK) {
+                hs_intervals_clear(&st->calc);
+                hs_info(w->log,
+                        "stream %s: its definition changed; purged %lld instances and its "
+                        "calculated intervals, which will be recomputed",
+                        id, (long long)deleted);
+            }
+        }
+        if (rc == HS_OK && (!st->defined || changed))
+            rc = hs_store_stream_define(w->store, id, (int)kind, binding);
+        if (rc != HS_OK) {
+            hs_free(binding);
+            return rc;
+        }
+        st->defined = true;
+        st->kind = (int)kind;
+        hs_free(st->binding);
+        st->binding = binding;
+        if (binding != NULL)
+            hs_binding_hash(binding, st->hash);
+        else
+            st->hash[0] = '\0';
+    }
+    return HS_OK;
+}
+
+static int w_op_purge(wcore *w, wreq *r, const hs_proto_purge *p)
+{
+    const char *id = p->stream;
+    bool remove = p->remove;
+    int64_t deleted = 0;
+    int rc = hs_store_purge(w->store, id, remove, &deleted);
+    if (rc == HS_ERR_NOTFOUND) {
+        w_reject(r, WS_REJECTED, "no stream %s", id);
+        return HS_OK;
+    }
+    if (rc != HS_OK)
+        return rc;
+    wstream *st = hs_map_remove(&w->streams, id);
+    wstream_free(st);
+    r->duplicates = (uint64_t)deleted; /* reported as the count of removed instances */
+    rc = w_notice_purged(w, id);
+    if (rc != HS_OK)
+        return rc;
+    hs_info(w->log, "purged stream %s (%lld instances%s)", id, (long long)deleted,
+            remove ? ", definition removed" : "");
+    return HS_OK;
+}
+
+static int w_op_doc(wcore *w, wreq *r, const hs_proto_doc *d)
+{
+    const char *coll = d->coll, *key = d->key;
+    if (d->json == NULL) {
+        int rc = hs_store_doc_delete(w->store, coll, key);
+        if (rc == HS_ERR_NOTFOUND)
+            return HS_OK; /* deleting twice is fine */
+        return rc;
+    }
+    /* The document must be valid JSON. */
+    hs_buf_reset(&w->scratch);
+    if (hs_json_to_mpack(d->json, strlen(d->json), &w->scratch) != HS_OK) {
+        w_reject(r, WS_REJECTED, "document %s/%s is not JSON: %s", coll, key, hs_err_detail());
+        return HS_OK;
+    }
+    return hs_store_doc_put(w->store, coll, key, d->json);
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+/* Appends a notice [topic below the prefix, payload] to publish after the commit. */
+static int w_add_notice(wcore *w, const char *topic, const hs_buf *payload)
+{
+    int rc = hs_mp_put_cstr(&w->notices, topic);
+    if (rc == HS_OK)
+        rc = hs_mp_put_bin(&w->notices, payload->data, payload->len);
+    if (rc == HS_OK)
+        w->nnotices++;
+    return rc;
+}
+
+/* Records a job's history: docs/history/<workflow>/<now>/<job>. */
+static int w_put_history(wcore *w, const hs_proto_jobout *o, hs_proto_outcome outcome,
+                         const char *error, uint64_t count, uint64_t inserted, uint64_t conflicts)
+{
+    const hs_proto_job *j = &o->hdr;
+    hs_proto_history h = {
+        .job = j->job,
+        .workflow = j->workflow,
+        .factor = j->factor,
+        .pv = j->pv,
+        .tool = j->tool,
+        .version = j->version,
+        .params = j->params,
+        .params_len = j->params_len,
+        .interval = j->interval,
+        .count = count,
+        .inserted = inserted,
+        .conflicts = conflicts,
+        .duration_us = o->duration_us,
+        .attempt = j->attempt,
+        .committed_us = hs_time_now_us(),
+        .outcome = outcome,
+        .runtime = o->runtime,
+        .error = error,
+    };
+    int rc = hs_proto_history_encode(&w->json, &h);
+    if (rc != HS_OK)
+        return rc;
+    hs_buf_reset(&w->scratch);
+    rc =
+        hs_buf_printf(&w->scratch, "%s/%020lld/%s", j->workflow, (long long)h.committed_us, j->job);
+    if (rc == HS_OK)
+        rc = hs_store_doc_put(w->store, "history", hs_buf_cstr(&w->scratch), hs_buf_cstr(&w->json));
+    return rc;
+}
+
+/* Queues the commit notice of a job on <prefix>/committed/<workflow>. */
+static int w_job_notice(wcore *w, const hs_proto_jobout *o, hs_proto_outcome outcome,
+                        const char *error, uint64_t count)
+{
+    const hs_proto_job *j = &o->hdr;
+    hs_proto_committed c = {
+        .job = j->job,
+        .workflow = j->workflow,
+        .factor = j->factor,
+        .pv = j->pv,
+        .interval = j->interval,
+        .outcome = outcome,
+        .count = count,
+        .error = error,
+        .request = j->request,
+        .plate_values = o->plate_values,
+        .nplate_values = o->nplate_values,
+        .has_plate_values = o->has_plate_values,
+    };
+    hs_buf p;
+    hs_buf_init(&p, 0);
+    int rc = hs_proto_committed_encode(&p, &c);
+    hs_buf_reset(&w->topic);
+    if (rc == HS_OK)
+        rc = hs_buf_printf(&w->topic, "committed/%s", j->workflow);
+    if (rc == HS_OK)
+        rc = w_add_notice(w, hs_buf_cstr(&w->topic), &p);
+    hs_buf_free(&p);
+    return rc;
+}
+
+/* History and notice of a job that failed or is stale. */
+static int w_job_refused(wcore *w, const hs_proto_jobout *o, hs_proto_outcome outcome,
+                         const char *why)
+{
+    int rc = w_put_history(w, o, outcome, why, 0, 0, 0);
+    return rc == HS_OK ? w_job_notice(w, o, outcome, why, 0) : rc;
+}
+
+/*
+ * Commits a plate-creation job: merges its plate values into the document
+ * plate_values/<workflow>/<plate> ({"values": {"<parent value>": [...]}}),
+ * records history and announces the values to the scheduler.
+ */
+static int w_commit_plate_job(wcore *w, const hs_proto_jobout *o)
+{
+    const hs_proto_job *ji = &o->hdr;
+    if (o->error != NULL)
+        return w_job_refused(w, o, HS_OUTCOME_FAILED, o->error);
+    hs_buf keyb;
+    hs_buf_init(&keyb, 0);
+    if (hs_buf_printf(&keyb, "%s/%s", ji->workflow, ji->output_plate) != HS_OK) {
+        hs_buf_free(&keyb);
+        return HS_ERR_NOMEM;
+    }
+    const char *key = hs_buf_cstr(&keyb);
+    hs_arena a;
+    hs_arena_init(&a, 0, 0);
+    hs_buf doc, mp;
+    hs_buf_init(&doc, 0);
+    hs_buf_init(&mp, 0);
+    uint64_t added = 0;
+    int rc = HS_OK;
+    hs_value *old = NULL, *newv = NULL;
+    if (hs_store_doc_get(w->store, "plate_values", key, &doc) == HS_OK &&
+        hs_json_to_mpack((const char *)doc.data, doc.len, &mp) == HS_OK)
+        (void)hs_value_decode(&a, mp.data, mp.len, &old);
+    const hs_value *oldvals = old ? hs_value_map_get(old, "values", 6) : NULL;
+    newv = hs_value_array(&a, (uint32_t)o->nplate_values);
+    for (size_t i = 0; newv != NULL && i < o->nplate_values; i++) {
+        hs_value *v = hs_value_str(&a, o->plate_values[i], strlen(o->plate_values[i]));
+        if (v == NULL)
+            newv = NULL;
+        else
+            newv->u.items[i] = *v;
+    }
+    /* The merged map: every parent value of the old document, this one's list extended. */
+    uint32_t nold = oldvals && oldvals->type == HS_V_MAP ? oldvals->len : 0;
+    hs_value *vals = hs_value_map(&a, nold + 1);
+    uint32_t nv = 0;
+    const hs_value *mine = NULL;
+    for (uint32_t i = 0; vals && i < nold; i++) {
+        const hs_value *k = &oldvals->u.items[2 * i];
+        if (k->type == HS_V_STR && k->len == strlen(ji->pv) && memcmp(k->u.s, ji->pv, k->len) == 0)
+            mine = &oldvals->u.items[2 * i + 1];
+        else {
+            vals->u.items[2 * nv] = *k;
+            vals->u.items[2 * nv + 1] = oldvals->u.items[2 * i + 1];
+            nv++;
+        }
+    }
+    uint32_t nmine = mine && mine->type == HS_V_ARRAY ? mine->len : 0;
+    uint32_t nnew = newv != NULL ? newv->len : 0;
+    hs_value *list = hs_value_array(&a, nmine + nnew);
+    uint32_t nl = 0;
+    for (uint32_t i = 0; list && i < nmine; i++)
+        list->u.items[nl++] = mine->u.items[i];
+    for (uint32_t i = 0; list && i < nnew; i++) {
+        bool dup = false;
+        for (uint32_t k = 0; k < nl && !dup; k++)
+            dup = hs_value_equal(&list->u.items[k], &newv->u.items[i]);
+        if (!dup && newv->u.items[i].type == HS_V_STR) {
+            list->u.items[nl++] = newv->u.items[i];
+            added++;
+        }
+    }
+    hs_value *pk = hs_value_str(&a, ji->pv, strlen(ji->pv));
+    hs_value *root = hs_value_map(&a, 1);
+    hs_value *rk = hs_value_str(&a, "values", 6);
+    if (vals == NULL || list == NULL || pk == NULL || root == NULL || rk == NULL || newv == NULL) {
+        rc = HS_ERR_NOMEM;
+    } else {
+        list->len = nl;
+        vals->u.items[2 * nv] = *pk;
+        vals->u.items[2 * nv + 1] = *list;
+        vals->len = nv + 1;
+        root->u.items[0] = *rk;
+        root->u.items[1] = *vals;
+        hs_buf_reset(&doc);
+        rc = hs_value_to_json(root, &doc);
+        if (rc == HS_OK && added > 0)
+            rc = hs_store_doc_put(w->store, "plate_values", key, hs_buf_cstr(&doc));
+    }
+    if (rc == HS_OK)
+        rc = w_put_history(w, o, HS_OUTCOME_OK, NULL, added, added, 0);
+    if (rc == HS_OK)
+        rc = w_job_notice(w, o, HS_OUTCOME_OK, NULL, added);
+    hs_arena_free(&a);
+    hs_buf_free(&keyb);
+    hs_buf_free(&doc);
+    hs_buf_free(&mp);
+    return rc;
+}
+
+/*
+ * Commits a complete job: parts[0..n) are its requests (all parts, in part
+ * order). Writes the outputs of every part, adds the interval to every sink,
+ * records history and queues the commit notice. Returns a store error to
+ * abort the transaction; problems of the job itself reject all its parts.
+ */
+static int w_commit_job(wcore *w, wreq **parts, uint32_t n)
+{
+    hs_proto_jobout_msg *pm = hs_calloc(n, sizeof *pm);
+    if (pm == NULL)
+        return HS_ERR_NOMEM;
+    int rc = HS_OK;
+    char why[600] = "";
+    for (uint32_t i = 0; i < n && why[0] == '\0'; i++)
+        if (hs_proto_jobout_decode(&pm[i], &parts[i]->env) != HS_OK)
+            snprintf(why, sizeof why, "%s", hs_err_detail());
+    const hs_proto_jobout *o = &pm[0].out;
+    const hs_proto_job *ji = &o->hdr;
+    if (why[0] == '\0' && ji->output_plate == NULL && ji->nsinks == 0)
+        snprintf(why, sizeof why, "job %s has no sinks", ji->job);
+    if (why[0] != '\0') {
+        for (uint32_t i = 0; i < n; i++)
+            w_reject(parts[i], WS_REJECTED, "%s", why);
+        goto out;
+    }
+    if (ji->output_plate != NULL) {
+        rc = w_commit_plate_job(w, o);
+        goto out;
+    }
+    /* Every sink must still have the definition the job was computed for. */
+    for (size_t k = 0; k < ji->nsinks && why[0] == '\0'; k++) {
+        wstream *st;
+        rc = w_stream(w, ji->sinks[k], &st);
+        if (rc != HS_OK)
+            goto out;
+        if (!st->defined || st->kind != HS_STREAM_COMPUTED || strcmp(st->hash, ji->binding) != 0)
+            snprintf(why, sizeof why,
+                     "sink %.300s is %s; the job was computed for an older definition",
+                     ji->sinks[k], st->defined ? "defined differently now" : "not defined");
+    }
+    if (why[0] != '\0') {
+        for (uint32_t i = 0; i < n; i++)
+            w_reject(parts[i], WS_STALE, "%s", why);
+        rc = w_job_refused(w, o, HS_OUTCOME_STALE, why);
+        goto out;
+    }
+    if (o->error != NULL) {
+        rc = w_job_refused(w, o, HS_OUTCOME_FAILED, o->error);
+        goto out;
+    }
+    uint64_t count = 0, inserted = 0, conflicts = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        wreq *r = parts[i];
+        for (size_t k = 0; k < pm[i].out.noutputs; k++) {
+            const hs_proto_output *po = &pm[i].out.outputs[k];
+            if (hs_codec_decode_mpack(po->batch, po->batch_len, false, &w->decoded) != HS_OK) {
+                snprintf(why, sizeof why, "job %s: malformed outputs of %.300s: %s", ji->job,
+                         po->sid, hs_err_detail());
+                for (uint32_t x = 0; x < n; x++)
+                    w_reject(parts[x], WS_REJECTED, "%s", why);
+                goto out;
+            }
+            count += w->decoded.n;
+            uint64_t before_ins = r->inserted, before_conf = r->conflicts;
+            rc = w_write(w, r, po->sid, &w->decoded, NULL, 0);
+            if (rc != HS_OK)
+                goto out;
+            inserted += r->inserted - before_ins;
+            conflicts += r->conflicts - before_conf;
+        }
+    }
+    hs_intervals add;
+    hs_intervals_init(&add);
+    rc = hs_intervals_add(&add, ji->interval);
+    for (size_t k = 0; rc == HS_OK && k < ji->nsinks; k++) {
+        rc = hs_store_intervals_add(w->store, ji->sinks[k], &add);
+        wstream *st = hs_map_get(&w->streams, ji->sinks[k]);
+        if (rc == HS_OK && st != NULL)
+            rc = hs_intervals_add(&st->calc, ji->interval);
+    }
+    hs_intervals_free(&add);
+    if (rc == HS_OK)
+        rc = w_put_history(w, o, HS_OUTCOME_OK, NULL, count, inserted, conflicts);
+    if (rc == HS_OK)
+        rc = w_job_notice(w, o, HS_OUTCOME_OK, NULL, count);
+out:
+    for (uint32_t i = 0; i < n; i++)
+        hs_proto_jobout_msg_free(&pm[i]);
+    hs_free(pm);
+    return rc;
+}
+
+static void wjob_free(wjob *j)
+{
+    if (j == NULL)
+        return;
+    for (uint32_t i = 0; i < j->parts; i++)
+        wmsg_free(j->msgs[i]);
+    hs_free(j->msgs);
+    hs_free(j->reqs);
+    hs_free(j->key);
+    hs_free(j);
+}
+
+/* Parses the header fields of a request held in msg into r. */
+static int w_parse(wcore *w, wmsg *msg, wreq *r);
+
+/*
+ * A job output part. Single-part jobs commit at once. Parts of multi-part
+ * jobs move into w->jobs until all have arrived; a complete job is listed in
+ * w->ready and committed with the transaction (and again, should that
+ * transaction be retried), and its parts are acknowledged after the commit.
+ */
+static int w_op_job(wcore *w, wreq *r)
+{
+    hs_proto_jobout_msg pm;
+    if (hs_proto_jobout_decode(&pm, &r->env) != HS_OK) {
+        w_reject(r, WS_REJECTED, "%s", hs_err_detail());
+        hs_proto_jobout_msg_free(&pm);
+        return HS_OK;
+    }
+    uint32_t part = pm.out.part, parts = pm.out.parts;
+    if (parts == 1) {
+        hs_proto_jobout_msg_free(&pm);
+        wreq *one = r;
+        return w_commit_job(w, &one, 1);
+    }
+    hs_buf_reset(&w->scratch);
+    int rc = hs_buf_printf(&w->scratch, "%s:%llu:%s", r->sender, (unsigned long long)r->inc,
+                           pm.out.hdr.job);
+    char job[80];
+    snprintf(job, sizeof job, "%s", pm.out.hdr.job);
+    hs_proto_jobout_msg_free(&pm);
+    if (rc != HS_OK)
+        return rc;
+    const char *key = hs_buf_cstr(&w->scratch);
+    wjob *j = hs_map_get(&w->jobs, key);
+    if (j == NULL) {
+        j = hs_calloc(1, sizeof *j);
+        if (j == NULL)
+            return HS_ERR_NOMEM;
+        j->parts = (uint32_t)parts;
+        j->first_us = hs_time_mono_us();
+        j->key = hs_strdup(key);
+        j->msgs = hs_calloc(parts, sizeof *j->msgs);
+        j->reqs = hs_calloc(parts, sizeof *j->reqs);
+        if (j->key == NULL || j->msgs == NULL || j->reqs == NULL ||
+            hs_map_put(&w->jobs, key, j, NULL) != HS_OK) {
+            wjob_free(j);
+            return HS_ERR_NOMEM;
+        }
+    }
+    if (j->parts != parts) {
+        w_reject(r, WS_REJECTED, "job %s: parts disagree on the part count", job);
+        return HS_OK;
+    }
+    if (j->msgs[part] == NULL &&
+        (int64_t)(w->jobs_bytes + r->msg->len) > w->cfg->job_parts_max_bytes) {
+        w_reject(r, WS_REJECTED,
+                 "job %s: %zu bytes of incomplete job outputs are held already (raise "
+                 "job_parts_max_bytes)",
+                 job, w->jobs_bytes);
+        return HS_OK;
+    }
+    if (j->msgs[part] != NULL) {
+        /* A re-sent part replaces the earlier copy. */
+        j->bytes -= j->msgs[part]->len;
+        w->jobs_bytes -= j->msgs[part]->len;
+        wmsg_free(j->msgs[part]);
+    } else {
+        j->have++;
+    }
+    j->msgs[part] = r->msg;
+    j->bytes += r->msg->len;
+    w->jobs_bytes += r->msg->len;
+    r->msg = NULL;
+    r->held = true;
+    if (j->have == j->parts && !j->ready) {
+        if (w->nready == w->capready) {
+            size_t cap = w->capready ? w->capready * 2 : 16;
+            wjob **nr = hs_realloc(w->ready, cap * sizeof *nr);
+            if (nr == NULL)
+                return HS_ERR_NOMEM;
+            w->ready = nr;
+            w->capready = cap;
+        }
+        w->ready[w->nready++] = j;
+        j->ready = true;
+    }
+    return HS_OK;
+}
+
+/* Commits a complete multi-part job inside the open transaction. */
+static int w_commit_ready(wcore *w, wjob *j)
+{
+    wreq **parts = hs_calloc(j->parts, sizeof *parts);
+    if (parts == NULL)
+        return HS_ERR_NOMEM;
+    int rc = HS_OK;
+    for (uint32_t i = 0; rc == HS_OK && i < j->parts; i++) {
+        memset(&j->reqs[i], 0, sizeof j->reqs[i]);
+        rc = w_parse(w, j->msgs[i], &j->reqs[i]);
+        parts[i] = &j->reqs[i];
+    }
+    if (rc == HS_OK)
+        rc = w_commit_job(w, parts, j->parts);
+    else
+        rc = HS_OK; /* unreadable parts cannot be: they were parsed on arrival */
+    hs_free(parts);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ batch */
+
+static int w_parse(wcore *w, wmsg *msg, wreq *r)
+{
+    (void)w;
+    r->msg = msg;
+    int rc = hs_proto_wreq_envelope(msg->payload, msg->len, &r->env);
+    if (rc != HS_OK)
+        return rc;
+    r->inc = r->env.inc;
+    r->seq = r->env.seq;
+    /* The sender is the last level of the topic <prefix>/w/<sender>. */
+    const char *slash = strrchr(msg->topic, '/');
+    if (slash == NULL || slash[1] == '\0' || strlen(slash + 1) >= sizeof r->sender)
+        return hs_err_set(HS_ERR_PARSE, "request topic %s names no sender", msg->topic);
+    snprintf(r->sender, sizeof r->sender, "%s", slash + 1);
+    return HS_OK;
+}
+
+static int w_apply(wcore *w, wreq *r)
+{
+    r->status = WS_OK;
+    r->err[0] = '\0';
+    r->inserted = r->duplicates = r->conflicts = 0;
+    if (r->env.op == HS_OP_JOB)
+        return w_op_job(w, r);
+    if (r->env.op == HS_OP_UNKNOWN) {
+        w_reject(r, WS_REJECTED, "unknown op '%s'", r->env.op_text);
+        return HS_OK;
+    }
+    hs_proto_wreq_msg m;
+    int rc = HS_OK;
+    if (hs_proto_wreq_decode(&m, &r->env) != HS_OK)
+        w_reject(r, WS_REJECTED, "%s", hs_err_detail());
+    else if (m.op == HS_OP_APPEND)
+        rc = w_op_append(w, r, &m.u.append);
+    else if (m.op == HS_OP_DEFINE)
+        rc = w_op_define(w, r, &m.u.define);
+    else if (m.op == HS_OP_PURGE)
+        rc = w_op_purge(w, r, &m.u.purge);
+    else
+        rc = w_op_doc(w, r, &m.u.doc);
+    hs_proto_wreq_msg_free(&m);
+    return rc;
+}
+
+static void w_results_clear(wcore *w)
+{
+    for (size_t i = 0; i < w->nraw; i++)
+        hs_free(w->raws[i].sid);
+    w->nraw = 0;
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&w->pubs, &pos)) != NULL) {
+        hs_batch_free(e->value);
+        hs_free(e->value);
+    }
+    hs_map_free(&w->pubs);
+    pos = 0;
+    while ((e = hs_map_next(&w->acks, &pos)) != NULL) {
+        wacks *a = e->value;
+        hs_buf_free(&a->items);
+        hs_free(a);
+    }
+    hs_map_free(&w->acks);
+    hs_buf_reset(&w->notices);
+    w->nnotices = 0;
+    hs_buf_reset(&w->deads);
+    w->ndeads = 0;
+}
+
+/*
+ * Applies reqs[from, to) in one transaction, plus the complete multi-part
+ * jobs when with_ready.
+ */
+static int w_apply_range(wcore *w, size_t from, size_t to, bool with_ready)
+{
+    int rc = hs_store_begin(w->store);
+    for (size_t i = from; rc == HS_OK && i < to && i < w->nreqs; i++) {
+        if (w->reqs[i].msg == NULL)
+            continue; /* a part that moved into w->jobs */
+        rc = w_apply(w, &w->reqs[i]);
+    }
+    for (size_t k = 0; with_ready && rc == HS_OK && k < w->nready; k++)
+        rc = w_commit_ready(w, w->ready[k]);
+    if (rc == HS_OK)
+        rc = hs_store_commit(w->store);
+    if (rc != HS_OK) {
+        (void)hs_store_rollback(w->store);
+        /* Caches may hold changes of the rolled-back transaction. */
+        w_streams_clear(w);
+        w_results_clear(w);
+    }
+    return rc;
+}
+
+static int w_ack_add(wcore *w, const wreq *r)
+{
+    char key[200];
+    snprintf(key, sizeof key, "%s:%llu", r->sender, (unsigned long long)r->inc);
+    wacks *a = hs_map_get(&w->acks, key);
+    if (a == NULL) {
+        a = hs_calloc(1, sizeof *a);
+        if (a == NULL)
+            return HS_ERR_NOMEM;
+        a->inc = r->inc;
+        snprintf(a->sender, sizeof a->sender, "%s", r->sender);
+        hs_buf_init(&a->items, 0);
+        if (hs_map_put(&w->acks, key, a, NULL) != HS_OK) {
+            hs_free(a);
+            return HS_ERR_NOMEM;
+        }
+    }
+    hs_proto_ack_item it = {
+        .seq = r->seq,
+        .status = (hs_proto_ack_status)r->status,
+        .inserted = r->inserted,
+        .duplicates = r->duplicates,
+        .conflicts = r->conflicts,
+        .reason = r->err[0] != '\0' ? r->err : "rejected",
+    };
+    int rc = hs_proto_ack_item_encode(&a->items, &it);
+    if (rc == HS_OK)
+        a->n++;
+    return rc;
+}
+
+/*
+ * Appends one output [kind, topic, reason, payload] to the queue; the
+ * strings are stored with their NUL. On failure the queue is unchanged.
+ */
+static int w_out_add(wcore *w, wcore_out_kind kind, const char *topic, size_t topic_len,
+                     const char *reason, size_t reason_len, const void *p, size_t len)
+{
+    size_t before = w->out.len;
+    int rc = hs_mp_put_uint(&w->out, (uint64_t)kind);
+    /* A bin of the text and its NUL: the text, then one more byte. */
+    if (rc == HS_OK)
+        rc = hs_mp_put_bin(&w->out, topic, topic_len + 1);
+    if (rc == HS_OK)
+        rc = hs_mp_put_bin(&w->out, reason, reason_len + 1);
+    if (rc == HS_OK)
+        rc = hs_mp_put_bin(&w->out, p, len);
+    if (rc != HS_OK)
+        w->out.len = before;
+    return rc;
+}
+
+/* Queues the acknowledgement of every part of a committed (or rejected) job and frees it. */
+static void w_ack_job(wcore *w, wjob *j)
+{
+    for (uint32_t i = 0; i < j->parts; i++) {
+        if (w_ack_add(w, &j->reqs[i]) != HS_OK)
+            hs_error(w->log, "out of memory building acknowledgements");
+        w->counters->instances_out += j->reqs[i].inserted;
+    }
+    w->jobs_bytes -= j->bytes;
+    hs_map_remove(&w->jobs, j->key);
+    wjob_free(j);
+}
+
+/*
+ * Queues what the last commit produced as outputs: conflicts' dead letters,
+ * committed data, acknowledgements, notices; then clears the results.
+ */
+static void w_publish_results(wcore *w)
+{
+    size_t failed = 0;
+    hs_mp_reader rd;
+    hs_mp_reader_init(&rd, w->deads.data, w->deads.len);
+    for (size_t i = 0; i < w->ndeads; i++) {
+        const char *reason, *topic;
+        uint32_t rl, tl, pl;
+        const uint8_t *p;
+        if (hs_mp_get_str(&rd, &reason, &rl) != HS_OK || hs_mp_get_str(&rd, &topic, &tl) != HS_OK ||
+            hs_mp_get_bin(&rd, &p, &pl) != HS_OK)
+            break;
+        /* The strings are not NUL-terminated in w->deads: copy them first. */
+        hs_buf_reset(&w->topic);
+        hs_buf_reset(&w->json);
+        if (hs_buf_append(&w->topic, topic, tl) != HS_OK ||
+            hs_buf_append(&w->json, reason, rl) != HS_OK ||
+            w_out_add(w, WCORE_OUT_DEAD, hs_buf_cstr(&w->topic), tl, hs_buf_cstr(&w->json), rl, p,
+                      pl) != HS_OK)
+            failed++;
+    }
+    size_t pos = 0;
+    hs_map_entry *e;
+    hs_buf out;
+    hs_buf_init(&out, 0);
+    size_t step = w->cfg->publish_max_instances > 0 ? (size_t)w->cfg->publish_max_instances : 1;
+    while ((e = hs_map_next(&w->pubs, &pos)) != NULL) {
+        hs_batch *b = e->value;
+        hs_buf_reset(&w->topic);
+        if (hs_buf_printf(&w->topic, "s/%s", e->key) != HS_OK) {
+            failed++;
+            continue;
+        }
+        for (size_t from = 0; from < b->n; from += step) {
+            size_t cnt = b->n - from < step ? b->n - from : step;
+            hs_buf_reset(&out);
+            if (hs_codec_encode_mpack(b, from, cnt, &out) != HS_OK ||
+                w_out_add(w, WCORE_OUT_DATA, hs_buf_cstr(&w->topic), w->topic.len, "", 0, out.data,
+                          out.len) != HS_OK)
+                failed++;
+        }
+    }
+    for (size_t i = 0; i < w->nraw; i++) {
+        hs_buf_reset(&w->topic);
+        if (hs_buf_printf(&w->topic, "s/%s", w->raws[i].sid) != HS_OK ||
+            w_out_add(w, WCORE_OUT_DATA, hs_buf_cstr(&w->topic), w->topic.len, "", 0, w->raws[i].p,
+                      w->raws[i].len) != HS_OK)
+            failed++;
+    }
+    pos = 0;
+    while ((e = hs_map_next(&w->acks, &pos)) != NULL) {
+        wacks *a = e->value;
+        hs_buf_reset(&out);
+        hs_buf_reset(&w->topic);
+        if (hs_proto_ack_encode(&out, a->inc, a->items.data, a->items.len, a->n) != HS_OK ||
+            hs_buf_printf(&w->topic, "ack/%s", a->sender) != HS_OK ||
+            w_out_add(w, WCORE_OUT_ACK, hs_buf_cstr(&w->topic), w->topic.len, "", 0, out.data,
+                      out.len) != HS_OK)
+            failed++;
+    }
+    hs_mp_reader_init(&rd, w->notices.data, w->notices.len);
+    for (size_t i = 0; i < w->nnotices; i++) {
+        const char *t;
+        uint32_t tl;
+        const uint8_t *p;
+        uint32_t pl;
+        if (hs_mp_get_str(&rd, &t, &tl) != HS_OK || hs_mp_get_bin(&rd, &p, &pl) != HS_OK)
+            break;
+        hs_buf_reset(&w->topic);
+        if (hs_buf_append(&w->topic, t, tl) != HS_OK ||
+            w_out_add(w, WCORE_OUT_NOTICE, hs_buf_cstr(&w->topic), tl, "", 0, p, pl) != HS_OK)
+            failed++;
+    }
+    hs_buf_free(&out);
+    if (failed > 0) {
+        w->counters->errors++;
+        hs_error(w->log, "out of memory: %zu messages of a commit will not be published", failed);
+    }
+    w_results_clear(w);
+}
+
+/* Queues the acknowledgement of request r (not for parts held by a job). */
+static void w_ack_req(wcore *w, wreq *r)
+{
+    if (r->held)
+        return;
+    if (r->status != WS_OK) {
+        w->counters->errors++;
+        hs_warn(w->log, "rejected %s request %llu from %s: %s", r->env.op_text,
+                (unsigned long long)r->seq, r->sender, r->err);
+    }
+    if (w_ack_add(w, r) != HS_OK)
+        hs_error(w->log, "out of memory building acknowledgements");
+    w->counters->instances_out += r->inserted;
+}
+
+/* After the commit of a whole batch. */
+static void w_post_commit(wcore *w)
+{
+    for (size_t i = 0; i < w->nreqs; i++)
+        w_ack_req(w, &w->reqs[i]);
+    for (size_t k = 0; k < w->nready; k++)
+        w_ack_job(w, w->ready[k]);
+    w->nready = 0;
+    w_publish_results(w);
+}
+
+static void w_batch_free(wcore *w)
+{
+    for (size_t i = 0; i < w->nreqs; i++)
+        wmsg_free(w->reqs[i].msg);
+    w->nreqs = 0;
+    w->instances = 0;
+}
+
+/* Waits delay_ms through the wait function; false: do not retry. */
+static bool w_wait(wcore *w, int delay_ms)
+{
+    return w->wait != NULL && w->wait(w->wait_ud, delay_ms);
+}
+
+int wcore_commit(wcore *w)
+{
+    int backoff = 100;
+    for (;;) {
+        int rc = w_apply_range(w, 0, w->nreqs, true);
+        if (rc == HS_OK)
+            break;
+        char msg[600];
+        hs_err_describe(rc, msg, sizeof msg);
+        if (rc == HS_ERR_IO || rc == HS_ERR_NOMEM) {
+            hs_error(w->log, "store write failed, will retry in %d ms: %s", backoff, msg);
+            w->counters->errors++;
+            if (!w_wait(w, backoff))
+                return rc;
+            backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+            continue;
+        }
+        hs_error(w->log, "store rejected a batch (%s); retrying its requests one by one", msg);
+        for (size_t i = 0; i < w->nreqs; i++) {
+            wreq *r = &w->reqs[i];
+            if (r->msg == NULL)
+                continue;
+            int r1 = w_apply_range(w, i, i + 1, false);
+            while (r1 == HS_ERR_IO && w_wait(w, 1000))
+                r1 = w_apply_range(w, i, i + 1, false);
+            if (r1 != HS_OK)
+                w_reject(r, WS_REJECTED, "store error: %s", hs_err_describe(r1, msg, sizeof msg));
+            w_ack_req(w, r);
+            w_publish_results(w);
+        }
+        /* Complete jobs one by one; a job the store refuses is rejected with its parts. */
+        for (size_t k = 0; k < w->nready; k++) {
+            wjob *j = w->ready[k];
+            int r1 = hs_store_begin(w->store);
+            if (r1 == HS_OK)
+                r1 = w_commit_ready(w, j);
+            if (r1 == HS_OK)
+                r1 = hs_store_commit(w->store);
+            if (r1 != HS_OK) {
+                (void)hs_store_rollback(w->store);
+                w_streams_clear(w);
+                w_results_clear(w);
+                for (uint32_t p = 0; p < j->parts; p++)
+                    w_reject(&j->reqs[p], WS_REJECTED, "store error: %s",
+                             hs_err_describe(r1, msg, sizeof msg));
+            }
+            w_ack_job(w, j);
+            w_publish_results(w);
+        }
+        w->nready = 0;
+        w_batch_free(w);
+        return HS_OK;
+    }
+    w_post_commit(w);
+    w_batch_free(w);
+    return HS_OK;
+}
+
+void wcore_expire_jobs(wcore *w, int64_t now_us)
+{
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&w->jobs, &pos)) != NULL) {
+        wjob *j = e->value;
+        if (j->ready || now_us - j->first_us < w->cfg->job_parts_ttl_us)
+            continue;
+        hs_warn(w->log, "dropping incomplete job output %s (%u of %u parts arrived)", e->key,
+                j->have, j->parts);
+        w->jobs_bytes -= j->bytes;
+        hs_map_remove(&w->jobs, e->key);
+        wjob_free(j);
+    }
+}
+
+int wcore_add(wcore *w, const char *topic, const void *payload, size_t len)
+{
+    hs_metrics_counters *c = w->counters;
+    c->msgs_in++;
+    size_t tl = strlen(topic);
+    if (len > SIZE_MAX / 2 || tl > SIZE_MAX / 4)
+        return HS_ERR_NOMEM;
+    if (w->nreqs == w->capreqs) {
+        size_t cap = w->capreqs ? w->capreqs * 2 : 256;
+        wreq *nr = hs_realloc(w->reqs, cap * sizeof *nr);
+        if (nr == NULL)
+            return HS_ERR_NOMEM;
+        w->reqs = nr;
+        w->capreqs = cap;
+    }
+    wmsg *msg = hs_malloc(sizeof *msg + tl + 1 + len + 1);
+    if (msg == NULL)
+        return HS_ERR_NOMEM;
+    msg->topic = (char *)(msg + 1);
+    memcpy(msg->topic, topic, tl + 1);
+    msg->payload = (uint8_t *)msg->topic + tl + 1;
+    if (len > 0)
+        memcpy(msg->payload, payload, len);
+    msg->payload[len] = 0;
+    msg->len = len;
+    wreq *r = &w->reqs[w->nreqs];
+    memset(r, 0, sizeof *r);
+    int rc = w_parse(w, msg, r);
+    if (rc != HS_OK) {
+        char reason[600];
+        snprintf(reason, sizeof reason, "unreadable write request: %s", hs_err_detail());
+        rc = w_out_add(w, WCORE_OUT_DEAD, msg->topic, tl, reason, strlen(reason), msg->payload,
+                       msg->len);
+        wmsg_free(msg);
+        return rc;
+    }
+    /* Rough size for batching: the payload bytes over ~20 bytes per instance. */
+    r->instances = msg->len / 20 + 1;
+    c->instances_in += r->instances;
+    w->instances += r->instances;
+    w->nreqs++;
+    return HS_OK;
+}
+
+size_t wcore_batch_requests(const wcore *w)
+{
+    return w->nreqs;
+}
+
+bool wcore_batch_full(const wcore *w)
+{
+    return (int64_t)w->nreqs >= w->cfg->batch_max_requests ||
+           (int64_t)w->instances >= w->cfg->batch_max_instances;
+}
+
+size_t wcore_held_bytes(const wcore *w)
+{
+    return w->jobs_bytes;
+}
+
+bool wcore_next(wcore *w, wcore_out *o)
+{
+    if (w->out_pos >= w->out.len) {
+        /* Drained: give the memory of a burst back. */
+        hs_buf_free(&w->out);
+        hs_buf_init(&w->out, 0);
+        w->out_pos = 0;
+        return false;
+    }
+    hs_mp_reader rd;
+    hs_mp_reader_init(&rd, w->out.data + w->out_pos, w->out.len - w->out_pos);
+    uint64_t kind = 0;
+    const uint8_t *t = NULL, *why = NULL, *p = NULL;
+    uint32_t tl = 0, wl = 0, pl = 0;
+    if (hs_mp_get_uint(&rd, &kind) != HS_OK || hs_mp_get_bin(&rd, &t, &tl) != HS_OK ||
+        hs_mp_get_bin(&rd, &why, &wl) != HS_OK || hs_mp_get_bin(&rd, &p, &pl) != HS_OK) {
+        /* Cannot be: the queue is written whole records at a time. */
+        w->out_pos = w->out.len;
+        return false;
+    }
+    w->out_pos = (size_t)(rd.p - w->out.data);
+    o->kind = (wcore_out_kind)kind;
+    o->topic = (const char *)t;
+    o->reason = (const char *)why;
+    o->payload = p;
+    o->len = pl;
+    return true;
+}
+
+void wcore_set_wait(wcore *w, wcore_wait_fn fn, void *ud)
+{
+    w->wait = fn;
+    w->wait_ud = ud;
+}
+
+int wcore_create(wcore **out, hs_store *store, const wcore_cfg *cfg, hs_log *log,
+                 hs_metrics_counters *counters)
+{
+    *out = NULL;
+    wcore *w = hs_calloc(1, sizeof *w);
+    if (w == NULL)
+        return HS_ERR_NOMEM;
+    w->store = store;
+    w->cfg = cfg;
+    w->log = log;
+    w->counters = counters != NULL ? counters : &w->own_counters;
+    hs_map_init(&w->streams);
+    hs_map_init(&w->jobs);
+    hs_map_init(&w->pubs);
+    hs_map_init(&w->acks);
+    hs_buf_init(&w->notices, 0);
+    hs_buf_init(&w->deads, 0);
+    hs_buf_init(&w->out, 0);
+    hs_buf_init(&w->scratch, 0);
+    hs_buf_init(&w->topic, 0);
+    hs_buf_init(&w->json, 0);
+    hs_batch_init(&w->decoded);
+    *out = w;
+    return HS_OK;
+}
+
+void wcore_destroy(wcore *w)
+{
+    if (w == NULL)
+        return;
+    w_batch_free(w);
+    hs_free(w->reqs);
+    w_streams_clear(w);
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&w->jobs, &pos)) != NULL)
+        wjob_free(e->value);
+    hs_map_free(&w->jobs);
+    hs_free(w->ready);
+    w_results_clear(w);
+    hs_free(w->raws);
+    hs_buf_free(&w->notices);
+    hs_buf_free(&w->deads);
+    hs_buf_free(&w->out);
+    hs_buf_free(&w->scratch);
+    hs_buf_free(&w->topic);
+    hs_buf_free(&w->json);
+    hs_batch_free(&w->decoded);
+    hs_free(w->status);
+    hs_free(w);
+}
