@@ -13,15 +13,29 @@ void hs_buf_init(hs_buf *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max;
+    b->err = HS_OK;
+}
+
+int hs_buf_error(const hs_buf *b)
+{
+    return b->err;
+}
+
+/* Remembers the first failure and returns rc. */
+static int hs__buf_fail(hs_buf *b, int rc)
+{
+    if (b->err == HS_OK)
+        b->err = rc;
+    return rc;
 }
 
 int hs_buf_reserve(hs_buf *b, size_t extra)
 {
     if (extra > SIZE_MAX - b->len - 1)
-        return HS_ERR_LIMIT;
+        return hs__buf_fail(b, HS_ERR_LIMIT);
     size_t need = b->len + extra;
     if (b->max != 0 && need > b->max)
-        return HS_ERR_LIMIT;
+        return hs__buf_fail(b, HS_ERR_LIMIT);
     /* One spare byte so that hs_buf_cstr never has to grow. */
     if (need + 1 <= b->cap)
         return HS_OK;
@@ -30,7 +44,7 @@ int hs_buf_reserve(hs_buf *b, size_t extra)
         cap = cap > SIZE_MAX / 2 ? need + 1 : cap * 2;
     uint8_t *p = hs_realloc(b->data, cap);
     if (p == NULL)
-        return HS_ERR_NOMEM;
+        return hs__buf_fail(b, HS_ERR_NOMEM);
     b->data = p;
     b->cap = cap;
     return HS_OK;
@@ -69,7 +83,7 @@ int hs_buf_printf(hs_buf *b, const char *fmt, ...)
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
     if (n < 0)
-        return HS_ERR_INVAL;
+        return hs__buf_fail(b, HS_ERR_INVAL);
     int rc = hs_buf_reserve(b, (size_t)n);
     if (rc != HS_OK)
         return rc;
@@ -91,6 +105,7 @@ const char *hs_buf_cstr(hs_buf *b)
 void hs_buf_reset(hs_buf *b)
 {
     b->len = 0;
+    b->err = HS_OK;
 }
 
 void hs_buf_free(hs_buf *b)
@@ -99,6 +114,7 @@ void hs_buf_free(hs_buf *b)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->err = HS_OK;
 }
 
 uint8_t *hs_buf_take(hs_buf *b, size_t *len)
@@ -109,5 +125,6 @@ uint8_t *hs_buf_take(hs_buf *b, size_t *len)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->err = HS_OK;
     return p;
 }

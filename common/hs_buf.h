@@ -1,6 +1,10 @@
 /*
  * A growable byte buffer with an optional size bound. Used for building
  * payloads (msgpack, JSON) and for reading files.
+ *
+ * Every write returns its own result, and the buffer also remembers the
+ * first failure (hs_buf_error) until it is reset: code that writes many
+ * pieces may check once at the end instead of after each piece.
  */
 #ifndef HS_BUF_H
 #define HS_BUF_H
@@ -13,6 +17,7 @@ typedef struct hs_buf {
     size_t len;    /* bytes in use */
     size_t cap;    /* bytes allocated */
     size_t max;    /* largest allowed len, 0 = no bound */
+    int err;       /* first failed write since init or reset (HS_OK: none) */
 } hs_buf;
 
 /* Initialises an empty buffer that may grow up to max bytes (0: no bound). */
@@ -37,7 +42,10 @@ int hs_buf_printf(hs_buf *b, const char *fmt, ...) __attribute__((format(printf,
  */
 const char *hs_buf_cstr(hs_buf *b);
 
-/* Empties the buffer and keeps its memory. */
+/* The first write that failed since init or reset: HS_OK, HS_ERR_LIMIT or HS_ERR_NOMEM. */
+int hs_buf_error(const hs_buf *b);
+
+/* Empties the buffer, forgets a failure and keeps its memory. */
 void hs_buf_reset(hs_buf *b);
 
 /* Releases the memory; the buffer is empty and reusable afterwards. */

@@ -412,10 +412,11 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
     hs_buf_init(&mp, 0);
     hs_buf_init(&err, 0);
     if (params == NULL || hs_ynode_is_null(params)) {
-        hs_mp_put_map(&mp, 0);
+        if (hs_mp_put_map(&mp, 0) != HS_OK)
+            wf_err(p, tool, "out of memory");
     } else if (hs_ynode_kind(params) != HS_YNODE_MAP) {
         wf_err(p, params, "params must be a mapping");
-        hs_mp_put_map(&mp, 0);
+        (void)hs_mp_put_map(&mp, 0); /* checked below as the parameters of the tool */
     } else if (hs_ynode_to_mpack(params, &mp, &err) != HS_OK) {
         wf_err(p, params, "params: %s", hs_buf_cstr(&err));
     }
@@ -787,9 +788,13 @@ static void wf_bindings(wfp *p)
         if (f->lookback_us > 0)
             hs_buf_printf(&b, ",\"lookback_us\":%lld", (long long)f->lookback_us);
         hs_buf_putc(&b, '}');
-        f->binding = hs_strdup(hs_buf_cstr(&b));
+        /* A binding cut short would hash to a wrong identity: no binding at all. */
+        if (hs_buf_error(&b) == HS_OK && hs_buf_error(&name) == HS_OK)
+            f->binding = hs_strdup(hs_buf_cstr(&b));
         if (f->binding != NULL)
             hs_binding_hash(f->binding, f->hash);
+        else
+            wf_err(p, NULL, "factor %s: out of memory building its binding", f->tool);
     }
     hs_buf_free(&name);
     hs_buf_free(&b);
@@ -1481,7 +1486,8 @@ int hs_workflow_to_dot(const hs_workflow *wf, hs_buf *out)
         }
     }
     hs_buf_puts(out, "}\n");
+    int rc = hs_buf_error(out) != HS_OK ? hs_buf_error(out) : hs_buf_error(&t);
     hs_buf_free(&t);
     hs_free(names);
-    return HS_OK;
+    return rc;
 }

@@ -3,6 +3,7 @@
 
 #include "hs_alloc.h"
 #include "hs_buf.h"
+#include "hs_mpack.h"
 #include "hs_error.h"
 
 #include <CUnit/CUnit.h>
@@ -101,6 +102,30 @@ static void test_buf_survives_allocation_failure(void)
     hs_buf_free(&b);
 }
 
+static void test_buf_remembers_first_failure(void)
+{
+    hs_buf b;
+    hs_buf_init(&b, 6);
+    CU_ASSERT_EQUAL(hs_buf_error(&b), HS_OK);
+    CU_ASSERT_EQUAL(hs_buf_puts(&b, "abcd"), HS_OK);
+    CU_ASSERT_EQUAL(hs_buf_puts(&b, "efgh"), HS_ERR_LIMIT);
+    /* Later writes that fit succeed, but the buffer remembers the first failure. */
+    CU_ASSERT_EQUAL(hs_buf_putc(&b, 'e'), HS_OK);
+    CU_ASSERT_EQUAL(hs_buf_error(&b), HS_ERR_LIMIT);
+    hs_alloc_fail_after(0);
+    hs_buf n;
+    hs_buf_init(&n, 0);
+    CU_ASSERT_EQUAL(hs_mp_put_cstr(&n, "a msgpack string"), HS_ERR_NOMEM);
+    hs_alloc_fail_after(-1);
+    CU_ASSERT_EQUAL(hs_buf_error(&n), HS_ERR_NOMEM);
+    CU_ASSERT_EQUAL(hs_buf_error(&b), HS_ERR_LIMIT);
+    hs_buf_reset(&b);
+    CU_ASSERT_EQUAL(hs_buf_error(&b), HS_OK);
+    hs_buf_free(&b);
+    hs_buf_free(&n);
+    CU_ASSERT_EQUAL(hs_buf_error(&n), HS_OK);
+}
+
 HS_TEST_INIT(base)
 {
     HS_TEST_SUITE_BEGIN("base");
@@ -110,5 +135,6 @@ HS_TEST_INIT(base)
     HS_TEST(test_buf_grows_and_formats);
     HS_TEST(test_buf_bound_is_enforced);
     HS_TEST(test_buf_survives_allocation_failure);
+    HS_TEST(test_buf_remembers_first_failure);
     return 0;
 }
