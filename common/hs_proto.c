@@ -178,16 +178,12 @@ int hs_proto_job_encode(hs_buf *out, const hs_proto_job *j)
 
 /* ------------------------------------------------------------------ decoding */
 
-/*
- * A decoder over one msgpack map: the message's name for errors, the arena
- * the copies go to, and the keys seen so far (for duplicates).
- */
+/* A decoder over one msgpack value: the arena the copies go to, and names for errors. */
 typedef struct pd {
     hs_mp_reader r;
     hs_arena *arena;  /* borrowed */
     const char *what; /* message name, for errors */
     const char *key;  /* the field being read, for errors */
-    uint64_t seen;    /* bit i: keys[i] was read */
 } pd;
 
 static int pd_bad(const pd *d, const char *expect)
@@ -198,39 +194,6 @@ static int pd_bad(const pd *d, const char *expect)
 static int pd_nomem(void)
 {
     return hs_err_set(HS_ERR_NOMEM, "out of memory decoding a message");
-}
-
-/*
- * Reads the next key and finds it in keys[]: HS_ERR_PARSE for a key that is
- * not a string, unknown, or seen before. Sets d->key to the table's name.
- */
-static int pd_key(pd *d, const char *const *keys, size_t nkeys, size_t *idx)
-{
-    const char *k;
-    uint32_t kl;
-    if (hs_mp_get_str(&d->r, &k, &kl) != HS_OK)
-        return hs_err_set(HS_ERR_PARSE, "%s: a map key is not a string", d->what);
-    for (size_t i = 0; i < nkeys; i++) {
-        if (strlen(keys[i]) == kl && memcmp(keys[i], k, kl) == 0) {
-            if (d->seen & (UINT64_C(1) << i))
-                return hs_err_set(HS_ERR_PARSE, "%s: field '%s' appears twice", d->what, keys[i]);
-            d->seen |= UINT64_C(1) << i;
-            d->key = keys[i];
-            *idx = i;
-            return HS_OK;
-        }
-    }
-    return hs_err_set(HS_ERR_PARSE, "%s: unknown field '%.*s'", d->what, (int)(kl > 64 ? 64 : kl),
-                      k);
-}
-
-/* HS_ERR_PARSE naming the first key of keys[] in the mask required that was not read. */
-static int pd_required(const pd *d, const char *const *keys, size_t nkeys, uint64_t required)
-{
-    for (size_t i = 0; i < nkeys; i++)
-        if ((required & (UINT64_C(1) << i)) && !(d->seen & (UINT64_C(1) << i)))
-            return hs_err_set(HS_ERR_PARSE, "%s: field '%s' is missing", d->what, keys[i]);
-    return HS_OK;
 }
 
 /* A string without NUL bytes, copied into the arena. */
@@ -334,6 +297,237 @@ static int pd_raw(pd *d, hs_mp_type want, const char *expect, const uint8_t **p,
     return HS_OK;
 }
 
+static void pd_init(pd *d, hs_arena *a, const uint8_t *data, size_t len, const char *what)
+{
+    memset(d, 0, sizeof *d);
+    hs_mp_reader_init(&d->r, data, len);
+    d->arena = a;
+    d->what = what;
+}
+
+/* ------------------------------------------------------------------ decoding by table */
+
+/*
+ * Every decoder is a table of its fields: the key, how its value is read,
+ * and where in the decoded struct it goes. pd_map reads one map against one
+ * or more tables, refusing unknown and duplicate keys and missing required
+ * ones; what a table cannot say (cross-field rules) the decoder checks after.
+ */
+typedef enum pf_type {
+    PF_STR,      /* const char *: a string, possibly empty */
+    PF_NONEMPTY, /* const char *: a non-empty string */
+    PF_STR_NIL,  /* const char *: a string, or nil for NULL */
+    PF_UINT,     /* uint64_t */
+    PF_INT,      /* int64_t */
+    PF_BOOL,     /* bool */
+    PF_DOUBLE,   /* double */
+    PF_FACTOR,   /* uint32_t: a factor index as decimal text */
+    PF_INTERVAL, /* hs_interval: [start, end] with start < end */
+    PF_ISO,      /* int64_t: ISO-8601 time text */
+    PF_OUTCOME,  /* hs_proto_outcome: ok, failed or stale */
+    PF_STATE,    /* hs_proto_req_state: running, done or failed */
+    PF_SKIP,     /* any value, read elsewhere (the envelope) */
+    PF_FN,       /* the field's own reader, fn */
+} pf_type;
+
+typedef struct pf {
+    const char *key;
+    pf_type type;
+    size_t off;                  /* offset of the member in the struct */
+    int (*fn)(pd *d, void *obj); /* PF_FN: reads the value into obj */
+} pf;
+
+/* One table, the struct its values go to, and what must be present. */
+typedef struct pf_set {
+    const pf *f;       /* borrowed */
+    size_t n;          /* fields in f, at most 64 */
+    void *obj;         /* borrowed */
+    uint64_t required; /* bit i: f[i] must be present */
+    uint64_t seen;     /* bit i: f[i] was read */
+} pf_set;
+
+#define BIT(i)        (UINT64_C(1) << (i))
+#define PF_N(table)   (sizeof(table) / sizeof((table)[0]))
+#define PF_ALL(table) (PF_N(table) == 64 ? ~UINT64_C(0) : BIT(PF_N(table)) - 1)
+
+static const char *const outcome_names[] = {"ok", "failed", "stale"};
+static const char *const req_state_names[] = {"running", "done", "failed"};
+
+/* One of n names, as its index. */
+static int pd_enum(pd *d, const char *const *names, size_t n, const char *expect, int *out)
+{
+    const char *s;
+    uint32_t len;
+    if (hs_mp_get_str(&d->r, &s, &len) != HS_OK)
+        return pd_bad(d, expect);
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(names[i]) == len && memcmp(names[i], s, len) == 0) {
+            *out = (int)i;
+            return HS_OK;
+        }
+    }
+    return pd_bad(d, expect);
+}
+
+/* An ISO-8601 time text as microseconds. */
+static int pd_iso(pd *d, int64_t *t_us)
+{
+    const char *s;
+    uint32_t len;
+    if (hs_mp_get_str(&d->r, &s, &len) != HS_OK || hs_time_parse_iso(s, len, t_us) != HS_OK)
+        return pd_bad(d, "an ISO-8601 time");
+    return HS_OK;
+}
+
+/* Reads the value of field f into obj. */
+static int pf_read(pd *d, const pf *f, void *obj)
+{
+    void *p = (char *)obj + f->off;
+    switch (f->type) {
+    case PF_STR:
+        return pd_str(d, p);
+    case PF_NONEMPTY:
+        return pd_nonempty(d, p);
+    case PF_STR_NIL:
+        return pd_str_nil(d, p);
+    case PF_UINT:
+        return pd_uint(d, p);
+    case PF_INT:
+        return pd_int(d, p);
+    case PF_BOOL:
+        return hs_mp_get_bool(&d->r, p) == HS_OK ? HS_OK : pd_bad(d, "true or false");
+    case PF_DOUBLE:
+        return hs_mp_get_number(&d->r, p) == HS_OK ? HS_OK : pd_bad(d, "a number");
+    case PF_FACTOR:
+        return pd_factor(d, p);
+    case PF_INTERVAL:
+        return pd_interval(d, p);
+    case PF_ISO:
+        return pd_iso(d, p);
+    case PF_OUTCOME:
+        return pd_enum(d, outcome_names, 3, "ok, failed or stale", p);
+    case PF_STATE:
+        return pd_enum(d, req_state_names, 3, "running, done or failed", p);
+    case PF_SKIP:
+        return hs_mp_skip(&d->r) == HS_OK ? HS_OK : pd_bad(d, "a value");
+    default:
+        return f->fn(d, obj);
+    }
+}
+
+/*
+ * Reads a map at the reader against the tables of sets: every key must be in
+ * one table, once; then every required field must have been read. d->what
+ * names the map in errors.
+ */
+static int pd_map(pd *d, pf_set *sets, size_t nsets)
+{
+    uint32_t n;
+    if (hs_mp_get_map(&d->r, &n) != HS_OK)
+        return hs_err_set(HS_ERR_PARSE, "%s: not a map", d->what);
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        uint32_t kl;
+        if (hs_mp_get_str(&d->r, &k, &kl) != HS_OK)
+            return hs_err_set(HS_ERR_PARSE, "%s: a map key is not a string", d->what);
+        const pf *f = NULL;
+        pf_set *set = NULL;
+        for (size_t s = 0; s < nsets && f == NULL; s++) {
+            for (size_t x = 0; x < sets[s].n; x++) {
+                if (strlen(sets[s].f[x].key) == kl && memcmp(sets[s].f[x].key, k, kl) == 0) {
+                    f = &sets[s].f[x];
+                    set = &sets[s];
+                    break;
+                }
+            }
+        }
+        if (f == NULL)
+            return hs_err_set(HS_ERR_PARSE, "%s: unknown field '%.*s'", d->what,
+                              (int)(kl > 64 ? 64 : kl), k);
+        uint64_t bit = BIT(f - set->f);
+        if (set->seen & bit)
+            return hs_err_set(HS_ERR_PARSE, "%s: field '%s' appears twice", d->what, f->key);
+        set->seen |= bit;
+        d->key = f->key;
+        int rc = pf_read(d, f, set->obj);
+        if (rc != HS_OK)
+            return rc;
+    }
+    for (size_t s = 0; s < nsets; s++)
+        for (size_t x = 0; x < sets[s].n; x++)
+            if ((sets[s].required & BIT(x)) && !(sets[s].seen & BIT(x)))
+                return hs_err_set(HS_ERR_PARSE, "%s: field '%s' is missing", d->what,
+                                  sets[s].f[x].key);
+    return HS_OK;
+}
+
+/* A whole message: one map and nothing after it. */
+static int pd_message(pd *d, pf_set *sets, size_t nsets)
+{
+    int rc = pd_map(d, sets, nsets);
+    if (rc == HS_OK && !hs_mp_at_end(&d->r))
+        rc = hs_err_set(HS_ERR_PARSE, "%s: bytes after the map", d->what);
+    return rc;
+}
+
+/* A nested map read as the value of the current field, against one table. */
+static int pd_submap(pd *d, const pf *f, size_t n, void *obj, uint64_t required, const char *what)
+{
+    pf_set set = {f, n, obj, required, 0};
+    const char *outer = d->what, *key = d->key;
+    d->what = what;
+    int rc = pd_map(d, &set, 1);
+    d->what = outer;
+    d->key = key;
+    return rc;
+}
+
+/* A JSON object as a message (JSON is read through its msgpack form). */
+static int pd_json_message(hs_arena *a, const char *json, size_t len, const char *what,
+                           pf_set *sets, size_t nsets)
+{
+    hs_buf tmp;
+    hs_buf_init(&tmp, 0);
+    pd d;
+    pd_init(&d, a, NULL, 0, what);
+    int rc = hs_json_to_mpack(json, len, &tmp);
+    if (rc != HS_OK) {
+        rc = hs_err_set(HS_ERR_PARSE, "%s: not JSON: %s", what, hs_err_detail());
+    } else {
+        hs_mp_reader_init(&d.r, tmp.data, tmp.len);
+        rc = pd_message(&d, sets, nsets);
+    }
+    hs_buf_free(&tmp);
+    return rc;
+}
+
+/* A decoded message starts empty with its own arena, and ends the same way. */
+static void pm_init(void *payload, size_t size, hs_arena *a)
+{
+    memset(payload, 0, size);
+    hs_arena_init(a, HS_PROTO_ARENA_CHUNK, 0);
+}
+
+static void pm_free(void *payload, size_t size, hs_arena *a)
+{
+    hs_arena_free(a);
+    memset(payload, 0, size);
+}
+
+/* "v": the protocol version, which must be this one. */
+static int pd_version(pd *d, void *obj)
+{
+    (void)obj;
+    uint64_t v;
+    int rc = pd_uint(d, &v);
+    if (rc == HS_OK && v != HS_PROTO_VERSION)
+        return hs_err_set(HS_ERR_PARSE, "%s: protocol version %" PRIu64 " is not %d", d->what, v,
+                          HS_PROTO_VERSION);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ job decoding */
+
 /* Deepest nesting of a job's params: their JSON in the history record stays readable. */
 #define HS_PROTO_PARAMS_DEPTH 32
 
@@ -357,42 +551,34 @@ static bool pd_depth_ok(hs_mp_reader *r, int depth)
     return true;
 }
 
-/* The tool map {name, version, params}. */
-static int pd_tool(pd *d, hs_proto_job *j)
+/* The tool's params: a map (borrowed), nested at most HS_PROTO_PARAMS_DEPTH levels. */
+static int pd_params(pd *d, void *obj)
 {
-    static const char *const keys[] = {"name", "version", "params"};
-    uint32_t n;
-    if (hs_mp_get_map(&d->r, &n) != HS_OK)
-        return pd_bad(d, "a map");
-    pd sub = {d->r, d->arena, "job tool", NULL, 0};
-    int rc = HS_OK;
-    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
-        size_t k;
-        rc = pd_key(&sub, keys, 3, &k);
-        if (rc != HS_OK)
-            break;
-        if (k == 0)
-            rc = pd_nonempty(&sub, &j->tool);
-        else if (k == 1)
-            rc = pd_nonempty(&sub, &j->version);
-        else
-            rc = pd_raw(&sub, HS_MP_MAP, "a map", &j->params, &j->params_len);
-        if (rc == HS_OK && k == 2) {
-            hs_mp_reader pr;
-            hs_mp_reader_init(&pr, j->params, j->params_len);
-            if (!pd_depth_ok(&pr, HS_PROTO_PARAMS_DEPTH))
-                rc = pd_bad(&sub, "a map nested at most 32 levels deep");
-        }
-    }
-    if (rc == HS_OK)
-        rc = pd_required(&sub, keys, 3, 0x7);
-    d->r = sub.r;
+    hs_proto_job *j = obj;
+    int rc = pd_raw(d, HS_MP_MAP, "a map", &j->params, &j->params_len);
+    hs_mp_reader pr;
+    hs_mp_reader_init(&pr, j->params, j->params_len);
+    if (rc == HS_OK && !pd_depth_ok(&pr, HS_PROTO_PARAMS_DEPTH))
+        rc = pd_bad(d, "a map nested at most 32 levels deep");
     return rc;
 }
 
-/* The job's sources: [[sid, from_us, to_us], ...] (a bare sid reads the job's interval). */
-static int pd_sources(pd *d, hs_proto_job *j)
+static const pf tool_fields[] = {
+    {"name", PF_NONEMPTY, offsetof(hs_proto_job, tool), NULL},
+    {"version", PF_NONEMPTY, offsetof(hs_proto_job, version), NULL},
+    {"params", PF_FN, 0, pd_params},
+};
+
+/* The tool map {name, version, params}. */
+static int pd_tool(pd *d, void *obj)
 {
+    return pd_submap(d, tool_fields, PF_N(tool_fields), obj, PF_ALL(tool_fields), "job tool");
+}
+
+/* The job's sources: [[sid, from_us, to_us], ...] (a bare sid reads the job's interval). */
+static int pd_sources(pd *d, void *obj)
+{
+    hs_proto_job *j = obj;
     uint32_t n;
     if (hs_mp_get_array(&d->r, &n) != HS_OK)
         return pd_bad(d, "an array of sources");
@@ -401,17 +587,17 @@ static int pd_sources(pd *d, hs_proto_job *j)
         return pd_nomem();
     for (uint32_t i = 0; i < n; i++) {
         hs_mp_type t;
+        uint32_t three;
         if (hs_mp_peek(&d->r, &t) != HS_OK)
             return pd_bad(d, "an array of sources");
         if (t == HS_MP_STR) {
+            v[i].from_us = INT64_MIN; /* filled in once the interval is known */
+            v[i].to_us = INT64_MIN;
             int rc = pd_nonempty(d, &v[i].sid);
             if (rc != HS_OK)
                 return rc;
-            v[i].from_us = INT64_MIN; /* filled in once the interval is known */
-            v[i].to_us = INT64_MIN;
             continue;
         }
-        uint32_t three;
         if (hs_mp_get_array(&d->r, &three) != HS_OK || three != 3)
             return pd_bad(d, "[stream id, from_us, to_us] items");
         int rc = pd_nonempty(d, &v[i].sid);
@@ -429,114 +615,62 @@ static int pd_sources(pd *d, hs_proto_job *j)
     return HS_OK;
 }
 
-static void pd_init(pd *d, hs_arena *a, const uint8_t *data, size_t len, const char *what)
+static int pd_sinks(pd *d, void *obj)
 {
-    memset(d, 0, sizeof *d);
-    hs_mp_reader_init(&d->r, data, len);
-    d->arena = a;
-    d->what = what;
+    hs_proto_job *j = obj;
+    return pd_strs(d, &j->sinks, &j->nsinks);
 }
 
-/* The fields a job header shares between the job message and job output parts. */
+/* The job header, shared by job messages and job output parts. */
 enum {
-    JK_V,
-    JK_JOB,
-    JK_ATTEMPT,
-    JK_WORKFLOW,
-    JK_FACTOR,
-    JK_PV,
-    JK_TOOL,
-    JK_BINDING,
-    JK_INTERVAL,
-    JK_SOURCES,
-    JK_ALIGNMENT,
-    JK_SPLITTING,
-    JK_SINKS,
-    JK_OUTPUT_META,
-    JK_REQUEST,
-    JK_OUTPUT_PLATE,
-    JK_N,
+    JF_V,
+    JF_JOB,
+    JF_ATTEMPT,
+    JF_WORKFLOW,
+    JF_FACTOR,
+    JF_PV,
+    JF_TOOL,
+    JF_BINDING,
+    JF_INTERVAL,
+    JF_SOURCES,
+    JF_ALIGNMENT,
+    JF_SPLITTING,
+    JF_SINKS,
+    JF_OUTPUT_META,
+    JF_REQUEST,
+    JF_OUTPUT_PLATE,
 };
 
-static const char *const job_keys[] = {
-    "v",     "job",         "attempt",  "workflow",     "factor",    "pv",
-    "tool",  "binding",     "interval", "sources",      "alignment", "splitting",
-    "sinks", "output_meta", "request",  "output_plate",
+static const pf job_fields[] = {
+    [JF_V] = {"v", PF_FN, 0, pd_version},
+    [JF_JOB] = {"job", PF_NONEMPTY, offsetof(hs_proto_job, job), NULL},
+    [JF_ATTEMPT] = {"attempt", PF_UINT, offsetof(hs_proto_job, attempt), NULL},
+    [JF_WORKFLOW] = {"workflow", PF_NONEMPTY, offsetof(hs_proto_job, workflow), NULL},
+    [JF_FACTOR] = {"factor", PF_FACTOR, offsetof(hs_proto_job, factor), NULL},
+    [JF_PV] = {"pv", PF_STR, offsetof(hs_proto_job, pv), NULL},
+    [JF_TOOL] = {"tool", PF_FN, 0, pd_tool},
+    [JF_BINDING] = {"binding", PF_NONEMPTY, offsetof(hs_proto_job, binding), NULL},
+    [JF_INTERVAL] = {"interval", PF_INTERVAL, offsetof(hs_proto_job, interval), NULL},
+    [JF_SOURCES] = {"sources", PF_FN, 0, pd_sources},
+    [JF_ALIGNMENT] = {"alignment", PF_STR_NIL, offsetof(hs_proto_job, alignment), NULL},
+    [JF_SPLITTING] = {"splitting", PF_STR_NIL, offsetof(hs_proto_job, splitting), NULL},
+    [JF_SINKS] = {"sinks", PF_FN, 0, pd_sinks},
+    [JF_OUTPUT_META] = {"output_meta", PF_STR_NIL, offsetof(hs_proto_job, output_meta), NULL},
+    [JF_REQUEST] = {"request", PF_NONEMPTY, offsetof(hs_proto_job, request), NULL},
+    [JF_OUTPUT_PLATE] = {"output_plate", PF_NONEMPTY, offsetof(hs_proto_job, output_plate), NULL},
 };
-
-/* Decodes the value of job header field k into j. */
-static int pd_job_field(pd *d, size_t k, hs_proto_job *j)
-{
-    uint64_t v;
-    int rc;
-    switch (k) {
-    case JK_V:
-        rc = pd_uint(d, &v);
-        if (rc == HS_OK && v != HS_PROTO_VERSION)
-            return hs_err_set(HS_ERR_PARSE, "%s: protocol version %" PRIu64 " is not %d", d->what,
-                              v, HS_PROTO_VERSION);
-        return rc;
-    case JK_JOB:
-        return pd_nonempty(d, &j->job);
-    case JK_ATTEMPT:
-        return pd_uint(d, &j->attempt);
-    case JK_WORKFLOW:
-        return pd_nonempty(d, &j->workflow);
-    case JK_FACTOR:
-        return pd_factor(d, &j->factor);
-    case JK_PV:
-        return pd_str(d, &j->pv);
-    case JK_TOOL:
-        return pd_tool(d, j);
-    case JK_BINDING:
-        return pd_nonempty(d, &j->binding);
-    case JK_INTERVAL:
-        return pd_interval(d, &j->interval);
-    case JK_SOURCES:
-        return pd_sources(d, j);
-    case JK_ALIGNMENT:
-        return pd_str_nil(d, &j->alignment);
-    case JK_SPLITTING:
-        return pd_str_nil(d, &j->splitting);
-    case JK_SINKS:
-        return pd_strs(d, &j->sinks, &j->nsinks);
-    case JK_OUTPUT_META:
-        return pd_str_nil(d, &j->output_meta);
-    case JK_REQUEST:
-        return pd_nonempty(d, &j->request);
-    case JK_OUTPUT_PLATE:
-        return pd_nonempty(d, &j->output_plate);
-    default:
-        return hs_err_set(HS_ERR_PARSE, "%s: unexpected field", d->what);
-    }
-}
-
-#define BIT(i) (UINT64_C(1) << (i))
 
 int hs_proto_job_decode(hs_proto_job_msg *m, const uint8_t *data, size_t len)
 {
-    memset(m, 0, sizeof *m);
-    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    pm_init(&m->job, sizeof m->job, &m->arena);
     hs_proto_job *j = &m->job;
+    pf_set set = {job_fields, PF_N(job_fields), j,
+                  BIT(JF_JOB) | BIT(JF_WORKFLOW) | BIT(JF_FACTOR) | BIT(JF_PV) | BIT(JF_TOOL) |
+                      BIT(JF_BINDING) | BIT(JF_INTERVAL) | BIT(JF_SOURCES) | BIT(JF_SINKS),
+                  0};
     pd d;
     pd_init(&d, &m->arena, data, len, "job");
-    uint32_t n;
-    if (hs_mp_get_map(&d.r, &n) != HS_OK)
-        return hs_err_set(HS_ERR_PARSE, "job: not a msgpack map");
-    for (uint32_t i = 0; i < n; i++) {
-        size_t k;
-        int rc = pd_key(&d, job_keys, JK_N, &k);
-        if (rc == HS_OK)
-            rc = pd_job_field(&d, k, j);
-        if (rc != HS_OK)
-            return rc;
-    }
-    if (!hs_mp_at_end(&d.r))
-        return hs_err_set(HS_ERR_PARSE, "job: bytes after the map");
-    uint64_t required = BIT(JK_JOB) | BIT(JK_WORKFLOW) | BIT(JK_FACTOR) | BIT(JK_PV) |
-                        BIT(JK_TOOL) | BIT(JK_BINDING) | BIT(JK_INTERVAL) | BIT(JK_SOURCES) |
-                        BIT(JK_SINKS);
-    int rc = pd_required(&d, job_keys, JK_N, required);
+    int rc = pd_message(&d, &set, 1);
     if (rc != HS_OK)
         return rc;
     /* Bare source ids are read over the job's interval. */
@@ -552,10 +686,8 @@ int hs_proto_job_decode(hs_proto_job_msg *m, const uint8_t *data, size_t len)
 
 void hs_proto_job_msg_free(hs_proto_job_msg *m)
 {
-    if (m == NULL)
-        return;
-    hs_arena_free(&m->arena);
-    memset(&m->job, 0, sizeof m->job);
+    if (m != NULL)
+        pm_free(&m->job, sizeof m->job, &m->arena);
 }
 
 long hs_proto_job_sink_index(const hs_proto_job *j, const char *sid)
@@ -603,13 +735,6 @@ int hs_proto_wreq_begin(hs_buf *out, uint64_t inc, uint64_t seq, hs_proto_op op,
     return e.rc;
 }
 
-/* Whether the key of klen bytes is one of the envelope's. */
-static bool envelope_key(const char *k, uint32_t klen)
-{
-    return (klen == 1 && k[0] == 'v') || (klen == 3 && memcmp(k, "inc", 3) == 0) ||
-           (klen == 3 && memcmp(k, "seq", 3) == 0) || (klen == 2 && memcmp(k, "op", 2) == 0);
-}
-
 int hs_proto_wreq_envelope(const uint8_t *data, size_t len, hs_proto_envelope *env)
 {
     memset(env, 0, sizeof *env);
@@ -618,7 +743,6 @@ int hs_proto_wreq_envelope(const uint8_t *data, size_t len, hs_proto_envelope *e
     uint32_t n;
     if (hs_mp_get_map(&r, &n) != HS_OK)
         return hs_err_set(HS_ERR_PARSE, "write request: not a msgpack map");
-    env->fields = r.p;
     bool have_v = false, have_inc = false, have_seq = false, have_op = false;
     for (uint32_t i = 0; i < n; i++) {
         const char *k;
@@ -667,30 +791,10 @@ int hs_proto_wreq_envelope(const uint8_t *data, size_t len, hs_proto_envelope *e
         return hs_err_set(HS_ERR_PARSE, "write request: bytes after the map");
     if (!have_inc || !have_seq || !have_op)
         return hs_err_set(HS_ERR_PARSE, "request lacks inc, seq or op");
-    env->fields_len = (size_t)(r.p - env->fields);
-    env->nfields = n;
+    env->data = data;
+    env->len = len;
     return HS_OK;
 }
-
-/* Fields of a job output part beyond the job header (indexes continue job_keys). */
-enum {
-    OK_PART = JK_N,
-    OK_PARTS,
-    OK_STARTED,
-    OK_DURATION,
-    OK_RUNTIME,
-    OK_ERROR,
-    OK_PLATE_VALUES,
-    OK_OUTPUTS,
-    OK_N,
-};
-
-static const char *const jobout_keys[] = {
-    "v",          "job",         "attempt",  "workflow",     "factor",       "pv",
-    "tool",       "binding",     "interval", "sources",      "alignment",    "splitting",
-    "sinks",      "output_meta", "request",  "output_plate", "part",         "parts",
-    "started_us", "duration_us", "runtime",  "error",        "plate_values", "outputs",
-};
 
 int hs_proto_jobout_encode_fields(hs_buf *out, const hs_proto_jobout *o, uint32_t *nfields)
 {
@@ -759,9 +863,60 @@ int hs_proto_jobout_encode_fields(hs_buf *out, const hs_proto_jobout *o, uint32_
     return e.rc;
 }
 
-/* outputs: [[sid, batch], ...], every sid one of the job's sinks. */
-static int pd_outputs(pd *d, hs_proto_jobout *o)
+/*
+ * The envelope's fields inside a request: read by hs_proto_wreq_envelope
+ * already (a job output reads "v" with the job header first).
+ */
+static const pf envelope_fields[] = {
+    {"v", PF_SKIP, 0, NULL},
+    {"inc", PF_SKIP, 0, NULL},
+    {"seq", PF_SKIP, 0, NULL},
+    {"op", PF_SKIP, 0, NULL},
+};
+
+/* A part number or part count: at most 100000. */
+static int pd_part(pd *d, uint32_t *out)
 {
+    uint64_t u;
+    int rc = pd_uint(d, &u);
+    if (rc == HS_OK && u > 100000)
+        return pd_bad(d, "at most 100000");
+    *out = (uint32_t)u;
+    return rc;
+}
+
+static int pd_part_index(pd *d, void *obj)
+{
+    return pd_part(d, &((hs_proto_jobout *)obj)->part);
+}
+
+static int pd_part_count(pd *d, void *obj)
+{
+    return pd_part(d, &((hs_proto_jobout *)obj)->parts);
+}
+
+/* The tool's error; an empty one is no error (senders before this module wrote none). */
+static int pd_job_error(pd *d, void *obj)
+{
+    hs_proto_jobout *o = obj;
+    int rc = pd_str(d, &o->error);
+    if (rc == HS_OK && o->error[0] == '\0')
+        o->error = NULL;
+    return rc;
+}
+
+static int pd_plate_values(pd *d, void *obj)
+{
+    hs_proto_jobout *o = obj;
+    int rc = pd_strs(d, &o->plate_values, &o->nplate_values);
+    o->has_plate_values = rc == HS_OK;
+    return rc;
+}
+
+/* outputs: [[sid, batch], ...]. */
+static int pd_outputs(pd *d, void *obj)
+{
+    hs_proto_jobout *o = obj;
     uint32_t n;
     if (hs_mp_get_array(&d->r, &n) != HS_OK)
         return pd_bad(d, "an array of [stream id, batch]");
@@ -784,86 +939,38 @@ static int pd_outputs(pd *d, hs_proto_jobout *o)
     return HS_OK;
 }
 
+enum { OF_PART, OF_PARTS };
+
+static const pf jobout_fields[] = {
+    [OF_PART] = {"part", PF_FN, 0, pd_part_index},
+    [OF_PARTS] = {"parts", PF_FN, 0, pd_part_count},
+    {"started_us", PF_INT, offsetof(hs_proto_jobout, started_us), NULL},
+    {"duration_us", PF_INT, offsetof(hs_proto_jobout, duration_us), NULL},
+    {"runtime", PF_STR, offsetof(hs_proto_jobout, runtime), NULL},
+    {"error", PF_FN, 0, pd_job_error},
+    {"plate_values", PF_FN, 0, pd_plate_values},
+    {"outputs", PF_FN, 0, pd_outputs},
+};
+
 int hs_proto_jobout_decode(hs_proto_jobout_msg *m, const hs_proto_envelope *env)
 {
-    memset(m, 0, sizeof *m);
-    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    pm_init(&m->out, sizeof m->out, &m->arena);
     hs_proto_jobout *o = &m->out;
+    pf_set sets[] = {
+        {job_fields, PF_N(job_fields), &o->hdr,
+         BIT(JF_JOB) | BIT(JF_WORKFLOW) | BIT(JF_BINDING) | BIT(JF_INTERVAL) | BIT(JF_SINKS), 0},
+        {jobout_fields, PF_N(jobout_fields), o, 0, 0},
+        {envelope_fields, PF_N(envelope_fields), NULL, 0, 0},
+    };
     pd d;
-    pd_init(&d, &m->arena, env->fields, env->fields_len, "job output");
-    int rc = HS_OK;
-    for (uint32_t i = 0; rc == HS_OK && i < env->nfields; i++) {
-        const char *k;
-        uint32_t kl;
-        hs_mp_reader peek = d.r;
-        if (hs_mp_get_str(&peek, &k, &kl) == HS_OK && envelope_key(k, kl) &&
-            !(kl == 1 && k[0] == 'v')) {
-            /* inc, seq and op were read with the envelope. */
-            d.r = peek;
-            if (hs_mp_skip(&d.r) != HS_OK)
-                return hs_err_set(HS_ERR_PARSE, "job output: truncated field value");
-            continue;
-        }
-        size_t key;
-        rc = pd_key(&d, jobout_keys, OK_N, &key);
-        if (rc != HS_OK)
-            break;
-        uint64_t u;
-        switch (key) {
-        case OK_PART:
-        case OK_PARTS:
-            rc = pd_uint(&d, &u);
-            if (rc == HS_OK && u > 100000)
-                rc = pd_bad(&d, "at most 100000");
-            if (rc == HS_OK && key == OK_PART)
-                o->part = (uint32_t)u;
-            else if (rc == HS_OK)
-                o->parts = (uint32_t)u;
-            break;
-        case OK_STARTED:
-            rc = pd_int(&d, &o->started_us);
-            break;
-        case OK_DURATION:
-            rc = pd_int(&d, &o->duration_us);
-            break;
-        case OK_RUNTIME:
-            rc = pd_str(&d, &o->runtime);
-            break;
-        case OK_ERROR:
-            rc = pd_str(&d, &o->error);
-            /* An empty error is no error (senders before this module wrote none). */
-            if (rc == HS_OK && o->error[0] == '\0')
-                o->error = NULL;
-            break;
-        case OK_PLATE_VALUES:
-            rc = pd_strs(&d, &o->plate_values, &o->nplate_values);
-            o->has_plate_values = rc == HS_OK;
-            break;
-        case OK_OUTPUTS:
-            rc = pd_outputs(&d, o);
-            break;
-        case JK_SOURCES:
-        case JK_ALIGNMENT:
-        case JK_SPLITTING:
-        case JK_OUTPUT_META:
-            rc = hs_mp_skip(&d.r) == HS_OK ? HS_OK : pd_bad(&d, "a value");
-            break;
-        default:
-            rc = pd_job_field(&d, key, &o->hdr);
-            break;
-        }
-    }
+    pd_init(&d, &m->arena, env->data, env->len, "job output");
+    int rc = pd_message(&d, sets, PF_N(sets));
     if (rc != HS_OK)
         return rc;
-    if (!(d.seen & BIT(OK_PARTS)))
+    if (!(sets[1].seen & BIT(OF_PARTS)))
         o->parts = 1;
     if (o->runtime == NULL)
         o->runtime = "";
-    rc = pd_required(&d, jobout_keys, OK_N,
-                     BIT(JK_JOB) | BIT(JK_WORKFLOW) | BIT(JK_BINDING) | BIT(JK_INTERVAL) |
-                         BIT(JK_SINKS));
-    if (rc != HS_OK)
-        return rc;
     if (o->hdr.pv == NULL)
         o->hdr.pv = "";
     if (o->part >= o->parts)
@@ -879,10 +986,8 @@ int hs_proto_jobout_decode(hs_proto_jobout_msg *m, const hs_proto_envelope *env)
 
 void hs_proto_jobout_msg_free(hs_proto_jobout_msg *m)
 {
-    if (m == NULL)
-        return;
-    hs_arena_free(&m->arena);
-    memset(&m->out, 0, sizeof m->out);
+    if (m != NULL)
+        pm_free(&m->out, sizeof m->out, &m->arena);
 }
 
 /* ------------------------------------------------------------------ other write requests */
@@ -954,8 +1059,9 @@ int hs_proto_doc_encode_fields(hs_buf *out, const hs_proto_doc *d, uint32_t *nfi
 }
 
 /* define's streams: [[id, kind, binding or nil], ...]. */
-static int pd_define(pd *d, hs_proto_define *def)
+static int pd_define(pd *d, void *obj)
 {
+    hs_proto_define *def = obj;
     uint32_t n;
     if (hs_mp_get_array(&d->r, &n) != HS_OK)
         return pd_bad(d, "an array of [id, kind, binding]");
@@ -973,9 +1079,7 @@ static int pd_define(pd *d, hs_proto_define *def)
         if (hs_mp_get_int(&d->r, &kind) != HS_OK || kind < HS_STREAM_RAW || kind > HS_STREAM_ASSET)
             return hs_err_set(HS_ERR_PARSE, "stream definition %u is not [id, kind, binding]", i);
         v[i].kind = (int)kind;
-        if (hs_mp_get_nil(&d->r) == HS_OK)
-            v[i].binding = NULL;
-        else if (pd_str(d, &v[i].binding) != HS_OK)
+        if (pd_str_nil(d, &v[i].binding) != HS_OK)
             return hs_err_set(HS_ERR_PARSE, "stream definition %u: binding is not a string", i);
     }
     def->items = v;
@@ -983,85 +1087,69 @@ static int pd_define(pd *d, hs_proto_define *def)
     return HS_OK;
 }
 
+/* append's data: a batch [[t_us, v], ...] or one [t_us, v], borrowed. */
+static int pd_append_data(pd *d, void *obj)
+{
+    hs_proto_append *a = obj;
+    return pd_raw(d, HS_MP_ARRAY, "an array of instances", &a->data, &a->data_len);
+}
+
+static const pf append_fields[] = {
+    {"stream", PF_NONEMPTY, offsetof(hs_proto_append, stream), NULL},
+    {"data", PF_FN, 0, pd_append_data},
+};
+
+static const pf define_fields[] = {
+    {"streams", PF_FN, 0, pd_define},
+};
+
+static const pf purge_fields[] = {
+    {"stream", PF_NONEMPTY, offsetof(hs_proto_purge, stream), NULL},
+    {"remove", PF_BOOL, offsetof(hs_proto_purge, remove), NULL},
+};
+
+/* doc_put's fields; doc_del has the first two. */
+static const pf doc_fields[] = {
+    {"coll", PF_NONEMPTY, offsetof(hs_proto_doc, coll), NULL},
+    {"key", PF_NONEMPTY, offsetof(hs_proto_doc, key), NULL},
+    {"json", PF_STR, offsetof(hs_proto_doc, json), NULL},
+};
+
 int hs_proto_wreq_decode(hs_proto_wreq_msg *m, const hs_proto_envelope *env)
 {
-    static const char *const keys[] = {"v",      "inc",     "seq",  "op",  "stream", "data",
-                                       "remove", "streams", "coll", "key", "json"};
-    enum { K_STREAM = 4, K_DATA, K_REMOVE, K_STREAMS, K_COLL, K_KEY, K_JSON, K_N };
-    static const uint64_t allowed[] = {
-        [HS_OP_APPEND] = BIT(K_STREAM) | BIT(K_DATA),
-        [HS_OP_JOB] = 0,
-        [HS_OP_DEFINE] = BIT(K_STREAMS),
-        [HS_OP_PURGE] = BIT(K_STREAM) | BIT(K_REMOVE),
-        [HS_OP_DOC_PUT] = BIT(K_COLL) | BIT(K_KEY) | BIT(K_JSON),
-        [HS_OP_DOC_DEL] = BIT(K_COLL) | BIT(K_KEY),
-        [HS_OP_UNKNOWN] = 0,
-    };
-    static const uint64_t required[] = {
-        [HS_OP_APPEND] = BIT(K_STREAM) | BIT(K_DATA),
-        [HS_OP_JOB] = 0,
-        [HS_OP_DEFINE] = BIT(K_STREAMS),
-        [HS_OP_PURGE] = BIT(K_STREAM),
-        [HS_OP_DOC_PUT] = BIT(K_COLL) | BIT(K_KEY) | BIT(K_JSON),
-        [HS_OP_DOC_DEL] = BIT(K_COLL) | BIT(K_KEY),
-        [HS_OP_UNKNOWN] = 0,
-    };
-    memset(m, 0, sizeof *m);
-    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    pm_init(&m->u, sizeof m->u, &m->arena);
     m->op = env->op;
-    if (env->op == HS_OP_JOB || env->op == HS_OP_UNKNOWN)
-        return hs_err_set(HS_ERR_INVAL, "write request: op '%s' has no decoder here", env->op_text);
-    pd d;
-    pd_init(&d, &m->arena, env->fields, env->fields_len, hs_proto_op_name(env->op));
-    for (uint32_t i = 0; i < env->nfields; i++) {
-        size_t k;
-        int rc = pd_key(&d, keys, K_N, &k);
-        if (rc != HS_OK)
-            return rc;
-        if (k < K_STREAM) { /* the envelope's, read already */
-            if (hs_mp_skip(&d.r) != HS_OK)
-                return pd_bad(&d, "a value");
-            continue;
-        }
-        if (!(allowed[env->op] & BIT(k)))
-            return hs_err_set(HS_ERR_PARSE, "%s: unknown field '%s'", d.what, keys[k]);
-        switch (k) {
-        case K_STREAM:
-            rc = pd_nonempty(&d, m->op == HS_OP_APPEND ? &m->u.append.stream : &m->u.purge.stream);
-            break;
-        case K_DATA:
-            rc = pd_raw(&d, HS_MP_ARRAY, "an array of instances", &m->u.append.data,
-                        &m->u.append.data_len);
-            break;
-        case K_REMOVE:
-            rc =
-                hs_mp_get_bool(&d.r, &m->u.purge.remove) == HS_OK ? HS_OK : pd_bad(&d, "a boolean");
-            break;
-        case K_STREAMS:
-            rc = pd_define(&d, &m->u.define);
-            break;
-        case K_COLL:
-            rc = pd_nonempty(&d, &m->u.doc.coll);
-            break;
-        case K_KEY:
-            rc = pd_nonempty(&d, &m->u.doc.key);
-            break;
-        default:
-            rc = pd_str(&d, &m->u.doc.json);
-            break;
-        }
-        if (rc != HS_OK)
-            return rc;
+    pf_set sets[2] = {{envelope_fields, PF_N(envelope_fields), NULL, 0, 0}};
+    switch (env->op) {
+    case HS_OP_APPEND:
+        sets[1] =
+            (pf_set){append_fields, PF_N(append_fields), &m->u.append, PF_ALL(append_fields), 0};
+        break;
+    case HS_OP_DEFINE:
+        sets[1] =
+            (pf_set){define_fields, PF_N(define_fields), &m->u.define, PF_ALL(define_fields), 0};
+        break;
+    case HS_OP_PURGE:
+        sets[1] = (pf_set){purge_fields, PF_N(purge_fields), &m->u.purge, BIT(0), 0};
+        break;
+    case HS_OP_DOC_PUT:
+    case HS_OP_DOC_DEL: {
+        size_t n = env->op == HS_OP_DOC_PUT ? 3 : 2;
+        sets[1] = (pf_set){doc_fields, n, &m->u.doc, BIT(n) - 1, 0};
+        break;
     }
-    return pd_required(&d, keys, K_N, required[env->op]);
+    default:
+        return hs_err_set(HS_ERR_INVAL, "write request: op '%s' has no decoder here", env->op_text);
+    }
+    pd d;
+    pd_init(&d, &m->arena, env->data, env->len, hs_proto_op_name(env->op));
+    return pd_message(&d, sets, 2);
 }
 
 void hs_proto_wreq_msg_free(hs_proto_wreq_msg *m)
 {
-    if (m == NULL)
-        return;
-    hs_arena_free(&m->arena);
-    memset(&m->u, 0, sizeof m->u);
+    if (m != NULL)
+        pm_free(&m->u, sizeof m->u, &m->arena);
 }
 
 /* ------------------------------------------------------------------ acknowledgements */
@@ -1104,8 +1192,9 @@ int hs_proto_ack_encode(hs_buf *out, uint64_t inc, const uint8_t *items, size_t 
     return e.rc;
 }
 
-static int pd_ack_items(pd *d, hs_proto_ack *a)
+static int pd_ack_items(pd *d, void *obj)
 {
+    hs_proto_ack *a = obj;
     uint32_t n;
     if (hs_mp_get_array(&d->r, &n) != HS_OK || n == 0)
         return pd_bad(d, "a non-empty array");
@@ -1136,48 +1225,28 @@ static int pd_ack_items(pd *d, hs_proto_ack *a)
     return HS_OK;
 }
 
+static const pf ack_fields[] = {
+    {"v", PF_FN, 0, pd_version},
+    {"inc", PF_UINT, offsetof(hs_proto_ack, inc), NULL},
+    {"acks", PF_FN, 0, pd_ack_items},
+};
+
 int hs_proto_ack_decode(hs_proto_ack_msg *m, const uint8_t *data, size_t len)
 {
-    static const char *const keys[] = {"v", "inc", "acks"};
-    memset(m, 0, sizeof *m);
-    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    pm_init(&m->ack, sizeof m->ack, &m->arena);
+    pf_set set = {ack_fields, PF_N(ack_fields), &m->ack, BIT(1) | BIT(2), 0};
     pd d;
     pd_init(&d, &m->arena, data, len, "acknowledgement");
-    uint32_t n;
-    if (hs_mp_get_map(&d.r, &n) != HS_OK)
-        return hs_err_set(HS_ERR_PARSE, "acknowledgement: not a msgpack map");
-    for (uint32_t i = 0; i < n; i++) {
-        size_t k;
-        uint64_t v;
-        int rc = pd_key(&d, keys, 3, &k);
-        if (rc == HS_OK && k == 0) {
-            rc = pd_uint(&d, &v);
-            if (rc == HS_OK && v != HS_PROTO_VERSION)
-                rc = pd_bad(&d, "1");
-        } else if (rc == HS_OK && k == 1) {
-            rc = pd_uint(&d, &m->ack.inc);
-        } else if (rc == HS_OK) {
-            rc = pd_ack_items(&d, &m->ack);
-        }
-        if (rc != HS_OK)
-            return rc;
-    }
-    if (!hs_mp_at_end(&d.r))
-        return hs_err_set(HS_ERR_PARSE, "acknowledgement: bytes after the map");
-    return pd_required(&d, keys, 3, 0x6);
+    return pd_message(&d, &set, 1);
 }
 
 void hs_proto_ack_msg_free(hs_proto_ack_msg *m)
 {
-    if (m == NULL)
-        return;
-    hs_arena_free(&m->arena);
-    memset(&m->ack, 0, sizeof m->ack);
+    if (m != NULL)
+        pm_free(&m->ack, sizeof m->ack, &m->arena);
 }
 
 /* ------------------------------------------------------------------ commit notices */
-
-static const char *const outcome_names[] = {"ok", "failed", "stale"};
 
 const char *hs_proto_outcome_name(hs_proto_outcome o)
 {
@@ -1210,71 +1279,35 @@ int hs_proto_committed_encode(hs_buf *out, const hs_proto_committed *c)
     return e.rc;
 }
 
+static int pd_committed_plate_values(pd *d, void *obj)
+{
+    hs_proto_committed *c = obj;
+    int rc = pd_strs(d, &c->plate_values, &c->nplate_values);
+    c->has_plate_values = rc == HS_OK;
+    return rc;
+}
+
+static const pf committed_fields[] = {
+    {"job", PF_NONEMPTY, offsetof(hs_proto_committed, job), NULL},
+    {"workflow", PF_NONEMPTY, offsetof(hs_proto_committed, workflow), NULL},
+    {"factor", PF_FACTOR, offsetof(hs_proto_committed, factor), NULL},
+    {"pv", PF_STR, offsetof(hs_proto_committed, pv), NULL},
+    {"interval", PF_INTERVAL, offsetof(hs_proto_committed, interval), NULL},
+    {"outcome", PF_OUTCOME, offsetof(hs_proto_committed, outcome), NULL},
+    {"count", PF_UINT, offsetof(hs_proto_committed, count), NULL},
+    {"error", PF_STR, offsetof(hs_proto_committed, error), NULL},
+    {"request", PF_NONEMPTY, offsetof(hs_proto_committed, request), NULL},
+    {"plate_values", PF_FN, 0, pd_committed_plate_values},
+};
+
 int hs_proto_committed_decode(hs_proto_committed_msg *m, const uint8_t *data, size_t len)
 {
-    static const char *const keys[] = {"job",     "workflow", "factor", "pv",      "interval",
-                                       "outcome", "count",    "error",  "request", "plate_values"};
-    memset(m, 0, sizeof *m);
-    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    pm_init(&m->c, sizeof m->c, &m->arena);
     hs_proto_committed *c = &m->c;
+    pf_set set = {committed_fields, PF_N(committed_fields), c, BIT(8) - 1, 0};
     pd d;
     pd_init(&d, &m->arena, data, len, "commit notice");
-    uint32_t n;
-    if (hs_mp_get_map(&d.r, &n) != HS_OK)
-        return hs_err_set(HS_ERR_PARSE, "commit notice: not a msgpack map");
-    for (uint32_t i = 0; i < n; i++) {
-        size_t k;
-        int rc = pd_key(&d, keys, 10, &k);
-        if (rc != HS_OK)
-            return rc;
-        const char *o;
-        switch (k) {
-        case 0:
-            rc = pd_nonempty(&d, &c->job);
-            break;
-        case 1:
-            rc = pd_nonempty(&d, &c->workflow);
-            break;
-        case 2:
-            rc = pd_factor(&d, &c->factor);
-            break;
-        case 3:
-            rc = pd_str(&d, &c->pv);
-            break;
-        case 4:
-            rc = pd_interval(&d, &c->interval);
-            break;
-        case 5:
-            rc = pd_str(&d, &o);
-            if (rc == HS_OK) {
-                size_t x = 0;
-                while (x < 3 && strcmp(outcome_names[x], o) != 0)
-                    x++;
-                if (x == 3)
-                    rc = pd_bad(&d, "ok, failed or stale");
-                c->outcome = (hs_proto_outcome)x;
-            }
-            break;
-        case 6:
-            rc = pd_uint(&d, &c->count);
-            break;
-        case 7:
-            rc = pd_str(&d, &c->error);
-            break;
-        case 8:
-            rc = pd_nonempty(&d, &c->request);
-            break;
-        default:
-            rc = pd_strs(&d, &c->plate_values, &c->nplate_values);
-            c->has_plate_values = rc == HS_OK;
-            break;
-        }
-        if (rc != HS_OK)
-            return rc;
-    }
-    if (!hs_mp_at_end(&d.r))
-        return hs_err_set(HS_ERR_PARSE, "commit notice: bytes after the map");
-    int rc = pd_required(&d, keys, 10, 0xff);
+    int rc = pd_message(&d, &set, 1);
     if (rc != HS_OK)
         return rc;
     if ((c->outcome == HS_OUTCOME_OK) != (c->error[0] == '\0'))
@@ -1287,10 +1320,8 @@ int hs_proto_committed_decode(hs_proto_committed_msg *m, const uint8_t *data, si
 
 void hs_proto_committed_msg_free(hs_proto_committed_msg *m)
 {
-    if (m == NULL)
-        return;
-    hs_arena_free(&m->arena);
-    memset(&m->c, 0, sizeof m->c);
+    if (m != NULL)
+        pm_free(&m->c, sizeof m->c, &m->arena);
 }
 
 /* ------------------------------------------------------------------ history records */
@@ -1480,61 +1511,9 @@ static void je_kopt(je *e, const char *k, const char *v)
         je_kstr(e, k, v, false);
 }
 
-/*
- * Starts decoding a JSON object: converts it to msgpack in tmp (the caller
- * frees tmp after the decode) and positions d on the map. *n receives the
- * member count.
- */
-static int pd_json(pd *d, hs_arena *a, hs_buf *tmp, const char *json, size_t len, const char *what,
-                   uint32_t *n)
-{
-    pd_init(d, a, NULL, 0, what);
-    if (hs_json_to_mpack(json, len, tmp) != HS_OK)
-        return hs_err_set(HS_ERR_PARSE, "%s: not JSON: %s", what, hs_err_detail());
-    hs_mp_reader_init(&d->r, tmp->data, tmp->len);
-    if (hs_mp_get_map(&d->r, n) != HS_OK)
-        return hs_err_set(HS_ERR_PARSE, "%s: not a JSON object", what);
-    return HS_OK;
-}
-
-static int pd_bool(pd *d, bool *v)
-{
-    return hs_mp_get_bool(&d->r, v) == HS_OK ? HS_OK : pd_bad(d, "true or false");
-}
-
-static int pd_double(pd *d, double *v)
-{
-    return hs_mp_get_number(&d->r, v) == HS_OK ? HS_OK : pd_bad(d, "a number");
-}
-
-/* Reads an ISO-8601 time text into *t_us. */
-static int pd_iso(pd *d, int64_t *t_us)
-{
-    const char *s;
-    uint32_t len;
-    if (hs_mp_get_str(&d->r, &s, &len) != HS_OK || hs_time_parse_iso(s, len, t_us) != HS_OK)
-        return pd_bad(d, "an ISO-8601 time");
-    return HS_OK;
-}
-
-static const char *const req_state_names[] = {"running", "done", "failed"};
-
 const char *hs_proto_req_state_name(hs_proto_req_state st)
 {
     return (size_t)st < 3 ? req_state_names[st] : "?";
-}
-
-static int pd_req_state(pd *d, hs_proto_req_state *st)
-{
-    const char *s;
-    int rc = pd_str(d, &s);
-    for (size_t i = 0; rc == HS_OK && i < 3; i++) {
-        if (strcmp(s, req_state_names[i]) == 0) {
-            *st = (hs_proto_req_state)i;
-            return HS_OK;
-        }
-    }
-    return rc == HS_OK ? pd_bad(d, "running, done or failed") : rc;
 }
 
 static const char *const api_op_names[] = {"workflow_add", "workflow_rm", "compute", "ping"};
@@ -1565,79 +1544,58 @@ int hs_proto_api_req_encode(hs_buf *out, const hs_proto_api_req *r)
     return e.rc;
 }
 
+/* compute's request id: it names a topic, so no separators or wildcards. */
+static int pd_request_id(pd *d, void *obj)
+{
+    hs_proto_api_req *r = obj;
+    int rc = pd_nonempty(d, &r->request);
+    if (rc == HS_OK && (strlen(r->request) > 63 || strpbrk(r->request, "/+#") != NULL))
+        rc = pd_bad(d, "at most 63 bytes without '/', '+' or '#'");
+    return rc;
+}
+
+static const pf api_req_fields[] = {
+    {"op", PF_STR, offsetof(hs_proto_api_req, op_text), NULL},
+    {"definition", PF_NONEMPTY, offsetof(hs_proto_api_req, definition), NULL},
+    {"filename", PF_NONEMPTY, offsetof(hs_proto_api_req, filename), NULL},
+    {"workflow", PF_NONEMPTY, offsetof(hs_proto_api_req, workflow), NULL},
+    {"from", PF_INT, offsetof(hs_proto_api_req, iv.start), NULL},
+    {"to", PF_INT, offsetof(hs_proto_api_req, iv.end), NULL},
+    {"request", PF_FN, 0, pd_request_id},
+};
+
 int hs_proto_api_req_decode(hs_proto_api_req_msg *m, const char *json, size_t len)
 {
-    static const char *const keys[] = {"op",   "definition", "filename", "workflow",
-                                       "from", "to",         "request"};
-    /* The members each op may have, by bit of keys[]. */
+    /* The members each op may have and must have, by bit of api_req_fields (unknown op last). */
     static const uint64_t allowed[] = {0x7, 0x9, 0x79, 0x1, 0x7f};
     static const uint64_t required[] = {0x3, 0x9, 0x39, 0x1, 0x1};
-    memset(m, 0, sizeof *m);
-    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    pm_init(&m->req, sizeof m->req, &m->arena);
     hs_proto_api_req *r = &m->req;
     r->op = HS_API_UNKNOWN;
-    r->op_text = "";
-    hs_buf tmp;
-    hs_buf_init(&tmp, 0);
-    pd d;
-    uint32_t n;
-    int rc = pd_json(&d, &m->arena, &tmp, json, len, "API request", &n);
-    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
-        size_t k;
-        rc = pd_key(&d, keys, 7, &k);
-        if (rc != HS_OK)
-            break;
-        switch (k) {
-        case 0:
-            rc = pd_str(&d, &r->op_text);
-            break;
-        case 1:
-            rc = pd_nonempty(&d, &r->definition);
-            break;
-        case 2:
-            rc = pd_nonempty(&d, &r->filename);
-            break;
-        case 3:
-            rc = pd_nonempty(&d, &r->workflow);
-            break;
-        case 4:
-            rc = pd_int(&d, &r->iv.start);
-            break;
-        case 5:
-            rc = pd_int(&d, &r->iv.end);
-            break;
-        default:
-            rc = pd_nonempty(&d, &r->request);
-            if (rc == HS_OK && (strlen(r->request) > 63 || strpbrk(r->request, "/+#") != NULL))
-                rc = pd_bad(&d, "at most 63 bytes without '/', '+' or '#'");
-            break;
-        }
-    }
-    for (size_t i = 0; rc == HS_OK && i < 4; i++)
+    pf_set set = {api_req_fields, PF_N(api_req_fields), r, BIT(0), 0};
+    int rc = pd_json_message(&m->arena, json, len, "API request", &set, 1);
+    if (rc != HS_OK)
+        return rc;
+    for (size_t i = 0; i < 4; i++)
         if (strcmp(r->op_text, api_op_names[i]) == 0)
             r->op = (hs_api_op)i;
-    if (rc == HS_OK && (d.seen & ~allowed[r->op]) != 0) {
-        for (size_t i = 0; i < 7; i++)
-            if ((d.seen & ~allowed[r->op]) & BIT(i)) {
-                rc = hs_err_set(HS_ERR_PARSE, "API request: '%s' does not take '%s'", r->op_text,
-                                keys[i]);
-                break;
-            }
+    for (size_t i = 0; i < PF_N(api_req_fields); i++) {
+        if ((set.seen & ~allowed[r->op]) & BIT(i))
+            return hs_err_set(HS_ERR_PARSE, "API request: '%s' does not take '%s'", r->op_text,
+                              api_req_fields[i].key);
+        if ((required[r->op] & ~set.seen) & BIT(i))
+            return hs_err_set(HS_ERR_PARSE, "API request: field '%s' is missing",
+                              api_req_fields[i].key);
     }
-    if (rc == HS_OK)
-        rc = pd_required(&d, keys, 7, required[r->op]);
-    if (rc == HS_OK && r->op == HS_API_COMPUTE && r->iv.start >= r->iv.end)
-        rc = hs_err_set(HS_ERR_PARSE, "API request: compute needs from < to (microseconds)");
-    hs_buf_free(&tmp);
-    return rc;
+    if (r->op == HS_API_COMPUTE && r->iv.start >= r->iv.end)
+        return hs_err_set(HS_ERR_PARSE, "API request: compute needs from < to (microseconds)");
+    return HS_OK;
 }
 
 void hs_proto_api_req_msg_free(hs_proto_api_req_msg *m)
 {
-    if (m == NULL)
-        return;
-    hs_arena_free(&m->arena);
-    memset(&m->req, 0, sizeof m->req);
+    if (m != NULL)
+        pm_free(&m->req, sizeof m->req, &m->arena);
 }
 
 int hs_proto_api_reply_encode(hs_buf *out, const hs_proto_api_reply *r)
@@ -1677,66 +1635,34 @@ int hs_proto_api_reply_encode(hs_buf *out, const hs_proto_api_reply *r)
     return e.rc;
 }
 
+static const pf api_reply_fields[] = {
+    {"ok", PF_BOOL, offsetof(hs_proto_api_reply, ok), NULL},
+    {"error", PF_NONEMPTY, offsetof(hs_proto_api_reply, error), NULL},
+    {"workflow", PF_NONEMPTY, offsetof(hs_proto_api_reply, workflow), NULL},
+    {"factors", PF_UINT, offsetof(hs_proto_api_reply, factors), NULL},
+    {"unchanged", PF_BOOL, offsetof(hs_proto_api_reply, unchanged), NULL},
+    {"request", PF_NONEMPTY, offsetof(hs_proto_api_reply, request), NULL},
+    {"jobs", PF_UINT, offsetof(hs_proto_api_reply, jobs), NULL},
+    {"workflows", PF_UINT, offsetof(hs_proto_api_reply, workflows), NULL},
+    {"inflight", PF_UINT, offsetof(hs_proto_api_reply, inflight), NULL},
+};
+
 int hs_proto_api_reply_decode(hs_proto_api_reply_msg *m, const char *json, size_t len)
 {
-    static const char *const keys[] = {"ok",      "error", "workflow",  "factors", "unchanged",
-                                       "request", "jobs",  "workflows", "inflight"};
-    memset(m, 0, sizeof *m);
-    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
+    pm_init(&m->reply, sizeof m->reply, &m->arena);
     hs_proto_api_reply *r = &m->reply;
     r->op = HS_API_UNKNOWN;
-    hs_buf tmp;
-    hs_buf_init(&tmp, 0);
-    pd d;
-    uint32_t n;
-    int rc = pd_json(&d, &m->arena, &tmp, json, len, "API reply", &n);
-    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
-        size_t k;
-        rc = pd_key(&d, keys, 9, &k);
-        if (rc != HS_OK)
-            break;
-        switch (k) {
-        case 0:
-            rc = pd_bool(&d, &r->ok);
-            break;
-        case 1:
-            rc = pd_nonempty(&d, &r->error);
-            break;
-        case 2:
-            rc = pd_nonempty(&d, &r->workflow);
-            break;
-        case 3:
-            rc = pd_uint(&d, &r->factors);
-            break;
-        case 4:
-            rc = pd_bool(&d, &r->unchanged);
-            break;
-        case 5:
-            rc = pd_nonempty(&d, &r->request);
-            break;
-        case 6:
-            rc = pd_uint(&d, &r->jobs);
-            break;
-        case 7:
-            rc = pd_uint(&d, &r->workflows);
-            break;
-        default:
-            rc = pd_uint(&d, &r->inflight);
-            break;
-        }
-    }
-    if (rc == HS_OK)
-        rc = pd_required(&d, keys, 9, r->ok ? 0x1 : 0x3);
-    hs_buf_free(&tmp);
+    pf_set set = {api_reply_fields, PF_N(api_reply_fields), r, BIT(0), 0};
+    int rc = pd_json_message(&m->arena, json, len, "API reply", &set, 1);
+    if (rc == HS_OK && !r->ok && r->error == NULL)
+        rc = hs_err_set(HS_ERR_PARSE, "API reply: field 'error' is missing");
     return rc;
 }
 
 void hs_proto_api_reply_msg_free(hs_proto_api_reply_msg *m)
 {
-    if (m == NULL)
-        return;
-    hs_arena_free(&m->arena);
-    memset(&m->reply, 0, sizeof m->reply);
+    if (m != NULL)
+        pm_free(&m->reply, sizeof m->reply, &m->arena);
 }
 
 int hs_proto_progress_encode(hs_buf *out, const hs_proto_progress *p)
@@ -1761,51 +1687,29 @@ int hs_proto_progress_encode(hs_buf *out, const hs_proto_progress *p)
     return e.rc;
 }
 
+static const pf progress_fields[] = {
+    {"request", PF_NONEMPTY, offsetof(hs_proto_progress, request), NULL},
+    {"workflow", PF_NONEMPTY, offsetof(hs_proto_progress, workflow), NULL},
+    {"state", PF_STATE, offsetof(hs_proto_progress, state), NULL},
+    {"jobs_total", PF_UINT, offsetof(hs_proto_progress, jobs_total), NULL},
+    {"jobs_done", PF_UINT, offsetof(hs_proto_progress, jobs_done), NULL},
+    {"jobs_failed", PF_UINT, offsetof(hs_proto_progress, jobs_failed), NULL},
+    {"instances", PF_UINT, offsetof(hs_proto_progress, instances), NULL},
+    {"elapsed_s", PF_DOUBLE, offsetof(hs_proto_progress, elapsed_s), NULL},
+    {"error", PF_STR, offsetof(hs_proto_progress, error), NULL},
+};
+
 int hs_proto_progress_decode(hs_proto_progress_msg *m, const char *json, size_t len)
 {
-    static const char *const keys[] = {"request",    "workflow",  "state",
-                                       "jobs_total", "jobs_done", "jobs_failed",
-                                       "instances",  "elapsed_s", "error"};
-    memset(m, 0, sizeof *m);
-    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
-    hs_proto_progress *p = &m->p;
-    hs_buf tmp;
-    hs_buf_init(&tmp, 0);
-    pd d;
-    uint32_t n;
-    int rc = pd_json(&d, &m->arena, &tmp, json, len, "progress", &n);
-    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
-        size_t k;
-        rc = pd_key(&d, keys, 9, &k);
-        if (rc != HS_OK)
-            break;
-        uint64_t *u[] = {NULL,         NULL, NULL, &p->jobs_total, &p->jobs_done, &p->jobs_failed,
-                         &p->instances};
-        if (k == 0)
-            rc = pd_nonempty(&d, &p->request);
-        else if (k == 1)
-            rc = pd_nonempty(&d, &p->workflow);
-        else if (k == 2)
-            rc = pd_req_state(&d, &p->state);
-        else if (k <= 6)
-            rc = pd_uint(&d, u[k]);
-        else if (k == 7)
-            rc = pd_double(&d, &p->elapsed_s);
-        else
-            rc = pd_str(&d, &p->error);
-    }
-    if (rc == HS_OK)
-        rc = pd_required(&d, keys, 9, 0xff);
-    hs_buf_free(&tmp);
-    return rc;
+    pm_init(&m->p, sizeof m->p, &m->arena);
+    pf_set set = {progress_fields, PF_N(progress_fields), &m->p, BIT(8) - 1, 0};
+    return pd_json_message(&m->arena, json, len, "progress", &set, 1);
 }
 
 void hs_proto_progress_msg_free(hs_proto_progress_msg *m)
 {
-    if (m == NULL)
-        return;
-    hs_arena_free(&m->arena);
-    memset(&m->p, 0, sizeof m->p);
+    if (m != NULL)
+        pm_free(&m->p, sizeof m->p, &m->arena);
 }
 
 int hs_proto_request_doc_encode(hs_buf *out, const hs_proto_request_doc *d)
@@ -1835,57 +1739,44 @@ int hs_proto_request_doc_encode(hs_buf *out, const hs_proto_request_doc *d)
     return e.rc;
 }
 
+/* A time text for people beside an exact member: checked, not kept. */
+static int pd_iso_text(pd *d, void *obj)
+{
+    (void)obj;
+    int64_t t_us;
+    return pd_iso(d, &t_us);
+}
+
+static const pf request_doc_fields[] = {
+    {"request", PF_NONEMPTY, offsetof(hs_proto_request_doc, request), NULL},
+    {"workflow", PF_NONEMPTY, offsetof(hs_proto_request_doc, workflow), NULL},
+    {"from", PF_FN, 0, pd_iso_text},
+    {"to", PF_FN, 0, pd_iso_text},
+    {"from_us", PF_INT, offsetof(hs_proto_request_doc, iv.start), NULL},
+    {"to_us", PF_INT, offsetof(hs_proto_request_doc, iv.end), NULL},
+    {"state", PF_STATE, offsetof(hs_proto_request_doc, state), NULL},
+    {"jobs", PF_UINT, offsetof(hs_proto_request_doc, jobs), NULL},
+    {"done", PF_UINT, offsetof(hs_proto_request_doc, done), NULL},
+    {"failed", PF_UINT, offsetof(hs_proto_request_doc, failed), NULL},
+    {"instances", PF_UINT, offsetof(hs_proto_request_doc, instances), NULL},
+    {"error", PF_STR, offsetof(hs_proto_request_doc, error), NULL},
+};
+
 int hs_proto_request_doc_decode(hs_proto_request_doc_msg *m, const char *json, size_t len)
 {
-    static const char *const keys[] = {"request", "workflow", "from",      "to",
-                                       "from_us", "to_us",    "state",     "jobs",
-                                       "done",    "failed",   "instances", "error"};
-    memset(m, 0, sizeof *m);
-    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
-    hs_proto_request_doc *r = &m->d;
-    hs_buf tmp;
-    hs_buf_init(&tmp, 0);
-    pd d;
-    uint32_t n;
-    int rc = pd_json(&d, &m->arena, &tmp, json, len, "request document", &n);
-    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
-        size_t k;
-        rc = pd_key(&d, keys, 12, &k);
-        if (rc != HS_OK)
-            break;
-        uint64_t *u[] = {&r->jobs, &r->done, &r->failed, &r->instances};
-        int64_t ignored;
-        if (k == 0)
-            rc = pd_nonempty(&d, &r->request);
-        else if (k == 1)
-            rc = pd_nonempty(&d, &r->workflow);
-        else if (k == 2 || k == 3)
-            rc = pd_iso(&d, &ignored); /* for people; the _us members are exact */
-        else if (k == 4)
-            rc = pd_int(&d, &r->iv.start);
-        else if (k == 5)
-            rc = pd_int(&d, &r->iv.end);
-        else if (k == 6)
-            rc = pd_req_state(&d, &r->state);
-        else if (k <= 10)
-            rc = pd_uint(&d, u[k - 7]);
-        else
-            rc = pd_str(&d, &r->error);
-    }
-    if (rc == HS_OK)
-        rc = pd_required(&d, keys, 12, BIT(0) | BIT(1) | BIT(4) | BIT(5) | BIT(6));
-    if (rc == HS_OK && r->iv.start >= r->iv.end)
+    pm_init(&m->d, sizeof m->d, &m->arena);
+    pf_set set = {request_doc_fields, PF_N(request_doc_fields), &m->d,
+                  BIT(0) | BIT(1) | BIT(4) | BIT(5) | BIT(6), 0};
+    int rc = pd_json_message(&m->arena, json, len, "request document", &set, 1);
+    if (rc == HS_OK && m->d.iv.start >= m->d.iv.end)
         rc = hs_err_set(HS_ERR_PARSE, "request document: from_us is not before to_us");
-    hs_buf_free(&tmp);
     return rc;
 }
 
 void hs_proto_request_doc_msg_free(hs_proto_request_doc_msg *m)
 {
-    if (m == NULL)
-        return;
-    hs_arena_free(&m->arena);
-    memset(&m->d, 0, sizeof m->d);
+    if (m != NULL)
+        pm_free(&m->d, sizeof m->d, &m->arena);
 }
 
 int hs_proto_workflow_doc_encode(hs_buf *out, const hs_proto_workflow_doc *d)
@@ -1903,39 +1794,29 @@ int hs_proto_workflow_doc_encode(hs_buf *out, const hs_proto_workflow_doc *d)
     return e.rc;
 }
 
+static const pf workflow_doc_fields[] = {
+    {"id", PF_NONEMPTY, offsetof(hs_proto_workflow_doc, id), NULL},
+    {"filename", PF_NONEMPTY, offsetof(hs_proto_workflow_doc, filename), NULL},
+    {"added", PF_NONEMPTY, offsetof(hs_proto_workflow_doc, added), NULL},
+    {"text", PF_STR, offsetof(hs_proto_workflow_doc, text), NULL},
+};
+
 int hs_proto_workflow_doc_decode(hs_proto_workflow_doc_msg *m, const char *json, size_t len)
 {
-    static const char *const keys[] = {"id", "filename", "added", "text"};
-    memset(m, 0, sizeof *m);
-    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
-    hs_buf tmp;
-    hs_buf_init(&tmp, 0);
-    pd d;
-    uint32_t n;
-    int rc = pd_json(&d, &m->arena, &tmp, json, len, "workflow document", &n);
-    const char **v[] = {&m->d.id, &m->d.filename, &m->d.added, &m->d.text};
-    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
-        size_t k;
-        rc = pd_key(&d, keys, 4, &k);
-        if (rc == HS_OK)
-            rc = k == 3 ? pd_str(&d, v[k]) : pd_nonempty(&d, v[k]);
-    }
-    if (rc == HS_OK)
-        rc = pd_required(&d, keys, 4, 0x9);
+    pm_init(&m->d, sizeof m->d, &m->arena);
+    pf_set set = {workflow_doc_fields, PF_N(workflow_doc_fields), &m->d, BIT(0) | BIT(3), 0};
+    int rc = pd_json_message(&m->arena, json, len, "workflow document", &set, 1);
     if (rc == HS_OK && m->d.filename == NULL)
         m->d.filename = "workflow";
     if (rc == HS_OK && m->d.added == NULL)
         m->d.added = "";
-    hs_buf_free(&tmp);
     return rc;
 }
 
 void hs_proto_workflow_doc_msg_free(hs_proto_workflow_doc_msg *m)
 {
-    if (m == NULL)
-        return;
-    hs_arena_free(&m->arena);
-    memset(&m->d, 0, sizeof m->d);
+    if (m != NULL)
+        pm_free(&m->d, sizeof m->d, &m->arena);
 }
 
 int hs_proto_online_doc_encode(hs_buf *out, int64_t last_end_us)
@@ -1946,169 +1827,89 @@ int hs_proto_online_doc_encode(hs_buf *out, int64_t last_end_us)
 
 int hs_proto_online_doc_decode(const char *json, size_t len, int64_t *last_end_us)
 {
-    static const char *const keys[] = {"last_end_us"};
+    static const pf fields[] = {{"last_end_us", PF_INT, 0, NULL}};
     hs_arena a;
     hs_arena_init(&a, 256, 0);
-    hs_buf tmp;
-    hs_buf_init(&tmp, 0);
-    pd d;
-    uint32_t n;
-    int rc = pd_json(&d, &a, &tmp, json, len, "online document", &n);
-    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
-        size_t k;
-        rc = pd_key(&d, keys, 1, &k);
-        if (rc == HS_OK)
-            rc = pd_int(&d, last_end_us);
-    }
-    if (rc == HS_OK)
-        rc = pd_required(&d, keys, 1, 0x1);
-    hs_buf_free(&tmp);
+    pf_set set = {fields, 1, last_end_us, BIT(0), 0};
+    int rc = pd_json_message(&a, json, len, "online document", &set, 1);
     hs_arena_free(&a);
     return rc;
 }
 
-/* The history record's tool object {name, version, params}. */
-static int pd_history_tool(pd *d, hs_proto_history *h)
+/* The history record's params: an object, copied (the JSON's msgpack form is temporary). */
+static int pd_history_params(pd *d, void *obj)
 {
-    static const char *const keys[] = {"name", "version", "params"};
-    uint32_t n;
-    if (hs_mp_get_map(&d->r, &n) != HS_OK)
-        return pd_bad(d, "an object");
-    pd sub = {d->r, d->arena, "history tool", NULL, 0};
-    int rc = HS_OK;
-    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
-        size_t k;
-        rc = pd_key(&sub, keys, 3, &k);
-        if (rc != HS_OK)
-            break;
-        if (k == 0) {
-            rc = pd_nonempty(&sub, &h->tool);
-        } else if (k == 1) {
-            rc = pd_str(&sub, &h->version);
-        } else {
-            const uint8_t *p;
-            size_t pl;
-            rc = pd_raw(&sub, HS_MP_MAP, "an object", &p, &pl);
-            uint8_t *copy = rc == HS_OK ? hs_arena_alloc(sub.arena, pl) : NULL;
-            if (rc == HS_OK && copy == NULL)
-                rc = pd_nomem();
-            if (rc == HS_OK) {
-                memcpy(copy, p, pl);
-                h->params = copy;
-                h->params_len = pl;
-            }
-        }
+    hs_proto_history *h = obj;
+    const uint8_t *p;
+    size_t len;
+    int rc = pd_raw(d, HS_MP_MAP, "an object", &p, &len);
+    uint8_t *copy = rc == HS_OK ? hs_arena_alloc(d->arena, len) : NULL;
+    if (rc == HS_OK && copy == NULL)
+        rc = pd_nomem();
+    if (rc == HS_OK) {
+        memcpy(copy, p, len);
+        h->params = copy;
+        h->params_len = len;
     }
-    if (rc == HS_OK)
-        rc = pd_required(&sub, keys, 3, 0x1);
-    d->r = sub.r;
     return rc;
 }
 
+static const pf history_tool_fields[] = {
+    {"name", PF_NONEMPTY, offsetof(hs_proto_history, tool), NULL},
+    {"version", PF_STR, offsetof(hs_proto_history, version), NULL},
+    {"params", PF_FN, 0, pd_history_params},
+};
+
+static int pd_history_tool(pd *d, void *obj)
+{
+    return pd_submap(d, history_tool_fields, PF_N(history_tool_fields), obj, BIT(0),
+                     "history tool");
+}
+
+/* [start, end] as ISO-8601 text, for people: start_us and end_us are exact. */
+static int pd_history_interval(pd *d, void *obj)
+{
+    uint32_t two;
+    if (hs_mp_get_array(&d->r, &two) != HS_OK || two != 2)
+        return pd_bad(d, "[start, end] as ISO-8601 text");
+    int rc = pd_iso_text(d, obj);
+    return rc == HS_OK ? pd_iso_text(d, obj) : rc;
+}
+
+static const pf history_fields[] = {
+    {"job", PF_NONEMPTY, offsetof(hs_proto_history, job), NULL},
+    {"workflow", PF_NONEMPTY, offsetof(hs_proto_history, workflow), NULL},
+    {"factor", PF_FACTOR, offsetof(hs_proto_history, factor), NULL},
+    {"plate_value", PF_STR, offsetof(hs_proto_history, pv), NULL},
+    {"start_us", PF_INT, offsetof(hs_proto_history, interval.start), NULL},
+    {"end_us", PF_INT, offsetof(hs_proto_history, interval.end), NULL},
+    {"committed", PF_ISO, offsetof(hs_proto_history, committed_us), NULL},
+    {"outcome", PF_OUTCOME, offsetof(hs_proto_history, outcome), NULL},
+    {"tool", PF_FN, 0, pd_history_tool},
+    {"interval", PF_FN, 0, pd_history_interval},
+    {"count", PF_UINT, offsetof(hs_proto_history, count), NULL},
+    {"inserted", PF_UINT, offsetof(hs_proto_history, inserted), NULL},
+    {"conflicts", PF_UINT, offsetof(hs_proto_history, conflicts), NULL},
+    {"duration_us", PF_INT, offsetof(hs_proto_history, duration_us), NULL},
+    {"attempt", PF_UINT, offsetof(hs_proto_history, attempt), NULL},
+    {"runtime", PF_STR, offsetof(hs_proto_history, runtime), NULL},
+    {"error", PF_STR, offsetof(hs_proto_history, error), NULL},
+};
+
 int hs_proto_history_decode(hs_proto_history_msg *m, const char *json, size_t len)
 {
-    static const char *const keys[] = {
-        "job",      "workflow",  "factor",  "plate_value", "tool",      "interval",
-        "start_us", "end_us",    "count",   "inserted",    "conflicts", "duration_us",
-        "attempt",  "committed", "outcome", "runtime",     "error"};
-    memset(m, 0, sizeof *m);
-    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
-    hs_proto_history *h = &m->h;
-    hs_buf tmp;
-    hs_buf_init(&tmp, 0);
-    pd d;
-    uint32_t n;
-    int rc = pd_json(&d, &m->arena, &tmp, json, len, "history record", &n);
-    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
-        size_t k;
-        rc = pd_key(&d, keys, 17, &k);
-        if (rc != HS_OK)
-            break;
-        const char *o;
-        uint32_t two;
-        int64_t ignored;
-        switch (k) {
-        case 0:
-            rc = pd_nonempty(&d, &h->job);
-            break;
-        case 1:
-            rc = pd_nonempty(&d, &h->workflow);
-            break;
-        case 2:
-            rc = pd_factor(&d, &h->factor);
-            break;
-        case 3:
-            rc = pd_str(&d, &h->pv);
-            break;
-        case 4:
-            rc = pd_history_tool(&d, h);
-            break;
-        case 5: /* for people; start_us and end_us are exact */
-            if (hs_mp_get_array(&d.r, &two) != HS_OK || two != 2)
-                rc = pd_bad(&d, "[start, end] as ISO-8601 text");
-            if (rc == HS_OK)
-                rc = pd_iso(&d, &ignored);
-            if (rc == HS_OK)
-                rc = pd_iso(&d, &ignored);
-            break;
-        case 6:
-            rc = pd_int(&d, &h->interval.start);
-            break;
-        case 7:
-            rc = pd_int(&d, &h->interval.end);
-            break;
-        case 8:
-            rc = pd_uint(&d, &h->count);
-            break;
-        case 9:
-            rc = pd_uint(&d, &h->inserted);
-            break;
-        case 10:
-            rc = pd_uint(&d, &h->conflicts);
-            break;
-        case 11:
-            rc = pd_int(&d, &h->duration_us);
-            break;
-        case 12:
-            rc = pd_uint(&d, &h->attempt);
-            break;
-        case 13:
-            rc = pd_iso(&d, &h->committed_us);
-            break;
-        case 14:
-            rc = pd_str(&d, &o);
-            if (rc == HS_OK) {
-                size_t x = 0;
-                while (x < 3 && strcmp(outcome_names[x], o) != 0)
-                    x++;
-                if (x == 3)
-                    rc = pd_bad(&d, "ok, failed or stale");
-                h->outcome = (hs_proto_outcome)x;
-            }
-            break;
-        case 15:
-            rc = pd_str(&d, &h->runtime);
-            break;
-        default:
-            rc = pd_str(&d, &h->error);
-            break;
-        }
-    }
-    if (rc == HS_OK)
-        rc = pd_required(&d, keys, 17,
-                         BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(6) | BIT(7) | BIT(13) | BIT(14));
-    if (rc == HS_OK && h->runtime == NULL)
-        h->runtime = "";
-    hs_buf_free(&tmp);
+    pm_init(&m->h, sizeof m->h, &m->arena);
+    pf_set set = {history_fields, PF_N(history_fields), &m->h, BIT(8) - 1, 0};
+    int rc = pd_json_message(&m->arena, json, len, "history record", &set, 1);
+    if (rc == HS_OK && m->h.runtime == NULL)
+        m->h.runtime = "";
     return rc;
 }
 
 void hs_proto_history_msg_free(hs_proto_history_msg *m)
 {
-    if (m == NULL)
-        return;
-    hs_arena_free(&m->arena);
-    memset(&m->h, 0, sizeof m->h);
+    if (m != NULL)
+        pm_free(&m->h, sizeof m->h, &m->arena);
 }
 
 int hs_proto_purged_encode(hs_buf *out, const char *stream)
@@ -2123,26 +1924,14 @@ int hs_proto_purged_encode(hs_buf *out, const char *stream)
 
 int hs_proto_purged_decode(const uint8_t *data, size_t len, char *buf, size_t bufsize)
 {
-    static const char *const keys[] = {"stream"};
+    static const pf fields[] = {{"stream", PF_NONEMPTY, 0, NULL}};
+    const char *s = NULL;
     hs_arena a;
     hs_arena_init(&a, 256, 0);
+    pf_set set = {fields, 1, &s, BIT(0), 0};
     pd d;
     pd_init(&d, &a, data, len, "purge notice");
-    uint32_t n;
-    const char *s = NULL;
-    int rc = hs_mp_get_map(&d.r, &n) == HS_OK
-                 ? HS_OK
-                 : hs_err_set(HS_ERR_PARSE, "purge notice: not a msgpack map");
-    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
-        size_t k;
-        rc = pd_key(&d, keys, 1, &k);
-        if (rc == HS_OK)
-            rc = pd_nonempty(&d, &s);
-    }
-    if (rc == HS_OK && !hs_mp_at_end(&d.r))
-        rc = hs_err_set(HS_ERR_PARSE, "purge notice: bytes after the map");
-    if (rc == HS_OK)
-        rc = pd_required(&d, keys, 1, 0x1);
+    int rc = pd_message(&d, &set, 1);
     if (rc == HS_OK && strlen(s) >= bufsize)
         rc = hs_err_set(HS_ERR_LIMIT, "purge notice: stream id longer than %zu bytes", bufsize);
     if (rc == HS_OK)

@@ -98,17 +98,17 @@ int hs_proto_op_parse(const char *s, size_t len, hs_proto_op *op);
 /*
  * The envelope of a write request, {v, inc, seq, op, <op fields>...}: it is
  * written by the write client (hs_proto_wreq_begin) in front of the fields an
- * op encoder wrote, and read by the writer (hs_proto_wreq_envelope), which
- * then decodes the op's fields. nfields counts the op's key/value pairs.
+ * op encoder wrote (nfields counts the op's key/value pairs), and read by the
+ * writer (hs_proto_wreq_envelope), which then decodes the op's fields from
+ * the same map.
  */
 typedef struct hs_proto_envelope {
     uint64_t inc;
     uint64_t seq;
     hs_proto_op op;
-    char op_text[24];      /* the op as sent (cut short), for errors about an unknown op */
-    const uint8_t *fields; /* the map's pairs, envelope included (borrowed) */
-    size_t fields_len;
-    uint32_t nfields;
+    char op_text[24];    /* the op as sent (cut short), for errors about an unknown op */
+    const uint8_t *data; /* the whole request map, envelope included (borrowed) */
+    size_t len;
 } hs_proto_envelope;
 
 int hs_proto_wreq_begin(hs_buf *out, uint64_t inc, uint64_t seq, hs_proto_op op, uint32_t nfields);
