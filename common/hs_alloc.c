@@ -1,6 +1,9 @@
 #include "hs_alloc.h"
 
+#include "hs_error.h"
+
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,4 +65,23 @@ char *hs_strndup(const char *s, size_t n)
 char *hs_strdup(const char *s)
 {
     return hs_strndup(s, strlen(s));
+}
+
+int hs_grow(void *pv, size_t *cap, size_t need, size_t size, size_t first)
+{
+    if (need <= *cap)
+        return HS_OK;
+    size_t n = *cap ? *cap : (first ? first : 1);
+    while (n < need)
+        n = n > SIZE_MAX / 2 ? need : n * 2;
+    if (size != 0 && n > SIZE_MAX / size)
+        return HS_ERR_NOMEM;
+    void *old;
+    memcpy(&old, pv, sizeof old); /* pv is a T **: its pointer is read and written as bytes */
+    void *nv = hs_realloc(old, n * size);
+    if (nv == NULL)
+        return HS_ERR_NOMEM;
+    memcpy(pv, &nv, sizeof nv);
+    *cap = n;
+    return HS_OK;
 }

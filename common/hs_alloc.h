@@ -23,4 +23,12 @@ char *hs_strndup(const char *s, size_t n);
  */
 void hs_alloc_fail_after(long n);
 
+/*
+ * Makes room in a growable array for need elements of size bytes: *(T **)pv
+ * with capacity *cap grows by doubling, from first elements when empty. pv
+ * is the address of the array pointer (T **). Returns HS_OK, or HS_ERR_NOMEM
+ * with the array and *cap unchanged.
+ */
+int hs_grow(void *pv, size_t *cap, size_t need, size_t size, size_t first);
+
 #endif

@@ -1233,14 +1233,8 @@ static int hs__mqtt_sub_add(hs_mqtt *m, const char *filter, int qos)
         m->subs[i].qos = qos;
         return HS_OK;
     }
-    if (m->nsubs == m->subs_cap) {
-        size_t cap = m->subs_cap ? m->subs_cap * 2 : 8;
-        hs__mqtt_sub *s = hs_realloc(m->subs, cap * sizeof *s);
-        if (s == NULL)
-            return HS_ERR_NOMEM;
-        m->subs = s;
-        m->subs_cap = cap;
-    }
+    if (hs_grow(&m->subs, &m->subs_cap, m->nsubs + 1, sizeof *m->subs, 8) != HS_OK)
+        return HS_ERR_NOMEM;
     char *f = hs_strdup(filter);
     if (f == NULL)
         return HS_ERR_NOMEM;

@@ -716,15 +716,9 @@ static int hs__mg_fetch_existing(hs_store_mongo *st, const char *id, const int64
             rc = hs__mg_malformed("read existing instances", "t or v");
             break;
         }
-        if (set->n == set->cap) {
-            size_t cap = set->cap ? set->cap * 2 : 64;
-            hs__mg_existing *nv = hs_realloc(set->v, cap * sizeof *nv);
-            if (nv == NULL) {
-                rc = HS_ERR_NOMEM;
-                break;
-            }
-            set->v = nv;
-            set->cap = cap;
+        if (hs_grow(&set->v, &set->cap, set->n + 1, sizeof *set->v, 64) != HS_OK) {
+            rc = HS_ERR_NOMEM;
+            break;
         }
         e.off = set->vals.len;
         rc = hs_buf_append(&set->vals, v, e.len);

@@ -735,14 +735,8 @@ int hs_tool_registry_add(hs_tool_registry *r, const hs_tool_def *def)
         i++;
     if (i < r->n && strcmp(r->defs[i]->name, def->name) == 0)
         return hs_err_set(HS_ERR_EXISTS, "tool %s is defined twice", def->name);
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 64;
-        const hs_tool_def **nd = hs_realloc(r->defs, cap * sizeof *nd);
-        if (nd == NULL)
-            return HS_ERR_NOMEM;
-        r->defs = nd;
-        r->cap = cap;
-    }
+    if (hs_grow(&r->defs, &r->cap, r->n + 1, sizeof *r->defs, 64) != HS_OK)
+        return HS_ERR_NOMEM;
     memmove(&r->defs[i + 1], &r->defs[i], (r->n - i) * sizeof *r->defs);
     r->defs[i] = def;
     r->n++;

@@ -313,16 +313,10 @@ int hs_wclient_send(hs_wclient *wc, hs_proto_op op, const uint8_t *fields, size_
     size_t len = b.len;
     uint8_t *msg = hs_buf_take(&b, NULL);
     pthread_mutex_lock(&wc->mu);
-    if (wc->np == wc->capp) {
-        size_t cap = wc->capp ? wc->capp * 2 : 64;
-        hs__wpending *np = hs_realloc(wc->p, cap * sizeof *np);
-        if (np == NULL) {
-            pthread_mutex_unlock(&wc->mu);
-            hs_free(msg);
-            return HS_ERR_NOMEM;
-        }
-        wc->p = np;
-        wc->capp = cap;
+    if (hs_grow(&wc->p, &wc->capp, wc->np + 1, sizeof *wc->p, 64) != HS_OK) {
+        pthread_mutex_unlock(&wc->mu);
+        hs_free(msg);
+        return HS_ERR_NOMEM;
     }
     hs__wpending *p = &wc->p[wc->np++];
     p->seq = seq;

@@ -489,14 +489,8 @@ static int hs__y_new(hs__yparser *p, hs_ykind kind, const yaml_mark_t *m, size_t
 
 static int hs__y_push(hs__yparser *p, hs_ynode *n)
 {
-    if (p->n == p->cap) {
-        size_t cap = p->cap == 0 ? 64 : p->cap * 2;
-        hs_ynode **s = hs_realloc(p->stack, cap * sizeof *s);
-        if (s == NULL)
-            return hs__y_nomem(p);
-        p->stack = s;
-        p->cap = cap;
-    }
+    if (hs_grow(&p->stack, &p->cap, p->n + 1, sizeof *p->stack, 64) != HS_OK)
+        return hs__y_nomem(p);
     p->stack[p->n++] = n;
     return HS_OK;
 }

@@ -211,14 +211,8 @@ int jobtab_add(jobtab *jt, jobtab_job *j, const char *id, const char *group, siz
         return hs_err_set(HS_ERR_EXISTS, "job %s is in the table already", id);
     /* Room in the heap for every job, so that dispatching never fails. */
     size_t total = jt->ids.n + 1;
-    if (total > jt->capheap) {
-        size_t cap = jt->capheap ? jt->capheap * 2 : 1024;
-        jobtab_job **nh = hs_realloc(jt->heap, cap * sizeof *nh);
-        if (nh == NULL)
-            return HS_ERR_NOMEM;
-        jt->heap = nh;
-        jt->capheap = cap;
-    }
+    if (hs_grow(&jt->heap, &jt->capheap, total, sizeof *jt->heap, 1024) != HS_OK)
+        return HS_ERR_NOMEM;
     char key[512];
     jobtab__unit_key(key, sizeof key, group, factor, unit);
     jobtab_unit *ul = hs_map_get(&jt->units, key);

@@ -8,14 +8,8 @@
 
 int planner_busy_push(planner_busy_list *l, hs_interval iv, void *job)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        planner_busy *nv = hs_realloc(l->v, cap * sizeof *nv);
-        if (nv == NULL)
-            return HS_ERR_NOMEM;
-        l->v = nv;
-        l->cap = cap;
-    }
+    if (hs_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v, 16) != HS_OK)
+        return HS_ERR_NOMEM;
     l->v[l->n].iv = iv;
     l->v[l->n].job = job;
     l->n++;
@@ -36,14 +30,8 @@ void planner_out_free(planner_out *o)
 
 static int planner__emit(planner_out *o, size_t f, size_t u, hs_interval iv, bool join, void *job)
 {
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 64;
-        planner_job *nv = hs_realloc(o->v, cap * sizeof *nv);
-        if (nv == NULL)
-            return HS_ERR_NOMEM;
-        o->v = nv;
-        o->cap = cap;
-    }
+    if (hs_grow(&o->v, &o->cap, o->n + 1, sizeof *o->v, 64) != HS_OK)
+        return HS_ERR_NOMEM;
     planner_job *j = &o->v[o->n++];
     j->factor = f;
     j->unit = u;

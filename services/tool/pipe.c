@@ -315,15 +315,9 @@ static int pipe_add(pipe_ctx *c, int64_t t, const uint8_t *v, size_t len)
 {
     if ((c->o->has_from && t <= c->o->from_us) || (c->o->has_to && t > c->o->to_us))
         return PIPE_OK;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 4096;
-        pipe_inst *nv = hs_realloc(c->v, cap * sizeof *nv);
-        if (nv == NULL) {
-            fputs("hs-tool: out of memory\n", c->err);
-            return PIPE_ESYSTEM;
-        }
-        c->v = nv;
-        c->cap = cap;
+    if (hs_grow(&c->v, &c->cap, c->n + 1, sizeof *c->v, 4096) != HS_OK) {
+        fputs("hs-tool: out of memory\n", c->err);
+        return PIPE_ESYSTEM;
     }
     size_t off = c->store.len;
     if (len > UINT32_MAX || hs_buf_append(&c->store, v, len) != HS_OK) {

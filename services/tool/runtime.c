@@ -37,7 +37,7 @@ struct runtime {
     hs_buf fields, batches, topic;
     hs_proto_output *outs; /* outputs of the part being sent (owned array) */
     size_t *offs;          /* where each output's batch starts in batches (owned array) */
-    size_t capouts;
+    size_t capouts, capoffs;
     uint64_t jobs_ok, jobs_failed;
 };
 
@@ -142,18 +142,9 @@ static int rt_part_outputs(runtime *rt, const rt_job *j, const hs_tool_output *o
             *idx = 0;
             continue;
         }
-        if (n == rt->capouts) {
-            size_t cap = rt->capouts ? rt->capouts * 2 : 16;
-            hs_proto_output *no = hs_realloc(rt->outs, cap * sizeof *no);
-            if (no == NULL)
-                return HS_ERR_NOMEM;
-            rt->outs = no;
-            size_t *nf = hs_realloc(rt->offs, cap * sizeof *nf);
-            if (nf == NULL)
-                return HS_ERR_NOMEM;
-            rt->offs = nf;
-            rt->capouts = cap;
-        }
+        if (hs_grow(&rt->outs, &rt->capouts, n + 1, sizeof *rt->outs, 16) != HS_OK ||
+            hs_grow(&rt->offs, &rt->capoffs, n + 1, sizeof *rt->offs, 16) != HS_OK)
+            return HS_ERR_NOMEM;
         size_t take = avail < left ? avail : left;
         size_t at = rt->batches.len;
         rc = hs_codec_encode_mpack(&o->per_sink[*sink], *idx, take, &rt->batches);

@@ -229,14 +229,8 @@ static int w_add_dead(wcore *w, hs_buf *buf, const char *reason, const char *top
 /* Remembers a whole batch, already encoded, for publication after commit. */
 static int w_collect_raw(wcore *w, const char *id, const uint8_t *raw, size_t len)
 {
-    if (w->nraw == w->capraw) {
-        size_t cap = w->capraw ? w->capraw * 2 : 64;
-        wraw *nr = hs_realloc(w->raws, cap * sizeof *nr);
-        if (nr == NULL)
-            return HS_ERR_NOMEM;
-        w->raws = nr;
-        w->capraw = cap;
-    }
+    if (hs_grow(&w->raws, &w->capraw, w->nraw + 1, sizeof *w->raws, 64) != HS_OK)
+        return HS_ERR_NOMEM;
     char *sid = hs_strdup(id);
     if (sid == NULL)
         return HS_ERR_NOMEM;
@@ -1251,14 +1245,8 @@ int wcore_add(wcore *w, const char *topic, const void *payload, size_t len)
     size_t tl = strlen(topic);
     if (len > SIZE_MAX / 2 || tl > SIZE_MAX / 4)
         return HS_ERR_NOMEM;
-    if (w->nreqs == w->capreqs) {
-        size_t cap = w->capreqs ? w->capreqs * 2 : 256;
-        wreq *nr = hs_realloc(w->reqs, cap * sizeof *nr);
-        if (nr == NULL)
-            return HS_ERR_NOMEM;
-        w->reqs = nr;
-        w->capreqs = cap;
-    }
+    if (hs_grow(&w->reqs, &w->capreqs, w->nreqs + 1, sizeof *w->reqs, 256) != HS_OK)
+        return HS_ERR_NOMEM;
     wmsg *msg = hs_malloc(sizeof *msg + tl + 1 + len + 1);
     if (msg == NULL)
         return HS_ERR_NOMEM;

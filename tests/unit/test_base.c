@@ -7,6 +7,7 @@
 #include "hs_error.h"
 
 #include <CUnit/CUnit.h>
+#include <stdint.h>
 #include <string.h>
 
 static void test_strerror_names_every_code(void)
@@ -126,6 +127,31 @@ static void test_buf_remembers_first_failure(void)
     CU_ASSERT_EQUAL(hs_buf_error(&n), HS_OK);
 }
 
+static void test_grow_doubles_and_keeps_on_failure(void)
+{
+    int *v = NULL;
+    size_t cap = 0;
+    CU_ASSERT_EQUAL(hs_grow(&v, &cap, 1, sizeof *v, 4), HS_OK);
+    CU_ASSERT_EQUAL(cap, 4);
+    for (int i = 0; i < 4; i++)
+        v[i] = i;
+    CU_ASSERT_EQUAL(hs_grow(&v, &cap, 4, sizeof *v, 4), HS_OK); /* fits: unchanged */
+    CU_ASSERT_EQUAL(cap, 4);
+    CU_ASSERT_EQUAL(hs_grow(&v, &cap, 9, sizeof *v, 4), HS_OK);
+    CU_ASSERT_EQUAL(cap, 16);
+    CU_ASSERT_EQUAL(v[3], 3);
+    int *before = v;
+    hs_alloc_fail_after(0);
+    int rc = hs_grow(&v, &cap, 17, sizeof *v, 4);
+    hs_alloc_fail_after(-1);
+    CU_ASSERT_EQUAL(rc, HS_ERR_NOMEM);
+    CU_ASSERT_PTR_EQUAL(v, before);
+    CU_ASSERT_EQUAL(cap, 16);
+    CU_ASSERT_EQUAL(hs_grow(&v, &cap, SIZE_MAX / 2, sizeof *v, 4), HS_ERR_NOMEM);
+    CU_ASSERT_EQUAL(cap, 16);
+    hs_free(v);
+}
+
 HS_TEST_INIT(base)
 {
     HS_TEST_SUITE_BEGIN("base");
@@ -136,5 +162,6 @@ HS_TEST_INIT(base)
     HS_TEST(test_buf_bound_is_enforced);
     HS_TEST(test_buf_survives_allocation_failure);
     HS_TEST(test_buf_remembers_first_failure);
+    HS_TEST(test_grow_doubles_and_keeps_on_failure);
     return 0;
 }
