@@ -1302,8 +1302,7 @@ static int s_load_dir(scheduler *s, const char *dir)
     return HS_OK;
 }
 
-/* Writes the client's message of a failed API call, text then detail, into why (empty if it
- * cannot). */
+/* Writes text then detail into why, a failed API call's message (left empty if it cannot). */
 static void s_why(hs_buf *why, const char *text, const char *detail)
 {
     hs_buf_reset(why);
