@@ -11,7 +11,9 @@
 #include "hs_value.h"
 #include "hs_wclient.h"
 #include "hs_workflow.h"
+#include "api.h"
 #include "jobtab.h"
+#include "online.h"
 #include "planner.h"
 
 #include <dirent.h>
@@ -86,9 +88,9 @@ struct swf {
     hs_workflow *wf;
     hs_wf_unit **units; /* per factor */
     size_t *nunits;
-    hs_map producer;  /* sink stream id -> (factor << 32 | unit) + 1 */
-    int64_t last_end; /* online: end of the last interval requested (wall clock), 0 none */
-    int64_t next_run; /* online: monotonic time of the next run */
+    hs_map producer;     /* sink stream id -> (factor << 32 | unit) + 1 */
+    online_state online; /* online: the last interval's end and the next run (online.c) */
+    bool behind;         /* online: the clock is behind the last interval's end (logged once) */
     bool removed;
 };
 
@@ -1148,11 +1150,10 @@ static int s_install(scheduler *s, swf *w)
         }
         /* Finished jobs stay for their requests' counts; none of them runs again. */
         s_repoint_jobs(s, old, w);
-        w->last_end = old->last_end;
+        w->online.last_end_us = old->online.last_end_us;
         swf_free(old);
     }
-    if (w->wf->online)
-        w->next_run = hs_time_mono_us();
+    /* An online workflow runs at once when installed (w is new: next_run_mono_us is 0). */
     return s_define_sinks(s, w);
 }
 
@@ -1301,61 +1302,63 @@ static int s_load_dir(scheduler *s, const char *dir)
     return HS_OK;
 }
 
-static void s_api_workflow_add(scheduler *s, const hs_mqtt_msg *req, const hs_proto_api_req *q)
+/* Writes text then detail into why, a failed API call's message (left empty if it cannot). */
+static void s_why(hs_buf *why, const char *text, const char *detail)
 {
-    const char *filename = q->filename != NULL ? q->filename : "workflow";
-    size_t tl = strlen(q->definition);
-    hs_buf errors;
-    hs_buf_init(&errors, 0);
+    hs_buf_reset(why);
+    if (hs_buf_puts(why, text) != HS_OK || hs_buf_puts(why, detail) != HS_OK)
+        hs_buf_reset(why);
+}
+
+/* api.c callbacks: ud is the scheduler. */
+
+static bool s_api_has_workflow(void *ud, const char *id)
+{
+    return s_wf(ud, id) != NULL;
+}
+
+static int s_api_workflow_add(void *ud, const char *definition, const char *filename,
+                              api_added *out, hs_buf *why)
+{
+    scheduler *s = ud;
+    size_t tl = strlen(definition);
     swf *w;
-    int rc = s_load_wf(s, q->definition, tl, filename, &w, &errors);
-    if (rc != HS_OK) {
-        s_reply_error(s, req, "%s", errors.len ? hs_buf_cstr(&errors) : hs_strerror(rc));
-        hs_buf_free(&errors);
-        return;
-    }
-    hs_buf_free(&errors);
-    char *id = hs_strdup(w->wf->id);
-    if (id == NULL) {
-        swf_free(w);
-        s_reply_error(s, req, "out of memory");
-        return;
-    }
+    /* Every problem of the definition goes into why, as the client's message. */
+    int rc = s_load_wf(s, definition, tl, filename, &w, why);
+    if (rc != HS_OK)
+        return rc;
+    hs_buf_reset(why);
     size_t nfactors = w->wf->nfactors;
     bool online = w->wf->online;
     /* The same definition again changes nothing (and keeps its jobs running). */
-    swf *old = s_wf(s, id);
+    swf *old = s_wf(s, w->wf->id);
     bool unchanged = old != NULL && strcmp(old->wf->text, w->wf->text) == 0;
     if (unchanged) {
         swf_free(w);
-        rc = HS_OK;
+        w = old;
     } else {
-        /* Store the definition, then define its streams. */
-        rc = s_add_workflow(s, w, q->definition, tl, filename);
+        /* Store the definition, then define its streams; w is installed or freed. */
+        rc = s_add_workflow(s, w, definition, tl, filename);
         if (rc == HS_OK)
             rc = hs_wclient_flush(s->wc, 30000);
+        if (rc != HS_OK) {
+            s_why(why, "the writer did not store the workflow: ", hs_err_detail());
+            return rc;
+        }
     }
-    if (rc != HS_OK) {
-        s_reply_error(s, req, "the writer did not store the workflow: %s", hs_err_detail());
-    } else {
-        hs_info(s->log, "workflow %s %s (%zu factors%s)", id, unchanged ? "unchanged" : "added",
-                nfactors, online ? ", online" : "");
-        hs_proto_api_reply r = {.op = HS_API_WORKFLOW_ADD,
-                                .ok = true,
-                                .workflow = id,
-                                .factors = nfactors,
-                                .unchanged = unchanged};
-        s_reply(s, req, &r);
-    }
-    hs_free(id);
+    hs_info(s->log, "workflow %s %s (%zu factors%s)", w->wf->id, unchanged ? "unchanged" : "added",
+            nfactors, online ? ", online" : "");
+    *out = (api_added){w->wf->id, nfactors, unchanged};
+    return HS_OK;
 }
 
-static void s_api_workflow_rm(scheduler *s, const hs_mqtt_msg *req, const char *id)
+static int s_api_workflow_rm(void *ud, const char *id, hs_buf *why)
 {
+    scheduler *s = ud;
     swf *w = s_wf(s, id);
     if (w == NULL) {
-        s_reply_error(s, req, "no workflow '%s' (hsctl workflow ls lists them)", id);
-        return;
+        s_why(why, "no workflow ", id);
+        return HS_ERR_NOTFOUND;
     }
     s_fail_wf_jobs(s, w, "the workflow was removed");
     w->removed = true;
@@ -1363,35 +1366,43 @@ static void s_api_workflow_rm(scheduler *s, const hs_mqtt_msg *req, const char *
     (void)s_doc_del(s, "online", id);
     int rc = hs_wclient_flush(s->wc, 30000);
     if (rc != HS_OK) {
-        s_reply_error(s, req, "the writer did not confirm: %s", hs_err_detail());
-    } else {
-        hs_info(s->log, "workflow %s removed (its streams are kept)", id);
-        hs_proto_api_reply r = {.op = HS_API_WORKFLOW_RM, .ok = true};
-        s_reply(s, req, &r);
+        s_why(why, "the writer did not confirm: ", hs_err_detail());
+        return rc;
     }
+    hs_info(s->log, "workflow %s removed (its streams are kept)", id);
+    return HS_OK;
 }
 
-static void s_api_compute(scheduler *s, const hs_mqtt_msg *req, const hs_proto_api_req *q)
+static int s_api_compute(void *ud, const char *workflow, hs_interval iv, const char *request,
+                         api_computed *out, hs_buf *why)
 {
-    swf *w = s_wf(s, q->workflow);
+    scheduler *s = ud;
+    swf *w = s_wf(s, workflow);
     if (w == NULL) {
-        s_reply_error(s, req, "no workflow '%s' (hsctl workflow ls lists them)", q->workflow);
-        return;
+        s_why(why, "no workflow ", workflow);
+        return HS_ERR_NOTFOUND;
     }
-    sreq *r = s_request(s, w, q->iv, false, q->request);
+    sreq *r = s_request(s, w, iv, false, request);
     if (r == NULL) {
-        s_reply_error(s, req, "out of memory");
-        return;
+        s_why(why, "out of memory", "");
+        return HS_ERR_NOMEM;
     }
-    hs_proto_api_reply rep = {.op = HS_API_COMPUTE, .ok = true, .request = r->id, .jobs = r->total};
-    s_reply(s, req, &rep);
-    /* After the reply, so that the client knows the request when progress arrives. */
-    s_progress(s, r, true);
-    hs_info(s->log, "request %s: %s over (%lld, %lld], %zu jobs", r->id, q->workflow,
-            (long long)q->iv.start, (long long)q->iv.end, r->total);
+    hs_info(s->log, "request %s: %s over (%lld, %lld], %zu jobs", r->id, workflow,
+            (long long)iv.start, (long long)iv.end, r->total);
+    *out = (api_computed){r->id, r->total};
+    return HS_OK;
 }
 
-/* Requests on <prefix>/api/<id> (schemas/api.json); replies on the response topic. */
+static void s_api_ping(void *ud, api_stats *out)
+{
+    scheduler *s = ud;
+    *out = (api_stats){s->wfs.n, jobtab_count(s->jt, -1), s->inflight};
+}
+
+/*
+ * Requests on <prefix>/api/<id> (schemas/api.json), answered by api.c;
+ * replies on the response topic.
+ */
 static void s_on_api(scheduler *s, const hs_mqtt_msg *m)
 {
     hs_proto_api_req_msg am;
@@ -1403,51 +1414,63 @@ static void s_on_api(scheduler *s, const hs_mqtt_msg *m)
         hs_proto_api_req_msg_free(&am);
         return;
     }
-    const hs_proto_api_req *q = &am.req;
-    if (q->op == HS_API_WORKFLOW_ADD) {
-        s_api_workflow_add(s, m, q);
-    } else if (q->op == HS_API_WORKFLOW_RM) {
-        s_api_workflow_rm(s, m, q->workflow);
-    } else if (q->op == HS_API_COMPUTE) {
-        s_api_compute(s, m, q);
-    } else if (q->op == HS_API_PING) {
-        hs_proto_api_reply r = {.op = HS_API_PING,
-                                .ok = true,
-                                .workflows = s->wfs.n,
-                                .jobs = jobtab_count(s->jt, -1),
-                                .inflight = s->inflight};
-        s_reply(s, m, &r);
-    } else {
-        s_reply_error(s, m, "unknown op '%s' (workflow_add, workflow_rm, compute, ping)",
-                      q->op_text);
+    api_ops ops = {s_api_has_workflow, s_api_workflow_add, s_api_workflow_rm,
+                   s_api_compute,      s_api_ping,         s};
+    api_result res;
+    int rc = api_handle(&am.req, &ops, &res);
+    s_reply(s, m, &res.reply);
+    if (rc == HS_OK && res.reply.op == HS_API_COMPUTE) {
+        /* After the reply, so that the client knows the request when progress arrives. */
+        sreq *r = hs_map_get(&s->reqs, res.reply.request);
+        if (r != NULL)
+            s_progress(s, r, true);
     }
+    api_result_free(&res);
     hs_proto_api_req_msg_free(&am);
 }
 
 /* ------------------------------------------------------------------ online engine */
 
+/*
+ * Runs the online workflows that are due (online.c decides when and over
+ * what); requests, progress and the stored last_end (docs/online/<id>) are
+ * done here.
+ */
 static void s_online(scheduler *s)
 {
     int64_t mono = hs_time_mono_us();
+    int64_t now = hs_time_now_us();
     size_t pos = 0;
     hs_map_entry *e;
     while ((e = hs_map_next(&s->wfs, &pos)) != NULL) {
         swf *w = e->value;
-        if (w->removed || !w->wf->online || mono < w->next_run)
+        if (w->removed || !w->wf->online)
             continue;
-        w->next_run = mono + w->wf->every_us;
-        int64_t now = hs_time_now_us();
-        hs_interval iv = {w->last_end != 0 ? w->last_end : now + w->wf->window.start_us,
-                          now + w->wf->window.end_us};
-        if (iv.start >= iv.end)
+        online_cfg oc = {w->wf->every_us, w->wf->window.start_us, w->wf->window.end_us};
+        hs_interval iv;
+        online_verdict v = online_tick(&w->online, &oc, now, mono, &iv);
+        if (v == ONLINE_SKIP && !w->behind) {
+            char a[HS_TIME_ISO_MAX];
+            hs_time_format_iso(w->online.last_end_us, a);
+            hs_warn(s->log,
+                    "online workflow %s: its last interval ends at %s, after now + window end "
+                    "(the clock stepped back?): it waits until the clock passes it",
+                    w->wf->id, a);
+            w->behind = true;
+        }
+        if (v != ONLINE_RUN)
             continue;
+        w->behind = false;
         sreq *r = s_request(s, w, iv, true, NULL);
         if (r == NULL)
             continue;
         s_progress(s, r, true);
-        w->last_end = iv.end;
+        online_ran(&w->online, iv);
         if (hs_proto_online_doc_encode(&s->scratch, iv.end) == HS_OK)
             (void)s_doc_put(s, "online", w->wf->id, hs_buf_cstr(&s->scratch));
+        else
+            hs_error(s->log, "cannot encode the online state of %s: %s", w->wf->id,
+                     hs_err_detail());
     }
 }
 
@@ -1479,7 +1502,8 @@ static int s_load_one(void *ud, const char *key, const char *json)
         hs_buf st;
         hs_buf_init(&st, 0);
         if (hs_store_doc_get(s->store, "online", key, &st) == HS_OK &&
-            hs_proto_online_doc_decode((const char *)st.data, st.len, &w->last_end) != HS_OK)
+            hs_proto_online_doc_decode((const char *)st.data, st.len, &w->online.last_end_us) !=
+                HS_OK)
             hs_warn(s->log, "online state of %s is unreadable (%s): it starts afresh", key,
                     hs_err_detail());
         hs_buf_free(&st);
