@@ -359,7 +359,7 @@ int hs_ctl_reply_decode(const void *payload, size_t len, hs_ctl_reply *r)
         rc = hs_mp_get_map(&rd, &n);
     }
     if (rc != HS_OK)
-        rc = hs_err_set(HS_ERR_PARSE, "control reply: not a JSON object");
+        rc = hs_err_set(HS_ERR_PARSE, "control reply: not a JSON object: %s", hs_err_detail());
     for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
         const char *k;
         uint32_t kl;
