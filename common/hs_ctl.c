@@ -217,6 +217,216 @@ int hs_ctl_request_read(const void *payload, size_t len, hs_ctl_request *q, hs_b
     return rc;
 }
 
+/* Whether s (NUL-terminated) is a non-empty plain name shorter than size. */
+static bool hs__ctl_plain(const char *s, size_t size)
+{
+    size_t n = strnlen(s, size);
+    return n < size && strspn(s, HS__CTL_NAME_CHARS) == n;
+}
+
+int hs_ctl_request_encode(hs_buf *out, const hs_ctl_request *q)
+{
+    if (!hs__ctl_plain(q->cmd, sizeof q->cmd) || q->cmd[0] == '\0' ||
+        !hs__ctl_plain(q->name, sizeof q->name) ||
+        strnlen(q->value, sizeof q->value) == sizeof q->value)
+        return hs_err_set(HS_ERR_INVAL,
+                          "a control command (under %zu bytes) and a setting name "
+                          "(under %zu bytes) are made of letters, digits, '_', '-' "
+                          "and '.'",
+                          sizeof q->cmd, sizeof q->name);
+    hs_buf_reset(out);
+    int rc = hs_buf_puts(out, "{\"cmd\":");
+    if (rc == HS_OK)
+        rc = hs_json_put_string(out, q->cmd, strlen(q->cmd));
+    if (rc == HS_OK && q->name[0] != '\0') {
+        rc = hs_buf_puts(out, ",\"name\":");
+        if (rc == HS_OK)
+            rc = hs_json_put_string(out, q->name, strlen(q->name));
+    }
+    if (rc == HS_OK && (q->value[0] != '\0' || strcmp(q->cmd, "set") == 0)) {
+        rc = hs_buf_puts(out, ",\"value\":");
+        if (rc == HS_OK)
+            rc = hs_json_put_string(out, q->value, strlen(q->value));
+    }
+    if (rc == HS_OK)
+        rc = hs_buf_putc(out, '}');
+    return rc;
+}
+
+/* The members of replies, by bit. */
+enum {
+    HS__RK_OK,
+    HS__RK_ERROR,
+    HS__RK_ID,
+    HS__RK_SERVICE,
+    HS__RK_VERSION,
+    HS__RK_UPTIME,
+    HS__RK_STATE,
+    HS__RK_STATS,
+    HS__RK_SETTINGS,
+    HS__RK_SETTABLE,
+    HS__RK_NAME,
+    HS__RK_VALUE,
+    HS__RK_N,
+};
+
+static const char *const hs__ctl_reply_keys[HS__RK_N] = {"ok",       "error",    "id",    "service",
+                                                         "version",  "uptime_s", "state", "stats",
+                                                         "settings", "settable", "name",  "value"};
+
+#define HS__RK(k) (1u << (k))
+
+static int hs__ctl_reply_bad(const char *key, const char *expect)
+{
+    return hs_err_set(HS_ERR_PARSE, "control reply: field '%s' is not %s", key, expect);
+}
+
+/* Reads a string into dst (cut short to size) and checks it against the allowed texts. */
+static int hs__ctl_reply_str(hs_mp_reader *rd, const char *key, bool nonempty, char *dst,
+                             size_t size)
+{
+    const char *s;
+    uint32_t sl;
+    if (hs_mp_get_str(rd, &s, &sl) != HS_OK || (nonempty && sl == 0) || memchr(s, '\0', sl))
+        return hs__ctl_reply_bad(key, nonempty ? "a non-empty string" : "a string");
+    if (dst != NULL)
+        snprintf(dst, size, "%.*s", (int)sl, s);
+    return HS_OK;
+}
+
+/* An array of strings (settable) or a map of strings to strings (settings). */
+static int hs__ctl_reply_strs(hs_mp_reader *rd, const char *key, bool map)
+{
+    uint32_t n;
+    if ((map ? hs_mp_get_map(rd, &n) : hs_mp_get_array(rd, &n)) != HS_OK)
+        return hs__ctl_reply_bad(key, map ? "an object of texts" : "an array of texts");
+    for (uint64_t i = 0; i < (uint64_t)n * (map ? 2u : 1u); i++)
+        if (hs__ctl_reply_str(rd, key, map && i % 2 == 0, NULL, 0) != HS_OK)
+            return hs__ctl_reply_bad(key, map ? "an object of texts" : "an array of texts");
+    return HS_OK;
+}
+
+/* Reads the value of member k. */
+static int hs__ctl_reply_member(hs_mp_reader *rd, unsigned k, hs_ctl_reply *r)
+{
+    static const char *const states[] = {"online", "paused", "drained", "draining", "stopping"};
+    const char *key = hs__ctl_reply_keys[k];
+    hs_mp_type t;
+    double v;
+    switch (k) {
+    case HS__RK_OK:
+        return hs_mp_get_bool(rd, &r->ok) == HS_OK ? HS_OK : hs__ctl_reply_bad(key, "a boolean");
+    case HS__RK_ERROR:
+        return hs__ctl_reply_str(rd, key, true, r->error, sizeof r->error);
+    case HS__RK_UPTIME:
+        if (hs_mp_get_number(rd, &v) != HS_OK || !(v >= 0))
+            return hs__ctl_reply_bad(key, "a number >= 0");
+        return HS_OK;
+    case HS__RK_STATE: {
+        int rc = hs__ctl_reply_str(rd, key, true, r->state, sizeof r->state);
+        for (size_t i = 0; rc == HS_OK && i < sizeof states / sizeof states[0]; i++)
+            if (strcmp(r->state, states[i]) == 0)
+                return HS_OK;
+        return rc == HS_OK ? hs__ctl_reply_bad(key, "a known state") : rc;
+    }
+    case HS__RK_STATS:
+        if (hs_mp_peek(rd, &t) != HS_OK || t != HS_MP_MAP || hs_mp_skip(rd) != HS_OK)
+            return hs__ctl_reply_bad(key, "an object");
+        return HS_OK;
+    case HS__RK_SETTINGS:
+        return hs__ctl_reply_strs(rd, key, true);
+    case HS__RK_SETTABLE:
+        return hs__ctl_reply_strs(rd, key, false);
+    case HS__RK_VALUE:
+        return hs__ctl_reply_str(rd, key, false, NULL, 0);
+    default: /* id, service, version, name */
+        return hs__ctl_reply_str(rd, key, true, NULL, 0);
+    }
+}
+
+int hs_ctl_reply_decode(const void *payload, size_t len, hs_ctl_reply *r)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = HS_CTL_REPLY_ERROR;
+    hs_buf mp;
+    hs_buf_init(&mp, 0);
+    hs_mp_reader rd;
+    uint32_t n = 0;
+    unsigned seen = 0;
+    int rc = hs_json_to_mpack((const char *)payload, len, &mp);
+    if (rc == HS_OK) {
+        hs_mp_reader_init(&rd, mp.data, mp.len);
+        rc = hs_mp_get_map(&rd, &n);
+    }
+    if (rc != HS_OK)
+        rc = hs_err_set(HS_ERR_PARSE, "control reply: not a JSON object: %s", hs_err_detail());
+    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
+        const char *k;
+        uint32_t kl;
+        unsigned idx = HS__RK_N;
+        if (hs_mp_get_str(&rd, &k, &kl) != HS_OK) {
+            rc = hs_err_set(HS_ERR_PARSE, "control reply: a member name is not a string");
+            break;
+        }
+        for (unsigned j = 0; j < HS__RK_N && idx == HS__RK_N; j++)
+            if (strlen(hs__ctl_reply_keys[j]) == kl && memcmp(hs__ctl_reply_keys[j], k, kl) == 0)
+                idx = j;
+        if (idx == HS__RK_N)
+            rc = hs_err_set(HS_ERR_PARSE, "control reply: unknown field '%.*s'",
+                            (int)(kl > 64 ? 64 : kl), k);
+        else if (seen & HS__RK(idx))
+            rc = hs_err_set(HS_ERR_PARSE, "control reply: field '%s' appears twice",
+                            hs__ctl_reply_keys[idx]);
+        else
+            rc = hs__ctl_reply_member(&rd, idx, r);
+        seen |= idx < HS__RK_N ? HS__RK(idx) : 0;
+    }
+    hs_buf_free(&mp);
+    if (rc != HS_OK)
+        return rc;
+    /* Which reply this is, then whether it has exactly that reply's members. */
+    unsigned want;
+    if (!r->ok && (seen & HS__RK(HS__RK_STATE))) {
+        r->kind = HS_CTL_REPLY_STATE; /* a drain that timed out may say why */
+        want = HS__RK(HS__RK_OK) | HS__RK(HS__RK_STATE) | (seen & HS__RK(HS__RK_ERROR));
+        if (strcmp(r->state, "draining") != 0)
+            return hs__ctl_reply_bad("state", "draining (ok false)");
+    } else if (!r->ok) {
+        r->kind = HS_CTL_REPLY_ERROR;
+        want = HS__RK(HS__RK_OK) | HS__RK(HS__RK_ERROR);
+    } else if (seen & HS__RK(HS__RK_ID)) {
+        r->kind = HS_CTL_REPLY_PING;
+        want = HS__RK(HS__RK_OK) | HS__RK(HS__RK_ID) | HS__RK(HS__RK_SERVICE) |
+               HS__RK(HS__RK_VERSION) | HS__RK(HS__RK_UPTIME) | HS__RK(HS__RK_STATE);
+    } else if (seen & HS__RK(HS__RK_STATS)) {
+        r->kind = HS_CTL_REPLY_STATS;
+        want = HS__RK(HS__RK_OK) | HS__RK(HS__RK_STATS);
+    } else if (seen & (HS__RK(HS__RK_SETTINGS) | HS__RK(HS__RK_SETTABLE))) {
+        r->kind = HS_CTL_REPLY_SETTINGS;
+        want = HS__RK(HS__RK_OK) | HS__RK(HS__RK_SETTINGS) | HS__RK(HS__RK_SETTABLE);
+    } else if (seen & (HS__RK(HS__RK_NAME) | HS__RK(HS__RK_VALUE))) {
+        r->kind = HS_CTL_REPLY_SET;
+        want = HS__RK(HS__RK_OK) | HS__RK(HS__RK_NAME) | HS__RK(HS__RK_VALUE);
+    } else {
+        r->kind = HS_CTL_REPLY_STATE;
+        want = HS__RK(HS__RK_OK) | HS__RK(HS__RK_STATE);
+    }
+    for (unsigned j = 0; j < HS__RK_N; j++) {
+        if ((want & HS__RK(j)) && !(seen & HS__RK(j)))
+            return hs_err_set(HS_ERR_PARSE, "control reply: field '%s' is missing",
+                              hs__ctl_reply_keys[j]);
+        if (!(want & HS__RK(j)) && (seen & HS__RK(j)))
+            return hs_err_set(HS_ERR_PARSE, "control reply: field '%s' does not belong here",
+                              hs__ctl_reply_keys[j]);
+    }
+    if (r->kind == HS_CTL_REPLY_PING && strcmp(r->state, "online") != 0 &&
+        strcmp(r->state, "paused") != 0)
+        return hs__ctl_reply_bad("state", "online or paused");
+    if (r->kind == HS_CTL_REPLY_STATE && r->ok && strcmp(r->state, "draining") == 0)
+        return hs__ctl_reply_bad("state", "draining only with ok false");
+    return HS_OK;
+}
+
 /* Publishes the retained status for state on the control connection (best effort). */
 static void hs__ctl_announce(hs_ctl *c, const char *state)
 {

@@ -45,6 +45,41 @@ typedef struct hs_ctl_request {
  */
 int hs_ctl_request_read(const void *payload, size_t len, hs_ctl_request *q, hs_buf *reply);
 
+/*
+ * Writes a control request as one JSON object (out is reset first):
+ * {"cmd", "name" when not "", "value" when not "" or the command is set},
+ * value as a JSON string. HS_ERR_INVAL (with detail) for what
+ * hs_ctl_request_read would refuse: an empty cmd, cmd or name with other
+ * than letters, digits, '_', '-' and '.', fields without their NUL.
+ */
+int hs_ctl_request_encode(hs_buf *out, const hs_ctl_request *q);
+
+/* What a reply answers (schemas/ctl.json, #/$defs/reply). */
+typedef enum hs_ctl_reply_kind {
+    HS_CTL_REPLY_ERROR,    /* {ok: false, error} */
+    HS_CTL_REPLY_PING,     /* {ok, id, service, version, uptime_s, state} */
+    HS_CTL_REPLY_STATS,    /* {ok, stats: the metrics object} */
+    HS_CTL_REPLY_SETTINGS, /* get: {ok, settings: {name: text}, settable: [name]} */
+    HS_CTL_REPLY_SET,      /* {ok, name, value} */
+    HS_CTL_REPLY_STATE,    /* pause, resume, drain, shutdown: {ok, state} */
+} hs_ctl_reply_kind;
+
+/* A control reply as read from its JSON text (the text itself says the rest). */
+typedef struct hs_ctl_reply {
+    bool ok;
+    hs_ctl_reply_kind kind;
+    char state[16];  /* PING and STATE: online, paused, drained, draining, stopping; else "" */
+    char error[512]; /* the refusal, cut short; "" when none */
+} hs_ctl_reply;
+
+/*
+ * Reads a reply and checks its shape: a JSON object whose members are those
+ * of exactly one reply kind, with their types (a drain that timed out is
+ * {ok: false, state: "draining"} with an optional error). HS_ERR_PARSE with
+ * a detail naming the member for anything else.
+ */
+int hs_ctl_reply_decode(const void *payload, size_t len, hs_ctl_reply *r);
+
 /* What the control channel asks of its service; every hook may be called from its thread. */
 typedef struct hs_ctl_hooks {
     void *ctx; /* borrowed; passed to every hook */

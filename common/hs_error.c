@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char hs__err_detail[512];
 
@@ -54,10 +55,17 @@ const char *hs_strerror(int err)
 
 int hs_err_set(int err, const char *fmt, ...)
 {
+    /*
+     * Formatted aside first: callers may pass hs_err_detail() itself as an
+     * argument ("...: %s", hs_err_detail()), which must not be overwritten
+     * while it is read.
+     */
+    char tmp[sizeof hs__err_detail];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(hs__err_detail, sizeof hs__err_detail, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(hs__err_detail, tmp, sizeof tmp);
     return err;
 }
 

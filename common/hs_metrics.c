@@ -3,11 +3,15 @@
 #include "hs_alloc.h"
 #include "hs_error.h"
 #include "hs_json.h"
+#include "hs_mpack.h"
 #include "hs_time.h"
 
+#include <math.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -99,6 +103,196 @@ int hs_metrics_render_json(const hs_metrics_snapshot *s, hs_buf *out)
             (unsigned long long)s->window_count, s->rx_queued, s->inflight,
             (unsigned long long)s->reconnects, (long long)s->rss_kb, s->cpu_s);
     return rc;
+}
+
+/* ------------------------------------------------------------------ decoding */
+
+/* How a member of the metrics object is read. */
+typedef enum hs__mk_type {
+    HS__MK_STR,   /* non-empty text into a const char * */
+    HS__MK_STATE, /* online | paused into bool paused */
+    HS__MK_I64,   /* integer */
+    HS__MK_U64,   /* non-negative integer */
+    HS__MK_SIZE,  /* non-negative integer into size_t */
+    HS__MK_INT,   /* non-negative integer into int */
+    HS__MK_NUM,   /* non-negative number */
+    HS__MK_LAT,   /* the latency_ms object */
+} hs__mk_type;
+
+typedef struct hs__mkey {
+    const char *name;
+    hs__mk_type type;
+    size_t off; /* in hs_metrics_snapshot */
+} hs__mkey;
+
+#define HS__MK(name, type, field)                                                                  \
+    {                                                                                              \
+        name, type, offsetof(hs_metrics_snapshot, field)                                           \
+    }
+
+static const hs__mkey hs__metrics_keys[] = {
+    HS__MK("id", HS__MK_STR, id),
+    HS__MK("service", HS__MK_STR, kind),
+    HS__MK("version", HS__MK_STR, version),
+    HS__MK("t", HS__MK_I64, t_us),
+    HS__MK("uptime_s", HS__MK_NUM, uptime_s),
+    HS__MK("state", HS__MK_STATE, paused),
+    HS__MK("msgs_in", HS__MK_U64, msgs_in),
+    HS__MK("msgs_out", HS__MK_U64, msgs_out),
+    HS__MK("instances_in", HS__MK_U64, instances_in),
+    HS__MK("instances_out", HS__MK_U64, instances_out),
+    HS__MK("msgs_in_per_s", HS__MK_NUM, msgs_in_per_s),
+    HS__MK("msgs_out_per_s", HS__MK_NUM, msgs_out_per_s),
+    HS__MK("instances_in_per_s", HS__MK_NUM, instances_in_per_s),
+    HS__MK("instances_out_per_s", HS__MK_NUM, instances_out_per_s),
+    HS__MK("errors", HS__MK_U64, errors),
+    HS__MK("dead_lettered", HS__MK_U64, dead_lettered),
+    HS__MK("backlog", HS__MK_U64, backlog),
+    HS__MK("latency_ms", HS__MK_LAT, p50_ms),
+    HS__MK("rx_queued", HS__MK_SIZE, rx_queued),
+    HS__MK("inflight", HS__MK_INT, inflight),
+    HS__MK("reconnects", HS__MK_U64, reconnects),
+    HS__MK("rss_kb", HS__MK_I64, rss_kb),
+    HS__MK("cpu_s", HS__MK_NUM, cpu_s),
+};
+
+#define HS__METRICS_NKEYS (sizeof hs__metrics_keys / sizeof hs__metrics_keys[0])
+
+static const hs__mkey hs__latency_keys[] = {
+    HS__MK("p50", HS__MK_NUM, p50_ms),
+    HS__MK("p95", HS__MK_NUM, p95_ms),
+    HS__MK("p99", HS__MK_NUM, p99_ms),
+    HS__MK("count", HS__MK_U64, window_count),
+};
+
+static int hs__metrics_bad(const char *key, const char *expect)
+{
+    return hs_err_set(HS_ERR_PARSE, "metrics: field '%s' is not %s", key, expect);
+}
+
+static int hs__metrics_map(hs_mp_reader *rd, hs_metrics_msg *m, const hs__mkey *keys, size_t nkeys,
+                           const char *what);
+
+/* Reads the value of one member into the snapshot. */
+static int hs__metrics_member(hs_mp_reader *rd, hs_metrics_msg *m, const hs__mkey *k)
+{
+    char *field = (char *)&m->s + k->off;
+    const char *str;
+    uint32_t sl;
+    uint64_t u;
+    int64_t i;
+    double d;
+    switch (k->type) {
+    case HS__MK_STR: {
+        if (hs_mp_get_str(rd, &str, &sl) != HS_OK || sl == 0 || memchr(str, '\0', sl) != NULL)
+            return hs__metrics_bad(k->name, "a non-empty string");
+        char *c = hs_arena_strndup(&m->arena, str, sl);
+        if (c == NULL)
+            return hs_err_set(HS_ERR_NOMEM, "out of memory decoding metrics");
+        memcpy(field, &c, sizeof c);
+        return HS_OK;
+    }
+    case HS__MK_STATE:
+        if (hs_mp_get_str(rd, &str, &sl) != HS_OK || !((sl == 6 && memcmp(str, "online", 6) == 0) ||
+                                                       (sl == 6 && memcmp(str, "paused", 6) == 0)))
+            return hs__metrics_bad(k->name, "online or paused");
+        m->s.paused = str[0] == 'p';
+        return HS_OK;
+    case HS__MK_I64:
+        if (hs_mp_get_int(rd, &i) != HS_OK ||
+            (k->off == offsetof(hs_metrics_snapshot, rss_kb) && i < 0))
+            return hs__metrics_bad(k->name, "an integer in range");
+        memcpy(field, &i, sizeof i);
+        return HS_OK;
+    case HS__MK_U64:
+        if (hs_mp_get_uint(rd, &u) != HS_OK)
+            return hs__metrics_bad(k->name, "a non-negative integer");
+        memcpy(field, &u, sizeof u);
+        return HS_OK;
+    case HS__MK_SIZE: {
+        if (hs_mp_get_uint(rd, &u) != HS_OK || u > SIZE_MAX)
+            return hs__metrics_bad(k->name, "a non-negative integer");
+        size_t z = (size_t)u;
+        memcpy(field, &z, sizeof z);
+        return HS_OK;
+    }
+    case HS__MK_INT: {
+        if (hs_mp_get_uint(rd, &u) != HS_OK || u > INT32_MAX)
+            return hs__metrics_bad(k->name, "a non-negative integer");
+        int v = (int)u;
+        memcpy(field, &v, sizeof v);
+        return HS_OK;
+    }
+    case HS__MK_NUM:
+        if (hs_mp_get_number(rd, &d) != HS_OK || !(d >= 0) || d == HUGE_VAL)
+            return hs__metrics_bad(k->name, "a non-negative number");
+        memcpy(field, &d, sizeof d);
+        return HS_OK;
+    default:
+        return hs__metrics_map(rd, m, hs__latency_keys, 4, "latency_ms");
+    }
+}
+
+/* Reads a map whose members are exactly keys[] (what names it in errors). */
+static int hs__metrics_map(hs_mp_reader *rd, hs_metrics_msg *m, const hs__mkey *keys, size_t nkeys,
+                           const char *what)
+{
+    uint32_t n;
+    uint64_t seen = 0;
+    if (hs_mp_get_map(rd, &n) != HS_OK)
+        return what != NULL ? hs__metrics_bad(what, "an object")
+                            : hs_err_set(HS_ERR_PARSE, "metrics: not a JSON object");
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        uint32_t kl;
+        if (hs_mp_get_str(rd, &k, &kl) != HS_OK)
+            return hs_err_set(HS_ERR_PARSE, "metrics: a member name is not a string");
+        size_t idx = nkeys;
+        for (size_t j = 0; j < nkeys && idx == nkeys; j++)
+            if (strlen(keys[j].name) == kl && memcmp(keys[j].name, k, kl) == 0)
+                idx = j;
+        if (idx == nkeys)
+            return hs_err_set(HS_ERR_PARSE, "metrics: unknown field '%.*s'",
+                              (int)(kl > 64 ? 64 : kl), k);
+        if (seen & (UINT64_C(1) << idx))
+            return hs_err_set(HS_ERR_PARSE, "metrics: field '%s' appears twice", keys[idx].name);
+        seen |= UINT64_C(1) << idx;
+        int rc = hs__metrics_member(rd, m, &keys[idx]);
+        if (rc != HS_OK)
+            return rc;
+    }
+    for (size_t j = 0; j < nkeys; j++)
+        if (!(seen & (UINT64_C(1) << j)))
+            return hs_err_set(HS_ERR_PARSE, "metrics: field '%s' is missing", keys[j].name);
+    return HS_OK;
+}
+
+int hs_metrics_decode(hs_metrics_msg *m, const char *json, size_t len)
+{
+    memset(m, 0, sizeof *m);
+    hs_arena_init(&m->arena, 1024, 0);
+    hs_buf mp;
+    hs_buf_init(&mp, 0);
+    int rc = hs_json_to_mpack(json, len, &mp);
+    if (rc != HS_OK)
+        rc = hs_err_set(HS_ERR_PARSE, "metrics: not JSON: %s", hs_err_detail());
+    if (rc == HS_OK) {
+        hs_mp_reader rd;
+        hs_mp_reader_init(&rd, mp.data, mp.len);
+        rc = hs__metrics_map(&rd, m, hs__metrics_keys, HS__METRICS_NKEYS, NULL);
+    }
+    if (rc == HS_OK && !(m->s.p50_ms <= m->s.p95_ms && m->s.p95_ms <= m->s.p99_ms))
+        rc = hs__metrics_bad("latency_ms", "ordered (p50 <= p95 <= p99)");
+    hs_buf_free(&mp);
+    return rc;
+}
+
+void hs_metrics_msg_free(hs_metrics_msg *m)
+{
+    if (m == NULL)
+        return;
+    hs_arena_free(&m->arena);
+    memset(&m->s, 0, sizeof m->s);
 }
 
 /* Appends a label value with '\\', '"' and newlines escaped (exposition format 0.0.4). */

@@ -17,6 +17,7 @@
 #ifndef HS_METRICS_H
 #define HS_METRICS_H
 
+#include "hs_arena.h"
 #include "hs_buf.h"
 
 #include <stdbool.h>
@@ -92,6 +93,23 @@ int hs_metrics_render_json(const hs_metrics_snapshot *s, hs_buf *out);
  * Errors as hs_metrics_render_json.
  */
 int hs_metrics_render_prom(const hs_metrics_snapshot *s, hs_buf *out);
+
+/* A metrics message as read back (hsctl top): its strings live in arena. */
+typedef struct hs_metrics_msg {
+    hs_metrics_snapshot s; /* lat_count and lat_sum_us are not in the message: 0 */
+    hs_arena arena;        /* owns kind, id and version */
+} hs_metrics_msg;
+
+/*
+ * Reads one metrics JSON object (schemas/metrics.json, as
+ * hs_metrics_render_json writes it): every member required, none unknown
+ * or twice, counters non-negative integers, rates and times non-negative
+ * numbers, state online or paused. HS_ERR_PARSE with a detail naming the
+ * member, HS_ERR_NOMEM. Free m with hs_metrics_msg_free, also after a
+ * failure.
+ */
+int hs_metrics_decode(hs_metrics_msg *m, const char *json, size_t len);
+void hs_metrics_msg_free(hs_metrics_msg *m);
 
 /* What a service tells its metrics when asked (from any thread). */
 typedef struct hs_metrics_probe {

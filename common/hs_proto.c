@@ -1413,89 +1413,6 @@ int hs_proto_history_encode(hs_buf *out, const hs_proto_history *h)
     return e.rc;
 }
 
-/* ------------------------------------------------------------------ service status */
-
-int hs_proto_status_decode(hs_proto_status_msg *m, const char *json, size_t len)
-{
-    memset(m, 0, sizeof *m);
-    hs_arena_init(&m->arena, HS_PROTO_ARENA_CHUNK, 0);
-    m->st.service = "";
-    m->st.tools = "";
-    hs_json_reader r;
-    hs_json_reader_init(&r, json, len);
-    hs_buf key, val;
-    hs_buf_init(&key, 256);
-    hs_buf_init(&val, 64 * 1024);
-    int rc = hs_json_object_begin(&r);
-    bool done = false, have_state = false;
-    while (rc == HS_OK) {
-        rc = hs_json_object_next_key(&r, &key, &done);
-        if (rc != HS_OK || done)
-            break;
-        const char *k = hs_buf_cstr(&key);
-        bool text = strcmp(k, "state") == 0 || strcmp(k, "service") == 0 || strcmp(k, "tools") == 0;
-        if (text) {
-            hs_buf_reset(&val);
-            rc = hs_json_get_string(&r, &val);
-            if (rc != HS_OK)
-                break;
-            char *copy = hs_arena_strndup(&m->arena, (const char *)val.data, val.len);
-            if (copy == NULL) {
-                rc = pd_nomem();
-                break;
-            }
-            if (strcmp(k, "state") == 0) {
-                have_state = true;
-                if (strcmp(copy, "online") == 0)
-                    m->st.state = HS_PROTO_ONLINE;
-                else if (strcmp(copy, "paused") == 0)
-                    m->st.state = HS_PROTO_PAUSED;
-                else if (strcmp(copy, "offline") == 0)
-                    m->st.state = HS_PROTO_OFFLINE;
-                else
-                    rc = hs_err_set(HS_ERR_PARSE, "status: unknown state '%s'", copy);
-            } else if (strcmp(k, "service") == 0) {
-                m->st.service = copy;
-            } else {
-                m->st.tools = copy;
-            }
-        } else if (strcmp(k, "incarnation") == 0) {
-            const char *s;
-            size_t sl;
-            rc = hs_json_get_number_text(&r, &s, &sl);
-            char num[32];
-            if (rc == HS_OK && (sl == 0 || sl >= sizeof num))
-                rc = hs_err_set(HS_ERR_PARSE, "status: bad incarnation");
-            if (rc == HS_OK) {
-                memcpy(num, s, sl);
-                num[sl] = '\0';
-                char *end;
-                unsigned long long v = strtoull(num, &end, 10);
-                if (*end != '\0' || num[0] == '-')
-                    rc = hs_err_set(HS_ERR_PARSE, "status: incarnation is not a whole number");
-                m->st.incarnation = v;
-            }
-        } else {
-            rc = hs_json_skip(&r);
-        }
-    }
-    if (rc == HS_OK)
-        rc = hs_json_expect_end(&r);
-    if (rc == HS_OK && !have_state)
-        rc = hs_err_set(HS_ERR_PARSE, "status: no 'state'");
-    hs_buf_free(&key);
-    hs_buf_free(&val);
-    return rc;
-}
-
-void hs_proto_status_msg_free(hs_proto_status_msg *m)
-{
-    if (m == NULL)
-        return;
-    hs_arena_free(&m->arena);
-    memset(&m->st, 0, sizeof m->st);
-}
-
 /* ------------------------------------------------------------------ JSON messages and documents */
 
 /* JSON helpers in the manner of je_kstr: numbers, booleans, optional strings. */
@@ -1514,6 +1431,151 @@ static void je_kopt(je *e, const char *k, const char *v)
 const char *hs_proto_req_state_name(hs_proto_req_state st)
 {
     return (size_t)st < 3 ? req_state_names[st] : "?";
+}
+
+/* ------------------------------------------------------------------ service status */
+
+static const char *const state_names[] = {"offline", "online", "paused"};
+static const char *const reason_names[] = {"", "stopped", "connection lost"};
+static const char *const service_kinds[] = {"writer", "ingest", "scheduler", "tool"};
+
+const char *hs_proto_state_name(hs_proto_state st)
+{
+    return (size_t)st < 3 ? state_names[st] : "?";
+}
+
+/* Whether s is one of the n names. */
+static bool name_in(const char *s, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A tool runtime's "tools": non-empty, without '/', '+', '#', '"' or '\\'. */
+static bool status_tools_ok(const char *t)
+{
+    return t[0] != '\0' && strpbrk(t, "/+#\"\\") == NULL;
+}
+
+int hs_proto_status_encode(hs_buf *out, const hs_proto_status *st)
+{
+    const char *tools = st->tools != NULL ? st->tools : "";
+    bool offline = st->state == HS_PROTO_OFFLINE;
+    if ((size_t)st->state > 2 || (size_t)st->reason > 2 || st->id == NULL || st->id[0] == '\0' ||
+        st->service == NULL || st->service[0] == '\0' || st->version == NULL ||
+        st->version[0] == '\0' || st->pid < 1)
+        return hs_err_set(HS_ERR_INVAL, "status: a required field is missing or out of range");
+    if (offline != (st->reason != HS_PROTO_REASON_NONE))
+        return hs_err_set(HS_ERR_INVAL, "status: a reason goes with offline, and only with it");
+    if (tools[0] != '\0' && (strcmp(st->service, "tool") != 0 || !status_tools_ok(tools)))
+        return hs_err_set(HS_ERR_INVAL, "status: tools only on tool runtimes, without /+#\"\\");
+    char started[HS_TIME_ISO_MAX];
+    hs_time_format_iso(st->started_us, started);
+    hs_buf_reset(out);
+    je e = {out, HS_OK};
+    je_raw(&e, "{");
+    je_kstr(&e, "state", state_names[st->state], true);
+    je_kstr(&e, "id", st->id, false);
+    je_kstr(&e, "service", st->service, false);
+    je_kstr(&e, "version", st->version, false);
+    je_kint(&e, "pid", st->pid);
+    je_kstr(&e, "host", st->host != NULL ? st->host : "", false);
+    je_kstr(&e, "started", started, false);
+    je_kuint(&e, "incarnation", st->incarnation);
+    if (offline)
+        je_kstr(&e, "reason", reason_names[st->reason], false);
+    if (tools[0] != '\0')
+        je_kstr(&e, "tools", tools, false);
+    je_raw(&e, "}");
+    return e.rc;
+}
+
+static int pd_status_state(pd *d, void *obj)
+{
+    hs_proto_status *st = obj;
+    int i = 0;
+    int rc = pd_enum(d, state_names, 3, "online, paused or offline", &i);
+    st->state = (hs_proto_state)i;
+    return rc;
+}
+
+static int pd_status_service(pd *d, void *obj)
+{
+    hs_proto_status *st = obj;
+    int rc = pd_str(d, &st->service);
+    if (rc == HS_OK && !name_in(st->service, service_kinds, 4))
+        return pd_bad(d, "writer, ingest, scheduler or tool");
+    return rc;
+}
+
+static int pd_status_pid(pd *d, void *obj)
+{
+    hs_proto_status *st = obj;
+    int rc = pd_int(d, &st->pid);
+    return rc == HS_OK && st->pid < 1 ? pd_bad(d, "a process id >= 1") : rc;
+}
+
+static int pd_status_reason(pd *d, void *obj)
+{
+    hs_proto_status *st = obj;
+    int i = 0;
+    /* reason_names[0] is "no reason", never on the wire. */
+    int rc = pd_enum(d, reason_names + 1, 2, "stopped or connection lost", &i);
+    st->reason = (hs_proto_reason)(i + 1);
+    return rc;
+}
+
+static int pd_status_tools(pd *d, void *obj)
+{
+    hs_proto_status *st = obj;
+    int rc = pd_str(d, &st->tools);
+    if (rc == HS_OK && !status_tools_ok(st->tools))
+        return pd_bad(d, "a tool name or all");
+    return rc;
+}
+
+static const pf status_fields[] = {
+    {"state", PF_FN, 0, pd_status_state},
+    {"id", PF_NONEMPTY, offsetof(hs_proto_status, id), NULL},
+    {"service", PF_FN, 0, pd_status_service},
+    {"version", PF_NONEMPTY, offsetof(hs_proto_status, version), NULL},
+    {"pid", PF_FN, 0, pd_status_pid},
+    {"host", PF_STR, offsetof(hs_proto_status, host), NULL},
+    {"started", PF_ISO, offsetof(hs_proto_status, started_us), NULL},
+    {"incarnation", PF_UINT, offsetof(hs_proto_status, incarnation), NULL},
+    {"reason", PF_FN, 0, pd_status_reason},
+    {"tools", PF_FN, 0, pd_status_tools},
+};
+
+int hs_proto_status_decode(hs_proto_status_msg *m, const char *json, size_t len)
+{
+    pm_init(&m->st, sizeof m->st, &m->arena);
+    hs_proto_status *st = &m->st;
+    st->tools = "";
+    /* Everything but reason and tools is required; those two follow the state and service. */
+    pf_set set = {status_fields, PF_N(status_fields), st, BIT(8) - 1, 0};
+    int rc = pd_json_message(&m->arena, json, len, "status", &set, 1);
+    if (rc != HS_OK)
+        return rc;
+    bool offline = st->state == HS_PROTO_OFFLINE, tool = strcmp(st->service, "tool") == 0;
+    if (offline && st->reason == HS_PROTO_REASON_NONE)
+        return hs_err_set(HS_ERR_PARSE, "status: field 'reason' is missing (state offline)");
+    if (!offline && st->reason != HS_PROTO_REASON_NONE)
+        return hs_err_set(HS_ERR_PARSE, "status: field 'reason' is only for state offline");
+    if (!tool && st->tools[0] != '\0')
+        return hs_err_set(HS_ERR_PARSE, "status: field 'tools' is only for service tool");
+    if (tool && !offline && st->tools[0] == '\0')
+        return hs_err_set(HS_ERR_PARSE, "status: field 'tools' is missing (a tool runtime %s)",
+                          state_names[st->state]);
+    return HS_OK;
+}
+
+void hs_proto_status_msg_free(hs_proto_status_msg *m)
+{
+    if (m != NULL)
+        pm_free(&m->st, sizeof m->st, &m->arena);
 }
 
 static const char *const api_op_names[] = {"workflow_add", "workflow_rm", "compute", "ping"};

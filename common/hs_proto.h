@@ -313,9 +313,10 @@ typedef struct hs_proto_history {
 int hs_proto_history_encode(hs_buf *out, const hs_proto_history *h);
 
 /*
- * A service's retained status, hs/status/<id> (JSON). Only what other
- * services read is decoded: the state, the service kind and, for tool
- * runtimes, the tools they run.
+ * A service's retained status, hs/status/<id> (JSON, schemas/status.json):
+ * online, paused or offline (with the reason), who the service is and since
+ * when. incarnation changes on every restart (write clients re-send their
+ * unacknowledged requests to a writer with a new one).
  */
 typedef enum hs_proto_state {
     HS_PROTO_OFFLINE,
@@ -323,11 +324,28 @@ typedef enum hs_proto_state {
     HS_PROTO_PAUSED,
 } hs_proto_state;
 
+/* Why a service is offline (only with HS_PROTO_OFFLINE). */
+typedef enum hs_proto_reason {
+    HS_PROTO_REASON_NONE,            /* online or paused */
+    HS_PROTO_REASON_STOPPED,         /* "stopped": a clean stop */
+    HS_PROTO_REASON_CONNECTION_LOST, /* "connection lost": the MQTT last will */
+} hs_proto_reason;
+
+/* The state's name on the wire ("online", "paused", "offline"; "?" for others). */
+const char *hs_proto_state_name(hs_proto_state st);
+
 typedef struct hs_proto_status {
     hs_proto_state state;
-    const char *service;  /* kind: "writer", "tool", ...; "" if absent */
-    const char *tools;    /* tool runtimes: comma-separated tool names or "*"; "" if absent */
-    uint64_t incarnation; /* 0 if absent */
+    const char *id;         /* the service id, non-empty */
+    const char *service;    /* kind: "writer", "ingest", "scheduler" or "tool" */
+    const char *version;    /* the program's version (HS_VERSION) */
+    int64_t pid;            /* >= 1 */
+    const char *host;       /* host name, "" when unknown */
+    int64_t started_us;     /* "started", ISO-8601 UTC text on the wire */
+    uint64_t incarnation;   /* the start time in microseconds */
+    hs_proto_reason reason; /* HS_PROTO_REASON_NONE unless offline, set when offline */
+    const char *tools;      /* tool runtimes: the tool name or "all"; "" (or NULL when
+                               encoding) when absent */
 } hs_proto_status;
 
 typedef struct hs_proto_status_msg {
@@ -335,6 +353,22 @@ typedef struct hs_proto_status_msg {
     hs_arena arena;
 } hs_proto_status_msg;
 
+/*
+ * Writes the status as one JSON object (out is reset first), members in the
+ * order state, id, service, version, pid, host, started, incarnation,
+ * reason, tools. HS_ERR_INVAL when the status breaks the schema: a NULL or
+ * empty id, service or version, pid < 1, a reason without offline or
+ * offline without one, tools on a service that is not "tool", tools with
+ * '/', '+', '#', '"' or '\\'.
+ */
+int hs_proto_status_encode(hs_buf *out, const hs_proto_status *st);
+
+/*
+ * Reads a status and checks it against the schema: every required member,
+ * known state, service and reason, reason exactly when offline, tools only
+ * on tool runtimes and present while one is online or paused (its last will
+ * may lack them). HS_ERR_PARSE with a detail naming the member.
+ */
 int hs_proto_status_decode(hs_proto_status_msg *m, const char *json, size_t len);
 void hs_proto_status_msg_free(hs_proto_status_msg *m);
 

@@ -6,6 +6,7 @@
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_metrics.h"
+#include "hs_proto.h"
 #include "hs_time.h"
 #include "hs_utf8.h"
 #include "hs_wclient.h"
@@ -49,7 +50,7 @@ struct hs_service {
     int64_t last_dead_log_us;
     uint64_t dead_since_log;
     hs_buf scratch;
-    char *status_extra; /* owned JSON members added to the status, or NULL */
+    char *status_tools; /* owned: the status's "tools" (tool runtimes), or NULL */
 };
 
 #define HS__SVC_ITEM(name, type, def, field, secret, help)                                         \
@@ -129,7 +130,8 @@ static void hs__svc_probe(void *ctx, hs_metrics_probe *p)
     }
 }
 
-static int hs__status_payload(hs_service *svc, hs_buf *b, const char *state, const char *reason);
+static int hs__status_payload(hs_service *svc, hs_buf *b, hs_proto_state state,
+                              hs_proto_reason reason);
 
 static int hs__svc_ctl_stats(void *ctx, hs_buf *out)
 {
@@ -142,7 +144,8 @@ static int hs__svc_ctl_stats(void *ctx, hs_buf *out)
 
 static int hs__svc_ctl_status(void *ctx, const char *state, hs_buf *out)
 {
-    return hs__status_payload(ctx, out, state, NULL);
+    hs_proto_state st = strcmp(state, "paused") == 0 ? HS_PROTO_PAUSED : HS_PROTO_ONLINE;
+    return hs__status_payload(ctx, out, st, HS_PROTO_REASON_NONE);
 }
 
 static void hs__svc_ctl_stop(void *ctx)
@@ -236,7 +239,7 @@ static void hs__svc_free(hs_service *svc)
     hs_free(svc->table);
     hs_buf_free(&svc->scratch);
     hs_free(svc->argv);
-    hs_free(svc->status_extra);
+    hs_free(svc->status_tools);
     hs_free(svc);
 }
 
@@ -301,32 +304,26 @@ int hs_service_args(const hs_service *svc, char ***argv)
     return svc->argc;
 }
 
-static int hs__status_payload(hs_service *svc, hs_buf *b, const char *state, const char *reason)
+/* Writes the retained status (schemas/status.json) for state and reason into b (reset first). */
+static int hs__status_payload(hs_service *svc, hs_buf *b, hs_proto_state state,
+                              hs_proto_reason reason)
 {
-    char started[HS_TIME_ISO_MAX];
     char host[128] = "";
-    gethostname(host, sizeof host - 1);
-    hs_time_format_iso(svc->started_us, started);
-    hs_buf_reset(b);
-    int rc = hs_buf_printf(b, "{\"state\":\"%s\",\"id\":", state);
-    if (rc == HS_OK)
-        rc = hs_json_put_string(b, svc->common->service_id, strlen(svc->common->service_id));
-    if (rc == HS_OK)
-        rc = hs_buf_printf(b,
-                           ",\"service\":\"%s\",\"version\":\"%s\",\"pid\":%d,\"host\":", svc->kind,
-                           HS_VERSION, (int)getpid());
-    if (rc == HS_OK)
-        rc = hs_json_put_string(b, host, strlen(host));
-    if (rc == HS_OK)
-        rc = hs_buf_printf(b, ",\"started\":\"%s\",\"incarnation\":%lld", started,
-                           (long long)svc->started_us);
-    if (rc == HS_OK && reason != NULL)
-        rc = hs_buf_printf(b, ",\"reason\":\"%s\"", reason);
-    if (rc == HS_OK && svc->status_extra != NULL)
-        rc = hs_buf_printf(b, ",%s", svc->status_extra);
-    if (rc == HS_OK)
-        rc = hs_buf_puts(b, "}");
-    return rc;
+    if (gethostname(host, sizeof host - 1) != 0)
+        host[0] = '\0';
+    hs_proto_status st = {
+        .state = state,
+        .id = svc->common->service_id,
+        .service = svc->kind,
+        .version = HS_VERSION,
+        .pid = (int64_t)getpid(),
+        .host = host,
+        .started_us = svc->started_us,
+        .incarnation = (uint64_t)svc->started_us,
+        .reason = reason,
+        .tools = svc->status_tools,
+    };
+    return hs_proto_status_encode(b, &st);
 }
 
 int hs_service_connect(hs_service *svc, bool persistent)
@@ -335,7 +332,7 @@ int hs_service_connect(hs_service *svc, bool persistent)
     hs_buf_init(&will, 0);
     hs_buf_init(&topic, 0);
     hs_service_topic(svc, &topic, "status/%s", svc->common->service_id);
-    int rc = hs__status_payload(svc, &will, "offline", "connection lost");
+    int rc = hs__status_payload(svc, &will, HS_PROTO_OFFLINE, HS_PROTO_REASON_CONNECTION_LOST);
     hs_mqtt_opts o;
     hs_mqtt_opts_init(&o);
     o.url = svc->common->broker_url;
@@ -376,7 +373,7 @@ int hs_service_ready(hs_service *svc)
     hs_buf status, topic;
     hs_buf_init(&status, 0);
     hs_buf_init(&topic, 0);
-    int rc = hs__status_payload(svc, &status, "online", NULL);
+    int rc = hs__status_payload(svc, &status, HS_PROTO_ONLINE, HS_PROTO_REASON_NONE);
     if (rc == HS_OK)
         rc = hs_mqtt_publish(svc->mqtt,
                              hs_service_topic(svc, &topic, "status/%s", svc->common->service_id),
@@ -547,7 +544,7 @@ void hs_service_resumed(hs_service *svc)
     hs_buf st, t;
     hs_buf_init(&st, 0);
     hs_buf_init(&t, 0);
-    if (hs__status_payload(svc, &st, "online", NULL) == HS_OK &&
+    if (hs__status_payload(svc, &st, HS_PROTO_ONLINE, HS_PROTO_REASON_NONE) == HS_OK &&
         hs_mqtt_publish(svc->mqtt, hs_service_topic(svc, &t, "status/%s", svc->common->service_id),
                         st.data, st.len, 1, true, 2000) == HS_OK)
         hs_ctl_status_shown_online(svc->ctl);
@@ -567,15 +564,15 @@ static void hs__status_after_reconnect(hs_service *svc)
     hs_mqtt_get_stats(svc->mqtt, &ms);
     if (ms.reconnects == svc->status_reconnects)
         return;
-    const char *state = hs_ctl_status_paused(svc->ctl) ? "paused" : "online";
+    hs_proto_state state = hs_ctl_status_paused(svc->ctl) ? HS_PROTO_PAUSED : HS_PROTO_ONLINE;
     hs_buf st, t;
     hs_buf_init(&st, 0);
     hs_buf_init(&t, 0);
-    if (hs__status_payload(svc, &st, state, NULL) == HS_OK &&
+    if (hs__status_payload(svc, &st, state, HS_PROTO_REASON_NONE) == HS_OK &&
         hs_mqtt_publish(svc->mqtt, hs_service_topic(svc, &t, "status/%s", svc->common->service_id),
                         st.data, st.len, 1, true, 0) == HS_OK) {
         svc->status_reconnects = ms.reconnects;
-        hs_info(svc->log, "reconnected; status is %s again", state);
+        hs_info(svc->log, "reconnected; status is %s again", hs_proto_state_name(state));
     }
     hs_buf_free(&st);
     hs_buf_free(&t);
@@ -629,10 +626,14 @@ void hs_service_tick(hs_service *svc)
     hs__trim_after_load(svc);
 }
 
-void hs_service_set_status_extra(hs_service *svc, const char *json_members)
+int hs_service_set_status_tools(hs_service *svc, const char *tools)
 {
-    hs_free(svc->status_extra);
-    svc->status_extra = json_members ? hs_strdup(json_members) : NULL;
+    char *copy = NULL;
+    if (tools != NULL && (copy = hs_strdup(tools)) == NULL)
+        return HS_ERR_NOMEM;
+    hs_free(svc->status_tools);
+    svc->status_tools = copy;
+    return HS_OK;
 }
 
 void hs_service_allow_set(hs_service *svc, const char *name)
@@ -735,7 +736,7 @@ void hs_service_destroy(hs_service *svc)
         hs_buf status, topic;
         hs_buf_init(&status, 0);
         hs_buf_init(&topic, 0);
-        if (hs__status_payload(svc, &status, "offline", "stopped") == HS_OK)
+        if (hs__status_payload(svc, &status, HS_PROTO_OFFLINE, HS_PROTO_REASON_STOPPED) == HS_OK)
             (void)hs_mqtt_publish(
                 svc->mqtt, hs_service_topic(svc, &topic, "status/%s", svc->common->service_id),
                 status.data, status.len, 1, true, 2000);

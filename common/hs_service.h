@@ -150,10 +150,11 @@ void hs_service_observe_us(hs_service *svc, int64_t us);
 int hs_service_ctl_start(hs_service *svc);
 
 /*
- * Extra JSON members for the retained status (e.g. "tools":"clock"), set
- * before hs_service_ready; text is copied.
+ * The retained status's "tools" of a tool runtime (its tool name or "all";
+ * NULL: none), copied. Set it before hs_service_connect, so that the last
+ * will carries it too. HS_ERR_NOMEM (the previous value stays).
  */
-void hs_service_set_status_extra(hs_service *svc, const char *json_members);
+int hs_service_set_status_tools(hs_service *svc, const char *tools);
 
 /* Allows `set` of a setting at run time (log_level and metrics_interval always are). */
 void hs_service_allow_set(hs_service *svc, const char *name);

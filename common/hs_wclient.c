@@ -135,13 +135,16 @@ static void hs__wc_on_ack(hs_wclient *wc, const uint8_t *data, size_t len)
 /* The writer's retained status carries its incarnation; a new one means it restarted. */
 static void hs__wc_on_status(hs_wclient *wc, const uint8_t *data, size_t len)
 {
-    const char *key = "\"incarnation\":";
-    const char *p = memmem(data, len, key, strlen(key));
-    bool online = memmem(data, len, "\"online\"", 8) != NULL;
-    if (p == NULL || !online)
+    hs_proto_status_msg sm;
+    int rc = hs_proto_status_decode(&sm, (const char *)data, len);
+    if (rc != HS_OK || sm.st.state != HS_PROTO_ONLINE) {
+        if (rc != HS_OK && len > 0 && wc->o.log != NULL)
+            hs_warn(wc->o.log, "unreadable status of the writer: %s", hs_err_detail());
+        hs_proto_status_msg_free(&sm);
         return;
-    long long inc = 0;
-    sscanf(p + strlen(key), "%lld", &inc);
+    }
+    int64_t inc = (int64_t)sm.st.incarnation;
+    hs_proto_status_msg_free(&sm);
     pthread_mutex_lock(&wc->mu);
     if (wc->writer_incarnation != 0 && inc != wc->writer_incarnation)
         wc->resend_all = true;

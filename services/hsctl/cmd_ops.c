@@ -1,9 +1,12 @@
 /* hsctl ctl / top: the control channel and the live view of the circuit. */
 #include "hsctl.h"
 
+#include "hs_ctl.h"
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_map.h"
+#include "hs_metrics.h"
+#include "hs_proto.h"
 #include "hs_time.h"
 
 #include <signal.h>
@@ -36,34 +39,45 @@ int cmd_ctl(hsctl *h, int argc, char **argv)
     }
     if (n < 2)
         return hsctl_fail(HSCTL_USER, "usage: hsctl ctl SERVICE-ID COMMAND [NAME [VALUE]]");
+    hs_ctl_request q;
+    memset(&q, 0, sizeof q);
+    if (strlen(args[1]) >= sizeof q.cmd || (n >= 3 && strlen(args[2]) >= sizeof q.name) ||
+        (n >= 4 && strlen(args[3]) >= sizeof q.value))
+        return hsctl_fail(HSCTL_USER,
+                          "ctl: the command, the name or the value is too long (under %zu, %zu "
+                          "and %zu bytes)",
+                          sizeof q.cmd, sizeof q.name, sizeof q.value);
+    snprintf(q.cmd, sizeof q.cmd, "%s", args[1]);
+    snprintf(q.name, sizeof q.name, "%s", n >= 3 ? args[2] : "");
+    snprintf(q.value, sizeof q.value, "%s", n >= 4 ? args[3] : "");
     hs_buf req, reply, t;
     hs_buf_init(&req, 0);
     hs_buf_init(&reply, 0);
     hs_buf_init(&t, 0);
-    hs_buf_puts(&req, "{\"cmd\":");
-    hs_json_put_string(&req, args[1], strlen(args[1]));
-    if (n >= 3) {
-        hs_buf_puts(&req, ",\"name\":");
-        hs_json_put_string(&req, args[2], strlen(args[2]));
-    }
-    if (n >= 4) {
-        hs_buf_puts(&req, ",\"value\":");
-        hs_json_put_string(&req, args[3], strlen(args[3]));
-    }
-    hs_buf_putc(&req, '}');
-    if (hsctl_mqtt(h) == NULL)
-        return HSCTL_SYSTEM;
-    int rc = hsctl_request(h, hsctl_topic(h, &t, "ctl/%s", args[0]), hs_buf_cstr(&req), &reply,
-                           strcmp(args[1], "drain") == 0 ? 35000 : 5000);
-    double ms = (double)h->last_rtt_us / 1000.0;
-    if (rc != HSCTL_OK) {
-        rc = hsctl_fail(HSCTL_SYSTEM, "service '%s' did not answer (hsctl status lists services)",
-                        args[0]);
+    int rc = hs_ctl_request_encode(&req, &q);
+    if (rc != HS_OK) {
+        rc = hsctl_fail(rc == HS_ERR_INVAL ? HSCTL_USER : HSCTL_SYSTEM, "ctl: %s", hs_err_detail());
+    } else if (hsctl_mqtt(h) == NULL) {
+        rc = HSCTL_SYSTEM;
     } else {
-        printf("%s\n", hs_buf_cstr(&reply));
-        fprintf(stderr, "(answered in %.1f ms from the request)\n", ms);
-        if (strstr(hs_buf_cstr(&reply), "\"ok\":true") == NULL)
-            rc = HSCTL_USER;
+        rc = hsctl_request(h, hsctl_topic(h, &t, "ctl/%s", args[0]), hs_buf_cstr(&req), &reply,
+                           strcmp(args[1], "drain") == 0 ? 35000 : 5000);
+        double ms = (double)h->last_rtt_us / 1000.0;
+        hs_ctl_reply r;
+        if (rc != HSCTL_OK) {
+            rc = hsctl_fail(HSCTL_SYSTEM,
+                            "service '%s' did not answer (hsctl status lists services)", args[0]);
+        } else if (hs_ctl_reply_decode(reply.data, reply.len, &r) != HS_OK) {
+            /* The answer is printed as is, also when it is not a reply. */
+            printf("%s\n", hs_buf_cstr(&reply));
+            rc = hsctl_fail(HSCTL_SYSTEM, "unreadable answer from '%s': %s", args[0],
+                            hs_err_detail());
+        } else {
+            printf("%s\n", hs_buf_cstr(&reply));
+            fprintf(stderr, "(answered in %.1f ms from the request)\n", ms);
+            if (!r.ok)
+                rc = HSCTL_USER;
+        }
     }
     hs_buf_free(&req);
     hs_buf_free(&reply);
@@ -77,7 +91,8 @@ typedef struct top_row {
     char id[128];
     char service[32];
     char state[16];
-    char metrics[2048]; /* last metrics JSON */
+    bool have_metrics;     /* m holds the last metrics */
+    hs_metrics_snapshot m; /* numbers only: its strings are NULL */
     int64_t seen_us;
 } top_row;
 
@@ -89,24 +104,35 @@ static void top_sig(int sig)
     g_top_stop = 1;
 }
 
-static double jnum(const char *json, const char *key)
+/* Takes a retained status into a row; an unreadable one is reported and leaves the row. */
+static void top_take_status(top_row *r, const hs_mqtt_msg *msg)
 {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, pat);
-    return p ? atof(p + strlen(pat)) : 0;
+    hs_proto_status_msg sm;
+    if (hs_proto_status_decode(&sm, (const char *)msg->payload, msg->len) != HS_OK) {
+        fprintf(stderr, "hsctl: unreadable status on %s: %s\n", msg->topic, hs_err_detail());
+    } else {
+        snprintf(r->state, sizeof r->state, "%s", hs_proto_state_name(sm.st.state));
+        snprintf(r->service, sizeof r->service, "%s", sm.st.service);
+        if (sm.st.state == HS_PROTO_OFFLINE)
+            r->have_metrics = false;
+    }
+    hs_proto_status_msg_free(&sm);
 }
 
-static void jstr(const char *json, const char *key, char *out, size_t len)
+/* Takes a metrics message into a row; an unreadable one is reported and leaves the row. */
+static void top_take_metrics(top_row *r, const hs_mqtt_msg *msg)
 {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":\"", key);
-    const char *p = strstr(json, pat);
-    size_t i = 0;
-    if (p != NULL)
-        for (p += strlen(pat); *p && *p != '"' && i + 1 < len; p++)
-            out[i++] = *p;
-    out[i] = '\0';
+    hs_metrics_msg mm;
+    if (hs_metrics_decode(&mm, (const char *)msg->payload, msg->len) != HS_OK) {
+        fprintf(stderr, "hsctl: unreadable metrics on %s: %s\n", msg->topic, hs_err_detail());
+    } else {
+        if (r->service[0] == '\0')
+            snprintf(r->service, sizeof r->service, "%s", mm.s.kind);
+        r->m = mm.s;
+        r->m.kind = r->m.id = r->m.version = NULL;
+        r->have_metrics = true;
+    }
+    hs_metrics_msg_free(&mm);
 }
 
 static int top_cmp(const void *a, const void *b)
@@ -126,24 +152,19 @@ static void top_draw(top_row *rows, size_t n, bool tty)
            "MSG IN/s", "INST IN/s", "INST OUT/s", "BACKLOG", "p50 ms", "p99 ms", "ERR", "DEAD",
            "RSS MB", "CPU s");
     for (size_t i = 0; i < n; i++) {
-        const char *m = rows[i].metrics;
+        const hs_metrics_snapshot *m = &rows[i].m;
         char state[16];
         snprintf(state, sizeof state, "%s", rows[i].state);
-        if (m[0] != '\0' && strcmp(state, "online") == 0) {
-            char ms[16];
-            jstr(m, "state", ms, sizeof ms);
-            if (ms[0] != '\0')
-                snprintf(state, sizeof state, "%s", ms);
-        }
-        if (m[0] == '\0') {
+        if (rows[i].have_metrics && strcmp(state, "online") == 0 && m->paused)
+            snprintf(state, sizeof state, "paused");
+        if (!rows[i].have_metrics) {
             printf("%-22s %-9s %-8s %9s\n", rows[i].id, rows[i].service, state, "-");
             continue;
         }
         printf("%-22s %-9s %-8s %9.0f %10.0f %10.0f %8.0f %8.2f %8.2f %6.0f %6.0f %7.1f %6.1f\n",
-               rows[i].id, rows[i].service, state, jnum(m, "msgs_in_per_s"),
-               jnum(m, "instances_in_per_s"), jnum(m, "instances_out_per_s"), jnum(m, "backlog"),
-               jnum(m, "p50"), jnum(m, "p99"), jnum(m, "errors"), jnum(m, "dead_lettered"),
-               jnum(m, "rss_kb") / 1024.0, jnum(m, "cpu_s"));
+               rows[i].id, rows[i].service, state, m->msgs_in_per_s, m->instances_in_per_s,
+               m->instances_out_per_s, (double)m->backlog, m->p50_ms, m->p99_ms, (double)m->errors,
+               (double)m->dead_lettered, (double)m->rss_kb / 1024.0, m->cpu_s);
     }
     if (!tty)
         printf("\n");
@@ -205,18 +226,10 @@ int cmd_top(hsctl *h, int argc, char **argv)
                 n++;
             }
             if (k < n && msg->len > 0) {
-                char json[2048];
-                snprintf(json, sizeof json, "%.*s", (int)msg->len, (const char *)msg->payload);
-                if (status) {
-                    jstr(json, "state", rows[k].state, sizeof rows[k].state);
-                    jstr(json, "service", rows[k].service, sizeof rows[k].service);
-                    if (strcmp(rows[k].state, "offline") == 0)
-                        rows[k].metrics[0] = '\0';
-                } else {
-                    snprintf(rows[k].metrics, sizeof rows[k].metrics, "%s", json);
-                    if (rows[k].service[0] == '\0')
-                        jstr(json, "service", rows[k].service, sizeof rows[k].service);
-                }
+                if (status)
+                    top_take_status(&rows[k], msg);
+                else
+                    top_take_metrics(&rows[k], msg);
                 rows[k].seen_us = hs_time_mono_us();
             }
             hs_mqtt_msg_free(msg);
@@ -226,7 +239,7 @@ int cmd_top(hsctl *h, int argc, char **argv)
             /* Done when every online service has sent metrics, or after 12 s. */
             bool all = n > 0;
             for (size_t k = 0; k < n; k++)
-                if (strcmp(rows[k].state, "offline") != 0 && rows[k].metrics[0] == '\0')
+                if (strcmp(rows[k].state, "offline") != 0 && !rows[k].have_metrics)
                     all = false;
             if (all || now - start > 12 * HS_US_PER_S) {
                 top_draw(rows, n, false);

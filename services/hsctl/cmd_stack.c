@@ -15,6 +15,7 @@
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_mpack.h"
+#include "hs_proto.h"
 #include "hs_time.h"
 
 #include <arpa/inet.h>
@@ -24,6 +25,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,27 +258,27 @@ typedef struct status_row {
     int64_t started_us;
 } status_row;
 
-static void json_field(const char *json, const char *key, char *out, size_t len)
+/*
+ * A row from a retained status: a status that does not decode shows with
+ * state "?" and the reason on stderr.
+ */
+static void status_row_read(status_row *r, const hs_mqtt_msg *msg)
 {
-    char pat[64];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = strstr(json, pat);
-    out[0] = '\0';
-    if (p == NULL)
+    hs_proto_status_msg sm;
+    if (hs_proto_status_decode(&sm, (const char *)msg->payload, msg->len) != HS_OK) {
+        fprintf(stderr, "hsctl: unreadable status on %s: %s\n", msg->topic, hs_err_detail());
+        snprintf(r->state, sizeof r->state, "?");
+        hs_proto_status_msg_free(&sm);
         return;
-    p += strlen(pat);
-    if (*p == '"') {
-        p++;
-        size_t i = 0;
-        while (*p && *p != '"' && i + 1 < len)
-            out[i++] = *p++;
-        out[i] = '\0';
-    } else {
-        size_t i = 0;
-        while (*p && *p != ',' && *p != '}' && i + 1 < len)
-            out[i++] = *p++;
-        out[i] = '\0';
     }
+    const hs_proto_status *st = &sm.st;
+    snprintf(r->service, sizeof r->service, "%s", st->service);
+    snprintf(r->state, sizeof r->state, "%s", hs_proto_state_name(st->state));
+    snprintf(r->version, sizeof r->version, "%s", st->version);
+    snprintf(r->host, sizeof r->host, "%s", st->host);
+    r->pid = st->pid <= INT32_MAX ? (int)st->pid : 0;
+    r->started_us = (int64_t)st->incarnation;
+    hs_proto_status_msg_free(&sm);
 }
 
 static size_t collect_status(hsctl *h, status_row *rows, size_t max, int wait_ms)
@@ -299,21 +301,12 @@ static size_t collect_status(hsctl *h, status_row *rows, size_t max, int wait_ms
         hs_mqtt_msg *msg;
         if (hs_mqtt_recv(m, &msg, (int)(left / 1000) + 1) != HS_OK)
             continue;
-        const char *json = (const char *)msg->payload;
         status_row r;
         memset(&r, 0, sizeof r);
         const char *slash = strrchr(msg->topic, '/');
         snprintf(r.id, sizeof r.id, "%s", slash ? slash + 1 : msg->topic);
         if (msg->len > 0) {
-            char tmp[64];
-            json_field(json, "service", r.service, sizeof r.service);
-            json_field(json, "state", r.state, sizeof r.state);
-            json_field(json, "version", r.version, sizeof r.version);
-            json_field(json, "host", r.host, sizeof r.host);
-            json_field(json, "pid", tmp, sizeof tmp);
-            r.pid = atoi(tmp);
-            json_field(json, "incarnation", tmp, sizeof tmp);
-            r.started_us = atoll(tmp);
+            status_row_read(&r, msg);
             size_t k = 0;
             while (k < n && strcmp(rows[k].id, r.id) != 0)
                 k++;

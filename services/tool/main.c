@@ -47,12 +47,9 @@ static int tool_service_main(int argc, char **argv)
             hs_warn(hs_service_log(svc), "plugins: %s", hs_buf_cstr(&err));
         hs_buf_free(&err);
     }
-    if (rc == HS_OK) {
-        /* In the status and in the last will: which tools this runtime takes. */
-        char extra[300];
-        snprintf(extra, sizeof extra, "\"tools\":\"%s\"", cfg.tool);
-        hs_service_set_status_extra(svc, extra);
-    }
+    /* In the status and in the last will: which tools this runtime takes. */
+    if (rc == HS_OK)
+        rc = hs_service_set_status_tools(svc, cfg.tool);
     if (rc == HS_OK)
         rc = hs_service_connect(svc, false);
     if (rc == HS_OK)
