@@ -4,6 +4,7 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_mpack.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -115,4 +116,50 @@ int hs_tu_each(hs_tool_ctx *ctx, size_t source, hs_interval range, hs_tu_each_fn
     }
     hs_tool_iter_close(&it);
     return r < 0 ? r : rc;
+}
+
+/* ------------------------------------------------------------------ windows */
+
+bool hs_tu_read_window(const uint8_t *p, size_t len, int64_t *lo, int64_t *up)
+{
+    hs_mp_reader r;
+    uint32_t n;
+    hs_mp_reader_init(&r, p, len);
+    return hs_mp_get_array(&r, &n) == HS_OK && n == 2 && hs_mp_get_int(&r, lo) == HS_OK &&
+           hs_mp_get_int(&r, up) == HS_OK && hs_mp_at_end(&r);
+}
+
+/* What hs__tu_window passes on: the caller's callback and how to read windows. */
+typedef struct hs__tu_windows {
+    hs_tool_ctx *ctx;
+    const char *tool;
+    bool clip;
+    int64_t end; /* the job end */
+    hs_tu_window_fn fn;
+    void *ud;
+} hs__tu_windows;
+
+static int hs__tu_window(void *ud, int64_t t, const uint8_t *v, size_t len)
+{
+    hs__tu_windows *w = ud;
+    int64_t lo, up;
+    if (!hs_tu_read_window(v, len, &lo, &up)) {
+        hs_tool_warn(w->ctx, "%s: the window at %lld is not [lo, up] in microseconds; skipped",
+                     w->tool, (long long)t);
+        return HS_OK;
+    }
+    if (w->clip) {
+        if (up > w->end)
+            up = w->end;
+        if (lo >= up)
+            return HS_OK;
+    }
+    return w->fn(w->ud, t, lo, up);
+}
+
+int hs_tu_each_window(hs_tool_ctx *ctx, const char *tool, bool clip, hs_tu_window_fn fn, void *ud)
+{
+    hs_interval iv = hs_tool_interval(ctx);
+    hs__tu_windows w = {ctx, tool, clip, iv.end, fn, ud};
+    return hs_tu_each(ctx, 0, iv, hs__tu_window, &w);
 }

@@ -1,6 +1,7 @@
 /*
  * Helpers that tools of every family share: a sliding buffer of numeric
- * points (t, v), a scalar as key text, and reading a source to its end.
+ * points (t, v), a scalar as key text, reading a source to its end and
+ * reading the windows of a window source.
  * Internal to the tool library.
  */
 #ifndef HS_BUILTIN_TOOL_UTIL_H
@@ -71,5 +72,23 @@ typedef int (*hs_tu_each_fn)(void *ud, int64_t t, const uint8_t *v, size_t len);
  * error, or what fn returned to stop.
  */
 int hs_tu_each(hs_tool_ctx *ctx, size_t source, hs_interval range, hs_tu_each_fn fn, void *ud);
+
+/* ---- windows ---- */
+
+/* Reads a window value [lo_us, up_us] (an array of two integers, nothing after it). */
+bool hs_tu_read_window(const uint8_t *p, size_t len, int64_t *lo, int64_t *up);
+
+/* Called for every window (t, (lo, up]); returns as hs_tu_each_fn does. */
+typedef int (*hs_tu_window_fn)(void *ud, int64_t t, int64_t lo, int64_t up);
+
+/*
+ * Reads the windows of source 0 over the job interval, in time order, and
+ * calls fn for each. A value that is not [lo_us, up_us] is passed over with
+ * the warning "<tool>: the window at <t> is not [lo, up] in microseconds;
+ * skipped". With clip, up is cut to the job end (data after it is never
+ * read) and a window with lo >= up is passed over. Returns HS_OK, the read
+ * error, or what fn returned to stop.
+ */
+int hs_tu_each_window(hs_tool_ctx *ctx, const char *tool, bool clip, hs_tu_window_fn fn, void *ud);
 
 #endif

@@ -117,9 +117,6 @@ bool hs1_key_text(const hs_value *v, char *buf, const char **s, size_t *len);
  */
 bool hs1_value_eq(const hs_value *a, const hs_value *b);
 
-/* Reads a window value [lo_us, up_us] (two integers). */
-bool hs1_read_window(const uint8_t *p, size_t len, int64_t *lo, int64_t *up);
-
 /* a + b clamped to the int64 range. */
 int64_t hs1_add_sat(int64_t a, int64_t b);
 
@@ -160,6 +157,16 @@ void hs1_wbuf_free(hs1_wbuf *w);
  */
 int hs1_wbuf_window(hs_tool_ctx *ctx, hs1_wbuf *w, int64_t lo, int64_t up, size_t *first,
                     size_t *end);
+
+/*
+ * Emits at t the list of the values of w's instances [first, end) in time
+ * order, or with with_time the list of [t_us, value] pairs, encoded into
+ * out (reset first). A list that nests too deep to be a value is not
+ * emitted but warned about as "<tool>: the window at <t> nests too deep;
+ * skipped". Returns HS_OK or the error of encoding or emitting.
+ */
+int hs1_wbuf_emit_list(hs_tool_ctx *ctx, const char *tool, const hs1_wbuf *w, size_t first,
+                       size_t end, bool with_time, int64_t t, hs_buf *out);
 
 static inline const uint8_t *hs1_wbuf_value(const hs1_wbuf *w, size_t i)
 {

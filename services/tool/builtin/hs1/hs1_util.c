@@ -258,15 +258,6 @@ bool hs1_value_eq(const hs_value *a, const hs_value *b)
     }
 }
 
-bool hs1_read_window(const uint8_t *p, size_t len, int64_t *lo, int64_t *up)
-{
-    hs_mp_reader r;
-    uint32_t n;
-    hs_mp_reader_init(&r, p, len);
-    return hs_mp_get_array(&r, &n) == HS_OK && n == 2 && hs_mp_get_int(&r, lo) == HS_OK &&
-           hs_mp_get_int(&r, up) == HS_OK && hs_mp_at_end(&r);
-}
-
 int64_t hs1_add_sat(int64_t a, int64_t b)
 {
     int64_t s;
@@ -407,4 +398,30 @@ int hs1_wbuf_window(hs_tool_ctx *ctx, hs1_wbuf *w, int64_t lo, int64_t up, size_
     *first = w->head;
     *end = a;
     return HS_OK;
+}
+
+int hs1_wbuf_emit_list(hs_tool_ctx *ctx, const char *tool, const hs1_wbuf *w, size_t first,
+                       size_t end, bool with_time, int64_t t, hs_buf *out)
+{
+    hs_buf_reset(out);
+    int rc = hs_mp_put_array(out, (uint32_t)(end - first));
+    bool nested = false;
+    for (size_t i = first; rc == HS_OK && i < end; i++) {
+        const uint8_t *v = hs1_wbuf_value(w, i);
+        if (with_time) {
+            rc = hs_mp_put_array(out, 2);
+            if (rc == HS_OK)
+                rc = hs_mp_put_int(out, w->t[i]);
+        }
+        if (rc == HS_OK)
+            rc = hs_mp_put_raw(out, v, w->len[i]);
+        nested = nested || hs1_is_container(v, w->len[i]);
+    }
+    if (rc != HS_OK)
+        return rc;
+    if (nested && hs_value_check(out->data, out->len) != HS_OK) {
+        hs_tool_warn(ctx, "%s: the window at %lld nests too deep; skipped", tool, (long long)t);
+        return HS_OK;
+    }
+    return hs_tool_emit(ctx, t, out->data, out->len);
 }
