@@ -72,6 +72,76 @@ void hs_tvbuf_clear(hs_tvbuf *b)
     b->head = b->n = 0;
 }
 
+/* ------------------------------------------------------------------ instance buffer */
+
+void hs_tu_ibuf_init(hs_tu_ibuf *b)
+{
+    memset(b, 0, sizeof *b);
+    hs_buf_init(&b->bytes, 0);
+}
+
+void hs_tu_ibuf_free(hs_tu_ibuf *b)
+{
+    hs_free(b->t);
+    hs_free(b->off);
+    hs_free(b->len);
+    hs_buf_free(&b->bytes);
+    hs_tu_ibuf_init(b);
+}
+
+void hs_tu_ibuf_clear(hs_tu_ibuf *b)
+{
+    b->head = b->n = 0;
+    hs_buf_reset(&b->bytes);
+}
+
+/* Moves the instances in use [head, n) and their bytes to the front. */
+static void hs__tu_ibuf_slide(hs_tu_ibuf *b)
+{
+    size_t live = b->n - b->head;
+    size_t boff = live > 0 ? b->off[b->head] : b->bytes.len;
+    size_t blen = b->bytes.len - boff;
+    memmove(b->bytes.data, b->bytes.data + boff, blen);
+    b->bytes.len = blen;
+    memmove(b->t, b->t + b->head, live * sizeof *b->t);
+    memmove(b->len, b->len + b->head, live * sizeof *b->len);
+    for (size_t i = 0; i < live; i++)
+        b->off[i] = b->off[b->head + i] - boff;
+    b->head = 0;
+    b->n = live;
+}
+
+int hs_tu_ibuf_push(hs_tu_ibuf *b, int64_t t, const uint8_t *v, size_t len)
+{
+    /* Slide when at least half is dropped (amortised O(1)); grow otherwise. */
+    if (b->n == b->cap && b->head > 0 && b->n - b->head <= b->cap / 2)
+        hs__tu_ibuf_slide(b);
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        int64_t *nt = hs_realloc(b->t, cap * sizeof *nt);
+        if (nt == NULL)
+            return HS_ERR_NOMEM;
+        b->t = nt;
+        size_t *no = hs_realloc(b->off, cap * sizeof *no);
+        if (no == NULL)
+            return HS_ERR_NOMEM;
+        b->off = no;
+        size_t *nl = hs_realloc(b->len, cap * sizeof *nl);
+        if (nl == NULL)
+            return HS_ERR_NOMEM;
+        b->len = nl;
+        b->cap = cap;
+    }
+    b->t[b->n] = t;
+    b->off[b->n] = b->bytes.len;
+    b->len[b->n] = len;
+    int rc = hs_buf_append(&b->bytes, v, len);
+    if (rc != HS_OK)
+        return rc;
+    b->n++;
+    return HS_OK;
+}
+
 /* ------------------------------------------------------------------ key text */
 
 bool hs_tu_key_text(const hs_value *v, char buf[HS_TU_KEY_BUF], const char **s, size_t *len)

@@ -7,6 +7,7 @@
 #ifndef HS_BUILTIN_TOOL_UTIL_H
 #define HS_BUILTIN_TOOL_UTIL_H
 
+#include "hs_buf.h"
 #include "hs_tool.h"
 #include "hs_value.h"
 
@@ -42,6 +43,44 @@ void hs_tvbuf_drop_through(hs_tvbuf *b, int64_t t);
 
 /* Drops every point, keeping the memory. */
 void hs_tvbuf_clear(hs_tvbuf *b);
+
+/* ---- a sliding buffer of instances ---- */
+
+/*
+ * Instances (t, value) in time order, their value bytes copied, appended at
+ * the end and dropped at the front by moving head. The instances in use are
+ * [head, n). A zeroed hs_tu_ibuf is empty, as after hs_tu_ibuf_init.
+ */
+typedef struct hs_tu_ibuf {
+    int64_t *t;  /* owned: times */
+    size_t *off; /* owned: where each value starts in bytes */
+    size_t *len; /* owned: value lengths */
+    size_t head, n, cap;
+    hs_buf bytes; /* owned: the value bytes */
+} hs_tu_ibuf;
+
+/* An empty buffer; allocates nothing. */
+void hs_tu_ibuf_init(hs_tu_ibuf *b);
+
+/* Frees what the buffer holds; it is then empty. */
+void hs_tu_ibuf_free(hs_tu_ibuf *b);
+
+/*
+ * Appends (t, the len bytes at v), first moving the instances in use to the
+ * front when the arrays are full and at least half of them is dropped.
+ * HS_OK, HS_ERR_NOMEM or the error of hs_buf_append (the instance is then
+ * not added).
+ */
+int hs_tu_ibuf_push(hs_tu_ibuf *b, int64_t t, const uint8_t *v, size_t len);
+
+/* Drops every instance, keeping the memory. */
+void hs_tu_ibuf_clear(hs_tu_ibuf *b);
+
+/* The value bytes of instance i (valid until the next push or clear). */
+static inline const uint8_t *hs_tu_ibuf_value(const hs_tu_ibuf *b, size_t i)
+{
+    return b->bytes.data + b->off[i];
+}
 
 /* ---- a scalar as key text ---- */
 

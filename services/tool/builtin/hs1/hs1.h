@@ -9,6 +9,7 @@
 #include "hs_buf.h"
 #include "hs_tool.h"
 #include "hs_value.h"
+#include "tool_util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -139,12 +140,8 @@ typedef struct hs1_wbuf {
     bool it_open;
     bool done;     /* it reached limit */
     int64_t from;  /* the buffer holds every instance of (from, to] ... */
-    int64_t to;    /* ... from head on, and maybe one after to */
-    int64_t *t;    /* owned: times of the buffered instances, [head, n) in use */
-    size_t *off;   /* owned: where their values start in bytes */
-    uint32_t *len; /* owned: value lengths */
-    size_t head, n, cap;
-    hs_buf bytes; /* owned: the value bytes */
+    int64_t to;    /* ... from its head on, and maybe one after to */
+    hs_tu_ibuf in; /* owned: the buffered instances */
 } hs1_wbuf;
 
 void hs1_wbuf_init(hs1_wbuf *w, size_t source, int64_t limit);
@@ -170,7 +167,7 @@ int hs1_wbuf_emit_list(hs_tool_ctx *ctx, const char *tool, const hs1_wbuf *w, si
 
 static inline const uint8_t *hs1_wbuf_value(const hs1_wbuf *w, size_t i)
 {
-    return w->bytes.data + w->off[i];
+    return hs_tu_ibuf_value(&w->in, i);
 }
 
 #endif
