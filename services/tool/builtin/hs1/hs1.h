@@ -100,6 +100,13 @@ int hs1_keys_init(hs1_keys *k, hs_arena *a, size_t max);
  */
 long hs1_keys_get(hs1_keys *k, const char *s, uint32_t len, bool add, bool *added);
 
+/*
+ * A map in a with the keys of k in their order (strings borrowed from k's
+ * keys) and nil values, for the caller to set: value i is items[2 * i + 1].
+ * NULL when out of memory.
+ */
+hs_value *hs1_keys_map(const hs1_keys *k, hs_arena *a);
+
 /* ---- small helpers ---- */
 
 /*

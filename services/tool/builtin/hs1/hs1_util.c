@@ -142,6 +142,20 @@ long hs1_keys_get(hs1_keys *k, const char *s, uint32_t len, bool add, bool *adde
     return (long)k->n++;
 }
 
+hs_value *hs1_keys_map(const hs1_keys *k, hs_arena *a)
+{
+    hs_value *m = hs_value_map(a, (uint32_t)k->n);
+    if (m == NULL)
+        return NULL;
+    for (size_t i = 0; i < k->n; i++) {
+        hs_value *key = &m->u.items[2 * i];
+        key->type = HS_V_STR;
+        key->len = k->len[i];
+        key->u.s = k->s[i];
+    }
+    return m;
+}
+
 /* ------------------------------------------------------------------ helpers */
 
 /* Python's repr of a finite double: shortest round trip, fixed for 1e-4 <= |f| < 1e16. */
