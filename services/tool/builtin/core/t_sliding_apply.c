@@ -13,9 +13,6 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
-#include "hs_mpack.h"
-
-#include <string.h>
 
 typedef struct hs__sa {
     hs_func f;       /* the reducer */

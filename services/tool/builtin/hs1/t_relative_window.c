@@ -3,7 +3,6 @@
 #include "tool_util.h"
 
 #include "hs_error.h"
-#include "hs_mpack.h"
 #include "hs_time.h"
 
 #include <string.h>

@@ -4,7 +4,6 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
-#include "hs_mpack.h"
 
 typedef struct hs__sl {
     bool include_time; /* [t_us, value] pairs rather than values */
