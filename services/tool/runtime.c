@@ -36,8 +36,7 @@ struct runtime {
     hs_tool_registry *tools;
     hs_buf fields, batches, topic;
     hs_proto_output *outs; /* outputs of the part being sent (owned array) */
-    size_t *offs;          /* where each output's batch starts in batches (owned array) */
-    size_t capouts, capoffs;
+    size_t capouts;
     uint64_t jobs_ok, jobs_failed;
 };
 
@@ -142,16 +141,13 @@ static int rt_part_outputs(runtime *rt, const rt_job *j, const hs_tool_output *o
             *idx = 0;
             continue;
         }
-        if (hs_grow(&rt->outs, &rt->capouts, n + 1, sizeof *rt->outs, 16) != HS_OK ||
-            hs_grow(&rt->offs, &rt->capoffs, n + 1, sizeof *rt->offs, 16) != HS_OK)
+        if (hs_grow(&rt->outs, &rt->capouts, n + 1, sizeof *rt->outs, 16) != HS_OK)
             return HS_ERR_NOMEM;
         size_t take = avail < left ? avail : left;
         size_t at = rt->batches.len;
         rc = hs_codec_encode_mpack(&o->per_sink[*sink], *idx, take, &rt->batches);
-        /* Offsets now, pointers once the buffer stops moving. */
         rt->outs[n].sid = j->sinks[*sink]->canon;
         rt->outs[n].batch_len = rt->batches.len - at;
-        rt->offs[n] = at;
         n++;
         left -= take;
         *idx += take;
@@ -160,8 +156,15 @@ static int rt_part_outputs(runtime *rt, const rt_job *j, const hs_tool_output *o
             *idx = 0;
         }
     }
-    for (size_t k = 0; k < n; k++)
-        rt->outs[k].batch = rt->batches.data + rt->offs[k];
+    /*
+     * The batches lie end to end in rt->batches, each batch_len long:
+     * pointers now that the buffer stops moving.
+     */
+    size_t off = 0;
+    for (size_t k = 0; k < n; k++) {
+        rt->outs[k].batch = rt->batches.data + off;
+        off += rt->outs[k].batch_len;
+    }
     *nouts = n;
     return rc;
 }
@@ -393,7 +396,6 @@ void runtime_destroy(runtime *rt)
     hs_buf_free(&rt->fields);
     hs_buf_free(&rt->batches);
     hs_free(rt->outs);
-    hs_free(rt->offs);
     hs_buf_free(&rt->topic);
     hs_free(rt);
 }

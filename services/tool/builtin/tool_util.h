@@ -1,11 +1,13 @@
 /*
  * Helpers that tools of every family share: a sliding buffer of numeric
- * points (t, v), a scalar as key text, and reading a source to its end.
+ * points (t, v), a scalar as key text, reading a source to its end and
+ * reading the windows of a window source.
  * Internal to the tool library.
  */
 #ifndef HS_BUILTIN_TOOL_UTIL_H
 #define HS_BUILTIN_TOOL_UTIL_H
 
+#include "hs_buf.h"
 #include "hs_tool.h"
 #include "hs_value.h"
 
@@ -42,6 +44,44 @@ void hs_tvbuf_drop_through(hs_tvbuf *b, int64_t t);
 /* Drops every point, keeping the memory. */
 void hs_tvbuf_clear(hs_tvbuf *b);
 
+/* ---- a sliding buffer of instances ---- */
+
+/*
+ * Instances (t, value) in time order, their value bytes copied, appended at
+ * the end and dropped at the front by moving head. The instances in use are
+ * [head, n). A zeroed hs_tu_ibuf is empty, as after hs_tu_ibuf_init.
+ */
+typedef struct hs_tu_ibuf {
+    int64_t *t;  /* owned: times */
+    size_t *off; /* owned: where each value starts in bytes */
+    size_t *len; /* owned: value lengths */
+    size_t head, n, cap;
+    hs_buf bytes; /* owned: the value bytes */
+} hs_tu_ibuf;
+
+/* An empty buffer; allocates nothing. */
+void hs_tu_ibuf_init(hs_tu_ibuf *b);
+
+/* Frees what the buffer holds; it is then empty. */
+void hs_tu_ibuf_free(hs_tu_ibuf *b);
+
+/*
+ * Appends (t, the len bytes at v), first moving the instances in use to the
+ * front when the arrays are full and at least half of them is dropped.
+ * HS_OK, HS_ERR_NOMEM or the error of hs_buf_append (the instance is then
+ * not added).
+ */
+int hs_tu_ibuf_push(hs_tu_ibuf *b, int64_t t, const uint8_t *v, size_t len);
+
+/* Drops every instance, keeping the memory. */
+void hs_tu_ibuf_clear(hs_tu_ibuf *b);
+
+/* The value bytes of instance i (valid until the next push or clear). */
+static inline const uint8_t *hs_tu_ibuf_value(const hs_tu_ibuf *b, size_t i)
+{
+    return b->bytes.data + b->off[i];
+}
+
 /* ---- a scalar as key text ---- */
 
 /* Room hs_tu_key_text needs in its buffer. */
@@ -71,5 +111,23 @@ typedef int (*hs_tu_each_fn)(void *ud, int64_t t, const uint8_t *v, size_t len);
  * error, or what fn returned to stop.
  */
 int hs_tu_each(hs_tool_ctx *ctx, size_t source, hs_interval range, hs_tu_each_fn fn, void *ud);
+
+/* ---- windows ---- */
+
+/* Reads a window value [lo_us, up_us] (an array of two integers, nothing after it). */
+bool hs_tu_read_window(const uint8_t *p, size_t len, int64_t *lo, int64_t *up);
+
+/* Called for every window (t, (lo, up]); returns as hs_tu_each_fn does. */
+typedef int (*hs_tu_window_fn)(void *ud, int64_t t, int64_t lo, int64_t up);
+
+/*
+ * Reads the windows of source 0 over the job interval, in time order, and
+ * calls fn for each. A value that is not [lo_us, up_us] is passed over with
+ * the warning "<tool>: the window at <t> is not [lo, up] in microseconds;
+ * skipped". With clip, up is cut to the job end (data after it is never
+ * read) and a window with lo >= up is passed over. Returns HS_OK, the read
+ * error, or what fn returned to stop.
+ */
+int hs_tu_each_window(hs_tool_ctx *ctx, const char *tool, bool clip, hs_tu_window_fn fn, void *ud);
 
 #endif

@@ -13,9 +13,6 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
-#include "hs_mpack.h"
-
-#include <string.h>
 
 typedef struct hs__sa {
     hs_func f;       /* the reducer */
@@ -109,54 +106,30 @@ static size_t hs__sa_upper(const hs__sa *s, int64_t up)
     return lo;
 }
 
-/* Reads a window value [lo, up] (two integers). */
-static bool hs__sa_window(const uint8_t *p, size_t len, int64_t *lo, int64_t *up)
+/* What a window needs: the tool's state and its context. */
+typedef struct hs__sa_run_ctx {
+    hs_tool_ctx *ctx;
+    hs__sa *s;
+} hs__sa_run_ctx;
+
+static int hs__sa_each(void *ud, int64_t t, int64_t lo, int64_t up)
 {
-    hs_mp_reader r;
-    uint32_t n;
-    hs_mp_reader_init(&r, p, len);
-    return hs_mp_get_array(&r, &n) == HS_OK && n == 2 && hs_mp_get_int(&r, lo) == HS_OK &&
-           hs_mp_get_int(&r, up) == HS_OK && hs_mp_at_end(&r);
+    hs__sa_run_ctx *c = ud;
+    hs__sa *s = c->s;
+    int rc = hs__sa_fill(c->ctx, s, lo, up, hs_tool_interval(c->ctx).end);
+    if (rc != HS_OK)
+        return rc;
+    size_t j = hs__sa_upper(s, up);
+    if (j == s->pts.head)
+        return HS_OK; /* a window with no numbers gives no output */
+    return hs_func_reduce_emit(c->ctx, &s->f, t, s->pts.v + s->pts.head, j - s->pts.head,
+                               &s->scratch, &s->scap);
 }
 
 static int hs__sa_run(hs_tool_ctx *ctx, void *state)
 {
-    hs__sa *s = state;
-    hs_interval iv = hs_tool_interval(ctx);
-    hs_tool_iter wit;
-    int rc = hs_tool_iter_open(ctx, 0, iv, &wit);
-    if (rc != HS_OK)
-        return rc;
-    int64_t t;
-    const uint8_t *p;
-    size_t len;
-    int r;
-    while ((r = hs_tool_iter_next(&wit, &t, &p, &len)) == 1) {
-        int64_t lo, up;
-        if (!hs__sa_window(p, len, &lo, &up)) {
-            hs_tool_warn(ctx, "sliding_apply: the window at %lld is not [lo, up] in microseconds",
-                         (long long)t);
-            continue;
-        }
-        if (up > iv.end)
-            up = iv.end; /* data after the job end is not read */
-        if (lo >= up)
-            continue;
-        rc = hs__sa_fill(ctx, s, lo, up, iv.end);
-        if (rc != HS_OK)
-            break;
-        size_t j = hs__sa_upper(s, up);
-        if (j > s->pts.head) {
-            rc = hs_func_reduce_emit(ctx, &s->f, t, s->pts.v + s->pts.head, j - s->pts.head,
-                                     &s->scratch, &s->scap);
-            if (rc != HS_OK)
-                break;
-        }
-    }
-    if (rc == HS_OK && r < 0)
-        rc = r;
-    hs_tool_iter_close(&wit);
-    return rc;
+    hs__sa_run_ctx c = {ctx, state};
+    return hs_tu_each_window(ctx, "sliding_apply", true, hs__sa_each, &c);
 }
 
 static const hs_tool_param hs__sa_params[] = {

@@ -9,6 +9,7 @@
 #include "hs_buf.h"
 #include "hs_tool.h"
 #include "hs_value.h"
+#include "tool_util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -99,6 +100,13 @@ int hs1_keys_init(hs1_keys *k, hs_arena *a, size_t max);
  */
 long hs1_keys_get(hs1_keys *k, const char *s, uint32_t len, bool add, bool *added);
 
+/*
+ * A map in a with the keys of k in their order (strings borrowed from k's
+ * keys) and nil values, for the caller to set: value i is items[2 * i + 1].
+ * NULL when out of memory.
+ */
+hs_value *hs1_keys_map(const hs1_keys *k, hs_arena *a);
+
 /* ---- small helpers ---- */
 
 /*
@@ -116,9 +124,6 @@ bool hs1_key_text(const hs_value *v, char *buf, const char **s, size_t *len);
  * Python, true != 1); anything else as hs_value_equal.
  */
 bool hs1_value_eq(const hs_value *a, const hs_value *b);
-
-/* Reads a window value [lo_us, up_us] (two integers). */
-bool hs1_read_window(const uint8_t *p, size_t len, int64_t *lo, int64_t *up);
 
 /* a + b clamped to the int64 range. */
 int64_t hs1_add_sat(int64_t a, int64_t b);
@@ -142,12 +147,8 @@ typedef struct hs1_wbuf {
     bool it_open;
     bool done;     /* it reached limit */
     int64_t from;  /* the buffer holds every instance of (from, to] ... */
-    int64_t to;    /* ... from head on, and maybe one after to */
-    int64_t *t;    /* owned: times of the buffered instances, [head, n) in use */
-    size_t *off;   /* owned: where their values start in bytes */
-    uint32_t *len; /* owned: value lengths */
-    size_t head, n, cap;
-    hs_buf bytes; /* owned: the value bytes */
+    int64_t to;    /* ... from its head on, and maybe one after to */
+    hs_tu_ibuf in; /* owned: the buffered instances */
 } hs1_wbuf;
 
 void hs1_wbuf_init(hs1_wbuf *w, size_t source, int64_t limit);
@@ -161,9 +162,19 @@ void hs1_wbuf_free(hs1_wbuf *w);
 int hs1_wbuf_window(hs_tool_ctx *ctx, hs1_wbuf *w, int64_t lo, int64_t up, size_t *first,
                     size_t *end);
 
+/*
+ * Emits at t the list of the values of w's instances [first, end) in time
+ * order, or with with_time the list of [t_us, value] pairs, encoded into
+ * out (reset first). A list that nests too deep to be a value is not
+ * emitted but warned about as "<tool>: the window at <t> nests too deep;
+ * skipped". Returns HS_OK or the error of encoding or emitting.
+ */
+int hs1_wbuf_emit_list(hs_tool_ctx *ctx, const char *tool, const hs1_wbuf *w, size_t first,
+                       size_t end, bool with_time, int64_t t, hs_buf *out);
+
 static inline const uint8_t *hs1_wbuf_value(const hs1_wbuf *w, size_t i)
 {
-    return w->bytes.data + w->off[i];
+    return hs_tu_ibuf_value(&w->in, i);
 }
 
 #endif

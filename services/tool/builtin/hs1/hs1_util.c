@@ -142,6 +142,20 @@ long hs1_keys_get(hs1_keys *k, const char *s, uint32_t len, bool add, bool *adde
     return (long)k->n++;
 }
 
+hs_value *hs1_keys_map(const hs1_keys *k, hs_arena *a)
+{
+    hs_value *m = hs_value_map(a, (uint32_t)k->n);
+    if (m == NULL)
+        return NULL;
+    for (size_t i = 0; i < k->n; i++) {
+        hs_value *key = &m->u.items[2 * i];
+        key->type = HS_V_STR;
+        key->len = k->len[i];
+        key->u.s = k->s[i];
+    }
+    return m;
+}
+
 /* ------------------------------------------------------------------ helpers */
 
 /* Python's repr of a finite double: shortest round trip, fixed for 1e-4 <= |f| < 1e16. */
@@ -258,15 +272,6 @@ bool hs1_value_eq(const hs_value *a, const hs_value *b)
     }
 }
 
-bool hs1_read_window(const uint8_t *p, size_t len, int64_t *lo, int64_t *up)
-{
-    hs_mp_reader r;
-    uint32_t n;
-    hs_mp_reader_init(&r, p, len);
-    return hs_mp_get_array(&r, &n) == HS_OK && n == 2 && hs_mp_get_int(&r, lo) == HS_OK &&
-           hs_mp_get_int(&r, up) == HS_OK && hs_mp_at_end(&r);
-}
-
 int64_t hs1_add_sat(int64_t a, int64_t b)
 {
     int64_t s;
@@ -290,7 +295,7 @@ void hs1_wbuf_init(hs1_wbuf *w, size_t source, int64_t limit)
     memset(w, 0, sizeof *w);
     w->source = source;
     w->limit = limit;
-    hs_buf_init(&w->bytes, 0);
+    hs_tu_ibuf_init(&w->in);
 }
 
 void hs1_wbuf_free(hs1_wbuf *w)
@@ -298,63 +303,7 @@ void hs1_wbuf_free(hs1_wbuf *w)
     if (w->it_open)
         hs_tool_iter_close(&w->it);
     w->it_open = false;
-    hs_free(w->t);
-    hs_free(w->off);
-    hs_free(w->len);
-    hs_buf_free(&w->bytes);
-    w->t = NULL;
-    w->off = NULL;
-    w->len = NULL;
-    w->head = w->n = w->cap = 0;
-}
-
-/* Moves the live instances [head, n) and their bytes to the front. */
-static void hs1__wbuf_slide(hs1_wbuf *w)
-{
-    size_t live = w->n - w->head;
-    size_t boff = live > 0 ? w->off[w->head] : w->bytes.len;
-    size_t blen = w->bytes.len - boff;
-    memmove(w->bytes.data, w->bytes.data + boff, blen);
-    w->bytes.len = blen;
-    memmove(w->t, w->t + w->head, live * sizeof *w->t);
-    memmove(w->len, w->len + w->head, live * sizeof *w->len);
-    for (size_t i = 0; i < live; i++)
-        w->off[i] = w->off[w->head + i] - boff;
-    w->head = 0;
-    w->n = live;
-}
-
-static int hs1__wbuf_push(hs1_wbuf *w, int64_t t, const uint8_t *v, size_t len)
-{
-    if (len > UINT32_MAX)
-        return hs_err_set(HS_ERR_LIMIT, "a value of %zu bytes is too large", len);
-    /* Slide when at least half is dropped (amortised O(1)); grow otherwise. */
-    if (w->n == w->cap && w->head > 0 && w->n - w->head <= w->cap / 2)
-        hs1__wbuf_slide(w);
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 256;
-        int64_t *nt = hs_realloc(w->t, cap * sizeof *nt);
-        if (nt == NULL)
-            return HS_ERR_NOMEM;
-        w->t = nt;
-        size_t *no = hs_realloc(w->off, cap * sizeof *no);
-        if (no == NULL)
-            return HS_ERR_NOMEM;
-        w->off = no;
-        uint32_t *nl = hs_realloc(w->len, cap * sizeof *nl);
-        if (nl == NULL)
-            return HS_ERR_NOMEM;
-        w->len = nl;
-        w->cap = cap;
-    }
-    w->t[w->n] = t;
-    w->off[w->n] = w->bytes.len;
-    w->len[w->n] = (uint32_t)len;
-    int rc = hs_buf_append(&w->bytes, v, len);
-    if (rc != HS_OK)
-        return rc;
-    w->n++;
-    return HS_OK;
+    hs_tu_ibuf_free(&w->in);
 }
 
 int hs1_wbuf_window(hs_tool_ctx *ctx, hs1_wbuf *w, int64_t lo, int64_t up, size_t *first,
@@ -364,8 +313,7 @@ int hs1_wbuf_window(hs_tool_ctx *ctx, hs1_wbuf *w, int64_t lo, int64_t up, size_
         if (w->it_open)
             hs_tool_iter_close(&w->it);
         w->it_open = false;
-        w->head = w->n = 0;
-        hs_buf_reset(&w->bytes);
+        hs_tu_ibuf_clear(&w->in);
         int rc = hs_tool_iter_open(ctx, w->source, (hs_interval){lo, w->limit}, &w->it);
         if (rc != HS_OK)
             return rc;
@@ -373,8 +321,8 @@ int hs1_wbuf_window(hs_tool_ctx *ctx, hs1_wbuf *w, int64_t lo, int64_t up, size_
         w->done = lo >= w->limit;
         w->from = w->to = lo;
     } else {
-        while (w->head < w->n && w->t[w->head] <= lo)
-            w->head++;
+        while (w->in.head < w->in.n && w->in.t[w->in.head] <= lo)
+            w->in.head++;
         w->from = lo;
     }
     while (!w->done && w->to < up) {
@@ -391,20 +339,46 @@ int hs1_wbuf_window(hs_tool_ctx *ctx, hs1_wbuf *w, int64_t lo, int64_t up, size_
         }
         w->to = t;
         if (t > w->from) {
-            int rc = hs1__wbuf_push(w, t, p, len);
+            int rc = hs_tu_ibuf_push(&w->in, t, p, len);
             if (rc != HS_OK)
                 return rc;
         }
     }
-    size_t a = w->head, b = w->n;
+    size_t a = w->in.head, b = w->in.n;
     while (a < b) {
         size_t mid = a + (b - a) / 2;
-        if (w->t[mid] <= up)
+        if (w->in.t[mid] <= up)
             a = mid + 1;
         else
             b = mid;
     }
-    *first = w->head;
+    *first = w->in.head;
     *end = a;
     return HS_OK;
+}
+
+int hs1_wbuf_emit_list(hs_tool_ctx *ctx, const char *tool, const hs1_wbuf *w, size_t first,
+                       size_t end, bool with_time, int64_t t, hs_buf *out)
+{
+    hs_buf_reset(out);
+    int rc = hs_mp_put_array(out, (uint32_t)(end - first));
+    bool nested = false;
+    for (size_t i = first; rc == HS_OK && i < end; i++) {
+        const uint8_t *v = hs1_wbuf_value(w, i);
+        if (with_time) {
+            rc = hs_mp_put_array(out, 2);
+            if (rc == HS_OK)
+                rc = hs_mp_put_int(out, w->in.t[i]);
+        }
+        if (rc == HS_OK)
+            rc = hs_mp_put_raw(out, v, w->in.len[i]);
+        nested = nested || hs1_is_container(v, w->in.len[i]);
+    }
+    if (rc != HS_OK)
+        return rc;
+    if (nested && hs_value_check(out->data, out->len) != HS_OK) {
+        hs_tool_warn(ctx, "%s: the window at %lld nests too deep; skipped", tool, (long long)t);
+        return HS_OK;
+    }
+    return hs_tool_emit(ctx, t, out->data, out->len);
 }

@@ -48,14 +48,11 @@ static int hs__ldm_map(hs_tool_ctx *ctx, void *state, int64_t t, const hs_value 
                 hs1_num_add(&sums[idx], &m->u.items[2 * j + 1]);
         }
     }
-    hs_value *out = hs_value_map(a, (uint32_t)keys.n);
+    hs_value *out = hs1_keys_map(&keys, a);
     if (out == NULL)
         return HS_ERR_NOMEM;
     for (size_t i = 0; i < keys.n; i++) {
-        hs_value *k = &out->u.items[2 * i], *x = &out->u.items[2 * i + 1];
-        k->type = HS_V_STR;
-        k->len = keys.len[i];
-        k->u.s = keys.s[i];
+        hs_value *x = &out->u.items[2 * i + 1];
         x->type = HS_V_FLOAT;
         x->u.f = hs1_num_double(&sums[i]) / (double)v->len;
     }

@@ -107,14 +107,11 @@ static int hs__lds_map(hs_tool_ctx *ctx, void *state, int64_t t, const hs_value 
             }
         }
     }
-    hs_value *out = hs_value_map(a, (uint32_t)keys.n);
+    hs_value *out = hs1_keys_map(&keys, a);
     if (out == NULL)
         return HS_ERR_NOMEM;
     for (size_t i = 0; i < keys.n; i++) {
-        hs_value *k = &out->u.items[2 * i], *x = &out->u.items[2 * i + 1];
-        k->type = HS_V_STR;
-        k->len = keys.len[i];
-        k->u.s = keys.s[i];
+        hs_value *x = &out->u.items[2 * i + 1];
         if (sums[i].is_int) {
             x->type = HS_V_INT;
             x->u.i = sums[i].i;

@@ -1,8 +1,8 @@
 /* The relative_window tool: the source's values in a window relative to each alignment time. */
 #include "hs1.h"
+#include "tool_util.h"
 
 #include "hs_error.h"
-#include "hs_mpack.h"
 #include "hs_time.h"
 
 #include <string.h>
@@ -53,50 +53,31 @@ static void hs__rw_fini(void *state)
     hs_buf_free(&s->out);
 }
 
+/* What an alignment instant needs: the tool's state and its context. */
+typedef struct hs__rw_run_ctx {
+    hs_tool_ctx *ctx;
+    hs__rw *s;
+} hs__rw_run_ctx;
+
+static int hs__rw_instant(void *ud, int64_t t, const uint8_t *v, size_t len)
+{
+    (void)v;
+    (void)len;
+    hs__rw_run_ctx *c = ud;
+    hs__rw *s = c->s;
+    int64_t lo = hs1_add_sat(t, s->rs), up = hs1_add_sat(t, s->re);
+    size_t first = 0, end = 0;
+    int rc;
+    if (lo < up && (rc = hs1_wbuf_window(c->ctx, &s->data, lo, up, &first, &end)) != HS_OK)
+        return rc;
+    return hs1_wbuf_emit_list(c->ctx, "relative_window", &s->data, first, end, !s->values_only, t,
+                              &s->out);
+}
+
 static int hs__rw_run(hs_tool_ctx *ctx, void *state)
 {
-    hs__rw *s = state;
-    hs_tool_iter al;
-    int rc = hs_tool_iter_open(ctx, HS_TOOL_ALIGNMENT, hs_tool_interval(ctx), &al);
-    if (rc != HS_OK)
-        return rc;
-    int64_t t;
-    const uint8_t *p;
-    size_t len;
-    int r;
-    while ((r = hs_tool_iter_next(&al, &t, &p, &len)) == 1) {
-        int64_t lo = hs1_add_sat(t, s->rs), up = hs1_add_sat(t, s->re);
-        size_t first = 0, end = 0;
-        if (lo < up && (rc = hs1_wbuf_window(ctx, &s->data, lo, up, &first, &end)) != HS_OK)
-            break;
-        hs_buf_reset(&s->out);
-        rc = hs_mp_put_array(&s->out, (uint32_t)(end - first));
-        bool nested = false;
-        for (size_t i = first; rc == HS_OK && i < end; i++) {
-            const uint8_t *v = hs1_wbuf_value(&s->data, i);
-            if (!s->values_only) {
-                rc = hs_mp_put_array(&s->out, 2);
-                if (rc == HS_OK)
-                    rc = hs_mp_put_int(&s->out, s->data.t[i]);
-            }
-            if (rc == HS_OK)
-                rc = hs_mp_put_raw(&s->out, v, s->data.len[i]);
-            nested = nested || hs1_is_container(v, s->data.len[i]);
-        }
-        if (rc != HS_OK)
-            break;
-        if (nested && hs_value_check(s->out.data, s->out.len) != HS_OK) {
-            hs_tool_warn(ctx, "relative_window: the window at %lld nests too deep; skipped",
-                         (long long)t);
-            continue;
-        }
-        if ((rc = hs_tool_emit(ctx, t, s->out.data, s->out.len)) != HS_OK)
-            break;
-    }
-    if (rc == HS_OK && r < 0)
-        rc = r;
-    hs_tool_iter_close(&al);
-    return rc;
+    hs__rw_run_ctx c = {ctx, state};
+    return hs_tu_each(ctx, HS_TOOL_ALIGNMENT, hs_tool_interval(ctx), hs__rw_instant, &c);
 }
 
 static const hs_tool_param hs__rw_params[] = {

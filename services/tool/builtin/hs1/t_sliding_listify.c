@@ -1,9 +1,9 @@
 /* The sliding_listify tool: the values of the data source in each window, as a list. */
 #include "hs1.h"
+#include "tool_util.h"
 
 #include "hs_alloc.h"
 #include "hs_error.h"
-#include "hs_mpack.h"
 
 typedef struct hs__sl {
     bool include_time; /* [t_us, value] pairs rather than values */
@@ -36,64 +36,27 @@ static void hs__sl_fini(void *state)
     hs_free(s);
 }
 
+/* What a window needs: the tool's state and its context. */
+typedef struct hs__sl_run_ctx {
+    hs_tool_ctx *ctx;
+    hs__sl *s;
+} hs__sl_run_ctx;
+
+static int hs__sl_window(void *ud, int64_t t, int64_t lo, int64_t up)
+{
+    hs__sl_run_ctx *c = ud;
+    size_t first, end;
+    int rc = hs1_wbuf_window(c->ctx, &c->s->data, lo, up, &first, &end);
+    if (rc != HS_OK || first == end)
+        return rc; /* empty windows give nothing, as HyperStream */
+    return hs1_wbuf_emit_list(c->ctx, "sliding_listify", &c->s->data, first, end,
+                              c->s->include_time, t, &c->s->out);
+}
+
 static int hs__sl_run(hs_tool_ctx *ctx, void *state)
 {
-    hs__sl *s = state;
-    hs_interval iv = hs_tool_interval(ctx);
-    hs_tool_iter wit;
-    int rc = hs_tool_iter_open(ctx, 0, iv, &wit);
-    if (rc != HS_OK)
-        return rc;
-    int64_t t;
-    const uint8_t *p;
-    size_t len;
-    int r;
-    while ((r = hs_tool_iter_next(&wit, &t, &p, &len)) == 1) {
-        int64_t lo, up;
-        if (!hs1_read_window(p, len, &lo, &up)) {
-            hs_tool_warn(ctx,
-                         "sliding_listify: the window at %lld is not [lo, up] in "
-                         "microseconds; skipped",
-                         (long long)t);
-            continue;
-        }
-        if (up > iv.end)
-            up = iv.end; /* data after the job end is not read */
-        if (lo >= up)
-            continue;
-        size_t first, end;
-        if ((rc = hs1_wbuf_window(ctx, &s->data, lo, up, &first, &end)) != HS_OK)
-            break;
-        if (first == end)
-            continue; /* empty windows give nothing, as HyperStream */
-        hs_buf_reset(&s->out);
-        rc = hs_mp_put_array(&s->out, (uint32_t)(end - first));
-        bool nested = false;
-        for (size_t i = first; rc == HS_OK && i < end; i++) {
-            const uint8_t *v = hs1_wbuf_value(&s->data, i);
-            if (s->include_time) {
-                rc = hs_mp_put_array(&s->out, 2);
-                if (rc == HS_OK)
-                    rc = hs_mp_put_int(&s->out, s->data.t[i]);
-            }
-            if (rc == HS_OK)
-                rc = hs_mp_put_raw(&s->out, v, s->data.len[i]);
-            nested = nested || hs1_is_container(v, s->data.len[i]);
-        }
-        if (rc != HS_OK)
-            break;
-        if (nested && hs_value_check(s->out.data, s->out.len) != HS_OK) {
-            hs_tool_warn(ctx, "sliding_listify: the window at %lld nests too deep; skipped",
-                         (long long)t);
-            continue;
-        }
-        if ((rc = hs_tool_emit(ctx, t, s->out.data, s->out.len)) != HS_OK)
-            break;
-    }
-    if (rc == HS_OK && r < 0)
-        rc = r;
-    hs_tool_iter_close(&wit);
-    return rc;
+    hs__sl_run_ctx c = {ctx, state};
+    return hs_tu_each_window(ctx, "sliding_listify", true, hs__sl_window, &c);
 }
 
 static const hs_tool_param hs__sl_params[] = {

@@ -4,44 +4,39 @@
 
 #include "hs_error.h"
 
+/* The span the windows cover: lo of the first, up of the last. */
+typedef struct hs__ssink_span {
+    int64_t first_lo, last_up;
+    bool any;
+} hs__ssink_span;
+
+static int hs__ssink_window(void *ud, int64_t t, int64_t lo, int64_t up)
+{
+    (void)t;
+    hs__ssink_span *sp = ud;
+    if (!sp->any)
+        sp->first_lo = lo;
+    sp->last_up = up;
+    sp->any = true;
+    return HS_OK;
+}
+
 static int hs__ssink_run(hs_tool_ctx *ctx, void *state)
 {
     (void)state;
     if (hs_tool_nsources(ctx) != 2)
         return hs_tool_fail(ctx, "sliding_sink needs 2 sources (windows, data), not %zu",
                             hs_tool_nsources(ctx));
-    hs_interval iv = hs_tool_interval(ctx);
-    hs_tool_iter wit;
-    int rc = hs_tool_iter_open(ctx, 0, iv, &wit);
+    hs__ssink_span sp = {0, 0, false};
+    int rc = hs_tu_each_window(ctx, "sliding_sink", false, hs__ssink_window, &sp);
     if (rc != HS_OK)
         return rc;
-    int64_t t, first_lo = 0, last_up = 0;
-    bool any = false;
-    const uint8_t *p;
-    size_t len;
-    int r;
-    while ((r = hs_tool_iter_next(&wit, &t, &p, &len)) == 1) {
-        int64_t lo, up;
-        if (!hs1_read_window(p, len, &lo, &up)) {
-            hs_tool_warn(ctx,
-                         "sliding_sink: the window at %lld is not [lo, up] in "
-                         "microseconds; skipped",
-                         (long long)t);
-            continue;
-        }
-        if (!any)
-            first_lo = lo;
-        last_up = up;
-        any = true;
-    }
-    hs_tool_iter_close(&wit);
-    if (r < 0)
-        return r;
-    if (last_up > iv.end)
-        last_up = iv.end;
-    if (!any || first_lo >= last_up)
+    int64_t end = hs_tool_interval(ctx).end;
+    if (sp.last_up > end)
+        sp.last_up = end;
+    if (!sp.any || sp.first_lo >= sp.last_up)
         return HS_OK;
-    return hs_tu_each(ctx, 1, (hs_interval){first_lo, last_up}, NULL, NULL);
+    return hs_tu_each(ctx, 1, (hs_interval){sp.first_lo, sp.last_up}, NULL, NULL);
 }
 
 const hs_tool_def hs_tool_sliding_sink = {

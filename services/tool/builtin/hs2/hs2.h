@@ -6,6 +6,7 @@
 #ifndef HS_BUILTIN_HS2_H
 #define HS_BUILTIN_HS2_H
 
+#include "functions.h"
 #include "hs_tool.h"
 #include "tool_util.h"
 
@@ -126,9 +127,10 @@ typedef struct hs2_merge {
 } hs2_merge;
 
 /*
- * Opens iterators over the given sources (indexes of the job's sources) for
- * range. The merge yields their instances in (time, position in srcs)
- * order. Returns HS_OK or an error (the job has failed); close it either way.
+ * Opens iterators over the given sources (indexes of the job's sources; srcs
+ * NULL: the job's sources 0 to n - 1) for range. The merge yields their
+ * instances in (time, position in srcs) order. Returns HS_OK or an error (the job has failed);
+ * close it either way.
  */
 int hs2_merge_open(hs2_merge *m, hs_tool_ctx *ctx, const size_t *srcs, size_t n, hs_interval range);
 
@@ -182,8 +184,20 @@ int hs2_split_by_time(hs_tool_ctx *ctx, const char *tool, hs2_tiv *tivs, size_t 
 
 /*
  * The last value of the splitting stream over (HS_TIME_MIN, job end]: 1 with
- * *v (job arena), 0 when it has none, or an error.
+ * *v (job arena), 0 when it has none (warned about as "<tool>: the
+ * splitting stream has no value up to the job end; nothing is <verb>"), or
+ * an error.
  */
-int hs2_splitting_last(hs_tool_ctx *ctx, hs_value **v);
+int hs2_splitting_last(hs_tool_ctx *ctx, const char *tool, const char *verb, hs_value **v);
+
+/*
+ * Applies the unary function f to v at t and encodes the result into out
+ * (reset first). Returns 1 when out holds it; 0 when f does not apply to v
+ * (warned about as "<tool>: <detail> at <t>; skipped"); or an error: f
+ * failed or gave a value that cannot be encoded (the job is failed with a
+ * message naming tool and f).
+ */
+int hs2_apply_encode(hs_tool_ctx *ctx, const char *tool, const hs_func *f, int64_t t,
+                     const hs_value *v, hs_buf *out);
 
 #endif

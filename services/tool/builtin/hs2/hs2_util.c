@@ -280,7 +280,7 @@ int hs2_merge_open(hs2_merge *m, hs_tool_ctx *ctx, const size_t *srcs, size_t n,
     if (m->its == NULL || m->heap == NULL || m->vals == NULL || m->lens == NULL)
         return HS_ERR_NOMEM;
     for (size_t k = 0; k < n; k++) {
-        int rc = hs_tool_iter_open(ctx, srcs[k], range, &m->its[k]);
+        int rc = hs_tool_iter_open(ctx, srcs != NULL ? srcs[k] : k, range, &m->its[k]);
         m->nopen++; /* an iterator that failed to open is still closed */
         if (rc != HS_OK || (rc = hs2__advance(m, k)) != HS_OK)
             return rc;
@@ -501,9 +501,31 @@ int hs2_split_by_time(hs_tool_ctx *ctx, const char *tool, hs2_tiv *tivs, size_t 
     return rc;
 }
 
-int hs2_splitting_last(hs_tool_ctx *ctx, hs_value **v)
+int hs2_splitting_last(hs_tool_ctx *ctx, const char *tool, const char *verb, hs_value **v)
 {
     int64_t t;
     hs_interval range = {HS_TIME_MIN - 1, hs_tool_interval(ctx).end};
-    return hs_tool_last(ctx, HS_TOOL_SPLITTING, range, &t, v);
+    int rc = hs_tool_last(ctx, HS_TOOL_SPLITTING, range, &t, v);
+    if (rc == 0)
+        hs_tool_warn(ctx, "%s: the splitting stream has no value up to the job end; nothing is %s",
+                     tool, verb);
+    return rc;
+}
+
+int hs2_apply_encode(hs_tool_ctx *ctx, const char *tool, const hs_func *f, int64_t t,
+                     const hs_value *v, hs_buf *out)
+{
+    hs_value res;
+    int rc = f->unary(f->ud, hs_tool_scratch(ctx), t, v, &res);
+    if (rc == HS_ERR_INVAL) {
+        hs_tool_warn(ctx, "%s: %s at %lld; skipped", tool, hs_err_detail(), (long long)t);
+        return 0;
+    }
+    if (rc != HS_OK)
+        return hs_tool_fail(ctx, "%s: function %s failed: %s", tool, f->name, hs_err_detail());
+    hs_buf_reset(out);
+    if (hs_value_encode(&res, out) != HS_OK)
+        return hs_tool_fail(ctx, "%s: function %s gave a value that cannot be encoded", tool,
+                            f->name);
+    return 1;
 }

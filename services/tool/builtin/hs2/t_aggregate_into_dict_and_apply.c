@@ -118,15 +118,8 @@ static int hs__aid_flush(hs_tool_ctx *ctx, hs__aid *s, int64_t t)
 static int hs__aid_run(hs_tool_ctx *ctx, void *state)
 {
     hs__aid *s = state;
-    size_t n = hs_tool_nsources(ctx);
-    size_t *srcs = hs_malloc(n * sizeof *srcs);
-    if (srcs == NULL)
-        return HS_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++)
-        srcs[i] = i;
-    int rc = hs2_merge_open(&s->m, ctx, srcs, n, hs_tool_interval(ctx));
+    int rc = hs2_merge_open(&s->m, ctx, NULL, hs_tool_nsources(ctx), hs_tool_interval(ctx));
     s->merge_open = true;
-    hs_free(srcs);
     hs_arena *a = hs_tool_scratch(ctx);
     int64_t cur = 0, t;
     size_t k, len;

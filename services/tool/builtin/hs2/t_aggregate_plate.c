@@ -74,15 +74,8 @@ static hs_value *hs__ap_with(hs_arena *a, const hs_value *v, const char *key, si
 static int hs__ap_run(hs_tool_ctx *ctx, void *state)
 {
     hs__ap *s = state;
-    size_t n = hs_tool_nsources(ctx);
-    size_t *srcs = hs_malloc(n * sizeof *srcs);
-    if (srcs == NULL)
-        return HS_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++)
-        srcs[i] = i;
-    int rc = hs2_merge_open(&s->m, ctx, srcs, n, hs_tool_interval(ctx));
+    int rc = hs2_merge_open(&s->m, ctx, NULL, hs_tool_nsources(ctx), hs_tool_interval(ctx));
     s->merge_open = true;
-    hs_free(srcs);
     hs_arena *a = hs_tool_scratch(ctx);
     int64_t t;
     size_t k, len;

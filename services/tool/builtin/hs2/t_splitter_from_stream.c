@@ -37,14 +37,9 @@ static int hs__sfs_init(hs_tool_ctx *ctx, void **state)
     if (rc != HS_OK && rc != HS_ERR_NOTFOUND)
         return rc;
     hs_value *m;
-    rc = hs2_splitting_last(ctx, &m);
-    if (rc < 0)
+    rc = hs2_splitting_last(ctx, NAME, "split", &m);
+    if (rc <= 0)
         return rc;
-    if (rc == 0) {
-        hs_tool_warn(ctx, NAME ": the splitting stream has no value up to the job end; nothing "
-                               "is split");
-        return HS_OK;
-    }
     rc = hs2_mapping_build(ctx, NAME, "the splitting stream's last value", m, keys_only,
                            &s->mapping);
     if (rc != HS_OK)

@@ -12,14 +12,9 @@ static int hs__stas_run(hs_tool_ctx *ctx, void *state)
 {
     (void)state;
     hs_value *list;
-    int rc = hs2_splitting_last(ctx, &list);
-    if (rc < 0)
+    int rc = hs2_splitting_last(ctx, NAME, "split", &list);
+    if (rc <= 0)
         return rc;
-    if (rc == 0) {
-        hs_tool_warn(ctx, NAME ": the splitting stream has no value up to the job end; nothing "
-                               "is split");
-        return HS_OK;
-    }
     hs2_tiv *tivs;
     size_t n;
     rc = hs2_time_intervals(ctx, NAME, "the splitting stream's last value", list, true, &tivs, &n);

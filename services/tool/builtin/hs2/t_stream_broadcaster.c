@@ -36,18 +36,9 @@ static void hs__sb_fini(void *state)
 static int hs__sb_map(hs_tool_ctx *ctx, void *state, int64_t t, const hs_value *v)
 {
     hs__sb *s = state;
-    hs_value out;
-    int rc = s->f.unary(s->f.ud, hs_tool_scratch(ctx), t, v, &out);
-    if (rc == HS_ERR_INVAL) {
-        hs_tool_warn(ctx, NAME ": %s at %lld; skipped", hs_err_detail(), (long long)t);
-        return HS_OK;
-    }
-    if (rc != HS_OK)
-        return hs_tool_fail(ctx, NAME ": function %s failed: %s", s->f.name, hs_err_detail());
-    hs_buf_reset(&s->out);
-    if (hs_value_encode(&out, &s->out) != HS_OK)
-        return hs_tool_fail(ctx, NAME ": function %s gave a value that cannot be encoded",
-                            s->f.name);
+    int rc = hs2_apply_encode(ctx, NAME, &s->f, t, v, &s->out);
+    if (rc <= 0)
+        return rc;
     for (size_t i = 0; i < hs_tool_nsinks(ctx); i++) {
         rc = hs_tool_emit_to(ctx, i, t, s->out.data, s->out.len);
         if (rc != HS_OK)

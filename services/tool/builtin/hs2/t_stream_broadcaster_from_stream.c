@@ -48,14 +48,9 @@ static int hs__sbs_init(hs_tool_ctx *ctx, void **state)
     if (rc != HS_OK)
         return rc;
     hs_value *sv;
-    rc = hs2_splitting_last(ctx, &sv);
-    if (rc < 0)
+    rc = hs2_splitting_last(ctx, NAME, "broadcast", &sv);
+    if (rc <= 0)
         return rc;
-    if (rc == 0) {
-        hs_tool_warn(ctx, NAME ": the splitting stream has no value up to the job end; nothing "
-                               "is broadcast");
-        return HS_OK;
-    }
     /* The plate values: keys or values of a map, items of a list; sorted, once each. */
     hs2_mapping m;
     rc = hs2_mapping_build(ctx, NAME, "the splitting stream's last value", sv, keys, &m);
@@ -95,18 +90,9 @@ static int hs__sbs_map(hs_tool_ctx *ctx, void *state, int64_t t, const hs_value 
     hs__sbs *s = state;
     if (s->nsinks == 0)
         return HS_OK;
-    hs_value out;
-    int rc = s->f.unary(s->f.ud, hs_tool_scratch(ctx), t, v, &out);
-    if (rc == HS_ERR_INVAL) {
-        hs_tool_warn(ctx, NAME ": %s at %lld; skipped", hs_err_detail(), (long long)t);
-        return HS_OK;
-    }
-    if (rc != HS_OK)
-        return hs_tool_fail(ctx, NAME ": function %s failed: %s", s->f.name, hs_err_detail());
-    hs_buf_reset(&s->out);
-    if (hs_value_encode(&out, &s->out) != HS_OK)
-        return hs_tool_fail(ctx, NAME ": function %s gave a value that cannot be encoded",
-                            s->f.name);
+    int rc = hs2_apply_encode(ctx, NAME, &s->f, t, v, &s->out);
+    if (rc <= 0)
+        return rc;
     for (size_t i = 0; i < s->nsinks; i++) {
         rc = hs_tool_emit_to(ctx, s->sinks[i], t, s->out.data, s->out.len);
         if (rc != HS_OK)

@@ -89,6 +89,24 @@ typedef bool (*hs_iot_pred)(void *ud, int64_t t, const uint8_t *v, size_t len);
 int hs_iot_find_last(hs_tool_ctx *ctx, size_t source, int64_t at, int64_t floor, hs_iot_pred pred,
                      void *ud, int64_t *t, hs_buf *out);
 
+/*
+ * hs_iot_find_last for a number: finds the last instance of source with
+ * floor < t <= at whose value (or its field key, when key != NULL) is a
+ * number and that pred accepts (pred == NULL: every number). Returns 1 with
+ * *t and the number in *d, 0 when there is none (*t and *d unchanged), or a
+ * negative error (the job has failed).
+ */
+int hs_iot_find_last_number(hs_tool_ctx *ctx, size_t source, int64_t at, int64_t floor,
+                            const char *key, size_t klen, hs_iot_pred pred, void *ud, int64_t *t,
+                            double *d);
+
+/*
+ * Reads it on to the next instance whose value (or its field key, when key
+ * != NULL) is a number, passing over the others. Returns 1 with *t and the
+ * number in *d, 0 at the end, or a negative read error.
+ */
+int hs_iot_next_number(hs_tool_iter *it, const char *key, size_t klen, int64_t *t, double *d);
+
 /* a + b saturated at HS_TIME_MIN - 1 and HS_TIME_MAX (instants and durations in microseconds). */
 int64_t hs_iot_time_add(int64_t a, int64_t b);
 

@@ -120,6 +120,50 @@ int hs_iot_find_last(hs_tool_ctx *ctx, size_t source, int64_t at, int64_t floor,
     return 0;
 }
 
+/* The field of the values hs__iot_is_number looks at. */
+typedef struct hs__iot_key {
+    const char *key;
+    size_t klen;
+} hs__iot_key;
+
+/* The predicate that accepts every value with a number (at its key). */
+static bool hs__iot_is_number(void *ud, int64_t t, const uint8_t *v, size_t len)
+{
+    (void)t;
+    const hs__iot_key *k = ud;
+    double d;
+    return hs_iot_number(v, len, k->key, k->klen, &d);
+}
+
+int hs_iot_find_last_number(hs_tool_ctx *ctx, size_t source, int64_t at, int64_t floor,
+                            const char *key, size_t klen, hs_iot_pred pred, void *ud, int64_t *t,
+                            double *d)
+{
+    hs__iot_key k = {key, klen};
+    if (pred == NULL) {
+        pred = hs__iot_is_number;
+        ud = &k;
+    }
+    hs_buf tmp; /* owned: the value found */
+    hs_buf_init(&tmp, 0);
+    int found = hs_iot_find_last(ctx, source, at, floor, pred, ud, t, &tmp);
+    if (found == 1)
+        hs_iot_number(tmp.data, tmp.len, key, klen, d);
+    hs_buf_free(&tmp);
+    return found;
+}
+
+int hs_iot_next_number(hs_tool_iter *it, const char *key, size_t klen, int64_t *t, double *d)
+{
+    int r;
+    const uint8_t *v;
+    size_t len;
+    while ((r = hs_tool_iter_next(it, t, &v, &len)) == 1)
+        if (hs_iot_number(v, len, key, klen, d))
+            return 1;
+    return r;
+}
+
 bool hs_iot_truthy(const hs_value *v)
 {
     switch (v->type) {

@@ -22,11 +22,7 @@ typedef struct hs__jw {
     bool keep;        /* unmatched: keep */
     const char *left; /* output keys */
     const char *right;
-    /* The right instances in [t - tol, t + tol]: [head, n) of t/off/len, bytes in data. */
-    int64_t *t;
-    size_t *off, *len;
-    size_t head, n, cap;
-    hs_buf data;
+    hs_tu_ibuf win; /* owned: the right instances in [t - tol, t + tol] */
     hs_buf out;
 } hs__jw;
 
@@ -35,10 +31,7 @@ static void hs__jw_fini(void *state)
     hs__jw *s = state;
     if (s == NULL)
         return;
-    hs_free(s->t);
-    hs_free(s->off);
-    hs_free(s->len);
-    hs_buf_free(&s->data);
+    hs_tu_ibuf_free(&s->win);
     hs_buf_free(&s->out);
     hs_free(s);
 }
@@ -48,7 +41,7 @@ static int hs__jw_init(hs_tool_ctx *ctx, void **state)
     hs__jw *s = hs_calloc(1, sizeof *s);
     if (s == NULL)
         return HS_ERR_NOMEM;
-    hs_buf_init(&s->data, 0);
+    hs_tu_ibuf_init(&s->win);
     hs_buf_init(&s->out, 0);
     *state = s;
     if (hs_tool_nsources(ctx) != 2)
@@ -87,68 +80,29 @@ static int hs__jw_init(hs_tool_ctx *ctx, void **state)
     return HS_OK;
 }
 
-/* Appends a right instance to the window, compacting the front when it is mostly dropped. */
-static int hs__jw_push(hs__jw *s, int64_t t, const uint8_t *v, size_t len)
-{
-    if (s->head > 0 && s->head >= s->n / 2) {
-        size_t live = s->n - s->head, base = live ? s->off[s->head] : s->data.len;
-        memmove(s->t, s->t + s->head, live * sizeof *s->t);
-        memmove(s->len, s->len + s->head, live * sizeof *s->len);
-        for (size_t i = 0; i < live; i++)
-            s->off[i] = s->off[s->head + i] - base;
-        memmove(s->data.data, s->data.data + base, s->data.len - base);
-        s->data.len -= base;
-        s->head = 0;
-        s->n = live;
-    }
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        int64_t *nt = hs_realloc(s->t, cap * sizeof *nt);
-        if (nt == NULL)
-            return HS_ERR_NOMEM;
-        s->t = nt;
-        size_t *no = hs_realloc(s->off, cap * sizeof *no);
-        if (no == NULL)
-            return HS_ERR_NOMEM;
-        s->off = no;
-        size_t *nl = hs_realloc(s->len, cap * sizeof *nl);
-        if (nl == NULL)
-            return HS_ERR_NOMEM;
-        s->len = nl;
-        s->cap = cap;
-    }
-    s->t[s->n] = t;
-    s->off[s->n] = s->data.len;
-    s->len[s->n] = len;
-    int rc = hs_buf_append(&s->data, v, len);
-    if (rc != HS_OK)
-        return rc;
-    s->n++;
-    return HS_OK;
-}
-
 /* The index in [head, n) of the right instance nearest t (the earlier on a tie). */
-static size_t hs__jw_nearest(const hs__jw *s, int64_t t)
+static size_t hs__jw_nearest(const hs_tu_ibuf *w, int64_t t)
 {
-    size_t lo = s->head, hi = s->n;
+    size_t lo = w->head, hi = w->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (s->t[mid] < t)
+        if (w->t[mid] < t)
             lo = mid + 1;
         else
             hi = mid;
     }
     /* lo: the first at or after t. */
-    if (lo == s->n)
+    if (lo == w->n)
         return lo - 1;
-    if (lo == s->head)
+    if (lo == w->head)
         return lo;
-    return t - s->t[lo - 1] <= s->t[lo] - t ? lo - 1 : lo;
+    return t - w->t[lo - 1] <= w->t[lo] - t ? lo - 1 : lo;
 }
 
 static int hs__jw_emit(hs_tool_ctx *ctx, hs__jw *s, int64_t t, const uint8_t *v, size_t len)
 {
-    bool match = s->n > s->head;
+    const hs_tu_ibuf *w = &s->win;
+    bool match = w->n > w->head;
     if (!match && !s->keep)
         return HS_OK;
     hs_buf_reset(&s->out);
@@ -160,12 +114,12 @@ static int hs__jw_emit(hs_tool_ctx *ctx, hs__jw *s, int64_t t, const uint8_t *v,
     if (rc == HS_OK)
         rc = hs_mp_put_cstr(&s->out, s->right);
     if (rc == HS_OK && s->all) {
-        rc = hs_mp_put_array(&s->out, (uint32_t)(s->n - s->head));
-        for (size_t i = s->head; rc == HS_OK && i < s->n; i++)
-            rc = hs_mp_put_raw(&s->out, s->data.data + s->off[i], s->len[i]);
+        rc = hs_mp_put_array(&s->out, (uint32_t)(w->n - w->head));
+        for (size_t i = w->head; rc == HS_OK && i < w->n; i++)
+            rc = hs_mp_put_raw(&s->out, hs_tu_ibuf_value(w, i), w->len[i]);
     } else if (rc == HS_OK && match) {
-        size_t i = hs__jw_nearest(s, t);
-        rc = hs_mp_put_raw(&s->out, s->data.data + s->off[i], s->len[i]);
+        size_t i = hs__jw_nearest(w, t);
+        rc = hs_mp_put_raw(&s->out, hs_tu_ibuf_value(w, i), w->len[i]);
     } else if (rc == HS_OK) {
         rc = hs_mp_put_nil(&s->out);
     }
@@ -195,7 +149,7 @@ static int hs__jw_run(hs_tool_ctx *ctx, void *state)
     while ((r = hs_tool_iter_next(&lit, &t, &v, &len)) == 1) {
         int64_t hi = hs_iot_time_add(t, s->tol), lo = hs_iot_time_add(t, -s->tol);
         while (rr == 1 && tr <= hi) {
-            if (tr >= lo && (rc = hs__jw_push(s, tr, vr, lr)) != HS_OK)
+            if (tr >= lo && (rc = hs_tu_ibuf_push(&s->win, tr, vr, lr)) != HS_OK)
                 goto done;
             rr = hs_tool_iter_next(&rit, &tr, &vr, &lr);
         }
@@ -203,8 +157,8 @@ static int hs__jw_run(hs_tool_ctx *ctx, void *state)
             rc = rr;
             goto done;
         }
-        while (s->head < s->n && s->t[s->head] < lo)
-            s->head++;
+        while (s->win.head < s->win.n && s->win.t[s->win.head] < lo)
+            s->win.head++;
         if ((rc = hs__jw_emit(ctx, s, t, v, len)) != HS_OK)
             goto done;
     }

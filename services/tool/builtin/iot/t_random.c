@@ -441,29 +441,29 @@ static int hs__gen_custom(hs_tool_ctx *ctx, hs__gen *g, int64_t t)
     return hs_tool_emit_value(ctx, t, &out);
 }
 
+/* The run of a job: the generator and its context. */
+typedef struct hs__gen_run_ctx {
+    hs_tool_ctx *ctx;
+    hs__gen *g;
+} hs__gen_run_ctx;
+
+static int hs__gen_instant(void *ud, int64_t t, const uint8_t *v, size_t len)
+{
+    (void)v;
+    (void)len;
+    hs__gen_run_ctx *c = ud;
+    hs__gen *g = c->g;
+    if (g->kind == HS__G_CUSTOM)
+        return hs__gen_custom(c->ctx, g, t);
+    if (g->kind == HS__G_RANDINT || g->kind == HS__G_RANDRANGE)
+        return hs_tool_emit_int(c->ctx, t, hs__sample_int(g, t));
+    return hs_tool_emit_double(c->ctx, t, hs__sample(g, t));
+}
+
 static int hs__gen_run(hs_tool_ctx *ctx, void *state)
 {
-    hs__gen *g = state;
-    hs_tool_iter it;
-    int rc = hs_tool_iter_open(ctx, HS_TOOL_ALIGNMENT, hs_tool_interval(ctx), &it);
-    if (rc != HS_OK)
-        return rc;
-    int64_t t;
-    const uint8_t *p;
-    size_t len;
-    int r;
-    while ((r = hs_tool_iter_next(&it, &t, &p, &len)) == 1) {
-        if (g->kind == HS__G_CUSTOM)
-            rc = hs__gen_custom(ctx, g, t);
-        else if (g->kind == HS__G_RANDINT || g->kind == HS__G_RANDRANGE)
-            rc = hs_tool_emit_int(ctx, t, hs__sample_int(g, t));
-        else
-            rc = hs_tool_emit_double(ctx, t, hs__sample(g, t));
-        if (rc != HS_OK)
-            break;
-    }
-    hs_tool_iter_close(&it);
-    return rc != HS_OK ? rc : r < 0 ? r : HS_OK;
+    hs__gen_run_ctx c = {ctx, state};
+    return hs_tu_each(ctx, HS_TOOL_ALIGNMENT, hs_tool_interval(ctx), hs__gen_instant, &c);
 }
 
 /* ------------------------------------------------------------------ definitions */

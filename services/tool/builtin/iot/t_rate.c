@@ -39,57 +39,50 @@ static int hs__rate_init(hs_tool_ctx *ctx, void **state)
     return hs_iot_param_key(ctx, "key", &s->key, &s->klen);
 }
 
-static bool hs__rate_numeric(void *ud, int64_t t, const uint8_t *v, size_t len)
+/* The run of a job: the tool's state and the last numeric instance so far. */
+typedef struct hs__rate_job {
+    hs_tool_ctx *ctx;
+    const hs__rate *s;
+    bool have; /* (tp, vp) holds the last numeric instance */
+    int64_t tp;
+    double vp;
+} hs__rate_job;
+
+static int hs__rate_step(void *ud, int64_t t, const uint8_t *p, size_t len)
 {
-    (void)t;
-    hs__rate *s = ud;
-    double d;
-    return hs_iot_number(v, len, s->key, s->klen, &d);
+    hs__rate_job *c = ud;
+    const hs__rate *s = c->s;
+    double v;
+    if (!hs_iot_number(p, len, s->key, s->klen, &v)) {
+        hs_tool_warn(c->ctx, "the value at %lld is not a number%s; skipped", (long long)t,
+                     s->key ? " (or lacks the key)" : "");
+        return HS_OK;
+    }
+    if (c->have) {
+        double dv = v - c->vp;
+        if (s->counter && dv < 0)
+            dv = v; /* a reset: the counter restarted from 0 */
+        int rc = hs_tool_emit_double(c->ctx, t, dv * ((double)s->unit / (double)(t - c->tp)));
+        if (rc != HS_OK)
+            return rc;
+    }
+    c->have = true;
+    c->tp = t;
+    c->vp = v;
+    return HS_OK;
 }
 
 static int hs__rate_run(hs_tool_ctx *ctx, void *state)
 {
-    hs__rate *s = state;
+    const hs__rate *s = state;
     hs_interval iv = hs_tool_interval(ctx);
-    hs_buf tmp;
-    hs_buf_init(&tmp, 0);
-    int64_t tp = 0;
-    double vp = 0;
-    int have = hs_iot_find_last(ctx, 0, iv.start, HS_TIME_MIN - 1, hs__rate_numeric, s, &tp, &tmp);
-    if (have == 1)
-        hs_iot_number(tmp.data, tmp.len, s->key, s->klen, &vp);
-    hs_buf_free(&tmp);
+    hs__rate_job c = {ctx, s, false, 0, 0};
+    int have = hs_iot_find_last_number(ctx, 0, iv.start, HS_TIME_MIN - 1, s->key, s->klen, NULL,
+                                       NULL, &c.tp, &c.vp);
     if (have < 0)
         return have;
-    hs_tool_iter it;
-    int rc = hs_tool_iter_open(ctx, 0, iv, &it);
-    if (rc != HS_OK)
-        return rc;
-    int64_t t;
-    const uint8_t *p;
-    size_t len;
-    int r;
-    while ((r = hs_tool_iter_next(&it, &t, &p, &len)) == 1) {
-        double v;
-        if (!hs_iot_number(p, len, s->key, s->klen, &v)) {
-            hs_tool_warn(ctx, "the value at %lld is not a number%s; skipped", (long long)t,
-                         s->key ? " (or lacks the key)" : "");
-            continue;
-        }
-        if (have == 1) {
-            double dv = v - vp;
-            if (s->counter && dv < 0)
-                dv = v; /* a reset: the counter restarted from 0 */
-            rc = hs_tool_emit_double(ctx, t, dv * ((double)s->unit / (double)(t - tp)));
-            if (rc != HS_OK)
-                break;
-        }
-        have = 1;
-        tp = t;
-        vp = v;
-    }
-    hs_tool_iter_close(&it);
-    return rc != HS_OK ? rc : r < 0 ? r : HS_OK;
+    c.have = have == 1;
+    return hs_tu_each(ctx, 0, iv, hs__rate_step, &c);
 }
 
 static const hs_tool_param hs__rate_params[] = {

@@ -74,7 +74,7 @@ static int hs__rs_init(hs_tool_ctx *ctx, void **state)
     return hs_iot_param_key(ctx, "key", &s->key, &s->klen);
 }
 
-/* Predicates for hs_iot_find_last. */
+/* The predicate for hs_iot_find_last: the value has the key. */
 static bool hs__rs_has(void *ud, int64_t t, const uint8_t *v, size_t len)
 {
     (void)t;
@@ -82,14 +82,6 @@ static bool hs__rs_has(void *ud, int64_t t, const uint8_t *v, size_t len)
     const uint8_t *fv;
     size_t fl;
     return hs_iot_field(v, len, s->key, s->klen, &fv, &fl);
-}
-
-static bool hs__rs_numeric(void *ud, int64_t t, const uint8_t *v, size_t len)
-{
-    (void)t;
-    hs__rs *s = ud;
-    double d;
-    return hs_iot_number(v, len, s->key, s->klen, &d);
 }
 
 /* The earliest instant a value may have to still count at p (max_gap), as a floor. */
@@ -171,28 +163,12 @@ done:
     return rc;
 }
 
-/* The next numeric subject from it: 1 with *t and *d, 0 at the end, or an error. */
-static int hs__rs_next_num(hs__rs *s, hs_tool_iter *it, int64_t *t, double *d)
-{
-    int r;
-    const uint8_t *v;
-    size_t len;
-    while ((r = hs_tool_iter_next(it, t, &v, &len)) == 1)
-        if (hs_iot_number(v, len, s->key, s->klen, d))
-            return 1;
-    return r;
-}
-
 static int hs__rs_linear(hs_tool_ctx *ctx, hs__rs *s, int64_t p, int64_t end)
 {
-    hs_buf tmp;
-    hs_buf_init(&tmp, 0);
     int64_t t0 = 0, t1 = 0;
     double v0 = 0, v1 = 0;
-    int hl = hs_iot_find_last(ctx, 0, p, hs__rs_floor(s, p), hs__rs_numeric, s, &t0, &tmp);
-    if (hl == 1)
-        hs_iot_number(tmp.data, tmp.len, s->key, s->klen, &v0);
-    hs_buf_free(&tmp);
+    int hl = hs_iot_find_last_number(ctx, 0, p, hs__rs_floor(s, p), s->key, s->klen, NULL, NULL,
+                                     &t0, &v0);
     if (hl < 0)
         return hl;
     /* Right neighbours may lie after the job: up to max_gap after it, or anywhere. */
@@ -201,13 +177,13 @@ static int hs__rs_linear(hs_tool_ctx *ctx, hs__rs *s, int64_t p, int64_t end)
     int rc = hs_tool_iter_open(ctx, 0, (hs_interval){p, lim}, &it);
     if (rc != HS_OK)
         return rc;
-    int hr = hs__rs_next_num(s, &it, &t1, &v1);
+    int hr = hs_iot_next_number(&it, s->key, s->klen, &t1, &v1);
     for (;;) {
         while (hr == 1 && t1 <= p) {
             t0 = t1;
             v0 = v1;
             hl = 1;
-            hr = hs__rs_next_num(s, &it, &t1, &v1);
+            hr = hs_iot_next_number(&it, s->key, s->klen, &t1, &v1);
         }
         if (hr < 0) {
             rc = hr;
@@ -245,7 +221,7 @@ static int hs__rs_mean(hs_tool_ctx *ctx, hs__rs *s, int64_t p0, int64_t end)
     double sum = 0, d;
     size_t n = 0;
     int r;
-    while ((r = hs__rs_next_num(s, &it, &t, &d)) == 1) {
+    while ((r = hs_iot_next_number(&it, s->key, s->klen, &t, &d)) == 1) {
         int64_t p;
         if (!hs__rs_jump(s, t, end, &p))
             break; /* cannot happen for t <= end on the grid's side */

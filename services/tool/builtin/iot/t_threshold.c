@@ -88,47 +88,48 @@ static int hs__thr_emit(hs_tool_ctx *ctx, hs__thr *s, int64_t t, bool high, cons
     return rc != HS_OK ? rc : hs_tool_emit(ctx, t, s->out.data, s->out.len);
 }
 
+/* The run of a job: the tool's state and the current state of the stream. */
+typedef struct hs__thr_run_ctx {
+    hs_tool_ctx *ctx;
+    hs__thr *s;
+    bool high;
+} hs__thr_run_ctx;
+
+static int hs__thr_step(void *ud, int64_t t, const uint8_t *p, size_t len)
+{
+    hs__thr_run_ctx *c = ud;
+    hs__thr *s = c->s;
+    const uint8_t *fv;
+    size_t fl;
+    double v;
+    if (!hs_iot_field(p, len, s->key, s->klen, &fv, &fl) || !hs_iot_number(fv, fl, NULL, 0, &v)) {
+        hs_tool_warn(c->ctx, "threshold: the value at %lld is not a number%s; skipped",
+                     (long long)t, s->key ? " (or lacks the key)" : "");
+        return HS_OK;
+    }
+    bool next = c->high ? !(v < s->low) : v > s->high;
+    if (next != c->high) {
+        int rc = hs__thr_emit(c->ctx, s, t, next, fv, fl);
+        if (rc != HS_OK)
+            return rc;
+    }
+    c->high = next;
+    return HS_OK;
+}
+
 static int hs__thr_run(hs_tool_ctx *ctx, void *state)
 {
     hs__thr *s = state;
     hs_interval iv = hs_tool_interval(ctx);
-    hs_buf tmp;
-    hs_buf_init(&tmp, 0);
     int64_t td;
     int64_t floor = s->lookback < 0 ? HS_TIME_MIN - 1 : hs_iot_time_add(iv.start, -s->lookback - 1);
-    int found = hs_iot_find_last(ctx, 0, iv.start, floor, hs__thr_decisive, s, &td, &tmp);
     double d = 0;
-    if (found == 1)
-        hs_iot_number(tmp.data, tmp.len, s->key, s->klen, &d);
-    hs_buf_free(&tmp);
+    int found = hs_iot_find_last_number(ctx, 0, iv.start, floor, s->key, s->klen, hs__thr_decisive,
+                                        s, &td, &d);
     if (found < 0)
         return found;
-    bool high = found == 1 && d > s->high;
-    hs_tool_iter it;
-    int rc = hs_tool_iter_open(ctx, 0, iv, &it);
-    if (rc != HS_OK)
-        return rc;
-    int64_t t;
-    const uint8_t *p;
-    size_t len;
-    int r;
-    while ((r = hs_tool_iter_next(&it, &t, &p, &len)) == 1) {
-        const uint8_t *fv;
-        size_t fl;
-        double v;
-        if (!hs_iot_field(p, len, s->key, s->klen, &fv, &fl) ||
-            !hs_iot_number(fv, fl, NULL, 0, &v)) {
-            hs_tool_warn(ctx, "threshold: the value at %lld is not a number%s; skipped",
-                         (long long)t, s->key ? " (or lacks the key)" : "");
-            continue;
-        }
-        bool next = high ? !(v < s->low) : v > s->high;
-        if (next != high && (rc = hs__thr_emit(ctx, s, t, next, fv, fl)) != HS_OK)
-            break;
-        high = next;
-    }
-    hs_tool_iter_close(&it);
-    return rc != HS_OK ? rc : r < 0 ? r : HS_OK;
+    hs__thr_run_ctx c = {ctx, s, found == 1 && d > s->high};
+    return hs_tu_each(ctx, 0, iv, hs__thr_step, &c);
 }
 
 static const hs_tool_param hs__thr_params[] = {

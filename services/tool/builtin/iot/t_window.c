@@ -107,18 +107,6 @@ static int hs__win_init(hs_tool_ctx *ctx, void **state)
 
 /* ------------------------------------------------------------------ reading points */
 
-/* The next numeric point of it: 1 with *t and *d, 0 at the end, or an error. */
-static int hs__win_next(hs__win *s, hs_tool_iter *it, int64_t *t, double *d)
-{
-    int r;
-    const uint8_t *v;
-    size_t len;
-    while ((r = hs_tool_iter_next(it, t, &v, &len)) == 1)
-        if (hs_iot_number(v, len, s->key, s->klen, d))
-            return 1;
-    return r;
-}
-
 /* ------------------------------------------------------------------ tumbling and hopping */
 
 static int hs__win_grid(hs_tool_ctx *ctx, hs__win *s)
@@ -133,12 +121,12 @@ static int hs__win_grid(hs_tool_ctx *ctx, hs__win *s)
         return rc;
     int64_t tn;
     double vn;
-    int pend = hs__win_next(s, &it, &tn, &vn);
+    int pend = hs_iot_next_number(&it, s->key, s->klen, &tn, &vn);
     for (;;) {
         while (pend == 1 && tn <= e) {
             if ((rc = hs_tvbuf_push(&s->pts, tn, vn)) != HS_OK)
                 goto done;
-            pend = hs__win_next(s, &it, &tn, &vn);
+            pend = hs_iot_next_number(&it, s->key, s->klen, &tn, &vn);
         }
         if (pend < 0) {
             rc = pend;
@@ -193,7 +181,7 @@ static int hs__win_session_start(hs_tool_ctx *ctx, hs__win *s, int64_t a, int64_
         int64_t first = 0, last = 0, run = 0, t;
         double d;
         int r;
-        while ((r = hs__win_next(s, &it, &t, &d)) == 1) {
+        while ((r = hs_iot_next_number(&it, s->key, s->klen, &t, &d)) == 1) {
             if (!any) {
                 first = run = t;
                 any = true;
@@ -258,7 +246,7 @@ static int hs__win_session(hs_tool_ctx *ctx, hs__win *s)
     int64_t t;
     double d;
     int r;
-    while ((r = hs__win_next(s, &it, &t, &d)) == 1) {
+    while ((r = hs_iot_next_number(&it, s->key, s->klen, &t, &d)) == 1) {
         if (s->pts.n > s->pts.head && t - s->pts.t[s->pts.n - 1] >= s->gap &&
             (rc = hs__win_close(ctx, s, iv)) != HS_OK)
             break;
