@@ -3,6 +3,7 @@
 #include "hs_error.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,4 +85,18 @@ int hs_grow(void *pv, size_t *cap, size_t need, size_t size, size_t first)
     memcpy(pv, &nv, sizeof nv);
     *cap = n;
     return HS_OK;
+}
+
+char *hs_strvfmt(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    char *s = n >= 0 ? hs_malloc((size_t)n + 1) : NULL;
+    if (s != NULL && vsnprintf(s, (size_t)n + 1, fmt, ap) != n) {
+        hs_free(s);
+        s = NULL;
+    }
+    return s;
 }

@@ -6,6 +6,7 @@
 #ifndef HS_ALLOC_H
 #define HS_ALLOC_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void *hs_malloc(size_t size);
@@ -30,5 +31,8 @@ void hs_alloc_fail_after(long n);
  * with the array and *cap unchanged.
  */
 int hs_grow(void *pv, size_t *cap, size_t need, size_t size, size_t first);
+
+/* A new string formatted as vsnprintf would, or NULL (out of memory, bad format); caller frees. */
+char *hs_strvfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 #endif

@@ -23,17 +23,10 @@ static int fail(api_result *out, int err, const char *fmt, ...)
 {
     hs_free(out->text);
     out->text = NULL;
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *msg = hs_strvfmt(fmt, ap);
     va_end(ap);
-    char *msg = n >= 0 ? hs_malloc((size_t)n + 1) : NULL;
-    if (msg != NULL && vsnprintf(msg, (size_t)n + 1, fmt, ap2) != n) {
-        hs_free(msg);
-        msg = NULL;
-    }
-    va_end(ap2);
     out->text = msg;
     out->reply.ok = false;
     out->reply.error = msg != NULL && msg[0] != '\0' ? msg : "out of memory";

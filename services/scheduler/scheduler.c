@@ -1180,15 +1180,10 @@ static void s_reply_error(scheduler *s, const hs_mqtt_msg *req, const char *fmt,
     __attribute__((format(printf, 3, 4)));
 static void s_reply_error(scheduler *s, const hs_mqtt_msg *req, const char *fmt, ...)
 {
-    va_list ap, ap2;
+    va_list ap;
     va_start(ap, fmt);
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    char *msg = hs_strvfmt(fmt, ap);
     va_end(ap);
-    char *msg = n >= 0 ? hs_malloc((size_t)n + 1) : NULL;
-    if (msg != NULL)
-        vsnprintf(msg, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
     hs_proto_api_reply r = {.ok = false, .error = msg != NULL ? msg : "out of memory"};
     s_reply(s, req, &r);
     hs_free(msg);

@@ -7,6 +7,7 @@
 #include "hs_error.h"
 
 #include <CUnit/CUnit.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -152,6 +153,33 @@ static void test_grow_doubles_and_keeps_on_failure(void)
     hs_free(v);
 }
 
+static char *fmt_helper(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt_helper(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = hs_strvfmt(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static void test_strvfmt(void)
+{
+    char *s = fmt_helper("%s-%d-%05.1f", "x", 42, 2.25);
+    CU_ASSERT_STRING_EQUAL(s, "x-42-002.2");
+    hs_free(s);
+    char big[3000];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    s = fmt_helper("%s!", big);
+    CU_ASSERT_EQUAL(strlen(s), sizeof big);
+    hs_free(s);
+    hs_alloc_fail_after(0);
+    s = fmt_helper("%d", 1);
+    hs_alloc_fail_after(-1);
+    CU_ASSERT_PTR_NULL(s);
+}
+
 HS_TEST_INIT(base)
 {
     HS_TEST_SUITE_BEGIN("base");
@@ -163,5 +191,6 @@ HS_TEST_INIT(base)
     HS_TEST(test_buf_survives_allocation_failure);
     HS_TEST(test_buf_remembers_first_failure);
     HS_TEST(test_grow_doubles_and_keeps_on_failure);
+    HS_TEST(test_strvfmt);
     return 0;
 }
