@@ -1,10 +1,12 @@
 #include "hs_proto.h"
 
+#include "hs_base64.h"
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_mpack.h"
 #include "hs_store.h"
 #include "hs_time.h"
+#include "hs_utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -2000,4 +2002,158 @@ int hs_proto_purged_decode(const uint8_t *data, size_t len, char *buf, size_t bu
         memcpy(buf, s, strlen(s) + 1);
     hs_arena_free(&a);
     return rc;
+}
+
+/* ------------------------------------------------------------------ dead letters and events */
+
+int hs_proto_dead_letter_encode(hs_buf *out, const hs_proto_dead_letter *d)
+{
+    if (d->service == NULL || d->reason == NULL || d->reason[0] == '\0' ||
+        (d->len > 0 && d->payload == NULL))
+        return hs_err_set(HS_ERR_INVAL, "dead letter: a required field is NULL");
+    char t[HS_TIME_ISO_MAX];
+    hs_time_format_iso(d->t_us, t);
+    bool text =
+        hs_utf8_valid(d->payload, d->len) && (d->len == 0 || memchr(d->payload, 0, d->len) == NULL);
+    hs_buf_reset(out);
+    je e = {out, HS_OK};
+    je_raw(&e, "{");
+    je_kstr(&e, "service", d->service, true);
+    je_kstr(&e, "reason", d->reason, false);
+    je_kstr(&e, "topic", d->topic != NULL ? d->topic : "", false);
+    je_kstr(&e, "t", t, false);
+    if (text) {
+        je_raw(&e, ",\"payload\":");
+        if (e.rc == HS_OK)
+            e.rc = hs_json_put_string(out, (const char *)d->payload, d->len);
+    } else {
+        je_raw(&e, ",\"payload_b64\":\"");
+        if (e.rc == HS_OK)
+            e.rc = hs_base64_encode(out, d->payload, d->len);
+        je_raw(&e, "\"");
+    }
+    je_raw(&e, "}");
+    return e.rc;
+}
+
+/* payload: the original bytes as text. */
+static int pd_dead_text(pd *d, void *obj)
+{
+    hs_proto_dead_letter *dl = obj;
+    const char *s;
+    uint32_t len;
+    if (hs_mp_get_str(&d->r, &s, &len) != HS_OK)
+        return pd_bad(d, "a string");
+    char *copy = hs_arena_strndup(d->arena, s, len);
+    if (copy == NULL)
+        return pd_nomem();
+    dl->payload = (const uint8_t *)copy;
+    dl->len = len;
+    return HS_OK;
+}
+
+/* payload_b64: the original bytes in base64. */
+static int pd_dead_b64(pd *d, void *obj)
+{
+    hs_proto_dead_letter *dl = obj;
+    const char *s;
+    uint32_t len;
+    if (hs_mp_get_str(&d->r, &s, &len) != HS_OK)
+        return pd_bad(d, "a string");
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    int rc = hs_base64_decode(&b, s, len);
+    uint8_t *copy = rc == HS_OK ? hs_arena_alloc(d->arena, b.len + 1) : NULL;
+    if (rc != HS_OK)
+        rc = pd_bad(d, "base64");
+    else if (copy == NULL)
+        rc = pd_nomem();
+    if (rc == HS_OK) {
+        if (b.len > 0)
+            memcpy(copy, b.data, b.len);
+        dl->payload = copy;
+        dl->len = b.len;
+    }
+    hs_buf_free(&b);
+    return rc;
+}
+
+static const pf dead_letter_fields[] = {
+    {"service", PF_NONEMPTY, offsetof(hs_proto_dead_letter, service), NULL},
+    {"reason", PF_NONEMPTY, offsetof(hs_proto_dead_letter, reason), NULL},
+    {"topic", PF_STR, offsetof(hs_proto_dead_letter, topic), NULL},
+    {"t", PF_ISO, offsetof(hs_proto_dead_letter, t_us), NULL},
+    {"payload", PF_FN, 0, pd_dead_text},
+    {"payload_b64", PF_FN, 0, pd_dead_b64},
+};
+
+int hs_proto_dead_letter_decode(hs_proto_dead_letter_msg *m, const char *json, size_t len)
+{
+    pm_init(&m->d, sizeof m->d, &m->arena);
+    pf_set set = {dead_letter_fields, PF_N(dead_letter_fields), &m->d, BIT(4) - 1, 0};
+    int rc = pd_json_message(&m->arena, json, len, "dead letter", &set, 1);
+    bool text = set.seen & BIT(4), b64 = set.seen & BIT(5);
+    if (rc == HS_OK && text == b64)
+        rc = hs_err_set(HS_ERR_PARSE, "dead letter: needs either 'payload' or 'payload_b64'");
+    return rc;
+}
+
+void hs_proto_dead_letter_msg_free(hs_proto_dead_letter_msg *m)
+{
+    if (m != NULL)
+        pm_free(&m->d, sizeof m->d, &m->arena);
+}
+
+int hs_proto_mon_encode(hs_buf *out, const hs_proto_mon *ev, bool plain)
+{
+    if (ev->service == NULL || ev->name == NULL || ev->name[0] == '\0' || ev->text == NULL)
+        return hs_err_set(HS_ERR_INVAL, "event: a required field is NULL");
+    char t[HS_TIME_ISO_MAX];
+    hs_time_format_iso(ev->t_us, t);
+    hs_buf_reset(out);
+    if (plain)
+        return hs_buf_printf(out, "%s MON %s %s: %s", t, ev->service, ev->name, ev->text);
+    je e = {out, HS_OK};
+    je_raw(&e, "{");
+    je_kstr(&e, "uid", ev->service, true);
+    je_kstr(&e, "bt", t, false);
+    je_raw(&e, ",\"e\":[{");
+    je_kstr(&e, "n", ev->name, true);
+    je_kstr(&e, "vs", ev->text, false);
+    je_raw(&e, "}]}");
+    return e.rc;
+}
+
+static const pf mon_entry_fields[] = {
+    {"n", PF_NONEMPTY, offsetof(hs_proto_mon, name), NULL},
+    {"vs", PF_STR, offsetof(hs_proto_mon, text), NULL},
+};
+
+/* e: exactly one entry {n, vs}. */
+static int pd_mon_entries(pd *d, void *obj)
+{
+    uint32_t n;
+    if (hs_mp_get_array(&d->r, &n) != HS_OK || n != 1)
+        return pd_bad(d, "an array of one entry");
+    return pd_submap(d, mon_entry_fields, PF_N(mon_entry_fields), obj, PF_ALL(mon_entry_fields),
+                     "event entry");
+}
+
+static const pf mon_fields[] = {
+    {"uid", PF_NONEMPTY, offsetof(hs_proto_mon, service), NULL},
+    {"bt", PF_ISO, offsetof(hs_proto_mon, t_us), NULL},
+    {"e", PF_FN, 0, pd_mon_entries},
+};
+
+int hs_proto_mon_decode(hs_proto_mon_msg *m, const char *json, size_t len)
+{
+    pm_init(&m->e, sizeof m->e, &m->arena);
+    pf_set set = {mon_fields, PF_N(mon_fields), &m->e, PF_ALL(mon_fields), 0};
+    return pd_json_message(&m->arena, json, len, "event", &set, 1);
+}
+
+void hs_proto_mon_msg_free(hs_proto_mon_msg *m)
+{
+    if (m != NULL)
+        pm_free(&m->e, sizeof m->e, &m->arena);
 }

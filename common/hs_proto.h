@@ -510,4 +510,51 @@ int hs_proto_purged_encode(hs_buf *out, const char *stream);
 /* *stream is copied into buf of bufsize bytes; HS_ERR_LIMIT when it does not fit. */
 int hs_proto_purged_decode(const uint8_t *data, size_t len, char *buf, size_t bufsize);
 
+/* ------------------------------------------------------------------ dead letters and events */
+
+/*
+ * A dead letter, hs/dead/<service> (JSON, schemas/dead-letter.json): input a
+ * service refused, with the reason and the original bytes (as text when they
+ * are UTF-8 without NUL bytes, else as base64).
+ */
+typedef struct hs_proto_dead_letter {
+    const char *service; /* the service id */
+    const char *reason;
+    const char *topic; /* where the input came from ("" when unknown) */
+    int64_t t_us;      /* when it was refused */
+    const uint8_t *payload;
+    size_t len;
+} hs_proto_dead_letter;
+
+typedef struct hs_proto_dead_letter_msg {
+    hs_proto_dead_letter d; /* payload decoded from text or base64, in the arena */
+    hs_arena arena;
+} hs_proto_dead_letter_msg;
+
+int hs_proto_dead_letter_encode(hs_buf *out, const hs_proto_dead_letter *d);
+int hs_proto_dead_letter_decode(hs_proto_dead_letter_msg *m, const char *json, size_t len);
+void hs_proto_dead_letter_msg_free(hs_proto_dead_letter_msg *m);
+
+/*
+ * A monitoring event, hs/mon (schemas/mon.json): SenML JSON
+ * {"uid", "bt", "e": [{"n", "vs"}]}, or one plain line of text.
+ */
+typedef struct hs_proto_mon {
+    const char *service; /* the service id */
+    int64_t t_us;
+    const char *name; /* workflow_start, workflow_end, job_failed, ... */
+    const char *text;
+} hs_proto_mon;
+
+typedef struct hs_proto_mon_msg {
+    hs_proto_mon e;
+    hs_arena arena;
+} hs_proto_mon_msg;
+
+/* plain: the one-line form "<time> MON <service> <name>: <text>" instead of SenML. */
+int hs_proto_mon_encode(hs_buf *out, const hs_proto_mon *e, bool plain);
+/* Reads the SenML form. */
+int hs_proto_mon_decode(hs_proto_mon_msg *m, const char *json, size_t len);
+void hs_proto_mon_msg_free(hs_proto_mon_msg *m);
+
 #endif

@@ -1,14 +1,12 @@
 #include "hs_service.h"
 
 #include "hs_alloc.h"
-#include "hs_base64.h"
 #include "hs_ctl.h"
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_metrics.h"
 #include "hs_proto.h"
 #include "hs_time.h"
-#include "hs_utf8.h"
 #include "hs_wclient.h"
 
 #include <malloc.h>
@@ -454,55 +452,14 @@ const char *hs_service_topic(const hs_service *svc, hs_buf *out, const char *fmt
     return hs_buf_cstr(out);
 }
 
-/* Whether a dead payload is shown as text: valid UTF-8 without NUL bytes. */
-static bool hs__dead_payload_is_text(const void *p, size_t len)
-{
-    return hs_utf8_valid(p, len) && (len == 0 || memchr(p, 0, len) == NULL);
-}
-
-/* Writes len bytes of p as a JSON string of their base64. */
-static int hs__put_base64(hs_buf *b, const void *p, size_t len)
-{
-    int rc = hs_buf_putc(b, '"');
-    if (rc == HS_OK)
-        rc = hs_base64_encode(b, p, len);
-    if (rc == HS_OK)
-        rc = hs_buf_putc(b, '"');
-    return rc;
-}
-
 void hs_service_dead_letter(hs_service *svc, const char *reason, const char *topic,
                             const void *payload, size_t len)
 {
     hs_metrics_counters_get(svc->metrics)->dead_lettered++;
     hs_buf *b = &svc->scratch;
-    char now[HS_TIME_ISO_MAX];
-    hs_time_format_iso(hs_time_now_us(), now);
-    hs_buf_reset(b);
-    int rc = hs_buf_puts(b, "{\"service\":");
-    if (rc == HS_OK)
-        rc = hs_json_put_string(b, svc->common->service_id, strlen(svc->common->service_id));
-    if (rc == HS_OK)
-        rc = hs_buf_puts(b, ",\"reason\":");
-    if (rc == HS_OK)
-        rc = hs_json_put_string(b, reason, strlen(reason));
-    if (rc == HS_OK)
-        rc = hs_buf_puts(b, ",\"topic\":");
-    if (rc == HS_OK)
-        rc = hs_json_put_string(b, topic ? topic : "", topic ? strlen(topic) : 0);
-    if (rc == HS_OK)
-        rc = hs_buf_printf(b, ",\"t\":\"%s\",", now);
-    if (rc == HS_OK && hs__dead_payload_is_text(payload, len)) {
-        rc = hs_buf_puts(b, "\"payload\":");
-        if (rc == HS_OK)
-            rc = hs_json_put_string(b, payload, len);
-    } else if (rc == HS_OK) {
-        rc = hs_buf_puts(b, "\"payload_b64\":");
-        if (rc == HS_OK)
-            rc = hs__put_base64(b, payload, len);
-    }
-    if (rc == HS_OK)
-        rc = hs_buf_putc(b, '}');
+    hs_proto_dead_letter d = {svc->common->service_id, reason,  topic,
+                              hs_time_now_us(),        payload, len};
+    int rc = hs_proto_dead_letter_encode(b, &d);
     hs_buf t;
     hs_buf_init(&t, 0);
     if (rc == HS_OK && svc->mqtt != NULL)
@@ -697,21 +654,13 @@ void hs_service_mon(hs_service *svc, const char *name, const char *fmt, ...)
     hs_logf(svc->log, HS_LOG_MON, "%s: %s", name, msg);
     if (svc->mqtt == NULL)
         return;
-    char now[HS_TIME_ISO_MAX];
-    hs_time_format_iso(hs_time_now_us(), now);
     hs_buf b, t;
     hs_buf_init(&b, 0);
     hs_buf_init(&t, 0);
-    if (strcmp(svc->common->mon_format, "plain") == 0) {
-        hs_buf_printf(&b, "%s MON %s %s: %s", now, svc->common->service_id, name, msg);
-    } else {
-        hs_buf_puts(&b, "{\"uid\":");
-        hs_json_put_string(&b, svc->common->service_id, strlen(svc->common->service_id));
-        hs_buf_printf(&b, ",\"bt\":\"%s\",\"e\":[{\"n\":", now);
-        hs_json_put_string(&b, name, strlen(name));
-        hs_buf_puts(&b, ",\"vs\":");
-        hs_json_put_string(&b, msg, strlen(msg));
-        hs_buf_puts(&b, "}]}");
+    hs_proto_mon ev = {svc->common->service_id, hs_time_now_us(), name, msg};
+    if (hs_proto_mon_encode(&b, &ev, strcmp(svc->common->mon_format, "plain") == 0) != HS_OK) {
+        hs_buf_free(&b);
+        return;
     }
     const char *topic = svc->common->mon_topic[0] != '\0' ? svc->common->mon_topic
                                                           : hs_service_topic(svc, &t, "mon");

@@ -357,6 +357,83 @@ static void fuzz_status(const uint8_t *data, size_t size)
     hs_proto_status_msg_free(&m);
 }
 
+/* The JSON messages and documents: whatever decodes re-encodes to the same fields. */
+static void fuzz_json(const uint8_t *data, size_t size)
+{
+    const char *json = (const char *)data;
+    hs_buf b;
+    hs_buf_init(&b, 0);
+
+    hs_proto_dead_letter_msg dl, dl2;
+    if (hs_proto_dead_letter_decode(&dl, json, size) == HS_OK) {
+        CHECK(hs_proto_dead_letter_encode(&b, &dl.d) == HS_OK);
+        CHECK(hs_proto_dead_letter_decode(&dl2, (const char *)b.data, b.len) == HS_OK);
+        CHECK(str_eq(dl.d.service, dl2.d.service) && str_eq(dl.d.reason, dl2.d.reason) &&
+              str_eq(dl.d.topic, dl2.d.topic) &&
+              bytes_eq(dl.d.payload, dl.d.len, dl2.d.payload, dl2.d.len));
+        hs_proto_dead_letter_msg_free(&dl2);
+    }
+    hs_proto_dead_letter_msg_free(&dl);
+
+    hs_proto_mon_msg mo, mo2;
+    if (hs_proto_mon_decode(&mo, json, size) == HS_OK) {
+        CHECK(hs_proto_mon_encode(&b, &mo.e, false) == HS_OK);
+        CHECK(hs_proto_mon_decode(&mo2, (const char *)b.data, b.len) == HS_OK);
+        CHECK(str_eq(mo.e.service, mo2.e.service) && str_eq(mo.e.name, mo2.e.name) &&
+              str_eq(mo.e.text, mo2.e.text));
+        hs_proto_mon_msg_free(&mo2);
+    }
+    hs_proto_mon_msg_free(&mo);
+
+    hs_proto_api_req_msg q, q2;
+    if (hs_proto_api_req_decode(&q, json, size) == HS_OK && q.req.op != HS_API_UNKNOWN) {
+        CHECK(hs_proto_api_req_encode(&b, &q.req) == HS_OK);
+        CHECK(hs_proto_api_req_decode(&q2, (const char *)b.data, b.len) == HS_OK);
+        CHECK(q.req.op == q2.req.op && str_eq(q.req.workflow, q2.req.workflow) &&
+              str_eq(q.req.definition, q2.req.definition) && str_eq(q.req.request, q2.req.request));
+        hs_proto_api_req_msg_free(&q2);
+    }
+    hs_proto_api_req_msg_free(&q);
+
+    hs_proto_progress_msg pg;
+    if (hs_proto_progress_decode(&pg, json, size) == HS_OK)
+        CHECK(pg.p.request != NULL && pg.p.workflow != NULL);
+    hs_proto_progress_msg_free(&pg);
+
+    hs_proto_api_reply_msg rp;
+    if (hs_proto_api_reply_decode(&rp, json, size) == HS_OK)
+        CHECK(rp.reply.ok || rp.reply.error != NULL);
+    hs_proto_api_reply_msg_free(&rp);
+
+    hs_proto_request_doc_msg rd;
+    if (hs_proto_request_doc_decode(&rd, json, size) == HS_OK)
+        CHECK(rd.d.iv.start < rd.d.iv.end);
+    hs_proto_request_doc_msg_free(&rd);
+
+    hs_proto_workflow_doc_msg wd;
+    if (hs_proto_workflow_doc_decode(&wd, json, size) == HS_OK)
+        CHECK(wd.d.id != NULL && wd.d.text != NULL);
+    hs_proto_workflow_doc_msg_free(&wd);
+
+    int64_t last_end;
+    (void)hs_proto_online_doc_decode(json, size, &last_end);
+
+    hs_proto_history_msg hm, hm2;
+    if (hs_proto_history_decode(&hm, json, size) == HS_OK) {
+        if (hs_proto_history_encode(&b, &hm.h) == HS_OK) {
+            CHECK(hs_proto_history_decode(&hm2, (const char *)b.data, b.len) == HS_OK);
+            CHECK(str_eq(hm.h.job, hm2.h.job) && hm.h.count == hm2.h.count &&
+                  hm.h.interval.start == hm2.h.interval.start);
+            hs_proto_history_msg_free(&hm2);
+        }
+    }
+    hs_proto_history_msg_free(&hm);
+
+    char sid[64];
+    (void)hs_proto_purged_decode(data, size, sid, sizeof sid);
+    hs_buf_free(&b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_job(data, size);
@@ -364,5 +441,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_ack(data, size);
     fuzz_committed(data, size);
     fuzz_status(data, size);
+    fuzz_json(data, size);
     return 0;
 }

@@ -1862,6 +1862,73 @@ static void test_status_invalid(void)
     hs_proto_status_msg_free(&m);
 }
 
+static void test_dead_letter_and_mon(void)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    /* Text payloads stay text; others (NUL, bad UTF-8) go as base64; both come back exactly. */
+    static const struct {
+        const char *p;
+        size_t len;
+        bool text;
+    } cases[] = {{"{\"t\":1}", 7, true}, {"a\0b", 3, false}, {"\xff\xfe", 2, false}, {"", 0, true}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hs_proto_dead_letter d = {
+            "ingest",    "bad JSON: x", "hs/raw/t", 1700000000000000, (const uint8_t *)cases[i].p,
+            cases[i].len};
+        CU_ASSERT_EQUAL_FATAL(hs_proto_dead_letter_encode(&b, &d), HS_OK);
+        CU_ASSERT_EQUAL(strstr(hs_buf_cstr(&b), "\"payload_b64\"") == NULL, cases[i].text);
+        hs_proto_dead_letter_msg m;
+        CU_ASSERT_EQUAL_FATAL(hs_proto_dead_letter_decode(&m, (const char *)b.data, b.len), HS_OK);
+        CU_ASSERT_STRING_EQUAL(m.d.service, "ingest");
+        CU_ASSERT_STRING_EQUAL(m.d.reason, "bad JSON: x");
+        CU_ASSERT_STRING_EQUAL(m.d.topic, "hs/raw/t");
+        CU_ASSERT_EQUAL(m.d.t_us, 1700000000000000);
+        CU_ASSERT_EQUAL_FATAL(m.d.len, cases[i].len);
+        CU_ASSERT(cases[i].len == 0 || memcmp(m.d.payload, cases[i].p, cases[i].len) == 0);
+        hs_proto_dead_letter_msg_free(&m);
+    }
+    hs_proto_dead_letter_msg m;
+    static const char *const bad[] = {
+        "{\"service\":\"s\",\"reason\":\"r\",\"topic\":\"\",\"t\":\"2023-11-14T22:13:20Z\"}",
+        "{\"service\":\"s\",\"reason\":\"r\",\"topic\":\"\",\"t\":\"2023-11-14T22:13:20Z\","
+        "\"payload\":\"\",\"payload_b64\":\"\"}",
+        "{\"service\":\"s\",\"reason\":\"r\",\"topic\":\"\",\"t\":\"2023-11-14T22:13:20Z\","
+        "\"payload_b64\":\"a\"}",
+        "{\"service\":\"s\",\"reason\":\"\",\"topic\":\"\",\"t\":\"2023-11-14T22:13:20Z\","
+        "\"payload\":\"\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_NOT_EQUAL(hs_proto_dead_letter_decode(&m, bad[i], strlen(bad[i])), HS_OK);
+        hs_proto_dead_letter_msg_free(&m);
+    }
+
+    hs_proto_mon ev = {"scheduler", 1700000000000000, "job_failed", "wf job j1: \"boom\""};
+    CU_ASSERT_EQUAL_FATAL(hs_proto_mon_encode(&b, &ev, true), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b),
+                           "2023-11-14T22:13:20Z MON scheduler job_failed: wf job j1: \"boom\"");
+    CU_ASSERT_EQUAL_FATAL(hs_proto_mon_encode(&b, &ev, false), HS_OK);
+    hs_proto_mon_msg mm;
+    CU_ASSERT_EQUAL_FATAL(hs_proto_mon_decode(&mm, (const char *)b.data, b.len), HS_OK);
+    CU_ASSERT_STRING_EQUAL(mm.e.service, "scheduler");
+    CU_ASSERT_STRING_EQUAL(mm.e.name, "job_failed");
+    CU_ASSERT_STRING_EQUAL(mm.e.text, "wf job j1: \"boom\"");
+    CU_ASSERT_EQUAL(mm.e.t_us, 1700000000000000);
+    hs_proto_mon_msg_free(&mm);
+    static const char *const badmon[] = {
+        "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"e\":[]}",
+        "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"e\":[{\"n\":\"a\",\"vs\":\"x\"},"
+        "{\"n\":\"b\",\"vs\":\"y\"}]}",
+        "{\"uid\":\"s\",\"bt\":\"yesterday\",\"e\":[{\"n\":\"a\",\"vs\":\"x\"}]}",
+        "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"e\":[{\"n\":\"a\"}]}",
+    };
+    for (size_t i = 0; i < sizeof badmon / sizeof badmon[0]; i++) {
+        CU_ASSERT_NOT_EQUAL(hs_proto_mon_decode(&mm, badmon[i], strlen(badmon[i])), HS_OK);
+        hs_proto_mon_msg_free(&mm);
+    }
+    hs_buf_free(&b);
+}
+
 HS_TEST_INIT(proto)
 {
     HS_TEST_SUITE_BEGIN("proto");
@@ -1894,5 +1961,6 @@ HS_TEST_INIT(proto)
     HS_TEST(test_status_states);
     HS_TEST(test_status_tools);
     HS_TEST(test_status_invalid);
+    HS_TEST(test_dead_letter_and_mon);
     return 0;
 }
