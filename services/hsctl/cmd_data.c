@@ -102,24 +102,32 @@ int cmd_pub(hsctl *h, int argc, char **argv)
             rc = hsctl_fail(HSCTL_SYSTEM, "the broker did not acknowledge every message");
         goto out;
     }
-    /* The value as JSON, or as a JSON string when it is not JSON. */
-    bool is_json = hs_json_to_mpack(value, strlen(value), &tmp) == HS_OK;
+    /* The value as JSON, or as a JSON string when it is not JSON; the payload as ingest reads it.
+     */
+    int erc = HS_OK;
+    if (hs_json_to_mpack(value, strlen(value), &tmp) != HS_OK) {
+        hs_buf_reset(&tmp);
+        erc = hs_mp_put_cstr(&tmp, value);
+    }
     if (t != NULL) {
         int64_t ts;
         if (!hsctl_time(t, &ts)) {
             rc = HSCTL_USER;
             goto out;
         }
-        char iso[HS_TIME_ISO_MAX];
-        hs_time_format_iso(ts, iso);
-        hs_buf_printf(&payload, "{\"t\":\"%s\",\"v\":", iso);
+        if (erc == HS_OK)
+            erc = hs_codec_encode_json_line(ts, tmp.data, tmp.len, &payload);
+        if (erc == HS_OK)
+            payload.len--; /* one message, not a line: no newline */
+    } else if (erc == HS_OK) {
+        hs_mp_reader r;
+        hs_mp_reader_init(&r, tmp.data, tmp.len);
+        erc = hs_json_from_mpack(&r, &payload);
     }
-    if (is_json)
-        hs_buf_puts(&payload, value);
-    else
-        hs_json_put_string(&payload, value, strlen(value));
-    if (t != NULL)
-        hs_buf_putc(&payload, '}');
+    if (erc != HS_OK) {
+        rc = hsctl_fail(HSCTL_SYSTEM, "cannot encode the reading: %s", hs_err_detail());
+        goto out;
+    }
     if (hs_mqtt_publish(m, hs_buf_cstr(&topic), payload.data, payload.len, qos, false, 10000) !=
             HS_OK ||
         hs_mqtt_flush(m, 10000) != HS_OK)
