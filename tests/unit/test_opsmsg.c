@@ -392,6 +392,7 @@ static void test_ctl_reply_from_channel(void)
     hs_buf_free(&req);
     hs_buf_free(&reply);
     hs_ctl_destroy(c);
+    hs_config_free(hs_service_cfg_table, &cfg);
 }
 
 /* ------------------------------------------------------------------ metrics */
