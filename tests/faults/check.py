@@ -61,10 +61,12 @@ def emit(**kv):
 
 
 def readings(a):
-    expect = {}  # (stream, t) -> (i, ack wall time)
+    expect = {}  # (stream, t) -> (i, ack wall time, wall time its connection was made)
     for line in open(a.acked):
-        i, k, t, ack = line.split()
-        expect[(int(k), int(t))] = (int(i), float(ack))
+        f = line.split()
+        i, k, t, ack = f[:4]
+        conn = float(f[4]) if len(f) > 4 else float(ack)
+        expect[(int(k), int(t))] = (int(i), float(ack), conn)
     kills = []
     if a.kills:
         for line in open(a.kills):
@@ -83,19 +85,22 @@ def readings(a):
                 wrong += 1
     lost = {"ingest": 0, "broker": 0, "broker_after": 0, "other": 0}
     lost_at = []
-    for key, (i, ack) in expect.items():
+    for key, (i, ack, conn) in expect.items():
         if key in stored:
             continue
         # The kill within the window around the acknowledgement: ingest dies
         # with what it had read, the broker with what it had acknowledged but
         # neither saved nor delivered (broker); readings a restarted broker
         # acknowledged and lost mean it had no session for the subscriber
-        # (broker_after).
+        # (broker_after). An acknowledgement read after the kill on a
+        # connection made before it was still sent by the killed broker (it
+        # sat in the socket): that is the broker's own window, not the
+        # restarted broker's.
         cause = "other"
         for w, name in sorted(kills):
             if abs(ack - w) <= a.window:
                 cause = name if name in ("ingest", "broker") else "other"
-                if cause == "broker" and ack > w:
+                if cause == "broker" and ack > w and conn > w:
                     cause = "broker_after"
                 break
         lost[cause] += 1

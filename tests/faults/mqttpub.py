@@ -16,7 +16,8 @@ per stream, reproducible); --clock now gives the wall clock, kept strictly
 increasing per stream.
 
 At the end every reading is acknowledged; --acked FILE lists
-"i stream t_us ack_wall_s" per reading (first acknowledgement), --events
+"i stream t_us ack_wall_s conn_wall_s" per reading (its first
+acknowledgement, and when the connection that brought it was made), --events
 FILE lists connection losses and reconnects, and a JSON summary goes to
 stdout. Exit status 0, or 2 when the broker stayed away for --max-down.
 """
@@ -160,6 +161,8 @@ def main():
     t_of = []            # reading index -> t_us
     last = [0] * a.streams
     ack_at = {}          # reading index -> wall time of the first PUBACK
+    ack_conn = {}        # reading index -> wall time the connection of that PUBACK was made
+    conn_at = 0.0        # wall time the current connection was made
     pending = {}         # packet id -> reading index
     resend = []          # indices to publish again after a reconnect
     events = open(a.events, "a") if a.events else None
@@ -208,6 +211,7 @@ def main():
                     return 2
                 time.sleep(0.1)
                 continue
+            conn_at = time.time()
             stats["longest_down_s"] = max(stats["longest_down_s"], round(now - down_since, 3))
             if stats["published"] or resend or pending:
                 stats["reconnects"] += 1
@@ -241,6 +245,7 @@ def main():
                 i = pending.pop(pid, None)
                 if i is not None and i not in ack_at:
                     ack_at[i] = time.time()
+                    ack_conn[i] = conn_at
         except (OSError, ConnectionError) as e:
             conn.close()
             stats["disconnects"] += 1
@@ -261,7 +266,8 @@ def main():
         with open(a.acked, "a") as f:
             for j, t in enumerate(t_of):
                 i = a.first + j
-                f.write("%d %d %d %.6f\n" % (i, i % a.streams, t, ack_at.get(j, 0.0)))
+                f.write("%d %d %d %.6f %.6f\n" % (i, i % a.streams, t, ack_at.get(j, 0.0),
+                                                  ack_conn.get(j, 0.0)))
     stats.update({"readings": len(t_of), "acked": len(ack_at), "seconds": round(elapsed, 3),
                   "rate": round(len(t_of) / elapsed, 1) if elapsed > 0 else 0})
     print(json.dumps(stats))
