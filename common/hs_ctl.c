@@ -7,6 +7,7 @@
 #include "hs_time.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -140,6 +141,10 @@ void hs_ctl_status_shown_online(hs_ctl *c)
 
 /* ------------------------------------------------------------------ requests */
 
+/* Writes a refusal {ok: false, error} as reply (defined with the reply encoder). */
+static int hs__ctl_refuse(hs_buf *reply, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* The characters of a control command or setting name. */
 #define HS__CTL_NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-."
 
@@ -155,8 +160,8 @@ int hs_ctl_request_read(const void *payload, size_t len, hs_ctl_request *q, hs_b
     if (hs_json_to_mpack((const char *)payload, len, &mp) != HS_OK ||
         hs_mp_map_index(mp.data, mp.len, f, 8, &nf, NULL) != HS_OK) {
         hs_buf_free(&mp);
-        int rc = hs_buf_puts(reply, "{\"ok\":false,\"error\":\"control requests are JSON objects "
-                                    "{\\\"cmd\\\": ...} of at most 8 members\"}");
+        int rc = hs__ctl_refuse(reply, "control requests are JSON objects {\"cmd\": ...} of at "
+                                       "most 8 members");
         return rc == HS_OK ? HS_ERR_PARSE : rc;
     }
     /* Names and commands are echoed in replies: only plain name characters. */
@@ -174,11 +179,10 @@ int hs_ctl_request_read(const void *payload, size_t len, hs_ctl_request *q, hs_b
             plain = sv[k] != '\0' && strchr(HS__CTL_NAME_CHARS, sv[k]) != NULL;
         if (!plain) {
             hs_buf_free(&mp);
-            int rc = hs_buf_printf(reply,
-                                   "{\"ok\":false,\"error\":\"cmd (under %zu bytes) and name "
-                                   "(under %zu bytes) are made of letters, digits, '_', '-' and "
-                                   "'.'\"}",
-                                   sizeof q->cmd, sizeof q->name);
+            int rc = hs__ctl_refuse(reply,
+                                    "cmd (under %zu bytes) and name (under %zu bytes) are made "
+                                    "of letters, digits, '_', '-' and '.'",
+                                    sizeof q->cmd, sizeof q->name);
             return rc == HS_OK ? HS_ERR_PARSE : rc;
         }
         memcpy(dst, sv, sl);
@@ -204,10 +208,8 @@ int hs_ctl_request_read(const void *payload, size_t len, hs_ctl_request *q, hs_b
             memcpy(q->value, sv, sl);
             q->value[sl] = '\0';
         } else {
-            rc = hs_buf_printf(reply,
-                               "{\"ok\":false,\"error\":\"value is longer than %zu bytes or holds "
-                               "a NUL byte\"}",
-                               sizeof q->value - 1);
+            rc = hs__ctl_refuse(reply, "value is longer than %zu bytes or holds a NUL byte",
+                                sizeof q->value - 1);
             if (rc == HS_OK)
                 rc = HS_ERR_PARSE;
         }
@@ -217,7 +219,10 @@ int hs_ctl_request_read(const void *payload, size_t len, hs_ctl_request *q, hs_b
     return rc;
 }
 
-/* Whether s (NUL-terminated) is a non-empty plain name shorter than size. */
+/* The size of a setting or command name in a request, its NUL included. */
+#define HS_CTL_NAME_MAX sizeof(((hs_ctl_request *)NULL)->name)
+
+/* Whether s (NUL-terminated) is a plain name shorter than size ("" counts as plain). */
 static bool hs__ctl_plain(const char *s, size_t size)
 {
     size_t n = strnlen(s, size);
@@ -344,6 +349,105 @@ static int hs__ctl_reply_member(hs_mp_reader *rd, unsigned k, hs_ctl_reply *r)
     }
 }
 
+/* "key":"text" after a comma (the writes' failures are remembered by the buffer). */
+static void hs__ctl_kstr(hs_buf *out, const char *key, const char *v)
+{
+    (void)hs_buf_printf(out, ",\"%s\":", key);
+    (void)hs_json_put_string(out, v, strlen(v));
+}
+
+int hs_ctl_reply_encode(hs_buf *out, const hs_ctl_reply_out *r)
+{
+    bool bad = false;
+    switch (r->kind) {
+    case HS_CTL_REPLY_ERROR:
+        bad = r->ok || r->error == NULL || r->error[0] == '\0';
+        break;
+    case HS_CTL_REPLY_PING:
+        bad =
+            !r->ok || r->id == NULL || r->service == NULL || r->version == NULL || r->state == NULL;
+        break;
+    case HS_CTL_REPLY_STATS:
+        bad = !r->ok;
+        break;
+    case HS_CTL_REPLY_SETTINGS:
+        bad = !r->ok || (r->nsettings > 0 && r->settings == NULL) ||
+              (r->nsettable > 0 && r->settable == NULL);
+        for (size_t i = 0; !bad && i < r->nsettable; i++)
+            bad = !hs__ctl_plain(r->settable[i], HS_CTL_NAME_MAX);
+        for (size_t i = 0; !bad && i < r->nsettings; i++)
+            bad = !hs__ctl_plain(r->settings[i].name, HS_CTL_NAME_MAX);
+        break;
+    case HS_CTL_REPLY_SET:
+        bad = !r->ok || r->name == NULL || r->value == NULL ||
+              !hs__ctl_plain(r->name, HS_CTL_NAME_MAX);
+        break;
+    case HS_CTL_REPLY_STATE:
+        bad = r->state == NULL || (!r->ok && (r->error == NULL || r->error[0] == '\0'));
+        break;
+    default:
+        bad = true;
+    }
+    if (bad)
+        return hs_err_set(HS_ERR_INVAL, "control reply: a member of its kind is missing");
+    hs_buf_reset(out);
+    (void)hs_buf_puts(out, r->ok ? "{\"ok\":true" : "{\"ok\":false");
+    switch (r->kind) {
+    case HS_CTL_REPLY_ERROR:
+        hs__ctl_kstr(out, "error", r->error);
+        break;
+    case HS_CTL_REPLY_PING:
+        hs__ctl_kstr(out, "id", r->id);
+        hs__ctl_kstr(out, "service", r->service);
+        hs__ctl_kstr(out, "version", r->version);
+        (void)hs_buf_printf(out, ",\"uptime_s\":%.1f", r->uptime_s);
+        hs__ctl_kstr(out, "state", r->state);
+        break;
+    case HS_CTL_REPLY_STATS:
+        (void)hs_buf_puts(out, ",\"stats\":");
+        (void)hs_buf_puts(out, r->stats_json != NULL && r->stats_json[0] ? r->stats_json : "{}");
+        break;
+    case HS_CTL_REPLY_SETTINGS:
+        (void)hs_buf_puts(out, ",\"settings\":{");
+        for (size_t i = 0; i < r->nsettings; i++) {
+            (void)hs_buf_printf(out, "%s\"%s\":", i ? "," : "", r->settings[i].name);
+            const char *v = r->settings[i].value != NULL ? r->settings[i].value : "***";
+            (void)hs_json_put_string(out, v, strlen(v));
+        }
+        (void)hs_buf_puts(out, "},\"settable\":[");
+        for (size_t i = 0; i < r->nsettable; i++)
+            (void)hs_buf_printf(out, "%s\"%s\"", i ? "," : "", r->settable[i]);
+        (void)hs_buf_putc(out, ']');
+        break;
+    case HS_CTL_REPLY_SET:
+        hs__ctl_kstr(out, "name", r->name);
+        hs__ctl_kstr(out, "value", r->value);
+        break;
+    default: /* HS_CTL_REPLY_STATE */
+        hs__ctl_kstr(out, "state", r->state);
+        if (!r->ok)
+            hs__ctl_kstr(out, "error", r->error);
+        break;
+    }
+    (void)hs_buf_putc(out, '}');
+    return hs_buf_error(out);
+}
+
+/* A refusal: {ok: false, error}. */
+static int hs__ctl_refuse(hs_buf *reply, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int hs__ctl_refuse(hs_buf *reply, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = hs_strvfmt(fmt, ap);
+    va_end(ap);
+    hs_ctl_reply_out r = {.kind = HS_CTL_REPLY_ERROR, .error = msg != NULL ? msg : "refused"};
+    int rc = hs_ctl_reply_encode(reply, &r);
+    hs_free(msg);
+    return rc;
+}
+
 int hs_ctl_reply_decode(const void *payload, size_t len, hs_ctl_reply *r)
 {
     memset(r, 0, sizeof *r);
@@ -441,65 +545,67 @@ static void hs__ctl_announce(hs_ctl *c, const char *state)
 
 static int hs__ctl_ping(hs_ctl *c, hs_buf *reply)
 {
-    int rc = hs_buf_puts(reply, "{\"ok\":true,\"id\":");
-    if (rc == HS_OK)
-        rc = hs_json_put_string(reply, c->id, strlen(c->id));
-    if (rc == HS_OK)
-        rc = hs_buf_printf(reply,
-                           ",\"service\":\"%s\",\"version\":\"%s\",\"uptime_s\":%.1f,"
-                           "\"state\":\"%s\"}",
-                           c->kind, HS_VERSION, (double)(hs_time_now_us() - c->started_us) / 1e6,
-                           atomic_load(&c->paused) ? "paused" : "online");
-    return rc;
+    hs_ctl_reply_out r = {
+        .kind = HS_CTL_REPLY_PING,
+        .ok = true,
+        .id = c->id,
+        .service = c->kind,
+        .version = HS_VERSION,
+        .uptime_s = (double)(hs_time_now_us() - c->started_us) / 1e6,
+        .state = atomic_load(&c->paused) ? "paused" : "online",
+    };
+    return hs_ctl_reply_encode(reply, &r);
 }
 
 static int hs__ctl_stats(hs_ctl *c, hs_buf *reply)
 {
-    int rc = hs_buf_puts(reply, "{\"ok\":true,\"stats\":");
-    size_t before = reply->len;
-    if (rc == HS_OK && c->hooks.stats != NULL)
-        rc = c->hooks.stats(c->hooks.ctx, reply);
-    if (rc == HS_OK && reply->len == before)
-        rc = hs_buf_puts(reply, "{}");
+    hs_buf m;
+    hs_buf_init(&m, 0);
+    int rc = c->hooks.stats != NULL ? c->hooks.stats(c->hooks.ctx, &m) : HS_OK;
+    hs_ctl_reply_out r = {.kind = HS_CTL_REPLY_STATS, .ok = true, .stats_json = hs_buf_cstr(&m)};
     if (rc == HS_OK)
-        rc = hs_buf_putc(reply, '}');
+        rc = hs_ctl_reply_encode(reply, &r);
+    hs_buf_free(&m);
     return rc;
 }
 
 static int hs__ctl_get(hs_ctl *c, const char *name, hs_buf *reply)
 {
-    size_t start = reply->len;
-    hs_buf v;
-    hs_buf_init(&v, 0);
-    int rc = hs_buf_puts(reply, "{\"ok\":true,\"settings\":{");
-    bool first = true;
+    size_t n = 0;
+    for (const hs_cfg_item *it = c->table; it->name != NULL; it++)
+        n++;
+    hs_ctl_setting *v = hs_calloc(n + 1, sizeof *v);
+    hs_buf *vals = hs_calloc(n + 1, sizeof *vals);
+    int rc = v != NULL && vals != NULL ? HS_OK : HS_ERR_NOMEM;
+    size_t k = 0;
     for (const hs_cfg_item *it = c->table; rc == HS_OK && it->name != NULL; it++) {
         if (name[0] != '\0' && strcmp(name, it->name) != 0)
             continue;
-        hs_buf_reset(&v);
-        rc = hs_buf_printf(reply, "%s\"%s\":", first ? "" : ",", it->name);
-        first = false;
-        if (rc == HS_OK && it->secret) {
-            rc = hs_buf_puts(reply, "\"***\"");
-        } else if (rc == HS_OK) {
+        hs_buf_init(&vals[k], 0);
+        v[k].name = it->name;
+        if (!it->secret) {
             pthread_mutex_lock(&c->mu);
-            rc = hs_config_get(c->table, c->cfg, it->name, &v);
+            rc = hs_config_get(c->table, c->cfg, it->name, &vals[k]);
             pthread_mutex_unlock(&c->mu);
-            if (rc == HS_OK)
-                rc = hs_json_put_string(reply, (const char *)v.data, v.len);
+            v[k].value = hs_buf_cstr(&vals[k]);
         }
+        k++;
     }
-    if (rc == HS_OK)
-        rc = hs_buf_puts(reply, "},\"settable\":[");
-    for (size_t i = 0; rc == HS_OK && i < c->nsettable; i++)
-        rc = hs_buf_printf(reply, "%s\"%s\"", i ? "," : "", c->settable[i]);
-    if (rc == HS_OK)
-        rc = hs_buf_puts(reply, "]}");
-    hs_buf_free(&v);
-    if (rc == HS_OK && first && name[0] != '\0') {
-        reply->len = start;
-        rc = hs_buf_printf(reply, "{\"ok\":false,\"error\":\"no setting '%s'\"}", name);
+    if (rc == HS_OK && k == 0 && name[0] != '\0') {
+        rc = hs__ctl_refuse(reply, "no setting '%s'", name);
+    } else if (rc == HS_OK) {
+        hs_ctl_reply_out r = {.kind = HS_CTL_REPLY_SETTINGS,
+                              .ok = true,
+                              .settings = v,
+                              .nsettings = k,
+                              .settable = (const char *const *)c->settable,
+                              .nsettable = c->nsettable};
+        rc = hs_ctl_reply_encode(reply, &r);
     }
+    for (size_t i = 0; vals != NULL && i < k; i++)
+        hs_buf_free(&vals[i]);
+    hs_free(vals);
+    hs_free(v);
     return rc;
 }
 
@@ -509,14 +615,15 @@ static int hs__ctl_set(hs_ctl *c, const char *name, const char *value, hs_buf *r
     for (size_t i = 0; i < c->nsettable && !allowed; i++)
         allowed = strcmp(c->settable[i], name) == 0;
     if (!allowed) {
-        int rc = hs_buf_printf(reply,
-                               "{\"ok\":false,\"error\":\"setting '%s' cannot be changed while "
-                               "%s runs (settable:",
-                               name, c->kind);
-        for (size_t i = 0; rc == HS_OK && i < c->nsettable; i++)
-            rc = hs_buf_printf(reply, " %s", c->settable[i]);
+        hs_buf list;
+        hs_buf_init(&list, 0);
+        for (size_t i = 0; i < c->nsettable; i++)
+            (void)hs_buf_printf(&list, " %s", c->settable[i]);
+        int rc = hs_buf_error(&list);
         if (rc == HS_OK)
-            rc = hs_buf_puts(reply, ")\"}");
+            rc = hs__ctl_refuse(reply, "setting '%s' cannot be changed while %s runs (settable:%s)",
+                                name, c->kind, hs_buf_cstr(&list));
+        hs_buf_free(&list);
         return rc;
     }
     char *n = hs_strdup(name), *v = hs_strdup(value);
@@ -545,26 +652,21 @@ static int hs__ctl_set(hs_ctl *c, const char *name, const char *value, hs_buf *r
     snprintf(err, sizeof err, "%s", c->set_err);
     c->set_pending = false;
     pthread_mutex_unlock(&c->mu);
-    int rc;
-    if (!done) {
-        rc = hs_buf_printf(reply,
-                           "{\"ok\":false,\"error\":\"the service did not apply the setting "
-                           "within %g s\"}",
-                           (double)c->set_timeout_us / 1e6);
-    } else if (set_rc != HS_OK) {
-        rc = hs_buf_puts(reply, "{\"ok\":false,\"error\":");
-        if (rc == HS_OK)
-            rc = hs_json_put_string(reply, err, strlen(err));
-        if (rc == HS_OK)
-            rc = hs_buf_putc(reply, '}');
-    } else {
-        rc = hs_buf_printf(reply, "{\"ok\":true,\"name\":\"%s\",\"value\":", name);
-        if (rc == HS_OK)
-            rc = hs_json_put_string(reply, value, strlen(value));
-        if (rc == HS_OK)
-            rc = hs_buf_putc(reply, '}');
-    }
-    return rc;
+    if (!done)
+        return hs__ctl_refuse(reply, "the service did not apply the setting within %g s",
+                              (double)c->set_timeout_us / 1e6);
+    if (set_rc != HS_OK)
+        return hs__ctl_refuse(reply, "%s", err[0] ? err : hs_strerror(set_rc));
+    hs_ctl_reply_out r = {.kind = HS_CTL_REPLY_SET, .ok = true, .name = name, .value = value};
+    return hs_ctl_reply_encode(reply, &r);
+}
+
+/* {ok, state}, or {ok: false, state, error} when error is not NULL. */
+static int hs__ctl_state(hs_buf *reply, const char *state, const char *error)
+{
+    hs_ctl_reply_out r = {
+        .kind = HS_CTL_REPLY_STATE, .ok = error == NULL, .state = state, .error = error};
+    return hs_ctl_reply_encode(reply, &r);
 }
 
 static int hs__ctl_pause(hs_ctl *c, bool pause, hs_buf *reply)
@@ -581,7 +683,7 @@ static int hs__ctl_pause(hs_ctl *c, bool pause, hs_buf *reply)
     }
     if (c->log != NULL)
         hs_info(c->log, "%s (control channel)", pause ? "paused" : "resumed");
-    return hs_buf_printf(reply, "{\"ok\":true,\"state\":\"%s\"}", pause ? "paused" : "online");
+    return hs__ctl_state(reply, pause ? "paused" : "online", NULL);
 }
 
 static int hs__ctl_drain(hs_ctl *c, hs_buf *reply)
@@ -598,11 +700,11 @@ static int hs__ctl_drain(hs_ctl *c, hs_buf *reply)
         nanosleep(&ts, NULL);
     }
     if (atomic_load(&c->idle))
-        return hs_buf_puts(reply, "{\"ok\":true,\"state\":\"drained\"}");
-    return hs_buf_printf(reply,
-                         "{\"ok\":false,\"state\":\"draining\",\"error\":\"work still in "
-                         "flight after %g s; it stays paused\"}",
-                         (double)c->drain_timeout_us / 1e6);
+        return hs__ctl_state(reply, "drained", NULL);
+    char why[128];
+    snprintf(why, sizeof why, "work still in flight after %g s; it stays paused",
+             (double)c->drain_timeout_us / 1e6);
+    return hs__ctl_state(reply, "draining", why);
 }
 
 int hs_ctl_execute(hs_ctl *c, const void *payload, size_t len, hs_buf *reply)
@@ -631,12 +733,12 @@ int hs_ctl_execute(hs_ctl *c, const void *payload, size_t len, hs_buf *reply)
             hs_info(c->log, "shutting down (control channel)");
         if (c->hooks.stop != NULL)
             c->hooks.stop(c->hooks.ctx);
-        return hs_buf_puts(reply, "{\"ok\":true,\"state\":\"stopping\"}");
+        return hs__ctl_state(reply, "stopping", NULL);
     }
-    return hs_buf_printf(reply,
-                         "{\"ok\":false,\"error\":\"unknown command '%s' (ping, stats, get, "
-                         "set, pause, resume, drain, shutdown)\"}",
-                         cmd);
+    return hs__ctl_refuse(reply,
+                          "unknown command '%s' (ping, stats, get, set, pause, resume, drain, "
+                          "shutdown)",
+                          cmd);
 }
 
 void hs_ctl_apply_pending(hs_ctl *c)

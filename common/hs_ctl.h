@@ -72,6 +72,35 @@ typedef struct hs_ctl_reply {
     char error[512]; /* the refusal, cut short; "" when none */
 } hs_ctl_reply;
 
+/* One setting in a get reply: value NULL for a secret (shown as "***"). */
+typedef struct hs_ctl_setting {
+    const char *name;
+    const char *value;
+} hs_ctl_setting;
+
+/* A reply to write; which members count depends on kind (see hs_ctl_reply_kind). */
+typedef struct hs_ctl_reply_out {
+    hs_ctl_reply_kind kind;
+    bool ok;           /* false: ERROR, or a STATE that did not complete (a drain timed out) */
+    const char *error; /* ERROR; a STATE with !ok */
+    const char *id, *service, *version; /* PING */
+    double uptime_s;                    /* PING */
+    const char *state;                  /* PING, STATE */
+    const char *stats_json;             /* STATS: one JSON object, NULL for {} */
+    const hs_ctl_setting *settings;     /* SETTINGS */
+    size_t nsettings;
+    const char *const *settable; /* SETTINGS: the names set accepts */
+    size_t nsettable;
+    const char *name, *value; /* SET */
+} hs_ctl_reply_out;
+
+/*
+ * Writes a reply as one JSON object (out is reset first). HS_ERR_INVAL for a
+ * reply hs_ctl_reply_decode would refuse (a missing member of its kind, an
+ * ERROR without its text, names that are not plain).
+ */
+int hs_ctl_reply_encode(hs_buf *out, const hs_ctl_reply_out *r);
+
 /*
  * Reads a reply and checks its shape: a JSON object whose members are those
  * of exactly one reply kind, with their types (a drain that timed out is

@@ -500,6 +500,62 @@ static void test_metrics_round_trip(void)
     hs_buf_free(&b);
 }
 
+/* Every reply kind the encoder writes decodes as that kind; what the decoder would refuse is
+ * refused. */
+static void test_ctl_reply_encode(void)
+{
+    static const hs_ctl_setting settings[] = {{"log_level", "info"}, {"mqtt_password", NULL}};
+    static const char *const settable[] = {"log_level"};
+    const hs_ctl_reply_out cases[] = {
+        {.kind = HS_CTL_REPLY_ERROR, .error = "no \"such\" thing"},
+        {.kind = HS_CTL_REPLY_PING,
+         .ok = true,
+         .id = "ingest",
+         .service = "ingest",
+         .version = "0.1.0",
+         .uptime_s = 1.25,
+         .state = "online"},
+        {.kind = HS_CTL_REPLY_STATS, .ok = true, .stats_json = "{\"x\":1}"},
+        {.kind = HS_CTL_REPLY_STATS, .ok = true},
+        {.kind = HS_CTL_REPLY_SETTINGS,
+         .ok = true,
+         .settings = settings,
+         .nsettings = 2,
+         .settable = settable,
+         .nsettable = 1},
+        {.kind = HS_CTL_REPLY_SET, .ok = true, .name = "log_level", .value = "debug"},
+        {.kind = HS_CTL_REPLY_STATE, .ok = true, .state = "paused"},
+        {.kind = HS_CTL_REPLY_STATE, .state = "draining", .error = "work still in flight"},
+    };
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        CU_ASSERT_EQUAL_FATAL(hs_ctl_reply_encode(&b, &cases[i]), HS_OK);
+        hs_ctl_reply r;
+        CU_ASSERT_EQUAL_FATAL(hs_ctl_reply_decode(b.data, b.len, &r), HS_OK);
+        CU_ASSERT_EQUAL(r.kind, cases[i].kind);
+        CU_ASSERT_EQUAL(r.ok, cases[i].ok);
+        if (cases[i].state != NULL)
+            CU_ASSERT_STRING_EQUAL(r.state, cases[i].state);
+        if (cases[i].error != NULL)
+            CU_ASSERT_STRING_EQUAL(r.error, cases[i].error);
+    }
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&b), "\"error\":\"work still in flight\""));
+    CU_ASSERT_EQUAL_FATAL(hs_ctl_reply_encode(&b, &cases[4]), HS_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&b), "\"mqtt_password\":\"***\""));
+    const hs_ctl_reply_out bad[] = {
+        {.kind = HS_CTL_REPLY_ERROR, .error = ""},
+        {.kind = HS_CTL_REPLY_ERROR, .ok = true, .error = "x"},
+        {.kind = HS_CTL_REPLY_PING, .ok = true, .id = "x"},
+        {.kind = HS_CTL_REPLY_SET, .ok = true, .name = "a b", .value = "1"},
+        {.kind = HS_CTL_REPLY_STATE, .state = "draining"},
+        {.kind = (hs_ctl_reply_kind)99, .ok = true},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CU_ASSERT_EQUAL(hs_ctl_reply_encode(&b, &bad[i]), HS_ERR_INVAL);
+    hs_buf_free(&b);
+}
+
 HS_TEST_INIT(opsmsg)
 {
     HS_TEST_SUITE_BEGIN("opsmsg")
@@ -511,6 +567,7 @@ HS_TEST_INIT(opsmsg)
     HS_TEST(test_ctl_request_round_trip)
     HS_TEST(test_ctl_reply_samples)
     HS_TEST(test_ctl_reply_from_channel)
+    HS_TEST(test_ctl_reply_encode)
     HS_TEST(test_metrics_round_trip)
     return 0;
 }
