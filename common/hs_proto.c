@@ -384,7 +384,8 @@ static int pd_iso(pd *d, int64_t *t_us)
 /* Reads the value of field f into obj. */
 static int pf_read(pd *d, const pf *f, void *obj)
 {
-    void *p = (char *)obj + f->off;
+    /* Tables of fields read elsewhere (PF_SKIP) have no struct. */
+    void *p = obj != NULL ? (char *)obj + f->off : NULL;
     switch (f->type) {
     case PF_STR:
         return pd_str(d, p);
