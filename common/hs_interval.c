@@ -72,18 +72,8 @@ bool hs_intervals_is_empty(const hs_intervals *s)
 /* Makes room for at least `need` intervals; the set is unchanged on failure. */
 static int reserve(hs_intervals *s, size_t need)
 {
-    if (need <= s->cap)
-        return HS_OK;
-    size_t cap = s->cap ? s->cap : 8;
-    while (cap < need)
-        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    if (cap > SIZE_MAX / sizeof(hs_interval))
-        return hs_err_set(HS_ERR_NOMEM, "interval set of %zu intervals is too large", need);
-    hs_interval *v = hs_realloc(s->v, cap * sizeof(hs_interval));
-    if (v == NULL)
-        return hs_err_set(HS_ERR_NOMEM, "cannot grow an interval set to %zu intervals", cap);
-    s->v = v;
-    s->cap = cap;
+    if (hs_grow(&s->v, &s->cap, need, sizeof *s->v, 8) != HS_OK)
+        return hs_err_set(HS_ERR_NOMEM, "cannot grow an interval set to %zu intervals", need);
     return HS_OK;
 }
 

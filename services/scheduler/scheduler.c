@@ -119,6 +119,11 @@ struct scheduler {
     size_t inflight;
     uint64_t req_counter;
     hs_buf scratch, topic, msg;
+    /* A job message's sources and sinks as it is encoded (owned, reused). */
+    hs_proto_source *msg_src;
+    size_t cap_msg_src;
+    const char **msg_sinks;
+    size_t cap_msg_sinks;
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -256,6 +261,16 @@ static bool swf_producer(const swf *w, const char *sid, size_t *f, size_t *u)
 }
 
 /* Sends the definitions (kind computed, binding) of every sink of w to the writer. */
+/* Sends n stream definitions in one define request (f is scratch). */
+static int s_send_defines(scheduler *s, const hs_proto_define_item *items, size_t n, hs_buf *f)
+{
+    hs_proto_define d = {items, n};
+    uint32_t nf = 0;
+    hs_buf_reset(f);
+    int rc = hs_proto_define_encode_fields(f, &d, &nf);
+    return rc == HS_OK ? s_write(s, HS_OP_DEFINE, f, nf) : rc;
+}
+
 static int s_define_sinks(scheduler *s, swf *w)
 {
     /* In requests of at most 500 definitions. */
@@ -274,25 +289,14 @@ static int s_define_sinks(scheduler *s, swf *w)
                 /* The writer may purge it: forget what we knew. */
                 s_calc_forget(s, sid);
                 if (n == BATCH) {
-                    hs_proto_define d = {items, n};
-                    uint32_t nf = 0;
-                    hs_buf_reset(&f);
-                    rc = hs_proto_define_encode_fields(&f, &d, &nf);
-                    if (rc == HS_OK)
-                        rc = s_write(s, HS_OP_DEFINE, &f, nf);
+                    rc = s_send_defines(s, items, n, &f);
                     n = 0;
                 }
             }
         }
     }
-    if (rc == HS_OK && n > 0) {
-        hs_proto_define d = {items, n};
-        uint32_t nf = 0;
-        hs_buf_reset(&f);
-        rc = hs_proto_define_encode_fields(&f, &d, &nf);
-        if (rc == HS_OK)
-            rc = s_write(s, HS_OP_DEFINE, &f, nf);
-    }
+    if (rc == HS_OK && n > 0)
+        rc = s_send_defines(s, items, n, &f);
     hs_buf_free(&f);
     return rc;
 }
@@ -325,14 +329,8 @@ static void s_forget_later(scheduler *s, sjob *j)
 {
     if (j->forget)
         return;
-    if (s->nforget == s->capforget) {
-        size_t cap = s->capforget ? s->capforget * 2 : 256;
-        sjob **nf = hs_realloc(s->forget, cap * sizeof *nf);
-        if (nf == NULL)
-            return; /* kept until the scheduler stops: only memory is lost */
-        s->forget = nf;
-        s->capforget = cap;
-    }
+    if (hs_grow(&s->forget, &s->capforget, s->nforget + 1, sizeof *s->forget, 256) != HS_OK)
+        return; /* kept until the scheduler stops: only memory is lost */
     j->forget = true;
     s->forget[s->nforget++] = j;
 }
@@ -353,14 +351,8 @@ static void s_attach(sjob *j, sreq *r)
     for (size_t i = 0; i < j->nreqs; i++)
         if (j->reqs[i] == r)
             return;
-    if (r->njobs == r->capjobs) {
-        size_t cap = r->capjobs ? r->capjobs * 2 : 16;
-        sjob **nj = hs_realloc(r->jobs, cap * sizeof *nj);
-        if (nj == NULL)
-            return;
-        r->jobs = nj;
-        r->capjobs = cap;
-    }
+    if (hs_grow(&r->jobs, &r->capjobs, r->njobs + 1, sizeof *r->jobs, 16) != HS_OK)
+        return;
     sreq **nr = hs_realloc(j->reqs, (j->nreqs + 1) * sizeof *nr);
     if (nr == NULL)
         return;
@@ -567,26 +559,23 @@ static void s_set_state(scheduler *s, sjob *j, int state)
 }
 
 /*
- * The job message of j (sources, sinks and strings borrowed from the
- * workflow); *src receives an array the caller frees.
+ * The job message of j. Strings are borrowed from the workflow; the sources
+ * and sinks arrays are the scheduler's, valid until the next call.
  */
-static int s_job_msg(scheduler *s, const sjob *j, hs_proto_job *m, hs_proto_source **src,
-                     const char ***sinks)
+static int s_job_msg(scheduler *s, const sjob *j, hs_proto_job *m)
 {
-    (void)s;
     const swf *w = j->w;
     const hs_wf_factor *fa = &w->wf->factors[j->factor];
     const hs_wf_unit *un = &w->units[j->factor][j->unit];
     int64_t back = fa->lookback_us;
     int64_t from = j->iv.start - back < HS_TIME_MIN - 1 ? HS_TIME_MIN - 1 : j->iv.start - back;
-    *src = hs_calloc(un->nsources + 1, sizeof **src);
-    *sinks = hs_calloc(un->nsinks + 1, sizeof **sinks);
-    if (*src == NULL || *sinks == NULL)
+    if (hs_grow(&s->msg_src, &s->cap_msg_src, un->nsources + 1, sizeof *s->msg_src, 8) != HS_OK ||
+        hs_grow(&s->msg_sinks, &s->cap_msg_sinks, un->nsinks + 1, sizeof *s->msg_sinks, 8) != HS_OK)
         return HS_ERR_NOMEM;
     for (size_t k = 0; k < un->nsources; k++)
-        (*src)[k] = (hs_proto_source){un->sources[k]->canon, from, j->iv.end};
+        s->msg_src[k] = (hs_proto_source){un->sources[k]->canon, from, j->iv.end};
     for (size_t k = 0; k < un->nsinks; k++)
-        (*sinks)[k] = un->sinks[k]->canon;
+        s->msg_sinks[k] = un->sinks[k]->canon;
     *m = (hs_proto_job){
         .job = j->id,
         .attempt = (uint64_t)j->attempt,
@@ -599,11 +588,11 @@ static int s_job_msg(scheduler *s, const sjob *j, hs_proto_job *m, hs_proto_sour
         .params_len = fa->params_len,
         .binding = fa->hash,
         .interval = j->iv,
-        .sources = *src,
+        .sources = s->msg_src,
         .nsources = un->nsources,
         .alignment = un->alignment ? un->alignment->canon : NULL,
         .splitting = un->splitting ? un->splitting->canon : NULL,
-        .sinks = *sinks,
+        .sinks = s->msg_sinks,
         .nsinks = un->nsinks,
         .output_meta = un->output_meta,
         .request = j->nreqs > 0 ? j->reqs[0]->id : NULL,
@@ -616,14 +605,10 @@ static int s_dispatch(scheduler *s, sjob *j)
 {
     const hs_wf_factor *fa = &j->w->wf->factors[j->factor];
     hs_proto_job m;
-    hs_proto_source *src = NULL;
-    const char **sinks = NULL;
     hs_buf_reset(&s->msg);
-    int rc = s_job_msg(s, j, &m, &src, &sinks);
+    int rc = s_job_msg(s, j, &m);
     if (rc == HS_OK)
         rc = hs_proto_job_encode(&s->msg, &m);
-    hs_free(src);
-    hs_free(sinks);
     if (rc != HS_OK) {
         hs_error(s->log, "cannot encode job %s: %s", j->id, hs_err_detail());
         return rc;
@@ -649,12 +634,10 @@ static void s_record_failure(scheduler *s, sjob *j, const char *why)
     if (un->nsinks == 0)
         return;
     hs_proto_jobout o = {.parts = 1, .runtime = hs_service_id(s->svc), .error = why};
-    hs_proto_source *src = NULL;
-    const char **sinks = NULL;
     hs_buf f;
     hs_buf_init(&f, 0);
     uint32_t n = 0;
-    int rc = s_job_msg(s, j, &o.hdr, &src, &sinks);
+    int rc = s_job_msg(s, j, &o.hdr);
     if (rc == HS_OK) {
         o.hdr.output_plate = NULL; /* a plate-creation failure has no sinks: never here */
         o.hdr.request = NULL;
@@ -664,8 +647,6 @@ static void s_record_failure(scheduler *s, sjob *j, const char *why)
         (void)s_write(s, HS_OP_JOB, &f, n);
     else
         hs_error(s->log, "cannot record the failure of job %s: %s", j->id, hs_err_detail());
-    hs_free(src);
-    hs_free(sinks);
     hs_buf_free(&f);
 }
 
@@ -1663,5 +1644,7 @@ void scheduler_destroy(scheduler *s)
     hs_buf_free(&s->scratch);
     hs_buf_free(&s->topic);
     hs_buf_free(&s->msg);
+    hs_free(s->msg_src);
+    hs_free(s->msg_sinks);
     hs_free(s);
 }

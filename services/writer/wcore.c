@@ -668,20 +668,15 @@ static int w_commit_plate_job(wcore *w, const hs_proto_jobout *o)
 
 /*
  * Commits a complete job: parts[0..n) are its requests (all parts, in part
- * order). Writes the outputs of every part, adds the interval to every sink,
- * records history and queues the commit notice. Returns a store error to
- * abort the transaction; problems of the job itself reject all its parts.
+ * order) and pm[0..n) their decoded outputs (borrowed). Writes the outputs of
+ * every part, adds the interval to every sink, records history and queues
+ * the commit notice. Returns a store error to abort the transaction; problems
+ * of the job itself reject all its parts.
  */
-static int w_commit_job(wcore *w, wreq **parts, uint32_t n)
+static int w_commit_job(wcore *w, wreq **parts, const hs_proto_jobout_msg *pm, uint32_t n)
 {
-    hs_proto_jobout_msg *pm = hs_calloc(n, sizeof *pm);
-    if (pm == NULL)
-        return HS_ERR_NOMEM;
     int rc = HS_OK;
     char why[600] = "";
-    for (uint32_t i = 0; i < n && why[0] == '\0'; i++)
-        if (hs_proto_jobout_decode(&pm[i], &parts[i]->env) != HS_OK)
-            snprintf(why, sizeof why, "%s", hs_err_detail());
     const hs_proto_jobout *o = &pm[0].out;
     const hs_proto_job *ji = &o->hdr;
     if (why[0] == '\0' && ji->output_plate == NULL && ji->nsinks == 0)
@@ -689,18 +684,16 @@ static int w_commit_job(wcore *w, wreq **parts, uint32_t n)
     if (why[0] != '\0') {
         for (uint32_t i = 0; i < n; i++)
             w_reject(parts[i], WS_REJECTED, "%s", why);
-        goto out;
+        return HS_OK;
     }
-    if (ji->output_plate != NULL) {
-        rc = w_commit_plate_job(w, o);
-        goto out;
-    }
+    if (ji->output_plate != NULL)
+        return w_commit_plate_job(w, o);
     /* Every sink must still have the definition the job was computed for. */
     for (size_t k = 0; k < ji->nsinks && why[0] == '\0'; k++) {
         wstream *st;
         rc = w_stream(w, ji->sinks[k], &st);
         if (rc != HS_OK)
-            goto out;
+            return rc;
         if (!st->defined || st->kind != HS_STREAM_COMPUTED || strcmp(st->hash, ji->binding) != 0)
             snprintf(why, sizeof why,
                      "sink %.300s is %s; the job was computed for an older definition",
@@ -709,13 +702,10 @@ static int w_commit_job(wcore *w, wreq **parts, uint32_t n)
     if (why[0] != '\0') {
         for (uint32_t i = 0; i < n; i++)
             w_reject(parts[i], WS_STALE, "%s", why);
-        rc = w_job_refused(w, o, HS_OUTCOME_STALE, why);
-        goto out;
+        return w_job_refused(w, o, HS_OUTCOME_STALE, why);
     }
-    if (o->error != NULL) {
-        rc = w_job_refused(w, o, HS_OUTCOME_FAILED, o->error);
-        goto out;
-    }
+    if (o->error != NULL)
+        return w_job_refused(w, o, HS_OUTCOME_FAILED, o->error);
     uint64_t count = 0, inserted = 0, conflicts = 0;
     for (uint32_t i = 0; i < n; i++) {
         wreq *r = parts[i];
@@ -726,13 +716,13 @@ static int w_commit_job(wcore *w, wreq **parts, uint32_t n)
                          po->sid, hs_err_detail());
                 for (uint32_t x = 0; x < n; x++)
                     w_reject(parts[x], WS_REJECTED, "%s", why);
-                goto out;
+                return HS_OK;
             }
             count += w->decoded.n;
             uint64_t before_ins = r->inserted, before_conf = r->conflicts;
             rc = w_write(w, r, po->sid, &w->decoded, NULL, 0);
             if (rc != HS_OK)
-                goto out;
+                return rc;
             inserted += r->inserted - before_ins;
             conflicts += r->conflicts - before_conf;
         }
@@ -751,10 +741,6 @@ static int w_commit_job(wcore *w, wreq **parts, uint32_t n)
         rc = w_put_history(w, o, HS_OUTCOME_OK, NULL, count, inserted, conflicts);
     if (rc == HS_OK)
         rc = w_job_notice(w, o, HS_OUTCOME_OK, NULL, count);
-out:
-    for (uint32_t i = 0; i < n; i++)
-        hs_proto_jobout_msg_free(&pm[i]);
-    hs_free(pm);
     return rc;
 }
 
@@ -789,9 +775,10 @@ static int w_op_job(wcore *w, wreq *r)
     }
     uint32_t part = pm.out.part, parts = pm.out.parts;
     if (parts == 1) {
-        hs_proto_jobout_msg_free(&pm);
         wreq *one = r;
-        return w_commit_job(w, &one, 1);
+        int crc = w_commit_job(w, &one, &pm, 1);
+        hs_proto_jobout_msg_free(&pm);
+        return crc;
     }
     hs_buf_reset(&w->scratch);
     int rc = hs_buf_printf(&w->scratch, "%s:%llu:%s", r->sender, (unsigned long long)r->inc,
@@ -844,14 +831,8 @@ static int w_op_job(wcore *w, wreq *r)
     r->msg = NULL;
     r->held = true;
     if (j->have == j->parts && !j->ready) {
-        if (w->nready == w->capready) {
-            size_t cap = w->capready ? w->capready * 2 : 16;
-            wjob **nr = hs_realloc(w->ready, cap * sizeof *nr);
-            if (nr == NULL)
-                return HS_ERR_NOMEM;
-            w->ready = nr;
-            w->capready = cap;
-        }
+        if (hs_grow(&w->ready, &w->capready, w->nready + 1, sizeof *w->ready, 16) != HS_OK)
+            return HS_ERR_NOMEM;
         w->ready[w->nready++] = j;
         j->ready = true;
     }
@@ -862,18 +843,35 @@ static int w_op_job(wcore *w, wreq *r)
 static int w_commit_ready(wcore *w, wjob *j)
 {
     wreq **parts = hs_calloc(j->parts, sizeof *parts);
-    if (parts == NULL)
+    hs_proto_jobout_msg *pm = hs_calloc(j->parts, sizeof *pm);
+    if (parts == NULL || pm == NULL) {
+        hs_free(parts);
+        hs_free(pm);
         return HS_ERR_NOMEM;
+    }
     int rc = HS_OK;
     for (uint32_t i = 0; rc == HS_OK && i < j->parts; i++) {
         memset(&j->reqs[i], 0, sizeof j->reqs[i]);
         rc = w_parse(w, j->msgs[i], &j->reqs[i]);
         parts[i] = &j->reqs[i];
     }
-    if (rc == HS_OK)
-        rc = w_commit_job(w, parts, j->parts);
-    else
-        rc = HS_OK; /* unreadable parts cannot be: they were parsed on arrival */
+    /* Unreadable parts cannot be: they were parsed and decoded on arrival. */
+    char why[600] = "";
+    uint32_t ndecoded = 0;
+    for (; rc == HS_OK && why[0] == '\0' && ndecoded < j->parts; ndecoded++)
+        if (hs_proto_jobout_decode(&pm[ndecoded], &parts[ndecoded]->env) != HS_OK)
+            snprintf(why, sizeof why, "%s", hs_err_detail());
+    if (rc == HS_OK && why[0] != '\0') {
+        for (uint32_t i = 0; i < j->parts; i++)
+            w_reject(parts[i], WS_REJECTED, "%s", why);
+    } else if (rc == HS_OK) {
+        rc = w_commit_job(w, parts, pm, j->parts);
+    } else {
+        rc = HS_OK;
+    }
+    for (uint32_t i = 0; i < ndecoded; i++)
+        hs_proto_jobout_msg_free(&pm[i]);
+    hs_free(pm);
     hs_free(parts);
     return rc;
 }
