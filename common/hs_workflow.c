@@ -8,6 +8,7 @@
 #include "hs_time.h"
 #include "hs_yaml.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,13 @@ static char *wf_str(wfp *p, const hs_ynode *n, const char *what)
 {
     if (hs_ynode_kind(n) != HS_YNODE_SCALAR || hs_ynode_is_null(n)) {
         wf_err(p, n, "%s must be a text value", what);
+        return NULL;
+    }
+    /* .nan and .inf are numbers without a JSON form: the workflow's JSON form would lose them. */
+    double d;
+    if (hs_ynode_type(n) == HS_YTYPE_FLOAT && hs_ynode_float(n, &d) == HS_OK && !isfinite(d)) {
+        wf_err(p, n, "%s must be a text value: quote '%s' to use it as text", what,
+               hs_ynode_text(n, NULL));
         return NULL;
     }
     char *s = hs_strdup(hs_ynode_text(n, NULL));

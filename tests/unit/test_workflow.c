@@ -175,6 +175,33 @@ static void test_validation_errors_have_lines(void)
     hs_buf_free(&err);
 }
 
+/* .nan and .inf have no JSON form: as text values they must be quoted. */
+static void test_text_values_that_are_not_text(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    const char *bad = "id: nan\n"
+                      "owner: .NAN\n"
+                      "name: -.inf\n"
+                      "factors:\n"
+                      "  - tool: sliding_window\n"
+                      "    params: {width: 5s, increment: 5s}\n"
+                      "    sink: w\n";
+    CU_ASSERT_PTR_NULL(parse(bad, &err));
+    const char *e = hs_buf_cstr(&err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:2: owner must be a text value: quote '.NAN'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:3: name must be a text value: quote '-.inf'"));
+    hs_buf_free(&err);
+    hs_buf_init(&err, 0);
+    hs_workflow *wf = parse("id: nan\nowner: \".NAN\"\nfactors:\n  - tool: sliding_window\n"
+                            "    params: {width: 5s, increment: 5s}\n    sink: w\n",
+                            &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(wf);
+    CU_ASSERT_STRING_EQUAL(wf->owner, ".NAN");
+    hs_workflow_destroy(wf);
+    hs_buf_free(&err);
+}
+
 /* Names from the file may hold any character: each error stays one line. */
 static void test_errors_escape_control_characters(void)
 {
@@ -653,6 +680,7 @@ HS_TEST_INIT(workflow)
     HS_TEST(test_units_of_every_kind);
     HS_TEST(test_multi_output_units);
     HS_TEST(test_validation_errors_have_lines);
+    HS_TEST(test_text_values_that_are_not_text);
     HS_TEST(test_errors_escape_control_characters);
     HS_TEST(test_binding_escapes_input_names);
     HS_TEST(test_cycle_and_duplicate_sink);
