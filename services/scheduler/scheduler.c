@@ -260,7 +260,6 @@ static bool swf_producer(const swf *w, const char *sid, size_t *f, size_t *u)
     return true;
 }
 
-/* Sends the definitions (kind computed, binding) of every sink of w to the writer. */
 /* Sends n stream definitions in one define request (f is scratch). */
 static int s_send_defines(scheduler *s, const hs_proto_define_item *items, size_t n, hs_buf *f)
 {
@@ -271,21 +270,59 @@ static int s_send_defines(scheduler *s, const hs_proto_define_item *items, size_
     return rc == HS_OK ? s_write(s, HS_OP_DEFINE, f, nf) : rc;
 }
 
+/* The streams a unit's jobs read (sources, alignment, splitting) into out[0..*n), borrowed. */
+static void s_unit_reads(const hs_wf_unit *un, const char **out, size_t *n)
+{
+    *n = 0;
+    for (size_t k = 0; k < un->nsources; k++)
+        out[(*n)++] = un->sources[k]->canon;
+    if (un->alignment != NULL)
+        out[(*n)++] = un->alignment->canon;
+    if (un->splitting != NULL)
+        out[(*n)++] = un->splitting->canon;
+}
+
+/*
+ * Sends the definition of every sink of w to the writer: kind computed, the
+ * binding, and what its jobs read (the writer reopens its calculated
+ * intervals when late data arrives there: docs/ARCHITECTURE.md).
+ */
 static int s_define_sinks(scheduler *s, swf *w)
 {
     /* In requests of at most 500 definitions. */
     enum { BATCH = 500 };
     hs_proto_define_item items[BATCH];
+    const char **reads[BATCH];
     hs_buf f;
     hs_buf_init(&f, 0);
     int rc = HS_OK;
     size_t n = 0;
+    memset(reads, 0, sizeof reads);
     for (size_t fi = 0; rc == HS_OK && fi < w->wf->nfactors; fi++) {
         const hs_wf_factor *fa = &w->wf->factors[fi];
         for (size_t u = 0; rc == HS_OK && u < w->nunits[fi]; u++) {
-            for (size_t k = 0; rc == HS_OK && k < w->units[fi][u].nsinks; k++) {
-                const char *sid = w->units[fi][u].sinks[k]->canon;
-                items[n++] = (hs_proto_define_item){sid, HS_STREAM_COMPUTED, fa->binding};
+            const hs_wf_unit *un = &w->units[fi][u];
+            for (size_t k = 0; rc == HS_OK && k < un->nsinks; k++) {
+                const char *sid = un->sinks[k]->canon;
+                hs_free(reads[n]);
+                reads[n] = hs_malloc((un->nsources + 2) * sizeof *reads[n]);
+                if (reads[n] == NULL) {
+                    rc = HS_ERR_NOMEM;
+                    break;
+                }
+                size_t nr;
+                s_unit_reads(un, reads[n], &nr);
+                items[n] = (hs_proto_define_item){
+                    .sid = sid,
+                    .kind = HS_STREAM_COMPUTED,
+                    .binding = fa->binding,
+                    .has_deps = true,
+                    .sources = reads[n],
+                    .nsources = nr,
+                    .lookback_us = fa->lookback_us,
+                    .max_lateness_us = w->wf->online ? w->wf->max_lateness_us : 0,
+                };
+                n++;
                 /* The writer may purge it: forget what we knew. */
                 s_calc_forget(s, sid);
                 if (n == BATCH) {
@@ -297,6 +334,8 @@ static int s_define_sinks(scheduler *s, swf *w)
     }
     if (rc == HS_OK && n > 0)
         rc = s_send_defines(s, items, n, &f);
+    for (size_t i = 0; i < BATCH; i++)
+        hs_free(reads[i]);
     hs_buf_free(&f);
     return rc;
 }
