@@ -1664,7 +1664,8 @@ static void test_history_full(void)
     hs_mp_field f[MAX_FIELDS];
     size_t n;
     CU_ASSERT_FATAL(history_fields(&out, &mp, f, &n));
-    CU_ASSERT_EQUAL(n, 17);
+    CU_ASSERT_EQUAL(n, 19);
+    CU_ASSERT(field_str_is(f, n, "trigger", "request"));
     CU_ASSERT(field_str_is(f, n, "job", "j0123456789abcdef"));
     CU_ASSERT(field_str_is(f, n, "workflow", "wf \"houses\"\n"));
     CU_ASSERT(field_str_is(f, n, "factor", "12"));
@@ -1730,7 +1731,7 @@ static void test_history_minimal(void)
     hs_mp_field f[MAX_FIELDS];
     size_t n;
     CU_ASSERT_FATAL(history_fields(&out, &mp, f, &n));
-    CU_ASSERT_EQUAL(n, 15);
+    CU_ASSERT_EQUAL(n, 17);
     CU_ASSERT_PTR_NULL(hs_mp_field_find(f, n, "tool"));
     CU_ASSERT_PTR_NULL(hs_mp_field_find(f, n, "error"));
     CU_ASSERT(field_str_is(f, n, "factor", "0"));
@@ -1747,7 +1748,7 @@ static void test_history_minimal(void)
     h.error = "binding changed";
     CU_ASSERT_EQUAL_FATAL(hs_proto_history_encode(&out, &h), HS_OK);
     CU_ASSERT_FATAL(history_fields(&out, &mp, f, &n));
-    CU_ASSERT_EQUAL(n, 17);
+    CU_ASSERT_EQUAL(n, 19);
     CU_ASSERT(field_str_is(f, n, "outcome", "stale"));
     CU_ASSERT(field_str_is(f, n, "error", "binding changed"));
     CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&out), "\"params\":{}"));
