@@ -1855,6 +1855,7 @@ int hs_proto_api_reply_encode(hs_buf *out, const hs_proto_api_reply *r)
             return hs_err_set(HS_ERR_INVAL, "API reply: request is NULL");
         je_kstr(&e, "request", r->request, false);
         je_kuint(&e, "jobs", r->jobs);
+        je_kuint(&e, "reopened", r->reopened);
         break;
     case HS_API_PING:
         je_kuint(&e, "workflows", r->workflows);
@@ -1878,6 +1879,7 @@ static const pf api_reply_fields[] = {
     {"jobs", PF_UINT, offsetof(hs_proto_api_reply, jobs), NULL},
     {"workflows", PF_UINT, offsetof(hs_proto_api_reply, workflows), NULL},
     {"inflight", PF_UINT, offsetof(hs_proto_api_reply, inflight), NULL},
+    {"reopened", PF_UINT, offsetof(hs_proto_api_reply, reopened), NULL},
 };
 
 int hs_proto_api_reply_decode(hs_proto_api_reply_msg *m, const char *json, size_t len)
@@ -2374,6 +2376,28 @@ int hs_proto_reopened_doc_decode(const char *json, size_t len, hs_intervals *out
     for (size_t i = 0; rc == HS_OK && i < r.n; i++)
         rc = hs_intervals_add(out, r.intervals[i]);
     hs_arena_free(&a);
+    return rc;
+}
+
+int hs_proto_wseq_encode(hs_buf *out, hs_proto_wseq w)
+{
+    if (w.epoch == 0)
+        return hs_err_set(HS_ERR_INVAL, "writer commit: epoch 0");
+    pe e = {out, HS_OK};
+    pe_array(&e, 2);
+    pe_uint(&e, w.epoch);
+    pe_uint(&e, w.seq);
+    return e.rc;
+}
+
+int hs_proto_wseq_decode(const uint8_t *data, size_t len, hs_proto_wseq *w)
+{
+    pd d;
+    pd_init(&d, NULL, data, len, "writer commit");
+    d.key = "wseq";
+    int rc = pd_wseq(&d, w);
+    if (rc == HS_OK && !hs_mp_at_end(&d.r))
+        rc = hs_err_set(HS_ERR_PARSE, "writer commit: bytes after [epoch, seq]");
     return rc;
 }
 

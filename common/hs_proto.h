@@ -61,6 +61,10 @@ typedef struct hs_proto_wseq {
     uint64_t seq;
 } hs_proto_wseq;
 
+/* The writer's newest commit, hs/wseq (retained): msgpack [epoch, seq], epoch > 0. */
+int hs_proto_wseq_encode(hs_buf *out, hs_proto_wseq w);
+int hs_proto_wseq_decode(const uint8_t *data, size_t len, hs_proto_wseq *w);
+
 /*
  * What every job message and every part of a job's output carry
  * (schemas/job.json). Strings are NUL-terminated; optional ones are NULL when
@@ -463,6 +467,7 @@ typedef struct hs_proto_api_reply {
     bool unchanged;       /* workflow_add */
     const char *request;  /* compute */
     uint64_t jobs;        /* compute: jobs planned; ping: jobs known */
+    uint64_t reopened;    /* compute: intervals in the request that late data reopened */
     uint64_t workflows;   /* ping */
     uint64_t inflight;    /* ping */
 } hs_proto_api_reply;
