@@ -1,12 +1,12 @@
 /*
  * Fuzz target: the message contract (hs_proto). Any input is given to every
  * decoder: job, write request (the envelope, then the decoder of its op),
- * acknowledgement, commit notice, reopened notice, correction, service status
- * and the JSON messages and documents. Whatever decodes is
- * encoded again and decoded again, and the second decode must give the same
- * fields as the first; decoded jobs and commit notices also go through the
- * history encoder, whose output must be one JSON value. abort() on any
- * mismatch.
+ * acknowledgement, commit notice, reopened notice, correction, writer commit
+ * (hs/wseq), service status and the JSON messages and documents. Whatever
+ * decodes is encoded again and decoded again, and the second decode must give
+ * the same fields as the first; decoded jobs and commit notices also go
+ * through the history encoder, whose output must be one JSON value. abort()
+ * on any mismatch.
  *
  * Where the encoder writes a canonical form of what the decoder accepts,
  * the comparison expects that form: a job output part sends either its error,
@@ -422,6 +422,20 @@ static void fuzz_correction(const uint8_t *data, size_t size)
     }
 }
 
+static void fuzz_wseq(const uint8_t *data, size_t size)
+{
+    hs_proto_wseq a, b;
+    if (hs_proto_wseq_decode(data, size, &a) == HS_OK) {
+        CHECK(a.epoch != 0);
+        hs_buf enc;
+        hs_buf_init(&enc, 0);
+        CHECK(hs_proto_wseq_encode(&enc, a) == HS_OK);
+        CHECK(hs_proto_wseq_decode(enc.data, enc.len, &b) == HS_OK);
+        CHECK(a.epoch == b.epoch && a.seq == b.seq);
+        hs_buf_free(&enc);
+    }
+}
+
 static void fuzz_status(const uint8_t *data, size_t size)
 {
     hs_proto_status_msg m;
@@ -542,6 +556,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_committed(data, size);
     fuzz_reopened(data, size);
     fuzz_correction(data, size);
+    fuzz_wseq(data, size);
     fuzz_status(data, size);
     fuzz_json(data, size);
     return 0;

@@ -593,6 +593,8 @@ PAYLOAD_SAMPLES = [
                              "to": 10}, False),
     ("api.json", "request", {"op": "ping"}, True),
     ("api.json", "reply", {"ok": True, "workflows": 1, "jobs": 0, "inflight": 0}, True),
+    ("api.json", "reply", {"ok": True, "request": "c-1", "jobs": 3, "reopened": 2}, True),
+    ("api.json", "reply", {"ok": True, "request": "c-1", "jobs": 3, "reopened": -1}, False),
     ("api.json", "reply", {"ok": False}, False),
     ("purged.json", None, {"stream": "room_temp/house=1/room=kitchen"}, True),
     ("purged.json", None, {"stream": "room_temp/house=1/room"}, False),

@@ -4,8 +4,9 @@
  * schemas/ that describes it: full and minimal jobs, a recomputation (trigger
  * and wseq), every write-request op (job output parts with outputs, an error,
  * plate values, nothing, and a recomputation's), acknowledgements, commit
- * notices of every outcome and of a recomputation, reopened notices and
- * corrections (with instances and empty). Each example is
+ * notices of every outcome and of a recomputation, reopened notices,
+ * corrections (with instances and empty) and the writer's newest commit
+ * (hs/wseq). Each example is
  * decoded again before it is written, so a file exists only for a message
  * the decoders accept. check_proto_roundtrip.py validates the files against
  * the schemas.
@@ -138,6 +139,20 @@ static int write_correction(const char *name, const hs_proto_correction *c)
         rc = hs_proto_correction_decode(&back, b.data, b.len);
     if (rc == HS_OK)
         rc = put("correction", name, &b);
+    hs_buf_free(&b);
+    return rc;
+}
+
+static int write_wseq(const char *name, hs_proto_wseq w)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    hs_proto_wseq back;
+    int rc = hs_proto_wseq_encode(&b, w);
+    if (rc == HS_OK)
+        rc = hs_proto_wseq_decode(b.data, b.len, &back);
+    if (rc == HS_OK)
+        rc = put("wseq", name, &b);
     hs_buf_free(&b);
     return rc;
 }
@@ -424,6 +439,8 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
     corr.data_len = sizeof empty_batch;
     if (rc == HS_OK)
         rc = write_correction("empty", &corr);
+    if (rc == HS_OK)
+        rc = write_wseq("newest", (hs_proto_wseq){1700000000000000, 918});
     return rc;
 }
 

@@ -2037,6 +2037,47 @@ static void test_correction(void)
     hs_buf_free(&b);
 }
 
+/* ------------------------------------------------------------------ the newest writer commit */
+
+static int dec_wseq(const uint8_t *data, size_t len)
+{
+    hs_proto_wseq w;
+    return hs_proto_wseq_decode(data, len, &w);
+}
+
+static void test_wseq(void)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    static const hs_proto_wseq cases[] = {
+        {1, 0}, {1700000000000000, 918}, {UINT64_MAX, UINT64_MAX}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hs_buf_reset(&b);
+        CU_ASSERT_EQUAL_FATAL(hs_proto_wseq_encode(&b, cases[i]), HS_OK);
+        hs_proto_wseq w = {0, 0};
+        CU_ASSERT_EQUAL_FATAL(hs_proto_wseq_decode(b.data, b.len, &w), HS_OK);
+        CU_ASSERT_EQUAL(w.epoch, cases[i].epoch);
+        CU_ASSERT_EQUAL(w.seq, cases[i].seq);
+        CU_ASSERT(refuses_cut_and_trailing(dec_wseq, &b));
+    }
+    hs_buf_reset(&b);
+    CU_ASSERT_EQUAL_FATAL(hs_proto_wseq_encode(&b, (hs_proto_wseq){5, 6}), HS_OK);
+    CU_ASSERT(bytes_eq(b.data, b.len, V(0x92, 0x05, 0x06)));
+    /* Refused: epoch 0, signed or missing figures, another shape. */
+    CU_ASSERT_EQUAL(dec_wseq(V(0x92, 0x00, 0x06)), HS_ERR_PARSE);
+    CU_ASSERT(detail_has("wseq"));
+    CU_ASSERT_EQUAL(dec_wseq(V(0x92, 0xff, 0x06)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_wseq(V(0x92, 0x05, 0xff)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_wseq(V(0x91, 0x05)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_wseq(V(0x93, 0x05, 0x06, 0x07)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_wseq(V(0x82, 0xa1, 'e', 0x05, 0xa1, 's', 0x06)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_wseq(V(0x92, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x06)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_wseq(NULL, 0), HS_ERR_PARSE);
+    hs_buf_reset(&b);
+    CU_ASSERT_EQUAL(hs_proto_wseq_encode(&b, (hs_proto_wseq){0, 6}), HS_ERR_INVAL);
+    hs_buf_free(&b);
+}
+
 /* ------------------------------------------------------------------ dependencies and reopened
  * documents */
 
@@ -2636,6 +2677,7 @@ HS_TEST_INIT(proto)
     HS_TEST(test_reopened_roundtrip);
     HS_TEST(test_reopened_errors);
     HS_TEST(test_correction);
+    HS_TEST(test_wseq);
     HS_TEST(test_deps_doc);
     HS_TEST(test_reopened_doc);
     HS_TEST(test_history_full);
