@@ -1061,10 +1061,20 @@ static int w_race_one(void *ud, const char *id, int64_t lo_us, int64_t hi_us)
 {
     (void)id;
     wrace *x = ud;
+    int64_t end = hi_us > HS_TIME_MAX - x->lookback_us ? HS_TIME_MAX : hi_us + x->lookback_us;
+    /*
+     * Only the job's own interval: the sink's other calculated intervals
+     * were either calculated when the change committed (the rule reopened
+     * them then) or by jobs that check their own races.
+     */
+    hs_interval iv = {lo_us - 1, end};
+    iv.start = iv.start > x->j->interval.start ? iv.start : x->j->interval.start;
+    iv.end = iv.end < x->j->interval.end ? iv.end : x->j->interval.end;
+    if (iv.start >= iv.end)
+        return HS_OK;
     hs_intervals a;
     hs_intervals_init(&a);
-    int64_t end = hi_us > HS_TIME_MAX - x->lookback_us ? HS_TIME_MAX : hi_us + x->lookback_us;
-    int rc = hs_intervals_add(&a, (hs_interval){lo_us - 1, end});
+    int rc = hs_intervals_add(&a, iv);
     for (size_t k = 0; rc == HS_OK && k < x->j->nsinks; k++)
         rc = w_reopen(x->w, x->j->sinks[k], &a, "race", 0);
     hs_intervals_free(&a);
