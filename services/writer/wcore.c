@@ -388,6 +388,7 @@ static int w_deps_load(wcore *w)
 {
     if (w->deps_loaded)
         return HS_OK;
+    wdeps_clear_sinks(w->deps);
     int rc = hs_store_doc_list(w->store, "deps", "", false, 0, w_deps_load_one, w);
     if (rc == HS_ERR_NOTFOUND)
         rc = HS_OK;
@@ -1430,6 +1431,28 @@ static void w_results_clear(wcore *w)
     w->nmons = 0;
 }
 
+/* What late data counted before a transaction, restored should it roll back. */
+typedef struct wlate {
+    uint64_t reopened, ignored;
+} wlate;
+
+/*
+ * Rolls the open transaction back with everything the core remembers of
+ * it: cached streams, results to publish, changes in the ring, late-data
+ * counts, and the dependencies its defines set (loaded again from the
+ * store before the next transaction).
+ */
+static void w_rollback(wcore *w, wlate before)
+{
+    (void)hs_store_rollback(w->store);
+    w_streams_clear(w);
+    w_results_clear(w);
+    wdeps_forget_from(w->deps, w->seq + 1);
+    w->late_reopened = before.reopened;
+    w->late_ignored = before.ignored;
+    w->deps_loaded = false;
+}
+
 /*
  * Applies reqs[from, to) in one transaction, plus the complete multi-part
  * jobs when with_ready.
@@ -1439,6 +1462,7 @@ static int w_apply_range(wcore *w, size_t from, size_t to, bool with_ready)
     int rc = w_deps_load(w);
     if (rc != HS_OK)
         return rc;
+    wlate before = {w->late_reopened, w->late_ignored};
     rc = hs_store_begin(w->store);
     for (size_t i = from; rc == HS_OK && i < to && i < w->nreqs; i++) {
         if (w->reqs[i].msg == NULL)
@@ -1450,11 +1474,7 @@ static int w_apply_range(wcore *w, size_t from, size_t to, bool with_ready)
     if (rc == HS_OK)
         rc = hs_store_commit(w->store);
     if (rc != HS_OK) {
-        (void)hs_store_rollback(w->store);
-        /* Caches may hold changes of the rolled-back transaction. */
-        w_streams_clear(w);
-        w_results_clear(w);
-        wdeps_forget_from(w->deps, w->seq + 1);
+        w_rollback(w, before);
         return rc;
     }
     w->seq++;
@@ -1738,7 +1758,10 @@ int wcore_commit(wcore *w)
         /* Complete jobs one by one; a job the store refuses is rejected with its parts. */
         for (size_t k = 0; k < w->nready; k++) {
             wjob *j = w->ready[k];
-            int r1 = hs_store_begin(w->store);
+            wlate before = {w->late_reopened, w->late_ignored};
+            int r1 = w_deps_load(w);
+            if (r1 == HS_OK)
+                r1 = hs_store_begin(w->store);
             if (r1 == HS_OK)
                 r1 = w_commit_ready(w, j);
             if (r1 == HS_OK)
@@ -1746,10 +1769,7 @@ int wcore_commit(wcore *w)
             if (r1 == HS_OK)
                 w->seq++;
             if (r1 != HS_OK) {
-                (void)hs_store_rollback(w->store);
-                w_streams_clear(w);
-                w_results_clear(w);
-                wdeps_forget_from(w->deps, w->seq + 1);
+                w_rollback(w, before);
                 for (uint32_t p = 0; p < j->parts; p++)
                     w_reject(&j->reqs[p], WS_REJECTED, "store error: %s",
                              hs_err_describe(r1, msg, sizeof msg));

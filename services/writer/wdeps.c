@@ -151,6 +151,24 @@ int wdeps_set(wdeps *d, const char *sink, const char *const *sources, size_t n, 
     return HS_OK;
 }
 
+void wdeps_clear_sinks(wdeps *d)
+{
+    size_t pos = 0;
+    hs_map_entry *e;
+    /* The streams stay: changes in the ring borrow them. */
+    while ((e = hs_map_next(&d->srcs, &pos)) != NULL) {
+        wsrc *s = e->value;
+        for (size_t i = 0; i < s->n; i++)
+            hs_free((char *)s->v[i].sink);
+        s->n = 0;
+    }
+    pos = 0;
+    while ((e = hs_map_next(&d->sinks, &pos)) != NULL)
+        wsink_free(e->value);
+    hs_map_free(&d->sinks);
+    hs_map_init(&d->sinks);
+}
+
 bool wdeps_same(const wdeps *d, const char *sink, const char *const *sources, size_t n,
                 int64_t lookback_us, int64_t max_lateness_us)
 {

@@ -316,6 +316,42 @@ static void test_ring_forget(void)
     wdeps_destroy(d);
 }
 
+static void test_clear_sinks(void)
+{
+    static seen s;
+    wdeps *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(wdeps_create(&d, 16), HS_OK);
+    HS_REQUIRE(d);
+    const char *a1[1] = {"a"}, *k1[1] = {"k"};
+    CU_ASSERT_EQUAL(wdeps_set(d, "k", a1, 1, 5, 0), HS_OK);
+    CU_ASSERT_EQUAL(wdeps_set(d, "k2", k1, 1, 0, 0), HS_OK);
+    CU_ASSERT_EQUAL(wdeps_change(d, "a", 10, 20, 1), HS_OK);
+    /* Every sink is forgotten; the remembered changes stay. */
+    wdeps_clear_sinks(d);
+    const char *const *src = NULL;
+    size_t n = 99;
+    int64_t lb = 0;
+    CU_ASSERT_FALSE(wdeps_of(d, "k", &src, &n, &lb));
+    CU_ASSERT_FALSE(wdeps_of(d, "k2", &src, &n, &lb));
+    CU_ASSERT_EQUAL(nreaders(d, "a"), 0);
+    CU_ASSERT_EQUAL(nreaders(d, "k"), 0);
+    CU_ASSERT_FALSE(wdeps_same(d, "k", a1, 1, 5, 0));
+    CU_ASSERT_EQUAL(wdeps_ring_size(d), 1);
+    bool complete = false;
+    CU_ASSERT_EQUAL(since(d, 0, a1, 1, 0, 100, &s, &complete), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(s.n, 1);
+    CU_ASSERT_STRING_EQUAL(s.id[0], "a");
+    /* Read by nobody now: not remembered, until a sink reads it again. */
+    CU_ASSERT_EQUAL(wdeps_change(d, "a", 30, 30, 2), HS_OK);
+    CU_ASSERT_EQUAL(wdeps_ring_size(d), 1);
+    CU_ASSERT_EQUAL(wdeps_set(d, "k", a1, 1, 5, 0), HS_OK);
+    CU_ASSERT_TRUE(wdeps_same(d, "k", a1, 1, 5, 0));
+    CU_ASSERT_PTR_NOT_NULL(reader_of(d, "a", "k"));
+    CU_ASSERT_EQUAL(wdeps_change(d, "a", 40, 40, 3), HS_OK);
+    CU_ASSERT_EQUAL(wdeps_ring_size(d), 2);
+    wdeps_destroy(d);
+}
+
 HS_TEST_INIT(wdeps)
 {
     HS_TEST_SUITE_BEGIN("wdeps");
@@ -323,5 +359,6 @@ HS_TEST_INIT(wdeps)
     HS_TEST(test_ring_filters);
     HS_TEST(test_ring_growth_and_drop);
     HS_TEST(test_ring_forget);
+    HS_TEST(test_clear_sinks);
     return 0;
 }
