@@ -1154,6 +1154,24 @@ static int w_commit_job(wcore *w, wreq **parts, const hs_proto_jobout_msg *pm, u
     }
     if (o->error != NULL)
         return w_job_refused(w, o, HS_OUTCOME_FAILED, o->error);
+    /*
+     * Every output is checked before anything is replaced: a malformed one
+     * rejects the job and leaves its sinks as they were (the commit goes on
+     * with the other requests).
+     */
+    for (uint32_t i = 0; i < n && why[0] == '\0'; i++) {
+        for (size_t k = 0; k < pm[i].out.noutputs && why[0] == '\0'; k++) {
+            const hs_proto_output *po = &pm[i].out.outputs[k];
+            if (hs_codec_decode_mpack(po->batch, po->batch_len, false, &w->decoded) != HS_OK)
+                snprintf(why, sizeof why, "job %s: malformed outputs of %.300s: %s", ji->job,
+                         po->sid, hs_err_detail());
+        }
+    }
+    if (why[0] != '\0') {
+        for (uint32_t x = 0; x < n; x++)
+            w_reject(parts[x], WS_REJECTED, "%s", why);
+        return HS_OK;
+    }
     size_t ns = ji->nsinks;
     wpub *pub = hs_calloc(ns, sizeof *pub);
     size_t *corr = hs_calloc(ns, sizeof *corr);
@@ -1166,15 +1184,10 @@ static int w_commit_job(wcore *w, wreq **parts, const hs_proto_jobout_msg *pm, u
         wreq *r = parts[i];
         for (size_t k = 0; rc == HS_OK && k < pm[i].out.noutputs; k++) {
             const hs_proto_output *po = &pm[i].out.outputs[k];
-            if (hs_codec_decode_mpack(po->batch, po->batch_len, false, &w->decoded) != HS_OK) {
-                snprintf(why, sizeof why, "job %s: malformed outputs of %.300s: %s", ji->job,
-                         po->sid, hs_err_detail());
-                for (uint32_t x = 0; x < n; x++)
-                    w_reject(parts[x], WS_REJECTED, "%s", why);
-                hs_free(pub);
-                hs_free(corr);
-                return HS_OK;
-            }
+            /* Checked above: only memory can fail now, and that aborts the transaction. */
+            rc = hs_codec_decode_mpack(po->batch, po->batch_len, false, &w->decoded);
+            if (rc != HS_OK)
+                break;
             count += w->decoded.n;
             uint64_t before_ins = r->inserted, before_conf = r->conflicts;
             long s = hs_proto_job_sink_index(ji, po->sid);
