@@ -143,6 +143,10 @@ int wdeps_set(wdeps *d, const char *sink, const char *const *sources, size_t n, 
             hs_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v, 4) != HS_OK) {
             hs_free(copy);
             hs_free(who);
+            /* Without the sink rather than with part of its sources. */
+            for (size_t j = 0; j < k->n; j++)
+                wsrc_drop_reader(d, k->sources[j], sink);
+            wsink_free(hs_map_remove(&d->sinks, sink));
             return HS_ERR_NOMEM;
         }
         k->sources[k->n++] = copy;

@@ -5,6 +5,7 @@
  */
 #include "test_suites.h"
 
+#include "hs_alloc.h"
 #include "hs_error.h"
 #include "wdeps.h"
 
@@ -352,6 +353,45 @@ static void test_clear_sinks(void)
     wdeps_destroy(d);
 }
 
+/* Out of memory anywhere in wdeps_set: the sink reads what it read before, or nothing. */
+static void test_set_nomem(void)
+{
+    const char *x1[1] = {"x"}, *abc[3] = {"a", "b", "c"};
+    const char *all[4] = {"a", "b", "c", "x"};
+    bool failed = false, done = false;
+    for (long n = 0; n < 200 && !done; n++) {
+        wdeps *d = NULL;
+        CU_ASSERT_EQUAL_FATAL(wdeps_create(&d, 16), HS_OK);
+        HS_REQUIRE(d);
+        CU_ASSERT_EQUAL_FATAL(wdeps_set(d, "k", x1, 1, 1, 0), HS_OK);
+        hs_alloc_fail_after(n);
+        int rc = wdeps_set(d, "k", abc, 3, 2, 0);
+        hs_alloc_fail_after(-1);
+        if (rc == HS_OK) {
+            CU_ASSERT_TRUE(wdeps_same(d, "k", abc, 3, 2, 0));
+            done = true;
+        } else {
+            CU_ASSERT_EQUAL(rc, HS_ERR_NOMEM);
+            failed = true;
+            const char *const *src = NULL;
+            size_t ns = 0;
+            int64_t lb = 0;
+            if (wdeps_of(d, "k", &src, &ns, &lb)) {
+                CU_ASSERT_TRUE(wdeps_same(d, "k", x1, 1, 1, 0));
+                CU_ASSERT_PTR_NOT_NULL(reader_of(d, "x", "k"));
+                for (int i = 0; i < 3; i++)
+                    CU_ASSERT_PTR_NULL(reader_of(d, abc[i], "k"));
+            } else {
+                for (int i = 0; i < 4; i++)
+                    CU_ASSERT_PTR_NULL(reader_of(d, all[i], "k"));
+            }
+        }
+        wdeps_destroy(d);
+    }
+    CU_ASSERT_TRUE(failed);
+    CU_ASSERT_TRUE(done);
+}
+
 HS_TEST_INIT(wdeps)
 {
     HS_TEST_SUITE_BEGIN("wdeps");
@@ -360,5 +400,6 @@ HS_TEST_INIT(wdeps)
     HS_TEST(test_ring_growth_and_drop);
     HS_TEST(test_ring_forget);
     HS_TEST(test_clear_sinks);
+    HS_TEST(test_set_nomem);
     return 0;
 }
