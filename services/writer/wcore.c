@@ -500,7 +500,6 @@ static int w_reopen(wcore *w, const char *sid, const hs_intervals *affected, con
     if (rc != HS_OK)
         goto out;
     w->late_reopened += cut.n;
-    w->counters->late_reopened += cut.n;
     if (depth < 64)
         rc = w_changed(w, sid, &cut, reason, depth + 1);
 out:
@@ -581,7 +580,6 @@ static int w_late_append(wcore *w, const char *id, const hs_batch *b, const uint
         }
         if (rc == HS_OK && ignored > 0) {
             w->late_ignored += ignored;
-            w->counters->late_ignored += ignored;
             char text[600];
             snprintf(text, sizeof text,
                      "%llu instances of %.200s older than max_lateness (%lld s) were stored but "
@@ -1469,6 +1467,18 @@ static void w_rollback(wcore *w, wlate before)
 }
 
 /*
+ * The open transaction committed: the next one gets the next sequence
+ * number, and the metrics count what it reopened and ignored (only now, so
+ * that they never hold what a rolled-back transaction counted).
+ */
+static void w_committed(wcore *w, wlate before)
+{
+    w->seq++;
+    w->counters->late_reopened += w->late_reopened - before.reopened;
+    w->counters->late_ignored += w->late_ignored - before.ignored;
+}
+
+/*
  * Applies reqs[from, to) in one transaction, plus the complete multi-part
  * jobs when with_ready.
  */
@@ -1492,7 +1502,7 @@ static int w_apply_range(wcore *w, size_t from, size_t to, bool with_ready)
         w_rollback(w, before);
         return rc;
     }
-    w->seq++;
+    w_committed(w, before);
     return HS_OK;
 }
 
@@ -1782,7 +1792,7 @@ int wcore_commit(wcore *w)
             if (r1 == HS_OK)
                 r1 = hs_store_commit(w->store);
             if (r1 == HS_OK)
-                w->seq++;
+                w_committed(w, before);
             if (r1 != HS_OK) {
                 w_rollback(w, before);
                 for (uint32_t p = 0; p < j->parts; p++)

@@ -1715,6 +1715,7 @@ static void test_late_max_lateness(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(f.mon_text[0], k));
     CU_ASSERT_EQUAL(late_ignored(&f), 1);
     CU_ASSERT_EQUAL(late_reopened(&f), 0);
+    CU_ASSERT_EQUAL(f.counters.late_ignored, 1);
     /* Twenty minutes old: within max_lateness, it reopens. */
     int64_t young = base + 160 * MIN;
     send_append(&f, 2, r, &young, &v, 1);
@@ -1726,6 +1727,8 @@ static void test_late_max_lateness(void)
     CU_ASSERT_EQUAL(f.nmons, 0);
     CU_ASSERT_EQUAL(late_ignored(&f), 1);
     CU_ASSERT_EQUAL(late_reopened(&f), 1);
+    CU_ASSERT_EQUAL(f.counters.late_ignored, 1);
+    CU_ASSERT_EQUAL(f.counters.late_reopened, 1);
     fx_close(&f);
 }
 
@@ -1810,6 +1813,7 @@ static void test_late_rollback(void)
     CU_ASSERT_EQUAL(f.nnotices, 0);
     CU_ASSERT_EQUAL(fx_wseq(&f).seq, w0.seq);
     CU_ASSERT_EQUAL(late_reopened(&f), 0);
+    CU_ASSERT_EQUAL(f.counters.late_reopened, 0);
     char text[512], want[512];
     fx_intervals(&f, LK, text, sizeof text);
     CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
@@ -1822,6 +1826,7 @@ static void test_late_rollback(void)
     fx_reopened(&f, text, sizeof text);
     CU_ASSERT_STRING_EQUAL(text, want);
     CU_ASSERT_EQUAL(late_reopened(&f), 1);
+    CU_ASSERT_EQUAL(f.counters.late_reopened, 1);
     /* What k2 reads is stored, so that a writer started later knows it. */
     hs_buf json;
     hs_buf_init(&json, 0);
