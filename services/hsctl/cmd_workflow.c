@@ -392,8 +392,10 @@ static int wf_add(hsctl *h, const char *file, bool replace, bool dry_run)
                 goto out;
             if (dry_run || replace)
                 plan_print(stdout, wf->id, &plan, &ps);
-            if (dry_run)
+            if (dry_run) {
+                printf("dry run: nothing was changed (--replace does it)\n");
                 goto out;
+            }
             if (!replace) {
                 plan_print(stderr, wf->id, &plan, &ps);
                 plan_refuse(wf->id, &plan, &ps);
@@ -410,9 +412,9 @@ static int wf_add(hsctl *h, const char *file, bool replace, bool dry_run)
             printf("workflow %s unchanged: the stored definition is the same (%zu factors)\n",
                    wf->id, wf->nfactors);
         else if (exists)
-            printf("workflow %s replaced (%zu factors): %zu streams purged, computed again by the "
-                   "next compute (or online run)\n",
-                   wf->id, wf->nfactors, ps.n);
+            printf("workflow %s replaced (%zu factors): %zu stream%s purged, computed again by "
+                   "the next compute (or online run)\n",
+                   wf->id, wf->nfactors, ps.n, ps.n == 1 ? "" : "s");
         else
             printf("workflow %s added (%zu factors)\n", wf->id, wf->nfactors);
     }
