@@ -302,11 +302,14 @@ static int wf_stored(hsctl *h, const char *id, hs_workflow **out, hs_buf *why)
         rc = hsctl_fail(HSCTL_SYSTEM, "reading the stored workflow %s failed: %s", id,
                         hs_err_describe(grc, msg, sizeof msg));
     } else if (hs_proto_workflow_doc_decode(&dm, (const char *)doc.data, doc.len) != HS_OK) {
-        if (hs_buf_puts(why, hs_err_detail()) != HS_OK)
+        /* why is never empty here: it tells the caller the workflow exists. */
+        if (hs_buf_printf(why, "its document is unreadable: %s", hs_err_detail()) != HS_OK)
             rc = hsctl_fail(HSCTL_SYSTEM, "out of memory");
     } else if (hs_workflow_parse(dm.d.text, strlen(dm.d.text), id, tools(), out, why) != HS_OK) {
         *out = NULL;
-        if (why->len == 0 && hs_buf_puts(why, hs_err_detail()) != HS_OK)
+        if (why->len == 0 && hs_buf_printf(why, "%s", hs_err_detail()) != HS_OK)
+            rc = hsctl_fail(HSCTL_SYSTEM, "out of memory");
+        if (rc == HSCTL_OK && why->len == 0 && hs_buf_puts(why, "it does not parse") != HS_OK)
             rc = hsctl_fail(HSCTL_SYSTEM, "out of memory");
     }
     hs_proto_workflow_doc_msg_free(&dm);
@@ -411,6 +414,8 @@ static int wf_add(hsctl *h, const char *file, bool replace, bool dry_run)
         if (reply.reply.unchanged)
             printf("workflow %s unchanged: the stored definition is the same (%zu factors)\n",
                    wf->id, wf->nfactors);
+        else if (exists && stored == NULL)
+            printf("workflow %s replaced (%zu factors)\n", wf->id, wf->nfactors);
         else if (exists)
             printf("workflow %s replaced (%zu factors): %zu stream%s purged, computed again by "
                    "the next compute (or online run)\n",

@@ -159,6 +159,12 @@ $HSCTL workflow ls | grep -q '^other ' && it_fail "--dry-run stored the new work
 $HSCTL workflow add "$IT_DIR/wf.yaml" > "$IT_DIR/same.out" 2>&1 || it_fail "re-adding the same definition failed: $(cat "$IT_DIR/same.out")"
 grep -q "workflow late unchanged" "$IT_DIR/same.out" || it_fail "re-adding: $(cat "$IT_DIR/same.out")"
 
+# Another text with the same bindings (a comment) needs no --replace and purges nothing.
+{ echo "# the late data workflow"; cat "$IT_DIR/wf.yaml"; } > "$IT_DIR/wf_c.yaml"
+$HSCTL workflow add "$IT_DIR/wf_c.yaml" > "$IT_DIR/c.out" 2>&1 || it_fail "a comment change was refused: $(cat "$IT_DIR/c.out")"
+grep -q "no factor's binding did: nothing is purged" "$IT_DIR/c.out" || it_fail "comment change: $(cat "$IT_DIR/c.out")"
+[ "$(it_count sums)" = "$sums_before" ] || it_fail "a comment change purged sums"
+
 # --replace: sums is purged and recomputed with max, negated is kept.
 neg_before=$(it_count negated)
 $HSCTL workflow add "$IT_DIR/wf2.yaml" --replace > "$IT_DIR/rep.out" 2>&1 || it_fail "--replace failed: $(cat "$IT_DIR/rep.out")"
