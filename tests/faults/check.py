@@ -11,6 +11,16 @@
       The sinks of the workflow of f_kill_backfill.sh equal the values
       computed here from the raw data, and each sink is calculated over
       exactly (A, B].
+  check.py values --db FILE
+      Every derived instance of the store equals a recomputation done here
+      from the raw data of the same store, over exactly the calculated
+      intervals of each derived stream (missing: lost; stored but not
+      expected, also outside every calculated or reopened interval: dup;
+      another value, floats within 1e-9 relative: wrong); reopened
+      intervals are left out and counted (reopened).
+  check.py history --db FILE [--before EPOCH]
+      Job history records marked "recompute": true, in all and committed
+      before EPOCH, and the records per trigger.
 
 Output: "CHK_<name>=<value>" lines (read by the shell scripts), and a
 human-readable line on stderr.
@@ -514,6 +524,26 @@ class Store:
         raise ValueError("tool %s (stream %s) is not recomputed here" % (tool, ident))
 
 
+def history(a):
+    """Job history records (docs coll='history'): how many say "recompute": true, in
+    all and among those committed before --before (epoch seconds), and per trigger."""
+    db = sqlite3.connect("file:%s?mode=ro" % a.db, uri=True, timeout=30)
+    n = recompute = recompute_before = 0
+    triggers = {}
+    for (text,) in db.execute("SELECT json FROM docs WHERE coll = 'history'"):
+        h = json.loads(text)
+        n += 1
+        trig = h.get("trigger", "none")
+        triggers[trig] = triggers.get(trig, 0) + 1
+        if h.get("recompute") is True:
+            recompute += 1
+            if a.before is not None and time_us(h["committed"]) < a.before * 1e6:
+                recompute_before += 1
+    db.close()
+    emit(records=n, recompute=recompute, recompute_before=recompute_before,
+         triggers=",".join("%s:%d" % kv for kv in sorted(triggers.items())) or "none")
+
+
 def same(a, b):
     if isinstance(a, list) or isinstance(b, list):
         return isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and \
@@ -575,6 +605,9 @@ def main():
     b = sub.add_parser("backfill")
     v = sub.add_parser("values")
     v.add_argument("--db", required=True, help="the SQLite store (hs.db)")
+    h = sub.add_parser("history")
+    h.add_argument("--db", required=True, help="the SQLite store (hs.db)")
+    h.add_argument("--before", type=float, help="epoch seconds: count recomputations before")
     for p in (r, b):
         p.add_argument("--hsctl", required=True)
         p.add_argument("--data", required=True)
@@ -590,7 +623,8 @@ def main():
     b.add_argument("--width", type=int, default=300, help="sliding window width (s)")
     b.add_argument("--increment", type=int, default=60, help="sliding window increment (s)")
     a = ap.parse_args()
-    {"readings": readings, "backfill": backfill, "values": values}[a.cmd](a)
+    {"readings": readings, "backfill": backfill, "values": values,
+     "history": history}[a.cmd](a)
 
 
 if __name__ == "__main__":

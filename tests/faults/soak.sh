@@ -56,6 +56,8 @@ while [ "$(el)" -lt $SOAK ]; do
 done
 sample "$(el)" soak
 # Back-pressure: the writer stops committing (and acknowledging) for PAUSE s.
+# Until now only on-time data flowed: no job may have recomputed anything.
+t_ontime_end=$(date +%s.%N)
 $HSCTL ctl writer pause > /dev/null 2>&1 || it_fail "cannot pause the writer"
 t_pause=$(date +%s)
 while [ $(( $(date +%s) - t_pause )) -lt $PAUSE ]; do
@@ -82,6 +84,13 @@ for k in 0 1 2 3; do
 done
 stuck=0
 f_wait_eq yes 30 f_sched_idle > /dev/null 2>&1 || true
+# Every per-second count equals the readings stored in its second (the pause
+# made data late: the online workflow must have healed it).
+f_wait_values 30 || true
+f_check_values
+hist=$($PY "$FAULTS_DIR/check.py" history --db "$IT_DIR/hs.db" --before "$t_ontime_end") ||
+  it_fail "the history checker failed: $hist"
+eval "$(echo "$hist" | grep -E '^CHK_[a-z_]+=[-0-9a-zA-Z.,:_]*$')"
 it_all_alive
 # Memory trend and back-pressure figures from the samples.
 [ -n "${FAULT_RESULTS:-}" ] && cp "$IT_DIR/samples.txt" "$(dirname "$FAULT_RESULTS")/soak_samples.txt"
@@ -133,6 +142,9 @@ eval "$verdict"
 rate=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["rate"])' "$IT_DIR/pub.json")
 it_log "memory: $MEM_NOTES"
 it_log "back-pressure: $BP_NOTES drained_after=${drain}s"
-f_report soak "$CHK_checked" "$((CHK_checked - CHK_stored))" "$CHK_dup" "$CHK_wrong" "$gaps" "$stuck" \
-  "soak=${SOAK}s rate=${rate}/s $MEM_NOTES; $BP_NOTES drained_after=${drain}s"
+f_report soak "$((CHK_checked + VAL_checked))" "$((CHK_checked - CHK_stored + VAL_lost))" \
+  "$((CHK_dup + VAL_dup))" "$((CHK_wrong + VAL_wrong))" "$gaps" "$((stuck + VAL_reopened))" \
+  "recomputed_ontime=$CHK_recompute_before values_checked=$VAL_checked recomputed=$CHK_recompute triggers=$CHK_triggers soak=${SOAK}s rate=${rate}/s $MEM_NOTES; $BP_NOTES drained_after=${drain}s"
+[ "$CHK_recompute_before" = 0 ] ||
+  it_fail "$CHK_recompute_before jobs recomputed while only on-time data flowed"
 [ -z "$MEM_BAD" ] || it_fail "memory or the store grew during the soak: $MEM_BAD"
