@@ -91,7 +91,7 @@ def readings(a):
     stored = {}
     dup = wrong = 0
     for k in range(a.streams):
-        for t, v in stream_rows(a, "%s/dev=%d" % (a.stream, k)):
+        for t, v in stream_rows(a, "%s/dev=%d" % (a.stream, a.dev_offset + k)):
             if (k, t) in stored:
                 dup += 1
                 continue
@@ -615,6 +615,7 @@ def main():
     r.add_argument("--stream", required=True)
     r.add_argument("--streams", type=int, required=True)
     r.add_argument("--kills")
+    r.add_argument("--dev-offset", type=int, default=0, help="number of the first device")
     r.add_argument("--window", type=float, default=5.0,
                    help="seconds around a kill in which acknowledged readings may be lost")
     b.add_argument("--expect", required=True)
