@@ -72,11 +72,12 @@ COMPUTE=$!
 # The late readings, batch by batch, while the backfill runs.
 during=0
 for b in $(seq 1 $BATCHES); do
-  sleep 0.2
+  sleep 0.1
   for h in 1 2; do for r in kitchen lounge; do
     sed -n "${b}p" "$IT_DIR/late_${h}_$r.txt" |
-      mosquitto_pub -p "$IT_PORT" -q 1 -t "hs/raw/temperature/house=$h/room=$r" -l
+      mosquitto_pub -p "$IT_PORT" -q 1 -t "hs/raw/temperature/house=$h/room=$r" -l &
   done; done
+  wait $(jobs -p | grep -vx "$COMPUTE")
   f_alive "$COMPUTE" && during=$((during + 1))
 done
 rc1=0
