@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault 9: ingest stalls under an online workflow. Four devices publish 20
+# Fault 8: ingest stalls under an online workflow. Four devices publish 20
 # readings/s each (mqttpub.py, QoS 1, timestamps = now) into an online
 # workflow counting readings per second and device (every 1 s over
 # [-5 s, -1 s]). Ingest is stopped (SIGSTOP) for 12 s and continued

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault 11: late data during a backfill. A backfill (hsctl compute) of the
+# Fault 10: late data during a backfill. A backfill (hsctl compute) of the
 # three-factor workflow of kill_backfill (sliding windows of 5 min every
 # 10 s, mean per room, max per house; 2-minute jobs, at most two in flight)
 # over 2 hours of 1 Hz data in four rooms (8 hours in long mode) runs while

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault 10: devices empty their buffers while live data flows. Three devices
+# Fault 9: devices empty their buffers while live data flows. Three devices
 # publish live readings (mqttpub.py, QoS 1, 10/s each, timestamps = now)
 # into an online workflow (every 1 s over [-5 s, -1 s]: counts per second
 # and means over 10 s, per device, for six devices). The past 12 minutes of

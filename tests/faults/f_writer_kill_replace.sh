@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault 12: the writer dies in the middle of replacing commits. Four devices
+# Fault 11: the writer dies in the middle of replacing commits. Four devices
 # publish live readings (mqttpub.py, QoS 1, 20/s each, timestamps = now)
 # into an online workflow (every 1 s over [-5 s, -1 s]: counts per second
 # and means over 10 s per device) whose past 6 minutes were computed first.

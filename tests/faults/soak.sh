@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault 8, the soak: a steady rate of live readings (mqttpub.py, QoS 1,
+# Fault 12, the soak: a steady rate of live readings (mqttpub.py, QoS 1,
 # timestamps = now) for a bounded time (60 s; --long: 10 min) with an online
 # workflow computing over them every second. The resident memory of every
 # process of the stack is sampled; the median of the last quarter of the
@@ -14,7 +14,10 @@
 # max_pending_bytes (set low here) of unacknowledged requests; then ingest
 # stops reading and the broker keeps the rest in ingest's persistent session.
 # The figures are reported, and after the resume every acknowledged reading
-# must be stored exactly once and the online results must have no gap.
+# must be stored exactly once and the online results must have no gap and
+# converge to the recomputation from the stored readings (the pause made
+# data late). recomputed_ontime: job history records marked "recompute"
+# committed before the pause, while only on-time data flowed; must be 0.
 . "$(dirname "$0")/lib.sh"
 export HS_MAX_PENDING_BYTES=${HS_MAX_PENDING_BYTES:-128K}
 f_setup
