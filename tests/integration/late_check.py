@@ -137,19 +137,16 @@ def covers(ivs, lo, hi):
 
 
 def reopened(db, stream=None):
-    """[(stream, start_us, end_us)] of docs coll='reopened' (key: the stream)."""
-    q, args = "SELECT key, json FROM docs WHERE coll = 'reopened'", []
-    if stream is not None:
-        q, args = q + " AND key = ?", [stream]
+    """[(stream, start_us, end_us)] of the documents coll='reopened', JSON
+    {"intervals": [[start_us, end_us], ...]}; their key is the stream's id or
+    its number in the store."""
+    names = {str(sid): name for sid, name in db.execute("SELECT sid, id FROM streams")}
     out = []
-    for key, text in db.execute(q, args):
-        doc = json.loads(text)
-        ivs = doc.get("intervals", doc) if isinstance(doc, dict) else doc
-        for iv in ivs:
-            if isinstance(iv, dict):
-                iv = [iv.get("start_us", iv.get("start")), iv.get("end_us", iv.get("end"))]
-            out.append((key, int(iv[0]), int(iv[1])))
-    return out
+    for key, text in db.execute("SELECT key, json FROM docs WHERE coll = 'reopened' ORDER BY key"):
+        key = names.get(key, key)
+        if stream is None or key == stream:
+            out += [(key, int(s), int(e)) for s, e in json.loads(text)["intervals"]]
+    return sorted(out)
 
 
 def cmd_means(db_path, raw, sink, a, b, width):
