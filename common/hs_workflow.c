@@ -181,9 +181,19 @@ static void wf_parse_online(wfp *p, const hs_ynode *n)
     const hs_ynode *win = hs_ynode_get(n, "window");
     for (size_t i = 0; i < hs_ynode_len(n); i++) {
         const char *k = hs_ynode_text(hs_ynode_key(n, i), NULL);
-        if (strcmp(k, "every") != 0 && strcmp(k, "window") != 0)
-            wf_err(p, hs_ynode_key(n, i), "unknown key '%s' in online (every, window)", k);
+        if (strcmp(k, "every") != 0 && strcmp(k, "window") != 0 && strcmp(k, "lateness") != 0 &&
+            strcmp(k, "max_lateness") != 0)
+            wf_err(p, hs_ynode_key(n, i),
+                   "unknown key '%s' in online (every, window, lateness, max_lateness)", k);
     }
+    const hs_ynode *lat = hs_ynode_get(n, "lateness");
+    const hs_ynode *maxlat = hs_ynode_get(n, "max_lateness");
+    if (lat != NULL && wf_duration(p, lat, "online.lateness", &wf->lateness_us) &&
+        wf->lateness_us < 0)
+        wf_err(p, lat, "online.lateness cannot be negative");
+    if (maxlat != NULL && wf_duration(p, maxlat, "online.max_lateness", &wf->max_lateness_us) &&
+        wf->max_lateness_us <= 0)
+        wf_err(p, maxlat, "online.max_lateness must be positive (omit it for no bound)");
     wf->online = true;
     if (every == NULL)
         wf_err(p, n, "online needs every (how often it runs, e.g. 10s)");

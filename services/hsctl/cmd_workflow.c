@@ -415,6 +415,10 @@ int cmd_compute(hsctl *h, int argc, char **argv)
     int rc = api_call(h, &q, "compute", &reply, 30000);
     if (rc == HSCTL_OK) {
         unsigned long long jobs = (unsigned long long)reply.reply.jobs;
+        if (reply.reply.reopened > 0)
+            printf("late data or an invalidation reopened %llu intervals here: they are computed "
+                   "again\n",
+                   (unsigned long long)reply.reply.reopened);
         if (!wait)
             printf("request %s: %llu jobs planned (hsctl compute --wait shows progress)\n", rid,
                    jobs);

@@ -265,10 +265,18 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
         rc = hs_proto_append_encode_fields(&f, &a, &n);
     if (rc == HS_OK)
         rc = write_wreq("append_one", HS_OP_APPEND, &f, n);
+    static const char *const avg_sources[] = {"temp/house=1"};
     static const hs_proto_define_item items[] = {
-        {"avg/house=1", 1, "{\"tool\":\"window_mean\",\"version\":\"1.2\"}"},
-        {"temp/house=1", 0, NULL},
-        {"asset/name=x", 2, NULL},
+        {.sid = "avg/house=1",
+         .kind = 1,
+         .binding = "{\"tool\":\"window_mean\",\"version\":\"1.2\"}",
+         .has_deps = true,
+         .sources = avg_sources,
+         .nsources = 1,
+         .lookback_us = 60000000,
+         .max_lateness_us = 0},
+        {.sid = "temp/house=1", .kind = 0},
+        {.sid = "asset/name=x", .kind = 2},
     };
     hs_proto_define d = {items, 3};
     hs_buf_reset(&f);
@@ -294,6 +302,12 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
         rc = hs_proto_doc_encode_fields(&f, &del_doc, &n);
     if (rc == HS_OK)
         rc = write_wreq("doc_del", HS_OP_DOC_DEL, &f, n);
+    hs_proto_invalidate inv = {"avg/house=1", {1767225600000000, 1767225660000000}};
+    hs_buf_reset(&f);
+    if (rc == HS_OK)
+        rc = hs_proto_invalidate_encode_fields(&f, &inv, &n);
+    if (rc == HS_OK)
+        rc = write_wreq("invalidate", HS_OP_INVALIDATE, &f, n);
     hs_buf_free(&f);
 
     /* Acknowledgements. */

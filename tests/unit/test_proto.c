@@ -908,17 +908,25 @@ static void test_wreq_append(void)
 
 static void test_wreq_define(void)
 {
+    static const char *const deps[] = {"temp/house=1", "windows"};
     static const hs_proto_define_item items[] = {
-        {"avg/house=1", 1, "{\"tool\":\"window_mean\"}"},
-        {"temp/house=1", 0, NULL},
-        {"asset/name=x", 2, ""},
+        {.sid = "avg/house=1",
+         .kind = 1,
+         .binding = "{\"tool\":\"window_mean\"}",
+         .has_deps = true,
+         .sources = deps,
+         .nsources = 2,
+         .lookback_us = 60000000,
+         .max_lateness_us = 3600000000},
+        {.sid = "temp/house=1", .kind = 0},
+        {.sid = "asset/name=x", .kind = 2, .binding = ""},
     };
     hs_buf f, b;
     hs_buf_init(&f, 0);
     hs_buf_init(&b, 0);
     hs_proto_define none = {NULL, 0};
     CU_ASSERT_EQUAL(hs_proto_define_encode_fields(&f, &none, &(uint32_t){0}), HS_ERR_INVAL);
-    hs_proto_define_item bad_kind = {"x", 3, NULL};
+    hs_proto_define_item bad_kind = {.sid = "x", .kind = 3};
     hs_proto_define bad0 = {&bad_kind, 1};
     CU_ASSERT_EQUAL(hs_proto_define_encode_fields(&f, &bad0, &(uint32_t){0}), HS_ERR_INVAL);
     for (size_t count = 1; count <= 3; count++) {
@@ -937,6 +945,13 @@ static void test_wreq_define(void)
             CU_ASSERT_STRING_EQUAL(m.u.define.items[i].sid, items[i].sid);
             CU_ASSERT_EQUAL(m.u.define.items[i].kind, items[i].kind);
             CU_ASSERT(str_eq(m.u.define.items[i].binding, items[i].binding));
+            const hs_proto_define_item *got = &m.u.define.items[i];
+            CU_ASSERT_EQUAL(got->has_deps, items[i].has_deps);
+            CU_ASSERT_EQUAL(got->lookback_us, items[i].lookback_us);
+            CU_ASSERT_EQUAL(got->max_lateness_us, items[i].max_lateness_us);
+            CU_ASSERT_EQUAL_FATAL(got->nsources, items[i].nsources);
+            for (size_t k = 0; k < got->nsources; k++)
+                CU_ASSERT_STRING_EQUAL(got->sources[k], items[i].sources[k]);
         }
         hs_proto_wreq_msg_free(&m);
     }
@@ -959,6 +974,18 @@ static void test_wreq_define(void)
     CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "streams", V(0x91, 0x93, 0xa1, 's', 0x00, 0xa1, 0),
                       "binding"));
     CU_ASSERT(refuses(dec_wreq, &b, ED_ADD, "stream", V(0xa1, 's'), "stream"));
+    /* Dependencies: a map of exactly sources, lookback_us, max_lateness_us; no negative figures. */
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "streams", V(0x91, 0x94, 0xa1, 's', 0x01, 0xc0, 0x80),
+                      "sources"));
+    CU_ASSERT(
+        refuses(dec_wreq, &b, ED_SET, "streams",
+                V(0x91, 0x94, 0xa1, 's', 0x01, 0xc0, 0x83, 0xa7, 's', 'o', 'u', 'r', 'c', 'e', 's',
+                  0x90, 0xab, 'l', 'o', 'o', 'k', 'b', 'a', 'c', 'k', '_', 'u', 's', 0xff, 0xaf,
+                  'm', 'a', 'x', '_', 'l', 'a', 't', 'e', 'n', 'e', 's', 's', '_', 'u', 's', 0x00),
+                "lookback_us"));
+    hs_proto_define_item neg = {.sid = "x", .kind = 1, .has_deps = true, .lookback_us = -1};
+    hs_proto_define negd = {&neg, 1};
+    CU_ASSERT_EQUAL(hs_proto_define_encode_fields(&f, &negd, &(uint32_t){0}), HS_ERR_INVAL);
     hs_proto_define bad = {NULL, 1};
     uint32_t n;
     CU_ASSERT_EQUAL(hs_proto_define_encode_fields(&f, &bad, &n), HS_ERR_INVAL);
@@ -1637,7 +1664,8 @@ static void test_history_full(void)
     hs_mp_field f[MAX_FIELDS];
     size_t n;
     CU_ASSERT_FATAL(history_fields(&out, &mp, f, &n));
-    CU_ASSERT_EQUAL(n, 17);
+    CU_ASSERT_EQUAL(n, 19);
+    CU_ASSERT(field_str_is(f, n, "trigger", "request"));
     CU_ASSERT(field_str_is(f, n, "job", "j0123456789abcdef"));
     CU_ASSERT(field_str_is(f, n, "workflow", "wf \"houses\"\n"));
     CU_ASSERT(field_str_is(f, n, "factor", "12"));
@@ -1703,7 +1731,7 @@ static void test_history_minimal(void)
     hs_mp_field f[MAX_FIELDS];
     size_t n;
     CU_ASSERT_FATAL(history_fields(&out, &mp, f, &n));
-    CU_ASSERT_EQUAL(n, 15);
+    CU_ASSERT_EQUAL(n, 17);
     CU_ASSERT_PTR_NULL(hs_mp_field_find(f, n, "tool"));
     CU_ASSERT_PTR_NULL(hs_mp_field_find(f, n, "error"));
     CU_ASSERT(field_str_is(f, n, "factor", "0"));
@@ -1720,7 +1748,7 @@ static void test_history_minimal(void)
     h.error = "binding changed";
     CU_ASSERT_EQUAL_FATAL(hs_proto_history_encode(&out, &h), HS_OK);
     CU_ASSERT_FATAL(history_fields(&out, &mp, f, &n));
-    CU_ASSERT_EQUAL(n, 17);
+    CU_ASSERT_EQUAL(n, 19);
     CU_ASSERT(field_str_is(f, n, "outcome", "stale"));
     CU_ASSERT(field_str_is(f, n, "error", "binding changed"));
     CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&out), "\"params\":{}"));
