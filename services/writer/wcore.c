@@ -764,6 +764,35 @@ static int w_op_purge(wcore *w, wreq *r, const hs_proto_purge *p)
     return HS_OK;
 }
 
+/*
+ * invalidate: a computed stream is reopened over the interval, then what
+ * reads it; a raw stream counts as changed over it (what reads it is
+ * reopened).
+ */
+static int w_op_invalidate(wcore *w, wreq *r, const hs_proto_invalidate *v)
+{
+    wstream *st;
+    int rc = w_stream(w, v->stream, &st);
+    if (rc != HS_OK)
+        return rc;
+    if (!st->defined) {
+        w_reject(r, WS_REJECTED, "no stream %s", v->stream);
+        return HS_OK;
+    }
+    hs_intervals iv;
+    hs_intervals_init(&iv);
+    rc = hs_intervals_add(&iv, v->interval);
+    if (rc == HS_OK && st->kind == HS_STREAM_COMPUTED)
+        rc = w_reopen(w, v->stream, &iv, "invalidate", 0);
+    else if (rc == HS_OK)
+        rc = w_changed(w, v->stream, &iv, "invalidate", 0);
+    hs_intervals_free(&iv);
+    if (rc == HS_OK)
+        hs_info(w->log, "invalidated %s over (%lld, %lld]", v->stream, (long long)v->interval.start,
+                (long long)v->interval.end);
+    return rc;
+}
+
 static int w_op_doc(wcore *w, wreq *r, const hs_proto_doc *d)
 {
     const char *coll = d->coll, *key = d->key;
@@ -1351,6 +1380,8 @@ static int w_apply(wcore *w, wreq *r)
         rc = w_op_define(w, r, &m.u.define);
     else if (m.op == HS_OP_PURGE)
         rc = w_op_purge(w, r, &m.u.purge);
+    else if (m.op == HS_OP_INVALIDATE)
+        rc = w_op_invalidate(w, r, &m.u.invalidate);
     else
         rc = w_op_doc(w, r, &m.u.doc);
     hs_proto_wreq_msg_free(&m);
