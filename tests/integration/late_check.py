@@ -22,6 +22,7 @@ Subcommands (times in microseconds since the epoch):
   reopened DB [STREAM]     the reopened intervals stored by the writer
                            ("stream start end" a line), from docs
                            coll='reopened'
+  history DB WORKFLOW       job records by trigger and recompute flag
   corrections FILE         decodes mosquitto_sub -F '%t %x' lines: prints
                            one JSON line {topic, interval, data} each
 """
@@ -207,6 +208,20 @@ def cmd_counts(db_path, cover_from, cover_to, *pairs):
     sys.exit(1 if failed else 0)
 
 
+def cmd_history(db_path, workflow):
+    """Counts the workflow's job records by (trigger, recompute), from docs
+    coll='history': one "trigger recompute n" a line."""
+    n = {}
+    for (text,) in db_open(db_path).execute(
+            "SELECT json FROM docs WHERE coll = 'history' AND substr(key, 1, length(?1)) = ?1",
+            (workflow + "/",)):
+        h = json.loads(text)
+        k = (h.get("trigger", "?"), str(h.get("recompute", "?")).lower())
+        n[k] = n.get(k, 0) + 1
+    for (trigger, recompute), c in sorted(n.items()):
+        print(trigger, recompute, c)
+
+
 def cmd_calc(db_path, stream):
     for s, e in calculated(db_open(db_path), stream):
         print(s, e)
@@ -228,7 +243,7 @@ def cmd_corrections(path):
 
 
 def main():
-    cmds = {"means": cmd_means, "counts": cmd_counts, "calc": cmd_calc,
+    cmds = {"means": cmd_means, "counts": cmd_counts, "calc": cmd_calc, "history": cmd_history,
             "reopened": cmd_reopened, "corrections": cmd_corrections}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
