@@ -2353,9 +2353,20 @@ int hs_proto_reopened_doc_encode(hs_buf *out, const hs_intervals *iv)
     return e.rc;
 }
 
+/* The document's intervals: as the notice's, but the empty set (all computed again) is one too. */
+static int pd_reopened_doc_intervals(pd *d, void *obj)
+{
+    hs_mp_reader at = d->r;
+    uint32_t n;
+    if (hs_mp_get_array(&d->r, &n) == HS_OK && n == 0)
+        return HS_OK;
+    d->r = at;
+    return pd_reopened_intervals(d, obj);
+}
+
 int hs_proto_reopened_doc_decode(const char *json, size_t len, hs_intervals *out)
 {
-    static const pf fields[] = {{"intervals", PF_FN, 0, pd_reopened_intervals}};
+    static const pf fields[] = {{"intervals", PF_FN, 0, pd_reopened_doc_intervals}};
     hs_arena a;
     hs_arena_init(&a, 256, 0);
     hs_proto_reopened r = {0};

@@ -563,8 +563,9 @@ void hs_proto_deps_msg_free(hs_proto_deps_msg *m);
 
 /*
  * The reopened intervals of a computed stream, docs/reopened/<sid> (JSON
- * {"intervals": [[start_us, end_us], ...]}, sorted and disjoint): calculated
- * once, reopened by late data or an invalidation, not computed again yet.
+ * {"intervals": [[start_us, end_us], ...]}, sorted and disjoint, possibly
+ * none once all were computed again): calculated once, reopened by late data
+ * or an invalidation, not computed again yet.
  */
 int hs_proto_reopened_doc_encode(hs_buf *out, const hs_intervals *iv);
 /* Replaces out's content with the document's intervals. */

@@ -2,12 +2,14 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_fmt.h"
 #include "hs_hash.h"
 #include "hs_json.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
 #include "hs_yaml.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,7 +93,18 @@ static char *wf_str(wfp *p, const hs_ynode *n, const char *what)
                hs_ynode_text(n, NULL));
         return NULL;
     }
-    char *s = hs_strdup(hs_ynode_text(n, NULL));
+    /* A number stands for its value (01 is 1), as in the workflow's JSON form. */
+    char num[HS_FMT_DOUBLE_MAX > 24 ? HS_FMT_DOUBLE_MAX : 24];
+    const char *text = hs_ynode_text(n, NULL);
+    int64_t i;
+    if (hs_ynode_type(n) == HS_YTYPE_INT && hs_ynode_int(n, &i) == HS_OK) {
+        snprintf(num, sizeof num, "%" PRId64, i);
+        text = num;
+    } else if (hs_ynode_type(n) == HS_YTYPE_FLOAT && hs_ynode_float(n, &d) == HS_OK) {
+        (void)hs_fmt_double(d, 15, num);
+        text = num;
+    }
+    char *s = hs_strdup(text);
     if (s == NULL)
         wf_err(p, n, "out of memory");
     return s;

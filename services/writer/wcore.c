@@ -499,6 +499,7 @@ static int w_reopen(wcore *w, const char *sid, const hs_intervals *affected, con
     if (rc != HS_OK)
         goto out;
     w->late_reopened += cut.n;
+    w->counters->late_reopened += cut.n;
     if (depth < 64)
         rc = w_changed(w, sid, &cut, reason, depth + 1);
 out:
@@ -579,6 +580,7 @@ static int w_late_append(wcore *w, const char *id, const hs_batch *b, const uint
         }
         if (rc == HS_OK && ignored > 0) {
             w->late_ignored += ignored;
+            w->counters->late_ignored += ignored;
             char text[600];
             snprintf(text, sizeof text,
                      "%llu instances of %.200s older than max_lateness (%lld s) were stored but "
