@@ -103,6 +103,8 @@ cat <<TXT
   hsctl jobs house_climate --limit 10            the job history
   hsctl sub 'live_house_temp/#'                  results as they are committed
   hsctl pub temperature/house=1/room=kitchen 23.5
+  hsctl stream invalidate room_temp/house=1/room=kitchen --from -1h --to now
+  hsctl stream intervals house_temp/house=1      shows what that reopened downstream
   hsctl tool ls                                  the tool library
   (the picture: $DATA/house_climate.svg; the stack keeps running with HS_DEMO_KEEP=1)
 TXT

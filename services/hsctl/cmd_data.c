@@ -140,6 +140,71 @@ out:
     return rc;
 }
 
+/*
+ * Appends one JSON line for instance i of b: {"t":...,"v":...}, or with sid
+ * {"stream":sid,"t":...,"v":...}; with newline false, without its '\n'.
+ */
+static int sub_instance(const hs_batch *b, size_t i, const char *sid, bool newline, hs_buf *line)
+{
+    size_t mark = line->len;
+    if (sid != NULL) {
+        int rc = hs_buf_puts(line, "{\"stream\":");
+        if (rc == HS_OK)
+            rc = hs_json_put_string(line, sid, strlen(sid));
+        if (rc == HS_OK)
+            rc = hs_buf_putc(line, ',');
+        if (rc != HS_OK)
+            return rc;
+    }
+    size_t at = line->len;
+    int rc =
+        hs_codec_encode_json_line(b->items[i].t_us, hs_batch_value(b, i), b->items[i].len, line);
+    if (rc != HS_OK) {
+        line->len = mark;
+        return rc;
+    }
+    if (sid != NULL) {
+        /* Drop the '{' of the encoded line: it follows the stream's field. */
+        memmove(line->data + at, line->data + at + 1, line->len - at - 1);
+        line->len--;
+    }
+    if (!newline)
+        line->len--;
+    return HS_OK;
+}
+
+/*
+ * Appends a correction as one JSON line {"correction":{"interval":[FROM,TO],
+ * "data":[{"t":...,"v":...},...]}} (with "stream" first when sid is given):
+ * the stream over (FROM, TO] is now exactly data.
+ */
+static int sub_correction(const hs_proto_correction *c, const hs_batch *b, const char *sid,
+                          hs_buf *line)
+{
+    char a[HS_TIME_ISO_MAX], z[HS_TIME_ISO_MAX];
+    hs_time_format_iso(c->interval.start, a);
+    hs_time_format_iso(c->interval.end, z);
+    int rc = hs_buf_putc(line, '{');
+    if (rc == HS_OK && sid != NULL) {
+        rc = hs_buf_puts(line, "\"stream\":");
+        if (rc == HS_OK)
+            rc = hs_json_put_string(line, sid, strlen(sid));
+        if (rc == HS_OK)
+            rc = hs_buf_putc(line, ',');
+    }
+    if (rc == HS_OK)
+        rc = hs_buf_printf(line, "\"correction\":{\"interval\":[\"%s\",\"%s\"],\"data\":[", a, z);
+    for (size_t i = 0; rc == HS_OK && i < b->n; i++) {
+        if (i > 0)
+            rc = hs_buf_putc(line, ',');
+        if (rc == HS_OK)
+            rc = sub_instance(b, i, NULL, false, line);
+    }
+    if (rc == HS_OK)
+        rc = hs_buf_puts(line, "]}}\n");
+    return rc;
+}
+
 int cmd_sub(hsctl *h, int argc, char **argv)
 {
     const char *pattern = NULL;
@@ -152,7 +217,12 @@ int cmd_sub(hsctl *h, int argc, char **argv)
                  "Prints newly committed instances of the streams matching PATTERN (a stream id,\n"
                  "MQTT wildcards + and # allowed, e.g. 'temperature/#') as JSON lines\n"
                  "{\"t\":\"<ISO-8601>\",\"v\":<value>} (with \"stream\" when PATTERN has a\n"
-                 "wildcard). Stops after N instances, after SECONDS without one, or on Ctrl-C.");
+                 "wildcard). A recomputation (late data, an invalidation) prints a correction\n"
+                 "line "
+                 "{\"correction\":{\"interval\":[FROM,TO],\"data\":[{\"t\":...,\"v\":...},...]}}:\n"
+                 "the stream over (FROM, TO] is now exactly data; what was printed before in\n"
+                 "that interval and is not in data was removed. Stops after N lines, after\n"
+                 "SECONDS without one, or on Ctrl-C.");
             return 0;
         } else if (hsctl_opt(argc, argv, &i, "--count", &v)) {
             count = v ? atol(v) : -1;
@@ -179,11 +249,17 @@ int cmd_sub(hsctl *h, int argc, char **argv)
     hs_buf topic, line;
     hs_buf_init(&topic, 0);
     hs_buf_init(&line, 0);
-    hsctl_topic(h, &topic, "s/%s", pattern);
-    if (hs_mqtt_subscribe(m, hs_buf_cstr(&topic), 1) != HS_OK) {
-        hs_buf_free(&topic);
-        return hsctl_fail(HSCTL_USER, "cannot subscribe to %s: %s", hs_buf_cstr(&topic),
-                          hs_err_detail());
+    /* New results on s/, corrections of recomputed intervals on c/. */
+    const char *kinds[2] = {"s", "c"};
+    for (size_t k = 0; k < 2; k++) {
+        hsctl_topic(h, &topic, "%s/%s", kinds[k], pattern);
+        if (hs_mqtt_subscribe(m, hs_buf_cstr(&topic), 1) != HS_OK) {
+            int rc = hsctl_fail(HSCTL_USER, "cannot subscribe to %s: %s", hs_buf_cstr(&topic),
+                                hs_err_detail());
+            hs_buf_free(&topic);
+            hs_buf_free(&line);
+            return rc;
+        }
     }
     signal(SIGINT, on_sigint);
     signal(SIGTERM, on_sigint);
@@ -202,25 +278,26 @@ int cmd_sub(hsctl *h, int argc, char **argv)
             continue;
         }
         last = hs_time_mono_us();
-        if (hs_codec_decode_mpack(msg->payload, msg->len, false, &b) == HS_OK) {
-            const char *sid = strlen(msg->topic) > plen ? msg->topic + plen : msg->topic;
+        const char *sid = strlen(msg->topic) > plen ? msg->topic + plen : msg->topic;
+        bool correction = strlen(msg->topic) > plen && msg->topic[plen - 2] == 'c';
+        hs_proto_correction c;
+        if (correction) {
+            if (hs_proto_correction_decode(&c, msg->payload, msg->len) == HS_OK &&
+                hs_codec_decode_mpack(c.data, c.data_len, false, &b) == HS_OK) {
+                hs_buf_reset(&line);
+                if (sub_correction(&c, &b, wild ? sid : NULL, &line) == HS_OK) {
+                    fwrite(line.data, 1, line.len, stdout);
+                    seen++;
+                }
+            } else {
+                fprintf(stderr, "hsctl: unreadable correction on %s: %s\n", msg->topic,
+                        hs_err_detail());
+            }
+        } else if (hs_codec_decode_mpack(msg->payload, msg->len, false, &b) == HS_OK) {
             for (size_t i = 0; i < b.n && (count < 0 || seen < count); i++) {
                 hs_buf_reset(&line);
-                if (wild) {
-                    /* {"stream":...,"t":...,"v":...} */
-                    hs_buf_puts(&line, "{\"stream\":");
-                    hs_json_put_string(&line, sid, strlen(sid));
-                    hs_buf_putc(&line, ',');
-                    size_t mark = line.len;
-                    hs_codec_encode_json_line(b.items[i].t_us, hs_batch_value(&b, i),
-                                              b.items[i].len, &line);
-                    /* Drop the '{' of the encoded line. */
-                    memmove(line.data + mark, line.data + mark + 1, line.len - mark - 1);
-                    line.len--;
-                } else {
-                    hs_codec_encode_json_line(b.items[i].t_us, hs_batch_value(&b, i),
-                                              b.items[i].len, &line);
-                }
+                if (sub_instance(&b, i, wild ? sid : NULL, true, &line) != HS_OK)
+                    continue;
                 fwrite(line.data, 1, line.len, stdout);
                 seen++;
             }
@@ -396,6 +473,25 @@ typedef struct ls_ctx {
     bool json;
 } ls_ctx;
 
+/*
+ * The reopened intervals of stream sid (docs/reopened/<sid>) into out
+ * (cleared first): none when there is no such document. HS_OK, or the
+ * store's or the decoder's error.
+ */
+static int reopened_get(hs_store *s, const char *sid, hs_intervals *out)
+{
+    hs_intervals_clear(out);
+    hs_buf doc;
+    hs_buf_init(&doc, 0);
+    int rc = hs_store_doc_get(s, "reopened", sid, &doc);
+    if (rc == HS_ERR_NOTFOUND)
+        rc = HS_OK;
+    else if (rc == HS_OK)
+        rc = hs_proto_reopened_doc_decode((const char *)doc.data, doc.len, out);
+    hs_buf_free(&doc);
+    return rc;
+}
+
 static const char *kind_name(int k)
 {
     return k == HS_STREAM_RAW ? "raw" : k == HS_STREAM_COMPUTED ? "computed" : "asset";
@@ -412,13 +508,181 @@ static int ls_one(void *ud, const hs_stream_info *info)
         hs_time_format_iso(span.start, a);
         hs_time_format_iso(span.end, b);
     }
+    /* Only computed streams can have reopened intervals; a document that
+     * cannot be read shows as none here (stream intervals reports it). */
+    hs_intervals reopened;
+    hs_intervals_init(&reopened);
+    if (info->kind == HS_STREAM_COMPUTED && reopened_get(c->s, info->id, &reopened) != HS_OK)
+        hs_intervals_clear(&reopened);
+    char more[48] = "";
+    if (reopened.n > 0)
+        snprintf(more, sizeof more, "; reopened %zu", reopened.n);
     if (c->json)
-        printf("{\"stream\":\"%s\",\"kind\":\"%s\",\"count\":%lld,\"intervals\":%zu}\n", info->id,
-               kind_name(info->kind), (long long)n, info->calculated.n);
+        printf("{\"stream\":\"%s\",\"kind\":\"%s\",\"count\":%lld,\"intervals\":%zu,"
+               "\"reopened\":%zu}\n",
+               info->id, kind_name(info->kind), (long long)n, info->calculated.n, reopened.n);
     else
-        printf("%-48s %-9s %10lld  (%s, %s]%s\n", info->id, kind_name(info->kind), (long long)n, a,
-               b, info->calculated.n > 1 ? " with gaps" : "");
+        printf("%-48s %-9s %10lld  (%s, %s]%s%s\n", info->id, kind_name(info->kind), (long long)n,
+               a, b, info->calculated.n > 1 ? " with gaps" : "", more);
+    hs_intervals_free(&reopened);
     return 0;
+}
+
+/* Appends intervals as a JSON array of [start_us, end_us] pairs. */
+static int intervals_json(const hs_intervals *iv, hs_buf *out)
+{
+    int rc = hs_buf_putc(out, '[');
+    for (size_t i = 0; rc == HS_OK && i < iv->n; i++)
+        rc = hs_buf_printf(out, "%s[%lld,%lld]", i > 0 ? "," : "", (long long)iv->v[i].start,
+                           (long long)iv->v[i].end);
+    if (rc == HS_OK)
+        rc = hs_buf_putc(out, ']');
+    return rc;
+}
+
+/*
+ * stream intervals: the calculated intervals of stream sid on one line and,
+ * when late data or an invalidation reopened some, "reopened: ..." on the
+ * next; with json one object {"stream", "calculated", "reopened"}.
+ */
+static int stream_intervals(hsctl *h, const char *sid, bool json)
+{
+    hs_store *s = hsctl_store(h);
+    if (s == NULL)
+        return HSCTL_SYSTEM;
+    hs_stream_info info;
+    if (hs_store_stream_get(s, sid, &info) != HS_OK)
+        return hsctl_fail(HSCTL_USER, "no stream %s", sid);
+    hs_intervals reopened;
+    hs_intervals_init(&reopened);
+    hs_buf out;
+    hs_buf_init(&out, 0);
+    int rc = HSCTL_OK;
+    int erc = reopened_get(s, sid, &reopened);
+    if (erc != HS_OK) {
+        char msg[600];
+        rc = hsctl_fail(HSCTL_SYSTEM, "the reopened intervals of %s are unreadable: %s", sid,
+                        hs_err_describe(erc, msg, sizeof msg));
+        goto out;
+    }
+    if (json) {
+        erc = hs_buf_puts(&out, "{\"stream\":");
+        if (erc == HS_OK)
+            erc = hs_json_put_string(&out, sid, strlen(sid));
+        if (erc == HS_OK)
+            erc = hs_buf_puts(&out, ",\"calculated\":");
+        if (erc == HS_OK)
+            erc = intervals_json(&info.calculated, &out);
+        if (erc == HS_OK)
+            erc = hs_buf_puts(&out, ",\"reopened\":");
+        if (erc == HS_OK)
+            erc = intervals_json(&reopened, &out);
+        if (erc == HS_OK)
+            erc = hs_buf_putc(&out, '}');
+    } else {
+        erc = hs_intervals_format(&info.calculated, &out);
+        if (erc == HS_OK && reopened.n > 0) {
+            erc = hs_buf_puts(&out, "\nreopened: ");
+            if (erc == HS_OK)
+                erc = hs_intervals_format(&reopened, &out);
+        }
+    }
+    if (erc != HS_OK)
+        rc = hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    else
+        printf("%s\n", hs_buf_cstr(&out));
+out:
+    hs_buf_free(&out);
+    hs_intervals_free(&reopened);
+    hs_stream_info_free(&info);
+    return rc;
+}
+
+/*
+ * stream invalidate ID --from T --to T: the writer reopens the stream's
+ * calculated intervals in (from, to] and everything downstream (for a raw
+ * stream: what reads it). Prints what is reopened afterwards.
+ */
+static int stream_invalidate(hsctl *h, int argc, char **argv)
+{
+    const char *id = NULL;
+    int64_t from = 0, to = 0;
+    bool have_from = false, have_to = false;
+    for (int i = 2; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0) {
+            puts("usage: hsctl stream invalidate ID --from T --to T\n"
+                 "Reopens the calculated intervals of stream ID within (FROM, TO] and everything\n"
+                 "computed from them downstream (for a raw stream: what reads it). Online\n"
+                 "workflows compute them again at their next run; otherwise hsctl compute does.\n"
+                 "Until then hsctl stream intervals shows them as reopened.");
+            return 0;
+        } else if (hsctl_opt(argc, argv, &i, "--from", &v)) {
+            if (!hsctl_time(v, &from))
+                return HSCTL_USER;
+            have_from = true;
+        } else if (hsctl_opt(argc, argv, &i, "--to", &v)) {
+            if (!hsctl_time(v, &to))
+                return HSCTL_USER;
+            have_to = true;
+        } else if (hsctl_opt(argc, argv, &i, "--data", &v)) {
+            continue;
+        } else if (id == NULL) {
+            id = argv[i];
+        } else {
+            return hsctl_fail(HSCTL_USER, "unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (id == NULL || !have_from || !have_to)
+        return hsctl_fail(HSCTL_USER, "usage: hsctl stream invalidate ID --from T --to T");
+    if (from >= to)
+        return hsctl_fail(HSCTL_USER, "--from must be before --to");
+    hs_buf sid, f, iv;
+    hs_buf_init(&sid, 0);
+    hs_buf_init(&f, 0);
+    hs_buf_init(&iv, 0);
+    hs_intervals reopened;
+    hs_intervals_init(&reopened);
+    int rc = HSCTL_OK;
+    if (!canonical_id(id, &sid)) {
+        rc = HSCTL_USER;
+        goto out;
+    }
+    hs_proto_invalidate p = {hs_buf_cstr(&sid), {from, to}};
+    uint32_t nf = 0;
+    char err[600] = "";
+    if (hs_proto_invalidate_encode_fields(&f, &p, &nf) != HS_OK) {
+        rc = hsctl_fail(HSCTL_SYSTEM, "cannot encode the request: %s", hs_err_detail());
+        goto out;
+    }
+    rc = hsctl_write(h, HS_OP_INVALIDATE, f.data, f.len, nf, err, sizeof err, NULL);
+    if (rc != HSCTL_OK) {
+        hsctl_fail(rc, "invalidate refused: %s", err);
+        goto out;
+    }
+    char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+    hs_time_format_iso(from, a);
+    hs_time_format_iso(to, b);
+    printf("invalidated %s over (%s, %s]\n", hs_buf_cstr(&sid), a, b);
+    /* What the stream has reopened now (the writer committed before it acknowledged). */
+    hs_store *s = hsctl_store(h);
+    if (s == NULL) {
+        rc = HSCTL_SYSTEM;
+        goto out;
+    }
+    if (reopened_get(s, hs_buf_cstr(&sid), &reopened) == HS_OK && reopened.n > 0 &&
+        hs_intervals_format(&reopened, &iv) == HS_OK)
+        printf("reopened: %s (this stream; what is computed from it is reopened too)\n",
+               hs_buf_cstr(&iv));
+    else
+        printf("nothing of %s itself was calculated there; what reads it is reopened\n",
+               hs_buf_cstr(&sid));
+out:
+    hs_intervals_free(&reopened);
+    hs_buf_free(&sid);
+    hs_buf_free(&f);
+    hs_buf_free(&iv);
+    return rc;
 }
 
 int cmd_stream(hsctl *h, int argc, char **argv)
@@ -427,7 +691,8 @@ int cmd_stream(hsctl *h, int argc, char **argv)
         puts("usage: hsctl stream ls [PREFIX] [--json]\n"
              "       hsctl stream get ID [--from T] [--to T] [--head N|--tail N] "
              "[--format json|csv|table]\n"
-             "       hsctl stream intervals ID\n"
+             "       hsctl stream intervals ID [--json]\n"
+             "       hsctl stream invalidate ID --from T --to T\n"
              "       hsctl stream purge ID [--remove]");
         return argc < 2 ? HSCTL_USER : 0;
     }
@@ -454,12 +719,16 @@ int cmd_stream(hsctl *h, int argc, char **argv)
         int rc = hs_store_stream_list(c.s, prefix, ls_one, &c);
         return rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "%s", hs_err_detail());
     }
+    if (strcmp(what, "invalidate") == 0)
+        return stream_invalidate(h, argc, argv);
     const char *id = NULL;
-    bool remove = false;
+    bool remove = false, json = false;
     for (int i = 2; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--remove") == 0)
             remove = true;
+        else if (strcmp(argv[i], "--json") == 0)
+            json = true;
         else if (hsctl_opt(argc, argv, &i, "--data", &v))
             continue;
         else if (id == NULL)
@@ -477,20 +746,7 @@ int cmd_stream(hsctl *h, int argc, char **argv)
     }
     int rc = HSCTL_OK;
     if (strcmp(what, "intervals") == 0) {
-        hs_store *s = hsctl_store(h);
-        hs_stream_info info;
-        if (s == NULL) {
-            rc = HSCTL_SYSTEM;
-        } else if (hs_store_stream_get(s, hs_buf_cstr(&sid), &info) != HS_OK) {
-            rc = hsctl_fail(HSCTL_USER, "no stream %s", hs_buf_cstr(&sid));
-        } else {
-            hs_buf out;
-            hs_buf_init(&out, 0);
-            hs_intervals_format(&info.calculated, &out);
-            printf("%s\n", hs_buf_cstr(&out));
-            hs_buf_free(&out);
-            hs_stream_info_free(&info);
-        }
+        rc = stream_intervals(h, hs_buf_cstr(&sid), json);
     } else if (strcmp(what, "purge") == 0) {
         hs_buf f;
         hs_buf_init(&f, 0);
@@ -512,7 +768,8 @@ int cmd_stream(hsctl *h, int argc, char **argv)
                    (unsigned long long)n, remove ? ", definition removed" : "");
         hs_buf_free(&f);
     } else {
-        rc = hsctl_fail(HSCTL_USER, "unknown stream verb '%s' (ls, get, intervals, purge)", what);
+        rc = hsctl_fail(HSCTL_USER,
+                        "unknown stream verb '%s' (ls, get, intervals, invalidate, purge)", what);
     }
     hs_buf_free(&sid);
     return rc;

@@ -4,6 +4,7 @@
  */
 #include "hsctl.h"
 #include "tools.h"
+#include "wfplan.h"
 
 #include "hs_alloc.h"
 #include "hs_error.h"
@@ -96,19 +97,251 @@ out:
     return rc;
 }
 
-static int wf_add(hsctl *h, const char *file)
+/* A stored stream that replacing a workflow purges, with its instance count. */
+typedef struct plan_stream {
+    char *sid; /* owned */
+    int64_t count;
+} plan_stream;
+
+/* The stored streams of the changed factors of a plan. */
+typedef struct plan_streams {
+    hs_store *s;      /* borrowed */
+    const char *node; /* borrowed: the node being listed */
+    const char *hash; /* borrowed: its new binding hash */
+    plan_stream *v;   /* owned */
+    size_t n, cap;
+    int rc; /* HS_OK, or the first failure of the listing */
+} plan_streams;
+
+static void plan_streams_free(plan_streams *p)
 {
-    hs_buf text, errors;
+    for (size_t i = 0; i < p->n; i++)
+        hs_free(p->v[i].sid);
+    hs_free(p->v);
+    p->v = NULL;
+    p->n = p->cap = 0;
+}
+
+/* hs_store_stream_list callback: keeps the streams of node whose binding is not the new one. */
+static int plan_stream_one(void *ud, const hs_stream_info *info)
+{
+    plan_streams *p = ud;
+    size_t nl = strlen(p->node);
+    if (strncmp(info->id, p->node, nl) != 0 || (info->id[nl] != '\0' && info->id[nl] != '/'))
+        return 0;
+    if (info->binding != NULL) {
+        char hash[17];
+        hs_binding_hash(info->binding, hash);
+        if (strcmp(hash, p->hash) == 0)
+            return 0; /* the writer keeps a stream whose binding is the same */
+    }
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        plan_stream *v = hs_realloc(p->v, cap * sizeof *v);
+        if (v == NULL) {
+            p->rc = HS_ERR_NOMEM;
+            return -1;
+        }
+        p->v = v;
+        p->cap = cap;
+    }
+    int64_t n = 0;
+    int rc = hs_store_count(p->s, info->id, hs_store_all_time(), &n);
+    char *sid = hs_strdup(info->id);
+    if (rc != HS_OK || sid == NULL) {
+        hs_free(sid);
+        p->rc = rc != HS_OK ? rc : HS_ERR_NOMEM;
+        return -1;
+    }
+    p->v[p->n++] = (plan_stream){sid, n};
+    return 0;
+}
+
+/*
+ * Lists into out the stored streams that replacing the workflow purges: those
+ * of each changed factor whose stored binding differs from the new one.
+ * HSCTL_OK, or HSCTL_SYSTEM after printing the store's error.
+ */
+static int plan_streams_list(hs_store *s, const hsctl_wfplan *plan, plan_streams *out)
+{
+    for (size_t i = 0; i < plan->n; i++) {
+        const hsctl_wfplan_item *it = &plan->items[i];
+        if (it->what != HSCTL_WFPLAN_CHANGED || it->plate_creation)
+            continue;
+        out->s = s;
+        out->node = it->node;
+        out->hash = it->hash;
+        int rc = hs_store_stream_list(s, it->node, plan_stream_one, out);
+        if (out->rc != HS_OK)
+            rc = out->rc;
+        if (rc != HS_OK) {
+            char msg[600];
+            return hsctl_fail(HSCTL_SYSTEM, "listing the streams of %s failed: %s", it->node,
+                              hs_err_describe(rc, msg, sizeof msg));
+        }
+    }
+    return HSCTL_OK;
+}
+
+/* Prints the plan, one line per purged stream and per factor, to f. */
+static void plan_print(FILE *f, const char *id, const hsctl_wfplan *plan, const plan_streams *ps)
+{
+    fprintf(f, "plan for workflow %s:\n", id);
+    for (size_t i = 0; i < ps->n; i++)
+        fprintf(f, "  purge and recompute  %s (%lld instances)\n", ps->v[i].sid,
+                (long long)ps->v[i].count);
+    for (size_t i = 0; i < plan->n; i++) {
+        const hsctl_wfplan_item *it = &plan->items[i];
+        if (it->what == HSCTL_WFPLAN_CHANGED) {
+            bool stored = false;
+            size_t nl = strlen(it->node);
+            for (size_t k = 0; k < ps->n && !stored; k++)
+                stored = strncmp(ps->v[k].sid, it->node, nl) == 0 &&
+                         (ps->v[k].sid[nl] == '\0' || ps->v[k].sid[nl] == '/');
+            if (it->plate_creation)
+                fprintf(f, "  changed              plate %s (%s): its values are created again\n",
+                        it->node, it->tool);
+            else if (!stored)
+                fprintf(f, "  changed              %s (%s): nothing stored yet\n", it->node,
+                        it->tool);
+        } else if (it->what == HSCTL_WFPLAN_REMOVED) {
+            fprintf(f, "  no longer computed   %s%s (%s): its streams are kept\n",
+                    it->plate_creation ? "plate " : "", it->node, it->tool);
+        } else {
+            fprintf(f, "  new factor           %s%s (%s)\n", it->plate_creation ? "plate " : "",
+                    it->node, it->tool);
+        }
+    }
+}
+
+/* The refusal of a changed definition without --replace: what would change, on one line. */
+static void plan_refuse(const char *id, const hsctl_wfplan *plan, const plan_streams *ps)
+{
+    hs_buf m;
+    hs_buf_init(&m, 0);
+    int rc = hs_buf_printf(&m, "workflow %s exists with a different definition", id);
+    const size_t shown = 10;
+    if (rc == HS_OK && ps->n > 0) {
+        rc = hs_buf_puts(&m, "; these streams would be purged and recomputed: ");
+        for (size_t i = 0; rc == HS_OK && i < ps->n && i < shown; i++)
+            rc = hs_buf_printf(&m, "%s%s (%lld instances)", i > 0 ? ", " : "", ps->v[i].sid,
+                               (long long)ps->v[i].count);
+        if (rc == HS_OK && ps->n > shown)
+            rc = hs_buf_printf(&m, " and %zu more", ps->n - shown);
+    }
+    const hsctl_wfplan_what kinds[3] = {HSCTL_WFPLAN_CHANGED, HSCTL_WFPLAN_REMOVED,
+                                        HSCTL_WFPLAN_ADDED};
+    const char *heads[3] = {
+        "; changed factors with nothing stored yet: ",
+        "; factors no longer computed (their streams are kept): ", "; new factors: "};
+    for (size_t k = 0; rc == HS_OK && k < 3; k++) {
+        size_t listed = 0;
+        for (size_t i = 0; rc == HS_OK && i < plan->n; i++) {
+            const hsctl_wfplan_item *it = &plan->items[i];
+            if (it->what != kinds[k])
+                continue;
+            if (kinds[k] == HSCTL_WFPLAN_CHANGED && !it->plate_creation) {
+                /* Changed factors with stored streams are listed above. */
+                size_t nl = strlen(it->node);
+                bool stored = false;
+                for (size_t j = 0; j < ps->n && !stored; j++)
+                    stored = strncmp(ps->v[j].sid, it->node, nl) == 0 &&
+                             (ps->v[j].sid[nl] == '\0' || ps->v[j].sid[nl] == '/');
+                if (stored)
+                    continue;
+            }
+            rc = hs_buf_printf(&m, "%s%s", listed == 0 ? heads[k] : ", ", it->node);
+            listed++;
+        }
+    }
+    if (rc == HS_OK)
+        rc = hs_buf_puts(&m, "; add --replace to do it, --dry-run to see the plan only");
+    hsctl_fail(HSCTL_SYSTEM, "%s",
+               rc == HS_OK ? hs_buf_cstr(&m)
+                           : "the workflow exists with a different definition; add --replace");
+    hs_buf_free(&m);
+}
+
+/* Number of sink streams of wf's declared plate values (dynamic ones are not known yet). */
+static size_t sink_streams(const hs_workflow *wf)
+{
+    size_t total = 0;
+    for (size_t f = 0; f < wf->nfactors; f++) {
+        hs_wf_unit *u = NULL;
+        size_t n = 0;
+        if (hs_workflow_units(wf, f, &u, &n) != HS_OK)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            total += u[i].nsinks;
+        hs_wf_units_free(u, n);
+    }
+    return total;
+}
+
+/*
+ * The stored workflow id into *out (NULL when there is none). When the
+ * stored definition does not load any more, *out is NULL and why holds the
+ * errors. HSCTL_OK, or HSCTL_SYSTEM after printing the error.
+ */
+static int wf_stored(hsctl *h, const char *id, hs_workflow **out, hs_buf *why)
+{
+    *out = NULL;
+    hs_store *s = hsctl_store(h);
+    if (s == NULL)
+        return HSCTL_SYSTEM;
+    hs_buf doc;
+    hs_buf_init(&doc, 0);
+    hs_proto_workflow_doc_msg dm;
+    memset(&dm, 0, sizeof dm);
+    int rc = HSCTL_OK;
+    int grc = hs_store_doc_get(s, "workflows", id, &doc);
+    if (grc == HS_ERR_NOTFOUND) {
+        rc = HSCTL_OK;
+    } else if (grc != HS_OK) {
+        char msg[600];
+        rc = hsctl_fail(HSCTL_SYSTEM, "reading the stored workflow %s failed: %s", id,
+                        hs_err_describe(grc, msg, sizeof msg));
+    } else if (hs_proto_workflow_doc_decode(&dm, (const char *)doc.data, doc.len) != HS_OK) {
+        /* why is never empty here: it tells the caller the workflow exists. */
+        if (hs_buf_printf(why, "its document is unreadable: %s", hs_err_detail()) != HS_OK)
+            rc = hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    } else if (hs_workflow_parse(dm.d.text, strlen(dm.d.text), id, tools(), out, why) != HS_OK) {
+        *out = NULL;
+        if (why->len == 0 && hs_buf_printf(why, "%s", hs_err_detail()) != HS_OK)
+            rc = hsctl_fail(HSCTL_SYSTEM, "out of memory");
+        if (rc == HSCTL_OK && why->len == 0 && hs_buf_puts(why, "it does not parse") != HS_OK)
+            rc = hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    }
+    hs_proto_workflow_doc_msg_free(&dm);
+    hs_buf_free(&doc);
+    return rc;
+}
+
+/*
+ * workflow add FILE [--replace] [--dry-run]: validates the definition and,
+ * when a workflow of its id exists with another definition, lists what
+ * replacing it does (streams purged and recomputed, factors removed and
+ * added); that needs --replace, and --dry-run only prints the plan.
+ */
+static int wf_add(hsctl *h, const char *file, bool replace, bool dry_run)
+{
+    hs_buf text, errors, why;
     hs_proto_api_reply_msg reply;
+    memset(&reply, 0, sizeof reply);
     hs_buf_init(&text, 0);
     hs_buf_init(&errors, 0);
+    hs_buf_init(&why, 0);
+    hs_workflow *wf = NULL, *stored = NULL;
+    hsctl_wfplan plan;
+    memset(&plan, 0, sizeof plan);
+    plan_streams ps;
+    memset(&ps, 0, sizeof ps);
     int rc = HSCTL_OK;
     if (read_file(file, &text) != 0) {
         rc = hsctl_fail(HSCTL_USER, "cannot read %s", file);
         goto out;
     }
     const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-    hs_workflow *wf;
     /* Validate here first: every problem with file and line. */
     if (hs_workflow_parse((const char *)text.data, text.len, base, tools(), &wf, &errors) !=
         HS_OK) {
@@ -116,21 +349,89 @@ static int wf_add(hsctl *h, const char *file)
         rc = hsctl_fail(HSCTL_USER, "%s is not a valid workflow", file);
         goto out;
     }
-    char id[256];
-    snprintf(id, sizeof id, "%s", wf->id);
-    size_t nfactors = wf->nfactors;
-    hs_workflow_destroy(wf);
+    rc = wf_stored(h, wf->id, &stored, &why);
+    if (rc != HSCTL_OK)
+        goto out;
+    bool exists = stored != NULL || why.len > 0;
+    if (!exists) {
+        if (dry_run) {
+            printf("new workflow %s: %zu factors, %zu sink streams\n", wf->id, wf->nfactors,
+                   sink_streams(wf));
+            goto out;
+        }
+    } else if (stored == NULL) {
+        /* The stored definition does not load (a tool gone?): no plan, the whole is replaced. */
+        fprintf(dry_run || !replace ? stderr : stdout,
+                "the stored workflow %s does not load any more:\n%s\n", wf->id, hs_buf_cstr(&why));
+        if (dry_run)
+            goto out;
+        if (!replace) {
+            rc = hsctl_fail(HSCTL_SYSTEM,
+                            "workflow %s exists with a definition that does not load; add "
+                            "--replace to replace it, --dry-run to see the plan only",
+                            wf->id);
+            goto out;
+        }
+    } else {
+        if (hsctl_wfplan_compute(stored, wf, &plan) != HS_OK) {
+            rc = hsctl_fail(HSCTL_SYSTEM, "cannot compute the plan: %s", hs_err_detail());
+            goto out;
+        }
+        if (plan.same_text && dry_run) {
+            printf("workflow %s unchanged: the stored definition is the same (%zu factors)\n",
+                   wf->id, wf->nfactors);
+            goto out;
+        }
+        if (!plan.same_text && plan.n == 0) {
+            printf("workflow %s: the definition changed, no factor's binding did: nothing is "
+                   "purged\n",
+                   wf->id);
+            if (dry_run)
+                goto out;
+        }
+        if (plan.n > 0) {
+            rc = plan_streams_list(hsctl_store(h), &plan, &ps);
+            if (rc != HSCTL_OK)
+                goto out;
+            if (dry_run || replace)
+                plan_print(stdout, wf->id, &plan, &ps);
+            if (dry_run) {
+                printf("dry run: nothing was changed (--replace does it)\n");
+                goto out;
+            }
+            if (!replace) {
+                plan_print(stderr, wf->id, &plan, &ps);
+                plan_refuse(wf->id, &plan, &ps);
+                rc = HSCTL_SYSTEM;
+                goto out;
+            }
+        }
+    }
     hs_proto_api_req q = {
         .op = HS_API_WORKFLOW_ADD, .definition = hs_buf_cstr(&text), .filename = base};
     rc = api_call(h, &q, "adding the workflow", &reply, 60000);
-    if (rc == HSCTL_OK)
-        printf("workflow %s %s (%zu factors)\n", id,
-               reply.reply.unchanged ? "unchanged: the stored definition is the same" : "added",
-               nfactors);
-    hs_proto_api_reply_msg_free(&reply);
+    if (rc == HSCTL_OK) {
+        if (reply.reply.unchanged)
+            printf("workflow %s unchanged: the stored definition is the same (%zu factors)\n",
+                   wf->id, wf->nfactors);
+        else if (exists && stored == NULL)
+            printf("workflow %s replaced (%zu factors)\n", wf->id, wf->nfactors);
+        else if (exists)
+            printf("workflow %s replaced (%zu factors): %zu stream%s purged, computed again by "
+                   "the next compute (or online run)\n",
+                   wf->id, wf->nfactors, ps.n, ps.n == 1 ? "" : "s");
+        else
+            printf("workflow %s added (%zu factors)\n", wf->id, wf->nfactors);
+    }
 out:
+    hs_proto_api_reply_msg_free(&reply);
+    plan_streams_free(&ps);
+    hsctl_wfplan_free(&plan);
+    hs_workflow_destroy(stored);
+    hs_workflow_destroy(wf);
     hs_buf_free(&text);
     hs_buf_free(&errors);
+    hs_buf_free(&why);
     return rc;
 }
 
@@ -253,7 +554,11 @@ static int wf_show(hsctl *h, const char *id, bool dot, const char *svg, bool jso
 int cmd_workflow(hsctl *h, int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        puts("usage: hsctl workflow add FILE        validate and store a workflow (YAML or JSON)\n"
+        puts("usage: hsctl workflow add FILE [--replace | --dry-run]\n"
+             "                                      validate and store a workflow (YAML or JSON);\n"
+             "                                      replacing a different definition of it needs\n"
+             "                                      --replace (its changed streams are purged and\n"
+             "                                      recomputed), --dry-run prints that plan only\n"
              "       hsctl workflow ls              list stored workflows\n"
              "       hsctl workflow show ID [--dot | --svg FILE | --json]\n"
              "       hsctl workflow rm ID           remove a workflow (its streams are kept)\n"
@@ -262,11 +567,15 @@ int cmd_workflow(hsctl *h, int argc, char **argv)
     }
     const char *verb = argv[1];
     const char *arg = NULL, *svg = NULL;
-    bool dot = false, json = false;
+    bool dot = false, json = false, replace = false, dry_run = false;
     for (int i = 2; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--dot") == 0)
             dot = true;
+        else if (strcmp(argv[i], "--replace") == 0)
+            replace = true;
+        else if (strcmp(argv[i], "--dry-run") == 0)
+            dry_run = true;
         else if (strcmp(argv[i], "--json") == 0)
             json = true;
         else if (hsctl_opt(argc, argv, &i, "--svg", &v))
@@ -290,8 +599,10 @@ int cmd_workflow(hsctl *h, int argc, char **argv)
     if (arg == NULL)
         return hsctl_fail(HSCTL_USER, "usage: hsctl workflow %s %s", verb,
                           strcmp(verb, "add") == 0 || strcmp(verb, "check") == 0 ? "FILE" : "ID");
+    if ((replace || dry_run) && strcmp(verb, "add") != 0)
+        return hsctl_fail(HSCTL_USER, "--replace and --dry-run go with workflow add");
     if (strcmp(verb, "add") == 0)
-        return wf_add(h, arg);
+        return wf_add(h, arg, replace, dry_run);
     if (strcmp(verb, "check") == 0) {
         hs_buf text, errors;
         hs_buf_init(&text, 0);

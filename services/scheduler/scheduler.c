@@ -64,11 +64,13 @@ typedef struct sjob {
     sreq **reqs; /* requests waiting for this job (borrowed) */
     size_t nreqs;
     int64_t created;
-    bool forget; /* in the scheduler's list of jobs to forget when their requests end */
+    bool forget;    /* in the scheduler's list of jobs to forget when their requests end */
+    bool replanned; /* blocked once: its requests were planned again */
 } sjob;
 
 struct sreq {
     char id[64];
+    int replans; /* offline: times it was planned again when its jobs were done (reopened parts) */
     swf *w;
     hs_interval iv;
     bool online;
@@ -127,12 +129,15 @@ struct scheduler {
     const char **msg_sinks;
     size_t cap_msg_sinks;
     hs_proto_wseq wseq; /* the writer's newest commit we know of ({0, 0}: none yet) */
+    sreq **replan;      /* requests to plan again after this round of dispatch (borrowed) */
+    size_t nreplan, capreplan;
     int64_t started_mono;
 };
 
 /* ------------------------------------------------------------------ helpers */
 
 static void s_progress(scheduler *s, sreq *r, bool force);
+static void s_set_state(scheduler *s, sjob *j, int state);
 
 /* Sends a write request and logs failures (the write client re-sends on its own). */
 static int s_write(scheduler *s, hs_proto_op op, hs_buf *fields, uint32_t n)
@@ -421,6 +426,11 @@ static void s_add_job(scheduler *s, sreq *r, swf *w, size_t f, size_t u, hs_inte
         if (s_job_state(j) == J_FAILED) {
             /* A new request retries a job that failed before. */
             jobtab_set_state(s->jt, &j->t, J_PENDING, 0);
+            j->attempt = 0;
+        } else if (s_job_state(j) == J_DONE && w->units[f][u].nsinks > 0) {
+            /* Planned although done: its interval was reopened since (late data). Plate
+             * creation (no sinks) is always planned: done is done. */
+            s_set_state(s, j, J_PENDING);
             j->attempt = 0;
         }
         s_attach(j, r);
@@ -865,8 +875,20 @@ static void s_pump(scheduler *s)
         if (!s_tool_available(s, j->w->wf->factors[j->factor].tool))
             continue; /* no runtime takes this tool's jobs now: they wait */
         if (!s_ready(s, j, why, sizeof why, &blocked)) {
-            if (blocked)
+            if (blocked && !j->replanned) {
+                /*
+                 * An input late data reopened: the job's requests are planned
+                 * again after this round (which adds the input's jobs); it
+                 * fails only if it is still blocked then.
+                 */
+                j->replanned = true;
+                for (size_t k = 0; k < j->nreqs; k++)
+                    if (!j->reqs[k]->finished && hs_grow(&s->replan, &s->capreplan, s->nreplan + 1,
+                                                         sizeof *s->replan, 16) == HS_OK)
+                        s->replan[s->nreplan++] = j->reqs[k];
+            } else if (blocked) {
                 s_fail_job(s, j, why, false);
+            }
             continue;
         }
         enum jobtab_verdict v = jobtab_admit(s->jt, j->attempt, s->cfg->max_attempts);
@@ -880,6 +902,9 @@ static void s_pump(scheduler *s)
         if (s_dispatch(s, j) != HS_OK)
             break;
     }
+    for (size_t k = 0; k < s->nreplan; k++)
+        (void)s_plan(s, s->replan[k]);
+    s->nreplan = 0;
     /* Forget finished jobs whose requests are all finished. */
     s_forget_jobs(s);
 }
@@ -907,10 +932,26 @@ static void s_req_persist(scheduler *s, sreq *r, hs_proto_req_state state)
         hs_error(s->log, "cannot encode request %s: %s", r->id, hs_err_detail());
 }
 
+static int s_plan(scheduler *s, sreq *r);
+
 static void s_progress(scheduler *s, sreq *r, bool force)
 {
     int64_t now = hs_time_mono_us();
     bool complete = r->done + r->failed >= r->total;
+    /*
+     * An offline request whose jobs are all done may still miss a part that
+     * late data reopened while it ran: it is planned again (a few times at
+     * most) before it counts as done.
+     */
+    enum { MAX_REPLANS = 8 };
+    if (complete && !r->finished && !r->online && r->failed == 0 && r->replans < MAX_REPLANS) {
+        size_t before = r->total;
+        (void)s_plan(s, r);
+        if (r->total > before) {
+            r->replans++;
+            complete = false;
+        }
+    }
     if (!force && !complete && now - r->last_progress < 200 * HS_US_PER_MS)
         return;
     r->last_progress = now;
@@ -1146,12 +1187,13 @@ static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
     bool ok = c->outcome == HS_OUTCOME_OK;
     if (w != NULL && fi < w->wf->nfactors && s_find_unit(w, fi, c->pv, &ui)) {
         const hs_wf_unit *un = &w->units[fi][ui];
-        /* What is committed is calculated, whoever asked for it. */
-        for (size_t k = 0; ok && k < un->nsinks; k++) {
-            hs_intervals *calc = s_calc(s, un->sinks[k]->canon);
-            if (calc != NULL)
-                (void)hs_intervals_add(calc, c->interval);
-        }
+        /*
+         * What is committed is calculated, whoever asked for it, unless the
+         * same commit reopened part of it (late data that raced with the
+         * job): the store, committed before this notice, says which.
+         */
+        for (size_t k = 0; ok && k < un->nsinks; k++)
+            s_calc_forget(s, un->sinks[k]->canon);
         if (ok && c->has_plate_values)
             s_plate_values(s, w, fi, c->pv, c->plate_values, c->nplate_values);
     }
@@ -1795,6 +1837,7 @@ void scheduler_destroy(scheduler *s)
     s_free_jobs(s);
     jobtab_destroy(s->jt);
     hs_free(s->forget);
+    hs_free(s->replan);
     size_t pos = 0;
     hs_map_entry *e;
     while ((e = hs_map_next(&s->reqs, &pos)) != NULL) {

@@ -388,6 +388,7 @@ static int w_deps_load(wcore *w)
 {
     if (w->deps_loaded)
         return HS_OK;
+    wdeps_clear_sinks(w->deps);
     int rc = hs_store_doc_list(w->store, "deps", "", false, 0, w_deps_load_one, w);
     if (rc == HS_ERR_NOTFOUND)
         rc = HS_OK;
@@ -499,7 +500,6 @@ static int w_reopen(wcore *w, const char *sid, const hs_intervals *affected, con
     if (rc != HS_OK)
         goto out;
     w->late_reopened += cut.n;
-    w->counters->late_reopened += cut.n;
     if (depth < 64)
         rc = w_changed(w, sid, &cut, reason, depth + 1);
 out:
@@ -580,7 +580,6 @@ static int w_late_append(wcore *w, const char *id, const hs_batch *b, const uint
         }
         if (rc == HS_OK && ignored > 0) {
             w->late_ignored += ignored;
-            w->counters->late_ignored += ignored;
             char text[600];
             snprintf(text, sizeof text,
                      "%llu instances of %.200s older than max_lateness (%lld s) were stored but "
@@ -1063,10 +1062,20 @@ static int w_race_one(void *ud, const char *id, int64_t lo_us, int64_t hi_us)
 {
     (void)id;
     wrace *x = ud;
+    int64_t end = hi_us > HS_TIME_MAX - x->lookback_us ? HS_TIME_MAX : hi_us + x->lookback_us;
+    /*
+     * Only the job's own interval: the sink's other calculated intervals
+     * were either calculated when the change committed (the rule reopened
+     * them then) or by jobs that check their own races.
+     */
+    hs_interval iv = {lo_us - 1, end};
+    iv.start = iv.start > x->j->interval.start ? iv.start : x->j->interval.start;
+    iv.end = iv.end < x->j->interval.end ? iv.end : x->j->interval.end;
+    if (iv.start >= iv.end)
+        return HS_OK;
     hs_intervals a;
     hs_intervals_init(&a);
-    int64_t end = hi_us > HS_TIME_MAX - x->lookback_us ? HS_TIME_MAX : hi_us + x->lookback_us;
-    int rc = hs_intervals_add(&a, (hs_interval){lo_us - 1, end});
+    int rc = hs_intervals_add(&a, iv);
     for (size_t k = 0; rc == HS_OK && k < x->j->nsinks; k++)
         rc = w_reopen(x->w, x->j->sinks[k], &a, "race", 0);
     hs_intervals_free(&a);
@@ -1145,6 +1154,24 @@ static int w_commit_job(wcore *w, wreq **parts, const hs_proto_jobout_msg *pm, u
     }
     if (o->error != NULL)
         return w_job_refused(w, o, HS_OUTCOME_FAILED, o->error);
+    /*
+     * Every output is checked before anything is replaced: a malformed one
+     * rejects the job and leaves its sinks as they were (the commit goes on
+     * with the other requests).
+     */
+    for (uint32_t i = 0; i < n && why[0] == '\0'; i++) {
+        for (size_t k = 0; k < pm[i].out.noutputs && why[0] == '\0'; k++) {
+            const hs_proto_output *po = &pm[i].out.outputs[k];
+            if (hs_codec_decode_mpack(po->batch, po->batch_len, false, &w->decoded) != HS_OK)
+                snprintf(why, sizeof why, "job %s: malformed outputs of %.300s: %s", ji->job,
+                         po->sid, hs_err_detail());
+        }
+    }
+    if (why[0] != '\0') {
+        for (uint32_t x = 0; x < n; x++)
+            w_reject(parts[x], WS_REJECTED, "%s", why);
+        return HS_OK;
+    }
     size_t ns = ji->nsinks;
     wpub *pub = hs_calloc(ns, sizeof *pub);
     size_t *corr = hs_calloc(ns, sizeof *corr);
@@ -1157,15 +1184,10 @@ static int w_commit_job(wcore *w, wreq **parts, const hs_proto_jobout_msg *pm, u
         wreq *r = parts[i];
         for (size_t k = 0; rc == HS_OK && k < pm[i].out.noutputs; k++) {
             const hs_proto_output *po = &pm[i].out.outputs[k];
-            if (hs_codec_decode_mpack(po->batch, po->batch_len, false, &w->decoded) != HS_OK) {
-                snprintf(why, sizeof why, "job %s: malformed outputs of %.300s: %s", ji->job,
-                         po->sid, hs_err_detail());
-                for (uint32_t x = 0; x < n; x++)
-                    w_reject(parts[x], WS_REJECTED, "%s", why);
-                hs_free(pub);
-                hs_free(corr);
-                return HS_OK;
-            }
+            /* Checked above: only memory can fail now, and that aborts the transaction. */
+            rc = hs_codec_decode_mpack(po->batch, po->batch_len, false, &w->decoded);
+            if (rc != HS_OK)
+                break;
             count += w->decoded.n;
             uint64_t before_ins = r->inserted, before_conf = r->conflicts;
             long s = hs_proto_job_sink_index(ji, po->sid);
@@ -1422,6 +1444,40 @@ static void w_results_clear(wcore *w)
     w->nmons = 0;
 }
 
+/* What late data counted before a transaction, restored should it roll back. */
+typedef struct wlate {
+    uint64_t reopened, ignored;
+} wlate;
+
+/*
+ * Rolls the open transaction back with everything the core remembers of
+ * it: cached streams, results to publish, changes in the ring, late-data
+ * counts, and the dependencies its defines set (loaded again from the
+ * store before the next transaction).
+ */
+static void w_rollback(wcore *w, wlate before)
+{
+    (void)hs_store_rollback(w->store);
+    w_streams_clear(w);
+    w_results_clear(w);
+    wdeps_forget_from(w->deps, w->seq + 1);
+    w->late_reopened = before.reopened;
+    w->late_ignored = before.ignored;
+    w->deps_loaded = false;
+}
+
+/*
+ * The open transaction committed: the next one gets the next sequence
+ * number, and the metrics count what it reopened and ignored (only now, so
+ * that they never hold what a rolled-back transaction counted).
+ */
+static void w_committed(wcore *w, wlate before)
+{
+    w->seq++;
+    w->counters->late_reopened += w->late_reopened - before.reopened;
+    w->counters->late_ignored += w->late_ignored - before.ignored;
+}
+
 /*
  * Applies reqs[from, to) in one transaction, plus the complete multi-part
  * jobs when with_ready.
@@ -1431,6 +1487,7 @@ static int w_apply_range(wcore *w, size_t from, size_t to, bool with_ready)
     int rc = w_deps_load(w);
     if (rc != HS_OK)
         return rc;
+    wlate before = {w->late_reopened, w->late_ignored};
     rc = hs_store_begin(w->store);
     for (size_t i = from; rc == HS_OK && i < to && i < w->nreqs; i++) {
         if (w->reqs[i].msg == NULL)
@@ -1442,14 +1499,10 @@ static int w_apply_range(wcore *w, size_t from, size_t to, bool with_ready)
     if (rc == HS_OK)
         rc = hs_store_commit(w->store);
     if (rc != HS_OK) {
-        (void)hs_store_rollback(w->store);
-        /* Caches may hold changes of the rolled-back transaction. */
-        w_streams_clear(w);
-        w_results_clear(w);
-        wdeps_forget_from(w->deps, w->seq + 1);
+        w_rollback(w, before);
         return rc;
     }
-    w->seq++;
+    w_committed(w, before);
     return HS_OK;
 }
 
@@ -1730,18 +1783,18 @@ int wcore_commit(wcore *w)
         /* Complete jobs one by one; a job the store refuses is rejected with its parts. */
         for (size_t k = 0; k < w->nready; k++) {
             wjob *j = w->ready[k];
-            int r1 = hs_store_begin(w->store);
+            wlate before = {w->late_reopened, w->late_ignored};
+            int r1 = w_deps_load(w);
+            if (r1 == HS_OK)
+                r1 = hs_store_begin(w->store);
             if (r1 == HS_OK)
                 r1 = w_commit_ready(w, j);
             if (r1 == HS_OK)
                 r1 = hs_store_commit(w->store);
             if (r1 == HS_OK)
-                w->seq++;
+                w_committed(w, before);
             if (r1 != HS_OK) {
-                (void)hs_store_rollback(w->store);
-                w_streams_clear(w);
-                w_results_clear(w);
-                wdeps_forget_from(w->deps, w->seq + 1);
+                w_rollback(w, before);
                 for (uint32_t p = 0; p < j->parts; p++)
                     w_reject(&j->reqs[p], WS_REJECTED, "store error: %s",
                              hs_err_describe(r1, msg, sizeof msg));

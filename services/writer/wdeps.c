@@ -143,12 +143,34 @@ int wdeps_set(wdeps *d, const char *sink, const char *const *sources, size_t n, 
             hs_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v, 4) != HS_OK) {
             hs_free(copy);
             hs_free(who);
+            /* Without the sink rather than with part of its sources. */
+            for (size_t j = 0; j < k->n; j++)
+                wsrc_drop_reader(d, k->sources[j], sink);
+            wsink_free(hs_map_remove(&d->sinks, sink));
             return HS_ERR_NOMEM;
         }
         k->sources[k->n++] = copy;
         s->v[s->n++] = (wdeps_reader){who, lookback_us, max_lateness_us};
     }
     return HS_OK;
+}
+
+void wdeps_clear_sinks(wdeps *d)
+{
+    size_t pos = 0;
+    hs_map_entry *e;
+    /* The streams stay: changes in the ring borrow them. */
+    while ((e = hs_map_next(&d->srcs, &pos)) != NULL) {
+        wsrc *s = e->value;
+        for (size_t i = 0; i < s->n; i++)
+            hs_free((char *)s->v[i].sink);
+        s->n = 0;
+    }
+    pos = 0;
+    while ((e = hs_map_next(&d->sinks, &pos)) != NULL)
+        wsink_free(e->value);
+    hs_map_free(&d->sinks);
+    hs_map_init(&d->sinks);
 }
 
 bool wdeps_same(const wdeps *d, const char *sink, const char *const *sources, size_t n,

@@ -45,6 +45,13 @@ void wdeps_destroy(wdeps *d);
 int wdeps_set(wdeps *d, const char *sink, const char *const *sources, size_t n, int64_t lookback_us,
               int64_t max_lateness_us);
 
+/*
+ * Forgets what every sink reads (the ring stays): the index is then loaded
+ * again from what the store holds, after a transaction that set some of it
+ * rolled back.
+ */
+void wdeps_clear_sinks(wdeps *d);
+
 /* Whether the index holds exactly these dependencies for sink. */
 bool wdeps_same(const wdeps *d, const char *sink, const char *const *sources, size_t n,
                 int64_t lookback_us, int64_t max_lateness_us);

@@ -34,6 +34,9 @@ A=1700000000; B=$((A + 3))
 stuck=0
 timeout 120 $HSCTL compute late --from $A --to $B --wait > "$IT_DIR/compute.out" 2>&1 || stuck=1
 f_check_per_second $A $B
+f_check_values
 it_all_alive
-f_report broker_late $((CHK_checked + PS_RESULTS)) "$((CHK_checked - CHK_stored))" "$CHK_dup" \
-  "$((CHK_wrong + PS_WRONG))" "$PS_GAPS" "$stuck" "waited=${WAIT}s online_after=${online_s}s"
+f_report broker_late $((CHK_checked + PS_RESULTS + VAL_checked)) \
+  "$((CHK_checked - CHK_stored + VAL_lost))" "$((CHK_dup + VAL_dup))" \
+  "$((CHK_wrong + PS_WRONG + VAL_wrong))" "$PS_GAPS" "$((stuck + VAL_reopened))" \
+  "waited=${WAIT}s online_after=${online_s}s values_checked=$VAL_checked"

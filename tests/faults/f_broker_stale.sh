@@ -63,7 +63,8 @@ stuck=$offline
 timeout 30 $HSCTL compute stale --from $A --to $B --wait > "$IT_DIR/compute.out" 2>&1 ||
   { b=$(f_stat scheduler backlog); stuck=$((stuck + ${b/\?/1})); }
 f_check_per_second $A $B
+f_check_values
 it_all_alive
-f_report broker_stale $((fresh_checked + CHK_checked + PS_RESULTS)) \
-  "$((unsaved + CHK_checked - CHK_stored))" "$CHK_dup" \
-  "$((CHK_wrong + fresh_other + PS_WRONG))" "$PS_GAPS" "$stuck" "services_offline_after_restart=$offline hsctl_up_exit=$up_rc lost_after_early_broker_kill=$unsaved/$fresh lost_broker=$before_kill (documented window)"
+f_report broker_stale $((fresh_checked + CHK_checked + PS_RESULTS + VAL_checked)) \
+  "$((unsaved + CHK_checked - CHK_stored + VAL_lost))" "$((CHK_dup + VAL_dup))" \
+  "$((CHK_wrong + fresh_other + PS_WRONG + VAL_wrong))" "$PS_GAPS" "$((stuck + VAL_reopened))" "values_checked=$VAL_checked services_offline_after_restart=$offline hsctl_up_exit=$up_rc lost_after_early_broker_kill=$unsaved/$fresh lost_broker=$before_kill (documented window)"

@@ -97,7 +97,9 @@ backlog=$(f_stat scheduler backlog)
 out=$($PY "$FAULTS_DIR/check.py" backfill --hsctl "$HS_BIN/hsctl" --data "$IT_DIR" \
   --expect "$IT_DIR/data.json" --from $A --to $B --width $WIDTH --increment $INC)
 eval "$out"
+f_check_values
 it_all_alive
 failed=$($HSCTL jobs faults --failed --json --limit 1000000 | grep -c '"outcome":"failed"' || true)
-f_report kill_backfill "$CHK_checked" "$CHK_lost" "$CHK_dup" "$CHK_wrong" "$CHK_gaps" "$stuck" \
-  "kills=$kills (during the backfill: $during) jobs=$(jobs_ok) failed_attempts=$failed"
+f_report kill_backfill "$((CHK_checked + VAL_checked))" "$((CHK_lost + VAL_lost))" \
+  "$((CHK_dup + VAL_dup))" "$((CHK_wrong + VAL_wrong))" "$CHK_gaps" "$((stuck + VAL_reopened))" \
+  "values_checked=$VAL_checked kills=$kills (during the backfill: $during) jobs=$(jobs_ok) failed_attempts=$failed"

@@ -149,5 +149,6 @@ for h in 1 3; do
 done
 [ "$(it_count negated/house=2)" = 0 ] || wrong=$((wrong + 1))
 f_stop_supervisor
-f_report tool_crash "$checked" "$lost" 0 "$wrong" "$gaps" "$stuck" \
-  "$lua_note runtime_crashes=$crashes crash_failed_jobs=$cfail max_attempts=$HS_MAX_ATTEMPTS"
+f_check_values
+f_report tool_crash "$((checked + VAL_checked))" "$((lost + VAL_lost))" "$VAL_dup" \
+  "$((wrong + VAL_wrong))" "$gaps" "$((stuck + VAL_reopened))" "values_checked=$VAL_checked $lua_note runtime_crashes=$crashes crash_failed_jobs=$cfail max_attempts=$HS_MAX_ATTEMPTS"

@@ -192,6 +192,33 @@ f_check_readings() {
   eval "$(echo "$out" | grep -E '^CHK_[a-z_]+=[-0-9a-zA-Z.,:_]*$')"
 }
 
+# Compares every derived instance of the store with a recomputation from its
+# raw data (check.py values) and sets VAL_checked, VAL_lost (expected but
+# missing), VAL_dup (stored but not expected: extra), VAL_wrong (another
+# value), VAL_reopened (reopened intervals left) and VAL_sinks.
+f_check_values() {
+  local out
+  out=$($PY "$FAULTS_DIR/check.py" values --db "$IT_DIR/hs.db" 2> "$IT_DIR/values.txt") ||
+    it_fail "the values checker failed: $out $(cat "$IT_DIR/values.txt")"
+  eval "$(echo "$out" | grep -E '^CHK_[a-z_]+=[0-9]+$' | sed 's/^CHK_/VAL_/')"
+  it_log "$(cat "$IT_DIR/values.txt")"
+}
+
+# Waits up to secs seconds until the derived results equal the recomputation
+# and no interval is left reopened (results converge after late data);
+# returns 1 (without failing the scenario) when they do not.
+f_wait_values() {
+  local end=$(( $(date +%s) + $1 ))
+  while :; do
+    f_check_values 2> /dev/null
+    [ "$VAL_lost$VAL_dup$VAL_wrong$VAL_reopened" = 0000 ] && [ "$VAL_checked" -gt 0 ] && return 0
+    [ "$(date +%s)" -lt $end ] || break
+    sleep 1
+  done
+  it_log "results did not converge within $1 s: $(cat "$IT_DIR/values.txt")"
+  return 1
+}
+
 # Adds the workflow that counts, per second and device (plate D, dev=0..3),
 # the readings of stream SOURCE into per_second/dev=<k>. Arguments: id
 # source timing, where timing is the workflow's line "job_span: 1s" (batch)

@@ -9,11 +9,12 @@ takes, up to --max-down seconds) and publishes the unacknowledged readings
 again with the same timestamp and value (a clean session: they go out as
 new messages; the writer stores equal re-sent values once).
 
-Reading i (counted from --first) goes to <topic>/dev=<i mod streams> as
-{"t": ISO-8601 with microseconds, "v": i}. Timestamps: --clock seq gives
-t0 + i * step (unique
-per stream, reproducible); --clock now gives the wall clock, kept strictly
-increasing per stream.
+Reading i (counted from --first) goes to <topic>/dev=<dev_offset + i mod
+streams> as {"t": ISO-8601 with microseconds, "v": i}. Timestamps: --clock
+seq gives t0 + i * step (unique per stream, reproducible); --clock now gives
+the wall clock, kept strictly increasing per stream. --shuffle SEED (with
+--count and --clock seq) publishes the readings in a random order, as a
+device emptying its buffer does.
 
 At the end every reading is acknowledged; --acked FILE lists
 "i stream t_us ack_wall_s conn_wall_s" per reading (its first
@@ -24,6 +25,7 @@ stdout. Exit status 0, or 2 when the broker stayed away for --max-down.
 import argparse
 import json
 import os
+import random
 import select
 import socket
 import struct
@@ -149,6 +151,8 @@ def main():
     ap.add_argument("--clock", choices=["seq", "now"], default="seq")
     ap.add_argument("--t0", type=int, default=1700000000 * 1000000, help="seq: first t (us)")
     ap.add_argument("--step", type=int, default=1000, help="seq: t step between readings (us)")
+    ap.add_argument("--dev-offset", type=int, default=0, help="number of the first device")
+    ap.add_argument("--shuffle", type=int, help="seq: publish in a random order (seed)")
     ap.add_argument("--window", type=int, default=100, help="unacknowledged readings at most")
     ap.add_argument("--max-down", type=float, default=120)
     ap.add_argument("--client-id", default="faults-pub-%d" % os.getpid())
@@ -157,7 +161,13 @@ def main():
     ap.add_argument("--progress", help="file rewritten every second with the readings sent")
     a = ap.parse_args()
 
-    topics = [("%s/dev=%d" % (a.topic, k)).encode() for k in range(a.streams)]
+    topics = [("%s/dev=%d" % (a.topic, a.dev_offset + k)).encode() for k in range(a.streams)]
+    # Publication order: reading number (from --first) of the j-th reading published.
+    order = list(range(a.count))
+    if a.shuffle is not None:
+        if not a.count or a.clock != "seq":
+            ap.error("--shuffle needs --count and --clock seq")
+        random.Random(a.shuffle).shuffle(order)
     t_of = []            # reading index -> t_us
     last = [0] * a.streams
     ack_at = {}          # reading index -> wall time of the first PUBACK
@@ -180,7 +190,7 @@ def main():
 
     def new_reading():
         j = len(t_of)
-        i = a.first + j
+        i = a.first + (order[j] if a.shuffle is not None else j)
         k = i % a.streams
         if a.clock == "seq":
             t = a.t0 + i * a.step
@@ -235,7 +245,7 @@ def main():
                 pid = next_pid
                 next_pid = next_pid % 65535 + 1
                 pending[pid] = i
-                g = a.first + i
+                g = a.first + (order[i] if a.shuffle is not None else i)
                 payload = ('{"t":"%s","v":%d}' % (iso(t_of[i]), g)).encode()
                 out += packet(0x32 | dup, mstr(topics[g % a.streams]) + struct.pack(">H", pid) +
                               payload)
@@ -265,7 +275,7 @@ def main():
     if a.acked:
         with open(a.acked, "a") as f:
             for j, t in enumerate(t_of):
-                i = a.first + j
+                i = a.first + (order[j] if a.shuffle is not None else j)
                 f.write("%d %d %d %.6f %.6f\n" % (i, i % a.streams, t, ack_at.get(j, 0.0),
                                                   ack_conn.get(j, 0.0)))
     stats.update({"readings": len(t_of), "acked": len(ack_at), "seconds": round(elapsed, 3),

@@ -6,14 +6,15 @@
 #   bash tests/faults/run.sh [--long] [--seed N] [--keep] [SCENARIO...]
 #
 # Scenarios: kill_backfill kill_live broker_late broker_stale disk_full
-# store_locked tool_crash soak. --long runs the long mode (more data, more
+# store_locked tool_crash ingest_stall late_buffered late_backfill
+# writer_kill_replace soak. --long runs the long mode (more data, more
 # kills, a 10-minute soak). --seed replays the random choices of a failed run
 # (each result line prints its seed). --keep keeps every stack's directory.
 # HS_BIN names the directory of the binaries (default: build/bin of the
 # repository). Exit status 0 when every scenario passed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-ALL="kill_backfill kill_live broker_late broker_stale disk_full store_locked tool_crash soak"
+ALL="kill_backfill kill_live broker_late broker_stale disk_full store_locked tool_crash ingest_stall late_buffered late_backfill writer_kill_replace soak"
 export FAULT_MODE=short
 names=()
 while [ $# -gt 0 ]; do

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault 8, the soak: a steady rate of live readings (mqttpub.py, QoS 1,
+# Fault 12, the soak: a steady rate of live readings (mqttpub.py, QoS 1,
 # timestamps = now) for a bounded time (60 s; --long: 10 min) with an online
 # workflow computing over them every second. The resident memory of every
 # process of the stack is sampled; the median of the last quarter of the
@@ -14,7 +14,10 @@
 # max_pending_bytes (set low here) of unacknowledged requests; then ingest
 # stops reading and the broker keeps the rest in ingest's persistent session.
 # The figures are reported, and after the resume every acknowledged reading
-# must be stored exactly once and the online results must have no gap.
+# must be stored exactly once and the online results must have no gap and
+# converge to the recomputation from the stored readings (the pause made
+# data late). recomputed_ontime: job history records marked "recompute"
+# committed before the pause, while only on-time data flowed; must be 0.
 . "$(dirname "$0")/lib.sh"
 export HS_MAX_PENDING_BYTES=${HS_MAX_PENDING_BYTES:-128K}
 f_setup
@@ -56,6 +59,8 @@ while [ "$(el)" -lt $SOAK ]; do
 done
 sample "$(el)" soak
 # Back-pressure: the writer stops committing (and acknowledging) for PAUSE s.
+# Until now only on-time data flowed: no job may have recomputed anything.
+t_ontime_end=$(date +%s.%N)
 $HSCTL ctl writer pause > /dev/null 2>&1 || it_fail "cannot pause the writer"
 t_pause=$(date +%s)
 while [ $(( $(date +%s) - t_pause )) -lt $PAUSE ]; do
@@ -82,6 +87,13 @@ for k in 0 1 2 3; do
 done
 stuck=0
 f_wait_eq yes 30 f_sched_idle > /dev/null 2>&1 || true
+# Every per-second count equals the readings stored in its second (the pause
+# made data late: the online workflow must have healed it).
+f_wait_values 30 || true
+f_check_values
+hist=$($PY "$FAULTS_DIR/check.py" history --db "$IT_DIR/hs.db" --before "$t_ontime_end") ||
+  it_fail "the history checker failed: $hist"
+eval "$(echo "$hist" | grep -E '^CHK_[a-z_]+=[-0-9a-zA-Z.,:_]*$')"
 it_all_alive
 # Memory trend and back-pressure figures from the samples.
 [ -n "${FAULT_RESULTS:-}" ] && cp "$IT_DIR/samples.txt" "$(dirname "$FAULT_RESULTS")/soak_samples.txt"
@@ -133,6 +145,9 @@ eval "$verdict"
 rate=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["rate"])' "$IT_DIR/pub.json")
 it_log "memory: $MEM_NOTES"
 it_log "back-pressure: $BP_NOTES drained_after=${drain}s"
-f_report soak "$CHK_checked" "$((CHK_checked - CHK_stored))" "$CHK_dup" "$CHK_wrong" "$gaps" "$stuck" \
-  "soak=${SOAK}s rate=${rate}/s $MEM_NOTES; $BP_NOTES drained_after=${drain}s"
+f_report soak "$((CHK_checked + VAL_checked))" "$((CHK_checked - CHK_stored + VAL_lost))" \
+  "$((CHK_dup + VAL_dup))" "$((CHK_wrong + VAL_wrong))" "$gaps" "$((stuck + VAL_reopened))" \
+  "recomputed_ontime=$CHK_recompute_before values_checked=$VAL_checked recomputed=$CHK_recompute triggers=$CHK_triggers soak=${SOAK}s rate=${rate}/s $MEM_NOTES; $BP_NOTES drained_after=${drain}s"
+[ "$CHK_recompute_before" = 0 ] ||
+  it_fail "$CHK_recompute_before jobs recomputed while only on-time data flowed"
 [ -z "$MEM_BAD" ] || it_fail "memory or the store grew during the soak: $MEM_BAD"

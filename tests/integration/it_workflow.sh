@@ -54,7 +54,8 @@ factors:
     sink: house_temp
     plates: [H]
 YAML
-  $HSCTL workflow add "$IT_DIR/wf.yaml" >/dev/null || it_fail "workflow add failed"
+  # A changed definition replaces the stored one (its changed streams are recomputed).
+  $HSCTL workflow add "$IT_DIR/wf.yaml" --replace >/dev/null || it_fail "workflow add failed"
 }
 compute() {  # from to -> prints the number of jobs planned
   $HSCTL compute climate --from "$1" --to "$2" --wait > "$IT_DIR/compute.out" 2>&1 || {

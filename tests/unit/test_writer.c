@@ -18,6 +18,7 @@
 #include "hs_proto.h"
 #include "hs_store.h"
 #include "hs_store_impl.h"
+#include "hs_time.h"
 #include "hs_value.h"
 #include "hs_workflow.h"
 #include "wcore.h"
@@ -43,7 +44,8 @@ typedef struct fx {
     char ack_topic[MAXOUT][128];
     size_t nacks;
     char data_topic[MAXOUT][256];
-    size_t data_n[MAXOUT]; /* instances in each hs/s message */
+    size_t data_n[MAXOUT];   /* instances in each hs/s message (0 for hs/c) */
+    hs_buf data_raw[MAXOUT]; /* each data message as published */
     size_t ndata;
     hs_buf notice[MAXOUT];
     char notice_topic[MAXOUT][256];
@@ -51,6 +53,9 @@ typedef struct fx {
     char dead_reason[MAXOUT][700];
     char dead_topic[MAXOUT][256];
     size_t ndeads;
+    char mon_name[MAXOUT][64];
+    char mon_text[MAXOUT][700];
+    size_t nmons;
 } fx;
 
 static char g_dir[256];
@@ -62,7 +67,9 @@ static void fx_clear_outputs(fx *f)
         hs_proto_ack_msg_free(&f->acks[i]);
     for (size_t i = 0; i < f->nnotices; i++)
         hs_buf_free(&f->notice[i]);
-    f->nacks = f->ndata = f->nnotices = f->ndeads = 0;
+    for (size_t i = 0; i < f->ndata; i++)
+        hs_buf_free(&f->data_raw[i]);
+    f->nacks = f->ndata = f->nnotices = f->ndeads = f->nmons = 0;
 }
 
 static void fx_open(fx *f)
@@ -105,8 +112,15 @@ static void fx_drain(fx *f)
             f->nacks++;
         } else if (o.kind == WCORE_OUT_DATA && f->ndata < MAXOUT) {
             snprintf(f->data_topic[f->ndata], sizeof f->data_topic[0], "%s", o.topic);
-            CU_ASSERT_EQUAL(hs_codec_decode_mpack(o.payload, o.len, false, &b), HS_OK);
-            f->data_n[f->ndata++] = b.n;
+            hs_buf_init(&f->data_raw[f->ndata], 0);
+            CU_ASSERT_EQUAL(hs_buf_append(&f->data_raw[f->ndata], o.payload, o.len), HS_OK);
+            f->data_n[f->ndata] = 0;
+            /* Corrections (c/<sid>) are decoded by the tests that expect them. */
+            if (strncmp(o.topic, "c/", 2) != 0) {
+                CU_ASSERT_EQUAL(hs_codec_decode_mpack(o.payload, o.len, false, &b), HS_OK);
+                f->data_n[f->ndata] = b.n;
+            }
+            f->ndata++;
         } else if (o.kind == WCORE_OUT_NOTICE && f->nnotices < MAXOUT) {
             snprintf(f->notice_topic[f->nnotices], sizeof f->notice_topic[0], "%s", o.topic);
             hs_buf_init(&f->notice[f->nnotices], 0);
@@ -116,6 +130,10 @@ static void fx_drain(fx *f)
             snprintf(f->dead_reason[f->ndeads], sizeof f->dead_reason[0], "%s", o.reason);
             snprintf(f->dead_topic[f->ndeads], sizeof f->dead_topic[0], "%s", o.topic);
             f->ndeads++;
+        } else if (o.kind == WCORE_OUT_MON && f->nmons < MAXOUT) {
+            snprintf(f->mon_name[f->nmons], sizeof f->mon_name[0], "%s", o.topic);
+            snprintf(f->mon_text[f->nmons], sizeof f->mon_text[0], "%s", o.reason);
+            f->nmons++;
         } else {
             CU_FAIL("more outputs than the test expects");
         }
@@ -260,6 +278,10 @@ typedef struct jobspec {
     const char *plate;               /* plate-creation: the output plate */
     const char *const *plate_values; /* plate-creation: values found */
     size_t nplate_values;
+    hs_proto_trigger trigger;
+    hs_proto_wseq wseq;       /* the newest commit the job's reads saw ({0, 0}: unknown) */
+    const uint8_t *raw_batch; /* instead of t and v: the output batch as it is sent */
+    size_t raw_batch_len;
 } jobspec;
 
 static void send_job(fx *f, uint64_t seq, const jobspec *js)
@@ -285,6 +307,8 @@ static void send_job(fx *f, uint64_t seq, const jobspec *js)
                 .sinks = sinks,
                 .nsinks = js->sink != NULL ? 1 : 0,
                 .output_plate = js->plate,
+                .trigger = js->trigger,
+                .wseq = js->wseq,
             },
         .part = js->part,
         .parts = js->parts,
@@ -300,6 +324,11 @@ static void send_job(fx *f, uint64_t seq, const jobspec *js)
         enc_batch(&data, js->t, js->v, js->n);
         out.batch = data.data;
         out.batch_len = data.len;
+        o.outputs = &out;
+        o.noutputs = 1;
+    } else if (js->raw_batch != NULL) {
+        out.batch = js->raw_batch;
+        out.batch_len = js->raw_batch_len;
         o.outputs = &out;
         o.noutputs = 1;
     }
@@ -892,6 +921,934 @@ static void test_disk_full_rollback(void)
     fx_close(&f);
 }
 
+/* ------------------------------------------------------------------ late data */
+
+#define SEC 1000000LL
+#define MIN (60 * SEC)
+
+static const char *const BK = "{\"tool\":\"sliding_apply\",\"fn\":\"mean\"}";
+
+static void send_define_deps(fx *f, uint64_t seq, const char *sid, const char *const *sources,
+                             size_t n, int64_t lookback_us, int64_t max_lateness_us)
+{
+    hs_buf fields;
+    hs_buf_init(&fields, 0);
+    hs_proto_define_item it = {.sid = sid,
+                               .kind = HS_STREAM_COMPUTED,
+                               .binding = BK,
+                               .has_deps = true,
+                               .sources = sources,
+                               .nsources = n,
+                               .lookback_us = lookback_us,
+                               .max_lateness_us = max_lateness_us};
+    hs_proto_define d = {.items = &it, .n = 1};
+    uint32_t nf = 0;
+    CU_ASSERT_EQUAL(hs_proto_define_encode_fields(&fields, &d, &nf), HS_OK);
+    send_req(f, "sched", seq, HS_OP_DEFINE, &fields, nf);
+    hs_buf_free(&fields);
+}
+
+static void send_invalidate(fx *f, uint64_t seq, const char *sid, hs_interval iv)
+{
+    hs_buf fields;
+    hs_buf_init(&fields, 0);
+    hs_proto_invalidate v = {.stream = sid, .interval = iv};
+    uint32_t nf = 0;
+    CU_ASSERT_EQUAL(hs_proto_invalidate_encode_fields(&fields, &v, &nf), HS_OK);
+    send_req(f, "ctl", seq, HS_OP_INVALIDATE, &fields, nf);
+    hs_buf_free(&fields);
+}
+
+/* The writer's newest commit. */
+static hs_proto_wseq fx_wseq(const fx *f)
+{
+    hs_proto_wseq w;
+    wcore_wseq(f->c, &w.epoch, &w.seq);
+    return w;
+}
+
+/* Intervals as text "(a,b] (c,d]", as fx_intervals writes them. */
+static void ivs_text(const hs_interval *v, size_t n, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(out + used, len - used, "%s(%lld,%lld]", i ? " " : "",
+                                 (long long)v[i].start, (long long)v[i].end);
+}
+
+/*
+ * The reopened notices of the last commit as "stream reason intervals",
+ * joined by "; " in publication order; each must name the commit that held
+ * it (the newest).
+ */
+static void fx_reopened(fx *f, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    hs_proto_wseq now = fx_wseq(f);
+    for (size_t i = 0; i < f->nnotices && used < len; i++) {
+        if (strcmp(f->notice_topic[i], "reopened") != 0)
+            continue;
+        hs_proto_reopened_msg m;
+        CU_ASSERT_EQUAL_FATAL(hs_proto_reopened_decode(&m, f->notice[i].data, f->notice[i].len),
+                              HS_OK);
+        CU_ASSERT_EQUAL(m.r.wseq.epoch, now.epoch);
+        CU_ASSERT_EQUAL(m.r.wseq.seq, now.seq);
+        char iv[512];
+        ivs_text(m.r.intervals, m.r.n, iv, sizeof iv);
+        used += (size_t)snprintf(out + used, len - used, "%s%s %s %s", used ? "; " : "", m.r.stream,
+                                 m.r.reason, iv);
+        hs_proto_reopened_msg_free(&m);
+    }
+}
+
+/* docs/reopened/<sid> as text, "none" when there is none. */
+static void fx_reopened_doc(fx *f, const char *sid, char *out, size_t len)
+{
+    hs_buf json;
+    hs_buf_init(&json, 0);
+    int rc = hs_store_doc_get(f->rs, "reopened", sid, &json);
+    if (rc == HS_ERR_NOTFOUND) {
+        snprintf(out, len, "none");
+    } else {
+        CU_ASSERT_EQUAL(rc, HS_OK);
+        hs_intervals s;
+        hs_intervals_init(&s);
+        CU_ASSERT_EQUAL(hs_proto_reopened_doc_decode((const char *)json.data, json.len, &s), HS_OK);
+        ivs_text(s.v, s.n, out, len);
+        hs_intervals_free(&s);
+    }
+    hs_buf_free(&json);
+}
+
+/* The history records of one job. */
+typedef struct hist {
+    const char *job;
+    int found;
+    hs_proto_trigger trigger;
+    bool recompute;
+    uint64_t count;
+} hist;
+
+static int hist_find(void *ud, const char *key, const char *json)
+{
+    hist *h = ud;
+    size_t kl = strlen(key), jl = strlen(h->job);
+    if (kl <= jl || key[kl - jl - 1] != '/' || strcmp(key + kl - jl, h->job) != 0)
+        return 0;
+    hs_proto_history_msg m;
+    int rc = hs_proto_history_decode(&m, json, strlen(json));
+    CU_ASSERT_EQUAL(rc, HS_OK);
+    if (rc == HS_OK) {
+        h->found++;
+        h->trigger = m.h.trigger;
+        h->recompute = m.h.recompute;
+        h->count = m.h.count;
+    }
+    hs_proto_history_msg_free(&m);
+    return 0;
+}
+
+static hist fx_history(fx *f, const char *job)
+{
+    hist h = {.job = job};
+    CU_ASSERT_EQUAL(hs_store_doc_list(f->rs, "history", "wf1/", false, 0, hist_find, &h), HS_OK);
+    return h;
+}
+
+/* The commit notice of job among the last outputs: 1 and *recompute when found. */
+static int fx_committed(fx *f, const char *job, bool *recompute, uint64_t *count)
+{
+    int found = 0;
+    for (size_t i = 0; i < f->nnotices; i++) {
+        if (strcmp(f->notice_topic[i], "committed/wf1") != 0)
+            continue;
+        hs_proto_committed_msg cm;
+        CU_ASSERT_EQUAL_FATAL(hs_proto_committed_decode(&cm, f->notice[i].data, f->notice[i].len),
+                              HS_OK);
+        if (strcmp(cm.c.job, job) == 0) {
+            found++;
+            *recompute = cm.c.recompute;
+            *count = cm.c.count;
+            CU_ASSERT_EQUAL(cm.c.outcome, HS_OUTCOME_OK);
+        }
+        hs_proto_committed_msg_free(&cm);
+    }
+    return found;
+}
+
+/* Data messages of the last commit on topic. */
+static size_t fx_ndata(const fx *f, const char *topic)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->ndata; i++)
+        n += strcmp(f->data_topic[i], topic) == 0;
+    return n;
+}
+
+/* Decodes the first correction on topic c/<sid>: its interval and data (into b). */
+static bool fx_correction(fx *f, const char *sid, hs_interval *iv, hs_batch *b)
+{
+    char topic[300];
+    snprintf(topic, sizeof topic, "c/%s", sid);
+    for (size_t i = 0; i < f->ndata; i++) {
+        if (strcmp(f->data_topic[i], topic) != 0)
+            continue;
+        hs_proto_correction c;
+        if (hs_proto_correction_decode(&c, f->data_raw[i].data, f->data_raw[i].len) != HS_OK)
+            return false;
+        *iv = c.interval;
+        return hs_codec_decode_mpack(c.data, c.data_len, false, b) == HS_OK;
+    }
+    return false;
+}
+
+/* The number in value i of b, or -1. */
+static double batch_num(const hs_batch *b, size_t i)
+{
+    hs_mp_reader r;
+    double d = -1;
+    hs_mp_reader_init(&r, hs_batch_value(b, i), b->items[i].len);
+    CU_ASSERT_EQUAL(hs_mp_get_number(&r, &d), HS_OK);
+    return d;
+}
+
+/* Readings of raw stream r every 10 s over (0, 10 min], value 10. */
+static void send_raw_10min(fx *f, uint64_t seq, const char *r)
+{
+    int64_t t[60];
+    double v[60];
+    for (int i = 0; i < 60; i++) {
+        t[i] = (i + 1) * 10 * SEC;
+        v[i] = 10;
+    }
+    send_append(f, seq, r, t, v, 60);
+}
+
+/* A job of sink over iv with one output per whole minute in it, all of value val. */
+static void send_job_minutes(fx *f, uint64_t seq, const char *job, const char *sink, hs_interval iv,
+                             double val, hs_proto_wseq wseq)
+{
+    int64_t t[64];
+    double v[64];
+    size_t n = 0;
+    for (int64_t m = iv.start / MIN; m * MIN <= iv.end && n < 64; m++) {
+        if (m * MIN <= iv.start)
+            continue;
+        t[n] = m * MIN;
+        v[n++] = val;
+    }
+    jobspec js = {.job = job,
+                  .sink = sink,
+                  .binding = BK,
+                  .interval = iv,
+                  .parts = 1,
+                  .t = t,
+                  .v = v,
+                  .n = n,
+                  .wseq = wseq};
+    send_job(f, seq, &js);
+}
+
+static uint64_t late_reopened(const fx *f)
+{
+    uint64_t reopened = 0, ignored = 0;
+    wcore_late_counts(f->c, &reopened, &ignored);
+    return reopened;
+}
+
+static uint64_t late_ignored(const fx *f)
+{
+    uint64_t reopened = 0, ignored = 0;
+    wcore_late_counts(f->c, &reopened, &ignored);
+    return ignored;
+}
+
+static const char *const LR = "lt/dev=a", *const LK = "lt_mean/dev=a";
+static const int64_t LATE = 2 * MIN + 35 * SEC;
+
+/*
+ * Raw stream LR, its mean LK (lookback 60 s) computed over (0, 10 min]
+ * with a value 10 per minute, an on-time reading at 11 min, then a late one
+ * at 2:35: checks what each step did.
+ */
+static void late_setup(fx *f)
+{
+    const char *src[1] = {LR};
+    send_define_deps(f, 1, LK, src, 1, MIN, 0);
+    send_raw_10min(f, 1, LR);
+    fx_commit(f);
+    const hs_proto_ack_item *it = fx_ack(f, "sched", 1);
+    HS_REQUIRE(it);
+    CU_ASSERT_EQUAL(it->status, HS_ACK_OK);
+    send_job_minutes(f, 1, "j0000000000000l01", LK, (hs_interval){0, 10 * MIN}, 10, fx_wseq(f));
+    fx_commit(f);
+    char text[512];
+    fx_intervals(f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
+    CU_ASSERT_EQUAL(fx_count(f, LK), 10);
+    size_t published = 0;
+    for (size_t i = 0; i < f->ndata; i++)
+        if (strcmp(f->data_topic[i], "s/lt_mean/dev=a") == 0)
+            published += f->data_n[i];
+    CU_ASSERT_EQUAL(published, 10);
+    fx_reopened(f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    bool recompute = true;
+    uint64_t count = 0;
+    CU_ASSERT_EQUAL(fx_committed(f, "j0000000000000l01", &recompute, &count), 1);
+    CU_ASSERT_FALSE(recompute);
+    CU_ASSERT_EQUAL(count, 10);
+
+    /* On time: after everything calculated, it reopens nothing. */
+    int64_t t11 = 11 * MIN;
+    double v = 10;
+    send_append(f, 2, LR, &t11, &v, 1);
+    fx_commit(f);
+    fx_reopened(f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    fx_intervals(f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
+    fx_reopened_doc(f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "none");
+    CU_ASSERT_EQUAL(late_reopened(f), 0);
+    hist h = fx_history(f, "j0000000000000l01");
+    CU_ASSERT_EQUAL(h.found, 1);
+    CU_ASSERT_FALSE(h.recompute);
+    CU_ASSERT_EQUAL(h.trigger, HS_TRIGGER_REQUEST);
+
+    /* Late: (2:35 − 1 µs, 3:35] of LK read it. */
+    double lv = 1000;
+    int64_t late = LATE;
+    send_append(f, 3, LR, &late, &lv, 1);
+    fx_commit(f);
+    CU_ASSERT_EQUAL(fx_ack(f, "ingest", 3)->inserted, 1);
+    char want[512];
+    snprintf(want, sizeof want, "(0,%lld] (%lld,%lld]", (long long)(LATE - 1),
+             (long long)(LATE + MIN), (long long)(10 * MIN));
+    fx_intervals(f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    snprintf(want, sizeof want, "(%lld,%lld]", (long long)(LATE - 1), (long long)(LATE + MIN));
+    fx_reopened_doc(f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    char wantn[600];
+    snprintf(wantn, sizeof wantn, "%s late %s", LK, want);
+    fx_reopened(f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, wantn);
+    CU_ASSERT_EQUAL(late_reopened(f), 1);
+    CU_ASSERT_EQUAL(late_ignored(f), 0);
+    /* Nothing of LK changes until it is computed again. */
+    CU_ASSERT_EQUAL(fx_count(f, LK), 10);
+    CU_ASSERT_EQUAL(fx_ndata(f, "s/lt_mean/dev=a") + fx_ndata(f, "c/lt_mean/dev=a"), 0);
+}
+
+static void test_late_reopens(void)
+{
+    fx f;
+    fx_open(&f);
+    late_setup(&f);
+    /* The same late reading again is a duplicate: nothing more is reopened. */
+    double lv = 1000;
+    int64_t late = LATE;
+    send_append(&f, 4, LR, &late, &lv, 1);
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ack(&f, "ingest", 4)->duplicates, 1);
+    char text[512];
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    CU_ASSERT_EQUAL(late_reopened(&f), 1);
+    fx_close(&f);
+}
+
+static void test_late_recompute(void)
+{
+    fx f;
+    fx_open(&f);
+    late_setup(&f);
+    /* The reopened interval computed again with other instances: they replace the old ones. */
+    hs_interval ro = {LATE - 1, LATE + MIN};
+    int64_t nt[2] = {2 * MIN + 40 * SEC, 3 * MIN + 20 * SEC};
+    double nv[2] = {1060.0 / 7, 11};
+    jobspec js = {.job = "j0000000000000l02",
+                  .sink = LK,
+                  .binding = BK,
+                  .interval = ro,
+                  .parts = 1,
+                  .t = nt,
+                  .v = nv,
+                  .n = 2,
+                  .trigger = HS_TRIGGER_LATE,
+                  .wseq = fx_wseq(&f)};
+    send_job(&f, 2, &js);
+    fx_commit(&f);
+    const hs_proto_ack_item *it = fx_ack(&f, "tool-1", 2);
+    HS_REQUIRE(it);
+    CU_ASSERT_EQUAL(it->status, HS_ACK_OK);
+    CU_ASSERT_EQUAL(it->inserted, 2);
+    CU_ASSERT_EQUAL(fx_value(&f, LK, 3 * MIN), -1);
+    CU_ASSERT_EQUAL(fx_value(&f, LK, nt[0]), 1060.0 / 7);
+    CU_ASSERT_EQUAL(fx_value(&f, LK, nt[1]), 11);
+    CU_ASSERT_EQUAL(fx_value(&f, LK, 2 * MIN), 10);
+    CU_ASSERT_EQUAL(fx_value(&f, LK, 4 * MIN), 10);
+    CU_ASSERT_EQUAL(fx_count(&f, LK), 11);
+    char text[512];
+    fx_intervals(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
+    fx_reopened_doc(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "none");
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    /* Published as a correction of exactly the interval, not as new instances. */
+    CU_ASSERT_EQUAL(fx_ndata(&f, "s/lt_mean/dev=a"), 0);
+    CU_ASSERT_EQUAL(fx_ndata(&f, "c/lt_mean/dev=a"), 1);
+    hs_interval civ = {0, 0};
+    hs_batch b;
+    hs_batch_init(&b);
+    CU_ASSERT_TRUE(fx_correction(&f, LK, &civ, &b));
+    CU_ASSERT_EQUAL(civ.start, ro.start);
+    CU_ASSERT_EQUAL(civ.end, ro.end);
+    CU_ASSERT_EQUAL_FATAL(b.n, 2);
+    CU_ASSERT_EQUAL(b.items[0].t_us, nt[0]);
+    CU_ASSERT_EQUAL(batch_num(&b, 0), 1060.0 / 7);
+    CU_ASSERT_EQUAL(b.items[1].t_us, nt[1]);
+    CU_ASSERT_EQUAL(batch_num(&b, 1), 11);
+    bool recompute = false;
+    uint64_t count = 0;
+    CU_ASSERT_EQUAL(fx_committed(&f, "j0000000000000l02", &recompute, &count), 1);
+    CU_ASSERT_TRUE(recompute);
+    CU_ASSERT_EQUAL(count, 2);
+    hist h = fx_history(&f, "j0000000000000l02");
+    CU_ASSERT_EQUAL(h.found, 1);
+    CU_ASSERT_TRUE(h.recompute);
+    CU_ASSERT_EQUAL(h.trigger, HS_TRIGGER_LATE);
+
+    /* A window that became empty disappears: the 8 min instance goes, the correction is empty. */
+    int64_t late2 = 7 * MIN + 15 * SEC;
+    double lv = 0;
+    send_append(&f, 10, LR, &late2, &lv, 1);
+    fx_commit(&f);
+    char want[512];
+    snprintf(want, sizeof want, "%s late (%lld,%lld]", LK, (long long)(late2 - 1),
+             (long long)(late2 + MIN));
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    hs_interval ro2 = {late2 - 1, late2 + MIN};
+    jobspec je = {.job = "j0000000000000l03",
+                  .sink = LK,
+                  .binding = BK,
+                  .interval = ro2,
+                  .parts = 1,
+                  .trigger = HS_TRIGGER_LATE,
+                  .wseq = fx_wseq(&f)};
+    send_job(&f, 3, &je);
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ack(&f, "tool-1", 3)->status, HS_ACK_OK);
+    CU_ASSERT_EQUAL(fx_value(&f, LK, 8 * MIN), -1);
+    CU_ASSERT_EQUAL(fx_value(&f, LK, 7 * MIN), 10);
+    CU_ASSERT_EQUAL(fx_count(&f, LK), 10);
+    CU_ASSERT_EQUAL(fx_ndata(&f, "c/lt_mean/dev=a"), 1);
+    civ = (hs_interval){0, 0};
+    CU_ASSERT_TRUE(fx_correction(&f, LK, &civ, &b));
+    CU_ASSERT_EQUAL(civ.start, ro2.start);
+    CU_ASSERT_EQUAL(civ.end, ro2.end);
+    CU_ASSERT_EQUAL(b.n, 0);
+    CU_ASSERT_EQUAL(fx_committed(&f, "j0000000000000l03", &recompute, &count), 1);
+    CU_ASSERT_TRUE(recompute);
+    CU_ASSERT_EQUAL(count, 0);
+    fx_intervals(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
+    fx_reopened_doc(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "none");
+    hs_batch_free(&b);
+    fx_close(&f);
+}
+
+static void test_job_again(void)
+{
+    fx f;
+    fx_open(&f);
+    const char *src[1] = {LR};
+    send_define_deps(&f, 1, LK, src, 1, MIN, 0);
+    send_raw_10min(&f, 1, LR);
+    fx_commit(&f);
+    send_job_minutes(&f, 1, "j0000000000000a01", LK, (hs_interval){0, 10 * MIN}, 10, fx_wseq(&f));
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ndata(&f, "s/lt_mean/dev=a"), 1);
+    /* The same job again (a redelivery, another runtime): nothing to publish. */
+    send_job_minutes(&f, 2, "j0000000000000a02", LK, (hs_interval){0, 10 * MIN}, 10, fx_wseq(&f));
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ack(&f, "tool-1", 2)->status, HS_ACK_OK);
+    CU_ASSERT_EQUAL(fx_ndata(&f, "s/lt_mean/dev=a"), 0);
+    CU_ASSERT_EQUAL(fx_ndata(&f, "c/lt_mean/dev=a"), 0);
+    CU_ASSERT_EQUAL(fx_count(&f, LK), 10);
+    for (int m = 1; m <= 10; m++)
+        CU_ASSERT_EQUAL(fx_value(&f, LK, m * MIN), 10);
+    char text[256];
+    fx_intervals(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    bool recompute = true;
+    uint64_t count = 0;
+    CU_ASSERT_EQUAL(fx_committed(&f, "j0000000000000a02", &recompute, &count), 1);
+    CU_ASSERT_FALSE(recompute);
+    CU_ASSERT_EQUAL(count, 10);
+    hist h = fx_history(&f, "j0000000000000a02");
+    CU_ASSERT_EQUAL(h.found, 1);
+    CU_ASSERT_FALSE(h.recompute);
+    fx_close(&f);
+}
+
+static void test_late_transitive(void)
+{
+    fx f;
+    fx_open(&f);
+    const char *k2 = "lt_k2/dev=a", *k3 = "lt_k3/dev=a", *k4 = "lt_k4/dev=a";
+    const char *s1[1] = {LR}, *s2[1] = {LK}, *s3[1] = {k2};
+    send_define_deps(&f, 1, LK, s1, 1, MIN, 0);
+    send_define_deps(&f, 2, k2, s2, 1, 0, 0);
+    send_define_deps(&f, 3, k3, s3, 1, 0, 0);
+    send_define_deps(&f, 4, k4, s2, 1, 30 * SEC, 0);
+    send_raw_10min(&f, 1, LR);
+    fx_commit(&f);
+    const char *sinks[4] = {LK, k2, k3, k4};
+    for (int i = 0; i < 4; i++) {
+        char job[20];
+        snprintf(job, sizeof job, "j0000000000000t0%d", i);
+        send_job_minutes(&f, (uint64_t)i + 1, job, sinks[i], (hs_interval){0, 10 * MIN}, 10,
+                         fx_wseq(&f));
+        fx_commit(&f);
+        char text[256];
+        fx_reopened(&f, text, sizeof text);
+        CU_ASSERT_STRING_EQUAL(text, "");
+    }
+    double lv = 1000;
+    int64_t late = LATE;
+    send_append(&f, 2, LR, &late, &lv, 1);
+    fx_commit(&f);
+    /* LK, what reads it (k2 with lookback 0, k4 with 30 s) and what reads k2. */
+    char text[1024], want[256];
+    fx_reopened(&f, text, sizeof text);
+    size_t nre = 0;
+    for (size_t i = 0; i < f.nnotices; i++)
+        nre += strcmp(f.notice_topic[i], "reopened") == 0;
+    CU_ASSERT_EQUAL(nre, 4);
+    for (int i = 0; i < 4; i++) {
+        int64_t end = (i == 3 ? LATE + MIN + 30 * SEC : LATE + MIN);
+        snprintf(want, sizeof want, "%s late (%lld,%lld]", sinks[i], (long long)(LATE - 1),
+                 (long long)end);
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+        snprintf(want, sizeof want, "(0,%lld] (%lld,%lld]", (long long)(LATE - 1), (long long)end,
+                 (long long)(10 * MIN));
+        char iv[256];
+        fx_intervals(&f, sinks[i], iv, sizeof iv);
+        CU_ASSERT_STRING_EQUAL(iv, want);
+        snprintf(want, sizeof want, "(%lld,%lld]", (long long)(LATE - 1), (long long)end);
+        fx_reopened_doc(&f, sinks[i], iv, sizeof iv);
+        CU_ASSERT_STRING_EQUAL(iv, want);
+    }
+    CU_ASSERT_EQUAL(late_reopened(&f), 4);
+    fx_close(&f);
+}
+
+/* A job whose outputs are malformed is rejected and leaves its sink as it was. */
+static void test_malformed_job_keeps_data(void)
+{
+    fx f;
+    fx_open(&f);
+    late_setup(&f);
+    /* An array, but not of [t, v] pairs. */
+    static const uint8_t bad[2] = {0x91, 0x01};
+    jobspec js = {.job = "j0000000000000x01",
+                  .sink = LK,
+                  .binding = BK,
+                  .interval = {0, 10 * MIN},
+                  .parts = 1,
+                  .raw_batch = bad,
+                  .raw_batch_len = sizeof bad,
+                  .wseq = fx_wseq(&f)};
+    send_job(&f, 1, &js);
+    fx_commit(&f);
+    const hs_proto_ack_item *it = fx_ack(&f, "tool-1", 1);
+    HS_REQUIRE(it);
+    CU_ASSERT_EQUAL(it->status, HS_ACK_REJECTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(it->reason, "malformed outputs"));
+    CU_ASSERT_EQUAL(fx_count(&f, LK), 10);
+    for (int m = 1; m <= 10; m++)
+        CU_ASSERT_EQUAL(fx_value(&f, LK, m * MIN), 10);
+    CU_ASSERT_EQUAL(f.ndata, 0);
+    char text[256], want[256];
+    snprintf(want, sizeof want, "(0,%lld] (%lld,%lld]", (long long)(LATE - 1),
+             (long long)(LATE + MIN), (long long)(10 * MIN));
+    fx_intervals(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    snprintf(want, sizeof want, "(%lld,%lld]", (long long)(LATE - 1), (long long)(LATE + MIN));
+    fx_reopened_doc(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    /* Over a calculated interval only: the same. */
+    js.job = "j0000000000000x02";
+    js.interval = (hs_interval){5 * MIN, 10 * MIN};
+    send_job(&f, 2, &js);
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ack(&f, "tool-1", 2)->status, HS_ACK_REJECTED);
+    CU_ASSERT_EQUAL(fx_count(&f, LK), 10);
+    CU_ASSERT_EQUAL(f.ndata, 0);
+    fx_close(&f);
+}
+
+/*
+ * A correction of more instances than one message holds is split: each
+ * message covers its own part of the interval, together exactly the
+ * interval, each part exactly its instances.
+ */
+static void test_correction_split(void)
+{
+    fx f;
+    fx_open(&f);
+    wcore_destroy(f.c);
+    f.cfg.publish_max_instances = 2;
+    CU_ASSERT_EQUAL_FATAL(wcore_create(&f.c, f.ws, &f.cfg, f.log, &f.counters), HS_OK);
+    late_setup(&f);
+    hs_interval ro = {LATE - 1, LATE + MIN};
+    int64_t nt[5];
+    double nv[5];
+    for (int i = 0; i < 5; i++) {
+        nt[i] = LATE + (i + 1) * 10 * SEC;
+        nv[i] = 100 + i;
+    }
+    jobspec js = {.job = "j0000000000000s01",
+                  .sink = LK,
+                  .binding = BK,
+                  .interval = ro,
+                  .parts = 1,
+                  .t = nt,
+                  .v = nv,
+                  .n = 5,
+                  .wseq = fx_wseq(&f)};
+    send_job(&f, 1, &js);
+    fx_commit(&f);
+    CU_ASSERT_EQUAL_FATAL(fx_ndata(&f, "c/lt_mean/dev=a"), 3);
+    /* Parts (s, t1], (t1, t3], (t3, e]: each from the end of the one before. */
+    int64_t want_end[3] = {nt[1], nt[3], ro.end};
+    size_t want_n[3] = {2, 2, 1};
+    int64_t from = ro.start;
+    size_t seen = 0, part = 0;
+    hs_batch b;
+    hs_batch_init(&b);
+    for (size_t i = 0; i < f.ndata && part < 3; i++) {
+        if (strcmp(f.data_topic[i], "c/lt_mean/dev=a") != 0)
+            continue;
+        hs_proto_correction c;
+        CU_ASSERT_EQUAL_FATAL(hs_proto_correction_decode(&c, f.data_raw[i].data, f.data_raw[i].len),
+                              HS_OK);
+        CU_ASSERT_EQUAL(c.interval.start, from);
+        CU_ASSERT_EQUAL(c.interval.end, want_end[part]);
+        CU_ASSERT_EQUAL_FATAL(hs_codec_decode_mpack(c.data, c.data_len, false, &b), HS_OK);
+        CU_ASSERT_EQUAL_FATAL(b.n, want_n[part]);
+        for (size_t k = 0; k < b.n; k++) {
+            CU_ASSERT_EQUAL(b.items[k].t_us, nt[seen]);
+            CU_ASSERT_EQUAL(batch_num(&b, k), nv[seen]);
+            CU_ASSERT_TRUE(b.items[k].t_us > c.interval.start && b.items[k].t_us <= c.interval.end);
+            seen++;
+        }
+        from = c.interval.end;
+        part++;
+    }
+    CU_ASSERT_EQUAL(seen, 5);
+    CU_ASSERT_EQUAL(part, 3);
+    hs_batch_free(&b);
+    fx_close(&f);
+}
+
+/* Defines sinks[0..n) reading LR with lookback 60 s and writes LR's readings. */
+static void race_setup(fx *f, const char *const *sinks, size_t n)
+{
+    const char *src[1] = {LR};
+    for (size_t i = 0; i < n; i++)
+        send_define_deps(f, i + 1, sinks[i], src, 1, MIN, 0);
+    send_raw_10min(f, 1, LR);
+    fx_commit(f);
+}
+
+static void test_late_race(void)
+{
+    fx f;
+    fx_open(&f);
+    const char *ka = "rc_a/dev=a", *kb = "rc_b/dev=a", *kc = "rc_c/dev=a", *kd = "rc_d/dev=a";
+    const char *sinks[4] = {ka, kb, kc, kd};
+    race_setup(&f, sinks, 4);
+    hs_proto_wseq w0 = fx_wseq(&f);
+    CU_ASSERT_TRUE(w0.epoch > 0);
+    /* Late data while the jobs run: nothing of their sinks is calculated yet. */
+    double lv = 1000;
+    int64_t late = LATE;
+    send_append(&f, 2, LR, &late, &lv, 1);
+    fx_commit(&f);
+    char text[512], want[512];
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    hs_proto_wseq w1 = fx_wseq(&f);
+    CU_ASSERT_EQUAL(w1.epoch, w0.epoch);
+    CU_ASSERT_EQUAL(w1.seq, w0.seq + 1);
+    hs_interval all = {0, 10 * MIN};
+
+    /* Dispatched before the late reading: reopened over what it touches at once. */
+    send_job_minutes(&f, 1, "j0000000000000r01", ka, all, 10, w0);
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ack(&f, "tool-1", 1)->status, HS_ACK_OK);
+    snprintf(want, sizeof want, "%s race (%lld,%lld]", ka, (long long)(LATE - 1),
+             (long long)(LATE + MIN));
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    snprintf(want, sizeof want, "(0,%lld] (%lld,600000000]", (long long)(LATE - 1),
+             (long long)(LATE + MIN));
+    fx_intervals(&f, ka, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    snprintf(want, sizeof want, "(%lld,%lld]", (long long)(LATE - 1), (long long)(LATE + MIN));
+    fx_reopened_doc(&f, ka, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    CU_ASSERT_EQUAL(fx_count(&f, ka), 10);
+
+    /* Dispatched after it: nothing to reopen. */
+    send_job_minutes(&f, 2, "j0000000000000r02", kb, all, 10, w1);
+    fx_commit(&f);
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    fx_intervals(&f, kb, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
+
+    /* From another incarnation of the writer, or unknown: reopened whole. */
+    hs_proto_wseq other = {w1.epoch + 1, w1.seq};
+    send_job_minutes(&f, 3, "j0000000000000r03", kc, all, 10, other);
+    fx_commit(&f);
+    snprintf(want, sizeof want, "%s race (0,600000000]", kc);
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    fx_intervals(&f, kc, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    send_job_minutes(&f, 4, "j0000000000000r04", kd, all, 10, (hs_proto_wseq){0, 0});
+    fx_commit(&f);
+    snprintf(want, sizeof want, "%s race (0,600000000]", kd);
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    fx_intervals(&f, kd, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    fx_reopened_doc(&f, kd, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
+    /* The jobs' results are stored all the same. */
+    CU_ASSERT_EQUAL(fx_count(&f, kd), 10);
+    fx_close(&f);
+}
+
+/*
+ * A job that missed a change is reopened over the part of its own interval
+ * the change touches: intervals of the sink computed by jobs that saw the
+ * change stay calculated.
+ */
+static void test_late_race_own_interval(void)
+{
+    fx f;
+    fx_open(&f);
+    const char *ke = "rc_e/dev=a";
+    race_setup(&f, &ke, 1);
+    hs_proto_wseq w0 = fx_wseq(&f);
+    /* One change [2:55, 7:55] (a batch of two late readings). */
+    int64_t t[2] = {2 * MIN + 55 * SEC, 7 * MIN + 55 * SEC};
+    double v[2] = {1, 2};
+    send_append(&f, 2, LR, t, v, 2);
+    fx_commit(&f);
+    hs_proto_wseq w1 = fx_wseq(&f);
+    /* (6 min, 10 min] dispatched after the change, (0, 5 min] before it. */
+    send_job_minutes(&f, 1, "j0000000000000e01", ke, (hs_interval){6 * MIN, 10 * MIN}, 10, w1);
+    fx_commit(&f);
+    char text[512], want[512];
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    send_job_minutes(&f, 2, "j0000000000000e02", ke, (hs_interval){0, 5 * MIN}, 10, w0);
+    fx_commit(&f);
+    /*
+     * The ring keeps the change's span: (2:55 − 1 µs, 7:55 + 60 s] within this job's
+     * interval, (2:55 − 1 µs, 5 min]. (6 min, 10 min] saw the change and stays.
+     */
+    snprintf(want, sizeof want, "%s race (%lld,%lld]", ke, (long long)(t[0] - 1),
+             (long long)(5 * MIN));
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    snprintf(want, sizeof want, "(0,%lld] (%lld,%lld]", (long long)(t[0] - 1), (long long)(6 * MIN),
+             (long long)(10 * MIN));
+    fx_intervals(&f, ke, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    fx_close(&f);
+}
+
+static void test_late_max_lateness(void)
+{
+    fx f;
+    fx_open(&f);
+    const char *r = "ml/dev=a", *k = "ml_mean/dev=a";
+    const char *src[1] = {r};
+    const int64_t hour = 60 * MIN;
+    send_define_deps(&f, 1, k, src, 1, MIN, hour);
+    fx_commit(&f);
+    /* Calculated over the last 3 h but 10 min. */
+    int64_t base = hs_time_now_us() / MIN * MIN - 3 * hour;
+    hs_interval iv = {base, base + 170 * MIN};
+    send_job_minutes(&f, 1, "j0000000000000m01", k, iv, 10, fx_wseq(&f));
+    fx_commit(&f);
+    /* Two hours old: stored, counted, announced, reopens nothing. */
+    int64_t old = base + hour;
+    double v = 5;
+    send_append(&f, 1, r, &old, &v, 1);
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ack(&f, "ingest", 1)->inserted, 1);
+    CU_ASSERT_EQUAL(fx_count(&f, r), 1);
+    char text[512], want[512];
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    snprintf(want, sizeof want, "(%lld,%lld]", (long long)iv.start, (long long)iv.end);
+    fx_intervals(&f, k, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    CU_ASSERT_EQUAL_FATAL(f.nmons, 1);
+    CU_ASSERT_STRING_EQUAL(f.mon_name[0], "late_ignored");
+    CU_ASSERT_PTR_NOT_NULL(strstr(f.mon_text[0], r));
+    CU_ASSERT_PTR_NOT_NULL(strstr(f.mon_text[0], k));
+    CU_ASSERT_EQUAL(late_ignored(&f), 1);
+    CU_ASSERT_EQUAL(late_reopened(&f), 0);
+    CU_ASSERT_EQUAL(f.counters.late_ignored, 1);
+    /* Twenty minutes old: within max_lateness, it reopens. */
+    int64_t young = base + 160 * MIN;
+    send_append(&f, 2, r, &young, &v, 1);
+    fx_commit(&f);
+    snprintf(want, sizeof want, "%s late (%lld,%lld]", k, (long long)(young - 1),
+             (long long)(young + MIN));
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    CU_ASSERT_EQUAL(f.nmons, 0);
+    CU_ASSERT_EQUAL(late_ignored(&f), 1);
+    CU_ASSERT_EQUAL(late_reopened(&f), 1);
+    CU_ASSERT_EQUAL(f.counters.late_ignored, 1);
+    CU_ASSERT_EQUAL(f.counters.late_reopened, 1);
+    fx_close(&f);
+}
+
+static void test_invalidate(void)
+{
+    fx f;
+    fx_open(&f);
+    const char *k2 = "lt_k2/dev=a";
+    const char *s1[1] = {LR}, *s2[1] = {LK};
+    send_define_deps(&f, 1, LK, s1, 1, MIN, 0);
+    send_define_deps(&f, 2, k2, s2, 1, 0, 0);
+    send_raw_10min(&f, 1, LR);
+    fx_commit(&f);
+    send_job_minutes(&f, 1, "j0000000000000i01", LK, (hs_interval){0, 10 * MIN}, 10, fx_wseq(&f));
+    fx_commit(&f);
+    send_job_minutes(&f, 2, "j0000000000000i02", k2, (hs_interval){0, 10 * MIN}, 10, fx_wseq(&f));
+    fx_commit(&f);
+    /* A computed stream: itself and what reads it. */
+    send_invalidate(&f, 1, LK, (hs_interval){2 * MIN, 4 * MIN});
+    fx_commit(&f);
+    const hs_proto_ack_item *it = fx_ack(&f, "ctl", 1);
+    HS_REQUIRE(it);
+    CU_ASSERT_EQUAL(it->status, HS_ACK_OK);
+    char text[512];
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "lt_mean/dev=a invalidate (120000000,240000000]; "
+                                 "lt_k2/dev=a invalidate (120000000,240000000]");
+    fx_intervals(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,120000000] (240000000,600000000]");
+    fx_reopened_doc(&f, k2, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(120000000,240000000]");
+    /* A raw stream: what reads it, over what read the interval. */
+    send_invalidate(&f, 2, LR, (hs_interval){5 * MIN, 6 * MIN});
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ack(&f, "ctl", 2)->status, HS_ACK_OK);
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "lt_mean/dev=a invalidate (300000000,420000000]; "
+                                 "lt_k2/dev=a invalidate (300000000,420000000]");
+    fx_intervals(&f, k2, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,120000000] (240000000,300000000] (420000000,600000000]");
+    /* An unknown stream is refused with the reason. */
+    send_invalidate(&f, 3, "nope/k=x", (hs_interval){0, MIN});
+    fx_commit(&f);
+    it = fx_ack(&f, "ctl", 3);
+    HS_REQUIRE(it);
+    CU_ASSERT_EQUAL(it->status, HS_ACK_REJECTED);
+    CU_ASSERT_STRING_EQUAL(it->reason, "no stream nope/k=x");
+    CU_ASSERT_EQUAL(f.nnotices, 0);
+    fx_close(&f);
+}
+
+static void test_late_rollback(void)
+{
+    fx f;
+    fx_open(&f);
+    const char *k2 = "lr_k2/dev=a", *big = "lr_big/dev=a";
+    const char *src[1] = {LR};
+    send_define_deps(&f, 1, LK, src, 1, MIN, 0);
+    send_raw_10min(&f, 1, LR);
+    fx_commit(&f);
+    send_job_minutes(&f, 1, "j0000000000000b01", LK, (hs_interval){0, 10 * MIN}, 10, fx_wseq(&f));
+    fx_commit(&f);
+    hs_proto_wseq w0 = fx_wseq(&f);
+    /* A transaction that fails: a new sink, a late reading, and more than the disk holds. */
+    enum { N = 20000 };
+    int64_t *t = hs_malloc(N * sizeof *t);
+    double *v = hs_malloc(N * sizeof *v);
+    HS_REQUIRE(t);
+    HS_REQUIRE(v);
+    for (int i = 0; i < N; i++) {
+        t[i] = 1000 + i;
+        v[i] = i;
+    }
+    send_define_deps(&f, 2, k2, src, 1, 0, 0);
+    double lv = 1000;
+    int64_t late = LATE;
+    send_append(&f, 2, LR, &late, &lv, 1);
+    send_append(&f, 3, big, t, v, N);
+    CU_ASSERT_EQUAL_FATAL(hs__store_sqlite_max_pages(f.ws, 1), HS_OK);
+    CU_ASSERT_EQUAL(wcore_commit(f.c), HS_ERR_IO);
+    fx_drain(&f);
+    CU_ASSERT_EQUAL(f.nnotices, 0);
+    CU_ASSERT_EQUAL(fx_wseq(&f).seq, w0.seq);
+    CU_ASSERT_EQUAL(late_reopened(&f), 0);
+    CU_ASSERT_EQUAL(f.counters.late_reopened, 0);
+    char text[512], want[512];
+    fx_intervals(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
+    /* Space is back: the batch commits once, as if the failure had not been. */
+    CU_ASSERT_EQUAL_FATAL(hs__store_sqlite_max_pages(f.ws, 0), HS_OK);
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_wseq(&f).seq, w0.seq + 1);
+    snprintf(want, sizeof want, "%s late (%lld,%lld]", LK, (long long)(LATE - 1),
+             (long long)(LATE + MIN));
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    CU_ASSERT_EQUAL(late_reopened(&f), 1);
+    CU_ASSERT_EQUAL(f.counters.late_reopened, 1);
+    /* What k2 reads is stored, so that a writer started later knows it. */
+    hs_buf json;
+    hs_buf_init(&json, 0);
+    CU_ASSERT_EQUAL(hs_store_doc_get(f.rs, "deps", k2, &json), HS_OK);
+    hs_buf_free(&json);
+    wcore_destroy(f.c);
+    f.c = NULL;
+    CU_ASSERT_EQUAL_FATAL(wcore_create(&f.c, f.ws, &f.cfg, f.log, &f.counters), HS_OK);
+    send_job_minutes(&f, 2, "j0000000000000b02", k2, (hs_interval){0, 10 * MIN}, 10, fx_wseq(&f));
+    fx_commit(&f);
+    int64_t late2 = 5 * MIN + 35 * SEC;
+    send_append(&f, 4, LR, &late2, &lv, 1);
+    fx_commit(&f);
+    fx_reopened(&f, text, sizeof text);
+    snprintf(want, sizeof want, "%s late (%lld,%lld]", k2, (long long)(late2 - 1),
+             (long long)late2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, want));
+    hs_free(t);
+    hs_free(v);
+    fx_close(&f);
+}
+
 static int suite_init(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hs-test-writer-XXXXXX");
@@ -918,5 +1875,16 @@ HS_TEST_INIT(writer)
     HS_TEST(test_plate_job);
     HS_TEST(test_unreadable);
     HS_TEST(test_disk_full_rollback);
+    HS_TEST(test_late_reopens);
+    HS_TEST(test_late_recompute);
+    HS_TEST(test_job_again);
+    HS_TEST(test_malformed_job_keeps_data);
+    HS_TEST(test_correction_split);
+    HS_TEST(test_late_transitive);
+    HS_TEST(test_late_race);
+    HS_TEST(test_late_race_own_interval);
+    HS_TEST(test_late_max_lateness);
+    HS_TEST(test_invalidate);
+    HS_TEST(test_late_rollback);
     return 0;
 }
