@@ -64,8 +64,7 @@ typedef struct sjob {
     sreq **reqs; /* requests waiting for this job (borrowed) */
     size_t nreqs;
     int64_t created;
-    bool forget;    /* in the scheduler's list of jobs to forget when their requests end */
-    bool replanned; /* blocked once: its requests were planned again */
+    bool forget; /* in the scheduler's list of jobs to forget when their requests end */
 } sjob;
 
 struct sreq {
@@ -129,8 +128,11 @@ struct scheduler {
     const char **msg_sinks;
     size_t cap_msg_sinks;
     hs_proto_wseq wseq; /* the writer's newest commit we know of ({0, 0}: none yet) */
-    sreq **replan;      /* requests to plan again after this round of dispatch (borrowed) */
-    size_t nreplan, capreplan;
+    sjob **blocked;     /* jobs this round of dispatch found blocked (borrowed) */
+    size_t nblocked, capblocked;
+    sreq **replan; /* scratch: their requests, each once (borrowed) */
+    size_t capreplan;
+    bool replanning; /* planning a request again: failed jobs stay failed */
     int64_t started_mono;
 };
 
@@ -423,8 +425,8 @@ static void s_add_job(scheduler *s, sreq *r, swf *w, size_t f, size_t u, hs_inte
     s_job_id(w, f, &w->units[f][u], iv, id);
     sjob *j = s_job_find(s, id);
     if (j != NULL) {
-        if (s_job_state(j) == J_FAILED) {
-            /* A new request retries a job that failed before. */
+        if (s_job_state(j) == J_FAILED && !s->replanning) {
+            /* A new request retries a job that failed before (not a request planned again). */
             jobtab_set_state(s->jt, &j->t, J_PENDING, 0);
             j->attempt = 0;
         } else if (s_job_state(j) == J_DONE && w->units[f][u].nsinks > 0) {
@@ -834,6 +836,44 @@ static void s_forget_jobs(scheduler *s)
     s->nforget = 0;
 }
 
+/*
+ * The jobs this round found blocked: their requests are planned again (each
+ * once), then a job still blocked fails with the reason.
+ */
+static void s_unblock(scheduler *s)
+{
+    size_t nreq = 0;
+    for (size_t i = 0; i < s->nblocked; i++) {
+        sjob *j = s->blocked[i];
+        for (size_t k = 0; k < j->nreqs; k++) {
+            sreq *r = j->reqs[k];
+            bool listed = r->finished;
+            for (size_t x = 0; x < nreq && !listed; x++)
+                listed = s->replan[x] == r;
+            if (!listed &&
+                hs_grow(&s->replan, &s->capreplan, nreq + 1, sizeof *s->replan, 16) == HS_OK)
+                s->replan[nreq++] = r;
+        }
+    }
+    s->replanning = true;
+    for (size_t k = 0; k < nreq; k++) {
+        size_t before = s->replan[k]->total;
+        (void)s_plan(s, s->replan[k]);
+        if (s->replan[k]->total > before)
+            hs_info(s->log, "request %s planned again (an input was reopened): %zu more jobs",
+                    s->replan[k]->id, s->replan[k]->total - before);
+    }
+    s->replanning = false;
+    for (size_t i = 0; i < s->nblocked; i++) {
+        sjob *j = s->blocked[i];
+        char why[600];
+        bool blocked;
+        if (s_job_state(j) == J_PENDING && !s_ready(s, j, why, sizeof why, &blocked) && blocked)
+            s_fail_job(s, j, why, false);
+    }
+    s->nblocked = 0;
+}
+
 /* Dispatches what is ready, retries what timed out, fails what cannot run. */
 static void s_pump(scheduler *s)
 {
@@ -875,20 +915,17 @@ static void s_pump(scheduler *s)
         if (!s_tool_available(s, j->w->wf->factors[j->factor].tool))
             continue; /* no runtime takes this tool's jobs now: they wait */
         if (!s_ready(s, j, why, sizeof why, &blocked)) {
-            if (blocked && !j->replanned) {
-                /*
-                 * An input late data reopened: the job's requests are planned
-                 * again after this round (which adds the input's jobs); it
-                 * fails only if it is still blocked then.
-                 */
-                j->replanned = true;
-                for (size_t k = 0; k < j->nreqs; k++)
-                    if (!j->reqs[k]->finished && hs_grow(&s->replan, &s->capreplan, s->nreplan + 1,
-                                                         sizeof *s->replan, 16) == HS_OK)
-                        s->replan[s->nreplan++] = j->reqs[k];
-            } else if (blocked) {
+            /*
+             * An input that is not calculated and that nothing computes:
+             * late data may have reopened it. The job's requests are planned
+             * again after this round (which adds the input's jobs); the job
+             * fails only if that gives its input nothing to compute it.
+             */
+            if (blocked && hs_grow(&s->blocked, &s->capblocked, s->nblocked + 1, sizeof *s->blocked,
+                                   16) == HS_OK)
+                s->blocked[s->nblocked++] = j;
+            else if (blocked)
                 s_fail_job(s, j, why, false);
-            }
             continue;
         }
         enum jobtab_verdict v = jobtab_admit(s->jt, j->attempt, s->cfg->max_attempts);
@@ -902,9 +939,7 @@ static void s_pump(scheduler *s)
         if (s_dispatch(s, j) != HS_OK)
             break;
     }
-    for (size_t k = 0; k < s->nreplan; k++)
-        (void)s_plan(s, s->replan[k]);
-    s->nreplan = 0;
+    s_unblock(s);
     /* Forget finished jobs whose requests are all finished. */
     s_forget_jobs(s);
 }
@@ -946,7 +981,10 @@ static void s_progress(scheduler *s, sreq *r, bool force)
     enum { MAX_REPLANS = 8 };
     if (complete && !r->finished && !r->online && r->failed == 0 && r->replans < MAX_REPLANS) {
         size_t before = r->total;
+        bool was = s->replanning;
+        s->replanning = true;
         (void)s_plan(s, r);
+        s->replanning = was;
         if (r->total > before) {
             r->replans++;
             complete = false;
@@ -1838,6 +1876,7 @@ void scheduler_destroy(scheduler *s)
     jobtab_destroy(s->jt);
     hs_free(s->forget);
     hs_free(s->replan);
+    hs_free(s->blocked);
     size_t pos = 0;
     hs_map_entry *e;
     while ((e = hs_map_next(&s->reqs, &pos)) != NULL) {

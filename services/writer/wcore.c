@@ -1048,7 +1048,21 @@ static int w_job_replace(wcore *w, const hs_proto_job *j, size_t k, wpub *pub, s
     c->iv = j->interval;
     hs_batch_init(&c->b);
     *corr = w->ncorrs++;
-    return wdeps_change(w->deps, sid, j->interval.start + 1, j->interval.end, w->seq + 1);
+    rc = wdeps_change(w->deps, sid, j->interval.start + 1, j->interval.end, w->seq + 1);
+    if (rc != HS_OK)
+        return rc;
+    /*
+     * Its readers computed from the replaced values: what they calculated
+     * from this interval since it was reopened (a job that read the old
+     * values and committed before this one) is reopened now.
+     */
+    hs_intervals changed;
+    hs_intervals_init(&changed);
+    rc = hs_intervals_add(&changed, j->interval);
+    if (rc == HS_OK)
+        rc = w_changed(w, sid, &changed, "late", 0);
+    hs_intervals_free(&changed);
+    return rc;
 }
 
 /* A change a job may have missed: its sinks are reopened over what it touches. */
