@@ -181,6 +181,33 @@ static bool wf_plate_ancestor(const hs_workflow *wf, int a, int b)
     return false;
 }
 
+/*
+ * YAML limits an implicit key to 1024 characters: a longer one (possible
+ * as an explicit key) would make the workflow's JSON form unreadable.
+ */
+#define WF_KEY_MAX 1024
+
+static bool wf_keys_short(wfp *p, const hs_ynode *n)
+{
+    bool ok = true;
+    if (hs_ynode_kind(n) == HS_YNODE_MAP) {
+        for (size_t i = 0; i < hs_ynode_len(n); i++) {
+            size_t len = 0;
+            const hs_ynode *k = hs_ynode_key(n, i);
+            (void)hs_ynode_text(k, &len);
+            if (hs_ynode_kind(k) != HS_YNODE_SCALAR || len > WF_KEY_MAX) {
+                wf_err(p, k, "a key is not text of at most %d characters", WF_KEY_MAX);
+                ok = false;
+            }
+            ok = wf_keys_short(p, hs_ynode_value(n, i)) && ok;
+        }
+    } else if (hs_ynode_kind(n) == HS_YNODE_SEQ) {
+        for (size_t i = 0; i < hs_ynode_len(n); i++)
+            ok = wf_keys_short(p, hs_ynode_item(n, i)) && ok;
+    }
+    return ok;
+}
+
 /* ------------------------------------------------------------------ sections */
 
 static void wf_parse_online(wfp *p, const hs_ynode *n)
@@ -857,6 +884,8 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
         wf_err(&p, root, "a workflow is a mapping with id, plates and factors");
         goto done;
     }
+    if (!wf_keys_short(&p, root))
+        goto done;
     static const char *const top[] = {"id",       "name",    "owner",  "description",
                                       "online",   "plates",  "inputs", "factors",
                                       "job_span", "monitor", NULL};

@@ -209,6 +209,21 @@ static void test_text_values_that_are_not_text(void)
     CU_ASSERT_STRING_EQUAL(wf->plates[0].values[1], "1.5");
     CU_ASSERT_STRING_EQUAL(wf->plates[0].values[2], "007");
     hs_workflow_destroy(wf);
+    /* A key longer than YAML's 1024 characters for implicit keys is refused. */
+    hs_buf_reset(&err);
+    hs_buf longkey;
+    hs_buf_init(&longkey, 0);
+    CU_ASSERT_EQUAL_FATAL(hs_buf_puts(&longkey, "id: k\nfactors:\n  - tool: sliding_window\n"
+                                                "    params: {width: 5s, increment: 5s}\n"
+                                                "    sink: w\nmonitor: {? \""),
+                          HS_OK);
+    for (int i = 0; i < 1100; i++)
+        CU_ASSERT_EQUAL_FATAL(hs_buf_putc(&longkey, 'k'), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_buf_puts(&longkey, "\" : 1}\n"), HS_OK);
+    CU_ASSERT_PTR_NULL(parse(hs_buf_cstr(&longkey), &err));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(hs_buf_cstr(&err), "a key is not text of at most 1024 characters"));
+    hs_buf_free(&longkey);
     hs_buf_free(&err);
 }
 
