@@ -30,7 +30,8 @@
  *       committed (hs/s/B/#), jobs committed (hs/committed/W), results
  *       (hs/s/S/#) and corrections (hs/c/S/#) during the run; at the end,
  *       the lag of the workflow (now minus the oldest of the devices' latest
- *       result times) and how long committing the rest took. Prints one
+ *       result times; also its largest value sampled every 0.25 s over the
+ *       second half of the run) and how long committing the rest took. Prints one
  *       line of key=value figures.
  *
  * Times are wall clock microseconds (timestamps) and monotonic
@@ -433,7 +434,18 @@ typedef struct load_counts {
     long jobs, jobs_recompute;             /* job commit notices; those that recomputed */
     long results, corrections, corr_instances;
     int64_t *last_result_us; /* per device: latest result time, owned */
+    double lag_max_s;        /* largest lag sampled in the second half of the run */
 } load_counts;
+
+/* The workflow's lag: now minus the oldest of the devices' latest results; -1 before any. */
+static double load_lag_s(const load_counts *c, long devices)
+{
+    int64_t oldest = INT64_MAX;
+    for (long dev = 0; dev < devices; dev++)
+        if (c->last_result_us[dev] < oldest)
+            oldest = c->last_result_us[dev];
+    return oldest <= 0 ? -1 : (double)(hs_time_now_us() - oldest) / 1e6;
+}
 
 /* Counts a job commit notice, and whether it recomputed (its "recompute" field, when present). */
 static void count_job(load_counts *c, const hs_mqtt_msg *m)
@@ -518,13 +530,19 @@ static int run_load(const opts *o)
     double p_late = o->late_pct / 100.0;
     int64_t tick_us = o->tick_ms * 1000;
     int64_t start = hs_time_mono_us(), next_tick = start;
-    int64_t end = start + o->seconds * HS_US_PER_S;
+    int64_t end = start + o->seconds * HS_US_PER_S, next_sample = start + (end - start) / 2;
     int rc = 0;
     hs_mqtt_msg *m;
     while (rc == 0) {
         int64_t now = hs_time_mono_us();
         if (now >= end)
             break;
+        if (now >= next_sample) {
+            double lag = load_lag_s(&c, o->devices);
+            if (lag > c.lag_max_s)
+                c.lag_max_s = lag;
+            next_sample += HS_US_PER_S / 4;
+        }
         if (now >= next_tick) {
             double due = o->rate * (double)(now - start) / 1e6;
             int64_t wall = hs_time_now_us();
@@ -568,12 +586,7 @@ static int run_load(const opts *o)
     }
     int64_t run_end = hs_time_mono_us();
     double secs = (double)(run_end - start) / 1e6;
-    /* The workflow's lag: now minus the oldest of the devices' latest results. */
-    int64_t wall_end = hs_time_now_us(), oldest = INT64_MAX;
-    for (long dev = 0; dev < o->devices; dev++)
-        if (c.last_result_us[dev] < oldest)
-            oldest = c.last_result_us[dev];
-    double lag_s = oldest == 0 ? -1 : (double)(wall_end - oldest) / 1e6;
+    double lag_s = load_lag_s(&c, o->devices);
     /* Drain: wait until every published reading is committed (up to timeout_s). */
     long published = c.pub_ontime + c.pub_late;
     int64_t drain_stop = run_end + o->timeout_s * HS_US_PER_S;
@@ -590,12 +603,12 @@ static int run_load(const opts *o)
            "published_late=%ld published_per_s=%.0f committed_per_s=%.0f committed_late=%ld "
            "committed_after_end=%ld drain_s=%.2f jobs_per_s=%.1f "
            "recompute_jobs_per_s=%.1f results_per_s=%.1f corrections_per_s=%.1f "
-           "corrected_instances_per_s=%.1f lag_end_s=%.2f\n",
+           "corrected_instances_per_s=%.1f lag_end_s=%.2f lag_max_s=%.2f\n",
            o->label, o->devices, o->rate, secs, o->late_pct, published, c.pub_late,
            (double)published / secs, (double)committed / secs, c.committed_late, c.committed_drain,
            drain_s, (double)c.jobs / secs, (double)c.jobs_recompute / secs,
            (double)c.results / secs, (double)c.corrections / secs, (double)c.corr_instances / secs,
-           lag_s);
+           lag_s, c.lag_max_s);
     bench_close(&b);
     free(c.last_result_us);
     free(last_t);
