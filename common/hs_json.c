@@ -797,6 +797,15 @@ int hs_json_put_string(hs_buf *out, const char *s, size_t len)
             if (n == 0) {
                 HS__TRY_BUF(hs_buf_append(out, "\xef\xbf\xbd", 3));
                 p++;
+            } else if ((n == 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) ||
+                       (n == 2 && p[0] == 0xc2 && p[1] == 0x85)) {
+                /* U+2028, U+2029 and U+0085 are line breaks to YAML 1.1 readers (and
+                 * U+2028/9 to JavaScript): written escaped, the text reads back the same. */
+                char esc[7];
+                unsigned cp = n == 2 ? 0x85u : (p[2] == 0xa8 ? 0x2028u : 0x2029u);
+                snprintf(esc, sizeof esc, "\\u%04x", cp);
+                HS__TRY_BUF(hs_buf_append(out, esc, 6));
+                p += n;
             } else {
                 HS__TRY_BUF(hs_buf_append(out, p, n));
                 p += n;

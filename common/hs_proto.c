@@ -94,6 +94,39 @@ static void pe_kinterval(pe *e, const char *k, hs_interval iv)
     pe_int(e, iv.end);
 }
 
+static void pe_kwseq(pe *e, const char *k, hs_proto_wseq w)
+{
+    pe_s(e, k);
+    pe_array(e, 2);
+    pe_uint(e, w.epoch);
+    pe_uint(e, w.seq);
+}
+
+static const char *const trigger_names[] = {"request", "online", "late", "invalidate"};
+
+const char *hs_proto_trigger_name(hs_proto_trigger t)
+{
+    return (size_t)t < sizeof trigger_names / sizeof trigger_names[0] ? trigger_names[t] : "?";
+}
+
+/* The optional job fields trigger (when not request) and wseq (when known); adds their count. */
+static void pe_job_extras(pe *e, const hs_proto_job *j, uint32_t *n)
+{
+    if (j->trigger != HS_TRIGGER_REQUEST) {
+        pe_kstr(e, "trigger", hs_proto_trigger_name(j->trigger));
+        (*n)++;
+    }
+    if (j->wseq.epoch != 0) {
+        pe_kwseq(e, "wseq", j->wseq);
+        (*n)++;
+    }
+}
+
+static uint32_t job_extras_count(const hs_proto_job *j)
+{
+    return (j->trigger != HS_TRIGGER_REQUEST) + (j->wseq.epoch != 0);
+}
+
 static void pe_kfactor(pe *e, uint32_t factor)
 {
     char text[16];
@@ -135,6 +168,8 @@ static int pe_check_job(const hs_proto_job *j, bool with_sources)
         return hs_err_set(HS_ERR_INVAL, "job message: a required field is NULL");
     if (j->interval.start >= j->interval.end)
         return hs_err_set(HS_ERR_INVAL, "job message: the interval is empty");
+    if ((size_t)j->trigger >= sizeof trigger_names / sizeof trigger_names[0])
+        return hs_err_set(HS_ERR_INVAL, "job message: unknown trigger");
     return HS_OK;
 }
 
@@ -145,7 +180,7 @@ int hs_proto_job_encode(hs_buf *out, const hs_proto_job *j)
         return rc;
     if (j->nsources > UINT32_MAX)
         return hs_err_set(HS_ERR_LIMIT, "job message: too many sources");
-    uint32_t n = 14u + (j->request != NULL) + (j->output_plate != NULL);
+    uint32_t n = 14u + (j->request != NULL) + (j->output_plate != NULL) + job_extras_count(j);
     pe e = {out, HS_OK};
     pe_map(&e, n);
     pe_s(&e, "v");
@@ -175,6 +210,8 @@ int hs_proto_job_encode(hs_buf *out, const hs_proto_job *j)
         pe_kstr(&e, "request", j->request);
     if (j->output_plate != NULL)
         pe_kstr(&e, "output_plate", j->output_plate);
+    uint32_t extras = 0;
+    pe_job_extras(&e, j, &extras);
     return e.rc;
 }
 
@@ -249,6 +286,17 @@ static int pd_interval(pd *d, hs_interval *iv)
         hs_mp_get_int(&d->r, &iv->start) != HS_OK || hs_mp_get_int(&d->r, &iv->end) != HS_OK ||
         iv->start >= iv->end)
         return pd_bad(d, "[start, end] with start < end");
+    return HS_OK;
+}
+
+/* A writer commit [epoch, seq] with epoch > 0. */
+static int pd_wseq(pd *d, hs_proto_wseq *w)
+{
+    uint32_t two;
+    if (hs_mp_get_array(&d->r, &two) != HS_OK || two != 2 ||
+        hs_mp_get_uint(&d->r, &w->epoch) != HS_OK || hs_mp_get_uint(&d->r, &w->seq) != HS_OK ||
+        w->epoch == 0)
+        return pd_bad(d, "[epoch, seq] with epoch > 0");
     return HS_OK;
 }
 
@@ -624,6 +672,28 @@ static int pd_sinks(pd *d, void *obj)
     return pd_strs(d, &j->sinks, &j->nsinks);
 }
 
+static int pd_trigger(pd *d, void *obj)
+{
+    hs_proto_job *j = obj;
+    const char *s;
+    uint32_t len;
+    if (hs_mp_get_str(&d->r, &s, &len) == HS_OK) {
+        for (size_t i = 0; i < sizeof trigger_names / sizeof trigger_names[0]; i++) {
+            if (strlen(trigger_names[i]) == len && memcmp(trigger_names[i], s, len) == 0) {
+                j->trigger = (hs_proto_trigger)i;
+                return HS_OK;
+            }
+        }
+    }
+    return pd_bad(d, "request, online, late or invalidate");
+}
+
+static int pd_job_wseq(pd *d, void *obj)
+{
+    hs_proto_job *j = obj;
+    return pd_wseq(d, &j->wseq);
+}
+
 /* The job header, shared by job messages and job output parts. */
 enum {
     JF_V,
@@ -642,6 +712,8 @@ enum {
     JF_OUTPUT_META,
     JF_REQUEST,
     JF_OUTPUT_PLATE,
+    JF_TRIGGER,
+    JF_WSEQ,
 };
 
 static const pf job_fields[] = {
@@ -661,6 +733,8 @@ static const pf job_fields[] = {
     [JF_OUTPUT_META] = {"output_meta", PF_STR_NIL, offsetof(hs_proto_job, output_meta), NULL},
     [JF_REQUEST] = {"request", PF_NONEMPTY, offsetof(hs_proto_job, request), NULL},
     [JF_OUTPUT_PLATE] = {"output_plate", PF_NONEMPTY, offsetof(hs_proto_job, output_plate), NULL},
+    [JF_TRIGGER] = {"trigger", PF_FN, 0, pd_trigger},
+    [JF_WSEQ] = {"wseq", PF_FN, 0, pd_job_wseq},
 };
 
 int hs_proto_job_decode(hs_proto_job_msg *m, const uint8_t *data, size_t len)
@@ -703,7 +777,8 @@ long hs_proto_job_sink_index(const hs_proto_job *j, const char *sid)
 
 /* ------------------------------------------------------------------ write requests */
 
-static const char *const op_names[] = {"append", "job", "define", "purge", "doc_put", "doc_del"};
+static const char *const op_names[] = {"append",  "job",     "define",    "purge",
+                                       "doc_put", "doc_del", "invalidate"};
 
 const char *hs_proto_op_name(hs_proto_op op)
 {
@@ -845,6 +920,7 @@ int hs_proto_jobout_encode_fields(hs_buf *out, const hs_proto_jobout *o, uint32_
         pe_kstr(&e, "output_plate", j->output_plate);
         n++;
     }
+    pe_job_extras(&e, j, &n);
     if (error != NULL) {
         pe_kstr(&e, "error", error);
         n++;
@@ -1012,21 +1088,38 @@ int hs_proto_define_encode_fields(hs_buf *out, const hs_proto_define *d, uint32_
 {
     if (d->n == 0 || d->items == NULL || d->n > UINT32_MAX)
         return hs_err_set(HS_ERR_INVAL, "define: no list of streams");
-    for (size_t i = 0; i < d->n; i++)
-        if (d->items[i].sid == NULL || d->items[i].sid[0] == '\0' ||
-            d->items[i].kind < HS_STREAM_RAW || d->items[i].kind > HS_STREAM_ASSET)
+    for (size_t i = 0; i < d->n; i++) {
+        const hs_proto_define_item *it = &d->items[i];
+        if (it->sid == NULL || it->sid[0] == '\0' || it->kind < HS_STREAM_RAW ||
+            it->kind > HS_STREAM_ASSET)
             return hs_err_set(HS_ERR_INVAL, "define: stream %zu has no id or an unknown kind", i);
+        if (it->has_deps && ((it->nsources > 0 && it->sources == NULL) || it->lookback_us < 0 ||
+                             it->max_lateness_us < 0 || it->nsources > UINT32_MAX))
+            return hs_err_set(HS_ERR_INVAL, "define: stream %zu has bad dependencies", i);
+        for (size_t k = 0; it->has_deps && k < it->nsources; k++)
+            if (it->sources[k] == NULL || it->sources[k][0] == '\0')
+                return hs_err_set(HS_ERR_INVAL, "define: stream %zu has an empty source", i);
+    }
     pe e = {out, HS_OK};
     pe_s(&e, "streams");
     pe_array(&e, (uint32_t)d->n);
     for (size_t i = 0; i < d->n; i++) {
-        pe_array(&e, 3);
-        pe_s(&e, d->items[i].sid);
-        pe_int(&e, d->items[i].kind);
-        if (d->items[i].binding != NULL)
-            pe_s(&e, d->items[i].binding);
+        const hs_proto_define_item *it = &d->items[i];
+        pe_array(&e, it->has_deps ? 4 : 3);
+        pe_s(&e, it->sid);
+        pe_int(&e, it->kind);
+        if (it->binding != NULL)
+            pe_s(&e, it->binding);
         else
             pe_nil(&e);
+        if (it->has_deps) {
+            pe_map(&e, 3);
+            pe_kstrs(&e, "sources", it->sources, it->nsources);
+            pe_s(&e, "lookback_us");
+            pe_int(&e, it->lookback_us);
+            pe_s(&e, "max_lateness_us");
+            pe_int(&e, it->max_lateness_us);
+        }
     }
     if (e.rc == HS_OK)
         *nfields = 1;
@@ -1047,6 +1140,19 @@ int hs_proto_purge_encode_fields(hs_buf *out, const hs_proto_purge *p, uint32_t 
     return e.rc;
 }
 
+int hs_proto_invalidate_encode_fields(hs_buf *out, const hs_proto_invalidate *v, uint32_t *nfields)
+{
+    if (v->stream == NULL || v->stream[0] == '\0' || v->interval.start >= v->interval.end)
+        return hs_err_set(HS_ERR_INVAL,
+                          "invalidate: a stream and a non-empty interval are required");
+    pe e = {out, HS_OK};
+    pe_kstr(&e, "stream", v->stream);
+    pe_kinterval(&e, "interval", v->interval);
+    if (e.rc == HS_OK)
+        *nfields = 2;
+    return e.rc;
+}
+
 int hs_proto_doc_encode_fields(hs_buf *out, const hs_proto_doc *d, uint32_t *nfields)
 {
     if (d->coll == NULL || d->key == NULL || d->coll[0] == '\0' || d->key[0] == '\0')
@@ -1061,7 +1167,35 @@ int hs_proto_doc_encode_fields(hs_buf *out, const hs_proto_doc *d, uint32_t *nfi
     return e.rc;
 }
 
-/* define's streams: [[id, kind, binding or nil], ...]. */
+static int pd_dep_sources(pd *d, void *obj)
+{
+    hs_proto_define_item *it = obj;
+    return pd_strs(d, &it->sources, &it->nsources);
+}
+
+static int pd_nonneg(pd *d, int64_t *v)
+{
+    int rc = pd_int(d, v);
+    return rc == HS_OK && *v < 0 ? pd_bad(d, "a non-negative integer") : rc;
+}
+
+static int pd_dep_lookback(pd *d, void *obj)
+{
+    return pd_nonneg(d, &((hs_proto_define_item *)obj)->lookback_us);
+}
+
+static int pd_dep_max_lateness(pd *d, void *obj)
+{
+    return pd_nonneg(d, &((hs_proto_define_item *)obj)->max_lateness_us);
+}
+
+static const pf dep_fields[] = {
+    {"sources", PF_FN, 0, pd_dep_sources},
+    {"lookback_us", PF_FN, 0, pd_dep_lookback},
+    {"max_lateness_us", PF_FN, 0, pd_dep_max_lateness},
+};
+
+/* define's streams: [[id, kind, binding or nil, deps?], ...]. */
 static int pd_define(pd *d, void *obj)
 {
     hs_proto_define *def = obj;
@@ -1074,7 +1208,8 @@ static int pd_define(pd *d, void *obj)
     for (uint32_t i = 0; i < n; i++) {
         uint32_t three;
         int64_t kind;
-        if (hs_mp_get_array(&d->r, &three) != HS_OK || three != 3)
+        memset(&v[i], 0, sizeof v[i]);
+        if (hs_mp_get_array(&d->r, &three) != HS_OK || (three != 3 && three != 4))
             return hs_err_set(HS_ERR_PARSE, "stream definition %u is not [id, kind, binding]", i);
         int rc = pd_nonempty(d, &v[i].sid);
         if (rc != HS_OK)
@@ -1084,6 +1219,13 @@ static int pd_define(pd *d, void *obj)
         v[i].kind = (int)kind;
         if (pd_str_nil(d, &v[i].binding) != HS_OK)
             return hs_err_set(HS_ERR_PARSE, "stream definition %u: binding is not a string", i);
+        if (three == 4) {
+            rc = pd_submap(d, dep_fields, PF_N(dep_fields), &v[i], PF_ALL(dep_fields),
+                           "stream dependencies");
+            if (rc != HS_OK)
+                return rc;
+            v[i].has_deps = true;
+        }
     }
     def->items = v;
     def->n = n;
@@ -1111,6 +1253,11 @@ static const pf purge_fields[] = {
     {"remove", PF_BOOL, offsetof(hs_proto_purge, remove), NULL},
 };
 
+static const pf invalidate_fields[] = {
+    {"stream", PF_NONEMPTY, offsetof(hs_proto_invalidate, stream), NULL},
+    {"interval", PF_INTERVAL, offsetof(hs_proto_invalidate, interval), NULL},
+};
+
 /* doc_put's fields; doc_del has the first two. */
 static const pf doc_fields[] = {
     {"coll", PF_NONEMPTY, offsetof(hs_proto_doc, coll), NULL},
@@ -1134,6 +1281,10 @@ int hs_proto_wreq_decode(hs_proto_wreq_msg *m, const hs_proto_envelope *env)
         break;
     case HS_OP_PURGE:
         sets[1] = (pf_set){purge_fields, PF_N(purge_fields), &m->u.purge, BIT(0), 0};
+        break;
+    case HS_OP_INVALIDATE:
+        sets[1] = (pf_set){invalidate_fields, PF_N(invalidate_fields), &m->u.invalidate,
+                           PF_ALL(invalidate_fields), 0};
         break;
     case HS_OP_DOC_PUT:
     case HS_OP_DOC_DEL: {
@@ -1265,7 +1416,7 @@ int hs_proto_committed_encode(hs_buf *out, const hs_proto_committed *c)
         return hs_err_set(HS_ERR_INVAL, "commit notice: an error goes with a failure only");
     bool pvs = c->has_plate_values && c->outcome == HS_OUTCOME_OK;
     pe e = {out, HS_OK};
-    pe_map(&e, 8u + (c->request != NULL) + pvs);
+    pe_map(&e, 8u + (c->request != NULL) + pvs + (c->wseq.epoch != 0) + c->recompute);
     pe_kstr(&e, "job", c->job);
     pe_kstr(&e, "workflow", c->workflow);
     pe_kfactor(&e, c->factor);
@@ -1279,7 +1430,19 @@ int hs_proto_committed_encode(hs_buf *out, const hs_proto_committed *c)
         pe_kstr(&e, "request", c->request);
     if (pvs)
         pe_kstrs(&e, "plate_values", c->plate_values, c->nplate_values);
+    if (c->wseq.epoch != 0)
+        pe_kwseq(&e, "wseq", c->wseq);
+    if (c->recompute) {
+        pe_s(&e, "recompute");
+        if (e.rc == HS_OK)
+            e.rc = hs_mp_put_bool(e.b, true);
+    }
     return e.rc;
+}
+
+static int pd_committed_wseq(pd *d, void *obj)
+{
+    return pd_wseq(d, &((hs_proto_committed *)obj)->wseq);
 }
 
 static int pd_committed_plate_values(pd *d, void *obj)
@@ -1301,6 +1464,8 @@ static const pf committed_fields[] = {
     {"error", PF_STR, offsetof(hs_proto_committed, error), NULL},
     {"request", PF_NONEMPTY, offsetof(hs_proto_committed, request), NULL},
     {"plate_values", PF_FN, 0, pd_committed_plate_values},
+    {"wseq", PF_FN, 0, pd_committed_wseq},
+    {"recompute", PF_BOOL, offsetof(hs_proto_committed, recompute), NULL},
 };
 
 int hs_proto_committed_decode(hs_proto_committed_msg *m, const uint8_t *data, size_t len)
@@ -1365,7 +1530,8 @@ static void je_kuint(je *e, const char *k, uint64_t v)
 
 int hs_proto_history_encode(hs_buf *out, const hs_proto_history *h)
 {
-    if (h->job == NULL || h->workflow == NULL || h->pv == NULL || (size_t)h->outcome > 2)
+    if (h->job == NULL || h->workflow == NULL || h->pv == NULL || (size_t)h->outcome > 2 ||
+        (size_t)h->trigger >= sizeof trigger_names / sizeof trigger_names[0])
         return hs_err_set(HS_ERR_INVAL, "history record: a required field is NULL");
     char s[HS_TIME_ISO_MAX], en[HS_TIME_ISO_MAX], c[HS_TIME_ISO_MAX], factor[16];
     hs_time_format_iso(h->interval.start, s);
@@ -1412,6 +1578,8 @@ int hs_proto_history_encode(hs_buf *out, const hs_proto_history *h)
     je_kstr(&e, "runtime", h->runtime != NULL ? h->runtime : "", false);
     if (h->error != NULL && h->error[0] != '\0')
         je_kstr(&e, "error", h->error, false);
+    je_kstr(&e, "trigger", hs_proto_trigger_name(h->trigger), false);
+    je_raw(&e, h->recompute ? ",\"recompute\":true" : ",\"recompute\":false");
     je_raw(&e, "}");
     return e.rc;
 }
@@ -1687,6 +1855,7 @@ int hs_proto_api_reply_encode(hs_buf *out, const hs_proto_api_reply *r)
             return hs_err_set(HS_ERR_INVAL, "API reply: request is NULL");
         je_kstr(&e, "request", r->request, false);
         je_kuint(&e, "jobs", r->jobs);
+        je_kuint(&e, "reopened", r->reopened);
         break;
     case HS_API_PING:
         je_kuint(&e, "workflows", r->workflows);
@@ -1710,6 +1879,7 @@ static const pf api_reply_fields[] = {
     {"jobs", PF_UINT, offsetof(hs_proto_api_reply, jobs), NULL},
     {"workflows", PF_UINT, offsetof(hs_proto_api_reply, workflows), NULL},
     {"inflight", PF_UINT, offsetof(hs_proto_api_reply, inflight), NULL},
+    {"reopened", PF_UINT, offsetof(hs_proto_api_reply, reopened), NULL},
 };
 
 int hs_proto_api_reply_decode(hs_proto_api_reply_msg *m, const char *json, size_t len)
@@ -1901,6 +2071,42 @@ int hs_proto_online_doc_decode(const char *json, size_t len, int64_t *last_end_u
     return rc;
 }
 
+int hs_proto_deps_doc_encode(hs_buf *out, const hs_proto_define_item *it)
+{
+    if (!it->has_deps || (it->nsources > 0 && it->sources == NULL) || it->lookback_us < 0 ||
+        it->max_lateness_us < 0)
+        return hs_err_set(HS_ERR_INVAL, "dependencies document: bad dependencies");
+    hs_buf_reset(out);
+    je e = {out, HS_OK};
+    je_raw(&e, "{\"sources\":[");
+    for (size_t k = 0; k < it->nsources && e.rc == HS_OK; k++) {
+        if (k > 0)
+            je_raw(&e, ",");
+        if (e.rc == HS_OK)
+            e.rc = hs_json_put_string(out, it->sources[k], strlen(it->sources[k]));
+    }
+    je_raw(&e, "]");
+    je_kint(&e, "lookback_us", it->lookback_us);
+    je_kint(&e, "max_lateness_us", it->max_lateness_us);
+    je_raw(&e, "}");
+    return e.rc;
+}
+
+int hs_proto_deps_doc_decode(hs_proto_deps_msg *m, const char *json, size_t len)
+{
+    pm_init(&m->it, sizeof m->it, &m->arena);
+    pf_set set = {dep_fields, PF_N(dep_fields), &m->it, PF_ALL(dep_fields), 0};
+    int rc = pd_json_message(&m->arena, json, len, "dependencies document", &set, 1);
+    m->it.has_deps = rc == HS_OK;
+    return rc;
+}
+
+void hs_proto_deps_msg_free(hs_proto_deps_msg *m)
+{
+    if (m != NULL)
+        pm_free(&m->it, sizeof m->it, &m->arena);
+}
+
 /* The history record's params: an object, copied (the JSON's msgpack form is temporary). */
 static int pd_history_params(pd *d, void *obj)
 {
@@ -1931,6 +2137,15 @@ static int pd_history_tool(pd *d, void *obj)
                      "history tool");
 }
 
+static int pd_history_trigger(pd *d, void *obj)
+{
+    hs_proto_job j = {0};
+    int rc = pd_trigger(d, &j);
+    if (rc == HS_OK)
+        ((hs_proto_history *)obj)->trigger = j.trigger;
+    return rc;
+}
+
 /* [start, end] as ISO-8601 text, for people: start_us and end_us are exact. */
 static int pd_history_interval(pd *d, void *obj)
 {
@@ -1959,6 +2174,8 @@ static const pf history_fields[] = {
     {"attempt", PF_UINT, offsetof(hs_proto_history, attempt), NULL},
     {"runtime", PF_STR, offsetof(hs_proto_history, runtime), NULL},
     {"error", PF_STR, offsetof(hs_proto_history, error), NULL},
+    {"trigger", PF_FN, 0, pd_history_trigger},
+    {"recompute", PF_BOOL, offsetof(hs_proto_history, recompute), NULL},
 };
 
 int hs_proto_history_decode(hs_proto_history_msg *m, const char *json, size_t len)
@@ -2002,6 +2219,185 @@ int hs_proto_purged_decode(const uint8_t *data, size_t len, char *buf, size_t bu
     if (rc == HS_OK)
         memcpy(buf, s, strlen(s) + 1);
     hs_arena_free(&a);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ reopened intervals,
+ * corrections */
+
+/* Whether v[0..n) is a sorted list of disjoint, non-empty intervals. */
+static bool intervals_ok(const hs_interval *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].start >= v[i].end || (i > 0 && v[i].start < v[i - 1].end))
+            return false;
+    return true;
+}
+
+int hs_proto_reopened_encode(hs_buf *out, const hs_proto_reopened *r)
+{
+    if (r->stream == NULL || r->stream[0] == '\0' || r->reason == NULL || r->reason[0] == '\0' ||
+        r->n == 0 || r->intervals == NULL || r->n > UINT32_MAX ||
+        !intervals_ok(r->intervals, r->n) || r->wseq.epoch == 0)
+        return hs_err_set(HS_ERR_INVAL, "reopened notice: stream, reason, intervals (sorted, "
+                                        "disjoint) and wseq are required");
+    pe e = {out, HS_OK};
+    pe_map(&e, 4);
+    pe_kstr(&e, "stream", r->stream);
+    pe_s(&e, "intervals");
+    pe_array(&e, (uint32_t)r->n);
+    for (size_t i = 0; i < r->n; i++) {
+        pe_array(&e, 2);
+        pe_int(&e, r->intervals[i].start);
+        pe_int(&e, r->intervals[i].end);
+    }
+    pe_kstr(&e, "reason", r->reason);
+    pe_kwseq(&e, "wseq", r->wseq);
+    return e.rc;
+}
+
+static int pd_reopened_intervals(pd *d, void *obj)
+{
+    hs_proto_reopened *r = obj;
+    uint32_t n;
+    if (hs_mp_get_array(&d->r, &n) != HS_OK || n == 0)
+        return pd_bad(d, "a non-empty array of intervals");
+    hs_interval *v = hs_arena_alloc(d->arena, n * sizeof *v);
+    if (v == NULL)
+        return pd_nomem();
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = pd_interval(d, &v[i]);
+        if (rc != HS_OK)
+            return rc;
+    }
+    if (!intervals_ok(v, n))
+        return pd_bad(d, "a list of sorted, disjoint intervals");
+    r->intervals = v;
+    r->n = n;
+    return HS_OK;
+}
+
+static int pd_reopened_wseq(pd *d, void *obj)
+{
+    return pd_wseq(d, &((hs_proto_reopened *)obj)->wseq);
+}
+
+static const pf reopened_fields[] = {
+    {"stream", PF_NONEMPTY, offsetof(hs_proto_reopened, stream), NULL},
+    {"intervals", PF_FN, 0, pd_reopened_intervals},
+    {"reason", PF_NONEMPTY, offsetof(hs_proto_reopened, reason), NULL},
+    {"wseq", PF_FN, 0, pd_reopened_wseq},
+};
+
+int hs_proto_reopened_decode(hs_proto_reopened_msg *m, const uint8_t *data, size_t len)
+{
+    pm_init(&m->r, sizeof m->r, &m->arena);
+    pf_set set = {reopened_fields, PF_N(reopened_fields), &m->r, PF_ALL(reopened_fields), 0};
+    pd d;
+    pd_init(&d, &m->arena, data, len, "reopened notice");
+    return pd_message(&d, &set, 1);
+}
+
+void hs_proto_reopened_msg_free(hs_proto_reopened_msg *m)
+{
+    if (m != NULL)
+        pm_free(&m->r, sizeof m->r, &m->arena);
+}
+
+int hs_proto_correction_encode(hs_buf *out, const hs_proto_correction *c)
+{
+    if (c->interval.start >= c->interval.end || c->data == NULL || c->data_len == 0)
+        return hs_err_set(HS_ERR_INVAL, "correction: an interval and a batch are required");
+    pe e = {out, HS_OK};
+    pe_map(&e, 2);
+    pe_kinterval(&e, "interval", c->interval);
+    pe_s(&e, "data");
+    pe_raw(&e, c->data, c->data_len);
+    return e.rc;
+}
+
+static int pd_correction_data(pd *d, void *obj)
+{
+    hs_proto_correction *c = obj;
+    return pd_raw(d, HS_MP_ARRAY, "an array of instances", &c->data, &c->data_len);
+}
+
+int hs_proto_correction_decode(hs_proto_correction *c, const uint8_t *data, size_t len)
+{
+    static const pf fields[] = {
+        {"interval", PF_INTERVAL, offsetof(hs_proto_correction, interval), NULL},
+        {"data", PF_FN, 0, pd_correction_data},
+    };
+    memset(c, 0, sizeof *c);
+    hs_arena a;
+    hs_arena_init(&a, 256, 0);
+    pf_set set = {fields, PF_N(fields), c, PF_ALL(fields), 0};
+    pd d;
+    pd_init(&d, &a, data, len, "correction");
+    int rc = pd_message(&d, &set, 1);
+    hs_arena_free(&a);
+    return rc;
+}
+
+int hs_proto_reopened_doc_encode(hs_buf *out, const hs_intervals *iv)
+{
+    if (!intervals_ok(iv->v, iv->n))
+        return hs_err_set(HS_ERR_INVAL, "reopened document: intervals not sorted and disjoint");
+    hs_buf_reset(out);
+    je e = {out, HS_OK};
+    je_raw(&e, "{\"intervals\":[");
+    for (size_t i = 0; i < iv->n && e.rc == HS_OK; i++)
+        e.rc = hs_buf_printf(out, "%s[%" PRId64 ",%" PRId64 "]", i > 0 ? "," : "", iv->v[i].start,
+                             iv->v[i].end);
+    je_raw(&e, "]}");
+    return e.rc;
+}
+
+/* The document's intervals: as the notice's, but the empty set (all computed again) is one too. */
+static int pd_reopened_doc_intervals(pd *d, void *obj)
+{
+    hs_mp_reader at = d->r;
+    uint32_t n;
+    if (hs_mp_get_array(&d->r, &n) == HS_OK && n == 0)
+        return HS_OK;
+    d->r = at;
+    return pd_reopened_intervals(d, obj);
+}
+
+int hs_proto_reopened_doc_decode(const char *json, size_t len, hs_intervals *out)
+{
+    static const pf fields[] = {{"intervals", PF_FN, 0, pd_reopened_doc_intervals}};
+    hs_arena a;
+    hs_arena_init(&a, 256, 0);
+    hs_proto_reopened r = {0};
+    pf_set set = {fields, 1, &r, BIT(0), 0};
+    int rc = pd_json_message(&a, json, len, "reopened document", &set, 1);
+    hs_intervals_clear(out);
+    for (size_t i = 0; rc == HS_OK && i < r.n; i++)
+        rc = hs_intervals_add(out, r.intervals[i]);
+    hs_arena_free(&a);
+    return rc;
+}
+
+int hs_proto_wseq_encode(hs_buf *out, hs_proto_wseq w)
+{
+    if (w.epoch == 0)
+        return hs_err_set(HS_ERR_INVAL, "writer commit: epoch 0");
+    pe e = {out, HS_OK};
+    pe_array(&e, 2);
+    pe_uint(&e, w.epoch);
+    pe_uint(&e, w.seq);
+    return e.rc;
+}
+
+int hs_proto_wseq_decode(const uint8_t *data, size_t len, hs_proto_wseq *w)
+{
+    pd d;
+    pd_init(&d, NULL, data, len, "writer commit");
+    d.key = "wseq";
+    int rc = pd_wseq(&d, w);
+    if (rc == HS_OK && !hs_mp_at_end(&d.r))
+        rc = hs_err_set(HS_ERR_PARSE, "writer commit: bytes after [epoch, seq]");
     return rc;
 }
 

@@ -38,6 +38,34 @@ typedef struct hs_proto_source {
 } hs_proto_source;
 
 /*
+ * What made a job: a compute request, an online tick, late data that
+ * reopened its interval, or an explicit invalidation. On the wire the name
+ * ("request", "online", "late", "invalidate"); absent means request.
+ */
+typedef enum hs_proto_trigger {
+    HS_TRIGGER_REQUEST,
+    HS_TRIGGER_ONLINE,
+    HS_TRIGGER_LATE,
+    HS_TRIGGER_INVALIDATE,
+} hs_proto_trigger;
+
+const char *hs_proto_trigger_name(hs_proto_trigger t);
+
+/*
+ * A writer commit: the writer's incarnation (epoch, its start time in µs)
+ * and the commit's sequence number within it. {0, 0}: none. On the wire
+ * [epoch, seq].
+ */
+typedef struct hs_proto_wseq {
+    uint64_t epoch;
+    uint64_t seq;
+} hs_proto_wseq;
+
+/* The writer's newest commit, hs/wseq (retained): msgpack [epoch, seq], epoch > 0. */
+int hs_proto_wseq_encode(hs_buf *out, hs_proto_wseq w);
+int hs_proto_wseq_decode(const uint8_t *data, size_t len, hs_proto_wseq *w);
+
+/*
  * What every job message and every part of a job's output carry
  * (schemas/job.json). Strings are NUL-terminated; optional ones are NULL when
  * absent (nil on the wire for alignment, splitting and output_meta). When
@@ -65,6 +93,9 @@ typedef struct hs_proto_job {
     const char *output_meta;  /* NULL: none */
     const char *request;      /* NULL: none */
     const char *output_plate; /* plate-creation jobs; NULL otherwise */
+    hs_proto_trigger trigger;
+    hs_proto_wseq wseq; /* the newest writer commit the scheduler knew at dispatch: all of it
+                           is visible to the job's reads ({0, 0}: unknown) */
 } hs_proto_job;
 
 /* A decoded job message: the job and the memory its strings live in. */
@@ -88,6 +119,7 @@ typedef enum hs_proto_op {
     HS_OP_PURGE,
     HS_OP_DOC_PUT,
     HS_OP_DOC_DEL,
+    HS_OP_INVALIDATE,
     HS_OP_UNKNOWN, /* an op this version does not know: refused, with the reason, not dropped */
 } hs_proto_op;
 
@@ -169,6 +201,15 @@ typedef struct hs_proto_define_item {
     const char *sid;
     int kind;            /* HS_STREAM_RAW .. HS_STREAM_ASSET (hs_store.h) */
     const char *binding; /* JSON text, NULL for none */
+    /* What the sink's jobs read, for a computed stream (has_deps): the streams
+     * (sources, alignment, splitting), the lookback, and the workflow's
+     * max_lateness (0: unbounded). On the wire a fourth item
+     * {"sources", "lookback_us", "max_lateness_us"}. */
+    bool has_deps;
+    const char *const *sources;
+    size_t nsources;
+    int64_t lookback_us;
+    int64_t max_lateness_us;
 } hs_proto_define_item;
 
 typedef struct hs_proto_define {
@@ -189,10 +230,17 @@ typedef struct hs_proto_doc {
     const char *json;
 } hs_proto_doc;
 
+/* invalidate: reopen interval of stream and everything downstream. */
+typedef struct hs_proto_invalidate {
+    const char *stream;
+    hs_interval interval;
+} hs_proto_invalidate;
+
 int hs_proto_append_encode_fields(hs_buf *out, const hs_proto_append *a, uint32_t *nfields);
 int hs_proto_define_encode_fields(hs_buf *out, const hs_proto_define *d, uint32_t *nfields);
 int hs_proto_purge_encode_fields(hs_buf *out, const hs_proto_purge *p, uint32_t *nfields);
 int hs_proto_doc_encode_fields(hs_buf *out, const hs_proto_doc *d, uint32_t *nfields);
+int hs_proto_invalidate_encode_fields(hs_buf *out, const hs_proto_invalidate *v, uint32_t *nfields);
 
 /* A decoded write request of any op but job (which hs_proto_jobout_decode reads). */
 typedef struct hs_proto_wreq_msg {
@@ -202,6 +250,7 @@ typedef struct hs_proto_wreq_msg {
         hs_proto_define define;
         hs_proto_purge purge;
         hs_proto_doc doc; /* doc_put and doc_del */
+        hs_proto_invalidate invalidate;
     } u;
     hs_arena arena;
 } hs_proto_wreq_msg;
@@ -272,6 +321,8 @@ typedef struct hs_proto_committed {
     const char *const *plate_values;
     size_t nplate_values;
     bool has_plate_values; /* only with HS_OUTCOME_OK */
+    hs_proto_wseq wseq;    /* the writer commit that held it */
+    bool recompute;        /* the job replaced results of a reopened interval */
 } hs_proto_committed;
 
 typedef struct hs_proto_committed_msg {
@@ -307,6 +358,8 @@ typedef struct hs_proto_history {
     hs_proto_outcome outcome;
     const char *runtime; /* "" when no runtime ran it */
     const char *error;   /* NULL or "" when ok */
+    hs_proto_trigger trigger;
+    bool recompute; /* it replaced results of a reopened interval */
 } hs_proto_history;
 
 /* Writes the record as one JSON object (out is reset first). */
@@ -414,6 +467,7 @@ typedef struct hs_proto_api_reply {
     bool unchanged;       /* workflow_add */
     const char *request;  /* compute */
     uint64_t jobs;        /* compute: jobs planned; ping: jobs known */
+    uint64_t reopened;    /* compute: intervals in the request that late data reopened */
     uint64_t workflows;   /* ping */
     uint64_t inflight;    /* ping */
 } hs_proto_api_reply;
@@ -493,6 +547,30 @@ int hs_proto_workflow_doc_decode(hs_proto_workflow_doc_msg *m, const char *json,
 void hs_proto_workflow_doc_msg_free(hs_proto_workflow_doc_msg *m);
 
 /* An online workflow's state, docs/online/<id>: where its next run starts. */
+/*
+ * The dependencies of a computed stream, docs/deps/<sink> (JSON
+ * {"sources", "lookback_us", "max_lateness_us"}): what its jobs read, as the
+ * define op gave it (it->has_deps). Written and read by the writer.
+ */
+typedef struct hs_proto_deps_msg {
+    hs_proto_define_item it; /* sid, kind and binding unused */
+    hs_arena arena;
+} hs_proto_deps_msg;
+
+int hs_proto_deps_doc_encode(hs_buf *out, const hs_proto_define_item *it);
+int hs_proto_deps_doc_decode(hs_proto_deps_msg *m, const char *json, size_t len);
+void hs_proto_deps_msg_free(hs_proto_deps_msg *m);
+
+/*
+ * The reopened intervals of a computed stream, docs/reopened/<sid> (JSON
+ * {"intervals": [[start_us, end_us], ...]}, sorted and disjoint, possibly
+ * none once all were computed again): calculated once, reopened by late data
+ * or an invalidation, not computed again yet.
+ */
+int hs_proto_reopened_doc_encode(hs_buf *out, const hs_intervals *iv);
+/* Replaces out's content with the document's intervals. */
+int hs_proto_reopened_doc_decode(const char *json, size_t len, hs_intervals *out);
+
 int hs_proto_online_doc_encode(hs_buf *out, int64_t last_end_us);
 int hs_proto_online_doc_decode(const char *json, size_t len, int64_t *last_end_us);
 
@@ -504,6 +582,43 @@ typedef struct hs_proto_history_msg {
 
 int hs_proto_history_decode(hs_proto_history_msg *m, const char *json, size_t len);
 void hs_proto_history_msg_free(hs_proto_history_msg *m);
+
+/*
+ * The notice of reopened intervals, hs/reopened (msgpack, schemas/reopened.json):
+ * intervals of stream that stopped counting as calculated in writer commit
+ * wseq, and why ("late": data arrived inside what its jobs read;
+ * "invalidate": asked for; "race": data committed while a job over it ran).
+ */
+typedef struct hs_proto_reopened {
+    const char *stream;
+    const hs_interval *intervals; /* sorted, disjoint, non-empty list */
+    size_t n;
+    const char *reason;
+    hs_proto_wseq wseq;
+} hs_proto_reopened;
+
+typedef struct hs_proto_reopened_msg {
+    hs_proto_reopened r;
+    hs_arena arena;
+} hs_proto_reopened_msg;
+
+int hs_proto_reopened_encode(hs_buf *out, const hs_proto_reopened *r);
+int hs_proto_reopened_decode(hs_proto_reopened_msg *m, const uint8_t *data, size_t len);
+void hs_proto_reopened_msg_free(hs_proto_reopened_msg *m);
+
+/*
+ * A correction, hs/c/<sid> (msgpack, schemas/correction.json): the stream
+ * over interval is now exactly data (a batch [[t_us, v], ...], borrowed);
+ * what a subscriber held in interval and is not in data was removed.
+ */
+typedef struct hs_proto_correction {
+    hs_interval interval;
+    const uint8_t *data;
+    size_t data_len;
+} hs_proto_correction;
+
+int hs_proto_correction_encode(hs_buf *out, const hs_proto_correction *c);
+int hs_proto_correction_decode(hs_proto_correction *c, const uint8_t *data, size_t len);
 
 /* The notice of a purged stream, hs/purged (msgpack {stream}, schemas/purged.json). */
 int hs_proto_purged_encode(hs_buf *out, const char *stream);

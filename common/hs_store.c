@@ -238,6 +238,22 @@ int hs_store_purge(hs_store *s, const char *id, bool remove_definition, int64_t 
     return s->ops->purge(s, id, remove_definition, deleted ? deleted : &dummy);
 }
 
+int hs_store_delete_range(hs_store *s, const char *id, hs_interval range, int64_t *deleted)
+{
+    int64_t dummy;
+    int rc = hs__store_need_write(s);
+    if (rc == HS_OK)
+        rc = hs__store_need_id(id);
+    if (rc != HS_OK)
+        return rc;
+    if (deleted == NULL)
+        deleted = &dummy;
+    *deleted = 0;
+    if (range.start >= range.end)
+        return HS_OK;
+    return s->ops->delete_range(s, id, range, deleted);
+}
+
 static int hs__store_need_doc(const char *coll, const char *key)
 {
     if (coll == NULL || coll[0] == '\0' || key == NULL || key[0] == '\0')

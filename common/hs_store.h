@@ -130,6 +130,13 @@ int hs_store_intervals_set(hs_store *s, const char *id, const hs_intervals *set)
  */
 int hs_store_purge(hs_store *s, const char *id, bool remove_definition, int64_t *deleted);
 
+/*
+ * Deletes the instances of stream id in (range.start, range.end] (a job's
+ * results that its recomputation replaces). HS_ERR_NOTFOUND when the stream
+ * does not exist. *deleted (may be NULL) receives the number deleted.
+ */
+int hs_store_delete_range(hs_store *s, const char *id, hs_interval range, int64_t *deleted);
+
 /* Stores (insert or replace) a JSON document under (coll, key). */
 int hs_store_doc_put(hs_store *s, const char *coll, const char *key, const char *json);
 /* HS_ERR_NOTFOUND when absent. */

@@ -20,6 +20,7 @@ typedef struct hs_store_ops {
     int (*intervals_add)(hs_store *s, const char *id, const hs_intervals *add);
     int (*intervals_set)(hs_store *s, const char *id, const hs_intervals *set);
     int (*purge)(hs_store *s, const char *id, bool remove_definition, int64_t *deleted);
+    int (*delete_range)(hs_store *s, const char *id, hs_interval range, int64_t *deleted);
     int (*doc_put)(hs_store *s, const char *coll, const char *key, const char *json);
     int (*doc_delete)(hs_store *s, const char *coll, const char *key);
     int (*stream_get)(hs_store *s, const char *id, hs_stream_info *out);

@@ -631,6 +631,26 @@ static int hs__mg_purge(hs_store *s, const char *id, bool remove_definition, int
     return rc;
 }
 
+static int hs__mg_delete_range(hs_store *s, const char *id, hs_interval range, int64_t *deleted)
+{
+    hs_store_mongo *st = (hs_store_mongo *)s;
+    bson_t filter = BSON_INITIALIZER, t, reply;
+    BSON_APPEND_UTF8(&filter, "s", id);
+    BSON_APPEND_DOCUMENT_BEGIN(&filter, "t", &t);
+    BSON_APPEND_INT64(&t, "$gt", range.start);
+    BSON_APPEND_INT64(&t, "$lte", range.end);
+    bson_append_document_end(&filter, &t);
+    bson_error_t err;
+    int rc = HS_OK;
+    if (!mongoc_collection_delete_many(st->instances, &filter, NULL, &reply, &err))
+        rc = hs__mg_err("delete range", &err);
+    else
+        *deleted = hs__mg_reply_count(&reply, "deletedCount");
+    bson_destroy(&reply);
+    bson_destroy(&filter);
+    return rc;
+}
+
 /* --- instances ------------------------------------------------------------ */
 
 /* A stored instance fetched to classify a duplicate-key error. */
@@ -1130,6 +1150,7 @@ static const hs_store_ops hs__mongo_ops = {
     .intervals_add = hs__mg_intervals_add,
     .intervals_set = hs__mg_intervals_set,
     .purge = hs__mg_purge,
+    .delete_range = hs__mg_delete_range,
     .doc_put = hs__mg_doc_put,
     .doc_delete = hs__mg_doc_delete,
     .stream_get = hs__mg_stream_get,

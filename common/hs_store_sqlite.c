@@ -44,6 +44,7 @@ enum {
     Q_CALC_GET,
     Q_CALC_SET,
     Q_PURGE,
+    Q_DELETE_RANGE,
     Q_STREAM_DELETE,
     Q_DOC_PUT,
     Q_DOC_GET,
@@ -76,6 +77,7 @@ static const char *const hs__sql[Q__COUNT] = {
     [Q_CALC_GET] = "SELECT calculated FROM streams WHERE sid = ?1",
     [Q_CALC_SET] = "UPDATE streams SET calculated = ?2, updated_us = ?3 WHERE sid = ?1",
     [Q_PURGE] = "DELETE FROM instances WHERE sid = ?1",
+    [Q_DELETE_RANGE] = "DELETE FROM instances WHERE sid = ?1 AND t > ?2 AND t <= ?3",
     [Q_STREAM_DELETE] = "DELETE FROM streams WHERE sid = ?1",
     [Q_DOC_PUT] =
         "INSERT OR REPLACE INTO docs(coll, key, json, updated_us) VALUES (?1, ?2, ?3, ?4)",
@@ -478,6 +480,26 @@ static int hs__sq_purge(hs_store *s, const char *id, bool remove_definition, int
     return hs__sq_calc_set(st, sid, &none);
 }
 
+static int hs__sq_delete_range(hs_store *s, const char *id, hs_interval range, int64_t *deleted)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_int64 sid = 0;
+    int rc = hs__sq_sid(st, id, &sid);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_stmt *q = NULL;
+    rc = hs__sq_stmt(st, Q_DELETE_RANGE, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_int64(q, 1, sid);
+    sqlite3_bind_int64(q, 2, range.start);
+    sqlite3_bind_int64(q, 3, range.end);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return hs__sq_err(st, "delete range");
+    *deleted = sqlite3_changes64(st->db);
+    return HS_OK;
+}
+
 static int hs__sq_doc_put(hs_store *s, const char *coll, const char *key, const char *json)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
@@ -689,6 +711,7 @@ static const hs_store_ops hs__sqlite_ops = {
     .intervals_add = hs__sq_intervals_add,
     .intervals_set = hs__sq_intervals_set,
     .purge = hs__sq_purge,
+    .delete_range = hs__sq_delete_range,
     .doc_put = hs__sq_doc_put,
     .doc_delete = hs__sq_doc_delete,
     .stream_get = hs__sq_stream_get,

@@ -2,12 +2,14 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_fmt.h"
 #include "hs_hash.h"
 #include "hs_json.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
 #include "hs_yaml.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,7 +93,18 @@ static char *wf_str(wfp *p, const hs_ynode *n, const char *what)
                hs_ynode_text(n, NULL));
         return NULL;
     }
-    char *s = hs_strdup(hs_ynode_text(n, NULL));
+    /* A number stands for its value (01 is 1), as in the workflow's JSON form. */
+    char num[HS_FMT_DOUBLE_MAX > 24 ? HS_FMT_DOUBLE_MAX : 24];
+    const char *text = hs_ynode_text(n, NULL);
+    int64_t i;
+    if (hs_ynode_type(n) == HS_YTYPE_INT && hs_ynode_int(n, &i) == HS_OK) {
+        snprintf(num, sizeof num, "%" PRId64, i);
+        text = num;
+    } else if (hs_ynode_type(n) == HS_YTYPE_FLOAT && hs_ynode_float(n, &d) == HS_OK) {
+        (void)hs_fmt_double(d, 15, num);
+        text = num;
+    }
+    char *s = hs_strdup(text);
     if (s == NULL)
         wf_err(p, n, "out of memory");
     return s;
@@ -181,9 +194,19 @@ static void wf_parse_online(wfp *p, const hs_ynode *n)
     const hs_ynode *win = hs_ynode_get(n, "window");
     for (size_t i = 0; i < hs_ynode_len(n); i++) {
         const char *k = hs_ynode_text(hs_ynode_key(n, i), NULL);
-        if (strcmp(k, "every") != 0 && strcmp(k, "window") != 0)
-            wf_err(p, hs_ynode_key(n, i), "unknown key '%s' in online (every, window)", k);
+        if (strcmp(k, "every") != 0 && strcmp(k, "window") != 0 && strcmp(k, "lateness") != 0 &&
+            strcmp(k, "max_lateness") != 0)
+            wf_err(p, hs_ynode_key(n, i),
+                   "unknown key '%s' in online (every, window, lateness, max_lateness)", k);
     }
+    const hs_ynode *lat = hs_ynode_get(n, "lateness");
+    const hs_ynode *maxlat = hs_ynode_get(n, "max_lateness");
+    if (lat != NULL && wf_duration(p, lat, "online.lateness", &wf->lateness_us) &&
+        wf->lateness_us < 0)
+        wf_err(p, lat, "online.lateness cannot be negative");
+    if (maxlat != NULL && wf_duration(p, maxlat, "online.max_lateness", &wf->max_lateness_us) &&
+        wf->max_lateness_us <= 0)
+        wf_err(p, maxlat, "online.max_lateness must be positive (omit it for no bound)");
     wf->online = true;
     if (every == NULL)
         wf_err(p, n, "online needs every (how often it runs, e.g. 10s)");

@@ -71,7 +71,9 @@ typedef struct hs_workflow {
     bool online;
     int64_t every_us;
     hs_rel_interval window;
-    int64_t job_span_us; /* longest job interval (default 1 day) */
+    int64_t lateness_us;     /* online: delay of an interval's first computation (0: none) */
+    int64_t max_lateness_us; /* online: older data reopens nothing (0: unbounded) */
+    int64_t job_span_us;     /* longest job interval (default 1 day) */
     hs_wf_plate *plates;
     size_t nplates;
     hs_wf_factor *factors;

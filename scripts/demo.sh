@@ -57,6 +57,23 @@ hsctl compute house_climate --from "$FROM" --to "$TO" --wait
 say "Asking again for the same interval computes nothing"
 hsctl compute house_climate --from "$FROM" --to "$TO" --wait
 
+say "Late data: a reading of house 1's kitchen arrives 2 hours late"
+LATE=$(( START + 630 ))
+echo "room_temp/house=1/room=kitchen around $(date -u -d @"$LATE" +%H:%M:%S) before:"
+hsctl stream get room_temp/house=1/room=kitchen --from $(( LATE - 90 )) --to $(( LATE + 90 )) --format table
+mosquitto_pub -p "$PORT" -q 1 -t hs/raw/temperature/house=1/room=kitchen -m "{\"t\": $LATE.5, \"v\": 100}"
+for _ in $(seq 1 50); do
+  hsctl stream intervals room_temp/house=1/room=kitchen | grep -q reopened && break
+  sleep 0.2
+done
+echo "the writer reopened what the late reading touches, here and downstream:"
+hsctl stream intervals room_temp/house=1/room=kitchen
+hsctl stream intervals house_temp/house=1
+say "Computing again recomputes exactly the reopened intervals"
+hsctl compute house_climate --from "$FROM" --to "$TO" --wait
+echo "room_temp/house=1/room=kitchen after (its minute now includes the reading of 100):"
+hsctl stream get room_temp/house=1/room=kitchen --from $(( LATE - 90 )) --to $(( LATE + 90 )) --format table
+
 say "House temperatures, last five minutes of the history"
 for h in 1 2 3; do
   echo "house $h:"

@@ -415,6 +415,10 @@ int cmd_compute(hsctl *h, int argc, char **argv)
     int rc = api_call(h, &q, "compute", &reply, 30000);
     if (rc == HSCTL_OK) {
         unsigned long long jobs = (unsigned long long)reply.reply.jobs;
+        if (reply.reply.reopened > 0)
+            printf("late data or an invalidation reopened %llu intervals here: they are computed "
+                   "again\n",
+                   (unsigned long long)reply.reply.reopened);
         if (!wait)
             printf("request %s: %llu jobs planned (hsctl compute --wait shows progress)\n", rid,
                    jobs);
@@ -488,10 +492,13 @@ static int jobs_one(void *ud, const char *key, const char *json)
         hs_time_format_iso(r->committed_us, committed);
         hs_time_format_iso(r->interval.start, a);
         hs_time_format_iso(r->interval.end, b);
-        printf("%-27s %-16s f%-3u %-26s (%s, %s] %-7s %8llu %8.1fms %s\n", committed, r->workflow,
-               (unsigned)r->factor, r->pv[0] ? r->pv : "-", a, b, hs_proto_outcome_name(r->outcome),
-               (unsigned long long)r->count, (double)r->duration_us / 1000.0,
-               r->error != NULL ? r->error : "");
+        char why[32];
+        snprintf(why, sizeof why, "%s%s", hs_proto_trigger_name(r->trigger),
+                 r->recompute ? "+recompute" : "");
+        printf("%-27s %-16s f%-3u %-26s (%s, %s] %-7s %-18s %8llu %8.1fms %s\n", committed,
+               r->workflow, (unsigned)r->factor, r->pv[0] ? r->pv : "-", a, b,
+               hs_proto_outcome_name(r->outcome), why, (unsigned long long)r->count,
+               (double)r->duration_us / 1000.0, r->error != NULL ? r->error : "");
     }
     c->shown++;
     hs_proto_history_msg_free(&hm);
@@ -508,7 +515,8 @@ int cmd_jobs(hsctl *h, int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0) {
             puts("usage: hsctl jobs [WORKFLOW] [--limit N] [--failed] [--json]\n"
                  "The job history, newest first: workflow, factor, plate value, interval,\n"
-                 "outcome, instances, duration (and the error of failed jobs).");
+                 "outcome, why it ran (request, online, late, invalidate; +recompute when it\n"
+                 "replaced reopened results), instances, duration (and the error of failed jobs).");
             return 0;
         } else if (strcmp(argv[i], "--failed") == 0) {
             c.failed_only = true;
@@ -529,8 +537,8 @@ int cmd_jobs(hsctl *h, int argc, char **argv)
     if (wf != NULL)
         snprintf(prefix, sizeof prefix, "%s/", wf);
     if (!c.json)
-        printf("%-27s %-16s %-4s %-26s %-46s %-7s %8s %10s\n", "COMMITTED", "WORKFLOW", "F",
-               "PLATE VALUE", "INTERVAL", "OUTCOME", "COUNT", "DURATION");
+        printf("%-27s %-16s %-4s %-26s %-46s %-7s %-18s %8s %10s\n", "COMMITTED", "WORKFLOW", "F",
+               "PLATE VALUE", "INTERVAL", "OUTCOME", "WHY", "COUNT", "DURATION");
     int rc = hs_store_doc_list(s, "history", prefix, true, c.failed_only ? 0 : (size_t)limit,
                                jobs_one, &c);
     return rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "%s", hs_err_detail());

@@ -120,6 +120,7 @@ static int do_compute(const hs_proto_api_req *req, const api_ops *ops, api_resul
     out->reply.ok = true;
     out->reply.request = out->text;
     out->reply.jobs = c.jobs;
+    out->reply.reopened = c.reopened;
     return HS_OK;
 }
 

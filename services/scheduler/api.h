@@ -28,6 +28,7 @@ typedef struct api_added {
 typedef struct api_computed {
     const char *request; /* the request's id (borrowed) */
     uint64_t jobs;       /* jobs planned */
+    uint64_t reopened;   /* intervals in the request that late data or invalidation reopened */
 } api_computed;
 
 /* What ping reports. */

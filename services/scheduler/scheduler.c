@@ -72,6 +72,7 @@ struct sreq {
     swf *w;
     hs_interval iv;
     bool online;
+    hs_proto_trigger trigger; /* what made it: request, online tick, late data */
     size_t total, done, failed;
     uint64_t instances;
     int64_t started_mono;
@@ -90,6 +91,7 @@ struct swf {
     size_t *nunits;
     hs_map producer;     /* sink stream id -> (factor << 32 | unit) + 1 */
     online_state online; /* online: the last interval's end and the next run (online.c) */
+    hs_intervals heal;   /* online: reopened intervals of its sinks to compute again */
     bool behind;         /* online: the clock is behind the last interval's end (logged once) */
     bool removed;
 };
@@ -124,6 +126,8 @@ struct scheduler {
     size_t cap_msg_src;
     const char **msg_sinks;
     size_t cap_msg_sinks;
+    hs_proto_wseq wseq; /* the writer's newest commit we know of ({0, 0}: none yet) */
+    int64_t started_mono;
 };
 
 /* ------------------------------------------------------------------ helpers */
@@ -217,6 +221,7 @@ static void swf_free(swf *w)
     if (w == NULL)
         return;
     swf_units_free(w);
+    hs_intervals_free(&w->heal);
     hs_workflow_destroy(w->wf);
     hs_free(w);
 }
@@ -260,7 +265,6 @@ static bool swf_producer(const swf *w, const char *sid, size_t *f, size_t *u)
     return true;
 }
 
-/* Sends the definitions (kind computed, binding) of every sink of w to the writer. */
 /* Sends n stream definitions in one define request (f is scratch). */
 static int s_send_defines(scheduler *s, const hs_proto_define_item *items, size_t n, hs_buf *f)
 {
@@ -271,21 +275,59 @@ static int s_send_defines(scheduler *s, const hs_proto_define_item *items, size_
     return rc == HS_OK ? s_write(s, HS_OP_DEFINE, f, nf) : rc;
 }
 
+/* The streams a unit's jobs read (sources, alignment, splitting) into out[0..*n), borrowed. */
+static void s_unit_reads(const hs_wf_unit *un, const char **out, size_t *n)
+{
+    *n = 0;
+    for (size_t k = 0; k < un->nsources; k++)
+        out[(*n)++] = un->sources[k]->canon;
+    if (un->alignment != NULL)
+        out[(*n)++] = un->alignment->canon;
+    if (un->splitting != NULL)
+        out[(*n)++] = un->splitting->canon;
+}
+
+/*
+ * Sends the definition of every sink of w to the writer: kind computed, the
+ * binding, and what its jobs read (the writer reopens its calculated
+ * intervals when late data arrives there: docs/ARCHITECTURE.md).
+ */
 static int s_define_sinks(scheduler *s, swf *w)
 {
     /* In requests of at most 500 definitions. */
     enum { BATCH = 500 };
     hs_proto_define_item items[BATCH];
+    const char **reads[BATCH];
     hs_buf f;
     hs_buf_init(&f, 0);
     int rc = HS_OK;
     size_t n = 0;
+    memset(reads, 0, sizeof reads);
     for (size_t fi = 0; rc == HS_OK && fi < w->wf->nfactors; fi++) {
         const hs_wf_factor *fa = &w->wf->factors[fi];
         for (size_t u = 0; rc == HS_OK && u < w->nunits[fi]; u++) {
-            for (size_t k = 0; rc == HS_OK && k < w->units[fi][u].nsinks; k++) {
-                const char *sid = w->units[fi][u].sinks[k]->canon;
-                items[n++] = (hs_proto_define_item){sid, HS_STREAM_COMPUTED, fa->binding};
+            const hs_wf_unit *un = &w->units[fi][u];
+            for (size_t k = 0; rc == HS_OK && k < un->nsinks; k++) {
+                const char *sid = un->sinks[k]->canon;
+                hs_free(reads[n]);
+                reads[n] = hs_malloc((un->nsources + 2) * sizeof *reads[n]);
+                if (reads[n] == NULL) {
+                    rc = HS_ERR_NOMEM;
+                    break;
+                }
+                size_t nr;
+                s_unit_reads(un, reads[n], &nr);
+                items[n] = (hs_proto_define_item){
+                    .sid = sid,
+                    .kind = HS_STREAM_COMPUTED,
+                    .binding = fa->binding,
+                    .has_deps = true,
+                    .sources = reads[n],
+                    .nsources = nr,
+                    .lookback_us = fa->lookback_us,
+                    .max_lateness_us = w->wf->online ? w->wf->max_lateness_us : 0,
+                };
+                n++;
                 /* The writer may purge it: forget what we knew. */
                 s_calc_forget(s, sid);
                 if (n == BATCH) {
@@ -297,6 +339,8 @@ static int s_define_sinks(scheduler *s, swf *w)
     }
     if (rc == HS_OK && n > 0)
         rc = s_send_defines(s, items, n, &f);
+    for (size_t i = 0; i < BATCH; i++)
+        hs_free(reads[i]);
     hs_buf_free(&f);
     return rc;
 }
@@ -597,6 +641,8 @@ static int s_job_msg(scheduler *s, const sjob *j, hs_proto_job *m)
         .output_meta = un->output_meta,
         .request = j->nreqs > 0 ? j->reqs[0]->id : NULL,
         .output_plate = fa->output_plate,
+        .trigger = j->nreqs > 0 ? j->reqs[0]->trigger : HS_TRIGGER_REQUEST,
+        .wseq = s->wseq,
     };
     return HS_OK;
 }
@@ -798,6 +844,9 @@ static void s_pump(scheduler *s)
     }
     bool paused = hs_service_paused(s->svc);
     hs_service_set_idle(s->svc, s->inflight == 0);
+    /* Jobs carry the writer's newest commit: wait for it (announced retained) a little. */
+    if (s->wseq.epoch == 0 && now - s->started_mono < 5 * HS_US_PER_S)
+        paused = true;
     /*
      * A job that timed out may have killed or hung its runtime, and with it
      * every job the runtime held, which time out too. So that such a job
@@ -895,7 +944,17 @@ static void s_progress(scheduler *s, sreq *r, bool force)
     }
 }
 
+static sreq *s_request_as(scheduler *s, swf *w, hs_interval iv, bool online, const char *id,
+                          hs_proto_trigger trigger);
+
 static sreq *s_request(scheduler *s, swf *w, hs_interval iv, bool online, const char *id)
+{
+    return s_request_as(s, w, iv, online, id, online ? HS_TRIGGER_ONLINE : HS_TRIGGER_REQUEST);
+}
+
+/* A request over iv of w (online: made by the scheduler itself), planned at once. */
+static sreq *s_request_as(scheduler *s, swf *w, hs_interval iv, bool online, const char *id,
+                          hs_proto_trigger trigger)
 {
     sreq *r = hs_calloc(1, sizeof *r);
     if (r == NULL)
@@ -908,6 +967,7 @@ static sreq *s_request(scheduler *s, swf *w, hs_interval iv, bool online, const 
     r->w = w;
     r->iv = iv;
     r->online = online;
+    r->trigger = trigger;
     r->started_mono = hs_time_mono_us();
     if (hs_map_put(&s->reqs, r->id, r, NULL) != HS_OK) {
         hs_free(r);
@@ -1007,6 +1067,66 @@ static void s_plate_values(scheduler *s, swf *w, size_t f, const char *parent_pv
         s_replan_workflow(s, w);
 }
 
+/* Learns of a writer commit: the newest one (of the newest writer incarnation) goes into jobs. */
+static void s_learn_wseq(scheduler *s, hs_proto_wseq w)
+{
+    if (w.epoch > s->wseq.epoch || (w.epoch == s->wseq.epoch && w.seq > s->wseq.seq))
+        s->wseq = w;
+}
+
+static void s_on_wseq(scheduler *s, const hs_mqtt_msg *m)
+{
+    hs_proto_wseq w;
+    if (hs_proto_wseq_decode(m->payload, m->len, &w) == HS_OK)
+        s_learn_wseq(s, w);
+    else
+        hs_service_dead_letter(s->svc, hs_err_detail(), m->topic, m->payload, m->len);
+}
+
+/*
+ * Reopened intervals (hs/reopened): they are no longer calculated; an online
+ * workflow producing the stream computes them again at its next tick.
+ */
+static void s_on_reopened(scheduler *s, const hs_mqtt_msg *m)
+{
+    hs_proto_reopened_msg rm;
+    if (hs_proto_reopened_decode(&rm, m->payload, m->len) != HS_OK) {
+        char reason[600];
+        snprintf(reason, sizeof reason, "unreadable reopened notice: %s", hs_err_detail());
+        hs_service_dead_letter(s->svc, reason, m->topic, m->payload, m->len);
+        hs_proto_reopened_msg_free(&rm);
+        return;
+    }
+    const hs_proto_reopened *r = &rm.r;
+    s_learn_wseq(s, r->wseq);
+    hs_intervals cut, rest;
+    hs_intervals_init(&cut);
+    hs_intervals_init(&rest);
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < r->n; i++)
+        rc = hs_intervals_add(&cut, r->intervals[i]);
+    hs_intervals *calc = hs_map_get(&s->calc, r->stream);
+    if (rc == HS_OK && calc != NULL && hs_intervals_difference(calc, &cut, &rest) == HS_OK) {
+        hs_intervals_free(calc);
+        *calc = rest;
+        hs_intervals_init(&rest);
+    }
+    size_t pos = 0, f, u;
+    hs_map_entry *e;
+    while (rc == HS_OK && (e = hs_map_next(&s->wfs, &pos)) != NULL) {
+        swf *w = e->value;
+        if (w->removed || !w->wf->online || !swf_producer(w, r->stream, &f, &u))
+            continue;
+        for (size_t i = 0; rc == HS_OK && i < cut.n; i++)
+            rc = hs_intervals_add(&w->heal, cut.v[i]);
+    }
+    if (rc != HS_OK)
+        hs_error(s->log, "out of memory taking reopened intervals of %s", r->stream);
+    hs_intervals_free(&cut);
+    hs_intervals_free(&rest);
+    hs_proto_reopened_msg_free(&rm);
+}
+
 /* A commit notice from the writer: hs/committed/<workflow>. */
 static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
 {
@@ -1019,6 +1139,8 @@ static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
         return;
     }
     const hs_proto_committed *c = &cm.c;
+    if (c->wseq.epoch != 0)
+        s_learn_wseq(s, c->wseq);
     swf *w = s_wf(s, c->workflow);
     size_t fi = c->factor, ui;
     bool ok = c->outcome == HS_OUTCOME_OK;
@@ -1349,6 +1471,30 @@ static int s_api_workflow_rm(void *ud, const char *id, hs_buf *why)
     return HS_OK;
 }
 
+/* The reopened intervals (docs/reopened) of w's sinks that overlap iv. */
+static uint64_t s_count_reopened(scheduler *s, const swf *w, hs_interval iv)
+{
+    uint64_t n = 0;
+    hs_intervals re;
+    hs_intervals_init(&re);
+    for (size_t f = 0; f < w->wf->nfactors; f++) {
+        for (size_t u = 0; u < w->nunits[f]; u++) {
+            for (size_t k = 0; k < w->units[f][u].nsinks; k++) {
+                hs_buf_reset(&s->scratch);
+                if (hs_store_doc_get(s->store, "reopened", w->units[f][u].sinks[k]->canon,
+                                     &s->scratch) != HS_OK ||
+                    hs_proto_reopened_doc_decode((const char *)s->scratch.data, s->scratch.len,
+                                                 &re) != HS_OK)
+                    continue;
+                for (size_t i = 0; i < re.n; i++)
+                    n += re.v[i].start < iv.end && iv.start < re.v[i].end;
+            }
+        }
+    }
+    hs_intervals_free(&re);
+    return n;
+}
+
 static int s_api_compute(void *ud, const char *workflow, hs_interval iv, const char *request,
                          api_computed *out, hs_buf *why)
 {
@@ -1358,14 +1504,16 @@ static int s_api_compute(void *ud, const char *workflow, hs_interval iv, const c
         s_why(why, "no workflow ", workflow);
         return HS_ERR_NOTFOUND;
     }
+    uint64_t reopened = s_count_reopened(s, w, iv);
     sreq *r = s_request(s, w, iv, false, request);
     if (r == NULL) {
         s_why(why, "out of memory", "");
         return HS_ERR_NOMEM;
     }
-    hs_info(s->log, "request %s: %s over (%lld, %lld], %zu jobs", r->id, workflow,
-            (long long)iv.start, (long long)iv.end, r->total);
-    *out = (api_computed){r->id, r->total};
+    hs_info(s->log, "request %s: %s over (%lld, %lld], %zu jobs, %llu reopened intervals", r->id,
+            workflow, (long long)iv.start, (long long)iv.end, r->total,
+            (unsigned long long)reopened);
+    *out = (api_computed){r->id, r->total, reopened};
     return HS_OK;
 }
 
@@ -1408,6 +1556,26 @@ static void s_on_api(scheduler *s, const hs_mqtt_msg *m)
 /* ------------------------------------------------------------------ online engine */
 
 /*
+ * Plans the reopened intervals of online workflow w again (trigger late):
+ * one request per interval, the last ones merged into one when there are
+ * many.
+ */
+static void s_heal(scheduler *s, swf *w)
+{
+    enum { MAX_HEAL_REQUESTS = 16 };
+    size_t n = w->heal.n;
+    for (size_t i = 0; i < n && i < MAX_HEAL_REQUESTS; i++) {
+        hs_interval iv = w->heal.v[i];
+        if (i == MAX_HEAL_REQUESTS - 1)
+            iv.end = w->heal.v[n - 1].end;
+        sreq *r = s_request_as(s, w, iv, true, NULL, HS_TRIGGER_LATE);
+        if (r != NULL)
+            s_progress(s, r, true);
+    }
+    hs_intervals_clear(&w->heal);
+}
+
+/*
  * Runs the online workflows that are due (online.c decides when and over
  * what); requests, progress and the stored last_end (docs/online/<id>) are
  * done here.
@@ -1422,9 +1590,12 @@ static void s_online(scheduler *s)
         swf *w = e->value;
         if (w->removed || !w->wf->online)
             continue;
-        online_cfg oc = {w->wf->every_us, w->wf->window.start_us, w->wf->window.end_us};
+        online_cfg oc = {w->wf->every_us, w->wf->window.start_us - w->wf->lateness_us,
+                         w->wf->window.end_us - w->wf->lateness_us};
         hs_interval iv;
         online_verdict v = online_tick(&w->online, &oc, now, mono, &iv);
+        if (v == ONLINE_RUN)
+            s_heal(s, w);
         if (v == ONLINE_SKIP && !w->behind) {
             char a[HS_TIME_ISO_MAX];
             hs_time_format_iso(w->online.last_end_us, a);
@@ -1532,6 +1703,10 @@ int scheduler_run(scheduler *s)
                     s_calc_forget(s, sid);
                 else
                     hs_service_dead_letter(s->svc, hs_err_detail(), m->topic, m->payload, m->len);
+            } else if (strcmp(t, "reopened") == 0) {
+                s_on_reopened(s, m);
+            } else if (strcmp(t, "wseq") == 0) {
+                s_on_wseq(s, m);
             } else if (strncmp(t, "api/", 4) == 0)
                 s_on_api(s, m);
             hs_mqtt_msg_free(m);
@@ -1559,6 +1734,7 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
     s->log = hs_service_log(svc);
     s->mqtt = hs_service_mqtt(svc);
     s->tools = tools;
+    s->started_mono = hs_time_mono_us();
     hs_service_allow_set(svc, "max_inflight");
     hs_service_allow_set(svc, "job_timeout");
     hs_service_allow_set(svc, "max_attempts");
@@ -1581,6 +1757,10 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
         rc = hs_mqtt_subscribe(s->mqtt, hs_service_topic(svc, &s->topic, "committed/+"), 1);
     if (rc == HS_OK)
         rc = hs_mqtt_subscribe(s->mqtt, hs_service_topic(svc, &s->topic, "purged"), 1);
+    if (rc == HS_OK)
+        rc = hs_mqtt_subscribe(s->mqtt, hs_service_topic(svc, &s->topic, "reopened"), 1);
+    if (rc == HS_OK)
+        rc = hs_mqtt_subscribe(s->mqtt, hs_service_topic(svc, &s->topic, "wseq"), 1);
     if (rc == HS_OK)
         rc = hs_mqtt_subscribe(s->mqtt, hs_service_topic(svc, &s->topic, "status/+"), 1);
     if (rc == HS_OK)

@@ -16,6 +16,7 @@
 #include "hs_time.h"
 #include "hs_value.h"
 #include "hs_workflow.h"
+#include "wdeps.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,10 +58,26 @@ typedef struct wreq {
 typedef struct wstream {
     bool defined;
     int kind;
-    char *binding;     /* owned JSON or NULL */
-    char hash[17];     /* hash of binding, "" for none */
-    hs_intervals calc; /* calculated/covered intervals */
+    char *binding;         /* owned JSON or NULL */
+    char hash[17];         /* hash of binding, "" for none */
+    hs_intervals calc;     /* calculated/covered intervals */
+    hs_intervals reopened; /* computed streams: reopened, not computed again yet */
+    bool reopened_loaded;  /* reopened was read from docs/reopened/<id> */
 } wstream;
+
+/* How a job's new instances of a sink are published. */
+typedef enum wpub {
+    WPUB_NEW,        /* on s/<sid>, as new instances */
+    WPUB_NONE,       /* not at all: a job computed again over a calculated interval */
+    WPUB_CORRECTION, /* on c/<sid>, as the whole content of the job's interval */
+} wpub;
+
+/* A correction to publish after the commit: the sink's content over iv. */
+typedef struct wcorr {
+    char *sid; /* owned */
+    hs_interval iv;
+    hs_batch b;
+} wcorr;
 
 /* Parts of one job output still arriving. */
 typedef struct wjob {
@@ -114,6 +131,16 @@ struct wcore {
     size_t nnotices;
     hs_buf deads; /* dead letters: sequence of [reason str, topic str, payload bin] */
     size_t ndeads;
+    wcorr *corrs; /* corrections of the open transaction */
+    size_t ncorrs, capcorrs;
+    hs_buf mons; /* monitoring events: sequence of [name str, text str] */
+    size_t nmons;
+    /* Late data (docs/ARCHITECTURE.md): what computations read, recent changes, commits. */
+    wdeps *deps;
+    bool deps_loaded;
+    uint64_t epoch; /* this core's incarnation: its creation time in µs */
+    uint64_t seq;   /* sequence number of the last commit */
+    uint64_t late_reopened, late_ignored;
     /* Outputs: a sequence of [kind uint, topic bin, reason bin, payload bin], strings
      * with their NUL; read from out_pos by wcore_next. */
     hs_buf out;
@@ -132,6 +159,7 @@ static void wstream_free(wstream *s)
         return;
     hs_free(s->binding);
     hs_intervals_free(&s->calc);
+    hs_intervals_free(&s->reopened);
     hs_free(s);
 }
 
@@ -156,6 +184,7 @@ static int w_stream(wcore *w, const char *id, wstream **out)
     if (s == NULL)
         return HS_ERR_NOMEM;
     hs_intervals_init(&s->calc);
+    hs_intervals_init(&s->reopened);
     hs_stream_info info;
     int rc = hs_store_stream_get(w->store, id, &info);
     if (rc == HS_OK) {
@@ -226,6 +255,9 @@ static int w_add_dead(wcore *w, hs_buf *buf, const char *reason, const char *top
     return rc;
 }
 
+static int w_out_add(wcore *w, wcore_out_kind kind, const char *topic, size_t topic_len,
+                     const char *reason, size_t reason_len, const void *p, size_t len);
+
 /* Remembers a whole batch, already encoded, for publication after commit. */
 static int w_collect_raw(wcore *w, const char *id, const uint8_t *raw, size_t len)
 {
@@ -266,15 +298,15 @@ static int w_collect_pub(wcore *w, const char *id, const hs_batch *b, const uint
     return HS_OK;
 }
 
-/* Writes a decoded batch to stream id, counting into r and collecting publications. */
 /*
  * Writes a decoded batch to stream id, counting into r and collecting what
- * to publish. raw (may be NULL), the batch's own msgpack encoding inside
- * the request message, is published as it is when every instance was new,
- * which spares copying and encoding the common case.
+ * to publish as pub says (WPUB_CORRECTION: into corr). raw (may be NULL),
+ * the batch's own msgpack encoding inside the request message, is
+ * published as it is when every instance was new, which spares copying and
+ * encoding the common case.
  */
 static int w_write(wcore *w, wreq *r, const char *id, const hs_batch *b, const uint8_t *raw,
-                   size_t rawlen)
+                   size_t rawlen, wpub pub, hs_batch *corr)
 {
     if (w->status_cap < b->n) {
         uint8_t *st = hs_realloc(w->status, b->n);
@@ -311,15 +343,260 @@ static int w_write(wcore *w, wreq *r, const char *id, const hs_batch *b, const u
             w->ndeads++;
         }
     }
+    if (pub == WPUB_NONE)
+        return HS_OK;
+    if (pub == WPUB_CORRECTION) {
+        for (size_t i = 0; i < b->n; i++) {
+            if (w->status[i] != HS_WRITE_INSERTED)
+                continue;
+            rc = hs_batch_push(corr, b->items[i].t_us, hs_batch_value(b, i), b->items[i].len);
+            if (rc != HS_OK)
+                return rc;
+        }
+        return HS_OK;
+    }
     if (raw != NULL && res.inserted == b->n && b->n > 0 &&
         (int64_t)b->n <= w->cfg->publish_max_instances)
         return w_collect_raw(w, id, raw, rawlen);
     return w_collect_pub(w, id, b, w->status);
 }
 
-/* ------------------------------------------------------------------ ops */
+/* ------------------------------------------------------------------ late data */
 
+/* The next commit's sequence number: that of the open transaction. */
+static hs_proto_wseq w_wseq_open(const wcore *w)
+{
+    return (hs_proto_wseq){w->epoch, w->seq + 1};
+}
+
+static int w_deps_load_one(void *ud, const char *key, const char *json)
+{
+    wcore *w = ud;
+    hs_proto_deps_msg m;
+    int rc = hs_proto_deps_doc_decode(&m, json, strlen(json));
+    if (rc == HS_OK)
+        rc = wdeps_set(w->deps, key, m.it.sources, m.it.nsources, m.it.lookback_us,
+                       m.it.max_lateness_us);
+    else
+        hs_warn(w->log, "ignoring dependencies document of %s: %s", key, hs_err_detail());
+    hs_proto_deps_msg_free(&m);
+    return rc == HS_ERR_NOMEM ? rc : HS_OK;
+}
+
+/* Reads docs/deps once: what every computed stream reads (the writer alone writes them). */
+static int w_deps_load(wcore *w)
+{
+    if (w->deps_loaded)
+        return HS_OK;
+    int rc = hs_store_doc_list(w->store, "deps", "", false, 0, w_deps_load_one, w);
+    if (rc == HS_ERR_NOTFOUND)
+        rc = HS_OK;
+    if (rc == HS_OK)
+        w->deps_loaded = true;
+    return rc;
+}
+
+/* Reads the reopened intervals of a computed stream once. */
+static int w_reopened_load(wcore *w, const char *id, wstream *st)
+{
+    if (st->reopened_loaded)
+        return HS_OK;
+    hs_buf_reset(&w->json);
+    int rc = hs_store_doc_get(w->store, "reopened", id, &w->json);
+    if (rc == HS_OK)
+        rc = hs_proto_reopened_doc_decode((const char *)w->json.data, w->json.len, &st->reopened);
+    if (rc == HS_ERR_NOTFOUND)
+        rc = HS_OK;
+    if (rc == HS_OK)
+        st->reopened_loaded = true;
+    return rc;
+}
+
+/* Stores the reopened intervals of stream id (none: the document goes). */
+static int w_reopened_store(wcore *w, const char *id, const wstream *st)
+{
+    if (hs_intervals_is_empty(&st->reopened)) {
+        int rc = hs_store_doc_delete(w->store, "reopened", id);
+        return rc == HS_ERR_NOTFOUND ? HS_OK : rc;
+    }
+    int rc = hs_proto_reopened_doc_encode(&w->json, &st->reopened);
+    return rc == HS_OK ? hs_store_doc_put(w->store, "reopened", id, hs_buf_cstr(&w->json)) : rc;
+}
+
+static int w_mon(wcore *w, const char *name, const char *text)
+{
+    int rc = hs_mp_put_cstr(&w->mons, name);
+    if (rc == HS_OK)
+        rc = hs_mp_put_cstr(&w->mons, text);
+    if (rc == HS_OK)
+        w->nmons++;
+    return rc;
+}
+
+/* affected widened by lookback: every (a, b] becomes (a, b + lookback]. */
+static int w_widen(const hs_intervals *affected, int64_t lookback_us, hs_intervals *out)
+{
+    hs_intervals_clear(out);
+    for (size_t i = 0; i < affected->n; i++) {
+        hs_interval iv = affected->v[i];
+        iv.end = iv.end > HS_TIME_MAX - lookback_us ? HS_TIME_MAX : iv.end + lookback_us;
+        int rc = hs_intervals_add(out, iv);
+        if (rc != HS_OK)
+            return rc;
+    }
+    return HS_OK;
+}
+
+static int w_changed(wcore *w, const char *id, const hs_intervals *changed, const char *reason,
+                     int depth);
 static int w_add_notice(wcore *w, const char *topic, const hs_buf *payload);
+
+/*
+ * Reopens computed stream sid over calculated ∩ affected: those intervals
+ * stop counting as calculated, join its reopened intervals, are announced
+ * on reopened, and what reads sid is reopened in turn.
+ */
+static int w_reopen(wcore *w, const char *sid, const hs_intervals *affected, const char *reason,
+                    int depth)
+{
+    wstream *st;
+    int rc = w_stream(w, sid, &st);
+    if (rc != HS_OK || !st->defined || st->kind != HS_STREAM_COMPUTED ||
+        hs_intervals_is_empty(&st->calc))
+        return rc;
+    hs_intervals cut, rest, merged;
+    hs_intervals_init(&cut);
+    hs_intervals_init(&rest);
+    hs_intervals_init(&merged);
+    rc = hs_intervals_intersection(&st->calc, affected, &cut);
+    if (rc != HS_OK || hs_intervals_is_empty(&cut))
+        goto out;
+    rc = hs_intervals_difference(&st->calc, &cut, &rest);
+    if (rc == HS_OK)
+        rc = hs_store_intervals_set(w->store, sid, &rest);
+    if (rc == HS_OK)
+        rc = w_reopened_load(w, sid, st);
+    if (rc == HS_OK)
+        rc = hs_intervals_union(&st->reopened, &cut, &merged);
+    if (rc != HS_OK)
+        goto out;
+    hs_intervals_free(&st->calc);
+    st->calc = rest;
+    hs_intervals_init(&rest);
+    hs_intervals_free(&st->reopened);
+    st->reopened = merged;
+    hs_intervals_init(&merged);
+    hs_intervals_compress(&st->reopened);
+    rc = w_reopened_store(w, sid, st);
+    hs_buf p;
+    hs_buf_init(&p, 0);
+    hs_proto_reopened n = {sid, cut.v, cut.n, reason, w_wseq_open(w)};
+    if (rc == HS_OK)
+        rc = hs_proto_reopened_encode(&p, &n);
+    if (rc == HS_OK)
+        rc = w_add_notice(w, "reopened", &p);
+    hs_buf_free(&p);
+    if (rc != HS_OK)
+        goto out;
+    w->late_reopened += cut.n;
+    w->counters->late_reopened += cut.n;
+    if (depth < 64)
+        rc = w_changed(w, sid, &cut, reason, depth + 1);
+out:
+    hs_intervals_free(&cut);
+    hs_intervals_free(&rest);
+    hs_intervals_free(&merged);
+    return rc;
+}
+
+/*
+ * Stream id changed over changed: every sink reading it is reopened over
+ * what its jobs computed from the change, changed widened by its lookback.
+ */
+static int w_changed(wcore *w, const char *id, const hs_intervals *changed, const char *reason,
+                     int depth)
+{
+    size_t n;
+    const wdeps_reader *rd = wdeps_readers(w->deps, id, &n);
+    if (n == 0)
+        return HS_OK;
+    /* Reopening does not change the index: rd stays valid. */
+    hs_intervals wide;
+    hs_intervals_init(&wide);
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < n; i++) {
+        rc = w_widen(changed, rd[i].lookback_us, &wide);
+        if (rc == HS_OK)
+            rc = w_reopen(w, rd[i].sink, &wide, reason, depth);
+    }
+    hs_intervals_free(&wide);
+    return rc;
+}
+
+/*
+ * Raw instances b[i] with status[i] inserted were committed to stream id:
+ * remembers the change for jobs in flight, and reopens what sinks computed
+ * from the range of the late ones. On-time data costs one comparison per
+ * reader: it lies after everything calculated.
+ */
+static int w_late_append(wcore *w, const char *id, const hs_batch *b, const uint8_t *status)
+{
+    size_t n;
+    const wdeps_reader *rd = wdeps_readers(w->deps, id, &n);
+    if (n == 0)
+        return HS_OK;
+    int64_t lo = HS_TIME_MAX, hi = HS_TIME_MIN;
+    for (size_t i = 0; i < b->n; i++) {
+        if (status[i] != HS_WRITE_INSERTED)
+            continue;
+        lo = b->items[i].t_us < lo ? b->items[i].t_us : lo;
+        hi = b->items[i].t_us > hi ? b->items[i].t_us : hi;
+    }
+    if (lo > hi)
+        return HS_OK;
+    int rc = wdeps_change(w->deps, id, lo, hi, w->seq + 1);
+    int64_t now = hs_time_now_us();
+    hs_intervals affected;
+    hs_intervals_init(&affected);
+    for (size_t k = 0; rc == HS_OK && k < n; k++) {
+        wdeps_reader r = rd[k];
+        wstream *sk;
+        hs_interval span;
+        rc = w_stream(w, r.sink, &sk);
+        if (rc != HS_OK || !hs_intervals_span(&sk->calc, &span) || lo > span.end)
+            continue;
+        hs_intervals_clear(&affected);
+        uint64_t ignored = 0;
+        for (size_t i = 0; rc == HS_OK && i < b->n; i++) {
+            int64_t t = b->items[i].t_us;
+            if (status[i] != HS_WRITE_INSERTED || t > span.end)
+                continue;
+            if (r.max_lateness_us > 0 && t < now - r.max_lateness_us) {
+                ignored++;
+                continue;
+            }
+            int64_t end = t > HS_TIME_MAX - r.lookback_us ? HS_TIME_MAX : t + r.lookback_us;
+            rc = hs_intervals_add(&affected, (hs_interval){t - 1, end});
+        }
+        if (rc == HS_OK && ignored > 0) {
+            w->late_ignored += ignored;
+            w->counters->late_ignored += ignored;
+            char text[600];
+            snprintf(text, sizeof text,
+                     "%llu instances of %.200s older than max_lateness (%lld s) were stored but "
+                     "reopen nothing of %.200s",
+                     (unsigned long long)ignored, id, (long long)(r.max_lateness_us / 1000000),
+                     r.sink);
+            rc = w_mon(w, "late_ignored", text);
+        }
+        if (rc == HS_OK && !hs_intervals_is_empty(&affected))
+            rc = w_reopen(w, r.sink, &affected, "late", 0);
+    }
+    hs_intervals_free(&affected);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ ops */
 
 /*
  * Queues the notice <prefix>/purged {"stream": id}: readers that cache
@@ -360,7 +637,9 @@ static int w_op_append(wcore *w, wreq *r, const hs_proto_append *a)
     }
     if (w->decoded.n == 0)
         return HS_OK;
-    rc = w_write(w, r, id, &w->decoded, a->data, a->data_len);
+    rc = w_write(w, r, id, &w->decoded, a->data, a->data_len, WPUB_NEW, NULL);
+    if (rc == HS_OK && r->inserted > 0)
+        rc = w_late_append(w, id, &w->decoded, w->status);
     if (rc != HS_OK)
         return rc;
     st->defined = true;
@@ -417,7 +696,13 @@ static int w_op_define(wcore *w, wreq *r, const hs_proto_define *d)
             if (rc == HS_OK)
                 rc = w_notice_purged(w, id);
             if (rc == HS_OK) {
+                rc = hs_store_doc_delete(w->store, "reopened", id);
+                rc = rc == HS_ERR_NOTFOUND ? HS_OK : rc;
+            }
+            if (rc == HS_OK) {
                 hs_intervals_clear(&st->calc);
+                hs_intervals_clear(&st->reopened);
+                st->reopened_loaded = true;
                 hs_info(w->log,
                         "stream %s: its definition changed; purged %lld instances and its "
                         "calculated intervals, which will be recomputed",
@@ -438,6 +723,19 @@ static int w_op_define(wcore *w, wreq *r, const hs_proto_define *d)
             hs_binding_hash(binding, st->hash);
         else
             st->hash[0] = '\0';
+        const hs_proto_define_item *it = &d->items[i];
+        if (it->has_deps && kind == HS_STREAM_COMPUTED &&
+            !wdeps_same(w->deps, id, it->sources, it->nsources, it->lookback_us,
+                        it->max_lateness_us)) {
+            rc = wdeps_set(w->deps, id, it->sources, it->nsources, it->lookback_us,
+                           it->max_lateness_us);
+            if (rc == HS_OK)
+                rc = hs_proto_deps_doc_encode(&w->json, it);
+            if (rc == HS_OK)
+                rc = hs_store_doc_put(w->store, "deps", id, hs_buf_cstr(&w->json));
+            if (rc != HS_OK)
+                return rc;
+        }
     }
     return HS_OK;
 }
@@ -456,6 +754,9 @@ static int w_op_purge(wcore *w, wreq *r, const hs_proto_purge *p)
         return rc;
     wstream *st = hs_map_remove(&w->streams, id);
     wstream_free(st);
+    rc = hs_store_doc_delete(w->store, "reopened", id);
+    if (rc != HS_OK && rc != HS_ERR_NOTFOUND)
+        return rc;
     r->duplicates = (uint64_t)deleted; /* reported as the count of removed instances */
     rc = w_notice_purged(w, id);
     if (rc != HS_OK)
@@ -463,6 +764,35 @@ static int w_op_purge(wcore *w, wreq *r, const hs_proto_purge *p)
     hs_info(w->log, "purged stream %s (%lld instances%s)", id, (long long)deleted,
             remove ? ", definition removed" : "");
     return HS_OK;
+}
+
+/*
+ * invalidate: a computed stream is reopened over the interval, then what
+ * reads it; a raw stream counts as changed over it (what reads it is
+ * reopened).
+ */
+static int w_op_invalidate(wcore *w, wreq *r, const hs_proto_invalidate *v)
+{
+    wstream *st;
+    int rc = w_stream(w, v->stream, &st);
+    if (rc != HS_OK)
+        return rc;
+    if (!st->defined) {
+        w_reject(r, WS_REJECTED, "no stream %s", v->stream);
+        return HS_OK;
+    }
+    hs_intervals iv;
+    hs_intervals_init(&iv);
+    rc = hs_intervals_add(&iv, v->interval);
+    if (rc == HS_OK && st->kind == HS_STREAM_COMPUTED)
+        rc = w_reopen(w, v->stream, &iv, "invalidate", 0);
+    else if (rc == HS_OK)
+        rc = w_changed(w, v->stream, &iv, "invalidate", 0);
+    hs_intervals_free(&iv);
+    if (rc == HS_OK)
+        hs_info(w->log, "invalidated %s over (%lld, %lld]", v->stream, (long long)v->interval.start,
+                (long long)v->interval.end);
+    return rc;
 }
 
 static int w_op_doc(wcore *w, wreq *r, const hs_proto_doc *d)
@@ -498,7 +828,8 @@ static int w_add_notice(wcore *w, const char *topic, const hs_buf *payload)
 
 /* Records a job's history: docs/history/<workflow>/<now>/<job>. */
 static int w_put_history(wcore *w, const hs_proto_jobout *o, hs_proto_outcome outcome,
-                         const char *error, uint64_t count, uint64_t inserted, uint64_t conflicts)
+                         const char *error, uint64_t count, uint64_t inserted, uint64_t conflicts,
+                         bool recompute)
 {
     const hs_proto_job *j = &o->hdr;
     hs_proto_history h = {
@@ -520,6 +851,8 @@ static int w_put_history(wcore *w, const hs_proto_jobout *o, hs_proto_outcome ou
         .outcome = outcome,
         .runtime = o->runtime,
         .error = error,
+        .trigger = j->trigger,
+        .recompute = recompute,
     };
     int rc = hs_proto_history_encode(&w->json, &h);
     if (rc != HS_OK)
@@ -534,7 +867,7 @@ static int w_put_history(wcore *w, const hs_proto_jobout *o, hs_proto_outcome ou
 
 /* Queues the commit notice of a job on <prefix>/committed/<workflow>. */
 static int w_job_notice(wcore *w, const hs_proto_jobout *o, hs_proto_outcome outcome,
-                        const char *error, uint64_t count)
+                        const char *error, uint64_t count, bool recompute)
 {
     const hs_proto_job *j = &o->hdr;
     hs_proto_committed c = {
@@ -550,6 +883,8 @@ static int w_job_notice(wcore *w, const hs_proto_jobout *o, hs_proto_outcome out
         .plate_values = o->plate_values,
         .nplate_values = o->nplate_values,
         .has_plate_values = o->has_plate_values,
+        .wseq = w_wseq_open(w),
+        .recompute = recompute,
     };
     hs_buf p;
     hs_buf_init(&p, 0);
@@ -567,8 +902,8 @@ static int w_job_notice(wcore *w, const hs_proto_jobout *o, hs_proto_outcome out
 static int w_job_refused(wcore *w, const hs_proto_jobout *o, hs_proto_outcome outcome,
                          const char *why)
 {
-    int rc = w_put_history(w, o, outcome, why, 0, 0, 0);
-    return rc == HS_OK ? w_job_notice(w, o, outcome, why, 0) : rc;
+    int rc = w_put_history(w, o, outcome, why, 0, 0, 0, false);
+    return rc == HS_OK ? w_job_notice(w, o, outcome, why, 0, false) : rc;
 }
 
 /*
@@ -656,13 +991,117 @@ static int w_commit_plate_job(wcore *w, const hs_proto_jobout *o)
             rc = hs_store_doc_put(w->store, "plate_values", key, hs_buf_cstr(&doc));
     }
     if (rc == HS_OK)
-        rc = w_put_history(w, o, HS_OUTCOME_OK, NULL, added, added, 0);
+        rc = w_put_history(w, o, HS_OUTCOME_OK, NULL, added, added, 0, false);
     if (rc == HS_OK)
-        rc = w_job_notice(w, o, HS_OUTCOME_OK, NULL, added);
+        rc = w_job_notice(w, o, HS_OUTCOME_OK, NULL, added, false);
     hs_arena_free(&a);
     hs_buf_free(&keyb);
     hs_buf_free(&doc);
     hs_buf_free(&mp);
+    return rc;
+}
+
+/* Whether iv overlaps some interval of s. */
+static bool w_overlaps(const hs_intervals *s, hs_interval iv)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->v[i].start < iv.end && iv.start < s->v[i].end)
+            return true;
+    return false;
+}
+
+/*
+ * Sink k of job j: deletes its instances in the job's interval (the job's
+ * results replace them) and decides how the new ones are published: as a
+ * correction when the job replaces a reopened interval or instances of an
+ * interval not calculated (*recompute then set, and the change remembered
+ * for jobs in flight); not at all when the interval was calculated (the
+ * same job again); else as new instances.
+ */
+static int w_job_replace(wcore *w, const hs_proto_job *j, size_t k, wpub *pub, size_t *corr,
+                         bool *recompute)
+{
+    const char *sid = j->sinks[k];
+    wstream *st;
+    int rc = w_stream(w, sid, &st);
+    if (rc == HS_OK)
+        rc = w_reopened_load(w, sid, st);
+    if (rc != HS_OK)
+        return rc;
+    bool was_calc = hs_intervals_contains(&st->calc, j->interval);
+    bool reopened = w_overlaps(&st->reopened, j->interval);
+    int64_t deleted = 0;
+    rc = hs_store_delete_range(w->store, sid, j->interval, &deleted);
+    if (rc != HS_OK)
+        return rc;
+    if (!reopened && (was_calc || deleted == 0)) {
+        *pub = was_calc ? WPUB_NONE : WPUB_NEW;
+        return HS_OK;
+    }
+    *pub = WPUB_CORRECTION;
+    *recompute = true;
+    if (hs_grow(&w->corrs, &w->capcorrs, w->ncorrs + 1, sizeof *w->corrs, 8) != HS_OK)
+        return HS_ERR_NOMEM;
+    wcorr *c = &w->corrs[w->ncorrs];
+    c->sid = hs_strdup(sid);
+    if (c->sid == NULL)
+        return HS_ERR_NOMEM;
+    c->iv = j->interval;
+    hs_batch_init(&c->b);
+    *corr = w->ncorrs++;
+    return wdeps_change(w->deps, sid, j->interval.start + 1, j->interval.end, w->seq + 1);
+}
+
+/* A change a job may have missed: its sinks are reopened over what it touches. */
+typedef struct wrace {
+    wcore *w;
+    const hs_proto_job *j;
+    int64_t lookback_us;
+} wrace;
+
+static int w_race_one(void *ud, const char *id, int64_t lo_us, int64_t hi_us)
+{
+    (void)id;
+    wrace *x = ud;
+    hs_intervals a;
+    hs_intervals_init(&a);
+    int64_t end = hi_us > HS_TIME_MAX - x->lookback_us ? HS_TIME_MAX : hi_us + x->lookback_us;
+    int rc = hs_intervals_add(&a, (hs_interval){lo_us - 1, end});
+    for (size_t k = 0; rc == HS_OK && k < x->j->nsinks; k++)
+        rc = w_reopen(x->w, x->j->sinks[k], &a, "race", 0);
+    hs_intervals_free(&a);
+    return rc;
+}
+
+/*
+ * After job j's interval became calculated: what changed in its read range
+ * after the commit its reads saw (j->wseq) may be missing from its results,
+ * so the part it touches is reopened at once. A job that cannot tell (its
+ * wseq is from another writer incarnation, or older than the changes
+ * remembered) is reopened over its whole interval.
+ */
+static int w_race_check(wcore *w, const hs_proto_job *j)
+{
+    const char *const *src;
+    size_t n;
+    int64_t lookback;
+    if (j->nsinks == 0 || !wdeps_of(w->deps, j->sinks[0], &src, &n, &lookback))
+        return HS_OK;
+    wrace x = {w, j, lookback};
+    bool complete = false;
+    int rc = HS_OK;
+    if (j->wseq.epoch == w->epoch) {
+        hs_interval range = {j->interval.start - lookback, j->interval.end};
+        rc = wdeps_changes_since(w->deps, j->wseq.seq, src, n, range, w_race_one, &x, &complete);
+    }
+    if (rc != HS_OK || complete)
+        return rc;
+    hs_intervals all;
+    hs_intervals_init(&all);
+    rc = hs_intervals_add(&all, j->interval);
+    for (size_t k = 0; rc == HS_OK && k < j->nsinks; k++)
+        rc = w_reopen(w, j->sinks[k], &all, "race", 0);
+    hs_intervals_free(&all);
     return rc;
 }
 
@@ -706,41 +1145,68 @@ static int w_commit_job(wcore *w, wreq **parts, const hs_proto_jobout_msg *pm, u
     }
     if (o->error != NULL)
         return w_job_refused(w, o, HS_OUTCOME_FAILED, o->error);
+    size_t ns = ji->nsinks;
+    wpub *pub = hs_calloc(ns, sizeof *pub);
+    size_t *corr = hs_calloc(ns, sizeof *corr);
+    rc = pub != NULL && corr != NULL ? HS_OK : HS_ERR_NOMEM;
+    bool recompute = false;
+    for (size_t k = 0; rc == HS_OK && k < ns; k++)
+        rc = w_job_replace(w, ji, k, &pub[k], &corr[k], &recompute);
     uint64_t count = 0, inserted = 0, conflicts = 0;
-    for (uint32_t i = 0; i < n; i++) {
+    for (uint32_t i = 0; rc == HS_OK && i < n; i++) {
         wreq *r = parts[i];
-        for (size_t k = 0; k < pm[i].out.noutputs; k++) {
+        for (size_t k = 0; rc == HS_OK && k < pm[i].out.noutputs; k++) {
             const hs_proto_output *po = &pm[i].out.outputs[k];
             if (hs_codec_decode_mpack(po->batch, po->batch_len, false, &w->decoded) != HS_OK) {
                 snprintf(why, sizeof why, "job %s: malformed outputs of %.300s: %s", ji->job,
                          po->sid, hs_err_detail());
                 for (uint32_t x = 0; x < n; x++)
                     w_reject(parts[x], WS_REJECTED, "%s", why);
+                hs_free(pub);
+                hs_free(corr);
                 return HS_OK;
             }
             count += w->decoded.n;
             uint64_t before_ins = r->inserted, before_conf = r->conflicts;
-            rc = w_write(w, r, po->sid, &w->decoded, NULL, 0);
-            if (rc != HS_OK)
-                return rc;
+            long s = hs_proto_job_sink_index(ji, po->sid);
+            rc = w_write(w, r, po->sid, &w->decoded, NULL, 0, s >= 0 ? pub[s] : WPUB_NEW,
+                         s >= 0 && pub[s] == WPUB_CORRECTION ? &w->corrs[corr[s]].b : NULL);
             inserted += r->inserted - before_ins;
             conflicts += r->conflicts - before_conf;
         }
     }
+    hs_free(pub);
+    hs_free(corr);
     hs_intervals add;
     hs_intervals_init(&add);
-    rc = hs_intervals_add(&add, ji->interval);
+    if (rc == HS_OK)
+        rc = hs_intervals_add(&add, ji->interval);
     for (size_t k = 0; rc == HS_OK && k < ji->nsinks; k++) {
         rc = hs_store_intervals_add(w->store, ji->sinks[k], &add);
         wstream *st = hs_map_get(&w->streams, ji->sinks[k]);
         if (rc == HS_OK && st != NULL)
             rc = hs_intervals_add(&st->calc, ji->interval);
+        /* Computed again: no longer reopened. */
+        if (rc == HS_OK && st != NULL && w_overlaps(&st->reopened, ji->interval)) {
+            hs_intervals rest;
+            hs_intervals_init(&rest);
+            rc = hs_intervals_difference(&st->reopened, &add, &rest);
+            if (rc == HS_OK) {
+                hs_intervals_free(&st->reopened);
+                st->reopened = rest;
+                rc = w_reopened_store(w, ji->sinks[k], st);
+            } else {
+                hs_intervals_free(&rest);
+            }
+        }
     }
     hs_intervals_free(&add);
     if (rc == HS_OK)
-        rc = w_put_history(w, o, HS_OUTCOME_OK, NULL, count, inserted, conflicts);
+        rc = w_race_check(w, ji);
     if (rc == HS_OK)
-        rc = w_job_notice(w, o, HS_OUTCOME_OK, NULL, count);
+        rc = w_put_history(w, o, HS_OUTCOME_OK, NULL, count, inserted, conflicts, recompute);
+    if (rc == HS_OK)
+        rc = w_job_notice(w, o, HS_OUTCOME_OK, NULL, count, recompute);
     return rc;
 }
 
@@ -916,6 +1382,8 @@ static int w_apply(wcore *w, wreq *r)
         rc = w_op_define(w, r, &m.u.define);
     else if (m.op == HS_OP_PURGE)
         rc = w_op_purge(w, r, &m.u.purge);
+    else if (m.op == HS_OP_INVALIDATE)
+        rc = w_op_invalidate(w, r, &m.u.invalidate);
     else
         rc = w_op_doc(w, r, &m.u.doc);
     hs_proto_wreq_msg_free(&m);
@@ -945,6 +1413,13 @@ static void w_results_clear(wcore *w)
     w->nnotices = 0;
     hs_buf_reset(&w->deads);
     w->ndeads = 0;
+    for (size_t i = 0; i < w->ncorrs; i++) {
+        hs_free(w->corrs[i].sid);
+        hs_batch_free(&w->corrs[i].b);
+    }
+    w->ncorrs = 0;
+    hs_buf_reset(&w->mons);
+    w->nmons = 0;
 }
 
 /*
@@ -953,7 +1428,10 @@ static void w_results_clear(wcore *w)
  */
 static int w_apply_range(wcore *w, size_t from, size_t to, bool with_ready)
 {
-    int rc = hs_store_begin(w->store);
+    int rc = w_deps_load(w);
+    if (rc != HS_OK)
+        return rc;
+    rc = hs_store_begin(w->store);
     for (size_t i = from; rc == HS_OK && i < to && i < w->nreqs; i++) {
         if (w->reqs[i].msg == NULL)
             continue; /* a part that moved into w->jobs */
@@ -968,8 +1446,11 @@ static int w_apply_range(wcore *w, size_t from, size_t to, bool with_ready)
         /* Caches may hold changes of the rolled-back transaction. */
         w_streams_clear(w);
         w_results_clear(w);
+        wdeps_forget_from(w->deps, w->seq + 1);
+        return rc;
     }
-    return rc;
+    w->seq++;
+    return HS_OK;
 }
 
 static int w_ack_add(wcore *w, const wreq *r)
@@ -1038,6 +1519,44 @@ static void w_ack_job(wcore *w, wjob *j)
 }
 
 /*
+ * Queues the correction c as messages of at most step instances, each
+ * covering its own part of the interval: the first from the interval's
+ * start, each to its last instance, the last to the interval's end.
+ * Returns the number of messages that could not be queued.
+ */
+static size_t w_publish_correction(wcore *w, const wcorr *c, size_t step, hs_buf *out)
+{
+    size_t failed = 0;
+    hs_buf_reset(&w->topic);
+    if (hs_buf_printf(&w->topic, "c/%s", c->sid) != HS_OK)
+        return 1;
+    int64_t from = c->iv.start;
+    size_t i = 0;
+    do {
+        size_t cnt = c->b.n - i < step ? c->b.n - i : step;
+        bool last = i + cnt >= c->b.n;
+        hs_interval iv = {from, last ? c->iv.end : c->b.items[i + cnt - 1].t_us};
+        hs_buf batch;
+        hs_buf_init(&batch, 0);
+        hs_buf_reset(out);
+        int rc =
+            cnt > 0 ? hs_codec_encode_mpack(&c->b, i, cnt, &batch) : hs_mp_put_array(&batch, 0);
+        hs_proto_correction pc = {iv, batch.data, batch.len};
+        if (rc == HS_OK && iv.start < iv.end)
+            rc = hs_proto_correction_encode(out, &pc);
+        if (rc == HS_OK && iv.start < iv.end)
+            rc = w_out_add(w, WCORE_OUT_DATA, hs_buf_cstr(&w->topic), w->topic.len, "", 0,
+                           out->data, out->len);
+        if (rc != HS_OK)
+            failed++;
+        hs_buf_free(&batch);
+        from = iv.end;
+        i += cnt;
+    } while (i < c->b.n);
+    return failed;
+}
+
+/*
  * Queues what the last commit produced as outputs: conflicts' dead letters,
  * committed data, acknowledgements, notices; then clears the results.
  */
@@ -1088,6 +1607,22 @@ static void w_publish_results(wcore *w)
         if (hs_buf_printf(&w->topic, "s/%s", w->raws[i].sid) != HS_OK ||
             w_out_add(w, WCORE_OUT_DATA, hs_buf_cstr(&w->topic), w->topic.len, "", 0, w->raws[i].p,
                       w->raws[i].len) != HS_OK)
+            failed++;
+    }
+    for (size_t i = 0; i < w->ncorrs; i++)
+        failed += w_publish_correction(w, &w->corrs[i], step, &out);
+    hs_mp_reader_init(&rd, w->mons.data, w->mons.len);
+    for (size_t i = 0; i < w->nmons; i++) {
+        const char *name, *text;
+        uint32_t nl, tl;
+        if (hs_mp_get_str(&rd, &name, &nl) != HS_OK || hs_mp_get_str(&rd, &text, &tl) != HS_OK)
+            break;
+        hs_buf_reset(&w->topic);
+        hs_buf_reset(&w->json);
+        if (hs_buf_append(&w->topic, name, nl) != HS_OK ||
+            hs_buf_append(&w->json, text, tl) != HS_OK ||
+            w_out_add(w, WCORE_OUT_MON, hs_buf_cstr(&w->topic), nl, hs_buf_cstr(&w->json), tl, "",
+                      0) != HS_OK)
             failed++;
     }
     pos = 0;
@@ -1200,10 +1735,13 @@ int wcore_commit(wcore *w)
                 r1 = w_commit_ready(w, j);
             if (r1 == HS_OK)
                 r1 = hs_store_commit(w->store);
+            if (r1 == HS_OK)
+                w->seq++;
             if (r1 != HS_OK) {
                 (void)hs_store_rollback(w->store);
                 w_streams_clear(w);
                 w_results_clear(w);
+                wdeps_forget_from(w->deps, w->seq + 1);
                 for (uint32_t p = 0; p < j->parts; p++)
                     w_reject(&j->reqs[p], WS_REJECTED, "store error: %s",
                              hs_err_describe(r1, msg, sizeof msg));
@@ -1319,6 +1857,18 @@ bool wcore_next(wcore *w, wcore_out *o)
     return true;
 }
 
+void wcore_wseq(const wcore *w, uint64_t *epoch, uint64_t *seq)
+{
+    *epoch = w->epoch;
+    *seq = w->seq;
+}
+
+void wcore_late_counts(const wcore *w, uint64_t *reopened, uint64_t *ignored)
+{
+    *reopened = w->late_reopened;
+    *ignored = w->late_ignored;
+}
+
 void wcore_set_wait(wcore *w, wcore_wait_fn fn, void *ud)
 {
     w->wait = fn;
@@ -1346,7 +1896,15 @@ int wcore_create(wcore **out, hs_store *store, const wcore_cfg *cfg, hs_log *log
     hs_buf_init(&w->scratch, 0);
     hs_buf_init(&w->topic, 0);
     hs_buf_init(&w->json, 0);
+    hs_buf_init(&w->mons, 0);
     hs_batch_init(&w->decoded);
+    /* The incarnation: the creation time, above any earlier one of this store's writer. */
+    w->epoch = (uint64_t)hs_time_now_us();
+    size_t ring = cfg->change_ring_max > 0 ? (size_t)cfg->change_ring_max : 262144;
+    if (wdeps_create(&w->deps, ring) != HS_OK) {
+        wcore_destroy(w);
+        return HS_ERR_NOMEM;
+    }
     *out = w;
     return HS_OK;
 }
@@ -1366,6 +1924,9 @@ void wcore_destroy(wcore *w)
     hs_free(w->ready);
     w_results_clear(w);
     hs_free(w->raws);
+    hs_free(w->corrs);
+    hs_buf_free(&w->mons);
+    wdeps_destroy(w->deps);
     hs_buf_free(&w->notices);
     hs_buf_free(&w->deads);
     hs_buf_free(&w->out);

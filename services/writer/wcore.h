@@ -42,6 +42,7 @@ typedef struct wcore_cfg {
     int64_t publish_max_instances; /* instances per hs/s message */
     int64_t job_parts_max_bytes;   /* memory for incomplete multi-part job outputs */
     int64_t job_parts_ttl_us;      /* incomplete job outputs are dropped after this */
+    int64_t change_ring_max;       /* recent changes remembered for jobs in flight (wdeps.h) */
 } wcore_cfg;
 
 typedef struct wcore wcore;
@@ -115,7 +116,9 @@ typedef enum wcore_out_kind {
     WCORE_OUT_DEAD,   /* a rejected input: reason, the original topic and payload */
     WCORE_OUT_DATA,   /* committed instances: topic s/<stream>, an msgpack batch */
     WCORE_OUT_ACK,    /* acknowledgements: topic ack/<sender>, hs_proto_ack */
-    WCORE_OUT_NOTICE, /* committed/<workflow> (hs_proto_committed) or purged ({"stream"}) */
+    WCORE_OUT_NOTICE, /* committed/<workflow> (hs_proto_committed), purged ({"stream"}),
+                         reopened (hs_proto_reopened) */
+    WCORE_OUT_MON,    /* a monitoring event: topic is its name, reason its text */
 } wcore_out_kind;
 
 /* One output; its pointers are borrowed from the core until the next call on it. */
@@ -133,5 +136,15 @@ typedef struct wcore_out {
  * instances, acknowledgements and notices. Returns false when there is none.
  */
 bool wcore_next(wcore *c, wcore_out *o);
+
+/*
+ * The newest commit: the core's incarnation (epoch, its creation time in
+ * µs) and the sequence number of its last commit (0 before the first).
+ * Jobs dispatched knowing it see everything committed up to it.
+ */
+void wcore_wseq(const wcore *c, uint64_t *epoch, uint64_t *seq);
+
+/* Late data so far: intervals reopened, and instances too old to reopen anything. */
+void wcore_late_counts(const wcore *c, uint64_t *reopened, uint64_t *ignored);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_proto.h"
 #include "hs_store.h"
 #include "hs_time.h"
 #include "wcore.h"
@@ -29,6 +30,8 @@ const hs_cfg_item writer_cfg_table[] = {
      false, "memory for job outputs whose parts have not all arrived"},
     {"job_parts_ttl", HS_CFG_DURATION, "10m", offsetof(writer_cfg, core.job_parts_ttl_us), false,
      "incomplete job outputs are dropped after this"},
+    {"change_ring_max", HS_CFG_INT, "262144", offsetof(writer_cfg, core.change_ring_max), false,
+     "recent changes of read streams remembered for jobs in flight (late data)"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
 
@@ -40,6 +43,8 @@ struct writer {
     hs_store *store;              /* owned */
     wcore *core;                  /* owned; borrows store */
     bool committed_since_release; /* a commit since the caches were last released */
+    uint64_t wseq_published;      /* the commit last announced on wseq */
+    int64_t wseq_published_mono;  /* when */
     hs_buf topic;
 };
 
@@ -66,6 +71,10 @@ static void w_publish_results(writer *w)
     while (wcore_next(w->core, &o)) {
         if (o.kind == WCORE_OUT_DEAD) {
             hs_service_dead_letter(w->svc, o.reason, o.topic, o.payload, o.len);
+            continue;
+        }
+        if (o.kind == WCORE_OUT_MON) {
+            hs_service_mon(w->svc, o.topic, "%s", o.reason);
             continue;
         }
         hs_service_topic(w->svc, &w->topic, "%s", o.topic);
@@ -97,11 +106,42 @@ static void w_batch_add(writer *w, hs_mqtt_msg *msg)
     w_publish_results(w);
 }
 
+/* How often at most the newest commit is announced on wseq. */
+#define W_WSEQ_EVERY_US 50000
+
+/*
+ * Announces the newest commit on <prefix>/wseq (retained): the scheduler
+ * puts it into the jobs it dispatches, so that the commit of a job tells
+ * which changes its reads may have missed. At most every 50 ms, and at
+ * once when force (start, idle).
+ */
+static void w_publish_wseq(writer *w, bool force)
+{
+    uint64_t epoch, seq;
+    wcore_wseq(w->core, &epoch, &seq);
+    int64_t now = hs_time_mono_us();
+    if (w->wseq_published_mono != 0 &&
+        (seq == w->wseq_published || (!force && now - w->wseq_published_mono < W_WSEQ_EVERY_US)))
+        return;
+    hs_buf p;
+    hs_buf_init(&p, 0);
+    if (hs_proto_wseq_encode(&p, (hs_proto_wseq){epoch, seq}) == HS_OK) {
+        hs_service_topic(w->svc, &w->topic, "wseq");
+        int rc = hs_mqtt_publish(w->mqtt, hs_buf_cstr(&w->topic), p.data, p.len, 1, true, 30000);
+        if (rc == HS_OK) {
+            w->wseq_published = seq;
+            w->wseq_published_mono = now;
+        }
+    }
+    hs_buf_free(&p);
+}
+
 /* Commits the collected batch (wcore_commit) and publishes what it produced. */
 static int w_commit_batch(writer *w)
 {
     int rc = wcore_commit(w->core);
     w_publish_results(w);
+    w_publish_wseq(w, false);
     return rc;
 }
 
@@ -109,6 +149,7 @@ int writer_run(writer *w)
 {
     hs_info(w->log, "writer ready on %s (store %s)", w->cfg->common.broker_url,
             hs_store_backend(w->store));
+    w_publish_wseq(w, true);
     while (hs_service_running(w->svc)) {
         hs_mqtt_msg *msg = NULL;
         hs_service_set_idle(w->svc, true);
@@ -119,9 +160,10 @@ int writer_run(writer *w)
             nanosleep(&ts, NULL);
             continue;
         }
-        int rc = hs_mqtt_recv(w->mqtt, &msg, 200);
+        int rc = hs_mqtt_recv(w->mqtt, &msg, 50);
         hs_service_tick(w->svc);
         if (rc == HS_ERR_TIMEOUT) {
+            w_publish_wseq(w, true);
             wcore_expire_jobs(w->core, hs_time_mono_us());
             if (w->committed_since_release) {
                 /* A burst is over: the page cache fills again on the next one. */

@@ -1,11 +1,12 @@
 /*
  * Fuzz target: the message contract (hs_proto). Any input is given to every
  * decoder: job, write request (the envelope, then the decoder of its op),
- * acknowledgement, commit notice and service status. Whatever decodes is
- * encoded again and decoded again, and the second decode must give the same
- * fields as the first; decoded jobs and commit notices also go through the
- * history encoder, whose output must be one JSON value. abort() on any
- * mismatch.
+ * acknowledgement, commit notice, reopened notice, correction, writer commit
+ * (hs/wseq), service status and the JSON messages and documents. Whatever
+ * decodes is encoded again and decoded again, and the second decode must give
+ * the same fields as the first; decoded jobs and commit notices also go
+ * through the history encoder, whose output must be one JSON value. abort()
+ * on any mismatch.
  *
  * Where the encoder writes a canonical form of what the decoder accepts,
  * the comparison expects that form: a job output part sends either its error,
@@ -74,6 +75,27 @@ static void check_header(const hs_proto_job *a, const hs_proto_job *b)
     CHECK(strs_eq(a->sinks, a->nsinks, b->sinks, b->nsinks));
     CHECK(str_eq(a->request, b->request));
     CHECK(str_eq(a->output_plate, b->output_plate));
+    CHECK(a->trigger == b->trigger);
+    CHECK(a->wseq.epoch == b->wseq.epoch && a->wseq.seq == b->wseq.seq);
+}
+
+static bool intervals_eq(const hs_interval *a, size_t na, const hs_interval *b, size_t nb)
+{
+    if (na != nb)
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (a[i].start != b[i].start || a[i].end != b[i].end)
+            return false;
+    return true;
+}
+
+/* The dependencies of a define item or a deps document. */
+static void check_deps(const hs_proto_define_item *a, const hs_proto_define_item *b)
+{
+    CHECK(a->has_deps == b->has_deps);
+    CHECK(strs_eq(a->sources, a->nsources, b->sources, b->nsources));
+    CHECK(a->lookback_us == b->lookback_us && a->max_lateness_us == b->max_lateness_us);
+    CHECK(!a->has_deps || (a->lookback_us >= 0 && a->max_lateness_us >= 0));
 }
 
 /* The history encoder's output must be one JSON value (duplicate keys aside). */
@@ -131,6 +153,8 @@ static void fuzz_job(const uint8_t *data, size_t size)
             .runtime = j->binding,
             .error = j->request,
             .outcome = HS_OUTCOME_FAILED,
+            .trigger = j->trigger,
+            .recompute = j->wseq.epoch != 0,
         };
         check_history(&h);
     }
@@ -227,6 +251,9 @@ static void fuzz_wreq_op(const hs_proto_envelope *env)
             CHECK(a.u.doc.json == NULL);
             CHECK(hs_proto_doc_encode_fields(&f, &a.u.doc, &n) == HS_OK);
             break;
+        case HS_OP_INVALIDATE:
+            CHECK(hs_proto_invalidate_encode_fields(&f, &a.u.invalidate, &n) == HS_OK);
+            break;
         default:
             fprintf(stderr, "fuzz_proto: op %d has no decoder but decoded\n", (int)a.op);
             abort();
@@ -248,11 +275,18 @@ static void fuzz_wreq_op(const hs_proto_envelope *env)
                 CHECK(str_eq(a.u.define.items[i].sid, b.u.define.items[i].sid));
                 CHECK(a.u.define.items[i].kind == b.u.define.items[i].kind);
                 CHECK(str_eq(a.u.define.items[i].binding, b.u.define.items[i].binding));
+                check_deps(&a.u.define.items[i], &b.u.define.items[i]);
             }
             break;
         case HS_OP_PURGE:
             CHECK(str_eq(a.u.purge.stream, b.u.purge.stream));
             CHECK(a.u.purge.remove == b.u.purge.remove);
+            break;
+        case HS_OP_INVALIDATE:
+            CHECK(str_eq(a.u.invalidate.stream, b.u.invalidate.stream));
+            CHECK(a.u.invalidate.interval.start == b.u.invalidate.interval.start &&
+                  a.u.invalidate.interval.end == b.u.invalidate.interval.end);
+            CHECK(a.u.invalidate.interval.start < a.u.invalidate.interval.end);
             break;
         default:
             CHECK(str_eq(a.u.doc.coll, b.u.doc.coll));
@@ -326,6 +360,8 @@ static void fuzz_committed(const uint8_t *data, size_t size)
         CHECK(str_eq(c->error, d->error) && str_eq(c->request, d->request));
         CHECK(c->has_plate_values == d->has_plate_values);
         CHECK(strs_eq(c->plate_values, c->nplate_values, d->plate_values, d->nplate_values));
+        CHECK(c->wseq.epoch == d->wseq.epoch && c->wseq.seq == d->wseq.seq);
+        CHECK(c->recompute == d->recompute);
         hs_proto_committed_msg_free(&b);
         hs_buf_free(&enc);
 
@@ -340,10 +376,64 @@ static void fuzz_committed(const uint8_t *data, size_t size)
             .outcome = c->outcome,
             .runtime = c->request,
             .error = c->error,
+            .trigger = (hs_proto_trigger)(c->count % 4),
+            .recompute = c->recompute,
         };
         check_history(&h);
     }
     hs_proto_committed_msg_free(&a);
+}
+
+static void fuzz_reopened(const uint8_t *data, size_t size)
+{
+    hs_proto_reopened_msg a, b;
+    if (hs_proto_reopened_decode(&a, data, size) == HS_OK) {
+        const hs_proto_reopened *r = &a.r, *q = &b.r;
+        CHECK(r->n > 0 && r->wseq.epoch != 0);
+        for (size_t i = 0; i < r->n; i++)
+            CHECK(r->intervals[i].start < r->intervals[i].end &&
+                  (i == 0 || r->intervals[i - 1].end <= r->intervals[i].start));
+        hs_buf enc;
+        hs_buf_init(&enc, 0);
+        CHECK(hs_proto_reopened_encode(&enc, r) == HS_OK);
+        CHECK(hs_proto_reopened_decode(&b, enc.data, enc.len) == HS_OK);
+        CHECK(str_eq(r->stream, q->stream) && str_eq(r->reason, q->reason));
+        CHECK(intervals_eq(r->intervals, r->n, q->intervals, q->n));
+        CHECK(r->wseq.epoch == q->wseq.epoch && r->wseq.seq == q->wseq.seq);
+        hs_proto_reopened_msg_free(&b);
+        hs_buf_free(&enc);
+    }
+    hs_proto_reopened_msg_free(&a);
+}
+
+static void fuzz_correction(const uint8_t *data, size_t size)
+{
+    hs_proto_correction a, b;
+    if (hs_proto_correction_decode(&a, data, size) == HS_OK) {
+        CHECK(a.interval.start < a.interval.end && a.data != NULL && a.data_len > 0);
+        CHECK(a.data >= data && a.data + a.data_len <= data + size);
+        hs_buf enc;
+        hs_buf_init(&enc, 0);
+        CHECK(hs_proto_correction_encode(&enc, &a) == HS_OK);
+        CHECK(hs_proto_correction_decode(&b, enc.data, enc.len) == HS_OK);
+        CHECK(a.interval.start == b.interval.start && a.interval.end == b.interval.end);
+        CHECK(bytes_eq(a.data, a.data_len, b.data, b.data_len));
+        hs_buf_free(&enc);
+    }
+}
+
+static void fuzz_wseq(const uint8_t *data, size_t size)
+{
+    hs_proto_wseq a, b;
+    if (hs_proto_wseq_decode(data, size, &a) == HS_OK) {
+        CHECK(a.epoch != 0);
+        hs_buf enc;
+        hs_buf_init(&enc, 0);
+        CHECK(hs_proto_wseq_encode(&enc, a) == HS_OK);
+        CHECK(hs_proto_wseq_decode(enc.data, enc.len, &b) == HS_OK);
+        CHECK(a.epoch == b.epoch && a.seq == b.seq);
+        hs_buf_free(&enc);
+    }
 }
 
 static void fuzz_status(const uint8_t *data, size_t size)
@@ -418,12 +508,36 @@ static void fuzz_json(const uint8_t *data, size_t size)
     int64_t last_end;
     (void)hs_proto_online_doc_decode(json, size, &last_end);
 
+    hs_proto_deps_msg dp, dp2;
+    if (hs_proto_deps_doc_decode(&dp, json, size) == HS_OK) {
+        CHECK(dp.it.has_deps);
+        CHECK(hs_proto_deps_doc_encode(&b, &dp.it) == HS_OK);
+        CHECK(hs_proto_deps_doc_decode(&dp2, (const char *)b.data, b.len) == HS_OK);
+        check_deps(&dp.it, &dp2.it);
+        hs_proto_deps_msg_free(&dp2);
+    }
+    hs_proto_deps_msg_free(&dp);
+
+    /* The reopened document: adjacent intervals may merge in the set, so the set's own
+     * encoding must come back as the same set. */
+    hs_intervals iv, iv2;
+    hs_intervals_init(&iv);
+    hs_intervals_init(&iv2);
+    if (hs_proto_reopened_doc_decode(json, size, &iv) == HS_OK) {
+        CHECK(hs_proto_reopened_doc_encode(&b, &iv) == HS_OK);
+        CHECK(hs_proto_reopened_doc_decode((const char *)b.data, b.len, &iv2) == HS_OK);
+        CHECK(intervals_eq(iv.v, iv.n, iv2.v, iv2.n));
+    }
+    hs_intervals_free(&iv);
+    hs_intervals_free(&iv2);
+
     hs_proto_history_msg hm, hm2;
     if (hs_proto_history_decode(&hm, json, size) == HS_OK) {
         if (hs_proto_history_encode(&b, &hm.h) == HS_OK) {
             CHECK(hs_proto_history_decode(&hm2, (const char *)b.data, b.len) == HS_OK);
             CHECK(str_eq(hm.h.job, hm2.h.job) && hm.h.count == hm2.h.count &&
                   hm.h.interval.start == hm2.h.interval.start);
+            CHECK(hm.h.trigger == hm2.h.trigger && hm.h.recompute == hm2.h.recompute);
             hs_proto_history_msg_free(&hm2);
         }
     }
@@ -440,6 +554,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_wreq(data, size);
     fuzz_ack(data, size);
     fuzz_committed(data, size);
+    fuzz_reopened(data, size);
+    fuzz_correction(data, size);
+    fuzz_wseq(data, size);
     fuzz_status(data, size);
     fuzz_json(data, size);
     return 0;

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,10 +36,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Most plate values expanded (per plate, and units per factor). */
 #define MAX_VALUES 256
 
-static void check(bool ok)
+/* A failed check names its line before aborting, so that a crash report says which. */
+#define check(ok) check_at((ok), __LINE__)
+
+static void check_at(bool ok, int line)
 {
-    if (!ok)
+    if (!ok) {
+        fprintf(stderr, "fuzz_workflow: check at line %d failed\n", line);
         abort();
+    }
 }
 
 static const hs_tool_registry *registry(void)
@@ -206,8 +212,11 @@ static void check_json_form(const hs_workflow *wf)
     check(hs_workflow_to_json(wf, &json) == HS_OK);
     check(valid_json((const char *)json.data, json.len));
     hs_workflow *again = NULL;
-    check(hs_workflow_parse((const char *)json.data, json.len, "fuzz.json", registry(), &again,
-                            &errors) == HS_OK);
+    if (hs_workflow_parse((const char *)json.data, json.len, "fuzz.json", registry(), &again,
+                          &errors) != HS_OK)
+        fprintf(stderr, "fuzz_workflow: the JSON form\n%s\ndoes not parse:\n%s\n",
+                hs_buf_cstr(&json), hs_buf_cstr(&errors));
+    check(again != NULL);
     check(again->nfactors == wf->nfactors);
     for (size_t i = 0; i < wf->nfactors; i++)
         check(strcmp(again->factors[i].binding, wf->factors[i].binding) == 0);

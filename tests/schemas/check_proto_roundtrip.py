@@ -9,8 +9,8 @@ which writes one encoded example of every internal msgpack message there as
 must hold exactly one msgpack value; it is converted to the JSON data model
 the schemas describe (bin values as base64 strings, see schemas/README.md)
 and validated against schemas/<schema>.json. Every one of job.json,
-write-request.json, ack.json and committed.json must have an example, and
-every write-request op must occur.
+write-request.json, ack.json, committed.json, reopened.json,
+correction.json and wseq.json must have an example, and every write-request op must occur.
 
 Run with /usr/bin/python3 (python3-jsonschema, python3-msgpack).
 Exit status: 0 all valid, 1 problems found (listed on stderr), 2 usage error.
@@ -29,8 +29,8 @@ import msgpack
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMAS = os.path.normpath(os.path.join(HERE, "..", "..", "schemas"))
-EXPECTED = ("job", "write-request", "ack", "committed")
-OPS = ("append", "job", "define", "purge", "doc_put", "doc_del")
+EXPECTED = ("job", "write-request", "ack", "committed", "reopened", "correction", "wseq")
+OPS = ("append", "job", "define", "purge", "doc_put", "doc_del", "invalidate")
 
 
 def to_json_model(v):

@@ -10,7 +10,10 @@
 #    a setting that cannot change, an unknown command, pause, drain and
 #    resume of the tool runtime), a workflow with plates and a multi-output
 #    factor, compute --wait (monitoring events workflow_start and
-#    workflow_end), a purge, a rejected purge, workflow removal, a shutdown
+#    workflow_end), a late reading that reopens computed intervals
+#    (hs/reopened) and a compute that recomputes them (corrections on
+#    hs/c/<sid>; the writer's commits on hs/wseq), a purge, a rejected purge,
+#    workflow removal, a shutdown
 #    through the control channel and a kill; then every captured message must
 #    validate against the schema of its topic kind, every reply against the
 #    reply of the request it answers, every topic kind, write-request op,
@@ -174,6 +177,14 @@ grep -q ': 0 jobs planned' "$IT_DIR/compute2.out" || it_fail "computing again pl
 # The monitoring events of the computation (hs/mon, SenML).
 cap_wait $'\ths/mon\t.*'"$(hex '"n":"workflow_start"')" 10
 cap_wait $'\ths/mon\t.*'"$(hex '"n":"workflow_end"')" 10
+cap_wait $'\ths/wseq\t' 10
+# A late reading inside what was computed: the intervals that read it are reopened
+# (hs/reopened); computing again replaces them and publishes corrections (hs/c/<sid>).
+mosquitto_pub -p "$IT_PORT" -q 1 -t 'hs/raw/temperature/house=1/room=kitchen' -m "{\"t\":$((T0 + 45)).5,\"v\":1000}"
+cap_wait $'\ths/reopened\t' 10
+$HSCTL compute schema_check --from $T0 --to $((T0 + 120)) --wait >"$IT_DIR/compute3.out" 2>&1 || {
+  cat "$IT_DIR/compute3.out" >&2; it_fail "computing the reopened intervals failed"; }
+cap_wait $'\ths/c/room_mean/house=1/room=kitchen\t' 10
 
 # A purge, a purge the writer rejects, a workflow removal and one the scheduler rejects.
 $HSCTL stream purge 'note/house=1' >/dev/null || it_fail "purge failed"

@@ -1,9 +1,12 @@
 /*
  * Writes one encoded example of every internal msgpack message (hs_proto) to
  * a directory, as <schema>__<name>.msgpack, where <schema> is the file in
- * schemas/ that describes it: full and minimal jobs, every write-request op
- * (job output parts with outputs, an error, plate values, and nothing),
- * acknowledgements and commit notices of every outcome. Each example is
+ * schemas/ that describes it: full and minimal jobs, a recomputation (trigger
+ * and wseq), every write-request op (job output parts with outputs, an error,
+ * plate values, nothing, and a recomputation's), acknowledgements, commit
+ * notices of every outcome and of a recomputation, reopened notices,
+ * corrections (with instances and empty) and the writer's newest commit
+ * (hs/wseq). Each example is
  * decoded again before it is written, so a file exists only for a message
  * the decoders accept. check_proto_roundtrip.py validates the files against
  * the schemas.
@@ -110,6 +113,50 @@ static int write_ack(const char *name, uint64_t inc, const hs_proto_ack_item *it
     return rc;
 }
 
+static int write_reopened(const char *name, const hs_proto_reopened *r)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    hs_proto_reopened_msg m;
+    memset(&m, 0, sizeof m);
+    int rc = hs_proto_reopened_encode(&b, r);
+    if (rc == HS_OK)
+        rc = hs_proto_reopened_decode(&m, b.data, b.len);
+    if (rc == HS_OK)
+        rc = put("reopened", name, &b);
+    hs_proto_reopened_msg_free(&m);
+    hs_buf_free(&b);
+    return rc;
+}
+
+static int write_correction(const char *name, const hs_proto_correction *c)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    hs_proto_correction back;
+    int rc = hs_proto_correction_encode(&b, c);
+    if (rc == HS_OK)
+        rc = hs_proto_correction_decode(&back, b.data, b.len);
+    if (rc == HS_OK)
+        rc = put("correction", name, &b);
+    hs_buf_free(&b);
+    return rc;
+}
+
+static int write_wseq(const char *name, hs_proto_wseq w)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    hs_proto_wseq back;
+    int rc = hs_proto_wseq_encode(&b, w);
+    if (rc == HS_OK)
+        rc = hs_proto_wseq_decode(b.data, b.len, &back);
+    if (rc == HS_OK)
+        rc = put("wseq", name, &b);
+    hs_buf_free(&b);
+    return rc;
+}
+
 static int write_committed(const char *name, const hs_proto_committed *c)
 {
     hs_buf b;
@@ -211,9 +258,14 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
         .binding = "0000000000000000",
         .interval = {-1, 0},
     };
+    hs_proto_job late = minimal;
+    late.trigger = HS_TRIGGER_LATE;
+    late.wseq = (hs_proto_wseq){1700000000000000, 917};
     int rc = write_job("full", &full);
     if (rc == HS_OK)
         rc = write_job("minimal", &minimal);
+    if (rc == HS_OK)
+        rc = write_job("recompute", &late);
 
     /* Job output parts. */
     hs_proto_output outs[] = {{"avg/house=1", batch->data, batch->len},
@@ -246,6 +298,13 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
     hs_proto_jobout omin = {.hdr = minimal, .parts = 1, .runtime = "scheduler"};
     if (rc == HS_OK)
         rc = write_jobout("job_minimal", &omin);
+    hs_proto_jobout olate = {
+        .hdr = late, .parts = 1, .runtime = "tools", .outputs = outs, .noutputs = 1};
+    olate.hdr.sinks = sinks;
+    olate.hdr.nsinks = 1;
+    olate.hdr.trigger = HS_TRIGGER_INVALIDATE;
+    if (rc == HS_OK)
+        rc = write_jobout("job_recompute", &olate);
 
     /* The other ops. */
     hs_buf f;
@@ -265,10 +324,18 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
         rc = hs_proto_append_encode_fields(&f, &a, &n);
     if (rc == HS_OK)
         rc = write_wreq("append_one", HS_OP_APPEND, &f, n);
+    static const char *const avg_sources[] = {"temp/house=1"};
     static const hs_proto_define_item items[] = {
-        {"avg/house=1", 1, "{\"tool\":\"window_mean\",\"version\":\"1.2\"}"},
-        {"temp/house=1", 0, NULL},
-        {"asset/name=x", 2, NULL},
+        {.sid = "avg/house=1",
+         .kind = 1,
+         .binding = "{\"tool\":\"window_mean\",\"version\":\"1.2\"}",
+         .has_deps = true,
+         .sources = avg_sources,
+         .nsources = 1,
+         .lookback_us = 60000000,
+         .max_lateness_us = 0},
+        {.sid = "temp/house=1", .kind = 0},
+        {.sid = "asset/name=x", .kind = 2},
     };
     hs_proto_define d = {items, 3};
     hs_buf_reset(&f);
@@ -294,6 +361,12 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
         rc = hs_proto_doc_encode_fields(&f, &del_doc, &n);
     if (rc == HS_OK)
         rc = write_wreq("doc_del", HS_OP_DOC_DEL, &f, n);
+    hs_proto_invalidate inv = {"avg/house=1", {1767225600000000, 1767225660000000}};
+    hs_buf_reset(&f);
+    if (rc == HS_OK)
+        rc = hs_proto_invalidate_encode_fields(&f, &inv, &n);
+    if (rc == HS_OK)
+        rc = write_wreq("invalidate", HS_OP_INVALIDATE, &f, n);
     hs_buf_free(&f);
 
     /* Acknowledgements. */
@@ -339,6 +412,35 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
         .job = "j0000000000000001", .workflow = "w", .pv = "", .interval = {-1, 0}};
     if (rc == HS_OK)
         rc = write_committed("minimal", &cmin);
+    c.outcome = HS_OUTCOME_OK;
+    c.error = NULL;
+    c.count = 2;
+    c.wseq = (hs_proto_wseq){1700000000000000, UINT64_MAX};
+    c.recompute = true;
+    if (rc == HS_OK)
+        rc = write_committed("recompute", &c);
+
+    /* Reopened notices and corrections. */
+    static const hs_interval reopened_iv[] = {{1700000000000000, 1700000060000000},
+                                              {1700000120000000, 1700000180000000}};
+    hs_proto_reopened ro = {"avg/house=1", reopened_iv, 2, "late", {1700000000000000, 918}};
+    if (rc == HS_OK)
+        rc = write_reopened("late", &ro);
+    ro.n = 1;
+    ro.reason = "invalidate";
+    ro.wseq.seq = 0;
+    if (rc == HS_OK)
+        rc = write_reopened("invalidate", &ro);
+    hs_proto_correction corr = {{1700000000000000, 1700000060000000}, batch->data, batch->len};
+    if (rc == HS_OK)
+        rc = write_correction("data", &corr);
+    static const uint8_t empty_batch[] = {0x90};
+    corr.data = empty_batch;
+    corr.data_len = sizeof empty_batch;
+    if (rc == HS_OK)
+        rc = write_correction("empty", &corr);
+    if (rc == HS_OK)
+        rc = write_wseq("newest", (hs_proto_wseq){1700000000000000, 918});
     return rc;
 }
 

@@ -75,7 +75,7 @@ static int f_compute(void *ud, const char *wf, hs_interval iv, const char *reque
         return f_fail(f, why);
     if (f->made_id[0] == '\0')
         snprintf(f->made_id, sizeof f->made_id, "%s", request != NULL ? request : "r-1-1");
-    *out = (api_computed){f->made_id, 42};
+    *out = (api_computed){f->made_id, 42, 3};
     return HS_OK;
 }
 
@@ -214,6 +214,7 @@ static void test_compute(void)
     HS_REQUIRE(m.reply.request);
     CU_ASSERT_STRING_EQUAL(m.reply.request, "r-1-1");
     CU_ASSERT_EQUAL(m.reply.jobs, 42);
+    CU_ASSERT_EQUAL(m.reply.reopened, 3);
     hs_proto_api_reply_msg_free(&m);
     api_result_free(&res);
 

@@ -393,6 +393,14 @@ static void test_escapes(void)
     check_rejected("\"\t\"");
     check_rejected_n(S("\"\0\""));
     CU_ASSERT_EQUAL(j2m_s("\"\x7f\"", &out), HS_OK);
+    /* Written: U+2028, U+2029 and U+0085 (line breaks to YAML 1.1 and JavaScript) are escaped. */
+    hs_buf_reset(&out);
+    CU_ASSERT_EQUAL(hs_json_put_string(&out, S("a\xe2\x80\xa8"
+                                               "b\xe2\x80\xa9"
+                                               "c\xc2\x85"
+                                               "d\xe2\x82\xac")),
+                    HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&out), "\"a\\u2028b\\u2029c\\u0085d\xe2\x82\xac\"");
     hs_buf_free(&out);
     hs_buf_free(&want);
 }

@@ -335,6 +335,9 @@ static void check_job_header(const hs_proto_job *want, const hs_proto_job *got)
         CU_ASSERT(str_eq(want->sinks[i], got->sinks[i]));
     CU_ASSERT(str_eq(want->request, got->request));
     CU_ASSERT(str_eq(want->output_plate, got->output_plate));
+    CU_ASSERT_EQUAL(want->trigger, got->trigger);
+    CU_ASSERT_EQUAL(want->wseq.epoch, got->wseq.epoch);
+    CU_ASSERT_EQUAL(want->wseq.seq, got->wseq.seq);
 }
 
 /* Checks every field of a decoded job message against what was encoded. */
@@ -721,6 +724,106 @@ static void test_job_encode_refuses(void)
     hs_buf_free(&b);
 }
 
+/* Whether field key of the map msg holds exactly the bytes want (absent: false). */
+static bool field_bytes_are(const hs_buf *msg, const char *key, const uint8_t *want, size_t wlen)
+{
+    hs_mp_field f[MAX_FIELDS];
+    size_t n;
+    if (hs_mp_map_index(msg->data, msg->len, f, MAX_FIELDS, &n, NULL) != HS_OK)
+        return false;
+    const hs_mp_field *hit = hs_mp_field_find(f, n, key);
+    return hit != NULL && bytes_eq(hit->val, hit->vlen, want, wlen);
+}
+
+/* Whether the map msg has key. */
+static bool has_field(const hs_buf *msg, const char *key)
+{
+    hs_mp_field f[MAX_FIELDS];
+    size_t n;
+    return hs_mp_map_index(msg->data, msg->len, f, MAX_FIELDS, &n, NULL) == HS_OK &&
+           hs_mp_field_find(f, n, key) != NULL;
+}
+
+static void test_job_trigger_wseq(void)
+{
+    hs_buf params, b;
+    hs_buf_init(&params, 0);
+    hs_buf_init(&b, 0);
+    make_params(&params);
+    CU_ASSERT_STRING_EQUAL(hs_proto_trigger_name(HS_TRIGGER_REQUEST), "request");
+    CU_ASSERT_STRING_EQUAL(hs_proto_trigger_name(HS_TRIGGER_ONLINE), "online");
+    CU_ASSERT_STRING_EQUAL(hs_proto_trigger_name(HS_TRIGGER_LATE), "late");
+    CU_ASSERT_STRING_EQUAL(hs_proto_trigger_name(HS_TRIGGER_INVALIDATE), "invalidate");
+    CU_ASSERT_STRING_EQUAL(hs_proto_trigger_name((hs_proto_trigger)4), "?");
+    /* Every trigger, with and without a wseq, in a full and a minimal job. */
+    static const hs_proto_wseq wseqs[] = {{0, 0}, {1, 0}, {1700000000000000, UINT64_MAX}};
+    for (int t = HS_TRIGGER_REQUEST; t <= HS_TRIGGER_INVALIDATE; t++) {
+        for (size_t w = 0; w < sizeof wseqs / sizeof wseqs[0]; w++) {
+            hs_proto_job j = full_job(&params);
+            j.trigger = (hs_proto_trigger)t;
+            j.wseq = wseqs[w];
+            job_roundtrip(&j);
+            j = minimal_job();
+            j.trigger = (hs_proto_trigger)t;
+            j.wseq = wseqs[w];
+            job_roundtrip(&j);
+        }
+    }
+    /* On the wire: trigger only when not request, wseq only when known, as [epoch, seq]. */
+    hs_proto_job j = minimal_job();
+    j.trigger = HS_TRIGGER_LATE;
+    j.wseq = (hs_proto_wseq){1, 2};
+    CU_ASSERT_EQUAL_FATAL(enc_job(&b, &j), HS_OK);
+    CU_ASSERT(field_bytes_are(&b, "trigger", V(0xa4, 'l', 'a', 't', 'e')));
+    CU_ASSERT(field_bytes_are(&b, "wseq", V(0x92, 0x01, 0x02)));
+    hs_buf plain;
+    hs_buf_init(&plain, 0);
+    hs_proto_job min = minimal_job();
+    CU_ASSERT_EQUAL_FATAL(enc_job(&plain, &min), HS_OK);
+    CU_ASSERT_FALSE(has_field(&plain, "trigger"));
+    CU_ASSERT_FALSE(has_field(&plain, "wseq"));
+    /* An explicit "request" reads as the default. */
+    hs_buf e;
+    hs_buf_init(&e, 0);
+    CU_ASSERT_FATAL(map_edit(plain.data, plain.len, ED_ADD, "trigger",
+                             V(0xa7, 'r', 'e', 'q', 'u', 'e', 's', 't'), &e));
+    hs_proto_job_msg m;
+    CU_ASSERT_EQUAL_FATAL(hs_proto_job_decode(&m, e.data, e.len), HS_OK);
+    CU_ASSERT_EQUAL(m.job.trigger, HS_TRIGGER_REQUEST);
+    CU_ASSERT_EQUAL(m.job.wseq.epoch, 0);
+    hs_proto_job_msg_free(&m);
+    CU_ASSERT(accepts(dec_job, &plain, ED_ADD, "wseq", V(0x92, 0x01, 0x00)));
+    /* Unknown trigger names (also by case, with a NUL, or not a string). */
+    CU_ASSERT(
+        refuses(dec_job, &b, ED_SET, "trigger", V(0xa6, 'r', 'e', 'p', 'l', 'a', 'y'), "trigger"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "trigger", V(0xa4, 'L', 'a', 't', 'e'), "trigger"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "trigger", V(0xa5, 'l', 'a', 't', 'e', 0), "trigger"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "trigger", V(0xa3, 'l', 'a', 't'), "trigger"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "trigger", V(0xa0), "trigger"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "trigger", V(0x02), "trigger"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "trigger", V(0xc0), "trigger"));
+    CU_ASSERT(refuses(dec_job, &b, ED_DUP, "trigger", NULL, 0, "trigger"));
+    /* wseq: [epoch, seq] of unsigned integers, epoch > 0. */
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "wseq", V(0x92, 0x00, 0x05), "wseq"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "wseq", V(0x92, 0xff, 0x05), "wseq"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "wseq", V(0x92, 0x01, 0xff), "wseq"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "wseq", V(0x91, 0x01), "wseq"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "wseq", V(0x93, 0x01, 0x02, 0x03), "wseq"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "wseq", V(0x92, 0xa1, '1', 0x02), "wseq"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "wseq", V(0x01), "wseq"));
+    CU_ASSERT(refuses(dec_job, &b, ED_SET, "wseq", V(0xc0), "wseq"));
+    CU_ASSERT(refuses(dec_job, &b, ED_DUP, "wseq", NULL, 0, "wseq"));
+    CU_ASSERT(refuses_cut_and_trailing(dec_job, &b));
+    CU_ASSERT(survives_nomem(dec_job, &b));
+    /* The encoder refuses a trigger it has no name for. */
+    j.trigger = (hs_proto_trigger)4;
+    CU_ASSERT_EQUAL(enc_job(&b, &j), HS_ERR_INVAL);
+    hs_buf_free(&e);
+    hs_buf_free(&plain);
+    hs_buf_free(&b);
+    hs_buf_free(&params);
+}
+
 /* ------------------------------------------------------------------ write requests */
 
 /* A write request: the envelope in front of the fields in fields (nfields pairs). */
@@ -908,17 +1011,25 @@ static void test_wreq_append(void)
 
 static void test_wreq_define(void)
 {
+    static const char *const deps[] = {"temp/house=1", "windows"};
     static const hs_proto_define_item items[] = {
-        {"avg/house=1", 1, "{\"tool\":\"window_mean\"}"},
-        {"temp/house=1", 0, NULL},
-        {"asset/name=x", 2, ""},
+        {.sid = "avg/house=1",
+         .kind = 1,
+         .binding = "{\"tool\":\"window_mean\"}",
+         .has_deps = true,
+         .sources = deps,
+         .nsources = 2,
+         .lookback_us = 60000000,
+         .max_lateness_us = 3600000000},
+        {.sid = "temp/house=1", .kind = 0},
+        {.sid = "asset/name=x", .kind = 2, .binding = ""},
     };
     hs_buf f, b;
     hs_buf_init(&f, 0);
     hs_buf_init(&b, 0);
     hs_proto_define none = {NULL, 0};
     CU_ASSERT_EQUAL(hs_proto_define_encode_fields(&f, &none, &(uint32_t){0}), HS_ERR_INVAL);
-    hs_proto_define_item bad_kind = {"x", 3, NULL};
+    hs_proto_define_item bad_kind = {.sid = "x", .kind = 3};
     hs_proto_define bad0 = {&bad_kind, 1};
     CU_ASSERT_EQUAL(hs_proto_define_encode_fields(&f, &bad0, &(uint32_t){0}), HS_ERR_INVAL);
     for (size_t count = 1; count <= 3; count++) {
@@ -937,6 +1048,13 @@ static void test_wreq_define(void)
             CU_ASSERT_STRING_EQUAL(m.u.define.items[i].sid, items[i].sid);
             CU_ASSERT_EQUAL(m.u.define.items[i].kind, items[i].kind);
             CU_ASSERT(str_eq(m.u.define.items[i].binding, items[i].binding));
+            const hs_proto_define_item *got = &m.u.define.items[i];
+            CU_ASSERT_EQUAL(got->has_deps, items[i].has_deps);
+            CU_ASSERT_EQUAL(got->lookback_us, items[i].lookback_us);
+            CU_ASSERT_EQUAL(got->max_lateness_us, items[i].max_lateness_us);
+            CU_ASSERT_EQUAL_FATAL(got->nsources, items[i].nsources);
+            for (size_t k = 0; k < got->nsources; k++)
+                CU_ASSERT_STRING_EQUAL(got->sources[k], items[i].sources[k]);
         }
         hs_proto_wreq_msg_free(&m);
     }
@@ -959,6 +1077,18 @@ static void test_wreq_define(void)
     CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "streams", V(0x91, 0x93, 0xa1, 's', 0x00, 0xa1, 0),
                       "binding"));
     CU_ASSERT(refuses(dec_wreq, &b, ED_ADD, "stream", V(0xa1, 's'), "stream"));
+    /* Dependencies: a map of exactly sources, lookback_us, max_lateness_us; no negative figures. */
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "streams", V(0x91, 0x94, 0xa1, 's', 0x01, 0xc0, 0x80),
+                      "sources"));
+    CU_ASSERT(
+        refuses(dec_wreq, &b, ED_SET, "streams",
+                V(0x91, 0x94, 0xa1, 's', 0x01, 0xc0, 0x83, 0xa7, 's', 'o', 'u', 'r', 'c', 'e', 's',
+                  0x90, 0xab, 'l', 'o', 'o', 'k', 'b', 'a', 'c', 'k', '_', 'u', 's', 0xff, 0xaf,
+                  'm', 'a', 'x', '_', 'l', 'a', 't', 'e', 'n', 'e', 's', 's', '_', 'u', 's', 0x00),
+                "lookback_us"));
+    hs_proto_define_item neg = {.sid = "x", .kind = 1, .has_deps = true, .lookback_us = -1};
+    hs_proto_define negd = {&neg, 1};
+    CU_ASSERT_EQUAL(hs_proto_define_encode_fields(&f, &negd, &(uint32_t){0}), HS_ERR_INVAL);
     hs_proto_define bad = {NULL, 1};
     uint32_t n;
     CU_ASSERT_EQUAL(hs_proto_define_encode_fields(&f, &bad, &n), HS_ERR_INVAL);
@@ -1005,6 +1135,51 @@ static void test_wreq_purge(void)
     hs_buf_free(&f);
     hs_buf_free(&b);
     hs_buf_free(&e);
+}
+
+static void test_wreq_invalidate(void)
+{
+    hs_buf f, b;
+    hs_buf_init(&f, 0);
+    hs_buf_init(&b, 0);
+    CU_ASSERT_STRING_EQUAL(hs_proto_op_name(HS_OP_INVALIDATE), "invalidate");
+    hs_proto_invalidate v = {"avg/house=1", {-1, INT64_MAX}};
+    uint32_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(hs_proto_invalidate_encode_fields(&f, &v, &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    wreq(&b, 3, 9, HS_OP_INVALIDATE, &f, n);
+    hs_proto_envelope env;
+    hs_proto_wreq_msg m;
+    CU_ASSERT_EQUAL_FATAL(wreq_decode(&b, &env, &m), HS_OK);
+    CU_ASSERT_EQUAL(env.op, HS_OP_INVALIDATE);
+    CU_ASSERT_STRING_EQUAL(env.op_text, "invalidate");
+    CU_ASSERT_EQUAL(m.op, HS_OP_INVALIDATE);
+    CU_ASSERT_STRING_EQUAL(m.u.invalidate.stream, "avg/house=1");
+    CU_ASSERT_EQUAL(m.u.invalidate.interval.start, -1);
+    CU_ASSERT_EQUAL(m.u.invalidate.interval.end, INT64_MAX);
+    hs_proto_wreq_msg_free(&m);
+    CU_ASSERT(field_bytes_are(&b, "op", V(0xaa, 'i', 'n', 'v', 'a', 'l', 'i', 'd', 'a', 't', 'e')));
+    CU_ASSERT(refuses_cut_and_trailing(dec_wreq, &b));
+    CU_ASSERT(survives_nomem(dec_wreq, &b));
+    /* Both fields are required; the interval is not empty; nothing else is read. */
+    CU_ASSERT(refuses(dec_wreq, &b, ED_DROP, "stream", NULL, 0, "stream"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_DROP, "interval", NULL, 0, "interval"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_DUP, "interval", NULL, 0, "interval"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "interval", V(0x92, 0x05, 0x05), "interval"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "interval", V(0x92, 0x06, 0x05), "interval"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "interval", V(0x91, 0x05), "interval"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "stream", V(0xa0), "stream"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "stream", V(0xa3, 'a', 0, 'b'), "stream"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_ADD, "remove", V(0xc3), "remove"));
+    CU_ASSERT(accepts(dec_wreq, &b, ED_SET, "interval", V(0x92, 0x05, 0x06)));
+    /* The encoder refuses what the decoder would. */
+    hs_proto_invalidate bad[] = {{"s", {5, 5}}, {"s", {6, 5}}, {"", {0, 1}}, {NULL, {0, 1}}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        hs_buf_reset(&f);
+        CU_ASSERT_EQUAL(hs_proto_invalidate_encode_fields(&f, &bad[i], &n), HS_ERR_INVAL);
+    }
+    hs_buf_free(&f);
+    hs_buf_free(&b);
 }
 
 static void test_wreq_docs(void)
@@ -1260,6 +1435,48 @@ static void test_jobout_minimal(void)
     hs_buf_free(&e2);
 }
 
+/* A recomputation's output parts carry its trigger and wseq, checked like the job's. */
+static void test_jobout_trigger_wseq(void)
+{
+    hs_buf params, batch, b;
+    hs_buf_init(&params, 0);
+    hs_buf_init(&batch, 0);
+    hs_buf_init(&b, 0);
+    make_params(&params);
+    make_batch(&batch);
+    hs_proto_output outs[] = {{"avg/house=1", batch.data, batch.len}};
+    hs_proto_jobout o = full_jobout(&params, outs, 1);
+    for (int t = HS_TRIGGER_REQUEST; t <= HS_TRIGGER_INVALIDATE; t++) {
+        o.hdr.trigger = (hs_proto_trigger)t;
+        o.hdr.wseq = (hs_proto_wseq){0, 0};
+        jobout_roundtrip(&o);
+        o.hdr.wseq = (hs_proto_wseq){1700000000000000, (uint64_t)t};
+        jobout_roundtrip(&o);
+    }
+    o.hdr.trigger = HS_TRIGGER_INVALIDATE;
+    o.hdr.wseq = (hs_proto_wseq){7, 8};
+    CU_ASSERT_EQUAL_FATAL(enc_jobout(&b, &o, 1, 1), HS_OK);
+    hs_mp_field f[MAX_FIELDS];
+    size_t n;
+    CU_ASSERT_EQUAL_FATAL(hs_mp_map_index(b.data, b.len, f, MAX_FIELDS, &n, NULL), HS_OK);
+    CU_ASSERT_EQUAL(n, 4 + 14 + 3 + 2);
+    CU_ASSERT(field_bytes_are(&b, "wseq", V(0x92, 0x07, 0x08)));
+    CU_ASSERT(
+        field_bytes_are(&b, "trigger", V(0xaa, 'i', 'n', 'v', 'a', 'l', 'i', 'd', 'a', 't', 'e')));
+    CU_ASSERT(refuses_cut_and_trailing(dec_wreq, &b));
+    CU_ASSERT(survives_nomem(dec_wreq, &b));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "trigger", V(0xa4, 'h', 'e', 'a', 'l'), "trigger"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "wseq", V(0x92, 0x00, 0x08), "wseq"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_DUP, "wseq", NULL, 0, "wseq"));
+    CU_ASSERT(accepts(dec_wreq, &b, ED_DROP, "trigger", NULL, 0));
+    CU_ASSERT(accepts(dec_wreq, &b, ED_DROP, "wseq", NULL, 0));
+    o.hdr.trigger = (hs_proto_trigger)4;
+    CU_ASSERT_NOT_EQUAL(enc_jobout(&b, &o, 1, 1), HS_OK);
+    hs_buf_free(&params);
+    hs_buf_free(&batch);
+    hs_buf_free(&b);
+}
+
 static void test_jobout_errors(void)
 {
     hs_buf params, b;
@@ -1450,6 +1667,9 @@ static void committed_roundtrip(const hs_proto_committed *c)
         CU_ASSERT_EQUAL_FATAL(g->nplate_values, pvs ? c->nplate_values : 0);
         for (size_t i = 0; i < g->nplate_values; i++)
             CU_ASSERT(str_eq(g->plate_values[i], c->plate_values[i]));
+        CU_ASSERT_EQUAL(g->wseq.epoch, c->wseq.epoch);
+        CU_ASSERT_EQUAL(g->wseq.seq, c->wseq.seq);
+        CU_ASSERT_EQUAL(g->recompute, c->recompute);
     }
     hs_proto_committed_msg_free(&m);
     hs_buf_free(&b);
@@ -1575,6 +1795,429 @@ static void test_committed_errors(void)
     hs_buf_free(&b);
 }
 
+static void test_committed_wseq_recompute(void)
+{
+    hs_buf b, plain;
+    hs_buf_init(&b, 0);
+    hs_buf_init(&plain, 0);
+    for (int rec = 0; rec <= 1; rec++) {
+        hs_proto_committed c = full_committed();
+        c.recompute = rec == 1;
+        c.wseq = (hs_proto_wseq){1700000000000000, UINT64_MAX};
+        committed_roundtrip(&c);
+        c.wseq = (hs_proto_wseq){0, 0};
+        committed_roundtrip(&c);
+        c.outcome = HS_OUTCOME_FAILED;
+        c.error = "e";
+        c.wseq = (hs_proto_wseq){1, 0};
+        committed_roundtrip(&c);
+    }
+    /* Absent when unknown and false; on the wire [epoch, seq] and true. */
+    hs_proto_committed c = full_committed();
+    CU_ASSERT_EQUAL_FATAL(enc_committed(&plain, &c), HS_OK);
+    CU_ASSERT_FALSE(has_field(&plain, "wseq"));
+    CU_ASSERT_FALSE(has_field(&plain, "recompute"));
+    c.wseq = (hs_proto_wseq){3, 4};
+    c.recompute = true;
+    CU_ASSERT_EQUAL_FATAL(enc_committed(&b, &c), HS_OK);
+    CU_ASSERT(field_bytes_are(&b, "wseq", V(0x92, 0x03, 0x04)));
+    CU_ASSERT(field_bytes_are(&b, "recompute", V(0xc3)));
+    CU_ASSERT(refuses_cut_and_trailing(dec_committed, &b));
+    CU_ASSERT(survives_nomem(dec_committed, &b));
+    /* An explicit false reads as false. */
+    hs_buf e;
+    hs_buf_init(&e, 0);
+    CU_ASSERT_FATAL(map_edit(b.data, b.len, ED_SET, "recompute", V(0xc2), &e));
+    hs_proto_committed_msg m;
+    CU_ASSERT_EQUAL_FATAL(hs_proto_committed_decode(&m, e.data, e.len), HS_OK);
+    CU_ASSERT_FALSE(m.c.recompute);
+    CU_ASSERT_EQUAL(m.c.wseq.epoch, 3);
+    CU_ASSERT_EQUAL(m.c.wseq.seq, 4);
+    hs_proto_committed_msg_free(&m);
+    CU_ASSERT(refuses(dec_committed, &b, ED_SET, "wseq", V(0x92, 0x00, 0x04), "wseq"));
+    CU_ASSERT(refuses(dec_committed, &b, ED_SET, "wseq", V(0x91, 0x03), "wseq"));
+    CU_ASSERT(refuses(dec_committed, &b, ED_SET, "wseq", V(0xc0), "wseq"));
+    CU_ASSERT(refuses(dec_committed, &b, ED_DUP, "wseq", NULL, 0, "wseq"));
+    CU_ASSERT(refuses(dec_committed, &b, ED_SET, "recompute", V(0x01), "recompute"));
+    CU_ASSERT(refuses(dec_committed, &b, ED_SET, "recompute", V(0xc0), "recompute"));
+    CU_ASSERT(refuses(dec_committed, &b, ED_DUP, "recompute", NULL, 0, "recompute"));
+    hs_buf_free(&e);
+    hs_buf_free(&plain);
+    hs_buf_free(&b);
+}
+
+/* ------------------------------------------------------------------ reopened notices */
+
+static int dec_reopened(const uint8_t *data, size_t len)
+{
+    hs_proto_reopened_msg m;
+    int rc = hs_proto_reopened_decode(&m, data, len);
+    hs_proto_reopened_msg_free(&m);
+    return rc;
+}
+
+static int enc_reopened(hs_buf *out, const hs_proto_reopened *r)
+{
+    hs_buf_reset(out);
+    return hs_proto_reopened_encode(out, r);
+}
+
+static void reopened_roundtrip(const hs_proto_reopened *r)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    CU_ASSERT_EQUAL_FATAL(enc_reopened(&b, r), HS_OK);
+    hs_proto_reopened_msg m;
+    int rc = hs_proto_reopened_decode(&m, b.data, b.len);
+    CU_ASSERT_EQUAL(rc, HS_OK);
+    if (rc == HS_OK) {
+        memset(b.data, 0, b.len); /* decoded strings and intervals are copies */
+        CU_ASSERT(str_eq(m.r.stream, r->stream));
+        CU_ASSERT(str_eq(m.r.reason, r->reason));
+        CU_ASSERT_EQUAL(m.r.wseq.epoch, r->wseq.epoch);
+        CU_ASSERT_EQUAL(m.r.wseq.seq, r->wseq.seq);
+        CU_ASSERT_EQUAL_FATAL(m.r.n, r->n);
+        for (size_t i = 0; i < r->n; i++) {
+            CU_ASSERT_EQUAL(m.r.intervals[i].start, r->intervals[i].start);
+            CU_ASSERT_EQUAL(m.r.intervals[i].end, r->intervals[i].end);
+        }
+    }
+    hs_proto_reopened_msg_free(&m);
+    hs_buf_free(&b);
+}
+
+static const hs_interval three_iv[] = {{-1, 0}, {0, 60}, {120, INT64_MAX}};
+
+static void test_reopened_roundtrip(void)
+{
+    hs_proto_reopened r = {"avg/house=1", three_iv, 3, "late", {1700000000000000, 42}};
+    reopened_roundtrip(&r);
+    r.n = 1;
+    r.reason = "invalidate";
+    r.wseq = (hs_proto_wseq){1, 0};
+    reopened_roundtrip(&r);
+    r.intervals = &three_iv[2];
+    r.reason = "race";
+    r.wseq = (hs_proto_wseq){UINT64_MAX, UINT64_MAX};
+    reopened_roundtrip(&r);
+
+    /* On the wire: {stream, intervals, reason, wseq}. */
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    hs_interval two[] = {{1, 2}, {3, 4}};
+    hs_proto_reopened s = {"s", two, 2, "late", {5, 6}};
+    CU_ASSERT_EQUAL_FATAL(enc_reopened(&b, &s), HS_OK);
+    CU_ASSERT(field_bytes_are(&b, "intervals", V(0x92, 0x92, 0x01, 0x02, 0x92, 0x03, 0x04)));
+    CU_ASSERT(field_bytes_are(&b, "wseq", V(0x92, 0x05, 0x06)));
+    CU_ASSERT(field_bytes_are(&b, "stream", V(0xa1, 's')));
+    CU_ASSERT(field_bytes_are(&b, "reason", V(0xa4, 'l', 'a', 't', 'e')));
+    CU_ASSERT(refuses_cut_and_trailing(dec_reopened, &b));
+    CU_ASSERT(survives_nomem(dec_reopened, &b));
+    hs_proto_reopened_msg m;
+    CU_ASSERT_EQUAL_FATAL(hs_proto_reopened_decode(&m, b.data, b.len), HS_OK);
+    hs_proto_reopened_msg_free(&m);
+    hs_proto_reopened_msg_free(&m); /* twice is fine */
+    hs_proto_reopened_msg_free(NULL);
+    hs_buf_free(&b);
+}
+
+static void test_reopened_errors(void)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    hs_interval two[] = {{1, 2}, {3, 4}};
+    hs_proto_reopened r = {"s", two, 2, "late", {5, 6}};
+    CU_ASSERT_EQUAL_FATAL(enc_reopened(&b, &r), HS_OK);
+    static const char *const required[] = {"stream", "intervals", "reason", "wseq"};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++) {
+        CU_ASSERT(refuses(dec_reopened, &b, ED_DROP, required[i], NULL, 0, required[i]));
+        CU_ASSERT(refuses(dec_reopened, &b, ED_DUP, required[i], NULL, 0, required[i]));
+    }
+    CU_ASSERT(refuses(dec_reopened, &b, ED_ADD, "data", V(0x90), "data"));
+    /* Intervals: a non-empty list, each non-empty, sorted and disjoint (touching is fine). */
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "intervals", V(0x90), "intervals"));
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "intervals",
+                      V(0x92, 0x92, 0x03, 0x04, 0x92, 0x01, 0x02), "intervals"));
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "intervals",
+                      V(0x92, 0x92, 0x01, 0x05, 0x92, 0x04, 0x08), "intervals"));
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "intervals",
+                      V(0x92, 0x92, 0x01, 0x05, 0x92, 0x01, 0x05), "intervals"));
+    CU_ASSERT(
+        refuses(dec_reopened, &b, ED_SET, "intervals", V(0x91, 0x92, 0x05, 0x05), "intervals"));
+    CU_ASSERT(
+        refuses(dec_reopened, &b, ED_SET, "intervals", V(0x91, 0x92, 0x06, 0x05), "intervals"));
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "intervals", V(0x92, 0x01, 0x02), "intervals"));
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "intervals", V(0x80), "intervals"));
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "intervals", V(0xdd, 0xff, 0xff, 0xff, 0xff),
+                      "intervals"));
+    CU_ASSERT(accepts(dec_reopened, &b, ED_SET, "intervals",
+                      V(0x92, 0x92, 0x01, 0x05, 0x92, 0x05, 0x08)));
+    /* Strings and wseq. */
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "stream", V(0xa0), "stream"));
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "reason", V(0xa0), "reason"));
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "reason", V(0xa3, 'a', 0, 'b'), "reason"));
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "stream", V(0xc0), "stream"));
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "wseq", V(0x92, 0x00, 0x06), "wseq"));
+    CU_ASSERT(refuses(dec_reopened, &b, ED_SET, "wseq", V(0x92, 0x05), "wseq"));
+    CU_ASSERT_EQUAL(dec_reopened(V(0x90)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_reopened(NULL, 0), HS_ERR_PARSE);
+
+    /* The encoder refuses what the decoder would. */
+    hs_interval unsorted[] = {{3, 4}, {1, 2}};
+    hs_interval overlapping[] = {{1, 5}, {4, 8}};
+    hs_interval empty[] = {{5, 5}};
+    hs_proto_reopened bad[] = {
+        {"s", two, 0, "late", {5, 6}},      {"s", NULL, 1, "late", {5, 6}},
+        {"s", unsorted, 2, "late", {5, 6}}, {"s", overlapping, 2, "late", {5, 6}},
+        {"s", empty, 1, "late", {5, 6}},    {"s", two, 2, "late", {0, 6}},
+        {"", two, 2, "late", {5, 6}},       {NULL, two, 2, "late", {5, 6}},
+        {"s", two, 2, "", {5, 6}},          {"s", two, 2, NULL, {5, 6}},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CU_ASSERT_EQUAL(enc_reopened(&b, &bad[i]), HS_ERR_INVAL);
+    hs_buf_free(&b);
+}
+
+/* ------------------------------------------------------------------ corrections */
+
+static int dec_correction(const uint8_t *data, size_t len)
+{
+    hs_proto_correction c;
+    return hs_proto_correction_decode(&c, data, len);
+}
+
+static void test_correction(void)
+{
+    hs_buf batch, b;
+    hs_buf_init(&batch, 0);
+    hs_buf_init(&b, 0);
+    make_batch(&batch);
+    static const uint8_t empty_batch[] = {0x90};
+    const struct {
+        const uint8_t *data;
+        size_t len;
+    } cases[] = {{batch.data, batch.len}, {empty_batch, 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hs_proto_correction c = {{1699999999999999, 1700000060000000}, cases[i].data, cases[i].len};
+        hs_buf_reset(&b);
+        CU_ASSERT_EQUAL_FATAL(hs_proto_correction_encode(&b, &c), HS_OK);
+        hs_proto_correction g;
+        CU_ASSERT_EQUAL_FATAL(hs_proto_correction_decode(&g, b.data, b.len), HS_OK);
+        CU_ASSERT_EQUAL(g.interval.start, c.interval.start);
+        CU_ASSERT_EQUAL(g.interval.end, c.interval.end);
+        CU_ASSERT(bytes_eq(g.data, g.data_len, c.data, c.data_len));
+        /* The batch is borrowed from the input. */
+        CU_ASSERT(g.data >= b.data && g.data + g.data_len <= b.data + b.len);
+    }
+    /* On the wire: {interval, data}. */
+    CU_ASSERT(field_bytes_are(&b, "data", V(0x90)));
+    CU_ASSERT(refuses_cut_and_trailing(dec_correction, &b));
+    CU_ASSERT(survives_nomem(dec_correction, &b));
+    /* Refusals: a correction without data, data that is no batch, an empty interval. */
+    CU_ASSERT(refuses(dec_correction, &b, ED_DROP, "data", NULL, 0, "data"));
+    CU_ASSERT(refuses(dec_correction, &b, ED_DROP, "interval", NULL, 0, "interval"));
+    CU_ASSERT(refuses(dec_correction, &b, ED_DUP, "data", NULL, 0, "data"));
+    CU_ASSERT(refuses(dec_correction, &b, ED_SET, "data", V(0xc0), "data"));
+    CU_ASSERT(refuses(dec_correction, &b, ED_SET, "data", V(0x80), "data"));
+    CU_ASSERT(refuses(dec_correction, &b, ED_SET, "data", V(0xa1, 'x'), "data"));
+    CU_ASSERT(refuses(dec_correction, &b, ED_SET, "data", V(0x91), "data"));
+    CU_ASSERT(refuses(dec_correction, &b, ED_SET, "interval", V(0x92, 0x05, 0x05), "interval"));
+    CU_ASSERT(refuses(dec_correction, &b, ED_SET, "interval", V(0x92, 0x06, 0x05), "interval"));
+    CU_ASSERT(refuses(dec_correction, &b, ED_ADD, "stream", V(0xa1, 's'), "stream"));
+    CU_ASSERT_EQUAL(dec_correction(V(0x90)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_correction(NULL, 0), HS_ERR_PARSE);
+    /* The encoder: a batch (possibly empty, never absent) and a non-empty interval. */
+    hs_proto_correction nodata = {{0, 1}, NULL, 0};
+    CU_ASSERT_EQUAL(hs_proto_correction_encode(&b, &nodata), HS_ERR_INVAL);
+    hs_proto_correction zero = {{0, 1}, empty_batch, 0};
+    CU_ASSERT_EQUAL(hs_proto_correction_encode(&b, &zero), HS_ERR_INVAL);
+    hs_proto_correction emptyiv = {{1, 1}, empty_batch, 1};
+    CU_ASSERT_EQUAL(hs_proto_correction_encode(&b, &emptyiv), HS_ERR_INVAL);
+    hs_buf_free(&batch);
+    hs_buf_free(&b);
+}
+
+/* ------------------------------------------------------------------ the newest writer commit */
+
+static int dec_wseq(const uint8_t *data, size_t len)
+{
+    hs_proto_wseq w;
+    return hs_proto_wseq_decode(data, len, &w);
+}
+
+static void test_wseq(void)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    static const hs_proto_wseq cases[] = {
+        {1, 0}, {1700000000000000, 918}, {UINT64_MAX, UINT64_MAX}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hs_buf_reset(&b);
+        CU_ASSERT_EQUAL_FATAL(hs_proto_wseq_encode(&b, cases[i]), HS_OK);
+        hs_proto_wseq w = {0, 0};
+        CU_ASSERT_EQUAL_FATAL(hs_proto_wseq_decode(b.data, b.len, &w), HS_OK);
+        CU_ASSERT_EQUAL(w.epoch, cases[i].epoch);
+        CU_ASSERT_EQUAL(w.seq, cases[i].seq);
+        CU_ASSERT(refuses_cut_and_trailing(dec_wseq, &b));
+    }
+    hs_buf_reset(&b);
+    CU_ASSERT_EQUAL_FATAL(hs_proto_wseq_encode(&b, (hs_proto_wseq){5, 6}), HS_OK);
+    CU_ASSERT(bytes_eq(b.data, b.len, V(0x92, 0x05, 0x06)));
+    /* Refused: epoch 0, signed or missing figures, another shape. */
+    CU_ASSERT_EQUAL(dec_wseq(V(0x92, 0x00, 0x06)), HS_ERR_PARSE);
+    CU_ASSERT(detail_has("wseq"));
+    CU_ASSERT_EQUAL(dec_wseq(V(0x92, 0xff, 0x06)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_wseq(V(0x92, 0x05, 0xff)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_wseq(V(0x91, 0x05)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_wseq(V(0x93, 0x05, 0x06, 0x07)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_wseq(V(0x82, 0xa1, 'e', 0x05, 0xa1, 's', 0x06)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_wseq(V(0x92, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x06)), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(dec_wseq(NULL, 0), HS_ERR_PARSE);
+    hs_buf_reset(&b);
+    CU_ASSERT_EQUAL(hs_proto_wseq_encode(&b, (hs_proto_wseq){0, 6}), HS_ERR_INVAL);
+    hs_buf_free(&b);
+}
+
+/* ------------------------------------------------------------------ dependencies and reopened
+ * documents */
+
+static void test_deps_doc(void)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    static const char *const srcs[] = {"temp/house=1", "say \"hi\"\n"};
+    hs_proto_define_item it = {.sid = "unused",
+                               .has_deps = true,
+                               .sources = srcs,
+                               .nsources = 2,
+                               .lookback_us = 60000000,
+                               .max_lateness_us = INT64_MAX};
+    CU_ASSERT_EQUAL_FATAL(hs_buf_puts(&b, "stale content"), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_proto_deps_doc_encode(&b, &it), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b),
+                           "{\"sources\":[\"temp/house=1\",\"say \\\"hi\\\"\\n\"],"
+                           "\"lookback_us\":60000000,\"max_lateness_us\":9223372036854775807}");
+    hs_proto_deps_msg m;
+    CU_ASSERT_EQUAL_FATAL(hs_proto_deps_doc_decode(&m, (const char *)b.data, b.len), HS_OK);
+    memset(b.data, 0, b.len);
+    CU_ASSERT(m.it.has_deps);
+    CU_ASSERT_EQUAL_FATAL(m.it.nsources, 2);
+    CU_ASSERT_STRING_EQUAL(m.it.sources[0], "temp/house=1");
+    CU_ASSERT_STRING_EQUAL(m.it.sources[1], "say \"hi\"\n");
+    CU_ASSERT_EQUAL(m.it.lookback_us, 60000000);
+    CU_ASSERT_EQUAL(m.it.max_lateness_us, INT64_MAX);
+    hs_proto_deps_msg_free(&m);
+    hs_proto_deps_msg_free(&m);
+    hs_proto_deps_msg_free(NULL);
+    /* No sources (a clock): an empty list. */
+    hs_proto_define_item none = {.has_deps = true};
+    CU_ASSERT_EQUAL_FATAL(hs_proto_deps_doc_encode(&b, &none), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b),
+                           "{\"sources\":[],\"lookback_us\":0,\"max_lateness_us\":0}");
+    CU_ASSERT_EQUAL_FATAL(hs_proto_deps_doc_decode(&m, (const char *)b.data, b.len), HS_OK);
+    CU_ASSERT(m.it.has_deps);
+    CU_ASSERT_EQUAL(m.it.nsources, 0);
+    hs_proto_deps_msg_free(&m);
+    /* The encoder refuses an item without dependencies and negative figures. */
+    hs_proto_define_item bad = it;
+    bad.has_deps = false;
+    CU_ASSERT_EQUAL(hs_proto_deps_doc_encode(&b, &bad), HS_ERR_INVAL);
+    bad = it;
+    bad.lookback_us = -1;
+    CU_ASSERT_EQUAL(hs_proto_deps_doc_encode(&b, &bad), HS_ERR_INVAL);
+    bad = it;
+    bad.max_lateness_us = -1;
+    CU_ASSERT_EQUAL(hs_proto_deps_doc_encode(&b, &bad), HS_ERR_INVAL);
+    bad = it;
+    bad.sources = NULL;
+    CU_ASSERT_EQUAL(hs_proto_deps_doc_encode(&b, &bad), HS_ERR_INVAL);
+    /* The decoder: every field, once, of its type; nothing else. */
+    static const struct {
+        const char *json;
+        const char *field;
+    } refused[] = {
+        {"{\"sources\":[],\"lookback_us\":0}", "max_lateness_us"},
+        {"{\"sources\":[],\"max_lateness_us\":0}", "lookback_us"},
+        {"{\"lookback_us\":0,\"max_lateness_us\":0}", "sources"},
+        {"{\"sources\":[],\"lookback_us\":-1,\"max_lateness_us\":0}", "lookback_us"},
+        {"{\"sources\":[],\"lookback_us\":0,\"max_lateness_us\":-5}", "max_lateness_us"},
+        {"{\"sources\":[],\"lookback_us\":1.5,\"max_lateness_us\":0}", "lookback_us"},
+        {"{\"sources\":[1],\"lookback_us\":0,\"max_lateness_us\":0}", "sources"},
+        {"{\"sources\":\"a\",\"lookback_us\":0,\"max_lateness_us\":0}", "sources"},
+        {"{\"sources\":[],\"lookback_us\":0,\"max_lateness_us\":0,\"kind\":1}", "kind"},
+        {"{\"sources\":[],\"sources\":[],\"lookback_us\":0,\"max_lateness_us\":0}", "sources"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        hs_err_clear();
+        CU_ASSERT_EQUAL(hs_proto_deps_doc_decode(&m, refused[i].json, strlen(refused[i].json)),
+                        HS_ERR_PARSE);
+        CU_ASSERT(detail_has(refused[i].field));
+        hs_proto_deps_msg_free(&m);
+    }
+    CU_ASSERT_EQUAL(hs_proto_deps_doc_decode(&m, "{", 1), HS_ERR_PARSE);
+    hs_proto_deps_msg_free(&m);
+    hs_buf_free(&b);
+}
+
+static void test_reopened_doc(void)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    hs_intervals s, got;
+    hs_intervals_init(&s);
+    hs_intervals_init(&got);
+    CU_ASSERT_EQUAL_FATAL(hs_intervals_add(&s, (hs_interval){-1, 0}), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_intervals_add(&s, (hs_interval){60, INT64_MAX}), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_buf_puts(&b, "stale content"), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_proto_reopened_doc_encode(&b, &s), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b), "{\"intervals\":[[-1,0],[60,9223372036854775807]]}");
+    /* Decoding replaces what out held. */
+    CU_ASSERT_EQUAL_FATAL(hs_intervals_add(&got, (hs_interval){1000, 2000}), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_proto_reopened_doc_decode((const char *)b.data, b.len, &got), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(got.n, 2);
+    CU_ASSERT(got.v[0].start == -1 && got.v[0].end == 0);
+    CU_ASSERT(got.v[1].start == 60 && got.v[1].end == INT64_MAX);
+    /* Touching intervals are one set member once read. */
+    static const char touching[] = "{\"intervals\":[[1,5],[5,9]]}";
+    CU_ASSERT_EQUAL_FATAL(hs_proto_reopened_doc_decode(touching, strlen(touching), &got), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(got.n, 1);
+    CU_ASSERT(got.v[0].start == 1 && got.v[0].end == 9);
+    /* Everything reopened was computed again: the empty set is a document too. */
+    hs_intervals empty;
+    hs_intervals_init(&empty);
+    CU_ASSERT_EQUAL_FATAL(hs_proto_reopened_doc_encode(&b, &empty), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b), "{\"intervals\":[]}");
+    CU_ASSERT_EQUAL(hs_proto_reopened_doc_decode((const char *)b.data, b.len, &got), HS_OK);
+    CU_ASSERT_EQUAL(got.n, 0);
+    /* Refused: unsorted, overlapping, empty intervals; other fields; not JSON. */
+    static const char *const refused[] = {
+        "{\"intervals\":[[5,9],[1,2]]}",
+        "{\"intervals\":[[1,5],[4,9]]}",
+        "{\"intervals\":[[5,5]]}",
+        "{\"intervals\":[[6,5]]}",
+        "{\"intervals\":[[1,2,3]]}",
+        "{\"intervals\":[1,2]}",
+        "{\"intervals\":{}}",
+        "{}",
+        "{\"intervals\":[],\"n\":0}",
+        "{\"intervals\":[[1,2]]",
+        "[[1,2]]",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        CU_ASSERT_EQUAL_FATAL(hs_intervals_add(&got, (hs_interval){1000, 2000}), HS_OK);
+        CU_ASSERT_EQUAL(hs_proto_reopened_doc_decode(refused[i], strlen(refused[i]), &got),
+                        HS_ERR_PARSE);
+        CU_ASSERT_EQUAL(got.n, 0); /* out is emptied on failure too */
+    }
+    /* The encoder refuses a set that is not sorted and disjoint. */
+    hs_interval bad[] = {{3, 4}, {1, 2}};
+    hs_intervals unsorted = {bad, 2, 2};
+    CU_ASSERT_EQUAL(hs_proto_reopened_doc_encode(&b, &unsorted), HS_ERR_INVAL);
+    hs_intervals_free(&s);
+    hs_intervals_free(&got);
+    hs_buf_free(&b);
+}
+
 /* ------------------------------------------------------------------ history records */
 
 /* Reads the history JSON in json back into msgpack fields (mp keeps the bytes). */
@@ -1631,13 +2274,18 @@ static void test_history_full(void)
         .outcome = HS_OUTCOME_FAILED,
         .runtime = "tool-window_mean-1",
         .error = "bad \\ input",
+        .trigger = HS_TRIGGER_LATE,
+        .recompute = true,
     };
     CU_ASSERT_EQUAL_FATAL(hs_buf_puts(&out, "stale content"), HS_OK);
     CU_ASSERT_EQUAL_FATAL(hs_proto_history_encode(&out, &h), HS_OK);
     hs_mp_field f[MAX_FIELDS];
     size_t n;
     CU_ASSERT_FATAL(history_fields(&out, &mp, f, &n));
-    CU_ASSERT_EQUAL(n, 17);
+    CU_ASSERT_EQUAL(n, 19);
+    CU_ASSERT(field_str_is(f, n, "trigger", "late"));
+    bool rec = false;
+    CU_ASSERT(hs_mp_field_bool(f, n, "recompute", &rec) == HS_OK && rec);
     CU_ASSERT(field_str_is(f, n, "job", "j0123456789abcdef"));
     CU_ASSERT(field_str_is(f, n, "workflow", "wf \"houses\"\n"));
     CU_ASSERT(field_str_is(f, n, "factor", "12"));
@@ -1703,7 +2351,10 @@ static void test_history_minimal(void)
     hs_mp_field f[MAX_FIELDS];
     size_t n;
     CU_ASSERT_FATAL(history_fields(&out, &mp, f, &n));
-    CU_ASSERT_EQUAL(n, 15);
+    CU_ASSERT_EQUAL(n, 17); /* trigger and recompute are always written */
+    CU_ASSERT(field_str_is(f, n, "trigger", "request"));
+    bool rec = true;
+    CU_ASSERT(hs_mp_field_bool(f, n, "recompute", &rec) == HS_OK && !rec);
     CU_ASSERT_PTR_NULL(hs_mp_field_find(f, n, "tool"));
     CU_ASSERT_PTR_NULL(hs_mp_field_find(f, n, "error"));
     CU_ASSERT(field_str_is(f, n, "factor", "0"));
@@ -1720,7 +2371,7 @@ static void test_history_minimal(void)
     h.error = "binding changed";
     CU_ASSERT_EQUAL_FATAL(hs_proto_history_encode(&out, &h), HS_OK);
     CU_ASSERT_FATAL(history_fields(&out, &mp, f, &n));
-    CU_ASSERT_EQUAL(n, 17);
+    CU_ASSERT_EQUAL(n, 19);
     CU_ASSERT(field_str_is(f, n, "outcome", "stale"));
     CU_ASSERT(field_str_is(f, n, "error", "binding changed"));
     CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&out), "\"params\":{}"));
@@ -1743,6 +2394,69 @@ static void test_history_minimal(void)
     CU_ASSERT_NOT_EQUAL(hs_proto_history_encode(&out, &h), HS_OK);
     hs_buf_free(&out);
     hs_buf_free(&mp);
+}
+
+/* The history record read back: trigger and recompute come back; older records lack them. */
+static void test_history_trigger_recompute(void)
+{
+    hs_buf out;
+    hs_buf_init(&out, 0);
+    hs_proto_history h = {
+        .job = "j0000000000000001",
+        .workflow = "w",
+        .pv = "house=1",
+        .interval = {1700000000000000, 1700000060000000},
+        .committed_us = 1700000123000000,
+        .count = 5,
+    };
+    for (int t = HS_TRIGGER_REQUEST; t <= HS_TRIGGER_INVALIDATE; t++) {
+        for (int rec = 0; rec <= 1; rec++) {
+            h.trigger = (hs_proto_trigger)t;
+            h.recompute = rec == 1;
+            CU_ASSERT_EQUAL_FATAL(hs_proto_history_encode(&out, &h), HS_OK);
+            hs_proto_history_msg m;
+            CU_ASSERT_EQUAL_FATAL(hs_proto_history_decode(&m, (const char *)out.data, out.len),
+                                  HS_OK);
+            CU_ASSERT_EQUAL(m.h.trigger, h.trigger);
+            CU_ASSERT_EQUAL(m.h.recompute, h.recompute);
+            CU_ASSERT_STRING_EQUAL(m.h.job, h.job);
+            CU_ASSERT_EQUAL(m.h.interval.start, h.interval.start);
+            CU_ASSERT_EQUAL(m.h.interval.end, h.interval.end);
+            CU_ASSERT_EQUAL(m.h.committed_us, h.committed_us);
+            CU_ASSERT_EQUAL(m.h.count, 5);
+            hs_proto_history_msg_free(&m);
+        }
+    }
+    /* A record written before these fields: a first computation on request. */
+    static const char old[] =
+        "{\"job\":\"j1\",\"workflow\":\"w\",\"factor\":\"0\",\"plate_value\":\"\","
+        "\"start_us\":0,\"end_us\":1,\"committed\":\"2023-11-14T22:13:20Z\","
+        "\"outcome\":\"ok\"}";
+    hs_proto_history_msg m;
+    CU_ASSERT_EQUAL_FATAL(hs_proto_history_decode(&m, old, strlen(old)), HS_OK);
+    CU_ASSERT_EQUAL(m.h.trigger, HS_TRIGGER_REQUEST);
+    CU_ASSERT_FALSE(m.h.recompute);
+    hs_proto_history_msg_free(&m);
+    /* Refused: an unknown trigger, a recompute that is not a boolean. */
+    static const char *const refused[] = {
+        "{\"job\":\"j1\",\"workflow\":\"w\",\"factor\":\"0\",\"plate_value\":\"\","
+        "\"start_us\":0,\"end_us\":1,\"committed\":\"2023-11-14T22:13:20Z\","
+        "\"outcome\":\"ok\",\"trigger\":\"retry\"}",
+        "{\"job\":\"j1\",\"workflow\":\"w\",\"factor\":\"0\",\"plate_value\":\"\","
+        "\"start_us\":0,\"end_us\":1,\"committed\":\"2023-11-14T22:13:20Z\","
+        "\"outcome\":\"ok\",\"recompute\":1}",
+    };
+    static const char *const field[] = {"trigger", "recompute"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        hs_err_clear();
+        CU_ASSERT_EQUAL(hs_proto_history_decode(&m, refused[i], strlen(refused[i])), HS_ERR_PARSE);
+        CU_ASSERT(detail_has(field[i]));
+        hs_proto_history_msg_free(&m);
+    }
+    /* The encoder refuses a trigger it has no name for. */
+    h.trigger = (hs_proto_trigger)4;
+    CU_ASSERT_EQUAL(hs_proto_history_encode(&out, &h), HS_ERR_INVAL);
+    hs_buf_free(&out);
 }
 
 /* ------------------------------------------------------------------ service status */
@@ -1942,22 +2656,33 @@ HS_TEST_INIT(proto)
     HS_TEST(test_job_interval_factor_version);
     HS_TEST(test_job_cut_nul_nomem);
     HS_TEST(test_job_encode_refuses);
+    HS_TEST(test_job_trigger_wseq);
     HS_TEST(test_wreq_envelope);
     HS_TEST(test_wreq_unknown_op);
     HS_TEST(test_wreq_append);
     HS_TEST(test_wreq_define);
     HS_TEST(test_wreq_purge);
     HS_TEST(test_wreq_docs);
+    HS_TEST(test_wreq_invalidate);
     HS_TEST(test_jobout_outputs);
     HS_TEST(test_jobout_error_and_plate_values);
     HS_TEST(test_jobout_minimal);
     HS_TEST(test_jobout_errors);
+    HS_TEST(test_jobout_trigger_wseq);
     HS_TEST(test_ack_roundtrip);
     HS_TEST(test_ack_errors);
     HS_TEST(test_committed_roundtrip);
     HS_TEST(test_committed_errors);
+    HS_TEST(test_committed_wseq_recompute);
+    HS_TEST(test_reopened_roundtrip);
+    HS_TEST(test_reopened_errors);
+    HS_TEST(test_correction);
+    HS_TEST(test_wseq);
+    HS_TEST(test_deps_doc);
+    HS_TEST(test_reopened_doc);
     HS_TEST(test_history_full);
     HS_TEST(test_history_minimal);
+    HS_TEST(test_history_trigger_recompute);
     HS_TEST(test_status_states);
     HS_TEST(test_status_tools);
     HS_TEST(test_status_invalid);

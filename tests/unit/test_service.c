@@ -153,6 +153,8 @@ static void known_snapshot(hs_metrics_snapshot *s, const char *id)
     s->errors = 1;
     s->dead_lettered = 2;
     s->backlog = 3;
+    s->late_reopened = 7;
+    s->late_ignored = 8;
     s->msgs_in_per_s = 1;
     s->msgs_out_per_s = 2;
     s->instances_in_per_s = 3.5;
@@ -184,7 +186,8 @@ static void test_render_json(void)
         "\"uptime_s\":12.5,\"state\":\"paused\",\"msgs_in\":10,\"msgs_out\":20,"
         "\"instances_in\":30,\"instances_out\":40,\"msgs_in_per_s\":1.0,\"msgs_out_per_s\":2.0,"
         "\"instances_in_per_s\":3.5,\"instances_out_per_s\":4.0,\"errors\":1,"
-        "\"dead_lettered\":2,\"backlog\":3,\"latency_ms\":{\"p50\":1.500,\"p95\":2.000,"
+        "\"dead_lettered\":2,\"backlog\":3,\"late_reopened\":7,\"late_ignored\":8,"
+        "\"latency_ms\":{\"p50\":1.500,\"p95\":2.000,"
         "\"p99\":4.000,\"count\":6},\"rx_queued\":5,\"inflight\":6,\"reconnects\":1,"
         "\"rss_kb\":1000,\"cpu_s\":1.250}");
     hs_buf_free(&b);
@@ -200,33 +203,41 @@ static void test_render_prom(void)
 #define L "{service=\"writer\",id=\"w1\"}"
 #define M(name, type, help, value)                                                                 \
     "# HELP " name " " help ".\n# TYPE " name " " type "\n" name L " " value "\n"
-    static const char expected[] = M("hs_up", "gauge", "1 while the service runs", "1") M(
-        "hs_paused", "gauge", "1 while the service is paused",
-        "0") M("hs_messages_in_total", "counter", "Messages received",
-               "10") M("hs_messages_out_total", "counter", "Messages sent",
-                       "20") M("hs_instances_in_total", "counter", "Instances received",
-                               "30") M("hs_instances_out_total", "counter",
-                                       "Instances sent or stored",
-                                       "40") M("hs_errors_total", "counter", "Errors", "1")
-        M("hs_dead_lettered_total", "counter", "Inputs rejected to the dead-letter topic", "2") M(
-            "hs_backlog", "gauge", "Work waiting",
-            "3") M("hs_resident_memory_bytes", "gauge", "Resident set size",
-                   "1024000") M("hs_cpu_seconds_total", "counter", "CPU time used", "1.25")
-            M("hs_uptime_seconds", "gauge", "Seconds since the start",
-              "12.5") "# HELP hs_latency_seconds Latency of the service's unit of work (quantiles "
-                      "over the "
-                      "last metrics interval).\n"
-                      "# TYPE hs_latency_seconds summary\n"
-                      "hs_latency_seconds{service=\"writer\",id=\"w1\",quantile=\"0.5\"} 0.0015\n"
-                      "hs_latency_seconds{service=\"writer\",id=\"w1\",quantile=\"0.95\"} 0.002\n"
-                      "hs_latency_seconds{service=\"writer\",id=\"w1\",quantile=\"0.99\"} 0.004\n"
-                      "hs_latency_seconds_sum" L " 2.5\n"
-                      "hs_latency_seconds_count" L " 7\n"
-                      "# HELP hs_instances_in_per_second Instances received per second over the "
-                      "last "
-                      "metrics interval.\n"
-                      "# TYPE hs_instances_in_per_second gauge\n"
-                      "hs_instances_in_per_second" L " 3.5\n";
+    static const char expected[] = M("hs_up", "gauge", "1 while the service runs", "1")
+        M("hs_paused", "gauge", "1 while the service is paused",
+          "0") M("hs_messages_in_total", "counter", "Messages received",
+                 "10") M("hs_messages_out_total", "counter", "Messages sent",
+                         "20") M("hs_instances_in_total", "counter", "Instances received", "30")
+            M("hs_instances_out_total", "counter", "Instances sent or stored",
+              "40") M("hs_errors_total", "counter", "Errors", "1")
+                M("hs_dead_lettered_total", "counter", "Inputs rejected to the dead-letter topic",
+                  "2") M("hs_backlog", "gauge", "Work waiting", "3")
+                    M("hs_late_reopened_total", "counter",
+                      "Calculated intervals reopened by late data or invalidation", "7")
+                        M("hs_late_ignored_total", "counter",
+                          "Instances older than max_lateness: stored, reopening nothing", "8")
+                            M("hs_resident_memory_bytes", "gauge", "Resident set size", "1024000")
+                                M("hs_cpu_seconds_total", "counter", "CPU time used", "1.25")
+                                    M("hs_uptime_seconds", "gauge", "Seconds since the start",
+                                      "12.5") "# HELP hs_latency_seconds Latency of the service's "
+                                              "unit of work (quantiles "
+                                              "over the "
+                                              "last metrics interval).\n"
+                                              "# TYPE hs_latency_seconds summary\n"
+                                              "hs_latency_seconds{service=\"writer\",id=\"w1\","
+                                              "quantile=\"0.5\"} 0.0015\n"
+                                              "hs_latency_seconds{service=\"writer\",id=\"w1\","
+                                              "quantile=\"0.95\"} 0.002\n"
+                                              "hs_latency_seconds{service=\"writer\",id=\"w1\","
+                                              "quantile=\"0.99\"} 0.004\n"
+                                              "hs_latency_seconds_sum" L " 2.5\n"
+                                              "hs_latency_seconds_count" L " 7\n"
+                                              "# HELP hs_instances_in_per_second Instances "
+                                              "received per second over the "
+                                              "last "
+                                              "metrics interval.\n"
+                                              "# TYPE hs_instances_in_per_second gauge\n"
+                                              "hs_instances_in_per_second" L " 3.5\n";
 #undef M
 #undef L
     CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b), expected);

@@ -199,6 +199,16 @@ static void test_text_values_that_are_not_text(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(wf);
     CU_ASSERT_STRING_EQUAL(wf->owner, ".NAN");
     hs_workflow_destroy(wf);
+    /* A number names itself by its value, as the JSON form does: 007 is 7, 1.50 is 1.5. */
+    wf = parse("id: num\nplates:\n  H: {meta: house, values: [007, 1.50, \"007\"]}\nfactors:\n"
+               "  - tool: sliding_window\n    params: {width: 5s, increment: 5s}\n    sink: w\n",
+               &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(wf);
+    CU_ASSERT_EQUAL_FATAL(wf->plates[0].nvalues, 3);
+    CU_ASSERT_STRING_EQUAL(wf->plates[0].values[0], "7");
+    CU_ASSERT_STRING_EQUAL(wf->plates[0].values[1], "1.5");
+    CU_ASSERT_STRING_EQUAL(wf->plates[0].values[2], "007");
+    hs_workflow_destroy(wf);
     hs_buf_free(&err);
 }
 
