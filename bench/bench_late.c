@@ -16,7 +16,8 @@
  *                    [--spacing-ms 500] [--warmup-s 6] [--width-s 1] [--min-age-s 60]
  *                    [--max-age-s 600] [--timeout-s 30]
  *       Live readings (R per second per device, stamped now) and, after the
- *       warm-up, K late readings one by one, every spacing, each 1 to 10
+ *       warm-up, K late readings one by one, every spacing on average
+ *       (jittered so that they meet every phase of the workflow's period), each 1 to 10
  *       minutes old. For each late reading: its commit time (when it arrives
  *       on hs/s/B/dev=<i>) and the arrival of the first correction on
  *       hs/c/S/dev=<i> whose interval contains it. Prints the delay from
@@ -375,7 +376,9 @@ static int run_delay(const opts *o)
             x->pub_mono = hs_time_mono_us();
             rc = publish_batch(&b, o, x->dev, &x->t_us, 1);
             nl++;
-            next_late += o->spacing_ms * 1000;
+            /* Jittered (0.5 to 1.5 spacings), so that late readings do not keep one phase
+             * of the workflow's period. */
+            next_late += (int64_t)((double)o->spacing_ms * 1000 * (0.5 + rng_unit(&b)));
             if (nl == o->late)
                 stop = now + o->timeout_s * HS_US_PER_S;
         }
