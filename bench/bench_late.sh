@@ -20,7 +20,8 @@
 # 20 s runs. Full (the figures of docs/PERFORMANCE.md, ~8 min): 200 late
 # readings every 1 s; HS_BENCH_RUNS pairs (default 2) of 60 s runs.
 # Knobs: HS_BENCH_LATE_N, HS_BENCH_SECONDS, HS_BENCH_RUNS, HS_BENCH_DEVICES,
-# HS_BENCH_RATE (per device), HS_BENCH_LATE_PCT, HS_BENCH_PARTS ("1 2": which parts run).
+# HS_BENCH_RATE (per device), HS_BENCH_LATE_PCT, HS_BENCH_PARTS ("1 2": which parts run),
+# HS_BENCH_KEEP=1 (keep each stack's directory: store, logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QUICK=0
@@ -104,10 +105,11 @@ def us(iso):
 windows = wrong = missing = extra = 0
 bad = []
 for dev in range(n):
-    want = collections.Counter()
+    want, late = collections.Counter(), collections.Counter()
     for line in open("%s/r%d.jsonl" % (d, dev)):
         t = us(json.loads(line)["t"])
         want[-(-t // 1000000)] += 1  # the window (E - 1 s, E] holding t ends at E
+        late[-(-t // 1000000)] += t & 1  # late readings have odd timestamps
     got = {}
     for line in open("%s/c%d.jsonl" % (d, dev)):
         x = json.loads(line)
@@ -124,9 +126,9 @@ for dev in range(n):
             wrong += 1
         else:
             continue
-        bad.append("dev=%d window ending %s: result %s, stored readings %d" % (
+        bad.append("dev=%d window ending %s: result %s, stored readings %d (%d of them late)" % (
             dev, datetime.datetime.fromtimestamp(e, datetime.timezone.utc).strftime("%H:%M:%S"),
-            got.get(e, "none"), want.get(e, 0)))
+            got.get(e, "none"), want.get(e, 0), late.get(e, 0)))
 print("check: %d per-second results of %d devices against counts of the stored readings: "
       "%d wrong, %d missing, %d extra" % (windows, n, wrong, missing, extra))
 for line in bad[:5]:
@@ -148,7 +150,7 @@ recheck() {  # devices
 
 stack_down() {
   $HSCTL down >/dev/null 2>&1 || true
-  rm -rf "$DIR"
+  if [ -n "${HS_BENCH_KEEP:-}" ]; then echo "kept $DIR" >&2; else rm -rf "$DIR"; fi
   DIR=
 }
 
