@@ -9,6 +9,7 @@
 
 #include "hs_error.h"
 #include "hs_json.h"
+#include "hs_time.h"
 #include "hs_workflow.h"
 
 #include <CUnit/CUnit.h>
@@ -172,6 +173,46 @@ static void test_validation_errors_have_lines(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "unknown parameter 'colour' for tool sliding_apply"));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:8: tool sliding_apply takes 2 sources, 1 given"));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:13: aggregate tool aggregate needs over"));
+    hs_buf_free(&err);
+}
+
+/* online: lateness and max_lateness are read as durations; negative or zero bounds are refused. */
+static void test_online_lateness(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    const char *ok = "id: late\n"
+                     "online: {every: 1s, window: [-5s, -1s], lateness: 2s, max_lateness: 1h}\n"
+                     "factors:\n"
+                     "  - tool: sliding_window\n"
+                     "    params: {width: 1s, increment: 1s}\n"
+                     "    sink: w\n";
+    hs_workflow *wf = parse(ok, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(wf);
+    CU_ASSERT_TRUE(wf->online);
+    CU_ASSERT_EQUAL(wf->lateness_us, 2 * HS_US_PER_S);
+    CU_ASSERT_EQUAL(wf->max_lateness_us, 3600 * HS_US_PER_S);
+    hs_workflow_destroy(wf);
+    wf = parse("id: late\nonline: {every: 1s}\nfactors:\n  - tool: sliding_window\n"
+               "    params: {width: 1s, increment: 1s}\n    sink: w\n",
+               &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(wf);
+    CU_ASSERT_EQUAL(wf->lateness_us, 0);     /* default: none */
+    CU_ASSERT_EQUAL(wf->max_lateness_us, 0); /* default: unbounded */
+    hs_workflow_destroy(wf);
+    hs_buf_reset(&err);
+    const char *bad = "id: late\n"
+                      "online: {every: 1s, lateness: -2s, max_lateness: 0s, colour: red}\n"
+                      "factors:\n"
+                      "  - tool: sliding_window\n"
+                      "    params: {width: 1s, increment: 1s}\n"
+                      "    sink: w\n";
+    CU_ASSERT_PTR_NULL(parse(bad, &err));
+    const char *e = hs_buf_cstr(&err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "online.lateness cannot be negative"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "online.max_lateness must be positive"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(e, "unknown key 'colour' in online (every, window, lateness, max_lateness)"));
     hs_buf_free(&err);
 }
 
@@ -705,6 +746,7 @@ HS_TEST_INIT(workflow)
     HS_TEST(test_units_of_every_kind);
     HS_TEST(test_multi_output_units);
     HS_TEST(test_validation_errors_have_lines);
+    HS_TEST(test_online_lateness);
     HS_TEST(test_text_values_that_are_not_text);
     HS_TEST(test_errors_escape_control_characters);
     HS_TEST(test_binding_escapes_input_names);
