@@ -132,7 +132,8 @@ struct scheduler {
     size_t nblocked, capblocked;
     sreq **replan; /* scratch: their requests, each once (borrowed) */
     size_t capreplan;
-    bool replanning; /* planning a request again: failed jobs stay failed */
+    bool replanning;        /* planning a request again: failed jobs stay failed */
+    int64_t heal_scan_mono; /* when docs/reopened was last read (s_heal_scan) */
     int64_t started_mono;
 };
 
@@ -1644,6 +1645,9 @@ static void s_heal(scheduler *s, swf *w)
 {
     enum { MAX_HEAL_REQUESTS = 16 };
     size_t n = w->heal.n;
+    /* A job that failed stays failed (its error is in the history; compute retries it). */
+    bool was = s->replanning;
+    s->replanning = true;
     for (size_t i = 0; i < n && i < MAX_HEAL_REQUESTS; i++) {
         hs_interval iv = w->heal.v[i];
         if (i == MAX_HEAL_REQUESTS - 1)
@@ -1652,7 +1656,53 @@ static void s_heal(scheduler *s, swf *w)
         if (r != NULL)
             s_progress(s, r, true);
     }
+    s->replanning = was;
     hs_intervals_clear(&w->heal);
+}
+
+typedef struct s_scanctx {
+    scheduler *s;
+    hs_intervals iv;
+} s_scanctx;
+
+static int s_scan_one(void *ud, const char *key, const char *json)
+{
+    s_scanctx *c = ud;
+    if (hs_proto_reopened_doc_decode(json, strlen(json), &c->iv) != HS_OK)
+        return 0;
+    size_t pos = 0, f, u;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&c->s->wfs, &pos)) != NULL) {
+        swf *w = e->value;
+        if (w->removed || !w->wf->online || !swf_producer(w, key, &f, &u))
+            continue;
+        for (size_t i = 0; i < c->iv.n; i++)
+            if (hs_intervals_add(&w->heal, c->iv.v[i]) != HS_OK)
+                return HS_ERR_NOMEM;
+    }
+    return 0;
+}
+
+/*
+ * Every few seconds, the reopened intervals in the store (docs/reopened)
+ * join the healing of the online workflows producing them: a reopened
+ * notice is lost when the writer is killed between its commit and the
+ * notice, or while the scheduler is down. Nothing reopened: one empty
+ * read.
+ */
+static void s_heal_scan(scheduler *s, int64_t mono)
+{
+    enum { SCAN_EVERY_US = 3 * HS_US_PER_S };
+    if (mono - s->heal_scan_mono < SCAN_EVERY_US)
+        return;
+    s->heal_scan_mono = mono;
+    s_scanctx c;
+    c.s = s;
+    hs_intervals_init(&c.iv);
+    int rc = hs_store_doc_list(s->store, "reopened", "", false, 0, s_scan_one, &c);
+    if (rc != HS_OK && rc != HS_ERR_NOTFOUND)
+        hs_warn(s->log, "cannot read the reopened intervals: %s", hs_err_detail());
+    hs_intervals_free(&c.iv);
 }
 
 /*
@@ -1664,6 +1714,7 @@ static void s_online(scheduler *s)
 {
     int64_t mono = hs_time_mono_us();
     int64_t now = hs_time_now_us();
+    s_heal_scan(s, mono);
     size_t pos = 0;
     hs_map_entry *e;
     while ((e = hs_map_next(&s->wfs, &pos)) != NULL) {

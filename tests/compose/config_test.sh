@@ -147,7 +147,7 @@ for line in open(sys.argv[1]):
         access, topic = (w[1], w[2]) if len(w) == 3 else ("readwrite", w[1])
         rules[user].append((access, topic))
 assert rules["device"] == [("write", "hs/raw/#")], rules["device"]
-assert rules["reader"] == [("read", "hs/s/#")], rules["reader"]
+assert rules["reader"] == [("read", "hs/s/#"), ("read", "hs/c/#")], rules["reader"]
 for svc in ["hs-writer", "hs-ingest", "hs-scheduler", "hs-tool"]:
     assert svc in rules, svc
     assert not any(t.startswith("hs/#") for _, t in rules[svc]), f"{svc}: too broad"
