@@ -39,7 +39,7 @@ it_wait_eq 3 20 it_count "again/x=1"
 sleep 1
 [ "$(it_count "temperature/house=1/room=kitchen")" = 3 ] || it_fail "a replayed file stored duplicates"
 # One stream per column: restart ingest in columns mode.
-kill "$(it_pid ingest)"; sleep 0.5
+it_stop ingest
 HS_FILE_MODE=columns it_restart
 printf 'timestamp,temperature,humidity\n2024-01-02T00:00:00Z,19.5,40\n2024-01-02T00:01:00Z,19.75,41\n' \
   > "$IN/house=2,room=lounge.csv"

@@ -10,7 +10,7 @@ MPORT=$(it_free_port)
 export HS_METRICS_PORT=0
 it_setup
 # A Prometheus endpoint on one service: restart the writer with a metrics port.
-kill "$(it_pid writer)"; sleep 0.5
+it_stop writer
 HS_METRICS_PORT=$MPORT it_restart
 sleep 0.5
 

@@ -86,6 +86,16 @@ it_all_alive() {
 }
 
 # Restarts one service with the same settings as 'hsctl up' gave it.
+# Stops service $1 of the stack with SIGTERM and waits (at most 30 s) until its
+# process has exited: a service still shutting down counts as running for
+# `hsctl up`, which would then not start it again.
+it_stop() {
+  local pid; pid=$(it_pid "$1")
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  it_fail "$1 (pid $pid) did not exit within 30 s of SIGTERM"
+}
+
 it_restart() {
   "$HS_BIN/hsctl" --data "$IT_DIR" up --port "$IT_PORT" > "$IT_DIR/restart.out" 2>&1 || {
     cat "$IT_DIR/restart.out" >&2; it_fail "restarting ${1:-the stopped services} failed"; }
