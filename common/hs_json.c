@@ -785,25 +785,27 @@ int hs_json_put_string(hs_buf *out, const char *s, size_t len)
     out->data[out->len++] = '"';
     while (p < e) {
         const uint8_t *run = p;
-        while (p < e && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        while (p < e && *p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
             p++;
         if (p > run)
             HS__TRY_BUF(hs_buf_append(out, run, (size_t)(p - run)));
         if (p >= e)
             break;
         uint8_t c = *p;
-        if (c >= 0x80) {
-            size_t n = hs_utf8_decode(p, (size_t)(e - p), NULL);
+        if (c >= 0x7f) {
+            uint32_t cp = c;
+            size_t n = c == 0x7f ? 1 : hs_utf8_decode(p, (size_t)(e - p), &cp);
             if (n == 0) {
                 HS__TRY_BUF(hs_buf_append(out, "\xef\xbf\xbd", 3));
                 p++;
-            } else if ((n == 3 && p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) ||
-                       (n == 2 && p[0] == 0xc2 && p[1] == 0x85)) {
-                /* U+2028, U+2029 and U+0085 are line breaks to YAML 1.1 readers (and
-                 * U+2028/9 to JavaScript): written escaped, the text reads back the same. */
+            } else if (cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
+                       cp == 0xfeff || cp == 0xfffe || cp == 0xffff) {
+                /* DEL, the C1 controls (U+0085 among them), the line and paragraph separators,
+                 * the byte order mark and the non-characters: not printable to YAML readers
+                 * (or line breaks to them and to JavaScript). Written escaped, the text reads
+                 * back the same. */
                 char esc[7];
-                unsigned cp = n == 2 ? 0x85u : (p[2] == 0xa8 ? 0x2028u : 0x2029u);
-                snprintf(esc, sizeof esc, "\\u%04x", cp);
+                snprintf(esc, sizeof esc, "\\u%04x", (unsigned)cp);
                 HS__TRY_BUF(hs_buf_append(out, esc, 6));
                 p += n;
             } else {

@@ -182,28 +182,31 @@ static bool wf_plate_ancestor(const hs_workflow *wf, int a, int b)
 }
 
 /*
- * YAML limits an implicit key to 1024 characters: a longer one (possible
- * as an explicit key) would make the workflow's JSON form unreadable.
+ * YAML limits an implicit key to 1024 characters, counted as written: a
+ * longer key (possible as an explicit key, or once escaped as JSON) would
+ * make the workflow's JSON form unreadable. Keys are measured as JSON text.
  */
-#define WF_KEY_MAX 1024
+#define WF_KEY_MAX 1000
 
-static bool wf_keys_short(wfp *p, const hs_ynode *n)
+static bool wf_keys_short(wfp *p, const hs_ynode *n, hs_buf *scratch)
 {
     bool ok = true;
     if (hs_ynode_kind(n) == HS_YNODE_MAP) {
         for (size_t i = 0; i < hs_ynode_len(n); i++) {
             size_t len = 0;
             const hs_ynode *k = hs_ynode_key(n, i);
-            (void)hs_ynode_text(k, &len);
-            if (hs_ynode_kind(k) != HS_YNODE_SCALAR || len > WF_KEY_MAX) {
-                wf_err(p, k, "a key is not text of at most %d characters", WF_KEY_MAX);
+            const char *text = hs_ynode_text(k, &len);
+            hs_buf_reset(scratch);
+            if (hs_ynode_kind(k) != HS_YNODE_SCALAR || text == NULL ||
+                hs_json_put_string(scratch, text, len) != HS_OK || scratch->len > WF_KEY_MAX) {
+                wf_err(p, k, "a key is not text of at most %d characters (as JSON)", WF_KEY_MAX);
                 ok = false;
             }
-            ok = wf_keys_short(p, hs_ynode_value(n, i)) && ok;
+            ok = wf_keys_short(p, hs_ynode_value(n, i), scratch) && ok;
         }
     } else if (hs_ynode_kind(n) == HS_YNODE_SEQ) {
         for (size_t i = 0; i < hs_ynode_len(n); i++)
-            ok = wf_keys_short(p, hs_ynode_item(n, i)) && ok;
+            ok = wf_keys_short(p, hs_ynode_item(n, i), scratch) && ok;
     }
     return ok;
 }
@@ -884,7 +887,11 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
         wf_err(&p, root, "a workflow is a mapping with id, plates and factors");
         goto done;
     }
-    if (!wf_keys_short(&p, root))
+    hs_buf keybuf;
+    hs_buf_init(&keybuf, 0);
+    bool keys_ok = wf_keys_short(&p, root, &keybuf);
+    hs_buf_free(&keybuf);
+    if (!keys_ok)
         goto done;
     static const char *const top[] = {"id",       "name",    "owner",  "description",
                                       "online",   "plates",  "inputs", "factors",

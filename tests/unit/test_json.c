@@ -401,6 +401,15 @@ static void test_escapes(void)
                                                "d\xe2\x82\xac")),
                     HS_OK);
     CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&out), "\"a\\u2028b\\u2029c\\u0085d\xe2\x82\xac\"");
+    /* So are DEL, the other C1 controls, the byte order mark and U+FFFE/U+FFFF. */
+    hs_buf_reset(&out);
+    CU_ASSERT_EQUAL(hs_json_put_string(&out, S("\x7f"
+                                               "\xc2\x9f"
+                                               "\xef\xbb\xbf"
+                                               "\xef\xbf\xbe"
+                                               "\xc2\xa0")),
+                    HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&out), "\"\\u007f\\u009f\\ufeff\\ufffe\xc2\xa0\"");
     hs_buf_free(&out);
     hs_buf_free(&want);
 }
@@ -687,7 +696,7 @@ static void test_writer_strings_bin_keys(void)
     hs_mp_put_str(&m, "q\"b\\s/\n\r\t\b\f\x01\x1f\x7f\xc3\xa9\xff|\xed\xa0\x80", 21);
     CU_ASSERT_EQUAL(m2j(m.data, m.len, &j), HS_OK);
     CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&j),
-                           "\"q\\\"b\\\\s/\\n\\r\\t\\b\\f\\u0001\\u001f\x7f\xc3\xa9"
+                           "\"q\\\"b\\\\s/\\n\\r\\t\\b\\f\\u0001\\u001f\\u007f\xc3\xa9"
                            "\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
     /* bin as base64 (RFC 4648 test vectors). */
     static const char *b64[] = {"\"\"",         "\"Zg==\"",     "\"Zm8=\"",    "\"Zm9v\"",
@@ -762,7 +771,7 @@ static void test_round_trips(void)
     check_text("  { \"a\" : [ 1 , 2.50 , -0 , 1E2 ] , \"b\" : { } }  ",
                "{\"a\":[1,2.5,0,100.0],\"b\":{}}");
     check_text("[\"\\u00e9\\ud83d\\ude00\\/\"]", "[\"\xc3\xa9\xf0\x9f\x98\x80/\"]");
-    check_text("\"\\u0000\\u001F\\u007f\"", "\"\\u0000\\u001f\x7f\"");
+    check_text("\"\\u0000\\u001F\\u007f\"", "\"\\u0000\\u001f\\u007f\"");
     check_text("18446744073709551615", "18446744073709551615");
     check_text("18446744073709551616", "1.8446744073709552e+19");
     check_text("-9223372036854775808", "-9223372036854775808");
