@@ -87,15 +87,7 @@ f_wait_values 30 && converged=yes
 converge_s=$($PY -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" \
   "$t_late" "$(date +%s.%N)")
 f_check_values
-gaps=0
-for s in ticks ticks10 per_second/dev={0..3} mean10/dev={0..3}; do
-  iv=$($HSCTL stream intervals "$s" 2>&1 || true)
-  first=$(echo "$iv" | sed -n 's/^(\([^,]*\),.*/\1/p')
-  [ -n "$first" ] && [ "$(date -u -d "$first" +%s)" -le $A ] ||
-    { gaps=$((gaps + 1)); it_log "$s: '$iv'"; }
-  case "$iv" in "("*"]") ;; *) gaps=$((gaps + 1)); it_log "$s: '$iv'" ;; esac
-  case "$iv" in *" U "*) gaps=$((gaps + 1)) ;; esac
-done
+gaps=$(f_gaps --from "$A" ticks ticks10 per_second/dev={0..3} mean10/dev={0..3})
 stuck=0
 f_wait_eq yes 30 f_sched_idle > /dev/null 2>&1 || stuck=$((stuck + 1))
 it_all_alive

@@ -219,6 +219,25 @@ f_wait_values() {
   return 1
 }
 
+# Prints how many problems the calculated intervals of the streams given
+# have (each logged): not one interval "(start, end]", several intervals,
+# and with "--from EPOCH" as first arguments, a start after EPOCH.
+f_gaps() {
+  local from="" n=0 s iv first
+  if [ "$1" = --from ]; then from=$2; shift 2; fi
+  for s; do
+    iv=$($HSCTL stream intervals "$s" 2>&1 || true)
+    if [ -n "$from" ]; then
+      first=$(echo "$iv" | sed -n 's/^(\([^,]*\),.*/\1/p')
+      [ -n "$first" ] && [ "$(date -u -d "$first" +%s)" -le "$from" ] ||
+        { n=$((n + 1)); it_log "$s starts after $(f_iso "$from"): '$iv'"; }
+    fi
+    case "$iv" in "("*"]") ;; *) n=$((n + 1)); it_log "$s: '$iv'" ;; esac
+    case "$iv" in *" U "*) n=$((n + 1)); it_log "$s has several intervals: $iv" ;; esac
+  done
+  echo "$n"
+}
+
 # Adds the workflow that counts, per second and device (plate D, dev=0..3),
 # the readings of stream SOURCE into per_second/dev=<k>. Arguments: id
 # source timing, where timing is the workflow's line "job_span: 1s" (batch)

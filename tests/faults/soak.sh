@@ -79,12 +79,7 @@ drain=$($PY -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[
 sample "$(el)" drained
 f_check_readings --acked "$IT_DIR/acked.txt" --stream soak --streams 4
 # The online results: one contiguous calculated interval per device.
-gaps=0
-for k in 0 1 2 3; do
-  iv=$($HSCTL stream intervals "per_second/dev=$k" 2>&1 || true)
-  case "$iv" in "("*"]") ;; *) gaps=$((gaps + 1)); it_log "per_second/dev=$k: '$iv'" ;; esac
-  case "$iv" in *" U "*) gaps=$((gaps + 1)); it_log "per_second/dev=$k: $iv" ;; esac
-done
+gaps=$(f_gaps per_second/dev={0..3})
 stuck=0
 f_wait_eq yes 30 f_sched_idle > /dev/null 2>&1 || true
 # Every per-second count equals the readings stored in its second (the pause
