@@ -402,12 +402,7 @@ static int w_reopened_load(wcore *w, const char *id, wstream *st)
 {
     if (st->reopened_loaded)
         return HS_OK;
-    hs_buf_reset(&w->json);
-    int rc = hs_store_doc_get(w->store, "reopened", id, &w->json);
-    if (rc == HS_OK)
-        rc = hs_proto_reopened_doc_decode((const char *)w->json.data, w->json.len, &st->reopened);
-    if (rc == HS_ERR_NOTFOUND)
-        rc = HS_OK;
+    int rc = hs_proto_reopened_doc_read(w->store, id, &w->json, &st->reopened);
     if (rc == HS_OK)
         st->reopened_loaded = true;
     return rc;
@@ -434,13 +429,19 @@ static int w_mon(wcore *w, const char *name, const char *text)
     return rc;
 }
 
+/* The last instant a job reading t with lookback_us computes: t + lookback_us, held to the axis. */
+static int64_t w_reach(int64_t t, int64_t lookback_us)
+{
+    return t > HS_TIME_MAX - lookback_us ? HS_TIME_MAX : t + lookback_us;
+}
+
 /* affected widened by lookback: every (a, b] becomes (a, b + lookback]. */
 static int w_widen(const hs_intervals *affected, int64_t lookback_us, hs_intervals *out)
 {
     hs_intervals_clear(out);
     for (size_t i = 0; i < affected->n; i++) {
         hs_interval iv = affected->v[i];
-        iv.end = iv.end > HS_TIME_MAX - lookback_us ? HS_TIME_MAX : iv.end + lookback_us;
+        iv.end = w_reach(iv.end, lookback_us);
         int rc = hs_intervals_add(out, iv);
         if (rc != HS_OK)
             return rc;
@@ -575,8 +576,7 @@ static int w_late_append(wcore *w, const char *id, const hs_batch *b, const uint
                 ignored++;
                 continue;
             }
-            int64_t end = t > HS_TIME_MAX - r.lookback_us ? HS_TIME_MAX : t + r.lookback_us;
-            rc = hs_intervals_add(&affected, (hs_interval){t - 1, end});
+            rc = hs_intervals_add(&affected, (hs_interval){t - 1, w_reach(t, r.lookback_us)});
         }
         if (rc == HS_OK && ignored > 0) {
             w->late_ignored += ignored;
@@ -1065,6 +1065,18 @@ static int w_job_replace(wcore *w, const hs_proto_job *j, size_t k, wpub *pub, s
     return rc;
 }
 
+/* Reopens every sink of job j over iv (reason race). */
+static int w_reopen_sinks(wcore *w, const hs_proto_job *j, hs_interval iv)
+{
+    hs_intervals a;
+    hs_intervals_init(&a);
+    int rc = hs_intervals_add(&a, iv);
+    for (size_t k = 0; rc == HS_OK && k < j->nsinks; k++)
+        rc = w_reopen(w, j->sinks[k], &a, "race", 0);
+    hs_intervals_free(&a);
+    return rc;
+}
+
 /* A change a job may have missed: its sinks are reopened over what it touches. */
 typedef struct wrace {
     wcore *w;
@@ -1076,7 +1088,7 @@ static int w_race_one(void *ud, const char *id, int64_t lo_us, int64_t hi_us)
 {
     (void)id;
     wrace *x = ud;
-    int64_t end = hi_us > HS_TIME_MAX - x->lookback_us ? HS_TIME_MAX : hi_us + x->lookback_us;
+    int64_t end = w_reach(hi_us, x->lookback_us);
     /*
      * Only the job's own interval: the sink's other calculated intervals
      * were either calculated when the change committed (the rule reopened
@@ -1085,15 +1097,7 @@ static int w_race_one(void *ud, const char *id, int64_t lo_us, int64_t hi_us)
     hs_interval iv = {lo_us - 1, end};
     iv.start = iv.start > x->j->interval.start ? iv.start : x->j->interval.start;
     iv.end = iv.end < x->j->interval.end ? iv.end : x->j->interval.end;
-    if (iv.start >= iv.end)
-        return HS_OK;
-    hs_intervals a;
-    hs_intervals_init(&a);
-    int rc = hs_intervals_add(&a, iv);
-    for (size_t k = 0; rc == HS_OK && k < x->j->nsinks; k++)
-        rc = w_reopen(x->w, x->j->sinks[k], &a, "race", 0);
-    hs_intervals_free(&a);
-    return rc;
+    return iv.start < iv.end ? w_reopen_sinks(x->w, x->j, iv) : HS_OK;
 }
 
 /*
@@ -1119,13 +1123,7 @@ static int w_race_check(wcore *w, const hs_proto_job *j)
     }
     if (rc != HS_OK || complete)
         return rc;
-    hs_intervals all;
-    hs_intervals_init(&all);
-    rc = hs_intervals_add(&all, j->interval);
-    for (size_t k = 0; rc == HS_OK && k < j->nsinks; k++)
-        rc = w_reopen(w, j->sinks[k], &all, "race", 0);
-    hs_intervals_free(&all);
-    return rc;
+    return w_reopen_sinks(w, j, j->interval);
 }
 
 /*
