@@ -2379,6 +2379,18 @@ int hs_proto_reopened_doc_decode(const char *json, size_t len, hs_intervals *out
     return rc;
 }
 
+int hs_proto_reopened_doc_read(hs_store *s, const char *sid, hs_buf *scratch, hs_intervals *out)
+{
+    hs_intervals_clear(out);
+    hs_buf_reset(scratch);
+    int rc = hs_store_doc_get(s, "reopened", sid, scratch);
+    if (rc == HS_ERR_NOTFOUND)
+        return HS_OK;
+    return rc == HS_OK
+               ? hs_proto_reopened_doc_decode((const char *)scratch->data, scratch->len, out)
+               : rc;
+}
+
 int hs_proto_wseq_encode(hs_buf *out, hs_proto_wseq w)
 {
     if (w.epoch == 0)

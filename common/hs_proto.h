@@ -571,6 +571,15 @@ int hs_proto_reopened_doc_encode(hs_buf *out, const hs_intervals *iv);
 /* Replaces out's content with the document's intervals. */
 int hs_proto_reopened_doc_decode(const char *json, size_t len, hs_intervals *out);
 
+/*
+ * Reads the reopened intervals of stream sid from store s into out (cleared
+ * first; empty when there is no document), scratch holding the document's
+ * text. HS_OK, or the store's or the decoder's error.
+ */
+struct hs_store;
+int hs_proto_reopened_doc_read(struct hs_store *s, const char *sid, hs_buf *scratch,
+                               hs_intervals *out);
+
 int hs_proto_online_doc_encode(hs_buf *out, int64_t last_end_us);
 int hs_proto_online_doc_decode(const char *json, size_t len, int64_t *last_end_us);
 

@@ -480,14 +480,9 @@ typedef struct ls_ctx {
  */
 static int reopened_get(hs_store *s, const char *sid, hs_intervals *out)
 {
-    hs_intervals_clear(out);
     hs_buf doc;
     hs_buf_init(&doc, 0);
-    int rc = hs_store_doc_get(s, "reopened", sid, &doc);
-    if (rc == HS_ERR_NOTFOUND)
-        rc = HS_OK;
-    else if (rc == HS_OK)
-        rc = hs_proto_reopened_doc_decode((const char *)doc.data, doc.len, out);
+    int rc = hs_proto_reopened_doc_read(s, sid, &doc, out);
     hs_buf_free(&doc);
     return rc;
 }

@@ -1163,6 +1163,22 @@ static void s_on_wseq(scheduler *s, const hs_mqtt_msg *m)
         hs_service_dead_letter(s->svc, hs_err_detail(), m->topic, m->payload, m->len);
 }
 
+/* Reopened intervals iv of stream sid join the healing of the online workflows producing it. */
+static int s_heal_add(scheduler *s, const char *sid, const hs_intervals *iv)
+{
+    size_t pos = 0, f, u;
+    hs_map_entry *e;
+    int rc = HS_OK;
+    while (rc == HS_OK && (e = hs_map_next(&s->wfs, &pos)) != NULL) {
+        swf *w = e->value;
+        if (w->removed || !w->wf->online || !swf_producer(w, sid, &f, &u))
+            continue;
+        for (size_t i = 0; rc == HS_OK && i < iv->n; i++)
+            rc = hs_intervals_add(&w->heal, iv->v[i]);
+    }
+    return rc;
+}
+
 /*
  * Reopened intervals (hs/reopened): they are no longer calculated; an online
  * workflow producing the stream computes them again at its next tick.
@@ -1191,15 +1207,8 @@ static void s_on_reopened(scheduler *s, const hs_mqtt_msg *m)
         *calc = rest;
         hs_intervals_init(&rest);
     }
-    size_t pos = 0, f, u;
-    hs_map_entry *e;
-    while (rc == HS_OK && (e = hs_map_next(&s->wfs, &pos)) != NULL) {
-        swf *w = e->value;
-        if (w->removed || !w->wf->online || !swf_producer(w, r->stream, &f, &u))
-            continue;
-        for (size_t i = 0; rc == HS_OK && i < cut.n; i++)
-            rc = hs_intervals_add(&w->heal, cut.v[i]);
-    }
+    if (rc == HS_OK)
+        rc = s_heal_add(s, r->stream, &cut);
     if (rc != HS_OK)
         hs_error(s->log, "out of memory taking reopened intervals of %s", r->stream);
     hs_intervals_free(&cut);
@@ -1561,11 +1570,8 @@ static uint64_t s_count_reopened(scheduler *s, const swf *w, hs_interval iv)
     for (size_t f = 0; f < w->wf->nfactors; f++) {
         for (size_t u = 0; u < w->nunits[f]; u++) {
             for (size_t k = 0; k < w->units[f][u].nsinks; k++) {
-                hs_buf_reset(&s->scratch);
-                if (hs_store_doc_get(s->store, "reopened", w->units[f][u].sinks[k]->canon,
-                                     &s->scratch) != HS_OK ||
-                    hs_proto_reopened_doc_decode((const char *)s->scratch.data, s->scratch.len,
-                                                 &re) != HS_OK)
+                if (hs_proto_reopened_doc_read(s->store, w->units[f][u].sinks[k]->canon,
+                                               &s->scratch, &re) != HS_OK)
                     continue;
                 for (size_t i = 0; i < re.n; i++)
                     n += re.v[i].start < iv.end && iv.start < re.v[i].end;
@@ -1670,17 +1676,7 @@ static int s_scan_one(void *ud, const char *key, const char *json)
     s_scanctx *c = ud;
     if (hs_proto_reopened_doc_decode(json, strlen(json), &c->iv) != HS_OK)
         return 0;
-    size_t pos = 0, f, u;
-    hs_map_entry *e;
-    while ((e = hs_map_next(&c->s->wfs, &pos)) != NULL) {
-        swf *w = e->value;
-        if (w->removed || !w->wf->online || !swf_producer(w, key, &f, &u))
-            continue;
-        for (size_t i = 0; i < c->iv.n; i++)
-            if (hs_intervals_add(&w->heal, c->iv.v[i]) != HS_OK)
-                return HS_ERR_NOMEM;
-    }
-    return 0;
+    return s_heal_add(c->s, key, &c->iv);
 }
 
 /*
