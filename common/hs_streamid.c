@@ -117,6 +117,17 @@ static int hs__sid_err(const hs__sid_parts *ps, const char *fmt, ...)
 }
 
 /*
+ * Whether cp is a Unicode space (category Zs, and the line and paragraph
+ * separators) or a zero-width character: ids that look alike must be alike.
+ */
+static bool hs__sid_is_space(uint32_t cp)
+{
+    return cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200d) || cp == 0x2028 ||
+           cp == 0x2029 || cp == 0x202f || cp == 0x205f || cp == 0x2060 || cp == 0x3000 ||
+           cp == 0xfeff;
+}
+
+/*
  * Checks one part. On failure writes the reason ("contains '#'") into why
  * and returns HS_ERR_PARSE.
  */
@@ -153,6 +164,10 @@ static int hs__sid_part_problem(const char *s, size_t len, bool is_name, char *w
             snprintf(why, cap, "contains control character 0x%02x", c);
             return HS_ERR_PARSE;
         }
+        if (c == ' ') {
+            snprintf(why, cap, "contains a space (use '_' or '-')");
+            return HS_ERR_PARSE;
+        }
         if (c < 0x80) {
             i++;
             continue;
@@ -165,6 +180,11 @@ static int hs__sid_part_problem(const char *s, size_t len, bool is_name, char *w
         }
         if (cp <= 0x9f) {
             snprintf(why, cap, "contains control character U+%04X", (unsigned)cp);
+            return HS_ERR_PARSE;
+        }
+        if (hs__sid_is_space(cp)) {
+            snprintf(why, cap, "contains space or invisible character U+%04X (use '_' or '-')",
+                     (unsigned)cp);
             return HS_ERR_PARSE;
         }
         /* Noncharacters: U+FDD0..U+FDEF and the last two code points of every plane. */
@@ -325,7 +345,10 @@ static int hs__sid_split(const char *s, size_t len, hs__sid_parts *ps)
             hs__sid_escape(part, sizeof part, seg, seglen, HS__SID_SHOW_PART);
             if (hs__sid_part_problem(seg, seglen, false, why, sizeof why) != HS_OK)
                 return hs__sid_err(ps, "meta-data part '%s' %s", part, why);
-            return hs__sid_err(ps, "meta-data part '%s' has no '='", part);
+            return hs__sid_err(ps,
+                               "meta-data part '%s' has no '=' (after the name every '/' "
+                               "starts a key=value pair; a name cannot hold '/')",
+                               part);
         }
         hs__span key = {seg, (size_t)(eq - seg)};
         hs__span value = {eq + 1, (size_t)(p - eq - 1)};

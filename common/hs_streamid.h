@@ -6,12 +6,18 @@
  *
  * Validation: the name, every key and every value is non-empty, at most
  * HS_SID_MAX_PART bytes of valid UTF-8 without control characters (C0, DEL
- * and C1: U+0000..U+001F, U+007F..U+009F) or noncharacters (U+FDD0..U+FDEF,
+ * and C1: U+0000..U+001F, U+007F..U+009F), spaces (U+0020 and the other
+ * Unicode spaces U+00A0, U+1680, U+2000..U+200A, U+2028, U+2029, U+202F,
+ * U+205F, U+3000), zero-width characters (U+200B..U+200D, U+2060, U+FEFF)
+ * or noncharacters (U+FDD0..U+FDEF,
  * U+xFFFE and U+xFFFF of every plane), and contains none of '/', '+',
  * '#', '=' or NUL; no part is "." or ".."; the name does not start with '$'
  * (MQTT reserves such topics); keys are unique; at most HS_SID_MAX_PAIRS
  * pairs; the canonical form is at most HS_SID_MAX_LEN bytes. Keys are sorted
- * bytewise (shorter first on a common prefix).
+ * bytewise (shorter first on a common prefix). Sorting the pairs is the only
+ * canonicalisation: nothing is trimmed, case-folded or Unicode-normalised,
+ * so every other difference is either refused or a different id. Every
+ * service and hsctl check ids with these functions only (docs/INPUT.md).
  *
  * Every failure records a detail naming the id, the offending part and the
  * reason, e.g. "stream id 'temp/house': meta-data part 'house' has no '='";

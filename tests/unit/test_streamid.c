@@ -107,7 +107,7 @@ static void test_round_trips(void)
         "temperature/house=1/room=kitchen",
         "t",
         "température/pièce=séjour/étage=2",
-        "x/$k=$v/a b=c d/k.1=v..2/unicode=日本語",
+        "x/$k=$v/a_b=c-d/k.1=v..2/unicode=日本語",
         "s/k=...",
         "emoji/v=\xf0\x9f\x98\x80",
         "a.b-c_d/~=!",
@@ -313,8 +313,9 @@ static void test_rejects_characters(void)
     expect_reject("temp/k\x80=1", "key 'k\\x80' is not valid UTF-8");
     expect_reject("temp/a=\xf4\x90\x80\x80", "is not valid UTF-8");
     expect_reject("temp/a=\xf8\x88\x80\x80\x80", "is not valid UTF-8");
-    /* Valid UTF-8 just above the C1 range and the last character (U+10FFFD) are accepted. */
-    hs_streamid *sid = parse("temp/a=\xc2\xa0/b=\xf4\x8f\xbf\xbd", &rc);
+    /* Valid UTF-8 just above the C1 range (U+00A0 is a space: U+00A1) and the last character
+     * (U+10FFFD) are accepted. */
+    hs_streamid *sid = parse("temp/a=\xc2\xa1/b=\xf4\x8f\xbf\xbd", &rc);
     CU_ASSERT_PTR_NOT_NULL(sid);
     hs_streamid_destroy(sid);
 }
@@ -494,6 +495,31 @@ static void test_detail_is_bounded(void)
     expect_reject("it's/a\\b", "stream id 'it\\x27s/a\\x5cb': meta-data part 'a\\x5cb' has no '='");
 }
 
+/* Spaces, Unicode spaces and zero-width characters are refused in every part. */
+static void test_rejects_spaces(void)
+{
+    expect_reject("bad id", "stream id 'bad id': name 'bad id' contains a space");
+    expect_reject("with space", "contains a space (use '_' or '-')");
+    expect_reject("temp/room=living room", "value 'living room' contains a space");
+    expect_reject("temp/my key=1", "key 'my key' contains a space");
+    expect_reject(" temp", "name ' temp' contains a space");
+    expect_reject("temp/a=1 ", "value '1 ' contains a space");
+    expect_reject("temp/a=\xc2\xa0x", "contains space or invisible character U+00A0");
+    expect_reject("te\xe2\x80\x8bmp", "contains space or invisible character U+200B");
+    expect_reject("temp/a=\xe3\x80\x80", "contains space or invisible character U+3000");
+    expect_reject("\xef\xbb\xbftemp", "contains space or invisible character U+FEFF");
+    CU_ASSERT_EQUAL(hs_streamid_check_part("a b", 3, "value"), HS_ERR_PARSE);
+    CU_ASSERT_STRING_EQUAL(hs_err_detail(), "value 'a b' contains a space (use '_' or '-')");
+    /* Their neighbours U+00A1, U+2010 and U+3001 are fine. */
+    int rc;
+    hs_streamid *ok = parse("temp/a=\xc2\xa1\xe2\x80\x90\xe3\x80\x81_-.:", &rc);
+    CU_ASSERT_EQUAL(rc, HS_OK);
+    hs_streamid_destroy(ok);
+    /* A '/' in a name reads as the start of a pair, and the detail says so. */
+    expect_reject("foo/bar", "meta-data part 'bar' has no '=' (after the name every '/' starts a "
+                             "key=value pair; a name cannot hold '/')");
+}
+
 static void test_check_part(void)
 {
     CU_ASSERT_EQUAL(hs_streamid_check_part("kitchen", 7, "value"), HS_OK);
@@ -553,6 +579,7 @@ HS_TEST_INIT(streamid)
     HS_TEST(test_pair_count_limit);
     HS_TEST(test_total_length_limit);
     HS_TEST(test_detail_is_bounded);
+    HS_TEST(test_rejects_spaces);
     HS_TEST(test_check_part);
     HS_TEST(test_bad_arguments_and_nomem);
     return 0;
