@@ -815,11 +815,71 @@ int hs_codec_decode_json(const char *payload, size_t len, int64_t arrival_us, hs
     return rc;
 }
 
+static bool hs__is_ascii_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * Finds a bare word in s (see hs_codec_decode_text): true with its start
+ * and length, false when s is not one.
+ */
+static bool hs__bare_word(const char *s, size_t len, size_t *start, size_t *wlen)
+{
+    size_t a = 0, e = len;
+    while (a < e && hs__is_ascii_space(s[a]))
+        a++;
+    while (e > a && hs__is_ascii_space(s[e - 1]))
+        e--;
+    if (e == a || e - a > HS_CODEC_MAX_WORD)
+        return false;
+    char c0 = s[a];
+    if (!((c0 >= 'a' && c0 <= 'z') || (c0 >= 'A' && c0 <= 'Z')))
+        return false;
+    for (size_t i = a + 1; i < e; i++) {
+        char c = s[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.' || c == ':';
+        if (!ok)
+            return false;
+    }
+    *start = a;
+    *wlen = e - a;
+    return true;
+}
+
+int hs_codec_decode_text(const char *payload, size_t len, int64_t arrival_us, hs_batch *b)
+{
+    int rc = hs_codec_decode_json(payload, len, arrival_us, b);
+    if (rc != HS_ERR_PARSE)
+        return rc;
+    size_t start, wlen;
+    if (payload == NULL || !hs__bare_word(payload, len, &start, &wlen)) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", hs_err_detail());
+        return hs_err_set(HS_ERR_PARSE,
+                          "%s (a payload is JSON, msgpack or a bare word such as on; send other "
+                          "text as a JSON string, e.g. \"living room\")",
+                          why);
+    }
+    hs_buf *vb = hs_batch_push_begin(b);
+    if (vb == NULL)
+        return hs_err_set(HS_ERR_NOMEM, "out of memory");
+    rc = hs_mp_put_str(vb, payload + start, wlen);
+    if (rc == HS_OK)
+        rc = hs_batch_push_end(b, arrival_us);
+    if (rc != HS_OK) {
+        b->n = 0;
+        hs_buf_reset(&b->store);
+    }
+    return rc;
+}
+
 int hs_codec_decode_payload(const uint8_t *payload, size_t len, int64_t arrival_us, hs_batch *b)
 {
     if (len > 0 && ((payload[0] & 0xf0) == 0x90 || payload[0] == 0xdc || payload[0] == 0xdd))
         return hs_codec_decode_mpack(payload, len, true, b);
-    return hs_codec_decode_json((const char *)payload, len, arrival_us, b);
+    return hs_codec_decode_text((const char *)payload, len, arrival_us, b);
 }
 
 /* ---------------------------------------------------------------------------

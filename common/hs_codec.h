@@ -119,9 +119,26 @@ int hs_codec_decode_mpack(const uint8_t *payload, size_t len, bool copy, hs_batc
  */
 int hs_codec_decode_json(const char *payload, size_t len, int64_t arrival_us, hs_batch *b);
 
+/* Longest bare word accepted by hs_codec_decode_text, in bytes. */
+#define HS_CODEC_MAX_WORD 64
+
+/*
+ * Decodes a text payload: the JSON forms of hs_codec_decode_json, or else a
+ * bare word, which is a string value stamped arrival_us. A bare word is an
+ * ASCII letter followed by up to HS_CODEC_MAX_WORD - 1 ASCII letters,
+ * digits, '_', '-', '.' or ':' (on, OFF, open, heating_2), with optional
+ * ASCII whitespace around it (not part of the value). Anything else that is
+ * not JSON (text with spaces, "21,5", a cut object) is HS_ERR_PARSE with the
+ * JSON error and a hint to quote text as a JSON string. This is the one rule
+ * for bare values: ingest applies it to every raw MQTT payload and every
+ * JSON-lines line, hsctl pub to its VALUE.
+ */
+int hs_codec_decode_text(const char *payload, size_t len, int64_t arrival_us, hs_batch *b);
+
 /*
  * Decodes a payload of either kind: msgpack when the first byte is an array
- * header (0x90-0x9f, 0xdc, 0xdd), JSON otherwise. Always copies values.
+ * header (0x90-0x9f, 0xdc, 0xdd), text (hs_codec_decode_text) otherwise.
+ * Always copies values.
  */
 int hs_codec_decode_payload(const uint8_t *payload, size_t len, int64_t arrival_us, hs_batch *b);
 

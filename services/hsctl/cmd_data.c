@@ -41,10 +41,12 @@ int cmd_pub(hsctl *h, int argc, char **argv)
         const char *v;
         if (strcmp(argv[i], "--help") == 0) {
             puts("usage: hsctl pub ID [--t TIME] [--qos 0|1] VALUE\n"
-                 "Publishes one reading to <prefix>/raw/ID. VALUE is JSON (21.5, \"on\",\n"
-                 "{\"temp\":21.5}); text that is not JSON is sent as a string. Without --t the\n"
-                 "reading is stamped with its arrival time. VALUE '-' reads JSON lines from\n"
-                 "standard input, each a payload as devices send them.");
+                 "Publishes one reading to <prefix>/raw/ID. VALUE is a payload as devices send\n"
+                 "it: JSON (21.5, {\"temp\":21.5}, \"living room\", {\"t\":...,\"v\":...}) or a\n"
+                 "bare word (on, OFF, heating_2), which is a string; other text is refused\n"
+                 "(quote it as a JSON string). Without --t a bare value is stamped with its\n"
+                 "arrival time. VALUE '-' reads payloads from standard input, one a line.\n"
+                 "Input formats and stream id rules: docs/INPUT.md.");
             return 0;
         } else if (hsctl_opt(argc, argv, &i, "--t", &v)) {
             t = v;
@@ -102,28 +104,33 @@ int cmd_pub(hsctl *h, int argc, char **argv)
             rc = hsctl_fail(HSCTL_SYSTEM, "the broker did not acknowledge every message");
         goto out;
     }
-    /* The value as JSON, or as a JSON string when it is not JSON; the payload as ingest reads it.
+    /*
+     * VALUE is checked by the rule ingest applies to a raw payload (hs_codec_decode_text), so
+     * what this refuses would be dead-lettered and what it sends is stored as it reads here.
      */
-    int erc = HS_OK;
-    if (hs_json_to_mpack(value, strlen(value), &tmp) != HS_OK) {
-        hs_buf_reset(&tmp);
-        erc = hs_mp_put_cstr(&tmp, value);
+    int64_t ts = 0;
+    if (t != NULL && !hsctl_time(t, &ts)) {
+        rc = HSCTL_USER;
+        goto out;
     }
-    if (t != NULL) {
-        int64_t ts;
-        if (!hsctl_time(t, &ts)) {
-            rc = HSCTL_USER;
-            goto out;
-        }
-        if (erc == HS_OK)
-            erc = hs_codec_encode_json_line(ts, tmp.data, tmp.len, &payload);
+    hs_batch b;
+    hs_batch_init(&b);
+    int erc = hs_codec_decode_text(value, strlen(value), ts, &b);
+    if (erc != HS_OK) {
+        rc = hsctl_fail(HSCTL_USER, "VALUE is not a reading: %s", hs_err_detail());
+    } else if (t == NULL) {
+        erc = hs_buf_append(&payload, value, strlen(value));
+    } else if (b.n != 1 || b.items[0].t_us != ts) {
+        rc = hsctl_fail(HSCTL_USER, "with --t, VALUE is one bare value, not an instance or a "
+                                    "batch with times of its own");
+    } else {
+        erc = hs_codec_encode_json_line(ts, hs_batch_value(&b, 0), b.items[0].len, &payload);
         if (erc == HS_OK)
             payload.len--; /* one message, not a line: no newline */
-    } else if (erc == HS_OK) {
-        hs_mp_reader r;
-        hs_mp_reader_init(&r, tmp.data, tmp.len);
-        erc = hs_json_from_mpack(&r, &payload);
     }
+    hs_batch_free(&b);
+    if (rc != HSCTL_OK)
+        goto out;
     if (erc != HS_OK) {
         rc = hsctl_fail(HSCTL_SYSTEM, "cannot encode the reading: %s", hs_err_detail());
         goto out;

@@ -1033,6 +1033,88 @@ static void test_every_truncation_rejected(void)
     hs_batch_free(&b);
 }
 
+/* Decodes text as ingest does with a raw payload; expects one string instance at ARRIVAL. */
+static void expect_word(const char *text, const char *want)
+{
+    hs_batch b;
+    hs_batch_init(&b);
+    CU_ASSERT_EQUAL(hs_codec_decode_payload((const uint8_t *)text, strlen(text), ARRIVAL, &b),
+                    HS_OK);
+    CU_ASSERT_EQUAL(b.n, 1);
+    if (b.n == 1) {
+        CU_ASSERT_EQUAL(b.items[0].t_us, ARRIVAL);
+        hs_buf want_mp;
+        hs_buf_init(&want_mp, 0);
+        CU_ASSERT_EQUAL(hs_mp_put_cstr(&want_mp, want), HS_OK);
+        CU_ASSERT_EQUAL(b.items[0].len, want_mp.len);
+        CU_ASSERT(b.items[0].len == want_mp.len &&
+                  memcmp(hs_batch_value(&b, 0), want_mp.data, want_mp.len) == 0);
+        hs_buf_free(&want_mp);
+    }
+    hs_batch_free(&b);
+}
+
+static void expect_text_rejected(const char *text, const char *want)
+{
+    hs_batch b;
+    hs_batch_init(&b);
+    CU_ASSERT_EQUAL(hs_codec_decode_text(text, strlen(text), ARRIVAL, &b), HS_ERR_PARSE);
+    CU_ASSERT_EQUAL(b.n, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), want));
+    if (strstr(hs_err_detail(), want) == NULL)
+        fprintf(stderr, "\n  detail \"%s\" lacks \"%s\"\n", hs_err_detail(), want);
+    hs_batch_free(&b);
+}
+
+/* The one rule for bare values: JSON, else a bare word is a string, else refused. */
+static void test_text_payload_bare_word(void)
+{
+    expect_word("on", "on");
+    expect_word("OFF", "OFF");
+    expect_word("heating_2", "heating_2");
+    expect_word("a.b-c:d", "a.b-c:d");
+    expect_word(" on\n", "on");
+    expect_word("on\r\n", "on");
+    expect_word("True", "True");
+    expect_word("NaN", "NaN");
+    char w[HS_CODEC_MAX_WORD + 2];
+    memset(w, 'x', HS_CODEC_MAX_WORD);
+    w[HS_CODEC_MAX_WORD] = '\0';
+    expect_word(w, w);
+    /* JSON stays JSON: a number, a literal, a JSON string, an instance. */
+    hs_batch b;
+    hs_batch_init(&b);
+    CU_ASSERT_EQUAL(hs_codec_decode_text(S("21.5"), ARRIVAL, &b), HS_OK);
+    CU_ASSERT_EQUAL(b.n, 1);
+    double d = 0;
+    hs_mp_reader r;
+    hs_mp_reader_init(&r, hs_batch_value(&b, 0), b.items[0].len);
+    CU_ASSERT_EQUAL(hs_mp_get_number(&r, &d), HS_OK);
+    CU_ASSERT_DOUBLE_EQUAL(d, 21.5, 0);
+    CU_ASSERT_EQUAL(hs_codec_decode_text(S("true"), ARRIVAL, &b), HS_OK);
+    CU_ASSERT_EQUAL(b.n, 1);
+    CU_ASSERT_EQUAL(*hs_batch_value(&b, 0), 0xc3);
+    CU_ASSERT_EQUAL(hs_codec_decode_text(S("{\"t\":1461873600,\"v\":\"on\"}"), ARRIVAL, &b), HS_OK);
+    CU_ASSERT_EQUAL(b.n, 1);
+    CU_ASSERT_EQUAL(b.items[0].t_us, T2016);
+    hs_batch_free(&b);
+    expect_word("\"living room\"", "living room");
+    /* Not JSON and not a word: refused with the reason and the hint. */
+    w[HS_CODEC_MAX_WORD] = 'x';
+    w[HS_CODEC_MAX_WORD + 1] = '\0';
+    expect_text_rejected(w, "bare word such as on");
+    expect_text_rejected("living room", "send other text as a JSON string");
+    expect_text_rejected("not json 5", "bare word such as on");
+    expect_text_rejected("21,5", "bare word");
+    expect_text_rejected("2on", "bare word");
+    expect_text_rejected("_on", "bare word");
+    expect_text_rejected("{\"t\":1,\"v\":", "bare word");
+    expect_text_rejected("on!", "bare word");
+    expect_text_rejected("caf\xc3\xa9", "bare word");
+    expect_text_rejected("", "empty payload");
+    expect_text_rejected("  ", "bare word");
+}
+
 static void test_allocation_failures(void)
 {
     static const char json[] =
@@ -1081,6 +1163,7 @@ HS_TEST_INIT(codec)
     HS_TEST(test_round_trip_mpack_json_mpack);
     HS_TEST(test_json_to_mpack_payload_round_trip);
     HS_TEST(test_every_truncation_rejected);
+    HS_TEST(test_text_payload_bare_word);
     HS_TEST(test_allocation_failures);
     return 0;
 }
