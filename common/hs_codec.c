@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---------------------------------------------------------------------------
  * Batches
@@ -843,6 +844,12 @@ static bool hs__bare_word(const char *s, size_t len, size_t *start, size_t *wlen
         if (!ok)
             return false;
     }
+    /* Other spellings of numbers and JSON literals are not words: a device sending NaN or True
+     * means a number or a boolean, not text. */
+    static const char *const not_words[] = {"nan", "inf", "infinity", "true", "false", "null"};
+    for (size_t k = 0; k < sizeof not_words / sizeof not_words[0]; k++)
+        if (strlen(not_words[k]) == e - a && strncasecmp(s + a, not_words[k], e - a) == 0)
+            return false;
     *start = a;
     *wlen = e - a;
     return true;

@@ -127,7 +127,8 @@ int hs_codec_decode_json(const char *payload, size_t len, int64_t arrival_us, hs
  * bare word, which is a string value stamped arrival_us. A bare word is an
  * ASCII letter followed by up to HS_CODEC_MAX_WORD - 1 ASCII letters,
  * digits, '_', '-', '.' or ':' (on, OFF, open, heating_2), with optional
- * ASCII whitespace around it (not part of the value). Anything else that is
+ * ASCII whitespace around it (not part of the value); NaN, Inf, Infinity,
+ * True, False and Null in any case are not words. Anything else that is
  * not JSON (text with spaces, "21,5", a cut object) is HS_ERR_PARSE with the
  * JSON error and a hint to quote text as a JSON string. This is the one rule
  * for bare values: ingest applies it to every raw MQTT payload and every

@@ -10,6 +10,13 @@
  * crash are read again from the start at the next start (writes are
  * idempotent, so nothing is stored twice).
  *
+ * A CSV file has a header line naming its columns, unless its first field
+ * is a time (ISO-8601 or epoch seconds): then the file has no header and two
+ * columns, time and value. No line is dropped without a report: every
+ * rejected line is in the .errors report and on the dead-letter topic, and
+ * the report and the log end with how many instances were stored and how
+ * many lines rejected. The formats are described in docs/INPUT.md.
+ *
  * File names give the stream: the base name split at ',' is a stream id,
  * e.g. "temperature,house=1,room=kitchen.csv". In file_mode "columns" the
  * k=v parts give the meta-data and each value column is a stream named
@@ -60,9 +67,11 @@ typedef struct current {
     hs_streamid *sid; /* from the file name (stream mode) or the meta pairs (columns mode) */
     char **headers;   /* CSV column names (owned) */
     size_t nheaders;
-    size_t tcol; /* time column */
-    size_t instances, rejected;
-    FILE *errors; /* report of rejected lines, opened on the first one */
+    size_t tcol;          /* time column */
+    size_t instances;     /* instances handed to the writer */
+    size_t rejected;      /* lines with at least one rejection */
+    size_t last_rejected; /* line of the last rejection, so a line counts once */
+    FILE *errors;         /* report of rejected lines, opened on the first one */
     bool reading_done;
 } current;
 
@@ -114,7 +123,9 @@ static bool wanted(const char *name)
 static void reject_line(ingest_files *fs, const char *reason, const char *text, size_t len)
 {
     current *c = &fs->cur;
-    c->rejected++;
+    if (c->rejected == 0 || c->last_rejected != c->line)
+        c->rejected++;
+    c->last_rejected = c->line;
     if (c->errors == NULL) {
         char p[1100];
         snprintf(p, sizeof p, "%s/%s.errors", fs->failed, c->name);
@@ -202,14 +213,98 @@ static void cur_finish(ingest_files *fs, const char *why)
         if (c->errors != NULL)
             fprintf(c->errors, "%s\n", why);
     }
+    if (!ok && c->errors != NULL) {
+        /* The stored part stays stored: say so, and that a corrected file may come again whole. */
+        fprintf(c->errors,
+                "summary: %zu instances stored, %zu lines rejected; the stored instances stay "
+                "stored, and dropping the corrected file again whole stores nothing twice\n",
+                c->instances, c->rejected);
+    }
     if (rename(c->path, to) != 0)
         hs_error(fs->log, "cannot move %s to %s: %s", c->path, to, strerror(errno));
     if (ok)
-        hs_info(fs->log, "file %s: %zu instances ingested", c->name, c->instances);
+        hs_info(fs->log, "file %s: %zu instances stored, 0 lines rejected; moved to done/", c->name,
+                c->instances);
     else
-        hs_warn(fs->log, "file %s: %zu instances ingested, %zu lines rejected%s%s; see %s.errors",
+        hs_warn(fs->log,
+                "file %s: %zu instances stored, %zu lines rejected%s%s; moved to failed/, see "
+                "%s.errors",
                 c->name, c->instances, c->rejected, why ? ": " : "", why ? why : "", to);
     cur_reset(fs);
+}
+
+/* A time cell: ISO-8601 or epoch seconds. */
+static int parse_time(const char *s, size_t len, int64_t *t)
+{
+    if (hs_time_parse_iso(s, len, t) == HS_OK)
+        return HS_OK;
+    return hs_time_parse_epoch(s, len, t);
+}
+
+/*
+ * Reads the first record of a CSV file: a header naming the columns, or,
+ * when its first field is a time, the first data line of a file without a
+ * header, which then has two columns, time and value ("t" and "v"). In the
+ * second case the reader is rewound so that the line is read as data.
+ * Returns HS_OK, or HS_ERR_PARSE with why filled (nothing of the file is
+ * then stored), or HS_ERR_NOMEM.
+ */
+static int csv_header(ingest_files *fs, char *why, size_t cap)
+{
+    current *c = &fs->cur;
+    hs_csv_field *hf;
+    size_t n;
+    bool done;
+    int rc = hs_csv_next(&c->csv_r, &hf, &n, &done);
+    if (rc != HS_OK || done || n < 2) {
+        snprintf(why, cap, "a CSV file needs a time column and a value column (%s)",
+                 rc != HS_OK ? hs_err_detail()
+                 : done      ? "the file is empty"
+                             : "one column only");
+        return HS_ERR_PARSE;
+    }
+    int64_t t;
+    bool headerless = parse_time(hf[0].s, hf[0].len, &t) == HS_OK;
+    static const char *const tv[] = {"t", "v"};
+    if (headerless && (n != 2 || c->columns)) {
+        snprintf(why, cap,
+                 "line 1 is data (its first field is a time), and a file without a header "
+                 "must have two columns, time and value%s; add a header line naming the "
+                 "columns",
+                 c->columns ? " (and file_mode columns needs column names)" : "");
+        return HS_ERR_PARSE;
+    }
+    c->headers = hs_calloc(n, sizeof *c->headers);
+    if (c->headers == NULL)
+        return HS_ERR_NOMEM;
+    c->nheaders = n;
+    c->tcol = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *h = headerless ? tv[i] : hf[i].s;
+        c->headers[i] = hs_strdup(h);
+        if (c->headers[i] == NULL)
+            return HS_ERR_NOMEM;
+        if (strcasecmp(h, "t") == 0 || strcasecmp(h, "time") == 0 ||
+            strcasecmp(h, "timestamp") == 0 || strcasecmp(h, "datetime") == 0)
+            c->tcol = i;
+    }
+    if (c->columns) {
+        for (size_t i = 0; i < n; i++) {
+            if (i != c->tcol && hs_streamid_check_part(hf[i].s, hf[i].len, "name") != HS_OK) {
+                snprintf(why, cap, "column '%s' cannot name a stream: %s", hf[i].s,
+                         hs_err_detail());
+                return HS_ERR_PARSE;
+            }
+        }
+    }
+    if (headerless) {
+        hs_csv_free(&c->csv_r);
+        hs_csv_init(&c->csv_r, c->data, c->len);
+        c->line = 0;
+    } else {
+        c->line = 1;
+    }
+    return HS_OK;
 }
 
 static int cur_open(ingest_files *fs, const char *name, const char *path)
@@ -246,40 +341,16 @@ static int cur_open(ingest_files *fs, const char *name, const char *path)
         }
         fclose(f);
         hs_csv_init(&c->csv_r, c->data, c->len);
-        hs_csv_field *hf;
-        size_t n;
-        bool done;
-        rc = hs_csv_next(&c->csv_r, &hf, &n, &done);
-        if (rc != HS_OK || done || n < 2) {
-            cur_finish(fs, "a CSV file needs a header line with a time column and value columns");
-            return HS_ERR_PARSE;
+        char why[800];
+        rc = csv_header(fs, why, sizeof why);
+        if (rc == HS_ERR_NOMEM) {
+            cur_finish(fs, "out of memory");
+            return rc;
         }
-        c->headers = hs_calloc(n, sizeof *c->headers);
-        if (c->headers == NULL)
-            return HS_ERR_NOMEM;
-        c->nheaders = n;
-        c->tcol = 0;
-        for (size_t i = 0; i < n; i++) {
-            c->headers[i] = hs_strdup(hf[i].s);
-            if (c->headers[i] == NULL)
-                return HS_ERR_NOMEM;
-            const char *h = hf[i].s;
-            if (strcasecmp(h, "t") == 0 || strcasecmp(h, "time") == 0 ||
-                strcasecmp(h, "timestamp") == 0 || strcasecmp(h, "datetime") == 0)
-                c->tcol = i;
+        if (rc != HS_OK) {
+            cur_finish(fs, why);
+            return rc;
         }
-        if (c->columns) {
-            for (size_t i = 0; i < n; i++) {
-                if (i != c->tcol && hs_streamid_check_part(hf[i].s, hf[i].len, "name") != HS_OK) {
-                    char why[700];
-                    snprintf(why, sizeof why, "column '%s' cannot name a stream: %s", hf[i].s,
-                             hs_err_detail());
-                    cur_finish(fs, why);
-                    return HS_ERR_PARSE;
-                }
-            }
-        }
-        c->line = 1;
     } else {
         c->f = fopen(path, "rb");
         if (c->f == NULL) {
@@ -314,13 +385,6 @@ static const char *column_sid(ingest_files *fs, const char *name)
     return hs_buf_cstr(&fs->sbuf);
 }
 
-static int parse_time(const char *s, size_t len, int64_t *t)
-{
-    if (hs_time_parse_iso(s, len, t) == HS_OK)
-        return HS_OK;
-    return hs_time_parse_epoch(s, len, t);
-}
-
 static void csv_record(ingest_files *fs, hs_csv_field *f, size_t n)
 {
     current *c = &fs->cur;
@@ -341,8 +405,13 @@ static void csv_record(ingest_files *fs, hs_csv_field *f, size_t n)
             if (i == c->tcol)
                 continue;
             hs_buf_reset(&fs->vbuf);
-            if (cell_value(f[i].s, f[i].len, &fs->vbuf) == HS_OK)
-                (void)add_one(fs, column_sid(fs, c->headers[i]), t, fs->vbuf.data, fs->vbuf.len);
+            int rc = cell_value(f[i].s, f[i].len, &fs->vbuf);
+            if (rc == HS_OK)
+                rc = add_one(fs, column_sid(fs, c->headers[i]), t, fs->vbuf.data, fs->vbuf.len);
+            if (rc != HS_OK) {
+                snprintf(why, sizeof why, "column '%.64s': %s", c->headers[i], hs_strerror(rc));
+                reject_line(fs, why, f[i].s, f[i].len);
+            }
         }
         return;
     }
@@ -361,7 +430,11 @@ static void csv_record(ingest_files *fs, hs_csv_field *f, size_t n)
         }
     }
     if (rc == HS_OK)
-        (void)add_one(fs, c->sid->canon, t, fs->vbuf.data, fs->vbuf.len);
+        rc = add_one(fs, c->sid->canon, t, fs->vbuf.data, fs->vbuf.len);
+    if (rc != HS_OK) {
+        snprintf(why, sizeof why, "cannot store the line: %s", hs_strerror(rc));
+        reject_line(fs, why, f[0].s, f[0].len);
+    }
 }
 
 static void jsonl_record(ingest_files *fs, const char *text, size_t len)
@@ -369,7 +442,7 @@ static void jsonl_record(ingest_files *fs, const char *text, size_t len)
     current *c = &fs->cur;
     hs_batch b;
     hs_batch_init(&b);
-    int rc = hs_codec_decode_json(text, len, hs_time_now_us(), &b);
+    int rc = hs_codec_decode_text(text, len, hs_time_now_us(), &b);
     if (rc != HS_OK) {
         reject_line(fs, hs_err_detail(), text, len);
         hs_batch_free(&b);
@@ -378,7 +451,9 @@ static void jsonl_record(ingest_files *fs, const char *text, size_t len)
     for (size_t i = 0; i < b.n; i++) {
         const uint8_t *v = hs_batch_value(&b, i);
         if (!c->columns) {
-            (void)add_one(fs, c->sid->canon, b.items[i].t_us, v, b.items[i].len);
+            rc = add_one(fs, c->sid->canon, b.items[i].t_us, v, b.items[i].len);
+            if (rc != HS_OK)
+                reject_line(fs, hs_strerror(rc), text, len);
             continue;
         }
         /* Columns mode: every key of a map value is a stream. */
@@ -394,8 +469,10 @@ static void jsonl_record(ingest_files *fs, const char *text, size_t len)
             uint32_t kl;
             const uint8_t *val;
             size_t vl;
-            if (hs_mp_get_str(&r, &key, &kl) != HS_OK || hs_mp_get_raw(&r, &val, &vl) != HS_OK)
+            if (hs_mp_get_str(&r, &key, &kl) != HS_OK || hs_mp_get_raw(&r, &val, &vl) != HS_OK) {
+                reject_line(fs, "a key of the object is not a string", text, len);
                 break;
+            }
             char name[HS_SID_MAX_PART + 1];
             if (kl > HS_SID_MAX_PART || hs_streamid_check_part(key, kl, "name") != HS_OK) {
                 reject_line(fs, "a key of the object cannot name a stream", text, len);
@@ -403,7 +480,9 @@ static void jsonl_record(ingest_files *fs, const char *text, size_t len)
             }
             memcpy(name, key, kl);
             name[kl] = '\0';
-            (void)add_one(fs, column_sid(fs, name), b.items[i].t_us, val, vl);
+            rc = add_one(fs, column_sid(fs, name), b.items[i].t_us, val, vl);
+            if (rc != HS_OK)
+                reject_line(fs, hs_strerror(rc), text, len);
         }
     }
     hs_batch_free(&b);

@@ -1075,8 +1075,8 @@ static void test_text_payload_bare_word(void)
     expect_word("a.b-c:d", "a.b-c:d");
     expect_word(" on\n", "on");
     expect_word("on\r\n", "on");
-    expect_word("True", "True");
-    expect_word("NaN", "NaN");
+    expect_word("Truely", "Truely");
+    expect_word("nano", "nano");
     char w[HS_CODEC_MAX_WORD + 2];
     memset(w, 'x', HS_CODEC_MAX_WORD);
     w[HS_CODEC_MAX_WORD] = '\0';
@@ -1110,6 +1110,11 @@ static void test_text_payload_bare_word(void)
     expect_text_rejected("_on", "bare word");
     expect_text_rejected("{\"t\":1,\"v\":", "bare word");
     expect_text_rejected("on!", "bare word");
+    expect_text_rejected("NaN", "unexpected character");
+    expect_text_rejected("-Infinity", "bare word");
+    expect_text_rejected("inf", "bare word");
+    expect_text_rejected("True", "bare word");
+    expect_text_rejected("NULL", "bare word");
     expect_text_rejected("caf\xc3\xa9", "bare word");
     expect_text_rejected("", "empty payload");
     expect_text_rejected("  ", "bare word");
