@@ -176,6 +176,29 @@ static void test_validation_errors_have_lines(void)
     hs_buf_free(&err);
 }
 
+/* Sink, source and plate names follow the stream id rules of hs_streamid (docs/INPUT.md). */
+static void test_stream_names_follow_id_rules(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    const char *bad = "id: names\n"                                            /* 1 */
+                      "plates:\n"                                              /* 2 */
+                      "  H: {meta: house, values: [\"1\", \"living room\"]}\n" /* 3 */
+                      "factors:\n"                                             /* 4 */
+                      "  - tool: sliding_window\n"                             /* 5 */
+                      "    params: {width: 60s}\n"                             /* 6 */
+                      "    sink: \"room temp\"\n";                             /* 7 */
+    CU_ASSERT_PTR_NULL(parse(bad, &err));
+    const char *e = hs_buf_cstr(&err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:3:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "value 'living room' contains a space"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:7:"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "name 'room temp' contains a space"));
+    if (strstr(e, "contains a space") == NULL)
+        fprintf(stderr, "\n  errors: %s\n", e);
+    hs_buf_free(&err);
+}
+
 /* online: lateness and max_lateness are read as durations; negative or zero bounds are refused. */
 static void test_online_lateness(void)
 {
@@ -746,6 +769,7 @@ HS_TEST_INIT(workflow)
     HS_TEST(test_units_of_every_kind);
     HS_TEST(test_multi_output_units);
     HS_TEST(test_validation_errors_have_lines);
+    HS_TEST(test_stream_names_follow_id_rules);
     HS_TEST(test_online_lateness);
     HS_TEST(test_text_values_that_are_not_text);
     HS_TEST(test_errors_escape_control_characters);
