@@ -745,7 +745,7 @@ int cmd_stream(hsctl *h, int argc, char **argv)
     } else if (strcmp(what, "purge") == 0) {
         hs_buf f;
         hs_buf_init(&f, 0);
-        hs_proto_purge p = {hs_buf_cstr(&sid), remove};
+        hs_proto_purge p = {.stream = hs_buf_cstr(&sid), .remove = remove};
         uint32_t nf = 0;
         char err[600] = "";
         uint64_t n = 0;
