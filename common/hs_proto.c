@@ -1130,13 +1130,19 @@ int hs_proto_purge_encode_fields(hs_buf *out, const hs_proto_purge *p, uint32_t 
 {
     if (p->stream == NULL || p->stream[0] == '\0')
         return hs_err_set(HS_ERR_INVAL, "purge: stream is required");
+    if (p->has_before && p->remove)
+        return hs_err_set(HS_ERR_INVAL, "purge: before and remove exclude each other");
     pe e = {out, HS_OK};
     pe_kstr(&e, "stream", p->stream);
     pe_s(&e, "remove");
     if (e.rc == HS_OK)
         e.rc = hs_mp_put_bool(out, p->remove);
+    if (p->has_before) {
+        pe_s(&e, "before");
+        pe_int(&e, p->before_us);
+    }
     if (e.rc == HS_OK)
-        *nfields = 2;
+        *nfields = p->has_before ? 3 : 2;
     return e.rc;
 }
 
@@ -1251,6 +1257,7 @@ static const pf define_fields[] = {
 static const pf purge_fields[] = {
     {"stream", PF_NONEMPTY, offsetof(hs_proto_purge, stream), NULL},
     {"remove", PF_BOOL, offsetof(hs_proto_purge, remove), NULL},
+    {"before", PF_INT, offsetof(hs_proto_purge, before_us), NULL},
 };
 
 static const pf invalidate_fields[] = {
@@ -1297,7 +1304,13 @@ int hs_proto_wreq_decode(hs_proto_wreq_msg *m, const hs_proto_envelope *env)
     }
     pd d;
     pd_init(&d, &m->arena, env->data, env->len, hs_proto_op_name(env->op));
-    return pd_message(&d, sets, 2);
+    int rc = pd_message(&d, sets, 2);
+    if (rc == HS_OK && env->op == HS_OP_PURGE) {
+        m->u.purge.has_before = (sets[1].seen & BIT(2)) != 0;
+        if (m->u.purge.has_before && m->u.purge.remove)
+            rc = hs_err_set(HS_ERR_PARSE, "purge: before and remove exclude each other");
+    }
+    return rc;
 }
 
 void hs_proto_wreq_msg_free(hs_proto_wreq_msg *m)

@@ -217,10 +217,17 @@ typedef struct hs_proto_define {
     size_t n;
 } hs_proto_define;
 
-/* purge: a stream's data and intervals (and its definition with remove). */
+/*
+ * purge: a stream's data and intervals (and its definition with remove);
+ * with has_before only its instances with t <= before_us and (-inf,
+ * before_us] of its calculated and reopened intervals (remove must then be
+ * false).
+ */
 typedef struct hs_proto_purge {
     const char *stream;
     bool remove;
+    bool has_before;   /* field "before" present */
+    int64_t before_us; /* the purge's end, inclusive */
 } hs_proto_purge;
 
 /* doc_put and doc_del: a stored document (json NULL for doc_del). */

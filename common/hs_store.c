@@ -254,6 +254,57 @@ int hs_store_delete_range(hs_store *s, const char *id, hs_interval range, int64_
     return s->ops->delete_range(s, id, range, deleted);
 }
 
+int hs_store_purge_before(hs_store *s, const char *id, int64_t before_us, int64_t max_instances,
+                          int64_t *deleted, int64_t *through_us)
+{
+    int64_t dummy_n, dummy_t;
+    deleted = deleted != NULL ? deleted : &dummy_n;
+    through_us = through_us != NULL ? through_us : &dummy_t;
+    *deleted = 0;
+    *through_us = before_us;
+    int rc = hs__store_need_write(s);
+    if (rc == HS_OK)
+        rc = hs__store_need_id(id);
+    if (rc != HS_OK)
+        return rc;
+    hs_interval all = hs_store_all_time();
+    int64_t cut = before_us > all.end ? all.end : before_us;
+    hs_stream_info info;
+    rc = s->ops->stream_get(s, id, &info);
+    if (rc != HS_OK)
+        return rc;
+    if (cut <= all.start) {
+        hs_stream_info_free(&info);
+        return HS_OK;
+    }
+    if (max_instances > 0) {
+        hs_batch head;
+        hs_batch_init(&head);
+        hs_interval range = {all.start, cut};
+        rc = hs_store_head(s, id, range, (size_t)max_instances, &head);
+        if (rc == HS_OK && head.n > 0 && (int64_t)head.n >= max_instances)
+            cut = head.items[head.n - 1].t_us;
+        hs_batch_free(&head);
+    }
+    hs_intervals drop, rest;
+    hs_intervals_init(&drop);
+    hs_intervals_init(&rest);
+    if (rc == HS_OK)
+        rc = hs_intervals_add(&drop, (hs_interval){all.start, cut});
+    if (rc == HS_OK)
+        rc = hs_intervals_difference(&info.calculated, &drop, &rest);
+    if (rc == HS_OK && !hs_intervals_equal(&info.calculated, &rest))
+        rc = s->ops->intervals_set(s, id, &rest);
+    if (rc == HS_OK)
+        rc = s->ops->delete_range(s, id, (hs_interval){all.start, cut}, deleted);
+    if (rc == HS_OK)
+        *through_us = cut;
+    hs_intervals_free(&drop);
+    hs_intervals_free(&rest);
+    hs_stream_info_free(&info);
+    return rc;
+}
+
 static int hs__store_need_doc(const char *coll, const char *key)
 {
     if (coll == NULL || coll[0] == '\0' || key == NULL || key[0] == '\0')

@@ -137,6 +137,23 @@ int hs_store_purge(hs_store *s, const char *id, bool remove_definition, int64_t 
  */
 int hs_store_delete_range(hs_store *s, const char *id, hs_interval range, int64_t *deleted);
 
+/*
+ * Purges stream id before before_us: deletes its instances with
+ * t <= before_us and removes (-inf, before_us] from its calculated intervals
+ * (the same half-open convention as intervals: an instance at a day's
+ * midnight belongs to the day that ends there). The intervals change first,
+ * so that a crash between the two steps (MongoDB) leaves data that is not
+ * claimed calculated, never a claim without its data. With max_instances
+ * > 0 at most that many instances are deleted: the cut then stops at the
+ * last of them, so that what is left is consistent and a later call goes
+ * on. *deleted (may be NULL) receives the number deleted, *through_us (may
+ * be NULL) the time up to which the stream is purged now (before_us when
+ * all was done). HS_ERR_NOTFOUND when the stream does not exist. Nothing
+ * else is touched: what reads the stream is not reopened.
+ */
+int hs_store_purge_before(hs_store *s, const char *id, int64_t before_us, int64_t max_instances,
+                          int64_t *deleted, int64_t *through_us);
+
 /* Stores (insert or replace) a JSON document under (coll, key). */
 int hs_store_doc_put(hs_store *s, const char *coll, const char *key, const char *json);
 /* HS_ERR_NOTFOUND when absent. */

@@ -695,7 +695,8 @@ int cmd_stream(hsctl *h, int argc, char **argv)
              "[--format json|csv|table]\n"
              "       hsctl stream intervals ID [--json]\n"
              "       hsctl stream invalidate ID --from T --to T\n"
-             "       hsctl stream purge ID [--remove]");
+             "       hsctl stream purge ID [--remove]\n"
+             "       hsctl stream purge ID|PATTERN --before T [--dry-run]");
         return argc < 2 ? HSCTL_USER : 0;
     }
     const char *what = argv[1];
@@ -723,6 +724,10 @@ int cmd_stream(hsctl *h, int argc, char **argv)
     }
     if (strcmp(what, "invalidate") == 0)
         return stream_invalidate(h, argc, argv);
+    for (int i = 2; strcmp(what, "purge") == 0 && i < argc; i++)
+        if (strcmp(argv[i], "--before") == 0 || strncmp(argv[i], "--before=", 9) == 0 ||
+            strcmp(argv[i], "--dry-run") == 0)
+            return cmd_stream_purge_before(h, argc, argv);
     const char *id = NULL;
     bool remove = false, json = false;
     for (int i = 2; i < argc; i++) {
@@ -752,7 +757,7 @@ int cmd_stream(hsctl *h, int argc, char **argv)
     } else if (strcmp(what, "purge") == 0) {
         hs_buf f;
         hs_buf_init(&f, 0);
-        hs_proto_purge p = {hs_buf_cstr(&sid), remove};
+        hs_proto_purge p = {.stream = hs_buf_cstr(&sid), .remove = remove};
         uint32_t nf = 0;
         char err[600] = "";
         uint64_t n = 0;

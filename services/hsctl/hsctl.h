@@ -82,5 +82,7 @@ int cmd_jobs(hsctl *h, int argc, char **argv);
 int cmd_tool(hsctl *h, int argc, char **argv);
 int cmd_ctl(hsctl *h, int argc, char **argv);
 int cmd_top(hsctl *h, int argc, char **argv);
+/* stream purge ID|PATTERN --before T [--dry-run] (cmd_purge.c); argv[1] is "purge". */
+int cmd_stream_purge_before(hsctl *h, int argc, char **argv);
 
 #endif

@@ -289,6 +289,8 @@ static void usage(FILE *f)
         "  stream invalidate ID --from T --to T\n"
         "                                 reopen its calculated intervals there and downstream\n"
         "  stream purge ID [--remove]     delete a stream's data (and definition)\n"
+        "  stream purge ID|PATTERN --before T [--dry-run]\n"
+        "                                 delete data with t <= T (docs/DEPLOY.md, Retention)\n"
         "\n"
         "Workflows:\n"
         "  workflow add FILE [--replace | --dry-run]\n"

@@ -20,6 +20,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Request status in acknowledgements. */
@@ -141,6 +142,7 @@ struct wcore {
     uint64_t epoch; /* this core's incarnation: its creation time in µs */
     uint64_t seq;   /* sequence number of the last commit */
     uint64_t late_reopened, late_ignored;
+    uint64_t purged; /* instances deleted by purges and retention */
     /* Outputs: a sequence of [kind uint, topic bin, reason bin, payload bin], strings
      * with their NUL; read from out_pos by wcore_next. */
     hs_buf out;
@@ -739,10 +741,86 @@ static int w_op_define(wcore *w, wreq *r, const hs_proto_define *d)
     return HS_OK;
 }
 
+/*
+ * Purges stream id before before_us (hs_store_purge_before, at most
+ * max_instances when > 0) and removes (-inf, through] from its reopened
+ * intervals too, where through is where the purge stopped (*through_us).
+ * Nothing downstream is reopened: results computed from purged data stay
+ * valid records of the past. When anything changed, the purged notice
+ * tells the scheduler to read the stream's intervals again.
+ */
+static int w_purge_before(wcore *w, const char *id, int64_t before_us, int64_t max_instances,
+                          int64_t *deleted, int64_t *through_us)
+{
+    *deleted = 0;
+    *through_us = before_us;
+    wstream *st;
+    int rc = w_stream(w, id, &st);
+    if (rc != HS_OK)
+        return rc;
+    if (!st->defined)
+        return hs_err_set(HS_ERR_NOTFOUND, "no stream %s", id);
+    rc = hs_store_purge_before(w->store, id, before_us, max_instances, deleted, through_us);
+    if (rc != HS_OK)
+        return rc;
+    hs_intervals drop, rest;
+    hs_intervals_init(&drop);
+    hs_intervals_init(&rest);
+    hs_interval all = hs_store_all_time();
+    bool changed = *deleted > 0;
+    if (*through_us > all.start) {
+        rc = hs_intervals_add(&drop, (hs_interval){all.start, *through_us});
+        hs_intervals calc;
+        hs_intervals_init(&calc);
+        if (rc == HS_OK)
+            rc = hs_intervals_difference(&st->calc, &drop, &calc);
+        if (rc == HS_OK) {
+            changed = changed || !hs_intervals_equal(&st->calc, &calc);
+            hs_intervals_free(&st->calc);
+            st->calc = calc;
+        } else {
+            hs_intervals_free(&calc);
+        }
+        if (rc == HS_OK && st->kind == HS_STREAM_COMPUTED)
+            rc = w_reopened_load(w, id, st);
+        if (rc == HS_OK && st->kind == HS_STREAM_COMPUTED)
+            rc = hs_intervals_difference(&st->reopened, &drop, &rest);
+        if (rc == HS_OK && st->kind == HS_STREAM_COMPUTED &&
+            !hs_intervals_equal(&st->reopened, &rest)) {
+            hs_intervals_free(&st->reopened);
+            st->reopened = rest;
+            hs_intervals_init(&rest);
+            changed = true;
+            rc = w_reopened_store(w, id, st);
+        }
+    }
+    if (rc == HS_OK && changed)
+        rc = w_notice_purged(w, id);
+    hs_intervals_free(&drop);
+    hs_intervals_free(&rest);
+    return rc;
+}
+
 static int w_op_purge(wcore *w, wreq *r, const hs_proto_purge *p)
 {
     const char *id = p->stream;
     bool remove = p->remove;
+    if (p->has_before) {
+        int64_t deleted = 0, through = 0;
+        int rc = w_purge_before(w, id, p->before_us, 0, &deleted, &through);
+        if (rc == HS_ERR_NOTFOUND) {
+            w_reject(r, WS_REJECTED, "no stream %s", id);
+            return HS_OK;
+        }
+        if (rc != HS_OK)
+            return rc;
+        r->duplicates = (uint64_t)deleted; /* reported as the count of removed instances */
+        w->purged += (uint64_t)deleted;
+        char iso[HS_TIME_ISO_MAX];
+        hs_time_format_iso(p->before_us, iso);
+        hs_info(w->log, "purged stream %s up to %s (%lld instances)", id, iso, (long long)deleted);
+        return HS_OK;
+    }
     int64_t deleted = 0;
     int rc = hs_store_purge(w->store, id, remove, &deleted);
     if (rc == HS_ERR_NOTFOUND) {
@@ -757,6 +835,7 @@ static int w_op_purge(wcore *w, wreq *r, const hs_proto_purge *p)
     if (rc != HS_OK && rc != HS_ERR_NOTFOUND)
         return rc;
     r->duplicates = (uint64_t)deleted; /* reported as the count of removed instances */
+    w->purged += (uint64_t)deleted;
     rc = w_notice_purged(w, id);
     if (rc != HS_OK)
         return rc;
@@ -1458,7 +1537,7 @@ static void w_results_clear(wcore *w)
 
 /* What late data counted before a transaction, restored should it roll back. */
 typedef struct wlate {
-    uint64_t reopened, ignored;
+    uint64_t reopened, ignored, purged;
 } wlate;
 
 /*
@@ -1475,6 +1554,7 @@ static void w_rollback(wcore *w, wlate before)
     wdeps_forget_from(w->deps, w->seq + 1);
     w->late_reopened = before.reopened;
     w->late_ignored = before.ignored;
+    w->purged = before.purged;
     w->deps_loaded = false;
 }
 
@@ -1488,6 +1568,7 @@ static void w_committed(wcore *w, wlate before)
     w->seq++;
     w->counters->late_reopened += w->late_reopened - before.reopened;
     w->counters->late_ignored += w->late_ignored - before.ignored;
+    w->counters->purged += w->purged - before.purged;
 }
 
 /*
@@ -1499,7 +1580,7 @@ static int w_apply_range(wcore *w, size_t from, size_t to, bool with_ready)
     int rc = w_deps_load(w);
     if (rc != HS_OK)
         return rc;
-    wlate before = {w->late_reopened, w->late_ignored};
+    wlate before = {w->late_reopened, w->late_ignored, w->purged};
     rc = hs_store_begin(w->store);
     for (size_t i = from; rc == HS_OK && i < to && i < w->nreqs; i++) {
         if (w->reqs[i].msg == NULL)
@@ -1795,7 +1876,7 @@ int wcore_commit(wcore *w)
         /* Complete jobs one by one; a job the store refuses is rejected with its parts. */
         for (size_t k = 0; k < w->nready; k++) {
             wjob *j = w->ready[k];
-            wlate before = {w->late_reopened, w->late_ignored};
+            wlate before = {w->late_reopened, w->late_ignored, w->purged};
             int r1 = w_deps_load(w);
             if (r1 == HS_OK)
                 r1 = hs_store_begin(w->store);
@@ -1821,6 +1902,170 @@ int wcore_commit(wcore *w)
     w_post_commit(w);
     w_batch_free(w);
     return HS_OK;
+}
+
+/* Collects stream ids that a retention rule matches, with their purge ends. */
+typedef struct wretain_list {
+    const hs_retain *rules; /* borrowed */
+    int64_t now_us;
+    char **ids;      /* owned array of owned ids */
+    int64_t *before; /* purge end of ids[i] */
+    size_t n, cap, capb;
+} wretain_list;
+
+static int w_retain_collect(void *ud, const hs_stream_info *info)
+{
+    wretain_list *l = ud;
+    int64_t keep = 0;
+    if (!hs_retain_match(l->rules, info->id, &keep))
+        return 0;
+    int64_t before = keep > l->now_us - HS_TIME_MIN ? HS_TIME_MIN - 1 : l->now_us - keep;
+    /* A raw stream's covered interval spans all its instances: none is at or before the
+     * end when it starts there. (A computed stream may hold instances in reopened
+     * intervals, outside its calculated ones: it is always looked at.) */
+    if (info->kind == HS_STREAM_RAW &&
+        (hs_intervals_is_empty(&info->calculated) || info->calculated.v[0].start >= before))
+        return 0;
+    if (hs_grow(&l->ids, &l->cap, l->n + 1, sizeof *l->ids, 16) != HS_OK ||
+        hs_grow(&l->before, &l->capb, l->n + 1, sizeof *l->before, 16) != HS_OK)
+        return HS_ERR_NOMEM;
+    l->ids[l->n] = hs_strdup(info->id);
+    if (l->ids[l->n] == NULL)
+        return HS_ERR_NOMEM;
+    l->before[l->n++] = before;
+    return 0;
+}
+
+/* Collects keys of job history records committed before a time. */
+typedef struct whist_list {
+    size_t prefix_len; /* "<workflow>/" */
+    int64_t before_us;
+    char **keys; /* owned array of owned keys */
+    size_t n, cap;
+} whist_list;
+
+static int w_hist_collect(void *ud, const char *key, const char *json)
+{
+    (void)json;
+    whist_list *l = ud;
+    /* Keys are <workflow>/<committed_us, 20 digits>/<job> (w_put_history). */
+    const char *t = key + l->prefix_len;
+    char *end = NULL;
+    long long committed = strtoll(t, &end, 10);
+    if (end == t || *end != '/')
+        return 0; /* not a record of this workflow (a workflow id with a '/' prefix of another) */
+    if (committed >= l->before_us)
+        return 1; /* in key order, so every later record is newer */
+    if (hs_grow(&l->keys, &l->cap, l->n + 1, sizeof *l->keys, 64) != HS_OK)
+        return HS_ERR_NOMEM;
+    l->keys[l->n] = hs_strdup(key);
+    if (l->keys[l->n] == NULL)
+        return HS_ERR_NOMEM;
+    l->n++;
+    return 0;
+}
+
+/* Collects workflow ids (the keys of docs/workflows). */
+static int w_wf_collect(void *ud, const char *key, const char *json)
+{
+    (void)json;
+    whist_list *l = ud;
+    if (hs_grow(&l->keys, &l->cap, l->n + 1, sizeof *l->keys, 16) != HS_OK)
+        return HS_ERR_NOMEM;
+    l->keys[l->n] = hs_strdup(key);
+    if (l->keys[l->n] == NULL)
+        return HS_ERR_NOMEM;
+    l->n++;
+    return 0;
+}
+
+static void w_strs_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        hs_free(v[i]);
+    hs_free(v);
+}
+
+/* Deletes job history records older than before_us, at most budget; the count in *deleted. */
+static int w_retain_history(wcore *w, int64_t before_us, int64_t budget, uint64_t *deleted,
+                            bool *more)
+{
+    whist_list wfs = {0};
+    int rc = hs_store_doc_list(w->store, "workflows", "", false, 0, w_wf_collect, &wfs);
+    for (size_t i = 0; rc == HS_OK && i < wfs.n && (int64_t)*deleted < budget; i++) {
+        hs_buf_reset(&w->scratch);
+        rc = hs_buf_printf(&w->scratch, "%s/", wfs.keys[i]);
+        whist_list h = {w->scratch.len, before_us, NULL, 0, 0};
+        size_t limit = (size_t)(budget - (int64_t)*deleted);
+        if (rc == HS_OK)
+            rc = hs_store_doc_list(w->store, "history", hs_buf_cstr(&w->scratch), false, limit,
+                                   w_hist_collect, &h);
+        rc = rc == 1 ? HS_OK : rc;
+        for (size_t k = 0; rc == HS_OK && k < h.n; k++) {
+            rc = hs_store_doc_delete(w->store, "history", h.keys[k]);
+            rc = rc == HS_ERR_NOTFOUND ? HS_OK : rc;
+            if (rc == HS_OK)
+                (*deleted)++;
+        }
+        if (rc == HS_OK && h.n == limit)
+            *more = true;
+        w_strs_free(h.keys, h.n);
+    }
+    w_strs_free(wfs.keys, wfs.n);
+    return rc;
+}
+
+int wcore_retain(wcore *w, const hs_retain *rules, int64_t history_keep_us, int64_t now_us,
+                 int64_t max_instances, wcore_retain_result *res)
+{
+    memset(res, 0, sizeof *res);
+    int64_t budget = max_instances > 0 ? max_instances : INT64_MAX;
+    wretain_list l = {.rules = rules, .now_us = now_us};
+    wlate before = {w->late_reopened, w->late_ignored, w->purged};
+    int rc = HS_OK;
+    if (rules != NULL && rules->n > 0)
+        rc = hs_store_stream_list(w->store, "", w_retain_collect, &l);
+    if (rc == HS_OK)
+        rc = hs_store_begin(w->store);
+    else
+        goto out;
+    for (size_t i = 0; rc == HS_OK && i < l.n; i++) {
+        if ((int64_t)res->instances >= budget) {
+            res->more = true;
+            break;
+        }
+        int64_t deleted = 0, through = 0;
+        size_t notices = w->nnotices;
+        rc = w_purge_before(w, l.ids[i], l.before[i], budget - (int64_t)res->instances, &deleted,
+                            &through);
+        if (rc == HS_ERR_NOTFOUND) {
+            rc = HS_OK; /* removed since it was listed */
+            continue;
+        }
+        if (rc != HS_OK)
+            break;
+        if (through < l.before[i])
+            res->more = true;
+        res->instances += (uint64_t)deleted;
+        w->purged += (uint64_t)deleted;
+        if (w->nnotices > notices)
+            res->streams++;
+    }
+    if (rc == HS_OK && history_keep_us > 0 && history_keep_us < now_us - HS_TIME_MIN)
+        rc = w_retain_history(w, now_us - history_keep_us, budget, &res->history, &res->more);
+    if (rc == HS_OK)
+        rc = hs_store_commit(w->store);
+    if (rc != HS_OK) {
+        w_rollback(w, before);
+        memset(res, 0, sizeof *res);
+        goto out;
+    }
+    w_committed(w, before);
+    w_publish_results(w);
+out:
+    w_strs_free(l.ids, l.n);
+    hs_free(l.before);
+    return rc;
 }
 
 void wcore_expire_jobs(wcore *w, int64_t now_us)

@@ -26,6 +26,7 @@
 
 #include "hs_log.h"
 #include "hs_metrics.h"
+#include "hs_retain.h"
 #include "hs_store.h"
 
 #include <stdbool.h>
@@ -143,6 +144,30 @@ bool wcore_next(wcore *c, wcore_out *o);
  * Jobs dispatched knowing it see everything committed up to it.
  */
 void wcore_wseq(const wcore *c, uint64_t *epoch, uint64_t *seq);
+
+/* What one retention pass did. */
+typedef struct wcore_retain_result {
+    uint64_t streams;   /* streams that lost instances or intervals */
+    uint64_t instances; /* instances deleted */
+    uint64_t history;   /* job history records deleted */
+    bool more;          /* the budget ran out: call again soon to go on */
+} wcore_retain_result;
+
+/*
+ * One retention pass, in its own transaction (call it between batches):
+ * every stream that a rule of rules (borrowed; may be NULL or empty)
+ * matches is purged before now_us - keep (docs/DEPLOY.md, "Retention",
+ * and hs_store_purge_before), its reopened intervals with it; with
+ * history_keep_us > 0 the job history records of every stored workflow
+ * committed before now_us - history_keep_us are deleted too. At most
+ * max_instances instances and as many history records go in one pass
+ * (> 0), so that a first pass over years of data does not hold up
+ * commits: res->more says when there is more to do. Purges queue their
+ * purged notices as outputs (wcore_next). On a store failure the
+ * transaction is rolled back and the error returned; nothing is counted.
+ */
+int wcore_retain(wcore *c, const hs_retain *rules, int64_t history_keep_us, int64_t now_us,
+                 int64_t max_instances, wcore_retain_result *res);
 
 /* Late data so far: intervals reopened, and instances too old to reopen anything. */
 void wcore_late_counts(const wcore *c, uint64_t *reopened, uint64_t *ignored);

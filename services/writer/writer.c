@@ -32,6 +32,15 @@ const hs_cfg_item writer_cfg_table[] = {
      "incomplete job outputs are dropped after this"},
     {"change_ring_max", HS_CFG_INT, "262144", offsetof(writer_cfg, core.change_ring_max), false,
      "recent changes of read streams remembered for jobs in flight (late data)"},
+    {"retention", HS_CFG_STR, NULL, offsetof(writer_cfg, retention), false,
+     "how long streams keep data: 'PATTERN KEEP; ...', e.g. 'temperature/# 30d' (none: forever)"},
+    {"history_keep", HS_CFG_DURATION, "0s", offsetof(writer_cfg, history_keep_us), false,
+     "job history records older than this are deleted (0s: kept for ever)"},
+    {"retention_every", HS_CFG_DURATION, "5m", offsetof(writer_cfg, retention_every_us), false,
+     "how often retention and history_keep are applied"},
+    {"retention_max_instances", HS_CFG_INT, "50000", offsetof(writer_cfg, retention_max_instances),
+     false,
+     "most instances (and history records) one retention pass deletes; more follow a second later"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
 
@@ -45,6 +54,8 @@ struct writer {
     bool committed_since_release; /* a commit since the caches were last released */
     uint64_t wseq_published;      /* the commit last announced on wseq */
     int64_t wseq_published_mono;  /* when */
+    hs_retain retention;          /* owned rules parsed from cfg->retention */
+    int64_t retain_next_mono;     /* when the next retention pass is due */
     hs_buf topic;
 };
 
@@ -145,6 +156,37 @@ static int w_commit_batch(writer *w)
     return rc;
 }
 
+/*
+ * Runs a retention pass when one is due (retention rules or history_keep
+ * set): at most every retention_every, or a second after a pass that ran
+ * out of budget, so that the purge of a long backlog is spread over many
+ * short transactions between batches.
+ */
+static void w_retain(writer *w)
+{
+    if (w->retention.n == 0 && w->cfg->history_keep_us <= 0)
+        return;
+    int64_t now = hs_time_mono_us();
+    if (now < w->retain_next_mono)
+        return;
+    wcore_retain_result res;
+    int rc = wcore_retain(w->core, &w->retention, w->cfg->history_keep_us, hs_time_now_us(),
+                          w->cfg->retention_max_instances, &res);
+    if (rc != HS_OK) {
+        char msg[600];
+        hs_error(w->log, "retention pass failed (tried again later): %s",
+                 hs_err_describe(rc, msg, sizeof msg));
+        hs_service_counters_get(w->svc)->errors++;
+    } else if (res.instances > 0 || res.history > 0) {
+        hs_info(w->log, "retention: purged %llu instances of %llu streams, %llu history records%s",
+                (unsigned long long)res.instances, (unsigned long long)res.streams,
+                (unsigned long long)res.history, res.more ? " (more to do)" : "");
+    }
+    w_publish_results(w);
+    int64_t every = w->cfg->retention_every_us > 0 ? w->cfg->retention_every_us : 1000000;
+    w->retain_next_mono = now + (rc == HS_OK && res.more ? 1000000 : every);
+}
+
 int writer_run(writer *w)
 {
     hs_info(w->log, "writer ready on %s (store %s)", w->cfg->common.broker_url,
@@ -163,6 +205,7 @@ int writer_run(writer *w)
         int rc = hs_mqtt_recv(w->mqtt, &msg, 50);
         hs_service_tick(w->svc);
         if (rc == HS_ERR_TIMEOUT) {
+            w_retain(w);
             w_publish_wseq(w, true);
             wcore_expire_jobs(w->core, hs_time_mono_us());
             if (w->committed_since_release) {
@@ -191,6 +234,9 @@ int writer_run(writer *w)
         hs_service_counters_get(w->svc)->backlog = 0;
         rc = w_commit_batch(w);
         w->committed_since_release = true;
+        /* Under a steady load the receive never times out: passes also run between batches. */
+        if (rc == HS_OK)
+            w_retain(w);
         /* Latency: from the first request of the batch to its acknowledgement. */
         hs_service_observe_us(w->svc, hs_time_mono_us() - batch_start);
         if (rc != HS_OK)
@@ -210,7 +256,14 @@ int writer_create(writer **out, hs_service *svc, const writer_cfg *cfg)
     w->log = hs_service_log(svc);
     w->mqtt = hs_service_mqtt(svc);
     hs_buf_init(&w->topic, 0);
-    int rc = hs_store_open(&w->store, cfg->common.store_url, HS_STORE_WRITE);
+    hs_retain_init(&w->retention);
+    int rc = hs_retain_parse(cfg->retention, strlen(cfg->retention), &w->retention);
+    if (rc != HS_OK) {
+        hs_error(w->log, "setting retention: %s", hs_err_detail());
+        writer_destroy(w);
+        return HS_ERR_CONFIG;
+    }
+    rc = hs_store_open(&w->store, cfg->common.store_url, HS_STORE_WRITE);
     if (rc != HS_OK) {
         char msg[600];
         hs_error(w->log, "cannot open the store %s: %s", cfg->common.store_url,
@@ -246,6 +299,7 @@ void writer_destroy(writer *w)
         return;
     wcore_destroy(w->core);
     hs_store_close(w->store);
+    hs_retain_free(&w->retention);
     hs_buf_free(&w->topic);
     hs_free(w);
 }

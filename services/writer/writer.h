@@ -21,6 +21,11 @@ typedef struct writer_cfg {
     wcore_cfg core;             /* batch limits, publication size, held job parts */
     int64_t batch_max_delay_us; /* longest wait for a batch to fill */
     int64_t publish_qos;
+    /* Retention (docs/DEPLOY.md, "Retention"). */
+    char *retention;                 /* owned rules "PATTERN KEEP; ..." (hs_retain.h); "" none */
+    int64_t history_keep_us;         /* job history older than this is deleted; 0 keeps it */
+    int64_t retention_every_us;      /* how often a retention pass runs */
+    int64_t retention_max_instances; /* most instances (and history records) one pass deletes */
 } writer_cfg;
 
 extern const hs_cfg_item writer_cfg_table[];

@@ -343,12 +343,19 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
         rc = hs_proto_define_encode_fields(&f, &d, &n);
     if (rc == HS_OK)
         rc = write_wreq("define", HS_OP_DEFINE, &f, n);
-    hs_proto_purge p = {"temp/house=1", true};
+    hs_proto_purge p = {.stream = "temp/house=1", .remove = true};
     hs_buf_reset(&f);
     if (rc == HS_OK)
         rc = hs_proto_purge_encode_fields(&f, &p, &n);
     if (rc == HS_OK)
         rc = write_wreq("purge", HS_OP_PURGE, &f, n);
+    hs_proto_purge pb = {
+        .stream = "temp/house=1", .has_before = true, .before_us = 1700000000000000};
+    hs_buf_reset(&f);
+    if (rc == HS_OK)
+        rc = hs_proto_purge_encode_fields(&f, &pb, &n);
+    if (rc == HS_OK)
+        rc = write_wreq("purge_before", HS_OP_PURGE, &f, n);
     hs_proto_doc put_doc = {"workflows", "wf-houses", "{\"id\":\"wf-houses\"}"};
     hs_buf_reset(&f);
     if (rc == HS_OK)

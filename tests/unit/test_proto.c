@@ -851,7 +851,7 @@ static void test_wreq_envelope(void)
     hs_buf f, b;
     hs_buf_init(&f, 0);
     hs_buf_init(&b, 0);
-    hs_proto_purge p = {"temp/house=1", true};
+    hs_proto_purge p = {.stream = "temp/house=1", .remove = true};
     uint32_t n = 0;
     CU_ASSERT_EQUAL_FATAL(hs_proto_purge_encode_fields(&f, &p, &n), HS_OK);
     CU_ASSERT_EQUAL(n, 2);
@@ -909,7 +909,7 @@ static void test_wreq_unknown_op(void)
     hs_buf_init(&f, 0);
     hs_buf_init(&b, 0);
     hs_buf_init(&e, 0);
-    hs_proto_purge p = {"s", false};
+    hs_proto_purge p = {.stream = "s"};
     uint32_t n = 0;
     CU_ASSERT_EQUAL_FATAL(hs_proto_purge_encode_fields(&f, &p, &n), HS_OK);
     wreq(&b, 7, 9, HS_OP_PURGE, &f, n);
@@ -1103,7 +1103,7 @@ static void test_wreq_purge(void)
     hs_buf_init(&b, 0);
     hs_buf_init(&e, 0);
     for (int remove = 0; remove <= 1; remove++) {
-        hs_proto_purge p = {"temp/house=1", remove == 1};
+        hs_proto_purge p = {.stream = "temp/house=1", .remove = remove == 1};
         uint32_t n = 0;
         hs_buf_reset(&f);
         CU_ASSERT_EQUAL_FATAL(hs_proto_purge_encode_fields(&f, &p, &n), HS_OK);
@@ -1129,12 +1129,60 @@ static void test_wreq_purge(void)
     CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "remove", V(0x01), "remove"));
     CU_ASSERT(refuses(dec_wreq, &b, ED_DUP, "remove", NULL, 0, "remove"));
     CU_ASSERT(refuses(dec_wreq, &b, ED_ADD, "data", V(0x90), "data"));
-    hs_proto_purge none = {NULL, false};
+    hs_proto_purge none = {.stream = NULL};
     uint32_t n;
     CU_ASSERT_EQUAL(hs_proto_purge_encode_fields(&f, &none, &n), HS_ERR_INVAL);
     hs_buf_free(&f);
     hs_buf_free(&b);
     hs_buf_free(&e);
+}
+
+/* purge with before: the end travels as given, is optional, and excludes remove. */
+static void test_wreq_purge_before(void)
+{
+    hs_buf f, b;
+    hs_buf_init(&f, 0);
+    hs_buf_init(&b, 0);
+    const int64_t ends[] = {INT64_MIN, -1, 0, 1700000000123456LL, INT64_MAX};
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+        hs_proto_purge p = {.stream = "temp/house=1", .has_before = true, .before_us = ends[i]};
+        uint32_t n = 0;
+        hs_buf_reset(&f);
+        CU_ASSERT_EQUAL_FATAL(hs_proto_purge_encode_fields(&f, &p, &n), HS_OK);
+        CU_ASSERT_EQUAL(n, 3);
+        wreq(&b, 1, 1, HS_OP_PURGE, &f, n);
+        hs_proto_envelope env;
+        hs_proto_wreq_msg m;
+        CU_ASSERT_EQUAL_FATAL(wreq_decode(&b, &env, &m), HS_OK);
+        CU_ASSERT_STRING_EQUAL(m.u.purge.stream, "temp/house=1");
+        CU_ASSERT_TRUE(m.u.purge.has_before);
+        CU_ASSERT_EQUAL(m.u.purge.before_us, ends[i]);
+        CU_ASSERT_FALSE(m.u.purge.remove);
+        hs_proto_wreq_msg_free(&m);
+    }
+    /* Without before, has_before is false whatever the struct held before. */
+    hs_proto_purge whole = {.stream = "s"};
+    uint32_t n = 0;
+    hs_buf_reset(&f);
+    CU_ASSERT_EQUAL_FATAL(hs_proto_purge_encode_fields(&f, &whole, &n), HS_OK);
+    hs_buf w;
+    hs_buf_init(&w, 0);
+    wreq(&w, 1, 2, HS_OP_PURGE, &f, n);
+    hs_proto_envelope env;
+    hs_proto_wreq_msg m;
+    CU_ASSERT_EQUAL_FATAL(wreq_decode(&w, &env, &m), HS_OK);
+    CU_ASSERT_FALSE(m.u.purge.has_before);
+    hs_proto_wreq_msg_free(&m);
+    hs_buf_free(&w);
+    /* b holds the last encoding with before: its value must be an integer, once. */
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "before", V(0xa1, 'x'), "before"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_DUP, "before", NULL, 0, "before"));
+    /* before and remove exclude each other, in the encoder and in the decoder. */
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "remove", V(0xc3), "remove"));
+    hs_proto_purge both = {.stream = "s", .remove = true, .has_before = true, .before_us = 5};
+    CU_ASSERT_EQUAL(hs_proto_purge_encode_fields(&f, &both, &n), HS_ERR_INVAL);
+    hs_buf_free(&f);
+    hs_buf_free(&b);
 }
 
 static void test_wreq_invalidate(void)
@@ -2662,6 +2710,7 @@ HS_TEST_INIT(proto)
     HS_TEST(test_wreq_append);
     HS_TEST(test_wreq_define);
     HS_TEST(test_wreq_purge);
+    HS_TEST(test_wreq_purge_before);
     HS_TEST(test_wreq_docs);
     HS_TEST(test_wreq_invalidate);
     HS_TEST(test_jobout_outputs);

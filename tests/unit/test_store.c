@@ -1067,6 +1067,110 @@ static void test_read_edges(void)
     hs_store_close(s);
 }
 
+/* Instances of id in (start, end] as times, into t (at most cap); their number. */
+static size_t times_in(hs_store *s, const char *id, hs_interval range, int64_t *t, size_t cap)
+{
+    hs_batch b;
+    hs_batch_init(&b);
+    CU_ASSERT_EQUAL(hs_store_head(s, id, range, cap, &b), HS_OK);
+    for (size_t i = 0; i < b.n; i++)
+        t[i] = b.items[i].t_us;
+    size_t n = b.n;
+    hs_batch_free(&b);
+    return n;
+}
+
+/*
+ * Purging before T: instances with t <= T go, (-inf, T] leaves the calculated
+ * intervals; a bounded purge stops at its last deleted instance, consistently.
+ */
+static void test_purge_before(void)
+{
+    hs_store *s = open_writer();
+    char id[128], other[128];
+    fresh_id(id, sizeof id, "purge_before");
+    fresh_id(other, sizeof other, "purge_before_other");
+    /* Instances at 1..10 and 21..30, calculated over (0, 10] and (20, 30]. */
+    hs_batch b;
+    hs_batch_init(&b);
+    int64_t written[20];
+    size_t nw = 0;
+    for (int64_t t = 1; t <= 30; t++) {
+        if (t > 10 && t <= 20)
+            continue;
+        push_double(&b, t, (double)t * 0.5);
+        written[nw++] = t;
+    }
+    CU_ASSERT_EQUAL(hs_store_stream_define(s, id, HS_STREAM_COMPUTED, "{\"tool\":\"x\"}"), HS_OK);
+    write_batch(s, id, &b, NULL, NULL);
+    write_batch(s, other, &b, NULL, NULL);
+    hs_intervals calc;
+    hs_intervals_init(&calc);
+    CU_ASSERT_EQUAL(hs_intervals_add(&calc, (hs_interval){0, 10}), HS_OK);
+    CU_ASSERT_EQUAL(hs_intervals_add(&calc, (hs_interval){20, 30}), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_intervals_set(s, id, &calc), HS_OK);
+
+    /* Unlimited, T = 5: the instance at 5 goes, the one at 6 stays. */
+    int64_t deleted = -1, through = -1;
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_purge_before(s, id, 5, 0, &deleted, &through), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+    size_t want = 0;
+    for (size_t i = 0; i < nw; i++)
+        want += written[i] <= 5;
+    CU_ASSERT_EQUAL(deleted, (int64_t)want);
+    CU_ASSERT_EQUAL(through, 5);
+    int64_t t[32];
+    size_t n = times_in(s, id, hs_store_all_time(), t, 32);
+    CU_ASSERT_EQUAL(n, nw - want);
+    CU_ASSERT_EQUAL(t[0], 6);
+    hs_stream_info info;
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_get(s, id, &info), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(info.calculated.n, 2);
+    CU_ASSERT_EQUAL(info.calculated.v[0].start, 5);
+    CU_ASSERT_EQUAL(info.calculated.v[0].end, 10);
+    CU_ASSERT_EQUAL(info.calculated.v[1].start, 20);
+    hs_stream_info_free(&info);
+
+    /* Bounded to 3 instances, T = 25: stops after the third (8), consistently. */
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_purge_before(s, id, 25, 3, &deleted, &through), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+    CU_ASSERT_EQUAL(deleted, 3);
+    CU_ASSERT_EQUAL(through, 8);
+    CU_ASSERT_EQUAL(times_in(s, id, hs_store_all_time(), t, 32), n - 3);
+    CU_ASSERT_EQUAL(t[0], 9);
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_get(s, id, &info), HS_OK);
+    CU_ASSERT_EQUAL(info.calculated.v[0].start, 8);
+    hs_stream_info_free(&info);
+    /* Going on: the rest up to 25 (9, 10, 21..25) and the calculated gap goes too. */
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_purge_before(s, id, 25, 100, &deleted, &through), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+    CU_ASSERT_EQUAL(deleted, 7);
+    CU_ASSERT_EQUAL(through, 25);
+    CU_ASSERT_EQUAL(times_in(s, id, hs_store_all_time(), t, 32), 5);
+    CU_ASSERT_EQUAL(t[0], 26);
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_get(s, id, &info), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(info.calculated.n, 1);
+    CU_ASSERT_EQUAL(info.calculated.v[0].start, 25);
+    CU_ASSERT_EQUAL(info.calculated.v[0].end, 30);
+    hs_stream_info_free(&info);
+
+    /* The other stream with the same data is untouched. */
+    CU_ASSERT_EQUAL(times_in(s, other, hs_store_all_time(), t, 32), nw);
+    /* Nothing before the start of time; an unknown stream is not found. */
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_purge_before(s, id, HS_TIME_MIN - 1, 0, &deleted, NULL), HS_OK);
+    CU_ASSERT_EQUAL(deleted, 0);
+    CU_ASSERT_EQUAL(hs_store_purge_before(s, "no/such=stream", 5, 0, &deleted, NULL),
+                    HS_ERR_NOTFOUND);
+    CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+    hs_intervals_free(&calc);
+    hs_batch_free(&b);
+    hs_store_close(s);
+}
+
 static void test_purge_leaves_other_streams(void)
 {
     hs_store *s = open_writer();
@@ -1217,7 +1321,8 @@ static int clean_mongo(void)
     HS_TEST(test_concurrent_first_open);                                                           \
     HS_TEST(test_unreachable_mongodb);                                                             \
     HS_TEST(test_read_edges);                                                                      \
-    HS_TEST(test_purge_leaves_other_streams);
+    HS_TEST(test_purge_leaves_other_streams);                                                      \
+    HS_TEST(test_purge_before);
 
 HS_TEST_INIT(store_sqlite)
 {

@@ -1780,6 +1780,223 @@ static void test_invalidate(void)
     fx_close(&f);
 }
 
+static void send_purge_before(fx *f, uint64_t seq, const char *sid, int64_t before_us)
+{
+    hs_buf fields;
+    hs_buf_init(&fields, 0);
+    hs_proto_purge p = {.stream = sid, .has_before = true, .before_us = before_us};
+    uint32_t nf = 0;
+    CU_ASSERT_EQUAL(hs_proto_purge_encode_fields(&fields, &p, &nf), HS_OK);
+    send_req(f, "ctl", seq, HS_OP_PURGE, &fields, nf);
+    hs_buf_free(&fields);
+}
+
+/* Instances of sid with t <= before_us, read through the reader's handle. */
+static int64_t fx_count_upto(fx *f, const char *sid, int64_t before_us)
+{
+    int64_t n = -1;
+    hs_interval r = {hs_store_all_time().start, before_us};
+    CU_ASSERT_EQUAL(hs_store_count(f->rs, sid, r, &n), HS_OK);
+    return n;
+}
+
+/* The number of notices on topic among the last outputs. */
+static size_t fx_nnotices(const fx *f, const char *topic)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < f->nnotices; i++)
+        n += strcmp(f->notice_topic[i], topic) == 0;
+    return n;
+}
+
+/*
+ * purge before T: a computed stream loses (-inf, T] of its calculated and
+ * reopened intervals and its instances there; a raw stream under a
+ * calculated one loses its data there and reopens nothing downstream.
+ */
+static void test_purge_before(void)
+{
+    fx f;
+    fx_open(&f);
+    late_setup(&f); /* LK calculated (0, 2:35 - 1us] and (3:35, 10m], reopened between */
+    int64_t t_k = 3 * MIN;
+    int64_t want_k = fx_count_upto(&f, LK, t_k), total_k = fx_count(&f, LK);
+    CU_ASSERT_TRUE(want_k > 0);
+    send_purge_before(&f, 1, LK, t_k);
+    fx_commit(&f);
+    const hs_proto_ack_item *it = fx_ack(&f, "ctl", 1);
+    HS_REQUIRE(it);
+    CU_ASSERT_EQUAL(it->status, HS_ACK_OK);
+    CU_ASSERT_EQUAL(it->duplicates, (uint64_t)want_k);
+    CU_ASSERT_EQUAL(fx_count_upto(&f, LK, t_k), 0);
+    CU_ASSERT_EQUAL(fx_count(&f, LK), total_k - want_k);
+    char text[512], want[512];
+    fx_intervals(&f, LK, text, sizeof text);
+    snprintf(want, sizeof want, "(%lld,%lld]", (long long)(LATE + MIN), (long long)(10 * MIN));
+    CU_ASSERT_STRING_EQUAL(text, want);
+    fx_reopened_doc(&f, LK, text, sizeof text);
+    snprintf(want, sizeof want, "(%lld,%lld]", (long long)t_k, (long long)(LATE + MIN));
+    CU_ASSERT_STRING_EQUAL(text, want);
+    CU_ASSERT_EQUAL(fx_nnotices(&f, "purged"), 1);
+    CU_ASSERT_EQUAL(fx_nnotices(&f, "reopened"), 0);
+
+    /* The raw stream before 5 min: its data goes, LK stays calculated where it was. */
+    int64_t t_r = 5 * MIN;
+    int64_t want_r = fx_count_upto(&f, LR, t_r);
+    CU_ASSERT_TRUE(want_r > 0);
+    send_purge_before(&f, 2, LR, t_r);
+    fx_commit(&f);
+    it = fx_ack(&f, "ctl", 2);
+    HS_REQUIRE(it);
+    CU_ASSERT_EQUAL(it->status, HS_ACK_OK);
+    CU_ASSERT_EQUAL(it->duplicates, (uint64_t)want_r);
+    CU_ASSERT_EQUAL(fx_count_upto(&f, LR, t_r), 0);
+    fx_intervals(&f, LR, text, sizeof text);
+    snprintf(want, sizeof want, "(%lld,%lld]", (long long)t_r, (long long)(11 * MIN));
+    CU_ASSERT_STRING_EQUAL(text, want);
+    fx_intervals(&f, LK, text, sizeof text);
+    snprintf(want, sizeof want, "(%lld,%lld]", (long long)(LATE + MIN), (long long)(10 * MIN));
+    CU_ASSERT_STRING_EQUAL(text, want);
+    CU_ASSERT_EQUAL(fx_nnotices(&f, "reopened"), 0);
+    CU_ASSERT_EQUAL(f.counters.purged, (uint64_t)(want_k + want_r));
+
+    /* An unknown stream is refused; before excludes remove in the request too. */
+    send_purge_before(&f, 3, "nope/k=x", t_r);
+    fx_commit(&f);
+    it = fx_ack(&f, "ctl", 3);
+    HS_REQUIRE(it);
+    CU_ASSERT_EQUAL(it->status, HS_ACK_REJECTED);
+    CU_ASSERT_STRING_EQUAL(it->reason, "no stream nope/k=x");
+    fx_close(&f);
+}
+
+/* Number of history records of workflow wf1. */
+static int hist_count(void *ud, const char *key, const char *json)
+{
+    (void)key;
+    (void)json;
+    (*(size_t *)ud)++;
+    return 0;
+}
+
+static size_t fx_nhistory(fx *f)
+{
+    size_t n = 0;
+    CU_ASSERT_EQUAL(hs_store_doc_list(f->rs, "history", "wf1/", false, 0, hist_count, &n), HS_OK);
+    return n;
+}
+
+/*
+ * A retention pass purges what its rules match, within its budget, over as
+ * many passes as needed; streams no rule matches keep everything; job
+ * history older than history_keep goes.
+ */
+static void test_retention_pass(void)
+{
+    fx f;
+    fx_open(&f);
+    late_setup(&f);
+    hs_retain rules;
+    hs_retain_init(&rules);
+    const char *text = "nothing/+ 1d; lt/# 7m";
+    CU_ASSERT_EQUAL_FATAL(hs_retain_parse(text, strlen(text), &rules), HS_OK);
+    int64_t now = 12 * MIN, cut = now - 7 * MIN;
+    int64_t want = fx_count_upto(&f, LR, cut), total_k = fx_count(&f, LK);
+    CU_ASSERT_TRUE(want > 20);
+    char calc_k[512];
+    fx_intervals(&f, LK, calc_k, sizeof calc_k);
+    /* Passes of at most 10 instances until there is no more. */
+    uint64_t purged = 0;
+    int passes = 0;
+    wcore_retain_result res = {.more = true};
+    while (res.more && passes < 100) {
+        CU_ASSERT_EQUAL_FATAL(wcore_retain(f.c, &rules, 0, now, 10, &res), HS_OK);
+        fx_drain(&f);
+        CU_ASSERT_TRUE(res.instances <= 10);
+        CU_ASSERT_EQUAL(res.history, 0);
+        if (res.instances > 0)
+            CU_ASSERT_EQUAL(fx_nnotices(&f, "purged"), 1);
+        purged += res.instances;
+        passes++;
+    }
+    CU_ASSERT_EQUAL(purged, (uint64_t)want);
+    CU_ASSERT_EQUAL(passes, (int)((want + 9) / 10) + (want % 10 == 0 ? 1 : 0));
+    CU_ASSERT_EQUAL(fx_count_upto(&f, LR, cut), 0);
+    CU_ASSERT_EQUAL(f.counters.purged, (uint64_t)want);
+    char text2[512], w2[512];
+    fx_intervals(&f, LR, text2, sizeof text2);
+    snprintf(w2, sizeof w2, "(%lld,%lld]", (long long)cut, (long long)(11 * MIN));
+    CU_ASSERT_STRING_EQUAL(text2, w2);
+    /* LK matches no rule: untouched, and not reopened by the purge of its source. */
+    CU_ASSERT_EQUAL(fx_count(&f, LK), total_k);
+    fx_intervals(&f, LK, text2, sizeof text2);
+    CU_ASSERT_STRING_EQUAL(text2, calc_k);
+    /* A pass with nothing left to do changes nothing. */
+    CU_ASSERT_EQUAL(wcore_retain(f.c, &rules, 0, now, 10, &res), HS_OK);
+    fx_drain(&f);
+    CU_ASSERT_EQUAL(res.instances, 0);
+    CU_ASSERT_FALSE(res.more);
+    CU_ASSERT_EQUAL(f.nnotices, 0);
+
+    /* History: records of workflows stored in docs/workflows older than history_keep go. */
+    CU_ASSERT_EQUAL(hs_store_begin(f.ws), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_doc_put(f.ws, "workflows", "wf1", "{}"), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_commit(f.ws), HS_OK);
+    size_t nh = fx_nhistory(&f);
+    CU_ASSERT_TRUE(nh > 0);
+    int64_t wall = hs_time_now_us();
+    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, 3600 * SEC, wall, 0, &res), HS_OK);
+    CU_ASSERT_EQUAL(res.history, 0);
+    CU_ASSERT_EQUAL(fx_nhistory(&f), nh);
+    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, 3600 * SEC, wall + 2 * 3600 * SEC, 0, &res), HS_OK);
+    CU_ASSERT_EQUAL(res.history, nh);
+    CU_ASSERT_EQUAL(fx_nhistory(&f), 0);
+    hs_retain_free(&rules);
+    fx_close(&f);
+}
+
+/* The setting retention: rules, their order, patterns and errors. */
+static void test_retain_rules(void)
+{
+    hs_retain r;
+    hs_retain_init(&r);
+    const char *ok = " temperature/# 30d ;; humidity/+/room=kitchen 1h30m;raw data/a b 10s ;";
+    CU_ASSERT_EQUAL_FATAL(hs_retain_parse(ok, strlen(ok), &r), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(r.n, 3);
+    CU_ASSERT_STRING_EQUAL(r.v[0].pattern, "temperature/#");
+    CU_ASSERT_EQUAL(r.v[0].keep_us, 30 * 86400 * SEC);
+    CU_ASSERT_STRING_EQUAL(r.v[1].pattern, "humidity/+/room=kitchen");
+    CU_ASSERT_EQUAL(r.v[1].keep_us, 90 * MIN);
+    CU_ASSERT_STRING_EQUAL(r.v[2].pattern, "raw data/a b"); /* blanks inside a pattern stay */
+    int64_t keep = 0;
+    CU_ASSERT_TRUE(hs_retain_match(&r, "temperature", &keep)); /* "a/#" matches "a" */
+    CU_ASSERT_TRUE(hs_retain_match(&r, "temperature/house=1/room=k", &keep));
+    CU_ASSERT_EQUAL(keep, 30 * 86400 * SEC);
+    CU_ASSERT_TRUE(hs_retain_match(&r, "humidity/house=2/room=kitchen", &keep));
+    CU_ASSERT_EQUAL(keep, 90 * MIN);
+    CU_ASSERT_FALSE(hs_retain_match(&r, "humidity/house=2/room=hall", &keep));
+    CU_ASSERT_FALSE(hs_retain_match(&r, "humidity/house=2", &keep));
+    CU_ASSERT_FALSE(hs_retain_match(&r, "temperature_mean/house=1", &keep));
+    CU_ASSERT_FALSE(hs_retain_match(&r, "raw data/a", &keep));
+    /* The first matching rule wins. */
+    const char *two = "a/# 1d; a/b 1s";
+    CU_ASSERT_EQUAL_FATAL(hs_retain_parse(two, strlen(two), &r), HS_OK);
+    CU_ASSERT_TRUE(hs_retain_match(&r, "a/b", &keep));
+    CU_ASSERT_EQUAL(keep, 86400 * SEC);
+    /* Empty text: no rules. */
+    CU_ASSERT_EQUAL(hs_retain_parse("", 0, &r), HS_OK);
+    CU_ASSERT_EQUAL(r.n, 0);
+    const char *bad[] = {"temperature/#", "temperature/# 0s", "temperature/# -1d",
+                         "a/#/b 1d",      "a/b+ 1d",          "a//b 1d",
+                         "30d",           "a/# 1d; x",        "a/# fortnight"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_EQUAL(hs_retain_parse(bad[i], strlen(bad[i]), &r), HS_ERR_PARSE);
+        CU_ASSERT_EQUAL(r.n, 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), "retention rule"));
+    }
+    hs_retain_free(&r);
+}
+
 static void test_late_rollback(void)
 {
     fx f;
@@ -1886,5 +2103,8 @@ HS_TEST_INIT(writer)
     HS_TEST(test_late_max_lateness);
     HS_TEST(test_invalidate);
     HS_TEST(test_late_rollback);
+    HS_TEST(test_purge_before);
+    HS_TEST(test_retention_pass);
+    HS_TEST(test_retain_rules);
     return 0;
 }
