@@ -9,7 +9,10 @@
 # - parameter values are checked before anything runs: `workflow check`,
 #   `workflow add` and the scheduler's own workflow_add refuse an unknown
 #   function, a word outside a tool's set and Lua that does not compile, each
-#   with the file and the parameter's line.
+#   with the file and the parameter's line;
+# - a job that fails takes its downstream jobs with it: the compute's failed
+#   count and `hsctl jobs --failed` agree, each downstream job with the
+#   reason "upstream job <id> failed".
 . "$(dirname "$0")/lib.sh"
 it_setup
 # Two hours of 1 Hz readings for 3 houses x 2 rooms, starting on a whole hour.
@@ -227,5 +230,42 @@ it_log "parameter change recomputed the factor and downstream only ($jobs jobs)"
 wf max 1.0.9
 jobs=$(compute $A $B)
 [ "$jobs" = 0 ] || it_fail "a patch version change planned $jobs jobs"
+# A failing job and its two downstream jobs: three failures, all in the history.
+cat > "$IT_DIR/failing.yaml" <<'YAML'
+id: failing
+factors:
+  - tool: apply
+    params: {func: "lua: error('no function here')"}
+    sources: [temperature]
+    sink: fa
+  - tool: apply
+    params: {func: abs}
+    sources: [fa]
+    sink: fb
+  - tool: apply
+    params: {func: neg}
+    sources: [fb]
+    sink: fc
+YAML
+$HSCTL workflow add "$IT_DIR/failing.yaml" >/dev/null || it_fail "adding the failing workflow failed"
+if $HSCTL compute failing --from $A --to $((A + 600)) --wait > "$IT_DIR/failing.out" 2>&1; then
+  it_fail "a compute with a failing job succeeded: $(cat "$IT_DIR/failing.out")"
+fi
+grep -q "0/3 jobs done, 3 failed" "$IT_DIR/failing.out" || it_fail "expected 3 failed jobs: $(cat "$IT_DIR/failing.out")"
+$HSCTL jobs failing --failed --json > "$IT_DIR/failing.jsonl" || it_fail "hsctl jobs --failed failed"
+$PY - "$IT_DIR/failing.jsonl" <<'PY' || it_fail "the failed jobs in the history: $(cat "$IT_DIR/failing.jsonl")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert len(rows) == 3, len(rows)
+by_factor = {r["factor"]: r for r in rows}
+assert sorted(by_factor) == ["0", "1", "2"], sorted(by_factor)
+assert all(r["outcome"] != "ok" for r in rows), rows
+assert "no function here" in by_factor["0"]["error"], by_factor["0"]
+# Each downstream job names the job it waited for.
+for f, up in (("1", "0"), ("2", "1")):
+    assert by_factor[f]["error"].startswith("upstream job %s failed" % by_factor[up]["job"]), (by_factor[f], by_factor[up])
+PY
+it_log "3 failed jobs reported, 3 in the history with their reasons"
+
 it_all_alive
 it_log "ok"
