@@ -5,6 +5,7 @@
 #include "hs_json.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
+#include "hs_utf8.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -367,10 +368,13 @@ int hs_tool_emit_plate_value(hs_tool_ctx *ctx, const char *value, size_t len)
 int hs_tool_fail(hs_tool_ctx *ctx, const char *fmt, ...)
 {
     if (!ctx->failed) {
+        char tmp[4 * sizeof ctx->out->error];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(ctx->out->error, sizeof ctx->out->error, fmt, ap);
+        vsnprintf(tmp, sizeof tmp, fmt, ap);
         va_end(ap);
+        /* Cut on a character boundary, with an ellipsis: it travels as JSON and msgpack text. */
+        hs_utf8_cut(ctx->out->error, sizeof ctx->out->error, tmp);
         ctx->failed = true;
     }
     return HS_ERR_TOOL;
@@ -379,10 +383,12 @@ int hs_tool_fail(hs_tool_ctx *ctx, const char *fmt, ...)
 void hs_tool_warn(hs_tool_ctx *ctx, const char *fmt, ...)
 {
     if (ctx->out->warnings++ == 0) {
+        char tmp[4 * sizeof ctx->out->warning];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(ctx->out->warning, sizeof ctx->out->warning, fmt, ap);
+        vsnprintf(tmp, sizeof tmp, fmt, ap);
         va_end(ap);
+        hs_utf8_cut(ctx->out->warning, sizeof ctx->out->warning, tmp);
     }
 }
 

@@ -7,6 +7,7 @@
 #include "hs_json.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
+#include "hs_utf8.h"
 #include "hs_yaml.h"
 
 #include <inttypes.h>
@@ -47,11 +48,12 @@ typedef struct wfp {
 static void wf_line(hs_buf *errors, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void wf_line(hs_buf *errors, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[1024], tmp[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    hs_utf8_cut(msg, sizeof msg, tmp); /* on a character boundary, with an ellipsis */
     for (const unsigned char *c = (const unsigned char *)msg; *c != '\0'; c++) {
         if (*c == '\n')
             hs_buf_puts(errors, "\\n");
@@ -67,11 +69,12 @@ static void wf_err(wfp *p, const hs_ynode *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void wf_err(wfp *p, const hs_ynode *n, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[1024], tmp[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    hs_utf8_cut(msg, sizeof msg, tmp); /* on a character boundary, with an ellipsis */
     if (n != NULL)
         wf_line(p->errors, "%s:%u: %s", p->file, hs_ynode_line(n), msg);
     else

@@ -8,6 +8,7 @@
 #include "hs_proto.h"
 #include "hs_store.h"
 #include "hs_time.h"
+#include "hs_utf8.h"
 #include "hs_value.h"
 #include "hs_wclient.h"
 #include "hs_workflow.h"
@@ -734,8 +735,8 @@ static void s_fail_job(scheduler *s, sjob *j, const char *why, bool record)
                    j->w->wf->id, j->id, j->factor, j->w->units[j->factor][j->unit].pv.text,
                    (long long)j->iv.start, (long long)j->iv.end, why);
     for (size_t i = 0; i < j->nreqs; i++)
-        if (j->reqs[i]->first_error[0] == '\0')
-            snprintf(j->reqs[i]->first_error, sizeof j->reqs[i]->first_error, "%s", why);
+        if (j->reqs[i]->first_error[0] == '\0') /* cut on a character, with an ellipsis */
+            hs_utf8_cut(j->reqs[i]->first_error, sizeof j->reqs[i]->first_error, why);
     if (record)
         s_record_failure(s, j, why);
     s_set_state(s, j, J_FAILED);
