@@ -1,4 +1,5 @@
 #include "hs_error.h"
+#include "hs_utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,12 +61,13 @@ int hs_err_set(int err, const char *fmt, ...)
      * argument ("...: %s", hs_err_detail()), which must not be overwritten
      * while it is read.
      */
-    char tmp[sizeof hs__err_detail];
+    char tmp[4 * sizeof hs__err_detail];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    memcpy(hs__err_detail, tmp, sizeof tmp);
+    /* A detail too long is cut on a character boundary, with an ellipsis. */
+    hs_utf8_cut(hs__err_detail, sizeof hs__err_detail, tmp);
     return err;
 }
 

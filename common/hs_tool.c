@@ -5,6 +5,7 @@
 #include "hs_json.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
+#include "hs_utf8.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -367,10 +368,13 @@ int hs_tool_emit_plate_value(hs_tool_ctx *ctx, const char *value, size_t len)
 int hs_tool_fail(hs_tool_ctx *ctx, const char *fmt, ...)
 {
     if (!ctx->failed) {
+        char tmp[4 * sizeof ctx->out->error];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(ctx->out->error, sizeof ctx->out->error, fmt, ap);
+        vsnprintf(tmp, sizeof tmp, fmt, ap);
         va_end(ap);
+        /* Cut on a character boundary, with an ellipsis: it travels as JSON and msgpack text. */
+        hs_utf8_cut(ctx->out->error, sizeof ctx->out->error, tmp);
         ctx->failed = true;
     }
     return HS_ERR_TOOL;
@@ -379,10 +383,12 @@ int hs_tool_fail(hs_tool_ctx *ctx, const char *fmt, ...)
 void hs_tool_warn(hs_tool_ctx *ctx, const char *fmt, ...)
 {
     if (ctx->out->warnings++ == 0) {
+        char tmp[4 * sizeof ctx->out->warning];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(ctx->out->warning, sizeof ctx->out->warning, fmt, ap);
+        vsnprintf(tmp, sizeof tmp, fmt, ap);
         va_end(ap);
+        hs_utf8_cut(ctx->out->warning, sizeof ctx->out->warning, tmp);
     }
 }
 
@@ -621,6 +627,138 @@ static bool hs__ptype_ok(hs_param_type t, const hs_value *v)
     return false;
 }
 
+/*
+ * Edit distance of a and b (insertions, deletions, substitutions and swaps
+ * of two neighbours, each one edit), or limit + 1 once it is sure to exceed
+ * limit: enough to tell a near miss from another word.
+ */
+static size_t hs__distance(const char *a, size_t na, const char *b, size_t nb, size_t limit)
+{
+    enum { MAXW = 64 };
+    if (na > MAXW || nb > MAXW || (na > nb ? na - nb : nb - na) > limit)
+        return limit + 1;
+    size_t prev2[MAXW + 1], prev[MAXW + 1], row[MAXW + 1];
+    for (size_t j = 0; j <= nb; j++)
+        prev[j] = prev2[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t best = i;
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t v = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+            if (prev[j] + 1 < v)
+                v = prev[j] + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                prev2[j - 2] + 1 < v)
+                v = prev2[j - 2] + 1;
+            row[j] = v;
+            if (v < best)
+                best = v;
+        }
+        if (best > limit)
+            return limit + 1;
+        memcpy(prev2, prev, (nb + 1) * sizeof prev[0]);
+        memcpy(prev, row, (nb + 1) * sizeof row[0]);
+    }
+    return prev[nb];
+}
+
+const char *hs_tool_suggest(const char *word, size_t len, const char *const *words, size_t n)
+{
+    /* A near miss: at most one edit in short words, two in longer ones. */
+    size_t limit = len <= 4 ? 1 : 2, best = limit + 1;
+    const char *found = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = hs__distance(word, len, words[i], strlen(words[i]), limit);
+        if (d < best) {
+            best = d;
+            found = words[i];
+        }
+    }
+    return found;
+}
+
+int hs_tool_check_choice(const hs_value *v, const char *const *words, size_t n, hs_buf *err)
+{
+    if (v->type != HS_V_STR)
+        return HS_OK; /* the type is checked before */
+    for (size_t i = 0; i < n; i++)
+        if (strlen(words[i]) == v->len && memcmp(words[i], v->u.s, v->len) == 0)
+            return HS_OK;
+    int rc = hs_json_put_string(err, v->u.s, v->len);
+    if (rc == HS_OK)
+        rc = hs_buf_puts(err, " is not one of ");
+    for (size_t i = 0; rc == HS_OK && i < n; i++)
+        rc = hs_buf_printf(err, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", words[i]);
+    const char *near = hs_tool_suggest(v->u.s, v->len, words, n);
+    if (rc == HS_OK && near != NULL)
+        rc = hs_buf_printf(err, "; did you mean \"%s\"?", near);
+    return rc == HS_OK ? HS_ERR_SCHEMA : rc;
+}
+
+int hs_tool_check_param(const hs_tool_def *def, const char *name, size_t name_len,
+                        const hs_value *v, hs_buf *err)
+{
+    const hs_tool_param *p = def->params;
+    while (p && p->name && (strlen(p->name) != name_len || memcmp(p->name, name, name_len) != 0))
+        p++;
+    int rc;
+    if (p == NULL || p->name == NULL) {
+        rc = hs_buf_printf(err, "unknown parameter '%.*s' for tool %s %s (known:", (int)name_len,
+                           name, def->name, def->version);
+        size_t n = 0;
+        for (const hs_tool_param *q = def->params; rc == HS_OK && q && q->name; q++, n++)
+            rc = hs_buf_printf(err, " %s", q->name);
+        if (rc == HS_OK)
+            rc = hs_buf_puts(err, n > 0 ? ")" : " none)");
+        /* The names as a list for the suggestion (tools have a few parameters). */
+        const char *names[64];
+        size_t k = 0;
+        for (const hs_tool_param *q = def->params; q && q->name && k < 64; q++)
+            names[k++] = q->name;
+        const char *near = hs_tool_suggest(name, name_len, names, k);
+        if (rc == HS_OK && near != NULL)
+            rc = hs_buf_printf(err, "; did you mean '%s'?", near);
+        return rc == HS_OK ? HS_ERR_SCHEMA : rc;
+    }
+    if (v->type == HS_V_NIL)
+        return HS_OK; /* null: the default */
+    if (!hs__ptype_ok(p->type, v)) {
+        rc = hs_buf_printf(err, "parameter '%s' of tool %s %s must be %s", p->name, def->name,
+                           def->version, hs__ptype_name(p->type));
+        return rc == HS_OK ? HS_ERR_SCHEMA : rc;
+    }
+    if (def->check_param == NULL)
+        return HS_OK;
+    hs_buf why;
+    hs_buf_init(&why, 0);
+    rc = def->check_param(p->name, v, &why);
+    if (rc != HS_OK) {
+        int w = hs_buf_printf(err, "tool %s %s parameter %s: %s", def->name, def->version, p->name,
+                              why.len > 0 ? hs_buf_cstr(&why) : "rejected by the tool");
+        if (w != HS_OK)
+            rc = w;
+    }
+    hs_buf_free(&why);
+    return rc;
+}
+
+int hs_tool_check_required(const hs_tool_def *def, const hs_value *params, hs_buf *err)
+{
+    int rc = HS_OK;
+    for (const hs_tool_param *p = def->params; p && p->name; p++) {
+        if (p->def == NULL && (params == NULL || params->type != HS_V_MAP ||
+                               hs_value_map_get(params, p->name, strlen(p->name)) == NULL)) {
+            int w =
+                hs_buf_printf(err, "%stool %s needs parameter '%s' (%s)", err->len > 0 ? "; " : "",
+                              def->name, p->name, p->help ? p->help : hs__ptype_name(p->type));
+            rc = w == HS_OK ? HS_ERR_SCHEMA : w;
+        }
+    }
+    return rc;
+}
+
 int hs_tool_check_params(const hs_tool_def *def, const uint8_t *params, size_t len, hs_buf *err)
 {
     hs_arena a;
@@ -635,34 +773,22 @@ int hs_tool_check_params(const hs_tool_def *def, const uint8_t *params, size_t l
             return HS_ERR_SCHEMA;
         }
     }
+    hs_buf one;
+    hs_buf_init(&one, 0);
     for (uint32_t i = 0; m != NULL && i < m->len; i++) {
         const hs_value *k = &m->u.items[2 * i];
-        const hs_value *v = &m->u.items[2 * i + 1];
-        const hs_tool_param *p = def->params;
-        while (p && p->name && (strlen(p->name) != k->len || memcmp(p->name, k->u.s, k->len) != 0))
-            p++;
-        if (p == NULL || p->name == NULL) {
-            hs_buf_printf(err,
-                          "%sunknown parameter '%.*s' for tool %s (known:", err->len ? "; " : "",
-                          (int)k->len, k->u.s, def->name);
-            for (const hs_tool_param *q = def->params; q && q->name; q++)
-                hs_buf_printf(err, " %s", q->name);
-            hs_buf_puts(err, def->params && def->params->name ? ")" : " none)");
-            rc = HS_ERR_SCHEMA;
-        } else if (v->type != HS_V_NIL && !hs__ptype_ok(p->type, v)) {
-            hs_buf_printf(err, "%sparameter '%s' of tool %s must be %s", err->len ? "; " : "",
-                          p->name, def->name, hs__ptype_name(p->type));
-            rc = HS_ERR_SCHEMA;
-        }
+        hs_buf_reset(&one);
+        int r = hs_tool_check_param(def, k->u.s, k->len, &m->u.items[2 * i + 1], &one);
+        if (r == HS_OK)
+            continue;
+        rc = r;
+        if (hs_buf_printf(err, "%s%s", err->len > 0 ? "; " : "", hs_buf_cstr(&one)) != HS_OK)
+            rc = HS_ERR_NOMEM;
     }
-    for (const hs_tool_param *p = def->params; p && p->name; p++) {
-        if (p->def == NULL &&
-            (m == NULL || hs_value_map_get(m, p->name, strlen(p->name)) == NULL)) {
-            hs_buf_printf(err, "%stool %s needs parameter '%s' (%s)", err->len ? "; " : "",
-                          def->name, p->name, p->help ? p->help : hs__ptype_name(p->type));
-            rc = HS_ERR_SCHEMA;
-        }
-    }
+    hs_buf_free(&one);
+    int r = hs_tool_check_required(def, m, err);
+    if (r != HS_OK)
+        rc = r;
     hs_arena_free(&a);
     return rc;
 }

@@ -47,9 +47,10 @@
  * Version of this API; plugins built against another version are refused.
  * Version 2 added the planner fields at the end of hs_tool_def (lookback_us,
  * lookback_from_windows, window_width_us): a definition built against
- * version 1 is shorter, so it cannot be read as a version 2 one.
+ * version 1 is shorter, so it cannot be read as a version 2 one. Version 3
+ * added check_param at the end.
  */
-#define HS_TOOL_API_VERSION 2
+#define HS_TOOL_API_VERSION 3
 
 typedef enum hs_tool_kind {
     HS_TOOL_PLAIN = 'T',
@@ -134,6 +135,18 @@ typedef struct hs_tool_def {
      * NULL: the tool does not write windows. A result <= 0 means unknown.
      */
     int64_t (*window_width_us)(const hs_value *params);
+
+    /*
+     * ---- what `workflow check` needs (API version 3) ----
+     * Checks the value of one parameter beyond its type, without running
+     * anything: a word from a fixed set (hs_tool_check_choice), a function
+     * name that exists, Lua source that compiles. Called with name (one of
+     * params) and a non-null value of the declared type. Returns HS_OK, or
+     * an error (HS_ERR_SCHEMA) with the reason appended to err, worded to
+     * follow "parameter NAME: " ("\"maxx\" is not one of ..."). NULL: the
+     * types are all that is checked.
+     */
+    int (*check_param)(const char *name, const hs_value *v, hs_buf *err);
 } hs_tool_def;
 
 /* ---- the job ---- */
@@ -309,7 +322,42 @@ void hs_tool_output_free(hs_tool_output *o);
  */
 int hs_tool_run(const hs_tool_job *job, hs_tool_output *out);
 
-/* Validates params (msgpack map) against def: unknown names, missing required, types. */
+/*
+ * Validates params (msgpack map) against def: unknown names, missing
+ * required, types and the tool's own check_param. Returns HS_OK, or an error
+ * (HS_ERR_SCHEMA) with every problem appended to err ("; " between them).
+ */
 int hs_tool_check_params(const hs_tool_def *def, const uint8_t *params, size_t len, hs_buf *err);
+
+/*
+ * Checks one given parameter (name, name_len; v its value) against def: a
+ * known name (with a "did you mean" for a near miss), the declared type
+ * (null always passes: it asks for the default) and def->check_param.
+ * Returns HS_OK, or HS_ERR_SCHEMA with one message appended to err.
+ */
+int hs_tool_check_param(const hs_tool_def *def, const char *name, size_t name_len,
+                        const hs_value *v, hs_buf *err);
+
+/*
+ * Checks that every required parameter of def is in params (a map value, or
+ * NULL: none given). Returns HS_OK, or HS_ERR_SCHEMA with the missing ones
+ * appended to err.
+ */
+int hs_tool_check_required(const hs_tool_def *def, const hs_value *params, hs_buf *err);
+
+/*
+ * For check_param functions: HS_OK when the string v is one of words[0..n)
+ * (other types pass), else HS_ERR_SCHEMA with
+ * "\"maxx\" is not one of min, max or mean; did you mean \"max\"?" appended
+ * to err.
+ */
+int hs_tool_check_choice(const hs_value *v, const char *const *words, size_t n, hs_buf *err);
+
+/*
+ * The word of words[0..n) closest to word (len bytes), when it is a near
+ * miss (one edit for words up to 4 bytes, two for longer ones); else NULL.
+ * The result is one of words (borrowed).
+ */
+const char *hs_tool_suggest(const char *word, size_t len, const char *const *words, size_t n);
 
 #endif

@@ -1,6 +1,8 @@
 /* UTF-8 validation (see hs_utf8.h). */
 #include "hs_utf8.h"
 
+#include <string.h>
+
 size_t hs_utf8_decode(const void *p, size_t avail, uint32_t *cp)
 {
     const uint8_t *s = p;
@@ -71,4 +73,27 @@ size_t hs_utf8_check(const void *s, size_t len)
 bool hs_utf8_valid(const void *s, size_t len)
 {
     return hs_utf8_check(s, len) == len;
+}
+
+bool hs_utf8_cut(char *dst, size_t size, const char *src)
+{
+    static const char ellipsis[] = "\xe2\x80\xa6"; /* U+2026 */
+    size_t len = strlen(src);
+    if (len < size) {
+        memmove(dst, src, len + 1);
+        return false;
+    }
+    /* Keep whole characters within size - 1 - 3 bytes; a malformed byte counts as one. */
+    size_t room = size - 1 - (sizeof ellipsis - 1), keep = 0;
+    while (keep < room) {
+        size_t n = hs_utf8_decode(src + keep, len - keep, NULL);
+        if (n == 0)
+            n = 1;
+        if (keep + n > room)
+            break;
+        keep += n;
+    }
+    memmove(dst, src, keep);
+    memcpy(dst + keep, ellipsis, sizeof ellipsis);
+    return true;
 }

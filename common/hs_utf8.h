@@ -27,4 +27,14 @@ size_t hs_utf8_check(const void *s, size_t len);
 /* Whether all len bytes of s are well-formed UTF-8 (the empty text is). */
 bool hs_utf8_valid(const void *s, size_t len);
 
+/*
+ * Copies the NUL-terminated text src into dst (size bytes, size >= 4),
+ * always NUL-terminated. A text that does not fit is cut on a character
+ * boundary (never inside a UTF-8 sequence) and ends with "…" (U+2026), so
+ * that the reader sees it was cut; escaping for JSON or a terminal happens
+ * later, on the cut text, so it is never cut inside an escape either.
+ * Returns true when src was cut.
+ */
+bool hs_utf8_cut(char *dst, size_t size, const char *src);
+
 #endif

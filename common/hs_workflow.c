@@ -7,6 +7,7 @@
 #include "hs_json.h"
 #include "hs_mpack.h"
 #include "hs_time.h"
+#include "hs_utf8.h"
 #include "hs_yaml.h"
 
 #include <inttypes.h>
@@ -47,11 +48,12 @@ typedef struct wfp {
 static void wf_line(hs_buf *errors, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void wf_line(hs_buf *errors, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[1024], tmp[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    hs_utf8_cut(msg, sizeof msg, tmp); /* on a character boundary, with an ellipsis */
     for (const unsigned char *c = (const unsigned char *)msg; *c != '\0'; c++) {
         if (*c == '\n')
             hs_buf_puts(errors, "\\n");
@@ -67,11 +69,12 @@ static void wf_err(wfp *p, const hs_ynode *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void wf_err(wfp *p, const hs_ynode *n, const char *fmt, ...)
 {
-    char msg[1024];
+    char msg[1024], tmp[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    hs_utf8_cut(msg, sizeof msg, tmp); /* on a character boundary, with an ellipsis */
     if (n != NULL)
         wf_line(p->errors, "%s:%u: %s", p->file, hs_ynode_line(n), msg);
     else
@@ -402,6 +405,52 @@ static const char *const wf_factor_keys[] = {
     "tool",      "version",   "params",       "sources",  "sink", "plates", "over",
     "alignment", "splitting", "output_plate", "lookback", "name", NULL};
 
+/*
+ * Checks a factor's parameters against its tool's definition, one by one,
+ * so that each error gives the line of the parameter at fault: names, types
+ * and the tool's own checks (words from a set, functions, Lua that must
+ * compile), then the required ones (on the line of params, or of tool when
+ * there is none).
+ */
+static void wf_check_params(wfp *p, const hs_wf_factor *f, const hs_ynode *params,
+                            const hs_ynode *tool)
+{
+    hs_arena a;
+    hs_arena_init(&a, 0, 0);
+    hs_value *m = NULL;
+    hs_buf msg;
+    hs_buf_init(&msg, 0);
+    char who[300];
+    if (f->sink != NULL)
+        snprintf(who, sizeof who, "node %s", f->sink);
+    else
+        snprintf(who, sizeof who, "factor of tool %s", f->tool);
+    if (f->params_len > 0 &&
+        (hs_value_decode(&a, f->params, f->params_len, &m) != HS_OK || m->type != HS_V_MAP))
+        m = NULL; /* reported above (params must be a mapping) */
+    for (uint32_t i = 0; m != NULL && i < m->len; i++) {
+        const hs_value *k = &m->u.items[2 * i];
+        hs_buf_reset(&msg);
+        if (hs_tool_check_param(f->def, k->u.s, k->len, &m->u.items[2 * i + 1], &msg) == HS_OK)
+            continue;
+        /* The parameter's own line: its value's, found by its key. */
+        const hs_ynode *at = params;
+        char *key = hs_strndup(k->u.s, k->len);
+        if (key != NULL && params != NULL && hs_ynode_kind(params) == HS_YNODE_MAP) {
+            const hs_ynode *v = hs_ynode_get(params, key);
+            if (v != NULL)
+                at = v;
+        }
+        hs_free(key);
+        wf_err(p, at != NULL ? at : tool, "%s: %s", who, hs_buf_cstr(&msg));
+    }
+    hs_buf_reset(&msg);
+    if (hs_tool_check_required(f->def, m, &msg) != HS_OK)
+        wf_err(p, params != NULL ? params : tool, "%s: %s", who, hs_buf_cstr(&msg));
+    hs_buf_free(&msg);
+    hs_arena_free(&a);
+}
+
 static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
 {
     hs_workflow *wf = p->wf;
@@ -481,9 +530,6 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
     } else if (hs_ynode_to_mpack(params, &mp, &err) != HS_OK) {
         wf_err(p, params, "params: %s", hs_buf_cstr(&err));
     }
-    hs_buf_reset(&err);
-    if (hs_tool_check_params(f->def, mp.data, mp.len, &err) != HS_OK)
-        wf_err(p, params ? params : tool, "%s", hs_buf_cstr(&err));
     f->params_len = mp.len;
     f->params = hs_buf_take(&mp, NULL);
     hs_buf reader;
@@ -499,6 +545,7 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
     const hs_ynode *sink = hs_ynode_get(n, "sink");
     if (sink != NULL)
         f->sink = wf_name(p, sink, "sink", "name");
+    wf_check_params(p, f, params, tool);
     const hs_ynode *pls = hs_ynode_get(n, "plates");
     if (pls != NULL) {
         if (hs_ynode_kind(pls) != HS_YNODE_SEQ) {

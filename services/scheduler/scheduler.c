@@ -8,6 +8,7 @@
 #include "hs_proto.h"
 #include "hs_store.h"
 #include "hs_time.h"
+#include "hs_utf8.h"
 #include "hs_value.h"
 #include "hs_wclient.h"
 #include "hs_workflow.h"
@@ -532,6 +533,19 @@ static bool s_unit_busy(scheduler *s, const swf *w, size_t f, size_t u, hs_inter
     return false;
 }
 
+/* A failed job of unit (f, u) of w over part of range, or NULL. */
+static const sjob *s_unit_failed(scheduler *s, const swf *w, size_t f, size_t u, hs_interval range)
+{
+    for (jobtab_job *t = jobtab_unit_first(s->jt, w->wf->id, f, u); t != NULL;
+         t = jobtab_unit_next(t)) {
+        const sjob *p = s_job_of(t);
+        if (p->w == w && s_job_state(p) == J_FAILED && p->iv.start < range.end &&
+            range.start < p->iv.end)
+            return p;
+    }
+    return NULL;
+}
+
 /*
  * Whether job j waits for a plate-creation job under way: an aggregate over
  * a plate filled from data knows its sources only once the values created
@@ -575,8 +589,14 @@ static bool s_ready(scheduler *s, sjob *j, char *why, size_t whylen, bool *block
         if (s_unit_busy(s, w, pf, pu, need))
             return false;
         *blocked = true;
-        snprintf(why, whylen, "input %s is not calculated over the job's range (its job failed?)",
-                 src->canon);
+        const sjob *up = s_unit_failed(s, w, pf, pu, need);
+        if (up != NULL)
+            snprintf(why, whylen, "upstream job %s failed (input %s is not calculated)", up->id,
+                     src->canon);
+        else
+            snprintf(why, whylen,
+                     "input %s is not calculated over the job's range (its job failed?)",
+                     src->canon);
         return false;
     }
     return true;
@@ -715,8 +735,8 @@ static void s_fail_job(scheduler *s, sjob *j, const char *why, bool record)
                    j->w->wf->id, j->id, j->factor, j->w->units[j->factor][j->unit].pv.text,
                    (long long)j->iv.start, (long long)j->iv.end, why);
     for (size_t i = 0; i < j->nreqs; i++)
-        if (j->reqs[i]->first_error[0] == '\0')
-            snprintf(j->reqs[i]->first_error, sizeof j->reqs[i]->first_error, "%s", why);
+        if (j->reqs[i]->first_error[0] == '\0') /* cut on a character, with an ellipsis */
+            hs_utf8_cut(j->reqs[i]->first_error, sizeof j->reqs[i]->first_error, why);
     if (record)
         s_record_failure(s, j, why);
     s_set_state(s, j, J_FAILED);
@@ -870,7 +890,7 @@ static void s_unblock(scheduler *s)
         char why[600];
         bool blocked;
         if (s_job_state(j) == J_PENDING && !s_ready(s, j, why, sizeof why, &blocked) && blocked)
-            s_fail_job(s, j, why, false);
+            s_fail_job(s, j, why, true); /* in the history too: counted as failed */
     }
     s->nblocked = 0;
 }
@@ -926,7 +946,7 @@ static void s_pump(scheduler *s)
                                    16) == HS_OK)
                 s->blocked[s->nblocked++] = j;
             else if (blocked)
-                s_fail_job(s, j, why, false);
+                s_fail_job(s, j, why, true); /* in the history too: counted as failed */
             continue;
         }
         enum jobtab_verdict v = jobtab_admit(s->jt, j->attempt, s->cfg->max_attempts);

@@ -108,7 +108,7 @@ check_err() {  # expected exit code, stderr pattern, command...
 }
 check_err 1 "unknown tool 'nosuch'" "$TOOL" --pipe nosuch
 check_err 1 "needs parameter 'func'" "$TOOL" --pipe apply
-check_err 1 "unknown function 'median'" "$TOOL" --pipe apply --params '{"func": "median"}'
+check_err 1 'parameter func: "median" is not a unary function' "$TOOL" --pipe apply --params '{"func": "median"}'
 check_err 1 "not a JSON object" "$TOOL" --pipe apply --params '{func'
 check_err 1 "Lua syntax error" "$TOOL" --pipe apply --params '{"func": "lua: return function(v"}'
 check_err 1 "lua: time limit exceeded" "$TOOL" --pipe apply --params '{"func": "lua: return function(v) while true do end end"}'

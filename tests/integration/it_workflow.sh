@@ -5,7 +5,14 @@
 # - computing (a, b] again dispatches no job and stores nothing;
 # - computing (a + x, b + y] runs jobs over exactly (b, b + y];
 # - changing a parameter recomputes that factor and everything downstream,
-#   and nothing upstream; a patch version changes nothing.
+#   and nothing upstream; a patch version changes nothing;
+# - parameter values are checked before anything runs: `workflow check`,
+#   `workflow add` and the scheduler's own workflow_add refuse an unknown
+#   function, a word outside a tool's set and Lua that does not compile, each
+#   with the file and the parameter's line;
+# - a job that fails takes its downstream jobs with it: the compute's failed
+#   count and `hsctl jobs --failed` agree, each downstream job with the
+#   reason "upstream job <id> failed".
 . "$(dirname "$0")/lib.sh"
 it_setup
 # Two hours of 1 Hz readings for 3 houses x 2 rooms, starting on a whole hour.
@@ -70,6 +77,64 @@ wf mean
 # The same definition again replaces nothing.
 $HSCTL workflow add "$IT_DIR/wf.yaml" > "$IT_DIR/readd.out" || it_fail "adding the same workflow again failed"
 grep -q "workflow climate unchanged" "$IT_DIR/readd.out" || it_fail "re-adding: $(cat "$IT_DIR/readd.out")"
+
+# Bad parameter values: refused with file:line by hsctl and by the scheduler.
+cat > "$IT_DIR/bad.yaml" <<'YAML'
+id: climate
+plates:
+  H:   {meta: house, values: ["1", "2", "3"]}
+  H.R: {meta: room, parent: H, values: [kitchen, lounge]}
+factors:
+  - tool: window
+    params:
+      size: 60s
+      type: tumblin
+    sources: [temperature]
+    sink: room_w
+    plates: [H.R]
+  - tool: sliding_window
+    params: {width: 60s, increment: 60s}
+    sink: windows
+  - tool: sliding_apply
+    params: {func: maxx}
+    sources: [windows, temperature]
+    sink: room_temp
+    plates: [H.R]
+  - tool: apply
+    params:
+      func: "lua: return function(v) return v +* 1 end"
+    sources: [room_temp]
+    sink: room_f
+    plates: [H.R]
+YAML
+expect_bad() {  # $1 = file with the messages
+  grep -q 'bad.yaml:9: node room_w: tool window 1.0.0 parameter type: "tumblin" is not one of tumbling, hopping or session; did you mean "tumbling"?' "$1" \
+    || it_fail "no file:line error for type: tumblin in: $(cat "$1")"
+  grep -q 'bad.yaml:17: node room_temp: tool sliding_apply 1.0.0 parameter func: "maxx" is not a reducer function .*did you mean "max"?' "$1" \
+    || it_fail "no file:line error for func: maxx in: $(cat "$1")"
+  grep -q "bad.yaml:23: node room_f: tool apply 1.0.0 parameter func: Lua syntax error: lua:1: unexpected symbol near '\\*'" "$1" \
+    || it_fail "no file:line error for the Lua syntax error in: $(cat "$1")"
+}
+if $HSCTL workflow check "$IT_DIR/bad.yaml" > "$IT_DIR/bad.out" 2>&1; then it_fail "workflow check accepted bad parameters"; fi
+expect_bad "$IT_DIR/bad.out"
+if $HSCTL workflow add "$IT_DIR/bad.yaml" --replace > "$IT_DIR/bad_add.out" 2>&1; then it_fail "workflow add accepted bad parameters"; fi
+expect_bad "$IT_DIR/bad_add.out"
+# The scheduler owns workflows: its API refuses the same definition (hsctl is not asked).
+$PY -c 'import json, sys; print(json.dumps({"op": "workflow_add", "filename": "bad.yaml", "definition": open(sys.argv[1]).read()}))' \
+  "$IT_DIR/bad.yaml" > "$IT_DIR/bad_req.json"
+mosquitto_rr -p "$IT_PORT" -q 1 -t hs/api/scheduler -e "hs/reply/it-bad-$$" -W 30 -m "$(cat "$IT_DIR/bad_req.json")" \
+  > "$IT_DIR/bad_api.json" || it_fail "no reply of the scheduler to workflow_add"
+$PY - "$IT_DIR/bad_api.json" > "$IT_DIR/bad_api.out" <<'PY' || it_fail "the scheduler accepted bad parameters: $(cat "$IT_DIR/bad_api.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["ok"] is False, r
+print(r["error"])
+PY
+expect_bad "$IT_DIR/bad_api.out"
+$HSCTL workflow add "$IT_DIR/wf.yaml" > "$IT_DIR/readd2.out" || it_fail "the good workflow is not there any more"
+grep -q "workflow climate unchanged" "$IT_DIR/readd2.out" || it_fail "a refused definition changed the stored one"
+it_log "bad parameter values refused with file:line by check, add and the scheduler"
+
 A=$((T0)); B=$((T0 + 3600))
 jobs=$(compute $A $B)
 it_log "first compute over (a, b]: $jobs jobs"
@@ -165,5 +230,42 @@ it_log "parameter change recomputed the factor and downstream only ($jobs jobs)"
 wf max 1.0.9
 jobs=$(compute $A $B)
 [ "$jobs" = 0 ] || it_fail "a patch version change planned $jobs jobs"
+# A failing job and its two downstream jobs: three failures, all in the history.
+cat > "$IT_DIR/failing.yaml" <<'YAML'
+id: failing
+factors:
+  - tool: apply
+    params: {func: "lua: error('no function here')"}
+    sources: [temperature]
+    sink: fa
+  - tool: apply
+    params: {func: abs}
+    sources: [fa]
+    sink: fb
+  - tool: apply
+    params: {func: neg}
+    sources: [fb]
+    sink: fc
+YAML
+$HSCTL workflow add "$IT_DIR/failing.yaml" >/dev/null || it_fail "adding the failing workflow failed"
+if $HSCTL compute failing --from $A --to $((A + 600)) --wait > "$IT_DIR/failing.out" 2>&1; then
+  it_fail "a compute with a failing job succeeded: $(cat "$IT_DIR/failing.out")"
+fi
+grep -q "0/3 jobs done, 3 failed" "$IT_DIR/failing.out" || it_fail "expected 3 failed jobs: $(cat "$IT_DIR/failing.out")"
+$HSCTL jobs failing --failed --json > "$IT_DIR/failing.jsonl" || it_fail "hsctl jobs --failed failed"
+$PY - "$IT_DIR/failing.jsonl" <<'PY' || it_fail "the failed jobs in the history: $(cat "$IT_DIR/failing.jsonl")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert len(rows) == 3, len(rows)
+by_factor = {r["factor"]: r for r in rows}
+assert sorted(by_factor) == ["0", "1", "2"], sorted(by_factor)
+assert all(r["outcome"] != "ok" for r in rows), rows
+assert "no function here" in by_factor["0"]["error"], by_factor["0"]
+# Each downstream job names the job it waited for.
+for f, up in (("1", "0"), ("2", "1")):
+    assert by_factor[f]["error"].startswith("upstream job %s failed" % by_factor[up]["job"]), (by_factor[f], by_factor[up])
+PY
+it_log "3 failed jobs reported, 3 in the history with their reasons"
+
 it_all_alive
 it_log "ok"

@@ -12,6 +12,7 @@
 #include "hs_error.h"
 #include "hs_fmt.h"
 #include "hs_hash.h"
+#include "hs_proto.h"
 #include "hs_utf8.h"
 
 #include <CUnit/CUnit.h>
@@ -468,6 +469,57 @@ static void test_fmt_digits(void)
     CU_ASSERT_EQUAL(hs_fmt_double_digits(NAN, digits, &exp10), 0);
 }
 
+/*
+ * A long error with quotes, backslashes and multi-byte UTF-8, cut to every
+ * buffer size: the result is well-formed UTF-8, a prefix of the text made of
+ * whole characters, ends with "…" when cut, and goes through the progress
+ * message's JSON (escaped after the cut) unchanged.
+ */
+static void test_utf8_cut_long_error(void)
+{
+    char text[1200];
+    size_t n = 0;
+    while (n + 40 < sizeof text)
+        n += (size_t)snprintf(text + n, sizeof text - n, "or \"lua: <s>\" \\ é€😀 range, ");
+    CU_ASSERT_TRUE(hs_utf8_valid(text, n));
+    char cut[300];
+    size_t seen_cut = 0;
+    for (size_t size = 4; size <= sizeof cut; size++) {
+        bool was_cut = hs_utf8_cut(cut, size, text);
+        size_t len = strlen(cut);
+        CU_ASSERT_TRUE(was_cut);
+        CU_ASSERT_TRUE(len < size);
+        CU_ASSERT_TRUE(hs_utf8_valid(cut, len));
+        CU_ASSERT_TRUE(len >= 3 && memcmp(cut + len - 3, "\xe2\x80\xa6", 3) == 0);
+        /* The part before the ellipsis is the start of the text, on a character boundary. */
+        CU_ASSERT_EQUAL(memcmp(cut, text, len - 3), 0);
+        CU_ASSERT_TRUE(hs_utf8_valid(text, len - 3));
+        /* At most one character (4 bytes) less than would fit. */
+        CU_ASSERT_TRUE(len - 3 + 4 > size - 1 - 3);
+        hs_proto_progress p = {
+            .request = "r", .workflow = "w", .state = HS_REQ_FAILED, .error = cut};
+        hs_buf b;
+        hs_buf_init(&b, 0);
+        CU_ASSERT_EQUAL(hs_proto_progress_encode(&b, &p), HS_OK);
+        hs_proto_progress_msg m;
+        CU_ASSERT_EQUAL(hs_proto_progress_decode(&m, (const char *)b.data, b.len), HS_OK);
+        CU_ASSERT_STRING_EQUAL(m.p.error, cut);
+        hs_proto_progress_msg_free(&m);
+        hs_buf_free(&b);
+        seen_cut++;
+    }
+    CU_ASSERT_EQUAL(seen_cut, sizeof cut - 3);
+    /* A text that fits is copied as it is. */
+    CU_ASSERT_FALSE(hs_utf8_cut(cut, sizeof cut, "short \"x\" \\ é"));
+    CU_ASSERT_STRING_EQUAL(cut, "short \"x\" \\ é");
+    /* The error detail is cut the same way. */
+    hs_err_set(HS_ERR_TOOL, "%s", text);
+    const char *d = hs_err_detail();
+    CU_ASSERT_TRUE(hs_utf8_valid(d, strlen(d)));
+    CU_ASSERT_TRUE(strlen(d) > 400 && memcmp(d + strlen(d) - 3, "\xe2\x80\xa6", 3) == 0);
+    CU_ASSERT_EQUAL(memcmp(d, text, strlen(d) - 3), 0);
+}
+
 HS_TEST_INIT(text)
 {
     HS_TEST_SUITE_BEGIN("text");
@@ -476,6 +528,7 @@ HS_TEST_INIT(text)
     HS_TEST(test_utf8_valid_sequences);
     HS_TEST(test_utf8_invalid_sequences);
     HS_TEST(test_utf8_every_code_point);
+    HS_TEST(test_utf8_cut_long_error);
     HS_TEST(test_base64_rfc4648_vectors);
     HS_TEST(test_base64_round_trips);
     HS_TEST(test_base64_rejects_bad_input);

@@ -199,6 +199,86 @@ static void test_stream_names_follow_id_rules(void)
     hs_buf_free(&err);
 }
 
+/*
+ * Parameter values are checked against the tool's definition, each on its
+ * own line: a word outside a tool's set, an unknown function name (with the
+ * near miss suggested), Lua source that does not compile (and is never run:
+ * a source that would fail when run passes the check), a misspelt name.
+ */
+static void test_parameter_values_are_checked(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    const char *bad = "id: v\n"                                                   /* 1 */
+                      "factors:\n"                                                /* 2 */
+                      "  - tool: window\n"                                        /* 3 */
+                      "    params:\n"                                             /* 4 */
+                      "      size: 60s\n"                                         /* 5 */
+                      "      type: tumblin\n"                                     /* 6 */
+                      "      func: maxx\n"                                        /* 7 */
+                      "    sources: [t]\n"                                        /* 8 */
+                      "    sink: w\n"                                             /* 9 */
+                      "  - tool: apply\n"                                         /* 10 */
+                      "    params:\n"                                             /* 11 */
+                      "      func: 'lua: return function(v) return v +* 1 end'\n" /* 12 */
+                      "    sources: [w]\n"                                        /* 13 */
+                      "    sink: a\n"                                             /* 14 */
+                      "  - tool: aggregate\n"                                     /* 15 */
+                      "    params: {fnuc: mean}\n"                                /* 16 */
+                      "    over: x\n"                                             /* 17 */
+                      "    sources: [a]\n"                                        /* 18 */
+                      "    sink: g\n"                                             /* 19 */
+                      "  - tool: apply\n"                                         /* 20 */
+                      "    params: {func: abs}\n"                                 /* 21 */
+                      "    sources: [w]\n"                                        /* 22 */
+                      "    sink: ok1\n"                                           /* 23 */
+                      "  - tool: apply\n"                                         /* 24 */
+                      "    params: {func: 'lua: error(\"only when run\")'}\n"     /* 25 */
+                      "    sources: [w]\n"                                        /* 26 */
+                      "    sink: ok2\n"                                           /* 27 */
+                      "  - tool: window\n"                                        /* 28 */
+                      "    params: {size: 60s, func: abs}\n"                      /* 29 */
+                      "    sources: [t]\n"                                        /* 30 */
+                      "    sink: w2\n";                                           /* 31 */
+    CU_ASSERT_PTR_NULL(parse(bad, &err));
+    const char *e = hs_buf_cstr(&err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:6: node w: tool window 1.0.0 parameter type: "
+                                     "\"tumblin\" is not one of tumbling, hopping or session; "
+                                     "did you mean \"tumbling\"?"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:7: node w: tool window 1.0.0 parameter func: "
+                                     "\"maxx\" is not a reducer function (mean, sum,"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "did you mean \"max\"?"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:12: node a: tool apply 1.0.0 parameter func: "
+                                     "Lua syntax error: lua:1: unexpected symbol near '*'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:16: node g: unknown parameter 'fnuc' for tool "
+                                     "aggregate 1.0.0 (known: func); did you mean 'func'?"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:16: node g: tool aggregate needs parameter 'func'"));
+    /* A unary function is not a reducer. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:29: node w2: tool window 1.0.0 parameter func: "
+                                     "\"abs\" is not a reducer function"));
+    /* The good ones say nothing: exactly the six errors above. */
+    CU_ASSERT_PTR_NULL(strstr(e, "node ok1"));
+    CU_ASSERT_PTR_NULL(strstr(e, "node ok2"));
+    size_t lines = 0;
+    for (const char *c = e; *c; c++)
+        lines += *c == '\n';
+    CU_ASSERT_EQUAL(lines, 6);
+    hs_buf_free(&err);
+}
+
+/* The near-miss suggestion: one edit in short words, two in longer, swaps count one. */
+static void test_suggest(void)
+{
+    const char *const w[] = {"tumbling", "hopping", "session", "max", "mean"};
+    CU_ASSERT_STRING_EQUAL(hs_tool_suggest("tumblin", 7, w, 5), "tumbling");
+    CU_ASSERT_STRING_EQUAL(hs_tool_suggest("hoppnig", 7, w, 5), "hopping");
+    CU_ASSERT_STRING_EQUAL(hs_tool_suggest("maxx", 4, w, 5), "max");
+    CU_ASSERT_STRING_EQUAL(hs_tool_suggest("maen", 4, w, 5), "mean");
+    CU_ASSERT_PTR_NULL(hs_tool_suggest("minimum", 7, w, 5));
+    CU_ASSERT_PTR_NULL(hs_tool_suggest("", 0, w, 5));
+    CU_ASSERT_PTR_NULL(hs_tool_suggest("xy", 2, w, 5));
+}
+
 /* online: lateness and max_lateness are read as durations; negative or zero bounds are refused. */
 static void test_online_lateness(void)
 {
@@ -770,6 +850,8 @@ HS_TEST_INIT(workflow)
     HS_TEST(test_multi_output_units);
     HS_TEST(test_validation_errors_have_lines);
     HS_TEST(test_stream_names_follow_id_rules);
+    HS_TEST(test_parameter_values_are_checked);
+    HS_TEST(test_suggest);
     HS_TEST(test_online_lateness);
     HS_TEST(test_text_values_that_are_not_text);
     HS_TEST(test_errors_escape_control_characters);

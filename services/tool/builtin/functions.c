@@ -5,6 +5,7 @@
 #include "hs_alloc.h"
 #include "hs_buf.h"
 #include "hs_error.h"
+#include "hs_json.h"
 #include "hs_mpack.h"
 
 #include <math.h>
@@ -567,6 +568,51 @@ int hs_func_find_opts(const char *spec, hs_func_kind kind, const hs_func_opts *o
                       "unknown function '%s' (valid: %s, or \"lua: <source>\" returning a "
                       "function)",
                       spec, names);
+}
+
+int hs_func_check(const hs_value *v, hs_func_kind kind, hs_buf *err)
+{
+    if (v->type != HS_V_STR)
+        return HS_OK; /* the type is checked before */
+    if (v->len >= 4 && memcmp(v->u.s, "lua:", 4) == 0) {
+        char *src = hs_malloc(v->len - 4 + 1);
+        if (src == NULL)
+            return HS_ERR_NOMEM;
+        memcpy(src, v->u.s + 4, v->len - 4);
+        src[v->len - 4] = '\0';
+        int rc = hs_lua_check(src);
+        hs_free(src);
+        if (rc != HS_OK) {
+            int w = hs_buf_puts(err, hs_err_detail());
+            return w == HS_OK ? HS_ERR_SCHEMA : w;
+        }
+        return HS_OK;
+    }
+    size_t n;
+    const char *const *names = hs_func_names(kind, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strlen(names[i]) == v->len && memcmp(names[i], v->u.s, v->len) == 0)
+            return HS_OK;
+    char list[256];
+    hs__names_join(kind, list, sizeof list);
+    int rc = hs_json_put_string(err, v->u.s, v->len);
+    if (rc == HS_OK)
+        rc = hs_buf_printf(err, " is not a %s function (%s, or \"lua: <source>\" returning one)",
+                           kind == HS_FUNC_REDUCER ? "reducer" : "unary", list);
+    const char *near = hs_tool_suggest(v->u.s, v->len, names, n);
+    if (rc == HS_OK && near != NULL)
+        rc = hs_buf_printf(err, "; did you mean \"%s\"?", near);
+    return rc == HS_OK ? HS_ERR_SCHEMA : rc;
+}
+
+int hs_func_check_reducer(const char *name, const hs_value *v, hs_buf *err)
+{
+    return strcmp(name, "func") == 0 ? hs_func_check(v, HS_FUNC_REDUCER, err) : HS_OK;
+}
+
+int hs_func_check_unary(const char *name, const hs_value *v, hs_buf *err)
+{
+    return strcmp(name, "func") == 0 ? hs_func_check(v, HS_FUNC_UNARY, err) : HS_OK;
 }
 
 int hs_func_lookup(hs_tool_ctx *ctx, const char *param, hs_func_kind kind, hs_func *out)

@@ -112,6 +112,21 @@ int hs_func_lookup(hs_tool_ctx *ctx, const char *param, hs_func_kind kind, hs_fu
 int hs_func_lookup_opts(hs_tool_ctx *ctx, const char *param, hs_func_kind kind,
                         const hs_func_opts *opts, hs_func *out);
 
+/*
+ * Checks a function spec (v, a string) without running it, for a tool's
+ * check_param: a built-in name of the kind ("did you mean" for near misses)
+ * or "lua: <source>" that compiles in the sandbox. Returns HS_OK, or
+ * HS_ERR_SCHEMA with the reason appended to err.
+ */
+int hs_func_check(const hs_value *v, hs_func_kind kind, hs_buf *err);
+
+/*
+ * check_param functions for tools whose parameter `func` is a reducer, or a
+ * unary function (other parameters pass).
+ */
+int hs_func_check_reducer(const char *name, const hs_value *v, hs_buf *err);
+int hs_func_check_unary(const char *name, const hs_value *v, hs_buf *err);
+
 /* Frees what a resolved function holds (NULL-safe, idempotent). */
 void hs_func_release(hs_func *f);
 

@@ -179,6 +179,7 @@ const hs_tool_def hs_tool_aggregate = {
            "instead of being loaded whole; non-numeric values are skipped rather than "
            "passed to the function.",
     .params = hs__agg_params,
+    .check_param = hs_func_check_reducer,
     .init = hs__agg_init,
     .run = hs__agg_run,
     .fini = hs__agg_fini,

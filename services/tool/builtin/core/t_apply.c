@@ -232,6 +232,7 @@ const hs_tool_def hs_tool_apply = {
            "with a warning instead of failing the job; a Lua error fails the job with the "
            "Lua message.",
     .params = hs__apply_params,
+    .check_param = hs_func_check_unary,
     .init = hs__apply_init,
     .run = hs__apply_run,
     .fini = hs__apply_fini,

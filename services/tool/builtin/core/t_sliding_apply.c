@@ -159,6 +159,7 @@ const hs_tool_def hs_tool_sliding_apply = {
            "its data and results do not depend on how the interval is cut into jobs; data "
            "after the job end is never read.",
     .params = hs__sa_params,
+    .check_param = hs_func_check_reducer,
     .init = hs__sa_init,
     .run = hs__sa_run,
     .fini = hs__sa_fini,

@@ -147,6 +147,7 @@ const hs_tool_def hs_tool_relative_apply2 = {
            "are ignored with a warning and a value that is not a list is skipped with a "
            "warning instead of failing the job.",
     .params = hs__ra2_params,
+    .check_param = hs_func_check_reducer,
     .init = hs__ra2_init,
     .map = hs__ra2_map,
     .fini = hs__ra2_fini,

@@ -202,6 +202,7 @@ const hs_tool_def hs_tool_aggregate_into_dict_and_apply = {
            "sources are merged as streams instead of being loaded whole, the key may be "
            "inferred, and map keys are sorted.",
     .params = hs__aid_params,
+    .check_param = hs_func_check_unary,
     .init = hs__aid_init,
     .run = hs__aid_run,
     .fini = hs__aid_fini,

@@ -69,6 +69,7 @@ const hs_tool_def hs_tool_meta_instance = {
            "skipped with a warning. Difference from HyperStream: func receives the value, "
            "not the (timestamp, value) instance.",
     .params = hs__mi_params,
+    .check_param = hs_func_check_unary,
     .init = hs__mi_init,
     .map = hs__mi_map,
     .fini = hs__mi_fini,

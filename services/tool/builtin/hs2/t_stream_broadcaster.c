@@ -67,6 +67,7 @@ const hs_tool_def hs_tool_stream_broadcaster = {
            "identity over output plate room (kitchen, lounge) copies a house's occupancy to "
            "both rooms. A value the function cannot take is skipped with a warning.",
     .params = hs__sb_params,
+    .check_param = hs_func_check_unary,
     .init = hs__sb_init,
     .map = hs__sb_map,
     .fini = hs__sb_fini,

@@ -133,6 +133,7 @@ const hs_tool_def hs_tool_stream_broadcaster_from_stream = {
            "(so the output does not depend on how a period is cut into jobs), and the "
            "splitting stream is always read from MIN.",
     .params = hs__sbs_params,
+    .check_param = hs_func_check_unary,
     .init = hs__sbs_init,
     .map = hs__sbs_map,
     .fini = hs__sbs_fini,

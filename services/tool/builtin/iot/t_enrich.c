@@ -417,6 +417,15 @@ static const hs_tool_param hs__enrich_params[] = {
     {NULL, HS_P_ANY, NULL, NULL},
 };
 
+/* on_missing is drop, keep or null. */
+static int hs__enrich_check(const char *name, const hs_value *v, hs_buf *err)
+{
+    static const char *const miss[] = {"drop", "keep", "null"};
+    if (strcmp(name, "on_missing") == 0)
+        return hs_tool_check_choice(v, miss, sizeof miss / sizeof miss[0], err);
+    return HS_OK;
+}
+
 const hs_tool_def hs_tool_enrich = {
     .name = "enrich",
     .version = "1.0.0",
@@ -449,6 +458,7 @@ const hs_tool_def hs_tool_enrich = {
            "into {\"sensor\": \"s1\", \"v\": 3, \"asset_room\": \"kitchen\", "
            "\"asset_floor\": 0}. Not a HyperStream tool.",
     .params = hs__enrich_params,
+    .check_param = hs__enrich_check,
     .init = hs__enrich_init,
     .run = hs__enrich_run,
     .fini = hs__enrich_fini,

@@ -296,6 +296,15 @@ static const hs_tool_param hs__filter_params[] = {
     {NULL, HS_P_ANY, NULL, NULL},
 };
 
+/* op is one of the comparisons; func a unary function. */
+static int hs__filter_check(const char *name, const hs_value *v, hs_buf *err)
+{
+    if (strcmp(name, "op") == 0)
+        return hs_tool_check_choice(v, hs__fop_names,
+                                    sizeof hs__fop_names / sizeof hs__fop_names[0], err);
+    return hs_func_check_unary(name, v, err);
+}
+
 const hs_tool_def hs_tool_filter = {
     .name = "filter",
     .version = "1.0.0",
@@ -322,6 +331,7 @@ const hs_tool_def hs_tool_filter = {
            "job cuts. Not a HyperStream tool: its component_filter is op 'in' with "
            "invert as its complement.",
     .params = hs__filter_params,
+    .check_param = hs__filter_check,
     .init = hs__filter_init,
     .run = hs__filter_run,
     .fini = hs__filter_fini,

@@ -180,6 +180,17 @@ static const hs_tool_param hs__jw_params[] = {
     {NULL, HS_P_ANY, NULL, NULL},
 };
 
+/* mode is nearest or all; unmatched drop or keep. */
+static int hs__jw_check(const char *name, const hs_value *v, hs_buf *err)
+{
+    static const char *const modes[] = {"nearest", "all"}, *const unmatched[] = {"drop", "keep"};
+    if (strcmp(name, "mode") == 0)
+        return hs_tool_check_choice(v, modes, sizeof modes / sizeof modes[0], err);
+    if (strcmp(name, "unmatched") == 0)
+        return hs_tool_check_choice(v, unmatched, sizeof unmatched / sizeof unmatched[0], err);
+    return HS_OK;
+}
+
 const hs_tool_def hs_tool_join_window = {
     .name = "join_window",
     .version = "1.0.0",
@@ -203,6 +214,7 @@ const hs_tool_def hs_tool_join_window = {
            "humidity reading taken within 2 s of it. Not a HyperStream tool: its "
            "aligned_merge joins on equal timestamps only (tolerance 0 here).",
     .params = hs__jw_params,
+    .check_param = hs__jw_check,
     .init = hs__jw_init,
     .run = hs__jw_run,
     .fini = hs__jw_fini,

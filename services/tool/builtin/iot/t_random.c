@@ -728,6 +728,7 @@ const hs_tool_def hs_tool_custom = {
            "no seed, since a user function must be deterministic for recomputation to give "
            "the same values.",
     .params = hs__p_custom,
+    .check_param = hs_func_check_unary,
     .init = hs__init_custom,
     .run = hs__gen_run,
     .fini = hs__gen_fini,

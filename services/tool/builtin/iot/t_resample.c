@@ -271,6 +271,15 @@ static const hs_tool_param hs__rs_params[] = {
     {NULL, HS_P_ANY, NULL, NULL},
 };
 
+/* method is one of the ways to fill a slot. */
+static int hs__rs_check(const char *name, const hs_value *v, hs_buf *err)
+{
+    static const char *const methods[] = {"last", "linear", "mean"};
+    if (strcmp(name, "method") == 0)
+        return hs_tool_check_choice(v, methods, sizeof methods / sizeof methods[0], err);
+    return HS_OK;
+}
+
 const hs_tool_def hs_tool_resample = {
     .name = "resample",
     .version = "1.0.0",
@@ -298,6 +307,7 @@ const hs_tool_def hs_tool_resample = {
            "that stays empty across outages of more than 10 minutes. Not a HyperStream "
            "tool.",
     .params = hs__rs_params,
+    .check_param = hs__rs_check,
     .init = hs__rs_init,
     .run = hs__rs_run,
     .fini = hs__rs_fini,

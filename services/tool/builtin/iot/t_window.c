@@ -280,6 +280,15 @@ static const hs_tool_param hs__win_params[] = {
     {NULL, HS_P_ANY, NULL, NULL},
 };
 
+/* type is one of the kinds of window; func a reducer. */
+static int hs__win_check(const char *name, const hs_value *v, hs_buf *err)
+{
+    static const char *const types[] = {"tumbling", "hopping", "session"};
+    if (strcmp(name, "type") == 0)
+        return hs_tool_check_choice(v, types, sizeof types / sizeof types[0], err);
+    return hs_func_check_reducer(name, v, err);
+}
+
 const hs_tool_def hs_tool_window = {
     .name = "window",
     .version = "1.0.0",
@@ -306,6 +315,7 @@ const hs_tool_def hs_tool_window = {
            "events of each burst of activity. Not a HyperStream tool: HyperStream builds "
            "windows with sliding_window + sliding_apply.",
     .params = hs__win_params,
+    .check_param = hs__win_check,
     .init = hs__win_init,
     .run = hs__win_run,
     .fini = hs__win_fini,

@@ -689,6 +689,53 @@ int hs_lua_fn_create(hs_lua_fn **out, const char *source, hs_lua_mode mode,
     return HS_OK;
 }
 
+int hs_lua_check(const char *source)
+{
+    if (source == NULL)
+        return hs_err_set(HS_ERR_INVAL, "no Lua source given");
+    size_t len = strlen(source);
+    size_t lead = 0;
+    while (lead < len && hs__lx_space((unsigned char)source[lead]))
+        lead++;
+    if (lead < len && source[lead] == '\033')
+        return hs_err_set(HS_ERR_INVAL, "Lua bytecode is not accepted; give the Lua source text");
+    if (strstr(source, HS__LUA_TICK) != NULL)
+        return hs_err_set(HS_ERR_INVAL, "the name " HS__LUA_TICK " is reserved in Lua functions");
+    /* The chunk as hs_lua_fn_create compiles it, so that both accept the same sources. */
+    hs_buf code;
+    hs_buf_init(&code, 0);
+    int rc = hs_buf_puts(&code, "local " HS__LUA_TICK " = ... return (function(...) ");
+    if (rc == HS_OK)
+        rc = hs_lua_instrument(source, len, &code);
+    if (rc == HS_OK)
+        rc = hs_buf_puts(&code, "\nend)()");
+    lua_State *L = rc == HS_OK ? luaL_newstate() : NULL;
+    if (rc == HS_OK && L == NULL)
+        rc = hs_err_set(HS_ERR_NOMEM, "cannot create a Lua state");
+    if (rc == HS_OK) {
+        /* Compiled in text mode only; nothing is run. */
+        int st = luaL_loadbufferx(L, (const char *)code.data, code.len, "=lua", "t");
+        if (st == LUA_ERRSYNTAX) {
+            /* The message about the user's own text, as hs_lua_fn_create gives it. */
+            lua_pop(L, 1);
+            if (luaL_loadbufferx(L, source, len, "=lua", "t") == 0) {
+                lua_pop(L, 1);
+                luaL_loadbufferx(L, (const char *)code.data, code.len, "=lua", "t");
+            }
+            size_t ml = 0;
+            const char *m = lua_tolstring(L, -1, &ml);
+            rc = hs_err_set(HS_ERR_PARSE, "Lua syntax error: %.*s",
+                            (int)(ml > HS__LUA_MSG_MAX ? HS__LUA_MSG_MAX : ml), m ? m : "?");
+        } else if (st != 0) {
+            rc = hs_err_set(HS_ERR_NOMEM, "cannot compile the Lua source: out of memory");
+        }
+    }
+    if (L != NULL)
+        lua_close(L);
+    hs_buf_free(&code);
+    return rc;
+}
+
 void hs_lua_fn_destroy(hs_lua_fn *f)
 {
     if (f == NULL)

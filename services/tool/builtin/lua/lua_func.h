@@ -89,6 +89,15 @@ typedef struct hs_lua_fn hs_lua_fn;
 int hs_lua_fn_create(hs_lua_fn **out, const char *source, hs_lua_mode mode,
                      const hs_lua_limits *limits);
 
+/*
+ * Compiles source (the text after "lua:") as hs_lua_fn_create would, without
+ * running any of it: for checking a workflow. Returns HS_OK; HS_ERR_PARSE for
+ * a syntax error (detail "Lua syntax error: ..."); HS_ERR_INVAL for bytecode
+ * or the reserved name; HS_ERR_NOMEM. Whether the source returns a function
+ * is only known by running it (hs_lua_fn_create).
+ */
+int hs_lua_check(const char *source);
+
 /* Closes the state and frees f (NULL-safe). */
 void hs_lua_fn_destroy(hs_lua_fn *f);
 
