@@ -155,6 +155,7 @@ static void known_snapshot(hs_metrics_snapshot *s, const char *id)
     s->backlog = 3;
     s->late_reopened = 7;
     s->late_ignored = 8;
+    s->schema_rejected = 9;
     s->msgs_in_per_s = 1;
     s->msgs_out_per_s = 2;
     s->instances_in_per_s = 3.5;
@@ -187,6 +188,7 @@ static void test_render_json(void)
         "\"instances_in\":30,\"instances_out\":40,\"msgs_in_per_s\":1.0,\"msgs_out_per_s\":2.0,"
         "\"instances_in_per_s\":3.5,\"instances_out_per_s\":4.0,\"errors\":1,"
         "\"dead_lettered\":2,\"backlog\":3,\"late_reopened\":7,\"late_ignored\":8,"
+        "\"schema_rejected\":9,"
         "\"latency_ms\":{\"p50\":1.500,\"p95\":2.000,"
         "\"p99\":4.000,\"count\":6},\"rx_queued\":5,\"inflight\":6,\"reconnects\":1,"
         "\"rss_kb\":1000,\"cpu_s\":1.250}");
@@ -213,9 +215,11 @@ static void test_render_prom(void)
                 M("hs_dead_lettered_total", "counter", "Inputs rejected to the dead-letter topic",
                   "2") M("hs_backlog", "gauge", "Work waiting", "3")
                     M("hs_late_reopened_total", "counter",
-                      "Calculated intervals reopened by late data or invalidation", "7")
-                        M("hs_late_ignored_total", "counter",
-                          "Instances older than max_lateness: stored, reopening nothing", "8")
+                      "Calculated intervals reopened by late data or invalidation",
+                      "7") M("hs_late_ignored_total", "counter",
+                             "Instances older than max_lateness: stored, reopening nothing", "8")
+                        M("hs_schema_rejected_total", "counter",
+                          "Readings that failed an input schema: dead-lettered, not stored", "9")
                             M("hs_resident_memory_bytes", "gauge", "Resident set size", "1024000")
                                 M("hs_cpu_seconds_total", "counter", "CPU time used", "1.25")
                                     M("hs_uptime_seconds", "gauge", "Seconds since the start",
