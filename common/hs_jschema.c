@@ -224,10 +224,34 @@ static int jc_type(jc *c, const hs_value *v, unsigned *bits)
     return HS_OK;
 }
 
+/* Index just past the bracket expression starting at p[i] == '[' (len when unclosed). */
+static size_t bracket_end(const char *p, size_t len, size_t i)
+{
+    size_t k = i + 1;
+    if (k < len && p[k] == '^')
+        k++;
+    if (k < len && p[k] == ']')
+        k++; /* a ']' first is a literal */
+    while (k < len && p[k] != ']') {
+        if (p[k] == '[' && k + 1 < len && (p[k + 1] == ':' || p[k + 1] == '.' || p[k + 1] == '=')) {
+            char close = p[k + 1];
+            k += 2;
+            while (k + 1 < len && !(p[k] == close && p[k + 1] == ']'))
+                k++;
+            k += 2;
+        } else {
+            k++;
+        }
+    }
+    return k < len ? k + 1 : len;
+}
+
 /*
- * Refuses patterns that regcomp could turn into huge automata or slow
- * searches: back-references, and repetition bounds whose product passes
- * JS_REPEAT_MAX (nested bounds multiply).
+ * Refuses patterns that regcomp could turn into huge automata (glibc copies
+ * the repeated part for '+' and for bounds, so nested repetitions
+ * multiply): back-references, a repetition of a repetition ("a+*"), and
+ * patterns whose repetition factors ('+' counts 2, {n,m} the larger bound)
+ * multiply to more than JS_REPEAT_MAX, nested or not.
  */
 static int jc_pattern_check(jc *c, const char *p, size_t len)
 {
@@ -236,15 +260,26 @@ static int jc_pattern_check(jc *c, const char *p, size_t len)
     if (memchr(p, '\0', len) != NULL)
         return jc_fail(c, HS_ERR_SCHEMA, "a pattern cannot contain NUL");
     double product = 1;
+    bool after_repeat = false;
     for (size_t i = 0; i < len; i++) {
+        bool repeat = p[i] == '*' || p[i] == '+' || p[i] == '?' || p[i] == '{';
+        if (repeat && after_repeat)
+            return jc_fail(c, HS_ERR_SCHEMA,
+                           "a repetition cannot be repeated ('a+*', 'a{2}+'); use a group");
+        after_repeat = repeat;
         if (p[i] == '\\' && i + 1 < len) {
             if (p[i + 1] >= '1' && p[i + 1] <= '9')
                 return jc_fail(c, HS_ERR_SCHEMA, "back-references are not supported");
             i++;
+        } else if (p[i] == '[') {
+            i = bracket_end(p, len, i) - 1;
+        } else if (p[i] == '+') {
+            product *= 2;
         } else if (p[i] == '{') {
             double lo = 0, hi = 0;
             bool second = false;
-            for (size_t k = i + 1; k < len && p[k] != '}'; k++) {
+            size_t k = i + 1;
+            for (; k < len && p[k] != '}'; k++) {
                 if (p[k] == ',')
                     second = true;
                 else if (p[k] >= '0' && p[k] <= '9') {
@@ -254,13 +289,15 @@ static int jc_pattern_check(jc *c, const char *p, size_t len)
                         *d = JS_REPEAT_MAX + 1;
                 }
             }
+            i = k < len ? k : len - 1; /* the bound is one repetition: on to its '}' */
             double b = hi > lo ? hi : lo;
             product *= b < 1 ? 1 : b;
-            if (product > JS_REPEAT_MAX)
-                return jc_fail(c, HS_ERR_LIMIT,
-                               "the repetition bounds of a pattern multiply to more than %s",
-                               "1000");
         }
+        if (product > JS_REPEAT_MAX)
+            return jc_fail(c, HS_ERR_LIMIT,
+                           "the repetitions of a pattern multiply to more than %s ('+' counts "
+                           "2, {n,m} the larger bound)",
+                           "1000");
     }
     return HS_OK;
 }

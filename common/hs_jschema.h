@@ -22,8 +22,10 @@
  * ECMA-262: it is searched for anywhere in the string (anchor it with ^ and
  * $), matches bytes in the C locale (. is one byte, not one character),
  * knows no \d, \w, \s or lookaround (use [0-9], [[:alnum:]_], [[:space:]]),
- * and back-references are refused. A pattern is at most 256 bytes, and the
- * product of its repetition bounds ({n,m}) at most 1000.
+ * and back-references are refused. A pattern is at most 256 bytes, a
+ * repetition cannot be repeated ("a+*"), and its repetitions multiply to at
+ * most 1000 ('+' counts 2, {n,m} its larger bound, nested or not): glibc
+ * copies what they repeat.
  *
  * Limits: a schema has at most HS_JSCHEMA_MAX_NODES subschemas and nests at
  * most HS_MP_MAX_DEPTH deep; one validation visits at most

@@ -116,7 +116,7 @@ static void test_jschema_strings(void)
     const char *p = "{\"pattern\":\"^[A-Z]{2}[0-9]+$\"}";
     OK(p, "\"AB12\"");
     FAILS(p, "\"Ab12\"", "/v: \"Ab12\" does not match pattern \"^[A-Z]{2}[0-9]+$\"");
-    OK("{\"pattern\":\"b\"}", "\"abc\"");           /* searched, not anchored */
+    OK("{\"pattern\":\"b\"}", "\"abc\"");        /* searched, not anchored */
     OK("{\"pattern\":\"c$\"}", "\"a\\u0000c\""); /* the string is searched past a NUL */
 }
 
@@ -211,7 +211,11 @@ static void test_jschema_compile_errors(void)
     FAILS("{\"pattern\":\"(a)\\\\1\"}", "1",
           "COMPILE: s: /pattern: back-references are not supported");
     FAILS("{\"pattern\":\"((a{20}){20}){20}\"}", "1",
-          "COMPILE: s: /pattern: the repetition bounds of a pattern multiply to more than 1000");
+          "COMPILE: s: /pattern: the repetitions of a pattern multiply to more than 1000 ('+' "
+          "counts 2, {n,m} the larger bound)");
+    FAILS("{\"pattern\":\"a+*\"}", "1",
+          "COMPILE: s: /pattern: a repetition cannot be repeated ('a+*', 'a{2}+'); use a group");
+    OK("{\"pattern\":\"^[+*]+[[:digit:]]{2}$\"}", "\"+*12\"");
     CU_ASSERT_PTR_NOT_NULL(
         strstr(check("{\"pattern\":\"a[\"}", "1"),
                "COMPILE: s: /pattern: invalid POSIX extended regular expression"));
