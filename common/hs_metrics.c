@@ -93,6 +93,7 @@ int hs_metrics_render_json(const hs_metrics_snapshot *s, hs_buf *out)
             "\"msgs_in_per_s\":%.1f,\"msgs_out_per_s\":%.1f,\"instances_in_per_s\":%.1f,"
             "\"instances_out_per_s\":%.1f,\"errors\":%llu,\"dead_lettered\":%llu,\"backlog\":%llu,"
             "\"late_reopened\":%llu,\"late_ignored\":%llu,\"purged\":%llu,"
+            "\"schema_rejected\":%llu,"
             "\"latency_ms\":{\"p50\":%.3f,\"p95\":%.3f,\"p99\":%.3f,\"count\":%llu},"
             "\"rx_queued\":%zu,\"inflight\":%d,\"reconnects\":%llu,\"rss_kb\":%lld,\"cpu_s\":%.3f}",
             s->kind, s->version, (long long)s->t_us, s->uptime_s, s->paused ? "paused" : "online",
@@ -101,7 +102,8 @@ int hs_metrics_render_json(const hs_metrics_snapshot *s, hs_buf *out)
             s->msgs_in_per_s, s->msgs_out_per_s, s->instances_in_per_s, s->instances_out_per_s,
             (unsigned long long)s->errors, (unsigned long long)s->dead_lettered,
             (unsigned long long)s->backlog, (unsigned long long)s->late_reopened,
-            (unsigned long long)s->late_ignored, (unsigned long long)s->purged, s->p50_ms,
+            (unsigned long long)s->late_ignored, (unsigned long long)s->purged,
+            (unsigned long long)s->schema_rejected, s->p50_ms,
             s->p95_ms, s->p99_ms, (unsigned long long)s->window_count, s->rx_queued, s->inflight,
             (unsigned long long)s->reconnects, (long long)s->rss_kb, s->cpu_s);
     return rc;
@@ -153,6 +155,7 @@ static const hs__mkey hs__metrics_keys[] = {
     HS__MK("late_reopened", HS__MK_U64, late_reopened),
     HS__MK("late_ignored", HS__MK_U64, late_ignored),
     HS__MK("purged", HS__MK_U64, purged),
+    HS__MK("schema_rejected", HS__MK_U64, schema_rejected),
     HS__MK("latency_ms", HS__MK_LAT, p50_ms),
     HS__MK("rx_queued", HS__MK_SIZE, rx_queued),
     HS__MK("inflight", HS__MK_INT, inflight),
@@ -351,6 +354,9 @@ int hs_metrics_render_prom(const hs_metrics_snapshot *s, hs_buf *out)
          "Instances older than max_lateness: stored, reopening nothing", (double)s->late_ignored},
         {"hs_purged_total", "counter", "Instances deleted by purges and retention",
          (double)s->purged},
+        {"hs_schema_rejected_total", "counter",
+         "Readings that failed an input schema: dead-lettered, not stored",
+         (double)s->schema_rejected},
         {"hs_resident_memory_bytes", "gauge", "Resident set size", (double)s->rss_kb * 1024},
         {"hs_cpu_seconds_total", "counter", "CPU time used", s->cpu_s},
         {"hs_uptime_seconds", "gauge", "Seconds since the start", s->uptime_s},
@@ -474,6 +480,7 @@ static void hs__metrics_live(hs_metrics *m, hs_metrics_snapshot *s)
     s->late_reopened = c->late_reopened;
     s->purged = c->purged;
     s->late_ignored = c->late_ignored;
+    s->schema_rejected = c->schema_rejected;
     s->lat_count = atomic_load_explicit(&m->lat_count, memory_order_relaxed);
     s->lat_sum_us = atomic_load_explicit(&m->lat_sum_us, memory_order_relaxed);
     s->rx_queued = p.rx_queued;

@@ -39,6 +39,8 @@ typedef struct hs_metrics_counters {
     _Atomic uint64_t late_reopened, late_ignored;
     /* Instances deleted by purges and retention (the writer). */
     _Atomic uint64_t purged;
+    /* Readings that failed an input schema (ingest), dead-lettered, not stored. */
+    _Atomic uint64_t schema_rejected;
 } hs_metrics_counters;
 
 #define HS_METRICS_BUCKETS 256
@@ -71,6 +73,7 @@ typedef struct hs_metrics_snapshot {
     uint64_t errors, dead_lettered, backlog;
     uint64_t late_reopened, late_ignored;
     uint64_t purged;
+    uint64_t schema_rejected;
     /* Per second over the last metrics interval. */
     double msgs_in_per_s, msgs_out_per_s, instances_in_per_s, instances_out_per_s;
     /* Latency quantiles over the last metrics interval and the count they came from. */

@@ -35,6 +35,8 @@ const hs_cfg_item ingest_cfg_table[] = {
      "stream: one stream per file; columns: one stream per column"},
     {"file_settle", HS_CFG_DURATION, "1s", offsetof(ingest_cfg, file_settle_us), false,
      "a file is taken once it has not changed for this long"},
+    {"schemas", HS_CFG_STR, "", offsetof(ingest_cfg, schemas), false,
+     "YAML/JSON file of input schemas per stream pattern (docs/SCHEMAS.md; empty: none)"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
 
@@ -56,7 +58,13 @@ struct ingest {
     size_t raw_prefix_len; /* length of "<prefix>/raw/" */
     ingest_files *files;
     int64_t next_scan_us;
+    hs_schemaset *schemas; /* owned input schemas */
 };
+
+hs_schemaset *ingest_schemas(ingest *in)
+{
+    return in->schemas;
+}
 
 /* Sends the instances of b as one append request of stream sid. */
 static int in_append(ingest *in, const char *sid, const hs_batch *b)
@@ -198,7 +206,8 @@ static void in_on_raw(ingest *in, hs_mqtt_msg *m)
      */
     const uint8_t *pl = m->payload;
     bool mp_batch = m->len > 2 && (pl[0] == 0xdc || pl[0] == 0xdd || (pl[0] & 0xf0) == 0x90);
-    if (mp_batch && hs_codec_decode_mpack(pl, m->len, false, &in->decoded) == HS_OK &&
+    if (mp_batch && !hs_schemaset_applies(in->schemas, hs_buf_cstr(&in->sid)) &&
+        hs_codec_decode_mpack(pl, m->len, false, &in->decoded) == HS_OK &&
         (int64_t)in->decoded.n * 2 >= in->cfg->batch_max_instances) {
         pending *p = hs_map_get(&in->pend, hs_buf_cstr(&in->sid));
         if (p == NULL || p->b.n == 0) {
@@ -220,6 +229,7 @@ static void in_on_raw(ingest *in, hs_mqtt_msg *m)
         return;
     }
     c->instances_in += in->decoded.n;
+    (void)ingest_schema_filter(in->schemas, in->svc, hs_buf_cstr(&in->sid), m->topic, &in->decoded);
     rc = ingest_add(in, hs_buf_cstr(&in->sid), &in->decoded);
     if (rc != HS_OK) {
         c->errors++;
@@ -291,7 +301,9 @@ int ingest_create(ingest **out, hs_service *svc, const ingest_cfg *cfg)
     hs_wclient_opts wo;
     hs_service_wclient_opts(svc, &wo);
     wo.max_pending_bytes = (size_t)cfg->max_pending_bytes;
-    int rc = hs_wclient_create(&in->wc, &wo);
+    int rc = ingest_schema_load(&in->schemas, cfg, in->log);
+    if (rc == HS_OK)
+        rc = hs_wclient_create(&in->wc, &wo);
     if (rc == HS_OK && cfg->watch_dir[0] != '\0')
         rc = ingest_files_create(&in->files, in, svc, cfg);
     if (rc == HS_OK) {
@@ -321,6 +333,7 @@ void ingest_destroy(ingest *in)
     if (in == NULL)
         return;
     ingest_files_destroy(in->files);
+    hs_schemaset_destroy(in->schemas);
     hs_wclient_destroy(in->wc);
     size_t pos = 0;
     hs_map_entry *e;

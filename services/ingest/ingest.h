@@ -17,6 +17,7 @@
 #define HS_INGEST_H
 
 #include "hs_codec.h"
+#include "hs_schemaset.h"
 #include "hs_service.h"
 #include "hs_wclient.h"
 
@@ -35,6 +36,7 @@ typedef struct ingest_cfg {
     int64_t watch_interval_us;
     char *file_mode;        /* "stream": one stream per file; "columns": one per column */
     int64_t file_settle_us; /* a file is taken once unchanged for this long */
+    char *schemas;          /* input schemas file (docs/SCHEMAS.md; "" = none) */
 } ingest_cfg;
 
 extern const hs_cfg_item ingest_cfg_table[];
@@ -56,6 +58,31 @@ int ingest_flush_all(ingest *in);
 
 /* Waits until the writer acknowledged everything sent so far. */
 int ingest_wait_acked(ingest *in, int timeout_ms);
+
+/* The input schemas of the ingest (borrowed; never NULL once created). */
+hs_schemaset *ingest_schemas(ingest *in);
+
+/*
+ * Input schemas (ingest_schema.c). ingest_schema_load builds the set of the
+ * config's schemas file (an empty set when the setting is empty); on error
+ * (HS_ERR_CONFIG, HS_ERR_NOMEM) it is logged and *out is NULL.
+ */
+int ingest_schema_load(hs_schemaset **out, const ingest_cfg *cfg, hs_log *log);
+
+/*
+ * Checks one reading value of stream sid: HS_OK, or HS_ERR_SCHEMA with why
+ * set, counted in schema_rejected (the caller dead-letters it).
+ */
+int ingest_schema_check(hs_schemaset *set, hs_service *svc, const char *sid, const uint8_t *v,
+                        size_t len, hs_buf *why);
+
+/*
+ * Removes from b the readings of stream sid that fail a schema, each
+ * dead-lettered (reason, raw topic, the reading as a JSON line) and counted;
+ * the order of the others is kept. Returns how many were removed.
+ */
+size_t ingest_schema_filter(hs_schemaset *set, hs_service *svc, const char *sid, const char *topic,
+                            hs_batch *b);
 
 /* The file watcher (ingest_files.c): scans the directory once. */
 typedef struct ingest_files ingest_files;

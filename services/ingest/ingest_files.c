@@ -362,9 +362,34 @@ static int cur_open(ingest_files *fs, const char *name, const char *path)
     return HS_OK;
 }
 
+/*
+ * True when the value fails an input schema of sid: the line is then
+ * rejected with the schema's message (the reading as a JSON line).
+ */
+static bool add_schema_rejects(ingest_files *fs, const char *sid, int64_t t, const uint8_t *v,
+                               size_t len)
+{
+    hs_buf why, line;
+    hs_buf_init(&why, 0);
+    hs_buf_init(&line, 0);
+    bool bad = ingest_schema_check(ingest_schemas(fs->in), fs->svc, sid, v, len, &why) != HS_OK;
+    if (bad) {
+        if (hs_codec_encode_json_line(t, v, len, &line) != HS_OK)
+            hs_buf_reset(&line);
+        char reason[1000];
+        snprintf(reason, sizeof reason, "stream %s: %s", sid, hs_buf_cstr(&why));
+        reject_line(fs, reason, (const char *)line.data, line.len);
+    }
+    hs_buf_free(&why);
+    hs_buf_free(&line);
+    return bad;
+}
+
 /* Adds one instance of value bytes to stream sid. */
 static int add_one(ingest_files *fs, const char *sid, int64_t t, const uint8_t *v, size_t len)
 {
+    if (add_schema_rejects(fs, sid, t, v, len))
+        return HS_ERR_SCHEMA;
     hs_batch_reset(&fs->one);
     int rc = hs_batch_push(&fs->one, t, v, len);
     if (rc == HS_OK)

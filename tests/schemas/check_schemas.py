@@ -434,7 +434,7 @@ METRICS = {"id": "writer", "service": "writer", "version": "0.1.0", "t": 1795323
            "instances_out": 10, "msgs_in_per_s": 0.5, "msgs_out_per_s": 0.0,
            "instances_in_per_s": 2.0, "instances_out_per_s": 2.0, "errors": 0,
            "dead_lettered": 0, "backlog": 0, "late_reopened": 0, "late_ignored": 0,
-           "purged": 0,
+           "purged": 0, "schema_rejected": 0,
            "latency_ms": {"p50": 0.14, "p95": 1.125, "p99": 2.25, "count": 12},
            "rx_queued": 0, "inflight": 0, "reconnects": 0, "rss_kb": 14264, "cpu_s": 0.021}
 

@@ -156,6 +156,7 @@ static void known_snapshot(hs_metrics_snapshot *s, const char *id)
     s->late_reopened = 7;
     s->late_ignored = 8;
     s->purged = 9;
+    s->schema_rejected = 10;
     s->msgs_in_per_s = 1;
     s->msgs_out_per_s = 2;
     s->instances_in_per_s = 3.5;
@@ -189,6 +190,7 @@ static void test_render_json(void)
         "\"instances_in_per_s\":3.5,\"instances_out_per_s\":4.0,\"errors\":1,"
         "\"dead_lettered\":2,\"backlog\":3,\"late_reopened\":7,\"late_ignored\":8,"
         "\"purged\":9,"
+        "\"schema_rejected\":10,"
         "\"latency_ms\":{\"p50\":1.500,\"p95\":2.000,"
         "\"p99\":4.000,\"count\":6},\"rx_queued\":5,\"inflight\":6,\"reconnects\":1,"
         "\"rss_kb\":1000,\"cpu_s\":1.250}");
@@ -220,6 +222,8 @@ static void test_render_prom(void)
                              "Instances older than max_lateness: stored, reopening nothing", "8")
                         M("hs_purged_total", "counter", "Instances deleted by purges and retention",
                           "9")
+                        M("hs_schema_rejected_total", "counter",
+                          "Readings that failed an input schema: dead-lettered, not stored", "10")
                             M("hs_resident_memory_bytes", "gauge", "Resident set size", "1024000")
                                 M("hs_cpu_seconds_total", "counter", "CPU time used", "1.25")
                                     M("hs_uptime_seconds", "gauge", "Seconds since the start",

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Input schemas (docs/SCHEMAS.md): a schemas file given to ingest (setting
+# `schemas`) checks the value of every raw reading, over MQTT and from
+# files. Good readings are stored; bad ones are not, each is dead-lettered
+# on hs/dead/ingest with the schema's message and the stream id, counted in
+# schema_rejected, and for files listed in the .errors report. The other
+# readings of the same message or file are stored.
+. "$(dirname "$0")/lib.sh"
+export HS_FILE_SETTLE=200ms HS_WATCH_INTERVAL=200ms
+SCHEMA_DIR=$(mktemp -d /tmp/hs-it-schema-XXXXXX)
+export HS_SCHEMAS=$SCHEMA_DIR/schemas.yaml
+cat > "$HS_SCHEMAS" <<'YAML'
+# Temperatures are numbers within the sensor's range.
+- stream: temperature/#
+  schema: {type: number, minimum: -40, maximum: 100}
+# Every house-1 stream (one meta-data pair) must also be a number: both apply.
+- stream: +/house=1
+  schema: {type: number}
+# A schema file, relative to this file.
+- stream: door/#
+  schema: door.json
+YAML
+cat > "$SCHEMA_DIR/door.json" <<'JSON'
+{"type": "object", "required": ["state"], "additionalProperties": false,
+ "properties": {"state": {"enum": ["open", "closed"]}, "battery": {"type": "integer"}}}
+JSON
+it_setup
+IT_EXTRA_PIDS=""
+mosquitto_sub -p "$IT_PORT" -q 1 -t 'hs/dead/ingest' > "$IT_DIR/dead.txt" &
+IT_EXTRA_PIDS="$IT_EXTRA_PIDS $!"
+sleep 0.5
+T=temperature/house=1
+D=door/site=lab
+# One message with three good readings and two bad ones, then single readings.
+mosquitto_pub -p "$IT_PORT" -q 1 -t "hs/raw/$T" -m \
+  '[{"t":1700000001,"v":20.5},{"t":1700000002,"v":120},{"t":1700000003,"v":-3},{"t":1700000004,"v":"hot"},{"t":1700000005,"v":100}]'
+mosquitto_pub -p "$IT_PORT" -q 1 -t "hs/raw/$D" -m '{"t":1700000001,"v":{"state":"open","battery":90}}'
+mosquitto_pub -p "$IT_PORT" -q 1 -t "hs/raw/$D" -m '{"t":1700000002,"v":{"state":"ajar"}}'
+mosquitto_pub -p "$IT_PORT" -q 1 -t "hs/raw/$D" -m '{"t":1700000003,"v":{"state":"closed","x":1}}'
+# A stream no pattern matches takes anything.
+mosquitto_pub -p "$IT_PORT" -q 1 -t "hs/raw/humidity/house=2" -m '{"t":1700000001,"v":"any"}'
+it_wait_eq 3 30 it_count "$T"
+it_wait_eq 1 30 it_count "$D"
+it_wait_eq 1 30 it_count "humidity/house=2"
+$HSCTL stream get "$T" > "$IT_DIR/t.jsonl"
+printf '%s\n' '{"t":"2023-11-14T22:13:21Z","v":20.5}' '{"t":"2023-11-14T22:13:23Z","v":-3}' \
+  '{"t":"2023-11-14T22:13:25Z","v":100}' > "$IT_DIR/t.expected"
+cmp -s "$IT_DIR/t.jsonl" "$IT_DIR/t.expected" || { diff "$IT_DIR/t.jsonl" "$IT_DIR/t.expected" >&2; it_fail "stored temperatures differ"; }
+$HSCTL stream get "$D" | grep -q '"v":{"state":"open","battery":90}' || it_fail "the good door reading is not stored"
+
+# Files: the bad rows are rejected and reported, the good ones stored.
+printf 't,v\n2024-01-01T00:00:01Z,21\n2024-01-01T00:00:02Z,-50\n2024-01-01T00:00:03Z,22\n' \
+  > "$IT_DIR/inbox/temperature,house=3.csv"
+it_wait_eq 2 30 it_count "temperature/house=3"
+for _ in $(seq 1 100); do [ -f "$IT_DIR/inbox/failed/temperature,house=3.csv.errors" ] && break; sleep 0.1; done
+grep -q "line 3: stream temperature/house=3: schema 'temperature/#' (config): /v: -50 is less than minimum -40" \
+  "$IT_DIR/inbox/failed/temperature,house=3.csv.errors" \
+  || { cat "$IT_DIR/inbox/failed/temperature,house=3.csv.errors" >&2; it_fail "the .errors report does not name the failing row"; }
+
+# Dead letters: one per bad reading, with the stream id and the schema's message.
+want=(
+  "stream $T: schema 'temperature/#' (config): /v: 120 is greater than maximum 100"
+  "stream $T: schema 'temperature/#' (config): /v: \\\"hot\\\" is not of type number"
+  "stream $D: schema 'door/#' (config): /v/state: \\\"ajar\\\" is not one of the values of enum"
+  "stream $D: schema 'door/#' (config): /v: property \\\"x\\\" is not allowed by additionalProperties"
+  "schema 'temperature/#' (config): /v: -50 is less than minimum -40"
+)
+for _ in $(seq 1 100); do [ "$(wc -l < "$IT_DIR/dead.txt")" -ge 5 ] && break; sleep 0.1; done
+for w in "${want[@]}"; do
+  grep -qF -- "$w" "$IT_DIR/dead.txt" || { cat "$IT_DIR/dead.txt" >&2; it_fail "no dead letter saying: $w"; }
+done
+[ "$(wc -l < "$IT_DIR/dead.txt")" = 5 ] || { cat "$IT_DIR/dead.txt" >&2; it_fail "expected exactly 5 dead letters"; }
+# The dead letter carries the failing reading itself.
+grep -F '120 is greater' "$IT_DIR/dead.txt" | grep -qF '2023-11-14T22:13:22Z' || it_fail "the dead letter does not carry the reading"
+
+# The count: schema_rejected in the ingest's stats.
+$HSCTL ctl ingest stats > "$IT_DIR/stats.json" 2>/dev/null || it_fail "ctl ingest stats failed"
+n=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["stats"]["schema_rejected"])' "$IT_DIR/stats.json") \
+  || { cat "$IT_DIR/stats.json" >&2; it_fail "no schema_rejected in the stats"; }
+[ "$n" = 5 ] || it_fail "schema_rejected is $n, expected 5"
+
+# A schemas file with a typo stops ingest with the file and line.
+printf -- '- stream: a/#\n  schema: {type: number, maximun: 3}\n' > "$SCHEMA_DIR/bad.yaml"
+if HS_SCHEMAS="$SCHEMA_DIR/bad.yaml" "$HS_BIN/hs-ingest" --config "$IT_DIR/hs.conf" --set service_id=ingest-check > "$IT_DIR/bad.out" 2>&1; then
+  it_fail "hs-ingest started with an invalid schema"
+fi
+grep -qF "bad.yaml:2:35: schema: /maximun: unknown keyword 'maximun'" "$IT_DIR/bad.out" \
+  || { cat "$IT_DIR/bad.out" >&2; it_fail "the schema error does not name file and line"; }
+rm -rf "$SCHEMA_DIR"
+it_all_alive || it_fail "a service died"
+it_log "schemas: good readings stored, 5 bad ones dead-lettered and counted"
