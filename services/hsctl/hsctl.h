@@ -36,6 +36,7 @@ typedef struct hsctl {
     char data_dir[1024]; /* the stack's directory (--data, HS_DATA, ./hs-data) */
     bool have_data_conf; /* data_dir/hs.conf exists and was loaded */
     bool data_explicit;  /* data_dir was named (--data, HS_DATA): it must hold a stack */
+    bool no_stack;       /* hsctl_have_stack found none: hsctl exits with HSCTL_USER */
     hsctl_cfg cfg;
     char bindir[1024]; /* directory of the hsctl binary (services live beside it) */
     hs_mqtt *mqtt;     /* connected lazily by hsctl_mqtt */

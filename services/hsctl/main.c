@@ -102,6 +102,7 @@ bool hsctl_have_stack(hsctl *h)
     struct stat st;
     if (stat(conf, &st) == 0)
         return true;
+    h->no_stack = true;
     hs_buf q;
     hs_buf_init(&q, 0);
     int rc = hsctl_shell_quote(&q, h->data_dir);
@@ -474,6 +475,9 @@ int main(int argc, char **argv)
         rc = g_run[k].run(&h, sub_argc, sub_argv);
     else
         rc = hsctl_fail(HSCTL_SYSTEM, "verb '%s' has no implementation", verb);
+    /* No stack where one was named is the user's error, whichever verb ran into it. */
+    if (h.no_stack && rc != HSCTL_OK)
+        rc = HSCTL_USER;
     hs_mqtt_destroy(h.mqtt);
     hs_store_close(h.store);
     hs_config_free(hsctl_cfg_table, &h.cfg);
