@@ -16,6 +16,10 @@ if [ "$(id -u)" -eq 0 ]; then bash scripts/deps.sh; else bash scripts/deps.sh ||
 cmake -S . -B build >/dev/null
 cmake --build build -j "$(nproc)" >/dev/null
 export PATH="$ROOT/build/bin:$PATH"
+# Bash completion of hsctl for new shells (bash-completion loads it on first use of hsctl).
+if [ "$(id -u)" -eq 0 ]; then COMPDIR=/usr/share/bash-completion/completions
+else COMPDIR=${XDG_DATA_HOME:-$HOME/.local/share}/bash-completion/completions; fi
+mkdir -p "$COMPDIR" && cp build/share/bash-completion/completions/hsctl "$COMPDIR/hsctl"
 DATA=${HS_DATA:-$ROOT/hs-data}
 PORT=${HS_DEMO_PORT:-1884}
 export HS_DATA="$DATA"
@@ -106,5 +110,7 @@ cat <<TXT
   hsctl stream invalidate room_temp/house=1/room=kitchen --from -1h --to now
   hsctl stream intervals house_temp/house=1      shows what that reopened downstream
   hsctl tool ls                                  the tool library
+  hsctl help; hsctl help stream                 every verb; a verb's commands and options
+  (a new bash completes hsctl: completion installed in $COMPDIR)
   (the picture: $DATA/house_climate.svg; the stack keeps running with HS_DEMO_KEEP=1)
 TXT

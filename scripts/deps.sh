@@ -13,7 +13,7 @@ PKGS=(
   libpaho-mqtt-dev libssl-dev libmsgpack-dev libmongoc-dev libbson-dev
   libsqlite3-dev libyaml-dev libluajit-5.1-dev libmicrohttpd-dev libcunit1-dev
   # runtime
-  mosquitto mosquitto-clients sqlite3 graphviz
+  mosquitto mosquitto-clients sqlite3 graphviz bash-completion
   # tests: schema checks, MongoDB wire-protocol emulator, metrics format check
   python3 python3-jsonschema python3-yaml python3-msgpack python3-mockupdb python3-mongomock
   prometheus

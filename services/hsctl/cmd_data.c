@@ -321,51 +321,38 @@ int cmd_sub(hsctl *h, int argc, char **argv)
 
 typedef enum { FMT_JSON, FMT_CSV, FMT_TABLE } out_fmt;
 
-static void print_instance(out_fmt fmt, const hs_batch *b, size_t i, hs_buf *line)
+/*
+ * Writes instance i of b: a JSON line, a CSV row (RFC 4180) or a row of
+ * table (printed in blocks by the caller). HS_OK or the encoder's error.
+ */
+static int print_instance(out_fmt fmt, const hs_batch *b, size_t i, hs_buf *line,
+                          hsctl_table *table)
 {
     hs_buf_reset(line);
+    int rc;
     if (fmt == FMT_JSON) {
-        hs_codec_encode_json_line(b->items[i].t_us, hs_batch_value(b, i), b->items[i].len, line);
+        rc = hs_codec_encode_json_line(b->items[i].t_us, hs_batch_value(b, i), b->items[i].len,
+                                       line);
     } else {
         char iso[HS_TIME_ISO_MAX];
         hs_time_format_iso(b->items[i].t_us, iso);
-        hs_buf tmp;
-        hs_buf_init(&tmp, 0);
-        hs_mp_reader r;
-        hs_mp_reader_init(&r, hs_batch_value(b, i), b->items[i].len);
-        hs_json_from_mpack(&r, &tmp);
-        const char *v = hs_buf_cstr(&tmp);
         if (fmt == FMT_CSV) {
-            /* Quote values holding commas or quotes. */
-            bool q = strpbrk(v, ",\"\n") != NULL;
-            hs_buf_printf(line, "%s,", iso);
-            if (q) {
-                hs_buf_putc(line, '"');
-                for (const char *p = v; *p; p++) {
-                    if (*p == '"')
-                        hs_buf_putc(line, '"');
-                    hs_buf_putc(line, (uint8_t)*p);
-                }
-                hs_buf_putc(line, '"');
-            } else {
-                hs_buf_puts(line, v);
-            }
-            hs_buf_putc(line, '\n');
+            rc = hs_buf_printf(line, "%s,", iso);
+            if (rc == HS_OK)
+                rc = hsctl_value_text(line, hs_batch_value(b, i), b->items[i].len, true);
+            if (rc == HS_OK)
+                rc = hs_buf_putc(line, '\n');
         } else {
-            /* Tables are for reading: floats with four decimals. */
-            double d;
-            hs_mp_reader fr;
-            hs_mp_reader_init(&fr, hs_batch_value(b, i), b->items[i].len);
-            hs_mp_type ty;
-            if (hs_mp_peek(&fr, &ty) == HS_OK && ty == HS_MP_FLOAT &&
-                hs_mp_get_number(&fr, &d) == HS_OK)
-                hs_buf_printf(line, "%-28s %.4f\n", iso, d);
-            else
-                hs_buf_printf(line, "%-28s %s\n", iso, v);
+            rc = hsctl_value_text(line, hs_batch_value(b, i), b->items[i].len, false);
+            const char *row[2] = {iso, hs_buf_cstr(line)};
+            if (rc == HS_OK)
+                rc = hsctl_table_add(table, row);
+            return rc;
         }
-        hs_buf_free(&tmp);
     }
-    fwrite(line->data, 1, line->len, stdout);
+    if (rc == HS_OK)
+        fwrite(line->data, 1, line->len, stdout);
+    return rc;
 }
 
 static int stream_get(hsctl *h, int argc, char **argv)
@@ -376,13 +363,7 @@ static int stream_get(hsctl *h, int argc, char **argv)
     out_fmt fmt = FMT_JSON;
     for (int i = 2; i < argc; i++) {
         const char *v;
-        if (strcmp(argv[i], "--help") == 0) {
-            puts("usage: hsctl stream get ID [--from T] [--to T] [--head N|--tail N]\n"
-                 "                       [--format json|csv|table]\n"
-                 "Prints the instances of stream ID with FROM < t <= TO in time order (default:\n"
-                 "all of them). Times: ISO-8601, epoch seconds, 'now', or -1h (relative).");
-            return 0;
-        } else if (hsctl_opt(argc, argv, &i, "--from", &v)) {
+        if (hsctl_opt(argc, argv, &i, "--from", &v)) {
             if (!hsctl_time(v, &from))
                 return HSCTL_USER;
         } else if (hsctl_opt(argc, argv, &i, "--to", &v)) {
@@ -442,14 +423,21 @@ static int stream_get(hsctl *h, int argc, char **argv)
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
     if (fmt == FMT_CSV)
         puts("t,v");
+    /* A table is printed in blocks: its columns are as wide as the widest cell so far. */
+    hsctl_table table;
+    const char *heads[2] = {"T", "V"};
+    memset(&table, 0, sizeof table);
+    rc = fmt == FMT_TABLE ? hsctl_table_init(&table, 2, heads, "ll") : HS_OK;
     hs_interval range = {from, to};
     hs_batch b;
     hs_batch_init(&b);
-    if (head > 0 || tail > 0) {
+    if (rc != HS_OK) {
+        /* reported below */
+    } else if (head > 0 || tail > 0) {
         rc = head > 0 ? hs_store_head(s, hs_buf_cstr(&sid), range, (size_t)head, &b)
                       : hs_store_tail(s, hs_buf_cstr(&sid), range, (size_t)tail, &b);
         for (size_t i = 0; rc == HS_OK && i < b.n; i++)
-            print_instance(fmt, &b, i, &line);
+            rc = print_instance(fmt, &b, i, &line, &table);
     } else {
         hs_store_cursor *c;
         rc = hs_store_read(s, hs_buf_cstr(&sid), range, 8192, &c);
@@ -457,12 +445,17 @@ static int stream_get(hsctl *h, int argc, char **argv)
             rc = hs_store_cursor_next(c, &b);
             if (rc != HS_OK || b.n == 0)
                 break;
-            for (size_t i = 0; i < b.n; i++)
-                print_instance(fmt, &b, i, &line);
+            for (size_t i = 0; rc == HS_OK && i < b.n; i++)
+                rc = print_instance(fmt, &b, i, &line, &table);
+            if (rc == HS_OK && fmt == FMT_TABLE && hsctl_table_print(&table) != HSCTL_OK)
+                rc = HS_ERR_NOMEM;
         }
         if (c != NULL)
             hs_store_cursor_close(c);
     }
+    if (rc == HS_OK && fmt == FMT_TABLE && hsctl_table_print(&table) != HSCTL_OK)
+        rc = HS_ERR_NOMEM;
+    hsctl_table_free(&table);
     fflush(stdout);
     hs_batch_free(&b);
     hs_buf_free(&line);
@@ -478,6 +471,8 @@ static int stream_get(hsctl *h, int argc, char **argv)
 typedef struct ls_ctx {
     hs_store *s;
     bool json;
+    hsctl_table table; /* the rows without json */
+    int rc;            /* HS_OK, or the first failure to add a row */
 } ls_ctx;
 
 /*
@@ -519,13 +514,32 @@ static int ls_one(void *ud, const hs_stream_info *info)
     char more[48] = "";
     if (reopened.n > 0)
         snprintf(more, sizeof more, "; reopened %zu", reopened.n);
-    if (c->json)
-        printf("{\"stream\":\"%s\",\"kind\":\"%s\",\"count\":%lld,\"intervals\":%zu,"
-               "\"reopened\":%zu}\n",
-               info->id, kind_name(info->kind), (long long)n, info->calculated.n, reopened.n);
-    else
-        printf("%-48s %-9s %10lld  (%s, %s]%s%s\n", info->id, kind_name(info->kind), (long long)n,
-               a, b, info->calculated.n > 1 ? " with gaps" : "", more);
+    if (c->json) {
+        hs_buf j;
+        hs_buf_init(&j, 0);
+        int rc = hs_buf_puts(&j, "{\"stream\":");
+        if (rc == HS_OK)
+            rc = hs_json_put_string(&j, info->id, strlen(info->id));
+        if (rc == HS_OK)
+            rc = hs_buf_printf(&j,
+                               ",\"kind\":\"%s\",\"count\":%lld,\"intervals\":%zu,"
+                               "\"reopened\":%zu}\n",
+                               kind_name(info->kind), (long long)n, info->calculated.n, reopened.n);
+        if (rc == HS_OK)
+            fwrite(j.data, 1, j.len, stdout);
+        else if (c->rc == HS_OK)
+            c->rc = rc;
+        hs_buf_free(&j);
+    } else {
+        char count[32], calc[2 * HS_TIME_ISO_MAX + 80];
+        snprintf(count, sizeof count, "%lld", (long long)n);
+        snprintf(calc, sizeof calc, "(%s, %s]%s%s", a, b,
+                 info->calculated.n > 1 ? " with gaps" : "", more);
+        const char *row[4] = {info->id, kind_name(info->kind), count, calc};
+        int rc = hsctl_table_add(&c->table, row);
+        if (rc != HS_OK && c->rc == HS_OK)
+            c->rc = rc;
+    }
     hs_intervals_free(&reopened);
     return 0;
 }
@@ -612,14 +626,7 @@ static int stream_invalidate(hsctl *h, int argc, char **argv)
     bool have_from = false, have_to = false;
     for (int i = 2; i < argc; i++) {
         const char *v;
-        if (strcmp(argv[i], "--help") == 0) {
-            puts("usage: hsctl stream invalidate ID --from T --to T\n"
-                 "Reopens the calculated intervals of stream ID within (FROM, TO] and everything\n"
-                 "computed from them downstream (for a raw stream: what reads it). Online\n"
-                 "workflows compute them again at their next run; otherwise hsctl compute does.\n"
-                 "Until then hsctl stream intervals shows them as reopened.");
-            return 0;
-        } else if (hsctl_opt(argc, argv, &i, "--from", &v)) {
+        if (hsctl_opt(argc, argv, &i, "--from", &v)) {
             if (!hsctl_time(v, &from))
                 return HSCTL_USER;
             have_from = true;
@@ -689,21 +696,15 @@ out:
 
 int cmd_stream(hsctl *h, int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        puts("usage: hsctl stream ls [PREFIX] [--json]\n"
-             "       hsctl stream get ID [--from T] [--to T] [--head N|--tail N] "
-             "[--format json|csv|table]\n"
-             "       hsctl stream intervals ID [--json]\n"
-             "       hsctl stream invalidate ID --from T --to T\n"
-             "       hsctl stream purge ID [--remove]\n"
-             "       hsctl stream purge ID|PATTERN --before T [--dry-run]");
-        return argc < 2 ? HSCTL_USER : 0;
-    }
+    /* main checked the command word against the table of cli.c. */
+    if (argc < 2)
+        return hsctl_fail(HSCTL_USAGE, "usage: hsctl stream COMMAND (hsctl help stream)");
     const char *what = argv[1];
     if (strcmp(what, "get") == 0)
         return stream_get(h, argc, argv);
     if (strcmp(what, "ls") == 0) {
-        ls_ctx c = {NULL, false};
+        ls_ctx c;
+        memset(&c, 0, sizeof c);
         const char *prefix = "";
         for (int i = 2; i < argc; i++) {
             const char *v;
@@ -717,10 +718,17 @@ int cmd_stream(hsctl *h, int argc, char **argv)
         c.s = hsctl_store(h);
         if (c.s == NULL)
             return HSCTL_SYSTEM;
-        if (!c.json)
-            printf("%-48s %-9s %10s  %s\n", "STREAM", "KIND", "COUNT", "CALCULATED");
+        const char *heads[4] = {"STREAM", "KIND", "COUNT", "CALCULATED"};
+        if (!c.json && hsctl_table_init(&c.table, 4, heads, "llrl") != HS_OK)
+            return hsctl_fail(HSCTL_SYSTEM, "out of memory");
         int rc = hs_store_stream_list(c.s, prefix, ls_one, &c);
-        return rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "%s", hs_err_detail());
+        int out = rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "%s", hs_err_detail());
+        if (out == HSCTL_OK && c.rc != HS_OK)
+            out = hsctl_fail(HSCTL_SYSTEM, "out of memory");
+        if (out == HSCTL_OK && !c.json)
+            out = hsctl_table_print(&c.table);
+        hsctl_table_free(&c.table);
+        return out;
     }
     if (strcmp(what, "invalidate") == 0)
         return stream_invalidate(h, argc, argv);

@@ -148,24 +148,47 @@ static void top_draw(top_row *rows, size_t n, bool tty)
     if (tty)
         fputs("\033[H\033[2J", stdout);
     printf("hsctl top  %s  (%zu services; Ctrl-C quits)\n", now, n);
-    printf("%-22s %-9s %-8s %9s %10s %10s %8s %8s %8s %6s %6s %7s %6s\n", "ID", "SERVICE", "STATE",
-           "MSG IN/s", "INST IN/s", "INST OUT/s", "BACKLOG", "p50 ms", "p99 ms", "ERR", "DEAD",
-           "RSS MB", "CPU s");
-    for (size_t i = 0; i < n; i++) {
+    hsctl_table t;
+    const char *heads[13] = {"ID",         "SERVICE", "STATE",  "MSG IN/s", "INST IN/s",
+                             "INST OUT/s", "BACKLOG", "p50 ms", "p99 ms",   "ERR",
+                             "DEAD",       "RSS MB",  "CPU s"};
+    if (hsctl_table_init(&t, 13, heads, "lllrrrrrrrrrr") != HS_OK) {
+        fputs("hsctl: out of memory\n", stderr);
+        return;
+    }
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < n; i++) {
         const hs_metrics_snapshot *m = &rows[i].m;
         char state[16];
         snprintf(state, sizeof state, "%s", rows[i].state);
         if (rows[i].have_metrics && strcmp(state, "online") == 0 && m->paused)
             snprintf(state, sizeof state, "paused");
+        char num[10][32];
+        const char *row[13] = {rows[i].id, rows[i].service, state};
         if (!rows[i].have_metrics) {
-            printf("%-22s %-9s %-8s %9s\n", rows[i].id, rows[i].service, state, "-");
-            continue;
+            for (size_t k = 3; k < 13; k++)
+                row[k] = "-";
+        } else {
+            snprintf(num[0], sizeof num[0], "%.0f", m->msgs_in_per_s);
+            snprintf(num[1], sizeof num[1], "%.0f", m->instances_in_per_s);
+            snprintf(num[2], sizeof num[2], "%.0f", m->instances_out_per_s);
+            snprintf(num[3], sizeof num[3], "%.0f", (double)m->backlog);
+            snprintf(num[4], sizeof num[4], "%.2f", m->p50_ms);
+            snprintf(num[5], sizeof num[5], "%.2f", m->p99_ms);
+            snprintf(num[6], sizeof num[6], "%.0f", (double)m->errors);
+            snprintf(num[7], sizeof num[7], "%.0f", (double)m->dead_lettered);
+            snprintf(num[8], sizeof num[8], "%.1f", (double)m->rss_kb / 1024.0);
+            snprintf(num[9], sizeof num[9], "%.1f", m->cpu_s);
+            for (size_t k = 0; k < 10; k++)
+                row[3 + k] = num[k];
         }
-        printf("%-22s %-9s %-8s %9.0f %10.0f %10.0f %8.0f %8.2f %8.2f %6.0f %6.0f %7.1f %6.1f\n",
-               rows[i].id, rows[i].service, state, m->msgs_in_per_s, m->instances_in_per_s,
-               m->instances_out_per_s, (double)m->backlog, m->p50_ms, m->p99_ms, (double)m->errors,
-               (double)m->dead_lettered, (double)m->rss_kb / 1024.0, m->cpu_s);
+        rc = hsctl_table_add(&t, row);
     }
+    if (rc != HS_OK)
+        fputs("hsctl: out of memory\n", stderr);
+    else
+        (void)hsctl_table_print(&t);
+    hsctl_table_free(&t);
     if (!tty)
         printf("\n");
     fflush(stdout);

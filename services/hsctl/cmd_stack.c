@@ -19,6 +19,7 @@
 #include "hs_time.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -346,6 +347,33 @@ static bool wait_online(hsctl *h, const char **ids, size_t nids, int timeout_ms)
     return false;
 }
 
+/*
+ * The commands to try next, as they work when pasted: a data directory other
+ * than the default (./hs-data here) is named in each, and an export line
+ * lets later commands leave it out.
+ */
+static int up_next_steps(hsctl *h)
+{
+    char dflt[PATH_MAX];
+    bool is_default = realpath("./hs-data", dflt) != NULL && strcmp(dflt, h->data_dir) == 0;
+    hs_buf q, data;
+    hs_buf_init(&q, 0);
+    hs_buf_init(&data, 0);
+    int rc = hsctl_shell_quote(&q, h->data_dir);
+    if (rc == HS_OK && !is_default)
+        rc = hs_buf_printf(&data, "--data %s ", hs_buf_cstr(&q));
+    if (rc == HS_OK) {
+        if (!is_default)
+            printf("to use this stack from any directory: export HS_DATA=%s\n", hs_buf_cstr(&q));
+        printf(
+            "try: hsctl %spub temperature/house=1 21.5; hsctl %sstream get temperature/house=1\n",
+            hs_buf_cstr(&data), hs_buf_cstr(&data));
+    }
+    hs_buf_free(&q);
+    hs_buf_free(&data);
+    return rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
+}
+
 int cmd_up(hsctl *h, int argc, char **argv)
 {
     int port = HSCTL_DEFAULT_PORT;
@@ -447,11 +475,11 @@ int cmd_up(hsctl *h, int argc, char **argv)
     if (broker == NULL && pid_is(bpid, "mosquitto"))
         kill(bpid, SIGUSR1);
     printf("stack is up: broker %s, store sqlite://%s/hs.db\n", url, h->data_dir);
-    printf("try: hsctl pub temperature/house=1 21.5; hsctl stream get temperature/house=1\n");
-    return HSCTL_OK;
+    return up_next_steps(h);
 }
 
-static void stop_one(hsctl *h, const char *name, const char *binary)
+/* Stops one process of the stack by its PID file; whether it was running. */
+static bool stop_one(hsctl *h, const char *name, const char *binary)
 {
     pid_t pid = read_pid(h, name);
     char pidf[HSCTL_PATH];
@@ -467,8 +495,11 @@ static void stop_one(hsctl *h, const char *name, const char *binary)
         } else {
             printf("%-10s stopped   pid %d\n", name, (int)pid);
         }
+        unlink(pidf);
+        return true;
     }
     unlink(pidf);
+    return false;
 }
 
 int cmd_down(hsctl *h, int argc, char **argv)
@@ -483,9 +514,19 @@ int cmd_down(hsctl *h, int argc, char **argv)
         if (!hsctl_opt(argc, argv, &i, "--data", &v))
             return hsctl_fail(HSCTL_USER, "unknown option '%s' for down", argv[i]);
     }
+    /* A directory without the stack's settings holds no stack: say so rather than do nothing. */
+    char conf[HSCTL_PATH];
+    snprintf(conf, sizeof conf, "%s/hs.conf", h->data_dir);
+    struct stat st;
+    if (stat(conf, &st) != 0)
+        return hsctl_fail(HSCTL_USER, "no stack in %s (it has no hs.conf): nothing to stop",
+                          h->data_dir);
+    bool any = false;
     for (size_t i = HS_STACK_N; i-- > 0;)
-        stop_one(h, hs_stack[i].name, hs_stack[i].binary);
-    stop_one(h, "broker", "mosquitto");
+        any |= stop_one(h, hs_stack[i].name, hs_stack[i].binary);
+    any |= stop_one(h, "broker", "mosquitto");
+    if (!any)
+        printf("nothing was running in %s\n", h->data_dir);
     return HSCTL_OK;
 }
 
@@ -510,10 +551,14 @@ int cmd_status(hsctl *h, int argc, char **argv)
     size_t n = collect_status(h, rows, 256, 500);
     qsort(rows, n, sizeof rows[0], cmp_rows);
     int64_t now = hs_time_now_us();
-    if (!json)
-        printf("%-28s %-10s %-8s %-8s %-8s %s\n", "ID", "SERVICE", "STATE", "VERSION", "PID",
-               "UPTIME");
-    for (size_t i = 0; i < n; i++) {
+    hsctl_table t;
+    const char *heads[6] = {"ID", "SERVICE", "STATE", "VERSION", "PID", "UPTIME"};
+    if (!json && hsctl_table_init(&t, 6, heads, "llllrl") != HS_OK)
+        return hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    hs_buf j;
+    hs_buf_init(&j, 0);
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < n; i++) {
         status_row *r = &rows[i];
         char up[32] = "-";
         if (strcmp(r->state, "offline") != 0 && r->started_us > 0) {
@@ -521,14 +566,34 @@ int cmd_status(hsctl *h, int argc, char **argv)
             snprintf(up, sizeof up, "%lldh%02lldm%02llds", (long long)(s / 3600),
                      (long long)(s / 60 % 60), (long long)(s % 60));
         }
-        if (json)
-            printf("{\"id\":\"%s\",\"service\":\"%s\",\"state\":\"%s\",\"version\":\"%s\","
-                   "\"pid\":%d,\"host\":\"%s\"}\n",
-                   r->id, r->service, r->state, r->version, r->pid, r->host);
-        else
-            printf("%-28s %-10s %-8s %-8s %-8d %s\n", r->id, r->service, r->state, r->version,
-                   r->pid, up);
+        if (json) {
+            /* Every text through the JSON writer: a status may carry any characters. */
+            const char *keys[5] = {"id", "service", "state", "version", "host"};
+            const char *vals[5] = {r->id, r->service, r->state, r->version, r->host};
+            for (size_t k = 0; rc == HS_OK && k < 5; k++) {
+                rc = hs_buf_printf(&j, "%s\"%s\":", k == 0 ? "{" : ",", keys[k]);
+                if (rc == HS_OK)
+                    rc = hs_json_put_string(&j, vals[k], strlen(vals[k]));
+            }
+            if (rc == HS_OK)
+                rc = hs_buf_printf(&j, ",\"pid\":%d}\n", r->pid);
+        } else {
+            char pid[16];
+            snprintf(pid, sizeof pid, "%d", r->pid);
+            const char *row[6] = {r->id, r->service, r->state, r->version, pid, up};
+            rc = hsctl_table_add(&t, row);
+        }
     }
+    int out = rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    if (out == HSCTL_OK && json)
+        fwrite(j.data, 1, j.len, stdout);
+    else if (out == HSCTL_OK)
+        out = hsctl_table_print(&t);
+    hs_buf_free(&j);
+    if (!json)
+        hsctl_table_free(&t);
+    if (out != HSCTL_OK)
+        return out;
     if (n == 0 && !json)
         printf("(no service has announced itself on %s/status/+)\n", h->cfg.prefix);
     return HSCTL_OK;

@@ -463,22 +463,98 @@ static int wf_load(hsctl *h, const char *id, hs_workflow **out)
     return rc;
 }
 
+/* workflow ls: the listing's context. */
+typedef struct wf_ls {
+    hsctl *h;          /* borrowed */
+    bool json;         /* JSON lines instead of a table */
+    hsctl_table table; /* the rows without json */
+    int rc;            /* HS_OK, or the first failure to add a row */
+} wf_ls;
+
 static int ls_one(void *ud, const char *key, const char *json)
 {
-    hsctl *h = ud;
+    wf_ls *c = ud;
     hs_workflow *wf = NULL;
     (void)json;
-    if (wf_load(h, key, &wf) != HSCTL_OK) {
-        printf("%-24s (does not load)\n", key);
-        return 0;
+    hs_buf j;
+    hs_buf_init(&j, 0);
+    int rc = HS_OK;
+    if (wf_load(c->h, key, &wf) != HSCTL_OK) {
+        if (c->json) {
+            rc = hs_buf_puts(&j, "{\"id\":");
+            if (rc == HS_OK)
+                rc = hs_json_put_string(&j, key, strlen(key));
+            if (rc == HS_OK)
+                rc = hs_buf_puts(&j, ",\"loads\":false}\n");
+        } else {
+            const char *row[5] = {key, "-", "-", "-", "(does not load)"};
+            rc = hsctl_table_add(&c->table, row);
+        }
+    } else {
+        char every[HS_DURATION_MAX] = "-";
+        if (wf->online)
+            hs_duration_format(wf->every_us, every);
+        if (c->json) {
+            rc = hs_buf_puts(&j, "{\"id\":");
+            if (rc == HS_OK)
+                rc = hs_json_put_string(&j, wf->id, strlen(wf->id));
+            if (rc == HS_OK)
+                rc = hs_buf_printf(&j, ",\"loads\":true,\"factors\":%zu,\"plates\":%zu,\"online\":",
+                                   wf->nfactors, wf->nplates);
+            if (rc == HS_OK && wf->online)
+                rc = hs_json_put_string(&j, every, strlen(every));
+            else if (rc == HS_OK)
+                rc = hs_buf_puts(&j, "null");
+            if (rc == HS_OK)
+                rc = hs_buf_puts(&j, ",\"name\":");
+            if (rc == HS_OK && wf->name != NULL)
+                rc = hs_json_put_string(&j, wf->name, strlen(wf->name));
+            else if (rc == HS_OK)
+                rc = hs_buf_puts(&j, "null");
+            if (rc == HS_OK)
+                rc = hs_buf_puts(&j, "}\n");
+        } else {
+            char nf[24], np[24];
+            snprintf(nf, sizeof nf, "%zu", wf->nfactors);
+            snprintf(np, sizeof np, "%zu", wf->nplates);
+            const char *row[5] = {wf->id, nf, np, every, wf->name ? wf->name : ""};
+            rc = hsctl_table_add(&c->table, row);
+        }
+        hs_workflow_destroy(wf);
     }
-    char every[HS_DURATION_MAX] = "-";
-    if (wf->online)
-        hs_duration_format(wf->every_us, every);
-    printf("%-24s %-7zu %-7zu %-8s %s\n", wf->id, wf->nfactors, wf->nplates, every,
-           wf->name ? wf->name : "");
-    hs_workflow_destroy(wf);
+    if (rc == HS_OK && c->json)
+        fwrite(j.data, 1, j.len, stdout);
+    hs_buf_free(&j);
+    if (rc != HS_OK) {
+        c->rc = rc;
+        return -1;
+    }
     return 0;
+}
+
+/* workflow ls [--json]: the stored workflows, as a table or as JSON lines. */
+static int wf_list(hsctl *h, bool json)
+{
+    hs_store *s = hsctl_store(h);
+    if (s == NULL)
+        return HSCTL_SYSTEM;
+    wf_ls c;
+    memset(&c, 0, sizeof c);
+    c.h = h;
+    c.json = json;
+    const char *heads[5] = {"ID", "FACTORS", "PLATES", "ONLINE", "NAME"};
+    if (!json && hsctl_table_init(&c.table, 5, heads, "lrrll") != HS_OK)
+        return hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    int rc = hs_store_doc_list(s, "workflows", "", false, 0, ls_one, &c);
+    int out = HSCTL_OK;
+    if (c.rc != HS_OK)
+        out = hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    else if (rc != HS_OK)
+        out = hsctl_fail(HSCTL_SYSTEM, "%s", hs_err_detail());
+    else if (!json)
+        out = hsctl_table_print(&c.table);
+    hsctl_table_free(&c.table);
+    return out;
 }
 
 static int wf_show(hsctl *h, const char *id, bool dot, const char *svg, bool json)
@@ -587,15 +663,8 @@ int cmd_workflow(hsctl *h, int argc, char **argv)
         else
             return hsctl_fail(HSCTL_USER, "unexpected argument '%s'", argv[i]);
     }
-    if (strcmp(verb, "ls") == 0) {
-        hs_store *s = hsctl_store(h);
-        if (s == NULL)
-            return HSCTL_SYSTEM;
-        printf("%-24s %-7s %-7s %-8s %s\n", "ID", "FACTORS", "PLATES", "ONLINE", "NAME");
-        return hs_store_doc_list(s, "workflows", "", false, 0, ls_one, h) == HS_OK
-                   ? HSCTL_OK
-                   : hsctl_fail(HSCTL_SYSTEM, "%s", hs_err_detail());
-    }
+    if (strcmp(verb, "ls") == 0)
+        return wf_list(h, json);
     if (arg == NULL)
         return hsctl_fail(HSCTL_USER, "usage: hsctl workflow %s %s", verb,
                           strcmp(verb, "add") == 0 || strcmp(verb, "check") == 0 ? "FILE" : "ID");
@@ -663,14 +732,16 @@ static void show_progress(const hs_proto_progress *p, bool tty, bool final)
         bar[width] = '\0';
         if (f)
             snprintf(failed, sizeof failed, ", failed %ld", f);
-        printf("\r[%s] %ld/%ld jobs%s  %.0f inst/s  %s%.0fs ", bar, d + f, t, failed, rate,
-               final ? "took " : "ETA ", final ? e : eta);
+        char secs[HSCTL_SECONDS_MAX];
+        printf("\r[%s] %ld/%ld jobs%s  %.0f inst/s  %s%s ", bar, d + f, t, failed, rate,
+               final ? "took " : "ETA ", hsctl_fmt_seconds(final ? e : eta, secs));
         if (final)
             printf("\n");
         fflush(stdout);
     } else {
-        printf("%s: %ld/%ld jobs done, %ld failed, %.0f instances, %.1f inst/s, %.1fs\n",
-               hs_proto_req_state_name(p->state), d, t, f, n, rate, e);
+        char secs[HSCTL_SECONDS_MAX];
+        printf("%s: %ld/%ld jobs done, %ld failed, %.0f instances, %.1f inst/s, %s\n",
+               hs_proto_req_state_name(p->state), d, t, f, n, rate, hsctl_fmt_seconds(e, secs));
     }
 }
 
@@ -686,7 +757,8 @@ int cmd_compute(hsctl *h, int argc, char **argv)
             puts("usage: hsctl compute ID --from T --to T [--wait] [--timeout SECONDS]\n"
                  "Asks the scheduler to compute workflow ID over (FROM, TO]: only what is not\n"
                  "calculated yet. With --wait, shows progress until the last job is committed;\n"
-                 "exit 2 when jobs failed.");
+                 "exit 2 when jobs failed, 3 when --timeout SECONDS passed first (the request\n"
+                 "goes on).");
             return 0;
         } else if (hsctl_opt(argc, argv, &i, "--from", &v)) {
             if (!hsctl_time(v, &from))
@@ -700,6 +772,8 @@ int cmd_compute(hsctl *h, int argc, char **argv)
             wait = true;
         } else if (hsctl_opt(argc, argv, &i, "--timeout", &v)) {
             timeout_s = v ? atof(v) : 0;
+            if (!(timeout_s > 0))
+                return hsctl_fail(HSCTL_USER, "--timeout needs a positive number of seconds");
         } else if (hsctl_opt(argc, argv, &i, "--data", &v)) {
             continue;
         } else if (id == NULL) {
@@ -746,8 +820,9 @@ int cmd_compute(hsctl *h, int argc, char **argv)
     int64_t end = timeout_s > 0 ? hs_time_mono_us() + (int64_t)(timeout_s * 1e6) : INT64_MAX;
     while (rc == HSCTL_OK && wait && !g_interrupted) {
         if (hs_time_mono_us() > end) {
-            rc = hsctl_fail(HSCTL_SYSTEM, "gave up waiting after %.0f s (the request goes on)",
-                            timeout_s);
+            char secs[HSCTL_SECONDS_MAX];
+            rc = hsctl_fail(HSCTL_TIMEOUT, "gave up waiting after %s (the request goes on)",
+                            hsctl_fmt_seconds(timeout_s, secs));
             break;
         }
         hs_mqtt_msg *msg;
@@ -780,6 +855,8 @@ int cmd_compute(hsctl *h, int argc, char **argv)
 typedef struct jobs_ctx {
     bool failed_only, json;
     long shown;
+    hsctl_table table; /* the rows without json */
+    int rc;            /* HS_OK, or the first failure to add a row */
 } jobs_ctx;
 
 static int jobs_one(void *ud, const char *key, const char *json)
@@ -806,10 +883,22 @@ static int jobs_one(void *ud, const char *key, const char *json)
         char why[32];
         snprintf(why, sizeof why, "%s%s", hs_proto_trigger_name(r->trigger),
                  r->recompute ? "+recompute" : "");
-        printf("%-27s %-16s f%-3u %-26s (%s, %s] %-7s %-18s %8llu %8.1fms %s\n", committed,
-               r->workflow, (unsigned)r->factor, r->pv[0] ? r->pv : "-", a, b,
-               hs_proto_outcome_name(r->outcome), why, (unsigned long long)r->count,
-               (double)r->duration_us / 1000.0, r->error != NULL ? r->error : "");
+        char factor[16], iv[2 * HS_TIME_ISO_MAX + 8], count[24], dur[32];
+        snprintf(factor, sizeof factor, "f%u", (unsigned)r->factor);
+        snprintf(iv, sizeof iv, "(%s, %s]", a, b);
+        snprintf(count, sizeof count, "%llu", (unsigned long long)r->count);
+        snprintf(dur, sizeof dur, "%.1fms", (double)r->duration_us / 1000.0);
+        const char *row[10] = {committed, r->workflow,
+                               factor,    r->pv[0] ? r->pv : "-",
+                               iv,        hs_proto_outcome_name(r->outcome),
+                               why,       count,
+                               dur,       r->error != NULL ? r->error : ""};
+        int rc = hsctl_table_add(&c->table, row);
+        if (rc != HS_OK) {
+            c->rc = rc;
+            hs_proto_history_msg_free(&hm);
+            return -1;
+        }
     }
     c->shown++;
     hs_proto_history_msg_free(&hm);
@@ -819,7 +908,8 @@ static int jobs_one(void *ud, const char *key, const char *json)
 int cmd_jobs(hsctl *h, int argc, char **argv)
 {
     const char *wf = NULL;
-    jobs_ctx c = {false, false, 0};
+    jobs_ctx c;
+    memset(&c, 0, sizeof c);
     long limit = 50;
     for (int i = 1; i < argc; i++) {
         const char *v;
@@ -847,12 +937,21 @@ int cmd_jobs(hsctl *h, int argc, char **argv)
     char prefix[300] = "";
     if (wf != NULL)
         snprintf(prefix, sizeof prefix, "%s/", wf);
-    if (!c.json)
-        printf("%-27s %-16s %-4s %-26s %-46s %-7s %-18s %8s %10s\n", "COMMITTED", "WORKFLOW", "F",
-               "PLATE VALUE", "INTERVAL", "OUTCOME", "WHY", "COUNT", "DURATION");
+    const char *heads[10] = {"COMMITTED", "WORKFLOW", "F",     "PLATE VALUE", "INTERVAL",
+                             "OUTCOME",   "WHY",      "COUNT", "DURATION",    "ERROR"};
+    if (!c.json && hsctl_table_init(&c.table, 10, heads, "lllllllrrl") != HS_OK)
+        return hsctl_fail(HSCTL_SYSTEM, "out of memory");
     int rc = hs_store_doc_list(s, "history", prefix, true, c.failed_only ? 0 : (size_t)limit,
                                jobs_one, &c);
-    return rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "%s", hs_err_detail());
+    int out = HSCTL_OK;
+    if (c.rc != HS_OK)
+        out = hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    else if (rc != HS_OK)
+        out = hsctl_fail(HSCTL_SYSTEM, "%s", hs_err_detail());
+    else if (!c.json)
+        out = hsctl_table_print(&c.table);
+    hsctl_table_free(&c.table);
+    return out;
 }
 
 /* ------------------------------------------------------------------ tools */
@@ -874,31 +973,85 @@ static const char *kind_name(hs_tool_kind k)
     return "?";
 }
 
+/* tool ls --json: one JSON line per tool. HS_OK or the buffer's error. */
+static int tool_json(const hs_tool_def *d, hs_buf *j)
+{
+    int rc = hs_buf_puts(j, "{\"name\":");
+    if (rc == HS_OK)
+        rc = hs_json_put_string(j, d->name, strlen(d->name));
+    if (rc == HS_OK)
+        rc = hs_buf_puts(j, ",\"version\":");
+    if (rc == HS_OK)
+        rc = hs_json_put_string(j, d->version, strlen(d->version));
+    if (rc == HS_OK)
+        rc = hs_buf_printf(j, ",\"kind\":\"%s\",\"summary\":", kind_name(d->kind));
+    if (rc == HS_OK)
+        rc = hs_json_put_string(j, d->summary ? d->summary : "",
+                                d->summary ? strlen(d->summary) : 0);
+    if (rc == HS_OK)
+        rc = hs_buf_puts(j, "}\n");
+    return rc;
+}
+
+/* tool ls [--json]: the registered tools, as a table or as JSON lines. */
+static int tool_list(hs_tool_registry *r, bool json)
+{
+    hsctl_table t;
+    const char *heads[4] = {"TOOL", "VERSION", "KIND", "SUMMARY"};
+    if (!json && hsctl_table_init(&t, 4, heads, NULL) != HS_OK)
+        return hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    hs_buf j;
+    hs_buf_init(&j, 0);
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < hs_tool_registry_count(r); i++) {
+        const hs_tool_def *d = hs_tool_registry_at(r, i);
+        if (json) {
+            rc = tool_json(d, &j);
+        } else {
+            const char *row[4] = {d->name, d->version, kind_name(d->kind),
+                                  d->summary ? d->summary : ""};
+            rc = hsctl_table_add(&t, row);
+        }
+    }
+    int out = rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    if (out == HSCTL_OK && json)
+        fwrite(j.data, 1, j.len, stdout);
+    else if (out == HSCTL_OK)
+        out = hsctl_table_print(&t);
+    hs_buf_free(&j);
+    if (!json)
+        hsctl_table_free(&t);
+    return out;
+}
+
 int cmd_tool(hsctl *h, int argc, char **argv)
 {
     (void)h;
     hs_tool_registry *r = tools();
     if (r == NULL)
         return HSCTL_SYSTEM;
-    if (argc < 2 || strcmp(argv[1], "ls") == 0) {
-        printf("%-32s %-8s %-15s %s\n", "TOOL", "VERSION", "KIND", "SUMMARY");
-        for (size_t i = 0; i < hs_tool_registry_count(r); i++) {
-            const hs_tool_def *d = hs_tool_registry_at(r, i);
-            printf("%-32s %-8s %-15s %s\n", d->name, d->version, kind_name(d->kind),
-                   d->summary ? d->summary : "");
-        }
-        return HSCTL_OK;
+    /* main checked the command word: ls (also when none is given) or show. */
+    bool show = argc >= 2 && strcmp(argv[1], "show") == 0;
+    bool json = false;
+    const char *name = NULL;
+    for (int i = argc >= 2 && argv[1][0] != '-' ? 2 : 1; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--json") == 0 && !show)
+            json = true;
+        else if (hsctl_opt(argc, argv, &i, "--data", &v))
+            continue;
+        else if (show && name == NULL)
+            name = argv[i];
+        else
+            return hsctl_fail(HSCTL_USER, "unexpected argument '%s' (hsctl help tool)", argv[i]);
     }
-    if (strcmp(argv[1], "--help") == 0) {
-        puts("usage: hsctl tool ls | show NAME\nThe tools a workflow factor can use "
-             "(HS_PLUGIN_DIR adds plugins).");
-        return 0;
-    }
-    if (strcmp(argv[1], "show") != 0 || argc < 3)
-        return hsctl_fail(HSCTL_USER, "usage: hsctl tool ls | show NAME");
-    const hs_tool_def *d = hs_tool_registry_find(r, argv[2]);
+    if (!show)
+        return tool_list(r, json);
+    if (name == NULL)
+        return hsctl_fail(HSCTL_USER, "usage: hsctl tool show NAME");
+    const hs_tool_def *d = hs_tool_registry_find(r, name);
     if (d == NULL)
-        return hsctl_fail(HSCTL_USER, "unknown tool '%s' (hsctl tool ls lists them)", argv[2]);
+        return hsctl_fail(HSCTL_USER, "unknown tool '%s' (hsctl tool ls lists them)", name);
     printf("%s %s (%s)\n%s\n\n", d->name, d->version, kind_name(d->kind),
            d->summary ? d->summary : "");
     if (d->max_sources < 0)

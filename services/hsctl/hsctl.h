@@ -2,9 +2,9 @@
  * hsctl: the command-line interface. Each group of verbs lives in its own
  * file (cmd_*.c) and gets the shared context below.
  *
- * Exit status: 0 success, 1 user error (bad arguments, unknown stream...),
- * 2 system error (broker or store unreachable...). Errors are one line on
- * stderr saying what was wrong and what to do.
+ * Exit status: the codes of cli.h (0 success, 1 user error, 2 system error
+ * or unknown command, 3 timeout). Errors are one line on stderr saying what
+ * was wrong and what to do.
  */
 #ifndef HSCTL_H
 #define HSCTL_H
@@ -12,6 +12,7 @@
 /* Size of path buffers built from the data directory (which is at most 1023 bytes). */
 #define HSCTL_PATH 2048
 
+#include "cli.h"
 #include "hs_proto.h"
 #include "hs_buf.h"
 #include "hs_mqtt.h"
@@ -19,8 +20,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-
-enum { HSCTL_OK = 0, HSCTL_USER = 1, HSCTL_SYSTEM = 2 };
 
 typedef struct hsctl_cfg {
     char *broker_url;
@@ -36,6 +35,8 @@ typedef struct hsctl_cfg {
 typedef struct hsctl {
     char data_dir[1024]; /* the stack's directory (--data, HS_DATA, ./hs-data) */
     bool have_data_conf; /* data_dir/hs.conf exists and was loaded */
+    bool data_explicit;  /* data_dir was named (--data, HS_DATA): it must hold a stack */
+    bool no_stack;       /* hsctl_have_stack found none: hsctl exits with HSCTL_USER */
     hsctl_cfg cfg;
     char bindir[1024]; /* directory of the hsctl binary (services live beside it) */
     hs_mqtt *mqtt;     /* connected lazily by hsctl_mqtt */
@@ -46,6 +47,15 @@ typedef struct hsctl {
 
 /* Prints "hsctl: <message>" to stderr and returns code. */
 int hsctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Whether the stack can be used: false, after printing why, when a data
+ * directory was named (--data, HS_DATA) that holds no stack (no hs.conf).
+ */
+bool hsctl_have_stack(hsctl *h);
+
+/* Prints the rows of t added so far to stdout. HSCTL_OK, or HSCTL_SYSTEM after an error. */
+int hsctl_table_print(hsctl_table *t);
 
 /* Connects to the broker (once); NULL after printing an error. */
 hs_mqtt *hsctl_mqtt(hsctl *h);

@@ -93,10 +93,44 @@ const char *hsctl_topic(hsctl *h, hs_buf *out, const char *fmt, ...)
     return hs_buf_cstr(out);
 }
 
+bool hsctl_have_stack(hsctl *h)
+{
+    if (!h->data_explicit)
+        return true;
+    char conf[HSCTL_PATH];
+    snprintf(conf, sizeof conf, "%s/hs.conf", h->data_dir);
+    struct stat st;
+    if (stat(conf, &st) == 0)
+        return true;
+    h->no_stack = true;
+    hs_buf q;
+    hs_buf_init(&q, 0);
+    int rc = hsctl_shell_quote(&q, h->data_dir);
+    hsctl_fail(HSCTL_USER,
+               "no stack in %s (it has no hs.conf): start one with 'hsctl --data %s up', or "
+               "name the directory 'hsctl up' used",
+               h->data_dir, rc == HS_OK ? hs_buf_cstr(&q) : h->data_dir);
+    hs_buf_free(&q);
+    return false;
+}
+
+int hsctl_table_print(hsctl_table *t)
+{
+    hs_buf out;
+    hs_buf_init(&out, 0);
+    int rc = hsctl_table_flush(t, &out);
+    if (rc == HS_OK)
+        fwrite(out.data, 1, out.len, stdout);
+    hs_buf_free(&out);
+    return rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
+}
+
 hs_mqtt *hsctl_mqtt(hsctl *h)
 {
     if (h->mqtt != NULL)
         return h->mqtt;
+    if (!hsctl_have_stack(h))
+        return NULL;
     hs_mqtt_opts o;
     hs_mqtt_opts_init(&o);
     o.url = h->cfg.broker_url;
@@ -122,6 +156,8 @@ hs_store *hsctl_store(hsctl *h)
 {
     if (h->store != NULL)
         return h->store;
+    if (!hsctl_have_stack(h))
+        return NULL;
     int rc = hs_store_open(&h->store, h->cfg.store_url, HS_STORE_READ);
     if (rc != HS_OK) {
         char msg[600];
@@ -189,6 +225,10 @@ int hsctl_write(hsctl *h, hs_proto_op op, const uint8_t *fields, size_t len, uin
                 char *err, size_t errlen, uint64_t *count)
 {
     hsctl_ack ack = {-1, "", 0};
+    if (!hsctl_have_stack(h)) {
+        snprintf(err, errlen, "no stack in %s", h->data_dir);
+        return HSCTL_USER;
+    }
     hs_wclient_opts o;
     hs_wclient_opts_init(&o);
     o.url = h->cfg.broker_url;
@@ -232,7 +272,8 @@ int hsctl_write(hsctl *h, hs_proto_op op, const uint8_t *fields, size_t len, uin
 static int hsctl_setup(hsctl *h, const char *data_opt)
 {
     const char *d = data_opt ? data_opt : getenv("HS_DATA");
-    if (d == NULL || d[0] == '\0')
+    h->data_explicit = d != NULL && d[0] != '\0';
+    if (!h->data_explicit)
         d = "./hs-data";
     char abs[PATH_MAX];
     if (realpath(d, abs) != NULL)
@@ -269,40 +310,93 @@ static int hsctl_setup(hsctl *h, const char *data_opt)
     return HSCTL_OK;
 }
 
-static void usage(FILE *f)
+/* Prints hsctl --help to f. */
+static int usage(FILE *f)
 {
-    fputs(
-        "usage: hsctl [--data DIR] VERB [ARGS]\n"
-        "\n"
-        "The local stack (broker, writer, ingest, scheduler, tools; embedded store):\n"
-        "  up [--data DIR] [--port N]     start it in the background (logs in DIR/logs)\n"
-        "  down                           stop exactly what 'up' started\n"
-        "  status                         every service's state\n"
-        "\n"
-        "Data:\n"
-        "  pub ID [--t T] VALUE           publish one reading to hs/raw/ID\n"
-        "  sub PATTERN                    print committed instances of hs/s/PATTERN as JSON lines\n"
-        "                                 (and corrections of recomputed intervals, hs/c/PATTERN)\n"
-        "  stream ls [PREFIX]             list streams\n"
-        "  stream get ID [--from T] [--to T] [--head N|--tail N] [--format json|csv|table]\n"
-        "  stream intervals ID [--json]   calculated (and reopened) intervals of a stream\n"
-        "  stream invalidate ID --from T --to T\n"
-        "                                 reopen its calculated intervals there and downstream\n"
-        "  stream purge ID [--remove]     delete a stream's data (and definition)\n"
-        "  stream purge ID|PATTERN --before T [--dry-run]\n"
-        "                                 delete data with t <= T (docs/DEPLOY.md, Retention)\n"
-        "\n"
-        "Workflows:\n"
-        "  workflow add FILE [--replace | --dry-run]\n"
-        "                                 store a workflow; a changed one needs --replace\n"
-        "  workflow ls | show ID | rm ID | check FILE\n"
-        "  compute ID --from T --to T [--wait]\n"
-        "                                 compute what is missing (or reopened) over (FROM, TO]\n"
-        "  jobs [WORKFLOW]                the job history\n"
-        "\n"
-        "The stack is found through --data DIR or HS_DATA (default ./hs-data), else through\n"
-        "HS_BROKER_URL and HS_STORE_URL. Run 'hsctl VERB --help' for details.\n",
-        f);
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    int rc = hsctl_cli_help(&b);
+    if (rc == HS_OK)
+        fputs(hs_buf_cstr(&b), f);
+    hs_buf_free(&b);
+    return rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
+}
+
+/* Prints the message of an unknown verb (v NULL) or command of v to stderr; HSCTL_USAGE. */
+static int unknown(const hsctl_cli_verb *v, const char *word)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    if (hsctl_cli_unknown(v, word, &b) == HS_OK)
+        fputs(hs_buf_cstr(&b), stderr);
+    else
+        fprintf(stderr, "hsctl: unknown %s '%s'\n", v ? "command" : "verb", word);
+    hs_buf_free(&b);
+    return HSCTL_USAGE;
+}
+
+/* The verbs and the functions that run them (the table of cli.c names them all). */
+static const struct {
+    const char *name;
+    int (*run)(hsctl *h, int argc, char **argv);
+} g_run[] = {
+    {"up", cmd_up},
+    {"down", cmd_down},
+    {"status", cmd_status},
+    {"pub", cmd_pub},
+    {"sub", cmd_sub},
+    {"stream", cmd_stream},
+    {"workflow", cmd_workflow},
+    {"compute", cmd_compute},
+    {"jobs", cmd_jobs},
+    {"tool", cmd_tool},
+    {"ctl", cmd_ctl},
+    {"top", cmd_top},
+};
+
+/*
+ * hsctl help [VERB] and hsctl VERB --help: the table's help of the verb;
+ * for a verb without commands, its own detailed help follows.
+ */
+static int help(hsctl *h, const char *name)
+{
+    if (name == NULL)
+        return usage(stdout);
+    const hsctl_cli_verb *v = hsctl_cli_verb_find(name);
+    if (v == NULL)
+        return unknown(NULL, name);
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    int rc = hsctl_cli_verb_help(v, &b);
+    if (rc == HS_OK)
+        fputs(hs_buf_cstr(&b), stdout);
+    hs_buf_free(&b);
+    if (rc != HS_OK)
+        return hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    if (hsctl_cli_has_cmds(v))
+        return HSCTL_OK;
+    for (size_t i = 0; i < sizeof g_run / sizeof g_run[0]; i++)
+        if (strcmp(g_run[i].name, name) == 0) {
+            char *args[] = {(char *)name, "--help", NULL};
+            putchar('\n');
+            fflush(stdout);
+            return g_run[i].run(h, 2, args);
+        }
+    return HSCTL_OK;
+}
+
+static int completion(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "bash") != 0)
+        return argc < 2 ? help(NULL, "completion")
+                        : unknown(hsctl_cli_verb_find("completion"), argv[1]);
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    int rc = hsctl_cli_completion_bash(&b);
+    if (rc == HS_OK)
+        fputs(hs_buf_cstr(&b), stdout);
+    hs_buf_free(&b);
+    return rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
 }
 
 int main(int argc, char **argv)
@@ -318,8 +412,7 @@ int main(int argc, char **argv)
                 return hsctl_fail(HSCTL_USER, "--data needs a directory");
             data = v;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
+            return usage(stdout);
         } else if (strcmp(argv[i], "--version") == 0) {
             printf("hsctl %s\n", HS_VERSION);
             return 0;
@@ -329,11 +422,42 @@ int main(int argc, char **argv)
     }
     if (i >= argc) {
         usage(stderr);
-        return HSCTL_USER;
+        return HSCTL_USAGE;
     }
     const char *verb = argv[i];
     int sub_argc = argc - i;
     char **sub_argv = argv + i;
+    const hsctl_cli_verb *vd = hsctl_cli_verb_find(verb);
+    if (vd == NULL)
+        return unknown(NULL, verb);
+    if (strcmp(verb, "help") == 0)
+        return help(&h, sub_argc > 1 ? sub_argv[1] : NULL);
+    if (strcmp(verb, "completion") == 0)
+        return completion(sub_argc, sub_argv);
+    if (sub_argc > 1 && (strcmp(sub_argv[1], "--help") == 0 || strcmp(sub_argv[1], "-h") == 0))
+        return help(&h, verb);
+    /* A verb with commands: the command must be one of them (a typo gets a suggestion). */
+    if (hsctl_cli_has_cmds(vd)) {
+        const char *cmd = sub_argc > 1 ? sub_argv[1] : NULL;
+        if (cmd == NULL && vd->dflt == NULL) {
+            help(&h, verb);
+            return HSCTL_USAGE;
+        }
+        if (cmd != NULL && cmd[0] != '-' && hsctl_cli_cmd_find(vd, cmd) == NULL)
+            return unknown(vd, cmd);
+        /* hsctl VERB COMMAND ... --help: that command's help from the table. */
+        const hsctl_cli_cmd *c = hsctl_cli_cmd_find(vd, cmd);
+        for (int k = 2; c != NULL && k < sub_argc; k++)
+            if (strcmp(sub_argv[k], "--help") == 0 || strcmp(sub_argv[k], "-h") == 0) {
+                hs_buf b;
+                hs_buf_init(&b, 0);
+                int hrc = hsctl_cli_cmd_help(vd, c, &b);
+                if (hrc == HS_OK)
+                    fputs(hs_buf_cstr(&b), stdout);
+                hs_buf_free(&b);
+                return hrc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
+            }
+    }
     /* --data may also follow the verb (hsctl up --data DIR). */
     for (int k = 1; k < sub_argc; k++) {
         const char *v;
@@ -344,32 +468,16 @@ int main(int argc, char **argv)
     int rc = hsctl_setup(&h, data);
     if (rc != HSCTL_OK)
         return rc;
-    if (strcmp(verb, "up") == 0)
-        rc = cmd_up(&h, sub_argc, sub_argv);
-    else if (strcmp(verb, "down") == 0)
-        rc = cmd_down(&h, sub_argc, sub_argv);
-    else if (strcmp(verb, "status") == 0)
-        rc = cmd_status(&h, sub_argc, sub_argv);
-    else if (strcmp(verb, "pub") == 0)
-        rc = cmd_pub(&h, sub_argc, sub_argv);
-    else if (strcmp(verb, "sub") == 0)
-        rc = cmd_sub(&h, sub_argc, sub_argv);
-    else if (strcmp(verb, "stream") == 0)
-        rc = cmd_stream(&h, sub_argc, sub_argv);
-    else if (strcmp(verb, "workflow") == 0)
-        rc = cmd_workflow(&h, sub_argc, sub_argv);
-    else if (strcmp(verb, "compute") == 0)
-        rc = cmd_compute(&h, sub_argc, sub_argv);
-    else if (strcmp(verb, "jobs") == 0)
-        rc = cmd_jobs(&h, sub_argc, sub_argv);
-    else if (strcmp(verb, "tool") == 0)
-        rc = cmd_tool(&h, sub_argc, sub_argv);
-    else if (strcmp(verb, "ctl") == 0)
-        rc = cmd_ctl(&h, sub_argc, sub_argv);
-    else if (strcmp(verb, "top") == 0)
-        rc = cmd_top(&h, sub_argc, sub_argv);
+    size_t k = 0;
+    while (k < sizeof g_run / sizeof g_run[0] && strcmp(g_run[k].name, verb) != 0)
+        k++;
+    if (k < sizeof g_run / sizeof g_run[0])
+        rc = g_run[k].run(&h, sub_argc, sub_argv);
     else
-        rc = hsctl_fail(HSCTL_USER, "unknown verb '%s' (hsctl --help lists them)", verb);
+        rc = hsctl_fail(HSCTL_SYSTEM, "verb '%s' has no implementation", verb);
+    /* No stack where one was named is the user's error, whichever verb ran into it. */
+    if (h.no_stack && rc != HSCTL_OK)
+        rc = HSCTL_USER;
     hs_mqtt_destroy(h.mqtt);
     hs_store_close(h.store);
     hs_config_free(hsctl_cfg_table, &h.cfg);

@@ -1,0 +1,654 @@
+/* hsctl's command table, its help and completion, and the output helpers (cli.h). */
+#include "cli.h"
+
+#include "hs_alloc.h"
+#include "hs_error.h"
+#include "hs_json.h"
+#include "hs_mpack.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- the table ---- */
+
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, NULL, NULL, NULL, HSCTL_ARG_NONE, NULL                                               \
+    }
+
+static const hsctl_cli_cmd c_up[] = {{NULL, "[--port N] [--broker URL]",
+                                      "start the local stack in the background", "--port --broker",
+                                      HSCTL_ARG_NONE, NULL},
+                                     END};
+static const hsctl_cli_cmd c_down[] = {
+    {NULL, "", "stop exactly what 'up' started", "", HSCTL_ARG_NONE, NULL}, END};
+static const hsctl_cli_cmd c_status[] = {
+    {NULL, "[--json]", "every service's state", "--json", HSCTL_ARG_NONE, NULL}, END};
+static const hsctl_cli_cmd c_pub[] = {
+    {NULL, "ID [--t T] [--qos 0|1] VALUE",
+     "publish one reading to hs/raw/ID ('-': JSON lines from stdin)", "--t --qos", HSCTL_ARG_STREAM,
+     NULL},
+    END};
+static const hsctl_cli_cmd c_sub[] = {{NULL, "PATTERN [--count N] [--timeout SECONDS]",
+                                       "print new instances (and corrections) as JSON lines",
+                                       "--count --timeout", HSCTL_ARG_STREAM, NULL},
+                                      END};
+static const hsctl_cli_cmd c_stream[] = {
+    {"ls", "[PREFIX] [--json]", "list streams: kind, count, calculated span", "--json",
+     HSCTL_ARG_STREAM, NULL},
+    {"get", "ID [--from T] [--to T] [--head N|--tail N] [--format json|csv|table]",
+     "print a stream's instances over (FROM, TO]", "--from --to --head --tail --format",
+     HSCTL_ARG_STREAM,
+     "Prints the instances of stream ID with FROM < t <= TO in time order (default: all of\n"
+     "them). Times: ISO-8601, epoch seconds, 'now', or -1h (relative). json: one\n"
+     "{\"t\",\"v\"} object per line; csv: RFC 4180 with a t,v header (text as text, maps\n"
+     "and arrays as JSON in one quoted field); table: columns for reading, numbers exact."},
+    {"intervals", "ID [--json]", "its calculated (and reopened) intervals", "--json",
+     HSCTL_ARG_STREAM, NULL},
+    {"invalidate", "ID --from T --to T", "reopen its calculated intervals there and downstream",
+     "--from --to", HSCTL_ARG_STREAM,
+     "Reopens the calculated intervals of stream ID within (FROM, TO] and everything\n"
+     "computed from them downstream (for a raw stream: what reads it). Online workflows\n"
+     "compute them again at their next run; otherwise hsctl compute does. Until then\n"
+     "hsctl stream intervals shows them as reopened."},
+    {"purge", "ID [--remove] | ID|PATTERN --before T [--dry-run]",
+     "delete a stream's data (--remove: and its definition), or its data up to T",
+     "--remove --before --dry-run", HSCTL_ARG_STREAM,
+     "hsctl stream purge ID deletes all instances of stream ID (--remove: its definition\n"
+     "too). With --before T it deletes the instances with t <= T of stream ID or of every\n"
+     "stream PATTERN (MQTT wildcards + and #) names, and (-inf, T] of their calculated\n"
+     "intervals: a compute over that time computes again what its sources still hold.\n"
+     "--dry-run prints what would go. Retention settings: docs/DEPLOY.md, Retention."},
+    END};
+static const hsctl_cli_cmd c_workflow[] = {
+    {"add", "FILE [--replace | --dry-run]", "store a workflow; a changed one needs --replace",
+     "--replace --dry-run", HSCTL_ARG_FILE,
+     "Validates the definition (YAML or JSON) and stores it. When a workflow of its id\n"
+     "exists with another definition, the streams of its changed factors are purged and\n"
+     "computed again: that needs --replace, and --dry-run prints the plan only."},
+    {"ls", "[--json]", "list stored workflows", "--json", HSCTL_ARG_NONE, NULL},
+    {"show", "ID [--dot | --svg FILE | --json]", "a stored workflow, as text, Graphviz or JSON",
+     "--dot --svg --json", HSCTL_ARG_WORKFLOW, NULL},
+    {"rm", "ID", "remove a workflow (its streams are kept)", "", HSCTL_ARG_WORKFLOW, NULL},
+    {"check", "FILE", "validate a workflow file only", "", HSCTL_ARG_FILE, NULL},
+    END};
+static const hsctl_cli_cmd c_compute[] = {{NULL, "ID --from T --to T [--wait] [--timeout SECONDS]",
+                                           "compute what is missing (or reopened) over (FROM, TO]",
+                                           "--from --to --wait --timeout", HSCTL_ARG_WORKFLOW,
+                                           NULL},
+                                          END};
+static const hsctl_cli_cmd c_jobs[] = {{NULL, "[WORKFLOW] [--limit N] [--failed] [--json]",
+                                        "the job history, newest first", "--limit --failed --json",
+                                        HSCTL_ARG_WORKFLOW, NULL},
+                                       END};
+static const hsctl_cli_cmd c_tool[] = {
+    {"ls", "[--json]", "the tools a factor can use (and HS_PLUGIN_DIR's)", "--json", HSCTL_ARG_NONE,
+     NULL},
+    {"show", "NAME", "a tool's sources, parameters and documentation", "", HSCTL_ARG_TOOL, NULL},
+    END};
+static const hsctl_cli_cmd c_ctl[] = {
+    {NULL, "SERVICE-ID COMMAND [NAME [VALUE]]",
+     "a command on a service's control channel\n"
+     "(ping, stats, get [NAME], set NAME VALUE, pause, resume, drain, shutdown)",
+     "", HSCTL_ARG_NONE, NULL},
+    END};
+static const hsctl_cli_cmd c_top[] = {{NULL, "[--once] [--interval SECONDS]",
+                                       "a live view of every service's metrics",
+                                       "--once --interval", HSCTL_ARG_NONE, NULL},
+                                      END};
+static const hsctl_cli_cmd c_help[] = {
+    {NULL, "[VERB]", "this help, or a verb's commands and options", "", HSCTL_ARG_VERB, NULL}, END};
+static const hsctl_cli_cmd c_completion[] = {
+    {"bash", "", "print the bash completion script", "", HSCTL_ARG_NONE, NULL}, END};
+
+static const hsctl_cli_verb g_verbs[] = {
+    {"up", "The local stack (broker, writer, ingest, scheduler, tools; embedded store)", c_up,
+     NULL},
+    {"down", NULL, c_down, NULL},
+    {"status", NULL, c_status, NULL},
+    {"pub", "Data", c_pub, NULL},
+    {"sub", NULL, c_sub, NULL},
+    {"stream", NULL, c_stream, NULL},
+    {"workflow", "Workflows and their computation", c_workflow, NULL},
+    {"compute", NULL, c_compute, NULL},
+    {"jobs", NULL, c_jobs, NULL},
+    {"tool", NULL, c_tool, "ls"},
+    {"ctl", "Operations", c_ctl, NULL},
+    {"top", NULL, c_top, NULL},
+    {"help", "The command line", c_help, NULL},
+    {"completion", NULL, c_completion, NULL},
+};
+#define NVERBS (sizeof g_verbs / sizeof g_verbs[0])
+
+/* Options every verb takes. */
+static const char g_common_opts[] = "--data --help";
+
+static const struct {
+    int code;
+    const char *meaning;
+} g_exit_codes[] = {
+    {HSCTL_OK, "success"},
+    {HSCTL_USER, "user error: a bad argument, an unknown stream or workflow, a request\n"
+                 "     the stack refused, no stack in the --data directory"},
+    {HSCTL_SYSTEM, "system error: the broker or the store unreachable, a service that\n"
+                   "     does not answer, jobs failed (compute --wait); also an unknown verb\n"
+                   "     or command (usage error)"},
+    {HSCTL_TIMEOUT, "gave up waiting (compute --wait --timeout): the request goes on"},
+};
+
+const hsctl_cli_verb *hsctl_cli_verbs(size_t *n)
+{
+    *n = NVERBS;
+    return g_verbs;
+}
+
+const hsctl_cli_verb *hsctl_cli_verb_find(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < NVERBS; i++)
+        if (strcmp(g_verbs[i].name, name) == 0)
+            return &g_verbs[i];
+    return NULL;
+}
+
+bool hsctl_cli_has_cmds(const hsctl_cli_verb *v)
+{
+    return v != NULL && v->cmds[0].name != NULL;
+}
+
+const hsctl_cli_cmd *hsctl_cli_cmd_find(const hsctl_cli_verb *v, const char *name)
+{
+    if (!hsctl_cli_has_cmds(v) || name == NULL)
+        return NULL;
+    for (const hsctl_cli_cmd *c = v->cmds; c->summary != NULL; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+/* Levenshtein distance of a and b, capped at 9 (names are short). */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 30 || lb > 30)
+        return 9;
+    size_t prev[32], cur[32];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof prev[0]);
+    }
+    return prev[lb] < 9 ? prev[lb] : 9;
+}
+
+const char *hsctl_cli_suggest(const char *word, const char *const *names, size_t n)
+{
+    const char *best = NULL;
+    size_t best_d = 3;
+    size_t wl = strlen(word);
+    for (size_t i = 0; i < n; i++) {
+        size_t d = edit_distance(word, names[i]);
+        /* A start of a name ("inter" for "intervals") is as good as one edit. */
+        if (wl >= 2 && strncmp(names[i], word, wl) == 0 && d > 1)
+            d = 1;
+        if (d < best_d) {
+            best_d = d;
+            best = names[i];
+        }
+    }
+    return best;
+}
+
+int hsctl_cli_unknown(const hsctl_cli_verb *v, const char *word, hs_buf *out)
+{
+    const char *names[NVERBS + 16] = {NULL};
+    size_t n = 0;
+    if (v == NULL) {
+        for (size_t i = 0; i < NVERBS; i++)
+            names[n++] = g_verbs[i].name;
+    } else {
+        for (const hsctl_cli_cmd *c = v->cmds; c->summary != NULL && n < NVERBS + 16; c++)
+            if (c->name != NULL)
+                names[n++] = c->name;
+    }
+    const char *s = hsctl_cli_suggest(word, names, n);
+    int rc = v == NULL ? hs_buf_printf(out, "hsctl: unknown verb '%s'", word)
+                       : hs_buf_printf(out, "hsctl %s: unknown command '%s'", v->name, word);
+    if (rc == HS_OK && s != NULL)
+        rc = hs_buf_printf(out, " (did you mean '%s'?)", s);
+    if (rc == HS_OK)
+        rc = hs_buf_puts(out, v == NULL ? "\nverbs: " : "\ncommands: ");
+    for (size_t i = 0; rc == HS_OK && i < n; i++)
+        rc = hs_buf_printf(out, "%s%s", i > 0 ? ", " : "", names[i]);
+    if (rc == HS_OK)
+        rc = hs_buf_printf(out, "\n(hsctl help%s%s tells more)\n", v ? " " : "", v ? v->name : "");
+    return rc;
+}
+
+/* Appends text, each line after the first indented by indent spaces, and a newline. */
+static int indented(hs_buf *out, const char *text, int indent)
+{
+    int rc = HS_OK;
+    for (const char *p = text; rc == HS_OK && *p; p++) {
+        rc = hs_buf_putc(out, (uint8_t)*p);
+        if (rc == HS_OK && *p == '\n')
+            rc = hs_buf_printf(out, "%*s", indent, "");
+    }
+    if (rc == HS_OK)
+        rc = hs_buf_putc(out, '\n');
+    return rc;
+}
+
+/* Appends "  <left>" padded to the summary's column, then the summary. */
+static int help_line(hs_buf *out, const char *left, const char *summary)
+{
+    const int col = 38;
+    int rc = hs_buf_printf(out, "  %s", left);
+    int len = (int)strlen(left) + 2;
+    if (rc == HS_OK && len + 1 > col)
+        rc = hs_buf_printf(out, "\n%*s", col, "");
+    else if (rc == HS_OK)
+        rc = hs_buf_printf(out, "%*s", col - len, "");
+    if (rc == HS_OK)
+        rc = indented(out, summary, col);
+    return rc;
+}
+
+/* "verb cmd args" (without empty parts) into buf. */
+static void cmd_usage(const hsctl_cli_verb *v, const hsctl_cli_cmd *c, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s%s%s", v->name, c->name ? " " : "", c->name ? c->name : "",
+             c->args[0] ? " " : "", c->args);
+}
+
+int hsctl_cli_exit_codes(hs_buf *out)
+{
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < sizeof g_exit_codes / sizeof g_exit_codes[0]; i++)
+        rc = hs_buf_printf(out, "  %d  %s\n", g_exit_codes[i].code, g_exit_codes[i].meaning);
+    return rc;
+}
+
+int hsctl_cli_help(hs_buf *out)
+{
+    int rc = hs_buf_puts(out, "usage: hsctl [--data DIR] VERB [COMMAND] [ARGS]\n");
+    for (size_t i = 0; rc == HS_OK && i < NVERBS; i++) {
+        const hsctl_cli_verb *v = &g_verbs[i];
+        if (v->group != NULL)
+            rc = hs_buf_printf(out, "\n%s:\n", v->group);
+        for (const hsctl_cli_cmd *c = v->cmds; rc == HS_OK && c->summary != NULL; c++) {
+            char left[256];
+            cmd_usage(v, c, left, sizeof left);
+            rc = help_line(out, left, c->summary);
+        }
+    }
+    if (rc == HS_OK)
+        rc = hs_buf_puts(
+            out,
+            "\nThe stack is found through --data DIR or HS_DATA (a directory 'hsctl up' made;\n"
+            "one without a stack is an error), else ./hs-data when it holds one, else\n"
+            "HS_BROKER_URL and HS_STORE_URL. Listing verbs take --json (JSON lines: one object\n"
+            "per line). 'hsctl help VERB' or 'hsctl VERB --help' tells more; docs/CLI.md is\n"
+            "the reference.\n"
+            "\nExit codes:\n");
+    if (rc == HS_OK)
+        rc = hsctl_cli_exit_codes(out);
+    return rc;
+}
+
+int hsctl_cli_cmd_help(const hsctl_cli_verb *v, const hsctl_cli_cmd *c, hs_buf *out)
+{
+    char left[256];
+    cmd_usage(v, c, left, sizeof left);
+    int rc = hs_buf_printf(out, "usage: hsctl %s\n%s\n", left, c->summary);
+    if (rc == HS_OK && c->opts[0] != '\0')
+        rc = hs_buf_printf(out, "options: %s (and --data DIR)\n", c->opts);
+    if (rc == HS_OK && c->detail != NULL)
+        rc = hs_buf_printf(out, "\n%s\n", c->detail);
+    return rc;
+}
+
+int hsctl_cli_verb_help(const hsctl_cli_verb *v, hs_buf *out)
+{
+    int rc = HS_OK;
+    for (const hsctl_cli_cmd *c = v->cmds; rc == HS_OK && c->summary != NULL; c++) {
+        char left[256];
+        cmd_usage(v, c, left, sizeof left);
+        rc = hs_buf_printf(out, "%s hsctl %s\n      ", c == v->cmds ? "usage:" : "      ", left);
+        if (rc == HS_OK)
+            rc = indented(out, c->summary, 6);
+        if (rc == HS_OK && c->opts[0] != '\0')
+            rc = hs_buf_printf(out, "      options: %s\n", c->opts);
+    }
+    if (rc == HS_OK && v->dflt != NULL)
+        rc = hs_buf_printf(out, "Without a command: %s %s.\n", v->name, v->dflt);
+    if (rc == HS_OK)
+        rc = hs_buf_printf(out, "Every verb also takes --data DIR.%s\n",
+                           hsctl_cli_has_cmds(v) ? " 'hsctl VERB COMMAND --help' tells more." : "");
+    return rc;
+}
+
+/* ---- bash completion ---- */
+
+static const char *arg_kind(hsctl_cli_arg a)
+{
+    switch (a) {
+    case HSCTL_ARG_FILE:
+        return "file";
+    case HSCTL_ARG_STREAM:
+        return "stream";
+    case HSCTL_ARG_WORKFLOW:
+        return "workflow";
+    case HSCTL_ARG_TOOL:
+        return "tool";
+    case HSCTL_ARG_VERB:
+        return "verb";
+    case HSCTL_ARG_SHELL:
+        return "shell";
+    case HSCTL_ARG_NONE:
+        break;
+    }
+    return "";
+}
+
+/* The case arm of one command: its options and what its argument names. */
+static int completion_arm(hs_buf *out, const char *pattern, const hsctl_cli_cmd *c)
+{
+    return hs_buf_printf(out, "        %s) opts=\"%s%s%s\"; arg=%s ;;\n", pattern, c->opts,
+                         c->opts[0] ? " " : "", g_common_opts,
+                         arg_kind(c->arg)[0] ? arg_kind(c->arg) : "none");
+}
+
+int hsctl_cli_completion_bash(hs_buf *out)
+{
+    int rc = hs_buf_puts(
+        out,
+        "# bash completion for hsctl, written by 'hsctl completion bash'.\n"
+        "# Load it with: source <(hsctl completion bash)\n"
+        "_hsctl_ids() {\n"
+        "    # $1: stream, workflow or tool; the rest: hsctl's global options\n"
+        "    local what=$1; shift\n"
+        "    case $what in\n"
+        "        stream) \"${COMP_WORDS[0]}\" \"$@\" stream ls 2>/dev/null ;;\n"
+        "        workflow) \"${COMP_WORDS[0]}\" \"$@\" workflow ls 2>/dev/null ;;\n"
+        "        tool) \"${COMP_WORDS[0]}\" \"$@\" tool ls 2>/dev/null ;;\n"
+        "    esac | awk 'NR > 1 && $1 !~ /^\\(/ { print $1 }'\n"
+        "}\n"
+        "_hsctl() {\n"
+        "    local cur=${COMP_WORDS[COMP_CWORD]}\n"
+        "    local prev=${COMP_WORDS[COMP_CWORD-1]}\n"
+        "    local verb='' cmd='' npos=0 i w\n"
+        "    local -a global=()\n"
+        "    COMPREPLY=()\n"
+        "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
+        "        w=${COMP_WORDS[i]}\n"
+        "        case $w in\n"
+        "            --data) global=(--data \"${COMP_WORDS[i+1]}\"); ((i++)); continue ;;\n"
+        "            "
+        "--from|--to|--t|--qos|--port|--broker|--limit|--count|--timeout|--interval|--head|--tail|-"
+        "-format|--svg) ((i++)); continue ;;\n"
+        "            --*) continue ;;\n"
+        "        esac\n"
+        "        if [[ -z $verb ]]; then verb=$w\n"
+        "        elif [[ -z $cmd && $_hsctl_has_cmds == *\" $verb \"* ]]; then cmd=$w\n"
+        "        else ((npos++)); fi\n"
+        "    done\n"
+        "    case $prev in\n"
+        "        --data) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n"
+        "        --svg) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
+        "        --format) COMPREPLY=($(compgen -W 'json csv table' -- \"$cur\")); return ;;\n"
+        "        "
+        "--from|--to|--t|--port|--broker|--limit|--count|--timeout|--interval|--head|--tail|--qos) "
+        "return ;;\n"
+        "    esac\n"
+        "    if [[ -z $verb ]]; then\n"
+        "        COMPREPLY=($(compgen -W \"$_hsctl_verbs --data --help --version\" -- \"$cur\"))\n"
+        "        return\n"
+        "    fi\n"
+        "    local opts='' arg=none\n"
+        "    case $verb in\n");
+    for (size_t i = 0; rc == HS_OK && i < NVERBS; i++) {
+        const hsctl_cli_verb *v = &g_verbs[i];
+        rc = hs_buf_printf(out, "    %s)\n", v->name);
+        if (rc == HS_OK && hsctl_cli_has_cmds(v)) {
+            rc = hs_buf_puts(out, "        if [[ -z $cmd ]]; then\n"
+                                  "            COMPREPLY=($(compgen -W \"");
+            for (const hsctl_cli_cmd *c = v->cmds; rc == HS_OK && c->summary != NULL; c++)
+                rc = hs_buf_printf(out, "%s ", c->name);
+            if (rc == HS_OK)
+                rc = hs_buf_printf(out,
+                                   "%s\" -- \"$cur\"))\n"
+                                   "            return\n"
+                                   "        fi\n"
+                                   "        case $cmd in\n",
+                                   g_common_opts);
+            for (const hsctl_cli_cmd *c = v->cmds; rc == HS_OK && c->summary != NULL; c++)
+                rc = completion_arm(out, c->name, c);
+            if (rc == HS_OK)
+                rc = hs_buf_puts(out, "        esac ;;\n");
+        } else if (rc == HS_OK) {
+            rc = hs_buf_puts(out, "        case 1 in\n");
+            if (rc == HS_OK)
+                rc = completion_arm(out, "1", &v->cmds[0]);
+            if (rc == HS_OK)
+                rc = hs_buf_puts(out, "        esac ;;\n");
+        }
+    }
+    if (rc == HS_OK)
+        rc = hs_buf_puts(
+            out, "    esac\n"
+                 "    if [[ $cur == -* || $npos -gt 0 ]]; then\n"
+                 "        COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
+                 "        return\n"
+                 "    fi\n"
+                 "    case $arg in\n"
+                 "        file) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
+                 "        verb) COMPREPLY=($(compgen -W \"$_hsctl_verbs\" -- \"$cur\")) ;;\n"
+                 "        stream|workflow|tool)\n"
+                 "            COMPREPLY=($(compgen -W \"$(_hsctl_ids \"$arg\" \"${global[@]}\")\" "
+                 "-- \"$cur\")) ;;\n"
+                 "        *) COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\")) ;;\n"
+                 "    esac\n"
+                 "}\n"
+                 "_hsctl_verbs='");
+    for (size_t i = 0; rc == HS_OK && i < NVERBS; i++)
+        rc = hs_buf_printf(out, "%s%s", i > 0 ? " " : "", g_verbs[i].name);
+    if (rc == HS_OK)
+        rc = hs_buf_puts(out, "'\n_hsctl_has_cmds=' ");
+    for (size_t i = 0; rc == HS_OK && i < NVERBS; i++)
+        if (hsctl_cli_has_cmds(&g_verbs[i]))
+            rc = hs_buf_printf(out, "%s ", g_verbs[i].name);
+    if (rc == HS_OK)
+        rc = hs_buf_puts(out, "'\ncomplete -F _hsctl hsctl\n");
+    return rc;
+}
+
+/* ---- tables ---- */
+
+/* Characters of UTF-8 text s (continuation bytes do not count). */
+static size_t text_width(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+int hsctl_table_init(hsctl_table *t, size_t ncols, const char *const *heads, const char *align)
+{
+    memset(t, 0, sizeof *t);
+    if (ncols == 0 || heads == NULL || (align != NULL && strlen(align) < ncols))
+        return HS_ERR_INVAL;
+    t->ncols = ncols;
+    t->align = align;
+    t->width = hs_calloc(ncols, sizeof *t->width);
+    if (t->width == NULL)
+        return HS_ERR_NOMEM;
+    int rc = hsctl_table_add(t, heads);
+    if (rc != HS_OK)
+        hsctl_table_free(t);
+    return rc;
+}
+
+int hsctl_table_add(hsctl_table *t, const char *const *cells)
+{
+    if (t->rows == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        char **v = hs_realloc(t->cells, cap * t->ncols * sizeof *v);
+        if (v == NULL)
+            return HS_ERR_NOMEM;
+        t->cells = v;
+        t->cap = cap;
+    }
+    char **row = t->cells + t->rows * t->ncols;
+    for (size_t k = 0; k < t->ncols; k++) {
+        row[k] = hs_strdup(cells[k] != NULL ? cells[k] : "-");
+        if (row[k] == NULL) {
+            while (k-- > 0)
+                hs_free(row[k]);
+            return HS_ERR_NOMEM;
+        }
+    }
+    t->rows++;
+    return HS_OK;
+}
+
+int hsctl_table_flush(hsctl_table *t, hs_buf *out)
+{
+    for (size_t r = 0; r < t->rows; r++)
+        for (size_t k = 0; k < t->ncols; k++) {
+            size_t w = text_width(t->cells[r * t->ncols + k]);
+            if (w > t->width[k])
+                t->width[k] = w;
+        }
+    int rc = HS_OK;
+    for (size_t r = 0; rc == HS_OK && r < t->rows; r++) {
+        for (size_t k = 0; rc == HS_OK && k < t->ncols; k++) {
+            const char *c = t->cells[r * t->ncols + k];
+            size_t pad = t->width[k] - text_width(c);
+            bool right = t->align != NULL && t->align[k] == 'r';
+            bool last = k + 1 == t->ncols;
+            if (k > 0)
+                rc = hs_buf_puts(out, "  ");
+            for (size_t p = 0; rc == HS_OK && right && p < pad; p++)
+                rc = hs_buf_putc(out, ' ');
+            if (rc == HS_OK)
+                rc = hs_buf_puts(out, c);
+            for (size_t p = 0; rc == HS_OK && !right && !last && p < pad; p++)
+                rc = hs_buf_putc(out, ' ');
+        }
+        if (rc == HS_OK)
+            rc = hs_buf_putc(out, '\n');
+    }
+    for (size_t i = 0; i < t->rows * t->ncols; i++)
+        hs_free(t->cells[i]);
+    if (t->rows > 0)
+        t->header_shown = true;
+    t->rows = 0;
+    return rc;
+}
+
+void hsctl_table_free(hsctl_table *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->rows * t->ncols; i++)
+        hs_free(t->cells[i]);
+    hs_free(t->cells);
+    hs_free(t->width);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- values as text ---- */
+
+int hsctl_csv_field(hs_buf *out, const char *s, size_t len, bool always_quote)
+{
+    bool quote = always_quote;
+    for (size_t i = 0; !quote && i < len; i++)
+        quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
+    if (!quote)
+        return hs_buf_append(out, s, len);
+    int rc = hs_buf_putc(out, '"');
+    for (size_t i = 0; rc == HS_OK && i < len; i++) {
+        if (s[i] == '"')
+            rc = hs_buf_putc(out, '"');
+        if (rc == HS_OK)
+            rc = hs_buf_putc(out, (uint8_t)s[i]);
+    }
+    if (rc == HS_OK)
+        rc = hs_buf_putc(out, '"');
+    return rc;
+}
+
+int hsctl_value_text(hs_buf *out, const uint8_t *mp, size_t len, bool csv)
+{
+    hs_mp_reader r;
+    hs_mp_reader_init(&r, mp, len);
+    hs_mp_type ty;
+    int rc = hs_mp_peek(&r, &ty);
+    if (rc != HS_OK)
+        return rc;
+    if (ty == HS_MP_STR) {
+        const char *s;
+        uint32_t n;
+        rc = hs_mp_get_str(&r, &s, &n);
+        if (rc != HS_OK)
+            return rc;
+        return csv ? hsctl_csv_field(out, s, n, false) : hs_buf_append(out, s, n);
+    }
+    if (ty == HS_MP_NIL && csv)
+        return HS_OK;
+    /* Numbers (shortest exact form), booleans, null, maps and arrays: their JSON text. */
+    hs_buf tmp;
+    hs_buf_init(&tmp, 0);
+    rc = hs_json_from_mpack(&r, &tmp);
+    if (rc == HS_OK && csv)
+        rc = hsctl_csv_field(out, (const char *)tmp.data, tmp.len,
+                             ty == HS_MP_MAP || ty == HS_MP_ARRAY);
+    else if (rc == HS_OK)
+        rc = hs_buf_append(out, tmp.data, tmp.len);
+    hs_buf_free(&tmp);
+    return rc;
+}
+
+const char *hsctl_fmt_seconds(double s, char out[HSCTL_SECONDS_MAX])
+{
+    if (!isfinite(s) || s < 0)
+        s = 0;
+    if (s < 9.995)
+        snprintf(out, HSCTL_SECONDS_MAX, "%.2fs", s);
+    else if (s < 99.95)
+        snprintf(out, HSCTL_SECONDS_MAX, "%.1fs", s);
+    else if (s < 3599.5) {
+        long r = lround(s);
+        snprintf(out, HSCTL_SECONDS_MAX, "%ldm%02lds", r / 60, r % 60);
+    } else {
+        double m = s / 60.0;
+        long r = m < 1e15 ? lround(m) : 999999999999999L;
+        snprintf(out, HSCTL_SECONDS_MAX, "%ldh%02ldm", r / 60, r % 60);
+    }
+    return out;
+}
+
+int hsctl_shell_quote(hs_buf *out, const char *s)
+{
+    bool plain = s[0] != '\0';
+    for (const char *p = s; plain && *p; p++)
+        plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                strchr("_-./=:,+@%", *p) != NULL;
+    if (plain)
+        return hs_buf_puts(out, s);
+    int rc = hs_buf_putc(out, '\'');
+    for (const char *p = s; rc == HS_OK && *p; p++)
+        rc = *p == '\'' ? hs_buf_puts(out, "'\\''") : hs_buf_putc(out, (uint8_t)*p);
+    if (rc == HS_OK)
+        rc = hs_buf_putc(out, '\'');
+    return rc;
+}

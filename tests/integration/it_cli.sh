@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The command line as a newcomer meets it, on a real stack:
+# - a --data directory without a stack is an error (exit 1), for status and down;
+# - hsctl up prints next commands that work as printed (with --data DIR);
+# - every listing verb's --json is valid JSON lines with the expected fields;
+# - a typo in a verb or command: a suggestion, the list, exit 2;
+# - CSV export: text as text (RFC 4180), stream get --format table: a header and
+#   numbers in full; compute's duration and its --timeout exit code (3);
+# - help: every verb in hsctl --help, hsctl help VERB and VERB --help for each;
+# - bash completion from 'hsctl completion bash'.
+. "$(dirname "$0")/lib.sh"
+
+# ---- no stack where one is named
+NOSTACK=$(mktemp -d /tmp/hs-it-nostack-XXXXXX)
+rc=0; "$HS_BIN/hsctl" --data "$NOSTACK/none" status > /dev/null 2> "$NOSTACK/err" || rc=$?
+[ "$rc" = 1 ] || { rm -rf "$NOSTACK"; it_fail "status with --data of no stack exited $rc, not 1"; }
+grep -q "no stack in $NOSTACK/none" "$NOSTACK/err" || { cat "$NOSTACK/err" >&2; rm -rf "$NOSTACK"; it_fail "no 'no stack' message"; }
+rc=0; HS_DATA="$NOSTACK" "$HS_BIN/hsctl" stream ls > /dev/null 2>&1 || rc=$?
+[ "$rc" = 1 ] || { rm -rf "$NOSTACK"; it_fail "stream ls with HS_DATA of no stack exited $rc, not 1"; }
+rc=0; "$HS_BIN/hsctl" --data "$NOSTACK" down > /dev/null 2> "$NOSTACK/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "nothing to stop" "$NOSTACK/err" || { rm -rf "$NOSTACK"; it_fail "down without a stack exited $rc"; }
+rm -rf "$NOSTACK"
+
+it_setup
+cd "$IT_DIR"  # not where the stack's directory is the default ./hs-data
+
+# ---- the commands hsctl up suggests work as printed
+grep -q "^to use this stack from any directory: export HS_DATA=$IT_DIR$" up.out || it_fail "no export line: $(cat up.out)"
+try=$(sed -n 's/^try: //p' up.out)
+[[ $try == *"--data $IT_DIR"* ]] || it_fail "the suggested commands lack --data: $try"
+(PATH="$HS_BIN:$PATH"; eval "$try") > try.out 2>&1 || it_fail "the suggested commands failed: $(cat try.out)"
+grep -q '"v":21.5' try.out || it_fail "the suggested stream get printed: $(cat try.out)"
+# and so does the export line, without --data
+(PATH="$HS_BIN:$PATH"; eval "$(sed -n 's/^to use this stack from any directory: //p' up.out)"; hsctl stream ls) > ls.out 2>&1 ||
+  it_fail "hsctl after the export line failed: $(cat ls.out)"
+
+# ---- data: text, numbers
+TEXT='a,b "quoted"'
+$HSCTL pub txt --t 1700000001 "$(printf '%s' "$TEXT" | $PY -c 'import json,sys; print(json.dumps(sys.stdin.read()))')"
+$HSCTL pub txt --t 1700000002 '{"k":[1,"x,y"]}'
+$HSCTL pub nums --t 1700000001 0.1234567891
+$HSCTL pub nums --t 1700000002 21.5
+$HSCTL pub averyveryverylongstreamname/id=that/pushes=columns/of=the/table=out 1
+it_wait_eq 2 30 it_count txt
+it_wait_eq 2 30 it_count nums
+$HSCTL stream get txt --format csv > txt.csv
+$PY - txt.csv "$TEXT" <<'PY' || it_fail "CSV export: $(cat txt.csv)"
+import csv, json, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+assert rows[0] == ["t", "v"], rows
+assert rows[1][1] == sys.argv[2], rows[1]
+assert json.loads(rows[2][1]) == {"k": [1, "x,y"]}, rows[2]
+PY
+$HSCTL stream get nums --format table > nums.table
+head -1 nums.table | grep -Eq '^T +V$' || it_fail "stream get --format table has no header: $(cat nums.table)"
+grep -q ' 0\.1234567891$' nums.table || it_fail "stream get --format table rounds: $(cat nums.table)"
+# stream ls: every row's COUNT column ends at the same place, long id or not
+$HSCTL stream ls > ls.table
+$PY - ls.table <<'PY' || it_fail "stream ls columns out of line: $(cat ls.table)"
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+end = lines[0].index("COUNT") + len("COUNT")
+for l in lines[1:]:
+    assert l[end] == " " and l[end - 1] != " ", (l, end)
+PY
+
+# ---- --json of every listing verb: valid JSON lines
+wf_file=$IT_DIR/wf.yaml
+cat > "$wf_file" <<'YAML'
+id: neg
+job_span: 1m
+factors:
+  - tool: apply
+    params: {func: neg}
+    sources: [nums]
+    sink: negated
+YAML
+$HSCTL workflow add "$wf_file" > add.out 2>&1 || it_fail "workflow add: $(cat add.out)"
+$HSCTL compute neg --from 1700000000 --to 1700000060 --wait > compute.out 2>&1 || it_fail "compute: $(cat compute.out)"
+grep -Eq ', [0-9]+\.[0-9]{2}s$' compute.out || it_fail "compute's duration: $(cat compute.out)"
+json_lines() {  # $1: name; the rest: the command. Each line a JSON object; prints the objects as one list.
+  local name=$1; shift
+  "$@" > "$name.json" 2> "$name.err" || it_fail "$name --json failed: $(cat "$name.err")"
+  $PY -c 'import json,sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))' "$name.json" ||
+    it_fail "$name --json is not JSON lines: $(cat "$name.json")"
+}
+check() {  # $1: the JSON list; $2: a Python assertion on d
+  $PY -c "import json,sys; d=json.loads(sys.argv[1]); assert $2, d" "$1" || it_fail "check failed: $2 on $1"
+}
+check "$(json_lines streams $HSCTL stream ls --json)" 'any(r["stream"] == "txt" and r["count"] == 2 for r in d)'
+check "$(json_lines intervals $HSCTL stream intervals negated --json)" 'd[0]["stream"] == "negated" and len(d[0]["calculated"]) == 1'
+check "$(json_lines workflows $HSCTL workflow ls --json)" 'd == [{"id": "neg", "loads": True, "factors": 1, "plates": 0, "online": None, "name": None}]'
+check "$(json_lines tools $HSCTL tool ls --json)" 'any(r["name"] == "apply" and r["kind"] == "tool" for r in d)'
+check "$(json_lines jobs $HSCTL jobs neg --json)" 'len(d) >= 1'
+check "$(json_lines status $HSCTL status --json)" 'sorted(r["id"] for r in d) == ["ingest", "scheduler", "tools", "writer"]'
+$HSCTL workflow ls | head -1 | grep -Eq '^ID +FACTORS +PLATES +ONLINE +NAME$' || it_fail "workflow ls table: $($HSCTL workflow ls)"
+
+# ---- compute --timeout: its own exit code. Many jobs (one per second of ten days) outlast 0.5 s.
+cat > "$IT_DIR/slow.yaml" <<'YAML'
+id: slow
+job_span: 1s
+factors:
+  - tool: apply
+    params: {func: neg}
+    sources: [nums]
+    sink: slowneg
+YAML
+$HSCTL workflow add "$IT_DIR/slow.yaml" > add2.out 2>&1 || it_fail "workflow add slow: $(cat add2.out)"
+rc=0; $HSCTL compute slow --from 1700000000 --to 1700864000 --wait --timeout 0.5 > timeout.out 2>&1 || rc=$?
+[ "$rc" = 3 ] || it_fail "compute --timeout exited $rc, not 3: $(cat timeout.out)"
+grep -q "gave up waiting after 0.50s" timeout.out || it_fail "timeout message: $(cat timeout.out)"
+$HSCTL workflow rm slow > /dev/null 2>&1 || true
+
+# ---- typos
+rc=0; $HSCTL stream gett txt > /dev/null 2> typo.err || rc=$?
+[ "$rc" = 2 ] || it_fail "stream gett exited $rc, not 2"
+grep -q "^hsctl stream: unknown command 'gett' (did you mean 'get'?)$" typo.err || it_fail "typo message: $(cat typo.err)"
+grep -q "^commands: ls, get, intervals, invalidate, purge$" typo.err || it_fail "typo list: $(cat typo.err)"
+rc=0; $HSCTL wrokflow ls > /dev/null 2> typo.err || rc=$?
+[ "$rc" = 2 ] && grep -q "did you mean 'workflow'" typo.err || it_fail "verb typo: $rc $(cat typo.err)"
+
+# ---- help: every verb listed, each with its own help
+"$HS_BIN/hsctl" --help > help.out
+for v in up down status pub sub stream workflow compute jobs tool ctl top help completion; do
+  grep -q "^  $v\b" help.out || it_fail "hsctl --help does not list $v"
+  "$HS_BIN/hsctl" help "$v" > /dev/null 2>&1 || it_fail "hsctl help $v failed"
+  [ "$v" = help ] || [ "$v" = completion ] || "$HS_BIN/hsctl" "$v" --help > /dev/null 2>&1 || it_fail "hsctl $v --help failed"
+done
+grep -q "^Exit codes:" help.out || it_fail "hsctl --help has no exit codes"
+"$HS_BIN/hsctl" stream get --help | grep -q -- "--format" || it_fail "stream get --help"
+
+# ---- bash completion
+"$HS_BIN/hsctl" completion bash > completion.bash
+PATH="$HS_BIN:$PATH" bash -c '
+. ./completion.bash
+comp() { COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); COMPREPLY=(); _hsctl; echo "${COMPREPLY[*]}"; }
+set -e
+[ "$(comp hsctl str)" = stream ] || { echo "hsctl str -> $(comp hsctl str)"; exit 1; }
+[ "$(comp hsctl stream g)" = get ] || { echo "hsctl stream g -> $(comp hsctl stream g)"; exit 1; }
+[ "$(comp hsctl --data "$1" stream get --fo)" = --format ] || { echo "--fo -> $(comp hsctl stream get --fo)"; exit 1; }
+[ "$(comp hsctl stream get nums --format t)" = table ] || { echo "--format t"; exit 1; }
+[ "$(comp hsctl w)" = workflow ] || { echo "hsctl w -> $(comp hsctl w)"; exit 1; }
+[ "$(comp hsctl --data "$1" stream get tx)" = txt ] || { echo "stream ids -> $(comp hsctl --data "$1" stream get tx)"; exit 1; }
+[ "$(comp hsctl --data "$1" compute n)" = neg ] || { echo "workflow ids -> $(comp hsctl --data "$1" compute n)"; exit 1; }
+[ "$(comp hsctl tool show sliding_w)" = sliding_window ] || { echo "tool names -> $(comp hsctl tool show sliding_w)"; exit 1; }
+' _ "$IT_DIR" > comp.out 2>&1 || it_fail "completion: $(cat comp.out)"
+it_log "cli: no-stack errors, suggested commands, --json, CSV, tables, typos, help, exit codes, completion"
