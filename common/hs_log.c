@@ -4,12 +4,17 @@
 #include "hs_error.h"
 #include "hs_time.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct hs_log {
     char *name;            /* owned */
@@ -19,6 +24,9 @@ struct hs_log {
     FILE *stream;          /* borrowed; NULL = no text output; guarded by mu */
     hs_log_sink_fn sink;   /* guarded by mu; NULL = none */
     void *sink_ud;         /* borrowed, passed to sink; guarded by mu */
+    char *file;            /* owned: the file behind stdout/stderr, or NULL; guarded by mu */
+    long long file_max;    /* rotate when the file reaches this size (0: never) */
+    int file_keep;         /* rotated files kept: file.1 ... file.<keep> */
 };
 
 /* Serialises the lines of hs_logf(NULL, ...) on stderr. */
@@ -70,6 +78,7 @@ void hs_log_destroy(hs_log *log)
     if (log == NULL)
         return;
     pthread_mutex_destroy(&log->mu);
+    hs_free(log->file);
     hs_free(log->name);
     hs_free(log);
 }
@@ -95,6 +104,75 @@ void hs_log_set_stream(hs_log *log, FILE *stream)
     pthread_mutex_lock(&log->mu);
     log->stream = stream;
     pthread_mutex_unlock(&log->mu);
+}
+
+/* Opens path for appending and makes it descriptors 1 and 2; false (errno set) if it cannot. */
+static bool hs__log_redirect(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return false;
+    fflush(stdout);
+    fflush(stderr);
+    bool ok = dup2(fd, STDOUT_FILENO) >= 0 && dup2(fd, STDERR_FILENO) >= 0;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return ok;
+}
+
+int hs_log_set_file(hs_log *log, const char *path, long long max_bytes, int keep)
+{
+    if (log == NULL || path == NULL || path[0] == '\0' || keep < 1 || max_bytes < 0)
+        return HS_ERR_INVAL;
+    char *copy = hs_strdup(path);
+    if (copy == NULL)
+        return HS_ERR_NOMEM;
+    pthread_mutex_lock(&log->mu);
+    if (!hs__log_redirect(path)) {
+        int e = errno;
+        pthread_mutex_unlock(&log->mu);
+        hs_free(copy);
+        return hs_err_set(HS_ERR_IO, "cannot open log file %s: %s", path, strerror(e));
+    }
+    hs_free(log->file);
+    log->file = copy;
+    log->file_max = max_bytes;
+    log->file_keep = keep;
+    log->stream = stderr;
+    pthread_mutex_unlock(&log->mu);
+    return HS_OK;
+}
+
+/* Renames file.k to file.(k+1) down to file to file.1 and opens a new file; under mu. */
+static void hs__log_rotate(hs_log *log)
+{
+    size_t n = strlen(log->file) + 16;
+    char *from = hs_malloc(n), *to = hs_malloc(n);
+    if (from != NULL && to != NULL) {
+        for (int k = log->file_keep - 1; k >= 1; k--) {
+            snprintf(from, n, "%s.%d", log->file, k);
+            snprintf(to, n, "%s.%d", log->file, k + 1);
+            (void)rename(from, to); /* a missing older file is not an error */
+        }
+        snprintf(to, n, "%s.1", log->file);
+        fflush(stdout);
+        fflush(stderr);
+        /* Rename first: if the new file cannot be opened, lines go on to the renamed one. */
+        if (rename(log->file, to) == 0)
+            (void)hs__log_redirect(log->file);
+    }
+    hs_free(from);
+    hs_free(to);
+}
+
+/* Rotates the log file if the last line left it at its maximum size or above; under mu. */
+static void hs__log_check_size(hs_log *log)
+{
+    struct stat st;
+    if (log->file != NULL && log->file_max > 0 && log->stream == stderr &&
+        fstat(STDERR_FILENO, &st) == 0 && (long long)st.st_size >= log->file_max)
+        hs__log_rotate(log);
 }
 
 void hs_log_set_sink(hs_log *log, hs_log_sink_fn fn, void *ud, int min_level)
@@ -303,6 +381,7 @@ void hs_logf(hs_log *log, int level, const char *fmt, ...)
         fwrite(line, 1, len + 1, log->stream);
         fflush(log->stream);
         line[len] = '\0';
+        hs__log_check_size(log);
     }
     /* The sink may have changed since the unlocked check; decide again under mu. */
     if (log->sink != NULL && hs__log_passes(level, atomic_load(&log->sink_level))) {

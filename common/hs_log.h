@@ -63,6 +63,20 @@ int hs_log_get_level(const hs_log *log);
 void hs_log_set_stream(hs_log *log, FILE *stream);
 
 /*
+ * Sends the process's stdout and stderr to the file path (appended, created
+ * 0600): the logger's lines, and whatever else is written there, such as a
+ * sanitizer's report. The logger then writes to stderr and, after a line
+ * leaves the file at max_bytes or more, rotates it: path.(keep-1) becomes
+ * path.keep, ..., path becomes path.1, and a new path is opened. At most
+ * keep old files are kept (keep >= 1); max_bytes 0 never rotates. If the new
+ * file cannot be opened the old one goes on being written. For a service
+ * (one logger per process): it changes descriptors 1 and 2. HS_ERR_INVAL for
+ * a NULL log or path, an empty path, keep < 1 or max_bytes < 0; HS_ERR_IO
+ * (with a detail) if path cannot be opened; HS_ERR_NOMEM.
+ */
+int hs_log_set_file(hs_log *log, const char *path, long long max_bytes, int keep);
+
+/*
  * Installs (or with fn == NULL removes) a sink that gets lines at >= min_level,
  * independently of the logger's level. Once this returns the previous sink
  * is never called again, so its ud may be freed.

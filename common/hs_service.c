@@ -66,6 +66,13 @@ const hs_cfg_item hs_service_cfg_table[] = {
     HS__SVC_ITEM("prefix", HS_CFG_STR, "hs", prefix, false, "topic prefix"),
     HS__SVC_ITEM("log_level", HS_CFG_STR, "info", log_level, false,
                  "debug, info, warn, error, mon, off"),
+    HS__SVC_ITEM("log_file", HS_CFG_STR, "", log_file, false,
+                 "file the log (and anything else on stdout/stderr) is appended to, rotated at "
+                 "log_max_bytes (default: none, stderr)"),
+    HS__SVC_ITEM("log_max_bytes", HS_CFG_SIZE, "10M", log_max_bytes, false,
+                 "size at which log_file is rotated to log_file.1 (0: never)"),
+    HS__SVC_ITEM("log_keep", HS_CFG_INT, "3", log_keep, false,
+                 "rotated log files kept (log_file.1 ... log_file.N), 1 to 100"),
     HS__SVC_ITEM("mqtt_username", HS_CFG_STR, NULL, mqtt_username, false, "broker user name"),
     HS__SVC_ITEM("mqtt_password", HS_CFG_STR, NULL, mqtt_password, true, "broker password"),
     HS__SVC_ITEM("mqtt_ca_file", HS_CFG_STR, NULL, mqtt_ca_file, false,
@@ -203,7 +210,15 @@ static int hs__svc_parts(hs_service *svc)
     int level = HS_LOG_INFO;
     if (hs_log_level_parse(svc->common->log_level, &level) != HS_OK)
         return hs_err_set(HS_ERR_CONFIG, "log_level '%s' is not a level", svc->common->log_level);
+    if (svc->common->log_keep < 1 || svc->common->log_keep > 100)
+        return hs_err_set(HS_ERR_CONFIG, "log_keep %lld is not between 1 and 100",
+                          (long long)svc->common->log_keep);
+    if (svc->common->log_max_bytes < 0)
+        return hs_err_set(HS_ERR_CONFIG, "log_max_bytes must not be negative");
     int rc = hs_log_create(&svc->log, svc->common->service_id, level);
+    if (rc == HS_OK && svc->common->log_file != NULL && svc->common->log_file[0] != '\0')
+        rc = hs_log_set_file(svc->log, svc->common->log_file, svc->common->log_max_bytes,
+                             (int)svc->common->log_keep);
     if (rc == HS_OK)
         rc = hs_metrics_create(&svc->metrics, svc->kind, svc->common->service_id, svc->started_us,
                                hs__svc_probe, svc);

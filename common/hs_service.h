@@ -51,6 +51,9 @@ typedef struct hs_service_cfg {
     int64_t metrics_port;       /* HTTP port of the Prometheus endpoint (0: off) */
     char *mon_topic;            /* topic of monitoring events ("" = <prefix>/mon) */
     char *mon_format;           /* "plain" or "senml" */
+    char *log_file;             /* "" = log to stderr; else the file stdout and stderr go to */
+    int64_t log_max_bytes;      /* rotate log_file at this size (0: never) */
+    int64_t log_keep;           /* rotated log files kept (log_file.1 ...) */
 } hs_service_cfg;
 
 /*

@@ -138,12 +138,21 @@ static bool find_binary(hsctl *h, const char *name, char *out, size_t len)
     return false;
 }
 
+/* Size at which 'up' sets a log aside as <name>.log.1 (the services' default log_max_bytes). */
+#define HSCTL_LOG_ROTATE_BYTES (10LL * 1024 * 1024)
+
 /* Starts argv[0] in its own session with output to the log; writes the pid file. */
 static pid_t spawn(hsctl *h, const char *name, char *const argv[])
 {
     char log[HSCTL_PATH], pidf[HSCTL_PATH];
     snprintf(log, sizeof log, "%s/logs/%s.log", h->data_dir, name);
     snprintf(pidf, sizeof pidf, "%s/run/%s.pid", h->data_dir, name);
+    /* The broker cannot rotate its log itself: a long log is set aside at each start. */
+    struct stat st;
+    char old[HSCTL_PATH + 4];
+    snprintf(old, sizeof old, "%s.1", log);
+    if (stat(log, &st) == 0 && st.st_size >= HSCTL_LOG_ROTATE_BYTES && rename(log, old) != 0)
+        fprintf(stderr, "hsctl: cannot rotate %s: %s\n", log, strerror(errno));
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -160,6 +169,8 @@ static pid_t spawn(hsctl *h, const char *name, char *const argv[])
         char conf[HSCTL_PATH];
         snprintf(conf, sizeof conf, "%s/hs.conf", h->data_dir);
         setenv("HS_CONFIG", conf, 1);
+        /* Services append to the same file themselves and rotate it (log_max_bytes). */
+        setenv("HS_LOG_FILE", log, 1);
         /* Services work in the data directory: tools that read files (csv_reader) read there. */
         if (chdir(h->data_dir) != 0)
             fprintf(stderr, "cannot enter %s: %s\n", h->data_dir, strerror(errno));

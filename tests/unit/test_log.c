@@ -523,6 +523,108 @@ static void test_threads_never_interleave(void)
         CU_ASSERT_EQUAL(next[t], LINES_PER_THREAD);
 }
 
+/* Reads a whole file into a NUL-terminated malloc'd string; NULL if it does not exist. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char *data = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&data, &len);
+    char buf[4096];
+    size_t n;
+    while (m != NULL && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, m);
+    fclose(f);
+    if (m != NULL)
+        fclose(m);
+    return data;
+}
+
+/*
+ * A log file is rotated once a line leaves it at its maximum size: the newest
+ * lines are in the file, older ones in .1 and .2, none lost among the files
+ * kept, and no file beyond keep. Anything written to stderr goes there too.
+ */
+static void test_log_file_rotation(void)
+{
+    char dir[] = "/tmp/hs_test_log_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char path[256], p1[270], p2[270], p3[270];
+    snprintf(path, sizeof path, "%s/svc.log", dir);
+    snprintf(p1, sizeof p1, "%s.1", path);
+    snprintf(p2, sizeof p2, "%s.2", path);
+    snprintf(p3, sizeof p3, "%s.3", path);
+
+    /* The logger takes over descriptors 1 and 2: keep the test's own to restore them. */
+    fflush(stdout);
+    fflush(stderr);
+    int out = dup(STDOUT_FILENO), err = dup(STDERR_FILENO);
+    CU_ASSERT_FATAL(out >= 0 && err >= 0);
+    hs_log *log = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_log_create(&log, "svc", HS_LOG_INFO), HS_OK);
+    CU_ASSERT_EQUAL(hs_log_set_file(log, path, 0, 0), HS_ERR_INVAL);
+    CU_ASSERT_EQUAL(hs_log_set_file(log, "", 100, 1), HS_ERR_INVAL);
+    int rc = hs_log_set_file(log, path, 1000, 2);
+    for (int i = 0; rc == HS_OK && i < 100; i++)
+        hs_info(log, "line %03d %s", i, "..................................................");
+    fprintf(stderr, "stray text on stderr\n");
+    fflush(stderr);
+    hs_log_destroy(log);
+    fflush(stdout);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    close(out);
+    close(err);
+    CU_ASSERT_EQUAL_FATAL(rc, HS_OK);
+
+    char *cur = slurp(path), *old1 = slurp(p1), *old2 = slurp(p2), *old3 = slurp(p3);
+    CU_ASSERT_PTR_NOT_NULL(cur);
+    CU_ASSERT_PTR_NOT_NULL(old1);
+    CU_ASSERT_PTR_NOT_NULL(old2);
+    CU_ASSERT_PTR_NULL(old3);
+    if (cur != NULL && old1 != NULL && old2 != NULL) {
+        /* A full file holds as many lines as fit in 1000 bytes, plus the one that crossed. */
+        CU_ASSERT(strlen(old1) >= 1000 && strlen(old1) < 1100);
+        CU_ASSERT(strlen(old2) >= 1000 && strlen(old2) < 1100);
+        /* The kept files hold one run of lines ending with the last, oldest first. */
+        char *all = NULL;
+        size_t len = 0;
+        FILE *m = open_memstream(&all, &len);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        fputs(old2, m);
+        fputs(old1, m);
+        fputs(cur, m);
+        fclose(m);
+        int first = -1, expect = -1, n = 0;
+        bool ordered = true;
+        for (const char *l = strstr(all, "line "); l != NULL; l = strstr(l + 1, "line ")) {
+            int k = atoi(l + 5);
+            if (first < 0)
+                first = expect = k;
+            ordered = ordered && k == expect;
+            expect = k + 1;
+            n++;
+        }
+        CU_ASSERT(ordered);
+        CU_ASSERT_EQUAL(expect, 100);
+        CU_ASSERT(first > 0); /* older lines went with the files beyond keep */
+        CU_ASSERT_EQUAL(n, 100 - first);
+        CU_ASSERT_PTR_NOT_NULL(strstr(cur, "stray text on stderr"));
+        free(all);
+    }
+    free(cur);
+    free(old1);
+    free(old2);
+    free(old3);
+    unlink(path);
+    unlink(p1);
+    unlink(p2);
+    unlink(p3);
+    rmdir(dir);
+}
+
 HS_TEST_INIT(log)
 {
     HS_TEST_SUITE_BEGIN("log");
@@ -535,5 +637,6 @@ HS_TEST_INIT(log)
     HS_TEST(test_level_parse_and_names);
     HS_TEST(test_null_logger_writes_to_stderr);
     HS_TEST(test_threads_never_interleave);
+    HS_TEST(test_log_file_rotation);
     return 0;
 }

@@ -221,9 +221,9 @@ static void test_render_prom(void)
                       "7") M("hs_late_ignored_total", "counter",
                              "Instances older than max_lateness: stored, reopening nothing", "8")
                         M("hs_purged_total", "counter", "Instances deleted by purges and retention",
-                          "9")
-                        M("hs_schema_rejected_total", "counter",
-                          "Readings that failed an input schema: dead-lettered, not stored", "10")
+                          "9") M("hs_schema_rejected_total", "counter",
+                                 "Readings that failed an input schema: dead-lettered, not stored",
+                                 "10")
                             M("hs_resident_memory_bytes", "gauge", "Resident set size", "1024000")
                                 M("hs_cpu_seconds_total", "counter", "CPU time used", "1.25")
                                     M("hs_uptime_seconds", "gauge", "Seconds since the start",
@@ -613,9 +613,10 @@ static void test_common_table(void)
 {
     /* The names, in order, that every service's --help lists first. */
     static const char *const names[] = {
-        "service_id",    "broker_url",    "store_url",    "prefix",         "log_level",
-        "mqtt_username", "mqtt_password", "mqtt_ca_file", "writer_id",      "metrics_interval",
-        "metrics_port",  "mon_topic",     "mon_format",   "connect_timeout"};
+        "service_id",   "broker_url",     "store_url",        "prefix",        "log_level",
+        "log_file",     "log_max_bytes",  "log_keep",         "mqtt_username", "mqtt_password",
+        "mqtt_ca_file", "writer_id",      "metrics_interval", "metrics_port",  "mon_topic",
+        "mon_format",   "connect_timeout"};
     size_t n = 0;
     while (hs_service_cfg_table[n].name != NULL)
         n++;
