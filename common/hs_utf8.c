@@ -75,6 +75,33 @@ bool hs_utf8_valid(const void *s, size_t len)
     return hs_utf8_check(s, len) == len;
 }
 
+/* Whether the backslash at src[i] starts an escape: it is preceded by an even run of them. */
+static bool hs__utf8_escapes(const char *src, size_t i)
+{
+    size_t run = 0;
+    while (run < i && src[i - 1 - run] == '\\')
+        run++;
+    return run % 2 == 0;
+}
+
+/*
+ * A message may quote text escaped for JSON (\" \\ \n \u00e9): the length
+ * of the first keep bytes of src, shortened so that it does not end inside
+ * such an escape.
+ */
+static size_t hs__utf8_escape_start(const char *src, size_t keep)
+{
+    /* \uXXXX is the longest: its backslash is at most 5 bytes before the end. */
+    for (size_t back = 1; back <= 6 && back <= keep; back++) {
+        size_t i = keep - back;
+        if (src[i] != '\\' || !hs__utf8_escapes(src, i))
+            continue;
+        size_t need = i + 1 < keep && src[i + 1] == 'u' ? 6 : 2;
+        return back < need ? i : keep;
+    }
+    return keep;
+}
+
 bool hs_utf8_cut(char *dst, size_t size, const char *src)
 {
     static const char ellipsis[] = "\xe2\x80\xa6"; /* U+2026 */
@@ -93,6 +120,7 @@ bool hs_utf8_cut(char *dst, size_t size, const char *src)
             break;
         keep += n;
     }
+    keep = hs__utf8_escape_start(src, keep);
     memmove(dst, src, keep);
     memcpy(dst + keep, ellipsis, sizeof ellipsis);
     return true;

@@ -30,9 +30,10 @@ bool hs_utf8_valid(const void *s, size_t len);
 /*
  * Copies the NUL-terminated text src into dst (size bytes, size >= 4),
  * always NUL-terminated. A text that does not fit is cut on a character
- * boundary (never inside a UTF-8 sequence) and ends with "…" (U+2026), so
+ * boundary (never inside a UTF-8 sequence, nor inside a backslash escape
+ * such as \" or \u00e9 of quoted text in it) and ends with "…" (U+2026), so
  * that the reader sees it was cut; escaping for JSON or a terminal happens
- * later, on the cut text, so it is never cut inside an escape either.
+ * later, on the cut text.
  * Returns true when src was cut.
  */
 bool hs_utf8_cut(char *dst, size_t size, const char *src);

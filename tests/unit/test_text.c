@@ -480,7 +480,8 @@ static void test_utf8_cut_long_error(void)
     char text[1200];
     size_t n = 0;
     while (n + 40 < sizeof text)
-        n += (size_t)snprintf(text + n, sizeof text - n, "or \"lua: <s>\" \\ é€😀 range, ");
+        n += (size_t)snprintf(text + n, sizeof text - n,
+                              "or \"lua: <s>\" \\ é€😀 range, \\\"q\\\" \\u00e9 ");
     CU_ASSERT_TRUE(hs_utf8_valid(text, n));
     char cut[300];
     size_t seen_cut = 0;
@@ -494,8 +495,13 @@ static void test_utf8_cut_long_error(void)
         /* The part before the ellipsis is the start of the text, on a character boundary. */
         CU_ASSERT_EQUAL(memcmp(cut, text, len - 3), 0);
         CU_ASSERT_TRUE(hs_utf8_valid(text, len - 3));
-        /* At most one character (4 bytes) less than would fit. */
-        CU_ASSERT_TRUE(len - 3 + 4 > size - 1 - 3);
+        /* At most one character (4 bytes), or one escape (6), less than would fit. */
+        CU_ASSERT_TRUE(len - 3 + 6 > size - 1 - 3);
+        /* Never ends inside a backslash escape: the kept text ends on an even run of them. */
+        size_t run = 0;
+        while (run < len - 3 && cut[len - 4 - run] == '\\')
+            run++;
+        CU_ASSERT_EQUAL(run % 2, 0);
         hs_proto_progress p = {
             .request = "r", .workflow = "w", .state = HS_REQ_FAILED, .error = cut};
         hs_buf b;
@@ -509,6 +515,13 @@ static void test_utf8_cut_long_error(void)
         seen_cut++;
     }
     CU_ASSERT_EQUAL(seen_cut, sizeof cut - 3);
+    /* A \uXXXX escape is kept whole or not at all. */
+    hs_utf8_cut(cut, 12, "abcd\\u00e9xyz");
+    CU_ASSERT_STRING_EQUAL(cut, "abcd\xe2\x80\xa6");
+    hs_utf8_cut(cut, 14, "abcd\\u00e9xyz...");
+    CU_ASSERT_STRING_EQUAL(cut, "abcd\\u00e9\xe2\x80\xa6");
+    hs_utf8_cut(cut, 10, "abcd\\\\xyz...");
+    CU_ASSERT_STRING_EQUAL(cut, "abcd\\\\\xe2\x80\xa6");
     /* A text that fits is copied as it is. */
     CU_ASSERT_FALSE(hs_utf8_cut(cut, sizeof cut, "short \"x\" \\ é"));
     CU_ASSERT_STRING_EQUAL(cut, "short \"x\" \\ é");
