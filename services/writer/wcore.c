@@ -1965,6 +1965,24 @@ static int w_hist_collect(void *ud, const char *key, const char *json)
     return 0;
 }
 
+/* Collects, newest first, the keys of the records beyond the newest max (whist_list.before_us). */
+static int w_hist_over(void *ud, const char *key, const char *json)
+{
+    (void)json;
+    whist_list *l = ud;
+    if (l->before_us > 0) {
+        l->before_us--; /* one of the newest max, kept */
+        return 0;
+    }
+    if (hs_grow(&l->keys, &l->cap, l->n + 1, sizeof *l->keys, 64) != HS_OK)
+        return HS_ERR_NOMEM;
+    l->keys[l->n] = hs_strdup(key);
+    if (l->keys[l->n] == NULL)
+        return HS_ERR_NOMEM;
+    l->n++;
+    return 0;
+}
+
 /* Collects workflow ids (the keys of docs/workflows). */
 static int w_wf_collect(void *ud, const char *key, const char *json)
 {
@@ -1986,18 +2004,29 @@ static void w_strs_free(char **v, size_t n)
     hs_free(v);
 }
 
-/* Deletes job history records older than before_us, at most budget; the count in *deleted. */
-static int w_retain_history(wcore *w, int64_t before_us, int64_t budget, uint64_t *deleted,
-                            bool *more)
+/*
+ * Deletes the job history records of each stored workflow committed before
+ * before_us (with before_us > HS_TIME_MIN) and those beyond its newest max
+ * (with max > 0), at most budget; the count in *deleted.
+ */
+static int w_retain_history(wcore *w, int64_t before_us, int64_t max, int64_t budget,
+                            uint64_t *deleted, bool *more)
 {
     whist_list wfs = {0};
     int rc = hs_store_doc_list(w->store, "workflows", "", false, 0, w_wf_collect, &wfs);
-    for (size_t i = 0; rc == HS_OK && i < wfs.n && (int64_t)*deleted < budget; i++) {
+    for (size_t i = 0; rc == HS_OK && i < 2 * wfs.n && (int64_t)*deleted < budget; i++) {
+        /* Each workflow twice: records too old, then records too many. */
+        bool by_count = i % 2 == 1;
+        if (by_count ? max <= 0 : before_us <= HS_TIME_MIN)
+            continue;
         hs_buf_reset(&w->scratch);
-        rc = hs_buf_printf(&w->scratch, "%s/", wfs.keys[i]);
-        whist_list h = {w->scratch.len, before_us, NULL, 0, 0};
+        rc = hs_buf_printf(&w->scratch, "%s/", wfs.keys[i / 2]);
+        whist_list h = {w->scratch.len, by_count ? max : before_us, NULL, 0, 0};
         size_t limit = (size_t)(budget - (int64_t)*deleted);
-        if (rc == HS_OK)
+        if (rc == HS_OK && by_count)
+            rc = hs_store_doc_list(w->store, "history", hs_buf_cstr(&w->scratch), true,
+                                   (size_t)max + limit, w_hist_over, &h);
+        else if (rc == HS_OK)
             rc = hs_store_doc_list(w->store, "history", hs_buf_cstr(&w->scratch), false, limit,
                                    w_hist_collect, &h);
         rc = rc == 1 ? HS_OK : rc;
@@ -2015,8 +2044,8 @@ static int w_retain_history(wcore *w, int64_t before_us, int64_t budget, uint64_
     return rc;
 }
 
-int wcore_retain(wcore *w, const hs_retain *rules, int64_t history_keep_us, int64_t now_us,
-                 int64_t max_instances, wcore_retain_result *res)
+int wcore_retain(wcore *w, const hs_retain *rules, int64_t history_keep_us, int64_t history_max,
+                 int64_t now_us, int64_t max_instances, wcore_retain_result *res)
 {
     memset(res, 0, sizeof *res);
     int64_t budget = max_instances > 0 ? max_instances : INT64_MAX;
@@ -2051,8 +2080,11 @@ int wcore_retain(wcore *w, const hs_retain *rules, int64_t history_keep_us, int6
         if (w->nnotices > notices)
             res->streams++;
     }
-    if (rc == HS_OK && history_keep_us > 0 && history_keep_us < now_us - HS_TIME_MIN)
-        rc = w_retain_history(w, now_us - history_keep_us, budget, &res->history, &res->more);
+    int64_t hist_before = history_keep_us > 0 && history_keep_us < now_us - HS_TIME_MIN
+                              ? now_us - history_keep_us
+                              : HS_TIME_MIN;
+    if (rc == HS_OK && (hist_before > HS_TIME_MIN || history_max > 0))
+        rc = w_retain_history(w, hist_before, history_max, budget, &res->history, &res->more);
     if (rc == HS_OK)
         rc = hs_store_commit(w->store);
     if (rc != HS_OK) {

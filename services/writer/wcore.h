@@ -159,15 +159,16 @@ typedef struct wcore_retain_result {
  * matches is purged before now_us - keep (docs/DEPLOY.md, "Retention",
  * and hs_store_purge_before), its reopened intervals with it; with
  * history_keep_us > 0 the job history records of every stored workflow
- * committed before now_us - history_keep_us are deleted too. At most
+ * committed before now_us - history_keep_us are deleted too, and with
+ * history_max > 0 those beyond its newest history_max. At most
  * max_instances instances and as many history records go in one pass
  * (> 0), so that a first pass over years of data does not hold up
  * commits: res->more says when there is more to do. Purges queue their
  * purged notices as outputs (wcore_next). On a store failure the
  * transaction is rolled back and the error returned; nothing is counted.
  */
-int wcore_retain(wcore *c, const hs_retain *rules, int64_t history_keep_us, int64_t now_us,
-                 int64_t max_instances, wcore_retain_result *res);
+int wcore_retain(wcore *c, const hs_retain *rules, int64_t history_keep_us, int64_t history_max,
+                 int64_t now_us, int64_t max_instances, wcore_retain_result *res);
 
 /* Late data so far: intervals reopened, and instances too old to reopen anything. */
 void wcore_late_counts(const wcore *c, uint64_t *reopened, uint64_t *ignored);

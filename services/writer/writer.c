@@ -34,7 +34,9 @@ const hs_cfg_item writer_cfg_table[] = {
      "recent changes of read streams remembered for jobs in flight (late data)"},
     {"retention", HS_CFG_STR, NULL, offsetof(writer_cfg, retention), false,
      "how long streams keep data: 'PATTERN KEEP; ...', e.g. 'temperature/# 30d' (none: forever)"},
-    {"history_keep", HS_CFG_DURATION, "0s", offsetof(writer_cfg, history_keep_us), false,
+    {"history_max", HS_CFG_INT, "100000", offsetof(writer_cfg, history_max), false,
+     "job history records kept per workflow, the newest (0: no limit)"},
+    {"history_keep", HS_CFG_DURATION, "7d", offsetof(writer_cfg, history_keep_us), false,
      "job history records older than this are deleted (0s: kept for ever)"},
     {"retention_every", HS_CFG_DURATION, "5m", offsetof(writer_cfg, retention_every_us), false,
      "how often retention and history_keep are applied"},
@@ -164,14 +166,14 @@ static int w_commit_batch(writer *w)
  */
 static void w_retain(writer *w)
 {
-    if (w->retention.n == 0 && w->cfg->history_keep_us <= 0)
+    if (w->retention.n == 0 && w->cfg->history_keep_us <= 0 && w->cfg->history_max <= 0)
         return;
     int64_t now = hs_time_mono_us();
     if (now < w->retain_next_mono)
         return;
     wcore_retain_result res;
-    int rc = wcore_retain(w->core, &w->retention, w->cfg->history_keep_us, hs_time_now_us(),
-                          w->cfg->retention_max_instances, &res);
+    int rc = wcore_retain(w->core, &w->retention, w->cfg->history_keep_us, w->cfg->history_max,
+                          hs_time_now_us(), w->cfg->retention_max_instances, &res);
     if (rc != HS_OK) {
         char msg[600];
         hs_error(w->log, "retention pass failed (tried again later): %s",

@@ -1879,6 +1879,21 @@ static int hist_count(void *ud, const char *key, const char *json)
     return 0;
 }
 
+/* Up to two history keys, in the order listed. */
+typedef struct hist_keys {
+    char (*keys)[256];
+    size_t n;
+} hist_keys;
+
+static int hist_keys_put(void *ud, const char *key, const char *json)
+{
+    (void)json;
+    hist_keys *k = ud;
+    if (k->n < 2)
+        snprintf(k->keys[k->n++], 256, "%s", key);
+    return 0;
+}
+
 static size_t fx_nhistory(fx *f)
 {
     size_t n = 0;
@@ -1910,7 +1925,7 @@ static void test_retention_pass(void)
     int passes = 0;
     wcore_retain_result res = {.more = true};
     while (res.more && passes < 100) {
-        CU_ASSERT_EQUAL_FATAL(wcore_retain(f.c, &rules, 0, now, 10, &res), HS_OK);
+        CU_ASSERT_EQUAL_FATAL(wcore_retain(f.c, &rules, 0, 0, now, 10, &res), HS_OK);
         fx_drain(&f);
         CU_ASSERT_TRUE(res.instances <= 10);
         CU_ASSERT_EQUAL(res.history, 0);
@@ -1932,7 +1947,7 @@ static void test_retention_pass(void)
     fx_intervals(&f, LK, text2, sizeof text2);
     CU_ASSERT_STRING_EQUAL(text2, calc_k);
     /* A pass with nothing left to do changes nothing. */
-    CU_ASSERT_EQUAL(wcore_retain(f.c, &rules, 0, now, 10, &res), HS_OK);
+    CU_ASSERT_EQUAL(wcore_retain(f.c, &rules, 0, 0, now, 10, &res), HS_OK);
     fx_drain(&f);
     CU_ASSERT_EQUAL(res.instances, 0);
     CU_ASSERT_FALSE(res.more);
@@ -1945,10 +1960,34 @@ static void test_retention_pass(void)
     size_t nh = fx_nhistory(&f);
     CU_ASSERT_TRUE(nh > 0);
     int64_t wall = hs_time_now_us();
-    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, 3600 * SEC, wall, 0, &res), HS_OK);
+    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, 3600 * SEC, 0, wall, 0, &res), HS_OK);
     CU_ASSERT_EQUAL(res.history, 0);
     CU_ASSERT_EQUAL(fx_nhistory(&f), nh);
-    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, 3600 * SEC, wall + 2 * 3600 * SEC, 0, &res), HS_OK);
+    /* history_max: the newest records of each workflow stay, the others go. */
+    CU_ASSERT_EQUAL(hs_store_begin(f.ws), HS_OK);
+    for (int i = 1; i <= 3; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "wf1/%020lld/j%d", (long long)(wall - i * SEC), i);
+        CU_ASSERT_EQUAL(hs_store_doc_put(f.ws, "history", key, "{}"), HS_OK);
+    }
+    CU_ASSERT_EQUAL(hs_store_commit(f.ws), HS_OK);
+    nh += 3;
+    char newest[2][256];
+    hist_keys k = {newest, 0};
+    CU_ASSERT_EQUAL(hs_store_doc_list(f.rs, "history", "wf1/", true, 2, hist_keys_put, &k), HS_OK);
+    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, 0, 2, wall, 0, &res), HS_OK);
+    CU_ASSERT_EQUAL(res.history, nh - 2);
+    CU_ASSERT_EQUAL(fx_nhistory(&f), 2);
+    char left[2][256];
+    hist_keys kl = {left, 0};
+    CU_ASSERT_EQUAL(hs_store_doc_list(f.rs, "history", "wf1/", true, 2, hist_keys_put, &kl), HS_OK);
+    CU_ASSERT_EQUAL(kl.n, 2);
+    CU_ASSERT_STRING_EQUAL(left[0], newest[0]);
+    CU_ASSERT_STRING_EQUAL(left[1], newest[1]);
+    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, 0, 2, wall, 0, &res), HS_OK);
+    CU_ASSERT_EQUAL(res.history, 0);
+    nh = 2;
+    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, 3600 * SEC, 0, wall + 2 * 3600 * SEC, 0, &res), HS_OK);
     CU_ASSERT_EQUAL(res.history, nh);
     CU_ASSERT_EQUAL(fx_nhistory(&f), 0);
     hs_retain_free(&rules);
