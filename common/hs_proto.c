@@ -2415,6 +2415,39 @@ int hs_proto_wseq_decode(const uint8_t *data, size_t len, hs_proto_wseq *w)
 
 /* ------------------------------------------------------------------ dead letters and events */
 
+/* True when p is UTF-8 without NUL bytes: printable as a JSON string as it is. */
+static bool dl_is_text(const uint8_t *p, size_t len)
+{
+    return len == 0 || (hs_utf8_valid(p, len) && memchr(p, 0, len) == NULL);
+}
+
+/*
+ * Appends ,"payload_json":<JSON> when p is exactly one msgpack value that
+ * converts to JSON; returns false (out unchanged) when it is not.
+ */
+static bool dl_put_msgpack(hs_buf *out, const uint8_t *p, size_t len, char *why, size_t whylen)
+{
+    size_t len0 = out->len;
+    hs_mp_reader r;
+    hs_mp_reader_init(&r, p, len);
+    if (len == 0) {
+        snprintf(why, whylen, "not msgpack: empty");
+        return false;
+    }
+    if (hs_buf_puts(out, ",\"payload_json\":") != HS_OK || hs_json_from_mpack(&r, out) != HS_OK) {
+        snprintf(why, whylen, "not msgpack: %s",
+                 hs_err_detail()[0] ? hs_err_detail() : "unreadable value");
+        out->len = len0;
+        return false;
+    }
+    if (!hs_mp_at_end(&r)) {
+        snprintf(why, whylen, "not msgpack: %zu bytes after the value", (size_t)(r.end - r.p));
+        out->len = len0;
+        return false;
+    }
+    return true;
+}
+
 int hs_proto_dead_letter_encode(hs_buf *out, const hs_proto_dead_letter *d)
 {
     if (d->service == NULL || d->reason == NULL || d->reason[0] == '\0' ||
@@ -2422,25 +2455,48 @@ int hs_proto_dead_letter_encode(hs_buf *out, const hs_proto_dead_letter *d)
         return hs_err_set(HS_ERR_INVAL, "dead letter: a required field is NULL");
     char t[HS_TIME_ISO_MAX];
     hs_time_format_iso(d->t_us, t);
-    bool text =
-        hs_utf8_valid(d->payload, d->len) && (d->len == 0 || memchr(d->payload, 0, d->len) == NULL);
     hs_buf_reset(out);
     je e = {out, HS_OK};
     je_raw(&e, "{");
     je_kstr(&e, "service", d->service, true);
     je_kstr(&e, "reason", d->reason, false);
     je_kstr(&e, "topic", d->topic != NULL ? d->topic : "", false);
+    if (d->stream != NULL && d->stream[0] != '\0')
+        je_kstr(&e, "stream", d->stream, false);
     je_kstr(&e, "t", t, false);
-    if (text) {
-        je_raw(&e, ",\"payload\":");
-        if (e.rc == HS_OK)
-            e.rc = hs_json_put_string(out, (const char *)d->payload, d->len);
-    } else {
-        je_raw(&e, ",\"payload_b64\":\"");
-        if (e.rc == HS_OK)
-            e.rc = hs_base64_encode(out, d->payload, d->len);
-        je_raw(&e, "\"");
+    if (e.rc != HS_OK)
+        return e.rc;
+    const uint8_t *p = d->payload;
+    size_t len = d->len;
+    hs_proto_payload_kind kind = d->kind;
+    if (kind == HS_PAYLOAD_AUTO) {
+        bool mp_batch = len > 0 && ((p[0] & 0xf0) == 0x90 || p[0] == 0xdc || p[0] == 0xdd);
+        kind = !mp_batch && dl_is_text(p, len) ? HS_PAYLOAD_TEXT : HS_PAYLOAD_MSGPACK;
     }
+    char why[300] = "";
+    if (kind == HS_PAYLOAD_TEXT) {
+        if (dl_is_text(p, len)) {
+            je_raw(&e, ",\"payload\":");
+            if (e.rc == HS_OK)
+                e.rc = hs_json_put_string(out, (const char *)p, len);
+            je_raw(&e, "}");
+            return e.rc;
+        }
+        snprintf(why, sizeof why, "not UTF-8 text");
+    } else if (kind == HS_PAYLOAD_MSGPACK) {
+        if (dl_put_msgpack(out, p, len, why, sizeof why)) {
+            je_raw(&e, "}");
+            return e.rc;
+        }
+    } else {
+        snprintf(why, sizeof why, "%s",
+                 d->undecodable != NULL && d->undecodable[0] != '\0' ? d->undecodable : "binary");
+    }
+    je_raw(&e, ",\"payload_b64\":\"");
+    if (e.rc == HS_OK)
+        e.rc = hs_base64_encode(out, p, len);
+    je_raw(&e, "\"");
+    je_kstr(&e, "undecodable", why, false);
     je_raw(&e, "}");
     return e.rc;
 }
@@ -2458,6 +2514,25 @@ static int pd_dead_text(pd *d, void *obj)
         return pd_nomem();
     dl->payload = (const uint8_t *)copy;
     dl->len = len;
+    dl->kind = HS_PAYLOAD_TEXT;
+    return HS_OK;
+}
+
+/* payload_json: an msgpack payload shown as JSON; kept as its msgpack encoding. */
+static int pd_dead_json(pd *d, void *obj)
+{
+    hs_proto_dead_letter *dl = obj;
+    const uint8_t *p;
+    size_t len;
+    if (hs_mp_get_raw(&d->r, &p, &len) != HS_OK)
+        return pd_bad(d, "a JSON value");
+    uint8_t *copy = hs_arena_alloc(d->arena, len + 1);
+    if (copy == NULL)
+        return pd_nomem();
+    memcpy(copy, p, len);
+    dl->payload = copy;
+    dl->len = len;
+    dl->kind = HS_PAYLOAD_MSGPACK;
     return HS_OK;
 }
 
@@ -2482,6 +2557,7 @@ static int pd_dead_b64(pd *d, void *obj)
             memcpy(copy, b.data, b.len);
         dl->payload = copy;
         dl->len = b.len;
+        dl->kind = HS_PAYLOAD_BINARY;
     }
     hs_buf_free(&b);
     return rc;
@@ -2494,6 +2570,9 @@ static const pf dead_letter_fields[] = {
     {"t", PF_ISO, offsetof(hs_proto_dead_letter, t_us), NULL},
     {"payload", PF_FN, 0, pd_dead_text},
     {"payload_b64", PF_FN, 0, pd_dead_b64},
+    {"payload_json", PF_FN, 0, pd_dead_json},
+    {"stream", PF_NONEMPTY, offsetof(hs_proto_dead_letter, stream), NULL},
+    {"undecodable", PF_NONEMPTY, offsetof(hs_proto_dead_letter, undecodable), NULL},
 };
 
 int hs_proto_dead_letter_decode(hs_proto_dead_letter_msg *m, const char *json, size_t len)
@@ -2501,9 +2580,13 @@ int hs_proto_dead_letter_decode(hs_proto_dead_letter_msg *m, const char *json, s
     pm_init(&m->d, sizeof m->d, &m->arena);
     pf_set set = {dead_letter_fields, PF_N(dead_letter_fields), &m->d, BIT(4) - 1, 0};
     int rc = pd_json_message(&m->arena, json, len, "dead letter", &set, 1);
-    bool text = set.seen & BIT(4), b64 = set.seen & BIT(5);
-    if (rc == HS_OK && text == b64)
-        rc = hs_err_set(HS_ERR_PARSE, "dead letter: needs either 'payload' or 'payload_b64'");
+    int forms = !!(set.seen & BIT(4)) + !!(set.seen & BIT(5)) + !!(set.seen & BIT(6));
+    if (rc == HS_OK && forms != 1)
+        rc = hs_err_set(
+            HS_ERR_PARSE,
+            "dead letter: needs exactly one of 'payload', 'payload_b64', 'payload_json'");
+    else if (rc == HS_OK && !!(set.seen & BIT(5)) != !!(set.seen & BIT(8)))
+        rc = hs_err_set(HS_ERR_PARSE, "dead letter: 'undecodable' goes with 'payload_b64' only");
     return rc;
 }
 

@@ -636,26 +636,53 @@ int hs_proto_purged_decode(const uint8_t *data, size_t len, char *buf, size_t bu
 
 /* ------------------------------------------------------------------ dead letters and events */
 
+/* How a dead letter's payload is to be read (hs_proto_dead_letter.kind). */
+typedef enum hs_proto_payload_kind {
+    /* Read as ingest reads raw input: msgpack when it starts like an msgpack
+       array, else text when it is UTF-8 without NUL, else msgpack when it
+       decodes as one value. */
+    HS_PAYLOAD_AUTO = 0,
+    HS_PAYLOAD_TEXT,    /* text (a JSON request, a CSV line) */
+    HS_PAYLOAD_MSGPACK, /* one msgpack value (write requests, jobs, notices) */
+    HS_PAYLOAD_BINARY,  /* bytes shown as base64 only */
+} hs_proto_payload_kind;
+
 /*
  * A dead letter, hs/dead/<service> (JSON, schemas/dead-letter.json): input a
- * service refused, with the reason and the original bytes (as text when they
- * are UTF-8 without NUL bytes, else as base64).
+ * service refused, with the reason, the MQTT topic it came on, the stream
+ * it concerns and the original bytes in a readable form: "payload" (text),
+ * "payload_json" (an msgpack payload decoded to JSON) or "payload_b64"
+ * (base64) with "undecodable" saying why it could not be shown readably.
  */
 typedef struct hs_proto_dead_letter {
     const char *service; /* the service id */
     const char *reason;
-    const char *topic; /* where the input came from ("" when unknown) */
+    const char *topic; /* the MQTT topic (or file:NAME:LINE) it came on ("" when unknown) */
     int64_t t_us;      /* when it was refused */
     const uint8_t *payload;
     size_t len;
+    const char *stream;         /* the stream id it concerns; NULL or "" for none */
+    hs_proto_payload_kind kind; /* how payload is read; decoding sets TEXT, MSGPACK or BINARY */
+    const char *undecodable;    /* decoding: why payload_b64 was used; NULL otherwise */
 } hs_proto_dead_letter;
 
 typedef struct hs_proto_dead_letter_msg {
-    hs_proto_dead_letter d; /* payload decoded from text or base64, in the arena */
+    hs_proto_dead_letter d; /* payload from text, base64 or JSON (as msgpack), in the arena */
     hs_arena arena;
 } hs_proto_dead_letter_msg;
 
+/*
+ * Encodes d as JSON into out (reset first). A payload of kind MSGPACK that
+ * is not exactly one msgpack value, or of kind TEXT that is not UTF-8
+ * without NUL, is written as base64 with "undecodable" saying so. Returns
+ * HS_ERR_INVAL when service or reason is missing.
+ */
 int hs_proto_dead_letter_encode(hs_buf *out, const hs_proto_dead_letter *d);
+/*
+ * Decodes a dead letter; a "payload_json" value comes back as its msgpack
+ * encoding (the same value, not necessarily the same bytes as were sent).
+ * Free m with hs_proto_dead_letter_msg_free, also on failure.
+ */
 int hs_proto_dead_letter_decode(hs_proto_dead_letter_msg *m, const char *json, size_t len);
 void hs_proto_dead_letter_msg_free(hs_proto_dead_letter_msg *m);
 

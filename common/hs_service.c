@@ -455,10 +455,23 @@ const char *hs_service_topic(const hs_service *svc, hs_buf *out, const char *fmt
 void hs_service_dead_letter(hs_service *svc, const char *reason, const char *topic,
                             const void *payload, size_t len)
 {
+    hs_service_dead_letter_as(svc, reason, topic, NULL, HS_PAYLOAD_AUTO, payload, len);
+}
+
+void hs_service_dead_letter_as(hs_service *svc, const char *reason, const char *topic,
+                               const char *stream, hs_proto_payload_kind kind, const void *payload,
+                               size_t len)
+{
     hs_metrics_counters_get(svc->metrics)->dead_lettered++;
     hs_buf *b = &svc->scratch;
-    hs_proto_dead_letter d = {svc->common->service_id, reason,  topic,
-                              hs_time_now_us(),        payload, len};
+    hs_proto_dead_letter d = {.service = svc->common->service_id,
+                              .reason = reason,
+                              .topic = topic,
+                              .t_us = hs_time_now_us(),
+                              .payload = payload,
+                              .len = len,
+                              .stream = stream,
+                              .kind = kind};
     int rc = hs_proto_dead_letter_encode(b, &d);
     hs_buf t;
     hs_buf_init(&t, 0);

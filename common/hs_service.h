@@ -30,6 +30,7 @@
 #include "hs_log.h"
 #include "hs_metrics.h"
 #include "hs_mqtt.h"
+#include "hs_proto.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -123,9 +124,17 @@ const char *hs_service_topic(const hs_service *svc, hs_buf *out, const char *fmt
 
 /*
  * Publishes rejected input on <prefix>/dead/<kind> as JSON
- * {"service", "reason", "topic", "t", "payload" (text when valid UTF-8) or
- * "payload_b64"}, logs it at WARN (rate-limited) and counts it.
+ * (hs_proto_dead_letter_encode, schemas/dead-letter.json): the reason, the
+ * MQTT topic it came on, the stream it concerns (stream: NULL for none) and
+ * the payload read as kind says (text, msgpack shown as JSON, else base64
+ * with the reason it could not be read); logs it at WARN (rate-limited) and
+ * counts it.
  */
+void hs_service_dead_letter_as(hs_service *svc, const char *reason, const char *topic,
+                               const char *stream, hs_proto_payload_kind kind, const void *payload,
+                               size_t len);
+
+/* hs_service_dead_letter_as with no stream and HS_PAYLOAD_AUTO. */
 void hs_service_dead_letter(hs_service *svc, const char *reason, const char *topic,
                             const void *payload, size_t len);
 

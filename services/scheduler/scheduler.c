@@ -1160,7 +1160,8 @@ static void s_on_wseq(scheduler *s, const hs_mqtt_msg *m)
     if (hs_proto_wseq_decode(m->payload, m->len, &w) == HS_OK)
         s_learn_wseq(s, w);
     else
-        hs_service_dead_letter(s->svc, hs_err_detail(), m->topic, m->payload, m->len);
+        hs_service_dead_letter_as(s->svc, hs_err_detail(), m->topic, NULL, HS_PAYLOAD_MSGPACK,
+                                  m->payload, m->len);
 }
 
 /* Reopened intervals iv of stream sid join the healing of the online workflows producing it. */
@@ -1189,7 +1190,8 @@ static void s_on_reopened(scheduler *s, const hs_mqtt_msg *m)
     if (hs_proto_reopened_decode(&rm, m->payload, m->len) != HS_OK) {
         char reason[600];
         snprintf(reason, sizeof reason, "unreadable reopened notice: %s", hs_err_detail());
-        hs_service_dead_letter(s->svc, reason, m->topic, m->payload, m->len);
+        hs_service_dead_letter_as(s->svc, reason, m->topic, NULL, HS_PAYLOAD_MSGPACK, m->payload,
+                                  m->len);
         hs_proto_reopened_msg_free(&rm);
         return;
     }
@@ -1223,7 +1225,8 @@ static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
     if (hs_proto_committed_decode(&cm, m->payload, m->len) != HS_OK) {
         char reason[600];
         snprintf(reason, sizeof reason, "unreadable commit notice: %s", hs_err_detail());
-        hs_service_dead_letter(s->svc, reason, m->topic, m->payload, m->len);
+        hs_service_dead_letter_as(s->svc, reason, m->topic, NULL, HS_PAYLOAD_MSGPACK, m->payload,
+                                  m->len);
         hs_proto_committed_msg_free(&cm);
         return;
     }
@@ -1621,7 +1624,8 @@ static void s_on_api(scheduler *s, const hs_mqtt_msg *m)
         char reason[600];
         snprintf(reason, sizeof reason, "unreadable API request: %s", hs_err_detail());
         s_reply_error(s, m, "%s", reason);
-        hs_service_dead_letter(s->svc, reason, m->topic, m->payload, m->len);
+        hs_service_dead_letter_as(s->svc, reason, m->topic, NULL, HS_PAYLOAD_TEXT, m->payload,
+                                  m->len);
         hs_proto_api_req_msg_free(&am);
         return;
     }
@@ -1829,7 +1833,8 @@ int scheduler_run(scheduler *s)
                 if (hs_proto_purged_decode(m->payload, m->len, sid, sizeof sid) == HS_OK)
                     s_calc_forget(s, sid);
                 else
-                    hs_service_dead_letter(s->svc, hs_err_detail(), m->topic, m->payload, m->len);
+                    hs_service_dead_letter_as(s->svc, hs_err_detail(), m->topic, NULL,
+                                              HS_PAYLOAD_MSGPACK, m->payload, m->len);
             } else if (strcmp(t, "reopened") == 0) {
                 s_on_reopened(s, m);
             } else if (strcmp(t, "wseq") == 0) {

@@ -226,7 +226,8 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
     if (rc != HS_OK) {
         char reason[700];
         snprintf(reason, sizeof reason, "unreadable job: %s", hs_err_detail());
-        hs_service_dead_letter(rt->svc, reason, m->topic, m->payload, m->len);
+        hs_service_dead_letter_as(rt->svc, reason, m->topic, NULL, HS_PAYLOAD_MSGPACK, m->payload,
+                                  m->len);
         rt_job_free(&j);
         return;
     }

@@ -70,7 +70,8 @@ static void w_publish_results(writer *w)
     wcore_out o;
     while (wcore_next(w->core, &o)) {
         if (o.kind == WCORE_OUT_DEAD) {
-            hs_service_dead_letter(w->svc, o.reason, o.topic, o.payload, o.len);
+            hs_service_dead_letter_as(w->svc, o.reason, o.topic, o.stream, HS_PAYLOAD_MSGPACK,
+                                      o.payload, o.len);
             continue;
         }
         if (o.kind == WCORE_OUT_MON) {
