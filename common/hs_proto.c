@@ -2596,19 +2596,54 @@ void hs_proto_dead_letter_msg_free(hs_proto_dead_letter_msg *m)
         pm_free(&m->d, sizeof m->d, &m->arena);
 }
 
+static const char *const mon_level_names[] = {"debug", "info", "warn", "error"};
+
+const char *hs_proto_mon_level_name(hs_proto_mon_level level)
+{
+    int i = (int)level + 1;
+    return i >= 0 && i < 4 ? mon_level_names[i] : "info";
+}
+
+int hs_proto_mon_level_parse(const char *s, hs_proto_mon_level *out)
+{
+    for (int i = 0; s != NULL && i < 4; i++) {
+        if (strcmp(s, mon_level_names[i]) == 0) {
+            *out = (hs_proto_mon_level)(i - 1);
+            return HS_OK;
+        }
+    }
+    return hs_err_set(HS_ERR_INVAL, "event level '%s': expected debug, info, warn or error",
+                      s != NULL ? s : "");
+}
+
 int hs_proto_mon_encode(hs_buf *out, const hs_proto_mon *ev, bool plain)
 {
     if (ev->service == NULL || ev->name == NULL || ev->name[0] == '\0' || ev->text == NULL)
         return hs_err_set(HS_ERR_INVAL, "event: a required field is NULL");
+    if (ev->level < HS_MON_DEBUG || ev->level > HS_MON_ERROR)
+        return hs_err_set(HS_ERR_INVAL, "event: level %d out of range", (int)ev->level);
+    if (ev->has_interval && ev->interval.start >= ev->interval.end)
+        return hs_err_set(HS_ERR_INVAL, "event: interval start >= end");
+    const char *level = hs_proto_mon_level_name(ev->level);
     char t[HS_TIME_ISO_MAX];
     hs_time_format_iso(ev->t_us, t);
     hs_buf_reset(out);
     if (plain)
-        return hs_buf_printf(out, "%s MON %s %s: %s", t, ev->service, ev->name, ev->text);
+        return hs_buf_printf(out, "%s MON %s %s %s: %s", t, ev->service, level, ev->name, ev->text);
     je e = {out, HS_OK};
     je_raw(&e, "{");
     je_kstr(&e, "uid", ev->service, true);
     je_kstr(&e, "bt", t, false);
+    je_kstr(&e, "level", level, false);
+    if (ev->has_interval) {
+        char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+        hs_time_format_iso(ev->interval.start, a);
+        hs_time_format_iso(ev->interval.end, b);
+        if (e.rc == HS_OK)
+            e.rc = hs_buf_printf(
+                out, ",\"interval\":[\"%s\",\"%s\"],\"interval_us\":[%" PRId64 ",%" PRId64 "]", a,
+                b, ev->interval.start, ev->interval.end);
+    }
     je_raw(&e, ",\"e\":[{");
     je_kstr(&e, "n", ev->name, true);
     je_kstr(&e, "vs", ev->text, false);
@@ -2631,17 +2666,63 @@ static int pd_mon_entries(pd *d, void *obj)
                      "event entry");
 }
 
+/* level: debug, info, warn or error. */
+static int pd_mon_level(pd *d, void *obj)
+{
+    hs_proto_mon *ev = obj;
+    int i = 0;
+    int rc = pd_enum(d, mon_level_names, 4, "debug, info, warn or error", &i);
+    if (rc == HS_OK)
+        ev->level = (hs_proto_mon_level)(i - 1);
+    return rc;
+}
+
+/* interval_us: [start, end] with start < end. */
+static int pd_mon_interval_us(pd *d, void *obj)
+{
+    hs_proto_mon *ev = obj;
+    return pd_interval(d, &ev->interval);
+}
+
+/* interval: [start ISO, end ISO]; checked against interval_us once both are read. */
+static int pd_mon_interval_iso(pd *d, void *obj)
+{
+    hs_interval *iso = obj;
+    uint32_t two;
+    if (hs_mp_get_array(&d->r, &two) != HS_OK || two != 2)
+        return pd_bad(d, "[start ISO time, end ISO time]");
+    int rc = pd_iso(d, &iso->start);
+    return rc == HS_OK ? pd_iso(d, &iso->end) : rc;
+}
+
 static const pf mon_fields[] = {
     {"uid", PF_NONEMPTY, offsetof(hs_proto_mon, service), NULL},
     {"bt", PF_ISO, offsetof(hs_proto_mon, t_us), NULL},
     {"e", PF_FN, 0, pd_mon_entries},
+    {"level", PF_FN, 0, pd_mon_level},
+    {"interval_us", PF_FN, 0, pd_mon_interval_us},
+};
+
+static const pf mon_iso_fields[] = {
+    {"interval", PF_FN, 0, pd_mon_interval_iso},
 };
 
 int hs_proto_mon_decode(hs_proto_mon_msg *m, const char *json, size_t len)
 {
     pm_init(&m->e, sizeof m->e, &m->arena);
-    pf_set set = {mon_fields, PF_N(mon_fields), &m->e, PF_ALL(mon_fields), 0};
-    return pd_json_message(&m->arena, json, len, "event", &set, 1);
+    hs_interval iso = {0, 0};
+    pf_set sets[2] = {{mon_fields, PF_N(mon_fields), &m->e, BIT(3) - 1, 0},
+                      {mon_iso_fields, PF_N(mon_iso_fields), &iso, 0, 0}};
+    int rc = pd_json_message(&m->arena, json, len, "event", sets, 2);
+    bool has_us = sets[0].seen & BIT(4), has_iso = sets[1].seen & BIT(0);
+    if (rc == HS_OK && has_us != has_iso)
+        rc = hs_err_set(HS_ERR_PARSE, "event: 'interval' and 'interval_us' go together");
+    else if (rc == HS_OK && has_us &&
+             (iso.start != m->e.interval.start || iso.end != m->e.interval.end))
+        rc = hs_err_set(HS_ERR_PARSE, "event: 'interval' and 'interval_us' differ");
+    if (rc == HS_OK)
+        m->e.has_interval = has_us;
+    return rc;
 }
 
 void hs_proto_mon_msg_free(hs_proto_mon_msg *m)

@@ -686,15 +686,33 @@ int hs_proto_dead_letter_encode(hs_buf *out, const hs_proto_dead_letter *d);
 int hs_proto_dead_letter_decode(hs_proto_dead_letter_msg *m, const char *json, size_t len);
 void hs_proto_dead_letter_msg_free(hs_proto_dead_letter_msg *m);
 
+/* How much a monitoring event matters; the order is the numeric order. */
+typedef enum hs_proto_mon_level {
+    HS_MON_DEBUG = -1, /* routine: an online run's start and end */
+    HS_MON_INFO = 0,   /* a compute request started or finished */
+    HS_MON_WARN = 1,   /* a run finished with failed jobs, late data ignored */
+    HS_MON_ERROR = 2,  /* a job failed for good, a workflow file is invalid */
+} hs_proto_mon_level;
+
+/* "debug", "info", "warn" or "error". */
+const char *hs_proto_mon_level_name(hs_proto_mon_level level);
+/* Parses a level name into *out; HS_ERR_INVAL for anything else. */
+int hs_proto_mon_level_parse(const char *s, hs_proto_mon_level *out);
+
 /*
- * A monitoring event, hs/mon (schemas/mon.json): SenML JSON
- * {"uid", "bt", "e": [{"n", "vs"}]}, or one plain line of text.
+ * A monitoring event, hs/mon (schemas/mon.json, docs/OPERATIONS.md): SenML
+ * JSON {"uid", "bt", "e": [{"n", "vs"}]} with "level" and, for events about
+ * an interval, "interval" (two ISO-8601 times) and "interval_us"; or one
+ * plain line of text.
  */
 typedef struct hs_proto_mon {
     const char *service; /* the service id */
     int64_t t_us;
     const char *name; /* workflow_start, workflow_end, job_failed, ... */
     const char *text;
+    hs_proto_mon_level level; /* 0 (info) unless set */
+    bool has_interval;        /* the event is about interval */
+    hs_interval interval;     /* (start, end] in microseconds */
 } hs_proto_mon;
 
 typedef struct hs_proto_mon_msg {
@@ -702,9 +720,13 @@ typedef struct hs_proto_mon_msg {
     hs_arena arena;
 } hs_proto_mon_msg;
 
-/* plain: the one-line form "<time> MON <service> <name>: <text>" instead of SenML. */
+/*
+ * Encodes an event into out (reset first). plain: the one-line form
+ * "<time> MON <service> <level> <name>: <text>" instead of SenML.
+ * HS_ERR_INVAL when a required field is missing.
+ */
 int hs_proto_mon_encode(hs_buf *out, const hs_proto_mon *e, bool plain);
-/* Reads the SenML form. */
+/* Reads the SenML form ("interval" must name the same instants as "interval_us"). */
 int hs_proto_mon_decode(hs_proto_mon_msg *m, const char *json, size_t len);
 void hs_proto_mon_msg_free(hs_proto_mon_msg *m);
 

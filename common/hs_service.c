@@ -79,6 +79,9 @@ const hs_cfg_item hs_service_cfg_table[] = {
                  "topic of monitoring events (default <prefix>/mon)"),
     HS__SVC_ITEM("mon_format", HS_CFG_STR, "senml", mon_format, false,
                  "monitoring event format: senml or plain"),
+    HS__SVC_ITEM("mon_level", HS_CFG_STR, "info", mon_level, false,
+                 "least level of monitoring events published: debug (also every online run), "
+                 "info, warn, error"),
     HS__SVC_ITEM("connect_timeout", HS_CFG_DURATION, "0s", connect_timeout_us, false,
                  "how long to wait for the broker at start (0s: forever)"),
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
@@ -203,6 +206,14 @@ static int hs__svc_parts(hs_service *svc)
     int level = HS_LOG_INFO;
     if (hs_log_level_parse(svc->common->log_level, &level) != HS_OK)
         return hs_err_set(HS_ERR_CONFIG, "log_level '%s' is not a level", svc->common->log_level);
+    hs_proto_mon_level mon_level;
+    if (hs_proto_mon_level_parse(svc->common->mon_level, &mon_level) != HS_OK)
+        return hs_err_set(HS_ERR_CONFIG, "mon_level '%s': expected debug, info, warn or error",
+                          svc->common->mon_level);
+    if (strcmp(svc->common->mon_format, "senml") != 0 &&
+        strcmp(svc->common->mon_format, "plain") != 0)
+        return hs_err_set(HS_ERR_CONFIG, "mon_format '%s': expected senml or plain",
+                          svc->common->mon_format);
     int rc = hs_log_create(&svc->log, svc->common->service_id, level);
     if (rc == HS_OK)
         rc = hs_metrics_create(&svc->metrics, svc->kind, svc->common->service_id, svc->started_us,
@@ -223,6 +234,9 @@ static int hs__svc_parts(hs_service *svc)
         o.hooks.running = hs__svc_ctl_running;
         rc = hs_ctl_create(&svc->ctl, &o);
     }
+    /* Events of a lower level can be let through for a while: hsctl ctl ID set mon_level debug. */
+    if (rc == HS_OK)
+        rc = hs_ctl_allow_set(svc->ctl, "mon_level");
     return rc;
 }
 
@@ -657,6 +671,48 @@ int hs_service_ctl_start(hs_service *svc)
     return rc;
 }
 
+/* Logs and publishes one event whose text is msg. */
+static void hs__mon(hs_service *svc, hs_proto_mon_level level, const hs_interval *iv,
+                    const char *name, const char *msg)
+{
+    hs_logf(svc->log, level == HS_MON_DEBUG ? HS_LOG_DEBUG : HS_LOG_MON, "%s: %s", name, msg);
+    hs_proto_mon_level least = HS_MON_INFO;
+    (void)hs_proto_mon_level_parse(svc->common->mon_level, &least); /* checked at start */
+    if (svc->mqtt == NULL || level < least)
+        return;
+    hs_buf b, t;
+    hs_buf_init(&b, 0);
+    hs_buf_init(&t, 0);
+    hs_proto_mon ev = {.service = svc->common->service_id,
+                       .t_us = hs_time_now_us(),
+                       .name = name,
+                       .text = msg,
+                       .level = level,
+                       .has_interval = iv != NULL && iv->start < iv->end,
+                       .interval = iv != NULL && iv->start < iv->end ? *iv : (hs_interval){0, 0}};
+    int rc = hs_proto_mon_encode(&b, &ev, strcmp(svc->common->mon_format, "plain") == 0);
+    if (rc == HS_OK) {
+        const char *topic = svc->common->mon_topic[0] != '\0' ? svc->common->mon_topic
+                                                              : hs_service_topic(svc, &t, "mon");
+        rc = hs_mqtt_publish(svc->mqtt, topic, b.data, b.len, 0, false, 0);
+    }
+    if (rc != HS_OK)
+        hs_debug(svc->log, "event %s not published: %s", name, hs_strerror(rc));
+    hs_buf_free(&b);
+    hs_buf_free(&t);
+}
+
+void hs_service_mon_at(hs_service *svc, hs_proto_mon_level level, const hs_interval *iv,
+                       const char *name, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    hs__mon(svc, level, iv, name, msg);
+}
+
 void hs_service_mon(hs_service *svc, const char *name, const char *fmt, ...)
 {
     char msg[1024];
@@ -664,22 +720,7 @@ void hs_service_mon(hs_service *svc, const char *name, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    hs_logf(svc->log, HS_LOG_MON, "%s: %s", name, msg);
-    if (svc->mqtt == NULL)
-        return;
-    hs_buf b, t;
-    hs_buf_init(&b, 0);
-    hs_buf_init(&t, 0);
-    hs_proto_mon ev = {svc->common->service_id, hs_time_now_us(), name, msg};
-    if (hs_proto_mon_encode(&b, &ev, strcmp(svc->common->mon_format, "plain") == 0) != HS_OK) {
-        hs_buf_free(&b);
-        return;
-    }
-    const char *topic = svc->common->mon_topic[0] != '\0' ? svc->common->mon_topic
-                                                          : hs_service_topic(svc, &t, "mon");
-    (void)hs_mqtt_publish(svc->mqtt, topic, b.data, b.len, 0, false, 0);
-    hs_buf_free(&b);
-    hs_buf_free(&t);
+    hs__mon(svc, HS_MON_INFO, NULL, name, msg);
 }
 
 void hs_service_destroy(hs_service *svc)

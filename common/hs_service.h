@@ -52,6 +52,7 @@ typedef struct hs_service_cfg {
     int64_t metrics_port;       /* HTTP port of the Prometheus endpoint (0: off) */
     char *mon_topic;            /* topic of monitoring events ("" = <prefix>/mon) */
     char *mon_format;           /* "plain" or "senml" */
+    char *mon_level;            /* least level of events published: debug, info, warn, error */
 } hs_service_cfg;
 
 /*
@@ -184,11 +185,18 @@ void hs_service_resumed(hs_service *svc);
 void hs_service_set_idle(hs_service *svc, bool idle);
 
 /*
- * Publishes a monitoring event (HyperStream's MON level) on mon_topic and
- * logs it: name is the event ("workflow_start", "job_failed"...), msg its
- * text. Format senml: {"uid":"<id>","bt":<ISO>,"e":[{"n":name,"vs":msg}]};
- * plain: "<ISO> MON <id> <name>: <msg>".
+ * Publishes a monitoring event on mon_topic (QoS 0) when level is at least
+ * mon_level, and logs it (at DEBUG for debug events, else at MON): name is
+ * the event ("workflow_start", "job_failed"...; docs/OPERATIONS.md lists
+ * them), iv the interval it is about (NULL: none), the rest its text.
+ * Format senml: {"uid","bt","level",["interval","interval_us",]"e":[{"n","vs"}]};
+ * plain: "<ISO> MON <id> <level> <name>: <msg>".
  */
+void hs_service_mon_at(hs_service *svc, hs_proto_mon_level level, const hs_interval *iv,
+                       const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* hs_service_mon_at at level info, about no interval. */
 void hs_service_mon(hs_service *svc, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

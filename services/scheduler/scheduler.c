@@ -711,9 +711,12 @@ static void s_record_failure(scheduler *s, sjob *j, const char *why)
 
 static void s_fail_job(scheduler *s, sjob *j, const char *why, bool record)
 {
-    hs_service_mon(s->svc, "job_failed", "%s job %s (factor %zu %s, (%lld, %lld]): %s",
-                   j->w->wf->id, j->id, j->factor, j->w->units[j->factor][j->unit].pv.text,
-                   (long long)j->iv.start, (long long)j->iv.end, why);
+    char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+    hs_time_format_iso(j->iv.start, a);
+    hs_time_format_iso(j->iv.end, b);
+    hs_service_mon_at(s->svc, HS_MON_ERROR, &j->iv, "job_failed",
+                      "%s job %s (factor %zu %s, (%s, %s]): %s", j->w->wf->id, j->id, j->factor,
+                      j->w->units[j->factor][j->unit].pv.text, a, b, why);
     for (size_t i = 0; i < j->nreqs; i++)
         if (j->reqs[i]->first_error[0] == '\0')
             snprintf(j->reqs[i]->first_error, sizeof j->reqs[i]->first_error, "%s", why);
@@ -1016,10 +1019,14 @@ static void s_progress(scheduler *s, sreq *r, bool force)
     hs_buf_free(&t);
     if (complete && !r->finished) {
         r->finished = true;
-        hs_service_mon(s->svc, "workflow_end",
-                       "%s request %s %s: %zu jobs, %zu failed, %" PRIu64 " instances, %.3fs",
-                       r->w->wf->id, r->id, hs_proto_req_state_name(state), r->total, r->failed,
-                       r->instances, el);
+        /* An online run that went well is routine: debug, not published by default. */
+        hs_proto_mon_level level = r->failed > 0 ? HS_MON_WARN
+                                   : r->online   ? HS_MON_DEBUG
+                                                 : HS_MON_INFO;
+        hs_service_mon_at(s->svc, level, &r->iv, "workflow_end",
+                          "%s request %s %s: %zu jobs, %zu failed, %" PRIu64 " instances, %.3fs",
+                          r->w->wf->id, r->id, hs_proto_req_state_name(state), r->total, r->failed,
+                          r->instances, el);
         s_req_persist(s, r, state);
     }
 }
@@ -1062,8 +1069,9 @@ static sreq *s_request_as(scheduler *s, swf *w, hs_interval iv, bool online, con
         char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
         hs_time_format_iso(iv.start, a);
         hs_time_format_iso(iv.end, b);
-        hs_service_mon(s->svc, "workflow_start", "%s request %s over (%s, %s]: %zu jobs", w->wf->id,
-                       r->id, a, b, r->total);
+        hs_service_mon_at(s->svc, online ? HS_MON_DEBUG : HS_MON_INFO, &iv, "workflow_start",
+                          "%s request %s over (%s, %s]: %zu jobs", w->wf->id, r->id, a, b,
+                          r->total);
     }
     return r;
 }
@@ -1471,7 +1479,8 @@ static int s_load_dir(scheduler *s, const char *dir)
         } else if (s_load_wf(s, (const char *)text.data, text.len, names[i], &w, &errors) !=
                    HS_OK) {
             hs_error(s->log, "workflow file %s is not valid:\n%s", path, hs_buf_cstr(&errors));
-            hs_service_mon(s->svc, "workflow_invalid", "%s: %s", names[i], hs_buf_cstr(&errors));
+            hs_service_mon_at(s->svc, HS_MON_ERROR, NULL, "workflow_invalid", "%s: %s", names[i],
+                              hs_buf_cstr(&errors));
             bad++;
         } else {
             swf *old = s_wf(s, w->wf->id);

@@ -75,7 +75,8 @@ static void w_publish_results(writer *w)
             continue;
         }
         if (o.kind == WCORE_OUT_MON) {
-            hs_service_mon(w->svc, o.topic, "%s", o.reason);
+            /* The writer's one event, late_ignored, is a warning: data reopened nothing. */
+            hs_service_mon_at(w->svc, HS_MON_WARN, NULL, o.topic, "%s", o.reason);
             continue;
         }
         hs_service_topic(w->svc, &w->topic, "%s", o.topic);

@@ -60,6 +60,10 @@ events = [json.loads(l) for l in open(sys.argv[1])]
 names = [e["e"][0]["n"] for e in events]
 assert names == ["workflow_start", "workflow_end"], names
 assert all(e["uid"] == "scheduler" and e["bt"].endswith("Z") for e in events)
+# A compute request is info; its interval is given as ISO times and in microseconds.
+assert all(e["level"] == "info" for e in events), events
+assert all(e["interval"] == ["2020-01-02T00:00:00Z", "2020-01-02T00:10:00Z"] for e in events), events
+assert all(e["interval_us"] == [1577923200000000, 1577923800000000] for e in events), events
 PY
 it_log "MON events: $(tr '\n' ' ' < "$IT_DIR/mon.txt" | cut -c1-160)"
 

@@ -706,8 +706,19 @@ PAYLOAD_SAMPLES = [
                         "e": [{"n": "workflow_end", "vs": "my flow request o-1-2 failed: 7 jobs, "
                                "1 failed, 120 instances, 0.250s"}]}, True),
     ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05.123456Z",
+                        "level": "error",
+                        "interval": ["1970-01-01T00:00:00Z", "1970-01-01T00:00:00.000010Z"],
+                        "interval_us": [0, 10],
                         "e": [{"n": "job_failed", "vs": "w job j0123456789abcdef (factor 1 "
-                               "house=1, (0, 10]): tool failed: boom"}]}, True),
+                               "house=1, (1970-01-01T00:00:00Z, 1970-01-01T00:00:00.000010Z]): "
+                               "tool failed: boom"}]}, True),
+    ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05.123456Z",
+                        "e": [{"n": "job_failed", "vs": "w job j0123456789abcdef (factor 1 "
+                               "house=1, (0, 10]): tool failed: boom"}]}, False),
+    ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05Z", "level": "fatal",
+                        "e": [{"n": "x", "vs": "y"}]}, False),
+    ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05Z", "level": "debug",
+                        "interval_us": [0, 10], "e": [{"n": "x", "vs": "y"}]}, False),
     ("mon.json", None, {"uid": "ingest", "bt": "2026-01-02T03:04:05.123456Z",
                         "e": [{"n": "something_new", "vs": "any text"}]}, True),
     ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05.123456Z",
@@ -719,8 +730,10 @@ PAYLOAD_SAMPLES = [
                         "e": [{"n": "x", "v": 1}]}, False),
     ("mon.json", None, {"uid": "scheduler", "bt": "2026-01-02T03:04:05Z",
                         "e": [{"n": "x", "vs": "a"}, {"n": "y", "vs": "b"}]}, False),
+    ("mon.json", None, "2026-01-02T03:04:05.123456Z MON scheduler info workflow_end: w request "
+                       "r-1 done: 1 jobs, 0 failed, 5 instances, 0.010s", True),
     ("mon.json", None, "2026-01-02T03:04:05.123456Z MON scheduler workflow_end: w request r-1 "
-                       "done: 1 jobs, 0 failed, 5 instances, 0.010s", True),
+                       "done: 1 jobs, 0 failed, 5 instances, 0.010s", False),
     ("mon.json", None, "2026-01-02T03:04:05.123456Z INFO scheduler workflow_end: x", False),
     ("mon.json", None, "MON scheduler workflow_end: x", False),
 ]
@@ -819,7 +832,7 @@ CAPTURE_SAMPLES = [
      0, []),
     ("monitoring events in both forms",
      [_cap("hs/status/writer", STATUS, retained=True), _cap("hs/mon", MON),
-      _cap("hs/mon", "2026-01-02T03:04:05.123456Z MON writer x: y")], 0, []),
+      _cap("hs/mon", "2026-01-02T03:04:05.123456Z MON writer warn x: y")], 0, []),
     ("a monitoring event from an unknown service",
      [_cap("hs/status/writer", STATUS, retained=True), _cap("hs/mon", dict(MON, uid="nobody"))],
      0, ["monitoring event from 'nobody'"]),

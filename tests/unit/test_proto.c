@@ -2676,24 +2676,71 @@ static void test_dead_letter_and_mon(void)
         hs_proto_dead_letter_msg_free(&m);
     }
 
-    hs_proto_mon ev = {"scheduler", 1700000000000000, "job_failed", "wf job j1: \"boom\""};
+    /* An error about an interval: the level, and the interval as ISO times and in µs. */
+    hs_proto_mon ev = {.service = "scheduler",
+                       .t_us = 1700000000000000,
+                       .name = "job_failed",
+                       .text = "wf job j1: \"boom\"",
+                       .level = HS_MON_ERROR,
+                       .has_interval = true,
+                       .interval = {1700000000000000, 1700000060500000}};
     CU_ASSERT_EQUAL_FATAL(hs_proto_mon_encode(&b, &ev, true), HS_OK);
-    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b),
-                           "2023-11-14T22:13:20Z MON scheduler job_failed: wf job j1: \"boom\"");
+    CU_ASSERT_STRING_EQUAL(
+        hs_buf_cstr(&b),
+        "2023-11-14T22:13:20Z MON scheduler error job_failed: wf job j1: \"boom\"");
     CU_ASSERT_EQUAL_FATAL(hs_proto_mon_encode(&b, &ev, false), HS_OK);
+    CU_ASSERT_STRING_EQUAL(
+        hs_buf_cstr(&b),
+        "{\"uid\":\"scheduler\",\"bt\":\"2023-11-14T22:13:20Z\",\"level\":\"error\","
+        "\"interval\":[\"2023-11-14T22:13:20Z\",\"2023-11-14T22:14:20.500000Z\"],"
+        "\"interval_us\":[1700000000000000,1700000060500000],"
+        "\"e\":[{\"n\":\"job_failed\",\"vs\":\"wf job j1: \\\"boom\\\"\"}]}");
     hs_proto_mon_msg mm;
     CU_ASSERT_EQUAL_FATAL(hs_proto_mon_decode(&mm, (const char *)b.data, b.len), HS_OK);
     CU_ASSERT_STRING_EQUAL(mm.e.service, "scheduler");
     CU_ASSERT_STRING_EQUAL(mm.e.name, "job_failed");
     CU_ASSERT_STRING_EQUAL(mm.e.text, "wf job j1: \"boom\"");
     CU_ASSERT_EQUAL(mm.e.t_us, 1700000000000000);
+    CU_ASSERT_EQUAL(mm.e.level, HS_MON_ERROR);
+    CU_ASSERT(mm.e.has_interval);
+    CU_ASSERT_EQUAL(mm.e.interval.start, 1700000000000000);
+    CU_ASSERT_EQUAL(mm.e.interval.end, 1700000060500000);
     hs_proto_mon_msg_free(&mm);
+    /* Without level (events of earlier versions): info, no interval. */
+    static const char old[] =
+        "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"e\":[{\"n\":\"a\",\"vs\":\"x\"}]}";
+    CU_ASSERT_EQUAL_FATAL(hs_proto_mon_decode(&mm, old, strlen(old)), HS_OK);
+    CU_ASSERT_EQUAL(mm.e.level, HS_MON_INFO);
+    CU_ASSERT(!mm.e.has_interval);
+    hs_proto_mon_msg_free(&mm);
+    /* The level names, in order. */
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++) {
+        hs_proto_mon_level l = HS_MON_INFO;
+        CU_ASSERT_EQUAL(hs_proto_mon_level_parse(names[i], &l), HS_OK);
+        CU_ASSERT_EQUAL((int)l, i - 1);
+        CU_ASSERT_STRING_EQUAL(hs_proto_mon_level_name(l), names[i]);
+    }
+    hs_proto_mon_level l = HS_MON_INFO;
+    CU_ASSERT_NOT_EQUAL(hs_proto_mon_level_parse("fatal", &l), HS_OK);
+    ev.interval.end = ev.interval.start;
+    CU_ASSERT_NOT_EQUAL(hs_proto_mon_encode(&b, &ev, false), HS_OK);
     static const char *const badmon[] = {
         "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"e\":[]}",
         "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"e\":[{\"n\":\"a\",\"vs\":\"x\"},"
         "{\"n\":\"b\",\"vs\":\"y\"}]}",
         "{\"uid\":\"s\",\"bt\":\"yesterday\",\"e\":[{\"n\":\"a\",\"vs\":\"x\"}]}",
         "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"e\":[{\"n\":\"a\"}]}",
+        "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"level\":\"fatal\","
+        "\"e\":[{\"n\":\"a\",\"vs\":\"x\"}]}",
+        /* interval without interval_us, and the two disagreeing */
+        "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\","
+        "\"interval\":[\"2023-11-14T22:13:20Z\",\"2023-11-14T22:13:21Z\"],"
+        "\"e\":[{\"n\":\"a\",\"vs\":\"x\"}]}",
+        "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\","
+        "\"interval\":[\"2023-11-14T22:13:20Z\",\"2023-11-14T22:13:21Z\"],"
+        "\"interval_us\":[1700000000000000,1700000002000000],"
+        "\"e\":[{\"n\":\"a\",\"vs\":\"x\"}]}",
     };
     for (size_t i = 0; i < sizeof badmon / sizeof badmon[0]; i++) {
         CU_ASSERT_NOT_EQUAL(hs_proto_mon_decode(&mm, badmon[i], strlen(badmon[i])), HS_OK);

@@ -605,9 +605,9 @@ static void test_common_table(void)
 {
     /* The names, in order, that every service's --help lists first. */
     static const char *const names[] = {
-        "service_id",    "broker_url",    "store_url",    "prefix",         "log_level",
-        "mqtt_username", "mqtt_password", "mqtt_ca_file", "writer_id",      "metrics_interval",
-        "metrics_port",  "mon_topic",     "mon_format",   "connect_timeout"};
+        "service_id",    "broker_url",    "store_url",    "prefix",    "log_level",
+        "mqtt_username", "mqtt_password", "mqtt_ca_file", "writer_id", "metrics_interval",
+        "metrics_port",  "mon_topic",     "mon_format",   "mon_level", "connect_timeout"};
     size_t n = 0;
     while (hs_service_cfg_table[n].name != NULL)
         n++;
@@ -732,6 +732,15 @@ static void test_service_unconnected(void)
     CU_ASSERT_EQUAL(rc, HS_ERR_CONFIG);
     CU_ASSERT_PTR_NULL(svc);
     CU_ASSERT_EQUAL(hs_service_exit_code(rc), 1);
+    /* So is an event level or format that is not one. */
+    char *badlevel[] = {"hs-test", "--set", "mon_level=fatal", NULL};
+    CU_ASSERT_EQUAL(hs_service_init(&svc, "tester", svc_test_table, &c, 3, badlevel),
+                    HS_ERR_CONFIG);
+    CU_ASSERT_PTR_NULL(svc);
+    char *badformat[] = {"hs-test", "--set", "mon_format=xml", NULL};
+    CU_ASSERT_EQUAL(hs_service_init(&svc, "tester", svc_test_table, &c, 3, badformat),
+                    HS_ERR_CONFIG);
+    CU_ASSERT_PTR_NULL(svc);
 }
 
 HS_TEST_INIT(service)
