@@ -1630,9 +1630,18 @@ static bool status_tools_ok(const char *t)
     return t[0] != '\0' && strpbrk(t, "/+#\"\\") == NULL;
 }
 
+/* A status's "metrics": an http:// URL without quotes, backslashes or spaces. */
+static bool status_metrics_ok(const char *m)
+{
+    return strncmp(m, "http://", 7) == 0 && m[7] != '\0' && strpbrk(m, "\"\\ ") == NULL;
+}
+
 int hs_proto_status_encode(hs_buf *out, const hs_proto_status *st)
 {
     const char *tools = st->tools != NULL ? st->tools : "";
+    const char *metrics = st->metrics != NULL ? st->metrics : "";
+    if (metrics[0] != '\0' && !status_metrics_ok(metrics))
+        return hs_err_set(HS_ERR_INVAL, "status: metrics is not an http:// URL");
     bool offline = st->state == HS_PROTO_OFFLINE;
     if ((size_t)st->state > 2 || (size_t)st->reason > 2 || st->id == NULL || st->id[0] == '\0' ||
         st->service == NULL || st->service[0] == '\0' || st->version == NULL ||
@@ -1659,6 +1668,8 @@ int hs_proto_status_encode(hs_buf *out, const hs_proto_status *st)
         je_kstr(&e, "reason", reason_names[st->reason], false);
     if (tools[0] != '\0')
         je_kstr(&e, "tools", tools, false);
+    if (metrics[0] != '\0')
+        je_kstr(&e, "metrics", metrics, false);
     je_raw(&e, "}");
     return e.rc;
 }
@@ -1707,6 +1718,15 @@ static int pd_status_tools(pd *d, void *obj)
     return rc;
 }
 
+static int pd_status_metrics(pd *d, void *obj)
+{
+    hs_proto_status *st = obj;
+    int rc = pd_str(d, &st->metrics);
+    if (rc == HS_OK && !status_metrics_ok(st->metrics))
+        return pd_bad(d, "an http:// URL");
+    return rc;
+}
+
 static const pf status_fields[] = {
     {"state", PF_FN, 0, pd_status_state},
     {"id", PF_NONEMPTY, offsetof(hs_proto_status, id), NULL},
@@ -1718,6 +1738,7 @@ static const pf status_fields[] = {
     {"incarnation", PF_UINT, offsetof(hs_proto_status, incarnation), NULL},
     {"reason", PF_FN, 0, pd_status_reason},
     {"tools", PF_FN, 0, pd_status_tools},
+    {"metrics", PF_FN, 0, pd_status_metrics},
 };
 
 int hs_proto_status_decode(hs_proto_status_msg *m, const char *json, size_t len)
@@ -1725,6 +1746,7 @@ int hs_proto_status_decode(hs_proto_status_msg *m, const char *json, size_t len)
     pm_init(&m->st, sizeof m->st, &m->arena);
     hs_proto_status *st = &m->st;
     st->tools = "";
+    st->metrics = "";
     /* Everything but reason and tools is required; those two follow the state and service. */
     pf_set set = {status_fields, PF_N(status_fields), st, BIT(8) - 1, 0};
     int rc = pd_json_message(&m->arena, json, len, "status", &set, 1);

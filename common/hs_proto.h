@@ -399,6 +399,8 @@ typedef struct hs_proto_status {
     hs_proto_reason reason; /* HS_PROTO_REASON_NONE unless offline, set when offline */
     const char *tools;      /* tool runtimes: the tool name or "all"; "" (or NULL when
                                encoding) when absent */
+    const char *metrics;    /* the Prometheus endpoint, "http://ADDR:PORT/metrics"; "" (or
+                               NULL when encoding) when it serves none */
 } hs_proto_status;
 
 typedef struct hs_proto_status_msg {
@@ -409,10 +411,10 @@ typedef struct hs_proto_status_msg {
 /*
  * Writes the status as one JSON object (out is reset first), members in the
  * order state, id, service, version, pid, host, started, incarnation,
- * reason, tools. HS_ERR_INVAL when the status breaks the schema: a NULL or
+ * reason, tools, metrics. HS_ERR_INVAL when the status breaks the schema: a NULL or
  * empty id, service or version, pid < 1, a reason without offline or
  * offline without one, tools on a service that is not "tool", tools with
- * '/', '+', '#', '"' or '\\'.
+ * '/', '+', '#', '"' or '\\', metrics that is not an http:// URL.
  */
 int hs_proto_status_encode(hs_buf *out, const hs_proto_status *st);
 

@@ -48,7 +48,8 @@ struct hs_service {
     int64_t last_dead_log_us;
     uint64_t dead_since_log;
     hs_buf scratch;
-    char *status_tools; /* owned: the status's "tools" (tool runtimes), or NULL */
+    char *status_tools;    /* owned: the status's "tools" (tool runtimes), or NULL */
+    char metrics_url[300]; /* the status's "metrics": the endpoint serving, "" when none */
 };
 
 #define HS__SVC_ITEM(name, type, def, field, secret, help)                                         \
@@ -75,6 +76,9 @@ const hs_cfg_item hs_service_cfg_table[] = {
                  "how often metrics are published"),
     HS__SVC_ITEM("metrics_port", HS_CFG_INT, "0", metrics_port, false,
                  "HTTP port serving /metrics in Prometheus text format (0: off)"),
+    HS__SVC_ITEM("metrics_bind", HS_CFG_STR, "127.0.0.1", metrics_bind, false,
+                 "address the metrics port listens on (127.0.0.1: this host only; 0.0.0.0 or "
+                 ":: for every address)"),
     HS__SVC_ITEM("mon_topic", HS_CFG_STR, "", mon_topic, false,
                  "topic of monitoring events (default <prefix>/mon)"),
     HS__SVC_ITEM("mon_format", HS_CFG_STR, "senml", mon_format, false,
@@ -334,6 +338,7 @@ static int hs__status_payload(hs_service *svc, hs_buf *b, hs_proto_state state,
         .incarnation = (uint64_t)svc->started_us,
         .reason = reason,
         .tools = svc->status_tools,
+        .metrics = svc->metrics_url,
     };
     return hs_proto_status_encode(b, &st);
 }
@@ -660,13 +665,20 @@ int hs_service_ctl_start(hs_service *svc)
     hs_buf_free(&t);
     hs_buf_free(&st);
     if (rc == HS_OK && svc->common->metrics_port > 0) {
-        if (svc->common->metrics_port > 65535 ||
-            hs_metrics_http_start(svc->metrics, (uint16_t)svc->common->metrics_port) != HS_OK)
-            hs_warn(svc->log, "cannot serve metrics on port %lld (in use?)",
-                    (long long)svc->common->metrics_port);
-        else
-            hs_info(svc->log, "Prometheus metrics on http://0.0.0.0:%lld/metrics",
-                    (long long)svc->common->metrics_port);
+        const char *bind = svc->common->metrics_bind;
+        int hrc =
+            svc->common->metrics_port > 65535
+                ? hs_err_set(HS_ERR_INVAL, "metrics_port %lld is not a TCP port",
+                             (long long)svc->common->metrics_port)
+                : hs_metrics_http_start(svc->metrics, bind, (uint16_t)svc->common->metrics_port);
+        if (hrc != HS_OK) {
+            hs_warn(svc->log, "no metrics endpoint: %s", hs_err_detail());
+        } else {
+            bool v6 = strchr(bind, ':') != NULL;
+            snprintf(svc->metrics_url, sizeof svc->metrics_url, "http://%s%s%s:%lld/metrics",
+                     v6 ? "[" : "", bind, v6 ? "]" : "", (long long)svc->common->metrics_port);
+            hs_info(svc->log, "Prometheus metrics on %s", svc->metrics_url);
+        }
     }
     return rc;
 }

@@ -50,6 +50,7 @@ typedef struct hs_service_cfg {
     int64_t metrics_interval_us;
     int64_t connect_timeout_us; /* how long to wait for the broker at start (0: forever) */
     int64_t metrics_port;       /* HTTP port of the Prometheus endpoint (0: off) */
+    char *metrics_bind;         /* address it listens on (default 127.0.0.1) */
     char *mon_topic;            /* topic of monitoring events ("" = <prefix>/mon) */
     char *mon_format;           /* "plain" or "senml" */
     char *mon_level;            /* least level of events published: debug, info, warn, error */

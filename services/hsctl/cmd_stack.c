@@ -44,6 +44,13 @@ typedef struct svc_def {
     bool inbox;         /* gets watch_dir=<data>/inbox */
 } svc_def;
 
+/*
+ * With HS_METRICS_PORT set, 'hsctl up' gives each service its own metrics
+ * port: the base plus the service's place in hs_stack (writer +0, ingest
+ * +1, scheduler +2, the tool runtime "tools" +3), so that they do not all
+ * try the same one. The services say where they serve in their status
+ * ("metrics"), which 'hsctl status' prints.
+ */
 static const svc_def hs_stack[] = {
     {"writer", "hs-writer", false},
     {"ingest", "hs-ingest", true},
@@ -256,6 +263,7 @@ typedef struct status_row {
     char host[64];
     int pid;
     int64_t started_us;
+    char metrics[300]; /* the service's Prometheus endpoint, "" when none */
 } status_row;
 
 /*
@@ -278,6 +286,7 @@ static void status_row_read(status_row *r, const hs_mqtt_msg *msg)
     snprintf(r->host, sizeof r->host, "%s", st->host);
     r->pid = st->pid <= INT32_MAX ? (int)st->pid : 0;
     r->started_us = (int64_t)st->incarnation;
+    snprintf(r->metrics, sizeof r->metrics, "%s", st->metrics);
     hs_proto_status_msg_free(&sm);
 }
 
@@ -356,7 +365,9 @@ int cmd_up(hsctl *h, int argc, char **argv)
             puts("usage: hsctl up [--data DIR] [--port N] [--broker URL]\n"
                  "Starts a private Mosquitto on 127.0.0.1:N (default 1884) unless --broker\n"
                  "names one, and the services (writer, ingest, scheduler, tools) in the\n"
-                 "background on the embedded store DIR/hs.db. Logs: DIR/logs; PIDs: DIR/run.");
+                 "background on the embedded store DIR/hs.db. Logs: DIR/logs; PIDs: DIR/run.\n"
+                 "With HS_METRICS_PORT=P each service serves Prometheus metrics on its own\n"
+                 "port (writer P, ingest P+1, scheduler P+2, tools P+3; 'hsctl status').");
             return 0;
         } else if (hsctl_opt(argc, argv, &i, "--port", &v)) {
             port = v ? atoi(v) : 0;
@@ -401,6 +412,17 @@ int cmd_up(hsctl *h, int argc, char **argv)
             return rc;
         printf("broker     started   %s (logs: %s/logs/broker.log)\n", url, h->data_dir);
     }
+    /* The base of the stack's metrics ports (0: none), checked before anything starts. */
+    long metrics_base = 0;
+    const char *mp = getenv("HS_METRICS_PORT");
+    if (mp != NULL && mp[0] != '\0') {
+        char *end;
+        metrics_base = strtol(mp, &end, 10);
+        if (*end != '\0' || metrics_base < 0 || metrics_base + (long)HS_STACK_N - 1 > 65535)
+            return hsctl_fail(HSCTL_USER,
+                              "HS_METRICS_PORT=%s: the stack needs %zu ports from it (0: none)", mp,
+                              HS_STACK_N);
+    }
     const char *ids[HS_STACK_N];
     size_t nids = 0;
     for (size_t i = 0; i < HS_STACK_N; i++) {
@@ -413,13 +435,17 @@ int cmd_up(hsctl *h, int argc, char **argv)
             printf("%-10s running   pid %d\n", d->name, (int)read_pid(h, d->name));
             continue;
         }
-        char idset[200], extra[HSCTL_PATH];
+        char idset[200], extra[HSCTL_PATH], mport[64];
         snprintf(idset, sizeof idset, "service_id=%s", d->name);
-        char *args[8];
+        snprintf(mport, sizeof mport, "metrics_port=%ld",
+                 metrics_base > 0 ? metrics_base + (long)i : 0L);
+        char *args[10];
         int n = 0;
         args[n++] = bin;
         args[n++] = "--set";
         args[n++] = idset;
+        args[n++] = "--set";
+        args[n++] = mport;
         if (d->inbox) {
             snprintf(extra, sizeof extra, "watch_dir=%s/inbox", h->data_dir);
             args[n++] = "--set";
@@ -511,8 +537,8 @@ int cmd_status(hsctl *h, int argc, char **argv)
     qsort(rows, n, sizeof rows[0], cmp_rows);
     int64_t now = hs_time_now_us();
     if (!json)
-        printf("%-28s %-10s %-8s %-8s %-8s %s\n", "ID", "SERVICE", "STATE", "VERSION", "PID",
-               "UPTIME");
+        printf("%-28s %-10s %-8s %-8s %-8s %-11s %s\n", "ID", "SERVICE", "STATE", "VERSION", "PID",
+               "UPTIME", "METRICS");
     for (size_t i = 0; i < n; i++) {
         status_row *r = &rows[i];
         char up[32] = "-";
@@ -523,11 +549,11 @@ int cmd_status(hsctl *h, int argc, char **argv)
         }
         if (json)
             printf("{\"id\":\"%s\",\"service\":\"%s\",\"state\":\"%s\",\"version\":\"%s\","
-                   "\"pid\":%d,\"host\":\"%s\"}\n",
-                   r->id, r->service, r->state, r->version, r->pid, r->host);
+                   "\"pid\":%d,\"host\":\"%s\",\"metrics\":\"%s\"}\n",
+                   r->id, r->service, r->state, r->version, r->pid, r->host, r->metrics);
         else
-            printf("%-28s %-10s %-8s %-8s %-8d %s\n", r->id, r->service, r->state, r->version,
-                   r->pid, up);
+            printf("%-28s %-10s %-8s %-8s %-8d %-11s %s\n", r->id, r->service, r->state, r->version,
+                   r->pid, up, r->metrics[0] != '\0' ? r->metrics : "-");
     }
     if (n == 0 && !json)
         printf("(no service has announced itself on %s/status/+)\n", h->cfg.prefix);
