@@ -372,7 +372,10 @@ int runtime_create(runtime **out, hs_service *svc, const runtime_cfg *cfg, hs_to
     }
     if (rc == HS_OK && strcmp(cfg->tool, "all") != 0 &&
         hs_tool_registry_find(tools, cfg->tool) == NULL)
-        rc = hs_err_set(HS_ERR_CONFIG, "unknown tool '%s' (hsctl tool ls lists them)", cfg->tool);
+        rc = hs_err_set(HS_ERR_CONFIG,
+                        "unknown tool '%s': not built in, and no plugin of that name in "
+                        "plugin_dir '%s'",
+                        cfg->tool, cfg->plugin_dir);
     if (rc == HS_OK)
         rc = rt_subscribe_all(rt, true);
     if (rc == HS_OK)
