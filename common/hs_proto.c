@@ -2445,7 +2445,10 @@ static bool dl_is_text(const uint8_t *p, size_t len)
 
 /*
  * Appends ,"payload_json":<JSON> when p is exactly one msgpack value that
- * converts to JSON; returns false (out unchanged) when it is not.
+ * converts to JSON, and ,"payload_b64":"..." too when that JSON does not
+ * give back the same bytes (invalid UTF-8 in a string, NaN, bin, integer
+ * map keys, wider encodings than needed): nothing of the input is lost.
+ * Returns false (out unchanged) when p is not such a value.
  */
 static bool dl_put_msgpack(hs_buf *out, const uint8_t *p, size_t len, char *why, size_t whylen)
 {
@@ -2464,6 +2467,19 @@ static bool dl_put_msgpack(hs_buf *out, const uint8_t *p, size_t len, char *why,
     }
     if (!hs_mp_at_end(&r)) {
         snprintf(why, whylen, "not msgpack: %zu bytes after the value", (size_t)(r.end - r.p));
+        out->len = len0;
+        return false;
+    }
+    size_t json0 = len0 + strlen(",\"payload_json\":");
+    hs_buf back;
+    hs_buf_init(&back, 0);
+    bool exact =
+        hs_json_to_mpack((const char *)out->data + json0, out->len - json0, &back) == HS_OK &&
+        back.len == len && memcmp(back.data, p, len) == 0;
+    hs_buf_free(&back);
+    if (!exact && (hs_buf_puts(out, ",\"payload_b64\":\"") != HS_OK ||
+                   hs_base64_encode(out, p, len) != HS_OK || hs_buf_putc(out, '"') != HS_OK)) {
+        snprintf(why, whylen, "out of memory");
         out->len = len0;
         return false;
     }
@@ -2548,6 +2564,11 @@ static int pd_dead_json(pd *d, void *obj)
     size_t len;
     if (hs_mp_get_raw(&d->r, &p, &len) != HS_OK)
         return pd_bad(d, "a JSON value");
+    if (dl->kind == HS_PAYLOAD_BINARY) {
+        /* payload_b64 came first: its bytes are the exact input. */
+        dl->kind = HS_PAYLOAD_MSGPACK;
+        return HS_OK;
+    }
     uint8_t *copy = hs_arena_alloc(d->arena, len + 1);
     if (copy == NULL)
         return pd_nomem();
@@ -2579,7 +2600,8 @@ static int pd_dead_b64(pd *d, void *obj)
             memcpy(copy, b.data, b.len);
         dl->payload = copy;
         dl->len = b.len;
-        dl->kind = HS_PAYLOAD_BINARY;
+        /* Beside payload_json, base64 gives the exact bytes of the msgpack shown. */
+        dl->kind = dl->kind == HS_PAYLOAD_MSGPACK ? HS_PAYLOAD_MSGPACK : HS_PAYLOAD_BINARY;
     }
     hs_buf_free(&b);
     return rc;
@@ -2602,13 +2624,25 @@ int hs_proto_dead_letter_decode(hs_proto_dead_letter_msg *m, const char *json, s
     pm_init(&m->d, sizeof m->d, &m->arena);
     pf_set set = {dead_letter_fields, PF_N(dead_letter_fields), &m->d, BIT(4) - 1, 0};
     int rc = pd_json_message(&m->arena, json, len, "dead letter", &set, 1);
-    int forms = !!(set.seen & BIT(4)) + !!(set.seen & BIT(5)) + !!(set.seen & BIT(6));
-    if (rc == HS_OK && forms != 1)
-        rc = hs_err_set(
-            HS_ERR_PARSE,
-            "dead letter: needs exactly one of 'payload', 'payload_b64', 'payload_json'");
-    else if (rc == HS_OK && !!(set.seen & BIT(5)) != !!(set.seen & BIT(8)))
-        rc = hs_err_set(HS_ERR_PARSE, "dead letter: 'undecodable' goes with 'payload_b64' only");
+    bool text = set.seen & BIT(4), b64 = set.seen & BIT(5), shown = set.seen & BIT(6),
+         why = set.seen & BIT(8);
+    /* The forms: payload; payload_json (with payload_b64 when inexact); payload_b64 and
+     * undecodable. */
+    if (rc == HS_OK && !(text ? !b64 && !shown && !why : shown ? !why : b64 && why))
+        rc = hs_err_set(HS_ERR_PARSE,
+                        "dead letter: needs 'payload', or 'payload_json' (and 'payload_b64'), or "
+                        "'payload_b64' and 'undecodable'");
+    if (rc == HS_OK && shown && b64) {
+        /* The exact bytes must be the one msgpack value shown. */
+        hs_mp_reader r;
+        hs_mp_reader_init(&r, m->d.payload, m->d.len);
+        hs_buf tmp;
+        hs_buf_init(&tmp, 0);
+        if (m->d.len == 0 || hs_json_from_mpack(&r, &tmp) != HS_OK || !hs_mp_at_end(&r))
+            rc = hs_err_set(HS_ERR_PARSE, "dead letter: 'payload_b64' beside 'payload_json' is "
+                                          "not one msgpack value");
+        hs_buf_free(&tmp);
+    }
     return rc;
 }
 

@@ -601,6 +601,9 @@ PAYLOAD_SAMPLES = [
                                 "payload_json": 9.0}, True),
     ("dead-letter.json", None, {"service": "writer", "reason": "r", "topic": "hs/w/ingest",
                                 "t": "2024-01-01T00:00:00Z", "payload_json": {"op": 1}}, True),
+    ("dead-letter.json", None, {"service": "ingest", "reason": "r", "topic": "hs/raw/x",
+                                "t": "2024-01-01T00:00:00Z", "payload_json": 1.5,
+                                "payload_b64": "yj/AAAA="}, True),
     ("dead-letter.json", None, {"service": "writer", "reason": "r", "topic": "t",
                                 "t": "2024-01-01T00:00:00Z", "payload_json": 1,
                                 "undecodable": "x"}, False),
@@ -1184,6 +1187,8 @@ def check_capture(path, prefix="hs", expect_invalid=(), expect_refused=0, covera
         if kind == "dead":
             if "payload" in doc:
                 dead_payloads.add(doc["payload"].encode("utf-8"))
+            elif "payload_json" in doc and "payload_b64" in doc:
+                dead_payloads.add(base64.b64decode(doc["payload_b64"]))  # the exact bytes
             elif "payload_json" in doc:
                 # msgpack shown as JSON: the same value, not necessarily the same bytes.
                 dead_values.add(json.dumps(doc["payload_json"], sort_keys=True))

@@ -2610,6 +2610,12 @@ static void test_dead_letter_and_mon(void)
         {"\x92\x01", 2, HS_PAYLOAD_MSGPACK,
          "\"payload_b64\":\"kgE=\",\"undecodable\":\"not msgpack: "},
         {"xy", 2, HS_PAYLOAD_BINARY, "\"payload_b64\":\"eHk=\",\"undecodable\":\"binary\"}"},
+        /* msgpack that JSON shows inexactly (a string of invalid UTF-8, a float32):
+           the exact bytes go beside it. */
+        {"\xa2\xff\xfe", 3, HS_PAYLOAD_MSGPACK,
+         "\"payload_json\":\"\xef\xbf\xbd\xef\xbf\xbd\",\"payload_b64\":\"ov/+\"}"},
+        {"\xca\x3f\xc0\0\0", 5, HS_PAYLOAD_MSGPACK,
+         "\"payload_json\":1.5,\"payload_b64\":\"yj/AAAA=\"}"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         hs_proto_dead_letter d = {.service = "ingest",
@@ -2637,7 +2643,8 @@ static void test_dead_letter_and_mon(void)
         CU_ASSERT_STRING_EQUAL(m.d.stream != NULL ? m.d.stream : "", i == 3 ? "temp/room=a" : "");
         CU_ASSERT_EQUAL(m.d.t_us, 1700000000000000);
         CU_ASSERT_EQUAL(m.d.undecodable != NULL, strstr(cases[i].shown, "undecodable") != NULL);
-        if (strstr(cases[i].shown, "payload_json") != NULL) {
+        if (strstr(cases[i].shown, "payload_json") != NULL &&
+            strstr(cases[i].shown, "payload_b64") == NULL) {
             /* The same value: its JSON text again is what was shown. */
             hs_buf j;
             hs_buf_init(&j, 0);
@@ -2649,6 +2656,10 @@ static void test_dead_letter_and_mon(void)
             CU_ASSERT_EQUAL(m.d.kind, HS_PAYLOAD_MSGPACK);
             hs_buf_free(&j);
         } else {
+            CU_ASSERT_EQUAL(m.d.kind,
+                            strstr(cases[i].shown, "payload_json") != NULL  ? HS_PAYLOAD_MSGPACK
+                            : strstr(cases[i].shown, "payload_b64") != NULL ? HS_PAYLOAD_BINARY
+                                                                            : HS_PAYLOAD_TEXT);
             CU_ASSERT_EQUAL_FATAL(m.d.len, cases[i].len);
             CU_ASSERT(cases[i].len == 0 || memcmp(m.d.payload, cases[i].p, cases[i].len) == 0);
         }
@@ -2670,6 +2681,9 @@ static void test_dead_letter_and_mon(void)
         "\"payload_b64\":\"eA==\"}",
         "{\"service\":\"s\",\"reason\":\"r\",\"topic\":\"\",\"t\":\"2023-11-14T22:13:20Z\","
         "\"payload_json\":1,\"undecodable\":\"x\"}",
+        /* exact bytes beside payload_json that are not one msgpack value */
+        "{\"service\":\"s\",\"reason\":\"r\",\"topic\":\"\",\"t\":\"2023-11-14T22:13:20Z\","
+        "\"payload_json\":1,\"payload_b64\":\"kgE=\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CU_ASSERT_NOT_EQUAL(hs_proto_dead_letter_decode(&m, bad[i], strlen(bad[i])), HS_OK);
