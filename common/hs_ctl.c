@@ -4,6 +4,7 @@
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_mpack.h"
+#include "hs_proto.h"
 #include "hs_time.h"
 
 #include <pthread.h>
@@ -758,6 +759,11 @@ void hs_ctl_apply_pending(hs_ctl *c)
     if (is_level && hs_log_level_parse(c->set_value, &level) != HS_OK)
         rc = hs_err_set(HS_ERR_CONFIG,
                         "'%s' is not a log level (debug, info, warn, error, mon, off)",
+                        c->set_value);
+    hs_proto_mon_level mon_level;
+    if (rc == HS_OK && strcmp(c->set_name, "mon_level") == 0 &&
+        hs_proto_mon_level_parse(c->set_value, &mon_level) != HS_OK)
+        rc = hs_err_set(HS_ERR_CONFIG, "'%s' is not an event level (debug, info, warn, error)",
                         c->set_value);
     /* Numeric run-time settings are sizes, counts and periods: they must be positive. */
     hs_buf old;

@@ -6,8 +6,10 @@
 #include "hs_mpack.h"
 #include "hs_time.h"
 
+#include <arpa/inet.h>
 #include <math.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -594,13 +596,33 @@ static enum MHD_Result hs__metrics_http(void *cls, struct MHD_Connection *conn, 
     return ret;
 }
 
-int hs_metrics_http_start(hs_metrics *m, uint16_t port)
+int hs_metrics_http_start(hs_metrics *m, const char *bind, uint16_t port)
 {
     if (m->http != NULL)
         return hs_err_set(HS_ERR_STATE, "the metrics endpoint runs already");
-    m->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, port, NULL, NULL, hs__metrics_http,
-                               m, MHD_OPTION_END);
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+    memset(&a4, 0, sizeof a4);
+    memset(&a6, 0, sizeof a6);
+    const struct sockaddr *addr;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+    if (bind != NULL && inet_pton(AF_INET, bind, &a4.sin_addr) == 1) {
+        a4.sin_family = AF_INET;
+        a4.sin_port = htons(port);
+        addr = (const struct sockaddr *)&a4;
+    } else if (bind != NULL && inet_pton(AF_INET6, bind, &a6.sin6_addr) == 1) {
+        a6.sin6_family = AF_INET6;
+        a6.sin6_port = htons(port);
+        addr = (const struct sockaddr *)&a6;
+        flags |= MHD_USE_IPv6;
+    } else {
+        return hs_err_set(HS_ERR_INVAL, "metrics address '%s' is not an IPv4 or IPv6 address",
+                          bind != NULL ? bind : "");
+    }
+    m->http = MHD_start_daemon(flags, port, NULL, NULL, hs__metrics_http, m, MHD_OPTION_SOCK_ADDR,
+                               addr, MHD_OPTION_END);
     if (m->http == NULL)
-        return hs_err_set(HS_ERR_IO, "cannot serve metrics on port %u (in use?)", (unsigned)port);
+        return hs_err_set(HS_ERR_IO, "cannot serve metrics on %s port %u (in use?)", bind,
+                          (unsigned)port);
     return HS_OK;
 }

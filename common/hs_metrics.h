@@ -170,10 +170,12 @@ void hs_metrics_snapshot_now(hs_metrics *m, hs_metrics_snapshot *s);
 
 /*
  * Serves GET /metrics (hs_metrics_render_prom of hs_metrics_snapshot_now)
- * on port, on all addresses, from a thread of its own until
- * hs_metrics_destroy. HS_ERR_STATE when it runs already, HS_ERR_IO (with
- * detail) when the port cannot be used.
+ * on port of the address bind (an IPv4 or IPv6 address: "127.0.0.1" for
+ * this host only, "0.0.0.0" or "::" for every address), from a thread of
+ * its own until hs_metrics_destroy. HS_ERR_INVAL when bind is not an
+ * address, HS_ERR_STATE when it runs already, HS_ERR_IO (with detail) when
+ * the port cannot be used.
  */
-int hs_metrics_http_start(hs_metrics *m, uint16_t port);
+int hs_metrics_http_start(hs_metrics *m, const char *bind, uint16_t port);
 
 #endif

@@ -1643,9 +1643,18 @@ static bool status_tools_ok(const char *t)
     return t[0] != '\0' && strpbrk(t, "/+#\"\\") == NULL;
 }
 
+/* A status's "metrics": an http:// URL without quotes, backslashes or spaces. */
+static bool status_metrics_ok(const char *m)
+{
+    return strncmp(m, "http://", 7) == 0 && m[7] != '\0' && strpbrk(m, "\"\\ ") == NULL;
+}
+
 int hs_proto_status_encode(hs_buf *out, const hs_proto_status *st)
 {
     const char *tools = st->tools != NULL ? st->tools : "";
+    const char *metrics = st->metrics != NULL ? st->metrics : "";
+    if (metrics[0] != '\0' && !status_metrics_ok(metrics))
+        return hs_err_set(HS_ERR_INVAL, "status: metrics is not an http:// URL");
     bool offline = st->state == HS_PROTO_OFFLINE;
     if ((size_t)st->state > 2 || (size_t)st->reason > 2 || st->id == NULL || st->id[0] == '\0' ||
         st->service == NULL || st->service[0] == '\0' || st->version == NULL ||
@@ -1672,6 +1681,8 @@ int hs_proto_status_encode(hs_buf *out, const hs_proto_status *st)
         je_kstr(&e, "reason", reason_names[st->reason], false);
     if (tools[0] != '\0')
         je_kstr(&e, "tools", tools, false);
+    if (metrics[0] != '\0')
+        je_kstr(&e, "metrics", metrics, false);
     je_raw(&e, "}");
     return e.rc;
 }
@@ -1720,6 +1731,15 @@ static int pd_status_tools(pd *d, void *obj)
     return rc;
 }
 
+static int pd_status_metrics(pd *d, void *obj)
+{
+    hs_proto_status *st = obj;
+    int rc = pd_str(d, &st->metrics);
+    if (rc == HS_OK && !status_metrics_ok(st->metrics))
+        return pd_bad(d, "an http:// URL");
+    return rc;
+}
+
 static const pf status_fields[] = {
     {"state", PF_FN, 0, pd_status_state},
     {"id", PF_NONEMPTY, offsetof(hs_proto_status, id), NULL},
@@ -1731,6 +1751,7 @@ static const pf status_fields[] = {
     {"incarnation", PF_UINT, offsetof(hs_proto_status, incarnation), NULL},
     {"reason", PF_FN, 0, pd_status_reason},
     {"tools", PF_FN, 0, pd_status_tools},
+    {"metrics", PF_FN, 0, pd_status_metrics},
 };
 
 int hs_proto_status_decode(hs_proto_status_msg *m, const char *json, size_t len)
@@ -1738,6 +1759,7 @@ int hs_proto_status_decode(hs_proto_status_msg *m, const char *json, size_t len)
     pm_init(&m->st, sizeof m->st, &m->arena);
     hs_proto_status *st = &m->st;
     st->tools = "";
+    st->metrics = "";
     /* Everything but reason and tools is required; those two follow the state and service. */
     pf_set set = {status_fields, PF_N(status_fields), st, BIT(8) - 1, 0};
     int rc = pd_json_message(&m->arena, json, len, "status", &set, 1);
@@ -2428,6 +2450,55 @@ int hs_proto_wseq_decode(const uint8_t *data, size_t len, hs_proto_wseq *w)
 
 /* ------------------------------------------------------------------ dead letters and events */
 
+/* True when p is UTF-8 without NUL bytes: printable as a JSON string as it is. */
+static bool dl_is_text(const uint8_t *p, size_t len)
+{
+    return len == 0 || (hs_utf8_valid(p, len) && memchr(p, 0, len) == NULL);
+}
+
+/*
+ * Appends ,"payload_json":<JSON> when p is exactly one msgpack value that
+ * converts to JSON, and ,"payload_b64":"..." too when that JSON does not
+ * give back the same bytes (invalid UTF-8 in a string, NaN, bin, integer
+ * map keys, wider encodings than needed): nothing of the input is lost.
+ * Returns false (out unchanged) when p is not such a value.
+ */
+static bool dl_put_msgpack(hs_buf *out, const uint8_t *p, size_t len, char *why, size_t whylen)
+{
+    size_t len0 = out->len;
+    hs_mp_reader r;
+    hs_mp_reader_init(&r, p, len);
+    if (len == 0) {
+        snprintf(why, whylen, "not msgpack: empty");
+        return false;
+    }
+    if (hs_buf_puts(out, ",\"payload_json\":") != HS_OK || hs_json_from_mpack(&r, out) != HS_OK) {
+        snprintf(why, whylen, "not msgpack: %s",
+                 hs_err_detail()[0] ? hs_err_detail() : "unreadable value");
+        out->len = len0;
+        return false;
+    }
+    if (!hs_mp_at_end(&r)) {
+        snprintf(why, whylen, "not msgpack: %zu bytes after the value", (size_t)(r.end - r.p));
+        out->len = len0;
+        return false;
+    }
+    size_t json0 = len0 + strlen(",\"payload_json\":");
+    hs_buf back;
+    hs_buf_init(&back, 0);
+    bool exact =
+        hs_json_to_mpack((const char *)out->data + json0, out->len - json0, &back) == HS_OK &&
+        back.len == len && memcmp(back.data, p, len) == 0;
+    hs_buf_free(&back);
+    if (!exact && (hs_buf_puts(out, ",\"payload_b64\":\"") != HS_OK ||
+                   hs_base64_encode(out, p, len) != HS_OK || hs_buf_putc(out, '"') != HS_OK)) {
+        snprintf(why, whylen, "out of memory");
+        out->len = len0;
+        return false;
+    }
+    return true;
+}
+
 int hs_proto_dead_letter_encode(hs_buf *out, const hs_proto_dead_letter *d)
 {
     if (d->service == NULL || d->reason == NULL || d->reason[0] == '\0' ||
@@ -2435,25 +2506,48 @@ int hs_proto_dead_letter_encode(hs_buf *out, const hs_proto_dead_letter *d)
         return hs_err_set(HS_ERR_INVAL, "dead letter: a required field is NULL");
     char t[HS_TIME_ISO_MAX];
     hs_time_format_iso(d->t_us, t);
-    bool text =
-        hs_utf8_valid(d->payload, d->len) && (d->len == 0 || memchr(d->payload, 0, d->len) == NULL);
     hs_buf_reset(out);
     je e = {out, HS_OK};
     je_raw(&e, "{");
     je_kstr(&e, "service", d->service, true);
     je_kstr(&e, "reason", d->reason, false);
     je_kstr(&e, "topic", d->topic != NULL ? d->topic : "", false);
+    if (d->stream != NULL && d->stream[0] != '\0')
+        je_kstr(&e, "stream", d->stream, false);
     je_kstr(&e, "t", t, false);
-    if (text) {
-        je_raw(&e, ",\"payload\":");
-        if (e.rc == HS_OK)
-            e.rc = hs_json_put_string(out, (const char *)d->payload, d->len);
-    } else {
-        je_raw(&e, ",\"payload_b64\":\"");
-        if (e.rc == HS_OK)
-            e.rc = hs_base64_encode(out, d->payload, d->len);
-        je_raw(&e, "\"");
+    if (e.rc != HS_OK)
+        return e.rc;
+    const uint8_t *p = d->payload;
+    size_t len = d->len;
+    hs_proto_payload_kind kind = d->kind;
+    if (kind == HS_PAYLOAD_AUTO) {
+        bool mp_batch = len > 0 && ((p[0] & 0xf0) == 0x90 || p[0] == 0xdc || p[0] == 0xdd);
+        kind = !mp_batch && dl_is_text(p, len) ? HS_PAYLOAD_TEXT : HS_PAYLOAD_MSGPACK;
     }
+    char why[300] = "";
+    if (kind == HS_PAYLOAD_TEXT) {
+        if (dl_is_text(p, len)) {
+            je_raw(&e, ",\"payload\":");
+            if (e.rc == HS_OK)
+                e.rc = hs_json_put_string(out, (const char *)p, len);
+            je_raw(&e, "}");
+            return e.rc;
+        }
+        snprintf(why, sizeof why, "not UTF-8 text");
+    } else if (kind == HS_PAYLOAD_MSGPACK) {
+        if (dl_put_msgpack(out, p, len, why, sizeof why)) {
+            je_raw(&e, "}");
+            return e.rc;
+        }
+    } else {
+        snprintf(why, sizeof why, "%s",
+                 d->undecodable != NULL && d->undecodable[0] != '\0' ? d->undecodable : "binary");
+    }
+    je_raw(&e, ",\"payload_b64\":\"");
+    if (e.rc == HS_OK)
+        e.rc = hs_base64_encode(out, p, len);
+    je_raw(&e, "\"");
+    je_kstr(&e, "undecodable", why, false);
     je_raw(&e, "}");
     return e.rc;
 }
@@ -2471,6 +2565,30 @@ static int pd_dead_text(pd *d, void *obj)
         return pd_nomem();
     dl->payload = (const uint8_t *)copy;
     dl->len = len;
+    dl->kind = HS_PAYLOAD_TEXT;
+    return HS_OK;
+}
+
+/* payload_json: an msgpack payload shown as JSON; kept as its msgpack encoding. */
+static int pd_dead_json(pd *d, void *obj)
+{
+    hs_proto_dead_letter *dl = obj;
+    const uint8_t *p;
+    size_t len;
+    if (hs_mp_get_raw(&d->r, &p, &len) != HS_OK)
+        return pd_bad(d, "a JSON value");
+    if (dl->kind == HS_PAYLOAD_BINARY) {
+        /* payload_b64 came first: its bytes are the exact input. */
+        dl->kind = HS_PAYLOAD_MSGPACK;
+        return HS_OK;
+    }
+    uint8_t *copy = hs_arena_alloc(d->arena, len + 1);
+    if (copy == NULL)
+        return pd_nomem();
+    memcpy(copy, p, len);
+    dl->payload = copy;
+    dl->len = len;
+    dl->kind = HS_PAYLOAD_MSGPACK;
     return HS_OK;
 }
 
@@ -2495,6 +2613,8 @@ static int pd_dead_b64(pd *d, void *obj)
             memcpy(copy, b.data, b.len);
         dl->payload = copy;
         dl->len = b.len;
+        /* Beside payload_json, base64 gives the exact bytes of the msgpack shown. */
+        dl->kind = dl->kind == HS_PAYLOAD_MSGPACK ? HS_PAYLOAD_MSGPACK : HS_PAYLOAD_BINARY;
     }
     hs_buf_free(&b);
     return rc;
@@ -2507,6 +2627,9 @@ static const pf dead_letter_fields[] = {
     {"t", PF_ISO, offsetof(hs_proto_dead_letter, t_us), NULL},
     {"payload", PF_FN, 0, pd_dead_text},
     {"payload_b64", PF_FN, 0, pd_dead_b64},
+    {"payload_json", PF_FN, 0, pd_dead_json},
+    {"stream", PF_NONEMPTY, offsetof(hs_proto_dead_letter, stream), NULL},
+    {"undecodable", PF_NONEMPTY, offsetof(hs_proto_dead_letter, undecodable), NULL},
 };
 
 int hs_proto_dead_letter_decode(hs_proto_dead_letter_msg *m, const char *json, size_t len)
@@ -2514,9 +2637,25 @@ int hs_proto_dead_letter_decode(hs_proto_dead_letter_msg *m, const char *json, s
     pm_init(&m->d, sizeof m->d, &m->arena);
     pf_set set = {dead_letter_fields, PF_N(dead_letter_fields), &m->d, BIT(4) - 1, 0};
     int rc = pd_json_message(&m->arena, json, len, "dead letter", &set, 1);
-    bool text = set.seen & BIT(4), b64 = set.seen & BIT(5);
-    if (rc == HS_OK && text == b64)
-        rc = hs_err_set(HS_ERR_PARSE, "dead letter: needs either 'payload' or 'payload_b64'");
+    bool text = set.seen & BIT(4), b64 = set.seen & BIT(5), shown = set.seen & BIT(6),
+         why = set.seen & BIT(8);
+    /* The forms: payload; payload_json (with payload_b64 when inexact); payload_b64 and
+     * undecodable. */
+    if (rc == HS_OK && !(text ? !b64 && !shown && !why : shown ? !why : b64 && why))
+        rc = hs_err_set(HS_ERR_PARSE,
+                        "dead letter: needs 'payload', or 'payload_json' (and 'payload_b64'), or "
+                        "'payload_b64' and 'undecodable'");
+    if (rc == HS_OK && shown && b64) {
+        /* The exact bytes must be the one msgpack value shown. */
+        hs_mp_reader r;
+        hs_mp_reader_init(&r, m->d.payload, m->d.len);
+        hs_buf tmp;
+        hs_buf_init(&tmp, 0);
+        if (m->d.len == 0 || hs_json_from_mpack(&r, &tmp) != HS_OK || !hs_mp_at_end(&r))
+            rc = hs_err_set(HS_ERR_PARSE, "dead letter: 'payload_b64' beside 'payload_json' is "
+                                          "not one msgpack value");
+        hs_buf_free(&tmp);
+    }
     return rc;
 }
 
@@ -2526,19 +2665,54 @@ void hs_proto_dead_letter_msg_free(hs_proto_dead_letter_msg *m)
         pm_free(&m->d, sizeof m->d, &m->arena);
 }
 
+static const char *const mon_level_names[] = {"debug", "info", "warn", "error"};
+
+const char *hs_proto_mon_level_name(hs_proto_mon_level level)
+{
+    int i = (int)level + 1;
+    return i >= 0 && i < 4 ? mon_level_names[i] : "info";
+}
+
+int hs_proto_mon_level_parse(const char *s, hs_proto_mon_level *out)
+{
+    for (int i = 0; s != NULL && i < 4; i++) {
+        if (strcmp(s, mon_level_names[i]) == 0) {
+            *out = (hs_proto_mon_level)(i - 1);
+            return HS_OK;
+        }
+    }
+    return hs_err_set(HS_ERR_INVAL, "event level '%s': expected debug, info, warn or error",
+                      s != NULL ? s : "");
+}
+
 int hs_proto_mon_encode(hs_buf *out, const hs_proto_mon *ev, bool plain)
 {
     if (ev->service == NULL || ev->name == NULL || ev->name[0] == '\0' || ev->text == NULL)
         return hs_err_set(HS_ERR_INVAL, "event: a required field is NULL");
+    if (ev->level < HS_MON_DEBUG || ev->level > HS_MON_ERROR)
+        return hs_err_set(HS_ERR_INVAL, "event: level %d out of range", (int)ev->level);
+    if (ev->has_interval && ev->interval.start >= ev->interval.end)
+        return hs_err_set(HS_ERR_INVAL, "event: interval start >= end");
+    const char *level = hs_proto_mon_level_name(ev->level);
     char t[HS_TIME_ISO_MAX];
     hs_time_format_iso(ev->t_us, t);
     hs_buf_reset(out);
     if (plain)
-        return hs_buf_printf(out, "%s MON %s %s: %s", t, ev->service, ev->name, ev->text);
+        return hs_buf_printf(out, "%s MON %s %s %s: %s", t, ev->service, level, ev->name, ev->text);
     je e = {out, HS_OK};
     je_raw(&e, "{");
     je_kstr(&e, "uid", ev->service, true);
     je_kstr(&e, "bt", t, false);
+    je_kstr(&e, "level", level, false);
+    if (ev->has_interval) {
+        char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+        hs_time_format_iso(ev->interval.start, a);
+        hs_time_format_iso(ev->interval.end, b);
+        if (e.rc == HS_OK)
+            e.rc = hs_buf_printf(
+                out, ",\"interval\":[\"%s\",\"%s\"],\"interval_us\":[%" PRId64 ",%" PRId64 "]", a,
+                b, ev->interval.start, ev->interval.end);
+    }
     je_raw(&e, ",\"e\":[{");
     je_kstr(&e, "n", ev->name, true);
     je_kstr(&e, "vs", ev->text, false);
@@ -2561,17 +2735,63 @@ static int pd_mon_entries(pd *d, void *obj)
                      "event entry");
 }
 
+/* level: debug, info, warn or error. */
+static int pd_mon_level(pd *d, void *obj)
+{
+    hs_proto_mon *ev = obj;
+    int i = 0;
+    int rc = pd_enum(d, mon_level_names, 4, "debug, info, warn or error", &i);
+    if (rc == HS_OK)
+        ev->level = (hs_proto_mon_level)(i - 1);
+    return rc;
+}
+
+/* interval_us: [start, end] with start < end. */
+static int pd_mon_interval_us(pd *d, void *obj)
+{
+    hs_proto_mon *ev = obj;
+    return pd_interval(d, &ev->interval);
+}
+
+/* interval: [start ISO, end ISO]; checked against interval_us once both are read. */
+static int pd_mon_interval_iso(pd *d, void *obj)
+{
+    hs_interval *iso = obj;
+    uint32_t two;
+    if (hs_mp_get_array(&d->r, &two) != HS_OK || two != 2)
+        return pd_bad(d, "[start ISO time, end ISO time]");
+    int rc = pd_iso(d, &iso->start);
+    return rc == HS_OK ? pd_iso(d, &iso->end) : rc;
+}
+
 static const pf mon_fields[] = {
     {"uid", PF_NONEMPTY, offsetof(hs_proto_mon, service), NULL},
     {"bt", PF_ISO, offsetof(hs_proto_mon, t_us), NULL},
     {"e", PF_FN, 0, pd_mon_entries},
+    {"level", PF_FN, 0, pd_mon_level},
+    {"interval_us", PF_FN, 0, pd_mon_interval_us},
+};
+
+static const pf mon_iso_fields[] = {
+    {"interval", PF_FN, 0, pd_mon_interval_iso},
 };
 
 int hs_proto_mon_decode(hs_proto_mon_msg *m, const char *json, size_t len)
 {
     pm_init(&m->e, sizeof m->e, &m->arena);
-    pf_set set = {mon_fields, PF_N(mon_fields), &m->e, PF_ALL(mon_fields), 0};
-    return pd_json_message(&m->arena, json, len, "event", &set, 1);
+    hs_interval iso = {0, 0};
+    pf_set sets[2] = {{mon_fields, PF_N(mon_fields), &m->e, BIT(3) - 1, 0},
+                      {mon_iso_fields, PF_N(mon_iso_fields), &iso, 0, 0}};
+    int rc = pd_json_message(&m->arena, json, len, "event", sets, 2);
+    bool has_us = sets[0].seen & BIT(4), has_iso = sets[1].seen & BIT(0);
+    if (rc == HS_OK && has_us != has_iso)
+        rc = hs_err_set(HS_ERR_PARSE, "event: 'interval' and 'interval_us' go together");
+    else if (rc == HS_OK && has_us &&
+             (iso.start != m->e.interval.start || iso.end != m->e.interval.end))
+        rc = hs_err_set(HS_ERR_PARSE, "event: 'interval' and 'interval_us' differ");
+    if (rc == HS_OK)
+        m->e.has_interval = has_us;
+    return rc;
 }
 
 void hs_proto_mon_msg_free(hs_proto_mon_msg *m)

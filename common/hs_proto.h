@@ -406,6 +406,8 @@ typedef struct hs_proto_status {
     hs_proto_reason reason; /* HS_PROTO_REASON_NONE unless offline, set when offline */
     const char *tools;      /* tool runtimes: the tool name or "all"; "" (or NULL when
                                encoding) when absent */
+    const char *metrics;    /* the Prometheus endpoint, "http://ADDR:PORT/metrics"; "" (or
+                               NULL when encoding) when it serves none */
 } hs_proto_status;
 
 typedef struct hs_proto_status_msg {
@@ -416,10 +418,10 @@ typedef struct hs_proto_status_msg {
 /*
  * Writes the status as one JSON object (out is reset first), members in the
  * order state, id, service, version, pid, host, started, incarnation,
- * reason, tools. HS_ERR_INVAL when the status breaks the schema: a NULL or
+ * reason, tools, metrics. HS_ERR_INVAL when the status breaks the schema: a NULL or
  * empty id, service or version, pid < 1, a reason without offline or
  * offline without one, tools on a service that is not "tool", tools with
- * '/', '+', '#', '"' or '\\'.
+ * '/', '+', '#', '"' or '\\', metrics that is not an http:// URL.
  */
 int hs_proto_status_encode(hs_buf *out, const hs_proto_status *st);
 
@@ -643,38 +645,83 @@ int hs_proto_purged_decode(const uint8_t *data, size_t len, char *buf, size_t bu
 
 /* ------------------------------------------------------------------ dead letters and events */
 
+/* How a dead letter's payload is to be read (hs_proto_dead_letter.kind). */
+typedef enum hs_proto_payload_kind {
+    /* Read as ingest reads raw input: msgpack when it starts like an msgpack
+       array, else text when it is UTF-8 without NUL, else msgpack when it
+       decodes as one value. */
+    HS_PAYLOAD_AUTO = 0,
+    HS_PAYLOAD_TEXT,    /* text (a JSON request, a CSV line) */
+    HS_PAYLOAD_MSGPACK, /* one msgpack value (write requests, jobs, notices) */
+    HS_PAYLOAD_BINARY,  /* bytes shown as base64 only */
+} hs_proto_payload_kind;
+
 /*
  * A dead letter, hs/dead/<service> (JSON, schemas/dead-letter.json): input a
- * service refused, with the reason and the original bytes (as text when they
- * are UTF-8 without NUL bytes, else as base64).
+ * service refused, with the reason, the MQTT topic it came on, the stream
+ * it concerns and the original bytes in a readable form: "payload" (text),
+ * "payload_json" (an msgpack payload decoded to JSON) or "payload_b64"
+ * (base64) with "undecodable" saying why it could not be shown readably.
  */
 typedef struct hs_proto_dead_letter {
     const char *service; /* the service id */
     const char *reason;
-    const char *topic; /* where the input came from ("" when unknown) */
+    const char *topic; /* the MQTT topic (or file:NAME:LINE) it came on ("" when unknown) */
     int64_t t_us;      /* when it was refused */
     const uint8_t *payload;
     size_t len;
+    const char *stream;         /* the stream id it concerns; NULL or "" for none */
+    hs_proto_payload_kind kind; /* how payload is read; decoding sets TEXT, MSGPACK or BINARY */
+    const char *undecodable;    /* decoding: why payload_b64 was used; NULL otherwise */
 } hs_proto_dead_letter;
 
 typedef struct hs_proto_dead_letter_msg {
-    hs_proto_dead_letter d; /* payload decoded from text or base64, in the arena */
+    hs_proto_dead_letter d; /* payload from text, base64 or JSON (as msgpack), in the arena */
     hs_arena arena;
 } hs_proto_dead_letter_msg;
 
+/*
+ * Encodes d as JSON into out (reset first). A payload of kind MSGPACK that
+ * is not exactly one msgpack value, or of kind TEXT that is not UTF-8
+ * without NUL, is written as base64 with "undecodable" saying so. Returns
+ * HS_ERR_INVAL when service or reason is missing.
+ */
 int hs_proto_dead_letter_encode(hs_buf *out, const hs_proto_dead_letter *d);
+/*
+ * Decodes a dead letter; a "payload_json" value comes back as its msgpack
+ * encoding (the same value, not necessarily the same bytes as were sent).
+ * Free m with hs_proto_dead_letter_msg_free, also on failure.
+ */
 int hs_proto_dead_letter_decode(hs_proto_dead_letter_msg *m, const char *json, size_t len);
 void hs_proto_dead_letter_msg_free(hs_proto_dead_letter_msg *m);
 
+/* How much a monitoring event matters; the order is the numeric order. */
+typedef enum hs_proto_mon_level {
+    HS_MON_DEBUG = -1, /* routine: an online run's start and end */
+    HS_MON_INFO = 0,   /* a compute request started or finished */
+    HS_MON_WARN = 1,   /* a run finished with failed jobs, late data ignored */
+    HS_MON_ERROR = 2,  /* a job failed for good, a workflow file is invalid */
+} hs_proto_mon_level;
+
+/* "debug", "info", "warn" or "error". */
+const char *hs_proto_mon_level_name(hs_proto_mon_level level);
+/* Parses a level name into *out; HS_ERR_INVAL for anything else. */
+int hs_proto_mon_level_parse(const char *s, hs_proto_mon_level *out);
+
 /*
- * A monitoring event, hs/mon (schemas/mon.json): SenML JSON
- * {"uid", "bt", "e": [{"n", "vs"}]}, or one plain line of text.
+ * A monitoring event, hs/mon (schemas/mon.json, docs/OPERATIONS.md): SenML
+ * JSON {"uid", "bt", "e": [{"n", "vs"}]} with "level" and, for events about
+ * an interval, "interval" (two ISO-8601 times) and "interval_us"; or one
+ * plain line of text.
  */
 typedef struct hs_proto_mon {
     const char *service; /* the service id */
     int64_t t_us;
     const char *name; /* workflow_start, workflow_end, job_failed, ... */
     const char *text;
+    hs_proto_mon_level level; /* 0 (info) unless set */
+    bool has_interval;        /* the event is about interval */
+    hs_interval interval;     /* (start, end] in microseconds */
 } hs_proto_mon;
 
 typedef struct hs_proto_mon_msg {
@@ -682,9 +729,13 @@ typedef struct hs_proto_mon_msg {
     hs_arena arena;
 } hs_proto_mon_msg;
 
-/* plain: the one-line form "<time> MON <service> <name>: <text>" instead of SenML. */
+/*
+ * Encodes an event into out (reset first). plain: the one-line form
+ * "<time> MON <service> <level> <name>: <text>" instead of SenML.
+ * HS_ERR_INVAL when a required field is missing.
+ */
 int hs_proto_mon_encode(hs_buf *out, const hs_proto_mon *e, bool plain);
-/* Reads the SenML form. */
+/* Reads the SenML form ("interval" must name the same instants as "interval_us"). */
 int hs_proto_mon_decode(hs_proto_mon_msg *m, const char *json, size_t len);
 void hs_proto_mon_msg_free(hs_proto_mon_msg *m);
 

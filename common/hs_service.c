@@ -48,7 +48,8 @@ struct hs_service {
     int64_t last_dead_log_us;
     uint64_t dead_since_log;
     hs_buf scratch;
-    char *status_tools; /* owned: the status's "tools" (tool runtimes), or NULL */
+    char *status_tools;    /* owned: the status's "tools" (tool runtimes), or NULL */
+    char metrics_url[300]; /* the status's "metrics": the endpoint serving, "" when none */
 };
 
 #define HS__SVC_ITEM(name, type, def, field, secret, help)                                         \
@@ -82,10 +83,16 @@ const hs_cfg_item hs_service_cfg_table[] = {
                  "how often metrics are published"),
     HS__SVC_ITEM("metrics_port", HS_CFG_INT, "0", metrics_port, false,
                  "HTTP port serving /metrics in Prometheus text format (0: off)"),
+    HS__SVC_ITEM("metrics_bind", HS_CFG_STR, "127.0.0.1", metrics_bind, false,
+                 "address the metrics port listens on (127.0.0.1: this host only; 0.0.0.0 or "
+                 ":: for every address)"),
     HS__SVC_ITEM("mon_topic", HS_CFG_STR, "", mon_topic, false,
                  "topic of monitoring events (default <prefix>/mon)"),
     HS__SVC_ITEM("mon_format", HS_CFG_STR, "senml", mon_format, false,
                  "monitoring event format: senml or plain"),
+    HS__SVC_ITEM("mon_level", HS_CFG_STR, "info", mon_level, false,
+                 "least level of monitoring events published: debug (also every online run), "
+                 "info, warn, error"),
     HS__SVC_ITEM("connect_timeout", HS_CFG_DURATION, "0s", connect_timeout_us, false,
                  "how long to wait for the broker at start (0s: forever)"),
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
@@ -215,6 +222,14 @@ static int hs__svc_parts(hs_service *svc)
                           (long long)svc->common->log_keep);
     if (svc->common->log_max_bytes < 0)
         return hs_err_set(HS_ERR_CONFIG, "log_max_bytes must not be negative");
+    hs_proto_mon_level mon_level;
+    if (hs_proto_mon_level_parse(svc->common->mon_level, &mon_level) != HS_OK)
+        return hs_err_set(HS_ERR_CONFIG, "mon_level '%s': expected debug, info, warn or error",
+                          svc->common->mon_level);
+    if (strcmp(svc->common->mon_format, "senml") != 0 &&
+        strcmp(svc->common->mon_format, "plain") != 0)
+        return hs_err_set(HS_ERR_CONFIG, "mon_format '%s': expected senml or plain",
+                          svc->common->mon_format);
     int rc = hs_log_create(&svc->log, svc->common->service_id, level);
     if (rc == HS_OK && svc->common->log_file != NULL && svc->common->log_file[0] != '\0')
         rc = hs_log_set_file(svc->log, svc->common->log_file, svc->common->log_max_bytes,
@@ -238,6 +253,9 @@ static int hs__svc_parts(hs_service *svc)
         o.hooks.running = hs__svc_ctl_running;
         rc = hs_ctl_create(&svc->ctl, &o);
     }
+    /* Events of a lower level can be let through for a while: hsctl ctl ID set mon_level debug. */
+    if (rc == HS_OK)
+        rc = hs_ctl_allow_set(svc->ctl, "mon_level");
     return rc;
 }
 
@@ -335,6 +353,7 @@ static int hs__status_payload(hs_service *svc, hs_buf *b, hs_proto_state state,
         .incarnation = (uint64_t)svc->started_us,
         .reason = reason,
         .tools = svc->status_tools,
+        .metrics = svc->metrics_url,
     };
     return hs_proto_status_encode(b, &st);
 }
@@ -470,10 +489,23 @@ const char *hs_service_topic(const hs_service *svc, hs_buf *out, const char *fmt
 void hs_service_dead_letter(hs_service *svc, const char *reason, const char *topic,
                             const void *payload, size_t len)
 {
+    hs_service_dead_letter_as(svc, reason, topic, NULL, HS_PAYLOAD_AUTO, payload, len);
+}
+
+void hs_service_dead_letter_as(hs_service *svc, const char *reason, const char *topic,
+                               const char *stream, hs_proto_payload_kind kind, const void *payload,
+                               size_t len)
+{
     hs_metrics_counters_get(svc->metrics)->dead_lettered++;
     hs_buf *b = &svc->scratch;
-    hs_proto_dead_letter d = {svc->common->service_id, reason,  topic,
-                              hs_time_now_us(),        payload, len};
+    hs_proto_dead_letter d = {.service = svc->common->service_id,
+                              .reason = reason,
+                              .topic = topic,
+                              .t_us = hs_time_now_us(),
+                              .payload = payload,
+                              .len = len,
+                              .stream = stream,
+                              .kind = kind};
     int rc = hs_proto_dead_letter_encode(b, &d);
     hs_buf t;
     hs_buf_init(&t, 0);
@@ -648,15 +680,64 @@ int hs_service_ctl_start(hs_service *svc)
     hs_buf_free(&t);
     hs_buf_free(&st);
     if (rc == HS_OK && svc->common->metrics_port > 0) {
-        if (svc->common->metrics_port > 65535 ||
-            hs_metrics_http_start(svc->metrics, (uint16_t)svc->common->metrics_port) != HS_OK)
-            hs_warn(svc->log, "cannot serve metrics on port %lld (in use?)",
-                    (long long)svc->common->metrics_port);
-        else
-            hs_info(svc->log, "Prometheus metrics on http://0.0.0.0:%lld/metrics",
-                    (long long)svc->common->metrics_port);
+        const char *bind = svc->common->metrics_bind;
+        int hrc =
+            svc->common->metrics_port > 65535
+                ? hs_err_set(HS_ERR_INVAL, "metrics_port %lld is not a TCP port",
+                             (long long)svc->common->metrics_port)
+                : hs_metrics_http_start(svc->metrics, bind, (uint16_t)svc->common->metrics_port);
+        if (hrc != HS_OK) {
+            hs_warn(svc->log, "no metrics endpoint: %s", hs_err_detail());
+        } else {
+            bool v6 = strchr(bind, ':') != NULL;
+            snprintf(svc->metrics_url, sizeof svc->metrics_url, "http://%s%s%s:%lld/metrics",
+                     v6 ? "[" : "", bind, v6 ? "]" : "", (long long)svc->common->metrics_port);
+            hs_info(svc->log, "Prometheus metrics on %s", svc->metrics_url);
+        }
     }
     return rc;
+}
+
+/* Logs and publishes one event whose text is msg. */
+static void hs__mon(hs_service *svc, hs_proto_mon_level level, const hs_interval *iv,
+                    const char *name, const char *msg)
+{
+    hs_logf(svc->log, level == HS_MON_DEBUG ? HS_LOG_DEBUG : HS_LOG_MON, "%s: %s", name, msg);
+    hs_proto_mon_level least = HS_MON_INFO;
+    (void)hs_proto_mon_level_parse(svc->common->mon_level, &least); /* checked at start */
+    if (svc->mqtt == NULL || level < least)
+        return;
+    hs_buf b, t;
+    hs_buf_init(&b, 0);
+    hs_buf_init(&t, 0);
+    hs_proto_mon ev = {.service = svc->common->service_id,
+                       .t_us = hs_time_now_us(),
+                       .name = name,
+                       .text = msg,
+                       .level = level,
+                       .has_interval = iv != NULL && iv->start < iv->end,
+                       .interval = iv != NULL && iv->start < iv->end ? *iv : (hs_interval){0, 0}};
+    int rc = hs_proto_mon_encode(&b, &ev, strcmp(svc->common->mon_format, "plain") == 0);
+    if (rc == HS_OK) {
+        const char *topic = svc->common->mon_topic[0] != '\0' ? svc->common->mon_topic
+                                                              : hs_service_topic(svc, &t, "mon");
+        rc = hs_mqtt_publish(svc->mqtt, topic, b.data, b.len, 0, false, 0);
+    }
+    if (rc != HS_OK)
+        hs_debug(svc->log, "event %s not published: %s", name, hs_strerror(rc));
+    hs_buf_free(&b);
+    hs_buf_free(&t);
+}
+
+void hs_service_mon_at(hs_service *svc, hs_proto_mon_level level, const hs_interval *iv,
+                       const char *name, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    hs__mon(svc, level, iv, name, msg);
 }
 
 void hs_service_mon(hs_service *svc, const char *name, const char *fmt, ...)
@@ -666,22 +747,7 @@ void hs_service_mon(hs_service *svc, const char *name, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    hs_logf(svc->log, HS_LOG_MON, "%s: %s", name, msg);
-    if (svc->mqtt == NULL)
-        return;
-    hs_buf b, t;
-    hs_buf_init(&b, 0);
-    hs_buf_init(&t, 0);
-    hs_proto_mon ev = {svc->common->service_id, hs_time_now_us(), name, msg};
-    if (hs_proto_mon_encode(&b, &ev, strcmp(svc->common->mon_format, "plain") == 0) != HS_OK) {
-        hs_buf_free(&b);
-        return;
-    }
-    const char *topic = svc->common->mon_topic[0] != '\0' ? svc->common->mon_topic
-                                                          : hs_service_topic(svc, &t, "mon");
-    (void)hs_mqtt_publish(svc->mqtt, topic, b.data, b.len, 0, false, 0);
-    hs_buf_free(&b);
-    hs_buf_free(&t);
+    hs__mon(svc, HS_MON_INFO, NULL, name, msg);
 }
 
 void hs_service_destroy(hs_service *svc)

@@ -30,6 +30,7 @@
 #include "hs_log.h"
 #include "hs_metrics.h"
 #include "hs_mqtt.h"
+#include "hs_proto.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -49,11 +50,13 @@ typedef struct hs_service_cfg {
     int64_t metrics_interval_us;
     int64_t connect_timeout_us; /* how long to wait for the broker at start (0: forever) */
     int64_t metrics_port;       /* HTTP port of the Prometheus endpoint (0: off) */
+    char *metrics_bind;         /* address it listens on (default 127.0.0.1) */
     char *mon_topic;            /* topic of monitoring events ("" = <prefix>/mon) */
     char *mon_format;           /* "plain" or "senml" */
     char *log_file;             /* "" = log to stderr; else the file stdout and stderr go to */
     int64_t log_max_bytes;      /* rotate log_file at this size (0: never) */
     int64_t log_keep;           /* rotated log files kept (log_file.1 ...) */
+    char *mon_level;            /* least level of events published: debug, info, warn, error */
 } hs_service_cfg;
 
 /*
@@ -126,9 +129,17 @@ const char *hs_service_topic(const hs_service *svc, hs_buf *out, const char *fmt
 
 /*
  * Publishes rejected input on <prefix>/dead/<kind> as JSON
- * {"service", "reason", "topic", "t", "payload" (text when valid UTF-8) or
- * "payload_b64"}, logs it at WARN (rate-limited) and counts it.
+ * (hs_proto_dead_letter_encode, schemas/dead-letter.json): the reason, the
+ * MQTT topic it came on, the stream it concerns (stream: NULL for none) and
+ * the payload read as kind says (text, msgpack shown as JSON, else base64
+ * with the reason it could not be read); logs it at WARN (rate-limited) and
+ * counts it.
  */
+void hs_service_dead_letter_as(hs_service *svc, const char *reason, const char *topic,
+                               const char *stream, hs_proto_payload_kind kind, const void *payload,
+                               size_t len);
+
+/* hs_service_dead_letter_as with no stream and HS_PAYLOAD_AUTO. */
 void hs_service_dead_letter(hs_service *svc, const char *reason, const char *topic,
                             const void *payload, size_t len);
 
@@ -178,11 +189,18 @@ void hs_service_resumed(hs_service *svc);
 void hs_service_set_idle(hs_service *svc, bool idle);
 
 /*
- * Publishes a monitoring event (HyperStream's MON level) on mon_topic and
- * logs it: name is the event ("workflow_start", "job_failed"...), msg its
- * text. Format senml: {"uid":"<id>","bt":<ISO>,"e":[{"n":name,"vs":msg}]};
- * plain: "<ISO> MON <id> <name>: <msg>".
+ * Publishes a monitoring event on mon_topic (QoS 0) when level is at least
+ * mon_level, and logs it (at DEBUG for debug events, else at MON): name is
+ * the event ("workflow_start", "job_failed"...; docs/OPERATIONS.md lists
+ * them), iv the interval it is about (NULL: none), the rest its text.
+ * Format senml: {"uid","bt","level",["interval","interval_us",]"e":[{"n","vs"}]};
+ * plain: "<ISO> MON <id> <level> <name>: <msg>".
  */
+void hs_service_mon_at(hs_service *svc, hs_proto_mon_level level, const hs_interval *iv,
+                       const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* hs_service_mon_at at level info, about no interval. */
 void hs_service_mon(hs_service *svc, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

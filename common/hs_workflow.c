@@ -494,7 +494,12 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
         return;
     f->def = hs_tool_registry_find(p->tools, f->tool);
     if (f->def == NULL) {
-        wf_err(p, tool, "unknown tool '%s' (hsctl tool ls lists them)", f->tool);
+        /* The tools of the process reading the workflow: built-ins and the
+           plugins of the plugin directory it was started with. */
+        wf_err(p, tool,
+               "unknown tool '%s': not built in, and not a plugin loaded from the "
+               "HS_PLUGIN_DIR of the service that read this workflow",
+               f->tool);
         return;
     }
     int maj, min, pat, dmaj, dmin, dpat;

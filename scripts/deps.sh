@@ -14,9 +14,9 @@ PKGS=(
   libsqlite3-dev libyaml-dev libluajit-5.1-dev libmicrohttpd-dev libcunit1-dev
   # runtime
   mosquitto mosquitto-clients sqlite3 graphviz bash-completion
-  # tests: schema checks, MongoDB wire-protocol emulator, metrics format check
+  # tests: schema checks, MongoDB wire-protocol emulator, metrics format check, an HTTP client
   python3 python3-jsonschema python3-yaml python3-msgpack python3-mockupdb python3-mongomock
-  prometheus
+  prometheus curl
 )
 # docker-compose validates compose.yaml in the normal test run; installed
 # without Recommends so that no Docker engine package comes with it.

@@ -45,6 +45,13 @@ typedef struct svc_def {
     bool inbox;         /* gets watch_dir=<data>/inbox */
 } svc_def;
 
+/*
+ * With HS_METRICS_PORT set, 'hsctl up' gives each service its own metrics
+ * port: the base plus the service's place in hs_stack (writer +0, ingest
+ * +1, scheduler +2, the tool runtime "tools" +3), so that they do not all
+ * try the same one. The services say where they serve in their status
+ * ("metrics"), which 'hsctl status' prints.
+ */
 static const svc_def hs_stack[] = {
     {"writer", "hs-writer", false},
     {"ingest", "hs-ingest", true},
@@ -268,6 +275,7 @@ typedef struct status_row {
     char host[64];
     int pid;
     int64_t started_us;
+    char metrics[300]; /* the service's Prometheus endpoint, "" when none */
 } status_row;
 
 /*
@@ -290,6 +298,7 @@ static void status_row_read(status_row *r, const hs_mqtt_msg *msg)
     snprintf(r->host, sizeof r->host, "%s", st->host);
     r->pid = st->pid <= INT32_MAX ? (int)st->pid : 0;
     r->started_us = (int64_t)st->incarnation;
+    snprintf(r->metrics, sizeof r->metrics, "%s", st->metrics);
     hs_proto_status_msg_free(&sm);
 }
 
@@ -395,7 +404,9 @@ int cmd_up(hsctl *h, int argc, char **argv)
             puts("usage: hsctl up [--data DIR] [--port N] [--broker URL]\n"
                  "Starts a private Mosquitto on 127.0.0.1:N (default 1884) unless --broker\n"
                  "names one, and the services (writer, ingest, scheduler, tools) in the\n"
-                 "background on the embedded store DIR/hs.db. Logs: DIR/logs; PIDs: DIR/run.");
+                 "background on the embedded store DIR/hs.db. Logs: DIR/logs; PIDs: DIR/run.\n"
+                 "With HS_METRICS_PORT=P each service serves Prometheus metrics on its own\n"
+                 "port (writer P, ingest P+1, scheduler P+2, tools P+3; 'hsctl status').");
             return 0;
         } else if (hsctl_opt(argc, argv, &i, "--port", &v)) {
             port = v ? atoi(v) : 0;
@@ -440,6 +451,17 @@ int cmd_up(hsctl *h, int argc, char **argv)
             return rc;
         printf("broker     started   %s (logs: %s/logs/broker.log)\n", url, h->data_dir);
     }
+    /* The base of the stack's metrics ports (0: none), checked before anything starts. */
+    long metrics_base = 0;
+    const char *mp = getenv("HS_METRICS_PORT");
+    if (mp != NULL && mp[0] != '\0') {
+        char *end;
+        metrics_base = strtol(mp, &end, 10);
+        if (*end != '\0' || metrics_base < 0 || metrics_base + (long)HS_STACK_N - 1 > 65535)
+            return hsctl_fail(HSCTL_USER,
+                              "HS_METRICS_PORT=%s: the stack needs %zu ports from it (0: none)", mp,
+                              HS_STACK_N);
+    }
     const char *ids[HS_STACK_N];
     size_t nids = 0;
     for (size_t i = 0; i < HS_STACK_N; i++) {
@@ -452,13 +474,17 @@ int cmd_up(hsctl *h, int argc, char **argv)
             printf("%-10s running   pid %d\n", d->name, (int)read_pid(h, d->name));
             continue;
         }
-        char idset[200], extra[HSCTL_PATH];
+        char idset[200], extra[HSCTL_PATH], mport[64];
         snprintf(idset, sizeof idset, "service_id=%s", d->name);
-        char *args[8];
+        snprintf(mport, sizeof mport, "metrics_port=%ld",
+                 metrics_base > 0 ? metrics_base + (long)i : 0L);
+        char *args[10];
         int n = 0;
         args[n++] = bin;
         args[n++] = "--set";
         args[n++] = idset;
+        args[n++] = "--set";
+        args[n++] = mport;
         if (d->inbox) {
             snprintf(extra, sizeof extra, "watch_dir=%s/inbox", h->data_dir);
             args[n++] = "--set";
@@ -563,8 +589,8 @@ int cmd_status(hsctl *h, int argc, char **argv)
     qsort(rows, n, sizeof rows[0], cmp_rows);
     int64_t now = hs_time_now_us();
     hsctl_table t;
-    const char *heads[6] = {"ID", "SERVICE", "STATE", "VERSION", "PID", "UPTIME"};
-    if (!json && hsctl_table_init(&t, 6, heads, "llllrl") != HS_OK)
+    const char *heads[7] = {"ID", "SERVICE", "STATE", "VERSION", "PID", "UPTIME", "METRICS"};
+    if (!json && hsctl_table_init(&t, 7, heads, "llllrll") != HS_OK)
         return hsctl_fail(HSCTL_SYSTEM, "out of memory");
     hs_buf j;
     hs_buf_init(&j, 0);
@@ -579,9 +605,9 @@ int cmd_status(hsctl *h, int argc, char **argv)
         }
         if (json) {
             /* Every text through the JSON writer: a status may carry any characters. */
-            const char *keys[5] = {"id", "service", "state", "version", "host"};
-            const char *vals[5] = {r->id, r->service, r->state, r->version, r->host};
-            for (size_t k = 0; rc == HS_OK && k < 5; k++) {
+            const char *keys[6] = {"id", "service", "state", "version", "host", "metrics"};
+            const char *vals[6] = {r->id, r->service, r->state, r->version, r->host, r->metrics};
+            for (size_t k = 0; rc == HS_OK && k < 6; k++) {
                 rc = hs_buf_printf(&j, "%s\"%s\":", k == 0 ? "{" : ",", keys[k]);
                 if (rc == HS_OK)
                     rc = hs_json_put_string(&j, vals[k], strlen(vals[k]));
@@ -591,7 +617,13 @@ int cmd_status(hsctl *h, int argc, char **argv)
         } else {
             char pid[16];
             snprintf(pid, sizeof pid, "%d", r->pid);
-            const char *row[6] = {r->id, r->service, r->state, r->version, pid, up};
+            const char *row[7] = {r->id,
+                                  r->service,
+                                  r->state,
+                                  r->version,
+                                  pid,
+                                  up,
+                                  r->metrics[0] != '\0' ? r->metrics : "-"};
             rc = hsctl_table_add(&t, row);
         }
     }

@@ -225,7 +225,8 @@ static void in_on_raw(ingest *in, hs_mqtt_msg *m)
         char reason[700];
         snprintf(reason, sizeof reason, "%s",
                  hs_err_detail()[0] ? hs_err_detail() : hs_strerror(rc));
-        hs_service_dead_letter(in->svc, reason, m->topic, m->payload, m->len);
+        hs_service_dead_letter_as(in->svc, reason, m->topic, hs_buf_cstr(&in->sid), HS_PAYLOAD_AUTO,
+                                  m->payload, m->len);
         return;
     }
     c->instances_in += in->decoded.n;

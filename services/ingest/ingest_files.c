@@ -136,7 +136,7 @@ static void reject_line(ingest_files *fs, const char *reason, const char *text, 
     char topic[400], full[700];
     snprintf(topic, sizeof topic, "file:%s:%zu", c->name, c->line);
     snprintf(full, sizeof full, "%s line %zu: %s", c->name, c->line, reason);
-    hs_service_dead_letter(fs->svc, full, topic, text, len);
+    hs_service_dead_letter_as(fs->svc, full, topic, NULL, HS_PAYLOAD_TEXT, text, len);
 }
 
 /* The stream id of a file's base name: "name,k=v,k=v" (stream mode) or only pairs (columns). */

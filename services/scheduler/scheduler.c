@@ -731,9 +731,12 @@ static void s_record_failure(scheduler *s, sjob *j, const char *why)
 
 static void s_fail_job(scheduler *s, sjob *j, const char *why, bool record)
 {
-    hs_service_mon(s->svc, "job_failed", "%s job %s (factor %zu %s, (%lld, %lld]): %s",
-                   j->w->wf->id, j->id, j->factor, j->w->units[j->factor][j->unit].pv.text,
-                   (long long)j->iv.start, (long long)j->iv.end, why);
+    char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+    hs_time_format_iso(j->iv.start, a);
+    hs_time_format_iso(j->iv.end, b);
+    hs_service_mon_at(s->svc, HS_MON_ERROR, &j->iv, "job_failed",
+                      "%s job %s (factor %zu %s, (%s, %s]): %s", j->w->wf->id, j->id, j->factor,
+                      j->w->units[j->factor][j->unit].pv.text, a, b, why);
     for (size_t i = 0; i < j->nreqs; i++)
         if (j->reqs[i]->first_error[0] == '\0') /* cut on a character, with an ellipsis */
             hs_utf8_cut(j->reqs[i]->first_error, sizeof j->reqs[i]->first_error, why);
@@ -1036,10 +1039,14 @@ static void s_progress(scheduler *s, sreq *r, bool force)
     hs_buf_free(&t);
     if (complete && !r->finished) {
         r->finished = true;
-        hs_service_mon(s->svc, "workflow_end",
-                       "%s request %s %s: %zu jobs, %zu failed, %" PRIu64 " instances, %.3fs",
-                       r->w->wf->id, r->id, hs_proto_req_state_name(state), r->total, r->failed,
-                       r->instances, el);
+        /* An online run that went well is routine: debug, not published by default. */
+        hs_proto_mon_level level = r->failed > 0 ? HS_MON_WARN
+                                   : r->online   ? HS_MON_DEBUG
+                                                 : HS_MON_INFO;
+        hs_service_mon_at(s->svc, level, &r->iv, "workflow_end",
+                          "%s request %s %s: %zu jobs, %zu failed, %" PRIu64 " instances, %.3fs",
+                          r->w->wf->id, r->id, hs_proto_req_state_name(state), r->total, r->failed,
+                          r->instances, el);
         s_req_persist(s, r, state);
     }
 }
@@ -1082,8 +1089,9 @@ static sreq *s_request_as(scheduler *s, swf *w, hs_interval iv, bool online, con
         char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
         hs_time_format_iso(iv.start, a);
         hs_time_format_iso(iv.end, b);
-        hs_service_mon(s->svc, "workflow_start", "%s request %s over (%s, %s]: %zu jobs", w->wf->id,
-                       r->id, a, b, r->total);
+        hs_service_mon_at(s->svc, online ? HS_MON_DEBUG : HS_MON_INFO, &iv, "workflow_start",
+                          "%s request %s over (%s, %s]: %zu jobs", w->wf->id, r->id, a, b,
+                          r->total);
     }
     return r;
 }
@@ -1180,7 +1188,8 @@ static void s_on_wseq(scheduler *s, const hs_mqtt_msg *m)
     if (hs_proto_wseq_decode(m->payload, m->len, &w) == HS_OK)
         s_learn_wseq(s, w);
     else
-        hs_service_dead_letter(s->svc, hs_err_detail(), m->topic, m->payload, m->len);
+        hs_service_dead_letter_as(s->svc, hs_err_detail(), m->topic, NULL, HS_PAYLOAD_MSGPACK,
+                                  m->payload, m->len);
 }
 
 /* Reopened intervals iv of stream sid join the healing of the online workflows producing it. */
@@ -1209,7 +1218,8 @@ static void s_on_reopened(scheduler *s, const hs_mqtt_msg *m)
     if (hs_proto_reopened_decode(&rm, m->payload, m->len) != HS_OK) {
         char reason[600];
         snprintf(reason, sizeof reason, "unreadable reopened notice: %s", hs_err_detail());
-        hs_service_dead_letter(s->svc, reason, m->topic, m->payload, m->len);
+        hs_service_dead_letter_as(s->svc, reason, m->topic, NULL, HS_PAYLOAD_MSGPACK, m->payload,
+                                  m->len);
         hs_proto_reopened_msg_free(&rm);
         return;
     }
@@ -1243,7 +1253,8 @@ static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
     if (hs_proto_committed_decode(&cm, m->payload, m->len) != HS_OK) {
         char reason[600];
         snprintf(reason, sizeof reason, "unreadable commit notice: %s", hs_err_detail());
-        hs_service_dead_letter(s->svc, reason, m->topic, m->payload, m->len);
+        hs_service_dead_letter_as(s->svc, reason, m->topic, NULL, HS_PAYLOAD_MSGPACK, m->payload,
+                                  m->len);
         hs_proto_committed_msg_free(&cm);
         return;
     }
@@ -1488,7 +1499,8 @@ static int s_load_dir(scheduler *s, const char *dir)
         } else if (s_load_wf(s, (const char *)text.data, text.len, names[i], &w, &errors) !=
                    HS_OK) {
             hs_error(s->log, "workflow file %s is not valid:\n%s", path, hs_buf_cstr(&errors));
-            hs_service_mon(s->svc, "workflow_invalid", "%s: %s", names[i], hs_buf_cstr(&errors));
+            hs_service_mon_at(s->svc, HS_MON_ERROR, NULL, "workflow_invalid", "%s: %s", names[i],
+                              hs_buf_cstr(&errors));
             bad++;
         } else {
             swf *old = s_wf(s, w->wf->id);
@@ -1641,7 +1653,8 @@ static void s_on_api(scheduler *s, const hs_mqtt_msg *m)
         char reason[600];
         snprintf(reason, sizeof reason, "unreadable API request: %s", hs_err_detail());
         s_reply_error(s, m, "%s", reason);
-        hs_service_dead_letter(s->svc, reason, m->topic, m->payload, m->len);
+        hs_service_dead_letter_as(s->svc, reason, m->topic, NULL, HS_PAYLOAD_TEXT, m->payload,
+                                  m->len);
         hs_proto_api_req_msg_free(&am);
         return;
     }
@@ -1849,7 +1862,8 @@ int scheduler_run(scheduler *s)
                 if (hs_proto_purged_decode(m->payload, m->len, sid, sizeof sid) == HS_OK)
                     s_calc_forget(s, sid);
                 else
-                    hs_service_dead_letter(s->svc, hs_err_detail(), m->topic, m->payload, m->len);
+                    hs_service_dead_letter_as(s->svc, hs_err_detail(), m->topic, NULL,
+                                              HS_PAYLOAD_MSGPACK, m->payload, m->len);
             } else if (strcmp(t, "reopened") == 0) {
                 s_on_reopened(s, m);
             } else if (strcmp(t, "wseq") == 0) {

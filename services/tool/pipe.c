@@ -583,7 +583,11 @@ int tool_pipe_run(const tool_pipe_opts *o, const hs_tool_registry *tools, int in
     int rc = PIPE_OK;
     c.def = hs_tool_registry_find(tools, o->tool);
     if (c.def == NULL) {
-        fprintf(err, "hs-tool: unknown tool '%s' (hsctl tool ls lists the tools)\n", o->tool);
+        const char *dir = o->plugin_dir != NULL ? o->plugin_dir : getenv("HS_PLUGIN_DIR");
+        fprintf(err,
+                "hs-tool: unknown tool '%s': not built in, and no plugin of that name in %s%s\n",
+                o->tool, dir != NULL && dir[0] != '\0' ? "the plugin directory " : "",
+                dir != NULL && dir[0] != '\0' ? dir : "(no --plugin-dir, HS_PLUGIN_DIR unset)");
         rc = PIPE_EUSER;
     }
     if (rc == PIPE_OK)

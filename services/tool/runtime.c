@@ -226,7 +226,8 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
     if (rc != HS_OK) {
         char reason[700];
         snprintf(reason, sizeof reason, "unreadable job: %s", hs_err_detail());
-        hs_service_dead_letter(rt->svc, reason, m->topic, m->payload, m->len);
+        hs_service_dead_letter_as(rt->svc, reason, m->topic, NULL, HS_PAYLOAD_MSGPACK, m->payload,
+                                  m->len);
         rt_job_free(&j);
         return;
     }
@@ -371,7 +372,10 @@ int runtime_create(runtime **out, hs_service *svc, const runtime_cfg *cfg, hs_to
     }
     if (rc == HS_OK && strcmp(cfg->tool, "all") != 0 &&
         hs_tool_registry_find(tools, cfg->tool) == NULL)
-        rc = hs_err_set(HS_ERR_CONFIG, "unknown tool '%s' (hsctl tool ls lists them)", cfg->tool);
+        rc = hs_err_set(HS_ERR_CONFIG,
+                        "unknown tool '%s': not built in, and no plugin of that name in "
+                        "plugin_dir '%s'",
+                        cfg->tool, cfg->plugin_dir);
     if (rc == HS_OK)
         rc = rt_subscribe_all(rt, true);
     if (rc == HS_OK)

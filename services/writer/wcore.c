@@ -130,7 +130,7 @@ struct wcore {
     hs_map acks;    /* "<sender>:<inc>" -> wacks* */
     hs_buf notices; /* sequence of [topic suffix string, payload bin] msgpack pairs */
     size_t nnotices;
-    hs_buf deads; /* dead letters: sequence of [reason str, topic str, payload bin] */
+    hs_buf deads; /* dead letters: sequence of [reason str, topic str, stream str, payload bin] */
     size_t ndeads;
     wcorr *corrs; /* corrections of the open transaction */
     size_t ncorrs, capcorrs;
@@ -242,16 +242,19 @@ static bool w_canonical(wcore *w, const char *id, char *why, size_t whylen)
 }
 
 /*
- * Appends the dead letter [reason, topic, payload] to buf (the open
- * transaction's w->deads, whose count the caller keeps).
+ * Appends the dead letter [reason, topic, stream, payload] to buf (the open
+ * transaction's w->deads, whose count the caller keeps): topic is the MQTT
+ * topic of the request, stream the stream id it concerns.
  */
 static int w_add_dead(wcore *w, hs_buf *buf, const char *reason, const char *topic,
-                      const void *payload, size_t len)
+                      const char *stream, const void *payload, size_t len)
 {
     (void)w;
     int rc = hs_mp_put_cstr(buf, reason);
     if (rc == HS_OK)
         rc = hs_mp_put_cstr(buf, topic);
+    if (rc == HS_OK)
+        rc = hs_mp_put_cstr(buf, stream);
     if (rc == HS_OK)
         rc = hs_mp_put_bin(buf, payload, len);
     return rc;
@@ -259,6 +262,9 @@ static int w_add_dead(wcore *w, hs_buf *buf, const char *reason, const char *top
 
 static int w_out_add(wcore *w, wcore_out_kind kind, const char *topic, size_t topic_len,
                      const char *reason, size_t reason_len, const void *p, size_t len);
+static int w_out_put(wcore *w, wcore_out_kind kind, const char *topic, size_t topic_len,
+                     const char *reason, size_t reason_len, const char *stream, size_t stream_len,
+                     const void *p, size_t len);
 
 /* Remembers a whole batch, already encoded, for publication after commit. */
 static int w_collect_raw(wcore *w, const char *id, const uint8_t *raw, size_t len)
@@ -339,7 +345,8 @@ static int w_write(wcore *w, wreq *r, const char *id, const hs_batch *b, const u
                      "conflict: stream %s already holds a different value at %s; kept the stored "
                      "value, rejected %s",
                      id, t, hs_buf_cstr(&w->json));
-            rc = w_add_dead(w, &w->deads, reason, id, hs_batch_value(b, i), b->items[i].len);
+            rc = w_add_dead(w, &w->deads, reason, r->msg != NULL ? r->msg->topic : "", id,
+                            hs_batch_value(b, i), b->items[i].len);
             if (rc != HS_OK)
                 return rc;
             w->ndeads++;
@@ -1637,6 +1644,14 @@ static int w_ack_add(wcore *w, const wreq *r)
 static int w_out_add(wcore *w, wcore_out_kind kind, const char *topic, size_t topic_len,
                      const char *reason, size_t reason_len, const void *p, size_t len)
 {
+    return w_out_put(w, kind, topic, topic_len, reason, reason_len, "", 0, p, len);
+}
+
+/* Queues one output: [kind, topic, reason, stream, payload], texts with their NUL. */
+static int w_out_put(wcore *w, wcore_out_kind kind, const char *topic, size_t topic_len,
+                     const char *reason, size_t reason_len, const char *stream, size_t stream_len,
+                     const void *p, size_t len)
+{
     size_t before = w->out.len;
     int rc = hs_mp_put_uint(&w->out, (uint64_t)kind);
     /* A bin of the text and its NUL: the text, then one more byte. */
@@ -1644,6 +1659,8 @@ static int w_out_add(wcore *w, wcore_out_kind kind, const char *topic, size_t to
         rc = hs_mp_put_bin(&w->out, topic, topic_len + 1);
     if (rc == HS_OK)
         rc = hs_mp_put_bin(&w->out, reason, reason_len + 1);
+    if (rc == HS_OK)
+        rc = hs_mp_put_bin(&w->out, stream, stream_len + 1);
     if (rc == HS_OK)
         rc = hs_mp_put_bin(&w->out, p, len);
     if (rc != HS_OK)
@@ -1712,19 +1729,21 @@ static void w_publish_results(wcore *w)
     hs_mp_reader rd;
     hs_mp_reader_init(&rd, w->deads.data, w->deads.len);
     for (size_t i = 0; i < w->ndeads; i++) {
-        const char *reason, *topic;
-        uint32_t rl, tl, pl;
+        const char *reason, *topic, *sid;
+        uint32_t rl, tl, sl, pl;
         const uint8_t *p;
         if (hs_mp_get_str(&rd, &reason, &rl) != HS_OK || hs_mp_get_str(&rd, &topic, &tl) != HS_OK ||
-            hs_mp_get_bin(&rd, &p, &pl) != HS_OK)
+            hs_mp_get_str(&rd, &sid, &sl) != HS_OK || hs_mp_get_bin(&rd, &p, &pl) != HS_OK)
             break;
         /* The strings are not NUL-terminated in w->deads: copy them first. */
         hs_buf_reset(&w->topic);
         hs_buf_reset(&w->json);
+        hs_buf_reset(&w->scratch);
         if (hs_buf_append(&w->topic, topic, tl) != HS_OK ||
             hs_buf_append(&w->json, reason, rl) != HS_OK ||
-            w_out_add(w, WCORE_OUT_DEAD, hs_buf_cstr(&w->topic), tl, hs_buf_cstr(&w->json), rl, p,
-                      pl) != HS_OK)
+            hs_buf_append(&w->scratch, sid, sl) != HS_OK ||
+            w_out_put(w, WCORE_OUT_DEAD, hs_buf_cstr(&w->topic), tl, hs_buf_cstr(&w->json), rl,
+                      hs_buf_cstr(&w->scratch), sl, p, pl) != HS_OK)
             failed++;
     }
     size_t pos = 0;
@@ -2182,10 +2201,11 @@ bool wcore_next(wcore *w, wcore_out *o)
     hs_mp_reader rd;
     hs_mp_reader_init(&rd, w->out.data + w->out_pos, w->out.len - w->out_pos);
     uint64_t kind = 0;
-    const uint8_t *t = NULL, *why = NULL, *p = NULL;
-    uint32_t tl = 0, wl = 0, pl = 0;
+    const uint8_t *t = NULL, *why = NULL, *sid = NULL, *p = NULL;
+    uint32_t tl = 0, wl = 0, sl = 0, pl = 0;
     if (hs_mp_get_uint(&rd, &kind) != HS_OK || hs_mp_get_bin(&rd, &t, &tl) != HS_OK ||
-        hs_mp_get_bin(&rd, &why, &wl) != HS_OK || hs_mp_get_bin(&rd, &p, &pl) != HS_OK) {
+        hs_mp_get_bin(&rd, &why, &wl) != HS_OK || hs_mp_get_bin(&rd, &sid, &sl) != HS_OK ||
+        hs_mp_get_bin(&rd, &p, &pl) != HS_OK) {
         /* Cannot be: the queue is written whole records at a time. */
         w->out_pos = w->out.len;
         return false;
@@ -2194,6 +2214,7 @@ bool wcore_next(wcore *w, wcore_out *o)
     o->kind = (wcore_out_kind)kind;
     o->topic = (const char *)t;
     o->reason = (const char *)why;
+    o->stream = (const char *)sid;
     o->payload = p;
     o->len = pl;
     return true;

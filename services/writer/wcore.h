@@ -114,7 +114,8 @@ size_t wcore_held_bytes(const wcore *c);
 
 /* The kinds of output. */
 typedef enum wcore_out_kind {
-    WCORE_OUT_DEAD,   /* a rejected input: reason, the original topic and payload */
+    WCORE_OUT_DEAD,   /* a rejected input: reason, the original MQTT topic, stream and payload
+                         (a write request, or a conflicting msgpack value) */
     WCORE_OUT_DATA,   /* committed instances: topic s/<stream>, an msgpack batch */
     WCORE_OUT_ACK,    /* acknowledgements: topic ack/<sender>, hs_proto_ack */
     WCORE_OUT_NOTICE, /* committed/<workflow> (hs_proto_committed), purged ({"stream"}),
@@ -127,6 +128,7 @@ typedef struct wcore_out {
     wcore_out_kind kind;
     const char *topic;  /* below the topic prefix; for WCORE_OUT_DEAD the input's own topic */
     const char *reason; /* WCORE_OUT_DEAD: why; "" otherwise */
+    const char *stream; /* WCORE_OUT_DEAD: the stream id it concerns, or ""; "" otherwise */
     const uint8_t *payload;
     size_t len;
 } wcore_out;

@@ -83,11 +83,13 @@ static void w_publish_results(writer *w)
     wcore_out o;
     while (wcore_next(w->core, &o)) {
         if (o.kind == WCORE_OUT_DEAD) {
-            hs_service_dead_letter(w->svc, o.reason, o.topic, o.payload, o.len);
+            hs_service_dead_letter_as(w->svc, o.reason, o.topic, o.stream, HS_PAYLOAD_MSGPACK,
+                                      o.payload, o.len);
             continue;
         }
         if (o.kind == WCORE_OUT_MON) {
-            hs_service_mon(w->svc, o.topic, "%s", o.reason);
+            /* The writer's one event, late_ignored, is a warning: data reopened nothing. */
+            hs_service_mon_at(w->svc, HS_MON_WARN, NULL, o.topic, "%s", o.reason);
             continue;
         }
         hs_service_topic(w->svc, &w->topic, "%s", o.topic);

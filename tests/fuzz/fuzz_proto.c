@@ -459,7 +459,8 @@ static void fuzz_json(const uint8_t *data, size_t size)
         CHECK(hs_proto_dead_letter_encode(&b, &dl.d) == HS_OK);
         CHECK(hs_proto_dead_letter_decode(&dl2, (const char *)b.data, b.len) == HS_OK);
         CHECK(str_eq(dl.d.service, dl2.d.service) && str_eq(dl.d.reason, dl2.d.reason) &&
-              str_eq(dl.d.topic, dl2.d.topic) &&
+              str_eq(dl.d.topic, dl2.d.topic) && str_eq(dl.d.stream, dl2.d.stream) &&
+              dl.d.kind == dl2.d.kind && str_eq(dl.d.undecodable, dl2.d.undecodable) &&
               bytes_eq(dl.d.payload, dl.d.len, dl2.d.payload, dl2.d.len));
         hs_proto_dead_letter_msg_free(&dl2);
     }
@@ -470,7 +471,10 @@ static void fuzz_json(const uint8_t *data, size_t size)
         CHECK(hs_proto_mon_encode(&b, &mo.e, false) == HS_OK);
         CHECK(hs_proto_mon_decode(&mo2, (const char *)b.data, b.len) == HS_OK);
         CHECK(str_eq(mo.e.service, mo2.e.service) && str_eq(mo.e.name, mo2.e.name) &&
-              str_eq(mo.e.text, mo2.e.text));
+              str_eq(mo.e.text, mo2.e.text) && mo.e.level == mo2.e.level &&
+              mo.e.has_interval == mo2.e.has_interval &&
+              (!mo.e.has_interval || (mo.e.interval.start == mo2.e.interval.start &&
+                                      mo.e.interval.end == mo2.e.interval.end)));
         hs_proto_mon_msg_free(&mo2);
     }
     hs_proto_mon_msg_free(&mo);

@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
           s2->started_us == st->started_us && s2->incarnation == st->incarnation &&
           strcmp(s2->id, st->id) == 0 && strcmp(s2->service, st->service) == 0 &&
           strcmp(s2->version, st->version) == 0 && strcmp(s2->host, st->host) == 0 &&
-          strcmp(s2->tools, st->tools) == 0);
+          strcmp(s2->tools, st->tools) == 0 && strcmp(s2->metrics, st->metrics) == 0);
     hs_proto_status_msg_free(&again);
     hs_buf_free(&b);
     hs_proto_status_msg_free(&m);

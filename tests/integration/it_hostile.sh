@@ -323,7 +323,8 @@ for line in open(d + '/dead.txt', encoding='utf-8', errors='replace'):
         problems.append('a dead letter is not JSON: %.80r' % line)
 by_topic = collections.defaultdict(list)
 for m in letters:
-    if not m.get('reason') or 'topic' not in m or not ('payload' in m or 'payload_b64' in m):
+    if not m.get('reason') or 'topic' not in m or not (
+            'payload' in m or 'payload_b64' in m or 'payload_json' in m):
         problems.append('dead letter without reason, topic or payload: %.200r' % m)
     by_topic[m.get('topic')].append(m)
 for topic, reason in cases['expected']:

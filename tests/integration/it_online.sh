@@ -60,6 +60,9 @@ while time.time() < end:
 PY
 IT_EXTRA_PIDS=$!
 sleep 0.5
+# Monitoring events while the workflow runs online, at the default mon_level (info).
+mosquitto_sub -p "$IT_PORT" -t 'hs/mon' > "$IT_DIR/mon_info.txt" &
+MON_INFO=$!
 $HSCTL workflow add "$IT_DIR/wf.yaml" >/dev/null || it_fail "workflow add failed"
 # Ten readings per second, stamped now, for about 12 seconds.
 $PY - "$IT_PORT" <<'PY'
@@ -75,7 +78,32 @@ while time.time() < end:
 p.stdin.close()
 p.wait()
 PY
-sleep 4
+kill "$MON_INFO"; wait "$MON_INFO" 2>/dev/null || true
+# An online run that goes well is routine (level debug): none was published at info ...
+if grep -q '"n":"workflow_\(start\|end\)","vs":"live request o-' "$IT_DIR/mon_info.txt"; then
+  it_fail "routine online events were published at mon_level info: $(head -c 300 "$IT_DIR/mon_info.txt")"
+fi
+# ... and they are, with their level and interval, once mon_level is debug.
+$HSCTL ctl scheduler set mon_level debug >/dev/null || it_fail "hsctl ctl scheduler set mon_level debug failed"
+timeout 15 mosquitto_sub -p "$IT_PORT" -t 'hs/mon' -C 2 -W 10 > "$IT_DIR/mon_debug.txt" || true
+$PY - "$IT_DIR/mon_debug.txt" <<'PY' || it_fail "no debug events of online runs: $(cat "$IT_DIR/mon_debug.txt")"
+import datetime, json, sys
+events = [json.loads(l) for l in open(sys.argv[1])]
+assert len(events) == 2, events
+def us(iso):
+    d = datetime.datetime.strptime(iso.rstrip("Z").split(".")[0], "%Y-%m-%dT%H:%M:%S")
+    frac = iso.rstrip("Z").split(".")[1] if "." in iso else "0"
+    return int(d.replace(tzinfo=datetime.timezone.utc).timestamp()) * 1000000 + int(frac.ljust(6, "0"))
+for e in events:
+    assert e["level"] == "debug", e
+    assert e["e"][0]["n"] in ("workflow_start", "workflow_end"), e
+    assert e["e"][0]["vs"].startswith("live request o-"), e
+    s, t = e["interval_us"]
+    assert [us(x) for x in e["interval"]] == [s, t] and s < t, e
+PY
+$HSCTL ctl scheduler set mon_level info >/dev/null || it_fail "hsctl ctl scheduler set mon_level info failed"
+it_log "online runs: no events at mon_level info, $(wc -l < "$IT_DIR/mon_debug.txt") at debug"
+sleep 2
 # Decode arrivals: msgpack [[t_us, v], ...]; latency = arrival - t (the window's end).
 $PY - "$IT_DIR/arrivals.txt" <<'PY' > "$IT_DIR/latency.txt" || it_fail "no or late online results"
 import sys

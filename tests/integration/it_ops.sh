@@ -3,16 +3,59 @@
 # pause stops a tool runtime taking jobs and resume restarts it (visible in
 # hsctl status/top), a service killed with SIGKILL shows as offline, the
 # Prometheus endpoint passes promtool, monitoring events arrive in SenML, and
-# the workflow picture renders as SVG.
+# the workflow picture renders as SVG. With HS_METRICS_PORT set, every service
+# of 'hsctl up' serves its metrics on its own port, on 127.0.0.1 only, and
+# 'hsctl status' says where.
 . "$(dirname "$0")/lib.sh"
 export HS_METRICS_INTERVAL=1s
-MPORT=$(it_free_port)
-export HS_METRICS_PORT=0
+# Four consecutive free ports: the base of the stack's metrics ports.
+MPORT=$($PY - <<'PY'
+import random, socket
+for _ in range(500):
+    base, socks = random.randint(20000, 60000), []
+    try:
+        for p in range(base, base + 4):
+            s = socket.socket()
+            s.bind(("127.0.0.1", p))
+            socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
+    break
+PY
+)
+[ -n "$MPORT" ] || it_fail "no four consecutive free ports"
+export HS_METRICS_PORT=$MPORT
 it_setup
-# A Prometheus endpoint on one service: restart the writer with a metrics port.
-it_stop writer
-HS_METRICS_PORT=$MPORT it_restart
-sleep 0.5
+
+# Every service serves its own metrics port, which hsctl status names.
+$HSCTL status --json > "$IT_DIR/status.json" || it_fail "hsctl status --json failed"
+$HSCTL status > "$IT_DIR/status.txt" || it_fail "hsctl status failed"
+k=0
+for pair in writer:writer ingest:ingest scheduler:scheduler tools:tool; do
+  id=${pair%%:*} kind=${pair##*:}
+  url="http://127.0.0.1:$((MPORT + k))/metrics"
+  k=$((k + 1))
+  grep -F "\"id\":\"$id\"" "$IT_DIR/status.json" | grep -qF "\"metrics\":\"$url\"" \
+    || it_fail "hsctl status --json does not give $id's metrics at $url: $(cat "$IT_DIR/status.json")"
+  grep -E "^$id " "$IT_DIR/status.txt" | grep -qF "$url" \
+    || it_fail "hsctl status does not show $url for $id: $(cat "$IT_DIR/status.txt")"
+  curl -sSf --max-time 10 "$url" > "$IT_DIR/metrics-$id.txt" || it_fail "curl $url failed"
+  grep -q "^hs_up{service=\"$kind\",id=\"$id\"} 1\$" "$IT_DIR/metrics-$id.txt" \
+    || it_fail "$url does not serve $id's metrics: $(head -5 "$IT_DIR/metrics-$id.txt")"
+  if command -v promtool >/dev/null; then
+    promtool check metrics < "$IT_DIR/metrics-$id.txt" > "$IT_DIR/promtool.out" 2>&1 \
+      || { cat "$IT_DIR/promtool.out" >&2; it_fail "promtool rejects $id's metrics"; }
+  fi
+  # Bound to 127.0.0.1 (metrics_bind): another address of this host is not served.
+  if curl -s --max-time 5 "http://127.0.0.2:$((MPORT + k - 1))/metrics" > /dev/null; then
+    it_fail "$id's metrics are served beyond 127.0.0.1"
+  fi
+done
+it_log "metrics of writer, ingest, scheduler, tools on ports $MPORT..$((MPORT + 3)) (curl, promtool)"
 
 # Control channel: the writer's stats, with the round trip measured from the request.
 $HSCTL ctl writer stats > "$IT_DIR/stats.json" 2> "$IT_DIR/stats.err" || it_fail "ctl writer stats failed"
@@ -60,6 +103,10 @@ events = [json.loads(l) for l in open(sys.argv[1])]
 names = [e["e"][0]["n"] for e in events]
 assert names == ["workflow_start", "workflow_end"], names
 assert all(e["uid"] == "scheduler" and e["bt"].endswith("Z") for e in events)
+# A compute request is info; its interval is given as ISO times and in microseconds.
+assert all(e["level"] == "info" for e in events), events
+assert all(e["interval"] == ["2020-01-02T00:00:00Z", "2020-01-02T00:10:00Z"] for e in events), events
+assert all(e["interval_us"] == [1577923200000000, 1577923800000000] for e in events), events
 PY
 it_log "MON events: $(tr '\n' ' ' < "$IT_DIR/mon.txt" | cut -c1-160)"
 

@@ -107,6 +107,9 @@ check_err() {  # expected exit code, stderr pattern, command...
   grep -q -- "$pat" "$W/err.txt" || it_fail "$*: '$pat' not in: $(cat "$W/err.txt")"
 }
 check_err 1 "unknown tool 'nosuch'" "$TOOL" --pipe nosuch
+# It names the plugin directory it looked in, not another command's list.
+check_err 1 "unknown tool 'nosuch': not built in, and no plugin of that name in the plugin directory $W" \
+  "$TOOL" --pipe nosuch --plugin-dir "$W"
 check_err 1 "needs parameter 'func'" "$TOOL" --pipe apply
 check_err 1 'parameter func: "median" is not a unary function' "$TOOL" --pipe apply --params '{"func": "median"}'
 check_err 1 "not a JSON object" "$TOOL" --pipe apply --params '{func'

@@ -81,6 +81,11 @@ cap_wait $'\ths/dead/ingest\t' 10
 # A different value at a stored timestamp: the writer keeps the old one and dead-letters this.
 mosquitto_pub -p "$IT_PORT" -q 1 -t 'hs/raw/temperature/house=1/room=kitchen' -m "{\"t\":$((T0 + 1)),\"v\":99.5}"
 cap_wait $'\ths/dead/writer\t' 10
+# Readable: the value as JSON, the MQTT topic of the write request, the stream on its own.
+DEAD_W=$(grep -F $'\ths/dead/writer\t' "$CAP" | head -1 | awk -F'\t' '{print $NF}' | python3 -c 'import sys; print(bytes.fromhex(sys.stdin.read().strip()).decode())')
+for want in '"payload_json":99.5' '"topic":"hs/w/ingest' '"stream":"temperature/house=1/room=kitchen"'; do
+  case "$DEAD_W" in *"$want"*) ;; *) it_fail "writer dead letter lacks $want: $DEAD_W" ;; esac
+done
 
 # The control channel. ctl_ok/ctl_refused SERVICE COMMAND...: the command is
 # answered with "ok":true (exit 0) / with an error (exit 1); the answer is in $CTL.

@@ -58,6 +58,7 @@ static void status_round_trip(const hs_proto_status *st)
         CU_ASSERT_EQUAL(m.st.incarnation, st->incarnation);
         CU_ASSERT_EQUAL(m.st.reason, st->reason);
         CU_ASSERT_STRING_EQUAL(m.st.tools, st->tools != NULL ? st->tools : "");
+        CU_ASSERT_STRING_EQUAL(m.st.metrics, st->metrics != NULL ? st->metrics : "");
     }
     hs_proto_status_msg_free(&m);
     hs_buf_free(&b);
@@ -107,6 +108,26 @@ static void test_status_round_trips(void)
     st.reason = HS_PROTO_REASON_CONNECTION_LOST;
     st.tools = NULL;
     status_round_trip(&st);
+
+    /* A service serving metrics says where. */
+    st = status_base(HS_PROTO_ONLINE, "writer");
+    st.metrics = "http://127.0.0.1:9464/metrics";
+    status_round_trip(&st);
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    CU_ASSERT_EQUAL_FATAL(hs_proto_status_encode(&b, &st), HS_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&b),
+                                  ",\"incarnation\":1461873600000123,"
+                                  "\"metrics\":\"http://127.0.0.1:9464/metrics\"}"));
+    st.metrics = "ftp://x";
+    CU_ASSERT_EQUAL(hs_proto_status_encode(&b, &st), HS_ERR_INVAL);
+    hs_buf_free(&b);
+    static const char bad[] = "{\"state\":\"online\",\"id\":\"w\",\"service\":\"writer\","
+                              "\"version\":\"1\",\"pid\":1,\"host\":\"\",\"started\":"
+                              "\"1970-01-01T00:00:00Z\",\"incarnation\":0,\"metrics\":\"9464\"}";
+    hs_proto_status_msg m;
+    CU_ASSERT_NOT_EQUAL(hs_proto_status_decode(&m, bad, strlen(bad)), HS_OK);
+    hs_proto_status_msg_free(&m);
 }
 
 static void test_status_offline_text(void)

@@ -2628,26 +2628,89 @@ static void test_dead_letter_and_mon(void)
 {
     hs_buf b;
     hs_buf_init(&b, 0);
-    /* Text payloads stay text; others (NUL, bad UTF-8) go as base64; both come back exactly. */
+    /*
+     * Each payload is shown in the form its kind asks for: text as text,
+     * msgpack decoded to JSON, and what cannot be read so as base64 with the
+     * reason; the bytes come back (msgpack as the same value).
+     */
     static const struct {
         const char *p;
         size_t len;
-        bool text;
-    } cases[] = {{"{\"t\":1}", 7, true}, {"a\0b", 3, false}, {"\xff\xfe", 2, false}, {"", 0, true}};
+        hs_proto_payload_kind kind;
+        const char *shown; /* the expected JSON after "topic":"hs/raw/t", */
+    } cases[] = {
+        {"{\"t\":1}", 7, HS_PAYLOAD_TEXT, "\"payload\":\"{\\\"t\\\":1}\"}"},
+        {"{\"t\":1}", 7, HS_PAYLOAD_AUTO, "\"payload\":\"{\\\"t\\\":1}\"}"},
+        {"", 0, HS_PAYLOAD_TEXT, "\"payload\":\"\"}"},
+        /* The writer's conflicting value 99: one msgpack byte, "c" as text. */
+        {"c", 1, HS_PAYLOAD_MSGPACK, "\"payload_json\":99}"},
+        /* [[1000, 21.5]] as msgpack (starts like an array: read as msgpack). */
+        {"\x91\x92\xcd\x03\xe8\xcb\x40\x35\x80\0\0\0\0\0", 14, HS_PAYLOAD_AUTO,
+         "\"payload_json\":[[1000,21.5]]}"},
+        {"\x82\xa1k\x01\xa1s\xa2hi", 9, HS_PAYLOAD_MSGPACK,
+         "\"payload_json\":{\"k\":1,\"s\":\"hi\"}}"},
+        {"a\0b", 3, HS_PAYLOAD_TEXT,
+         "\"payload_b64\":\"YQBi\",\"undecodable\":\"not UTF-8 text\"}"},
+        {"\xff\xfe", 2, HS_PAYLOAD_AUTO,
+         "\"payload_b64\":\"//4=\",\"undecodable\":\"not msgpack: "},
+        {"\x91\x01\x02", 3, HS_PAYLOAD_MSGPACK,
+         "\"payload_b64\":\"kQEC\",\"undecodable\":\"not msgpack: 1 bytes after the value\"}"},
+        {"\x92\x01", 2, HS_PAYLOAD_MSGPACK,
+         "\"payload_b64\":\"kgE=\",\"undecodable\":\"not msgpack: "},
+        {"xy", 2, HS_PAYLOAD_BINARY, "\"payload_b64\":\"eHk=\",\"undecodable\":\"binary\"}"},
+        /* msgpack that JSON shows inexactly (a string of invalid UTF-8, a float32):
+           the exact bytes go beside it. */
+        {"\xa2\xff\xfe", 3, HS_PAYLOAD_MSGPACK,
+         "\"payload_json\":\"\xef\xbf\xbd\xef\xbf\xbd\",\"payload_b64\":\"ov/+\"}"},
+        {"\xca\x3f\xc0\0\0", 5, HS_PAYLOAD_MSGPACK,
+         "\"payload_json\":1.5,\"payload_b64\":\"yj/AAAA=\"}"},
+    };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        hs_proto_dead_letter d = {
-            "ingest",    "bad JSON: x", "hs/raw/t", 1700000000000000, (const uint8_t *)cases[i].p,
-            cases[i].len};
+        hs_proto_dead_letter d = {.service = "ingest",
+                                  .reason = "bad JSON: x",
+                                  .topic = "hs/raw/t",
+                                  .t_us = 1700000000000000,
+                                  .payload = (const uint8_t *)cases[i].p,
+                                  .len = cases[i].len,
+                                  .stream = i == 3 ? "temp/room=a" : NULL,
+                                  .kind = cases[i].kind};
         CU_ASSERT_EQUAL_FATAL(hs_proto_dead_letter_encode(&b, &d), HS_OK);
-        CU_ASSERT_EQUAL(strstr(hs_buf_cstr(&b), "\"payload_b64\"") == NULL, cases[i].text);
+        char want[300];
+        snprintf(want, sizeof want,
+                 "{\"service\":\"ingest\",\"reason\":\"bad JSON: x\",\"topic\":\"hs/raw/t\",%s"
+                 "\"t\":\"2023-11-14T22:13:20Z\",%s",
+                 i == 3 ? "\"stream\":\"temp/room=a\"," : "", cases[i].shown);
+        CU_ASSERT_EQUAL(strncmp(hs_buf_cstr(&b), want, strlen(want)), 0);
+        if (strncmp(hs_buf_cstr(&b), want, strlen(want)) != 0)
+            fprintf(stderr, "\ncase %zu: got  %s\n        want %s\n", i, hs_buf_cstr(&b), want);
         hs_proto_dead_letter_msg m;
         CU_ASSERT_EQUAL_FATAL(hs_proto_dead_letter_decode(&m, (const char *)b.data, b.len), HS_OK);
         CU_ASSERT_STRING_EQUAL(m.d.service, "ingest");
         CU_ASSERT_STRING_EQUAL(m.d.reason, "bad JSON: x");
         CU_ASSERT_STRING_EQUAL(m.d.topic, "hs/raw/t");
+        CU_ASSERT_STRING_EQUAL(m.d.stream != NULL ? m.d.stream : "", i == 3 ? "temp/room=a" : "");
         CU_ASSERT_EQUAL(m.d.t_us, 1700000000000000);
-        CU_ASSERT_EQUAL_FATAL(m.d.len, cases[i].len);
-        CU_ASSERT(cases[i].len == 0 || memcmp(m.d.payload, cases[i].p, cases[i].len) == 0);
+        CU_ASSERT_EQUAL(m.d.undecodable != NULL, strstr(cases[i].shown, "undecodable") != NULL);
+        if (strstr(cases[i].shown, "payload_json") != NULL &&
+            strstr(cases[i].shown, "payload_b64") == NULL) {
+            /* The same value: its JSON text again is what was shown. */
+            hs_buf j;
+            hs_buf_init(&j, 0);
+            hs_mp_reader r;
+            hs_mp_reader_init(&r, m.d.payload, m.d.len);
+            CU_ASSERT_EQUAL(hs_json_from_mpack(&r, &j), HS_OK);
+            CU_ASSERT(hs_mp_at_end(&r));
+            CU_ASSERT_PTR_NOT_NULL(strstr(cases[i].shown, hs_buf_cstr(&j)));
+            CU_ASSERT_EQUAL(m.d.kind, HS_PAYLOAD_MSGPACK);
+            hs_buf_free(&j);
+        } else {
+            CU_ASSERT_EQUAL(m.d.kind,
+                            strstr(cases[i].shown, "payload_json") != NULL  ? HS_PAYLOAD_MSGPACK
+                            : strstr(cases[i].shown, "payload_b64") != NULL ? HS_PAYLOAD_BINARY
+                                                                            : HS_PAYLOAD_TEXT);
+            CU_ASSERT_EQUAL_FATAL(m.d.len, cases[i].len);
+            CU_ASSERT(cases[i].len == 0 || memcmp(m.d.payload, cases[i].p, cases[i].len) == 0);
+        }
         hs_proto_dead_letter_msg_free(&m);
     }
     hs_proto_dead_letter_msg m;
@@ -2659,30 +2722,87 @@ static void test_dead_letter_and_mon(void)
         "\"payload_b64\":\"a\"}",
         "{\"service\":\"s\",\"reason\":\"\",\"topic\":\"\",\"t\":\"2023-11-14T22:13:20Z\","
         "\"payload\":\"\"}",
+        /* Two forms at once, base64 without its reason, a reason without base64. */
+        "{\"service\":\"s\",\"reason\":\"r\",\"topic\":\"\",\"t\":\"2023-11-14T22:13:20Z\","
+        "\"payload\":\"\",\"payload_json\":1}",
+        "{\"service\":\"s\",\"reason\":\"r\",\"topic\":\"\",\"t\":\"2023-11-14T22:13:20Z\","
+        "\"payload_b64\":\"eA==\"}",
+        "{\"service\":\"s\",\"reason\":\"r\",\"topic\":\"\",\"t\":\"2023-11-14T22:13:20Z\","
+        "\"payload_json\":1,\"undecodable\":\"x\"}",
+        /* exact bytes beside payload_json that are not one msgpack value */
+        "{\"service\":\"s\",\"reason\":\"r\",\"topic\":\"\",\"t\":\"2023-11-14T22:13:20Z\","
+        "\"payload_json\":1,\"payload_b64\":\"kgE=\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CU_ASSERT_NOT_EQUAL(hs_proto_dead_letter_decode(&m, bad[i], strlen(bad[i])), HS_OK);
         hs_proto_dead_letter_msg_free(&m);
     }
 
-    hs_proto_mon ev = {"scheduler", 1700000000000000, "job_failed", "wf job j1: \"boom\""};
+    /* An error about an interval: the level, and the interval as ISO times and in µs. */
+    hs_proto_mon ev = {.service = "scheduler",
+                       .t_us = 1700000000000000,
+                       .name = "job_failed",
+                       .text = "wf job j1: \"boom\"",
+                       .level = HS_MON_ERROR,
+                       .has_interval = true,
+                       .interval = {1700000000000000, 1700000060500000}};
     CU_ASSERT_EQUAL_FATAL(hs_proto_mon_encode(&b, &ev, true), HS_OK);
-    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b),
-                           "2023-11-14T22:13:20Z MON scheduler job_failed: wf job j1: \"boom\"");
+    CU_ASSERT_STRING_EQUAL(
+        hs_buf_cstr(&b),
+        "2023-11-14T22:13:20Z MON scheduler error job_failed: wf job j1: \"boom\"");
     CU_ASSERT_EQUAL_FATAL(hs_proto_mon_encode(&b, &ev, false), HS_OK);
+    CU_ASSERT_STRING_EQUAL(
+        hs_buf_cstr(&b),
+        "{\"uid\":\"scheduler\",\"bt\":\"2023-11-14T22:13:20Z\",\"level\":\"error\","
+        "\"interval\":[\"2023-11-14T22:13:20Z\",\"2023-11-14T22:14:20.500000Z\"],"
+        "\"interval_us\":[1700000000000000,1700000060500000],"
+        "\"e\":[{\"n\":\"job_failed\",\"vs\":\"wf job j1: \\\"boom\\\"\"}]}");
     hs_proto_mon_msg mm;
     CU_ASSERT_EQUAL_FATAL(hs_proto_mon_decode(&mm, (const char *)b.data, b.len), HS_OK);
     CU_ASSERT_STRING_EQUAL(mm.e.service, "scheduler");
     CU_ASSERT_STRING_EQUAL(mm.e.name, "job_failed");
     CU_ASSERT_STRING_EQUAL(mm.e.text, "wf job j1: \"boom\"");
     CU_ASSERT_EQUAL(mm.e.t_us, 1700000000000000);
+    CU_ASSERT_EQUAL(mm.e.level, HS_MON_ERROR);
+    CU_ASSERT(mm.e.has_interval);
+    CU_ASSERT_EQUAL(mm.e.interval.start, 1700000000000000);
+    CU_ASSERT_EQUAL(mm.e.interval.end, 1700000060500000);
     hs_proto_mon_msg_free(&mm);
+    /* Without level (events of earlier versions): info, no interval. */
+    static const char old[] =
+        "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"e\":[{\"n\":\"a\",\"vs\":\"x\"}]}";
+    CU_ASSERT_EQUAL_FATAL(hs_proto_mon_decode(&mm, old, strlen(old)), HS_OK);
+    CU_ASSERT_EQUAL(mm.e.level, HS_MON_INFO);
+    CU_ASSERT(!mm.e.has_interval);
+    hs_proto_mon_msg_free(&mm);
+    /* The level names, in order. */
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++) {
+        hs_proto_mon_level l = HS_MON_INFO;
+        CU_ASSERT_EQUAL(hs_proto_mon_level_parse(names[i], &l), HS_OK);
+        CU_ASSERT_EQUAL((int)l, i - 1);
+        CU_ASSERT_STRING_EQUAL(hs_proto_mon_level_name(l), names[i]);
+    }
+    hs_proto_mon_level l = HS_MON_INFO;
+    CU_ASSERT_NOT_EQUAL(hs_proto_mon_level_parse("fatal", &l), HS_OK);
+    ev.interval.end = ev.interval.start;
+    CU_ASSERT_NOT_EQUAL(hs_proto_mon_encode(&b, &ev, false), HS_OK);
     static const char *const badmon[] = {
         "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"e\":[]}",
         "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"e\":[{\"n\":\"a\",\"vs\":\"x\"},"
         "{\"n\":\"b\",\"vs\":\"y\"}]}",
         "{\"uid\":\"s\",\"bt\":\"yesterday\",\"e\":[{\"n\":\"a\",\"vs\":\"x\"}]}",
         "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"e\":[{\"n\":\"a\"}]}",
+        "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\",\"level\":\"fatal\","
+        "\"e\":[{\"n\":\"a\",\"vs\":\"x\"}]}",
+        /* interval without interval_us, and the two disagreeing */
+        "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\","
+        "\"interval\":[\"2023-11-14T22:13:20Z\",\"2023-11-14T22:13:21Z\"],"
+        "\"e\":[{\"n\":\"a\",\"vs\":\"x\"}]}",
+        "{\"uid\":\"s\",\"bt\":\"2023-11-14T22:13:20Z\","
+        "\"interval\":[\"2023-11-14T22:13:20Z\",\"2023-11-14T22:13:21Z\"],"
+        "\"interval_us\":[1700000000000000,1700000002000000],"
+        "\"e\":[{\"n\":\"a\",\"vs\":\"x\"}]}",
     };
     for (size_t i = 0; i < sizeof badmon / sizeof badmon[0]; i++) {
         CU_ASSERT_NOT_EQUAL(hs_proto_mon_decode(&mm, badmon[i], strlen(badmon[i])), HS_OK);

@@ -545,8 +545,8 @@ static uint16_t free_port(void)
     return port;
 }
 
-/* Sends request to 127.0.0.1:port and reads the whole answer into out. */
-static int http_ask(uint16_t port, const char *request, char *out, size_t cap)
+/* Sends request to addr:port (IPv4) and reads the whole answer into out; -1 when it cannot. */
+static int http_ask_at(const char *addr, uint16_t port, const char *request, char *out, size_t cap)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -555,7 +555,10 @@ static int http_ask(uint16_t port, const char *request, char *out, size_t cap)
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) {
+        close(fd);
+        return -1;
+    }
     size_t got = 0;
     int rc = connect(fd, (struct sockaddr *)&a, sizeof a);
     if (rc == 0 && write(fd, request, strlen(request)) != (ssize_t)strlen(request))
@@ -571,6 +574,12 @@ static int http_ask(uint16_t port, const char *request, char *out, size_t cap)
     return rc;
 }
 
+/* http_ask_at 127.0.0.1. */
+static int http_ask(uint16_t port, const char *request, char *out, size_t cap)
+{
+    return http_ask_at("127.0.0.1", port, request, out, cap);
+}
+
 static void test_metrics_http(void)
 {
     hs_metrics *m;
@@ -578,8 +587,9 @@ static void test_metrics_http(void)
     hs_metrics_counters_get(m)->errors += 4;
     uint16_t port = free_port();
     CU_ASSERT_FATAL(port != 0);
-    CU_ASSERT_EQUAL_FATAL(hs_metrics_http_start(m, port), HS_OK);
-    CU_ASSERT_EQUAL(hs_metrics_http_start(m, port), HS_ERR_STATE);
+    CU_ASSERT_EQUAL(hs_metrics_http_start(m, "localhost", port), HS_ERR_INVAL); /* not an address */
+    CU_ASSERT_EQUAL_FATAL(hs_metrics_http_start(m, "127.0.0.1", port), HS_OK);
+    CU_ASSERT_EQUAL(hs_metrics_http_start(m, "127.0.0.1", port), HS_ERR_STATE);
     static char answer[16384];
     CU_ASSERT_EQUAL(http_ask(port, "GET /metrics HTTP/1.0\r\n\r\n", answer, sizeof answer), 0);
     CU_ASSERT(starts_with(answer, "HTTP/1.0 200 OK\r\n") ||
@@ -592,6 +602,16 @@ static void test_metrics_http(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(answer, " 404 "));
     CU_ASSERT_EQUAL(http_ask(port, "POST /metrics HTTP/1.0\r\n\r\n", answer, sizeof answer), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(answer, " 405 "));
+    /* Bound to 127.0.0.1 only: another address of this host is not served. */
+    CU_ASSERT_EQUAL(
+        http_ask_at("127.0.0.2", port, "GET /metrics HTTP/1.0\r\n\r\n", answer, sizeof answer), -1);
+    hs_metrics_destroy(m);
+    /* Bound to every address: served there too. */
+    CU_ASSERT_EQUAL_FATAL(hs_metrics_create(&m, "tool", "t1", hs_time_now_us(), NULL, NULL), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_metrics_http_start(m, "0.0.0.0", port), HS_OK);
+    CU_ASSERT_EQUAL(
+        http_ask_at("127.0.0.2", port, "GET /metrics HTTP/1.0\r\n\r\n", answer, sizeof answer), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(answer, " 200 OK\r\n"));
     hs_metrics_destroy(m);
 }
 
@@ -613,10 +633,10 @@ static void test_common_table(void)
 {
     /* The names, in order, that every service's --help lists first. */
     static const char *const names[] = {
-        "service_id",   "broker_url",     "store_url",        "prefix",        "log_level",
-        "log_file",     "log_max_bytes",  "log_keep",         "mqtt_username", "mqtt_password",
-        "mqtt_ca_file", "writer_id",      "metrics_interval", "metrics_port",  "mon_topic",
-        "mon_format",   "connect_timeout"};
+        "service_id",   "broker_url",    "store_url",        "prefix",         "log_level",
+        "log_file",     "log_max_bytes", "log_keep",         "mqtt_username",  "mqtt_password",
+        "mqtt_ca_file", "writer_id",     "metrics_interval", "metrics_port",   "metrics_bind",
+        "mon_topic",    "mon_format",    "mon_level",        "connect_timeout"};
     size_t n = 0;
     while (hs_service_cfg_table[n].name != NULL)
         n++;
@@ -741,6 +761,15 @@ static void test_service_unconnected(void)
     CU_ASSERT_EQUAL(rc, HS_ERR_CONFIG);
     CU_ASSERT_PTR_NULL(svc);
     CU_ASSERT_EQUAL(hs_service_exit_code(rc), 1);
+    /* So is an event level or format that is not one. */
+    char *badlevel[] = {"hs-test", "--set", "mon_level=fatal", NULL};
+    CU_ASSERT_EQUAL(hs_service_init(&svc, "tester", svc_test_table, &c, 3, badlevel),
+                    HS_ERR_CONFIG);
+    CU_ASSERT_PTR_NULL(svc);
+    char *badformat[] = {"hs-test", "--set", "mon_format=xml", NULL};
+    CU_ASSERT_EQUAL(hs_service_init(&svc, "tester", svc_test_table, &c, 3, badformat),
+                    HS_ERR_CONFIG);
+    CU_ASSERT_PTR_NULL(svc);
 }
 
 HS_TEST_INIT(service)

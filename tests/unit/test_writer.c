@@ -52,6 +52,8 @@ typedef struct fx {
     size_t nnotices;
     char dead_reason[MAXOUT][700];
     char dead_topic[MAXOUT][256];
+    char dead_stream[MAXOUT][256];
+    char dead_json[MAXOUT][700]; /* the dead letter as the service publishes it */
     size_t ndeads;
     char mon_name[MAXOUT][64];
     char mon_text[MAXOUT][700];
@@ -129,6 +131,19 @@ static void fx_drain(fx *f)
         } else if (o.kind == WCORE_OUT_DEAD && f->ndeads < MAXOUT) {
             snprintf(f->dead_reason[f->ndeads], sizeof f->dead_reason[0], "%s", o.reason);
             snprintf(f->dead_topic[f->ndeads], sizeof f->dead_topic[0], "%s", o.topic);
+            snprintf(f->dead_stream[f->ndeads], sizeof f->dead_stream[0], "%s", o.stream);
+            hs_proto_dead_letter d = {.service = "writer",
+                                      .reason = o.reason,
+                                      .topic = o.topic,
+                                      .payload = o.payload,
+                                      .len = o.len,
+                                      .stream = o.stream,
+                                      .kind = HS_PAYLOAD_MSGPACK};
+            hs_buf j;
+            hs_buf_init(&j, 0);
+            CU_ASSERT_EQUAL(hs_proto_dead_letter_encode(&j, &d), HS_OK);
+            snprintf(f->dead_json[f->ndeads], sizeof f->dead_json[0], "%s", hs_buf_cstr(&j));
+            hs_buf_free(&j);
             f->ndeads++;
         } else if (o.kind == WCORE_OUT_MON && f->nmons < MAXOUT) {
             snprintf(f->mon_name[f->nmons], sizeof f->mon_name[0], "%s", o.topic);
@@ -452,7 +467,12 @@ static void test_appends(void)
     CU_ASSERT_EQUAL(f.ndeads, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(f.dead_reason[0], "conflict: stream temp/room=a"));
     CU_ASSERT_PTR_NOT_NULL(strstr(f.dead_reason[0], "rejected 9"));
-    CU_ASSERT_STRING_EQUAL(f.dead_topic[0], a);
+    /* The request's MQTT topic, the stream in its own field, the value readable. */
+    CU_ASSERT_STRING_EQUAL(f.dead_topic[0], "hs/w/ingest");
+    CU_ASSERT_STRING_EQUAL(f.dead_stream[0], a);
+    CU_ASSERT_PTR_NOT_NULL(strstr(f.dead_json[0], "\"payload_json\":9.0}"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(f.dead_json[0], "\"topic\":\"hs/w/ingest\",\"stream\":\"temp/room=a\""));
     CU_ASSERT_EQUAL(fx_count(&f, a), 4);
     fx_intervals(&f, a, iv, sizeof iv);
     CU_ASSERT_STRING_EQUAL(iv, "(499,3000]");
