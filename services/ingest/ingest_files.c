@@ -385,7 +385,10 @@ static bool add_schema_rejects(ingest_files *fs, const char *sid, int64_t t, con
     return bad;
 }
 
-/* Adds one instance of value bytes to stream sid. */
+/*
+ * Adds one instance of value bytes to stream sid. HS_ERR_SCHEMA when it fails
+ * an input schema: the line is rejected and reported already.
+ */
 static int add_one(ingest_files *fs, const char *sid, int64_t t, const uint8_t *v, size_t len)
 {
     if (add_schema_rejects(fs, sid, t, v, len))
@@ -433,7 +436,7 @@ static void csv_record(ingest_files *fs, hs_csv_field *f, size_t n)
             int rc = cell_value(f[i].s, f[i].len, &fs->vbuf);
             if (rc == HS_OK)
                 rc = add_one(fs, column_sid(fs, c->headers[i]), t, fs->vbuf.data, fs->vbuf.len);
-            if (rc != HS_OK) {
+            if (rc != HS_OK && rc != HS_ERR_SCHEMA) {
                 snprintf(why, sizeof why, "column '%.64s': %s", c->headers[i], hs_strerror(rc));
                 reject_line(fs, why, f[i].s, f[i].len);
             }
@@ -456,7 +459,7 @@ static void csv_record(ingest_files *fs, hs_csv_field *f, size_t n)
     }
     if (rc == HS_OK)
         rc = add_one(fs, c->sid->canon, t, fs->vbuf.data, fs->vbuf.len);
-    if (rc != HS_OK) {
+    if (rc != HS_OK && rc != HS_ERR_SCHEMA) {
         snprintf(why, sizeof why, "cannot store the line: %s", hs_strerror(rc));
         reject_line(fs, why, f[0].s, f[0].len);
     }
@@ -477,7 +480,7 @@ static void jsonl_record(ingest_files *fs, const char *text, size_t len)
         const uint8_t *v = hs_batch_value(&b, i);
         if (!c->columns) {
             rc = add_one(fs, c->sid->canon, b.items[i].t_us, v, b.items[i].len);
-            if (rc != HS_OK)
+            if (rc != HS_OK && rc != HS_ERR_SCHEMA)
                 reject_line(fs, hs_strerror(rc), text, len);
             continue;
         }
@@ -506,7 +509,7 @@ static void jsonl_record(ingest_files *fs, const char *text, size_t len)
             memcpy(name, key, kl);
             name[kl] = '\0';
             rc = add_one(fs, column_sid(fs, name), b.items[i].t_us, val, vl);
-            if (rc != HS_OK)
+            if (rc != HS_OK && rc != HS_ERR_SCHEMA)
                 reject_line(fs, hs_strerror(rc), text, len);
         }
     }
