@@ -67,6 +67,9 @@ const hs_cfg_item hs_service_cfg_table[] = {
     HS__SVC_ITEM("prefix", HS_CFG_STR, "hs", prefix, false, "topic prefix"),
     HS__SVC_ITEM("log_level", HS_CFG_STR, "info", log_level, false,
                  "debug, info, warn, error, mon, off"),
+    HS__SVC_ITEM("plugin_dir", HS_CFG_STR, "", plugin_dir, false,
+                 "directory of tool plugins (*.so) that tool runtimes run and the scheduler "
+                 "checks workflows against (default: none)"),
     HS__SVC_ITEM("log_file", HS_CFG_STR, "", log_file, false,
                  "file the log (and anything else on stdout/stderr) is appended to, rotated at "
                  "log_max_bytes (default: none, stderr)"),

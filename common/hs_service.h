@@ -53,6 +53,7 @@ typedef struct hs_service_cfg {
     char *metrics_bind;         /* address it listens on (default 127.0.0.1) */
     char *mon_topic;            /* topic of monitoring events ("" = <prefix>/mon) */
     char *mon_format;           /* "plain" or "senml" */
+    char *plugin_dir;           /* tool plugins (*.so): tool runtimes and the scheduler load them */
     char *log_file;             /* "" = log to stderr; else the file stdout and stderr go to */
     int64_t log_max_bytes;      /* rotate log_file at this size (0: never) */
     int64_t log_keep;           /* rotated log files kept (log_file.1 ...) */

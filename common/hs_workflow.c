@@ -498,7 +498,7 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
            plugins of the plugin directory it was started with. */
         wf_err(p, tool,
                "unknown tool '%s': not built in, and not a plugin loaded from the "
-               "HS_PLUGIN_DIR of the service that read this workflow",
+               "plugin directory (plugin_dir) of the service that read this workflow",
                f->tool);
         return;
     }

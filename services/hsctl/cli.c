@@ -83,8 +83,8 @@ static const hsctl_cli_cmd c_jobs[] = {{NULL, "[WORKFLOW] [--limit N] [--failed]
                                         HSCTL_ARG_WORKFLOW, NULL},
                                        END};
 static const hsctl_cli_cmd c_tool[] = {
-    {"ls", "[--json]", "the tools a factor can use (and HS_PLUGIN_DIR's)", "--json", HSCTL_ARG_NONE,
-     NULL},
+    {"ls", "[--json]", "the tools a factor can use (built in, and the stack's plugin_dir)",
+     "--json", HSCTL_ARG_NONE, NULL},
     {"show", "NAME", "a tool's sources, parameters and documentation", "", HSCTL_ARG_TOOL, NULL},
     END};
 static const hsctl_cli_cmd c_ctl[] = {

@@ -207,6 +207,13 @@ static int write_conf(hsctl *h, const char *broker_url)
             "store_url = \"sqlite://%s/hs.db\"\n"
             "prefix = \"%s\"\n",
             broker_url, h->data_dir, h->cfg.prefix);
+    /* The stack's plugins: every service and hsctl read them from here. */
+    const char *plugins = getenv("HS_PLUGIN_DIR");
+    char abs[PATH_MAX];
+    if (plugins != NULL && plugins[0] != '\0' && realpath(plugins, abs) != NULL)
+        fprintf(f, "plugin_dir = \"%s\"\n", abs);
+    else if (plugins != NULL && plugins[0] != '\0')
+        fprintf(f, "plugin_dir = \"%s\"\n", plugins);
     fclose(f);
     return 0;
 }

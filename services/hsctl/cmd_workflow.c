@@ -23,11 +23,16 @@
 
 static hs_tool_registry *g_tools;
 
-static hs_tool_registry *tools(void)
+/*
+ * The tools hsctl knows: the built-in ones and the plugins of plugin_dir,
+ * which for a local stack is the one 'hsctl up' wrote into its hs.conf (the
+ * stack's plugins), else HS_PLUGIN_DIR.
+ */
+static hs_tool_registry *tools(hsctl *h)
 {
     if (g_tools == NULL && hs_tool_registry_create(&g_tools) == HS_OK) {
         hs_builtin_tools_register(g_tools);
-        const char *dir = getenv("HS_PLUGIN_DIR");
+        const char *dir = h->cfg.plugin_dir;
         if (dir != NULL && dir[0] != '\0') {
             hs_buf err;
             hs_buf_init(&err, 0);
@@ -305,7 +310,7 @@ static int wf_stored(hsctl *h, const char *id, hs_workflow **out, hs_buf *why)
         /* why is never empty here: it tells the caller the workflow exists. */
         if (hs_buf_printf(why, "its document is unreadable: %s", hs_err_detail()) != HS_OK)
             rc = hsctl_fail(HSCTL_SYSTEM, "out of memory");
-    } else if (hs_workflow_parse(dm.d.text, strlen(dm.d.text), id, tools(), out, why) != HS_OK) {
+    } else if (hs_workflow_parse(dm.d.text, strlen(dm.d.text), id, tools(h), out, why) != HS_OK) {
         *out = NULL;
         if (why->len == 0 && hs_buf_printf(why, "%s", hs_err_detail()) != HS_OK)
             rc = hsctl_fail(HSCTL_SYSTEM, "out of memory");
@@ -343,7 +348,7 @@ static int wf_add(hsctl *h, const char *file, bool replace, bool dry_run)
     }
     const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
     /* Validate here first: every problem with file and line. */
-    if (hs_workflow_parse((const char *)text.data, text.len, base, tools(), &wf, &errors) !=
+    if (hs_workflow_parse((const char *)text.data, text.len, base, tools(h), &wf, &errors) !=
         HS_OK) {
         fprintf(stderr, "%s", hs_buf_cstr(&errors));
         rc = hsctl_fail(HSCTL_USER, "%s is not a valid workflow", file);
@@ -452,7 +457,7 @@ static int wf_load(hsctl *h, const char *id, hs_workflow **out)
         rc = hsctl_fail(HSCTL_USER, "no workflow '%s' (hsctl workflow ls lists them)", id);
     } else if (hs_proto_workflow_doc_decode(&dm, (const char *)doc.data, doc.len) != HS_OK) {
         rc = hsctl_fail(HSCTL_SYSTEM, "stored workflow %s is unreadable: %s", id, hs_err_detail());
-    } else if (hs_workflow_parse(dm.d.text, strlen(dm.d.text), id, tools(), out, &errors) !=
+    } else if (hs_workflow_parse(dm.d.text, strlen(dm.d.text), id, tools(h), out, &errors) !=
                HS_OK) {
         rc = hsctl_fail(HSCTL_SYSTEM, "stored workflow %s no longer loads:\n%s", id,
                         hs_buf_cstr(&errors));
@@ -680,8 +685,8 @@ int cmd_workflow(hsctl *h, int argc, char **argv)
         hs_workflow *wf;
         if (read_file(arg, &text) != 0)
             rc = hsctl_fail(HSCTL_USER, "cannot read %s", arg);
-        else if (hs_workflow_parse((const char *)text.data, text.len, arg, tools(), &wf, &errors) !=
-                 HS_OK) {
+        else if (hs_workflow_parse((const char *)text.data, text.len, arg, tools(h), &wf,
+                                   &errors) != HS_OK) {
             fprintf(stderr, "%s", hs_buf_cstr(&errors));
             rc = HSCTL_USER;
         } else {
@@ -1027,7 +1032,7 @@ static int tool_list(hs_tool_registry *r, bool json)
 int cmd_tool(hsctl *h, int argc, char **argv)
 {
     (void)h;
-    hs_tool_registry *r = tools();
+    hs_tool_registry *r = tools(h);
     if (r == NULL)
         return HSCTL_SYSTEM;
     /* main checked the command word: ls (also when none is given) or show. */

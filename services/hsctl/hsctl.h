@@ -30,6 +30,7 @@ typedef struct hsctl_cfg {
     char *mqtt_ca_file;
     char *writer_id;
     char *scheduler_id;
+    char *plugin_dir; /* tool plugins (the stack's, from its hs.conf; else HS_PLUGIN_DIR) */
 } hsctl_cfg;
 
 typedef struct hsctl {

@@ -31,6 +31,7 @@ static const hs_cfg_item hsctl_cfg_table[] = {
     {"writer_id", HS_CFG_STR, "writer", offsetof(hsctl_cfg, writer_id), false, "writer id"},
     {"scheduler_id", HS_CFG_STR, "scheduler", offsetof(hsctl_cfg, scheduler_id), false,
      "scheduler id"},
+    {"plugin_dir", HS_CFG_STR, "", offsetof(hsctl_cfg, plugin_dir), false, "tool plugins"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
 

@@ -18,7 +18,7 @@ int main(int argc, char **argv)
     rc = hs_tool_registry_create(&tools);
     if (rc == HS_OK)
         rc = hs_builtin_tools_register(tools);
-    const char *plugin_dir = getenv("HS_PLUGIN_DIR");
+    const char *plugin_dir = cfg.common.plugin_dir;
     if (rc == HS_OK && plugin_dir != NULL && plugin_dir[0] != '\0') {
         hs_buf err;
         hs_buf_init(&err, 0);

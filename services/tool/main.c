@@ -39,10 +39,10 @@ static int tool_service_main(int argc, char **argv)
     rc = hs_tool_registry_create(&tools);
     if (rc == HS_OK)
         rc = hs_builtin_tools_register(tools);
-    if (rc == HS_OK && cfg.plugin_dir[0] != '\0') {
+    if (rc == HS_OK && cfg.common.plugin_dir[0] != '\0') {
         hs_buf err;
         hs_buf_init(&err, 0);
-        hs_tool_registry_load_plugins(tools, cfg.plugin_dir, &err);
+        hs_tool_registry_load_plugins(tools, cfg.common.plugin_dir, &err);
         if (err.len > 0)
             hs_warn(hs_service_log(svc), "plugins: %s", hs_buf_cstr(&err));
         hs_buf_free(&err);

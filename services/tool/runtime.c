@@ -15,8 +15,6 @@
 const hs_cfg_item runtime_cfg_table[] = {
     {"tool", HS_CFG_STR, "all", offsetof(runtime_cfg, tool), false,
      "the tool whose jobs this runtime takes, or 'all'"},
-    {"plugin_dir", HS_CFG_STR, "", offsetof(runtime_cfg, plugin_dir), false,
-     "directory of tool plugins (*.so)"},
     {"part_max_instances", HS_CFG_INT, "2048", offsetof(runtime_cfg, part_max_instances), false,
      "most output instances per write request"},
     {"max_pending_bytes", HS_CFG_SIZE, "64M", offsetof(runtime_cfg, max_pending_bytes), false,
@@ -375,7 +373,7 @@ int runtime_create(runtime **out, hs_service *svc, const runtime_cfg *cfg, hs_to
         rc = hs_err_set(HS_ERR_CONFIG,
                         "unknown tool '%s': not built in, and no plugin of that name in "
                         "plugin_dir '%s'",
-                        cfg->tool, cfg->plugin_dir);
+                        cfg->tool, cfg->common.plugin_dir);
     if (rc == HS_OK)
         rc = rt_subscribe_all(rt, true);
     if (rc == HS_OK)

@@ -16,7 +16,6 @@
 typedef struct runtime_cfg {
     hs_service_cfg common;
     char *tool;                 /* tool name, or "all" */
-    char *plugin_dir;           /* shared objects with more tools ("" = none) */
     int64_t part_max_instances; /* instances per write request */
     int64_t max_pending_bytes;  /* output not yet acknowledged by the writer */
 } runtime_cfg;

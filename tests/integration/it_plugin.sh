@@ -32,6 +32,15 @@ trap 'rc=$?; rm -rf "$PLUG"; (exit $rc); it_teardown' EXIT
 $HSCTL tool show affine > "$IT_DIR/show.txt" 2>&1 || it_fail "hsctl does not know the plugin tool: $(cat "$IT_DIR/show.txt")"
 grep -q "^affine 1.0.0" "$IT_DIR/show.txt" || it_fail "hsctl tool show affine: $(cat "$IT_DIR/show.txt")"
 it_log "hsctl sees the plugin tool"
+# The stack keeps its plugin directory: hsctl lists the stack's plugins from
+# its hs.conf, whatever the caller's environment says.
+grep -qF "plugin_dir = \"$(realpath "$PLUG")\"" "$IT_DIR/hs.conf" || it_fail "hsctl up did not record plugin_dir in hs.conf: $(cat "$IT_DIR/hs.conf")"
+env -u HS_PLUGIN_DIR $HSCTL tool ls > "$IT_DIR/ls.txt" 2>&1 || it_fail "tool ls: $(cat "$IT_DIR/ls.txt")"
+grep -q "^affine " "$IT_DIR/ls.txt" || it_fail "tool ls without HS_PLUGIN_DIR does not list the stack's plugin: $(cat "$IT_DIR/ls.txt")"
+HS_PLUGIN_DIR=/nonexistent $HSCTL tool show affine > "$IT_DIR/show2.txt" 2>&1 || it_fail "tool show with another HS_PLUGIN_DIR: $(cat "$IT_DIR/show2.txt")"
+env -u HS_PLUGIN_DIR $HS_BIN/hsctl --data /nonexistent-$$ tool ls > "$IT_DIR/ls0.txt" 2>&1 || true
+if grep -q "^affine " "$IT_DIR/ls0.txt"; then it_fail "tool ls without a stack or HS_PLUGIN_DIR lists the plugin"; fi
+it_log "hsctl lists the stack's plugins (hs.conf), not the caller's HS_PLUGIN_DIR"
 
 # Ten minutes of 1 Hz Celsius readings.
 T0=1700002800

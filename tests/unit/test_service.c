@@ -633,10 +633,10 @@ static void test_common_table(void)
 {
     /* The names, in order, that every service's --help lists first. */
     static const char *const names[] = {
-        "service_id",   "broker_url",    "store_url",        "prefix",         "log_level",
-        "log_file",     "log_max_bytes", "log_keep",         "mqtt_username",  "mqtt_password",
-        "mqtt_ca_file", "writer_id",     "metrics_interval", "metrics_port",   "metrics_bind",
-        "mon_topic",    "mon_format",    "mon_level",        "connect_timeout"};
+        "service_id",    "broker_url",   "store_url",     "prefix",           "log_level",
+        "plugin_dir",    "log_file",     "log_max_bytes", "log_keep",         "mqtt_username",
+        "mqtt_password", "mqtt_ca_file", "writer_id",     "metrics_interval", "metrics_port",
+        "metrics_bind",  "mon_topic",    "mon_format",    "mon_level",        "connect_timeout"};
     size_t n = 0;
     while (hs_service_cfg_table[n].name != NULL)
         n++;

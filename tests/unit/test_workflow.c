@@ -168,9 +168,9 @@ static void test_validation_errors_have_lines(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:2: online.every must be a duration"));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:2: online.window cannot reach into the future"));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:4: plate H has an unknown parent 'X'"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e,
-                                  "wf.yaml:6: unknown tool 'no_such_tool': not built in, and not "
-                                  "a plugin loaded from the HS_PLUGIN_DIR of the service"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(e, "wf.yaml:6: unknown tool 'no_such_tool': not built in, and not "
+                  "a plugin loaded from the plugin directory (plugin_dir) of the service"));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:9: tool sliding_apply version 7.1 is asked for"));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "unknown parameter 'colour' for tool sliding_apply"));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:8: tool sliding_apply takes 2 sources, 1 given"));
