@@ -105,8 +105,8 @@ int hs_metrics_render_json(const hs_metrics_snapshot *s, hs_buf *out)
             (unsigned long long)s->errors, (unsigned long long)s->dead_lettered,
             (unsigned long long)s->backlog, (unsigned long long)s->late_reopened,
             (unsigned long long)s->late_ignored, (unsigned long long)s->purged,
-            (unsigned long long)s->schema_rejected, s->p50_ms,
-            s->p95_ms, s->p99_ms, (unsigned long long)s->window_count, s->rx_queued, s->inflight,
+            (unsigned long long)s->schema_rejected, s->p50_ms, s->p95_ms, s->p99_ms,
+            (unsigned long long)s->window_count, s->rx_queued, s->inflight,
             (unsigned long long)s->reconnects, (long long)s->rss_kb, s->cpu_s);
     return rc;
 }
