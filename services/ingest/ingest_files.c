@@ -386,6 +386,11 @@ static bool add_schema_rejects(ingest_files *fs, const char *sid, int64_t t, con
 }
 
 /* Adds one instance of value bytes to stream sid. */
+/*
+ * Adds one reading; HS_ERR_SCHEMA when it fails an input schema (then it is
+ * already dead-lettered and reported: callers reject the line for other
+ * errors only).
+ */
 static int add_one(ingest_files *fs, const char *sid, int64_t t, const uint8_t *v, size_t len)
 {
     if (add_schema_rejects(fs, sid, t, v, len))
@@ -433,7 +438,7 @@ static void csv_record(ingest_files *fs, hs_csv_field *f, size_t n)
             int rc = cell_value(f[i].s, f[i].len, &fs->vbuf);
             if (rc == HS_OK)
                 rc = add_one(fs, column_sid(fs, c->headers[i]), t, fs->vbuf.data, fs->vbuf.len);
-            if (rc != HS_OK) {
+            if (rc != HS_OK && rc != HS_ERR_SCHEMA) {
                 snprintf(why, sizeof why, "column '%.64s': %s", c->headers[i], hs_strerror(rc));
                 reject_line(fs, why, f[i].s, f[i].len);
             }
@@ -456,7 +461,7 @@ static void csv_record(ingest_files *fs, hs_csv_field *f, size_t n)
     }
     if (rc == HS_OK)
         rc = add_one(fs, c->sid->canon, t, fs->vbuf.data, fs->vbuf.len);
-    if (rc != HS_OK) {
+    if (rc != HS_OK && rc != HS_ERR_SCHEMA) {
         snprintf(why, sizeof why, "cannot store the line: %s", hs_strerror(rc));
         reject_line(fs, why, f[0].s, f[0].len);
     }
@@ -477,7 +482,7 @@ static void jsonl_record(ingest_files *fs, const char *text, size_t len)
         const uint8_t *v = hs_batch_value(&b, i);
         if (!c->columns) {
             rc = add_one(fs, c->sid->canon, b.items[i].t_us, v, b.items[i].len);
-            if (rc != HS_OK)
+            if (rc != HS_OK && rc != HS_ERR_SCHEMA)
                 reject_line(fs, hs_strerror(rc), text, len);
             continue;
         }
@@ -506,7 +511,7 @@ static void jsonl_record(ingest_files *fs, const char *text, size_t len)
             memcpy(name, key, kl);
             name[kl] = '\0';
             rc = add_one(fs, column_sid(fs, name), b.items[i].t_us, val, vl);
-            if (rc != HS_OK)
+            if (rc != HS_OK && rc != HS_ERR_SCHEMA)
                 reject_line(fs, hs_strerror(rc), text, len);
         }
     }
