@@ -2592,8 +2592,9 @@ int hs_proto_schemas_encode(hs_buf *out, const hs_proto_schemas *s)
              (x->schema->type == HS_V_MAP || x->schema->type == HS_V_BOOL);
     }
     if (!ok)
-        return hs_err_set(HS_ERR_INVAL, "input schemas: a workflow and 1 to %d entries of a "
-                                        "stream pattern and a map or boolean schema are required",
+        return hs_err_set(HS_ERR_INVAL,
+                          "input schemas: a workflow and 1 to %d entries of a "
+                          "stream pattern and a map or boolean schema are required",
                           HS_PROTO_SCHEMAS_MAX);
     pe e = {out, HS_OK};
     pe_map(&e, 2);

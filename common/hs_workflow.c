@@ -978,8 +978,8 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
     hs_buf_free(&keybuf);
     if (!keys_ok)
         goto done;
-    static const char *const top[] = {"id",       "name",    "owner",  "description",
-                                      "online",   "plates",  "inputs", "factors",
+    static const char *const top[] = {"id",       "name",    "owner",   "description",
+                                      "online",   "plates",  "inputs",  "factors",
                                       "job_span", "monitor", "schemas", NULL};
     for (size_t i = 0; i < hs_ynode_len(root); i++) {
         const char *k = hs_ynode_text(hs_ynode_key(root, i), NULL);

@@ -55,7 +55,7 @@ struct ingest {
     hs_map pend; /* canonical stream id -> pending* */
     hs_batch decoded;
     hs_buf fields, batch, sid, topic;
-    size_t raw_prefix_len; /* length of "<prefix>/raw/" */
+    size_t raw_prefix_len;     /* length of "<prefix>/raw/" */
     size_t schemas_prefix_len; /* length of "<prefix>/schemas/" */
     ingest_files *files;
     int64_t next_scan_us;
@@ -243,7 +243,8 @@ static void in_on_raw(ingest *in, hs_mqtt_msg *m)
 static bool in_is_schemas(const ingest *in, const char *topic)
 {
     size_t n = strlen(in->cfg->common.prefix);
-    return strlen(topic) > in->schemas_prefix_len && strncmp(topic, in->cfg->common.prefix, n) == 0 &&
+    return strlen(topic) > in->schemas_prefix_len &&
+           strncmp(topic, in->cfg->common.prefix, n) == 0 &&
            strncmp(topic + n, "/schemas/", 9) == 0;
 }
 

@@ -1367,7 +1367,7 @@ static void s_schemas_publish(scheduler *s, const char *id, const hs_workflow *w
     const char *t = hs_service_topic(s->svc, &topic, "schemas/%s", id);
     if (rc == HS_OK)
         rc = t[0] != '\0' ? hs_mqtt_publish(s->mqtt, t, msg.data, msg.len, 1, true, 5000)
-                           : HS_ERR_NOMEM;
+                          : HS_ERR_NOMEM;
     if (rc != HS_OK) {
         char why[600];
         hs_error(s->log, "cannot publish the input schemas of workflow %s: %s", id,
