@@ -2799,3 +2799,148 @@ void hs_proto_mon_msg_free(hs_proto_mon_msg *m)
     if (m != NULL)
         pm_free(&m->e, sizeof m->e, &m->arena);
 }
+
+/* ------------------------------------------------------------------ input schemas of workflows */
+
+int hs_proto_schemas_encode(hs_buf *out, const hs_proto_schemas *s)
+{
+    bool ok = s->workflow != NULL && s->workflow[0] != '\0' && s->entries != NULL && s->n > 0 &&
+              s->n <= HS_PROTO_SCHEMAS_MAX;
+    for (size_t i = 0; ok && i < s->n; i++) {
+        const hs_proto_schema_entry *x = &s->entries[i];
+        ok = x->stream != NULL && x->stream[0] != '\0' && x->schema != NULL &&
+             (x->schema->type == HS_V_MAP || x->schema->type == HS_V_BOOL);
+    }
+    if (!ok)
+        return hs_err_set(HS_ERR_INVAL,
+                          "input schemas: a workflow and 1 to %d entries of a "
+                          "stream pattern and a map or boolean schema are required",
+                          HS_PROTO_SCHEMAS_MAX);
+    pe e = {out, HS_OK};
+    pe_map(&e, 2);
+    pe_kstr(&e, "workflow", s->workflow);
+    pe_s(&e, "schemas");
+    pe_array(&e, (uint32_t)s->n);
+    for (size_t i = 0; i < s->n; i++) {
+        pe_map(&e, 2);
+        pe_kstr(&e, "stream", s->entries[i].stream);
+        pe_s(&e, "schema");
+        if (e.rc == HS_OK)
+            e.rc = hs_value_encode(s->entries[i].schema, out);
+    }
+    return e.rc;
+}
+
+/* A STR value without NUL bytes as a NUL-terminated copy in a; NULL when it is not one. */
+static const char *schemas_text(hs_arena *a, const hs_value *v, int *rc)
+{
+    if (v->type != HS_V_STR || v->len == 0 || memchr(v->u.s, '\0', v->len) != NULL)
+        return NULL;
+    char *s = hs_arena_strndup(a, v->u.s, v->len);
+    if (s == NULL)
+        *rc = pd_nomem();
+    return s;
+}
+
+/* Decodes len bytes of data, copied into the arena first, into *out. */
+static int schemas_tree(hs_arena *a, const uint8_t *data, size_t len, const hs_value **out)
+{
+    uint8_t *copy = hs_arena_alloc(a, len > 0 ? len : 1);
+    if (copy == NULL)
+        return pd_nomem();
+    if (len > 0)
+        memcpy(copy, data, len);
+    hs_value *v = NULL;
+    int rc = hs_value_decode(a, copy, len, &v);
+    if (rc != HS_OK)
+        return hs_err_set(rc, "input schemas: not one msgpack value: %s", hs_err_detail());
+    *out = v;
+    return HS_OK;
+}
+
+/* Reads the list [{stream, schema}, ...] into m->s.entries. */
+static int schemas_list(hs_proto_schemas_msg *m, const hs_value *list)
+{
+    if (list->type != HS_V_ARRAY || list->len == 0)
+        return hs_err_set(HS_ERR_PARSE, "input schemas: 'schemas' is not a non-empty list");
+    if (list->len > HS_PROTO_SCHEMAS_MAX)
+        return hs_err_set(HS_ERR_LIMIT, "input schemas: more than %d entries",
+                          HS_PROTO_SCHEMAS_MAX);
+    hs_proto_schema_entry *v = hs_arena_alloc(&m->arena, list->len * sizeof *v);
+    if (v == NULL)
+        return pd_nomem();
+    int rc = HS_OK;
+    for (uint32_t i = 0; i < list->len; i++) {
+        const hs_value *it = &list->u.items[i];
+        const hs_value *st = hs_value_map_get(it, "stream", 6);
+        const hs_value *sc = hs_value_map_get(it, "schema", 6);
+        if (it->type != HS_V_MAP || it->len != 2 || st == NULL || sc == NULL)
+            return hs_err_set(HS_ERR_PARSE,
+                              "input schemas: schemas[%u] is not a map {stream, schema}", i);
+        v[i].stream = schemas_text(&m->arena, st, &rc);
+        if (rc != HS_OK)
+            return rc;
+        if (v[i].stream == NULL)
+            return hs_err_set(HS_ERR_PARSE,
+                              "input schemas: schemas[%u]: 'stream' is not a non-empty text", i);
+        if (sc->type != HS_V_MAP && sc->type != HS_V_BOOL)
+            return hs_err_set(HS_ERR_PARSE,
+                              "input schemas: schemas[%u]: 'schema' is not a map or a boolean", i);
+        v[i].schema = sc;
+    }
+    m->s.entries = v;
+    m->s.n = list->len;
+    return HS_OK;
+}
+
+int hs_proto_schemas_decode(hs_proto_schemas_msg *m, const uint8_t *data, size_t len)
+{
+    pm_init(&m->s, sizeof m->s, &m->arena);
+    const hs_value *root = NULL;
+    int rc = schemas_tree(&m->arena, data, len, &root);
+    if (rc != HS_OK)
+        return rc;
+    if (root->type != HS_V_MAP)
+        return hs_err_set(HS_ERR_PARSE, "input schemas: not a map {workflow, schemas}");
+    const hs_value *list = NULL;
+    for (uint32_t i = 0; i < root->len; i++) {
+        const hs_value *k = &root->u.items[2 * i], *v = &root->u.items[2 * i + 1];
+        if (k->len == 8 && memcmp(k->u.s, "workflow", 8) == 0 && m->s.workflow == NULL) {
+            m->s.workflow = schemas_text(&m->arena, v, &rc);
+            if (rc != HS_OK)
+                return rc;
+            if (m->s.workflow == NULL)
+                return hs_err_set(HS_ERR_PARSE,
+                                  "input schemas: field 'workflow' is not a non-empty text");
+        } else if (k->len == 7 && memcmp(k->u.s, "schemas", 7) == 0 && list == NULL) {
+            list = v;
+        } else {
+            return hs_err_set(HS_ERR_PARSE, "input schemas: unknown or repeated field '%.*s'",
+                              (int)(k->len > 64 ? 64 : k->len), k->u.s);
+        }
+    }
+    if (m->s.workflow == NULL || list == NULL)
+        return hs_err_set(HS_ERR_PARSE, "input schemas: field '%s' is missing",
+                          m->s.workflow == NULL ? "workflow" : "schemas");
+    return schemas_list(m, list);
+}
+
+int hs_proto_schemas_from_list(hs_proto_schemas_msg *m, const char *workflow, const uint8_t *list,
+                               size_t len)
+{
+    pm_init(&m->s, sizeof m->s, &m->arena);
+    if (workflow == NULL || workflow[0] == '\0')
+        return hs_err_set(HS_ERR_INVAL, "input schemas: no workflow id");
+    m->s.workflow = hs_arena_strndup(&m->arena, workflow, strlen(workflow));
+    if (m->s.workflow == NULL)
+        return pd_nomem();
+    const hs_value *root = NULL;
+    int rc = schemas_tree(&m->arena, list, len, &root);
+    return rc == HS_OK ? schemas_list(m, root) : rc;
+}
+
+void hs_proto_schemas_msg_free(hs_proto_schemas_msg *m)
+{
+    if (m != NULL)
+        pm_free(&m->s, sizeof m->s, &m->arena);
+}

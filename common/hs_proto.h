@@ -20,6 +20,7 @@
 #include "hs_arena.h"
 #include "hs_buf.h"
 #include "hs_interval.h"
+#include "hs_value.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -738,5 +739,58 @@ int hs_proto_mon_encode(hs_buf *out, const hs_proto_mon *e, bool plain);
 /* Reads the SenML form ("interval" must name the same instants as "interval_us"). */
 int hs_proto_mon_decode(hs_proto_mon_msg *m, const char *json, size_t len);
 void hs_proto_mon_msg_free(hs_proto_mon_msg *m);
+
+/* ------------------------------------------------------------------ input schemas of workflows */
+
+/* Most entries of one input schemas message (as hs_schemaset's HS_SCHEMASET_MAX). */
+#define HS_PROTO_SCHEMAS_MAX 1000
+
+/* One input schema of a workflow (docs/SCHEMAS.md). */
+typedef struct hs_proto_schema_entry {
+    const char *stream;     /* the stream id pattern, an MQTT topic filter; non-empty */
+    const hs_value *schema; /* a JSON Schema: a map or a boolean */
+} hs_proto_schema_entry;
+
+/*
+ * The input schemas of a workflow, hs/schemas/<workflow> (retained, msgpack,
+ * schemas/schemas.json): {workflow, schemas: [{stream, schema}, ...]} with 1
+ * to HS_PROTO_SCHEMAS_MAX entries. The scheduler publishes it when a
+ * workflow with schemas is installed and clears it (an empty retained
+ * payload, not this message) when the workflow is removed or loses them;
+ * ingest compiles it. Whether a pattern or a schema is valid is for the
+ * schema set to say (hs_schemaset_replace): here only the shape is checked.
+ */
+typedef struct hs_proto_schemas {
+    const char *workflow;                 /* the workflow id; non-empty */
+    const hs_proto_schema_entry *entries; /* n entries */
+    size_t n;
+} hs_proto_schemas;
+
+typedef struct hs_proto_schemas_msg {
+    hs_proto_schemas s; /* strings, entries and schema trees in the arena */
+    hs_arena arena;
+} hs_proto_schemas_msg;
+
+/* Appends the message. HS_ERR_INVAL when s breaks the shape above. */
+int hs_proto_schemas_encode(hs_buf *out, const hs_proto_schemas *s);
+
+/*
+ * Reads a message (len bytes of data, copied: the result does not borrow
+ * them). HS_ERR_PARSE with a detail naming the fault ("input schemas:
+ * schemas[2]: 'schema' is not a map or a boolean"), HS_ERR_LIMIT past
+ * HS_PROTO_SCHEMAS_MAX entries or too deep a schema, HS_ERR_NOMEM. Free m
+ * with hs_proto_schemas_msg_free also after a failure.
+ */
+int hs_proto_schemas_decode(hs_proto_schemas_msg *m, const uint8_t *data, size_t len);
+
+/*
+ * Builds the message of workflow from list, len bytes of msgpack holding the
+ * list [{stream, schema}, ...] as a workflow file's `schemas:` section gives
+ * it (hs_workflow's schemas_mp; copied). Checks and errors as
+ * hs_proto_schemas_decode.
+ */
+int hs_proto_schemas_from_list(hs_proto_schemas_msg *m, const char *workflow, const uint8_t *list,
+                               size_t len);
+void hs_proto_schemas_msg_free(hs_proto_schemas_msg *m);
 
 #endif

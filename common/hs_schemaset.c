@@ -110,6 +110,72 @@ size_t hs_schemaset_remove(hs_schemaset *set, const char *origin)
     return removed;
 }
 
+/* Fails with "entry N (stream 'P'): text", N counted from 1. */
+static int replace_fail(hs_buf *err, int rc, size_t i, const char *pattern, const char *text)
+{
+    char msg[1400];
+    snprintf(msg, sizeof msg, "entry %zu (stream '%.300s'): %s", i + 1, pattern, text);
+    if (err != NULL) {
+        hs_buf_reset(err);
+        (void)hs_buf_puts(err, msg);
+    }
+    return hs_err_set(rc, "%s", msg);
+}
+
+int hs_schemaset_replace(hs_schemaset *set, const char *origin, const char *const *patterns,
+                         const hs_value *const *schemas, size_t n, hs_buf *err)
+{
+    if (set == NULL || origin == NULL || (n > 0 && (patterns == NULL || schemas == NULL)))
+        return hs_err_set(HS_ERR_INVAL, "input schemas: no set, origin or entries");
+    size_t mine = 0;
+    for (size_t i = 0; i < set->n; i++)
+        mine += strcmp(set->e[i].origin, origin) == 0;
+    if (n > HS_SCHEMASET_MAX || set->n - mine + n > HS_SCHEMASET_MAX)
+        return replace_fail(err, HS_ERR_LIMIT, n > 0 ? n - 1 : 0, n > 0 ? patterns[n - 1] : "",
+                            "more than 1000 input schemas");
+    /* Everything that can fail happens before the set changes. */
+    ss_entry *ne = hs_calloc(n > 0 ? n : 1, sizeof *ne);
+    if (ne == NULL)
+        return HS_ERR_NOMEM;
+    hs_buf msg;
+    hs_buf_init(&msg, 0);
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < n; i++) {
+        if (patterns[i] == NULL || !hs_schemaset_pattern_valid(patterns[i])) {
+            rc = replace_fail(err, HS_ERR_SCHEMA, i, patterns[i] ? patterns[i] : "",
+                              "stream must be a stream id pattern ('temperature/#', "
+                              "'+/house=1'; '+' and '#' only as whole levels, '#' last)");
+            break;
+        }
+        rc = hs_jschema_compile(&ne[i].schema, schemas[i], &msg);
+        if (rc == HS_ERR_NOMEM)
+            break;
+        if (rc != HS_OK) {
+            char text[900];
+            snprintf(text, sizeof text, "schema: %s", hs_buf_cstr(&msg));
+            rc = replace_fail(err, rc, i, patterns[i], text);
+            break;
+        }
+        ne[i].origin = hs_strdup(origin);
+        ne[i].pattern = hs_strdup(patterns[i]);
+        if (ne[i].origin == NULL || ne[i].pattern == NULL)
+            rc = HS_ERR_NOMEM;
+    }
+    if (rc == HS_OK && n > 0)
+        rc = hs_grow(&set->e, &set->cap, set->n + n, sizeof *set->e, 8);
+    if (rc != HS_OK) {
+        for (size_t i = 0; i < n; i++)
+            entry_free(&ne[i]);
+    } else {
+        (void)hs_schemaset_remove(set, origin);
+        for (size_t i = 0; i < n; i++)
+            set->e[set->n++] = ne[i];
+    }
+    hs_free(ne);
+    hs_buf_free(&msg);
+    return rc;
+}
+
 size_t hs_schemaset_count(const hs_schemaset *set)
 {
     return set->n;

@@ -74,6 +74,19 @@ int hs_schemaset_add_ynode(hs_schemaset *set, const hs_ynode *seq, const char *o
  */
 int hs_schemaset_load_file(hs_schemaset *set, const char *path, const char *origin, hs_buf *err);
 
+/*
+ * Replaces every entry of origin by n new ones: stream pattern patterns[i]
+ * with the JSON Schema schemas[i] (borrowed; compiled into the set). n = 0
+ * removes origin's entries. All-or-nothing: on failure the set is as it
+ * was, and err (reset first; may be NULL) and the error detail say which
+ * entry and why ("entry 2 (stream 'a/#'): schema: /maximun: unknown keyword
+ * 'maximun'"). Errors: HS_ERR_SCHEMA (a bad pattern or schema),
+ * HS_ERR_LIMIT (past HS_SCHEMASET_MAX entries or a schema's limits),
+ * HS_ERR_NOMEM, HS_ERR_INVAL (NULL arguments).
+ */
+int hs_schemaset_replace(hs_schemaset *set, const char *origin, const char *const *patterns,
+                         const hs_value *const *schemas, size_t n, hs_buf *err);
+
 /* Removes every entry of origin; returns how many were removed. */
 size_t hs_schemaset_remove(hs_schemaset *set, const char *origin);
 

@@ -6,6 +6,7 @@
 #include "hs_hash.h"
 #include "hs_json.h"
 #include "hs_mpack.h"
+#include "hs_schemaset.h"
 #include "hs_time.h"
 #include "hs_utf8.h"
 #include "hs_yaml.h"
@@ -913,6 +914,43 @@ static void wf_bindings(wfp *p)
     hs_buf_free(&b);
 }
 
+/*
+ * The input schemas section: a list of {stream: PATTERN, schema: SCHEMA}
+ * checked as ingest will compile it (every schema inline: a workflow is
+ * stored and sent as its text, so a file next to it would not travel with
+ * it), kept as msgpack for the scheduler.
+ */
+static void wf_parse_schemas(wfp *p, const hs_ynode *n)
+{
+    hs_schemaset *set = NULL;
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    if (hs_schemaset_create(&set) != HS_OK) {
+        wf_err(p, n, "out of memory checking the schemas");
+        return;
+    }
+    int rc = hs_schemaset_add_ynode(set, n, "workflow", NULL, &err);
+    if (rc != HS_OK) {
+        /* err is "file:line:col: message", the form of every error here. */
+        wf_line(p->errors, "%s", err.len > 0 ? hs_buf_cstr(&err) : hs_strerror(rc));
+        p->nerrors++;
+    } else if (hs_ynode_len(n) > 0) {
+        hs_buf mp;
+        hs_buf_init(&mp, 0);
+        if (hs_ynode_to_mpack(n, &mp, &err) != HS_OK) {
+            wf_err(p, n, "schemas: %s", hs_buf_cstr(&err));
+        } else {
+            p->wf->schemas_mp = mp.data; /* taken from the buffer */
+            p->wf->schemas_len = mp.len;
+            p->wf->nschemas = hs_schemaset_count(set);
+            hs_buf_init(&mp, 0);
+        }
+        hs_buf_free(&mp);
+    }
+    hs_schemaset_destroy(set);
+    hs_buf_free(&err);
+}
+
 int hs_workflow_parse(const char *text, size_t len, const char *filename,
                       const hs_tool_registry *tools, hs_workflow **out, hs_buf *errors)
 {
@@ -945,9 +983,9 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
     hs_buf_free(&keybuf);
     if (!keys_ok)
         goto done;
-    static const char *const top[] = {"id",       "name",    "owner",  "description",
-                                      "online",   "plates",  "inputs", "factors",
-                                      "job_span", "monitor", NULL};
+    static const char *const top[] = {"id",       "name",    "owner",   "description",
+                                      "online",   "plates",  "inputs",  "factors",
+                                      "job_span", "monitor", "schemas", NULL};
     for (size_t i = 0; i < hs_ynode_len(root); i++) {
         const char *k = hs_ynode_text(hs_ynode_key(root, i), NULL);
         bool known = false;
@@ -956,7 +994,7 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
         if (!known)
             wf_err(&p, hs_ynode_key(root, i),
                    "unknown key '%s' (id, name, owner, description, online, plates, inputs, "
-                   "factors, job_span)",
+                   "factors, job_span, schemas)",
                    k);
     }
     const hs_ynode *n;
@@ -979,6 +1017,8 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
         wf_parse_plates(&p, n);
     if ((n = hs_ynode_get(root, "inputs")) != NULL && !hs_ynode_is_null(n))
         wf_parse_inputs(&p, n);
+    if ((n = hs_ynode_get(root, "schemas")) != NULL && !hs_ynode_is_null(n))
+        wf_parse_schemas(&p, n);
     n = hs_ynode_get(root, "factors");
     if (n == NULL || hs_ynode_kind(n) != HS_YNODE_SEQ || hs_ynode_len(n) == 0) {
         wf_err(&p, n ? n : root, "a workflow needs factors: a list of at least one factor");
@@ -1094,6 +1134,7 @@ void hs_workflow_destroy(hs_workflow *wf)
         wf_free_names(wf->dyn[i].values, wf->dyn[i].n);
     }
     hs_free(wf->dyn);
+    hs_free(wf->schemas_mp);
     hs_free(wf->text);
     hs_free(wf);
 }

@@ -82,6 +82,14 @@ typedef struct hs_workflow {
     char **input_names; /* declared inputs */
     int *input_plates;  /* their plate (-1 global) */
     size_t ninputs;
+    /*
+     * Input schemas (`schemas:`, docs/SCHEMAS.md): the validated list
+     * [{stream, schema}, ...] as msgpack (owned; NULL when there are none),
+     * which the scheduler hands to ingest (hs_proto_schemas_from_list).
+     */
+    uint8_t *schemas_mp;
+    size_t schemas_len;
+    size_t nschemas;
     char *text; /* the definition as given */
     /* Values of dynamic plates, by "<parent value text>" -> list of values. */
     struct hs_wf_dyn *dyn;

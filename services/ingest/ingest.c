@@ -55,7 +55,8 @@ struct ingest {
     hs_map pend; /* canonical stream id -> pending* */
     hs_batch decoded;
     hs_buf fields, batch, sid, topic;
-    size_t raw_prefix_len; /* length of "<prefix>/raw/" */
+    size_t raw_prefix_len;     /* length of "<prefix>/raw/" */
+    size_t schemas_prefix_len; /* length of "<prefix>/schemas/" */
     ingest_files *files;
     int64_t next_scan_us;
     hs_schemaset *schemas; /* owned input schemas */
@@ -239,6 +240,15 @@ static void in_on_raw(ingest *in, hs_mqtt_msg *m)
     }
 }
 
+/* Whether topic is <prefix>/schemas/<workflow> (a workflow's input schemas). */
+static bool in_is_schemas(const ingest *in, const char *topic)
+{
+    size_t n = strlen(in->cfg->common.prefix);
+    return strlen(topic) > in->schemas_prefix_len &&
+           strncmp(topic, in->cfg->common.prefix, n) == 0 &&
+           strncmp(topic + n, "/schemas/", 9) == 0;
+}
+
 int ingest_run(ingest *in)
 {
     while (hs_service_running(in->svc)) {
@@ -257,7 +267,11 @@ int ingest_run(ingest *in)
         hs_service_set_idle(in->svc, false);
         int rc = hs_mqtt_recv(in->mqtt, &m, 5);
         if (rc == HS_OK) {
-            in_on_raw(in, m);
+            if (in_is_schemas(in, m->topic))
+                ingest_schema_on_message(in->schemas, in->svc, m->topic + in->schemas_prefix_len,
+                                         m);
+            else
+                in_on_raw(in, m);
             hs_mqtt_msg_free(m);
         } else if (rc != HS_ERR_TIMEOUT) {
             break;
@@ -296,6 +310,7 @@ int ingest_create(ingest **out, hs_service *svc, const ingest_cfg *cfg)
     hs_buf_init(&in->sid, 0);
     hs_buf_init(&in->topic, 0);
     in->raw_prefix_len = strlen(cfg->common.prefix) + strlen("/raw/");
+    in->schemas_prefix_len = strlen(cfg->common.prefix) + strlen("/schemas/");
     hs_service_allow_set(svc, "batch_max_instances");
     hs_service_allow_set(svc, "batch_max_delay");
 
@@ -307,6 +322,13 @@ int ingest_create(ingest **out, hs_service *svc, const ingest_cfg *cfg)
         rc = hs_wclient_create(&in->wc, &wo);
     if (rc == HS_OK && cfg->watch_dir[0] != '\0')
         rc = ingest_files_create(&in->files, in, svc, cfg);
+    /*
+     * Workflows' input schemas (retained, from the scheduler), subscribed
+     * before raw/#: every replica needs them all (no shared group), and the
+     * retained ones are queued before any reading.
+     */
+    if (rc == HS_OK)
+        rc = hs_mqtt_subscribe(in->mqtt, hs_service_topic(svc, &in->topic, "schemas/+"), 1);
     if (rc == HS_OK) {
         const char *raw = hs_service_topic(svc, &in->topic, "raw/#");
         char filter[512];

@@ -84,6 +84,17 @@ int ingest_schema_check(hs_schemaset *set, hs_service *svc, const char *sid, con
 size_t ingest_schema_filter(hs_schemaset *set, hs_service *svc, const char *sid, const char *topic,
                             hs_batch *b);
 
+/*
+ * Applies one message of <prefix>/schemas/<workflow> (hs_proto_schemas; an
+ * empty payload clears): the workflow's entries in set (origin "workflow
+ * <id>") are replaced by the message's, all or nothing. A message that does
+ * not decode, names another workflow or does not compile is dead-lettered
+ * with the reason and the previous entries stay. id is the topic's last
+ * level.
+ */
+void ingest_schema_on_message(hs_schemaset *set, hs_service *svc, const char *id,
+                              const hs_mqtt_msg *m);
+
 /* The file watcher (ingest_files.c): scans the directory once. */
 typedef struct ingest_files ingest_files;
 int ingest_files_create(ingest_files **out, ingest *in, hs_service *svc, const ingest_cfg *cfg);

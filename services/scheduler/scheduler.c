@@ -1354,6 +1354,52 @@ static int s_load_wf(scheduler *s, const char *text, size_t len, const char *fil
     return HS_OK;
 }
 
+/* ------------------------------------------------------------------ input schemas */
+
+/*
+ * Publishes the input schemas (docs/SCHEMAS.md) of workflow id for ingest,
+ * retained on <prefix>/schemas/<id>: the message of wf's schemas, or, with
+ * wf NULL or without schemas, an empty retained payload that clears them.
+ * A failure is logged: ingest then keeps what it had.
+ */
+static void s_schemas_publish(scheduler *s, const char *id, const hs_workflow *wf)
+{
+    hs_buf topic, msg;
+    hs_buf_init(&topic, 0);
+    hs_buf_init(&msg, 0);
+    int rc = HS_OK;
+    if (wf != NULL && wf->nschemas > 0) {
+        hs_proto_schemas_msg m;
+        rc = hs_proto_schemas_from_list(&m, id, wf->schemas_mp, wf->schemas_len);
+        if (rc == HS_OK)
+            rc = hs_proto_schemas_encode(&msg, &m.s);
+        hs_proto_schemas_msg_free(&m);
+    }
+    const char *t = hs_service_topic(s->svc, &topic, "schemas/%s", id);
+    if (rc == HS_OK)
+        rc = t[0] != '\0' ? hs_mqtt_publish(s->mqtt, t, msg.data, msg.len, 1, true, 5000)
+                          : HS_ERR_NOMEM;
+    if (rc != HS_OK) {
+        char why[600];
+        hs_error(s->log, "cannot publish the input schemas of workflow %s: %s", id,
+                 hs_err_describe(rc, why, sizeof why));
+    } else if (msg.len > 0) {
+        hs_info(s->log, "workflow %s: %zu input schemas published", id, wf->nschemas);
+    }
+    hs_buf_free(&topic);
+    hs_buf_free(&msg);
+}
+
+/*
+ * After w was installed (replacing a definition that had_schemas or not):
+ * publishes its schemas, or clears those of the old definition.
+ */
+static void s_schemas_installed(scheduler *s, const swf *w, bool had_schemas)
+{
+    if (w->wf->nschemas > 0 || had_schemas)
+        s_schemas_publish(s, w->wf->id, w->wf);
+}
+
 /* Installs w (replacing a workflow of the same id) and defines its sinks. */
 static int s_install(scheduler *s, swf *w)
 {
@@ -1361,6 +1407,7 @@ static int s_install(scheduler *s, swf *w)
     int rc = hs_map_put(&s->wfs, w->wf->id, w, (void **)&old);
     if (rc != HS_OK)
         return rc;
+    bool had_schemas = old != NULL && old->wf->nschemas > 0;
     if (old != NULL) {
         /* Jobs and requests of the old definition end here. */
         s_fail_wf_jobs(s, old, "the workflow was replaced");
@@ -1377,6 +1424,7 @@ static int s_install(scheduler *s, swf *w)
         w->online.last_end_us = old->online.last_end_us;
         swf_free(old);
     }
+    s_schemas_installed(s, w, had_schemas);
     /* An online workflow runs at once when installed (w is new: next_run_mono_us is 0). */
     return s_define_sinks(s, w);
 }
@@ -1581,6 +1629,8 @@ static int s_api_workflow_rm(void *ud, const char *id, hs_buf *why)
         return HS_ERR_NOTFOUND;
     }
     s_fail_wf_jobs(s, w, "the workflow was removed");
+    if (w->wf->nschemas > 0)
+        s_schemas_publish(s, id, NULL);
     w->removed = true;
     (void)s_doc_del(s, "workflows", id);
     (void)s_doc_del(s, "online", id);

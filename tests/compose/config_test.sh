@@ -151,6 +151,9 @@ assert rules["reader"] == [("read", "hs/s/#"), ("read", "hs/c/#")], rules["reade
 for svc in ["hs-writer", "hs-ingest", "hs-scheduler", "hs-tool"]:
     assert svc in rules, svc
     assert not any(t.startswith("hs/#") for _, t in rules[svc]), f"{svc}: too broad"
+# Workflows' input schemas: the scheduler publishes them, ingest reads them.
+assert ("write", "hs/schemas/+") in rules["hs-scheduler"], "scheduler: hs/schemas/+"
+assert ("read", "hs/schemas/+") in rules["hs-ingest"], "ingest: hs/schemas/+"
 print("ok: access rules")
 PY
 grep -q '^max_queued_messages 0' "$ROOT/docker/mosquitto/mosquitto.conf" ||

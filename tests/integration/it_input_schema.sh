@@ -5,6 +5,10 @@
 # on hs/dead/ingest with the schema's message and the stream id, counted in
 # schema_rejected, and for files listed in the .errors report. The other
 # readings of the same message or file are stored.
+# Schemas in a workflow file (`schemas:`) reach ingest through the scheduler
+# (retained on hs/schemas/<workflow>): they apply from `hsctl workflow add`
+# on and stop applying once the workflow is replaced without them or
+# removed; `hsctl workflow check` names the line of a misspelt keyword.
 . "$(dirname "$0")/lib.sh"
 export HS_FILE_SETTLE=200ms HS_WATCH_INTERVAL=200ms
 SCHEMA_DIR=$(mktemp -d /tmp/hs-it-schema-XXXXXX)
@@ -79,6 +83,66 @@ n=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["stats"]["schema
   || { cat "$IT_DIR/stats.json" >&2; it_fail "no schema_rejected in the stats"; }
 [ "$n" = 5 ] || it_fail "schema_rejected is $n, expected 5"
 
+# Schemas in a workflow: applied by ingest once the workflow is added.
+mosquitto_sub -p "$IT_PORT" -q 1 -t 'hs/dead/ingest' > "$IT_DIR/dead2.txt" &
+IT_EXTRA_PIDS="$IT_EXTRA_PIDS $!"
+wf_yaml() {
+  printf 'id: climate\nfactors:\n  - tool: apply\n    params: {func: neg}\n    sources: [pressure]\n    sink: neg_pressure\n'
+  [ "$1" = with ] && printf 'schemas:\n  - stream: pressure/#\n    schema: {type: number, minimum: 900, maximum: 1100}\n'
+  return 0
+}
+# Waits until ingest's log has said text N times (the scheduler's retained message was applied).
+wait_log() {
+  for _ in $(seq 1 300); do
+    [ "$(grep -cF -- "$2" "$IT_DIR"/logs/ingest*.log 2>/dev/null | awk -F: '{s+=$NF} END {print s+0}')" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  it_fail "ingest never logged '$2' $1 times"
+}
+P=pressure/site=a
+pub() { mosquitto_pub -p "$IT_PORT" -q 1 -t "hs/raw/$P" -m "{\"t\":$1,\"v\":$2}"; }
+wf_yaml with > "$IT_DIR/climate.yaml"
+$HSCTL workflow add "$IT_DIR/climate.yaml" > "$IT_DIR/add.out" 2>&1 || it_fail "workflow add: $(cat "$IT_DIR/add.out")"
+wait_log 1 "1 input schemas of workflow climate applied"
+pub 1700000001 5
+pub 1700000002 1000
+it_wait_eq 1 30 it_count "$P"
+for _ in $(seq 1 100); do [ -s "$IT_DIR/dead2.txt" ] && break; sleep 0.1; done
+grep -qF "stream $P: schema 'pressure/#' (workflow climate): /v: 5 is less than minimum 900" "$IT_DIR/dead2.txt" \
+  || { cat "$IT_DIR/dead2.txt" >&2; it_fail "no dead letter naming the workflow"; }
+$HSCTL stream get "$P" | grep -qF '"v":1000' || it_fail "the good pressure is not stored"
+# Replaced without schemas: the same bad reading is stored now.
+wf_yaml without > "$IT_DIR/climate.yaml"
+$HSCTL workflow add "$IT_DIR/climate.yaml" > "$IT_DIR/add.out" 2>&1 || it_fail "workflow add (replace): $(cat "$IT_DIR/add.out")"
+wait_log 1 "1 input schemas of workflow climate removed"
+pub 1700000001 5
+it_wait_eq 2 30 it_count "$P"
+# With schemas again, then removed: rejected, then stored.
+wf_yaml with > "$IT_DIR/climate.yaml"
+$HSCTL workflow add "$IT_DIR/climate.yaml" > "$IT_DIR/add.out" 2>&1 || it_fail "workflow add (again): $(cat "$IT_DIR/add.out")"
+wait_log 2 "1 input schemas of workflow climate applied"
+pub 1700000003 1200
+pub 1700000004 950
+it_wait_eq 3 30 it_count "$P"
+$HSCTL stream get "$P" | grep -qF '"v":1200' && it_fail "a reading that fails the workflow's schema was stored"
+$HSCTL workflow rm climate > "$IT_DIR/rm.out" 2>&1 || it_fail "workflow rm: $(cat "$IT_DIR/rm.out")"
+wait_log 2 "1 input schemas of workflow climate removed"
+pub 1700000003 1200
+it_wait_eq 4 30 it_count "$P"
+[ "$(grep -c 'workflow climate' "$IT_DIR/dead2.txt")" = 2 ] || { cat "$IT_DIR/dead2.txt" >&2; it_fail "expected 2 dead letters of workflow climate"; }
+# A schemas message ingest cannot use is dead-lettered with the reason.
+mosquitto_pub -p "$IT_PORT" -q 1 -t 'hs/schemas/ghost' -m 'not msgpack'
+for _ in $(seq 1 100); do grep -q 'ghost' "$IT_DIR/dead2.txt" && break; sleep 0.1; done
+grep -qF 'input schemas of workflow ghost not applied (its previous ones stay): input schemas: not one msgpack value' "$IT_DIR/dead2.txt" \
+  || { cat "$IT_DIR/dead2.txt" >&2; it_fail "a bad schemas message was not dead-lettered"; }
+# A misspelt keyword in a workflow's schema: check and add refuse it, naming the line.
+wf_yaml with | sed 's/maximum/maximun/' > "$IT_DIR/typo.yaml"
+if $HSCTL workflow check "$IT_DIR/typo.yaml" > "$IT_DIR/typo.out" 2>&1; then it_fail "workflow check accepted a misspelt schema keyword"; fi
+grep -qE "typo.yaml:9:[0-9]+: schema: /maximun: unknown keyword 'maximun'" "$IT_DIR/typo.out" \
+  || { cat "$IT_DIR/typo.out" >&2; it_fail "workflow check does not name the line of the misspelt keyword"; }
+if $HSCTL workflow add "$IT_DIR/typo.yaml" > "$IT_DIR/typo.out" 2>&1; then it_fail "workflow add accepted a misspelt schema keyword"; fi
+grep -qF "unknown keyword 'maximun'" "$IT_DIR/typo.out" || { cat "$IT_DIR/typo.out" >&2; it_fail "workflow add does not say why"; }
+
 # A schemas file with a typo stops ingest with the file and line.
 printf -- '- stream: a/#\n  schema: {type: number, maximun: 3}\n' > "$SCHEMA_DIR/bad.yaml"
 if HS_SCHEMAS="$SCHEMA_DIR/bad.yaml" "$HS_BIN/hs-ingest" --config "$IT_DIR/hs.conf" --set service_id=ingest-check > "$IT_DIR/bad.out" 2>&1; then
@@ -88,4 +152,4 @@ grep -qF "bad.yaml:2:35: schema: /maximun: unknown keyword 'maximun'" "$IT_DIR/b
   || { cat "$IT_DIR/bad.out" >&2; it_fail "the schema error does not name file and line"; }
 rm -rf "$SCHEMA_DIR"
 it_all_alive || it_fail "a service died"
-it_log "schemas: good readings stored, 5 bad ones dead-lettered and counted"
+it_log "schemas: good readings stored, 5 bad ones dead-lettered and counted; a workflow's schemas apply from add to rm"

@@ -10,7 +10,7 @@ must hold exactly one msgpack value; it is converted to the JSON data model
 the schemas describe (bin values as base64 strings, see schemas/README.md)
 and validated against schemas/<schema>.json. Every one of job.json,
 write-request.json, ack.json, committed.json, reopened.json,
-correction.json and wseq.json must have an example, and every write-request op must occur.
+correction.json, wseq.json and schemas.json must have an example, and every write-request op must occur.
 
 Run with /usr/bin/python3 (python3-jsonschema, python3-msgpack).
 Exit status: 0 all valid, 1 problems found (listed on stderr), 2 usage error.
@@ -29,7 +29,8 @@ import msgpack
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMAS = os.path.normpath(os.path.join(HERE, "..", "..", "schemas"))
-EXPECTED = ("job", "write-request", "ack", "committed", "reopened", "correction", "wseq")
+EXPECTED = ("job", "write-request", "ack", "committed", "reopened", "correction", "wseq",
+            "schemas")
 OPS = ("append", "job", "define", "purge", "doc_put", "doc_del", "invalidate")
 
 

@@ -76,11 +76,13 @@ TOPIC_KINDS = {
     "c": ("correction.json", None, "msgpack"),
     "wseq": ("wseq.json", None, "msgpack"),
     "mon": ("mon.json", None, "mon"),
+    "schemas": ("schemas.json", None, "msgpack"),
 }
 # Topic kinds published on <prefix>/<kind> itself, without a suffix.
 NO_SUFFIX = {"purged", "mon", "reopened", "wseq"}
-# Topic kinds checked when captured, not required to be (none at present).
-OPTIONAL_KINDS = set()
+# Topic kinds checked when captured, not required to be: schemas, published only for workflows
+# with a schemas: section.
+OPTIONAL_KINDS = {"schemas"}
 # Request kinds answered on the response topic, and the request member naming the operation.
 REQUEST_KINDS = {"api": "op", "ctl": "cmd"}
 WRITE_OPS = ("append", "job", "define", "purge", "doc_put", "doc_del", "invalidate")
@@ -340,6 +342,22 @@ def is_msgpack_array(payload):
 CLOCK = "factors: [{tool: clock, sink: t}]\n"
 WORKFLOW_SAMPLES = [
     # (what, YAML text, valid?) -- every sample also goes to `hsctl workflow check`.
+    ("input schemas", """
+id: with_schemas
+factors:
+  - {tool: apply, params: {func: neg}, sources: [pressure], sink: neg_pressure}
+schemas:
+  - stream: pressure/#
+    schema: {type: number, minimum: 900}
+  - {stream: +/site=a, schema: true}
+""", True),
+    ("input schema in a file (not allowed in a workflow)", """
+id: schema_file
+factors:
+  - {tool: apply, params: {func: neg}, sources: [pressure], sink: neg_pressure}
+schemas:
+  - {stream: pressure/#, schema: pressure.json}
+""", False),
     ("DESIGN.md example", """
 id: house_climate
 name: Climate per house
@@ -628,6 +646,12 @@ PAYLOAD_SAMPLES = [
     ("api.json", "reply", {"ok": True, "request": "c-1", "jobs": 3, "reopened": 2}, True),
     ("api.json", "reply", {"ok": True, "request": "c-1", "jobs": 3, "reopened": -1}, False),
     ("api.json", "reply", {"ok": False}, False),
+    ("schemas.json", None, {"workflow": "climate", "schemas": [
+        {"stream": "pressure/#", "schema": {"type": "number", "maximum": 1100}},
+        {"stream": "+/site=a", "schema": True}]}, True),
+    ("schemas.json", None, {"workflow": "climate", "schemas": []}, False),
+    ("schemas.json", None, {"workflow": "climate", "schemas": [{"stream": "p/#",
+                                                                "schema": 3}]}, False),
     ("purged.json", None, {"stream": "room_temp/house=1/room=kitchen"}, True),
     ("purged.json", None, {"stream": "room_temp/house=1/room"}, False),
     ("progress.json", None, {"request": "r", "workflow": "w", "state": "done", "jobs_total": 2,

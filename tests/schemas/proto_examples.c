@@ -5,8 +5,8 @@
  * and wseq), every write-request op (job output parts with outputs, an error,
  * plate values, nothing, and a recomputation's), acknowledgements, commit
  * notices of every outcome and of a recomputation, reopened notices,
- * corrections (with instances and empty) and the writer's newest commit
- * (hs/wseq). Each example is
+ * corrections (with instances and empty), the writer's newest commit
+ * (hs/wseq) and a workflow's input schemas (hs/schemas/<workflow>). Each example is
  * decoded again before it is written, so a file exists only for a message
  * the decoders accept. check_proto_roundtrip.py validates the files against
  * the schemas.
@@ -15,6 +15,7 @@
  */
 #include "hs_buf.h"
 #include "hs_error.h"
+#include "hs_json.h"
 #include "hs_mpack.h"
 #include "hs_proto.h"
 
@@ -153,6 +154,32 @@ static int write_wseq(const char *name, hs_proto_wseq w)
         rc = hs_proto_wseq_decode(b.data, b.len, &back);
     if (rc == HS_OK)
         rc = put("wseq", name, &b);
+    hs_buf_free(&b);
+    return rc;
+}
+
+/* A workflow's input schemas, built from its list as the scheduler does, decoded again. */
+static int write_schemas(const char *name, const char *list_json)
+{
+    hs_buf list, b;
+    hs_buf_init(&list, 0);
+    hs_buf_init(&b, 0);
+    hs_proto_schemas_msg m, back;
+    memset(&back, 0, sizeof back);
+    int rc = hs_json_to_mpack(list_json, strlen(list_json), &list);
+    if (rc == HS_OK)
+        rc = hs_proto_schemas_from_list(&m, "climate", list.data, list.len);
+    else
+        memset(&m, 0, sizeof m);
+    if (rc == HS_OK)
+        rc = hs_proto_schemas_encode(&b, &m.s);
+    if (rc == HS_OK)
+        rc = hs_proto_schemas_decode(&back, b.data, b.len);
+    if (rc == HS_OK)
+        rc = put("schemas", name, &b);
+    hs_proto_schemas_msg_free(&m);
+    hs_proto_schemas_msg_free(&back);
+    hs_buf_free(&list);
     hs_buf_free(&b);
     return rc;
 }
@@ -448,6 +475,10 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
         rc = write_correction("empty", &corr);
     if (rc == HS_OK)
         rc = write_wseq("newest", (hs_proto_wseq){1700000000000000, 918});
+    if (rc == HS_OK)
+        rc = write_schemas("two", "[{\"stream\": \"pressure/#\", \"schema\": {\"type\": "
+                                  "\"number\", \"minimum\": 900, \"maximum\": 1100.5}}, "
+                                  "{\"stream\": \"+/site=a\", \"schema\": true}]");
     return rc;
 }
 

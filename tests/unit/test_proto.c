@@ -2811,6 +2811,76 @@ static void test_dead_letter_and_mon(void)
     hs_buf_free(&b);
 }
 
+static void test_schemas_message(void)
+{
+    /* Round trip: the list as a workflow gives it, the message, the decoded message. */
+    const char *json =
+        "[{\"stream\": \"p/#\", \"schema\": {\"type\": \"number\", \"maximum\": 5}}]";
+    hs_buf mp, out;
+    hs_buf_init(&mp, 0);
+    hs_buf_init(&out, 0);
+    CU_ASSERT_EQUAL_FATAL(hs_json_to_mpack(json, strlen(json), &mp), HS_OK);
+    hs_proto_schemas_msg a, b;
+    CU_ASSERT_EQUAL_FATAL(hs_proto_schemas_from_list(&a, "climate", mp.data, mp.len), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_proto_schemas_encode(&out, &a.s), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_proto_schemas_decode(&b, out.data, out.len), HS_OK);
+    CU_ASSERT_STRING_EQUAL(b.s.workflow, "climate");
+    CU_ASSERT_EQUAL_FATAL(b.s.n, 1);
+    CU_ASSERT_STRING_EQUAL(b.s.entries[0].stream, "p/#");
+    CU_ASSERT(hs_value_equal(b.s.entries[0].schema, a.s.entries[0].schema));
+    hs_buf j;
+    hs_buf_init(&j, 0);
+    hs_mp_reader r;
+    hs_mp_reader_init(&r, out.data, out.len);
+    CU_ASSERT_EQUAL(hs_json_from_mpack(&r, &j), HS_OK);
+    CU_ASSERT(hs_mp_at_end(&r));
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&j), "{\"workflow\":\"climate\",\"schemas\":[{\"stream\":"
+                                            "\"p/#\",\"schema\":{\"type\":\"number\",\"maximum\":"
+                                            "5}}]}");
+    hs_buf_free(&j);
+    hs_proto_schemas_msg_free(&a);
+    hs_proto_schemas_msg_free(&b);
+
+    /* Bad messages name what is wrong. */
+    static const struct {
+        const char *json;
+        const char *detail;
+    } bad[] = {
+        {"[1]", "input schemas: not a map {workflow, schemas}"},
+        {"{\"workflow\": \"w\"}", "input schemas: field 'schemas' is missing"},
+        {"{\"schemas\": [{\"stream\": \"a\", \"schema\": true}]}",
+         "input schemas: field 'workflow' is missing"},
+        {"{\"workflow\": \"\", \"schemas\": []}",
+         "input schemas: field 'workflow' is not a non-empty text"},
+        {"{\"workflow\": \"w\", \"schemas\": []}",
+         "input schemas: 'schemas' is not a non-empty list"},
+        {"{\"workflow\": \"w\", \"schemas\": [{\"stream\": \"a\"}]}",
+         "input schemas: schemas[0] is not a map {stream, schema}"},
+        {"{\"workflow\": \"w\", \"schemas\": [{\"stream\": 1, \"schema\": true}]}",
+         "input schemas: schemas[0]: 'stream' is not a non-empty text"},
+        {"{\"workflow\": \"w\", \"schemas\": [{\"stream\": \"a\", \"schema\": 3}]}",
+         "input schemas: schemas[0]: 'schema' is not a map or a boolean"},
+        {"{\"workflow\": \"w\", \"x\": 1, \"schemas\": []}",
+         "input schemas: unknown or repeated field 'x'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        hs_buf_reset(&mp);
+        CU_ASSERT_EQUAL_FATAL(hs_json_to_mpack(bad[i].json, strlen(bad[i].json), &mp), HS_OK);
+        hs_proto_schemas_msg m;
+        CU_ASSERT_EQUAL(hs_proto_schemas_decode(&m, mp.data, mp.len), HS_ERR_PARSE);
+        CU_ASSERT_STRING_EQUAL(hs_err_detail(), bad[i].detail);
+        hs_proto_schemas_msg_free(&m);
+    }
+    hs_proto_schemas_msg m;
+    CU_ASSERT_NOT_EQUAL(hs_proto_schemas_decode(&m, (const uint8_t *)"\xc1", 1), HS_OK);
+    hs_proto_schemas_msg_free(&m);
+    /* The encoder refuses what the decoder would. */
+    hs_proto_schemas none = {"w", NULL, 0};
+    CU_ASSERT_EQUAL(hs_proto_schemas_encode(&out, &none), HS_ERR_INVAL);
+    hs_buf_free(&mp);
+    hs_buf_free(&out);
+}
+
 HS_TEST_INIT(proto)
 {
     HS_TEST_SUITE_BEGIN("proto");
@@ -2856,5 +2926,6 @@ HS_TEST_INIT(proto)
     HS_TEST(test_status_tools);
     HS_TEST(test_status_invalid);
     HS_TEST(test_dead_letter_and_mon);
+    HS_TEST(test_schemas_message);
     return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "hs_error.h"
 #include "hs_json.h"
+#include "hs_mpack.h"
 #include "hs_time.h"
 #include "hs_workflow.h"
 
@@ -842,6 +843,58 @@ static int clean_suite(void)
     return 0;
 }
 
+/* schemas: inline input schemas, checked at parse time with the line of a fault. */
+static void test_workflow_schemas(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    const char *base = "id: w\n"
+                       "factors:\n"
+                       "  - {tool: apply, params: {func: neg}, sources: [p], sink: q}\n";
+    char text[1024];
+    snprintf(text, sizeof text,
+             "%sschemas:\n  - stream: p/#\n    schema: {type: number}\n"
+             "  - {stream: +/site=a, schema: true}\n",
+             base);
+    hs_workflow *wf = parse(text, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(wf);
+    CU_ASSERT_EQUAL(wf->nschemas, 2);
+    /* The list travels as msgpack: its JSON form is the list as written. */
+    hs_buf j;
+    hs_buf_init(&j, 0);
+    hs_mp_reader r;
+    hs_mp_reader_init(&r, wf->schemas_mp, wf->schemas_len);
+    CU_ASSERT_EQUAL(hs_json_from_mpack(&r, &j), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&j),
+                           "[{\"stream\":\"p/#\",\"schema\":{\"type\":\"number\"}},"
+                           "{\"stream\":\"+/site=a\",\"schema\":true}]");
+    hs_buf_free(&j);
+    hs_workflow_destroy(wf);
+    /* None: nothing to hand to ingest. */
+    wf = parse(base, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(wf);
+    CU_ASSERT_EQUAL(wf->nschemas, 0);
+    CU_ASSERT_PTR_NULL(wf->schemas_mp);
+    hs_workflow_destroy(wf);
+    /* A misspelt keyword, a file name, a bad pattern: refused at their line. */
+    snprintf(text, sizeof text,
+             "%sschemas:\n  - stream: p/#\n    schema: {minimum: 1, maximun: 3}\n", base);
+    CU_ASSERT_PTR_NULL(parse(text, &err));
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&err), "wf.yaml:6:35: schema: /maximun: unknown keyword "
+                                              "'maximun' (see docs/SCHEMAS.md)\n");
+    snprintf(text, sizeof text, "%sschemas:\n  - {stream: p/#, schema: p.json}\n", base);
+    CU_ASSERT_PTR_NULL(parse(text, &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "wf.yaml:5:27: schema must be a JSON Schema"));
+    snprintf(text, sizeof text, "%sschemas:\n  - {stream: 'p/#/x', schema: true}\n", base);
+    CU_ASSERT_PTR_NULL(parse(text, &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "wf.yaml:5:14: stream must be"));
+    /* A misspelt section is an unknown key. */
+    snprintf(text, sizeof text, "%sschema:\n  - {stream: p/#, schema: true}\n", base);
+    CU_ASSERT_PTR_NULL(parse(text, &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "wf.yaml:4: unknown key 'schema'"));
+    hs_buf_free(&err);
+}
+
 HS_TEST_INIT(workflow)
 {
     CU_pSuite hs__suite = CU_add_suite("workflow", NULL, clean_suite);
@@ -865,5 +918,6 @@ HS_TEST_INIT(workflow)
     HS_TEST(test_json_and_dot);
     HS_TEST(test_lookback_of_window_readers);
     HS_TEST(test_lookback_declared_by_unknown_tools);
+    HS_TEST(test_workflow_schemas);
     return 0;
 }
