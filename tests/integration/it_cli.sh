@@ -134,6 +134,11 @@ done
 wait "$SUBPID" || it_fail "sub of an unsorted id failed: $(cat sub.out)"
 grep -q '"v":[0-9]' sub.out || it_fail "sub of an unsorted id printed nothing: $(cat sub.out)"
 
+# ---- a single error of the scheduler reads on one line
+rc=0; $HSCTL compute nosuch --from -1h --to now > /dev/null 2> nosuch.err || rc=$?
+[ "$rc" = 1 ] && grep -qx "hsctl: compute failed: no workflow 'nosuch' (hsctl workflow ls lists them)" nosuch.err ||
+  it_fail "compute of no workflow exited $rc: $(cat nosuch.err)"
+
 # ---- help: every verb listed, each with its own help
 "$HS_BIN/hsctl" --help > help.out
 for v in up down status pub sub stream workflow compute jobs tool ctl top help completion; do
