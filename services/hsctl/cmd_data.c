@@ -212,6 +212,32 @@ static int sub_correction(const hs_proto_correction *c, const hs_batch *b, const
     return rc;
 }
 
+/*
+ * Checks a wildcard PATTERN of hsctl sub: after the name (or +), every part
+ * is a key=value pair, + or a final #, as in a stream id. A topic such as
+ * hs/dead/# would otherwise be subscribed to under hs/s/ and print nothing.
+ */
+static bool sub_pattern_ok(const hsctl *h, const char *pattern)
+{
+    const char *slash = strchr(pattern, '/');
+    while (slash != NULL) {
+        const char *part = slash + 1, *end = strchr(part, '/');
+        size_t len = end ? (size_t)(end - part) : strlen(part);
+        bool wild = (len == 1 && part[0] == '+') || (len == 1 && part[0] == '#' && end == NULL);
+        if (!wild && memchr(part, '=', len) == NULL) {
+            hsctl_fail(HSCTL_USER,
+                       "PATTERN '%s': part '%.*s' is not a key=value pair, + or a final #: "
+                       "PATTERN is a stream id pattern such as 'temperature/#' (hsctl sub "
+                       "reads %s/s/PATTERN); to watch dead letters: mosquitto_sub -p PORT -t "
+                       "'%s/dead/#' -v",
+                       pattern, (int)len, part, h->cfg.prefix, h->cfg.prefix);
+            return false;
+        }
+        slash = end;
+    }
+    return true;
+}
+
 int cmd_sub(hsctl *h, int argc, char **argv)
 {
     const char *pattern = NULL;
@@ -250,9 +276,20 @@ int cmd_sub(hsctl *h, int argc, char **argv)
     if (pattern == NULL)
         return hsctl_fail(HSCTL_USER, "usage: hsctl sub PATTERN");
     bool wild = strchr(pattern, '+') != NULL || strchr(pattern, '#') != NULL;
+    /* One stream: its canonical id (pairs sorted), as results are published under it. */
+    hs_buf canon; /* owned */
+    hs_buf_init(&canon, 0);
+    if (wild ? !sub_pattern_ok(h, pattern) : !canonical_id(pattern, &canon)) {
+        hs_buf_free(&canon);
+        return HSCTL_USER;
+    }
+    if (!wild)
+        pattern = hs_buf_cstr(&canon);
     hs_mqtt *m = hsctl_mqtt(h);
-    if (m == NULL)
+    if (m == NULL) {
+        hs_buf_free(&canon);
         return HSCTL_SYSTEM;
+    }
     hs_buf topic, line;
     hs_buf_init(&topic, 0);
     hs_buf_init(&line, 0);
@@ -265,6 +302,7 @@ int cmd_sub(hsctl *h, int argc, char **argv)
                                 hs_err_detail());
             hs_buf_free(&topic);
             hs_buf_free(&line);
+            hs_buf_free(&canon);
             return rc;
         }
     }
@@ -314,6 +352,7 @@ int cmd_sub(hsctl *h, int argc, char **argv)
     hs_batch_free(&b);
     hs_buf_free(&topic);
     hs_buf_free(&line);
+    hs_buf_free(&canon);
     return HSCTL_OK;
 }
 

@@ -92,7 +92,9 @@ static int api_call(hsctl *h, const hs_proto_api_req *q, const char *what,
         rc = hsctl_fail(HSCTL_SYSTEM, "%s: the scheduler's reply is unreadable: %s", what,
                         hs_err_detail());
     } else if (!reply->reply.ok) {
-        fprintf(stderr, "hsctl: %s failed:\n%s\n", what, reply->reply.error);
+        /* A list of errors (one per line) under the heading; a single one beside it. */
+        bool lines = strchr(reply->reply.error, '\n') != NULL;
+        fprintf(stderr, "hsctl: %s failed:%s%s\n", what, lines ? "\n" : " ", reply->reply.error);
         rc = HSCTL_USER;
     }
 out:

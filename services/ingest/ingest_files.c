@@ -12,7 +12,8 @@
  *
  * A CSV file has a header line naming its columns, unless its first field
  * is a time (ISO-8601 or epoch seconds): then the file has no header and two
- * columns, time and value. No line is dropped without a report: every
+ * columns, time and value (a UTF-8 byte order mark before it is skipped).
+ * No line is dropped without a report: every
  * rejected line is in the .errors report and on the dead-letter topic, and
  * the report and the log end with how many instances were stored and how
  * many lines rejected. The formats are described in docs/INPUT.md.
@@ -233,6 +234,15 @@ static void cur_finish(ingest_files *fs, const char *why)
     cur_reset(fs);
 }
 
+/* The UTF-8 byte order mark that spreadsheet programs write at the start of a file. */
+static const char UTF8_BOM[] = "\xef\xbb\xbf";
+
+/* True when a file of these first bytes starts with a UTF-8 byte order mark. */
+static bool starts_with_bom(const char *s, size_t len)
+{
+    return len >= 3 && memcmp(s, UTF8_BOM, 3) == 0;
+}
+
 /* A time cell: ISO-8601 or epoch seconds. */
 static int parse_time(const char *s, size_t len, int64_t *t)
 {
@@ -340,6 +350,12 @@ static int cur_open(ingest_files *fs, const char *name, const char *path)
             return HS_ERR_IO;
         }
         fclose(f);
+        /* A byte order mark is not part of the first field: with it, a file without a
+         * header would have its first line taken for a header (and lost). */
+        if (starts_with_bom(c->data, c->len)) {
+            memmove(c->data, c->data + 3, c->len - 3);
+            c->len -= 3;
+        }
         hs_csv_init(&c->csv_r, c->data, c->len);
         char why[800];
         rc = csv_header(fs, why, sizeof why);
@@ -357,6 +373,10 @@ static int cur_open(ingest_files *fs, const char *name, const char *path)
             cur_finish(fs, "cannot read the file");
             return HS_ERR_IO;
         }
+        /* Skip a byte order mark, as in a CSV file; otherwise start again at byte 0. */
+        char head[3];
+        if (fread(head, 1, sizeof head, c->f) != sizeof head || !starts_with_bom(head, 3))
+            rewind(c->f);
     }
     hs_info(fs->log, "reading file %s", name);
     return HS_OK;

@@ -1682,6 +1682,14 @@ static int s_api_compute(void *ud, const char *workflow, hs_interval iv, const c
     hs_info(s->log, "request %s: %s over (%lld, %lld], %zu jobs, %llu reopened intervals", r->id,
             workflow, (long long)iv.start, (long long)iv.end, r->total,
             (unsigned long long)reopened);
+    if (r->total == 0 && r->first_error[0] != '\0') {
+        /* Nothing planned because the job table is full: not "calculated already". */
+        s_why(why, "no job planned: ", r->first_error);
+        if (hs_buf_puts(why, " (the jobs of requests under way count; try again when they are "
+                             "done)") != HS_OK)
+            hs_buf_reset(why);
+        return HS_ERR_LIMIT;
+    }
     *out = (api_computed){r->id, r->total, reopened};
     return HS_OK;
 }

@@ -119,6 +119,26 @@ grep -q "^commands: ls, get, intervals, invalidate, purge$" typo.err || it_fail 
 rc=0; $HSCTL wrokflow ls > /dev/null 2> typo.err || rc=$?
 [ "$rc" = 2 ] && grep -q "did you mean 'workflow'" typo.err || it_fail "verb typo: $rc $(cat typo.err)"
 
+# ---- sub: a topic given as PATTERN is refused with the way to read it; an id with its
+# pairs unsorted is the stream it names (results are published under the sorted id)
+rc=0; $HSCTL sub 'hs/dead/#' --timeout 1 > /dev/null 2> sub.err || rc=$?
+[ "$rc" = 1 ] && grep -q "mosquitto_sub -p PORT -t 'hs/dead/#'" sub.err || it_fail "sub of hs/dead/# exited $rc: $(cat sub.err)"
+rc=0; $HSCTL sub 'bad id' --timeout 1 > /dev/null 2> sub.err || rc=$?
+[ "$rc" = 1 ] && grep -q "contains a space" sub.err || it_fail "sub of 'bad id' exited $rc: $(cat sub.err)"
+$HSCTL sub 'subt/room=k/house=1' --count 1 --timeout 60 > sub.out 2>&1 &
+SUBPID=$!
+for i in $(seq 1 60); do
+  kill -0 "$SUBPID" 2>/dev/null || break
+  $HSCTL pub subt/house=1/room=k "$i"; sleep 0.5
+done
+wait "$SUBPID" || it_fail "sub of an unsorted id failed: $(cat sub.out)"
+grep -q '"v":[0-9]' sub.out || it_fail "sub of an unsorted id printed nothing: $(cat sub.out)"
+
+# ---- a single error of the scheduler reads on one line
+rc=0; $HSCTL compute nosuch --from -1h --to now > /dev/null 2> nosuch.err || rc=$?
+[ "$rc" = 1 ] && grep -qx "hsctl: compute failed: no workflow 'nosuch' (hsctl workflow ls lists them)" nosuch.err ||
+  it_fail "compute of no workflow exited $rc: $(cat nosuch.err)"
+
 # ---- help: every verb listed, each with its own help
 "$HS_BIN/hsctl" --help > help.out
 for v in up down status pub sub stream workflow compute jobs tool ctl top help completion; do

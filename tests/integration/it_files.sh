@@ -24,6 +24,10 @@ printf 't,v\n2024-01-01T00:00:01Z,1\nnot a time,2\n2024-01-01T00:00:03Z,3,extra\
 # No header: a first line whose first field is a time is data; time and value columns.
 for i in $(seq 0 35); do echo "$((1704067200 + i * 60)),$((i * 5)).5"; done > "$IN/noheader,k=1.csv"
 echo "2024-01-01T00:00:00Z,7" > "$IN/onerow,k=1.csv"
+# A UTF-8 byte order mark (spreadsheet exports) is not part of the first field: the first
+# line of a file without a header stays data, and a JSON line after it stays JSON.
+printf '\xef\xbb\xbf1704067200,1\n1704067260,2\n1704067320,3\n' > "$IN/bom,k=1.csv"
+printf '\xef\xbb\xbf{"t":1704067200,"v":1}\n{"t":1704067260,"v":2}\n' > "$IN/bomj,k=1.jsonl"
 # No header and three columns: refused whole, nothing stored (the names of the values are unknown).
 printf '1704067200,1,2\n1704067260,3,4\n' > "$IN/noheader3,k=1.csv"
 # A JSON line that is a bare word follows the rule of raw MQTT payloads.
@@ -34,6 +38,11 @@ it_wait_eq 2 20 it_count "mixed/k=1"
 it_wait_eq 36 20 it_count "noheader/k=1"
 it_wait_eq 1 20 it_count "onerow/k=1"
 it_wait_eq 2 20 it_count "switch/k=1"
+it_wait_eq 3 20 it_count "bom/k=1"
+it_wait_eq 2 20 it_count "bomj/k=1"
+for _ in $(seq 1 50); do [ -f "$IN/done/bom,k=1.csv" ] && [ -f "$IN/done/bomj,k=1.jsonl" ] && break; sleep 0.1; done
+[ -f "$IN/done/bom,k=1.csv" ] || it_fail "the CSV file with a byte order mark was not moved to done/"
+[ -f "$IN/done/bomj,k=1.jsonl" ] || it_fail "the JSON-lines file with a byte order mark was not moved to done/"
 for _ in $(seq 1 50); do [ -f "$IN/done/noheader,k=1.csv" ] && [ -f "$IN/failed/noheader3,k=1.csv.errors" ] && break; sleep 0.1; done
 [ -f "$IN/done/noheader,k=1.csv" ] || it_fail "the file without a header was not moved to done/"
 [ -f "$IN/done/onerow,k=1.csv" ] || it_fail "the one-line file without a header was not moved to done/"
