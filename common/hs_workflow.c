@@ -547,7 +547,13 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
     hs_buf_free(&reader);
     hs_buf_free(&err);
 
-    wf_names(p, hs_ynode_get(n, "sources"), "a source", &f->sources, &f->nsources);
+    const hs_ynode *srcs = hs_ynode_get(n, "sources");
+    wf_names(p, srcs, "a source", &f->sources, &f->nsources);
+    /* The count check counts the sources given, so that a source refused
+     * above (not a name) is reported once, not also as a missing source. */
+    size_t nsrc_given = srcs == NULL                          ? 0
+                        : hs_ynode_kind(srcs) == HS_YNODE_SEQ ? hs_ynode_len(srcs)
+                                                              : 1;
     const hs_ynode *sink = hs_ynode_get(n, "sink");
     if (sink != NULL)
         f->sink = wf_name(p, sink, "sink", "name");
@@ -586,7 +592,7 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
     }
     /* Shape by kind. */
     const hs_tool_def *d = f->def;
-    int ns = (int)f->nsources;
+    int ns = (int)nsrc_given;
     if (ns < d->min_sources || (d->max_sources >= 0 && ns > d->max_sources)) {
         if (d->max_sources < 0)
             wf_err(p, n, "tool %s takes at least %d sources, %d given", f->tool, d->min_sources,
@@ -598,11 +604,13 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
             wf_err(p, n, "tool %s takes %d to %d sources, %d given", f->tool, d->min_sources,
                    d->max_sources, ns);
     }
-    if (d->splitting && f->splitting == NULL)
+    /* A "needs" error only when the key is absent: a value refused above
+     * (not a name) is reported once. */
+    if (d->splitting && hs_ynode_get(n, "splitting") == NULL)
         wf_err(p, n, "tool %s needs a splitting stream (splitting: node)", f->tool);
     if (!d->splitting && f->splitting != NULL)
         wf_err(p, n, "tool %s takes no splitting stream", f->tool);
-    if (d->alignment && f->alignment == NULL)
+    if (d->alignment && hs_ynode_get(n, "alignment") == NULL)
         wf_err(p, n, "tool %s needs an alignment stream (alignment: node)", f->tool);
     if (!d->alignment && f->alignment != NULL)
         wf_err(p, n, "tool %s takes no alignment stream", f->tool);
@@ -615,14 +623,14 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
         if (f->sink != NULL)
             wf_err(p, sink, "plate-creation tool %s has no sink", f->tool);
     } else {
-        if (f->sink == NULL)
+        if (sink == NULL)
             wf_err(p, n, "factor with tool %s needs a sink", f->tool);
         if (f->output_plate != NULL)
             wf_err(p, n, "only plate-creation tools take output_plate");
     }
-    if (d->kind == HS_TOOL_AGGREGATE && f->over == NULL)
+    if (d->kind == HS_TOOL_AGGREGATE && hs_ynode_get(n, "over") == NULL)
         wf_err(p, n, "aggregate tool %s needs over (the meta-data key to aggregate over)", f->tool);
-    if (d->kind == HS_TOOL_SELECTOR && f->over == NULL)
+    if (d->kind == HS_TOOL_SELECTOR && hs_ynode_get(n, "over") == NULL)
         wf_err(p, n, "selector tool %s needs over (the meta-data key it selects by)", f->tool);
     if (d->kind != HS_TOOL_AGGREGATE && d->kind != HS_TOOL_SELECTOR && f->over != NULL)
         wf_err(p, hs_ynode_get(n, "over"), "tool %s is not an aggregate tool; over is not allowed",

@@ -479,6 +479,39 @@ static void test_cycle_and_duplicate_sink(void)
                              "    sink: x\n",
                              &err));
     CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "unknown source node 'tt'"));
+    /* A source that is not a name (a plate-looking id): that error only, not
+     * also a wrong count of sources for the factor. */
+    CU_ASSERT_PTR_NULL(parse("id: platesrc\n"
+                             "factors:\n"
+                             "  - tool: apply\n"
+                             "    params: {func: abs}\n"
+                             "    sources: [hl/house=1]\n"
+                             "    sink: x\n",
+                             &err));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(hs_buf_cstr(&err), "wf.yaml:5: a source 'hl/house=1' cannot be used in stream ids"));
+    CU_ASSERT_PTR_NULL(strstr(hs_buf_cstr(&err), "given"));
+    CU_ASSERT_PTR_NULL(strchr(strchr(hs_buf_cstr(&err), '\n') + 1, '\n'));
+    /* The same for a sink that is not a name: no "needs a sink" beside it. */
+    CU_ASSERT_PTR_NULL(parse("id: platesink\n"
+                             "factors:\n"
+                             "  - tool: apply\n"
+                             "    params: {func: abs}\n"
+                             "    sources: [a]\n"
+                             "    sink: x/house=1\n",
+                             &err));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(hs_buf_cstr(&err), "wf.yaml:6: sink 'x/house=1' cannot be used in stream ids"));
+    CU_ASSERT_PTR_NULL(strstr(hs_buf_cstr(&err), "needs a sink"));
+    /* The count of sources still counts the ones given: two for apply. */
+    CU_ASSERT_PTR_NULL(parse("id: twosrc\n"
+                             "factors:\n"
+                             "  - tool: apply\n"
+                             "    params: {func: abs}\n"
+                             "    sources: [a, b/c=1]\n"
+                             "    sink: x\n",
+                             &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "tool apply takes 1 source, 2 given"));
     hs_buf_free(&err);
 }
 
