@@ -583,10 +583,22 @@ static int ls_one(void *ud, const hs_stream_info *info)
     return 0;
 }
 
-/* Appends intervals as a JSON array of [start_us, end_us] pairs. */
-static int intervals_json(const hs_intervals *iv, hs_buf *out)
+/*
+ * Appends ,"<key>":[[START, END], ...] with ISO times (as jobs --json writes
+ * its interval) and ,"<key>_us":[[start_us, end_us], ...] with the same
+ * intervals in microseconds. HS_OK or the buffer's error.
+ */
+static int intervals_json(const char *key, const hs_intervals *iv, hs_buf *out)
 {
-    int rc = hs_buf_putc(out, '[');
+    int rc = hs_buf_printf(out, ",\"%s\":[", key);
+    for (size_t i = 0; rc == HS_OK && i < iv->n; i++) {
+        char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+        hs_time_format_iso(iv->v[i].start, a);
+        hs_time_format_iso(iv->v[i].end, b);
+        rc = hs_buf_printf(out, "%s[\"%s\",\"%s\"]", i > 0 ? "," : "", a, b);
+    }
+    if (rc == HS_OK)
+        rc = hs_buf_printf(out, "],\"%s_us\":[", key);
     for (size_t i = 0; rc == HS_OK && i < iv->n; i++)
         rc = hs_buf_printf(out, "%s[%lld,%lld]", i > 0 ? "," : "", (long long)iv->v[i].start,
                            (long long)iv->v[i].end);
@@ -598,7 +610,8 @@ static int intervals_json(const hs_intervals *iv, hs_buf *out)
 /*
  * stream intervals: the calculated intervals of stream sid on one line and,
  * when late data or an invalidation reopened some, "reopened: ..." on the
- * next; with json one object {"stream", "calculated", "reopened"}.
+ * next; with json one object {"stream", "calculated", "calculated_us",
+ * "reopened", "reopened_us"}.
  */
 static int stream_intervals(hsctl *h, const char *sid, bool json)
 {
@@ -625,13 +638,9 @@ static int stream_intervals(hsctl *h, const char *sid, bool json)
         if (erc == HS_OK)
             erc = hs_json_put_string(&out, sid, strlen(sid));
         if (erc == HS_OK)
-            erc = hs_buf_puts(&out, ",\"calculated\":");
+            erc = intervals_json("calculated", &info.calculated, &out);
         if (erc == HS_OK)
-            erc = intervals_json(&info.calculated, &out);
-        if (erc == HS_OK)
-            erc = hs_buf_puts(&out, ",\"reopened\":");
-        if (erc == HS_OK)
-            erc = intervals_json(&reopened, &out);
+            erc = intervals_json("reopened", &reopened, &out);
         if (erc == HS_OK)
             erc = hs_buf_putc(&out, '}');
     } else {

@@ -350,7 +350,7 @@ static int wf_add(hsctl *h, const char *file, bool replace, bool dry_run)
     }
     const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
     /* Validate here first: every problem with file and line. */
-    if (hs_workflow_parse((const char *)text.data, text.len, base, tools(h), &wf, &errors) !=
+    if (hs_workflow_parse((const char *)text.data, text.len, file, tools(h), &wf, &errors) !=
         HS_OK) {
         fprintf(stderr, "%s", hs_buf_cstr(&errors));
         rc = hsctl_fail(HSCTL_USER, "%s is not a valid workflow", file);

@@ -1679,9 +1679,11 @@ static int s_api_compute(void *ud, const char *workflow, hs_interval iv, const c
         s_why(why, "out of memory", "");
         return HS_ERR_NOMEM;
     }
-    hs_info(s->log, "request %s: %s over (%lld, %lld], %zu jobs, %llu reopened intervals", r->id,
-            workflow, (long long)iv.start, (long long)iv.end, r->total,
-            (unsigned long long)reopened);
+    char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+    hs_time_format_iso(iv.start, a);
+    hs_time_format_iso(iv.end, b);
+    hs_info(s->log, "request %s: %s over (%s, %s], %zu jobs, %llu reopened intervals", r->id,
+            workflow, a, b, r->total, (unsigned long long)reopened);
     if (r->total == 0 && r->first_error[0] != '\0') {
         /* Nothing planned because the job table is full: not "calculated already". */
         s_why(why, "no job planned: ", r->first_error);

@@ -874,9 +874,12 @@ static int w_op_invalidate(wcore *w, wreq *r, const hs_proto_invalidate *v)
     else if (rc == HS_OK)
         rc = w_changed(w, v->stream, &iv, "invalidate", 0);
     hs_intervals_free(&iv);
-    if (rc == HS_OK)
-        hs_info(w->log, "invalidated %s over (%lld, %lld]", v->stream, (long long)v->interval.start,
-                (long long)v->interval.end);
+    if (rc == HS_OK) {
+        char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+        hs_time_format_iso(v->interval.start, a);
+        hs_time_format_iso(v->interval.end, b);
+        hs_info(w->log, "invalidated %s over (%s, %s]", v->stream, a, b);
+    }
     return rc;
 }
 

@@ -78,6 +78,10 @@ YAML
 $HSCTL workflow add "$wf_file" > add.out 2>&1 || it_fail "workflow add: $(cat add.out)"
 $HSCTL compute neg --from 1700000000 --to 1700000060 --wait > compute.out 2>&1 || it_fail "compute: $(cat compute.out)"
 grep -Eq ', [0-9]+\.[0-9]{2}s$' compute.out || it_fail "compute's duration: $(cat compute.out)"
+# the scheduler logs the request's interval in ISO times, not microseconds
+iso() { $PY -c 'import datetime,sys; print(datetime.datetime.fromtimestamp(float(sys.argv[1]), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"; }
+grep -qF ": neg over ($(iso 1700000000), $(iso 1700000060)], " "$IT_DIR"/logs/scheduler*.log ||
+  it_fail "the scheduler's log of the request: $(grep ': neg over' "$IT_DIR"/logs/scheduler*.log)"
 json_lines() {  # $1: name; the rest: the command. Each line a JSON object; prints the objects as one list.
   local name=$1; shift
   "$@" > "$name.json" 2> "$name.err" || it_fail "$name --json failed: $(cat "$name.err")"
@@ -89,11 +93,24 @@ check() {  # $1: the JSON list; $2: a Python assertion on d
 }
 check "$(json_lines streams $HSCTL stream ls --json)" 'any(r["stream"] == "txt" and r["count"] == 2 for r in d)'
 check "$(json_lines intervals $HSCTL stream intervals negated --json)" 'd[0]["stream"] == "negated" and len(d[0]["calculated"]) == 1'
+# its times are ISO (as in jobs --json), the microseconds beside them
+check "$(json_lines intervals $HSCTL stream intervals negated --json)" \
+  'd[0]["calculated"] == [[__import__("time").strftime("%Y-%m-%dT%H:%M:%SZ", __import__("time").gmtime(t // 10**6)) for t in p] for p in d[0]["calculated_us"]] and d[0]["reopened"] == d[0]["reopened_us"] == []'
 check "$(json_lines workflows $HSCTL workflow ls --json)" 'd == [{"id": "neg", "loads": True, "factors": 1, "plates": 0, "online": None, "name": None}]'
 check "$(json_lines tools $HSCTL tool ls --json)" 'any(r["name"] == "apply" and r["kind"] == "tool" for r in d)'
 check "$(json_lines jobs $HSCTL jobs neg --json)" 'len(d) >= 1'
 check "$(json_lines status $HSCTL status --json)" 'sorted(r["id"] for r in d) == ["ingest", "scheduler", "tools", "writer"]'
 $HSCTL workflow ls | head -1 | grep -Eq '^ID +FACTORS +PLATES +ONLINE +NAME$' || it_fail "workflow ls table: $($HSCTL workflow ls)"
+
+# ---- workflow add and check name a bad file the same way: the path as typed
+mkdir -p sub
+printf 'id: bad\nfactors:\n  - tool: apply\n    params: {func: neg}\n    sources: [nums]\n    sink: 1/2\n' > sub/bad.yaml
+rc=0; $HSCTL workflow check sub/bad.yaml > /dev/null 2> check.err || rc=$?
+[ "$rc" = 1 ] || it_fail "workflow check of a bad file exited $rc: $(cat check.err)"
+rc=0; $HSCTL workflow add sub/bad.yaml > /dev/null 2> add.err || rc=$?
+[ "$rc" = 1 ] || it_fail "workflow add of a bad file exited $rc: $(cat add.err)"
+grep -q '^sub/bad\.yaml:6: ' check.err || it_fail "workflow check names the file: $(cat check.err)"
+grep -v '^hsctl: ' add.err | diff check.err - >&2 || it_fail "workflow add and check report a bad file differently"
 
 # ---- compute --timeout: its own exit code. Many jobs (one per second of ten days) outlast 0.5 s.
 cat > "$IT_DIR/slow.yaml" <<'YAML'

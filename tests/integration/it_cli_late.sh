@@ -63,18 +63,25 @@ I1=$((T0 + 100)); I2=$((T0 + 200))
 $HSCTL stream invalidate negated --from $I1 --to $I2 > "$IT_DIR/inv.out" 2>&1 ||
   it_fail "stream invalidate failed: $(cat "$IT_DIR/inv.out")"
 grep -q "^reopened: ($(iso $I1), $(iso $I2)]" "$IT_DIR/inv.out" || it_fail "invalidate said: $(cat "$IT_DIR/inv.out")"
+grep -qF "invalidated negated over ($(iso $I1), $(iso $I2)]" "$IT_DIR"/logs/writer*.log ||
+  it_fail "the writer's log of the invalidation: $(grep invalidated "$IT_DIR"/logs/writer*.log)"
 $HSCTL stream intervals negated > "$IT_DIR/iv.out"
 printf '%s\n%s\n' "($(iso $NA), $(iso $I1)] U ($(iso $I2), $(iso $B)]" "reopened: ($(iso $I1), $(iso $I2)]" > "$IT_DIR/iv.want"
 diff "$IT_DIR/iv.want" "$IT_DIR/iv.out" >&2 || it_fail "stream intervals negated after invalidate"
 $HSCTL stream intervals sums | grep -q '^reopened: ' || it_fail "sums (downstream) was not reopened: $($HSCTL stream intervals sums)"
 $HSCTL stream intervals negated --json > "$IT_DIR/iv.json"
 $PY - "$IT_DIR/iv.json" "$NA" "$I1" "$I2" "$B" <<'PY' || it_fail "stream intervals --json: $(cat "$IT_DIR/iv.json")"
-import json, sys
+import json, sys, time
 d = json.load(open(sys.argv[1]))
 a, i1, i2, b = (int(x) * 1000000 for x in sys.argv[2:])
+def iso(t_us):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_us // 10**6))
 assert d["stream"] == "negated", d
-assert d["calculated"] == [[a, i1], [i2, b]], d
-assert d["reopened"] == [[i1, i2]], d
+assert d["calculated_us"] == [[a, i1], [i2, b]], d
+assert d["reopened_us"] == [[i1, i2]], d
+# ISO times, as stream ls and jobs --json write them
+assert d["calculated"] == [[iso(a), iso(i1)], [iso(i2), iso(b)]], d
+assert d["reopened"] == [[iso(i1), iso(i2)]], d
 PY
 $HSCTL stream ls > "$IT_DIR/ls.out"
 grep -E '^negated .*; reopened 1$' "$IT_DIR/ls.out" > /dev/null || it_fail "stream ls: $(cat "$IT_DIR/ls.out")"

@@ -105,8 +105,10 @@ def iso(t_us):
     s, us = divmod(t_us, 10**6)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s)) + (".%06dZ" % us if us else "Z")
 ivs = json.load(open(d + "/ivs.json"))
-assert ivs["calculated"] == [[t0, a], [b, t0 + 600 * 10**6]], ("stream intervals --json", ivs)
-assert ivs["reopened"] == [[a, b]], ("stream intervals --json", ivs)
+assert ivs["calculated_us"] == [[t0, a], [b, t0 + 600 * 10**6]], ("stream intervals --json", ivs)
+assert ivs["reopened_us"] == [[a, b]], ("stream intervals --json", ivs)
+assert ivs["calculated"] == [[iso(t0), iso(a)], [iso(b), iso(t0 + 600 * 10**6)]], ("stream intervals --json", ivs)
+assert ivs["reopened"] == [[iso(a), iso(b)]], ("stream intervals --json", ivs)
 text = open(d + "/ivs.out").read()
 assert [l for l in text.splitlines() if "reopen" in l and iso(a) in l and iso(b) in l], \
     ("stream intervals shows no reopened line with %s and %s" % (iso(a), iso(b)), text)
