@@ -214,7 +214,13 @@ static void cur_finish(ingest_files *fs, const char *why)
         if (c->errors != NULL)
             fprintf(c->errors, "%s\n", why);
     }
-    if (!ok && c->errors != NULL) {
+    if (!ok && c->errors != NULL && c->instances == 0) {
+        /* Nothing stored (refused whole, or every line rejected): nothing stays behind. */
+        fprintf(c->errors,
+                "summary: 0 instances stored, %zu lines rejected%s; nothing of this file is "
+                "stored: drop the corrected file again\n",
+                c->rejected, why != NULL ? ", the file refused whole" : "");
+    } else if (!ok && c->errors != NULL) {
         /* The stored part stays stored: say so, and that a corrected file may come again whole. */
         fprintf(c->errors,
                 "summary: %zu instances stored, %zu lines rejected; the stored instances stay "

@@ -53,6 +53,10 @@ for i in 0 35; do
 done
 [ -f "$IN/failed/noheader3,k=1.csv" ] || it_fail "a three-column file without a header was not refused"
 grep -q "add a header line" "$IN/failed/noheader3,k=1.csv.errors" || it_fail "the refusal does not say to add a header"
+# Its summary says nothing was stored (not that stored instances stay stored).
+grep -q "^summary: 0 instances stored, 0 lines rejected, the file refused whole; nothing of this file is stored" \
+  "$IN/failed/noheader3,k=1.csv.errors" && ! grep -q "stay stored" "$IN/failed/noheader3,k=1.csv.errors" ||
+  { cat "$IN/failed/noheader3,k=1.csv.errors" >&2; it_fail "the summary of a file refused whole"; }
 [ "$(it_count "noheader3/k=1")" = 0 ] || it_fail "part of a refused file was stored"
 for _ in $(seq 1 50); do [ -f "$IN/done/events,site=lab.jsonl" ] && [ -f "$IN/failed/mixed,k=1.csv" ] && break; sleep 0.1; done
 [ -f "$IN/done/temperature,house=1,room=kitchen.csv" ] || it_fail "the CSV file was not moved to done/"
