@@ -356,8 +356,10 @@ static const struct {
 };
 
 /*
- * hsctl help [VERB] and hsctl VERB --help: the table's help of the verb;
- * for a verb without commands, its own detailed help follows.
+ * hsctl help [VERB] and hsctl VERB --help: for a verb without commands that
+ * has its own detailed help, that help (it starts with the usage line, so
+ * the table's usage line is not printed again) and the line on --data;
+ * otherwise the table's help of the verb.
  */
 static int help(hsctl *h, const char *name)
 {
@@ -366,24 +368,21 @@ static int help(hsctl *h, const char *name)
     const hsctl_cli_verb *v = hsctl_cli_verb_find(name);
     if (v == NULL)
         return unknown(NULL, name);
+    for (size_t i = 0; !hsctl_cli_has_cmds(v) && i < sizeof g_run / sizeof g_run[0]; i++)
+        if (strcmp(g_run[i].name, name) == 0) {
+            char *args[] = {(char *)name, "--help", NULL};
+            int rc = g_run[i].run(h, 2, args);
+            if (rc == HSCTL_OK)
+                puts("Every verb also takes --data DIR.");
+            return rc;
+        }
     hs_buf b;
     hs_buf_init(&b, 0);
     int rc = hsctl_cli_verb_help(v, &b);
     if (rc == HS_OK)
         fputs(hs_buf_cstr(&b), stdout);
     hs_buf_free(&b);
-    if (rc != HS_OK)
-        return hsctl_fail(HSCTL_SYSTEM, "out of memory");
-    if (hsctl_cli_has_cmds(v))
-        return HSCTL_OK;
-    for (size_t i = 0; i < sizeof g_run / sizeof g_run[0]; i++)
-        if (strcmp(g_run[i].name, name) == 0) {
-            char *args[] = {(char *)name, "--help", NULL};
-            putchar('\n');
-            fflush(stdout);
-            return g_run[i].run(h, 2, args);
-        }
-    return HSCTL_OK;
+    return rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
 }
 
 static int completion(int argc, char **argv)

@@ -156,12 +156,27 @@ rc=0; $HSCTL compute nosuch --from -1h --to now > /dev/null 2> nosuch.err || rc=
 [ "$rc" = 1 ] && grep -qx "hsctl: compute failed: no workflow 'nosuch' (hsctl workflow ls lists them)" nosuch.err ||
   it_fail "compute of no workflow exited $rc: $(cat nosuch.err)"
 
-# ---- help: every verb listed, each with its own help
+# ---- help: every verb listed, each with its own help, its usage printed once
+usage_once() {  # $1: what was asked; the help text in vhelp.out. One usage: line, no usage text twice.
+  $PY - vhelp.out <<'PY' || it_fail "$1 prints its usage more than once: $(cat vhelp.out)"
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+assert sum(l.startswith("usage: ") for l in lines) == 1, lines
+uses = [l.split("hsctl ", 1)[1] for l in lines if l.startswith(("usage: hsctl ", "       hsctl "))]
+assert len(uses) == len(set(uses)), uses
+PY
+}
 "$HS_BIN/hsctl" --help > help.out
 for v in up down status pub sub stream workflow compute jobs tool ctl top help completion; do
   grep -q "^  $v\b" help.out || it_fail "hsctl --help does not list $v"
-  "$HS_BIN/hsctl" help "$v" > /dev/null 2>&1 || it_fail "hsctl help $v failed"
-  [ "$v" = help ] || [ "$v" = completion ] || "$HS_BIN/hsctl" "$v" --help > /dev/null 2>&1 || it_fail "hsctl $v --help failed"
+  "$HS_BIN/hsctl" help "$v" > vhelp.out 2>&1 || it_fail "hsctl help $v failed"
+  usage_once "hsctl help $v"
+  [ "$v" = help ] || [ "$v" = completion ] || { "$HS_BIN/hsctl" "$v" --help > vhelp.out 2>&1 || it_fail "hsctl $v --help failed"; usage_once "hsctl $v --help"; }
+done
+for vc in "stream ls" "stream get" "stream intervals" "stream invalidate" "stream purge" "workflow add" \
+          "workflow ls" "workflow show" "workflow rm" "workflow check" "tool ls" "tool show"; do
+  "$HS_BIN/hsctl" $vc --help > vhelp.out 2>&1 || it_fail "hsctl $vc --help failed"
+  usage_once "hsctl $vc --help"
 done
 grep -q "^Exit codes:" help.out || it_fail "hsctl --help has no exit codes"
 "$HS_BIN/hsctl" stream get --help | grep -q -- "--format" || it_fail "stream get --help"
