@@ -895,11 +895,17 @@ static int jobs_one(void *ud, const char *key, const char *json)
         snprintf(iv, sizeof iv, "(%s, %s]", a, b);
         snprintf(count, sizeof count, "%llu", (unsigned long long)r->count);
         snprintf(dur, sizeof dur, "%.1fms", (double)r->duration_us / 1000.0);
-        const char *row[10] = {committed, r->workflow,
-                               factor,    r->pv[0] ? r->pv : "-",
-                               iv,        hs_proto_outcome_name(r->outcome),
-                               why,       count,
-                               dur,       r->error != NULL ? r->error : ""};
+        const char *row[11] = {committed,
+                               r->job,
+                               r->workflow,
+                               factor,
+                               r->pv[0] ? r->pv : "-",
+                               iv,
+                               hs_proto_outcome_name(r->outcome),
+                               why,
+                               count,
+                               dur,
+                               r->error != NULL ? r->error : ""};
         int rc = hsctl_table_add(&c->table, row);
         if (rc != HS_OK) {
             c->rc = rc;
@@ -922,9 +928,10 @@ int cmd_jobs(hsctl *h, int argc, char **argv)
         const char *v;
         if (strcmp(argv[i], "--help") == 0) {
             puts("usage: hsctl jobs [WORKFLOW] [--limit N] [--failed] [--json]\n"
-                 "The job history, newest first: workflow, factor, plate value, interval,\n"
-                 "outcome, why it ran (request, online, late, invalidate; +recompute when it\n"
-                 "replaced reopened results), instances, duration (and the error of failed jobs).");
+                 "The job history, newest first: job id, workflow, factor, plate value,\n"
+                 "interval, outcome, why it ran (request, online, late, invalidate; +recompute\n"
+                 "when it replaced reopened results), instances, duration (and the error of\n"
+                 "failed jobs). The job id is the one errors name (\"upstream job j-...\").");
             return 0;
         } else if (strcmp(argv[i], "--failed") == 0) {
             c.failed_only = true;
@@ -944,9 +951,10 @@ int cmd_jobs(hsctl *h, int argc, char **argv)
     char prefix[300] = "";
     if (wf != NULL)
         snprintf(prefix, sizeof prefix, "%s/", wf);
-    const char *heads[10] = {"COMMITTED", "WORKFLOW", "F",     "PLATE VALUE", "INTERVAL",
-                             "OUTCOME",   "WHY",      "COUNT", "DURATION",    "ERROR"};
-    if (!c.json && hsctl_table_init(&c.table, 10, heads, "lllllllrrl") != HS_OK)
+    /* JOB is the id that errors name ("upstream job j-..."). */
+    const char *heads[11] = {"COMMITTED", "JOB", "WORKFLOW", "F",        "PLATE VALUE", "INTERVAL",
+                             "OUTCOME",   "WHY", "COUNT",    "DURATION", "ERROR"};
+    if (!c.json && hsctl_table_init(&c.table, 11, heads, "llllllllrrl") != HS_OK)
         return hsctl_fail(HSCTL_SYSTEM, "out of memory");
     int rc = hs_store_doc_list(s, "history", prefix, true, c.failed_only ? 0 : (size_t)limit,
                                jobs_one, &c);

@@ -99,6 +99,16 @@ check "$(json_lines intervals $HSCTL stream intervals negated --json)" \
 check "$(json_lines workflows $HSCTL workflow ls --json)" 'd == [{"id": "neg", "loads": True, "factors": 1, "plates": 0, "online": None, "name": None}]'
 check "$(json_lines tools $HSCTL tool ls --json)" 'any(r["name"] == "apply" and r["kind"] == "tool" for r in d)'
 check "$(json_lines jobs $HSCTL jobs neg --json)" 'len(d) >= 1'
+# the jobs table has a JOB column holding the ids of jobs --json (the ids errors name)
+$HSCTL jobs neg > jobs.table
+$PY - jobs.json jobs.table <<'PY' || it_fail "jobs table without job ids: $(cat jobs.table)"
+import json, sys
+ids = [json.loads(l)["job"] for l in open(sys.argv[1])]
+lines = open(sys.argv[2]).read().splitlines()
+heads = lines[0].split()
+assert heads[:3] == ["COMMITTED", "JOB", "WORKFLOW"], heads
+assert [l.split()[1] for l in lines[1:]] == ids, (ids, lines)
+PY
 check "$(json_lines status $HSCTL status --json)" 'sorted(r["id"] for r in d) == ["ingest", "scheduler", "tools", "writer"]'
 $HSCTL workflow ls | head -1 | grep -Eq '^ID +FACTORS +PLATES +ONLINE +NAME$' || it_fail "workflow ls table: $($HSCTL workflow ls)"
 
