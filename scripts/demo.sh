@@ -71,8 +71,10 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 echo "the writer reopened what the late reading touches, here and downstream:"
-hsctl stream intervals room_temp/house=1/room=kitchen
-hsctl stream intervals house_temp/house=1
+for sid in room_temp/house=1/room=kitchen house_temp/house=1; do
+  echo "$sid:"
+  hsctl stream intervals "$sid" | sed 's/^/  /'
+done
 say "Computing again recomputes exactly the reopened intervals"
 hsctl compute house_climate --from "$FROM" --to "$TO" --wait
 echo "room_temp/house=1/room=kitchen after (its minute now includes the reading of 100):"
@@ -99,8 +101,16 @@ say "Picture of the workflow"
 hsctl workflow show house_climate --svg "$DATA/house_climate.svg"
 
 say "What to try next"
+# The stack stops when the demo ends unless HS_DEMO_KEEP is set: the list starts it again.
+if [ -n "${HS_DEMO_KEEP:-}" ]; then
+  UP="  (the stack keeps running, HS_DEMO_KEEP=1; hsctl down stops it)"
+else
+  UP="  hsctl up --data $DATA --port $PORT   start the stack again on the demo's data
+  (the demo stops it when it ends; HS_DEMO_KEEP=1 bash scripts/demo.sh keeps it running)"
+fi
 cat <<TXT
   export PATH=$ROOT/build/bin:\$PATH HS_DATA=$DATA
+$UP
   hsctl status                                   every service and its state
   hsctl stream ls                                streams with counts and calculated intervals
   hsctl stream get room_temp/house=2/room=kitchen --from -30m --format table
@@ -111,6 +121,7 @@ cat <<TXT
   hsctl stream intervals house_temp/house=1      shows what that reopened downstream
   hsctl tool ls                                  the tool library
   hsctl help; hsctl help stream                 every verb; a verb's commands and options
+  hsctl down                                     stop the stack
   (a new bash completes hsctl: completion installed in $COMPDIR)
-  (the picture: $DATA/house_climate.svg; the stack keeps running with HS_DEMO_KEEP=1)
+  (the picture: $DATA/house_climate.svg)
 TXT
