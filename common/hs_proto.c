@@ -375,7 +375,7 @@ typedef enum pf_type {
     PF_INTERVAL, /* hs_interval: [start, end] with start < end */
     PF_ISO,      /* int64_t: ISO-8601 time text */
     PF_OUTCOME,  /* hs_proto_outcome: ok, failed or stale */
-    PF_STATE,    /* hs_proto_req_state: running, done or failed */
+    PF_STATE,    /* hs_proto_req_state: running, done, failed or cancelled */
     PF_SKIP,     /* any value, read elsewhere (the envelope) */
     PF_FN,       /* the field's own reader, fn */
 } pf_type;
@@ -401,7 +401,7 @@ typedef struct pf_set {
 #define PF_ALL(table) (PF_N(table) == 64 ? ~UINT64_C(0) : BIT(PF_N(table)) - 1)
 
 static const char *const outcome_names[] = {"ok", "failed", "stale"};
-static const char *const req_state_names[] = {"running", "done", "failed"};
+static const char *const req_state_names[] = {"running", "done", "failed", "cancelled"};
 
 /* One of n names, as its index. */
 static int pd_enum(pd *d, const char *const *names, size_t n, const char *expect, int *out)
@@ -458,7 +458,7 @@ static int pf_read(pd *d, const pf *f, void *obj)
     case PF_OUTCOME:
         return pd_enum(d, outcome_names, 3, "ok, failed or stale", p);
     case PF_STATE:
-        return pd_enum(d, req_state_names, 3, "running, done or failed", p);
+        return pd_enum(d, req_state_names, 4, "running, done, failed or cancelled", p);
     case PF_SKIP:
         return hs_mp_skip(&d->r) == HS_OK ? HS_OK : pd_bad(d, "a value");
     default:
@@ -1614,7 +1614,7 @@ static void je_kopt(je *e, const char *k, const char *v)
 
 const char *hs_proto_req_state_name(hs_proto_req_state st)
 {
-    return (size_t)st < 3 ? req_state_names[st] : "?";
+    return (size_t)st < 4 ? req_state_names[st] : "?";
 }
 
 /* ------------------------------------------------------------------ service status */
@@ -1784,14 +1784,16 @@ void hs_proto_status_msg_free(hs_proto_status_msg *m)
         pm_free(&m->st, sizeof m->st, &m->arena);
 }
 
-static const char *const api_op_names[] = {"workflow_add", "workflow_rm", "compute", "ping"};
+static const char *const api_op_names[] = {"workflow_add", "workflow_rm", "compute", "ping",
+                                           "cancel"};
 
 int hs_proto_api_req_encode(hs_buf *out, const hs_proto_api_req *r)
 {
-    if ((size_t)r->op >= 4)
+    if ((size_t)r->op >= 5)
         return hs_err_set(HS_ERR_INVAL, "API request: unknown op");
     if ((r->op == HS_API_WORKFLOW_ADD && r->definition == NULL) ||
-        ((r->op == HS_API_WORKFLOW_RM || r->op == HS_API_COMPUTE) && r->workflow == NULL))
+        ((r->op == HS_API_WORKFLOW_RM || r->op == HS_API_COMPUTE) && r->workflow == NULL) ||
+        (r->op == HS_API_CANCEL && r->request == NULL))
         return hs_err_set(HS_ERR_INVAL, "API request: a required field is NULL");
     hs_buf_reset(out);
     je e = {out, HS_OK};
@@ -1807,6 +1809,10 @@ int hs_proto_api_req_encode(hs_buf *out, const hs_proto_api_req *r)
         je_kint(&e, "from", r->iv.start);
         je_kint(&e, "to", r->iv.end);
         je_kopt(&e, "request", r->request);
+        if (r->dry_run)
+            je_kbool(&e, "dry_run", true);
+    } else if (r->op == HS_API_CANCEL) {
+        je_kstr(&e, "request", r->request, false);
     }
     je_raw(&e, "}");
     return e.rc;
@@ -1830,13 +1836,14 @@ static const pf api_req_fields[] = {
     {"from", PF_INT, offsetof(hs_proto_api_req, iv.start), NULL},
     {"to", PF_INT, offsetof(hs_proto_api_req, iv.end), NULL},
     {"request", PF_FN, 0, pd_request_id},
+    {"dry_run", PF_BOOL, offsetof(hs_proto_api_req, dry_run), NULL},
 };
 
 int hs_proto_api_req_decode(hs_proto_api_req_msg *m, const char *json, size_t len)
 {
     /* The members each op may have and must have, by bit of api_req_fields (unknown op last). */
-    static const uint64_t allowed[] = {0x7, 0x9, 0x79, 0x1, 0x7f};
-    static const uint64_t required[] = {0x3, 0x9, 0x39, 0x1, 0x1};
+    static const uint64_t allowed[] = {0x7, 0x9, 0xf9, 0x1, 0x41, 0xff};
+    static const uint64_t required[] = {0x3, 0x9, 0x39, 0x1, 0x41, 0x1};
     pm_init(&m->req, sizeof m->req, &m->arena);
     hs_proto_api_req *r = &m->req;
     r->op = HS_API_UNKNOWN;
@@ -1844,7 +1851,7 @@ int hs_proto_api_req_decode(hs_proto_api_req_msg *m, const char *json, size_t le
     int rc = pd_json_message(&m->arena, json, len, "API request", &set, 1);
     if (rc != HS_OK)
         return rc;
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < 5; i++)
         if (strcmp(r->op_text, api_op_names[i]) == 0)
             r->op = (hs_api_op)i;
     for (size_t i = 0; i < PF_N(api_req_fields); i++) {
@@ -1891,6 +1898,15 @@ int hs_proto_api_reply_encode(hs_buf *out, const hs_proto_api_reply *r)
         je_kstr(&e, "request", r->request, false);
         je_kuint(&e, "jobs", r->jobs);
         je_kuint(&e, "reopened", r->reopened);
+        if (r->unplanned > 0)
+            je_kuint(&e, "unplanned", r->unplanned);
+        break;
+    case HS_API_CANCEL:
+        if (r->request == NULL)
+            return hs_err_set(HS_ERR_INVAL, "API reply: request is NULL");
+        je_kstr(&e, "request", r->request, false);
+        je_kuint(&e, "dropped", r->dropped);
+        je_kuint(&e, "running", r->running);
         break;
     case HS_API_PING:
         je_kuint(&e, "workflows", r->workflows);
@@ -1915,6 +1931,9 @@ static const pf api_reply_fields[] = {
     {"workflows", PF_UINT, offsetof(hs_proto_api_reply, workflows), NULL},
     {"inflight", PF_UINT, offsetof(hs_proto_api_reply, inflight), NULL},
     {"reopened", PF_UINT, offsetof(hs_proto_api_reply, reopened), NULL},
+    {"unplanned", PF_UINT, offsetof(hs_proto_api_reply, unplanned), NULL},
+    {"dropped", PF_UINT, offsetof(hs_proto_api_reply, dropped), NULL},
+    {"running", PF_UINT, offsetof(hs_proto_api_reply, running), NULL},
 };
 
 int hs_proto_api_reply_decode(hs_proto_api_reply_msg *m, const char *json, size_t len)
@@ -1937,7 +1956,7 @@ void hs_proto_api_reply_msg_free(hs_proto_api_reply_msg *m)
 
 int hs_proto_progress_encode(hs_buf *out, const hs_proto_progress *p)
 {
-    if (p->request == NULL || p->workflow == NULL || (size_t)p->state > 2)
+    if (p->request == NULL || p->workflow == NULL || (size_t)p->state > 3)
         return hs_err_set(HS_ERR_INVAL, "progress: a required field is NULL");
     hs_buf_reset(out);
     je e = {out, HS_OK};
@@ -1953,6 +1972,10 @@ int hs_proto_progress_encode(hs_buf *out, const hs_proto_progress *p)
         e.rc = hs_buf_printf(out, ",\"elapsed_s\":%.3f", p->elapsed_s);
     if (p->error != NULL && p->error[0] != '\0')
         je_kstr(&e, "error", p->error, false);
+    if (p->jobs_dropped > 0)
+        je_kuint(&e, "jobs_dropped", p->jobs_dropped);
+    if (p->jobs_unplanned > 0)
+        je_kuint(&e, "jobs_unplanned", p->jobs_unplanned);
     je_raw(&e, "}");
     return e.rc;
 }
@@ -1967,6 +1990,8 @@ static const pf progress_fields[] = {
     {"instances", PF_UINT, offsetof(hs_proto_progress, instances), NULL},
     {"elapsed_s", PF_DOUBLE, offsetof(hs_proto_progress, elapsed_s), NULL},
     {"error", PF_STR, offsetof(hs_proto_progress, error), NULL},
+    {"jobs_dropped", PF_UINT, offsetof(hs_proto_progress, jobs_dropped), NULL},
+    {"jobs_unplanned", PF_UINT, offsetof(hs_proto_progress, jobs_unplanned), NULL},
 };
 
 int hs_proto_progress_decode(hs_proto_progress_msg *m, const char *json, size_t len)
@@ -1984,7 +2009,7 @@ void hs_proto_progress_msg_free(hs_proto_progress_msg *m)
 
 int hs_proto_request_doc_encode(hs_buf *out, const hs_proto_request_doc *d)
 {
-    if (d->request == NULL || d->workflow == NULL || (size_t)d->state > 2)
+    if (d->request == NULL || d->workflow == NULL || (size_t)d->state > 3)
         return hs_err_set(HS_ERR_INVAL, "request document: a required field is NULL");
     char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
     hs_time_format_iso(d->iv.start, a);

@@ -443,6 +443,7 @@ typedef enum hs_api_op {
     HS_API_WORKFLOW_RM,
     HS_API_COMPUTE,
     HS_API_PING,
+    HS_API_CANCEL,  /* stops a compute request: its queued jobs are dropped */
     HS_API_UNKNOWN, /* answered with an error that names it */
 } hs_api_op;
 
@@ -453,7 +454,8 @@ typedef struct hs_proto_api_req {
     const char *definition; /* workflow_add: the file's text */
     const char *filename;   /* workflow_add; NULL: "workflow" */
     hs_interval iv;         /* compute: (from, to] */
-    const char *request;    /* compute; NULL: the scheduler makes one */
+    const char *request;    /* compute (NULL: the scheduler makes one); cancel: required */
+    bool dry_run;           /* compute: count the jobs it would plan, plan nothing */
 } hs_proto_api_req;
 
 typedef struct hs_proto_api_req_msg {
@@ -475,8 +477,11 @@ typedef struct hs_proto_api_reply {
     const char *workflow; /* workflow_add */
     uint64_t factors;     /* workflow_add */
     bool unchanged;       /* workflow_add */
-    const char *request;  /* compute */
-    uint64_t jobs;        /* compute: jobs planned; ping: jobs known */
+    const char *request;  /* compute, cancel */
+    uint64_t jobs;        /* compute: jobs planned (dry_run: it would plan); ping: jobs known */
+    uint64_t unplanned;   /* compute: jobs left to plan when the job table has room (max_jobs) */
+    uint64_t dropped;     /* cancel: queued jobs dropped */
+    uint64_t running;     /* cancel: jobs under way, let finish */
     uint64_t reopened;    /* compute: intervals in the request that late data reopened */
     uint64_t workflows;   /* ping */
     uint64_t inflight;    /* ping */
@@ -497,6 +502,7 @@ typedef enum hs_proto_req_state {
     HS_REQ_RUNNING,
     HS_REQ_DONE,
     HS_REQ_FAILED,
+    HS_REQ_CANCELLED, /* stopped by cancel or by removing its workflow; final */
 } hs_proto_req_state;
 
 const char *hs_proto_req_state_name(hs_proto_req_state st);
@@ -508,7 +514,9 @@ typedef struct hs_proto_progress {
     hs_proto_req_state state;
     uint64_t jobs_total, jobs_done, jobs_failed, instances;
     double elapsed_s;
-    const char *error; /* NULL: none */
+    const char *error;       /* NULL: none */
+    uint64_t jobs_dropped;   /* cancelled: queued jobs that will not run for it */
+    uint64_t jobs_unplanned; /* jobs it still needs, planned when the job table has room */
 } hs_proto_progress;
 
 typedef struct hs_proto_progress_msg {

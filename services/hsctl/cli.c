@@ -73,11 +73,11 @@ static const hsctl_cli_cmd c_workflow[] = {
     {"rm", "ID", "remove a workflow (its streams are kept)", "", HSCTL_ARG_WORKFLOW, NULL},
     {"check", "FILE", "validate a workflow file only", "", HSCTL_ARG_FILE, NULL},
     END};
-static const hsctl_cli_cmd c_compute[] = {{NULL, "ID --from T --to T [--wait] [--timeout SECONDS]",
-                                           "compute what is missing (or reopened) over (FROM, TO]",
-                                           "--from --to --wait --timeout", HSCTL_ARG_WORKFLOW,
-                                           NULL},
-                                          END};
+static const hsctl_cli_cmd c_compute[] = {
+    {NULL, "ID --from T --to T [--wait] [--timeout SECONDS] [--yes] [--confirm-over N]",
+     "compute what is missing (or reopened) over (FROM, TO]; --cancel REQUEST stops one",
+     "--from --to --wait --timeout --yes --confirm-over --cancel", HSCTL_ARG_WORKFLOW, NULL},
+    END};
 static const hsctl_cli_cmd c_jobs[] = {{NULL, "[WORKFLOW] [--limit N] [--failed] [--json]",
                                         "the job history, newest first", "--limit --failed --json",
                                         HSCTL_ARG_WORKFLOW, NULL},
@@ -135,6 +135,9 @@ static const struct {
                    "     does not answer, jobs failed (compute --wait); also an unknown verb\n"
                    "     or command (usage error)"},
     {HSCTL_TIMEOUT, "gave up waiting (compute --wait --timeout): the request goes on"},
+    {HSCTL_CANCELLED, "the request compute --wait followed was cancelled (compute --cancel,\n"
+                      "     workflow rm)"},
+    {HSCTL_INTERRUPTED, "interrupted (Ctrl-C) while compute --wait waited: the request goes on"},
 };
 
 const hsctl_cli_verb *hsctl_cli_verbs(size_t *n)
@@ -391,7 +394,8 @@ int hsctl_cli_completion_bash(hs_buf *out)
         "        case $w in\n"
         "            --data) global=(--data \"${COMP_WORDS[i+1]}\"); ((i++)); continue ;;\n"
         "            "
-        "--from|--to|--t|--qos|--port|--broker|--limit|--count|--timeout|--interval|--head|--tail|-"
+        "--cancel|--confirm-over|--from|--to|--t|--qos|--port|--broker|--limit|--count|--timeout|--"
+        "interval|--head|--tail|-"
         "-format|--svg) ((i++)); continue ;;\n"
         "            --*) continue ;;\n"
         "        esac\n"
@@ -404,7 +408,8 @@ int hsctl_cli_completion_bash(hs_buf *out)
         "        --svg) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
         "        --format) COMPREPLY=($(compgen -W 'json csv table' -- \"$cur\")); return ;;\n"
         "        "
-        "--from|--to|--t|--port|--broker|--limit|--count|--timeout|--interval|--head|--tail|--qos) "
+        "--cancel|--confirm-over|--from|--to|--t|--port|--broker|--limit|--count|--timeout|--"
+        "interval|--head|--tail|--qos) "
         "return ;;\n"
         "    esac\n"
         "    if [[ -z $verb ]]; then\n"

@@ -24,6 +24,8 @@ enum {
     HSCTL_SYSTEM = 2,  /* system error: broker or store unreachable, jobs failed */
     HSCTL_USAGE = 2,   /* an unknown verb or command (shells' usage code) */
     HSCTL_TIMEOUT = 3, /* gave up waiting (compute --wait --timeout): the request goes on */
+    HSCTL_CANCELLED = 4,     /* the request compute --wait followed was cancelled */
+    HSCTL_INTERRUPTED = 130, /* Ctrl-C (compute --wait): the request goes on */
 };
 
 /* What a command's positional argument names, for completion. */

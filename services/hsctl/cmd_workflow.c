@@ -725,12 +725,22 @@ static void on_int(int sig)
     g_interrupted = 1;
 }
 
-static void show_progress(const hs_proto_progress *p, bool tty, bool final)
+/*
+ * One progress line of a request. elapsed_s is hsctl's own time since it
+ * sent the request: the same start as --timeout.
+ */
+static void show_progress(const hs_proto_progress *p, double elapsed_s, bool tty, bool final)
 {
     long t = (long)p->jobs_total, d = (long)p->jobs_done, f = (long)p->jobs_failed;
-    double e = p->elapsed_s, n = (double)p->instances;
+    long x = (long)p->jobs_dropped, u = (long)p->jobs_unplanned;
+    double e = elapsed_s, n = (double)p->instances;
     double rate = e > 0 ? n / e : 0;
     double eta = d + f > 0 && t > d + f ? e / (double)(d + f) * (double)(t - d - f) : 0;
+    char more[64] = "";
+    if (u > 0)
+        snprintf(more, sizeof more, ", %ld more to plan", u);
+    else if (x > 0)
+        snprintf(more, sizeof more, ", %ld dropped", x);
     if (tty) {
         int width = 30, fill = t > 0 ? (int)((d + f) * width / t) : width;
         char bar[64], failed[32] = "";
@@ -740,32 +750,91 @@ static void show_progress(const hs_proto_progress *p, bool tty, bool final)
         if (f)
             snprintf(failed, sizeof failed, ", failed %ld", f);
         char secs[HSCTL_SECONDS_MAX];
-        printf("\r[%s] %ld/%ld jobs%s  %.0f inst/s  %s%s ", bar, d + f, t, failed, rate,
+        printf("\r[%s] %ld/%ld jobs%s%s  %.0f inst/s  %s%s ", bar, d + f, t, failed, more, rate,
                final ? "took " : "ETA ", hsctl_fmt_seconds(final ? e : eta, secs));
         if (final)
             printf("\n");
         fflush(stdout);
     } else {
         char secs[HSCTL_SECONDS_MAX];
-        printf("%s: %ld/%ld jobs done, %ld failed, %.0f instances, %.1f inst/s, %s\n",
-               hs_proto_req_state_name(p->state), d, t, f, n, rate, hsctl_fmt_seconds(e, secs));
+        printf("%s: %ld/%ld jobs done, %ld failed%s, %.0f instances, %.1f inst/s, %s\n",
+               hs_proto_req_state_name(p->state), d, t, f, more, n, rate,
+               hsctl_fmt_seconds(e, secs));
+        fflush(stdout);
     }
+}
+
+/* compute --cancel REQUEST. */
+static int compute_cancel(hsctl *h, const char *rid)
+{
+    hs_proto_api_req q = {.op = HS_API_CANCEL, .request = rid};
+    hs_proto_api_reply_msg reply;
+    int rc = api_call(h, &q, "cancel", &reply, 30000);
+    if (rc == HSCTL_OK)
+        printf("request %s cancelled: %llu queued jobs dropped, %llu running jobs let finish\n",
+               rid, (unsigned long long)reply.reply.dropped,
+               (unsigned long long)reply.reply.running);
+    hs_proto_api_reply_msg_free(&reply);
+    return rc;
+}
+
+/*
+ * The guard against a mistyped interval: asks the scheduler how many jobs
+ * the request would plan (a dry run) and refuses more than confirm_over
+ * without --yes, with the count and the command to run.
+ */
+static int compute_confirm(hsctl *h, const hs_proto_api_req *q, long confirm_over, int argc,
+                           char **argv)
+{
+    hs_proto_api_req dry = *q;
+    dry.dry_run = true;
+    hs_proto_api_reply_msg reply;
+    int rc = api_call(h, &dry, "compute", &reply, 30000);
+    unsigned long long jobs = (unsigned long long)reply.reply.jobs;
+    hs_proto_api_reply_msg_free(&reply);
+    if (rc != HSCTL_OK || jobs <= (unsigned long long)confirm_over)
+        return rc;
+    char secs[HSCTL_SECONDS_MAX];
+    fprintf(stderr,
+            "hsctl: compute refused: it would plan %llu jobs (more than %ld) over %s; check --from "
+            "and --to, or run it with --yes:\n ",
+            jobs, confirm_over, hsctl_fmt_seconds((double)(q->iv.end - q->iv.start) / 1e6, secs));
+    fprintf(stderr, " hsctl");
+    for (int i = 0; i < argc; i++)
+        fprintf(stderr, " %s", argv[i]);
+    fprintf(stderr, " --yes\n");
+    return HSCTL_USER;
+}
+
+/* Where compute --wait gave up: the request goes on, and how to stop it. */
+static int compute_gave_up(int code, const char *what, const char *rid, bool tty)
+{
+    if (tty)
+        printf("\n");
+    return hsctl_fail(code, "%s; request %s goes on (hsctl compute --cancel %s stops it)", what,
+                      rid, rid);
 }
 
 int cmd_compute(hsctl *h, int argc, char **argv)
 {
-    const char *id = NULL;
+    const char *id = NULL, *cancel = NULL;
     int64_t from = 0, to = 0;
-    bool have_from = false, have_to = false, wait = false;
+    bool have_from = false, have_to = false, wait = false, yes = false;
     double timeout_s = 0;
+    long confirm_over = 10000;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0) {
-            puts("usage: hsctl compute ID --from T --to T [--wait] [--timeout SECONDS]\n"
+            puts("usage: hsctl compute ID --from T --to T [--wait] [--timeout SECONDS] [--yes]\n"
+                 "                        [--confirm-over N]\n"
+                 "       hsctl compute --cancel REQUEST\n"
                  "Asks the scheduler to compute workflow ID over (FROM, TO]: only what is not\n"
-                 "calculated yet. With --wait, shows progress until the last job is committed;\n"
-                 "exit 2 when jobs failed, 3 when --timeout SECONDS passed first (the request\n"
-                 "goes on).");
+                 "calculated yet. A request of more than N jobs (--confirm-over, default 10000;\n"
+                 "0: no limit) needs --yes. With --wait, shows progress until the last job is\n"
+                 "committed; exit 2 when jobs failed, 4 when the request was cancelled, 3 when\n"
+                 "--timeout SECONDS passed first and 130 on Ctrl-C (the request goes on: the\n"
+                 "message names it). --cancel REQUEST drops the request's queued jobs (jobs\n"
+                 "already running finish) and ends it as cancelled.");
             return 0;
         } else if (hsctl_opt(argc, argv, &i, "--from", &v)) {
             if (!hsctl_time(v, &from))
@@ -777,6 +846,18 @@ int cmd_compute(hsctl *h, int argc, char **argv)
             have_to = true;
         } else if (strcmp(argv[i], "--wait") == 0) {
             wait = true;
+        } else if (strcmp(argv[i], "--yes") == 0) {
+            yes = true;
+        } else if (hsctl_opt(argc, argv, &i, "--cancel", &v)) {
+            if (v == NULL || v[0] == '\0')
+                return hsctl_fail(HSCTL_USER, "--cancel needs a request id");
+            cancel = v;
+        } else if (hsctl_opt(argc, argv, &i, "--confirm-over", &v)) {
+            char *endp = NULL;
+            confirm_over = v ? strtol(v, &endp, 10) : -1;
+            if (v == NULL || endp == v || *endp != '\0' || confirm_over < 0)
+                return hsctl_fail(HSCTL_USER,
+                                  "--confirm-over needs a number of jobs (0: no limit)");
         } else if (hsctl_opt(argc, argv, &i, "--timeout", &v)) {
             timeout_s = v ? atof(v) : 0;
             if (!(timeout_s > 0))
@@ -789,6 +870,11 @@ int cmd_compute(hsctl *h, int argc, char **argv)
             return hsctl_fail(HSCTL_USER, "unexpected argument '%s'", argv[i]);
         }
     }
+    if (cancel != NULL) {
+        if (id != NULL || have_from || have_to || wait)
+            return hsctl_fail(HSCTL_USER, "usage: hsctl compute --cancel REQUEST (nothing else)");
+        return compute_cancel(h, cancel);
+    }
     if (id == NULL || !have_from || !have_to)
         return hsctl_fail(HSCTL_USER, "usage: hsctl compute ID --from T --to T [--wait]");
     if (from >= to)
@@ -798,15 +884,27 @@ int cmd_compute(hsctl *h, int argc, char **argv)
         return HSCTL_SYSTEM;
     char rid[64];
     snprintf(rid, sizeof rid, "c-%lld-%d", (long long)(hs_time_now_us() / 1000), (int)getpid());
+    hs_proto_api_req q = {.op = HS_API_COMPUTE, .workflow = id, .iv = {from, to}, .request = rid};
+    if (!yes && confirm_over > 0) {
+        int rc = compute_confirm(h, &q, confirm_over, argc, argv);
+        if (rc != HSCTL_OK)
+            return rc;
+    }
     hs_buf t;
     hs_buf_init(&t, 0);
     if (wait)
         (void)hs_mqtt_subscribe(m, hsctl_topic(h, &t, "progress/%s", rid), 1);
-    hs_proto_api_req q = {.op = HS_API_COMPUTE, .workflow = id, .iv = {from, to}, .request = rid};
+    bool tty = isatty(1);
+    if (wait)
+        signal(SIGINT, on_int);
+    /* One start for the progress shown and for --timeout: when the request is sent. */
+    int64_t start = hs_time_mono_us();
+    int64_t end = timeout_s > 0 ? start + (int64_t)(timeout_s * 1e6) : INT64_MAX;
     hs_proto_api_reply_msg reply;
     int rc = api_call(h, &q, "compute", &reply, 30000);
     if (rc == HSCTL_OK) {
         unsigned long long jobs = (unsigned long long)reply.reply.jobs;
+        unsigned long long unplanned = (unsigned long long)reply.reply.unplanned;
         if (reply.reply.reopened > 0)
             printf("late data or an invalidation reopened %llu intervals here: they are computed "
                    "again\n",
@@ -814,27 +912,40 @@ int cmd_compute(hsctl *h, int argc, char **argv)
         if (!wait)
             printf("request %s: %llu jobs planned (hsctl compute --wait shows progress)\n", rid,
                    jobs);
-        else if (!isatty(1))
+        else if (!tty)
             printf("request %s: %llu jobs planned\n", rid, jobs);
+        if (unplanned > 0)
+            printf("%llu more jobs are planned as the scheduler's job table (max_jobs) has room\n",
+                   unplanned);
         if (jobs == 0) {
             if (wait)
                 printf("nothing to compute: the interval is calculated already\n");
             wait = false;
         }
+        fflush(stdout); /* the request id, at once also into a file or a pipe */
     }
-    bool tty = isatty(1);
-    signal(SIGINT, on_int);
-    int64_t end = timeout_s > 0 ? hs_time_mono_us() + (int64_t)(timeout_s * 1e6) : INT64_MAX;
-    while (rc == HSCTL_OK && wait && !g_interrupted) {
-        if (hs_time_mono_us() > end) {
-            char secs[HSCTL_SECONDS_MAX];
-            rc = hsctl_fail(HSCTL_TIMEOUT, "gave up waiting after %s (the request goes on)",
-                            hsctl_fmt_seconds(timeout_s, secs));
+    while (rc == HSCTL_OK && wait) {
+        char secs[HSCTL_SECONDS_MAX], what[80];
+        int64_t now = hs_time_mono_us();
+        if (g_interrupted) {
+            rc = compute_gave_up(HSCTL_INTERRUPTED, "interrupted", rid, tty);
             break;
         }
+        if (now >= end) {
+            snprintf(what, sizeof what, "gave up waiting after %s",
+                     hsctl_fmt_seconds(timeout_s, secs));
+            rc = compute_gave_up(HSCTL_TIMEOUT, what, rid, tty);
+            break;
+        }
+        int64_t left_ms = end == INT64_MAX ? 200 : (end - now) / 1000 + 1;
         hs_mqtt_msg *msg;
-        if (hs_mqtt_recv(m, &msg, 200) != HS_OK)
+        if (hs_mqtt_recv(m, &msg, left_ms < 200 ? (int)left_ms : 200) != HS_OK)
             continue;
+        now = hs_time_mono_us();
+        if (now >= end) { /* it came after the deadline: the top of the loop gives up */
+            hs_mqtt_msg_free(msg);
+            continue;
+        }
         hs_proto_progress_msg pm;
         if (hs_proto_progress_decode(&pm, (const char *)msg->payload, msg->len) != HS_OK) {
             fprintf(stderr, "hsctl: unreadable progress message: %s\n", hs_err_detail());
@@ -843,15 +954,22 @@ int cmd_compute(hsctl *h, int argc, char **argv)
             continue;
         }
         bool final = pm.p.state != HS_REQ_RUNNING;
-        show_progress(&pm.p, tty, final);
+        show_progress(&pm.p, (double)(now - start) / 1e6, tty, final);
         if (final && pm.p.state == HS_REQ_FAILED)
             rc = hsctl_fail(HSCTL_SYSTEM, "some jobs failed: %s (hsctl jobs %s --failed)",
                             pm.p.error != NULL ? pm.p.error : "", id);
+        else if (final && pm.p.state == HS_REQ_CANCELLED)
+            rc =
+                hsctl_fail(HSCTL_CANCELLED, "request %s was cancelled (%s): %llu jobs dropped", rid,
+                           pm.p.error != NULL && pm.p.error[0] ? pm.p.error : "no reason given",
+                           (unsigned long long)pm.p.jobs_dropped);
         hs_proto_progress_msg_free(&pm);
         hs_mqtt_msg_free(msg);
         if (final)
             break;
     }
+    if (wait)
+        signal(SIGINT, SIG_DFL);
     hs_proto_api_reply_msg_free(&reply);
     hs_buf_free(&t);
     return rc;

@@ -110,9 +110,11 @@ static int do_compute(const hs_proto_api_req *req, const api_ops *ops, api_resul
     if (rc != HS_OK)
         return rc;
     api_computed c = {0};
-    rc = ops->compute(ops->ud, req->workflow, req->iv, req->request, &c, why);
+    rc = ops->compute(ops->ud, req->workflow, req->iv, req->request, req->dry_run, &c, why);
     if (rc != HS_OK)
         return fail_cb(out, rc, why);
+    if (req->dry_run && c.request == NULL)
+        c.request = req->request != NULL ? req->request : "dry-run";
     if (!api_request_id_ok(c.request))
         return fail(out, HS_ERR_STATE, "the request was made but its id is not valid");
     if (!keep(out, c.request))
@@ -121,6 +123,30 @@ static int do_compute(const hs_proto_api_req *req, const api_ops *ops, api_resul
     out->reply.request = out->text;
     out->reply.jobs = c.jobs;
     out->reply.reopened = c.reopened;
+    out->reply.unplanned = c.unplanned;
+    return HS_OK;
+}
+
+static int do_cancel(const hs_proto_api_req *req, const api_ops *ops, api_result *out, hs_buf *why)
+{
+    if (req->request == NULL)
+        return fail(out, HS_ERR_INVAL, "cancel needs a request id");
+    if (!api_request_id_ok(req->request))
+        return fail(out, HS_ERR_INVAL,
+                    "request id '%.80s' must be 1 to 63 bytes without '/', '+' or '#'",
+                    req->request);
+    if (ops->cancel == NULL)
+        return fail(out, HS_ERR_UNSUPPORTED, "this scheduler cannot cancel requests");
+    api_cancelled c = {0};
+    int rc = ops->cancel(ops->ud, req->request, &c, why);
+    if (rc != HS_OK)
+        return fail_cb(out, rc, why);
+    if (!keep(out, req->request))
+        return fail(out, HS_ERR_NOMEM, "out of memory");
+    out->reply.ok = true;
+    out->reply.request = out->text;
+    out->reply.dropped = c.dropped;
+    out->reply.running = c.running;
     return HS_OK;
 }
 
@@ -141,6 +167,9 @@ int api_handle(const hs_proto_api_req *req, const api_ops *ops, api_result *out)
     case HS_API_COMPUTE:
         rc = do_compute(req, ops, out, &why);
         break;
+    case HS_API_CANCEL:
+        rc = do_cancel(req, ops, out, &why);
+        break;
     case HS_API_PING: {
         api_stats st = {0};
         ops->ping(ops->ud, &st);
@@ -153,7 +182,7 @@ int api_handle(const hs_proto_api_req *req, const api_ops *ops, api_result *out)
     }
     default:
         rc = fail(out, HS_ERR_UNSUPPORTED,
-                  "unknown op '%s' (workflow_add, workflow_rm, compute, ping)",
+                  "unknown op '%s' (workflow_add, workflow_rm, compute, cancel, ping)",
                   req->op_text != NULL ? req->op_text : "");
         break;
     }

@@ -29,7 +29,14 @@ typedef struct api_computed {
     const char *request; /* the request's id (borrowed) */
     uint64_t jobs;       /* jobs planned */
     uint64_t reopened;   /* intervals in the request that late data or invalidation reopened */
+    uint64_t unplanned;  /* jobs left to plan once the job table has room (max_jobs) */
 } api_computed;
+
+/* What cancel did. */
+typedef struct api_cancelled {
+    uint64_t dropped; /* queued jobs dropped (those shared with live requests stay for them) */
+    uint64_t running; /* jobs under way, let finish */
+} api_cancelled;
 
 /* What ping reports. */
 typedef struct api_stats {
@@ -51,12 +58,19 @@ typedef struct api_ops {
     int (*workflow_rm)(void *ud, const char *id, hs_buf *why);
     /*
      * Starts a compute request of installed workflow over iv (start < end);
-     * request is the client's id or NULL (the callback makes one).
+     * request is the client's id or NULL (the callback makes one). With
+     * dry_run, only counts the jobs it would plan (out->jobs) and starts nothing.
      */
     int (*compute)(void *ud, const char *workflow, hs_interval iv, const char *request,
-                   api_computed *out, hs_buf *why);
+                   bool dry_run, api_computed *out, hs_buf *why);
     /* The counts a ping reports. */
     void (*ping)(void *ud, api_stats *out);
+    /*
+     * Cancels the running compute request id (a valid request id): its queued
+     * jobs are dropped, those under way finish. HS_ERR_NOTFOUND when no such
+     * request runs (why says whether it ended already).
+     */
+    int (*cancel)(void *ud, const char *id, api_cancelled *out, hs_buf *why);
     void *ud;
 } api_ops;
 
@@ -73,6 +87,7 @@ typedef struct api_result {
  * api_result_free. Returns HS_OK when the reply is ok, HS_ERR_UNSUPPORTED
  * for an unknown op, HS_ERR_INVAL for a request missing or misusing a field,
  * HS_ERR_NOTFOUND for an unknown workflow, or the failing callback's code.
+ * ops->cancel may be NULL (cancel is then refused as unsupported).
  */
 int api_handle(const hs_proto_api_req *req, const api_ops *ops, api_result *out);
 

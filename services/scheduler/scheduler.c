@@ -35,7 +35,7 @@ const hs_cfg_item scheduler_cfg_table[] = {
     {"max_inflight", HS_CFG_INT, "16", offsetof(scheduler_cfg, max_inflight), false,
      "jobs dispatched and not yet committed"},
     {"max_jobs", HS_CFG_INT, "200000", offsetof(scheduler_cfg, max_jobs), false,
-     "jobs planned at once"},
+     "jobs queued or dispatched at once (a larger request is planned in parts)"},
     {"workflows_dir", HS_CFG_STR, "", offsetof(scheduler_cfg, workflows_dir), false,
      "directory of workflow files (*.yaml, *.yml, *.json) added at start"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
@@ -76,10 +76,15 @@ struct sreq {
     bool online;
     hs_proto_trigger trigger; /* what made it: request, online tick, late data */
     size_t total, done, failed;
+    size_t dropped;   /* cancelled: jobs it waited for that will not run for it */
+    size_t unplanned; /* jobs its last planning could not add (job table full: max_jobs) */
     uint64_t instances;
     int64_t started_mono;
     int64_t last_progress;
+    int64_t refill_mono; /* when it was last planned again for its unplanned jobs */
     bool finished;
+    bool cancelled;       /* by cancel or by removing its workflow: final, never resumed */
+    char cancel_why[120]; /* cancelled: why (its progress error when no job failed) */
     char first_error[300];
     sjob **jobs; /* owned array of borrowed jobs attached to it, until it is released */
     size_t njobs, capjobs;
@@ -420,6 +425,18 @@ static void s_attach(sjob *j, sreq *r)
         r->failed++;
 }
 
+/* Jobs queued or dispatched: what max_jobs bounds. */
+static size_t s_live_jobs(const scheduler *s)
+{
+    return jobtab_count(s->jt, J_PENDING) + jobtab_count(s->jt, J_DISPATCHED);
+}
+
+/* Whether the job table has room for one more job. */
+static bool s_has_room(const scheduler *s)
+{
+    return (int64_t)s_live_jobs(s) < s->cfg->max_jobs;
+}
+
 /* Adds (or joins) the job for unit (f, u) over iv on behalf of r. */
 static void s_add_job(scheduler *s, sreq *r, swf *w, size_t f, size_t u, hs_interval iv)
 {
@@ -440,11 +457,8 @@ static void s_add_job(scheduler *s, sreq *r, swf *w, size_t f, size_t u, hs_inte
         s_attach(j, r);
         return;
     }
-    if ((int64_t)jobtab_count(s->jt, -1) >= s->cfg->max_jobs) {
-        if (r->first_error[0] == '\0')
-            snprintf(r->first_error, sizeof r->first_error,
-                     "more than max_jobs=%lld jobs are planned; raise max_jobs or job_span",
-                     (long long)s->cfg->max_jobs);
+    if (!s_has_room(s)) {
+        r->unplanned++; /* planned again when jobs end (s_refill) */
         return;
     }
     j = hs_calloc(1, sizeof *j);
@@ -510,6 +524,7 @@ static int s_plan(scheduler *s, sreq *r)
     planner_out_init(&out);
     int64_t span = w->wf->job_span_us > 0 ? w->wf->job_span_us : s->cfg->job_span_us;
     int rc = planner_plan(&pw, r->iv, span, &ops, &out);
+    r->unplanned = 0; /* counted again by s_add_job */
     for (size_t i = 0; i < out.n; i++) {
         const planner_job *pj = &out.v[i];
         if (pj->join)
@@ -517,6 +532,24 @@ static int s_plan(scheduler *s, sreq *r)
         else
             s_add_job(s, r, w, pj->factor, pj->unit, pj->iv);
     }
+    planner_out_free(&out);
+    return rc;
+}
+
+/*
+ * The jobs a request of w over iv would wait for (new ones and jobs under
+ * way it would join) into *n, planning nothing. HS_OK or the planner's error.
+ */
+static int s_plan_count(scheduler *s, swf *w, hs_interval iv, size_t *n)
+{
+    planner_wf pw = s_planner_wf(w);
+    s_planctx ctx = {s, w};
+    planner_ops ops = {s_plan_calculated, s_plan_under_way, &ctx};
+    planner_out out;
+    planner_out_init(&out);
+    int64_t span = w->wf->job_span_us > 0 ? w->wf->job_span_us : s->cfg->job_span_us;
+    int rc = planner_plan(&pw, iv, span, &ops, &out);
+    *n = out.n;
     planner_out_free(&out);
     return rc;
 }
@@ -798,6 +831,121 @@ static void s_on_status(scheduler *s, const hs_mqtt_msg *m)
     hs_proto_status_msg_free(&sm);
 }
 
+/* r no longer waits for job j (and drops its reference). */
+static void s_detach(sjob *j, sreq *r)
+{
+    for (size_t i = 0; i < j->nreqs; i++) {
+        if (j->reqs[i] != r)
+            continue;
+        memmove(&j->reqs[i], &j->reqs[i + 1], (j->nreqs - i - 1) * sizeof *j->reqs);
+        j->nreqs--;
+        if (r->refs > 0)
+            r->refs--;
+        return;
+    }
+}
+
+/*
+ * Removes job j, which no request waits for, from the table and frees it:
+ * it is neither done nor failed, and it is not recorded anywhere.
+ */
+static void s_drop_job(scheduler *s, sjob *j)
+{
+    if (s_job_state(j) == J_DISPATCHED && s->inflight > 0)
+        s->inflight--;
+    if (j->forget) {
+        for (size_t i = 0; i < s->nforget; i++) {
+            if (s->forget[i] == j) {
+                s->forget[i] = s->forget[--s->nforget];
+                break;
+            }
+        }
+    }
+    jobtab_remove(s->jt, &j->t);
+    hs_free(j->reqs);
+    hs_free(j);
+}
+
+/*
+ * Cancels request r (why says by what, for its progress and event): it
+ * stops waiting for its live jobs; a queued job that no other request waits
+ * for is dropped, a dispatched one finishes (its result is true data) and
+ * is not dispatched again. Dropped jobs are not failures. r ends in state
+ * cancelled (published and stored: it is not resumed after a restart).
+ * Adds the jobs dropped, kept for other requests and let finish to the
+ * counters given (each may be NULL).
+ */
+static void s_cancel(scheduler *s, sreq *r, const char *why, size_t *dropped, size_t *shared,
+                     size_t *running)
+{
+    size_t keep = 0, nd = 0, ns = 0, nr = 0;
+    for (size_t i = 0; i < r->njobs; i++) {
+        sjob *j = r->jobs[i];
+        if (!s_job_live(j)) {
+            r->jobs[keep++] = j; /* done or failed: kept for its counts */
+            continue;
+        }
+        s_detach(j, r);
+        if (s_job_state(j) == J_DISPATCHED) {
+            nr++;
+        } else if (j->nreqs == 0) {
+            s_drop_job(s, j);
+            nd++;
+        } else {
+            ns++;
+        }
+    }
+    r->njobs = keep;
+    size_t ended = r->done + r->failed;
+    r->dropped = r->total > ended ? r->total - ended : 0;
+    r->unplanned = 0;
+    r->cancelled = true;
+    hs_utf8_cut(r->cancel_why, sizeof r->cancel_why, why);
+    if (dropped != NULL)
+        *dropped += nd;
+    if (shared != NULL)
+        *shared += ns;
+    if (running != NULL)
+        *running += nr;
+    s_progress(s, r, true);
+}
+
+/*
+ * Removing workflow w: its requests under way are cancelled (one event
+ * each), the queued jobs nobody else waits for dropped, the dispatched
+ * ones let finish; one log line says how many.
+ */
+static void s_cancel_wf(scheduler *s, swf *w)
+{
+    size_t nreq = 0, dropped = 0, running = 0;
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&s->reqs, &pos)) != NULL) {
+        sreq *r = e->value;
+        if (r->w != w || r->finished)
+            continue;
+        s_cancel(s, r, "the workflow was removed", &dropped, NULL, NULL);
+        nreq++;
+    }
+    /* Jobs of w that no request waits for any more. */
+    jobtab_job *t = jobtab_live_first(s->jt);
+    while (t != NULL) {
+        jobtab_job *next = jobtab_next(t);
+        sjob *j = s_job_of(t);
+        if (j->w == w && s_job_state(j) == J_DISPATCHED) {
+            running++;
+        } else if (j->w == w && j->nreqs == 0) {
+            s_drop_job(s, j);
+            dropped++;
+        }
+        t = next;
+    }
+    hs_info(s->log,
+            "workflow %s removed: %zu requests cancelled, %zu queued jobs dropped, %zu running "
+            "jobs let finish (its streams are kept)",
+            w->wf->id, nreq, dropped, running);
+}
+
 /* Fails every job under way of workflow w. */
 static void s_fail_wf_jobs(scheduler *s, swf *w, const char *why)
 {
@@ -905,6 +1053,11 @@ static void s_pump(scheduler *s)
     jobtab_job *t;
     while ((t = jobtab_expired(s->jt, now)) != NULL) {
         sjob *j = s_job_of(t);
+        if (j->nreqs == 0) {
+            /* Its requests were cancelled: it is not dispatched again. */
+            s_drop_job(s, j);
+            continue;
+        }
         if (j->attempt >= s->cfg->max_attempts) {
             char why[200];
             snprintf(why, sizeof why, "no commit after %d dispatches of %llds each", j->attempt,
@@ -983,7 +1136,7 @@ static void s_req_persist(scheduler *s, sreq *r, hs_proto_req_state state)
         .done = r->done,
         .failed = r->failed,
         .instances = r->instances,
-        .error = r->first_error,
+        .error = r->first_error[0] != '\0' ? r->first_error : r->cancel_why,
     };
     if (hs_proto_request_doc_encode(&s->scratch, &d) == HS_OK)
         (void)s_doc_put(s, "requests", r->id, hs_buf_cstr(&s->scratch));
@@ -996,14 +1149,15 @@ static int s_plan(scheduler *s, sreq *r);
 static void s_progress(scheduler *s, sreq *r, bool force)
 {
     int64_t now = hs_time_mono_us();
-    bool complete = r->done + r->failed >= r->total;
+    bool complete = r->cancelled || (r->done + r->failed >= r->total && r->unplanned == 0);
     /*
      * An offline request whose jobs are all done may still miss a part that
      * late data reopened while it ran: it is planned again (a few times at
      * most) before it counts as done.
      */
     enum { MAX_REPLANS = 8 };
-    if (complete && !r->finished && !r->online && r->failed == 0 && r->replans < MAX_REPLANS) {
+    if (complete && !r->finished && !r->online && !r->cancelled && r->failed == 0 &&
+        r->replans < MAX_REPLANS) {
         size_t before = r->total;
         bool was = s->replanning;
         s->replanning = true;
@@ -1013,12 +1167,15 @@ static void s_progress(scheduler *s, sreq *r, bool force)
             r->replans++;
             complete = false;
         }
+        if (r->unplanned > 0)
+            complete = false; /* the job table filled meanwhile: s_refill goes on */
     }
     if (!force && !complete && now - r->last_progress < 200 * HS_US_PER_MS)
         return;
     r->last_progress = now;
-    hs_proto_req_state state =
-        complete ? (r->failed > 0 ? HS_REQ_FAILED : HS_REQ_DONE) : HS_REQ_RUNNING;
+    hs_proto_req_state state = r->cancelled ? HS_REQ_CANCELLED
+                               : complete   ? (r->failed > 0 ? HS_REQ_FAILED : HS_REQ_DONE)
+                                            : HS_REQ_RUNNING;
     double el = (double)(now - r->started_mono) / 1e6;
     hs_proto_progress p = {
         .request = r->id,
@@ -1029,7 +1186,9 @@ static void s_progress(scheduler *s, sreq *r, bool force)
         .jobs_failed = r->failed,
         .instances = r->instances,
         .elapsed_s = el,
-        .error = r->first_error,
+        .error = r->first_error[0] != '\0' ? r->first_error : r->cancel_why,
+        .jobs_dropped = r->dropped,
+        .jobs_unplanned = r->unplanned,
     };
     hs_buf t;
     hs_buf_init(&t, 0);
@@ -1043,10 +1202,18 @@ static void s_progress(scheduler *s, sreq *r, bool force)
         hs_proto_mon_level level = r->failed > 0 ? HS_MON_WARN
                                    : r->online   ? HS_MON_DEBUG
                                                  : HS_MON_INFO;
-        hs_service_mon_at(s->svc, level, &r->iv, "workflow_end",
-                          "%s request %s %s: %zu jobs, %zu failed, %" PRIu64 " instances, %.3fs",
-                          r->w->wf->id, r->id, hs_proto_req_state_name(state), r->total, r->failed,
-                          r->instances, el);
+        if (r->cancelled)
+            hs_service_mon_at(s->svc, level, &r->iv, "workflow_end",
+                              "%s request %s cancelled (%s): %zu jobs dropped; %zu jobs, %zu done, "
+                              "%zu failed, %" PRIu64 " instances, %.3fs",
+                              r->w->wf->id, r->id, r->cancel_why, r->dropped, r->total, r->done,
+                              r->failed, r->instances, el);
+        else
+            hs_service_mon_at(s->svc, level, &r->iv, "workflow_end",
+                              "%s request %s %s: %zu jobs, %zu failed, %" PRIu64
+                              " instances, %.3fs",
+                              r->w->wf->id, r->id, hs_proto_req_state_name(state), r->total,
+                              r->failed, r->instances, el);
         s_req_persist(s, r, state);
     }
 }
@@ -1094,6 +1261,52 @@ static sreq *s_request_as(scheduler *s, swf *w, hs_interval iv, bool online, con
                           r->total);
     }
     return r;
+}
+
+/*
+ * Requests that could not plan every job (the job table was full: max_jobs)
+ * are planned again as jobs end: when the table is at most half full, or
+ * when everything planned for them has ended; each at most every 500 ms.
+ * Planning is idempotent, so only the parts not calculated and not under
+ * way are added.
+ */
+static void s_refill(scheduler *s)
+{
+    if (!s_has_room(s))
+        return;
+    int64_t now = hs_time_mono_us();
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&s->reqs, &pos)) != NULL && s_has_room(s)) {
+        sreq *r = e->value;
+        if (r->finished || r->unplanned == 0 || now - r->refill_mono < 500 * HS_US_PER_MS)
+            continue;
+        bool idle = r->done + r->failed >= r->total;
+        if (!idle && (int64_t)s_live_jobs(s) > s->cfg->max_jobs / 2)
+            continue;
+        r->refill_mono = now;
+        size_t before = r->total;
+        bool was = s->replanning;
+        s->replanning = true; /* its failed jobs stay failed */
+        int rc = s_plan(s, r);
+        s->replanning = was;
+        if (rc != HS_OK)
+            hs_error(s->log, "planning the rest of %s failed: %s", r->id, hs_strerror(rc));
+        if (r->total > before)
+            hs_info(s->log, "request %s: %zu more jobs planned, %zu still to plan (max_jobs=%lld)",
+                    r->id, r->total - before, r->unplanned, (long long)s->cfg->max_jobs);
+        s_progress(s, r, r->total > before);
+    }
+}
+
+/* Forgets request r that has no job (a compute refused): not stored, not resumed. */
+static void s_request_forget(scheduler *s, sreq *r)
+{
+    if (!r->online)
+        (void)s_doc_del(s, "requests", r->id);
+    hs_map_remove(&s->reqs, r->id);
+    hs_free(r->jobs);
+    hs_free(r);
 }
 
 /*
@@ -1628,7 +1841,7 @@ static int s_api_workflow_rm(void *ud, const char *id, hs_buf *why)
         s_why(why, "no workflow ", id);
         return HS_ERR_NOTFOUND;
     }
-    s_fail_wf_jobs(s, w, "the workflow was removed");
+    s_cancel_wf(s, w);
     if (w->wf->nschemas > 0)
         s_schemas_publish(s, id, NULL);
     w->removed = true;
@@ -1639,7 +1852,6 @@ static int s_api_workflow_rm(void *ud, const char *id, hs_buf *why)
         s_why(why, "the writer did not confirm: ", hs_err_detail());
         return rc;
     }
-    hs_info(s->log, "workflow %s removed (its streams are kept)", id);
     return HS_OK;
 }
 
@@ -1665,7 +1877,7 @@ static uint64_t s_count_reopened(scheduler *s, const swf *w, hs_interval iv)
 }
 
 static int s_api_compute(void *ud, const char *workflow, hs_interval iv, const char *request,
-                         api_computed *out, hs_buf *why)
+                         bool dry_run, api_computed *out, hs_buf *why)
 {
     scheduler *s = ud;
     swf *w = s_wf(s, workflow);
@@ -1674,6 +1886,20 @@ static int s_api_compute(void *ud, const char *workflow, hs_interval iv, const c
         return HS_ERR_NOTFOUND;
     }
     uint64_t reopened = s_count_reopened(s, w, iv);
+    if (dry_run) {
+        size_t n = 0;
+        int rc = s_plan_count(s, w, iv, &n);
+        if (rc != HS_OK) {
+            s_why(why, "cannot plan: ", hs_strerror(rc));
+            return rc;
+        }
+        *out = (api_computed){request, n, reopened, 0};
+        return HS_OK;
+    }
+    if (request != NULL && hs_map_get(&s->reqs, request) != NULL) {
+        s_why(why, "a request under way has the id ", request);
+        return HS_ERR_EXISTS;
+    }
     sreq *r = s_request(s, w, iv, false, request);
     if (r == NULL) {
         s_why(why, "out of memory", "");
@@ -1684,15 +1910,18 @@ static int s_api_compute(void *ud, const char *workflow, hs_interval iv, const c
     hs_time_format_iso(iv.end, b);
     hs_info(s->log, "request %s: %s over (%s, %s], %zu jobs, %llu reopened intervals", r->id,
             workflow, a, b, r->total, (unsigned long long)reopened);
-    if (r->total == 0 && r->first_error[0] != '\0') {
+    if (r->total == 0 && r->unplanned > 0) {
         /* Nothing planned because the job table is full: not "calculated already". */
-        s_why(why, "no job planned: ", r->first_error);
-        if (hs_buf_puts(why, " (the jobs of requests under way count; try again when they are "
-                             "done)") != HS_OK)
+        hs_buf_reset(why);
+        if (hs_buf_printf(why,
+                          "no job planned: more than max_jobs=%lld jobs are planned (the jobs of "
+                          "requests under way count; try again when they are done)",
+                          (long long)s->cfg->max_jobs) != HS_OK)
             hs_buf_reset(why);
+        s_request_forget(s, r);
         return HS_ERR_LIMIT;
     }
-    *out = (api_computed){r->id, r->total, reopened};
+    *out = (api_computed){r->id, r->total, reopened, r->unplanned};
     return HS_OK;
 }
 
@@ -1700,6 +1929,67 @@ static void s_api_ping(void *ud, api_stats *out)
 {
     scheduler *s = ud;
     *out = (api_stats){s->wfs.n, jobtab_count(s->jt, -1), s->inflight};
+}
+
+/* The state of a request that is not under way, from the stored document ("" if none). */
+static const char *s_stored_state(scheduler *s, const char *id)
+{
+    const char *state = "";
+    hs_buf doc;
+    hs_buf_init(&doc, 0);
+    hs_proto_request_doc_msg rm;
+    if (hs_store_doc_get(s->store, "requests", id, &doc) == HS_OK) {
+        if (hs_proto_request_doc_decode(&rm, (const char *)doc.data, doc.len) == HS_OK)
+            state = hs_proto_req_state_name(rm.d.state);
+        hs_proto_request_doc_msg_free(&rm);
+    }
+    hs_buf_free(&doc);
+    return state; /* a static name */
+}
+
+static int s_api_cancel(void *ud, const char *id, api_cancelled *out, hs_buf *why)
+{
+    scheduler *s = ud;
+    sreq *r = hs_map_get(&s->reqs, id);
+    hs_buf_reset(why);
+    if (r == NULL || r->finished) {
+        const char *state = r != NULL ? (r->cancelled    ? "cancelled"
+                                         : r->failed > 0 ? "failed"
+                                                         : "done")
+                                      : s_stored_state(s, id);
+        if (state[0] == '\0' || strcmp(state, "running") == 0) {
+            if (hs_buf_printf(why, "no request %s under way (hsctl compute prints its id)", id) !=
+                HS_OK)
+                hs_buf_reset(why);
+            return HS_ERR_NOTFOUND;
+        }
+        if (hs_buf_printf(why, "request %s has ended (%s): nothing to cancel", id, state) != HS_OK)
+            hs_buf_reset(why);
+        return HS_ERR_STATE;
+    }
+    if (r->online) {
+        if (hs_buf_printf(why,
+                          "request %s is a run of online workflow %s: hsctl workflow rm %s stops "
+                          "the workflow",
+                          id, r->w->wf->id, r->w->wf->id) != HS_OK)
+            hs_buf_reset(why);
+        return HS_ERR_INVAL;
+    }
+    size_t dropped = 0, shared = 0, running = 0;
+    s_cancel(s, r, "hsctl compute --cancel", &dropped, &shared, &running);
+    hs_info(s->log,
+            "request %s cancelled: %zu queued jobs dropped, %zu kept for other requests, %zu "
+            "running jobs let finish",
+            id, dropped, shared, running);
+    /* Its state is stored before the reply: a restart does not resume it. */
+    int rc = hs_wclient_flush(s->wc, 30000);
+    if (rc != HS_OK) {
+        s_why(why, "the request is cancelled but the writer did not confirm its state: ",
+              hs_err_detail());
+        return rc;
+    }
+    *out = (api_cancelled){dropped, running};
+    return HS_OK;
 }
 
 /*
@@ -1718,12 +2008,17 @@ static void s_on_api(scheduler *s, const hs_mqtt_msg *m)
         hs_proto_api_req_msg_free(&am);
         return;
     }
-    api_ops ops = {s_api_has_workflow, s_api_workflow_add, s_api_workflow_rm,
-                   s_api_compute,      s_api_ping,         s};
+    api_ops ops = {s_api_has_workflow,
+                   s_api_workflow_add,
+                   s_api_workflow_rm,
+                   s_api_compute,
+                   s_api_ping,
+                   s_api_cancel,
+                   s};
     api_result res;
     int rc = api_handle(&am.req, &ops, &res);
     s_reply(s, m, &res.reply);
-    if (rc == HS_OK && res.reply.op == HS_API_COMPUTE) {
+    if (rc == HS_OK && res.reply.op == HS_API_COMPUTE && !am.req.dry_run) {
         /* After the reply, so that the client knows the request when progress arrives. */
         sreq *r = hs_map_get(&s->reqs, res.reply.request);
         if (r != NULL)
@@ -1936,6 +2231,7 @@ int scheduler_run(scheduler *s)
         }
         s_online(s);
         s_pump(s);
+        s_refill(s);
         s_reap_requests(s);
         hs_service_counters_get(s->svc)->backlog = jobtab_count(s->jt, -1);
         hs_service_tick(s->svc);

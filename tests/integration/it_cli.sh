@@ -133,7 +133,7 @@ factors:
     sink: slowneg
 YAML
 $HSCTL workflow add "$IT_DIR/slow.yaml" > add2.out 2>&1 || it_fail "workflow add slow: $(cat add2.out)"
-rc=0; $HSCTL compute slow --from 1700000000 --to 1700864000 --wait --timeout 0.5 > timeout.out 2>&1 || rc=$?
+rc=0; $HSCTL compute slow --from 1700000000 --to 1700864000 --yes --wait --timeout 0.5 > timeout.out 2>&1 || rc=$?
 [ "$rc" = 3 ] || it_fail "compute --timeout exited $rc, not 3: $(cat timeout.out)"
 grep -q "gave up waiting after 0.50s" timeout.out || it_fail "timeout message: $(cat timeout.out)"
 $HSCTL workflow rm slow > /dev/null 2>&1 || true

@@ -2,6 +2,9 @@
 # A compute that the scheduler cannot plan because its job table is full
 # (max_jobs, jobs of other requests under way) is refused with the reason,
 # exit 1: it is not "nothing to compute: the interval is calculated already".
+# A request larger than max_jobs is planned in parts as its jobs end: it is
+# done only when all of its interval is computed, and progress says how many
+# jobs are still to plan.
 . "$(dirname "$0")/lib.sh"
 
 export HS_MAX_JOBS=4
@@ -29,4 +32,20 @@ $HSCTL ctl tools resume > /dev/null 2>&1 || it_fail "resume failed"
 it_wait_eq 4 20 it_count ticks_a
 $HSCTL compute full_b --from 2020-01-01T00:00:00Z --to 2020-01-01T00:00:40Z --wait > "$IT_DIR/b2.out" 2>&1 || it_fail "compute full_b after: $(cat "$IT_DIR/b2.out")"
 it_wait_eq 4 20 it_count ticks_b
-it_log "a full job table is refused with its reason; the request goes through once it empties"
+
+# 8 jobs with room for 4: the rest is planned as the first ones end.
+cat > "$IT_DIR/c.yaml" <<YAML
+id: full_c
+job_span: 10s
+factors:
+  - tool: clock
+    params: {stride: 10s}
+    sink: ticks_c
+YAML
+$HSCTL workflow add "$IT_DIR/c.yaml" > /dev/null || it_fail "workflow add c"
+$HSCTL compute full_c --from 2020-01-01T00:00:00Z --to 2020-01-01T00:01:20Z --wait > "$IT_DIR/c.out" 2>&1 || it_fail "compute full_c: $(cat "$IT_DIR/c.out")"
+grep -q "^request [^:]*: 4 jobs planned" "$IT_DIR/c.out" || it_fail "not 4 jobs planned first: $(cat "$IT_DIR/c.out")"
+grep -q "^4 more jobs are planned as the scheduler's job table (max_jobs) has room" "$IT_DIR/c.out" || it_fail "the jobs left to plan are not said: $(cat "$IT_DIR/c.out")"
+grep -q "^done: 8/8 jobs done, 0 failed" "$IT_DIR/c.out" || it_fail "the request did not end done with 8 jobs: $(cat "$IT_DIR/c.out")"
+[ "$(it_count ticks_c)" = 8 ] || it_fail "ticks_c has $(it_count ticks_c) instances, not 8"
+it_log "a full job table is refused with its reason; the request goes through once it empties; a request over max_jobs is planned in parts to its end"

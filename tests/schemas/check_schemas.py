@@ -93,7 +93,7 @@ OPTIONAL_OPS = {"invalidate"}
 CTL_CMDS = ("ping", "stats", "get", "set", "pause", "resume", "drain", "shutdown")
 # Scheduler API operations -> the title of their successful reply in api.json#/$defs/reply.
 API_REPLIES = {"workflow_add": "workflow_add reply", "workflow_rm": "workflow_rm reply",
-               "compute": "compute reply", "ping": "ping reply"}
+               "compute": "compute reply", "ping": "ping reply", "cancel": "cancel reply"}
 STATUS_STATES = ("online", "paused", "offline")
 SCHEMA_FILES = sorted({f for v in TOPIC_KINDS.values()
                        for f in (v[0] if isinstance(v[0], tuple) else (v[0],))} |
@@ -646,6 +646,19 @@ PAYLOAD_SAMPLES = [
     ("api.json", "reply", {"ok": True, "request": "c-1", "jobs": 3, "reopened": 2}, True),
     ("api.json", "reply", {"ok": True, "request": "c-1", "jobs": 3, "reopened": -1}, False),
     ("api.json", "reply", {"ok": False}, False),
+    ("api.json", "request", {"op": "cancel", "request": "c-1-2"}, True),
+    ("api.json", "request", {"op": "cancel"}, False),
+    ("api.json", "request", {"op": "compute", "workflow": "w", "from": 0, "to": 10,
+                             "dry_run": True}, True),
+    ("api.json", "reply", {"ok": True, "request": "c-1", "dropped": 5, "running": 2}, True),
+    ("api.json", "reply", {"ok": True, "request": "c-1", "dropped": -1, "running": 2}, False),
+    ("progress.json", None, {"request": "r", "workflow": "w", "state": "cancelled",
+                             "jobs_total": 9, "jobs_done": 2, "jobs_failed": 0, "instances": 2,
+                             "elapsed_s": 0.5, "error": "hsctl compute --cancel",
+                             "jobs_dropped": 7}, True),
+    ("progress.json", None, {"request": "r", "workflow": "w", "state": "running",
+                             "jobs_total": 4, "jobs_done": 0, "jobs_failed": 0, "instances": 0,
+                             "elapsed_s": 0.5, "jobs_unplanned": 4}, True),
     ("schemas.json", None, {"workflow": "climate", "schemas": [
         {"stream": "pressure/#", "schema": {"type": "number", "maximum": 1100}},
         {"stream": "+/site=a", "schema": True}]}, True),

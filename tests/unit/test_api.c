@@ -4,7 +4,8 @@
  * hs_proto), each error path and its message (missing fields, a bad request
  * id, from >= to, an unknown workflow, a callback failing with and without a
  * message), an unknown op named in the reply, and that a refused request
- * calls no callback.
+ * calls no callback; cancel (its reply through the codec, its errors) and
+ * compute's dry run.
  */
 #include "test_suites.h"
 
@@ -25,6 +26,7 @@ typedef struct fake {
     hs_interval last_iv;
     bool req_null;
     char made_id[80]; /* what compute names its request */
+    bool dry_run;     /* compute was asked for a dry run */
 } fake;
 
 static bool f_has(void *ud, const char *id)
@@ -62,11 +64,12 @@ static int f_rm(void *ud, const char *id, hs_buf *why)
     return f->rc != HS_OK ? f_fail(f, why) : HS_OK;
 }
 
-static int f_compute(void *ud, const char *wf, hs_interval iv, const char *request,
+static int f_compute(void *ud, const char *wf, hs_interval iv, const char *request, bool dry_run,
                      api_computed *out, hs_buf *why)
 {
     fake *f = ud;
     f->calls++;
+    f->dry_run = dry_run;
     snprintf(f->last_wf, sizeof f->last_wf, "%s", wf);
     f->last_iv = iv;
     f->req_null = request == NULL;
@@ -75,7 +78,18 @@ static int f_compute(void *ud, const char *wf, hs_interval iv, const char *reque
         return f_fail(f, why);
     if (f->made_id[0] == '\0')
         snprintf(f->made_id, sizeof f->made_id, "%s", request != NULL ? request : "r-1-1");
-    *out = (api_computed){f->made_id, 42, 3};
+    *out = (api_computed){f->made_id, 42, 3, 7};
+    return HS_OK;
+}
+
+static int f_cancel(void *ud, const char *id, api_cancelled *out, hs_buf *why)
+{
+    fake *f = ud;
+    f->calls++;
+    snprintf(f->last_req, sizeof f->last_req, "%s", id);
+    if (f->rc != HS_OK)
+        return f_fail(f, why);
+    *out = (api_cancelled){11, 2};
     return HS_OK;
 }
 
@@ -88,7 +102,7 @@ static void f_ping(void *ud, api_stats *out)
 
 static api_ops ops_of(fake *f)
 {
-    api_ops o = {f_has, f_add, f_rm, f_compute, f_ping, f};
+    api_ops o = {f_has, f_add, f_rm, f_compute, f_ping, f_cancel, f};
     return o;
 }
 
@@ -215,6 +229,8 @@ static void test_compute(void)
     CU_ASSERT_STRING_EQUAL(m.reply.request, "r-1-1");
     CU_ASSERT_EQUAL(m.reply.jobs, 42);
     CU_ASSERT_EQUAL(m.reply.reopened, 3);
+    CU_ASSERT_EQUAL(m.reply.unplanned, 7);
+    CU_ASSERT_FALSE(f.dry_run);
     hs_proto_api_reply_msg_free(&m);
     api_result_free(&res);
 
@@ -298,6 +314,87 @@ static void test_ping(void)
     CU_ASSERT_EQUAL(f.calls, 1);
 }
 
+/* Encodes q as the client does and decodes it as the scheduler does. */
+static void req_round_trip(const hs_proto_api_req *q, hs_proto_api_req_msg *am)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    CU_ASSERT_EQUAL_FATAL(hs_proto_api_req_encode(&b, q), HS_OK);
+    CU_ASSERT_EQUAL(hs_proto_api_req_decode(am, (const char *)b.data, b.len), HS_OK);
+    hs_buf_free(&b);
+}
+
+static void test_cancel(void)
+{
+    fake f = {0};
+    api_ops o = ops_of(&f);
+    hs_proto_api_req q = {.op = HS_API_CANCEL, .request = "c-17-42"};
+    hs_proto_api_req_msg am;
+    req_round_trip(&q, &am);
+    CU_ASSERT_EQUAL(am.req.op, HS_API_CANCEL);
+    HS_REQUIRE(am.req.request);
+    CU_ASSERT_STRING_EQUAL(am.req.request, "c-17-42");
+    api_result res;
+    CU_ASSERT_EQUAL(api_handle(&am.req, &o, &res), HS_OK);
+    hs_proto_api_req_msg_free(&am);
+    CU_ASSERT_STRING_EQUAL(f.last_req, "c-17-42");
+    hs_proto_api_reply_msg m;
+    read_back(&res, &m);
+    CU_ASSERT_TRUE(m.reply.ok);
+    HS_REQUIRE(m.reply.request);
+    CU_ASSERT_STRING_EQUAL(m.reply.request, "c-17-42");
+    CU_ASSERT_EQUAL(m.reply.dropped, 11);
+    CU_ASSERT_EQUAL(m.reply.running, 2);
+    hs_proto_api_reply_msg_free(&m);
+    api_result_free(&res);
+    CU_ASSERT_EQUAL(f.calls, 1);
+    /* The codec refuses a cancel without a request, or with fields of other ops. */
+    const char *bad[] = {"{\"op\":\"cancel\"}", "{\"op\":\"cancel\",\"request\":\"a/b\"}",
+                         "{\"op\":\"cancel\",\"request\":\"r\",\"workflow\":\"w\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CU_ASSERT_NOT_EQUAL(hs_proto_api_req_decode(&am, bad[i], strlen(bad[i])), HS_OK);
+        hs_proto_api_req_msg_free(&am);
+    }
+    /* Errors: no id, a bad id (no callback), the scheduler knows no such request. */
+    fake g = {0};
+    hs_proto_api_req e = {.op = HS_API_CANCEL, .op_text = "cancel"};
+    expect_error(&g, &e, HS_ERR_INVAL, "cancel needs a request id");
+    e.request = "a+b";
+    expect_error(&g, &e, HS_ERR_INVAL,
+                 "request id 'a+b' must be 1 to 63 bytes without '/', '+' or '#'");
+    CU_ASSERT_EQUAL(g.calls, 0);
+    e.request = "c-1-1";
+    g.rc = HS_ERR_NOTFOUND;
+    g.why = "request c-1-1 has ended (done)";
+    expect_error(&g, &e, HS_ERR_NOTFOUND, "request c-1-1 has ended (done)");
+    CU_ASSERT_EQUAL(g.calls, 1);
+}
+
+static void test_compute_dry_run(void)
+{
+    fake f = {0};
+    api_ops o = ops_of(&f);
+    hs_proto_api_req q = {.op = HS_API_COMPUTE,
+                          .workflow = "wf1",
+                          .iv = {100, 200},
+                          .request = "c-5-6",
+                          .dry_run = true};
+    hs_proto_api_req_msg am;
+    req_round_trip(&q, &am);
+    CU_ASSERT_TRUE(am.req.dry_run);
+    api_result res;
+    CU_ASSERT_EQUAL(api_handle(&am.req, &o, &res), HS_OK);
+    CU_ASSERT_TRUE(f.dry_run);
+    CU_ASSERT_EQUAL(res.reply.jobs, 42);
+    api_result_free(&res);
+    hs_proto_api_req_msg_free(&am);
+    /* Without the flag the codec says false. */
+    q.dry_run = false;
+    req_round_trip(&q, &am);
+    CU_ASSERT_FALSE(am.req.dry_run);
+    hs_proto_api_req_msg_free(&am);
+}
+
 static void test_unknown_op(void)
 {
     fake f = {0};
@@ -307,12 +404,12 @@ static void test_unknown_op(void)
     CU_ASSERT_EQUAL_FATAL(hs_proto_api_req_decode(&am, json, strlen(json)), HS_OK);
     CU_ASSERT_EQUAL(am.req.op, HS_API_UNKNOWN);
     expect_error(&f, &am.req, HS_ERR_UNSUPPORTED,
-                 "unknown op 'frobnicate' (workflow_add, workflow_rm, compute, ping)");
+                 "unknown op 'frobnicate' (workflow_add, workflow_rm, compute, cancel, ping)");
     hs_proto_api_req_msg_free(&am);
     /* Built without an op name. */
     hs_proto_api_req q = {.op = HS_API_UNKNOWN, .op_text = NULL};
     expect_error(&f, &q, HS_ERR_UNSUPPORTED,
-                 "unknown op '' (workflow_add, workflow_rm, compute, ping)");
+                 "unknown op '' (workflow_add, workflow_rm, compute, cancel, ping)");
     CU_ASSERT_EQUAL(f.calls, 0);
     api_result_free(NULL);
 }
@@ -326,6 +423,8 @@ HS_TEST_INIT(api)
     HS_TEST(test_compute);
     HS_TEST(test_compute_errors);
     HS_TEST(test_ping);
+    HS_TEST(test_cancel);
+    HS_TEST(test_compute_dry_run);
     HS_TEST(test_unknown_op);
     return 0;
 }
