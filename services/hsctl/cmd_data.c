@@ -331,7 +331,7 @@ int cmd_sub(hsctl *h, int argc, char **argv)
                 hs_codec_decode_mpack(c.data, c.data_len, false, &b) == HS_OK) {
                 hs_buf_reset(&line);
                 if (sub_correction(&c, &b, wild ? sid : NULL, &line) == HS_OK) {
-                    fwrite(line.data, 1, line.len, stdout);
+                    (void)hsctl_write_buf(&line, stdout);
                     seen++;
                 }
             } else {
@@ -343,7 +343,7 @@ int cmd_sub(hsctl *h, int argc, char **argv)
                 hs_buf_reset(&line);
                 if (sub_instance(&b, i, wild ? sid : NULL, true, &line) != HS_OK)
                     continue;
-                fwrite(line.data, 1, line.len, stdout);
+                (void)hsctl_write_buf(&line, stdout);
                 seen++;
             }
         }
@@ -390,7 +390,7 @@ static int print_instance(out_fmt fmt, const hs_batch *b, size_t i, hs_buf *line
         }
     }
     if (rc == HS_OK)
-        fwrite(line->data, 1, line->len, stdout);
+        (void)hsctl_write_buf(line, stdout);
     return rc;
 }
 
@@ -565,7 +565,7 @@ static int ls_one(void *ud, const hs_stream_info *info)
                                "\"reopened\":%zu}\n",
                                kind_name(info->kind), (long long)n, info->calculated.n, reopened.n);
         if (rc == HS_OK)
-            fwrite(j.data, 1, j.len, stdout);
+            (void)hsctl_write_buf(&j, stdout);
         else if (c->rc == HS_OK)
             c->rc = rc;
         hs_buf_free(&j);

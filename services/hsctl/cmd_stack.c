@@ -636,7 +636,7 @@ int cmd_status(hsctl *h, int argc, char **argv)
     }
     int out = rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
     if (out == HSCTL_OK && json)
-        fwrite(j.data, 1, j.len, stdout);
+        (void)hsctl_write_buf(&j, stdout);
     else if (out == HSCTL_OK)
         out = hsctl_table_print(&t);
     hs_buf_free(&j);

@@ -530,7 +530,7 @@ static int ls_one(void *ud, const char *key, const char *json)
         hs_workflow_destroy(wf);
     }
     if (rc == HS_OK && c->json)
-        fwrite(j.data, 1, j.len, stdout);
+        (void)hsctl_write_buf(&j, stdout);
     hs_buf_free(&j);
     if (rc != HS_OK) {
         c->rc = rc;
@@ -587,7 +587,7 @@ static int wf_show(hsctl *h, const char *id, bool dot, const char *svg, bool jso
             if (p == NULL) {
                 rc = hsctl_fail(HSCTL_SYSTEM, "cannot run Graphviz dot (apt-get install graphviz)");
             } else {
-                fwrite(b.data, 1, b.len, p);
+                (void)hsctl_write_buf(&b, p);
                 int st = pclose(p);
                 if (st != 0)
                     rc = hsctl_fail(HSCTL_SYSTEM, "Graphviz dot failed (is graphviz installed?)");
@@ -1148,7 +1148,7 @@ static int tool_list(hs_tool_registry *r, bool json)
     }
     int out = rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
     if (out == HSCTL_OK && json)
-        fwrite(j.data, 1, j.len, stdout);
+        (void)hsctl_write_buf(&j, stdout);
     else if (out == HSCTL_OK)
         out = hsctl_table_print(&t);
     hs_buf_free(&j);

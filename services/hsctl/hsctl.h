@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct hsctl_cfg {
     char *broker_url;
@@ -45,6 +46,9 @@ typedef struct hsctl {
     char client_id[96];
     int64_t last_rtt_us; /* round trip of the last hsctl_request, request sent to reply */
 } hsctl;
+
+/* Writes b's bytes (none for an empty b) to f; HSCTL_SYSTEM if they could not all be written. */
+int hsctl_write_buf(const hs_buf *b, FILE *f);
 
 /* Prints "hsctl: <message>" to stderr and returns code. */
 int hsctl_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -115,13 +115,21 @@ bool hsctl_have_stack(hsctl *h)
     return false;
 }
 
+int hsctl_write_buf(const hs_buf *b, FILE *f)
+{
+    /* An empty buffer has no data pointer, which fwrite must not be given. */
+    if (b->len > 0 && fwrite(b->data, 1, b->len, f) != b->len)
+        return HSCTL_SYSTEM;
+    return HSCTL_OK;
+}
+
 int hsctl_table_print(hsctl_table *t)
 {
     hs_buf out;
     hs_buf_init(&out, 0);
     int rc = hsctl_table_flush(t, &out);
     if (rc == HS_OK)
-        fwrite(out.data, 1, out.len, stdout);
+        (void)hsctl_write_buf(&out, stdout);
     hs_buf_free(&out);
     return rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
 }
