@@ -627,50 +627,13 @@ static bool hs__ptype_ok(hs_param_type t, const hs_value *v)
     return false;
 }
 
-/*
- * Edit distance of a and b (insertions, deletions, substitutions and swaps
- * of two neighbours, each one edit), or limit + 1 once it is sure to exceed
- * limit: enough to tell a near miss from another word.
- */
-static size_t hs__distance(const char *a, size_t na, const char *b, size_t nb, size_t limit)
-{
-    enum { MAXW = 64 };
-    if (na > MAXW || nb > MAXW || (na > nb ? na - nb : nb - na) > limit)
-        return limit + 1;
-    size_t prev2[MAXW + 1], prev[MAXW + 1], row[MAXW + 1];
-    for (size_t j = 0; j <= nb; j++)
-        prev[j] = prev2[j] = j;
-    for (size_t i = 1; i <= na; i++) {
-        size_t best = i;
-        row[0] = i;
-        for (size_t j = 1; j <= nb; j++) {
-            size_t v = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-            if (prev[j] + 1 < v)
-                v = prev[j] + 1;
-            if (row[j - 1] + 1 < v)
-                v = row[j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                prev2[j - 2] + 1 < v)
-                v = prev2[j - 2] + 1;
-            row[j] = v;
-            if (v < best)
-                best = v;
-        }
-        if (best > limit)
-            return limit + 1;
-        memcpy(prev2, prev, (nb + 1) * sizeof prev[0]);
-        memcpy(prev, row, (nb + 1) * sizeof row[0]);
-    }
-    return prev[nb];
-}
-
 const char *hs_tool_suggest(const char *word, size_t len, const char *const *words, size_t n)
 {
     /* A near miss: at most one edit in short words, two in longer ones. */
     size_t limit = len <= 4 ? 1 : 2, best = limit + 1;
     const char *found = NULL;
     for (size_t i = 0; i < n; i++) {
-        size_t d = hs__distance(word, len, words[i], strlen(words[i]), limit);
+        size_t d = hs_text_distance(word, len, words[i], strlen(words[i]), limit);
         if (d < best) {
             best = d;
             found = words[i];

@@ -38,4 +38,12 @@ bool hs_utf8_valid(const void *s, size_t len);
  */
 bool hs_utf8_cut(char *dst, size_t size, const char *src);
 
+/*
+ * Edit distance of the bytes a[0..na) and b[0..nb) (insertions, deletions,
+ * substitutions and swaps of two neighbours, each one edit), or limit + 1
+ * once it is sure to exceed limit (and for words over 64 bytes): enough to
+ * tell a near miss ("did you mean") from another word.
+ */
+size_t hs_text_distance(const char *a, size_t na, const char *b, size_t nb, size_t limit);
+
 #endif

@@ -1,6 +1,8 @@
 /* hsctl's command table, its help and completion, and the output helpers (cli.h). */
 #include "cli.h"
 
+#include "hs_utf8.h"
+
 #include "hs_alloc.h"
 #include "hs_error.h"
 #include "hs_json.h"
@@ -169,34 +171,13 @@ const hsctl_cli_cmd *hsctl_cli_cmd_find(const hsctl_cli_verb *v, const char *nam
     return NULL;
 }
 
-/* Levenshtein distance of a and b, capped at 9 (names are short). */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 30 || lb > 30)
-        return 9;
-    size_t prev[32], cur[32];
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, cur, (lb + 1) * sizeof prev[0]);
-    }
-    return prev[lb] < 9 ? prev[lb] : 9;
-}
-
 const char *hsctl_cli_suggest(const char *word, const char *const *names, size_t n)
 {
     const char *best = NULL;
     size_t best_d = 3;
     size_t wl = strlen(word);
     for (size_t i = 0; i < n; i++) {
-        size_t d = edit_distance(word, names[i]);
+        size_t d = hs_text_distance(word, wl, names[i], strlen(names[i]), 8);
         /* A start of a name ("inter" for "intervals") is as good as one edit. */
         if (wl >= 2 && strncmp(names[i], word, wl) == 0 && d > 1)
             d = 1;

@@ -634,14 +634,7 @@ int cmd_status(hsctl *h, int argc, char **argv)
             rc = hsctl_table_add(&t, row);
         }
     }
-    int out = rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
-    if (out == HSCTL_OK && json)
-        (void)hsctl_write_buf(&j, stdout);
-    else if (out == HSCTL_OK)
-        out = hsctl_table_print(&t);
-    hs_buf_free(&j);
-    if (!json)
-        hsctl_table_free(&t);
+    int out = hsctl_listing_end(rc, json, &j, &t);
     if (out != HSCTL_OK)
         return out;
     if (n == 0 && !json)

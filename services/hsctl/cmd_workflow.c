@@ -1146,14 +1146,7 @@ static int tool_list(hs_tool_registry *r, bool json)
             rc = hsctl_table_add(&t, row);
         }
     }
-    int out = rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
-    if (out == HSCTL_OK && json)
-        (void)hsctl_write_buf(&j, stdout);
-    else if (out == HSCTL_OK)
-        out = hsctl_table_print(&t);
-    hs_buf_free(&j);
-    if (!json)
-        hsctl_table_free(&t);
+    int out = hsctl_listing_end(rc, json, &j, &t);
     return out;
 }
 

@@ -62,6 +62,13 @@ bool hsctl_have_stack(hsctl *h);
 /* Prints the rows of t added so far to stdout. HSCTL_OK, or HSCTL_SYSTEM after an error. */
 int hsctl_table_print(hsctl_table *t);
 
+/*
+ * Ends a listing built as JSON lines in j (json) or as table t: prints the
+ * one that was built when rc (of building it) is HS_OK, frees both, and
+ * returns the exit code.
+ */
+int hsctl_listing_end(int rc, bool json, hs_buf *j, hsctl_table *t);
+
 /* Connects to the broker (once); NULL after printing an error. */
 hs_mqtt *hsctl_mqtt(hsctl *h);
 /* Opens the store read-only (once); NULL after printing an error. */

@@ -123,6 +123,19 @@ int hsctl_write_buf(const hs_buf *b, FILE *f)
     return HSCTL_OK;
 }
 
+int hsctl_listing_end(int rc, bool json, hs_buf *j, hsctl_table *t)
+{
+    int out = rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    if (out == HSCTL_OK && json)
+        out = hsctl_write_buf(j, stdout);
+    else if (out == HSCTL_OK)
+        out = hsctl_table_print(t);
+    hs_buf_free(j);
+    if (!json)
+        hsctl_table_free(t);
+    return out;
+}
+
 int hsctl_table_print(hsctl_table *t)
 {
     hs_buf out;

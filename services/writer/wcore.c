@@ -1966,6 +1966,18 @@ typedef struct whist_list {
     size_t n, cap;
 } whist_list;
 
+/* Appends a copy of key to l's keys; 0, or HS_ERR_NOMEM. */
+static int w_keys_add(whist_list *l, const char *key)
+{
+    if (hs_grow(&l->keys, &l->cap, l->n + 1, sizeof *l->keys, 64) != HS_OK)
+        return HS_ERR_NOMEM;
+    l->keys[l->n] = hs_strdup(key);
+    if (l->keys[l->n] == NULL)
+        return HS_ERR_NOMEM;
+    l->n++;
+    return 0;
+}
+
 static int w_hist_collect(void *ud, const char *key, const char *json)
 {
     (void)json;
@@ -1978,13 +1990,7 @@ static int w_hist_collect(void *ud, const char *key, const char *json)
         return 0; /* not a record of this workflow (a workflow id with a '/' prefix of another) */
     if (committed >= l->before_us)
         return 1; /* in key order, so every later record is newer */
-    if (hs_grow(&l->keys, &l->cap, l->n + 1, sizeof *l->keys, 64) != HS_OK)
-        return HS_ERR_NOMEM;
-    l->keys[l->n] = hs_strdup(key);
-    if (l->keys[l->n] == NULL)
-        return HS_ERR_NOMEM;
-    l->n++;
-    return 0;
+    return w_keys_add(l, key);
 }
 
 /* Collects, newest first, the keys of the records beyond the newest max (whist_list.before_us). */
@@ -1996,13 +2002,7 @@ static int w_hist_over(void *ud, const char *key, const char *json)
         l->before_us--; /* one of the newest max, kept */
         return 0;
     }
-    if (hs_grow(&l->keys, &l->cap, l->n + 1, sizeof *l->keys, 64) != HS_OK)
-        return HS_ERR_NOMEM;
-    l->keys[l->n] = hs_strdup(key);
-    if (l->keys[l->n] == NULL)
-        return HS_ERR_NOMEM;
-    l->n++;
-    return 0;
+    return w_keys_add(l, key);
 }
 
 /* Collects workflow ids (the keys of docs/workflows). */
@@ -2010,13 +2010,7 @@ static int w_wf_collect(void *ud, const char *key, const char *json)
 {
     (void)json;
     whist_list *l = ud;
-    if (hs_grow(&l->keys, &l->cap, l->n + 1, sizeof *l->keys, 16) != HS_OK)
-        return HS_ERR_NOMEM;
-    l->keys[l->n] = hs_strdup(key);
-    if (l->keys[l->n] == NULL)
-        return HS_ERR_NOMEM;
-    l->n++;
-    return 0;
+    return w_keys_add(l, key);
 }
 
 static void w_strs_free(char **v, size_t n)

@@ -13,6 +13,7 @@
 #include "hs_fmt.h"
 #include "hs_hash.h"
 #include "hs_proto.h"
+#include "hs_tool.h"
 #include "hs_utf8.h"
 
 #include <CUnit/CUnit.h>
@@ -533,6 +534,27 @@ static void test_utf8_cut_long_error(void)
     CU_ASSERT_EQUAL(memcmp(d, text, strlen(d) - 3), 0);
 }
 
+/* Edit distance: each kind of edit counts one, a swap of neighbours too; cut off past limit. */
+static void test_text_distance(void)
+{
+    CU_ASSERT_EQUAL(hs_text_distance("get", 3, "get", 3, 2), 0);
+    CU_ASSERT_EQUAL(hs_text_distance("gett", 4, "get", 3, 2), 1); /* insertion */
+    CU_ASSERT_EQUAL(hs_text_distance("gt", 2, "get", 3, 2), 1);   /* deletion */
+    CU_ASSERT_EQUAL(hs_text_distance("maxx", 4, "max", 3, 2), 1);
+    CU_ASSERT_EQUAL(hs_text_distance("mean", 4, "maen", 4, 2), 1); /* swap */
+    CU_ASSERT_EQUAL(hs_text_distance("tumblin", 7, "tumbling", 8, 2), 1);
+    CU_ASSERT_EQUAL(hs_text_distance("kitten", 6, "sitting", 7, 8), 3); /* the textbook pair */
+    CU_ASSERT_EQUAL(hs_text_distance("kitten", 6, "sitting", 7, 2), 3); /* past limit: limit+1 */
+    CU_ASSERT_EQUAL(hs_text_distance("", 0, "abc", 3, 8), 3);
+    char longw[80];
+    memset(longw, 'a', sizeof longw);
+    CU_ASSERT_EQUAL(hs_text_distance(longw, 80, longw, 80, 4), 5); /* too long to compare */
+    /* The suggestion of tool parameters is made of it. */
+    const char *const words[] = {"ls", "get", "intervals", "invalidate", "purge"};
+    CU_ASSERT_STRING_EQUAL(hs_tool_suggest("gett", 4, words, 5), "get");
+    CU_ASSERT_PTR_NULL(hs_tool_suggest("zzz", 3, words, 5));
+}
+
 HS_TEST_INIT(text)
 {
     HS_TEST_SUITE_BEGIN("text");
@@ -542,6 +564,7 @@ HS_TEST_INIT(text)
     HS_TEST(test_utf8_invalid_sequences);
     HS_TEST(test_utf8_every_code_point);
     HS_TEST(test_utf8_cut_long_error);
+    HS_TEST(test_text_distance);
     HS_TEST(test_base64_rfc4648_vectors);
     HS_TEST(test_base64_round_trips);
     HS_TEST(test_base64_rejects_bad_input);
