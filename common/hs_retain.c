@@ -119,7 +119,8 @@ int hs_retain_parse(const char *text, size_t len, hs_retain *out)
     size_t cap = 0, no = 0;
     int rc = HS_OK;
     for (size_t pos = 0; rc == HS_OK && pos <= len;) {
-        const char *semi = memchr(text + pos, ';', len - pos);
+        /* An empty text may come without a buffer: nothing to search then. */
+        const char *semi = pos < len ? memchr(text + pos, ';', len - pos) : NULL;
         size_t end = semi ? (size_t)(semi - text) : len;
         size_t a = pos, b = end;
         while (a < b && hs__retain_blank(text[a]))
