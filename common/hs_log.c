@@ -116,7 +116,8 @@ static bool hs__log_redirect(const char *path)
     fflush(stderr);
     bool ok = dup2(fd, STDOUT_FILENO) >= 0 && dup2(fd, STDERR_FILENO) >= 0;
     int saved = errno;
-    close(fd);
+    if (fd > STDERR_FILENO) /* opened as 1 or 2 (they were closed), it is one of them now */
+        close(fd);
     errno = saved;
     return ok;
 }
@@ -144,9 +145,23 @@ int hs_log_set_file(hs_log *log, const char *path, long long max_bytes, int keep
     return HS_OK;
 }
 
-/* Renames file.k to file.(k+1) down to file to file.1 and opens a new file; under mu. */
+/*
+ * Renames file.k to file.(k+1) down to file to file.1 and opens a new file;
+ * under mu. When file is no longer the one written (deleted or moved away by
+ * someone else, or left renamed by a rotation whose reopening failed), it is
+ * only opened again: the kept files are not shifted for it.
+ */
 static void hs__log_rotate(hs_log *log)
 {
+    struct stat cur, named;
+    bool ours = fstat(STDERR_FILENO, &cur) == 0 && stat(log->file, &named) == 0 &&
+                cur.st_dev == named.st_dev && cur.st_ino == named.st_ino;
+    fflush(stdout);
+    fflush(stderr);
+    if (!ours) {
+        (void)hs__log_redirect(log->file);
+        return;
+    }
     size_t n = strlen(log->file) + 16;
     char *from = hs_malloc(n), *to = hs_malloc(n);
     if (from != NULL && to != NULL) {
@@ -156,9 +171,8 @@ static void hs__log_rotate(hs_log *log)
             (void)rename(from, to); /* a missing older file is not an error */
         }
         snprintf(to, n, "%s.1", log->file);
-        fflush(stdout);
-        fflush(stderr);
-        /* Rename first: if the new file cannot be opened, lines go on to the renamed one. */
+        /* Rename first: if the new file cannot be opened, lines go on to the renamed one
+           until a later line finds the name free and opens it. */
         if (rename(log->file, to) == 0)
             (void)hs__log_redirect(log->file);
     }

@@ -625,6 +625,56 @@ static void test_log_file_rotation(void)
     rmdir(dir);
 }
 
+/*
+ * A log file deleted by someone else is opened again at the next rotation
+ * point, without shifting the kept files for it; lines after that are in it.
+ */
+static void test_log_file_deleted(void)
+{
+    char dir[] = "/tmp/hs_test_log_XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    char path[256], p1[270], p2[270];
+    snprintf(path, sizeof path, "%s/svc.log", dir);
+    snprintf(p1, sizeof p1, "%s.1", path);
+    snprintf(p2, sizeof p2, "%s.2", path);
+    fflush(stdout);
+    fflush(stderr);
+    int out = dup(STDOUT_FILENO), err = dup(STDERR_FILENO);
+    CU_ASSERT_FATAL(out >= 0 && err >= 0);
+    hs_log *log = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_log_create(&log, "svc", HS_LOG_INFO), HS_OK);
+    int rc = hs_log_set_file(log, path, 500, 2);
+    hs_info(log, "first line");
+    unlink(path);
+    /* 95-byte lines: the fifth takes the deleted file past 500 bytes; the rest and the
+       last line (about 350 bytes) stay below it in the new file. */
+    for (int i = 0; rc == HS_OK && i < 8; i++)
+        hs_info(log, "into the deleted file %02d ..............................", i);
+    hs_info(log, "after the reopening");
+    hs_log_destroy(log);
+    fflush(stdout);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    close(out);
+    close(err);
+    CU_ASSERT_EQUAL_FATAL(rc, HS_OK);
+    char *cur = slurp(path), *old1 = slurp(p1), *old2 = slurp(p2);
+    CU_ASSERT_PTR_NOT_NULL(cur);
+    CU_ASSERT_PTR_NULL(old1); /* nothing to shift: the deleted file is gone, not rotated */
+    CU_ASSERT_PTR_NULL(old2);
+    if (cur != NULL) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(cur, "after the reopening"));
+        CU_ASSERT_PTR_NULL(strstr(cur, "first line"));
+    }
+    free(cur);
+    free(old1);
+    free(old2);
+    unlink(path);
+    unlink(p1);
+    unlink(p2);
+    rmdir(dir);
+}
+
 HS_TEST_INIT(log)
 {
     HS_TEST_SUITE_BEGIN("log");
@@ -638,5 +688,6 @@ HS_TEST_INIT(log)
     HS_TEST(test_null_logger_writes_to_stderr);
     HS_TEST(test_threads_never_interleave);
     HS_TEST(test_log_file_rotation);
+    HS_TEST(test_log_file_deleted);
     return 0;
 }
