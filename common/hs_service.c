@@ -7,6 +7,7 @@
 #include "hs_metrics.h"
 #include "hs_proto.h"
 #include "hs_time.h"
+#include "hs_utf8.h"
 #include "hs_wclient.h"
 
 #include <malloc.h>
@@ -495,14 +496,22 @@ void hs_service_dead_letter(hs_service *svc, const char *reason, const char *top
     hs_service_dead_letter_as(svc, reason, topic, NULL, HS_PAYLOAD_AUTO, payload, len);
 }
 
+/* Longest reason a dead letter keeps (a longer one is cut, with an ellipsis). */
+#define HS_DEAD_REASON_MAX 4096
+
 void hs_service_dead_letter_as(hs_service *svc, const char *reason, const char *topic,
                                const char *stream, hs_proto_payload_kind kind, const void *payload,
                                size_t len)
 {
     hs_metrics_counters_get(svc->metrics)->dead_lettered++;
+    /* reason may be hs_err_detail(), which encoding the payload can overwrite; a letter
+       always has one. */
+    char why[HS_DEAD_REASON_MAX];
+    (void)hs_utf8_cut(why, sizeof why,
+                      reason != NULL && reason[0] != '\0' ? reason : "unreadable input");
     hs_buf *b = &svc->scratch;
     hs_proto_dead_letter d = {.service = svc->common->service_id,
-                              .reason = reason,
+                              .reason = why,
                               .topic = topic,
                               .t_us = hs_time_now_us(),
                               .payload = payload,
@@ -521,7 +530,7 @@ void hs_service_dead_letter_as(hs_service *svc, const char *reason, const char *
     svc->dead_since_log++;
     if (now_us - svc->last_dead_log_us >= HS_US_PER_S) {
         hs_warn(svc->log, "rejected input on %s: %s (%llu rejected since the last report)",
-                topic ? topic : "?", reason, (unsigned long long)svc->dead_since_log);
+                topic ? topic : "?", why, (unsigned long long)svc->dead_since_log);
         svc->dead_since_log = 0;
         svc->last_dead_log_us = now_us;
     }
