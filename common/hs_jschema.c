@@ -499,6 +499,12 @@ static int jc_fill(jc *c, const hs_value *sv, int depth, js_node *n, bool root)
         if (root && key_is(k, "$defs"))
             continue; /* compiled by hs_jschema_compile */
         ptr_push(&c->ptr, k->u.s, k->len);
+        /* A keyword given twice (msgpack allows it) is ambiguous: which one holds? */
+        for (uint32_t p = 0; p < i; p++) {
+            const hs_value *q = &sv->u.items[2 * p];
+            if (q->len == k->len && memcmp(q->u.s, k->u.s, k->len) == 0)
+                return jc_fail(c, HS_ERR_SCHEMA, "the keyword is given twice");
+        }
         int rc = jc_keyword(c, k, &sv->u.items[2 * i + 1], depth, n);
         if (rc != HS_OK)
             return rc;
@@ -745,12 +751,13 @@ static bool multiple_of(const hs_value *x, const hs_value *m)
     return fabs(q - nearbyint(q)) <= 1e-9 * fmax(1.0, fabs(q));
 }
 
-static bool regex_search(const regex_t *re, const char *s, size_t len)
+/* 1 when re matches somewhere in s[0..len), 0 when not, -1 out of memory. */
+static int regex_search(const regex_t *re, const char *s, size_t len)
 {
     char stack[512];
     char *text = len < sizeof stack ? stack : hs_malloc(len + 1);
     if (text == NULL)
-        return false;
+        return -1;
     memcpy(text, s, len);
     text[len] = '\0';
     regmatch_t m[1] = {{0, (regoff_t)len}};
@@ -761,7 +768,7 @@ static bool regex_search(const regex_t *re, const char *s, size_t len)
 #endif
     if (text != stack)
         hs_free(text);
-    return e == 0;
+    return e == 0 ? 1 : e == REG_ESPACE ? -1 : 0;
 }
 
 static bool jv_node(jv *j, const js_node *n, const hs_value *x, int depth);
@@ -823,7 +830,10 @@ static bool jv_string(jv *j, const js_node *n, const hs_value *x)
             return jv_fail(j, x, t);
         }
     }
-    if (n->re != NULL && !regex_search(n->re, x->u.s, x->len)) {
+    int found = n->re != NULL ? regex_search(n->re, x->u.s, x->len) : 1;
+    if (found < 0)
+        return jv_fail(j, x, "could not be checked against its pattern: out of memory");
+    if (found == 0) {
         char pat[80];
         shown_value(n->pat, pat, sizeof pat);
         snprintf(t, sizeof t, "does not match pattern %s", pat);

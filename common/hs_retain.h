@@ -22,7 +22,7 @@
 /* One rule. */
 typedef struct hs_retain_rule {
     char *pattern;   /* owned stream pattern */
-    int64_t keep_us; /* > 0: instances older than now - keep_us are purged */
+    int64_t keep_us; /* > 0: instances at or before now - keep_us are purged */
 } hs_retain_rule;
 
 /* A list of rules, in the order given. */

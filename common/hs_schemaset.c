@@ -409,7 +409,9 @@ int hs_schemaset_load_file(hs_schemaset *set, const char *path, const char *orig
         char dir[2048];
         snprintf(dir, sizeof dir, "%s", path);
         char *slash = strrchr(dir, '/');
-        if (slash != NULL)
+        if (slash == dir)
+            slash[1] = '\0'; /* a list at the root: its directory is "/" */
+        else if (slash != NULL)
             *slash = '\0';
         else
             snprintf(dir, sizeof dir, ".");

@@ -67,8 +67,9 @@ typedef struct api_ops {
     void (*ping)(void *ud, api_stats *out);
     /*
      * Cancels the running compute request id (a valid request id): its queued
-     * jobs are dropped, those under way finish. HS_ERR_NOTFOUND when no such
-     * request runs (why says whether it ended already).
+     * jobs are dropped, those under way finish. HS_ERR_STATE (why says so)
+     * when it has ended already, HS_ERR_NOTFOUND when there is no such
+     * request.
      */
     int (*cancel)(void *ud, const char *id, api_cancelled *out, hs_buf *why);
     void *ud;

@@ -10,6 +10,8 @@
 #include "hs_error.h"
 #include "hs_jschema.h"
 #include "hs_json.h"
+#include "hs_mpack.h"
+#include "hs_value.h"
 
 #include <CUnit/CUnit.h>
 #include <stdio.h>
@@ -216,6 +218,28 @@ static void test_jschema_compile_errors(void)
     FAILS("{\"pattern\":\"a+*\"}", "1",
           "COMPILE: s: /pattern: a repetition cannot be repeated ('a+*', 'a{2}+'); use a group");
     OK("{\"pattern\":\"^[+*]+[[:digit:]]{2}$\"}", "\"+*12\"");
+    /* A keyword given twice is ambiguous: msgpack (a workflow's schemas on hs/schemas) can
+       carry it, and the first compiled pattern leaked when the second replaced it. */
+    hs_buf mp, err;
+    hs_buf_init(&mp, 0);
+    hs_buf_init(&err, 0);
+    CU_ASSERT_EQUAL(hs_mp_put_map(&mp, 2), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_cstr(&mp, "pattern"), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_cstr(&mp, "a"), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_cstr(&mp, "pattern"), HS_OK);
+    CU_ASSERT_EQUAL(hs_mp_put_cstr(&mp, "b"), HS_OK);
+    hs_arena a;
+    hs_arena_init(&a, 0, 0);
+    hs_value *v = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_value_decode(&a, mp.data, mp.len, &v), HS_OK);
+    hs_jschema *dup = NULL;
+    CU_ASSERT_EQUAL(hs_jschema_compile(&dup, v, &err), HS_ERR_SCHEMA);
+    CU_ASSERT_PTR_NULL(dup);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "/pattern: the keyword is given twice"));
+    hs_jschema_destroy(dup);
+    hs_arena_free(&a);
+    hs_buf_free(&mp);
+    hs_buf_free(&err);
     CU_ASSERT_PTR_NOT_NULL(
         strstr(check("{\"pattern\":\"a[\"}", "1"),
                "COMPILE: s: /pattern: invalid POSIX extended regular expression"));
