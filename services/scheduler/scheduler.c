@@ -1604,6 +1604,25 @@ static void s_schemas_publish(scheduler *s, const char *id, const hs_workflow *w
 }
 
 /*
+ * A retained <prefix>/schemas/<id> seen on the broker (at start, or echoed
+ * after a publish): schemas of a workflow that is not loaded, or that has
+ * none, are stale (a clear that could not be published, a workflow removed
+ * while the scheduler was down, one published by hand) and are cleared, so
+ * that ingest never enforces the schemas of a workflow that is gone.
+ */
+static void s_on_schemas(scheduler *s, const hs_mqtt_msg *m, const char *id)
+{
+    if (m->len == 0)
+        return; /* a clear */
+    const swf *w = s_wf(s, id);
+    if (w != NULL && !w->removed && w->wf->nschemas > 0)
+        return;
+    hs_warn(s->log, "clearing the input schemas of workflow %s on %s: %s", id, m->topic,
+            w == NULL || w->removed ? "no such workflow is loaded" : "it has no schemas");
+    s_schemas_publish(s, id, NULL);
+}
+
+/*
  * After w was installed (replacing a definition that had_schemas or not):
  * publishes its schemas, or clears those of the old definition.
  */
@@ -2223,8 +2242,11 @@ int scheduler_run(scheduler *s)
                 s_on_reopened(s, m);
             } else if (strcmp(t, "wseq") == 0) {
                 s_on_wseq(s, m);
-            } else if (strncmp(t, "api/", 4) == 0)
+            } else if (strncmp(t, "api/", 4) == 0) {
                 s_on_api(s, m);
+            } else if (strncmp(t, "schemas/", 8) == 0) {
+                s_on_schemas(s, m, t + 8);
+            }
             hs_mqtt_msg_free(m);
         } else if (rc != HS_ERR_TIMEOUT) {
             break;
@@ -2289,6 +2311,9 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
         hs_info(s->log, "%zu workflows loaded%s", c.loaded, c.failed ? " (some failed)" : "");
         if (cfg->workflows_dir[0] != '\0')
             rc = s_load_dir(s, cfg->workflows_dir);
+        /* After the workflows are loaded: the retained schemas are checked against them. */
+        if (rc == HS_OK)
+            rc = hs_mqtt_subscribe(s->mqtt, hs_service_topic(svc, &s->topic, "schemas/+"), 1);
         c.loaded = 0;
         (void)hs_store_doc_list(s->store, "requests", "", false, 0, s_resume_one, &c);
         if (c.loaded > 0)

@@ -152,7 +152,7 @@ for svc in ["hs-writer", "hs-ingest", "hs-scheduler", "hs-tool"]:
     assert svc in rules, svc
     assert not any(t.startswith("hs/#") for _, t in rules[svc]), f"{svc}: too broad"
 # Workflows' input schemas: the scheduler publishes them, ingest reads them.
-assert ("write", "hs/schemas/+") in rules["hs-scheduler"], "scheduler: hs/schemas/+"
+assert ("readwrite", "hs/schemas/+") in rules["hs-scheduler"], "scheduler: hs/schemas/+ (it clears stale ones)"
 assert ("read", "hs/schemas/+") in rules["hs-ingest"], "ingest: hs/schemas/+"
 print("ok: access rules")
 PY
