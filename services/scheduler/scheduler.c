@@ -846,6 +846,18 @@ static void s_detach(sjob *j, sreq *r)
 }
 
 /*
+ * Detaches from j the requests that have ended and been released (their own
+ * job lists are gone): they hold j only for its counts and no longer wait
+ * for it.
+ */
+static void s_detach_ended(sjob *j)
+{
+    for (size_t i = j->nreqs; i-- > 0;)
+        if (j->reqs[i]->finished && j->reqs[i]->released)
+            s_detach(j, j->reqs[i]);
+}
+
+/*
  * Removes job j, which no request waits for, from the table and frees it:
  * it is neither done nor failed, and it is not recorded anywhere.
  */
@@ -886,6 +898,7 @@ static void s_cancel(scheduler *s, sreq *r, const char *why, size_t *dropped, si
             continue;
         }
         s_detach(j, r);
+        s_detach_ended(j);
         if (s_job_state(j) == J_DISPATCHED) {
             nr++;
         } else if (j->nreqs == 0) {
@@ -934,7 +947,7 @@ static void s_cancel_wf(scheduler *s, swf *w)
         sjob *j = s_job_of(t);
         if (j->w == w && s_job_state(j) == J_DISPATCHED) {
             running++;
-        } else if (j->w == w && j->nreqs == 0) {
+        } else if (j->w == w && (s_detach_ended(j), j->nreqs == 0)) {
             s_drop_job(s, j);
             dropped++;
         }
@@ -1252,7 +1265,9 @@ static sreq *s_request_as(scheduler *s, swf *w, hs_interval iv, bool online, con
     int rc = s_plan(s, r);
     if (rc != HS_OK)
         hs_error(s->log, "planning %s failed: %s", r->id, hs_strerror(rc));
-    if (r->total > 0 || !online) {
+    /* A request that planned nothing because the table is full is refused: no start. */
+    bool refused = r->total == 0 && r->unplanned > 0;
+    if ((r->total > 0 || !online) && !refused) {
         char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
         hs_time_format_iso(iv.start, a);
         hs_time_format_iso(iv.end, b);
@@ -1915,8 +1930,14 @@ static int s_api_compute(void *ud, const char *workflow, hs_interval iv, const c
         *out = (api_computed){request, n, reopened, 0};
         return HS_OK;
     }
-    if (request != NULL && hs_map_get(&s->reqs, request) != NULL) {
-        s_why(why, "a request under way has the id ", request);
+    const sreq *same = request != NULL ? hs_map_get(&s->reqs, request) : NULL;
+    if (same != NULL) {
+        s_why(why,
+              same->finished ? "a request that has just ended has the id "
+                             : "a request under way has the id ",
+              request);
+        if (same->finished)
+            (void)hs_buf_puts(why, "; use another id");
         return HS_ERR_EXISTS;
     }
     sreq *r = s_request(s, w, iv, false, request);
