@@ -120,7 +120,7 @@ $UP
   hsctl stream invalidate room_temp/house=1/room=kitchen --from -1h --to now
   hsctl stream intervals house_temp/house=1      shows what that reopened downstream
   hsctl tool ls                                  the tool library
-  hsctl help; hsctl help stream                 every verb; a verb's commands and options
+  hsctl help; hsctl help stream                  every verb; a verb's commands and options
   hsctl down                                     stop the stack
   (a new bash completes hsctl: completion installed in $COMPDIR)
   (the picture: $DATA/house_climate.svg)
