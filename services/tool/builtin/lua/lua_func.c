@@ -613,14 +613,9 @@ static int hs__lua_run(hs_lua_fn *f, lua_CFunction fn, hs__lua_call *c)
     return rc;
 }
 
-int hs_lua_fn_create(hs_lua_fn **out, const char *source, hs_lua_mode mode,
-                     const hs_lua_limits *limits)
+/* Refuses what no Lua function may be: bytecode, and sources naming the reserved tick. */
+static int hs__lua_source_ok(const char *source)
 {
-    *out = NULL;
-    if (source == NULL)
-        return hs_err_set(HS_ERR_INVAL, "no Lua source given");
-    if (mode != HS_LUA_UNARY && mode != HS_LUA_UNARY_TIME && mode != HS_LUA_REDUCER)
-        return hs_err_set(HS_ERR_INVAL, "unknown kind of Lua function");
     size_t len = strlen(source);
     size_t lead = 0;
     while (lead < len && hs__lx_space((unsigned char)source[lead]))
@@ -629,6 +624,21 @@ int hs_lua_fn_create(hs_lua_fn **out, const char *source, hs_lua_mode mode,
         return hs_err_set(HS_ERR_INVAL, "Lua bytecode is not accepted; give the Lua source text");
     if (strstr(source, HS__LUA_TICK) != NULL)
         return hs_err_set(HS_ERR_INVAL, "the name " HS__LUA_TICK " is reserved in Lua functions");
+    return HS_OK;
+}
+
+int hs_lua_fn_create(hs_lua_fn **out, const char *source, hs_lua_mode mode,
+                     const hs_lua_limits *limits)
+{
+    *out = NULL;
+    if (source == NULL)
+        return hs_err_set(HS_ERR_INVAL, "no Lua source given");
+    if (mode != HS_LUA_UNARY && mode != HS_LUA_UNARY_TIME && mode != HS_LUA_REDUCER)
+        return hs_err_set(HS_ERR_INVAL, "unknown kind of Lua function");
+    int rc0 = hs__lua_source_ok(source);
+    if (rc0 != HS_OK)
+        return rc0;
+    size_t len = strlen(source);
 
     hs_lua_fn *f = hs_calloc(1, sizeof *f);
     if (f == NULL)
@@ -693,14 +703,10 @@ int hs_lua_check(const char *source)
 {
     if (source == NULL)
         return hs_err_set(HS_ERR_INVAL, "no Lua source given");
+    int rc0 = hs__lua_source_ok(source);
+    if (rc0 != HS_OK)
+        return rc0;
     size_t len = strlen(source);
-    size_t lead = 0;
-    while (lead < len && hs__lx_space((unsigned char)source[lead]))
-        lead++;
-    if (lead < len && source[lead] == '\033')
-        return hs_err_set(HS_ERR_INVAL, "Lua bytecode is not accepted; give the Lua source text");
-    if (strstr(source, HS__LUA_TICK) != NULL)
-        return hs_err_set(HS_ERR_INVAL, "the name " HS__LUA_TICK " is reserved in Lua functions");
     /* The chunk as hs_lua_fn_create compiles it, so that both accept the same sources. */
     hs_buf code;
     hs_buf_init(&code, 0);
