@@ -19,10 +19,10 @@ const hs_cfg_item runtime_cfg_table[] = {
      "most output instances per write request"},
     {"max_pending_bytes", HS_CFG_SIZE, "64M", offsetof(runtime_cfg, max_pending_bytes), false,
      "output bytes awaiting the writer's acknowledgement before jobs pause"},
+    {"max_job_streams", HS_CFG_INT, "4096", offsetof(runtime_cfg, max_job_streams), false,
+     "most sources, or sinks, one job may name: a job with more is refused and fails at once"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
-
-#define RT_MAX_STREAMS 4096
 
 struct runtime {
     hs_service *svc;
@@ -77,14 +77,20 @@ static void rt_job_free(rt_job *j)
     hs_proto_job_msg_free(&j->msg);
 }
 
-/* Parses n stream ids into a new array (*out, caller frees through rt_job_free). */
-static int rt_sids(const char *what, const char *const *ids, size_t n, hs_streamid ***out,
-                   size_t *nout)
+/*
+ * Parses n stream ids into a new array (*out, caller frees through
+ * rt_job_free); more than max of them is refused with HS_ERR_LIMIT.
+ */
+static int rt_sids(const char *what, const char *const *ids, size_t n, int64_t max,
+                   hs_streamid ***out, size_t *nout)
 {
     *out = NULL;
     *nout = 0;
-    if (n > RT_MAX_STREAMS)
-        return hs_err_set(HS_ERR_PARSE, "job: more than %d %s", RT_MAX_STREAMS, what);
+    if ((int64_t)n > max)
+        return hs_err_set(HS_ERR_LIMIT,
+                          "the job names %zu %s; this runtime takes at most %lld "
+                          "(max_job_streams)",
+                          n, what, (long long)max);
     *out = hs_calloc(n ? n : 1, sizeof **out);
     if (*out == NULL)
         return HS_ERR_NOMEM;
@@ -98,22 +104,30 @@ static int rt_sids(const char *what, const char *const *ids, size_t n, hs_stream
     return HS_OK;
 }
 
-/* Decodes a job message and parses its stream ids. */
-static int rt_parse(const hs_mqtt_msg *m, rt_job *j)
+/*
+ * Decodes a job message and parses its stream ids. *decoded tells whether
+ * the message itself was read (j->msg holds the job): a failure after it is
+ * this runtime refusing a job it knows, which can be answered as the job's
+ * error; a failure before it leaves nothing to answer to.
+ */
+static int rt_parse(const runtime *rt, const hs_mqtt_msg *m, rt_job *j, bool *decoded)
 {
     memset(j, 0, sizeof *j);
+    *decoded = false;
     int rc = hs_proto_job_decode(&j->msg, m->payload, m->len);
     if (rc != HS_OK)
         return rc;
+    *decoded = true;
+    int64_t max = rt->cfg->max_job_streams;
     const hs_proto_job *pj = &j->msg.job;
     const char **src = hs_arena_alloc(&j->msg.arena, (pj->nsources + 1) * sizeof *src);
     if (src == NULL)
         return HS_ERR_NOMEM;
     for (size_t k = 0; k < pj->nsources; k++)
         src[k] = pj->sources[k].sid;
-    rc = rt_sids("sources", src, pj->nsources, &j->sources, &j->nsources);
+    rc = rt_sids("sources", src, pj->nsources, max, &j->sources, &j->nsources);
     if (rc == HS_OK)
-        rc = rt_sids("sinks", pj->sinks, pj->nsinks, &j->sinks, &j->nsinks);
+        rc = rt_sids("sinks", pj->sinks, pj->nsinks, max, &j->sinks, &j->nsinks);
     if (rc == HS_OK && pj->alignment != NULL)
         rc = hs_streamid_parse(pj->alignment, strlen(pj->alignment), &j->alignment);
     if (rc == HS_OK && pj->splitting != NULL)
@@ -220,8 +234,10 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
     hs_service_counters *c = hs_service_counters_get(rt->svc);
     c->msgs_in++;
     rt_job j;
-    int rc = rt_parse(m, &j);
-    if (rc != HS_OK) {
+    bool decoded;
+    int rc = rt_parse(rt, m, &j, &decoded);
+    if (rc != HS_OK && !decoded) {
+        /* Not even the job's id is known: nobody to answer, the scheduler's timeout decides. */
         char reason[700];
         snprintf(reason, sizeof reason, "unreadable job: %s", hs_err_detail());
         hs_service_dead_letter_as(rt->svc, reason, m->topic, NULL, HS_PAYLOAD_MSGPACK, m->payload,
@@ -234,7 +250,14 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
     char error[700] = "";
     const hs_tool_def *def = hs_tool_registry_find(rt->tools, pj->tool);
     int maj = 0, min = 0, pat = 0, wmaj = 0, wmin = 0, wpat = 0;
-    if (def == NULL) {
+    if (rc != HS_OK) {
+        /*
+         * A job this runtime refuses (too many streams, a stream id it cannot
+         * read): every replica would refuse it too, so it is answered as the
+         * job's error, which fails it at once instead of after its timeouts.
+         */
+        snprintf(error, sizeof error, "the tool runtime refused the job: %s", hs_err_detail());
+    } else if (def == NULL) {
         snprintf(error, sizeof error, "this runtime has no tool '%s'", pj->tool);
     } else if ((hs_tool_version_parse(pj->version, &wmaj, &wmin, &wpat) != HS_OK ||
                 hs_tool_version_parse(def->version, &maj, &min, &pat) != HS_OK || maj != wmaj ||

@@ -18,6 +18,7 @@ typedef struct runtime_cfg {
     char *tool;                 /* tool name, or "all" */
     int64_t part_max_instances; /* instances per write request */
     int64_t max_pending_bytes;  /* output not yet acknowledged by the writer */
+    int64_t max_job_streams;    /* most sources, or sinks, one job may name */
 } runtime_cfg;
 
 extern const hs_cfg_item runtime_cfg_table[];
