@@ -182,20 +182,42 @@ static int rt_part_outputs(runtime *rt, const rt_job *j, const hs_tool_output *o
 }
 
 /*
+ * The number of write requests (*parts, may be NULL) that carry output o:
+ * HS_ERR_LIMIT, with why, when it needs more than 100000.
+ */
+static int rt_parts(const runtime *rt, const hs_tool_output *o, size_t *parts)
+{
+    size_t total = 0;
+    for (size_t i = 0; o != NULL && i < o->nsinks; i++)
+        total += o->per_sink[i].n;
+    size_t per = (size_t)rt->cfg->part_max_instances;
+    size_t n = total == 0 ? 1 : (total + per - 1) / per;
+    if (n > 100000)
+        return hs_err_set(HS_ERR_LIMIT,
+                          "%zu instances need more than 100000 parts of %zu "
+                          "(part_max_instances)",
+                          total, per);
+    if (parts != NULL)
+        *parts = n;
+    return HS_OK;
+}
+
+/*
  * Sends the job's result to the writer: the output in parts, or the error.
  * Every part repeats the job's header so that each is self-describing.
  */
 static int rt_send(runtime *rt, const rt_job *j, const hs_tool_output *o, const char *error,
                    int64_t started_us, int64_t duration_us)
 {
-    size_t total = 0;
+    size_t total = 0, per = (size_t)rt->cfg->part_max_instances;
+    size_t parts = 1;
+    if (error == NULL) {
+        int rc = rt_parts(rt, o, &parts);
+        if (rc != HS_OK)
+            return rc;
+    }
     for (size_t i = 0; o != NULL && i < o->nsinks; i++)
         total += o->per_sink[i].n;
-    size_t per = (size_t)rt->cfg->part_max_instances;
-    size_t parts = error != NULL || total == 0 ? 1 : (total + per - 1) / per;
-    if (parts > 100000)
-        return hs_err_set(HS_ERR_LIMIT, "job %s: %zu instances need more than 100000 parts",
-                          j->msg.job.job, total);
     /* Cursor over (sink, instance) across parts. */
     size_t sink = 0, idx = 0;
     int rc = HS_OK;
@@ -292,6 +314,9 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
     }
     int64_t dur = hs_time_mono_us() - t0;
     hs_service_observe_us(rt->svc, dur);
+    if (error[0] == '\0' && rt_parts(rt, &out, NULL) != HS_OK) /* too big: before any part */
+        snprintf(error, sizeof error, "the tool runtime refused the job's output: %s",
+                 hs_err_detail());
     if (error[0] != '\0') {
         rt->jobs_failed++;
         c->errors++;

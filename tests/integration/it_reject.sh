@@ -5,8 +5,10 @@
 # rooms. The runtime answers the job with its reason instead of dropping it,
 # so `compute --wait` ends failed long before job_timeout (60 s here, times
 # max_attempts 3), and `hsctl jobs --failed` shows the reason. An aggregate
-# over 2 rooms, within the limit, is computed as usual.
+# over 2 rooms, within the limit, is computed as usual. Likewise a job whose
+# output needs more than 100000 write requests (part_max_instances 1 here).
 export HS_MAX_JOB_STREAMS=2
+export HS_PART_MAX_INSTANCES=1
 export HS_JOB_TIMEOUT=60s
 export HS_MAX_ATTEMPTS=3
 . "$(dirname "$0")/lib.sh"
@@ -77,6 +79,27 @@ assert "3 sources" in r["error"] and "at most 2 (max_job_streams)" in r["error"]
 assert r["runtime"].startswith("tool"), r
 PY
 [ "$(it_count "big_temp/house=1")" = 0 ] || it_fail "the refused job wrote instances"
+
+# Output too big to send: 100001 ticks of one job, one instance per write request.
+cat > "$IT_DIR/ticks.yaml" <<YAML
+id: ticks
+job_span: 30d
+factors:
+  - tool: clock
+    params: {stride: 1s}
+    sink: many_ticks
+YAML
+$HSCTL workflow add "$IT_DIR/ticks.yaml" > /dev/null || it_fail "workflow add ticks"
+start=$SECONDS
+if $HSCTL compute ticks --from "$T0" --to "$((T0 + 100001))" --wait > "$IT_DIR/ticks.out" 2>&1; then
+  it_fail "a compute whose output the runtime refuses succeeded: $(cat "$IT_DIR/ticks.out")"
+fi
+took=$((SECONDS - start))
+[ "$took" -lt 60 ] || it_fail "the job with too much output was failed only after ${took}s"
+grep -q "0/1 jobs done, 1 failed" "$IT_DIR/ticks.out" || it_fail "expected 1 failed job: $(cat "$IT_DIR/ticks.out")"
+grep -q "refused the job's output: 100001 instances need more than 100000 parts of 1 (part_max_instances)" \
+  "$IT_DIR/ticks.out" || it_fail "the compute does not give the runtime's reason: $(cat "$IT_DIR/ticks.out")"
+[ "$(it_count many_ticks)" = 0 ] || it_fail "the refused job wrote instances"
 grep -q "unreadable job" "$IT_DIR"/logs/tool*.log && it_fail "the refused job became a dead letter"
 it_all_alive
 it_log "ok"
