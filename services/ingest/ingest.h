@@ -34,10 +34,10 @@ typedef struct ingest_cfg {
     char *shared_group;        /* share hs/raw/# among replicas in this group ("" = no) */
     char *watch_dir;           /* directory watched for files ("" = off) */
     int64_t watch_interval_us;
-    char *file_mode;        /* "stream": one stream per file; "columns": one per column */
-    int64_t file_settle_us; /* a file is taken once unchanged for this long */
-    char *schemas;          /* input schemas file (docs/SCHEMAS.md; "" = none) */
-    bool inbox_watch;       /* inotify on watch_dir besides the periodic scan */
+    char *file_mode;               /* "stream": one stream per file; "columns": one per column */
+    int64_t file_settle_us;        /* a file is taken once unchanged for this long */
+    char *schemas;                 /* input schemas file (docs/SCHEMAS.md; "" = none) */
+    bool inbox_watch;              /* inotify on watch_dir besides the periodic scan */
     int64_t inbox_files_per_round; /* files claimed per scan or inotify round (0: all) */
     int64_t inbox_round_rows;      /* lines read per loop round before MQTT again */
     int64_t inbox_round_bytes;     /* bytes read per loop round before MQTT again */

@@ -300,8 +300,10 @@ static void cur_done(ingest_files *fs, const char *why)
         size_t cap = fs->capwait ? fs->capwait * 2 : 64;
         waiting *nw = hs_realloc(fs->wait, cap * sizeof *nw);
         if (nw == NULL) {
-            /* Its writes are idempotent: reading it again at the next start stores nothing twice. */
-            hs_error(fs->log, "out of memory: file %s stays in %s and is read again at the next start",
+            /* Its writes are idempotent: reading it again at the next start stores nothing twice.
+             */
+            hs_error(fs->log,
+                     "out of memory: file %s stays in %s and is read again at the next start",
                      w.name, fs->work);
             return;
         }
