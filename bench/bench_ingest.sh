@@ -9,7 +9,16 @@
 # plus the CPU seconds each process spent per million instances, which shows
 # where the time goes. Baselines: the same publisher and subscriber through
 # the broker alone (hs/raw -> hs/raw), which bounds what any service can do.
+#  (d) the file inbox: files/s and readings/s from dropping files in the inbox
+#      (moved in at once) until every one is in done/ (acknowledged by the
+#      writer), for many small files and for one large CSV; the baseline is
+#      the same ingest restarted with inotify off and one file per scan
+#      (inbox_watch=false, inbox_files_per_round=1), in the same run. One file
+#      per scan is one file per second: the baseline drops fewer small files.
 #   bash bench/bench_ingest.sh [build-dir]     (repeats: HS_BENCH_RUNS, default 3)
+#   inbox sizes: HS_BENCH_INBOX_FILES (1000), HS_BENCH_INBOX_BASE_FILES (60),
+#   HS_BENCH_INBOX_FILE_ROWS (60), HS_BENCH_INBOX_ROWS (1000000);
+#   HS_BENCH_INBOX_ONLY=1 runs (d) alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -54,6 +63,46 @@ cpu_report() {  # before after count label
     "$(echo "($w1 - $w0) / $hz / ($3 / 1000000)" | bc -l)" "$(echo "($i1 - $i0) / $hz / ($3 / 1000000)" | bc -l)" \
     "$(echo "($b1 - $b0) / $hz / ($3 / 1000000)" | bc -l)"
 }
+# (d) the inbox: files in $DIR/inbox, dropped at once, timed until all are in done/.
+inbox_restart() {  # env assignments for the restarted ingest
+  local pid; pid=$(cat "$DIR/run/ingest.pid")
+  kill "$pid"
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  env "$@" $HSCTL up --port "$PORT" >/dev/null
+  sleep 1
+}
+inbox_run() {  # label, files, rows per file
+  local label=$1 files=$2 rows=$3 stage=$DIR/stage-$1 i t0 t1 n
+  mkdir -p "$stage"
+  for i in $(seq 1 "$files"); do
+    awk -v n="$rows" -v s="$i" 'BEGIN { print "time,v"; for (r = 0; r < n; r++) printf "%d,%d\n", 1600000000 + r, s + r }' \
+      > "$stage/inbox,run=$label,unit=$i.csv"
+  done
+  local before; before=$(ls "$DIR/inbox/done" | wc -l)
+  t0=$(date +%s.%N)
+  mv "$stage"/*.csv "$DIR/inbox/"
+  while n=$(ls "$DIR/inbox/done" | wc -l); [ $((n - before)) -lt "$files" ]; do sleep 0.05; done
+  t1=$(date +%s.%N)
+  # done/ means acknowledged by the writer: the store holds every reading by now.
+  local stored; stored=$($HSCTL stream ls --json | /usr/bin/python3 -c '
+import json,sys
+print(sum(d["count"] for d in map(json.loads, sys.stdin) if "run=" + sys.argv[1] + "/" in d["stream"] + "/"))' "$label")
+  [ "$stored" = $((files * rows)) ] || { echo "$label: $stored readings stored, expected $((files * rows))" >&2; exit 1; }
+  printf '%-44s %6d files x %7d rows in %7.2fs: %8.1f files/s %10.0f readings/s\n' "$label" "$files" "$rows" \
+    "$(echo "$t1 - $t0" | bc -l)" "$(echo "$files / ($t1 - $t0)" | bc -l)" "$(echo "$files * $rows / ($t1 - $t0)" | bc -l)"
+}
+inbox() {
+  local nf=${HS_BENCH_INBOX_FILES:-1000} nb=${HS_BENCH_INBOX_BASE_FILES:-60}
+  local fr=${HS_BENCH_INBOX_FILE_ROWS:-60} big=${HS_BENCH_INBOX_ROWS:-1000000}
+  echo "(d) the file inbox: $nf small files of $fr rows (baseline $nb), one CSV of $big rows"
+  inbox_restart HS_INBOX_WATCH=false HS_INBOX_FILES_PER_ROUND=1
+  inbox_run "d.baseline-scan-one-file-per-round.small" "$nb" "$fr"
+  inbox_run "d.baseline-scan-one-file-per-round.large" 1 "$big"
+  inbox_restart HS_INBOX_WATCH=true HS_INBOX_FILES_PER_ROUND=0
+  inbox_run "d.inotify-all-files-per-round.small" "$nf" "$fr"
+  inbox_run "d.inotify-all-files-per-round.large" 1 "$big"
+}
+if [ -n "${HS_BENCH_INBOX_ONLY:-}" ]; then inbox; exit 0; fi
 echo "(a) msgpack batches of 256, QoS 1, $N instances per run"
 run "a.baseline-broker-only" --count "$N" --batch 256 --qos 1 --watch raw
 before=$(snap)
@@ -65,3 +114,4 @@ before=$(snap)
 run "b.hyperstream-committed" --count "$NJ" --json --qos 0 --watch s
 cpu_report "$before" "$(snap)" $((NJ * RUNS)) "b"
 mem "after the load"
+inbox

@@ -368,6 +368,21 @@ int hs_wclient_flush(hs_wclient *wc, int timeout_ms)
     return HS_OK;
 }
 
+uint64_t hs_wclient_acked_through(hs_wclient *wc)
+{
+    pthread_mutex_lock(&wc->mu);
+    /* Pending requests are in seq order; acknowledged ones may not be compacted yet. */
+    uint64_t through = wc->next_seq;
+    for (size_t i = 0; i < wc->np; i++) {
+        if (!wc->p[i].acked) {
+            through = wc->p[i].seq - 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&wc->mu);
+    return through;
+}
+
 void hs_wclient_get_stats(hs_wclient *wc, hs_wclient_stats *st)
 {
     pthread_mutex_lock(&wc->mu);

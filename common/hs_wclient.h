@@ -73,6 +73,14 @@ int hs_wclient_send(hs_wclient *wc, hs_proto_op op, const uint8_t *fields, size_
 /* Waits until every request is acknowledged; HS_ERR_TIMEOUT otherwise. */
 int hs_wclient_flush(hs_wclient *wc, int timeout_ms);
 
+/*
+ * The highest seq such that this request and every earlier one is
+ * acknowledged (0 when none was sent or the first is pending). A caller that
+ * noted the seq of its last request of some data knows, without blocking,
+ * that all of it is acknowledged once this is at least that seq.
+ */
+uint64_t hs_wclient_acked_through(hs_wclient *wc);
+
 typedef struct hs_wclient_stats {
     uint64_t sent, resent, acked, rejected;
     size_t pending, pending_bytes;

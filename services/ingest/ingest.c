@@ -35,6 +35,14 @@ const hs_cfg_item ingest_cfg_table[] = {
      "stream: one stream per file; columns: one stream per column"},
     {"file_settle", HS_CFG_DURATION, "1s", offsetof(ingest_cfg, file_settle_us), false,
      "a file is taken once it has not changed for this long"},
+    {"inbox_watch", HS_CFG_BOOL, "true", offsetof(ingest_cfg, inbox_watch), false,
+     "watch the directory with inotify, besides the periodic scan (false: scan only)"},
+    {"inbox_files_per_round", HS_CFG_INT, "0", offsetof(ingest_cfg, inbox_files_per_round), false,
+     "most files claimed per round of the inbox (a scan or a batch of inotify events; 0: all)"},
+    {"inbox_round_rows", HS_CFG_INT, "20000", offsetof(ingest_cfg, inbox_round_rows), false,
+     "lines read from files before the service loop gets back to MQTT"},
+    {"inbox_round_bytes", HS_CFG_SIZE, "4M", offsetof(ingest_cfg, inbox_round_bytes), false,
+     "bytes read from files before the service loop gets back to MQTT"},
     {"schemas", HS_CFG_STR, "", offsetof(ingest_cfg, schemas), false,
      "YAML/JSON file of input schemas per stream pattern (docs/SCHEMAS.md; empty: none)"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
@@ -58,7 +66,7 @@ struct ingest {
     size_t raw_prefix_len;     /* length of "<prefix>/raw/" */
     size_t schemas_prefix_len; /* length of "<prefix>/schemas/" */
     ingest_files *files;
-    int64_t next_scan_us;
+    uint64_t last_seq;     /* seq of the last write request sent */
     hs_schemaset *schemas; /* owned input schemas */
 };
 
@@ -78,7 +86,8 @@ static int in_append(ingest *in, const char *sid, const hs_batch *b)
     if (rc == HS_OK)
         rc = hs_proto_append_encode_fields(&in->fields, &a, &n);
     if (rc == HS_OK)
-        rc = hs_wclient_send(in->wc, HS_OP_APPEND, in->fields.data, in->fields.len, n, -1, NULL);
+        rc = hs_wclient_send(in->wc, HS_OP_APPEND, in->fields.data, in->fields.len, n, -1,
+                             &in->last_seq);
     return rc;
 }
 
@@ -171,6 +180,16 @@ int ingest_wait_acked(ingest *in, int timeout_ms)
     return hs_wclient_flush(in->wc, timeout_ms);
 }
 
+uint64_t ingest_last_seq(const ingest *in)
+{
+    return in->last_seq;
+}
+
+bool ingest_acked(ingest *in, uint64_t seq)
+{
+    return hs_wclient_acked_through(in->wc) >= seq;
+}
+
 /* One raw MQTT message. */
 static void in_on_raw(ingest *in, hs_mqtt_msg *m)
 {
@@ -251,6 +270,8 @@ static bool in_is_schemas(const ingest *in, const char *topic)
 
 int ingest_run(ingest *in)
 {
+    /* Whether the inbox has files to read: MQTT is then polled without waiting. */
+    bool files_busy = false;
     while (hs_service_running(in->svc)) {
         hs_mqtt_msg *m = NULL;
         if (hs_service_paused(in->svc)) {
@@ -265,7 +286,7 @@ int ingest_run(ingest *in)
             continue;
         }
         hs_service_set_idle(in->svc, false);
-        int rc = hs_mqtt_recv(in->mqtt, &m, 5);
+        int rc = hs_mqtt_recv(in->mqtt, &m, files_busy ? 0 : 5);
         if (rc == HS_OK) {
             if (in_is_schemas(in, m->topic))
                 ingest_schema_on_message(in->schemas, in->svc, m->topic + in->schemas_prefix_len,
@@ -281,15 +302,16 @@ int ingest_run(ingest *in)
         hs_wclient_get_stats(in->wc, &ws);
         hs_service_counters_get(in->svc)->backlog = ws.pending;
         hs_service_tick(in->svc);
-        if (in->files != NULL && hs_time_mono_us() >= in->next_scan_us) {
-            ingest_files_scan(in->files);
-            in->next_scan_us = hs_time_mono_us() + in->cfg->watch_interval_us;
-        }
+        /* One round of file work (bounded), then back to MQTT: the two alternate. */
+        if (in->files != NULL)
+            files_busy = ingest_files_work(in->files);
     }
     /* Stopping: hand over what is buffered and give the writer a moment to confirm it. */
     ingest_flush_all(in);
     if (hs_wclient_flush(in->wc, 5000) != HS_OK)
         hs_warn(in->log, "stopping with unacknowledged writes: %s", hs_err_detail());
+    if (in->files != NULL)
+        ingest_files_reap(in->files);
     return HS_OK;
 }
 

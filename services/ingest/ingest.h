@@ -34,9 +34,13 @@ typedef struct ingest_cfg {
     char *shared_group;        /* share hs/raw/# among replicas in this group ("" = no) */
     char *watch_dir;           /* directory watched for files ("" = off) */
     int64_t watch_interval_us;
-    char *file_mode;        /* "stream": one stream per file; "columns": one per column */
-    int64_t file_settle_us; /* a file is taken once unchanged for this long */
-    char *schemas;          /* input schemas file (docs/SCHEMAS.md; "" = none) */
+    char *file_mode;               /* "stream": one stream per file; "columns": one per column */
+    int64_t file_settle_us;        /* a file is taken once unchanged for this long */
+    char *schemas;                 /* input schemas file (docs/SCHEMAS.md; "" = none) */
+    bool inbox_watch;              /* inotify on watch_dir besides the periodic scan */
+    int64_t inbox_files_per_round; /* files claimed per scan or inotify round (0: all) */
+    int64_t inbox_round_rows;      /* lines read per loop round before MQTT again */
+    int64_t inbox_round_bytes;     /* bytes read per loop round before MQTT again */
 } ingest_cfg;
 
 extern const hs_cfg_item ingest_cfg_table[];
@@ -58,6 +62,12 @@ int ingest_flush_all(ingest *in);
 
 /* Waits until the writer acknowledged everything sent so far. */
 int ingest_wait_acked(ingest *in, int timeout_ms);
+
+/* The seq of the last write request sent (0 before the first). */
+uint64_t ingest_last_seq(const ingest *in);
+
+/* True when the writer acknowledged request seq and every earlier one. Does not block. */
+bool ingest_acked(ingest *in, uint64_t seq);
 
 /* The input schemas of the ingest (borrowed; never NULL once created). */
 hs_schemaset *ingest_schemas(ingest *in);
@@ -95,10 +105,28 @@ size_t ingest_schema_filter(hs_schemaset *set, hs_service *svc, const char *sid,
 void ingest_schema_on_message(hs_schemaset *set, hs_service *svc, const char *id,
                               const hs_mqtt_msg *m);
 
-/* The file watcher (ingest_files.c): scans the directory once. */
+/*
+ * The file inbox (ingest_files.c). ingest_files_create makes the
+ * directories, starts inotify when inbox_watch is set (falling back to the
+ * scan alone, with a warning, where inotify is not available) and queues
+ * the files an earlier run left in its work directory; HS_ERR_CONFIG,
+ * HS_ERR_IO or HS_ERR_NOMEM, and *out is NULL.
+ *
+ * ingest_files_work does one bounded round: it reads inotify events, scans
+ * the directory when watch_interval has passed, claims the files that are
+ * complete (up to inbox_files_per_round, in name order), reads at most
+ * inbox_round_rows lines and inbox_round_bytes bytes of them, and moves
+ * the files the writer has acknowledged whole to done/ or failed/. It
+ * returns true when files are waiting to be read (call again soon).
+ *
+ * ingest_files_reap moves the files whose instances are acknowledged by
+ * now (at stop); the others stay in the work directory and are read again
+ * at the next start.
+ */
 typedef struct ingest_files ingest_files;
 int ingest_files_create(ingest_files **out, ingest *in, hs_service *svc, const ingest_cfg *cfg);
-void ingest_files_scan(ingest_files *f);
+bool ingest_files_work(ingest_files *f);
+void ingest_files_reap(ingest_files *f);
 void ingest_files_destroy(ingest_files *f);
 
 #endif

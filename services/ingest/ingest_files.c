@@ -1,14 +1,22 @@
 /*
- * The directory watcher of the ingest service.
+ * The file inbox of the ingest service.
  *
- * A file is taken once its size and modification time have not changed for
- * file_settle: it is renamed into .work/<service-id>/ (an atomic claim, so
- * replicas never take the same file), read a bounded number of lines per
- * scan so that live MQTT input keeps flowing, and when the writer has
- * acknowledged all of it, moved to done/ or, if some lines were rejected,
- * to failed/ beside a <name>.errors report. Files left in .work/ by a
- * crash are read again from the start at the next start (writes are
- * idempotent, so nothing is stored twice).
+ * A file is complete when inotify says it was closed after writing
+ * (IN_CLOSE_WRITE) or moved in (IN_MOVED_TO), or, on the scan path (every
+ * watch_interval; files that came while ingest was down, file systems
+ * without inotify, inbox_watch off), once its size and modification time
+ * have not changed for file_settle and inotify saw no write to it since it
+ * was last closed. Each round claims the complete files present, in name
+ * order (up to inbox_files_per_round), by renaming them into
+ * .work/<service-id>/ (an atomic claim, so replicas never take the same
+ * file). They are read one after the other, at most inbox_round_rows lines
+ * and inbox_round_bytes bytes per call so that live MQTT input keeps
+ * flowing, and once the writer has acknowledged every request that holds
+ * their instances (checked without blocking, so the next files are read
+ * meanwhile), moved to done/ or, if some lines were rejected, to failed/
+ * beside a <name>.errors report. Files left in .work/ by a crash are read
+ * again from the start at the next start (writes are idempotent, so
+ * nothing is stored twice).
  *
  * A CSV file has a header line naming its columns, unless its first field
  * is a time (ISO-8601 or epoch seconds): then the file has no header and two
@@ -40,24 +48,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Lines read per scan call before the service loop gets back to MQTT. */
-#define FILES_LINES_PER_SCAN 20000
 /* Longest line of a JSON-lines file. */
 #define FILES_MAX_LINE (16u << 20)
+/* Files read whole but not yet acknowledged, before reading pauses. */
+#define FILES_MAX_WAITING 4096
+/* Reads of the inotify descriptor per round (each up to a buffer of events). */
+#define FILES_INOTIFY_READS 64
 
+/* What is known of a file in the inbox that is not claimed yet. */
 typedef struct seen {
     off_t size;
     int64_t mtime_ns;
-    int64_t stable_since_us;
+    int64_t stable_since_us; /* scan path: unchanged since (0: not scanned yet) */
+    uint64_t scan_gen;       /* the last scan that listed it */
+    bool closed;             /* inotify: closed after writing or moved in, so complete */
+    bool writing;            /* inotify: written since it was last closed */
 } seen;
+
+/* A file read whole, waiting for the writer to acknowledge its instances. */
+typedef struct waiting {
+    char name[256];  /* base name */
+    char path[1100]; /* path in the work directory */
+    size_t instances;
+    size_t rejected;
+    uint64_t seq; /* the last write request holding some of its instances */
+} waiting;
 
 /* The file being read. */
 typedef struct current {
     char name[256];  /* base name */
-    char path[1024]; /* path in the work directory */
+    char path[1100]; /* path in the work directory */
     bool csv;
     bool columns;
     char *data; /* whole CSV content (owned) */
@@ -82,11 +106,18 @@ struct ingest_files {
     const ingest_cfg *cfg;
     hs_log *log;
     char dir[512], work[800], done[600], failed[600];
-    hs_map seen; /* name -> seen* */
+    hs_map seen; /* name -> seen* (owned) */
     current cur;
     bool busy;
     hs_batch one;
     hs_buf vbuf, sbuf, line;
+    int ino_fd;           /* inotify descriptor (owned), or -1: the scan alone */
+    int64_t next_scan_us; /* monotonic time of the next scan */
+    uint64_t scan_gen;    /* scans done */
+    char **queue;         /* claimed files (in .work/) in reading order; owned names */
+    size_t qhead, nqueue, capqueue;
+    waiting *wait; /* files read whole, in the order they ended (owned array) */
+    size_t nwait, capwait;
 };
 
 static int mkdir_p(const char *path)
@@ -180,6 +211,49 @@ static int cell_value(const char *s, size_t len, hs_buf *out)
     return hs_mp_put_str(out, s, len);
 }
 
+/* Writes the summary, moves a file read whole to done/ or failed/ and logs it. */
+static void finish(ingest_files *fs, const waiting *w, const char *why)
+{
+    bool ok = w->rejected == 0 && why == NULL;
+    char to[1100];
+    snprintf(to, sizeof to, "%s/%s", ok ? fs->done : fs->failed, w->name);
+    FILE *errors = NULL;
+    if (!ok) {
+        char p[1100];
+        snprintf(p, sizeof p, "%s/%s.errors", fs->failed, w->name);
+        errors = fopen(p, "a");
+        if (errors == NULL)
+            hs_error(fs->log, "cannot write %s: %s", p, strerror(errno));
+    }
+    if (errors != NULL && why != NULL)
+        fprintf(errors, "%s\n", why);
+    if (errors != NULL && w->instances == 0) {
+        /* Nothing stored (refused whole, or every line rejected): nothing stays behind. */
+        fprintf(errors,
+                "summary: 0 instances stored, %zu lines rejected%s; nothing of this file is "
+                "stored: drop the corrected file again\n",
+                w->rejected, why != NULL ? ", the file refused whole" : "");
+    } else if (errors != NULL) {
+        /* The stored part stays stored: say so, and that a corrected file may come again whole. */
+        fprintf(errors,
+                "summary: %zu instances stored, %zu lines rejected; the stored instances stay "
+                "stored, and dropping the corrected file again whole stores nothing twice\n",
+                w->instances, w->rejected);
+    }
+    if (errors != NULL && fclose(errors) != 0)
+        hs_error(fs->log, "cannot write the report of %s: %s", w->name, strerror(errno));
+    if (rename(w->path, to) != 0)
+        hs_error(fs->log, "cannot move %s to %s: %s", w->path, to, strerror(errno));
+    if (ok)
+        hs_info(fs->log, "file %s: %zu instances stored, 0 lines rejected; moved to done/", w->name,
+                w->instances);
+    else
+        hs_warn(fs->log,
+                "file %s: %zu instances stored, %zu lines rejected%s%s; moved to failed/, see "
+                "%s.errors",
+                w->name, w->instances, w->rejected, why ? ": " : "", why ? why : "", to);
+}
+
 static void cur_reset(ingest_files *fs)
 {
     current *c = &fs->cur;
@@ -198,46 +272,45 @@ static void cur_reset(ingest_files *fs)
     fs->busy = false;
 }
 
-/* Moves the current file out of the work directory and forgets it. */
-static void cur_finish(ingest_files *fs, const char *why)
+/*
+ * Ends the reading of the current file (why: it is refused whole, else
+ * NULL). A file that handed instances to the writer waits for their
+ * acknowledgement in fs->wait; any other is moved at once.
+ */
+static void cur_done(ingest_files *fs, const char *why)
 {
     current *c = &fs->cur;
-    bool ok = c->rejected == 0 && why == NULL;
-    char to[1100];
-    snprintf(to, sizeof to, "%s/%s", ok ? fs->done : fs->failed, c->name);
-    if (!ok && why != NULL) {
-        if (c->errors == NULL) {
-            char p[1100];
-            snprintf(p, sizeof p, "%s/%s.errors", fs->failed, c->name);
-            c->errors = fopen(p, "w");
-        }
-        if (c->errors != NULL)
-            fprintf(c->errors, "%s\n", why);
+    if (c->errors != NULL) {
+        if (fclose(c->errors) != 0)
+            hs_error(fs->log, "cannot write the report of %s: %s", c->name, strerror(errno));
+        c->errors = NULL;
     }
-    if (!ok && c->errors != NULL && c->instances == 0) {
-        /* Nothing stored (refused whole, or every line rejected): nothing stays behind. */
-        fprintf(c->errors,
-                "summary: 0 instances stored, %zu lines rejected%s; nothing of this file is "
-                "stored: drop the corrected file again\n",
-                c->rejected, why != NULL ? ", the file refused whole" : "");
-    } else if (!ok && c->errors != NULL) {
-        /* The stored part stays stored: say so, and that a corrected file may come again whole. */
-        fprintf(c->errors,
-                "summary: %zu instances stored, %zu lines rejected; the stored instances stay "
-                "stored, and dropping the corrected file again whole stores nothing twice\n",
-                c->instances, c->rejected);
-    }
-    if (rename(c->path, to) != 0)
-        hs_error(fs->log, "cannot move %s to %s: %s", c->path, to, strerror(errno));
-    if (ok)
-        hs_info(fs->log, "file %s: %zu instances stored, 0 lines rejected; moved to done/", c->name,
-                c->instances);
-    else
-        hs_warn(fs->log,
-                "file %s: %zu instances stored, %zu lines rejected%s%s; moved to failed/, see "
-                "%s.errors",
-                c->name, c->instances, c->rejected, why ? ": " : "", why ? why : "", to);
+    waiting w = {.instances = c->instances, .rejected = c->rejected};
+    snprintf(w.name, sizeof w.name, "%s", c->name);
+    snprintf(w.path, sizeof w.path, "%s", c->path);
     cur_reset(fs);
+    if (why != NULL || w.instances == 0) {
+        finish(fs, &w, why);
+        return;
+    }
+    /* Everything is handed over: the file is done once the writer acknowledged it. */
+    (void)ingest_flush_all(fs->in);
+    w.seq = ingest_last_seq(fs->in);
+    if (fs->nwait == fs->capwait) {
+        size_t cap = fs->capwait ? fs->capwait * 2 : 64;
+        waiting *nw = hs_realloc(fs->wait, cap * sizeof *nw);
+        if (nw == NULL) {
+            /* Its writes are idempotent: reading it again at the next start stores nothing twice.
+             */
+            hs_error(fs->log,
+                     "out of memory: file %s stays in %s and is read again at the next start",
+                     w.name, fs->work);
+            return;
+        }
+        fs->wait = nw;
+        fs->capwait = cap;
+    }
+    fs->wait[fs->nwait++] = w;
 }
 
 /* The UTF-8 byte order mark that spreadsheet programs write at the start of a file. */
@@ -336,7 +409,7 @@ static int cur_open(ingest_files *fs, const char *name, const char *path)
     if (rc != HS_OK) {
         char why[700];
         snprintf(why, sizeof why, "file name does not give a stream id: %s", hs_err_detail());
-        cur_finish(fs, why);
+        cur_done(fs, why);
         return rc;
     }
     if (c->csv) {
@@ -345,14 +418,14 @@ static int cur_open(ingest_files *fs, const char *name, const char *path)
         if (f == NULL || fstat(fileno(f), &st) != 0) {
             if (f)
                 fclose(f);
-            cur_finish(fs, "cannot read the file");
+            cur_done(fs, "cannot read the file");
             return HS_ERR_IO;
         }
         c->len = (size_t)st.st_size;
         c->data = hs_malloc(c->len + 1);
         if (c->data == NULL || fread(c->data, 1, c->len, f) != c->len) {
             fclose(f);
-            cur_finish(fs, "cannot read the file");
+            cur_done(fs, "cannot read the file");
             return HS_ERR_IO;
         }
         fclose(f);
@@ -366,17 +439,17 @@ static int cur_open(ingest_files *fs, const char *name, const char *path)
         char why[800];
         rc = csv_header(fs, why, sizeof why);
         if (rc == HS_ERR_NOMEM) {
-            cur_finish(fs, "out of memory");
+            cur_done(fs, "out of memory");
             return rc;
         }
         if (rc != HS_OK) {
-            cur_finish(fs, why);
+            cur_done(fs, why);
             return rc;
         }
     } else {
         c->f = fopen(path, "rb");
         if (c->f == NULL) {
-            cur_finish(fs, "cannot read the file");
+            cur_done(fs, "cannot read the file");
             return HS_ERR_IO;
         }
         /* Skip a byte order mark, as in a CSV file; otherwise start again at byte 0. */
@@ -542,16 +615,22 @@ static void jsonl_record(ingest_files *fs, const char *text, size_t len)
     hs_batch_free(&b);
 }
 
-/* Reads up to FILES_LINES_PER_SCAN records of the current file. */
-static void cur_step(ingest_files *fs)
+/*
+ * Reads records of the current file until it ends or the round's budget of
+ * lines (*rows) or bytes (*bytes) is spent; both are decreased.
+ */
+static void cur_step(ingest_files *fs, int64_t *rows, int64_t *bytes)
 {
     current *c = &fs->cur;
-    for (int k = 0; k < FILES_LINES_PER_SCAN && !c->reading_done; k++) {
+    while (*rows > 0 && *bytes > 0 && !c->reading_done) {
+        (*rows)--;
         if (c->csv) {
             hs_csv_field *f;
             size_t n;
             bool done;
+            const char *from = c->csv_r.p;
             int rc = hs_csv_next(&c->csv_r, &f, &n, &done);
+            *bytes -= (int64_t)(c->csv_r.p - from);
             c->line = hs_csv_line(&c->csv_r);
             if (rc != HS_OK) {
                 reject_line(fs, hs_err_detail(), "", 0);
@@ -566,10 +645,13 @@ static void cur_step(ingest_files *fs)
             hs_buf_reset(&fs->line);
             int ch;
             bool eof = false;
+            int64_t nread = 0;
             while ((ch = fgetc(c->f)) != EOF && ch != '\n') {
+                nread++;
                 if (fs->line.len < FILES_MAX_LINE)
                     hs_buf_putc(&fs->line, (uint8_t)ch);
             }
+            *bytes -= nread + 1;
             if (ch == EOF)
                 eof = true;
             c->line++;
@@ -588,54 +670,83 @@ static void cur_step(ingest_files *fs)
             }
         }
     }
-    if (!c->reading_done)
-        return;
-    /* Everything is handed over: wait for the writer before declaring the file done. */
-    ingest_flush_all(fs->in);
-    int rc = ingest_wait_acked(fs->in, 100);
-    if (rc == HS_OK)
-        cur_finish(fs, NULL);
+    if (c->reading_done)
+        cur_done(fs, NULL);
 }
 
-/* Claims a settled file by renaming it into the work directory, then opens it. */
-static void claim(ingest_files *fs, const char *name)
+/* The entry of name in fs->seen, created when absent; NULL when out of memory. */
+static seen *seen_get(ingest_files *fs, const char *name)
 {
-    char from[1100], to[1100];
-    snprintf(from, sizeof from, "%s/%s", fs->dir, name);
-    snprintf(to, sizeof to, "%s/%s", fs->work, name);
-    if (rename(from, to) != 0)
-        return; /* another replica took it */
-    (void)cur_open(fs, name, to);
-}
-
-void ingest_files_scan(ingest_files *fs)
-{
-    if (fs->busy) {
-        cur_step(fs);
-        return;
+    seen *s = hs_map_get(&fs->seen, name);
+    if (s != NULL)
+        return s;
+    s = hs_calloc(1, sizeof *s);
+    if (s == NULL || hs_map_put(&fs->seen, name, s, NULL) != HS_OK) {
+        hs_free(s);
+        return NULL;
     }
-    /* Leftovers of a crash come first. */
-    DIR *d = opendir(fs->work);
-    struct dirent *e;
-    if (d != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] == '.')
-                continue;
-            char p[1100];
-            snprintf(p, sizeof p, "%s/%s", fs->work, e->d_name);
-            hs_info(fs->log, "resuming file %s left by an earlier run", e->d_name);
-            closedir(d);
-            if (cur_open(fs, e->d_name, p) == HS_OK)
-                cur_step(fs);
-            return;
+    return s;
+}
+
+/*
+ * Reads the pending inotify events into fs->seen. Returns true when a file
+ * became complete (closed after writing, or moved in).
+ */
+static bool ino_drain(ingest_files *fs)
+{
+    char buf[16384];
+    bool any = false;
+    for (int k = 0; k < FILES_INOTIFY_READS; k++) {
+        ssize_t n = read(fs->ino_fd, buf, sizeof buf);
+        if (n <= 0) {
+            if (n < 0 && errno != EAGAIN && errno != EINTR)
+                hs_warn(fs->log, "reading inotify events of %s: %s", fs->dir, strerror(errno));
+            break;
         }
-        closedir(d);
+        size_t off = 0;
+        while (off + sizeof(struct inotify_event) <= (size_t)n) {
+            struct inotify_event ev;
+            memcpy(&ev, buf + off, sizeof ev);
+            const char *name = buf + off + sizeof ev;
+            off += sizeof ev + ev.len;
+            if (ev.mask & IN_Q_OVERFLOW) {
+                /* Events were lost: forget what they said, and let a scan look now. */
+                size_t pos = 0;
+                hs_map_entry *e;
+                while ((e = hs_map_next(&fs->seen, &pos)) != NULL)
+                    ((seen *)e->value)->writing = false;
+                fs->next_scan_us = 0;
+                hs_warn(fs->log, "inotify events of %s were lost; scanning", fs->dir);
+                continue;
+            }
+            if (ev.len == 0 || off > (size_t)n || !wanted(name))
+                continue;
+            seen *s = seen_get(fs, name);
+            if (s == NULL)
+                continue; /* the scan finds it later */
+            if (ev.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+                s->closed = true;
+                s->writing = false;
+                any = true;
+            } else if (ev.mask & IN_MODIFY) {
+                s->closed = false;
+                s->writing = true;
+            }
+        }
     }
-    d = opendir(fs->dir);
-    if (d == NULL)
+    return any;
+}
+
+/* Updates fs->seen from a listing of the directory; forgets files that are gone. */
+static void scan(ingest_files *fs, int64_t now)
+{
+    DIR *d = opendir(fs->dir);
+    if (d == NULL) {
+        hs_warn(fs->log, "cannot list %s: %s", fs->dir, strerror(errno));
         return;
-    int64_t now = hs_time_mono_us();
-    char take[256] = "";
+    }
+    fs->scan_gen++;
+    struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (!wanted(e->d_name))
             continue;
@@ -645,31 +756,170 @@ void ingest_files_scan(ingest_files *fs)
         if (stat(p, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
         int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-        seen *s = hs_map_get(&fs->seen, e->d_name);
-        if (s == NULL) {
-            s = hs_calloc(1, sizeof *s);
-            if (s == NULL || hs_map_put(&fs->seen, e->d_name, s, NULL) != HS_OK) {
-                hs_free(s);
-                continue;
-            }
-            s->size = st.st_size;
-            s->mtime_ns = mt;
-            s->stable_since_us = now;
-        } else if (s->size != st.st_size || s->mtime_ns != mt) {
+        seen *s = seen_get(fs, e->d_name);
+        if (s == NULL)
+            continue;
+        s->scan_gen = fs->scan_gen;
+        if (s->stable_since_us == 0 || s->size != st.st_size || s->mtime_ns != mt) {
             s->size = st.st_size;
             s->mtime_ns = mt;
             s->stable_since_us = now;
         }
-        if (take[0] == '\0' && now - s->stable_since_us >= fs->cfg->file_settle_us)
-            snprintf(take, sizeof take, "%s", e->d_name);
     }
     closedir(d);
-    if (take[0] != '\0') {
-        hs_free(hs_map_remove(&fs->seen, take));
-        claim(fs, take);
-        if (fs->busy)
-            cur_step(fs);
+    /* Entries of files that are gone (taken by a replica, removed). */
+    size_t pos = 0;
+    hs_map_entry *me;
+    while ((me = hs_map_next(&fs->seen, &pos)) != NULL) {
+        seen *s = me->value;
+        if (s->scan_gen != fs->scan_gen && !s->closed && !s->writing)
+            hs_free(hs_map_remove(&fs->seen, me->key));
     }
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends a claimed file to the reading queue (name copied). HS_ERR_NOMEM. */
+static int queue_push(ingest_files *fs, const char *name)
+{
+    if (fs->nqueue == fs->capqueue) {
+        size_t cap = fs->capqueue ? fs->capqueue * 2 : 64;
+        char **nq = hs_realloc(fs->queue, cap * sizeof *nq);
+        if (nq == NULL)
+            return HS_ERR_NOMEM;
+        fs->queue = nq;
+        fs->capqueue = cap;
+    }
+    char *copy = hs_strdup(name);
+    if (copy == NULL)
+        return HS_ERR_NOMEM;
+    fs->queue[fs->nqueue++] = copy;
+    return HS_OK;
+}
+
+/*
+ * One round of claims: the complete files (inotify) and the settled ones
+ * (scan path) are renamed into the work directory in name order, up to
+ * inbox_files_per_round, and queued for reading. The others wait for the
+ * next round.
+ */
+static void claim_round(ingest_files *fs, int64_t now)
+{
+    size_t n = 0;
+    char **names = hs_calloc(fs->seen.n + 1, sizeof *names); /* borrowed keys */
+    if (names == NULL)
+        return; /* the next round tries again */
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&fs->seen, &pos)) != NULL) {
+        const seen *s = e->value;
+        bool settled = s->stable_since_us != 0 && !s->writing &&
+                       now - s->stable_since_us >= fs->cfg->file_settle_us;
+        if ((s->closed || settled) && n < fs->seen.n)
+            names[n++] = e->key;
+    }
+    qsort(names, n, sizeof *names, cmp_name);
+    size_t limit = n;
+    if (fs->cfg->inbox_files_per_round > 0 && (size_t)fs->cfg->inbox_files_per_round < n)
+        limit = (size_t)fs->cfg->inbox_files_per_round;
+    /* The keys belong to the map: copy the chosen names before their entries go. */
+    char(*take)[256] = hs_calloc(limit + 1, sizeof *take); /* owned */
+    if (take == NULL) {
+        hs_free(names);
+        return;
+    }
+    for (size_t i = 0; i < limit; i++)
+        snprintf(take[i], sizeof take[i], "%s", names[i]);
+    hs_free(names);
+    for (size_t i = 0; i < limit; i++) {
+        hs_free(hs_map_remove(&fs->seen, take[i]));
+        char from[1100], to[1100];
+        snprintf(from, sizeof from, "%s/%s", fs->dir, take[i]);
+        snprintf(to, sizeof to, "%s/%s", fs->work, take[i]);
+        struct stat st;
+        if (lstat(from, &st) != 0 || !S_ISREG(st.st_mode))
+            continue; /* gone (another replica took it), or not a plain file */
+        if (rename(from, to) != 0) {
+            if (errno != ENOENT)
+                hs_warn(fs->log, "cannot claim %s: %s", from, strerror(errno));
+            continue;
+        }
+        if (queue_push(fs, take[i]) != HS_OK && rename(to, from) != 0)
+            /* Out of memory: the file goes back; a later round takes it. */
+            hs_error(fs->log, "cannot give back %s: %s", to, strerror(errno));
+    }
+    hs_free(take);
+}
+
+void ingest_files_reap(ingest_files *fs)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < fs->nwait; i++) {
+        if (ingest_acked(fs->in, fs->wait[i].seq))
+            finish(fs, &fs->wait[i], NULL);
+        else
+            fs->wait[k++] = fs->wait[i];
+    }
+    fs->nwait = k;
+}
+
+bool ingest_files_work(ingest_files *fs)
+{
+    bool round = fs->ino_fd >= 0 && ino_drain(fs);
+    int64_t now = hs_time_mono_us();
+    if (now >= fs->next_scan_us) {
+        scan(fs, now);
+        fs->next_scan_us = now + fs->cfg->watch_interval_us;
+        round = true;
+    }
+    if (round)
+        claim_round(fs, now);
+    ingest_files_reap(fs);
+    int64_t rows = fs->cfg->inbox_round_rows > 0 ? fs->cfg->inbox_round_rows : 1;
+    int64_t bytes = fs->cfg->inbox_round_bytes > 0 ? fs->cfg->inbox_round_bytes : 1;
+    while (rows > 0 && bytes > 0 && fs->nwait < FILES_MAX_WAITING) {
+        if (fs->busy) {
+            cur_step(fs, &rows, &bytes);
+            continue;
+        }
+        if (fs->qhead == fs->nqueue)
+            break;
+        char *name = fs->queue[fs->qhead++]; /* owned */
+        char path[1100];
+        snprintf(path, sizeof path, "%s/%s", fs->work, name);
+        (void)cur_open(fs, name, path);
+        hs_free(name);
+    }
+    if (fs->qhead == fs->nqueue)
+        fs->qhead = fs->nqueue = 0;
+    return (fs->busy || fs->qhead < fs->nqueue) && fs->nwait < FILES_MAX_WAITING;
+}
+
+/*
+ * Queues the files an earlier run left in the work directory (claimed, not
+ * yet moved out), in name order: they are read again from the start.
+ */
+static int queue_leftovers(ingest_files *fs)
+{
+    DIR *d = opendir(fs->work);
+    if (d == NULL)
+        return hs_err_set(HS_ERR_IO, "cannot list %s: %s", fs->work, strerror(errno));
+    struct dirent *e;
+    int rc = HS_OK;
+    while (rc == HS_OK && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        hs_info(fs->log, "resuming file %s left by an earlier run", e->d_name);
+        rc = queue_push(fs, e->d_name);
+    }
+    closedir(d);
+    if (rc != HS_OK)
+        return hs_err_set(rc, "cannot queue the files of %s", fs->work);
+    qsort(fs->queue, fs->nqueue, sizeof *fs->queue, cmp_name);
+    return HS_OK;
 }
 
 int ingest_files_create(ingest_files **out, ingest *in, hs_service *svc, const ingest_cfg *cfg)
@@ -682,6 +932,7 @@ int ingest_files_create(ingest_files **out, ingest *in, hs_service *svc, const i
     fs->svc = svc;
     fs->cfg = cfg;
     fs->log = hs_service_log(svc);
+    fs->ino_fd = -1;
     hs_map_init(&fs->seen);
     hs_batch_init(&fs->one);
     hs_buf_init(&fs->vbuf, 0);
@@ -703,6 +954,23 @@ int ingest_files_create(ingest_files **out, ingest *in, hs_service *svc, const i
         ingest_files_destroy(fs);
         return rc;
     }
+    int rc = queue_leftovers(fs);
+    if (rc != HS_OK) {
+        ingest_files_destroy(fs);
+        return rc;
+    }
+    if (cfg->inbox_watch) {
+        fs->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (fs->ino_fd < 0 ||
+            inotify_add_watch(fs->ino_fd, fs->dir,
+                              IN_CLOSE_WRITE | IN_MOVED_TO | IN_MODIFY | IN_ONLYDIR) < 0) {
+            hs_warn(fs->log, "no inotify on %s (%s): files are found by the scan every %lld ms",
+                    fs->dir, strerror(errno), (long long)(cfg->watch_interval_us / 1000));
+            if (fs->ino_fd >= 0)
+                close(fs->ino_fd);
+            fs->ino_fd = -1;
+        }
+    }
     *out = fs;
     return HS_OK;
 }
@@ -713,6 +981,12 @@ void ingest_files_destroy(ingest_files *fs)
         return;
     if (fs->busy)
         cur_reset(fs);
+    if (fs->ino_fd >= 0)
+        close(fs->ino_fd);
+    for (size_t i = fs->qhead; i < fs->nqueue; i++)
+        hs_free(fs->queue[i]);
+    hs_free(fs->queue);
+    hs_free(fs->wait);
     size_t pos = 0;
     hs_map_entry *e;
     while ((e = hs_map_next(&fs->seen, &pos)) != NULL)
