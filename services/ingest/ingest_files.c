@@ -918,7 +918,8 @@ static int queue_leftovers(ingest_files *fs)
     closedir(d);
     if (rc != HS_OK)
         return hs_err_set(rc, "cannot queue the files of %s", fs->work);
-    qsort(fs->queue, fs->nqueue, sizeof *fs->queue, cmp_name);
+    if (fs->nqueue > 1) /* an empty queue has no array to give qsort */
+        qsort(fs->queue, fs->nqueue, sizeof *fs->queue, cmp_name);
     return HS_OK;
 }
 
