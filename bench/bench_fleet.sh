@@ -44,7 +44,7 @@ STEP_S=${HS_BENCH_TIMEOUT:-900}
 T0=1700002800  # a whole hour (UTC)
 T1=$((T0 + 3600))
 HZ=$(getconf CLK_TCK)
-DIR= SAMPLER=
+DIR='' SAMPLER=''
 trap 'exit 130' INT TERM
 trap '[ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null; [ -n "$DIR" ] && { "$BIN/hsctl" --data "$DIR" down >/dev/null 2>&1; rm -rf "$DIR"; }' EXIT
 
@@ -252,7 +252,7 @@ print("%d (%s)" % (sum(c.values()), ", ".join("%s %d" % kv for kv in sorted(c.it
 done
 
 $PY - "$RESULTS" <<'PY'
-import sys
+import math, sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 print("summary (growth: this size against the previous one, per 10x devices; linear cost = 10x)")
 print("  %8s %10s %10s %5s %8s %10s %8s %9s %5s %10s" % ("devices", "ingest s", "compute s", "exit",
@@ -267,8 +267,10 @@ def num(x):
         return None
 for a, b in zip(rows, rows[1:]):
     scale = float(b[0]) / float(a[0])
-    per10 = lambda i: ("%.1fx" % ((num(b[i]) / num(a[i])) ** (1 / __import__("math").log10(scale)))
-                       if num(a[i]) and num(b[i]) is not None and scale > 1 else "-")
+    def per10(i):  # the ratio of column i scaled to 10x devices
+        if not num(a[i]) or num(b[i]) is None or scale <= 1:
+            return "-"
+        return "%.1fx" % ((num(b[i]) / num(a[i])) ** (1 / math.log10(scale)))
     print("  %s -> %s devices: compute time %s, scheduler cpu %s, rss %s, asking again %s (per 10x devices; "
           "target <= 12x)" % (a[0], b[0], per10(2), per10(5), per10(6), per10(7)))
 PY
