@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# The fleet benchmark (issue 14): one workflow over N devices on the embedded
+# store, one hour of one reading per minute per device, computed in one
+# backfill. For each size (default 1,000 and 10,000 devices), on a fresh
+# stack of its own:
+#  - ingest: one msgpack batch of 60 readings per device (QoS 1, one MQTT
+#    connection), from the first publish to all readings committed;
+#  - the workflow: 1-minute windows; per device (plate G.D, meta dev) the
+#    mean of each minute (sliding_apply mean) and that mean in Fahrenheit
+#    (apply c_to_f): two per-device factors; over the fleet (aggregate mean
+#    over dev onto G) the mean of all devices per minute;
+#  - `hsctl compute --wait` over the hour: wall time, exit code, jobs planned
+#    and run, the scheduler's CPU seconds (utime + stime from /proc/PID/stat)
+#    and its largest RSS (VmRSS sampled every 0.2 s and VmHWM from
+#    /proc/PID/status); then the same request again (nothing to do): its
+#    time and exit code;
+#  - the fleet aggregate of every minute against the mean computed in Python
+#    from the generated readings: "aggregate: correct", "wrong" or "missing".
+# The baseline of each size is the previous size measured in the same run:
+# the summary prints the growth ratio per 10x devices of compute time,
+# scheduler CPU and RSS (a cost linear in devices grows 10x).
+# Every step has a timeout (HS_BENCH_TIMEOUT s, default 900): a step that
+# fails or times out is printed as a figure (its exit code, "timeout"), and
+# the run goes on with the next size.
+#   bash bench/bench_fleet.sh [--sizes 1000,10000,100000] [build-dir]
+# Knobs: HS_BENCH_TIMEOUT (seconds per step), HS_BENCH_KEEP=1 (keep each
+# stack's directory: store, logs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SIZES=1000,10000
+BUILD=build
+while [ $# -gt 0 ]; do
+  case $1 in
+    --sizes) SIZES=$2; shift ;;
+    --sizes=*) SIZES=${1#--sizes=} ;;
+    -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) BUILD=$1 ;;
+  esac
+  shift
+done
+BIN=$PWD/$BUILD/bin
+PY=/usr/bin/python3
+STEP_S=${HS_BENCH_TIMEOUT:-900}
+T0=1700002800  # a whole hour (UTC)
+T1=$((T0 + 3600))
+HZ=$(getconf CLK_TCK)
+DIR='' SAMPLER=''
+trap 'exit 130' INT TERM
+trap '[ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null; [ -n "$DIR" ] && { "$BIN/hsctl" --data "$DIR" down >/dev/null 2>&1; rm -rf "$DIR"; }' EXIT
+
+stack_up() {
+  DIR=$(mktemp -d /tmp/hs-fleet-XXXXXX)
+  PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  HSCTL="$BIN/hsctl --data $DIR"
+  $HSCTL up --port "$PORT" > "$DIR/up.out" 2>&1 || { cat "$DIR/up.out" >&2; return 1; }
+}
+
+stack_down() {
+  $HSCTL down >/dev/null 2>&1 || true
+  if [ -n "${HS_BENCH_KEEP:-}" ]; then echo "  kept $DIR" >&2; else rm -rf "$DIR"; fi
+  DIR=
+}
+
+# Publishes the hour of readings of n devices (one QoS 1 batch per device) and
+# writes the expected fleet mean of each minute to $DIR/expected.json.
+publish() {  # devices
+  timeout "$STEP_S" $PY - "$1" "$T0" "$PORT" "$DIR/expected.json" <<'PY'
+import json, random, select, socket, struct, sys
+n, t0, port, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+random.seed(14)
+s = socket.create_connection(("127.0.0.1", port))
+def pkt(t, body):
+    ln, enc = len(body), b""
+    while True:
+        b, ln = ln % 128, ln // 128
+        enc += bytes([b | (128 if ln else 0)])
+        if not ln: break
+    return bytes([t]) + enc + body
+cid = b"bench-fleet-load"
+s.sendall(pkt(0x10, b"\x00\x04MQTT\x04\x02\x00\x3c" + struct.pack(">H", len(cid)) + cid))
+s.recv(4)
+sums = [0.0] * 60
+buf, acks, mid, out_b = b"", 0, 0, bytearray()
+def drain(block):
+    global buf, acks
+    while True:
+        r, _, _ = select.select([s], [], [], None if block else 0)
+        if not r: return
+        got = s.recv(1 << 20)
+        if not got: sys.exit("broker closed the connection")
+        buf += got
+        while len(buf) >= 4 and buf[0] == 0x40:
+            acks += 1; buf = buf[4:]
+        if not block: continue
+        return
+for dev in range(n):
+    topic = b"hs/raw/temp/g=1/dev=%d" % dev
+    body = bytearray(b"\xdc\x00\x3c")  # array16 of 60 [t_us, v]
+    for k in range(60):
+        v = round(15.0 + random.random() * 10.0, 3)
+        sums[k] += v
+        body += b"\x92\xd3" + struct.pack(">q", (t0 + 60 * k + 30) * 1000000) + b"\xcb" + struct.pack(">d", v)
+    mid = mid % 65535 + 1
+    out_b += pkt(0x32, struct.pack(">H", len(topic)) + topic + struct.pack(">H", mid) + bytes(body))
+    if len(out_b) > 1 << 18:
+        s.sendall(out_b); out_b = bytearray(); drain(False)
+s.sendall(out_b)
+while acks < n:
+    drain(True)
+s.close()
+json.dump({str(t0 + 60 * (k + 1)): sums[k] / n for k in range(60)}, open(out, "w"))
+PY
+}
+
+committed() { $HSCTL stream ls --json | $PY -c 'import json,sys; print(sum(json.loads(l)["count"] for l in sys.stdin if json.loads(l)["stream"].startswith("temp/")))'; }
+
+workflow() {  # devices
+  $PY - "$1" > "$DIR/wf.yaml" <<'PY'
+import sys
+n = int(sys.argv[1])
+print("""id: fleet
+job_span: 1h
+plates:
+  G:   {meta: g, values: ["1"]}
+  G.D: {meta: dev, parent: G, values: [%s]}
+factors:
+  - tool: sliding_window
+    params: {width: 1m, increment: 1m}
+    sink: minutes
+  - tool: sliding_apply
+    params: {func: mean}
+    sources: [minutes, temp]
+    sink: temp_1m
+    plates: [G.D]
+  - tool: apply
+    params: {func: c_to_f}
+    sources: [temp_1m]
+    sink: temp_1m_f
+    plates: [G.D]
+  - tool: aggregate
+    params: {func: mean}
+    over: dev
+    sources: [temp_1m]
+    sink: fleet_temp
+    plates: [G]""" % ", ".join('"%d"' % i for i in range(n)))
+PY
+}
+
+# Samples the scheduler every 0.2 s: the largest VmRSS (kB) and the last CPU ticks, into $DIR/sample.
+sampler() {  # pid
+  local rss max=0 cpu=
+  while [ -r "/proc/$1/status" ]; do
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null) || break
+    [ -n "$rss" ] && [ "$rss" -gt "$max" ] && max=$rss
+    cpu=$(awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null) || break
+    echo "$max $cpu" > "$DIR/sample.tmp" && mv "$DIR/sample.tmp" "$DIR/sample"
+    sleep 0.2
+  done
+}
+
+elapsed() { echo "$(date +%s.%N) - $1" | bc | awk '{printf "%.2f", $1}'; }
+
+# Runs `hsctl compute fleet` over the hour; sets RC and SECS; output in $DIR/$1.out.
+compute() {  # label
+  local t0
+  t0=$(date +%s.%N)
+  set +e
+  timeout $((STEP_S + 30)) $HSCTL compute fleet --from "$T0" --to "$T1" --wait --yes --timeout "$STEP_S" \
+    > "$DIR/$1.out" 2>&1
+  RC=$?
+  set -e
+  [ "$RC" = 124 ] && RC=timeout
+  SECS=$(elapsed "$t0")
+}
+
+check_aggregate() {
+  timeout 120 $HSCTL stream get fleet_temp/g=1 --from "$T0" --to "$T1" > "$DIR/fleet.jsonl" 2>/dev/null || true
+  $PY - "$DIR/expected.json" "$DIR/fleet.jsonl" <<'PY'
+import datetime, json, sys
+want = {int(k): v for k, v in json.load(open(sys.argv[1])).items()}
+got = {}
+for line in open(sys.argv[2]):
+    x = json.loads(line)
+    t = datetime.datetime.fromisoformat(x["t"].replace("Z", "+00:00")).timestamp()
+    got[int(round(t))] = x["v"]
+missing = [t for t in want if t not in got]
+wrong = [t for t in want if t in got and abs(got[t] - want[t]) > 1e-9 * max(1.0, abs(want[t]))]
+if wrong:
+    t = wrong[0]
+    print("wrong (%d of %d minutes; e.g. %d: %r, expected %r)" % (len(wrong), len(want), t, got[t], want[t]))
+elif missing:
+    print("missing (%d of %d minutes)" % (len(missing), len(want)))
+else:
+    print("correct (%d minutes)" % len(want))
+PY
+}
+
+echo "machine: $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "one hour of 1-per-minute readings per device; per device: 1-minute mean, then c_to_f; fleet: mean over dev per minute"
+RESULTS=$(mktemp /tmp/hs-fleet-results-XXXXXX)
+for n in ${SIZES//,/ }; do
+  echo "devices $n"
+  ingest_s=failed rc=- secs=- planned=- run=- cpu=- rss=- hwm=- again_rc=- again_s=- agg=-
+  if stack_up; then
+    t0=$(date +%s.%N)
+    if publish "$n"; then
+      want=$((n * 60)) deadline=$(( $(date +%s) + STEP_S ))
+      while [ "$(committed 2>/dev/null || echo 0)" -lt "$want" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.5; done
+      got=$(committed 2>/dev/null || echo 0)
+      if [ "$got" -ge "$want" ]; then ingest_s=$(elapsed "$t0"); else ingest_s="timeout ($got of $want committed)"; fi
+    fi
+    echo "  ingest: $n x 60 readings in $ingest_s s"
+    workflow "$n"
+    if timeout "$STEP_S" $HSCTL workflow add "$DIR/wf.yaml" > "$DIR/add.out" 2>&1; then
+      spid=$(cat "$DIR/run/scheduler.pid")
+      cpu0=$(awk '{print $14 + $15}' "/proc/$spid/stat")
+      sampler "$spid" & SAMPLER=$!
+      compute first
+      kill "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
+      rc=$RC secs=$SECS
+      planned=$(sed -n 's/^request [^:]*: \([0-9]*\) jobs planned.*/\1/p' "$DIR/first.out" | head -1)
+      rss=0 cpu1=$cpu0
+      [ -r "$DIR/sample" ] && read -r rss cpu1 < "$DIR/sample"
+      [ -r "/proc/$spid/stat" ] && cpu1=$(awk '{print $14 + $15}' "/proc/$spid/stat")
+      cpu=$(echo "($cpu1 - $cpu0) / $HZ" | bc -l | awk '{printf "%.2f", $1}')
+      rss=$((rss / 1024))
+      if [ -r "/proc/$spid/status" ]; then
+        hwm=$(( $(awk '/^VmHWM:/ {print $2}' "/proc/$spid/status") / 1024 ))
+      else
+        hwm="(scheduler gone)"
+      fi
+      run=$(timeout 120 $HSCTL jobs fleet --limit 10000000 --json 2>/dev/null | $PY -c '
+import collections, json, sys
+c = collections.Counter(json.loads(l).get("outcome", "?") for l in sys.stdin)
+print("%d (%s)" % (sum(c.values()), ", ".join("%s %d" % kv for kv in sorted(c.items()))))' || echo "?")
+      echo "  compute: exit $rc in $secs s; jobs planned ${planned:-?}, run $run; scheduler cpu $cpu s, max rss $rss MB (VmHWM $hwm MB)"
+      tail -n 3 "$DIR/first.out" | sed 's/^/    | /'
+      compute again
+      again_rc=$RC again_s=$SECS
+      echo "  again:   exit $again_rc in $again_s s: $(tail -n 1 "$DIR/again.out")"
+      agg=$(check_aggregate)
+      echo "  aggregate: $agg"
+    else
+      echo "  workflow add failed: $(tail -n 2 "$DIR/add.out")"
+    fi
+    stack_down
+  else
+    echo "  hsctl up failed"
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$ingest_s" "$secs" "$rc" "${planned:-?}" "$cpu" "$rss" \
+    "$again_s" "$again_rc" "${agg%% *}" "$run" >> "$RESULTS"
+done
+
+$PY - "$RESULTS" <<'PY'
+import math, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+print("summary (growth: this size against the previous one, per 10x devices; linear cost = 10x)")
+print("  %8s %10s %10s %5s %8s %10s %8s %9s %5s %10s" % ("devices", "ingest s", "compute s", "exit",
+      "jobs", "sched cpu", "rss MB", "again s", "exit", "aggregate"))
+for r in rows:
+    print("  %8s %10s %10s %5s %8s %10s %8s %9s %5s %10s" % (r[0], r[1].split(" ")[0], r[2], r[3], r[4], r[5], r[6],
+          r[7], r[8], r[9]))
+def num(x):
+    try:
+        return float(x)
+    except ValueError:
+        return None
+for a, b in zip(rows, rows[1:]):
+    scale = float(b[0]) / float(a[0])
+    def per10(i):  # the ratio of column i scaled to 10x devices
+        if not num(a[i]) or num(b[i]) is None or scale <= 1:
+            return "-"
+        return "%.1fx" % ((num(b[i]) / num(a[i])) ** (1 / math.log10(scale)))
+    print("  %s -> %s devices: compute time %s, scheduler cpu %s, rss %s, asking again %s (per 10x devices; "
+          "target <= 12x)" % (a[0], b[0], per10(2), per10(5), per10(6), per10(7)))
+PY
+rm -f "$RESULTS"
