@@ -294,7 +294,13 @@ static void cur_done(ingest_files *fs, const char *why)
         return;
     }
     /* Everything is handed over: the file is done once the writer acknowledged it. */
-    (void)ingest_flush_all(fs->in);
+    if (ingest_flush_all(fs->in) != HS_OK) {
+        /* A batch could not be handed to the writer (logged): the file is not done. */
+        finish(fs, &w,
+               "some of its instances could not be handed to the writer (see the ingest log); "
+               "the instances counted below may not all be stored: drop the file again");
+        return;
+    }
     w.seq = ingest_last_seq(fs->in);
     if (fs->nwait == fs->capwait) {
         size_t cap = fs->capwait ? fs->capwait * 2 : 64;
