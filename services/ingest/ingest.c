@@ -101,9 +101,22 @@ static int in_send(ingest *in, const char *sid, pending *p)
         c->msgs_out++;
         c->instances_out += p->b.n;
     } else {
-        char msg[600];
-        hs_error(in->log, "cannot send %zu instances of %s to the writer: %s", p->b.n, sid,
-                 hs_err_describe(rc, msg, sizeof msg));
+        /* Not stored: the instances go to the dead letters with the reason, not only the log. */
+        char msg[600], why[800];
+        hs_err_describe(rc, msg, sizeof msg);
+        hs_error(in->log, "cannot send %zu instances of %s to the writer: %s", p->b.n, sid, msg);
+        snprintf(why, sizeof why, "not stored: %zu instances could not be handed to the writer: %s",
+                 p->b.n, msg);
+        hs_buf mp, topic;
+        hs_buf_init(&mp, 0);
+        hs_buf_init(&topic, 0);
+        const char *t = hs_service_topic(in->svc, &topic, "raw/%s", sid);
+        if (hs_codec_encode_mpack(&p->b, 0, p->b.n, &mp) == HS_OK)
+            hs_service_dead_letter_as(in->svc, why, t, sid, HS_PAYLOAD_MSGPACK, mp.data, mp.len);
+        else
+            hs_service_dead_letter_as(in->svc, why, t, sid, HS_PAYLOAD_TEXT, "", 0);
+        hs_buf_free(&mp);
+        hs_buf_free(&topic);
     }
     hs_batch_reset(&p->b);
     return rc;
