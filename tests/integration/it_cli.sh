@@ -79,8 +79,7 @@ $HSCTL workflow add "$wf_file" > add.out 2>&1 || it_fail "workflow add: $(cat ad
 $HSCTL compute neg --from 1700000000 --to 1700000060 --wait > compute.out 2>&1 || it_fail "compute: $(cat compute.out)"
 grep -Eq ', [0-9]+\.[0-9]{2}s$' compute.out || it_fail "compute's duration: $(cat compute.out)"
 # the scheduler logs the request's interval in ISO times, not microseconds
-iso() { $PY -c 'import datetime,sys; print(datetime.datetime.fromtimestamp(float(sys.argv[1]), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"; }
-grep -qF ": neg over ($(iso 1700000000), $(iso 1700000060)], " "$IT_DIR"/logs/scheduler*.log ||
+grep -qF ": neg over ($(it_iso 1700000000), $(it_iso 1700000060)], " "$IT_DIR"/logs/scheduler*.log ||
   it_fail "the scheduler's log of the request: $(grep ': neg over' "$IT_DIR"/logs/scheduler*.log)"
 json_lines() {  # $1: name; the rest: the command. Each line a JSON object; prints the objects as one list.
   local name=$1; shift

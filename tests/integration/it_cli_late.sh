@@ -11,18 +11,9 @@
 . "$(dirname "$0")/lib.sh"
 it_setup
 T0=1700002800
-iso() { $PY -c 'import datetime,sys; print(datetime.datetime.fromtimestamp(float(sys.argv[1]), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"; }
 
 # Ten minutes of 1 Hz readings: v = i at T0 + i.
-$PY - "$IT_DIR" "$T0" <<'PY'
-import json, sys
-d, t0 = sys.argv[1], int(sys.argv[2])
-with open(f"{d}/vals.txt", "w") as f:
-    for c in range(1, 601, 100):
-        f.write(json.dumps([{"t": t0 + i, "v": float(i)} for i in range(c, c + 100)]) + "\n")
-PY
-mosquitto_pub -p "$IT_PORT" -q 1 -t hs/raw/vals -l < "$IT_DIR/vals.txt"
-it_wait_eq 600 30 it_count vals
+it_load_vals "$T0"
 
 wf() {  # $1 = the window function of sums
   cat <<YAML
@@ -53,7 +44,7 @@ compute() {
 compute
 [ "$(it_count negated)" = 600 ] || it_fail "negated has $(it_count negated) instances, not 600"
 [ "$(it_count sums)" = 10 ] || it_fail "sums has $(it_count sums) instances, not 10"
-[ "$($HSCTL stream intervals negated)" = "($(iso $NA), $(iso $B)]" ] ||
+[ "$($HSCTL stream intervals negated)" = "($(it_iso $NA), $(it_iso $B)]" ] ||
   it_fail "negated intervals: $($HSCTL stream intervals negated)"
 $HSCTL stream get negated > "$IT_DIR/negated.before"
 $HSCTL stream get sums > "$IT_DIR/sums.before"
@@ -62,11 +53,11 @@ $HSCTL stream get sums > "$IT_DIR/sums.before"
 I1=$((T0 + 100)); I2=$((T0 + 200))
 $HSCTL stream invalidate negated --from $I1 --to $I2 > "$IT_DIR/inv.out" 2>&1 ||
   it_fail "stream invalidate failed: $(cat "$IT_DIR/inv.out")"
-grep -q "^reopened: ($(iso $I1), $(iso $I2)]" "$IT_DIR/inv.out" || it_fail "invalidate said: $(cat "$IT_DIR/inv.out")"
-grep -qF "invalidated negated over ($(iso $I1), $(iso $I2)]" "$IT_DIR"/logs/writer*.log ||
+grep -q "^reopened: ($(it_iso $I1), $(it_iso $I2)]" "$IT_DIR/inv.out" || it_fail "invalidate said: $(cat "$IT_DIR/inv.out")"
+grep -qF "invalidated negated over ($(it_iso $I1), $(it_iso $I2)]" "$IT_DIR"/logs/writer*.log ||
   it_fail "the writer's log of the invalidation: $(grep invalidated "$IT_DIR"/logs/writer*.log)"
 $HSCTL stream intervals negated > "$IT_DIR/iv.out"
-printf '%s\n%s\n' "($(iso $NA), $(iso $I1)] U ($(iso $I2), $(iso $B)]" "reopened: ($(iso $I1), $(iso $I2)]" > "$IT_DIR/iv.want"
+printf '%s\n%s\n' "($(it_iso $NA), $(it_iso $I1)] U ($(it_iso $I2), $(it_iso $B)]" "reopened: ($(it_iso $I1), $(it_iso $I2)]" > "$IT_DIR/iv.want"
 diff "$IT_DIR/iv.want" "$IT_DIR/iv.out" >&2 || it_fail "stream intervals negated after invalidate"
 $HSCTL stream intervals sums | grep -q '^reopened: ' || it_fail "sums (downstream) was not reopened: $($HSCTL stream intervals sums)"
 $HSCTL stream intervals negated --json > "$IT_DIR/iv.json"
@@ -96,9 +87,9 @@ it_log "invalidate reopened negated over ($I1, $I2] and sums downstream"
 # Computing again leaves nothing reopened and gives the same values.
 compute
 grep -q "reopened" "$IT_DIR/compute.out" || it_fail "compute did not say it found reopened intervals: $(cat "$IT_DIR/compute.out")"
-[ "$($HSCTL stream intervals negated)" = "($(iso $NA), $(iso $B)]" ] ||
+[ "$($HSCTL stream intervals negated)" = "($(it_iso $NA), $(it_iso $B)]" ] ||
   it_fail "negated after compute: $($HSCTL stream intervals negated)"
-[ "$($HSCTL stream intervals sums)" = "($(iso $A), $(iso $B)]" ] ||
+[ "$($HSCTL stream intervals sums)" = "($(it_iso $A), $(it_iso $B)]" ] ||
   it_fail "sums after compute: $($HSCTL stream intervals sums)"
 $HSCTL stream get negated | cmp -s - "$IT_DIR/negated.before" || it_fail "negated changed after the recomputation"
 $HSCTL stream get sums | cmp -s - "$IT_DIR/sums.before" || it_fail "sums changed after the recomputation"

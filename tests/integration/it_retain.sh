@@ -11,18 +11,9 @@
 . "$(dirname "$0")/lib.sh"
 it_setup
 T0=1700006400
-iso() { $PY -c 'import datetime,sys; print(datetime.datetime.fromtimestamp(float(sys.argv[1]), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"; }
 
 # Ten minutes of 1 Hz readings: v = i at T0 + i.
-$PY - "$IT_DIR" "$T0" <<'PY'
-import json, sys
-d, t0 = sys.argv[1], int(sys.argv[2])
-with open(f"{d}/vals.txt", "w") as f:
-    for c in range(1, 601, 100):
-        f.write(json.dumps([{"t": t0 + i, "v": float(i)} for i in range(c, c + 100)]) + "\n")
-PY
-mosquitto_pub -p "$IT_PORT" -q 1 -t hs/raw/vals -l < "$IT_DIR/vals.txt"
-it_wait_eq 600 30 it_count vals
+it_load_vals "$T0"
 
 cat > "$IT_DIR/wf.yaml" <<'YAML'
 id: keep
@@ -53,7 +44,7 @@ compute
 # ---- dry run: counts, nothing changes.
 P=$((T0 + 100))
 $HSCTL stream purge vals --before $P --dry-run > "$IT_DIR/dry.out" 2>&1 || it_fail "dry run failed: $(cat "$IT_DIR/dry.out")"
-grep -qE "^  vals +100 instances  calculated no longer: \\(.*, $(iso $P)\\]$" "$IT_DIR/dry.out" ||
+grep -qE "^  vals +100 instances  calculated no longer: \\(.*, $(it_iso $P)\\]$" "$IT_DIR/dry.out" ||
   it_fail "dry run said: $(cat "$IT_DIR/dry.out")"
 grep -q '^would delete 100 instances of 1 stream' "$IT_DIR/dry.out" || it_fail "dry run total: $(cat "$IT_DIR/dry.out")"
 [ "$(it_count vals)" = 600 ] || it_fail "the dry run deleted data"
@@ -65,7 +56,7 @@ grep -q '^deleted 100 instances of 1 stream' "$IT_DIR/purge1.out" || it_fail "pu
 [ "$(it_count vals)" = 500 ] || it_fail "vals has $(it_count vals) instances after the purge, not 500"
 [ "$($HSCTL stream get vals --head 1 | $PY -c 'import json,sys; print(json.loads(sys.stdin.readline())["v"])')" = 101.0 ] ||
   it_fail "the first instance left is not the one at T0 + 101"
-[ "$($HSCTL stream intervals vals)" = "($(iso $P), $(iso $B)]" ] || it_fail "vals intervals: $($HSCTL stream intervals vals)"
+[ "$($HSCTL stream intervals vals)" = "($(it_iso $P), $(it_iso $B)]" ] || it_fail "vals intervals: $($HSCTL stream intervals vals)"
 $HSCTL stream intervals negated | cmp -s - "$IT_DIR/neg.iv.before" ||
   it_fail "purging raw data changed negated's intervals: $($HSCTL stream intervals negated)"
 [ "$(it_count negated)" = 600 ] || it_fail "purging raw data changed negated"
@@ -95,9 +86,9 @@ got=$(cat "$IT_DIR/purge_negated.out" "$IT_DIR/purge_sums.out" | $PY -c '
 import re, sys
 print(sum(int(m.group(1)) for m in re.finditer(r"^deleted (\d+) instances", sys.stdin.read(), re.M)))')
 [ "$got" = "$want" ] || it_fail "purged $got instances of negated and sums, counted $want before"
-[ "$($HSCTL stream intervals negated)" = "($(iso $Q), $(iso $B)]" ] ||
+[ "$($HSCTL stream intervals negated)" = "($(it_iso $Q), $(it_iso $B)]" ] ||
   it_fail "negated intervals after the purge: $($HSCTL stream intervals negated)"
-[ "$($HSCTL stream intervals sums)" = "($(iso $Q), $(iso $B)]" ] ||
+[ "$($HSCTL stream intervals sums)" = "($(it_iso $Q), $(it_iso $B)]" ] ||
   it_fail "sums intervals after the purge: $($HSCTL stream intervals sums)"
 [ "$($HSCTL stream get negated --to $Q | wc -l)" = 0 ] || it_fail "negated still has instances before Q"
 it_log "derived purge: $got instances, calculated now from Q"
@@ -110,9 +101,9 @@ rc=0; $HSCTL stream purge 'a/#/b' --before $Q > "$IT_DIR/e2.out" 2>&1 || rc=$?
 
 # ---- compute again: what was purged is recomputed from the raw data left.
 compute
-[ "$($HSCTL stream intervals negated)" = "($(iso $NA), $(iso $B)]" ] ||
+[ "$($HSCTL stream intervals negated)" = "($(it_iso $NA), $(it_iso $B)]" ] ||
   it_fail "negated after compute: $($HSCTL stream intervals negated)"
-[ "$($HSCTL stream intervals sums)" = "($(iso $A), $(iso $B)]" ] ||
+[ "$($HSCTL stream intervals sums)" = "($(it_iso $A), $(it_iso $B)]" ] ||
   it_fail "sums after compute: $($HSCTL stream intervals sums)"
 $HSCTL stream get vals > "$IT_DIR/vals.now"
 $HSCTL stream get negated > "$IT_DIR/negated.now"

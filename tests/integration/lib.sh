@@ -74,6 +74,22 @@ for line in sys.stdin:
 else: print(0)' "$1"
 }
 
+# An epoch time in seconds as the ISO text hsctl and the services print.
+it_iso() { $PY -c 'import datetime,sys; print(datetime.datetime.fromtimestamp(float(sys.argv[1]), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"; }
+
+# Ten minutes of 1 Hz readings on stream vals, v = i at t0 + i (i = 1..600), stored.
+it_load_vals() {  # t0
+  $PY - "$IT_DIR" "$1" <<'PY'
+import json, sys
+d, t0 = sys.argv[1], int(sys.argv[2])
+with open(f"{d}/vals.txt", "w") as f:
+    for c in range(1, 601, 100):
+        f.write(json.dumps([{"t": t0 + i, "v": float(i)} for i in range(c, c + 100)]) + "\n")
+PY
+  mosquitto_pub -p "$IT_PORT" -q 1 -t hs/raw/vals -l < "$IT_DIR/vals.txt"
+  it_wait_eq 600 30 it_count vals
+}
+
 # PID of a service of the stack.
 it_pid() { cat "$IT_DIR/run/$1.pid"; }
 
