@@ -543,43 +543,75 @@ static char *slurp(const char *path)
 }
 
 /*
+ * A log file in a temporary directory, its rotated names (.1 to .3), and the
+ * test's own stdout and stderr, kept while the logger has descriptors 1 and 2.
+ */
+typedef struct logfile {
+    char dir[32];
+    char path[256];
+    char old[4][270]; /* old[k]: path.k, k = 1..3 */
+    int out, err;
+} logfile;
+
+static void logfile_open(logfile *lf)
+{
+    memset(lf, 0, sizeof *lf);
+    snprintf(lf->dir, sizeof lf->dir, "/tmp/hs_test_log_XXXXXX");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(lf->dir));
+    snprintf(lf->path, sizeof lf->path, "%s/svc.log", lf->dir);
+    for (int k = 1; k <= 3; k++)
+        snprintf(lf->old[k], sizeof lf->old[k], "%s.%d", lf->path, k);
+    fflush(stdout);
+    fflush(stderr);
+    lf->out = dup(STDOUT_FILENO);
+    lf->err = dup(STDERR_FILENO);
+    CU_ASSERT_FATAL(lf->out >= 0 && lf->err >= 0);
+}
+
+/* Gives the test its stdout and stderr back. */
+static void logfile_restore(logfile *lf)
+{
+    fflush(stdout);
+    fflush(stderr);
+    dup2(lf->out, STDOUT_FILENO);
+    dup2(lf->err, STDERR_FILENO);
+    close(lf->out);
+    close(lf->err);
+}
+
+static void logfile_remove(const logfile *lf)
+{
+    unlink(lf->path);
+    for (int k = 1; k <= 3; k++)
+        unlink(lf->old[k]);
+    rmdir(lf->dir);
+}
+
+/*
  * A log file is rotated once a line leaves it at its maximum size: the newest
  * lines are in the file, older ones in .1 and .2, none lost among the files
  * kept, and no file beyond keep. Anything written to stderr goes there too.
  */
 static void test_log_file_rotation(void)
 {
-    char dir[] = "/tmp/hs_test_log_XXXXXX";
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-    char path[256], p1[270], p2[270], p3[270];
-    snprintf(path, sizeof path, "%s/svc.log", dir);
-    snprintf(p1, sizeof p1, "%s.1", path);
-    snprintf(p2, sizeof p2, "%s.2", path);
-    snprintf(p3, sizeof p3, "%s.3", path);
-
-    /* The logger takes over descriptors 1 and 2: keep the test's own to restore them. */
-    fflush(stdout);
-    fflush(stderr);
-    int out = dup(STDOUT_FILENO), err = dup(STDERR_FILENO);
-    CU_ASSERT_FATAL(out >= 0 && err >= 0);
+    /* The logger takes over descriptors 1 and 2: the fixture keeps the test's own. */
+    logfile lf;
+    logfile_open(&lf);
     hs_log *log = NULL;
     CU_ASSERT_EQUAL_FATAL(hs_log_create(&log, "svc", HS_LOG_INFO), HS_OK);
-    CU_ASSERT_EQUAL(hs_log_set_file(log, path, 0, 0), HS_ERR_INVAL);
+    CU_ASSERT_EQUAL(hs_log_set_file(log, lf.path, 0, 0), HS_ERR_INVAL);
     CU_ASSERT_EQUAL(hs_log_set_file(log, "", 100, 1), HS_ERR_INVAL);
-    int rc = hs_log_set_file(log, path, 1000, 2);
+    int rc = hs_log_set_file(log, lf.path, 1000, 2);
     for (int i = 0; rc == HS_OK && i < 100; i++)
         hs_info(log, "line %03d %s", i, "..................................................");
     fprintf(stderr, "stray text on stderr\n");
     fflush(stderr);
     hs_log_destroy(log);
-    fflush(stdout);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    close(out);
-    close(err);
+    logfile_restore(&lf);
     CU_ASSERT_EQUAL_FATAL(rc, HS_OK);
 
-    char *cur = slurp(path), *old1 = slurp(p1), *old2 = slurp(p2), *old3 = slurp(p3);
+    char *cur = slurp(lf.path), *old1 = slurp(lf.old[1]), *old2 = slurp(lf.old[2]),
+         *old3 = slurp(lf.old[3]);
     CU_ASSERT_PTR_NOT_NULL(cur);
     CU_ASSERT_PTR_NOT_NULL(old1);
     CU_ASSERT_PTR_NOT_NULL(old2);
@@ -618,11 +650,7 @@ static void test_log_file_rotation(void)
     free(old1);
     free(old2);
     free(old3);
-    unlink(path);
-    unlink(p1);
-    unlink(p2);
-    unlink(p3);
-    rmdir(dir);
+    logfile_remove(&lf);
 }
 
 /*
@@ -631,34 +659,22 @@ static void test_log_file_rotation(void)
  */
 static void test_log_file_deleted(void)
 {
-    char dir[] = "/tmp/hs_test_log_XXXXXX";
-    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-    char path[256], p1[270], p2[270];
-    snprintf(path, sizeof path, "%s/svc.log", dir);
-    snprintf(p1, sizeof p1, "%s.1", path);
-    snprintf(p2, sizeof p2, "%s.2", path);
-    fflush(stdout);
-    fflush(stderr);
-    int out = dup(STDOUT_FILENO), err = dup(STDERR_FILENO);
-    CU_ASSERT_FATAL(out >= 0 && err >= 0);
+    logfile lf;
+    logfile_open(&lf);
     hs_log *log = NULL;
     CU_ASSERT_EQUAL_FATAL(hs_log_create(&log, "svc", HS_LOG_INFO), HS_OK);
-    int rc = hs_log_set_file(log, path, 500, 2);
+    int rc = hs_log_set_file(log, lf.path, 500, 2);
     hs_info(log, "first line");
-    unlink(path);
+    unlink(lf.path);
     /* 95-byte lines: the fifth takes the deleted file past 500 bytes; the rest and the
        last line (about 350 bytes) stay below it in the new file. */
     for (int i = 0; rc == HS_OK && i < 8; i++)
         hs_info(log, "into the deleted file %02d ..............................", i);
     hs_info(log, "after the reopening");
     hs_log_destroy(log);
-    fflush(stdout);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    close(out);
-    close(err);
+    logfile_restore(&lf);
     CU_ASSERT_EQUAL_FATAL(rc, HS_OK);
-    char *cur = slurp(path), *old1 = slurp(p1), *old2 = slurp(p2);
+    char *cur = slurp(lf.path), *old1 = slurp(lf.old[1]), *old2 = slurp(lf.old[2]);
     CU_ASSERT_PTR_NOT_NULL(cur);
     CU_ASSERT_PTR_NULL(old1); /* nothing to shift: the deleted file is gone, not rotated */
     CU_ASSERT_PTR_NULL(old2);
@@ -669,10 +685,7 @@ static void test_log_file_deleted(void)
     free(cur);
     free(old1);
     free(old2);
-    unlink(path);
-    unlink(p1);
-    unlink(p2);
-    rmdir(dir);
+    logfile_remove(&lf);
 }
 
 HS_TEST_INIT(log)
