@@ -64,50 +64,22 @@ stack_down() {
 # Publishes the hour of readings of n devices (one QoS 1 batch per device) and
 # writes the expected fleet mean of each minute to $DIR/expected.json.
 publish() {  # devices
-  timeout "$STEP_S" $PY - "$1" "$T0" "$PORT" "$DIR/expected.json" <<'PY'
-import json, random, select, socket, struct, sys
+  timeout "$STEP_S" $PY - "$1" "$T0" "$PORT" "$DIR/expected.json" "$PWD/tests/support" <<'PY'
+import json, random, sys
 n, t0, port, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sys.path.insert(0, sys.argv[5])
+import mqttbatch
 random.seed(14)
-s = socket.create_connection(("127.0.0.1", port))
-def pkt(t, body):
-    ln, enc = len(body), b""
-    while True:
-        b, ln = ln % 128, ln // 128
-        enc += bytes([b | (128 if ln else 0)])
-        if not ln: break
-    return bytes([t]) + enc + body
-cid = b"bench-fleet-load"
-s.sendall(pkt(0x10, b"\x00\x04MQTT\x04\x02\x00\x3c" + struct.pack(">H", len(cid)) + cid))
-s.recv(4)
 sums = [0.0] * 60
-buf, acks, mid, out_b = b"", 0, 0, bytearray()
-def drain(block):
-    global buf, acks
-    while True:
-        r, _, _ = select.select([s], [], [], None if block else 0)
-        if not r: return
-        got = s.recv(1 << 20)
-        if not got: sys.exit("broker closed the connection")
-        buf += got
-        while len(buf) >= 4 and buf[0] == 0x40:
-            acks += 1; buf = buf[4:]
-        if not block: continue
-        return
-for dev in range(n):
-    topic = b"hs/raw/temp/g=1/dev=%d" % dev
-    body = bytearray(b"\xdc\x00\x3c")  # array16 of 60 [t_us, v]
-    for k in range(60):
-        v = round(15.0 + random.random() * 10.0, 3)
-        sums[k] += v
-        body += b"\x92\xd3" + struct.pack(">q", (t0 + 60 * k + 30) * 1000000) + b"\xcb" + struct.pack(">d", v)
-    mid = mid % 65535 + 1
-    out_b += pkt(0x32, struct.pack(">H", len(topic)) + topic + struct.pack(">H", mid) + bytes(body))
-    if len(out_b) > 1 << 18:
-        s.sendall(out_b); out_b = bytearray(); drain(False)
-s.sendall(out_b)
-while acks < n:
-    drain(True)
-s.close()
+with mqttbatch.Client(port, "bench-fleet-load") as c:
+    for dev in range(n):
+        rs = []
+        for k in range(60):
+            v = round(15.0 + random.random() * 10.0, 3)
+            sums[k] += v
+            rs.append(((t0 + 60 * k + 30) * 1000000, v))
+        c.publish("hs/raw/temp/g=1/dev=%d" % dev, mqttbatch.batch(rs))
+    c.flush()
 json.dump({str(t0 + 60 * (k + 1)): sums[k] / n for k in range(60)}, open(out, "w"))
 PY
 }
@@ -155,6 +127,15 @@ sampler() {  # pid
     cpu=$(awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null) || break
     echo "$max $cpu" > "$DIR/sample.tmp" && mv "$DIR/sample.tmp" "$DIR/sample"
     sleep 0.2
+  done
+}
+
+# The CPU ticks (utime + stime) of every process of the stack: "name pid ticks" lines.
+svc_cpu() {
+  local f pid
+  for f in "$DIR"/run/*.pid; do
+    pid=$(cat "$f")
+    [ -r "/proc/$pid/stat" ] && echo "$(basename "$f" .pid) $pid $(awk '{print $14 + $15}' "/proc/$pid/stat")"
   done
 }
 
@@ -214,6 +195,7 @@ for n in ${SIZES//,/ }; do
     if timeout "$STEP_S" $HSCTL workflow add "$DIR/wf.yaml" > "$DIR/add.out" 2>&1; then
       spid=$(cat "$DIR/run/scheduler.pid")
       cpu0=$(awk '{print $14 + $15}' "/proc/$spid/stat")
+      svc_cpu > "$DIR/svc0"
       sampler "$spid" & SAMPLER=$!
       compute first
       kill "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
@@ -233,6 +215,7 @@ for n in ${SIZES//,/ }; do
 import collections, json, sys
 c = collections.Counter(json.loads(l).get("outcome", "?") for l in sys.stdin)
 print("%d (%s)" % (sum(c.values()), ", ".join("%s %d" % kv for kv in sorted(c.items()))))' || echo "?")
+      echo "  cpu seconds during the compute: $(svc_cpu | paste -d' ' "$DIR/svc0" - | awk -v hz="$HZ" '{printf "%s%s %.1f", (NR > 1 ? ", " : ""), $1, ($6 - $3) / hz}')"
       echo "  compute: exit $rc in $secs s; jobs planned ${planned:-?}, run $run; scheduler cpu $cpu s, max rss $rss MB (VmHWM $hwm MB)"
       tail -n 3 "$DIR/first.out" | sed 's/^/    | /'
       compute again

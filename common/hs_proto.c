@@ -127,6 +127,37 @@ static uint32_t job_extras_count(const hs_proto_job *j)
     return (j->trigger != HS_TRIGGER_REQUEST) + (j->wseq.epoch != 0);
 }
 
+/*
+ * Checks a job's units: every one has a plate value and a sink, and together
+ * they share out exactly the job's sources and sinks.
+ */
+static int job_units_check(const hs_proto_job *j)
+{
+    if (j->nunits == 0)
+        return HS_OK;
+    if (j->units == NULL)
+        return hs_err_set(HS_ERR_INVAL, "job message: units is NULL");
+    if (j->output_plate != NULL || j->output_meta != NULL || j->splitting != NULL)
+        return hs_err_set(HS_ERR_PARSE,
+                          "job: units are for plain and aggregate tools (no output_plate, "
+                          "output_meta or splitting)");
+    uint64_t src = 0, snk = 0;
+    for (size_t i = 0; i < j->nunits; i++) {
+        if (j->units[i].pv == NULL || j->units[i].nsinks == 0)
+            return hs_err_set(HS_ERR_PARSE, "job: unit %zu has no plate value or no sink", i);
+        src += j->units[i].nsources;
+        snk += j->units[i].nsinks;
+    }
+    if (src != j->nsources || snk != j->nsinks)
+        return hs_err_set(HS_ERR_PARSE,
+                          "job: its units have %" PRIu64 " sources and %" PRIu64
+                          " sinks; the job has %zu and %zu",
+                          src, snk, j->nsources, j->nsinks);
+    if (strcmp(j->units[0].pv, j->pv) != 0)
+        return hs_err_set(HS_ERR_PARSE, "job: pv is not the first unit's plate value");
+    return HS_OK;
+}
+
 static void pe_kfactor(pe *e, uint32_t factor)
 {
     char text[16];
@@ -178,9 +209,12 @@ int hs_proto_job_encode(hs_buf *out, const hs_proto_job *j)
     int rc = pe_check_job(j, true);
     if (rc != HS_OK)
         return rc;
-    if (j->nsources > UINT32_MAX)
-        return hs_err_set(HS_ERR_LIMIT, "job message: too many sources");
-    uint32_t n = 14u + (j->request != NULL) + (j->output_plate != NULL) + job_extras_count(j);
+    if (j->nsources > UINT32_MAX || j->nunits > UINT32_MAX)
+        return hs_err_set(HS_ERR_LIMIT, "job message: too many sources or units");
+    if ((rc = job_units_check(j)) != HS_OK)
+        return rc;
+    uint32_t n = 14u + (j->request != NULL) + (j->output_plate != NULL) + job_extras_count(j) +
+                 (j->nunits > 0);
     pe e = {out, HS_OK};
     pe_map(&e, n);
     pe_s(&e, "v");
@@ -212,6 +246,16 @@ int hs_proto_job_encode(hs_buf *out, const hs_proto_job *j)
         pe_kstr(&e, "output_plate", j->output_plate);
     uint32_t extras = 0;
     pe_job_extras(&e, j, &extras);
+    if (j->nunits > 0) {
+        pe_s(&e, "units");
+        pe_array(&e, (uint32_t)j->nunits);
+        for (size_t i = 0; i < j->nunits; i++) {
+            pe_array(&e, 3);
+            pe_s(&e, j->units[i].pv);
+            pe_uint(&e, j->units[i].nsources);
+            pe_uint(&e, j->units[i].nsinks);
+        }
+    }
     return e.rc;
 }
 
@@ -688,6 +732,38 @@ static int pd_trigger(pd *d, void *obj)
     return pd_bad(d, "request, online, late or invalidate");
 }
 
+/* The job's units: [[pv, nsources, nsinks], ...], at least one. */
+static int pd_units(pd *d, void *obj)
+{
+    hs_proto_job *j = obj;
+    uint32_t n;
+    if (hs_mp_get_array(&d->r, &n) != HS_OK || n == 0)
+        return pd_bad(d, "a non-empty array of units");
+    hs_proto_unit *v = hs_arena_alloc(d->arena, n * sizeof *v);
+    if (v == NULL)
+        return pd_nomem();
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t three;
+        uint64_t ns, nk;
+        if (hs_mp_get_array(&d->r, &three) != HS_OK || three != 3)
+            return pd_bad(d, "[pv, nsources, nsinks] items");
+        int rc = pd_str(d, &v[i].pv);
+        if (rc == HS_OK)
+            rc = pd_uint(d, &ns);
+        if (rc == HS_OK)
+            rc = pd_uint(d, &nk);
+        if (rc != HS_OK)
+            return rc;
+        if (ns > UINT32_MAX || nk > UINT32_MAX)
+            return pd_bad(d, "units with counts below 2^32");
+        v[i].nsources = (uint32_t)ns;
+        v[i].nsinks = (uint32_t)nk;
+    }
+    j->units = v;
+    j->nunits = n;
+    return HS_OK;
+}
+
 static int pd_job_wseq(pd *d, void *obj)
 {
     hs_proto_job *j = obj;
@@ -714,6 +790,7 @@ enum {
     JF_OUTPUT_PLATE,
     JF_TRIGGER,
     JF_WSEQ,
+    JF_UNITS,
 };
 
 static const pf job_fields[] = {
@@ -735,6 +812,7 @@ static const pf job_fields[] = {
     [JF_OUTPUT_PLATE] = {"output_plate", PF_NONEMPTY, offsetof(hs_proto_job, output_plate), NULL},
     [JF_TRIGGER] = {"trigger", PF_FN, 0, pd_trigger},
     [JF_WSEQ] = {"wseq", PF_FN, 0, pd_job_wseq},
+    [JF_UNITS] = {"units", PF_FN, 0, pd_units},
 };
 
 int hs_proto_job_decode(hs_proto_job_msg *m, const uint8_t *data, size_t len)
@@ -748,6 +826,8 @@ int hs_proto_job_decode(hs_proto_job_msg *m, const uint8_t *data, size_t len)
     pd d;
     pd_init(&d, &m->arena, data, len, "job");
     int rc = pd_message(&d, &set, 1);
+    if (rc == HS_OK)
+        rc = job_units_check(j);
     if (rc != HS_OK)
         return rc;
     /* Bare source ids are read over the job's interval. */
@@ -1046,6 +1126,8 @@ int hs_proto_jobout_decode(hs_proto_jobout_msg *m, const hs_proto_envelope *env)
     int rc = pd_message(&d, sets, PF_N(sets));
     if (rc != HS_OK)
         return rc;
+    if (sets[0].seen & BIT(JF_UNITS))
+        return hs_err_set(HS_ERR_PARSE, "job output: units are not carried by output parts");
     if (!(sets[1].seen & BIT(OF_PARTS)))
         o->parts = 1;
     if (o->runtime == NULL)

@@ -39,6 +39,16 @@ typedef struct hs_proto_source {
 } hs_proto_source;
 
 /*
+ * One plate value of a job over several (schemas/job.json "units"): its plate
+ * value text and how many of the job's sources and sinks, in order, are its.
+ */
+typedef struct hs_proto_unit {
+    const char *pv;
+    uint32_t nsources;
+    uint32_t nsinks;
+} hs_proto_unit;
+
+/*
  * What made a job: a compute request, an online tick, late data that
  * reopened its interval, or an explicit invalidation. On the wire the name
  * ("request", "online", "late", "invalidate"); absent means request.
@@ -97,6 +107,14 @@ typedef struct hs_proto_job {
     hs_proto_trigger trigger;
     hs_proto_wseq wseq; /* the newest writer commit the scheduler knew at dispatch: all of it
                            is visible to the job's reads ({0, 0}: unknown) */
+    /*
+     * A job over several plate values of one factor: each runs as a job of
+     * its own over its slice of sources and sinks (the alignment is shared);
+     * pv is the first one's. nunits 0: one plate value, pv. Job messages
+     * only (not carried by output parts).
+     */
+    const hs_proto_unit *units;
+    size_t nunits;
 } hs_proto_job;
 
 /* A decoded job message: the job and the memory its strings live in. */

@@ -16,6 +16,13 @@
 
 /* Instances read from a source per chunk. */
 #define HS__TOOL_CHUNK 4096
+/*
+ * Instances all of a job's open iterators hold at most, in chunks of at
+ * least HS__TOOL_CHUNK_MIN: a tool merging many sources (an aggregate over
+ * a fleet) reads each in smaller chunks instead of holding them whole.
+ */
+#define HS__TOOL_BUDGET    (1u << 20)
+#define HS__TOOL_CHUNK_MIN 16
 
 struct hs_tool_ctx {
     const hs_tool_job *job; /* borrowed */
@@ -25,6 +32,7 @@ struct hs_tool_ctx {
     hs_tool_output *out;    /* borrowed */
     hs_buf vbuf;
     bool failed;
+    size_t open_iters; /* iterators open: they share HS__TOOL_BUDGET */
 };
 
 /* ------------------------------------------------------------------ job */
@@ -165,6 +173,7 @@ int hs_tool_iter_open(hs_tool_ctx *ctx, size_t source, hs_interval range, hs_too
     it->after = range.start;
     it->end = range.end;
     hs_batch_init(&it->chunk);
+    ctx->open_iters++;
     bool ok = source < ctx->job->nsources ||
               (source == HS_TOOL_ALIGNMENT && ctx->job->has_alignment) ||
               (source == HS_TOOL_SPLITTING && ctx->job->has_splitting);
@@ -187,15 +196,20 @@ int hs_tool_iter_next(hs_tool_iter *it, int64_t *t, const uint8_t **v, size_t *l
             return 0;
         hs_batch_reset(&it->chunk);
         it->pos = 0;
-        int rc = it->ctx->job->read(it->ctx->job->read_ud, it->source, it->after, it->end,
-                                    HS__TOOL_CHUNK, &it->chunk);
+        size_t open = it->ctx->open_iters ? it->ctx->open_iters : 1;
+        size_t max = HS__TOOL_BUDGET / open;
+        max = max < HS__TOOL_CHUNK_MIN ? HS__TOOL_CHUNK_MIN
+              : max > HS__TOOL_CHUNK   ? HS__TOOL_CHUNK
+                                       : max;
+        int rc = it->ctx->job->read(it->ctx->job->read_ud, it->source, it->after, it->end, max,
+                                    &it->chunk);
         if (rc != HS_OK) {
             char msg[400];
             it->err = hs_tool_fail(it->ctx, "reading a source failed: %s",
                                    hs_err_describe(rc, msg, sizeof msg));
             return it->err;
         }
-        if (it->chunk.n < HS__TOOL_CHUNK)
+        if (it->chunk.n < max)
             it->exhausted = true;
         if (it->chunk.n == 0)
             return 0;
@@ -224,6 +238,9 @@ int hs_tool_iter_next_value(hs_tool_iter *it, int64_t *t, hs_value **v)
 
 void hs_tool_iter_close(hs_tool_iter *it)
 {
+    if (it->ctx != NULL && it->ctx->open_iters > 0)
+        it->ctx->open_iters--;
+    it->ctx = NULL;
     hs_batch_free(&it->chunk);
 }
 
@@ -231,8 +248,10 @@ int hs_tool_last(hs_tool_ctx *ctx, size_t source, hs_interval range, int64_t *t,
 {
     hs_tool_iter it;
     int rc = hs_tool_iter_open(ctx, source, range, &it);
-    if (rc != HS_OK)
+    if (rc != HS_OK) {
+        hs_tool_iter_close(&it);
         return rc;
+    }
     const uint8_t *lp = NULL;
     size_t llen = 0;
     int64_t lt = 0;

@@ -362,3 +362,22 @@ bool planner_waits_for_plate(const planner_wf *w, size_t f, size_t u, size_t g, 
         return false;
     return planner__pv_compatible(&w->units[f][u].pv, &w->units[g][v].pv);
 }
+
+void planner_group(const hs_wf_unit *members, size_t n, size_t per, size_t max_sources,
+                   size_t *first, size_t *nunits)
+{
+    size_t nu = 0, in = 0, nsrc = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t ms = members[i].nsources;
+        if (in > 0 && (in >= per || nsrc + ms > max_sources)) {
+            in = 0;
+            nsrc = 0;
+        }
+        if (in == 0)
+            first[nu++] = i;
+        in++;
+        nsrc += ms;
+    }
+    first[nu] = n;
+    *nunits = nu;
+}

@@ -89,6 +89,16 @@ int planner_plan(const planner_wf *w, hs_interval req, int64_t job_span_us, cons
  */
 bool planner_waits_for_plate(const planner_wf *w, size_t f, size_t u, size_t g, size_t v);
 
+/*
+ * Where the units of a factor begin when its n members (one per plate
+ * value, in order) are grouped: consecutive members, at most per of them
+ * and at most max_sources sources together (a member with more is a unit
+ * alone). first[u] is unit u's first member; first must hold n + 1 entries,
+ * and first[*nunits] is n. per 1 gives a unit per member.
+ */
+void planner_group(const hs_wf_unit *members, size_t n, size_t per, size_t max_sources,
+                   size_t *first, size_t *nunits);
+
 /* The read range of a job of factor f over iv: (iv.start - lookback, iv.end]. */
 hs_interval planner_read_range(const hs_workflow *wf, size_t f, hs_interval iv);
 

@@ -36,6 +36,8 @@ const hs_cfg_item scheduler_cfg_table[] = {
      "jobs dispatched and not yet committed"},
     {"max_jobs", HS_CFG_INT, "200000", offsetof(scheduler_cfg, max_jobs), false,
      "jobs queued or dispatched at once (a larger request is planned in parts)"},
+    {"job_plate_values", HS_CFG_INT, "256", offsetof(scheduler_cfg, job_plate_values), false,
+     "most plate values of one factor one job covers (1: a job per plate value)"},
     {"workflows_dir", HS_CFG_STR, "", offsetof(scheduler_cfg, workflows_dir), false,
      "directory of workflow files (*.yaml, *.yml, *.json) added at start"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
@@ -92,10 +94,23 @@ struct sreq {
     bool released; /* finished, and its jobs were offered to be forgotten */
 };
 
+/*
+ * A workflow. Its factors expand into members, one per plate value
+ * (hs_workflow_units), and the members into units, what a job runs for:
+ * consecutive members of a plain or aggregate factor grouped by up to
+ * group_max (docs/ARCHITECTURE.md, "Jobs over many plate values"), else one
+ * member each. A unit's sources and sinks are its members' in order (the
+ * arrays are the unit's, the stream ids the members'); its pv, alignment
+ * and output_meta are its first member's.
+ */
 struct swf {
     hs_workflow *wf;
-    hs_wf_unit **units; /* per factor */
+    hs_wf_unit **members; /* per factor: one per plate value (owned) */
+    size_t *nmembers;
+    hs_wf_unit **units; /* per factor: the job units */
     size_t *nunits;
+    size_t **first;      /* per factor: unit u's members are [first[u], first[u + 1]) */
+    size_t group_max;    /* the scheduler's job_plate_values */
     hs_map producer;     /* sink stream id -> (factor << 32 | unit) + 1 */
     online_state online; /* online: the last interval's end and the next run (online.c) */
     hs_intervals heal;   /* online: reopened intervals of its sinks to compute again */
@@ -133,6 +148,8 @@ struct scheduler {
     size_t cap_msg_src;
     const char **msg_sinks;
     size_t cap_msg_sinks;
+    hs_proto_unit *msg_units;
+    size_t cap_msg_units;
     hs_proto_wseq wseq; /* the writer's newest commit we know of ({0, 0}: none yet) */
     sjob **blocked;     /* jobs this round of dispatch found blocked (borrowed) */
     size_t nblocked, capblocked;
@@ -219,15 +236,106 @@ static void s_calc_forget(scheduler *s, const char *sid)
 
 static void swf_units_free(swf *w)
 {
-    if (w->units != NULL) {
-        for (size_t f = 0; f < w->wf->nfactors; f++)
-            hs_wf_units_free(w->units[f], w->nunits[f]);
+    for (size_t f = 0; w->units != NULL && f < w->wf->nfactors; f++) {
+        for (size_t u = 0; w->units[f] != NULL && u < w->nunits[f]; u++) {
+            hs_free(w->units[f][u].sources);
+            hs_free(w->units[f][u].sinks);
+        }
+        hs_free(w->units[f]);
     }
+    for (size_t f = 0; w->members != NULL && f < w->wf->nfactors; f++)
+        hs_wf_units_free(w->members[f], w->nmembers[f]);
+    for (size_t f = 0; w->first != NULL && f < w->wf->nfactors; f++)
+        hs_free(w->first[f]);
+    hs_free(w->members);
+    hs_free(w->nmembers);
     hs_free(w->units);
     hs_free(w->nunits);
+    hs_free(w->first);
+    w->members = NULL;
+    w->nmembers = NULL;
     w->units = NULL;
     w->nunits = NULL;
+    w->first = NULL;
     hs_map_free(&w->producer);
+}
+
+/* Most sources of a unit of several plate values (one plate value may have more). */
+#define SWF_GROUP_STREAMS 4096
+
+/* Whether the plate values of factor f may share jobs: see swf_group. */
+static bool swf_groupable(const swf *w, size_t f)
+{
+    const hs_wf_factor *fa = &w->wf->factors[f];
+    if (w->group_max < 2 || w->nmembers[f] < 2 || fa->output_plate != NULL)
+        return false;
+    /* Dynamic plates add values to the end: grouping would change jobs' members. */
+    for (size_t p = 0; p < w->wf->nplates; p++)
+        if (w->wf->plates[p].dynamic)
+            return false;
+    const hs_wf_unit *m0 = &w->members[f][0];
+    for (size_t i = 0; i < w->nmembers[f]; i++) {
+        const hs_wf_unit *m = &w->members[f][i];
+        if (m->nsinks != 1 || m->output_meta != NULL || m->splitting != NULL ||
+            (m->alignment == NULL) != (m0->alignment == NULL) ||
+            (m->alignment != NULL && strcmp(m->alignment->canon, m0->alignment->canon) != 0))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Groups the members of factor f into units: up to group_max consecutive
+ * plate values of a plain or aggregate factor whose members each have one
+ * sink, no splitting and the same alignment share a unit, as long as they
+ * read at most SWF_GROUP_STREAMS sources together; other factors have one
+ * unit per member.
+ */
+static int swf_group(swf *w, size_t f)
+{
+    size_t nm = w->nmembers[f];
+    size_t per = swf_groupable(w, f) ? w->group_max : 1;
+    w->first[f] = hs_calloc(nm + 1, sizeof *w->first[f]);
+    if (w->first[f] == NULL)
+        return HS_ERR_NOMEM;
+    size_t nu;
+    planner_group(w->members[f], nm, per, SWF_GROUP_STREAMS, w->first[f], &nu);
+    w->units[f] = hs_calloc(nu ? nu : 1, sizeof *w->units[f]);
+    if (w->units[f] == NULL)
+        return HS_ERR_NOMEM;
+    w->nunits[f] = nu;
+    for (size_t u = 0; u < nu; u++) {
+        size_t a = w->first[f][u], b = w->first[f][u + 1];
+        size_t ns = 0, nk = 0;
+        for (size_t i = a; i < b; i++) {
+            ns += w->members[f][i].nsources;
+            nk += w->members[f][i].nsinks;
+        }
+        hs_wf_unit *un = &w->units[f][u];
+        *un = w->members[f][a]; /* pv, alignment, splitting, output_meta: the first's */
+        un->sources = hs_calloc(ns ? ns : 1, sizeof *un->sources);
+        un->sinks = hs_calloc(nk ? nk : 1, sizeof *un->sinks);
+        un->nsources = 0;
+        un->nsinks = 0;
+        if (un->sources == NULL || un->sinks == NULL)
+            return HS_ERR_NOMEM;
+        for (size_t i = a; i < b; i++) {
+            const hs_wf_unit *m = &w->members[f][i];
+            if (m->nsources > 0)
+                memcpy(un->sources + un->nsources, m->sources, m->nsources * sizeof *m->sources);
+            un->nsources += m->nsources;
+            if (m->nsinks > 0)
+                memcpy(un->sinks + un->nsinks, m->sinks, m->nsinks * sizeof *m->sinks);
+            un->nsinks += m->nsinks;
+        }
+    }
+    return HS_OK;
+}
+
+/* How many plate values unit u of factor f covers. */
+static size_t swf_unit_size(const swf *w, size_t f, size_t u)
+{
+    return w->first[f][u + 1] - w->first[f][u];
 }
 
 static void swf_free(swf *w)
@@ -246,12 +354,18 @@ static int swf_expand(swf *w)
     swf_units_free(w);
     hs_map_init(&w->producer);
     size_t nf = w->wf->nfactors;
+    w->members = hs_calloc(nf ? nf : 1, sizeof *w->members);
+    w->nmembers = hs_calloc(nf ? nf : 1, sizeof *w->nmembers);
     w->units = hs_calloc(nf ? nf : 1, sizeof *w->units);
     w->nunits = hs_calloc(nf ? nf : 1, sizeof *w->nunits);
-    if (w->units == NULL || w->nunits == NULL)
+    w->first = hs_calloc(nf ? nf : 1, sizeof *w->first);
+    if (w->members == NULL || w->nmembers == NULL || w->units == NULL || w->nunits == NULL ||
+        w->first == NULL)
         return HS_ERR_NOMEM;
     for (size_t f = 0; f < nf; f++) {
-        int rc = hs_workflow_units(w->wf, f, &w->units[f], &w->nunits[f]);
+        int rc = hs_workflow_units(w->wf, f, &w->members[f], &w->nmembers[f]);
+        if (rc == HS_OK)
+            rc = swf_group(w, f);
         if (rc != HS_OK)
             return rc;
         for (size_t u = 0; u < w->nunits[f]; u++) {
@@ -319,8 +433,9 @@ static int s_define_sinks(scheduler *s, swf *w)
     memset(reads, 0, sizeof reads);
     for (size_t fi = 0; rc == HS_OK && fi < w->wf->nfactors; fi++) {
         const hs_wf_factor *fa = &w->wf->factors[fi];
-        for (size_t u = 0; rc == HS_OK && u < w->nunits[fi]; u++) {
-            const hs_wf_unit *un = &w->units[fi][u];
+        /* Per plate value: a sink depends on what its own plate value reads. */
+        for (size_t u = 0; rc == HS_OK && u < w->nmembers[fi]; u++) {
+            const hs_wf_unit *un = &w->members[fi][u];
             for (size_t k = 0; rc == HS_OK && k < un->nsinks; k++) {
                 const char *sid = un->sinks[k]->canon;
                 hs_free(reads[n]);
@@ -393,12 +508,22 @@ static void s_forget_later(scheduler *s, sjob *j)
     s->forget[s->nforget++] = j;
 }
 
-/* A job id that is the same for the same work: workflow, factor, plate value, interval. */
-static void s_job_id(const swf *w, size_t f, const hs_wf_unit *u, hs_interval iv, char out[48])
+/*
+ * A job id that is the same for the same work: workflow, factor, plate
+ * value (a unit of several: the first, the last and how many), interval.
+ */
+static void s_job_id(const swf *w, size_t f, size_t u, hs_interval iv, char out[48])
 {
-    char text[2048];
-    snprintf(text, sizeof text, "%s|%zu|%s|%" PRId64 "|%" PRId64 "|%s", w->wf->id, f, u->pv.text,
-             iv.start, iv.end, w->wf->factors[f].hash);
+    char text[4096];
+    size_t n = swf_unit_size(w, f, u);
+    const char *pv = w->units[f][u].pv.text;
+    if (n == 1)
+        snprintf(text, sizeof text, "%s|%zu|%s|%" PRId64 "|%" PRId64 "|%s", w->wf->id, f, pv,
+                 iv.start, iv.end, w->wf->factors[f].hash);
+    else
+        snprintf(text, sizeof text, "%s|%zu|%s..%s+%zu|%" PRId64 "|%" PRId64 "|%s", w->wf->id, f,
+                 pv, w->members[f][w->first[f][u + 1] - 1].pv.text, n, iv.start, iv.end,
+                 w->wf->factors[f].hash);
     char h[17];
     hs_binding_hash(text, h);
     snprintf(out, 48, "j%s", h);
@@ -441,7 +566,7 @@ static bool s_has_room(const scheduler *s)
 static void s_add_job(scheduler *s, sreq *r, swf *w, size_t f, size_t u, hs_interval iv)
 {
     char id[48];
-    s_job_id(w, f, &w->units[f][u], iv, id);
+    s_job_id(w, f, u, iv, id);
     sjob *j = s_job_find(s, id);
     if (j != NULL) {
         if (s_job_state(j) == J_FAILED && !s->replanning) {
@@ -686,6 +811,15 @@ static int s_job_msg(scheduler *s, const sjob *j, hs_proto_job *m)
         s->msg_src[k] = (hs_proto_source){un->sources[k]->canon, from, j->iv.end};
     for (size_t k = 0; k < un->nsinks; k++)
         s->msg_sinks[k] = un->sinks[k]->canon;
+    size_t nm = swf_unit_size(w, j->factor, j->unit);
+    if (nm > 1) {
+        if (hs_grow(&s->msg_units, &s->cap_msg_units, nm, sizeof *s->msg_units, 8) != HS_OK)
+            return HS_ERR_NOMEM;
+        const hs_wf_unit *mem = &w->members[j->factor][w->first[j->factor][j->unit]];
+        for (size_t i = 0; i < nm; i++)
+            s->msg_units[i] =
+                (hs_proto_unit){mem[i].pv.text, (uint32_t)mem[i].nsources, (uint32_t)mem[i].nsinks};
+    }
     *m = (hs_proto_job){
         .job = j->id,
         .attempt = (uint64_t)j->attempt,
@@ -709,6 +843,8 @@ static int s_job_msg(scheduler *s, const sjob *j, hs_proto_job *m)
         .output_plate = fa->output_plate,
         .trigger = j->nreqs > 0 ? j->reqs[0]->trigger : HS_TRIGGER_REQUEST,
         .wseq = s->wseq,
+        .units = nm > 1 ? s->msg_units : NULL,
+        .nunits = nm > 1 ? nm : 0,
     };
     return HS_OK;
 }
@@ -767,9 +903,13 @@ static void s_fail_job(scheduler *s, sjob *j, const char *why, bool record)
     char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
     hs_time_format_iso(j->iv.start, a);
     hs_time_format_iso(j->iv.end, b);
+    size_t nm = swf_unit_size(j->w, j->factor, j->unit);
+    char more[48] = "";
+    if (nm > 1)
+        snprintf(more, sizeof more, " and %zu more plate values", nm - 1);
     hs_service_mon_at(s->svc, HS_MON_ERROR, &j->iv, "job_failed",
-                      "%s job %s (factor %zu %s, (%s, %s]): %s", j->w->wf->id, j->id, j->factor,
-                      j->w->units[j->factor][j->unit].pv.text, a, b, why);
+                      "%s job %s (factor %zu %s%s, (%s, %s]): %s", j->w->wf->id, j->id, j->factor,
+                      j->w->units[j->factor][j->unit].pv.text, more, a, b, why);
     for (size_t i = 0; i < j->nreqs; i++)
         if (j->reqs[i]->first_error[0] == '\0') /* cut on a character, with an ellipsis */
             hs_utf8_cut(j->reqs[i]->first_error, sizeof j->reqs[i]->first_error, why);
@@ -1492,7 +1632,15 @@ static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
     swf *w = s_wf(s, c->workflow);
     size_t fi = c->factor, ui;
     bool ok = c->outcome == HS_OUTCOME_OK;
-    if (w != NULL && fi < w->wf->nfactors && s_find_unit(w, fi, c->pv, &ui)) {
+    sjob *j = s_job_find(s, c->job);
+    bool found = false;
+    if (j != NULL && j->w == w && j->factor == fi) {
+        ui = j->unit; /* the job knows its unit: no search */
+        found = true;
+    } else if (w != NULL) {
+        found = s_find_unit(w, fi, c->pv, &ui);
+    }
+    if (w != NULL && fi < w->wf->nfactors && found) {
         const hs_wf_unit *un = &w->units[fi][ui];
         /*
          * What is committed is calculated, whoever asked for it, unless the
@@ -1504,7 +1652,7 @@ static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
         if (ok && c->has_plate_values)
             s_plate_values(s, w, fi, c->pv, c->plate_values, c->nplate_values);
     }
-    sjob *j = s_job_find(s, c->job);
+    j = s_job_find(s, c->job); /* new plate values may have changed the jobs */
     if (j != NULL && s_job_live(j)) {
         j->count = c->count;
         if (s_job_state(j) == J_DISPATCHED)
@@ -1573,6 +1721,7 @@ static int s_load_wf(scheduler *s, const char *text, size_t len, const char *fil
         hs_buf_free(&doc);
         hs_buf_free(&mp);
     }
+    w->group_max = s->cfg->job_plate_values > 1 ? (size_t)s->cfg->job_plate_values : 1;
     rc = swf_expand(w);
     if (rc != HS_OK) {
         swf_free(w);
@@ -2391,5 +2540,6 @@ void scheduler_destroy(scheduler *s)
     hs_buf_free(&s->msg);
     hs_free(s->msg_src);
     hs_free(s->msg_sinks);
+    hs_free(s->msg_units);
     hs_free(s);
 }

@@ -23,9 +23,10 @@ typedef struct scheduler_cfg {
     int64_t job_span_us;    /* default longest job interval */
     int64_t job_timeout_us; /* a dispatched job not committed by then is sent again */
     int64_t max_attempts;
-    int64_t max_inflight; /* jobs dispatched and not yet committed */
-    int64_t max_jobs;     /* jobs planned at once (pending + dispatched) */
-    char *workflows_dir;  /* workflow files added at start ("" = none) */
+    int64_t max_inflight;     /* jobs dispatched and not yet committed */
+    int64_t max_jobs;         /* jobs planned at once (pending + dispatched) */
+    int64_t job_plate_values; /* most plate values of one factor one job covers */
+    char *workflows_dir;      /* workflow files added at start ("" = none) */
 } scheduler_cfg;
 
 extern const hs_cfg_item scheduler_cfg_table[];

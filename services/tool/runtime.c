@@ -19,7 +19,7 @@ const hs_cfg_item runtime_cfg_table[] = {
      "most output instances per write request"},
     {"max_pending_bytes", HS_CFG_SIZE, "64M", offsetof(runtime_cfg, max_pending_bytes), false,
      "output bytes awaiting the writer's acknowledgement before jobs pause"},
-    {"max_job_streams", HS_CFG_INT, "4096", offsetof(runtime_cfg, max_job_streams), false,
+    {"max_job_streams", HS_CFG_INT, "1000000", offsetof(runtime_cfg, max_job_streams), false,
      "most sources, or sinks, one job may name: a job with more is refused and fails at once"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
@@ -48,20 +48,27 @@ typedef struct rt_job {
     size_t nsinks;
 } rt_job;
 
+/* What a tool's reads go to: the job, and the first source of the plate value it runs for. */
+typedef struct rt_reader {
+    runtime *rt;
+    const rt_job *j;
+    size_t first, n; /* the plate value's sources: j->sources[first, first + n) */
+} rt_reader;
+
 /* Reads a source for a tool from the store: the first max instances after `after`. */
 static int rt_read(void *ud, size_t source, int64_t after, int64_t end, size_t max, hs_batch *out)
 {
-    void **u = ud;
-    runtime *rt = u[0];
-    rt_job *j = u[1];
+    const rt_reader *r = ud;
+    runtime *rt = r->rt;
+    const rt_job *j = r->j;
     const hs_streamid *sid = source == HS_TOOL_ALIGNMENT   ? j->alignment
                              : source == HS_TOOL_SPLITTING ? j->splitting
-                             : source < j->nsources        ? j->sources[source]
+                             : source < r->n               ? j->sources[r->first + source]
                                                            : NULL;
     if (sid == NULL)
         return hs_err_set(HS_ERR_INVAL, "no such source");
-    hs_interval r = {after, end};
-    return hs_store_head(rt->store, sid->canon, r, max, out);
+    hs_interval range = {after, end};
+    return hs_store_head(rt->store, sid->canon, range, max, out);
 }
 
 static void rt_job_free(rt_job *j)
@@ -251,6 +258,81 @@ static int rt_send(runtime *rt, const rt_job *j, const hs_tool_output *o, const 
     return rc;
 }
 
+/* Runs the tool for plate value u of j (the whole job when it has no units) into out. */
+static int rt_run_one(runtime *rt, const rt_job *j, const hs_tool_def *def, size_t u,
+                      size_t first_src, size_t first_sink, hs_tool_output *out)
+{
+    const hs_proto_job *pj = &j->msg.job;
+    size_t nsrc = pj->nunits > 0 ? pj->units[u].nsources : j->nsources;
+    size_t nsnk = pj->nunits > 0 ? pj->units[u].nsinks : j->nsinks;
+    rt_reader r = {rt, j, first_src, nsrc};
+    hs_tool_job job = {
+        .def = def,
+        .interval = pj->interval,
+        .params = pj->params,
+        .params_len = pj->params_len,
+        .sources = j->sources + first_src,
+        .nsources = nsrc,
+        .sinks = j->sinks + first_sink,
+        .nsinks = nsnk,
+        .output_meta = pj->output_meta,
+        .has_alignment = j->alignment != NULL,
+        .has_splitting = j->splitting != NULL,
+        .read = rt_read,
+        .read_ud = &r,
+    };
+    return hs_tool_run(&job, out);
+}
+
+/*
+ * Runs job j into out, or sets error. A job over several plate values
+ * (units) runs the tool once per plate value over its own sources and
+ * sinks; the outputs are joined in the job's sink order. One plate value
+ * failing fails the job, with its plate value in the error.
+ */
+static void rt_run(runtime *rt, const rt_job *j, const hs_tool_def *def, hs_tool_output *out,
+                   char *error, size_t errlen)
+{
+    const hs_proto_job *pj = &j->msg.job;
+    if (pj->nunits == 0) {
+        if (rt_run_one(rt, j, def, 0, 0, 0, out) != HS_OK)
+            snprintf(error, errlen, "%s", out->error);
+        else if (out->warnings > 0)
+            hs_warn(rt->log, "job %s (%s): %zu warnings, first: %s", pj->job, pj->tool,
+                    out->warnings, out->warning);
+        return;
+    }
+    out->per_sink = hs_calloc(j->nsinks ? j->nsinks : 1, sizeof *out->per_sink);
+    if (out->per_sink == NULL) {
+        snprintf(error, errlen, "out of memory");
+        return;
+    }
+    out->nsinks = j->nsinks;
+    for (size_t k = 0; k < j->nsinks; k++)
+        hs_batch_init(&out->per_sink[k]);
+    size_t src = 0, snk = 0, warnings = 0;
+    for (size_t u = 0; u < pj->nunits; u++) {
+        hs_tool_output one;
+        int rc = rt_run_one(rt, j, def, u, src, snk, &one);
+        if (rc != HS_OK) {
+            snprintf(error, errlen, "plate value %s: %s", pj->units[u].pv, one.error);
+            hs_tool_output_free(&one);
+            return;
+        }
+        if (one.warnings > 0 && warnings++ == 0)
+            hs_warn(rt->log, "job %s (%s), plate value %s: %zu warnings, first: %s", pj->job,
+                    pj->tool, pj->units[u].pv, one.warnings, one.warning);
+        /* The plate value's batches move into the job's output. */
+        for (size_t k = 0; k < one.nsinks && k < pj->units[u].nsinks; k++) {
+            out->per_sink[snk + k] = one.per_sink[k];
+            hs_batch_init(&one.per_sink[k]);
+        }
+        hs_tool_output_free(&one);
+        src += pj->units[u].nsources;
+        snk += pj->units[u].nsinks;
+    }
+}
+
 static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
 {
     hs_service_counters *c = hs_service_counters_get(rt->svc);
@@ -289,29 +371,8 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
     }
     hs_tool_output out;
     hs_tool_output_init(&out);
-    if (error[0] == '\0') {
-        void *ud[2] = {rt, &j};
-        hs_tool_job job = {
-            .def = def,
-            .interval = pj->interval,
-            .params = pj->params,
-            .params_len = pj->params_len,
-            .sources = j.sources,
-            .nsources = j.nsources,
-            .sinks = j.sinks,
-            .nsinks = j.nsinks,
-            .output_meta = pj->output_meta,
-            .has_alignment = j.alignment != NULL,
-            .has_splitting = j.splitting != NULL,
-            .read = rt_read,
-            .read_ud = ud,
-        };
-        if (hs_tool_run(&job, &out) != HS_OK)
-            snprintf(error, sizeof error, "%s", out.error);
-        else if (out.warnings > 0)
-            hs_warn(rt->log, "job %s (%s): %zu warnings, first: %s", pj->job, pj->tool,
-                    out.warnings, out.warning);
-    }
+    if (error[0] == '\0')
+        rt_run(rt, &j, def, &out, error, sizeof error);
     int64_t dur = hs_time_mono_us() - t0;
     hs_service_observe_us(rt->svc, dur);
     if (error[0] == '\0' && rt_parts(rt, &out, NULL) != HS_OK) /* too big: before any part */

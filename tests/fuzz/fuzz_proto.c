@@ -133,6 +133,12 @@ static void fuzz_job(const uint8_t *data, size_t size)
         CHECK(str_eq(a.job.alignment, b.job.alignment));
         CHECK(str_eq(a.job.splitting, b.job.splitting));
         CHECK(str_eq(a.job.output_meta, b.job.output_meta));
+        CHECK(a.job.nunits == b.job.nunits);
+        for (size_t i = 0; i < a.job.nunits; i++) {
+            CHECK(str_eq(a.job.units[i].pv, b.job.units[i].pv));
+            CHECK(a.job.units[i].nsources == b.job.units[i].nsources);
+            CHECK(a.job.units[i].nsinks == b.job.units[i].nsinks);
+        }
         hs_proto_job_msg_free(&b);
         hs_buf_free(&enc);
 

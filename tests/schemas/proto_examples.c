@@ -288,11 +288,25 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
     hs_proto_job late = minimal;
     late.trigger = HS_TRIGGER_LATE;
     late.wseq = (hs_proto_wseq){1700000000000000, 917};
+    /* A job over two plate values of a fleet. */
+    static const hs_proto_source fleet_src[] = {{"temp/dev=1", -1, 0}, {"temp/dev=2", -1, 0}};
+    static const char *const fleet_sinks[] = {"mean/dev=1", "mean/dev=2"};
+    static const hs_proto_unit fleet_units[] = {{"dev=1", 1, 1}, {"dev=2", 1, 1}};
+    hs_proto_job fleet = minimal;
+    fleet.pv = "dev=1";
+    fleet.sources = fleet_src;
+    fleet.nsources = 2;
+    fleet.sinks = fleet_sinks;
+    fleet.nsinks = 2;
+    fleet.units = fleet_units;
+    fleet.nunits = 2;
     int rc = write_job("full", &full);
     if (rc == HS_OK)
         rc = write_job("minimal", &minimal);
     if (rc == HS_OK)
         rc = write_job("recompute", &late);
+    if (rc == HS_OK)
+        rc = write_job("units", &fleet);
 
     /* Job output parts. */
     hs_proto_output outs[] = {{"avg/house=1", batch->data, batch->len},

@@ -368,6 +368,39 @@ static void test_read_range(void)
     pt_free(&p);
 }
 
+/* Members grouped into units: by count, by sources, a big member alone. */
+static void test_group(void)
+{
+    hs_wf_unit m[7];
+    memset(m, 0, sizeof m);
+    size_t srcs[7] = {2, 2, 2, 2, 2, 9, 1};
+    for (size_t i = 0; i < 7; i++)
+        m[i].nsources = srcs[i];
+    size_t first[8], nu;
+    /* At most 3 per unit, any number of sources. */
+    planner_group(m, 7, 3, 1000, first, &nu);
+    CU_ASSERT_EQUAL_FATAL(nu, 3);
+    CU_ASSERT_EQUAL(first[0], 0);
+    CU_ASSERT_EQUAL(first[1], 3);
+    CU_ASSERT_EQUAL(first[2], 6);
+    CU_ASSERT_EQUAL(first[3], 7);
+    /* At most 5 sources together: pairs of members; the one with 9 alone. */
+    planner_group(m, 7, 100, 5, first, &nu);
+    CU_ASSERT_EQUAL_FATAL(nu, 5);
+    size_t want[] = {0, 2, 4, 5, 6, 7};
+    for (size_t u = 0; u <= nu; u++)
+        CU_ASSERT_EQUAL(first[u], want[u]);
+    /* One per unit. */
+    planner_group(m, 7, 1, 1000, first, &nu);
+    CU_ASSERT_EQUAL_FATAL(nu, 7);
+    for (size_t u = 0; u <= nu; u++)
+        CU_ASSERT_EQUAL(first[u], u);
+    /* No members, no units. */
+    planner_group(m, 0, 3, 1000, first, &nu);
+    CU_ASSERT_EQUAL(nu, 0);
+    CU_ASSERT_EQUAL(first[0], 0);
+}
+
 HS_TEST_INIT(planner)
 {
     HS_TEST_SUITE_BEGIN("planner");
@@ -377,5 +410,6 @@ HS_TEST_INIT(planner)
     HS_TEST(test_kinds);
     HS_TEST(test_data_generated_plate);
     HS_TEST(test_read_range);
+    HS_TEST(test_group);
     return 0;
 }

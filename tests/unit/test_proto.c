@@ -353,6 +353,12 @@ static void check_job(const hs_proto_job *want, const hs_proto_job *got)
     CU_ASSERT(str_eq(want->alignment, got->alignment));
     CU_ASSERT(str_eq(want->splitting, got->splitting));
     CU_ASSERT(str_eq(want->output_meta, got->output_meta));
+    CU_ASSERT_EQUAL_FATAL(want->nunits, got->nunits);
+    for (size_t i = 0; i < want->nunits; i++) {
+        CU_ASSERT(str_eq(want->units[i].pv, got->units[i].pv));
+        CU_ASSERT_EQUAL(want->units[i].nsources, got->units[i].nsources);
+        CU_ASSERT_EQUAL(want->units[i].nsinks, got->units[i].nsinks);
+    }
 }
 
 /* Encodes j into out (reset first); returns the encoder's code. */
@@ -405,6 +411,58 @@ static void test_job_full(void)
     hs_proto_job_msg_free(NULL);
     hs_buf_free(&b);
     hs_buf_free(&params);
+}
+
+/* A job over several plate values: its units share out the sources and sinks. */
+static void test_job_units(void)
+{
+    static const hs_proto_source src[] = {
+        {"minutes", 0, 60000000},
+        {"temp/dev=1", 0, 60000000},
+        {"minutes", 0, 60000000},
+        {"temp/dev=2", 0, 60000000},
+    };
+    static const char *const sinks[] = {"mean/dev=1", "mean/dev=2"};
+    hs_proto_unit units[] = {{"dev=1", 2, 1}, {"dev=2", 2, 1}};
+    hs_proto_job j = minimal_job();
+    j.pv = "dev=1";
+    j.sources = src;
+    j.nsources = 4;
+    j.sinks = sinks;
+    j.nsinks = 2;
+    j.units = units;
+    j.nunits = 2;
+    job_roundtrip(&j);
+
+    /* The units must share out exactly the job's sources and sinks. */
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    units[1].nsources = 1;
+    CU_ASSERT_EQUAL(enc_job(&b, &j), HS_ERR_PARSE);
+    CU_ASSERT(strstr(hs_err_detail(), "units have 3 sources") != NULL);
+    units[1].nsources = 2;
+    units[1].nsinks = 0;
+    CU_ASSERT_EQUAL(enc_job(&b, &j), HS_ERR_PARSE);
+    units[1].nsinks = 1;
+    j.pv = "dev=2";
+    CU_ASSERT_EQUAL(enc_job(&b, &j), HS_ERR_PARSE);
+    j.pv = "dev=1";
+    j.output_meta = "room";
+    CU_ASSERT_EQUAL(enc_job(&b, &j), HS_ERR_PARSE);
+    j.output_meta = NULL;
+
+    /* A decoder checks the same: a message whose counts do not add up is refused. */
+    CU_ASSERT_EQUAL_FATAL(enc_job(&b, &j), HS_OK);
+    uint8_t *two = memmem(b.data, b.len,
+                          "\x93\xa5"
+                          "dev=2\x02\x01",
+                          9);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(two);
+    two[7] = 0x03; /* dev=2 claims three sources */
+    hs_proto_job_msg m;
+    CU_ASSERT_EQUAL(hs_proto_job_decode(&m, b.data, b.len), HS_ERR_PARSE);
+    hs_proto_job_msg_free(&m);
+    hs_buf_free(&b);
 }
 
 static void test_job_minimal(void)
@@ -2886,6 +2944,7 @@ HS_TEST_INIT(proto)
     HS_TEST_SUITE_BEGIN("proto");
     HS_TEST(test_job_full);
     HS_TEST(test_job_minimal);
+    HS_TEST(test_job_units);
     HS_TEST(test_job_optional_fields);
     HS_TEST(test_job_bare_source);
     HS_TEST(test_job_required);
