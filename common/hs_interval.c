@@ -81,6 +81,11 @@ int hs_intervals_copy(hs_intervals *dst, const hs_intervals *src)
 {
     if (dst == src)
         return HS_OK;
+    /* An empty set gets exactly what it copies (a fleet's scheduler holds 200,000 copies). */
+    if (dst->cap == 0 && src->n > 0) {
+        if (hs_grow(&dst->v, &dst->cap, src->n, sizeof *dst->v, src->n) != HS_OK)
+            return hs_err_set(HS_ERR_NOMEM, "cannot grow an interval set to %zu intervals", src->n);
+    }
     int rc = reserve(dst, src->n);
     if (rc != HS_OK)
         return rc;

@@ -735,8 +735,13 @@ static int hs__sq_setup(hs_store_sqlite *st, int mode)
     const char *sync = getenv("HS_SQLITE_SYNC");
     bool full = sync != NULL && strcasecmp(sync, "full") == 0;
     int rc = hs__sq_exec(st, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    /*
+     * Page cache: 64 MiB for the writer; 16 MiB for readers (the scheduler,
+     * tool runtimes, hsctl), which the system's file cache backs.
+     */
     if (rc == HS_OK)
-        rc = hs__sq_exec(st, "PRAGMA cache_size=-65536");
+        rc = hs__sq_exec(st, mode == HS_STORE_READ ? "PRAGMA cache_size=-16384"
+                                                   : "PRAGMA cache_size=-65536");
     if (mode == HS_STORE_READ)
         return rc == HS_OK ? hs__sq_exec(st, "PRAGMA query_only=1") : rc;
     /* WAL lets readers read while the writer commits; the mode stays with the file. */

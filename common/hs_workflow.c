@@ -5,6 +5,7 @@
 #include "hs_fmt.h"
 #include "hs_hash.h"
 #include "hs_json.h"
+#include "hs_map.h"
 #include "hs_mpack.h"
 #include "hs_schemaset.h"
 #include "hs_time.h"
@@ -313,14 +314,19 @@ static void wf_parse_plates(wfp *p, const hs_ynode *n)
             continue;
         }
         pl->values = hs_calloc(hs_ynode_len(vals) + 1, sizeof *pl->values);
+        hs_map seen; /* the values so far: a fleet's plate lists 100,000 */
+        hs_map_init(&seen);
         for (size_t j = 0; pl->values != NULL && j < hs_ynode_len(vals); j++) {
             const hs_ynode *it = hs_ynode_item(vals, j);
             char *s = wf_name(p, it, "a plate value", "value");
             if (s == NULL)
                 continue;
-            bool dup = false;
-            for (size_t x = 0; x < pl->nvalues && !dup; x++)
-                dup = strcmp(pl->values[x], s) == 0;
+            bool dup = hs_map_get(&seen, s) != NULL;
+            if (!dup && hs_map_put(&seen, s, s, NULL) != HS_OK) {
+                /* Out of memory: compare the slow way. */
+                for (size_t x = 0; x < pl->nvalues && !dup; x++)
+                    dup = strcmp(pl->values[x], s) == 0;
+            }
             if (dup) {
                 wf_err(p, it, "plate %s lists value '%s' twice", pl->id, s);
                 hs_free(s);
@@ -328,6 +334,7 @@ static void wf_parse_plates(wfp *p, const hs_ynode *n)
             }
             pl->values[pl->nvalues++] = s;
         }
+        hs_map_free(&seen);
     }
     /* Parents, and no cycles among them. */
     for (size_t i = 0; i < wf->nplates; i++) {

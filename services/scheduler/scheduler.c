@@ -68,6 +68,9 @@ typedef struct sjob {
     size_t nreqs;
     int64_t created;
     bool forget; /* in the scheduler's list of jobs to forget when their requests end */
+    /* Its reads [0, ready_k) were calculated over its read range at calc_epoch ready_epoch. */
+    size_t ready_k;
+    uint64_t ready_epoch;
 } sjob;
 
 struct sreq {
@@ -134,8 +137,14 @@ struct scheduler {
     hs_store *store;
     hs_wclient *wc;
     hs_tool_registry *tools;
-    hs_map wfs;    /* id -> swf* */
-    hs_map calc;   /* sink stream id -> hs_intervals* */
+    hs_map wfs;  /* id -> swf* */
+    hs_map calc; /* sink stream id -> hs_intervals* */
+    /*
+     * Counts events that may take calculated intervals away (reopened,
+     * purged, redefined streams): a job's readiness found so far (ready_k)
+     * holds while it is unchanged, since commits only add to them.
+     */
+    uint64_t calc_epoch;
     jobtab *jt;    /* every job (owned records: sjob) */
     sjob **forget; /* jobs that may be forgotten (borrowed) */
     size_t nforget, capforget;
@@ -459,6 +468,7 @@ static int s_define_sinks(scheduler *s, swf *w)
                 n++;
                 /* The writer may purge it: forget what we knew. */
                 s_calc_forget(s, sid);
+                s->calc_epoch++;
                 if (n == BATCH) {
                     rc = s_send_defines(s, items, n, &f);
                     n = 0;
@@ -733,7 +743,9 @@ static bool s_ready(scheduler *s, sjob *j, char *why, size_t whylen, bool *block
     *blocked = false;
     if (s_waits_for_plate(s, j, need))
         return false;
-    for (size_t k = 0; k < un->nsources + 2; k++) {
+    /* Reads found calculated before are not looked at again (a fleet aggregate has 100,000). */
+    size_t k = j->ready_epoch == s->calc_epoch + 1 ? j->ready_k : 0;
+    for (; k < un->nsources + 2; k++) {
         const hs_streamid *src = k < un->nsources    ? un->sources[k]
                                  : k == un->nsources ? un->alignment
                                                      : un->splitting;
@@ -743,6 +755,8 @@ static bool s_ready(scheduler *s, sjob *j, char *why, size_t whylen, bool *block
         hs_intervals *c = s_calc(s, src->canon);
         if (c != NULL && hs_intervals_contains(c, need))
             continue;
+        j->ready_k = k;
+        j->ready_epoch = s->calc_epoch + 1; /* + 1: a new job's 0 is never current */
         /* Not yet: is a job of the producer under way over the gap? */
         if (s_unit_busy(s, w, pf, pu, need))
             return false;
@@ -757,6 +771,8 @@ static bool s_ready(scheduler *s, sjob *j, char *why, size_t whylen, bool *block
                      src->canon);
         return false;
     }
+    j->ready_k = k;
+    j->ready_epoch = s->calc_epoch + 1;
     return true;
 }
 
@@ -1605,6 +1621,7 @@ static void s_on_reopened(scheduler *s, const hs_mqtt_msg *m)
         *calc = rest;
         hs_intervals_init(&rest);
     }
+    s->calc_epoch++;
     if (rc == HS_OK)
         rc = s_heal_add(s, r->stream, &cut);
     if (rc != HS_OK)
@@ -2038,25 +2055,39 @@ static int s_api_workflow_rm(void *ud, const char *id, hs_buf *why)
     return HS_OK;
 }
 
-/* The reopened intervals (docs/reopened) of w's sinks that overlap iv. */
+typedef struct s_countctx {
+    const swf *w;
+    hs_interval iv;
+    hs_intervals re;
+    uint64_t n;
+} s_countctx;
+
+static int s_count_one(void *ud, const char *key, const char *json)
+{
+    s_countctx *c = ud;
+    size_t f, u;
+    if (!swf_producer(c->w, key, &f, &u) ||
+        hs_proto_reopened_doc_decode(json, strlen(json), &c->re) != HS_OK)
+        return 0;
+    for (size_t i = 0; i < c->re.n; i++)
+        c->n += c->re.v[i].start < c->iv.end && c->iv.start < c->re.v[i].end;
+    return 0;
+}
+
+/*
+ * The reopened intervals (docs/reopened) of w's sinks that overlap iv: one
+ * pass over the reopened documents (few), not a read per sink (a fleet's
+ * workflow has hundreds of thousands).
+ */
 static uint64_t s_count_reopened(scheduler *s, const swf *w, hs_interval iv)
 {
-    uint64_t n = 0;
-    hs_intervals re;
-    hs_intervals_init(&re);
-    for (size_t f = 0; f < w->wf->nfactors; f++) {
-        for (size_t u = 0; u < w->nunits[f]; u++) {
-            for (size_t k = 0; k < w->units[f][u].nsinks; k++) {
-                if (hs_proto_reopened_doc_read(s->store, w->units[f][u].sinks[k]->canon,
-                                               &s->scratch, &re) != HS_OK)
-                    continue;
-                for (size_t i = 0; i < re.n; i++)
-                    n += re.v[i].start < iv.end && iv.start < re.v[i].end;
-            }
-        }
-    }
-    hs_intervals_free(&re);
-    return n;
+    s_countctx c = {.w = w, .iv = iv};
+    hs_intervals_init(&c.re);
+    int rc = hs_store_doc_list(s->store, "reopened", "", false, 0, s_count_one, &c);
+    if (rc != HS_OK && rc != HS_ERR_NOTFOUND)
+        hs_warn(s->log, "cannot read the reopened intervals: %s", hs_err_detail());
+    hs_intervals_free(&c.re);
+    return c.n;
 }
 
 static int s_api_compute(void *ud, const char *workflow, hs_interval iv, const char *request,
@@ -2403,11 +2434,13 @@ int scheduler_run(scheduler *s)
             } else if (strcmp(t, "purged") == 0) {
                 /* A stream was purged: what we knew of its intervals is void. */
                 char sid[HS_SID_MAX_LEN + 1];
-                if (hs_proto_purged_decode(m->payload, m->len, sid, sizeof sid) == HS_OK)
+                if (hs_proto_purged_decode(m->payload, m->len, sid, sizeof sid) == HS_OK) {
                     s_calc_forget(s, sid);
-                else
+                    s->calc_epoch++;
+                } else {
                     hs_service_dead_letter_as(s->svc, hs_err_detail(), m->topic, NULL,
                                               HS_PAYLOAD_MSGPACK, m->payload, m->len);
+                }
             } else if (strcmp(t, "reopened") == 0) {
                 s_on_reopened(s, m);
             } else if (strcmp(t, "wseq") == 0) {

@@ -14,7 +14,18 @@ typedef struct wsrc {
     char *id;        /* owned */
     wdeps_reader *v; /* owned, each sink owned */
     size_t n, cap;
+    /*
+     * Sink -> its index in v + 1, kept once more than WSRC_INDEX_MIN sinks
+     * read the stream (a fleet's clock is read by every device's sink), so
+     * that dropping a reader does not walk them all.
+     */
+    hs_map at;
+    bool indexed;
 } wsrc;
+
+#define WSRC_INDEX_MIN 32
+/* Lists longer than this are checked for repeats with a hash map. */
+#define WDEPS_LINEAR_MAX 16
 
 /* What a sink reads. */
 typedef struct wsink {
@@ -73,6 +84,7 @@ void wdeps_destroy(wdeps *d)
             hs_free((char *)s->v[i].sink);
         hs_free(s->v);
         hs_free(s->id);
+        hs_map_free(&s->at);
         hs_free(s);
     }
     hs_map_free(&d->srcs);
@@ -84,17 +96,65 @@ void wdeps_destroy(wdeps *d)
     hs_free(d);
 }
 
+/* Forgets the index of s's readers (it is built again when needed). */
+static void wsrc_unindex(wsrc *s)
+{
+    if (s->indexed)
+        hs_map_free(&s->at);
+    hs_map_init(&s->at);
+    s->indexed = false;
+}
+
+/* Indexes s's readers once there are many; false when memory ran out (then unindexed). */
+static void wsrc_index(wsrc *s)
+{
+    if (s->indexed || s->n <= WSRC_INDEX_MIN)
+        return;
+    hs_map_init(&s->at);
+    s->indexed = true;
+    for (size_t i = 0; i < s->n; i++) {
+        if (hs_map_put(&s->at, s->v[i].sink, (void *)(uintptr_t)(i + 1), NULL) != HS_OK) {
+            wsrc_unindex(s);
+            return;
+        }
+    }
+}
+
+/* Appends reader r (its sink owned from now on) to s. HS_ERR_NOMEM: s unchanged. */
+static int wsrc_add_reader(wsrc *s, wdeps_reader r)
+{
+    if (hs_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v, 4) != HS_OK)
+        return HS_ERR_NOMEM;
+    s->v[s->n++] = r;
+    if (s->indexed && hs_map_put(&s->at, r.sink, (void *)(uintptr_t)s->n, NULL) != HS_OK)
+        wsrc_unindex(s);
+    wsrc_index(s);
+    return HS_OK;
+}
+
 /* Removes sink from the readers of stream id. */
 static void wsrc_drop_reader(wdeps *d, const char *id, const char *sink)
 {
     wsrc *s = hs_map_get(&d->srcs, id);
-    for (size_t i = 0; s != NULL && i < s->n; i++) {
-        if (strcmp(s->v[i].sink, sink) != 0)
-            continue;
-        hs_free((char *)s->v[i].sink);
-        s->v[i] = s->v[--s->n];
+    if (s == NULL)
         return;
+    size_t i = s->n;
+    if (s->indexed) {
+        uintptr_t at = (uintptr_t)hs_map_remove(&s->at, sink);
+        if (at == 0)
+            return;
+        i = at - 1;
+    } else {
+        for (i = 0; i < s->n && strcmp(s->v[i].sink, sink) != 0; i++)
+            ;
+        if (i == s->n)
+            return;
     }
+    hs_free((char *)s->v[i].sink);
+    s->v[i] = s->v[--s->n];
+    if (s->indexed && i < s->n &&
+        hs_map_put(&s->at, s->v[i].sink, (void *)(uintptr_t)(i + 1), NULL) != HS_OK)
+        wsrc_unindex(s);
 }
 
 static wsrc *wsrc_get(wdeps *d, const char *id)
@@ -103,6 +163,8 @@ static wsrc *wsrc_get(wdeps *d, const char *id)
     if (s != NULL)
         return s;
     s = hs_calloc(1, sizeof *s);
+    if (s != NULL)
+        hs_map_init(&s->at);
     if (s == NULL || (s->id = hs_strdup(id)) == NULL ||
         hs_map_put(&d->srcs, id, s, NULL) != HS_OK) {
         if (s != NULL)
@@ -130,27 +192,41 @@ int wdeps_set(wdeps *d, const char *sink, const char *const *sources, size_t n, 
         wsink_free(k);
         return HS_ERR_NOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
-        bool seen = false;
-        for (size_t j = 0; j < k->n && !seen; j++)
-            seen = strcmp(k->sources[j], sources[i]) == 0;
-        if (seen)
+    /* Repeats are read once; a long list (a fleet aggregate's) is checked with a map. */
+    hs_map seen;
+    hs_map_init(&seen);
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < n; i++) {
+        bool dup = false;
+        if (n > WDEPS_LINEAR_MAX) {
+            dup = hs_map_get(&seen, sources[i]) != NULL;
+            if (!dup)
+                rc = hs_map_put(&seen, sources[i], (void *)1, NULL);
+        } else {
+            for (size_t j = 0; j < k->n && !dup; j++)
+                dup = strcmp(k->sources[j], sources[i]) == 0;
+        }
+        if (dup || rc != HS_OK)
             continue;
         wsrc *s = wsrc_get(d, sources[i]);
         char *copy = hs_strdup(sources[i]);
         char *who = hs_strdup(sink);
         if (s == NULL || copy == NULL || who == NULL ||
-            hs_grow(&s->v, &s->cap, s->n + 1, sizeof *s->v, 4) != HS_OK) {
+            wsrc_add_reader(s, (wdeps_reader){who, lookback_us, max_lateness_us}) != HS_OK) {
             hs_free(copy);
             hs_free(who);
-            /* Without the sink rather than with part of its sources. */
-            for (size_t j = 0; j < k->n; j++)
-                wsrc_drop_reader(d, k->sources[j], sink);
-            wsink_free(hs_map_remove(&d->sinks, sink));
-            return HS_ERR_NOMEM;
+            rc = HS_ERR_NOMEM;
+            continue;
         }
         k->sources[k->n++] = copy;
-        s->v[s->n++] = (wdeps_reader){who, lookback_us, max_lateness_us};
+    }
+    hs_map_free(&seen);
+    if (rc != HS_OK) {
+        /* Without the sink rather than with part of its sources. */
+        for (size_t j = 0; j < k->n; j++)
+            wsrc_drop_reader(d, k->sources[j], sink);
+        wsink_free(hs_map_remove(&d->sinks, sink));
+        return HS_ERR_NOMEM;
     }
     return HS_OK;
 }
@@ -165,12 +241,35 @@ void wdeps_clear_sinks(wdeps *d)
         for (size_t i = 0; i < s->n; i++)
             hs_free((char *)s->v[i].sink);
         s->n = 0;
+        wsrc_unindex(s);
     }
     pos = 0;
     while ((e = hs_map_next(&d->sinks, &pos)) != NULL)
         wsink_free(e->value);
     hs_map_free(&d->sinks);
     hs_map_init(&d->sinks);
+}
+
+/* wdeps_same for a long list, with hash maps (false when memory runs out: defined again). */
+static bool wdeps_same_long(const wsink *k, const char *const *sources, size_t n)
+{
+    hs_map stored, given;
+    hs_map_init(&stored);
+    hs_map_init(&given);
+    bool same = true;
+    for (size_t j = 0; same && j < k->n; j++)
+        same = hs_map_put(&stored, k->sources[j], (void *)1, NULL) == HS_OK;
+    size_t distinct = 0;
+    for (size_t i = 0; same && i < n; i++) {
+        same = hs_map_get(&stored, sources[i]) != NULL;
+        if (same && hs_map_get(&given, sources[i]) == NULL) {
+            same = hs_map_put(&given, sources[i], (void *)1, NULL) == HS_OK;
+            distinct++;
+        }
+    }
+    hs_map_free(&stored);
+    hs_map_free(&given);
+    return same && distinct == k->n;
 }
 
 bool wdeps_same(const wdeps *d, const char *sink, const char *const *sources, size_t n,
@@ -180,6 +279,8 @@ bool wdeps_same(const wdeps *d, const char *sink, const char *const *sources, si
     if (k == NULL || k->lookback_us != lookback_us || k->max_lateness_us != max_lateness_us)
         return false;
     /* The stored list has no repeats: every given source is in it, and as many distinct. */
+    if (n > WDEPS_LINEAR_MAX)
+        return wdeps_same_long(k, sources, n);
     size_t distinct = 0;
     for (size_t i = 0; i < n; i++) {
         bool found = false, repeat = false;

@@ -392,6 +392,61 @@ static void test_set_nomem(void)
     CU_ASSERT_TRUE(done);
 }
 
+/*
+ * A fleet: 100 sinks read one clock (its readers are indexed past 32) and an
+ * aggregate reads 100 streams with repeats. Redefining and dropping sinks
+ * keeps every list exact.
+ */
+static void test_fleet(void)
+{
+    wdeps *d = NULL;
+    CU_ASSERT_EQUAL_FATAL(wdeps_create(&d, 16), HS_OK);
+    char sink[100][32], src[100][32];
+    const char *agg[200];
+    for (int i = 0; i < 100; i++) {
+        snprintf(sink[i], sizeof sink[i], "mean/dev=%d", i);
+        snprintf(src[i], sizeof src[i], "temp/dev=%d", i);
+        const char *reads[] = {"clock", src[i]};
+        CU_ASSERT_EQUAL(wdeps_set(d, sink[i], reads, 2, 60, 0), HS_OK);
+        agg[i] = sink[i];
+        agg[100 + i] = sink[99 - i]; /* every one twice */
+    }
+    CU_ASSERT_EQUAL(nreaders(d, "clock"), 100);
+    CU_ASSERT_EQUAL(wdeps_set(d, "fleet", agg, 200, 0, 0), HS_OK);
+    CU_ASSERT_TRUE(wdeps_same(d, "fleet", agg, 200, 0, 0));
+    CU_ASSERT_TRUE(wdeps_same(d, "fleet", agg, 100, 0, 0));
+    CU_ASSERT_FALSE(wdeps_same(d, "fleet", agg, 99, 0, 0)); /* one missing */
+    const char *other[100];
+    memcpy(other, agg, sizeof other);
+    other[5] = "mean/dev=1000";
+    CU_ASSERT_FALSE(wdeps_same(d, "fleet", other, 100, 0, 0));
+    for (int i = 0; i < 100; i++)
+        CU_ASSERT_EQUAL(nreaders(d, sink[i]), 1);
+    /* Every other device reads something else now: the clock loses them. */
+    for (int i = 0; i < 100; i += 2) {
+        const char *reads[] = {src[i]};
+        CU_ASSERT_EQUAL(wdeps_set(d, sink[i], reads, 1, 60, 0), HS_OK);
+    }
+    CU_ASSERT_EQUAL(nreaders(d, "clock"), 50);
+    for (int i = 0; i < 100; i++) {
+        CU_ASSERT((reader_of(d, "clock", sink[i]) != NULL) == (i % 2 == 1));
+        CU_ASSERT_PTR_NOT_NULL(reader_of(d, src[i], sink[i]));
+    }
+    /* Set again as before: back to 100, each once. */
+    for (int i = 0; i < 100; i++) {
+        const char *reads[] = {"clock", src[i]};
+        CU_ASSERT_EQUAL(wdeps_set(d, sink[i], reads, 2, 60, 0), HS_OK);
+    }
+    CU_ASSERT_EQUAL(nreaders(d, "clock"), 100);
+    for (int i = 0; i < 100; i++)
+        CU_ASSERT_PTR_NOT_NULL(reader_of(d, "clock", sink[i]));
+    wdeps_clear_sinks(d);
+    CU_ASSERT_EQUAL(nreaders(d, "clock"), 0);
+    CU_ASSERT_EQUAL(wdeps_set(d, sink[0], (const char *[]){"clock"}, 1, 60, 0), HS_OK);
+    CU_ASSERT_PTR_NOT_NULL(reader_of(d, "clock", sink[0]));
+    wdeps_destroy(d);
+}
+
 HS_TEST_INIT(wdeps)
 {
     HS_TEST_SUITE_BEGIN("wdeps");
@@ -401,5 +456,6 @@ HS_TEST_INIT(wdeps)
     HS_TEST(test_ring_forget);
     HS_TEST(test_clear_sinks);
     HS_TEST(test_set_nomem);
+    HS_TEST(test_fleet);
     return 0;
 }
