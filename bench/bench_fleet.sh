@@ -22,17 +22,33 @@
 # Every step has a timeout (HS_BENCH_TIMEOUT s, default 900): a step that
 # fails or times out is printed as a figure (its exit code, "timeout"), and
 # the run goes on with the next size.
-#   bash bench/bench_fleet.sh [--sizes 1000,10000,100000] [build-dir]
+# Then the online part (--online DEVICES, default 100,000; 0 skips it): an
+# online workflow (every 10 s over 10-s windows: per device the window's
+# mean, over the fleet their mean) runs for --online-secs (default 120)
+# while every device publishes one reading per 10 s (one MQTT message each,
+# spread evenly over the period: 10,000 messages/s for 100,000 devices).
+# Printed: the result delay of the fleet mean and of 100 sampled devices'
+# means (arrival on hs/s/<stream> minus the window's end; p50, p99, max),
+# for the first and the second half of the run (a delay that grows shows a
+# backlog), and the fleet means stored at the end against the mean of what
+# was published ("values: correct/wrong/missing").
+#   bash bench/bench_fleet.sh [--sizes 1000,10000,100000] [--online N] [--online-secs S] [build-dir]
 # Knobs: HS_BENCH_TIMEOUT (seconds per step), HS_BENCH_KEEP=1 (keep each
 # stack's directory: store, logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SIZES=1000,10000
+SIZES=1000,10000,100000
+ONLINE=100000
+ONLINE_S=120
 BUILD=build
 while [ $# -gt 0 ]; do
   case $1 in
     --sizes) SIZES=$2; shift ;;
     --sizes=*) SIZES=${1#--sizes=} ;;
+    --online) ONLINE=$2; shift ;;
+    --online=*) ONLINE=${1#--online=} ;;
+    --online-secs) ONLINE_S=$2; shift ;;
+    --online-secs=*) ONLINE_S=${1#--online-secs=} ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) BUILD=$1 ;;
   esac
@@ -192,7 +208,9 @@ for n in ${SIZES//,/ }; do
     fi
     echo "  ingest: $n x 60 readings in $ingest_s s"
     workflow "$n"
+    t0=$(date +%s.%N)
     if timeout "$STEP_S" $HSCTL workflow add "$DIR/wf.yaml" > "$DIR/add.out" 2>&1; then
+      echo "  workflow add: $(elapsed "$t0") s"
       spid=$(cat "$DIR/run/scheduler.pid")
       cpu0=$(awk '{print $14 + $15}' "/proc/$spid/stat")
       svc_cpu > "$DIR/svc0"
@@ -258,3 +276,165 @@ for a, b in zip(rows, rows[1:]):
           "target <= 12x)" % (a[0], b[0], per10(2), per10(5), per10(6), per10(7)))
 PY
 rm -f "$RESULTS"
+
+# ---------------------------------------------------------------- online
+online_workflow() {  # devices
+  $PY - "$1" > "$DIR/live.yaml" <<'PY'
+import sys
+n = int(sys.argv[1])
+print("""id: live
+online: {every: 10s, window: [-20s, -2s]}
+plates:
+  G:   {meta: g, values: ["1"]}
+  G.D: {meta: dev, parent: G, values: [%s]}
+factors:
+  - tool: sliding_window
+    params: {width: 10s, increment: 10s}
+    sink: w10
+  - tool: sliding_apply
+    params: {func: mean}
+    sources: [w10, live]
+    sink: live_10s
+    plates: [G.D]
+  - tool: aggregate
+    params: {func: mean}
+    over: dev
+    sources: [live_10s]
+    sink: fleet_10s
+    plates: [G]""" % ", ".join('"%d"' % i for i in range(n)))
+PY
+}
+
+# Publishes one reading per device per 10-s period for $2 seconds: device d's at
+# period start + 10 s * (d + 0.5) / n, stamped with that time, sent when it is
+# due. Writes each period's fleet sum to $DIR/live_expected.json.
+online_publish() {  # devices seconds
+  $PY - "$1" "$2" "$PORT" "$DIR/live_expected.json" "$PWD/tests/support" <<'PY'
+import json, random, sys, time
+n, secs, port, out = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sys.path.insert(0, sys.argv[5])
+import mqttbatch
+random.seed(10)
+P = 10_000_000
+start = (int(time.time() * 1e6) // P + 1) * P
+periods = secs // 10
+sums = {}
+late = 0
+with mqttbatch.Client(port, "bench-fleet-live") as c:
+    for k in range(periods):
+        p0 = start + k * P
+        total = 0.0
+        for d in range(n):
+            t = p0 + (P * (2 * d + 1)) // (2 * n)
+            v = round(random.uniform(10, 30), 3)
+            total += v
+            if d % 500 == 0:
+                c.flush()
+                wait = t / 1e6 - time.time()
+                if wait > 0:
+                    time.sleep(wait)
+                elif wait < -1:
+                    late += 1
+            c.publish("hs/raw/live/g=1/dev=%d" % d, mqttbatch.batch([(t, v)]))
+        sums[str(p0 + P)] = total / n
+    c.flush()
+json.dump({"start": start, "means": sums, "behind": late}, open(out, "w"))
+PY
+}
+
+online_report() {  # seconds
+  $PY - "$DIR/live_sub.txt" "$DIR/live_expected.json" "$DIR/live_fleet.jsonl" <<'PY'
+import datetime, json, sys
+exp = json.load(open(sys.argv[2]))
+start, means = exp["start"], {int(k): v for k, v in exp["means"].items()}
+last = max(means)
+delays = {"fleet": [], "devices": []}
+seen = set()
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) != 3:
+        continue
+    arrival, topic, payload = float(parts[0]), parts[1], bytes.fromhex(parts[2])
+    # msgpack [[t_us, v], ...]: the writer sends int64 times (0xd3) or smaller ints.
+    import struct
+    def items(b):
+        i = 0
+        tag = b[i]
+        if 0x90 <= tag <= 0x9f: n, i = tag & 0x0f, 1
+        elif tag == 0xdc: n, i = struct.unpack(">H", b[1:3])[0], 3
+        else: n, i = struct.unpack(">I", b[1:5])[0], 5
+        for _ in range(n):
+            i += 1  # fixarray 2
+            tag = b[i]
+            if tag == 0xd3: t = struct.unpack(">q", b[i+1:i+9])[0]; i += 9
+            elif tag == 0xcf: t = struct.unpack(">Q", b[i+1:i+9])[0]; i += 9
+            elif tag == 0xce: t = struct.unpack(">I", b[i+1:i+5])[0]; i += 5
+            else: raise ValueError("time tag %x" % tag)
+            tag = b[i]
+            if tag == 0xcb: i += 9
+            elif tag == 0xca: i += 5
+            elif tag <= 0x7f or tag >= 0xe0: i += 1
+            elif tag in (0xd0, 0xcc): i += 2
+            elif tag in (0xd1, 0xcd): i += 3
+            elif tag in (0xd2, 0xce): i += 5
+            elif tag in (0xd3, 0xcf): i += 9
+            else: raise ValueError("value tag %x" % tag)
+            yield t
+    for t in items(payload):
+        if t <= start + 10_000_000 or t > last or (topic, t) in seen:
+            continue  # the first window may miss readings from before the run
+        seen.add((topic, t))
+        delays["fleet" if "fleet_10s" in topic else "devices"].append((t, arrival - t / 1e6))
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))] if v else float("nan")
+mid = start + (last - start) // 2
+for what, ds in delays.items():
+    for name, part in (("first half", [d for t, d in ds if t <= mid]), ("second half", [d for t, d in ds if t > mid])):
+        print("  delay %-8s %-11s: %4d results, p50 %.2f s, p99 %.2f s, max %.2f s" %
+              (what, name, len(part), pct(part, 0.5), pct(part, 0.99), max(part) if part else float("nan")))
+got = {}
+for line in open(sys.argv[3]):
+    x = json.loads(line)
+    t = datetime.datetime.fromisoformat(x["t"].replace("Z", "+00:00")).timestamp()
+    got[int(round(t * 1e6))] = x["v"]
+want = {t: v for t, v in means.items() if t > start + 10_000_000}
+wrong = [t for t in want if t in got and abs(got[t] - want[t]) > 1e-9 * abs(want[t])]
+missing = [t for t in want if t not in got]
+print("  values: %s" % ("wrong (%d of %d windows)" % (len(wrong), len(want)) if wrong else
+                        "missing (%d of %d windows)" % (len(missing), len(want)) if missing else
+                        "correct (%d windows of the fleet mean)" % len(want)))
+if exp["behind"]:
+    print("  (the publisher fell more than 1 s behind %d times)" % exp["behind"])
+PY
+}
+
+if [ "${ONLINE:-0}" -gt 0 ]; then
+  echo "online: $ONLINE devices, one reading per device per 10 s, workflow every 10 s, for $ONLINE_S s"
+  if stack_up; then
+    online_workflow "$ONLINE"
+    t0=$(date +%s.%N)
+    timeout "$STEP_S" $HSCTL workflow add "$DIR/live.yaml" > "$DIR/add.out" 2>&1 || echo "  workflow add failed: $(tail -n 2 "$DIR/add.out")"
+    echo "  workflow add: $(elapsed "$t0") s"
+    spid=$(cat "$DIR/run/scheduler.pid")
+    topics=(-t 'hs/s/fleet_10s/g=1')
+    for d in $(seq 0 $((ONLINE / 100)) $((ONLINE - 1)) | head -100); do topics+=(-t "hs/s/live_10s/dev=$d/g=1"); done
+    mosquitto_sub -p "$PORT" -q 1 -F '%U %t %x' "${topics[@]}" > "$DIR/live_sub.txt" 2> "$DIR/live_sub.err" &
+    SUB=$!
+    svc_cpu > "$DIR/svc0"
+    rm -f "$DIR/sample"
+    sampler "$spid" & SAMPLER=$!
+    online_publish "$ONLINE" "$ONLINE_S" || echo "  the publisher failed"
+    sleep 25  # the last windows' results
+    kill "$SAMPLER" 2>/dev/null || true; wait "$SAMPLER" 2>/dev/null || true; SAMPLER=
+    echo "  cpu seconds over the run: $(svc_cpu | paste -d' ' "$DIR/svc0" - | awk -v hz="$HZ" '{printf "%s%s %.1f", (NR > 1 ? ", " : ""), $1, ($6 - $3) / hz}')"
+    rss=0; [ -r "$DIR/sample" ] && read -r rss _ < "$DIR/sample"
+    echo "  scheduler max rss $((rss / 1024)) MB"
+    kill "$SUB" 2>/dev/null || true; wait "$SUB" 2>/dev/null || true
+    timeout 120 $HSCTL stream get fleet_10s/g=1 > "$DIR/live_fleet.jsonl" 2>/dev/null || true
+    online_report "$ONLINE_S"
+    stack_down
+  else
+    echo "  hsctl up failed"
+  fi
+fi

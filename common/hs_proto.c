@@ -857,8 +857,8 @@ long hs_proto_job_sink_index(const hs_proto_job *j, const char *sid)
 
 /* ------------------------------------------------------------------ write requests */
 
-static const char *const op_names[] = {"append",  "job",     "define",    "purge",
-                                       "doc_put", "doc_del", "invalidate"};
+static const char *const op_names[] = {"append",  "job",     "define",     "purge",
+                                       "doc_put", "doc_del", "invalidate", "append_many"};
 
 const char *hs_proto_op_name(hs_proto_op op)
 {
@@ -1166,6 +1166,29 @@ int hs_proto_append_encode_fields(hs_buf *out, const hs_proto_append *a, uint32_
     return e.rc;
 }
 
+int hs_proto_append_many_encode_fields(hs_buf *out, const hs_proto_append_many *a,
+                                       uint32_t *nfields)
+{
+    if (a->n == 0 || a->items == NULL || a->n > UINT32_MAX)
+        return hs_err_set(HS_ERR_INVAL, "append_many: no list of streams");
+    for (size_t i = 0; i < a->n; i++) {
+        const hs_proto_append *it = &a->items[i];
+        if (it->stream == NULL || it->stream[0] == '\0' || it->data == NULL || it->data_len == 0)
+            return hs_err_set(HS_ERR_INVAL, "append_many: item %zu needs a stream and data", i);
+    }
+    pe e = {out, HS_OK};
+    pe_s(&e, "streams");
+    pe_array(&e, (uint32_t)a->n);
+    for (size_t i = 0; i < a->n; i++) {
+        pe_array(&e, 2);
+        pe_s(&e, a->items[i].stream);
+        pe_raw(&e, a->items[i].data, a->items[i].data_len);
+    }
+    if (e.rc == HS_OK)
+        *nfields = 1;
+    return e.rc;
+}
+
 int hs_proto_define_encode_fields(hs_buf *out, const hs_proto_define *d, uint32_t *nfields)
 {
     if (d->n == 0 || d->items == NULL || d->n > UINT32_MAX)
@@ -1332,6 +1355,35 @@ static const pf append_fields[] = {
     {"data", PF_FN, 0, pd_append_data},
 };
 
+/* append_many's streams: [[stream, data], ...], at least one. */
+static int pd_append_many(pd *d, void *obj)
+{
+    hs_proto_append_many *a = obj;
+    uint32_t n;
+    if (hs_mp_get_array(&d->r, &n) != HS_OK || n == 0)
+        return pd_bad(d, "a non-empty array of [stream, data]");
+    hs_proto_append *v = hs_arena_alloc(d->arena, n * sizeof *v);
+    if (v == NULL)
+        return pd_nomem();
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t two;
+        if (hs_mp_get_array(&d->r, &two) != HS_OK || two != 2)
+            return pd_bad(d, "[stream, data] items");
+        int rc = pd_nonempty(d, &v[i].stream);
+        if (rc == HS_OK)
+            rc = pd_append_data(d, &v[i]);
+        if (rc != HS_OK)
+            return rc;
+    }
+    a->items = v;
+    a->n = n;
+    return HS_OK;
+}
+
+static const pf append_many_fields[] = {
+    {"streams", PF_FN, 0, pd_append_many},
+};
+
 static const pf define_fields[] = {
     {"streams", PF_FN, 0, pd_define},
 };
@@ -1363,6 +1415,10 @@ int hs_proto_wreq_decode(hs_proto_wreq_msg *m, const hs_proto_envelope *env)
     case HS_OP_APPEND:
         sets[1] =
             (pf_set){append_fields, PF_N(append_fields), &m->u.append, PF_ALL(append_fields), 0};
+        break;
+    case HS_OP_APPEND_MANY:
+        sets[1] = (pf_set){append_many_fields, PF_N(append_many_fields), &m->u.append_many,
+                           PF_ALL(append_many_fields), 0};
         break;
     case HS_OP_DEFINE:
         sets[1] =

@@ -139,6 +139,7 @@ typedef enum hs_proto_op {
     HS_OP_DOC_PUT,
     HS_OP_DOC_DEL,
     HS_OP_INVALIDATE,
+    HS_OP_APPEND_MANY,
     HS_OP_UNKNOWN, /* an op this version does not know: refused, with the reason, not dropped */
 } hs_proto_op;
 
@@ -215,6 +216,17 @@ typedef struct hs_proto_append {
     size_t data_len;
 } hs_proto_append;
 
+/*
+ * append_many: raw instances of several streams in one request (what ingest
+ * sends when many streams have a few instances each: a fleet). Each item is
+ * written as an append of its own; an item the writer refuses is dead-lettered
+ * alone, the others are stored. On the wire {"streams": [[stream, data], ...]}.
+ */
+typedef struct hs_proto_append_many {
+    const hs_proto_append *items;
+    size_t n;
+} hs_proto_append_many;
+
 /* define: stream definitions [id, kind, binding or nil]. */
 typedef struct hs_proto_define_item {
     const char *sid;
@@ -263,6 +275,8 @@ typedef struct hs_proto_invalidate {
 } hs_proto_invalidate;
 
 int hs_proto_append_encode_fields(hs_buf *out, const hs_proto_append *a, uint32_t *nfields);
+int hs_proto_append_many_encode_fields(hs_buf *out, const hs_proto_append_many *a,
+                                       uint32_t *nfields);
 int hs_proto_define_encode_fields(hs_buf *out, const hs_proto_define *d, uint32_t *nfields);
 int hs_proto_purge_encode_fields(hs_buf *out, const hs_proto_purge *p, uint32_t *nfields);
 int hs_proto_doc_encode_fields(hs_buf *out, const hs_proto_doc *d, uint32_t *nfields);
@@ -273,6 +287,7 @@ typedef struct hs_proto_wreq_msg {
     hs_proto_op op;
     union {
         hs_proto_append append;
+        hs_proto_append_many append_many;
         hs_proto_define define;
         hs_proto_purge purge;
         hs_proto_doc doc; /* doc_put and doc_del */

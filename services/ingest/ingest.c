@@ -48,10 +48,17 @@ const hs_cfg_item ingest_cfg_table[] = {
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
 
-/* Instances of one stream waiting to be sent. */
+/*
+ * Instances of one stream waiting to be sent: in the map by stream while it
+ * holds any, and in the queue of waiting streams, oldest first, so that
+ * sending what is due looks only at the streams that are due (a fleet sends
+ * to 100,000 streams).
+ */
 typedef struct pending {
     hs_batch b;
-    int64_t first_us; /* monotonic arrival of the oldest instance */
+    int64_t first_us;            /* monotonic arrival of the oldest instance */
+    char *sid;                   /* owned */
+    struct pending *prev, *next; /* the queue */
 } pending;
 
 struct ingest {
@@ -60,7 +67,12 @@ struct ingest {
     hs_log *log;
     hs_mqtt *mqtt;
     hs_wclient *wc;
-    hs_map pend; /* canonical stream id -> pending* */
+    hs_map pend;                /* canonical stream id -> pending* */
+    pending *oldest, *youngest; /* the queue of waiting streams, by first_us */
+    /* One append_many being built (in_send_front): owned, IN_MANY_STREAMS (+ 1) each. */
+    size_t *many_offs;
+    pending **many_group;
+    hs_proto_append *many_items;
     hs_batch decoded;
     hs_buf fields, batch, sid, topic;
     size_t raw_prefix_len;     /* length of "<prefix>/raw/" */
@@ -91,17 +103,10 @@ static int in_append(ingest *in, const char *sid, const hs_batch *b)
     return rc;
 }
 
-static int in_send(ingest *in, const char *sid, pending *p)
+/* Instances that could not be handed to the writer go to the dead letters with the reason. */
+static void in_not_sent(ingest *in, const char *sid, pending *p, int rc)
 {
-    if (p->b.n == 0)
-        return HS_OK;
-    int rc = in_append(in, sid, &p->b);
-    if (rc == HS_OK) {
-        hs_service_counters *c = hs_service_counters_get(in->svc);
-        c->msgs_out++;
-        c->instances_out += p->b.n;
-    } else {
-        /* Not stored: the instances go to the dead letters with the reason, not only the log. */
+    {
         char msg[600], why[800];
         hs_err_describe(rc, msg, sizeof msg);
         hs_error(in->log, "cannot send %zu instances of %s to the writer: %s", p->b.n, sid, msg);
@@ -118,71 +123,185 @@ static int in_send(ingest *in, const char *sid, pending *p)
         hs_buf_free(&mp);
         hs_buf_free(&topic);
     }
+}
+
+static int in_send(ingest *in, const char *sid, pending *p)
+{
+    if (p->b.n == 0)
+        return HS_OK;
+    int rc = in_append(in, sid, &p->b);
+    if (rc == HS_OK) {
+        hs_service_counters *c = hs_service_counters_get(in->svc);
+        c->msgs_out++;
+        c->instances_out += p->b.n;
+    } else {
+        in_not_sent(in, sid, p, rc);
+    }
     hs_batch_reset(&p->b);
     return rc;
 }
 
-int ingest_flush_all(ingest *in)
+/* Forgets p: out of the queue and the map, freed. */
+static void in_retire(ingest *in, pending *p)
 {
-    size_t pos = 0;
-    hs_map_entry *e;
-    int rc = HS_OK;
-    while ((e = hs_map_next(&in->pend, &pos)) != NULL) {
-        int r = in_send(in, e->key, e->value);
-        if (r != HS_OK)
-            rc = r;
-    }
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        in->oldest = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    else
+        in->youngest = p->prev;
+    (void)hs_map_remove(&in->pend, p->sid);
+    hs_batch_free(&p->b);
+    hs_free(p->sid);
+    hs_free(p);
+}
+
+/* Sends p's instances, then forgets p. */
+static int in_send_retire(ingest *in, pending *p)
+{
+    int rc = in_send(in, p->sid, p);
+    in_retire(in, p);
     return rc;
 }
 
-/* Sends batches older than batch_max_delay. */
-static void in_flush_due(ingest *in)
+/* Most streams, and about most bytes, of one append_many request. */
+#define IN_MANY_STREAMS 4096
+#define IN_MANY_BYTES   (1u << 20)
+
+/*
+ * Sends the waiting streams at the front of the queue (all of them, or the
+ * due ones) in requests of up to IN_MANY_STREAMS streams: one append_many
+ * per group (a fleet's devices send a reading or two each), a plain append
+ * for a group of one; then forgets them.
+ */
+static int in_send_front(ingest *in, bool due_only)
 {
     int64_t now = hs_time_mono_us();
-    size_t pos = 0;
-    hs_map_entry *e;
-    while ((e = hs_map_next(&in->pend, &pos)) != NULL) {
-        pending *p = e->value;
-        if (p->b.n > 0 && now - p->first_us >= in->cfg->batch_max_delay_us)
-            (void)in_send(in, e->key, p);
+    int rc = HS_OK;
+    if (in->many_items == NULL) {
+        in->many_offs = hs_calloc(IN_MANY_STREAMS + 1, sizeof *in->many_offs);
+        in->many_group = hs_calloc(IN_MANY_STREAMS, sizeof *in->many_group);
+        in->many_items = hs_calloc(IN_MANY_STREAMS, sizeof *in->many_items);
     }
+    size_t *offs = in->many_offs;
+    pending **group = in->many_group;
+    hs_proto_append *items = in->many_items;
+    for (;;) {
+        size_t n = 0;
+        hs_buf_reset(&in->batch);
+        pending *p = in->oldest;
+        /* Without the arrays (out of memory), each stream goes alone. */
+        size_t most = offs != NULL && group != NULL && items != NULL ? IN_MANY_STREAMS : 0;
+        int erc = HS_OK;
+        while (p != NULL && n < most && in->batch.len < IN_MANY_BYTES &&
+               (!due_only || now - p->first_us >= in->cfg->batch_max_delay_us)) {
+            offs[n] = in->batch.len;
+            erc = hs_codec_encode_mpack(&p->b, 0, p->b.n, &in->batch);
+            if (erc != HS_OK)
+                break;
+            group[n++] = p;
+            p = p->next;
+        }
+        if (most == 0 && p != NULL &&
+            (!due_only || now - p->first_us >= in->cfg->batch_max_delay_us)) {
+            int r = in_send_retire(in, p);
+            rc = r != HS_OK ? r : rc;
+            continue;
+        }
+        if (n == 0 && erc == HS_OK)
+            return rc;
+        offs[n] = in->batch.len;
+        if (n <= 1 || erc != HS_OK) {
+            /* One stream (or an encoding problem): it goes alone. */
+            int r = in_send_retire(in, n == 1 ? group[0] : in->oldest);
+            rc = r != HS_OK ? r : rc;
+            continue;
+        }
+        for (size_t i = 0; i < n; i++)
+            items[i] =
+                (hs_proto_append){group[i]->sid, in->batch.data + offs[i], offs[i + 1] - offs[i]};
+        hs_proto_append_many many = {items, n};
+        uint32_t nf = 0;
+        hs_buf_reset(&in->fields);
+        int r = hs_proto_append_many_encode_fields(&in->fields, &many, &nf);
+        if (r == HS_OK)
+            r = hs_wclient_send(in->wc, HS_OP_APPEND_MANY, in->fields.data, in->fields.len, nf, -1,
+                                &in->last_seq);
+        hs_service_counters *c = hs_service_counters_get(in->svc);
+        if (r == HS_OK)
+            c->msgs_out++;
+        for (size_t i = 0; i < n; i++) {
+            if (r == HS_OK)
+                c->instances_out += group[i]->b.n;
+            else
+                in_not_sent(in, group[i]->sid, group[i], r);
+            in_retire(in, group[i]);
+        }
+        rc = r != HS_OK ? r : rc;
+    }
+}
+
+int ingest_flush_all(ingest *in)
+{
+    return in_send_front(in, false);
+}
+
+/* Sends batches older than batch_max_delay: the front of the queue. */
+static void in_flush_due(ingest *in)
+{
+    (void)in_send_front(in, true);
+}
+
+/* The waiting instances of stream sid, created (at the back of the queue) when none wait. */
+static pending *in_pending(ingest *in, const char *sid)
+{
+    pending *p = hs_map_get(&in->pend, sid);
+    if (p != NULL)
+        return p;
+    /* Too many streams waiting: the one waiting longest goes now. */
+    while (in->oldest != NULL && (int64_t)in->pend.n >= in->cfg->max_streams)
+        (void)in_send_retire(in, in->oldest);
+    p = hs_calloc(1, sizeof *p);
+    if (p == NULL)
+        return NULL;
+    hs_batch_init(&p->b);
+    p->sid = hs_strdup(sid);
+    if (p->sid == NULL || hs_map_put(&in->pend, sid, p, NULL) != HS_OK) {
+        hs_free(p->sid);
+        hs_free(p);
+        return NULL;
+    }
+    p->first_us = hs_time_mono_us();
+    p->prev = in->youngest;
+    if (in->youngest != NULL)
+        in->youngest->next = p;
+    else
+        in->oldest = p;
+    in->youngest = p;
+    return p;
 }
 
 int ingest_add(ingest *in, const char *sid, const hs_batch *b)
 {
-    pending *p = hs_map_get(&in->pend, sid);
-    if (p == NULL) {
-        if ((int64_t)in->pend.n >= in->cfg->max_streams) {
-            /* Too many streams at once: send everything and start over. */
-            ingest_flush_all(in);
-            size_t pos = 0;
-            hs_map_entry *e;
-            while ((e = hs_map_next(&in->pend, &pos)) != NULL) {
-                pending *q = e->value;
-                hs_batch_free(&q->b);
-                hs_free(q);
-            }
-            hs_map_free(&in->pend);
-        }
-        p = hs_calloc(1, sizeof *p);
+    size_t i = 0;
+    while (i < b->n) {
+        pending *p = in_pending(in, sid);
         if (p == NULL)
             return HS_ERR_NOMEM;
-        hs_batch_init(&p->b);
-        if (hs_map_put(&in->pend, sid, p, NULL) != HS_OK) {
-            hs_free(p);
-            return HS_ERR_NOMEM;
-        }
-    }
-    for (size_t i = 0; i < b->n; i++) {
-        if (p->b.n == 0)
-            p->first_us = hs_time_mono_us();
-        int rc = hs_batch_push(&p->b, b->items[i].t_us, hs_batch_value(b, i), b->items[i].len);
-        if (rc != HS_OK)
-            return rc;
-        if ((int64_t)p->b.n >= in->cfg->batch_max_instances) {
-            rc = in_send(in, sid, p);
+        for (; i < b->n; i++) {
+            int rc = hs_batch_push(&p->b, b->items[i].t_us, hs_batch_value(b, i), b->items[i].len);
             if (rc != HS_OK)
                 return rc;
+            if ((int64_t)p->b.n >= in->cfg->batch_max_instances) {
+                /* Full: sent; what follows waits as anew. */
+                i++;
+                rc = in_send_retire(in, p);
+                if (rc != HS_OK)
+                    return rc;
+                break;
+            }
         }
     }
     return HS_OK;
@@ -393,14 +512,17 @@ void ingest_destroy(ingest *in)
     ingest_files_destroy(in->files);
     hs_schemaset_destroy(in->schemas);
     hs_wclient_destroy(in->wc);
-    size_t pos = 0;
-    hs_map_entry *e;
-    while ((e = hs_map_next(&in->pend, &pos)) != NULL) {
-        pending *p = e->value;
+    while (in->oldest != NULL) {
+        pending *p = in->oldest;
+        in->oldest = p->next;
         hs_batch_free(&p->b);
+        hs_free(p->sid);
         hs_free(p);
     }
     hs_map_free(&in->pend);
+    hs_free(in->many_offs);
+    hs_free(in->many_group);
+    hs_free(in->many_items);
     hs_batch_free(&in->decoded);
     hs_buf_free(&in->fields);
     hs_buf_free(&in->batch);

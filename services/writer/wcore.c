@@ -621,32 +621,49 @@ static int w_notice_purged(wcore *w, const char *id)
     return rc;
 }
 
-static int w_op_append(wcore *w, wreq *r, const hs_proto_append *a)
+/*
+ * Refuses an append: the whole request when it is the request's only one;
+ * an item of append_many alone, as a dead letter with its data.
+ */
+static int w_refuse_item(wcore *w, wreq *r, const hs_proto_append *a, bool many, const char *why)
 {
-    char why[300];
-    const char *id = a->stream;
-    if (!w_canonical(w, id, why, sizeof why)) {
+    if (!many) {
         w_reject(r, WS_REJECTED, "%s", why);
         return HS_OK;
     }
+    int rc = w_add_dead(w, &w->deads, why, r->msg != NULL ? r->msg->topic : "", a->stream, a->data,
+                        a->data_len);
+    if (rc == HS_OK)
+        w->ndeads++;
+    return rc;
+}
+
+/* Writes the raw instances of one stream (an append, or an item of append_many). */
+static int w_append_one(wcore *w, wreq *r, const hs_proto_append *a, bool many)
+{
+    char why[400];
+    const char *id = a->stream;
+    if (!w_canonical(w, id, why, sizeof why))
+        return w_refuse_item(w, r, a, many, why);
     int rc = hs_codec_decode_mpack(a->data, a->data_len, false, &w->decoded);
     if (rc != HS_OK) {
-        w_reject(r, WS_REJECTED, "bad data: %s", hs_err_detail());
-        return HS_OK;
+        snprintf(why, sizeof why, "bad data: %s", hs_err_detail());
+        return w_refuse_item(w, r, a, many, why);
     }
     wstream *st;
     rc = w_stream(w, id, &st);
     if (rc != HS_OK)
         return rc;
     if (st->defined && st->kind != HS_STREAM_RAW) {
-        w_reject(r, WS_REJECTED,
+        snprintf(why, sizeof why,
                  "stream %s is computed by a workflow; raw data must use another stream name", id);
-        return HS_OK;
+        return w_refuse_item(w, r, a, many, why);
     }
     if (w->decoded.n == 0)
         return HS_OK;
+    uint64_t before = r->inserted;
     rc = w_write(w, r, id, &w->decoded, a->data, a->data_len, WPUB_NEW, NULL);
-    if (rc == HS_OK && r->inserted > 0)
+    if (rc == HS_OK && r->inserted > before)
         rc = w_late_append(w, id, &w->decoded, w->status);
     if (rc != HS_OK)
         return rc;
@@ -670,6 +687,20 @@ static int w_op_append(wcore *w, wreq *r, const hs_proto_append *a)
         if (rc == HS_OK)
             rc = hs_store_intervals_set(w->store, id, &st->calc);
     }
+    return rc;
+}
+
+static int w_op_append(wcore *w, wreq *r, const hs_proto_append *a)
+{
+    return w_append_one(w, r, a, false);
+}
+
+/* Every item as an append of its own; refused items are dead letters, the others stored. */
+static int w_op_append_many(wcore *w, wreq *r, const hs_proto_append_many *a)
+{
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < a->n; i++)
+        rc = w_append_one(w, r, &a->items[i], true);
     return rc;
 }
 
@@ -1501,6 +1532,8 @@ static int w_apply(wcore *w, wreq *r)
         w_reject(r, WS_REJECTED, "%s", hs_err_detail());
     else if (m.op == HS_OP_APPEND)
         rc = w_op_append(w, r, &m.u.append);
+    else if (m.op == HS_OP_APPEND_MANY)
+        rc = w_op_append_many(w, r, &m.u.append_many);
     else if (m.op == HS_OP_DEFINE)
         rc = w_op_define(w, r, &m.u.define);
     else if (m.op == HS_OP_PURGE)

@@ -243,6 +243,9 @@ static void fuzz_wreq_op(const hs_proto_envelope *env)
         case HS_OP_APPEND:
             CHECK(hs_proto_append_encode_fields(&f, &a.u.append, &n) == HS_OK);
             break;
+        case HS_OP_APPEND_MANY:
+            CHECK(hs_proto_append_many_encode_fields(&f, &a.u.append_many, &n) == HS_OK);
+            break;
         case HS_OP_DEFINE:
             CHECK(hs_proto_define_encode_fields(&f, &a.u.define, &n) == HS_OK);
             break;
@@ -274,6 +277,15 @@ static void fuzz_wreq_op(const hs_proto_envelope *env)
             CHECK(str_eq(a.u.append.stream, b.u.append.stream));
             CHECK(bytes_eq(a.u.append.data, a.u.append.data_len, b.u.append.data,
                            b.u.append.data_len));
+            break;
+        case HS_OP_APPEND_MANY:
+            CHECK(a.u.append_many.n == b.u.append_many.n);
+            for (size_t i = 0; i < a.u.append_many.n; i++) {
+                const hs_proto_append *x = &a.u.append_many.items[i],
+                                      *y = &b.u.append_many.items[i];
+                CHECK(str_eq(x->stream, y->stream));
+                CHECK(bytes_eq(x->data, x->data_len, y->data, y->data_len));
+            }
             break;
         case HS_OP_DEFINE:
             CHECK(a.u.define.n == b.u.define.n);

@@ -31,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMAS = os.path.normpath(os.path.join(HERE, "..", "..", "schemas"))
 EXPECTED = ("job", "write-request", "ack", "committed", "reopened", "correction", "wseq",
             "schemas")
-OPS = ("append", "job", "define", "purge", "doc_put", "doc_del", "invalidate")
+OPS = ("append", "job", "define", "purge", "doc_put", "doc_del", "invalidate", "append_many")
 
 
 def to_json_model(v):

@@ -356,6 +356,14 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
         rc = hs_proto_append_encode_fields(&f, &a, &n);
     if (rc == HS_OK)
         rc = write_wreq("append", HS_OP_APPEND, &f, n);
+    hs_proto_append two[] = {{"temp/house=1", batch->data, batch->len},
+                             {"temp/house=2", batch->data, batch->len}};
+    hs_proto_append_many many = {two, 2};
+    hs_buf_reset(&f);
+    if (rc == HS_OK)
+        rc = hs_proto_append_many_encode_fields(&f, &many, &n);
+    if (rc == HS_OK)
+        rc = write_wreq("append_many", HS_OP_APPEND_MANY, &f, n);
     hs_mp_reader r;
     hs_mp_reader_init(&r, batch->data + 1, batch->len - 1); /* the first instance */
     hs_buf_reset(&f);

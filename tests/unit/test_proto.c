@@ -1067,6 +1067,48 @@ static void test_wreq_append(void)
     hs_buf_free(&b);
 }
 
+static void test_wreq_append_many(void)
+{
+    hs_buf batch, f, b;
+    hs_buf_init(&batch, 0);
+    hs_buf_init(&f, 0);
+    hs_buf_init(&b, 0);
+    make_batch(&batch);
+    hs_proto_append items[] = {{"temp/house=1", batch.data, batch.len},
+                               {"temp/house=2", batch.data, batch.len}};
+    hs_proto_append_many a = {items, 2};
+    uint32_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(hs_proto_append_many_encode_fields(&f, &a, &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    wreq(&b, 1, 2, HS_OP_APPEND_MANY, &f, n);
+    hs_proto_envelope env;
+    hs_proto_wreq_msg m;
+    CU_ASSERT_EQUAL_FATAL(wreq_decode(&b, &env, &m), HS_OK);
+    CU_ASSERT_EQUAL(m.op, HS_OP_APPEND_MANY);
+    CU_ASSERT_STRING_EQUAL(env.op_text, "append_many");
+    CU_ASSERT_EQUAL_FATAL(m.u.append_many.n, 2);
+    CU_ASSERT_STRING_EQUAL(m.u.append_many.items[1].stream, "temp/house=2");
+    CU_ASSERT(bytes_eq(m.u.append_many.items[1].data, m.u.append_many.items[1].data_len, batch.data,
+                       batch.len));
+    hs_proto_wreq_msg_free(&m);
+    CU_ASSERT(refuses_cut_and_trailing(dec_wreq, &b));
+    CU_ASSERT(survives_nomem(dec_wreq, &b));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_DROP, "streams", NULL, 0, "streams"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "streams", V(0x90), "streams"));       /* [] */
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "streams", V(0x91, 0x90), "streams")); /* [[]] */
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "streams", V(0x91, 0x92, 0xa0, 0x90), "streams"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "streams", V(0x91, 0x92, 0xa1, 'x', 0x80), "streams"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_ADD, "stream", V(0xa1, 'x'), "stream"));
+    /* Nothing to send, or an item without data, is refused by the encoder. */
+    hs_proto_append_many none = {items, 0};
+    CU_ASSERT_EQUAL(hs_proto_append_many_encode_fields(&f, &none, &n), HS_ERR_INVAL);
+    items[1].data = NULL;
+    CU_ASSERT_EQUAL(hs_proto_append_many_encode_fields(&f, &a, &n), HS_ERR_INVAL);
+    hs_buf_free(&batch);
+    hs_buf_free(&f);
+    hs_buf_free(&b);
+}
+
 static void test_wreq_define(void)
 {
     static const char *const deps[] = {"temp/house=1", "windows"};
@@ -2957,6 +2999,7 @@ HS_TEST_INIT(proto)
     HS_TEST(test_wreq_envelope);
     HS_TEST(test_wreq_unknown_op);
     HS_TEST(test_wreq_append);
+    HS_TEST(test_wreq_append_many);
     HS_TEST(test_wreq_define);
     HS_TEST(test_wreq_purge);
     HS_TEST(test_wreq_purge_before);

@@ -501,6 +501,66 @@ static void test_appends(void)
     fx_close(&f);
 }
 
+/*
+ * append_many: several streams in one request, each written as an append of
+ * its own; a refused item (computed stream, id not canonical) is a dead
+ * letter with its data and reason, and the others are stored.
+ */
+static void test_append_many(void)
+{
+    fx f;
+    fx_open(&f);
+    send_define(&f, 1, "calc/k=x", HS_STREAM_COMPUTED, "{\"tool\":\"clock\"}");
+    fx_commit(&f);
+    int64_t t1[] = {1000, 2000}, t2[] = {1500};
+    double v1[] = {1.0, 2.0}, v2[] = {7.5};
+    hs_buf d1, d2, fields;
+    hs_buf_init(&d1, 0);
+    hs_buf_init(&d2, 0);
+    hs_buf_init(&fields, 0);
+    enc_batch(&d1, t1, v1, 2);
+    enc_batch(&d2, t2, v2, 1);
+    hs_proto_append items[] = {
+        {"temp/dev=1", d1.data, d1.len},
+        {"calc/k=x", d2.data, d2.len},
+        {"t/b=2/a=1", d2.data, d2.len},
+        {"temp/dev=2", d2.data, d2.len},
+    };
+    hs_proto_append_many many = {items, 4};
+    uint32_t nf = 0;
+    CU_ASSERT_EQUAL(hs_proto_append_many_encode_fields(&fields, &many, &nf), HS_OK);
+    send_req(&f, "ingest", 1, HS_OP_APPEND_MANY, &fields, nf);
+    fx_commit(&f);
+    const hs_proto_ack_item *it = fx_ack(&f, "ingest", 1);
+    HS_REQUIRE(it);
+    CU_ASSERT_EQUAL(it->status, HS_ACK_OK);
+    CU_ASSERT_EQUAL(it->inserted, 3);
+    CU_ASSERT_EQUAL(fx_count(&f, "temp/dev=1"), 2);
+    CU_ASSERT_EQUAL(fx_count(&f, "temp/dev=2"), 1);
+    CU_ASSERT_EQUAL(fx_count(&f, "calc/k=x"), 0);
+    CU_ASSERT_EQUAL(fx_count(&f, "t/a=1/b=2"), 0);
+    char iv[64];
+    fx_intervals(&f, "temp/dev=1", iv, sizeof iv);
+    CU_ASSERT_STRING_EQUAL(iv, "(999,2000]");
+    /* Both refused items are dead letters, each with its reason, stream and data. */
+    CU_ASSERT_EQUAL_FATAL(f.ndeads, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(f.dead_reason[0], "computed by a workflow"));
+    CU_ASSERT_STRING_EQUAL(f.dead_stream[0], "calc/k=x");
+    CU_ASSERT_STRING_EQUAL(f.dead_topic[0], "hs/w/ingest");
+    CU_ASSERT_PTR_NOT_NULL(strstr(f.dead_json[0], "\"payload_json\":[[1500,7.5]]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(f.dead_reason[1], "not canonical (expected 't/a=1/b=2')"));
+    CU_ASSERT_STRING_EQUAL(f.dead_stream[1], "t/b=2/a=1");
+    /* Both new streams' data is published, each on its own topic. */
+    size_t published = 0;
+    for (size_t i = 0; i < f.ndata; i++)
+        published += f.data_n[i];
+    CU_ASSERT_EQUAL(published, 3);
+    hs_buf_free(&d1);
+    hs_buf_free(&d2);
+    hs_buf_free(&fields);
+    fx_close(&f);
+}
+
 static void test_define_and_job(void)
 {
     fx f;
@@ -2144,6 +2204,7 @@ HS_TEST_INIT(writer)
     if (hs__suite == NULL)
         return -1;
     HS_TEST(test_appends);
+    HS_TEST(test_append_many);
     HS_TEST(test_define_and_job);
     HS_TEST(test_multipart_jobs);
     HS_TEST(test_stale_binding);
