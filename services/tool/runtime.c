@@ -9,8 +9,12 @@
 #include "hs_time.h"
 #include "hs_wclient.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 const hs_cfg_item runtime_cfg_table[] = {
     {"tool", HS_CFG_STR, "all", offsetof(runtime_cfg, tool), false,
@@ -21,21 +25,52 @@ const hs_cfg_item runtime_cfg_table[] = {
      "output bytes awaiting the writer's acknowledgement before jobs pause"},
     {"max_job_streams", HS_CFG_INT, "1000000", offsetof(runtime_cfg, max_job_streams), false,
      "most sources, or sinks, one job may name: a job with more is refused and fails at once"},
+    {"workers", HS_CFG_INT, "0", offsetof(runtime_cfg, workers), false,
+     "most jobs run at once, each on a worker thread (0: the CPUs this process may use)"},
+    {"workers_min", HS_CFG_INT, "1", offsetof(runtime_cfg, workers_min), false,
+     "worker threads kept when there is nothing to do"},
+    {"worker_idle", HS_CFG_DURATION, "30s", offsetof(runtime_cfg, worker_idle_us), false,
+     "a worker thread idle this long stops (down to workers_min)"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
+
+/* Jobs received and not started: at most this many wait in the runtime. */
+#define RT_QUEUE_MAX 256
+
+typedef struct runtime runtime;
+
+/* A worker thread: runs one job at a time with its own store connection and buffers. */
+typedef struct rt_worker {
+    runtime *rt;
+    pthread_t thread;
+    hs_store *store; /* owned: a read connection of its own */
+    hs_buf fields, batches;
+    hs_proto_output *outs; /* outputs of the part being sent (owned array) */
+    size_t capouts;
+    bool done; /* it has left its loop (under rt->mu): to be joined */
+    struct rt_worker *next;
+} rt_worker;
 
 struct runtime {
     hs_service *svc;
     const runtime_cfg *cfg;
     hs_log *log;
     hs_mqtt *mqtt;
-    hs_store *store;
     hs_wclient *wc;
     hs_tool_registry *tools;
-    hs_buf fields, batches, topic;
-    hs_proto_output *outs; /* outputs of the part being sent (owned array) */
-    size_t capouts;
-    uint64_t jobs_ok, jobs_failed;
+    hs_buf topic;
+    _Atomic uint64_t jobs_ok, jobs_failed;
+    /* The job queue and the workers, under mu. */
+    pthread_mutex_t mu;
+    pthread_cond_t work;              /* a job was queued, or stop */
+    pthread_cond_t space;             /* a job was taken from a full queue */
+    hs_mqtt_msg *queue[RT_QUEUE_MAX]; /* a ring of owned messages */
+    size_t qhead, qn;
+    rt_worker *workers; /* every started worker not joined yet (owned) */
+    size_t nworkers;    /* workers in their loop */
+    size_t busy;        /* of them, running a job */
+    size_t max_workers;
+    bool stop;
 };
 
 /* A decoded job with its stream ids parsed. */
@@ -50,7 +85,7 @@ typedef struct rt_job {
 
 /* What a tool's reads go to: the job, and the first source of the plate value it runs for. */
 typedef struct rt_reader {
-    runtime *rt;
+    rt_worker *w;
     const rt_job *j;
     size_t first, n; /* the plate value's sources: j->sources[first, first + n) */
 } rt_reader;
@@ -59,7 +94,6 @@ typedef struct rt_reader {
 static int rt_read(void *ud, size_t source, int64_t after, int64_t end, size_t max, hs_batch *out)
 {
     const rt_reader *r = ud;
-    runtime *rt = r->rt;
     const rt_job *j = r->j;
     const hs_streamid *sid = source == HS_TOOL_ALIGNMENT   ? j->alignment
                              : source == HS_TOOL_SPLITTING ? j->splitting
@@ -68,7 +102,7 @@ static int rt_read(void *ud, size_t source, int64_t after, int64_t end, size_t m
     if (sid == NULL)
         return hs_err_set(HS_ERR_INVAL, "no such source");
     hs_interval range = {after, end};
-    return hs_store_head(rt->store, sid->canon, range, max, out);
+    return hs_store_head(r->w->store, sid->canon, range, max, out);
 }
 
 static void rt_job_free(rt_job *j)
@@ -146,10 +180,10 @@ static int rt_parse(const runtime *rt, const hs_mqtt_msg *m, rt_job *j, bool *de
  * Encodes the outputs of one part, at most per instances from the cursor
  * (sink, idx) on, into rt->batches and rt->outs; moves the cursor.
  */
-static int rt_part_outputs(runtime *rt, const rt_job *j, const hs_tool_output *o, size_t per,
+static int rt_part_outputs(rt_worker *w, const rt_job *j, const hs_tool_output *o, size_t per,
                            size_t *sink, size_t *idx, size_t *nouts)
 {
-    hs_buf_reset(&rt->batches);
+    hs_buf_reset(&w->batches);
     size_t n = 0, left = per;
     int rc = HS_OK;
     *nouts = 0;
@@ -160,13 +194,13 @@ static int rt_part_outputs(runtime *rt, const rt_job *j, const hs_tool_output *o
             *idx = 0;
             continue;
         }
-        if (hs_grow(&rt->outs, &rt->capouts, n + 1, sizeof *rt->outs, 16) != HS_OK)
+        if (hs_grow(&w->outs, &w->capouts, n + 1, sizeof *w->outs, 16) != HS_OK)
             return HS_ERR_NOMEM;
         size_t take = avail < left ? avail : left;
-        size_t at = rt->batches.len;
-        rc = hs_codec_encode_mpack(&o->per_sink[*sink], *idx, take, &rt->batches);
-        rt->outs[n].sid = j->sinks[*sink]->canon;
-        rt->outs[n].batch_len = rt->batches.len - at;
+        size_t at = w->batches.len;
+        rc = hs_codec_encode_mpack(&o->per_sink[*sink], *idx, take, &w->batches);
+        w->outs[n].sid = j->sinks[*sink]->canon;
+        w->outs[n].batch_len = w->batches.len - at;
         n++;
         left -= take;
         *idx += take;
@@ -176,13 +210,13 @@ static int rt_part_outputs(runtime *rt, const rt_job *j, const hs_tool_output *o
         }
     }
     /*
-     * The batches lie end to end in rt->batches, each batch_len long:
+     * The batches lie end to end in w->batches, each batch_len long:
      * pointers now that the buffer stops moving.
      */
     size_t off = 0;
     for (size_t k = 0; k < n; k++) {
-        rt->outs[k].batch = rt->batches.data + off;
-        off += rt->outs[k].batch_len;
+        w->outs[k].batch = w->batches.data + off;
+        off += w->outs[k].batch_len;
     }
     *nouts = n;
     return rc;
@@ -213,9 +247,10 @@ static int rt_parts(const runtime *rt, const hs_tool_output *o, size_t *parts)
  * Sends the job's result to the writer: the output in parts, or the error.
  * Every part repeats the job's header so that each is self-describing.
  */
-static int rt_send(runtime *rt, const rt_job *j, const hs_tool_output *o, const char *error,
+static int rt_send(rt_worker *w, const rt_job *j, const hs_tool_output *o, const char *error,
                    int64_t started_us, int64_t duration_us)
 {
+    runtime *rt = w->rt;
     size_t total = 0, per = (size_t)rt->cfg->part_max_instances;
     size_t parts = 1;
     if (error == NULL) {
@@ -243,15 +278,15 @@ static int rt_send(runtime *rt, const rt_job *j, const hs_tool_output *o, const 
             out.plate_values = (const char *const *)o->plate_values;
             out.nplate_values = o->nplate_values;
         } else if (error == NULL && o != NULL && total > 0) {
-            rc = rt_part_outputs(rt, j, o, per, &sink, &idx, &out.noutputs);
-            out.outputs = rt->outs;
+            rc = rt_part_outputs(w, j, o, per, &sink, &idx, &out.noutputs);
+            out.outputs = w->outs;
         }
         uint32_t n = 0;
-        hs_buf_reset(&rt->fields);
+        hs_buf_reset(&w->fields);
         if (rc == HS_OK)
-            rc = hs_proto_jobout_encode_fields(&rt->fields, &out, &n);
+            rc = hs_proto_jobout_encode_fields(&w->fields, &out, &n);
         if (rc == HS_OK)
-            rc = hs_wclient_send(rt->wc, HS_OP_JOB, rt->fields.data, rt->fields.len, n, -1, NULL);
+            rc = hs_wclient_send(rt->wc, HS_OP_JOB, w->fields.data, w->fields.len, n, -1, NULL);
     }
     if (rc == HS_OK)
         hs_service_counters_get(rt->svc)->instances_out += total;
@@ -259,13 +294,13 @@ static int rt_send(runtime *rt, const rt_job *j, const hs_tool_output *o, const 
 }
 
 /* Runs the tool for plate value u of j (the whole job when it has no units) into out. */
-static int rt_run_one(runtime *rt, const rt_job *j, const hs_tool_def *def, size_t u,
+static int rt_run_one(rt_worker *w, const rt_job *j, const hs_tool_def *def, size_t u,
                       size_t first_src, size_t first_sink, hs_tool_output *out)
 {
     const hs_proto_job *pj = &j->msg.job;
     size_t nsrc = pj->nunits > 0 ? pj->units[u].nsources : j->nsources;
     size_t nsnk = pj->nunits > 0 ? pj->units[u].nsinks : j->nsinks;
-    rt_reader r = {rt, j, first_src, nsrc};
+    rt_reader r = {w, j, first_src, nsrc};
     hs_tool_job job = {
         .def = def,
         .interval = pj->interval,
@@ -290,12 +325,13 @@ static int rt_run_one(runtime *rt, const rt_job *j, const hs_tool_def *def, size
  * sinks; the outputs are joined in the job's sink order. One plate value
  * failing fails the job, with its plate value in the error.
  */
-static void rt_run(runtime *rt, const rt_job *j, const hs_tool_def *def, hs_tool_output *out,
+static void rt_run(rt_worker *w, const rt_job *j, const hs_tool_def *def, hs_tool_output *out,
                    char *error, size_t errlen)
 {
+    runtime *rt = w->rt;
     const hs_proto_job *pj = &j->msg.job;
     if (pj->nunits == 0) {
-        if (rt_run_one(rt, j, def, 0, 0, 0, out) != HS_OK)
+        if (rt_run_one(w, j, def, 0, 0, 0, out) != HS_OK)
             snprintf(error, errlen, "%s", out->error);
         else if (out->warnings > 0)
             hs_warn(rt->log, "job %s (%s): %zu warnings, first: %s", pj->job, pj->tool,
@@ -313,7 +349,7 @@ static void rt_run(runtime *rt, const rt_job *j, const hs_tool_def *def, hs_tool
     size_t src = 0, snk = 0, warnings = 0;
     for (size_t u = 0; u < pj->nunits; u++) {
         hs_tool_output one;
-        int rc = rt_run_one(rt, j, def, u, src, snk, &one);
+        int rc = rt_run_one(w, j, def, u, src, snk, &one);
         if (rc != HS_OK) {
             snprintf(error, errlen, "plate value %s: %s", pj->units[u].pv, one.error);
             hs_tool_output_free(&one);
@@ -333,10 +369,10 @@ static void rt_run(runtime *rt, const rt_job *j, const hs_tool_def *def, hs_tool
     }
 }
 
-static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
+static void rt_on_job(rt_worker *w, hs_mqtt_msg *m)
 {
+    runtime *rt = w->rt;
     hs_service_counters *c = hs_service_counters_get(rt->svc);
-    c->msgs_in++;
     rt_job j;
     bool decoded;
     int rc = rt_parse(rt, m, &j, &decoded);
@@ -372,7 +408,7 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
     hs_tool_output out;
     hs_tool_output_init(&out);
     if (error[0] == '\0')
-        rt_run(rt, &j, def, &out, error, sizeof error);
+        rt_run(w, &j, def, &out, error, sizeof error);
     int64_t dur = hs_time_mono_us() - t0;
     hs_service_observe_us(rt->svc, dur);
     if (error[0] == '\0' && rt_parts(rt, &out, NULL) != HS_OK) /* too big: before any part */
@@ -386,7 +422,7 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
         rt->jobs_ok++;
         hs_debug(rt->log, "job %s (%s) done in %lld us", pj->job, pj->tool, (long long)dur);
     }
-    rc = rt_send(rt, &j, error[0] ? NULL : &out, error[0] ? error : NULL, started, dur);
+    rc = rt_send(w, &j, error[0] ? NULL : &out, error[0] ? error : NULL, started, dur);
     if (rc != HS_OK) {
         c->errors++;
         hs_error(rt->log, "cannot send the result of job %s: %s", pj->job, hs_err_detail());
@@ -396,6 +432,160 @@ static void rt_on_job(runtime *rt, hs_mqtt_msg *m)
 }
 
 static int rt_subscribe_all(runtime *rt, bool on);
+
+size_t runtime_max_workers(const runtime_cfg *cfg)
+{
+    if (cfg->workers > 0)
+        return (size_t)cfg->workers;
+    /* The CPUs this process may run on (a container's cpuset, taskset), else the online ones. */
+    cpu_set_t set;
+    long n = 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        n = CPU_COUNT(&set);
+    if (n <= 0)
+        n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (size_t)n : 1;
+}
+
+static void rt_worker_free(rt_worker *w)
+{
+    hs_store_close(w->store);
+    hs_buf_free(&w->fields);
+    hs_buf_free(&w->batches);
+    hs_free(w->outs);
+    hs_free(w);
+}
+
+/* The deadline of a wait of us microseconds from now, for pthread_cond_timedwait. */
+static struct timespec rt_deadline(int64_t us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(us / HS_US_PER_S);
+    ts.tv_nsec += (long)(us % HS_US_PER_S) * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/*
+ * A worker: takes jobs from the queue and runs them; leaves when the runtime
+ * stops, or after worker_idle without a job while more than workers_min run.
+ */
+static void *rt_worker_main(void *arg)
+{
+    rt_worker *w = arg;
+    runtime *rt = w->rt;
+    pthread_mutex_lock(&rt->mu);
+    for (;;) {
+        bool timed_out = false;
+        while (rt->qn == 0 && !rt->stop && !timed_out) {
+            struct timespec ts = rt_deadline(rt->cfg->worker_idle_us);
+            timed_out = pthread_cond_timedwait(&rt->work, &rt->mu, &ts) != 0;
+        }
+        if (rt->stop || (rt->qn == 0 && rt->nworkers > (size_t)rt->cfg->workers_min))
+            break;
+        if (rt->qn == 0)
+            continue; /* idle, but among the workers kept */
+        hs_mqtt_msg *m = rt->queue[rt->qhead];
+        rt->qhead = (rt->qhead + 1) % RT_QUEUE_MAX;
+        if (rt->qn-- == RT_QUEUE_MAX)
+            pthread_cond_signal(&rt->space);
+        hs_service_counters_get(rt->svc)->backlog = rt->qn;
+        rt->busy++;
+        pthread_mutex_unlock(&rt->mu);
+        rt_on_job(w, m);
+        hs_mqtt_msg_free(m);
+        pthread_mutex_lock(&rt->mu);
+        rt->busy--;
+    }
+    rt->nworkers--;
+    w->done = true;
+    size_t left = rt->nworkers;
+    bool stopping = rt->stop;
+    pthread_mutex_unlock(&rt->mu);
+    if (!stopping)
+        hs_info(rt->log, "idle: a worker stopped (%zu left)", left);
+    return NULL;
+}
+
+/* Starts a worker (under rt->mu). HS_OK, or an error when none could be started. */
+static int rt_worker_start(runtime *rt)
+{
+    rt_worker *w = hs_calloc(1, sizeof *w);
+    if (w == NULL)
+        return HS_ERR_NOMEM;
+    w->rt = rt;
+    hs_buf_init(&w->fields, 0);
+    hs_buf_init(&w->batches, 0);
+    int rc = hs_store_open(&w->store, rt->cfg->common.store_url, HS_STORE_READ);
+    if (rc == HS_OK && pthread_create(&w->thread, NULL, rt_worker_main, w) != 0)
+        rc = hs_err_set(HS_ERR_IO, "cannot start a worker thread");
+    if (rc != HS_OK) {
+        rt_worker_free(w);
+        return rc;
+    }
+    w->next = rt->workers;
+    rt->workers = w;
+    rt->nworkers++;
+    return HS_OK;
+}
+
+/* Joins the workers that have left (all of them when all is set, after stop). */
+static void rt_workers_reap(runtime *rt, bool all)
+{
+    pthread_mutex_lock(&rt->mu);
+    rt_worker **link = &rt->workers;
+    while (*link != NULL) {
+        rt_worker *w = *link;
+        if (!w->done && !all) {
+            link = &w->next;
+            continue;
+        }
+        *link = w->next;
+        pthread_mutex_unlock(&rt->mu);
+        pthread_join(w->thread, NULL);
+        rt_worker_free(w);
+        pthread_mutex_lock(&rt->mu);
+    }
+    pthread_mutex_unlock(&rt->mu);
+}
+
+/*
+ * Queues a job for the workers, waiting while the queue is full; starts a
+ * worker when the job would wait behind busy ones and fewer than
+ * max_workers run.
+ */
+static void rt_enqueue(runtime *rt, hs_mqtt_msg *m)
+{
+    pthread_mutex_lock(&rt->mu);
+    while (rt->qn == RT_QUEUE_MAX && !rt->stop)
+        pthread_cond_wait(&rt->space, &rt->mu);
+    rt->queue[(rt->qhead + rt->qn) % RT_QUEUE_MAX] = m;
+    rt->qn++;
+    hs_service_counters_get(rt->svc)->backlog = rt->qn;
+    if (rt->qn > rt->nworkers - rt->busy && rt->nworkers < rt->max_workers) {
+        int rc = rt_worker_start(rt);
+        if (rc == HS_OK)
+            hs_info(rt->log, "%zu jobs waiting: started worker %zu of at most %zu", rt->qn,
+                    rt->nworkers, rt->max_workers);
+        else if (rt->nworkers == 0)
+            hs_error(rt->log, "cannot start a worker: %s", hs_err_detail());
+    }
+    pthread_cond_signal(&rt->work);
+    pthread_mutex_unlock(&rt->mu);
+}
+
+/* Whether nothing waits or runs. */
+static bool rt_idle(runtime *rt)
+{
+    pthread_mutex_lock(&rt->mu);
+    bool idle = rt->qn == 0 && rt->busy == 0;
+    pthread_mutex_unlock(&rt->mu);
+    return idle;
+}
 
 int runtime_run(runtime *rt)
 {
@@ -415,18 +605,34 @@ int runtime_run(runtime *rt)
         hs_mqtt_msg *m = NULL;
         int rc = hs_mqtt_recv(rt->mqtt, &m, paused ? 50 : 200);
         hs_service_tick(rt->svc);
+        rt_workers_reap(rt, false);
         if (rc == HS_ERR_TIMEOUT) {
             hs_wclient_stats ws;
             hs_wclient_get_stats(rt->wc, &ws);
-            hs_service_set_idle(rt->svc, ws.pending == 0);
+            hs_service_set_idle(rt->svc, ws.pending == 0 && rt_idle(rt));
             continue;
         }
         if (rc != HS_OK)
             break;
         hs_service_set_idle(rt->svc, false);
-        rt_on_job(rt, m);
-        hs_mqtt_msg_free(m);
+        hs_service_counters_get(rt->svc)->msgs_in++;
+        rt_enqueue(rt, m);
     }
+    /* Jobs under way finish; jobs still queued are dispatched again by the scheduler. */
+    pthread_mutex_lock(&rt->mu);
+    rt->stop = true;
+    size_t dropped = rt->qn;
+    while (rt->qn > 0) {
+        hs_mqtt_msg_free(rt->queue[rt->qhead]);
+        rt->qhead = (rt->qhead + 1) % RT_QUEUE_MAX;
+        rt->qn--;
+    }
+    pthread_cond_broadcast(&rt->work);
+    pthread_cond_broadcast(&rt->space);
+    pthread_mutex_unlock(&rt->mu);
+    rt_workers_reap(rt, true);
+    if (dropped > 0)
+        hs_info(rt->log, "stopping: %zu queued jobs left to the scheduler's retry", dropped);
     if (hs_wclient_flush(rt->wc, 5000) != HS_OK)
         hs_warn(rt->log, "stopping with unacknowledged job outputs (the scheduler will retry)");
     return HS_OK;
@@ -467,10 +673,26 @@ int runtime_create(runtime **out, hs_service *svc, const runtime_cfg *cfg, hs_to
     rt->log = hs_service_log(svc);
     rt->mqtt = hs_service_mqtt(svc);
     rt->tools = tools;
-    hs_buf_init(&rt->fields, 0);
-    hs_buf_init(&rt->batches, 0);
     hs_buf_init(&rt->topic, 0);
-    int rc = hs_store_open(&rt->store, cfg->common.store_url, HS_STORE_READ);
+    pthread_mutex_init(&rt->mu, NULL);
+    pthread_cond_init(&rt->work, NULL);
+    pthread_cond_init(&rt->space, NULL);
+    rt->max_workers = runtime_max_workers(cfg);
+    if (cfg->workers_min < 0 || (size_t)cfg->workers_min > rt->max_workers || cfg->workers < 0 ||
+        cfg->worker_idle_us <= 0) {
+        hs_error(rt->log,
+                 "cannot start: workers_min %lld must be between 0 and workers (%zu), and "
+                 "worker_idle positive",
+                 (long long)cfg->workers_min, rt->max_workers);
+        runtime_destroy(rt);
+        return HS_ERR_CONFIG;
+    }
+    /* The first worker opens the store: a store that cannot be read fails the start. */
+    pthread_mutex_lock(&rt->mu);
+    int rc = HS_OK;
+    for (int64_t i = 0; rc == HS_OK && i < (cfg->workers_min > 0 ? cfg->workers_min : 1); i++)
+        rc = rt_worker_start(rt);
+    pthread_mutex_unlock(&rt->mu);
     if (rc == HS_OK) {
         hs_wclient_opts wo;
         hs_service_wclient_opts(svc, &wo);
@@ -493,7 +715,8 @@ int runtime_create(runtime **out, hs_service *svc, const runtime_cfg *cfg, hs_to
         runtime_destroy(rt);
         return rc;
     }
-    hs_info(rt->log, "serving %s (%zu tools known)", cfg->tool, hs_tool_registry_count(tools));
+    hs_info(rt->log, "serving %s (%zu tools known; up to %zu workers)", cfg->tool,
+            hs_tool_registry_count(tools), rt->max_workers);
     *out = rt;
     return HS_OK;
 }
@@ -502,11 +725,17 @@ void runtime_destroy(runtime *rt)
 {
     if (rt == NULL)
         return;
+    pthread_mutex_lock(&rt->mu);
+    rt->stop = true;
+    pthread_cond_broadcast(&rt->work);
+    pthread_mutex_unlock(&rt->mu);
+    rt_workers_reap(rt, true);
+    for (; rt->qn > 0; rt->qn--, rt->qhead = (rt->qhead + 1) % RT_QUEUE_MAX)
+        hs_mqtt_msg_free(rt->queue[rt->qhead]);
     hs_wclient_destroy(rt->wc);
-    hs_store_close(rt->store);
-    hs_buf_free(&rt->fields);
-    hs_buf_free(&rt->batches);
-    hs_free(rt->outs);
     hs_buf_free(&rt->topic);
+    pthread_cond_destroy(&rt->space);
+    pthread_cond_destroy(&rt->work);
+    pthread_mutex_destroy(&rt->mu);
     hs_free(rt);
 }
