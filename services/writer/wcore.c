@@ -1185,22 +1185,23 @@ static int w_job_replace(wcore *w, const hs_proto_job *j, size_t k, wpub *pub, s
     return rc;
 }
 
-/* Reopens every sink of job j over iv (reason race). */
-static int w_reopen_sinks(wcore *w, const hs_proto_job *j, hs_interval iv)
+/* Reopens sink sid of a job over iv (reason race). */
+static int w_reopen_race(wcore *w, const char *sid, hs_interval iv)
 {
     hs_intervals a;
     hs_intervals_init(&a);
     int rc = hs_intervals_add(&a, iv);
-    for (size_t k = 0; rc == HS_OK && k < j->nsinks; k++)
-        rc = w_reopen(w, j->sinks[k], &a, "race", 0);
+    if (rc == HS_OK)
+        rc = w_reopen(w, sid, &a, "race", 0);
     hs_intervals_free(&a);
     return rc;
 }
 
-/* A change a job may have missed: its sinks are reopened over what it touches. */
+/* A change a job may have missed: its sink sid is reopened over what it touches. */
 typedef struct wrace {
     wcore *w;
     const hs_proto_job *j;
+    const char *sid; /* borrowed */
     int64_t lookback_us;
 } wrace;
 
@@ -1217,33 +1218,38 @@ static int w_race_one(void *ud, const char *id, int64_t lo_us, int64_t hi_us)
     hs_interval iv = {lo_us - 1, end};
     iv.start = iv.start > x->j->interval.start ? iv.start : x->j->interval.start;
     iv.end = iv.end < x->j->interval.end ? iv.end : x->j->interval.end;
-    return iv.start < iv.end ? w_reopen_sinks(x->w, x->j, iv) : HS_OK;
+    return iv.start < iv.end ? w_reopen_race(x->w, x->sid, iv) : HS_OK;
 }
 
 /*
- * After job j's interval became calculated: what changed in its read range
- * after the commit its reads saw (j->wseq) may be missing from its results,
- * so the part it touches is reopened at once. A job that cannot tell (its
- * wseq is from another writer incarnation, or older than the changes
- * remembered) is reopened over its whole interval.
+ * After job j's interval became calculated: what changed in a sink's read
+ * range after the commit its reads saw (j->wseq) may be missing from its
+ * results, so the part it touches is reopened at once. Each sink by what it
+ * reads itself: the sinks of a job over several plate values read
+ * different sources. A job that cannot tell (its wseq is from another
+ * writer incarnation, or older than the changes remembered) is reopened
+ * over its whole interval.
  */
 static int w_race_check(wcore *w, const hs_proto_job *j)
 {
-    const char *const *src;
-    size_t n;
-    int64_t lookback;
-    if (j->nsinks == 0 || !wdeps_of(w->deps, j->sinks[0], &src, &n, &lookback))
-        return HS_OK;
-    wrace x = {w, j, lookback};
-    bool complete = false;
     int rc = HS_OK;
-    if (j->wseq.epoch == w->epoch) {
-        hs_interval range = {j->interval.start - lookback, j->interval.end};
-        rc = wdeps_changes_since(w->deps, j->wseq.seq, src, n, range, w_race_one, &x, &complete);
+    for (size_t k = 0; rc == HS_OK && k < j->nsinks; k++) {
+        const char *const *src;
+        size_t n;
+        int64_t lookback;
+        if (!wdeps_of(w->deps, j->sinks[k], &src, &n, &lookback))
+            continue;
+        wrace x = {w, j, j->sinks[k], lookback};
+        bool complete = false;
+        if (j->wseq.epoch == w->epoch) {
+            hs_interval range = {j->interval.start - lookback, j->interval.end};
+            rc =
+                wdeps_changes_since(w->deps, j->wseq.seq, src, n, range, w_race_one, &x, &complete);
+        }
+        if (rc == HS_OK && !complete)
+            rc = w_reopen_race(w, j->sinks[k], j->interval);
     }
-    if (rc != HS_OK || complete)
-        return rc;
-    return w_reopen_sinks(w, j, j->interval);
+    return rc;
 }
 
 /*

@@ -1762,6 +1762,108 @@ static void test_late_race_own_interval(void)
     fx_close(&f);
 }
 
+/*
+ * Sends a job over interval iv of two sinks (a unit of two plate values), one
+ * instance 10 at every minute of iv for each, whose reads saw commit wseq.
+ */
+static void send_job_two(fx *f, uint64_t seq, const char *job, const char *const sinks[2],
+                         hs_interval iv, hs_proto_wseq wseq)
+{
+    int64_t t[64];
+    double v[64];
+    size_t n = 0;
+    for (int64_t m = iv.start / MIN + 1; m * MIN <= iv.end && n < 64; m++) {
+        t[n] = m * MIN;
+        v[n++] = 10;
+    }
+    hs_buf data, fields;
+    hs_buf_init(&data, 0);
+    hs_buf_init(&fields, 0);
+    enc_batch(&data, t, v, n);
+    char hash[17];
+    hs_binding_hash(BK, hash);
+    hs_proto_output out[2] = {{.sid = sinks[0], .batch = data.data, .batch_len = data.len},
+                              {.sid = sinks[1], .batch = data.data, .batch_len = data.len}};
+    hs_proto_jobout o = {
+        .hdr = {.job = job,
+                .workflow = "wf1",
+                .factor = 2,
+                .pv = "dev=a",
+                .tool = "clock",
+                .version = "1.0",
+                .binding = hash,
+                .interval = iv,
+                .sinks = sinks,
+                .nsinks = 2,
+                .wseq = wseq},
+        .parts = 1,
+        .started_us = 1,
+        .duration_us = 5,
+        .runtime = "tool-1",
+        .outputs = out,
+        .noutputs = 2,
+    };
+    uint32_t nf = 0;
+    CU_ASSERT_EQUAL(hs_proto_jobout_encode_fields(&fields, &o, &nf), HS_OK);
+    send_req(f, "tool-1", seq, HS_OP_JOB, &fields, nf);
+    hs_buf_free(&data);
+    hs_buf_free(&fields);
+}
+
+/*
+ * A job over several plate values has sinks that read different sources: a
+ * change it missed to one plate value's source reopens that plate value's
+ * sink, and only it (not what the first sink reads decides for all).
+ */
+static void test_late_race_units(void)
+{
+    fx f;
+    fx_open(&f);
+    const char *ra = "ru/dev=a", *rb = "ru/dev=b";
+    const char *sinks[2] = {"ru_mean/dev=a", "ru_mean/dev=b"};
+    send_define_deps(&f, 1, sinks[0], &ra, 1, MIN, 0);
+    send_define_deps(&f, 2, sinks[1], &rb, 1, MIN, 0);
+    send_raw_10min(&f, 1, ra);
+    send_raw_10min(&f, 2, rb);
+    fx_commit(&f);
+    hs_proto_wseq w0 = fx_wseq(&f);
+    hs_interval all = {0, 10 * MIN};
+    char text[512], want[512];
+
+    /* A late reading of the second plate value's source while the job runs. */
+    double lv = 1000;
+    int64_t late = LATE;
+    send_append(&f, 3, rb, &late, &lv, 1);
+    fx_commit(&f);
+    send_job_two(&f, 1, "j0000000000000u01", sinks, all, w0);
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ack(&f, "tool-1", 1)->status, HS_ACK_OK);
+    snprintf(want, sizeof want, "%s race (%lld,%lld]", sinks[1], (long long)(LATE - 1),
+             (long long)(LATE + MIN));
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    fx_intervals(&f, sinks[0], text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
+    snprintf(want, sizeof want, "(0,%lld] (%lld,600000000]", (long long)(LATE - 1),
+             (long long)(LATE + MIN));
+    fx_intervals(&f, sinks[1], text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+
+    /* A late reading of the first plate value's source: its sink alone. */
+    hs_proto_wseq w1 = fx_wseq(&f);
+    int64_t late2 = 7 * MIN + 35 * SEC;
+    send_append(&f, 4, ra, &late2, &lv, 1);
+    fx_commit(&f);
+    send_job_two(&f, 2, "j0000000000000u02", sinks, (hs_interval){5 * MIN, 10 * MIN}, w1);
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ack(&f, "tool-1", 2)->status, HS_ACK_OK);
+    snprintf(want, sizeof want, "%s race (%lld,%lld]", sinks[0], (long long)(late2 - 1),
+             (long long)(late2 + MIN));
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, want);
+    fx_close(&f);
+}
+
 static void test_late_max_lateness(void)
 {
     fx f;
@@ -2220,6 +2322,7 @@ HS_TEST_INIT(writer)
     HS_TEST(test_late_transitive);
     HS_TEST(test_late_race);
     HS_TEST(test_late_race_own_interval);
+    HS_TEST(test_late_race_units);
     HS_TEST(test_late_max_lateness);
     HS_TEST(test_invalidate);
     HS_TEST(test_late_rollback);
