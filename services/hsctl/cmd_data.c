@@ -762,7 +762,8 @@ static int stream_ls(hsctl *h, int argc, char **argv)
     if (out == HSCTL_OK && total > c.shown) {
         char more[HSCTL_COUNT_MAX];
         hsctl_fmt_count(total - c.shown, more);
-        const char *what = c.summary ? "names" : "streams";
+        bool one = total - c.shown == 1;
+        const char *what = c.summary ? (one ? "name" : "names") : (one ? "stream" : "streams");
         /* JSON lines stay JSON: the count of the rest goes to stderr. */
         fprintf(c.json ? stderr : stdout, "%s%s more %s (--limit N, or a PATTERN)\n",
                 c.json ? "hsctl: " : "\u2026 ", more, what);
