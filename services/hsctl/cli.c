@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- the table ---- */
@@ -37,8 +38,14 @@ static const hsctl_cli_cmd c_sub[] = {{NULL, "PATTERN [--count N] [--timeout SEC
                                        "--count --timeout", HSCTL_ARG_STREAM, NULL},
                                       END};
 static const hsctl_cli_cmd c_stream[] = {
-    {"ls", "[PREFIX] [--json]", "list streams: kind, count, calculated span", "--json",
-     HSCTL_ARG_STREAM, NULL},
+    {"ls", "[PREFIX|PATTERN] [--limit N] [--summary] [--json]",
+     "list streams: kind, count, calculated span", "--limit --summary --json", HSCTL_ARG_STREAM,
+     "Lists the streams whose id starts with PREFIX, or matches the glob PATTERN (*, ?,\n"
+     "[...] over the whole id: 'temp/*', '*/dev=12*'; quote it for the shell). The table\n"
+     "shows 1000 rows unless --limit N says otherwise (0: all) and counts the rest on a\n"
+     "last line; --json prints every stream unless --limit is given. --summary: one row\n"
+     "per stream name (the id before its first '/') with its streams, instances, kinds\n"
+     "and calculated span. A PATTERN that matches no stream is an error (exit 1)."},
     {"get", "ID [--from T] [--to T] [--head N|--tail N] [--format json|csv|table]",
      "print a stream's instances over (FROM, TO]", "--from --to --head --tail --format",
      HSCTL_ARG_STREAM,
@@ -71,7 +78,9 @@ static const hsctl_cli_cmd c_workflow[] = {
      "computed again: that needs --replace, and --dry-run prints the plan only."},
     {"ls", "[--json]", "list stored workflows", "--json", HSCTL_ARG_NONE, NULL},
     {"show", "ID [--dot | --svg FILE | --json]", "a stored workflow, as text, Graphviz or JSON",
-     "--dot --svg --json", HSCTL_ARG_WORKFLOW, NULL},
+     "--dot --svg --json", HSCTL_ARG_WORKFLOW,
+     "The text and the graph show the first values of a plate and how many more there\n"
+     "are (a fleet's plate holds 100,000); --json prints the whole definition."},
     {"rm", "ID", "remove a workflow (its streams are kept)", "", HSCTL_ARG_WORKFLOW, NULL},
     {"check", "FILE", "validate a workflow file only", "", HSCTL_ARG_FILE, NULL},
     END};
@@ -80,10 +89,12 @@ static const hsctl_cli_cmd c_compute[] = {
      "compute what is missing (or reopened) over (FROM, TO]; --cancel REQUEST stops one",
      "--from --to --wait --timeout --yes --confirm-over --cancel", HSCTL_ARG_WORKFLOW, NULL},
     END};
-static const hsctl_cli_cmd c_jobs[] = {{NULL, "[WORKFLOW] [--limit N] [--failed] [--json]",
-                                        "the job history, newest first", "--limit --failed --json",
-                                        HSCTL_ARG_WORKFLOW, NULL},
-                                       END};
+static const hsctl_cli_cmd c_jobs[] = {
+    {NULL, "[WORKFLOW] [--limit N] [--failed] [--factor N] [--json]",
+     "the job history, newest first", "--limit --failed --factor --json", HSCTL_ARG_WORKFLOW,
+     "At most --limit N rows (default 50; 0: all), also of the jobs --failed (only the\n"
+     "failed ones) and --factor N (only factor N's, the F column: 1 or f1) select."},
+    END};
 static const hsctl_cli_cmd c_tool[] = {
     {"ls", "[--json]", "the tools a factor can use (built in, and the stack's plugin_dir)",
      "--json", HSCTL_ARG_NONE, NULL},
@@ -356,13 +367,14 @@ int hsctl_cli_completion_bash(hs_buf *out)
         "# bash completion for hsctl, written by 'hsctl completion bash'.\n"
         "# Load it with: source <(hsctl completion bash)\n"
         "_hsctl_ids() {\n"
-        "    # $1: stream, workflow or tool; the rest: hsctl's global options\n"
-        "    local what=$1; shift\n"
+        "    # $1: stream, workflow or tool; $2: the word typed so far; the rest: hsctl's\n"
+        "    # global options. Streams are listed under that word (a fleet has 100,000).\n"
+        "    local what=$1 typed=$2; shift 2\n"
         "    case $what in\n"
-        "        stream) \"${COMP_WORDS[0]}\" \"$@\" stream ls 2>/dev/null ;;\n"
+        "        stream) \"${COMP_WORDS[0]}\" \"$@\" stream ls \"$typed\" 2>/dev/null ;;\n"
         "        workflow) \"${COMP_WORDS[0]}\" \"$@\" workflow ls 2>/dev/null ;;\n"
         "        tool) \"${COMP_WORDS[0]}\" \"$@\" tool ls 2>/dev/null ;;\n"
-        "    esac | awk 'NR > 1 && $1 !~ /^\\(/ { print $1 }'\n"
+        "    esac | awk 'NR > 1 && $1 !~ /^\\(/ && $3 != \"more\" { print $1 }'\n"
         "}\n"
         "_hsctl() {\n"
         "    local cur=${COMP_WORDS[COMP_CWORD]}\n"
@@ -375,7 +387,8 @@ int hsctl_cli_completion_bash(hs_buf *out)
         "        case $w in\n"
         "            --data) global=(--data \"${COMP_WORDS[i+1]}\"); ((i++)); continue ;;\n"
         "            "
-        "--cancel|--confirm-over|--from|--to|--t|--qos|--port|--broker|--limit|--count|--timeout|--"
+        "--cancel|--confirm-over|--from|--to|--t|--qos|--port|--broker|--limit|--factor|--count|--"
+        "timeout|--"
         "interval|--head|--tail|-"
         "-format|--svg) ((i++)); continue ;;\n"
         "            --*) continue ;;\n"
@@ -389,7 +402,8 @@ int hsctl_cli_completion_bash(hs_buf *out)
         "        --svg) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
         "        --format) COMPREPLY=($(compgen -W 'json csv table' -- \"$cur\")); return ;;\n"
         "        "
-        "--cancel|--confirm-over|--from|--to|--t|--port|--broker|--limit|--count|--timeout|--"
+        "--cancel|--confirm-over|--from|--to|--t|--port|--broker|--limit|--factor|--count|--"
+        "timeout|--"
         "interval|--head|--tail|--qos) "
         "return ;;\n"
         "    esac\n"
@@ -437,7 +451,8 @@ int hsctl_cli_completion_bash(hs_buf *out)
                  "        file) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
                  "        verb) COMPREPLY=($(compgen -W \"$_hsctl_verbs\" -- \"$cur\")) ;;\n"
                  "        stream|workflow|tool)\n"
-                 "            COMPREPLY=($(compgen -W \"$(_hsctl_ids \"$arg\" \"${global[@]}\")\" "
+                 "            COMPREPLY=($(compgen -W \"$(_hsctl_ids \"$arg\" \"$cur\" "
+                 "\"${global[@]}\")\" "
                  "-- \"$cur\")) ;;\n"
                  "        *) COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\")) ;;\n"
                  "    esac\n"
@@ -637,4 +652,102 @@ int hsctl_shell_quote(hs_buf *out, const char *s)
     if (rc == HS_OK)
         rc = hs_buf_putc(out, '\'');
     return rc;
+}
+
+const char *hsctl_fmt_count(uint64_t n, char out[HSCTL_COUNT_MAX])
+{
+    char digits[24];
+    int nd = snprintf(digits, sizeof digits, "%llu", (unsigned long long)n);
+    size_t o = 0;
+    for (int i = 0; i < nd; i++) {
+        if (i > 0 && (nd - i) % 3 == 0)
+            out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+bool hsctl_is_glob(const char *s)
+{
+    return strpbrk(s, "*?[\\") != NULL;
+}
+
+size_t hsctl_glob_literal(const char *s)
+{
+    return strcspn(s, "*?[\\");
+}
+
+/* ---- stream summaries ---- */
+
+void hsctl_summary_init(hsctl_summary *s)
+{
+    memset(s, 0, sizeof *s);
+    hs_map_init(&s->index);
+}
+
+int hsctl_summary_add(hsctl_summary *s, const char *id, int kind, uint64_t count,
+                      const hs_intervals *calculated)
+{
+    size_t len = strcspn(id, "/");
+    uintptr_t at = (uintptr_t)hs_map_getn(&s->index, id, len);
+    if (at == 0) {
+        if (s->n == s->cap) {
+            size_t cap = s->cap ? s->cap * 2 : 16;
+            hsctl_sum_row *v = hs_realloc(s->rows, cap * sizeof *v);
+            if (v == NULL)
+                return HS_ERR_NOMEM;
+            s->rows = v;
+            s->cap = cap;
+        }
+        hsctl_sum_row *r = &s->rows[s->n];
+        memset(r, 0, sizeof *r);
+        r->name = hs_strndup(id, len);
+        if (r->name == NULL)
+            return HS_ERR_NOMEM;
+        if (hs_map_put(&s->index, r->name, (void *)(uintptr_t)(s->n + 1), NULL) != HS_OK) {
+            hs_free(r->name);
+            return HS_ERR_NOMEM;
+        }
+        at = ++s->n;
+    }
+    hsctl_sum_row *r = &s->rows[at - 1];
+    r->streams++;
+    r->instances += count;
+    if (kind >= 0 && kind < 3)
+        r->kinds[kind]++;
+    hs_interval span;
+    if (calculated != NULL && hs_intervals_span(calculated, &span)) {
+        if (!r->have_span || span.start < r->span.start)
+            r->span.start = span.start;
+        if (!r->have_span || span.end > r->span.end)
+            r->span.end = span.end;
+        r->have_span = true;
+    }
+    return HS_OK;
+}
+
+static int sum_row_cmp(const void *a, const void *b)
+{
+    return strcmp(((const hsctl_sum_row *)a)->name, ((const hsctl_sum_row *)b)->name);
+}
+
+void hsctl_summary_sort(hsctl_summary *s)
+{
+    if (s->n > 1)
+        qsort(s->rows, s->n, sizeof *s->rows, sum_row_cmp);
+    /* The index named rows by their old places: it is not used after sorting. */
+    hs_map_free(&s->index);
+    hs_map_init(&s->index);
+}
+
+void hsctl_summary_free(hsctl_summary *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        hs_free(s->rows[i].name);
+    hs_free(s->rows);
+    hs_map_free(&s->index);
+    memset(s, 0, sizeof *s);
 }

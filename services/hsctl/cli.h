@@ -12,6 +12,8 @@
 #define HSCTL_CLI_H
 
 #include "hs_buf.h"
+#include "hs_interval.h"
+#include "hs_map.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -168,5 +170,63 @@ const char *hsctl_fmt_seconds(double s, char out[HSCTL_SECONDS_MAX]);
  * quotes. HS_OK or the buffer's error.
  */
 int hsctl_shell_quote(hs_buf *out, const char *s);
+
+/* Room for hsctl_fmt_count, NUL included. */
+#define HSCTL_COUNT_MAX 32
+
+/* Writes n for a person, thousands apart by commas ("299,000"). Returns out. */
+const char *hsctl_fmt_count(uint64_t n, char out[HSCTL_COUNT_MAX]);
+
+/*
+ * Whether s is a glob pattern (it holds *, ? or [, or a backslash that
+ * escapes one): stream ls matches it with fnmatch against the whole id, and
+ * takes any other argument as a prefix of ids.
+ */
+bool hsctl_is_glob(const char *s);
+
+/*
+ * The length of the literal start of glob pattern s, before its first *, ?,
+ * [ or backslash: every id the pattern matches starts with those bytes, so
+ * the store lists only ids under that prefix.
+ */
+size_t hsctl_glob_literal(const char *s);
+
+/* ---- stream summaries (stream ls --summary) ---- */
+
+/* The streams of one name (the part of their id before the first '/'). */
+typedef struct hsctl_sum_row {
+    char *name;         /* owned */
+    uint64_t streams;   /* how many streams */
+    uint64_t instances; /* their instances together */
+    uint64_t kinds[3];  /* streams per hs_stream_kind (raw, computed, asset) */
+    hs_interval span;   /* the smallest interval covering their calculated intervals */
+    bool have_span;     /* some stream of the name has calculated intervals */
+} hsctl_sum_row;
+
+/*
+ * Streams summed by name: memory grows with the number of names, not of
+ * streams.
+ */
+typedef struct hsctl_summary {
+    hsctl_sum_row *rows; /* owned: n rows (after hsctl_summary_sort, by name) */
+    size_t n, cap;
+    hs_map index; /* name -> row number + 1 (as a pointer-sized integer) */
+} hsctl_summary;
+
+/* Starts an empty summary. */
+void hsctl_summary_init(hsctl_summary *s);
+
+/*
+ * Counts stream id (of kind, with count instances and calculated intervals
+ * calculated, borrowed) under its name. HS_OK or HS_ERR_NOMEM.
+ */
+int hsctl_summary_add(hsctl_summary *s, const char *id, int kind, uint64_t count,
+                      const hs_intervals *calculated);
+
+/* Orders the rows by name (byte order); no hsctl_summary_add after it. */
+void hsctl_summary_sort(hsctl_summary *s);
+
+/* Releases a summary (NULL-safe). */
+void hsctl_summary_free(hsctl_summary *s);
 
 #endif

@@ -9,6 +9,7 @@
 #include "hs_streamid.h"
 #include "hs_time.h"
 
+#include <fnmatch.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -507,11 +508,24 @@ static int stream_get(hsctl *h, int argc, char **argv)
     return HSCTL_OK;
 }
 
+/* The default --limit of the stream ls table (JSON lines have none unless given). */
+#define LS_TABLE_LIMIT 1000
+
+/* Table rows kept before they are printed (widths stay those of the first block or wider). */
+#define LS_BLOCK_ROWS 8192
+
+/* stream ls: the listing's context. */
 typedef struct ls_ctx {
-    hs_store *s;
-    bool json;
-    hsctl_table table; /* the rows without json */
-    int rc;            /* HS_OK, or the first failure to add a row */
+    hs_store *s;         /* borrowed */
+    bool json;           /* JSON lines instead of a table */
+    bool summary;        /* one row per stream name instead of one per stream */
+    const char *pattern; /* borrowed: a glob the whole id must match, or NULL */
+    uint64_t limit;      /* rows printed at most; 0: all */
+    uint64_t matched;    /* streams that matched */
+    uint64_t shown;      /* rows printed (or kept to print) */
+    hsctl_table table;   /* the rows without json */
+    hsctl_summary sum;   /* with summary: the streams by name */
+    int rc;              /* HS_OK, or the first failure */
 } ls_ctx;
 
 /*
@@ -536,7 +550,20 @@ static const char *kind_name(int k)
 static int ls_one(void *ud, const hs_stream_info *info)
 {
     ls_ctx *c = ud;
+    if (c->pattern != NULL && fnmatch(c->pattern, info->id, 0) != 0)
+        return 0;
+    c->matched++;
     int64_t n = 0;
+    if (c->summary) {
+        (void)hs_store_count(c->s, info->id, hs_store_all_time(), &n);
+        c->rc = hsctl_summary_add(&c->sum, info->id, info->kind, n > 0 ? (uint64_t)n : 0,
+                                  &info->calculated);
+        return c->rc == HS_OK ? 0 : -1;
+    }
+    /* Beyond the limit a stream is only counted (for the "more" line): no read per stream. */
+    if (c->limit > 0 && c->shown >= c->limit)
+        return 0;
+    c->shown++;
     (void)hs_store_count(c->s, info->id, hs_store_all_time(), &n);
     hs_interval span;
     char a[HS_TIME_ISO_MAX] = "-", b[HS_TIME_ISO_MAX] = "-";
@@ -578,9 +605,174 @@ static int ls_one(void *ud, const hs_stream_info *info)
         int rc = hsctl_table_add(&c->table, row);
         if (rc != HS_OK && c->rc == HS_OK)
             c->rc = rc;
+        /* A long listing is printed in blocks, not kept whole. */
+        if (rc == HS_OK && c->table.rows >= LS_BLOCK_ROWS &&
+            hsctl_table_print(&c->table) != HSCTL_OK && c->rc == HS_OK)
+            c->rc = HS_ERR_NOMEM;
     }
     hs_intervals_free(&reopened);
     return 0;
+}
+
+/* The kinds of a summary row: "raw", or "raw 3, computed 2" when they differ. */
+static void sum_kinds(const hsctl_sum_row *r, char *out, size_t len)
+{
+    size_t o = 0;
+    int nkinds = (r->kinds[0] > 0) + (r->kinds[1] > 0) + (r->kinds[2] > 0);
+    out[0] = '\0';
+    for (int k = 0; k < 3; k++) {
+        if (r->kinds[k] == 0 || o >= len)
+            continue;
+        int w = nkinds > 1 ? snprintf(out + o, len - o, "%s%s %llu", o ? ", " : "", kind_name(k),
+                                      (unsigned long long)r->kinds[k])
+                           : snprintf(out + o, len - o, "%s", kind_name(k));
+        if (w > 0)
+            o += (size_t)w;
+    }
+}
+
+/*
+ * stream ls --summary: prints the rows of c->sum (sorted), at most c->limit
+ * of them, as a table or as JSON lines. HSCTL_OK or HSCTL_SYSTEM.
+ */
+static int ls_summary_print(ls_ctx *c)
+{
+    hsctl_summary_sort(&c->sum);
+    const char *heads[5] = {"NAME", "STREAMS", "INSTANCES", "KINDS", "CALCULATED"};
+    if (!c->json && hsctl_table_init(&c->table, 5, heads, "lrrll") != HS_OK)
+        return hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    int rc = HS_OK;
+    hs_buf j;
+    hs_buf_init(&j, 0);
+    for (size_t i = 0; rc == HS_OK && i < c->sum.n && (c->limit == 0 || i < c->limit); i++) {
+        const hsctl_sum_row *r = &c->sum.rows[i];
+        char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+        if (r->have_span) {
+            hs_time_format_iso(r->span.start, a);
+            hs_time_format_iso(r->span.end, b);
+        }
+        c->shown++;
+        if (c->json) {
+            hs_buf_reset(&j);
+            rc = hs_buf_puts(&j, "{\"name\":");
+            if (rc == HS_OK)
+                rc = hs_json_put_string(&j, r->name, strlen(r->name));
+            if (rc == HS_OK)
+                rc = hs_buf_printf(&j,
+                                   ",\"streams\":%llu,\"instances\":%llu,\"kinds\":{\"raw\":%llu,"
+                                   "\"computed\":%llu,\"asset\":%llu},\"calculated\":",
+                                   (unsigned long long)r->streams, (unsigned long long)r->instances,
+                                   (unsigned long long)r->kinds[0], (unsigned long long)r->kinds[1],
+                                   (unsigned long long)r->kinds[2]);
+            if (rc == HS_OK && r->have_span)
+                rc = hs_buf_printf(&j, "[\"%s\",\"%s\"],\"calculated_us\":[%lld,%lld]}\n", a, b,
+                                   (long long)r->span.start, (long long)r->span.end);
+            else if (rc == HS_OK)
+                rc = hs_buf_puts(&j, "null,\"calculated_us\":null}\n");
+            if (rc == HS_OK && hsctl_write_buf(&j, stdout) != HSCTL_OK)
+                rc = HS_ERR_IO;
+        } else {
+            char streams[HSCTL_COUNT_MAX], inst[HSCTL_COUNT_MAX], kinds[96];
+            char calc[2 * HS_TIME_ISO_MAX + 8] = "-";
+            hsctl_fmt_count(r->streams, streams);
+            hsctl_fmt_count(r->instances, inst);
+            sum_kinds(r, kinds, sizeof kinds);
+            if (r->have_span)
+                snprintf(calc, sizeof calc, "(%s, %s]", a, b);
+            const char *row[5] = {r->name, streams, inst, kinds, calc};
+            rc = hsctl_table_add(&c->table, row);
+        }
+    }
+    hs_buf_free(&j);
+    if (rc != HS_OK)
+        return hsctl_fail(HSCTL_SYSTEM, "cannot print the summary: %s", hs_strerror(rc));
+    return c->json ? HSCTL_OK : hsctl_table_print(&c->table);
+}
+
+/*
+ * stream ls [PREFIX|PATTERN] [--limit N] [--summary] [--json]: the streams
+ * whose id starts with PREFIX or matches the glob PATTERN, one row each, or
+ * with --summary one row per stream name. The table shows LS_TABLE_LIMIT
+ * rows unless --limit says otherwise and ends with a line counting the rest;
+ * JSON lines are limited only by --limit (the count of the rest on stderr).
+ */
+static int stream_ls(hsctl *h, int argc, char **argv)
+{
+    ls_ctx c;
+    memset(&c, 0, sizeof c);
+    hsctl_summary_init(&c.sum);
+    const char *arg = "";
+    bool have_limit = false;
+    for (int i = 2; i < argc; i++) {
+        const char *v;
+        if (strcmp(argv[i], "--json") == 0) {
+            c.json = true;
+        } else if (strcmp(argv[i], "--summary") == 0) {
+            c.summary = true;
+        } else if (hsctl_opt(argc, argv, &i, "--limit", &v)) {
+            char *end = NULL;
+            long long n = v != NULL ? strtoll(v, &end, 10) : -1;
+            if (v == NULL || end == v || *end != '\0' || n < 0)
+                return hsctl_fail(HSCTL_USER, "--limit needs a number of rows (0: all of them)");
+            c.limit = (uint64_t)n;
+            have_limit = true;
+        } else if (hsctl_opt(argc, argv, &i, "--data", &v)) {
+            continue;
+        } else if (arg[0] == '\0') {
+            arg = argv[i];
+        } else {
+            return hsctl_fail(HSCTL_USER, "unexpected argument '%s' (one PREFIX or PATTERN)",
+                              argv[i]);
+        }
+    }
+    if (!have_limit && !c.json)
+        c.limit = LS_TABLE_LIMIT;
+    /* A glob lists the ids under its literal start, and matches each against the whole. */
+    char *prefix = hs_strndup(arg, hsctl_is_glob(arg) ? hsctl_glob_literal(arg) : strlen(arg));
+    if (prefix == NULL)
+        return hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    if (hsctl_is_glob(arg))
+        c.pattern = arg;
+    int out = HSCTL_OK;
+    c.s = hsctl_store(h);
+    if (c.s == NULL) {
+        out = HSCTL_SYSTEM;
+        goto done;
+    }
+    const char *heads[4] = {"STREAM", "KIND", "COUNT", "CALCULATED"};
+    if (!c.json && !c.summary && hsctl_table_init(&c.table, 4, heads, "llrl") != HS_OK) {
+        out = hsctl_fail(HSCTL_SYSTEM, "out of memory");
+        goto done;
+    }
+    int rc = hs_store_stream_list(c.s, prefix, ls_one, &c);
+    if (c.rc != HS_OK)
+        out = hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    else if (rc != HS_OK)
+        out = hsctl_fail(HSCTL_SYSTEM, "%s", hs_err_detail());
+    else if (c.pattern != NULL && c.matched == 0)
+        out = hsctl_fail(HSCTL_USER,
+                         "no stream matches '%s' (hsctl stream ls --summary lists "
+                         "the stream names)",
+                         c.pattern);
+    else if (c.summary)
+        out = ls_summary_print(&c);
+    else if (!c.json)
+        out = hsctl_table_print(&c.table);
+    uint64_t total = c.summary ? c.sum.n : c.matched;
+    if (out == HSCTL_OK && total > c.shown) {
+        char more[HSCTL_COUNT_MAX];
+        hsctl_fmt_count(total - c.shown, more);
+        bool one = total - c.shown == 1;
+        const char *what = c.summary ? (one ? "name" : "names") : (one ? "stream" : "streams");
+        /* JSON lines stay JSON: the count of the rest goes to stderr. */
+        fprintf(c.json ? stderr : stdout, "%s%s more %s (--limit N, or a PATTERN)\n",
+                c.json ? "hsctl: " : "\u2026 ", more, what);
+    }
+done:
+    hsctl_table_free(&c.table);
+    hsctl_summary_free(&c.sum);
+    hs_free(prefix);
+    return out;
 }
 
 /*
@@ -750,34 +942,8 @@ int cmd_stream(hsctl *h, int argc, char **argv)
     const char *what = argv[1];
     if (strcmp(what, "get") == 0)
         return stream_get(h, argc, argv);
-    if (strcmp(what, "ls") == 0) {
-        ls_ctx c;
-        memset(&c, 0, sizeof c);
-        const char *prefix = "";
-        for (int i = 2; i < argc; i++) {
-            const char *v;
-            if (strcmp(argv[i], "--json") == 0)
-                c.json = true;
-            else if (hsctl_opt(argc, argv, &i, "--data", &v))
-                continue;
-            else
-                prefix = argv[i];
-        }
-        c.s = hsctl_store(h);
-        if (c.s == NULL)
-            return HSCTL_SYSTEM;
-        const char *heads[4] = {"STREAM", "KIND", "COUNT", "CALCULATED"};
-        if (!c.json && hsctl_table_init(&c.table, 4, heads, "llrl") != HS_OK)
-            return hsctl_fail(HSCTL_SYSTEM, "out of memory");
-        int rc = hs_store_stream_list(c.s, prefix, ls_one, &c);
-        int out = rc == HS_OK ? HSCTL_OK : hsctl_fail(HSCTL_SYSTEM, "%s", hs_err_detail());
-        if (out == HSCTL_OK && c.rc != HS_OK)
-            out = hsctl_fail(HSCTL_SYSTEM, "out of memory");
-        if (out == HSCTL_OK && !c.json)
-            out = hsctl_table_print(&c.table);
-        hsctl_table_free(&c.table);
-        return out;
-    }
+    if (strcmp(what, "ls") == 0)
+        return stream_ls(h, argc, argv);
     if (strcmp(what, "invalidate") == 0)
         return stream_invalidate(h, argc, argv);
     for (int i = 2; strcmp(what, "purge") == 0 && i < argc; i++)

@@ -564,6 +564,9 @@ static int wf_list(hsctl *h, bool json)
     return out;
 }
 
+/* Plate values workflow show prints as text (--json prints them all). */
+#define WF_SHOW_VALUES 10
+
 static int wf_show(hsctl *h, const char *id, bool dot, const char *svg, bool json)
 {
     hs_workflow *wf;
@@ -611,8 +614,15 @@ static int wf_show(hsctl *h, const char *id, bool dot, const char *svg, bool jso
             const hs_wf_plate *p = &wf->plates[i];
             printf("  %-10s meta %-10s parent %-8s values", p->id, p->meta ? p->meta : "?",
                    p->parent ? p->parent : "-");
-            for (size_t k = 0; k < p->nvalues; k++)
+            /* A fleet's plate lists 100,000 values: the text shows the first few. */
+            for (size_t k = 0; k < p->nvalues && k < WF_SHOW_VALUES; k++)
                 printf(" %s", p->values[k]);
+            if (p->nvalues > WF_SHOW_VALUES) {
+                char more[HSCTL_COUNT_MAX], all[HSCTL_COUNT_MAX];
+                printf(" \u2026 and %s more (%s values; --json lists them all)",
+                       hsctl_fmt_count(p->nvalues - WF_SHOW_VALUES, more),
+                       hsctl_fmt_count(p->nvalues, all));
+            }
             printf("%s\n", p->dynamic ? " (created from data)" : "");
         }
         printf("factors (in dependency order):\n");
@@ -977,8 +987,13 @@ int cmd_compute(hsctl *h, int argc, char **argv)
 
 /* ------------------------------------------------------------------ jobs */
 
+/* What jobs_one returns to stop the listing when the limit is reached. */
+#define JOBS_ENOUGH 1
+
 typedef struct jobs_ctx {
     bool failed_only, json;
+    long factor; /* only the jobs of this factor (the F column's number); -1: all */
+    long limit;  /* rows shown at most; 0: all */
     long shown;
     hsctl_table table; /* the rows without json */
     int rc;            /* HS_OK, or the first failure to add a row */
@@ -994,7 +1009,8 @@ static int jobs_one(void *ud, const char *key, const char *json)
         return 0;
     }
     const hs_proto_history *r = &hm.h;
-    if (c->failed_only && r->outcome == HS_OUTCOME_OK) {
+    if ((c->failed_only && r->outcome == HS_OUTCOME_OK) ||
+        (c->factor >= 0 && r->factor != (uint32_t)c->factor)) {
         hs_proto_history_msg_free(&hm);
         return 0;
     }
@@ -1033,7 +1049,7 @@ static int jobs_one(void *ud, const char *key, const char *json)
     }
     c->shown++;
     hs_proto_history_msg_free(&hm);
-    return 0;
+    return c->limit > 0 && c->shown >= c->limit ? JOBS_ENOUGH : 0;
 }
 
 int cmd_jobs(hsctl *h, int argc, char **argv)
@@ -1041,22 +1057,35 @@ int cmd_jobs(hsctl *h, int argc, char **argv)
     const char *wf = NULL;
     jobs_ctx c;
     memset(&c, 0, sizeof c);
-    long limit = 50;
+    c.factor = -1;
+    c.limit = 50;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0) {
-            puts("usage: hsctl jobs [WORKFLOW] [--limit N] [--failed] [--json]\n"
+            puts("usage: hsctl jobs [WORKFLOW] [--limit N] [--failed] [--factor N] [--json]\n"
                  "The job history, newest first: job id, workflow, factor, plate value,\n"
                  "interval, outcome, why it ran (request, online, late, invalidate; +recompute\n"
                  "when it replaced reopened results), instances, duration (and the error of\n"
-                 "failed jobs). The job id is the one errors name (\"upstream job j-...\").");
+                 "failed jobs). The job id is the one errors name (\"upstream job j-...\").\n"
+                 "--limit N rows at most (default 50, 0: all), also with --failed and\n"
+                 "--factor N (only the jobs of factor N, the F column: 1 or f1).");
             return 0;
         } else if (strcmp(argv[i], "--failed") == 0) {
             c.failed_only = true;
         } else if (strcmp(argv[i], "--json") == 0) {
             c.json = true;
         } else if (hsctl_opt(argc, argv, &i, "--limit", &v)) {
-            limit = v ? atol(v) : 0;
+            char *end = NULL;
+            c.limit = v != NULL ? strtol(v, &end, 10) : -1;
+            if (v == NULL || end == v || *end != '\0' || c.limit < 0)
+                return hsctl_fail(HSCTL_USER, "--limit needs a number of rows (0: all of them)");
+        } else if (hsctl_opt(argc, argv, &i, "--factor", &v)) {
+            const char *d = v != NULL && v[0] == 'f' ? v + 1 : v;
+            char *end = NULL;
+            c.factor = d != NULL ? strtol(d, &end, 10) : -1;
+            if (d == NULL || end == d || *end != '\0' || c.factor < 0 || c.factor > UINT32_MAX)
+                return hsctl_fail(HSCTL_USER, "--factor needs a factor's number (as in the F "
+                                              "column: 1 or f1)");
         } else if (hsctl_opt(argc, argv, &i, "--data", &v)) {
             continue;
         } else {
@@ -1074,8 +1103,12 @@ int cmd_jobs(hsctl *h, int argc, char **argv)
                              "OUTCOME",   "WHY", "COUNT",    "DURATION", "ERROR"};
     if (!c.json && hsctl_table_init(&c.table, 11, heads, "llllllllrrl") != HS_OK)
         return hsctl_fail(HSCTL_SYSTEM, "out of memory");
-    int rc = hs_store_doc_list(s, "history", prefix, true, c.failed_only ? 0 : (size_t)limit,
-                               jobs_one, &c);
+    /* With a filter the store cannot know how many records make limit rows: jobs_one stops. */
+    bool filtered = c.failed_only || c.factor >= 0;
+    int rc =
+        hs_store_doc_list(s, "history", prefix, true, filtered ? 0 : (size_t)c.limit, jobs_one, &c);
+    if (rc == JOBS_ENOUGH)
+        rc = HS_OK;
     int out = HSCTL_OK;
     if (c.rc != HS_OK)
         out = hsctl_fail(HSCTL_SYSTEM, "out of memory");

@@ -485,6 +485,64 @@ static void test_shell_quote(void)
     }
 }
 
+/* Counts for a person: thousands apart by commas. */
+static void test_fmt_count(void)
+{
+    char b[HSCTL_COUNT_MAX];
+    CU_ASSERT_STRING_EQUAL(hsctl_fmt_count(0, b), "0");
+    CU_ASSERT_STRING_EQUAL(hsctl_fmt_count(999, b), "999");
+    CU_ASSERT_STRING_EQUAL(hsctl_fmt_count(1000, b), "1,000");
+    CU_ASSERT_STRING_EQUAL(hsctl_fmt_count(299000, b), "299,000");
+    CU_ASSERT_STRING_EQUAL(hsctl_fmt_count(UINT64_MAX, b), "18,446,744,073,709,551,615");
+}
+
+/* A glob's literal start narrows the listing; an argument without glob characters is a prefix. */
+static void test_glob_literal(void)
+{
+    CU_ASSERT_FALSE(hsctl_is_glob("temp/dev=1"));
+    CU_ASSERT_TRUE(hsctl_is_glob("temp/*"));
+    CU_ASSERT_TRUE(hsctl_is_glob("t?mp"));
+    CU_ASSERT_TRUE(hsctl_is_glob("temp/dev=[12]"));
+    CU_ASSERT_EQUAL(hsctl_glob_literal("temp/*"), 5);
+    CU_ASSERT_EQUAL(hsctl_glob_literal("*/dev=12*"), 0);
+    CU_ASSERT_EQUAL(hsctl_glob_literal("temp_1m/dev=1?/*"), 13);
+    CU_ASSERT_EQUAL(hsctl_glob_literal("a\\*b"), 1);
+}
+
+/* Streams summed by name, in any order: counts, kinds and the covering span per name. */
+static void test_summary(void)
+{
+    hsctl_summary s;
+    hsctl_summary_init(&s);
+    hs_intervals a, b;
+    hs_intervals_init(&a);
+    hs_intervals_init(&b);
+    CU_ASSERT_EQUAL(hs_intervals_add(&a, (hs_interval){100, 200}), HS_OK);
+    CU_ASSERT_EQUAL(hs_intervals_add(&b, (hs_interval){50, 150}), HS_OK);
+    CU_ASSERT_EQUAL(hs_intervals_add(&b, (hs_interval){300, 400}), HS_OK);
+    CU_ASSERT_EQUAL(hsctl_summary_add(&s, "temp/dev=1", 1, 3, &a), HS_OK);
+    CU_ASSERT_EQUAL(hsctl_summary_add(&s, "hum/dev=1", 0, 5, NULL), HS_OK);
+    CU_ASSERT_EQUAL(hsctl_summary_add(&s, "temp/dev=2", 0, 4, &b), HS_OK);
+    CU_ASSERT_EQUAL(hsctl_summary_add(&s, "temp", 0, 1, NULL), HS_OK);
+    hsctl_summary_sort(&s);
+    CU_ASSERT_EQUAL_FATAL(s.n, 2);
+    CU_ASSERT_STRING_EQUAL(s.rows[0].name, "hum");
+    CU_ASSERT_EQUAL(s.rows[0].streams, 1);
+    CU_ASSERT_EQUAL(s.rows[0].instances, 5);
+    CU_ASSERT_FALSE(s.rows[0].have_span);
+    CU_ASSERT_STRING_EQUAL(s.rows[1].name, "temp");
+    CU_ASSERT_EQUAL(s.rows[1].streams, 3);
+    CU_ASSERT_EQUAL(s.rows[1].instances, 8);
+    CU_ASSERT_EQUAL(s.rows[1].kinds[0], 2);
+    CU_ASSERT_EQUAL(s.rows[1].kinds[1], 1);
+    CU_ASSERT_TRUE(s.rows[1].have_span);
+    CU_ASSERT_EQUAL(s.rows[1].span.start, 50);
+    CU_ASSERT_EQUAL(s.rows[1].span.end, 400);
+    hs_intervals_free(&a);
+    hs_intervals_free(&b);
+    hsctl_summary_free(&s);
+}
+
 HS_TEST_INIT(hsctl)
 {
     HS_TEST_SUITE_BEGIN("hsctl");
@@ -501,5 +559,8 @@ HS_TEST_INIT(hsctl)
     HS_TEST(test_csv_values);
     HS_TEST(test_fmt_seconds);
     HS_TEST(test_shell_quote);
+    HS_TEST(test_fmt_count);
+    HS_TEST(test_glob_literal);
+    HS_TEST(test_summary);
     return 0;
 }
