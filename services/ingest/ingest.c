@@ -176,7 +176,7 @@ static int in_send_retire(ingest *in, pending *p)
  * per group (a fleet's devices send a reading or two each), a plain append
  * for a group of one; then forgets them.
  */
-static int in_send_front(ingest *in, bool due_only)
+static int in_send_front(ingest *in, bool due_only, bool one_group)
 {
     int64_t now = hs_time_mono_us();
     int rc = HS_OK;
@@ -208,6 +208,8 @@ static int in_send_front(ingest *in, bool due_only)
             (!due_only || now - p->first_us >= in->cfg->batch_max_delay_us)) {
             int r = in_send_retire(in, p);
             rc = r != HS_OK ? r : rc;
+            if (one_group)
+                return rc;
             continue;
         }
         if (n == 0 && erc == HS_OK)
@@ -217,6 +219,8 @@ static int in_send_front(ingest *in, bool due_only)
             /* One stream (or an encoding problem): it goes alone. */
             int r = in_send_retire(in, n == 1 ? group[0] : in->oldest);
             rc = r != HS_OK ? r : rc;
+            if (one_group)
+                return rc;
             continue;
         }
         for (size_t i = 0; i < n; i++)
@@ -240,18 +244,20 @@ static int in_send_front(ingest *in, bool due_only)
             in_retire(in, group[i]);
         }
         rc = r != HS_OK ? r : rc;
+        if (one_group)
+            return rc;
     }
 }
 
 int ingest_flush_all(ingest *in)
 {
-    return in_send_front(in, false);
+    return in_send_front(in, false, false);
 }
 
 /* Sends batches older than batch_max_delay: the front of the queue. */
 static void in_flush_due(ingest *in)
 {
-    (void)in_send_front(in, true);
+    (void)in_send_front(in, true, false);
 }
 
 /* The waiting instances of stream sid, created (at the back of the queue) when none wait. */
@@ -260,9 +266,9 @@ static pending *in_pending(ingest *in, const char *sid)
     pending *p = hs_map_get(&in->pend, sid);
     if (p != NULL)
         return p;
-    /* Too many streams waiting: the one waiting longest goes now. */
-    while (in->oldest != NULL && (int64_t)in->pend.n >= in->cfg->max_streams)
-        (void)in_send_retire(in, in->oldest);
+    /* Too many streams waiting: those waiting longest go now, together. */
+    if (in->oldest != NULL && (int64_t)in->pend.n >= in->cfg->max_streams)
+        (void)in_send_front(in, false, true);
     p = hs_calloc(1, sizeof *p);
     if (p == NULL)
         return NULL;
@@ -286,6 +292,7 @@ static pending *in_pending(ingest *in, const char *sid)
 int ingest_add(ingest *in, const char *sid, const hs_batch *b)
 {
     size_t i = 0;
+    int first_err = HS_OK;
     while (i < b->n) {
         pending *p = in_pending(in, sid);
         if (p == NULL)
@@ -295,16 +302,19 @@ int ingest_add(ingest *in, const char *sid, const hs_batch *b)
             if (rc != HS_OK)
                 return rc;
             if ((int64_t)p->b.n >= in->cfg->batch_max_instances) {
-                /* Full: sent; what follows waits as anew. */
+                /*
+                 * Full: sent; what follows waits as anew. A batch that could
+                 * not be sent was dead-lettered (in_send): the rest still goes on.
+                 */
                 i++;
                 rc = in_send_retire(in, p);
-                if (rc != HS_OK)
-                    return rc;
+                if (rc != HS_OK && first_err == HS_OK)
+                    first_err = rc;
                 break;
             }
         }
     }
-    return HS_OK;
+    return first_err;
 }
 
 int ingest_wait_acked(ingest *in, int timeout_ms)

@@ -1515,16 +1515,29 @@ static swf *s_wf(scheduler *s, const char *id)
     return w != NULL && !w->removed ? w : NULL;
 }
 
-/* Finds the unit of factor f whose plate value text is pv. */
+/*
+ * Finds the unit of factor f that covers plate value pv (any of its
+ * members: a job planned before a restart with another job_plate_values
+ * names a plate value that may not be the first of a unit now).
+ */
 static bool s_find_unit(const swf *w, size_t f, const char *pv, size_t *u)
 {
     if (f >= w->wf->nfactors)
         return false;
-    for (size_t i = 0; i < w->nunits[f]; i++) {
-        if (strcmp(w->units[f][i].pv.text, pv) == 0) {
-            *u = i;
-            return true;
+    for (size_t i = 0; i < w->nmembers[f]; i++) {
+        if (strcmp(w->members[f][i].pv.text, pv) != 0)
+            continue;
+        /* The unit whose members [first[u], first[u + 1]) hold i. */
+        size_t lo = 0, hi = w->nunits[f];
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (w->first[f][mid] <= i)
+                lo = mid;
+            else
+                hi = mid;
         }
+        *u = lo;
+        return w->nunits[f] > 0;
     }
     return false;
 }
@@ -1651,8 +1664,10 @@ static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
     bool ok = c->outcome == HS_OUTCOME_OK;
     sjob *j = s_job_find(s, c->job);
     bool found = false;
-    if (j != NULL && j->w == w && j->factor == fi) {
-        ui = j->unit; /* the job knows its unit: no search */
+    if (j != NULL && j->w == w && fi < w->wf->nfactors && j->factor == fi &&
+        j->unit < w->nunits[fi] && strcmp(w->units[fi][j->unit].pv.text, c->pv) == 0) {
+        /* The job knows its unit: no search (unless the workflow was replaced under it). */
+        ui = j->unit;
         found = true;
     } else if (w != NULL) {
         found = s_find_unit(w, fi, c->pv, &ui);
