@@ -12,14 +12,24 @@ static int64_t add_sat(int64_t a, int64_t b)
     return a + b;
 }
 
-/* The next due time after a run due at due_mono_us that happens at mono_us. */
-static int64_t next_due(int64_t due_mono_us, int64_t every_us, int64_t mono_us)
+/*
+ * The monotonic time of the next run after one at wall clock now_us and
+ * monotonic clock mono_us: the first moment after it at which
+ * now + window.end falls on a multiple of every on the wall clock, so that
+ * every interval ends on the grid of every-long windows (a window ending at
+ * T is computed at T - window.end, not up to a period later). Aligned to
+ * the wall clock, runs do not drift; after a stall the next one is the next
+ * point of the grid (the missed ones are not replayed).
+ */
+static int64_t next_due(const online_cfg *cfg, int64_t now_us, int64_t mono_us)
 {
-    int64_t next = add_sat(due_mono_us, every_us);
-    /* Late by a period or more (a stall, or the first run): restart the grid from now. */
-    if (next <= mono_us)
-        next = add_sat(mono_us, every_us);
-    return next;
+    int64_t end = add_sat(now_us, cfg->window_end_us);
+    int64_t every = cfg->every_us;
+    int64_t rem = end % every;
+    if (rem < 0)
+        rem += every;
+    /* The wait until end + wait is the next multiple of every after end: in (0, every]. */
+    return add_sat(mono_us, every - rem);
 }
 
 online_verdict online_tick(online_state *st, const online_cfg *cfg, int64_t now_us, int64_t mono_us,
@@ -27,7 +37,7 @@ online_verdict online_tick(online_state *st, const online_cfg *cfg, int64_t now_
 {
     if (cfg->every_us <= 0 || mono_us < st->next_run_mono_us)
         return ONLINE_WAIT;
-    st->next_run_mono_us = next_due(st->next_run_mono_us, cfg->every_us, mono_us);
+    st->next_run_mono_us = next_due(cfg, now_us, mono_us);
     hs_interval want = {st->last_end_us != 0 ? st->last_end_us
                                              : add_sat(now_us, cfg->window_start_us),
                         add_sat(now_us, cfg->window_end_us)};

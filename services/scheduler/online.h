@@ -4,11 +4,14 @@
  * effects (the request, its progress, storing last_end in docs/online/<id>).
  *
  * Rules (docs/ARCHITECTURE.md, "Execution protocol"):
- * - Runs are due every every_us of the monotonic clock, the first at once
- *   (next_run_mono_us 0). They keep to a grid of every_us from the first
- *   run, so the loop's latency does not make them drift; after a stall of
- *   one period or more the missed runs are not replayed one by one: one run
- *   at once, the next one period later.
+ * - The first run is at once (next_run_mono_us 0). The others keep to a
+ *   grid of every_us on the wall clock, placed so that each interval ends
+ *   on a multiple of every_us (now + window.end is one): a window of the
+ *   workflow's period ending at T is computed at T - window.end, not up to
+ *   a period later, and the loop's latency does not make runs drift. After
+ *   a stall of one period or more the missed runs are not replayed one by
+ *   one: one run at once, the next at the next point of the grid. The wait
+ *   is kept on the monotonic clock (next_run_mono_us).
  * - A run's interval is (last_end, now + window.end], the first one (never
  *   run: last_end 0) from now + window.start. Each starts where the last one
  *   requested ended, also after a restart (the caller loads last_end from

@@ -60,8 +60,11 @@ static void test_contiguous_runs(void)
         CU_ASSERT_EQUAL(iv.end, wall - 10 * S);
         online_ran(&st, iv);
         prev = iv;
-        /* The next run is due on the grid, not 10 s after this late one. */
-        CU_ASSERT_EQUAL(st.next_run_mono_us, MONO0 + (k + 1) * 10 * S + 30000);
+        /*
+         * The next run is due on the grid of the wall clock where now - 10 s
+         * (the window's end) is a multiple of 10 s: not 10 s after this late one.
+         */
+        CU_ASSERT_EQUAL(st.next_run_mono_us, MONO0 + (k + 1) * 10 * S);
     }
 }
 
@@ -136,14 +139,20 @@ static void test_long_stall(void)
     CU_ASSERT_EQUAL(iv.start, end);
     CU_ASSERT_EQUAL(iv.end, WALL0 + late - 1 * S);
     online_ran(&st, iv);
-    /* The missed runs are not replayed: the next one is a period later. */
+    /* The missed runs are not replayed: the next one is the next point of the grid, half a period
+     * on. */
     hs_interval none;
     CU_ASSERT_EQUAL(online_tick(&st, &cfg, WALL0 + late + 1, MONO0 + late + 1, &none), ONLINE_WAIT);
-    CU_ASSERT_EQUAL(st.next_run_mono_us, MONO0 + late + S);
+    CU_ASSERT_EQUAL(st.next_run_mono_us, MONO0 + late + S / 2);
     hs_interval next;
-    CU_ASSERT_EQUAL(online_tick(&st, &cfg, WALL0 + late + S, MONO0 + late + S, &next), ONLINE_RUN);
+    CU_ASSERT_EQUAL(online_tick(&st, &cfg, WALL0 + late + S / 2, MONO0 + late + S / 2, &next),
+                    ONLINE_RUN);
     CU_ASSERT_EQUAL(next.start, iv.end);
-    CU_ASSERT_EQUAL(next.end - next.start, S);
+    CU_ASSERT_EQUAL(next.end - next.start, S / 2);
+    /* ... and it ends on the grid: a multiple of the period. */
+    CU_ASSERT_EQUAL(next.end % S, 0);
+    online_ran(&st, next);
+    CU_ASSERT_EQUAL(st.next_run_mono_us, MONO0 + late + S / 2 + S);
 }
 
 static void test_window_past_and_future(void)
@@ -196,6 +205,33 @@ static void test_failed_request(void)
     /* Reporting an older run does not move last_end back. */
     online_ran(&st, a);
     CU_ASSERT_EQUAL(st.last_end_us, b.end);
+}
+
+/*
+ * Runs are placed on the wall clock: whatever the phase of the first run,
+ * every later interval ends on a multiple of the period (window end -2 s:
+ * runs at 2 s past each 10 s), so a 10-s window ending at T is computed
+ * at T + 2 s, not up to 10 s later.
+ */
+static void test_aligned_to_windows(void)
+{
+    online_cfg cfg = {10 * S, -20 * S, -2 * S};
+    online_state st = {0};
+    hs_interval iv;
+    int64_t wall = WALL0 + 7 * S + 123456, mono = MONO0; /* an arbitrary phase */
+    CU_ASSERT_EQUAL(online_tick(&st, &cfg, wall, mono, &iv), ONLINE_RUN);
+    CU_ASSERT_EQUAL(iv.end, wall - 2 * S);
+    online_ran(&st, iv);
+    /* Next: when now - 2 s reaches WALL0 + 10 s, i.e. 4.876544 s later. */
+    CU_ASSERT_EQUAL(st.next_run_mono_us, mono + 10 * S - (5 * S + 123456));
+    for (int k = 0; k < 5; k++) {
+        int64_t at = st.next_run_mono_us;
+        int64_t w = wall + (at - mono);
+        CU_ASSERT_EQUAL_FATAL(online_tick(&st, &cfg, w, at, &iv), ONLINE_RUN);
+        CU_ASSERT_EQUAL(iv.end % (10 * S), 0);
+        CU_ASSERT_EQUAL(iv.end, WALL0 + (k + 1) * 10 * S);
+        online_ran(&st, iv);
+    }
 }
 
 static void test_thousand_runs(void)
@@ -256,5 +292,6 @@ HS_TEST_INIT(online)
     HS_TEST(test_window_past_and_future);
     HS_TEST(test_failed_request);
     HS_TEST(test_thousand_runs);
+    HS_TEST(test_aligned_to_windows);
     return 0;
 }
