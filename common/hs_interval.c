@@ -69,10 +69,14 @@ bool hs_intervals_is_empty(const hs_intervals *s)
     return s->n == 0;
 }
 
-/* Makes room for at least `need` intervals; the set is unchanged on failure. */
+/*
+ * Makes room for at least `need` intervals; the set is unchanged on failure.
+ * Sets start with room for one (most hold one interval: a fleet's scheduler
+ * holds hundreds of thousands) and double.
+ */
 static int reserve(hs_intervals *s, size_t need)
 {
-    if (hs_grow(&s->v, &s->cap, need, sizeof *s->v, 8) != HS_OK)
+    if (hs_grow(&s->v, &s->cap, need, sizeof *s->v, 1) != HS_OK)
         return hs_err_set(HS_ERR_NOMEM, "cannot grow an interval set to %zu intervals", need);
     return HS_OK;
 }

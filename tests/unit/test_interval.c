@@ -442,9 +442,19 @@ static void test_allocation_failure(void)
     build(&a, pairs, 2);
     hs_intervals_init(&out);
     hs_intervals_init(&fresh);
+    /* Sets start small and double: room for 8 in a and out (cleared sets keep their room). */
+    for (int i = 0; i < 8; i++) {
+        CU_ASSERT_EQUAL(hs_intervals_push(&out, (hs_interval){10 * i, 10 * i + 1}), HS_OK);
+        CU_ASSERT_EQUAL(hs_intervals_add(&a, (hs_interval){1000 + 10 * i, 1001 + 10 * i}), HS_OK);
+    }
+    CU_ASSERT_EQUAL(a.cap, 16);
+    hs_intervals_clear(&a);
+    CU_ASSERT_EQUAL(hs_intervals_add(&a, (hs_interval){0, 10}), HS_OK);
+    CU_ASSERT_EQUAL(hs_intervals_add(&a, (hs_interval){20, 30}), HS_OK);
+    hs_intervals_clear(&out);
     CU_ASSERT_EQUAL(hs_intervals_push(&out, (hs_interval){1, 2}), HS_OK);
     hs_alloc_fail_after(0);
-    /* out has room for 8 intervals, so the union of 4 fits without allocating. */
+    /* out has room for 8 intervals, so the union fits without allocating. */
     CU_ASSERT_EQUAL(hs_intervals_union(&a, &a, &out), HS_OK);
     CU_ASSERT_EQUAL(hs_intervals_union(&a, &a, &fresh), HS_ERR_NOMEM);
     CU_ASSERT_TRUE(hs_intervals_is_empty(&fresh));
@@ -455,18 +465,18 @@ static void test_allocation_failure(void)
     CU_ASSERT_TRUE(hs_intervals_is_empty(&fresh));
     CU_ASSERT_EQUAL(hs_intervals_copy(&fresh, &a), HS_ERR_NOMEM);
     CU_ASSERT_TRUE(hs_intervals_is_empty(&fresh));
-    /* Filling the 8 slots of a, then one more fails and leaves a as it was. */
-    for (int i = 0; i < 6; i++)
+    /* Filling the 16 slots of a, then one more fails and leaves a as it was. */
+    for (int i = 0; i < 14; i++)
         CU_ASSERT_EQUAL(hs_intervals_add(&a, (hs_interval){100 + 10 * i, 105 + 10 * i}), HS_OK);
-    CU_ASSERT_EQUAL(a.n, 8);
+    CU_ASSERT_EQUAL(a.n, 16);
     CU_ASSERT_EQUAL(hs_intervals_add(&a, (hs_interval){-10, -5}), HS_ERR_NOMEM);
     CU_ASSERT_EQUAL(hs_intervals_push(&a, (hs_interval){1000, 1001}), HS_ERR_NOMEM);
-    CU_ASSERT_EQUAL(a.n, 8);
+    CU_ASSERT_EQUAL(a.n, 16);
     CU_ASSERT_EQUAL(a.v[0].start, 0);
     /* Merging needs no room. */
     CU_ASSERT_EQUAL(hs_intervals_add(&a, (hs_interval){10, 20}), HS_OK);
     hs_alloc_fail_after(-1);
-    CU_ASSERT_EQUAL(a.n, 7);
+    CU_ASSERT_EQUAL(a.n, 15);
     CU_ASSERT_TRUE(is_compressed(&a));
     hs_intervals_free(&a);
     hs_intervals_free(&out);
