@@ -103,35 +103,7 @@ PY
 committed() { $HSCTL stream ls --json | $PY -c 'import json,sys; print(sum(json.loads(l)["count"] for l in sys.stdin if json.loads(l)["stream"].startswith("temp/")))'; }
 
 workflow() {  # devices
-  $PY - "$1" > "$DIR/wf.yaml" <<'PY'
-import sys
-n = int(sys.argv[1])
-print("""id: fleet
-job_span: 1h
-plates:
-  G:   {meta: g, values: ["1"]}
-  G.D: {meta: dev, parent: G, values: [%s]}
-factors:
-  - tool: sliding_window
-    params: {width: 1m, increment: 1m}
-    sink: minutes
-  - tool: sliding_apply
-    params: {func: mean}
-    sources: [minutes, temp]
-    sink: temp_1m
-    plates: [G.D]
-  - tool: apply
-    params: {func: c_to_f}
-    sources: [temp_1m]
-    sink: temp_1m_f
-    plates: [G.D]
-  - tool: aggregate
-    params: {func: mean}
-    over: dev
-    sources: [temp_1m]
-    sink: fleet_temp
-    plates: [G]""" % ", ".join('"%d"' % i for i in range(n)))
-PY
+  $PY tests/support/fleetwf.py "$1" --fahrenheit > "$DIR/wf.yaml"
 }
 
 # Samples the scheduler every 0.2 s: the largest VmRSS (kB) and the last CPU ticks, into $DIR/sample.
@@ -279,30 +251,7 @@ rm -f "$RESULTS"
 
 # ---------------------------------------------------------------- online
 online_workflow() {  # devices
-  $PY - "$1" > "$DIR/live.yaml" <<'PY'
-import sys
-n = int(sys.argv[1])
-print("""id: live
-online: {every: 10s, window: [-20s, -2s]}
-plates:
-  G:   {meta: g, values: ["1"]}
-  G.D: {meta: dev, parent: G, values: [%s]}
-factors:
-  - tool: sliding_window
-    params: {width: 10s, increment: 10s}
-    sink: w10
-  - tool: sliding_apply
-    params: {func: mean}
-    sources: [w10, live]
-    sink: live_10s
-    plates: [G.D]
-  - tool: aggregate
-    params: {func: mean}
-    over: dev
-    sources: [live_10s]
-    sink: fleet_10s
-    plates: [G]""" % ", ".join('"%d"' % i for i in range(n)))
-PY
+  $PY tests/support/fleetwf.py "$1" --id live --source live --window 10s --online 10s > "$DIR/live.yaml"
 }
 
 # Publishes one reading per device per 10-s period for $2 seconds: device d's at
@@ -384,7 +333,7 @@ for line in open(sys.argv[1]):
         if t <= start + 10_000_000 or t > last or (topic, t) in seen:
             continue  # the first window may miss readings from before the run
         seen.add((topic, t))
-        delays["fleet" if "fleet_10s" in topic else "devices"].append((t, arrival - t / 1e6))
+        delays["fleet" if "fleet_live" in topic else "devices"].append((t, arrival - t / 1e6))
 def pct(v, q):
     v = sorted(v)
     return v[min(len(v) - 1, int(q * len(v)))] if v else float("nan")
@@ -417,7 +366,7 @@ if [ "${ONLINE:-0}" -gt 0 ]; then
     timeout "$STEP_S" $HSCTL workflow add "$DIR/live.yaml" > "$DIR/add.out" 2>&1 || echo "  workflow add failed: $(tail -n 2 "$DIR/add.out")"
     echo "  workflow add: $(elapsed "$t0") s"
     spid=$(cat "$DIR/run/scheduler.pid")
-    topics=(-t 'hs/s/fleet_10s/g=1')
+    topics=(-t 'hs/s/fleet_live/g=1')
     for d in $(seq 0 $((ONLINE / 100)) $((ONLINE - 1)) | head -100); do topics+=(-t "hs/s/live_10s/dev=$d/g=1"); done
     mosquitto_sub -p "$PORT" -q 1 -F '%U %t %x' "${topics[@]}" > "$DIR/live_sub.txt" 2> "$DIR/live_sub.err" &
     SUB=$!
@@ -431,7 +380,7 @@ if [ "${ONLINE:-0}" -gt 0 ]; then
     rss=0; [ -r "$DIR/sample" ] && read -r rss _ < "$DIR/sample"
     echo "  scheduler max rss $((rss / 1024)) MB"
     kill "$SUB" 2>/dev/null || true; wait "$SUB" 2>/dev/null || true
-    timeout 120 $HSCTL stream get fleet_10s/g=1 > "$DIR/live_fleet.jsonl" 2>/dev/null || true
+    timeout 120 $HSCTL stream get fleet_live/g=1 > "$DIR/live_fleet.jsonl" 2>/dev/null || true
     online_report "$ONLINE_S"
     stack_down
   else

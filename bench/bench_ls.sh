@@ -41,22 +41,7 @@ unset HS_STORE_URL HS_DATA
 
 echo "(2) a workflow whose plate holds $N values"
 "$BIN/hsctl" --data "$DIR/stack" up --port "$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')" > /dev/null
-$PY - "$N" > "$DIR/wf.yaml" <<'PY'
-import sys
-print("""id: fleet
-plates:
-  G:   {meta: g, values: ["1"]}
-  G.D: {meta: dev, parent: G, values: [%s]}
-factors:
-  - tool: sliding_window
-    params: {width: 1m, increment: 1m}
-    sink: minutes
-  - tool: sliding_apply
-    params: {func: mean}
-    sources: [minutes, temp]
-    sink: temp_1m
-    plates: [G.D]""" % ", ".join('"%d"' % i for i in range(int(sys.argv[1]))))
-PY
+$PY tests/support/fleetwf.py "$N" --no-aggregate > "$DIR/wf.yaml"
 timed "workflow add" --data "$DIR/stack" workflow add "$DIR/wf.yaml"
 timed "workflow ls" --data "$DIR/stack" workflow ls
 timed "workflow show --json (baseline)" --data "$DIR/stack" workflow show fleet --json

@@ -38,6 +38,8 @@ const hs_cfg_item scheduler_cfg_table[] = {
      "jobs queued or dispatched at once (a larger request is planned in parts)"},
     {"job_plate_values", HS_CFG_INT, "256", offsetof(scheduler_cfg, job_plate_values), false,
      "most plate values of one factor one job covers (1: a job per plate value)"},
+    {"job_group_min", HS_CFG_INT, "1000", offsetof(scheduler_cfg, job_group_min), false,
+     "a factor over fewer plate values has a job per plate value (a failure stays its own)"},
     {"workflows_dir", HS_CFG_STR, "", offsetof(scheduler_cfg, workflows_dir), false,
      "directory of workflow files (*.yaml, *.yml, *.json) added at start"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
@@ -114,6 +116,7 @@ struct swf {
     size_t *nunits;
     size_t **first;      /* per factor: unit u's members are [first[u], first[u + 1]) */
     size_t group_max;    /* the scheduler's job_plate_values */
+    size_t group_min;    /* the scheduler's job_group_min */
     hs_map producer;     /* sink stream id -> (factor << 32 | unit) + 1 */
     online_state online; /* online: the last interval's end and the next run (online.c) */
     hs_intervals heal;   /* online: reopened intervals of its sinks to compute again */
@@ -276,7 +279,8 @@ static void swf_units_free(swf *w)
 static bool swf_groupable(const swf *w, size_t f)
 {
     const hs_wf_factor *fa = &w->wf->factors[f];
-    if (w->group_max < 2 || w->nmembers[f] < 2 || fa->output_plate != NULL)
+    if (w->group_max < 2 || w->nmembers[f] < 2 || w->nmembers[f] < w->group_min ||
+        fa->output_plate != NULL)
         return false;
     /* Dynamic plates add values to the end: grouping would change jobs' members. */
     for (size_t p = 0; p < w->wf->nplates; p++)
@@ -1754,6 +1758,7 @@ static int s_load_wf(scheduler *s, const char *text, size_t len, const char *fil
         hs_buf_free(&mp);
     }
     w->group_max = s->cfg->job_plate_values > 1 ? (size_t)s->cfg->job_plate_values : 1;
+    w->group_min = s->cfg->job_group_min > 0 ? (size_t)s->cfg->job_group_min : 0;
     rc = swf_expand(w);
     if (rc != HS_OK) {
         swf_free(w);

@@ -26,6 +26,7 @@ typedef struct scheduler_cfg {
     int64_t max_inflight;     /* jobs dispatched and not yet committed */
     int64_t max_jobs;         /* jobs planned at once (pending + dispatched) */
     int64_t job_plate_values; /* most plate values of one factor one job covers */
+    int64_t job_group_min;    /* fewest plate values of a factor whose jobs cover several */
     char *workflows_dir;      /* workflow files added at start ("" = none) */
 } scheduler_cfg;
 

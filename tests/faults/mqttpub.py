@@ -32,18 +32,8 @@ import struct
 import sys
 import time
 
-
-def enc_len(n):
-    out = bytearray()
-    while True:
-        b, n = n % 128, n // 128
-        out.append(b | (128 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def packet(first, body):
-    return bytes([first]) + enc_len(len(body)) + body
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from mqttbatch import _packet as packet  # noqa: E402  (one MQTT packet encoder for the tests)
 
 
 def mstr(b):

@@ -32,30 +32,7 @@ committed() { $HSCTL stream ls temp/ --json | $PY -c 'import json,sys; print(sum
 it_wait_eq $((N * 3)) 300 committed
 it_log "$((N * 3)) readings of $N devices stored"
 
-$PY - "$N" > "$IT_DIR/fleet.yaml" <<'PY'
-import sys
-n = int(sys.argv[1])
-print("""id: fleet
-job_span: 1h
-plates:
-  G:   {meta: g, values: ["1"]}
-  G.D: {meta: dev, parent: G, values: [%s]}
-factors:
-  - tool: sliding_window
-    params: {width: 1m, increment: 1m}
-    sink: minutes
-  - tool: sliding_apply
-    params: {func: mean}
-    sources: [minutes, temp]
-    sink: temp_1m
-    plates: [G.D]
-  - tool: aggregate
-    params: {func: mean}
-    over: dev
-    sources: [temp_1m]
-    sink: fleet_temp
-    plates: [G]""" % ", ".join('"%d"' % i for i in range(n)))
-PY
+$PY "$(dirname "$0")/../support/fleetwf.py" "$N" > "$IT_DIR/fleet.yaml"
 $HSCTL workflow add "$IT_DIR/fleet.yaml" > "$IT_DIR/add.out" 2>&1 || it_fail "workflow add: $(cat "$IT_DIR/add.out")"
 $HSCTL compute fleet --from "$T0" --to "$((T0 + 180))" --wait --yes > "$IT_DIR/c.out" 2>&1 ||
   it_fail "compute failed: $(tail -n 5 "$IT_DIR/c.out")"

@@ -21,6 +21,7 @@ import sys
 
 
 def _enc_len(n):
+    """MQTT's variable-length encoding of a remaining length."""
     out = bytearray()
     while True:
         b, n = n % 128, n // 128
@@ -30,6 +31,7 @@ def _enc_len(n):
 
 
 def _packet(first, body):
+    """One MQTT control packet: the first byte, the remaining length, the body."""
     return bytes([first]) + _enc_len(len(body)) + body
 
 
