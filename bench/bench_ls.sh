@@ -23,7 +23,8 @@ trap cleanup EXIT
 # Runs hsctl ARGS with stdout to a file; prints "label  seconds  peak RSS  lines".
 timed() {
   local label=$1; shift
-  /usr/bin/time -f '%e %M' -o "$DIR/time" "$BIN/hsctl" "$@" > "$DIR/out" 2> /dev/null
+  # From $DIR: a ./hs-data of the directory the bench was started in is not this store.
+  (cd "$DIR" && /usr/bin/time -f '%e %M' -o "$DIR/time" "$BIN/hsctl" "$@" > "$DIR/out" 2> /dev/null)
   read -r s kb < "$DIR/time"
   printf '  %-34s %6.2f s  %7d kB RSS  %7d lines\n' "$label" "$s" "$kb" "$(wc -l < "$DIR/out")"
 }
