@@ -11,7 +11,6 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,7 +58,6 @@ struct runtime {
     hs_wclient *wc;
     hs_tool_registry *tools;
     hs_buf topic;
-    _Atomic uint64_t jobs_ok, jobs_failed;
     /* The job queue and the workers, under mu. */
     pthread_mutex_t mu;
     pthread_cond_t work;              /* a job was queued, or stop */
@@ -415,11 +413,9 @@ static void rt_on_job(rt_worker *w, hs_mqtt_msg *m)
         snprintf(error, sizeof error, "the tool runtime refused the job's output: %s",
                  hs_err_detail());
     if (error[0] != '\0') {
-        rt->jobs_failed++;
         c->errors++;
         hs_warn(rt->log, "job %s (%s) failed: %s", pj->job, pj->tool, error);
     } else {
-        rt->jobs_ok++;
         hs_debug(rt->log, "job %s (%s) done in %lld us", pj->job, pj->tool, (long long)dur);
     }
     rc = rt_send(w, &j, error[0] ? NULL : &out, error[0] ? error : NULL, started, dur);
