@@ -1402,6 +1402,62 @@ static int wf_unit_aux(const hs_workflow *wf, const hs_wf_factor *f, const char 
     return wf_stream(wf, node, hs_workflow_producer(wf, node) >= 0 ? pl : -1, pv, out);
 }
 
+/*
+ * The children of an aggregate's or selector's input plate indexed by their
+ * parent value: the text of a child's pairs without its `over` pair. Each
+ * parent's children are a list in plate order: by_parent gives the first
+ * index + 1, next[c] the one after c (+ 1, 0 at the end).
+ */
+typedef struct wf_children {
+    hs_map by_parent; /* parent value text -> first child index + 1 */
+    size_t *next;     /* owned, one per child */
+    size_t *last;     /* owned, scratch: the last child of the list a child starts */
+} wf_children;
+
+static void wf_children_free(wf_children *k)
+{
+    hs_map_free(&k->by_parent);
+    hs_free(k->next);
+    hs_free(k->last);
+    memset(k, 0, sizeof *k);
+}
+
+static int wf_children_index(wf_children *k, const hs_pv *ch, size_t n, const char *over)
+{
+    hs_map_init(&k->by_parent);
+    k->next = hs_calloc(n, sizeof *k->next);
+    k->last = hs_calloc(n, sizeof *k->last);
+    if (k->next == NULL || k->last == NULL)
+        return HS_ERR_NOMEM;
+    hs_buf key;
+    hs_buf_init(&key, 0);
+    int rc = HS_OK;
+    for (size_t c = 0; rc == HS_OK && c < n; c++) {
+        hs_buf_reset(&key);
+        bool first_pair = true;
+        for (size_t i = 0; rc == HS_OK && i < ch[c].n; i++) {
+            if (over != NULL && strcmp(ch[c].pairs[i].key, over) == 0)
+                continue;
+            rc = hs_buf_printf(&key, "%s%s=%s", first_pair ? "" : "/", ch[c].pairs[i].key,
+                               ch[c].pairs[i].value);
+            first_pair = false;
+        }
+        if (rc != HS_OK)
+            break;
+        uintptr_t head = (uintptr_t)hs_map_get(&k->by_parent, hs_buf_cstr(&key));
+        if (head == 0) {
+            rc = hs_map_put(&k->by_parent, hs_buf_cstr(&key), (void *)(uintptr_t)(c + 1), NULL);
+            k->last[c] = c;
+        } else {
+            size_t tail = k->last[head - 1];
+            k->next[tail] = c + 1;
+            k->last[head - 1] = c;
+        }
+    }
+    hs_buf_free(&key);
+    return rc;
+}
+
 int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, size_t *n)
 {
     *out = NULL;
@@ -1424,6 +1480,10 @@ int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, si
     if (rc == HS_OK && (f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR) &&
         in_plate >= 0)
         rc = hs_workflow_plate_values(wf, in_plate, &children, &nch);
+    /* The children of each value: an index, not a scan of every child per value. */
+    wf_children kids = {0};
+    if (rc == HS_OK && nch > 0)
+        rc = wf_children_index(&kids, children, nch, f->over);
     hs_pv *outs = NULL;
     size_t nouts = 0;
     if (rc == HS_OK && f->def->kind == HS_TOOL_MULTI)
@@ -1442,10 +1502,10 @@ int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, si
             bool over_children =
                 f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR;
             if (over_children && sp == in_plate && sp >= 0) {
-                /* Every child value below this value. */
-                for (size_t c = 0; rc == HS_OK && c < nch; c++) {
-                    if (!pv_extends(&children[c], &pvs[i]))
-                        continue;
+                /* Every child value below this value (its pairs and one `over` pair). */
+                uintptr_t first = nch > 0 ? (uintptr_t)hs_map_get(&kids.by_parent, pvs[i].text) : 0;
+                for (size_t c = first ? first - 1 : nch; rc == HS_OK && c < nch;
+                     c = kids.next[c] ? kids.next[c] - 1 : nch) {
                     hs_streamid *sid;
                     rc = wf_stream(wf, src, sp, &children[c], &sid);
                     if (rc == HS_OK)
@@ -1486,6 +1546,7 @@ int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, si
     hs_pv_list_free(pvs, npv);
     hs_pv_list_free(children, nch);
     hs_pv_list_free(outs, nouts);
+    wf_children_free(&kids);
     if (rc != HS_OK) {
         hs_wf_units_free(u, cnt);
         return rc;

@@ -78,6 +78,54 @@ static void test_design_example_parses(void)
     hs_buf_free(&err);
 }
 
+/*
+ * An aggregate over many parents: 2,000 houses of 10 rooms. Each house's
+ * unit reads exactly its own 10 rooms, in plate order (the children are
+ * indexed by parent; a scan of every room per house is 20 million checks).
+ */
+static void test_aggregate_many_parents(void)
+{
+    hs_buf y, err;
+    hs_buf_init(&y, 0);
+    hs_buf_init(&err, 0);
+    CU_ASSERT_EQUAL(hs_buf_puts(&y, "id: many\nplates:\n  H: {meta: house, values: ["), HS_OK);
+    for (int h = 0; h < 2000; h++)
+        CU_ASSERT_EQUAL(hs_buf_printf(&y, "%s\"%d\"", h ? ", " : "", h), HS_OK);
+    CU_ASSERT_EQUAL(hs_buf_puts(&y, "]}\n  H.R: {meta: room, parent: H, values: ["), HS_OK);
+    for (int r = 0; r < 10; r++)
+        CU_ASSERT_EQUAL(hs_buf_printf(&y, "%sr%d", r ? ", " : "", r), HS_OK);
+    CU_ASSERT_EQUAL(hs_buf_puts(&y, "]}\n"
+                                    "factors:\n"
+                                    "  - tool: aggregate\n"
+                                    "    params: {func: mean}\n"
+                                    "    over: room\n"
+                                    "    sources: [temp]\n"
+                                    "    sink: house_temp\n"
+                                    "    plates: [H]\n"),
+                    HS_OK);
+    hs_workflow *wf = parse(hs_buf_cstr(&y), &err);
+    HS_REQUIRE(wf);
+    hs_wf_unit *u;
+    size_t n;
+    CU_ASSERT_EQUAL_FATAL(hs_workflow_units(wf, 0, &u, &n), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2000);
+    size_t bad = 0;
+    for (size_t h = 0; h < n; h++) {
+        bad += u[h].nsources != 10;
+        for (size_t r = 0; r < u[h].nsources && r < 10; r++) {
+            char want[64];
+            snprintf(want, sizeof want, "temp/house=%zu/room=r%zu", h, r);
+            bad += strcmp(u[h].sources[r]->canon, want) != 0;
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_STRING_EQUAL(u[1999].sinks[0]->canon, "house_temp/house=1999");
+    hs_wf_units_free(u, n);
+    hs_workflow_destroy(wf);
+    hs_buf_free(&y);
+    hs_buf_free(&err);
+}
+
 static void test_units_of_every_kind(void)
 {
     hs_buf err;
@@ -935,6 +983,7 @@ HS_TEST_INIT(workflow)
         return -1;
     HS_TEST(test_design_example_parses);
     HS_TEST(test_units_of_every_kind);
+    HS_TEST(test_aggregate_many_parents);
     HS_TEST(test_multi_output_units);
     HS_TEST(test_validation_errors_have_lines);
     HS_TEST(test_stream_names_follow_id_rules);
