@@ -106,23 +106,21 @@ static int in_append(ingest *in, const char *sid, const hs_batch *b)
 /* Instances that could not be handed to the writer go to the dead letters with the reason. */
 static void in_not_sent(ingest *in, const char *sid, pending *p, int rc)
 {
-    {
-        char msg[600], why[800];
-        hs_err_describe(rc, msg, sizeof msg);
-        hs_error(in->log, "cannot send %zu instances of %s to the writer: %s", p->b.n, sid, msg);
-        snprintf(why, sizeof why, "not stored: %zu instances could not be handed to the writer: %s",
-                 p->b.n, msg);
-        hs_buf mp, topic;
-        hs_buf_init(&mp, 0);
-        hs_buf_init(&topic, 0);
-        const char *t = hs_service_topic(in->svc, &topic, "raw/%s", sid);
-        if (hs_codec_encode_mpack(&p->b, 0, p->b.n, &mp) == HS_OK)
-            hs_service_dead_letter_as(in->svc, why, t, sid, HS_PAYLOAD_MSGPACK, mp.data, mp.len);
-        else
-            hs_service_dead_letter_as(in->svc, why, t, sid, HS_PAYLOAD_TEXT, "", 0);
-        hs_buf_free(&mp);
-        hs_buf_free(&topic);
-    }
+    char msg[600], why[800];
+    hs_err_describe(rc, msg, sizeof msg);
+    hs_error(in->log, "cannot send %zu instances of %s to the writer: %s", p->b.n, sid, msg);
+    snprintf(why, sizeof why, "not stored: %zu instances could not be handed to the writer: %s",
+             p->b.n, msg);
+    hs_buf mp, topic;
+    hs_buf_init(&mp, 0);
+    hs_buf_init(&topic, 0);
+    const char *t = hs_service_topic(in->svc, &topic, "raw/%s", sid);
+    if (hs_codec_encode_mpack(&p->b, 0, p->b.n, &mp) == HS_OK)
+        hs_service_dead_letter_as(in->svc, why, t, sid, HS_PAYLOAD_MSGPACK, mp.data, mp.len);
+    else
+        hs_service_dead_letter_as(in->svc, why, t, sid, HS_PAYLOAD_TEXT, "", 0);
+    hs_buf_free(&mp);
+    hs_buf_free(&topic);
 }
 
 static int in_send(ingest *in, const char *sid, pending *p)
@@ -180,37 +178,22 @@ static int in_send_front(ingest *in, bool due_only, bool one_group)
 {
     int64_t now = hs_time_mono_us();
     int rc = HS_OK;
-    if (in->many_items == NULL) {
-        in->many_offs = hs_calloc(IN_MANY_STREAMS + 1, sizeof *in->many_offs);
-        in->many_group = hs_calloc(IN_MANY_STREAMS, sizeof *in->many_group);
-        in->many_items = hs_calloc(IN_MANY_STREAMS, sizeof *in->many_items);
-    }
     size_t *offs = in->many_offs;
     pending **group = in->many_group;
     hs_proto_append *items = in->many_items;
     for (;;) {
         size_t n = 0;
         hs_buf_reset(&in->batch);
-        pending *p = in->oldest;
-        /* Without the arrays (out of memory), each stream goes alone. */
-        size_t most = offs != NULL && group != NULL && items != NULL ? IN_MANY_STREAMS : 0;
         int erc = HS_OK;
-        while (p != NULL && n < most && in->batch.len < IN_MANY_BYTES &&
-               (!due_only || now - p->first_us >= in->cfg->batch_max_delay_us)) {
+        for (pending *p = in->oldest;
+             p != NULL && n < IN_MANY_STREAMS && in->batch.len < IN_MANY_BYTES &&
+             (!due_only || now - p->first_us >= in->cfg->batch_max_delay_us);
+             p = p->next) {
             offs[n] = in->batch.len;
             erc = hs_codec_encode_mpack(&p->b, 0, p->b.n, &in->batch);
             if (erc != HS_OK)
                 break;
             group[n++] = p;
-            p = p->next;
-        }
-        if (most == 0 && p != NULL &&
-            (!due_only || now - p->first_us >= in->cfg->batch_max_delay_us)) {
-            int r = in_send_retire(in, p);
-            rc = r != HS_OK ? r : rc;
-            if (one_group)
-                return rc;
-            continue;
         }
         if (n == 0 && erc == HS_OK)
             return rc;
@@ -473,6 +456,13 @@ int ingest_create(ingest **out, hs_service *svc, const ingest_cfg *cfg)
     hs_buf_init(&in->batch, 0);
     hs_buf_init(&in->sid, 0);
     hs_buf_init(&in->topic, 0);
+    in->many_offs = hs_calloc(IN_MANY_STREAMS + 1, sizeof *in->many_offs);
+    in->many_group = hs_calloc(IN_MANY_STREAMS, sizeof *in->many_group);
+    in->many_items = hs_calloc(IN_MANY_STREAMS, sizeof *in->many_items);
+    if (in->many_offs == NULL || in->many_group == NULL || in->many_items == NULL) {
+        ingest_destroy(in);
+        return HS_ERR_NOMEM;
+    }
     in->raw_prefix_len = strlen(cfg->common.prefix) + strlen("/raw/");
     in->schemas_prefix_len = strlen(cfg->common.prefix) + strlen("/schemas/");
     hs_service_allow_set(svc, "batch_max_instances");
