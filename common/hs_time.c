@@ -590,3 +590,16 @@ int hs_time_parse_user(const char *s, size_t len, int64_t now_us, int64_t *out_u
                 "expected an ISO-8601 time, 'now', epoch seconds or a signed duration such as "
                 "-1h");
 }
+
+struct timespec hs_time_deadline_after(int64_t us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(us / HS_US_PER_S);
+    ts.tv_nsec += (long)(us % HS_US_PER_S) * 1000;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}

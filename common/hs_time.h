@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define HS_US_PER_MS  1000LL
 #define HS_US_PER_S   1000000LL
@@ -30,6 +31,12 @@ int64_t hs_time_now_us(void);
 
 /* A monotonic clock (CLOCK_MONOTONIC) in microseconds, for measuring. */
 int64_t hs_time_mono_us(void);
+
+/*
+ * The wall-clock (CLOCK_REALTIME) time us microseconds from now (us >= 0):
+ * the absolute deadline pthread_cond_timedwait takes.
+ */
+struct timespec hs_time_deadline_after(int64_t us);
 
 /*
  * Parses an ISO-8601 instant of exactly len bytes (no NUL needed):

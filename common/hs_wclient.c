@@ -292,15 +292,7 @@ int hs_wclient_send(hs_wclient *wc, hs_proto_op op, const uint8_t *fields, size_
                               wc->pending_bytes);
         }
         int64_t until = deadline - now < 100 * HS_US_PER_MS ? deadline : now + 100 * HS_US_PER_MS;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t wait_us = until - now;
-        ts.tv_sec += (time_t)(wait_us / HS_US_PER_S);
-        ts.tv_nsec += (long)(wait_us % HS_US_PER_S) * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = hs_time_deadline_after(until - now);
         pthread_cond_timedwait(&wc->cv, &wc->mu, &ts);
     }
     uint64_t seq = ++wc->next_seq;
@@ -355,13 +347,7 @@ int hs_wclient_flush(hs_wclient *wc, int timeout_ms)
                               "%zu write requests not acknowledged by the writer (is it running?)",
                               n);
         }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = hs_time_deadline_after(100 * HS_US_PER_MS);
         pthread_cond_timedwait(&wc->cv, &wc->mu, &ts);
     }
     pthread_mutex_unlock(&wc->mu);

@@ -452,20 +452,6 @@ static void rt_worker_free(rt_worker *w)
     hs_free(w);
 }
 
-/* The deadline of a wait of us microseconds from now, for pthread_cond_timedwait. */
-static struct timespec rt_deadline(int64_t us)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(us / HS_US_PER_S);
-    ts.tv_nsec += (long)(us % HS_US_PER_S) * 1000;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /*
  * A worker: takes jobs from the queue and runs them; leaves when the runtime
  * stops, or after worker_idle without a job while more than workers_min run.
@@ -478,7 +464,7 @@ static void *rt_worker_main(void *arg)
     for (;;) {
         bool timed_out = false;
         while (rt->qn == 0 && !rt->stop && !timed_out) {
-            struct timespec ts = rt_deadline(rt->cfg->worker_idle_us);
+            struct timespec ts = hs_time_deadline_after(rt->cfg->worker_idle_us);
             timed_out = pthread_cond_timedwait(&rt->work, &rt->mu, &ts) != 0;
         }
         if (rt->stop || (rt->qn == 0 && rt->nworkers > (size_t)rt->cfg->workers_min))

@@ -609,6 +609,22 @@ static void test_clocks(void)
     CU_ASSERT(m1 > 0);
 }
 
+/* A deadline us from now: later than the clock by about us, nanoseconds normalised. */
+static void test_deadline_after(void)
+{
+    int64_t steps[] = {0, 1, 999999, 1000000, 100000, 2500000, 30 * 1000000LL};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        struct timespec before;
+        clock_gettime(CLOCK_REALTIME, &before);
+        struct timespec d = hs_time_deadline_after(steps[i]);
+        CU_ASSERT_TRUE(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
+        int64_t b_us = (int64_t)before.tv_sec * 1000000 + before.tv_nsec / 1000;
+        int64_t d_us = (int64_t)d.tv_sec * 1000000 + d.tv_nsec / 1000;
+        CU_ASSERT_TRUE(d_us - b_us >= steps[i]);
+        CU_ASSERT_TRUE(d_us - b_us < steps[i] + 1000000); /* the clock moved less than a second */
+    }
+}
+
 HS_TEST_INIT(time)
 {
     HS_TEST_SUITE_BEGIN("time");
@@ -628,5 +644,6 @@ HS_TEST_INIT(time)
     HS_TEST(test_duration_round_trips);
     HS_TEST(test_parse_user);
     HS_TEST(test_clocks);
+    HS_TEST(test_deadline_after);
     return 0;
 }
