@@ -710,9 +710,8 @@ static int stream_ls(hsctl *h, int argc, char **argv)
         } else if (strcmp(argv[i], "--summary") == 0) {
             c.summary = true;
         } else if (hsctl_opt(argc, argv, &i, "--limit", &v)) {
-            char *end = NULL;
-            long long n = v != NULL ? strtoll(v, &end, 10) : -1;
-            if (v == NULL || end == v || *end != '\0' || n < 0)
+            long long n;
+            if (!hsctl_count(v, &n))
                 return hsctl_fail(HSCTL_USER, "--limit needs a number of rows (0: all of them)");
             c.limit = (uint64_t)n;
             have_limit = true;

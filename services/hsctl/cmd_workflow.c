@@ -863,11 +863,11 @@ int cmd_compute(hsctl *h, int argc, char **argv)
                 return hsctl_fail(HSCTL_USER, "--cancel needs a request id");
             cancel = v;
         } else if (hsctl_opt(argc, argv, &i, "--confirm-over", &v)) {
-            char *endp = NULL;
-            confirm_over = v ? strtol(v, &endp, 10) : -1;
-            if (v == NULL || endp == v || *endp != '\0' || confirm_over < 0)
+            long long n;
+            if (!hsctl_count(v, &n))
                 return hsctl_fail(HSCTL_USER,
                                   "--confirm-over needs a number of jobs (0: no limit)");
+            confirm_over = n;
         } else if (hsctl_opt(argc, argv, &i, "--timeout", &v)) {
             timeout_s = v ? atof(v) : 0;
             if (!(timeout_s > 0))
@@ -1075,17 +1075,17 @@ int cmd_jobs(hsctl *h, int argc, char **argv)
         } else if (strcmp(argv[i], "--json") == 0) {
             c.json = true;
         } else if (hsctl_opt(argc, argv, &i, "--limit", &v)) {
-            char *end = NULL;
-            c.limit = v != NULL ? strtol(v, &end, 10) : -1;
-            if (v == NULL || end == v || *end != '\0' || c.limit < 0)
+            long long n;
+            if (!hsctl_count(v, &n))
                 return hsctl_fail(HSCTL_USER, "--limit needs a number of rows (0: all of them)");
+            c.limit = n;
         } else if (hsctl_opt(argc, argv, &i, "--factor", &v)) {
             const char *d = v != NULL && v[0] == 'f' ? v + 1 : v;
-            char *end = NULL;
-            c.factor = d != NULL ? strtol(d, &end, 10) : -1;
-            if (d == NULL || end == d || *end != '\0' || c.factor < 0 || c.factor > UINT32_MAX)
+            long long n;
+            if (!hsctl_count(d, &n) || n > UINT32_MAX)
                 return hsctl_fail(HSCTL_USER, "--factor needs a factor's number (as in the F "
                                               "column: 1 or f1)");
+            c.factor = (long)n;
         } else if (hsctl_opt(argc, argv, &i, "--data", &v)) {
             continue;
         } else {

@@ -92,6 +92,9 @@ int hsctl_request(hsctl *h, const char *topic, const char *json, hs_buf *reply, 
 /* Whether argument a is option name (e.g. "--from"); takes its value from argv. */
 bool hsctl_opt(int argc, char **argv, int *i, const char *name, const char **value);
 
+/* Whether an option's value v (NULL: missing) is a whole decimal number >= 0; into *out. */
+bool hsctl_count(const char *v, long long *out);
+
 int cmd_up(hsctl *h, int argc, char **argv);
 int cmd_down(hsctl *h, int argc, char **argv);
 int cmd_status(hsctl *h, int argc, char **argv);

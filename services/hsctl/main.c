@@ -66,6 +66,16 @@ bool hsctl_opt(int argc, char **argv, int *i, const char *name, const char **val
     return true;
 }
 
+bool hsctl_count(const char *v, long long *out)
+{
+    char *end = NULL;
+    long long n = v != NULL ? strtoll(v, &end, 10) : -1;
+    if (v == NULL || end == v || *end != '\0' || n < 0)
+        return false;
+    *out = n;
+    return true;
+}
+
 bool hsctl_time(const char *s, int64_t *out)
 {
     if (s == NULL) {
