@@ -1221,34 +1221,76 @@ static int w_race_one(void *ud, const char *id, int64_t lo_us, int64_t hi_us)
     return iv.start < iv.end ? w_reopen_race(x->w, x->sid, iv) : HS_OK;
 }
 
+/* A change, for a job of several sinks: each of its sinks reading the stream, by its lookback. */
+static int w_race_sinks(void *ud, const char *id, int64_t lo_us, int64_t hi_us)
+{
+    const wrace *x = ud;
+    size_t n;
+    const wdeps_reader *r = wdeps_readers(x->w->deps, id, &n);
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < n; i++) {
+        if (hs_proto_job_sink_index(x->j, r[i].sink) < 0)
+            continue;
+        wrace one = {x->w, x->j, r[i].sink, r[i].lookback_us};
+        rc = w_race_one(&one, id, lo_us, hi_us);
+    }
+    return rc;
+}
+
 /*
  * After job j's interval became calculated: what changed in a sink's read
  * range after the commit its reads saw (j->wseq) may be missing from its
  * results, so the part it touches is reopened at once. Each sink by what it
  * reads itself: the sinks of a job over several plate values read
- * different sources. A job that cannot tell (its wseq is from another
- * writer incarnation, or older than the changes remembered) is reopened
- * over its whole interval.
+ * different sources, so their sources are looked up together in one pass
+ * over the changes, and a change reopens the sinks that read it. A job that
+ * cannot tell (its wseq is from another writer incarnation, or older than
+ * the changes remembered) is reopened over its whole interval.
  */
 static int w_race_check(wcore *w, const hs_proto_job *j)
 {
+    /* What the job's sinks read, each stream once, and their longest lookback. */
+    const char **src = NULL;
+    size_t nsrc = 0, cap = 0;
+    int64_t lookback = 0;
+    bool any = false;
+    hs_map seen;
+    hs_map_init(&seen);
     int rc = HS_OK;
     for (size_t k = 0; rc == HS_OK && k < j->nsinks; k++) {
-        const char *const *src;
+        const char *const *s;
         size_t n;
-        int64_t lookback;
-        if (!wdeps_of(w->deps, j->sinks[k], &src, &n, &lookback))
+        int64_t lb;
+        if (!wdeps_of(w->deps, j->sinks[k], &s, &n, &lb))
             continue;
-        wrace x = {w, j, j->sinks[k], lookback};
-        bool complete = false;
-        if (j->wseq.epoch == w->epoch) {
-            hs_interval range = {j->interval.start - lookback, j->interval.end};
-            rc =
-                wdeps_changes_since(w->deps, j->wseq.seq, src, n, range, w_race_one, &x, &complete);
+        any = true;
+        lookback = lb > lookback ? lb : lookback;
+        for (size_t i = 0; rc == HS_OK && i < n; i++) {
+            if (hs_map_get(&seen, s[i]) != NULL)
+                continue;
+            rc = hs_map_put(&seen, s[i], (void *)1, NULL);
+            if (rc == HS_OK)
+                rc = hs_grow(&src, &cap, nsrc + 1, sizeof *src, 16);
+            if (rc == HS_OK)
+                src[nsrc++] = s[i];
         }
-        if (rc == HS_OK && !complete)
+    }
+    bool complete = false;
+    if (rc == HS_OK && any && j->wseq.epoch == w->epoch) {
+        wrace x = {w, j, NULL, 0};
+        hs_interval range = {j->interval.start - lookback, j->interval.end};
+        rc = wdeps_changes_since(w->deps, j->wseq.seq, src, nsrc, range, w_race_sinks, &x,
+                                 &complete);
+    }
+    for (size_t k = 0; rc == HS_OK && any && !complete && k < j->nsinks; k++) {
+        const char *const *s;
+        size_t n;
+        int64_t lb;
+        if (wdeps_of(w->deps, j->sinks[k], &s, &n, &lb))
             rc = w_reopen_race(w, j->sinks[k], j->interval);
     }
+    hs_map_free(&seen);
+    hs_free(src);
     return rc;
 }
 
