@@ -12,6 +12,7 @@
 #include "hs_utf8.h"
 #include "hs_yaml.h"
 
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -167,23 +168,198 @@ static void wf_free_names(char **v, size_t n)
     hs_free(v);
 }
 
+/* A declared plate by id (product plates are not declared), or -1. */
 static int wf_plate_index(const hs_workflow *wf, const char *id)
 {
     for (size_t i = 0; i < wf->nplates; i++)
-        if (strcmp(wf->plates[i].id, id) == 0)
+        if (wf->plates[i].nmembers == 0 && strcmp(wf->plates[i].id, id) == 0)
             return (int)i;
     return -1;
 }
 
-/* Whether plate a is b or an ancestor of b (-1, the global plate, is everyone's ancestor). */
+/*
+ * Whether plate a is b or an ancestor of b, or of one of b's members when b
+ * is a product plate (-1, the global plate, is everyone's ancestor).
+ */
 static bool wf_plate_ancestor(const hs_workflow *wf, int a, int b)
 {
-    if (a < 0)
+    if (a < 0 || a == b)
         return true;
+    if (b >= 0 && wf->plates[b].nmembers > 0) {
+        for (size_t m = 0; m < wf->plates[b].nmembers; m++)
+            if (wf_plate_ancestor(wf, a, wf->plates[b].members[m]))
+                return true;
+        return false;
+    }
     for (int x = b; x >= 0; x = wf->plates[x].parent_idx)
         if (x == a)
             return true;
     return false;
+}
+
+/* ------------------------------------------------------------------ plate keys */
+
+#define WF_KEYS_MAX (2 * HS_SID_MAX_PAIRS)
+
+/* The meta-data keys of a plate, each once (borrowed). */
+typedef struct wf_keyset {
+    const char *k[WF_KEYS_MAX];
+    size_t n;
+} wf_keyset;
+
+static bool wf_keys_has(const wf_keyset *s, const char *key)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->k[i], key) == 0)
+            return true;
+    return false;
+}
+
+static void wf_keys_add(wf_keyset *s, const char *key)
+{
+    if (key != NULL && !wf_keys_has(s, key) && s->n < WF_KEYS_MAX)
+        s->k[s->n++] = key;
+}
+
+/* Adds the keys of plate (its chain's, or its members' for a product plate) to s. */
+static void wf_keys_of(const hs_workflow *wf, int plate, wf_keyset *s)
+{
+    if (plate < 0 || (size_t)plate >= wf->nplates)
+        return;
+    const hs_wf_plate *pl = &wf->plates[plate];
+    for (size_t m = 0; m < pl->nmembers; m++)
+        wf_keys_of(wf, pl->members[m], s);
+    for (int x = pl->nmembers > 0 ? -1 : plate; x >= 0; x = wf->plates[x].parent_idx)
+        wf_keys_add(s, wf->plates[x].meta);
+}
+
+/* Whether every key of a is a key of b. */
+static bool wf_keys_subset(const wf_keyset *a, const wf_keyset *b)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (!wf_keys_has(b, a->k[i]))
+            return false;
+    return true;
+}
+
+/* The keys of a plate as text, "house, room" ("none" for the global plate), into out. */
+static const char *wf_keys_text(const hs_workflow *wf, int plate, char *out, size_t cap)
+{
+    wf_keyset s = {{0}, 0};
+    wf_keys_of(wf, plate, &s);
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < s.n && len < cap; i++) {
+        int w = snprintf(out + len, cap - len, "%s%s", i ? ", " : "", s.k[i]);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    if (s.n == 0)
+        snprintf(out, cap, "none");
+    return out;
+}
+
+void hs_workflow_plate_keys(const hs_workflow *wf, int plate, const char **keys, size_t *n)
+{
+    wf_keyset s = {{0}, 0};
+    wf_keys_of(wf, plate, &s);
+    memcpy(keys, s.k, s.n * sizeof *keys);
+    *n = s.n;
+}
+
+/* The product plate of plates ids[0..n) (found or added; its id "[T, V]"), or -1 (errors reported).
+ */
+static int wf_product_plate(wfp *p, const hs_ynode *at, const int *ids, size_t n)
+{
+    hs_workflow *wf = p->wf;
+    hs_buf id;
+    hs_buf_init(&id, 0);
+    hs_buf_putc(&id, '[');
+    for (size_t i = 0; i < n; i++)
+        hs_buf_printf(&id, "%s%s", i ? ", " : "", wf->plates[ids[i]].id);
+    hs_buf_putc(&id, ']');
+    if (hs_buf_error(&id) != HS_OK) {
+        hs_buf_free(&id);
+        wf_err(p, at, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < wf->nplates; i++)
+        if (wf->plates[i].nmembers > 0 && strcmp(wf->plates[i].id, hs_buf_cstr(&id)) == 0) {
+            hs_buf_free(&id);
+            return (int)i;
+        }
+    hs_wf_plate *np = hs_realloc(wf->plates, (wf->nplates + 1) * sizeof *np);
+    if (np == NULL) {
+        hs_buf_free(&id);
+        wf_err(p, at, "out of memory");
+        return -1;
+    }
+    wf->plates = np;
+    hs_wf_plate *pl = &wf->plates[wf->nplates];
+    memset(pl, 0, sizeof *pl);
+    pl->parent_idx = -1;
+    pl->line = (int)hs_ynode_line(at);
+    pl->id = (char *)hs_buf_take(&id, NULL);
+    pl->members = hs_calloc(n, sizeof *pl->members);
+    if (pl->id == NULL || pl->members == NULL) {
+        hs_free(pl->id);
+        hs_free(pl->members);
+        wf_err(p, at, "out of memory");
+        return -1;
+    }
+    memcpy(pl->members, ids, n * sizeof *ids);
+    pl->nmembers = n;
+    return (int)wf->nplates++;
+}
+
+/*
+ * The plate of a `plates:` list (a node on several plates is on their
+ * product), -1 for [] (global); what is wrong is reported with its line.
+ * *bad is set when the list is refused.
+ */
+static int wf_plates_list(wfp *p, const hs_ynode *pls, const char *who, bool *bad)
+{
+    *bad = false;
+    if (hs_ynode_kind(pls) != HS_YNODE_SEQ) {
+        wf_err(p, pls, "%s: plates must be a list of plate ids ([] for a global stream)", who);
+        *bad = true;
+        return -1;
+    }
+    size_t n = hs_ynode_len(pls);
+    if (n > HS_SID_MAX_PAIRS) {
+        wf_err(p, pls, "%s: at most %d plates", who, HS_SID_MAX_PAIRS);
+        *bad = true;
+        return -1;
+    }
+    int ids[HS_SID_MAX_PAIRS];
+    for (size_t i = 0; i < n; i++) {
+        const hs_ynode *it = hs_ynode_item(pls, i);
+        const char *pid = hs_ynode_kind(it) == HS_YNODE_SCALAR ? hs_ynode_text(it, NULL) : NULL;
+        ids[i] = pid != NULL ? wf_plate_index(p->wf, pid) : -1;
+        if (ids[i] < 0) {
+            wf_err(p, it, "%s: unknown plate '%s'", who, pid != NULL ? pid : "?");
+            *bad = true;
+        }
+        for (size_t k = 0; k < i && !*bad; k++)
+            if (ids[k] == ids[i]) {
+                wf_err(p, it, "%s: plate %s is listed twice", who, pid);
+                *bad = true;
+            }
+    }
+    if (*bad || n == 0)
+        return -1;
+    if (n == 1)
+        return ids[0];
+    /* A product of a plate with its own ancestor is the plate itself. */
+    int keep[HS_SID_MAX_PAIRS];
+    size_t nk = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool below_other = false;
+        for (size_t k = 0; k < n && !below_other; k++)
+            below_other = k != i && wf_plate_ancestor(p->wf, ids[i], ids[k]);
+        if (!below_other)
+            keep[nk++] = ids[i];
+    }
+    return nk == 1 ? keep[0] : wf_product_plate(p, pls, keep, nk);
 }
 
 /*
@@ -292,10 +468,14 @@ static void wf_parse_plates(wfp *p, const hs_ynode *n)
         for (size_t j = 0; j < hs_ynode_len(v); j++) {
             const char *key = hs_ynode_text(hs_ynode_key(v, j), NULL);
             if (strcmp(key, "meta") && strcmp(key, "values") && strcmp(key, "parent") &&
-                strcmp(key, "description"))
-                wf_err(p, hs_ynode_key(v, j), "unknown key '%s' in plate %s (meta, values, parent)",
+                strcmp(key, "description") && strcmp(key, "match"))
+                wf_err(p, hs_ynode_key(v, j),
+                       "unknown key '%s' in plate %s (meta, values, match, parent, description)",
                        key, pl->id);
         }
+        const hs_ynode *match = hs_ynode_get(v, "match");
+        if (match != NULL)
+            pl->match = wf_str(p, match, "plate match (a pattern such as sensor-*)");
         const hs_ynode *meta = hs_ynode_get(v, "meta");
         if (meta == NULL)
             wf_err(p, v, "plate %s needs meta (the meta-data key, e.g. house)", pl->id);
@@ -376,6 +556,71 @@ static void wf_parse_plates(wfp *p, const hs_ynode *n)
     }
 }
 
+/* Adds one node below prefix ("" at the root) to the workflow's tree; reported with n's line. */
+static void wf_meta_node(wfp *p, const hs_ynode *n, const char *prefix, const char *part)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "/" : "", part);
+    int rc = hs_meta_path_check(path);
+    if (rc == HS_OK)
+        rc = hs_meta_add(p->wf->meta, path, NULL);
+    if (rc != HS_OK)
+        wf_err(p, n, "meta: %s: %s", path, rc == HS_ERR_NOMEM ? "out of memory" : hs_err_detail());
+}
+
+/*
+ * The `meta:` block (docs/MODEL.md section 1): a list of paths
+ * ["house=1/room=kitchen", ...], or a mapping whose keys are nodes
+ * ("house=1": what is below it, a mapping or nothing) or tags ("room": the
+ * list of values below the enclosing node).
+ */
+static void wf_parse_meta(wfp *p, const hs_ynode *n, const char *prefix)
+{
+    if (hs_ynode_kind(n) == HS_YNODE_SEQ && prefix[0] == '\0') {
+        for (size_t i = 0; i < hs_ynode_len(n); i++) {
+            char *path = wf_str(p, hs_ynode_item(n, i), "a meta-data path (tag=value/...)");
+            if (path != NULL)
+                wf_meta_node(p, hs_ynode_item(n, i), "", path);
+            hs_free(path);
+        }
+        return;
+    }
+    if (hs_ynode_kind(n) != HS_YNODE_MAP) {
+        wf_err(p, n,
+               "meta must be a list of paths (house=1/room=kitchen) or a mapping such as "
+               "{house=1: {room: [kitchen, lounge]}}");
+        return;
+    }
+    for (size_t i = 0; i < hs_ynode_len(n); i++) {
+        const hs_ynode *k = hs_ynode_key(n, i), *v = hs_ynode_value(n, i);
+        char *key = wf_str(p, k, "a meta-data node (tag=value) or tag");
+        if (key == NULL)
+            continue;
+        if (strchr(key, '=') != NULL) {
+            wf_meta_node(p, k, prefix, key);
+            char below[2048];
+            snprintf(below, sizeof below, "%s%s%s", prefix, prefix[0] ? "/" : "", key);
+            if (v != NULL && !hs_ynode_is_null(v) &&
+                !(hs_ynode_kind(v) == HS_YNODE_MAP && hs_ynode_len(v) == 0))
+                wf_parse_meta(p, v, below);
+        } else {
+            /* A tag: its values below prefix. */
+            size_t cnt = hs_ynode_kind(v) == HS_YNODE_SEQ ? hs_ynode_len(v) : 1;
+            for (size_t j = 0; j < cnt; j++) {
+                const hs_ynode *it = hs_ynode_kind(v) == HS_YNODE_SEQ ? hs_ynode_item(v, j) : v;
+                char *val = wf_str(p, it, "a meta-data value");
+                if (val == NULL)
+                    continue;
+                char part[1100];
+                snprintf(part, sizeof part, "%s=%s", key, val);
+                wf_meta_node(p, it, prefix, part);
+                hs_free(val);
+            }
+        }
+        hs_free(key);
+    }
+}
+
 static void wf_parse_inputs(wfp *p, const hs_ynode *n)
 {
     hs_workflow *wf = p->wf;
@@ -395,13 +640,11 @@ static void wf_parse_inputs(wfp *p, const hs_ynode *n)
             continue;
         int plate = -1;
         const hs_ynode *pls = hs_ynode_kind(v) == HS_YNODE_MAP ? hs_ynode_get(v, "plates") : NULL;
-        if (pls != NULL && hs_ynode_len(pls) > 1)
-            wf_err(p, pls, "input %s: at most one plate per node is supported", name);
-        if (pls != NULL && hs_ynode_len(pls) == 1) {
-            const char *pid = hs_ynode_text(hs_ynode_item(pls, 0), NULL);
-            plate = pid ? wf_plate_index(wf, pid) : -1;
-            if (plate < 0)
-                wf_err(p, pls, "input %s is on an unknown plate '%s'", name, pid ? pid : "?");
+        if (pls != NULL) {
+            char who[300];
+            bool bad;
+            snprintf(who, sizeof who, "input %s", name);
+            plate = wf_plates_list(p, pls, who, &bad);
         }
         wf->input_names[wf->ninputs] = name;
         wf->input_plates[wf->ninputs] = plate;
@@ -465,6 +708,7 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
     f->line = (int)hs_ynode_line(n);
     f->sink_plate = -1;
     f->output_plate_idx = -1;
+    f->in_plate = -1;
     if (hs_ynode_kind(n) != HS_YNODE_MAP) {
         wf_err(p, n, "a factor must be a mapping with tool, sources, sink...");
         return;
@@ -567,16 +811,10 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
     wf_check_params(p, f, params, tool);
     const hs_ynode *pls = hs_ynode_get(n, "plates");
     if (pls != NULL) {
-        if (hs_ynode_kind(pls) != HS_YNODE_SEQ) {
-            wf_err(p, pls, "plates must be a list of plate ids ([] for a global stream)");
-        } else if (hs_ynode_len(pls) > 1) {
-            wf_err(p, pls, "at most one plate per factor is supported (nest plates instead)");
-        } else if (hs_ynode_len(pls) == 1) {
-            const char *pid = hs_ynode_text(hs_ynode_item(pls, 0), NULL);
-            f->sink_plate = pid ? wf_plate_index(wf, pid) : -1;
-            if (f->sink_plate < 0)
-                wf_err(p, pls, "unknown plate '%s'", pid ? pid : "?");
-        }
+        char who[300];
+        bool bad;
+        snprintf(who, sizeof who, "node %s", f->sink != NULL ? f->sink : "(plate creation)");
+        f->sink_plate = wf_plates_list(p, pls, who, &bad);
     }
     const hs_ynode *x;
     if ((x = hs_ynode_get(n, "over")) != NULL)
@@ -644,6 +882,9 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
                f->tool);
     if (d->kind == HS_TOOL_MULTI && f->sink_plate < 0)
         wf_err(p, n, "multi-output tool %s needs its sink on a plate (the output plate)", f->tool);
+    else if (d->kind == HS_TOOL_MULTI && wf->plates[f->sink_plate].nmembers > 0)
+        wf_err(p, pls, "multi-output tool %s: its sink is on one plate, the output plate (not %s)",
+               f->tool, wf->plates[f->sink_plate].id);
 }
 
 /* ------------------------------------------------------------------ structure */
@@ -669,26 +910,114 @@ static int wf_input_plate(const hs_workflow *wf, const char *node, bool *declare
     return -1;
 }
 
-/* The plate of the input plate of a factor: where it reads its main source. */
+/* The plate a factor reads its main source on (hs_wf_factor.in_plate, set by wf_check_plates). */
 static int wf_factor_in_plate(const hs_workflow *wf, const hs_wf_factor *f)
 {
+    (void)wf;
+    return f->in_plate;
+}
+
+/* The tool's kind as the errors name it. */
+static const char *wf_kind_name(const hs_tool_def *d)
+{
+    switch (d->kind) {
+    case HS_TOOL_AGGREGATE:
+        return "aggregate";
+    case HS_TOOL_SELECTOR:
+        return "selector";
+    case HS_TOOL_MULTI:
+        return "multi-output";
+    case HS_TOOL_PLATE:
+        return "plate-creation";
+    default:
+        return "plain";
+    }
+}
+
+/* Whether plate a's keys are exactly the keys of want. */
+static bool wf_plate_keys_are(const hs_workflow *wf, int a, const wf_keyset *want)
+{
+    wf_keyset k = {{0}, 0};
+    wf_keys_of(wf, a, &k);
+    return k.n == want->n && wf_keys_subset(&k, want);
+}
+
+/*
+ * The plate an aggregate or selector reads its main (last) source on: the
+ * plate whose keys are the sink plate's and `over`, at any level of the
+ * sink's ancestry. A computed or declared source gives it; for an input
+ * read from data, the child plate of the sink plate keyed by `over`, else
+ * any plate with those keys. -2 when there is none.
+ */
+static int wf_agg_in_plate(const hs_workflow *wf, const hs_wf_factor *f)
+{
+    if (f->over == NULL || f->nsources == 0)
+        return -2;
+    wf_keyset want = {{0}, 0};
+    wf_keys_of(wf, f->sink_plate, &want);
+    if (wf_keys_has(&want, f->over))
+        return -2;
+    wf_keys_add(&want, f->over);
+    const char *main = f->sources[f->nsources - 1];
+    int prod = hs_workflow_producer(wf, main);
+    bool declared;
+    int pl = prod >= 0 ? wf->factors[prod].sink_plate : wf_input_plate(wf, main, &declared);
+    if (prod >= 0 || declared)
+        return wf_plate_keys_are(wf, pl, &want) ? pl : -2;
+    for (size_t i = 0; i < wf->nplates; i++)
+        if (wf->plates[i].nmembers == 0 && wf->plates[i].parent_idx == f->sink_plate &&
+            wf->plates[i].meta != NULL && strcmp(wf->plates[i].meta, f->over) == 0)
+            return (int)i;
+    for (size_t i = 0; i < wf->nplates; i++)
+        if (wf_plate_keys_are(wf, (int)i, &want))
+            return (int)i;
+    return -2;
+}
+
+/* Sets in_plate of a factor; false (reported) when an aggregate or selector has none. */
+static bool wf_set_in_plate(wfp *p, hs_wf_factor *f)
+{
+    hs_workflow *wf = p->wf;
     switch (f->def->kind) {
     case HS_TOOL_MULTI:
-        return f->sink_plate >= 0 ? wf->plates[f->sink_plate].parent_idx : -1;
+        f->in_plate = f->sink_plate >= 0 ? wf->plates[f->sink_plate].parent_idx : -1;
+        return true;
     case HS_TOOL_PLATE:
-        return f->output_plate_idx >= 0 ? wf->plates[f->output_plate_idx].parent_idx : -1;
+        f->in_plate = f->output_plate_idx >= 0 ? wf->plates[f->output_plate_idx].parent_idx : -1;
+        return true;
     case HS_TOOL_AGGREGATE:
-    case HS_TOOL_SELECTOR: {
-        /* The child plate of the sink plate keyed by `over`. */
-        for (size_t i = 0; f->over != NULL && i < wf->nplates; i++)
-            if (wf->plates[i].parent_idx == f->sink_plate && wf->plates[i].meta &&
-                strcmp(wf->plates[i].meta, f->over) == 0)
-                return (int)i;
-        return -2;
-    }
+    case HS_TOOL_SELECTOR:
+        break;
     default:
-        return f->sink_plate;
+        f->in_plate = f->sink_plate;
+        return true;
     }
+    f->in_plate = wf_agg_in_plate(wf, f);
+    if (f->in_plate != -2)
+        return true;
+    char sk[300];
+    const char *verb = f->def->kind == HS_TOOL_AGGREGATE ? "aggregates over" : "selects by";
+    wf_keys_text(wf, f->sink_plate, sk, sizeof sk);
+    const char *sp = f->sink_plate >= 0 ? wf->plates[f->sink_plate].id : "[] (global)";
+    wf_keyset sink = {{0}, 0};
+    wf_keys_of(wf, f->sink_plate, &sink);
+    if (f->over != NULL && wf_keys_has(&sink, f->over)) {
+        wf_line(p->errors,
+                "%s:%d: %s tool %s %s '%s', but the sink's plate %s has that key already "
+                "(the sink's plate is the source's without '%s')",
+                p->file, f->line, wf_kind_name(f->def), f->tool, verb, f->over, sp, f->over);
+    } else {
+        wf_line(p->errors,
+                "%s:%d: %s tool %s %s '%s': its source %s must be on a plate whose keys are the "
+                "sink plate %s's (%s) and %s; declare it under inputs with such a plate, or add a "
+                "plate {meta: %s, parent: %s}",
+                p->file, f->line, wf_kind_name(f->def), f->tool, verb, f->over ? f->over : "?",
+                f->nsources > 0 ? f->sources[f->nsources - 1] : "?", sp, sk,
+                f->over ? f->over : "?", f->over ? f->over : "?",
+                f->sink_plate >= 0 ? wf->plates[f->sink_plate].id : "(none)");
+    }
+    p->nerrors++;
+    return false;
 }
 
 /* The plate of node as read by factor f: its producer's, its declaration's, or the factor's. */
@@ -708,38 +1037,50 @@ static int wf_node_plate(const hs_workflow *wf, const hs_wf_factor *f, const cha
     return wf_factor_in_plate(wf, f);
 }
 
+/*
+ * Which sources a factor can read (HyperStream's IncompatiblePlatesError
+ * cases, by keys): a source is read at the unit's plate value, so every
+ * key of its plate must be a key of the factor's plate (the sink's for a
+ * plain tool, the input plate for multi-output and plate creation); an
+ * aggregate or selector also reads, below each sink value, the sources on
+ * its input plate.
+ */
 static void wf_check_plates(wfp *p)
 {
     hs_workflow *wf = p->wf;
     for (size_t i = 0; i < wf->nfactors; i++) {
         hs_wf_factor *f = &wf->factors[i];
-        if (f->def == NULL)
+        if (f->def == NULL || !wf_set_in_plate(p, f))
             continue;
-        int in = wf_factor_in_plate(wf, f);
-        if (in == -2) {
-            wf_line(p->errors,
-                    "%s:%d: aggregate over '%s' needs a plate with meta %s whose parent is "
-                    "the sink's plate",
-                    p->file, f->line, f->over ? f->over : "?", f->over ? f->over : "?");
-            p->nerrors++;
-            continue;
-        }
+        int in = f->in_plate;
+        wf_keyset inkeys = {{0}, 0};
+        wf_keys_of(wf, in, &inkeys);
+        bool over_kind = f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR;
         for (size_t k = 0; k < f->nsources; k++) {
             int sp = wf_node_plate(wf, f, f->sources[k]);
+            wf_keyset sk = {{0}, 0};
+            wf_keys_of(wf, sp, &sk);
             bool ok;
-            if (f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR)
-                ok = sp == in || sp < 0 || wf_plate_ancestor(wf, sp, f->sink_plate);
-            else
-                ok = wf_plate_ancestor(wf, sp, in);
+            int reads_at = in;
+            if (over_kind) {
+                /* Its input plate's streams, or streams at the sink's value. */
+                reads_at = f->sink_plate;
+                wf_keyset sink = {{0}, 0};
+                wf_keys_of(wf, f->sink_plate, &sink);
+                ok = sp == in || wf_plate_keys_are(wf, sp, &inkeys) || wf_keys_subset(&sk, &sink);
+            } else {
+                ok = wf_keys_subset(&sk, &inkeys);
+            }
             if (!ok) {
+                char a[300], b[300];
                 wf_line(p->errors,
-                        "%s:%d: source %s is on plate %s, which the %s tool %s cannot read "
-                        "for plate %s",
+                        "%s:%d: source %s is on plate %s (keys: %s), which the %s tool %s cannot "
+                        "read for plate %s (keys: %s): every key of a source's plate must be a "
+                        "key of the factor's plate",
                         p->file, f->line, f->sources[k], sp >= 0 ? wf->plates[sp].id : "[]",
-                        f->def->kind == HS_TOOL_AGGREGATE ? "aggregate"
-                        : f->def->kind == HS_TOOL_MULTI   ? "multi-output"
-                                                          : "plain",
-                        f->tool, in >= 0 ? wf->plates[in].id : "[] (global)");
+                        wf_keys_text(wf, sp, a, sizeof a), wf_kind_name(f->def), f->tool,
+                        reads_at >= 0 ? wf->plates[reads_at].id : "[] (global)",
+                        wf_keys_text(wf, reads_at, b, sizeof b));
                 p->nerrors++;
             }
         }
@@ -888,11 +1229,17 @@ static void wf_bindings(wfp *p)
             hs_buf_puts(&b, ",\"over\":");
             hs_json_put_string(&b, f->over, strlen(f->over));
         }
-        if (f->sink_plate >= 0) {
+        if (f->sink_plate >= 0 && wf->plates[f->sink_plate].nmembers == 0) {
             hs_buf_puts(&b, ",\"plate\":");
             hs_json_put_string(
                 &b, wf->plates[f->sink_plate].meta ? wf->plates[f->sink_plate].meta : "",
                 wf->plates[f->sink_plate].meta ? strlen(wf->plates[f->sink_plate].meta) : 0);
+        } else if (f->sink_plate >= 0) {
+            /* A product plate: its keys. */
+            char keys[300];
+            wf_keys_text(wf, f->sink_plate, keys, sizeof keys);
+            hs_buf_puts(&b, ",\"plates\":");
+            hs_json_put_string(&b, keys, strlen(keys));
         }
         hs_buf_puts(&b, ",\"sources\":[");
         for (size_t k = 0; k < f->nsources + 2; k++) {
@@ -998,9 +1345,9 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
     hs_buf_free(&keybuf);
     if (!keys_ok)
         goto done;
-    static const char *const top[] = {"id",       "name",    "owner",   "description",
-                                      "online",   "plates",  "inputs",  "factors",
-                                      "job_span", "monitor", "schemas", NULL};
+    static const char *const top[] = {"id",      "name",   "owner",   "description", "online",
+                                      "plates",  "inputs", "factors", "job_span",    "monitor",
+                                      "schemas", "meta",   NULL};
     for (size_t i = 0; i < hs_ynode_len(root); i++) {
         const char *k = hs_ynode_text(hs_ynode_key(root, i), NULL);
         bool known = false;
@@ -1008,8 +1355,8 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
             known = strcmp(*x, k) == 0;
         if (!known)
             wf_err(&p, hs_ynode_key(root, i),
-                   "unknown key '%s' (id, name, owner, description, online, plates, inputs, "
-                   "factors, job_span, schemas)",
+                   "unknown key '%s' (id, name, owner, description, online, meta, plates, "
+                   "inputs, factors, job_span, schemas)",
                    k);
     }
     const hs_ynode *n;
@@ -1028,6 +1375,12 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
     if ((n = hs_ynode_get(root, "job_span")) != NULL &&
         wf_duration(&p, n, "job_span", &wf->job_span_us) && wf->job_span_us <= 0)
         wf_err(&p, n, "job_span must be positive");
+    if (hs_meta_create(&wf->meta) != HS_OK) {
+        wf_err(&p, root, "out of memory");
+        goto done;
+    }
+    if ((n = hs_ynode_get(root, "meta")) != NULL && !hs_ynode_is_null(n))
+        wf_parse_meta(&p, n, "");
     if ((n = hs_ynode_get(root, "plates")) != NULL && !hs_ynode_is_null(n))
         wf_parse_plates(&p, n);
     if ((n = hs_ynode_get(root, "inputs")) != NULL && !hs_ynode_is_null(n))
@@ -1084,12 +1437,17 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
             }
         }
     }
+    /* A plate without values that no factor creates selects its values from the tree. */
     for (size_t i = 0; i < wf->nplates; i++) {
         bool created = false;
         for (size_t k = 0; k < wf->nfactors; k++)
             created = created || wf->factors[k].output_plate_idx == (int)i;
-        if (wf->plates[i].dynamic && !created) {
-            wf_line(errors, "%s:%d: plate %s has no values and no plate-creation factor makes them",
+        if (wf->plates[i].dynamic && !created)
+            wf->plates[i].dynamic = false;
+        if (wf->plates[i].match != NULL && created) {
+            wf_line(errors,
+                    "%s:%d: plate %s: match selects values of the meta-data tree, but a "
+                    "plate-creation factor makes this plate's values",
                     p.file, wf->plates[i].line, wf->plates[i].id);
             p.nerrors++;
         }
@@ -1123,6 +1481,8 @@ void hs_workflow_destroy(hs_workflow *wf)
         hs_free(pl->id);
         hs_free(pl->meta);
         hs_free(pl->parent);
+        hs_free(pl->match);
+        hs_free(pl->members);
         wf_free_names(pl->values, pl->nvalues);
     }
     hs_free(wf->plates);
@@ -1151,7 +1511,25 @@ void hs_workflow_destroy(hs_workflow *wf)
     hs_free(wf->dyn);
     hs_free(wf->schemas_mp);
     hs_free(wf->text);
+    hs_meta_destroy(wf->meta);
     hs_free(wf);
+}
+
+void hs_workflow_set_tree(hs_workflow *wf, const hs_meta_tree *tree)
+{
+    wf->tree = tree;
+}
+
+bool hs_workflow_uses_tree(const hs_workflow *wf)
+{
+    const hs_meta_tree *t = wf->tree != NULL ? wf->tree : wf->meta;
+    for (size_t i = 0; i < wf->nplates; i++) {
+        const hs_wf_plate *pl = &wf->plates[i];
+        if (pl->nmembers == 0 && !pl->dynamic &&
+            (pl->nvalues == 0 || pl->match != NULL || hs_meta_has_tag(t, pl->meta)))
+            return true;
+    }
+    return false;
 }
 
 /* ------------------------------------------------------------------ plate values */
@@ -1167,6 +1545,18 @@ void hs_pv_list_free(hs_pv *pvs, size_t n)
         hs_free(pvs[i].text);
     }
     hs_free(pvs);
+}
+
+/* Frees the pairs and text of one value (not the value itself). */
+static void hs_pv_list_free_one(hs_pv *pv)
+{
+    for (size_t k = 0; k < pv->n; k++) {
+        hs_free(pv->pairs[k].key);
+        hs_free(pv->pairs[k].value);
+    }
+    hs_free(pv->pairs);
+    hs_free(pv->text);
+    memset(pv, 0, sizeof *pv);
 }
 
 static int pv_cmp(const void *a, const void *b)
@@ -1215,6 +1605,134 @@ static const struct hs_wf_dyn *wf_dyn_find(const hs_workflow *wf, int plate, con
     return NULL;
 }
 
+/* Whether two plate values agree on every key they share. */
+static bool pv_compatible(const hs_pv *a, const hs_pv *b)
+{
+    for (size_t i = 0; i < a->n; i++)
+        for (size_t k = 0; k < b->n; k++)
+            if (strcmp(a->pairs[i].key, b->pairs[k].key) == 0 &&
+                strcmp(a->pairs[i].value, b->pairs[k].value) != 0)
+                return false;
+    return true;
+}
+
+/* The union of the pairs of two compatible values, sorted, with its text. */
+static int pv_union(const hs_pv *a, const hs_pv *b, hs_pv *out)
+{
+    int rc = pv_make(a, NULL, NULL, out);
+    for (size_t k = 0; rc == HS_OK && k < b->n; k++) {
+        bool have = false;
+        for (size_t i = 0; i < a->n && !have; i++)
+            have = strcmp(a->pairs[i].key, b->pairs[k].key) == 0;
+        if (have)
+            continue;
+        hs_pv next;
+        rc = pv_make(out, b->pairs[k].key, b->pairs[k].value, &next);
+        hs_pv_list_free_one(out);
+        *out = next;
+    }
+    return rc;
+}
+
+/* A growing list of plate values. */
+typedef struct pv_list {
+    hs_pv *v; /* owned */
+    size_t n, cap;
+} pv_list;
+
+/* Appends parent + (key, value); HS_OK or HS_ERR_NOMEM. */
+static int pv_list_push(pv_list *l, const hs_pv *parent, const char *key, const char *value)
+{
+    if (hs_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v, 16) != HS_OK)
+        return HS_ERR_NOMEM;
+    int rc = pv_make(parent, key, value, &l->v[l->n]);
+    l->n++; /* freed with the list even when incomplete */
+    return rc;
+}
+
+/* The values of a product plate: its members' values joined on the keys they share. */
+static int wf_product_values(const hs_workflow *wf, const hs_wf_plate *pl, pv_list *out)
+{
+    hs_pv *acc = NULL;
+    size_t nacc = 0;
+    int rc = hs_workflow_plate_values(wf, pl->members[0], &acc, &nacc);
+    for (size_t m = 1; rc == HS_OK && m < pl->nmembers; m++) {
+        hs_pv *vals = NULL;
+        size_t nv = 0;
+        rc = hs_workflow_plate_values(wf, pl->members[m], &vals, &nv);
+        pv_list next = {NULL, 0, 0};
+        for (size_t i = 0; rc == HS_OK && i < nacc; i++)
+            for (size_t k = 0; rc == HS_OK && k < nv; k++) {
+                if (!pv_compatible(&acc[i], &vals[k]))
+                    continue;
+                if (hs_grow(&next.v, &next.cap, next.n + 1, sizeof *next.v, 16) != HS_OK) {
+                    rc = HS_ERR_NOMEM;
+                    break;
+                }
+                rc = pv_union(&acc[i], &vals[k], &next.v[next.n]);
+                next.n++;
+            }
+        hs_pv_list_free(vals, nv);
+        hs_pv_list_free(acc, nacc);
+        acc = next.v;
+        nacc = next.n;
+    }
+    out->v = acc;
+    out->n = out->cap = nacc;
+    return rc;
+}
+
+/*
+ * The tree's nodes tagged with the plate's key, as lists by their parent's
+ * plate value: by_parent gives the first node index + 1, next[i] the one
+ * after node i (+ 1, 0 at the end).
+ */
+typedef struct wf_tree_kids {
+    hs_map by_parent;
+    size_t *next, *last; /* owned, one per tree node */
+} wf_tree_kids;
+
+static void wf_tree_kids_free(wf_tree_kids *k)
+{
+    hs_map_free(&k->by_parent);
+    hs_free(k->next);
+    hs_free(k->last);
+}
+
+static int wf_tree_kids_index(wf_tree_kids *k, const hs_meta_tree *t, const char *tag)
+{
+    size_t n = hs_meta_count(t);
+    hs_map_init(&k->by_parent);
+    k->next = hs_calloc(n ? n : 1, sizeof *k->next);
+    k->last = hs_calloc(n ? n : 1, sizeof *k->last);
+    if (k->next == NULL || k->last == NULL)
+        return HS_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        hs_meta_node m = hs_meta_at(t, i);
+        if (strcmp(m.tag, tag) != 0)
+            continue;
+        uintptr_t head = (uintptr_t)hs_map_get(&k->by_parent, m.parent_pv);
+        if (head == 0) {
+            if (hs_map_put(&k->by_parent, m.parent_pv, (void *)(uintptr_t)(i + 1), NULL) != HS_OK)
+                return HS_ERR_NOMEM;
+            k->last[i] = i;
+        } else {
+            k->next[k->last[head - 1]] = i + 1;
+            k->last[head - 1] = i;
+        }
+    }
+    return HS_OK;
+}
+
+/* Whether a listed or tree value passes the plate's filters (listed: a map of the list, or NULL).
+ */
+static bool wf_value_kept(const hs_wf_plate *pl, const hs_map *listed, const char *value)
+{
+    if (listed != NULL && hs_map_get(listed, value) == NULL)
+        return false;
+    return pl->match == NULL || fnmatch(pl->match, value, 0) == 0;
+}
+
 int hs_workflow_plate_values(const hs_workflow *wf, int plate, hs_pv **out, size_t *n)
 {
     *out = NULL;
@@ -1228,40 +1746,62 @@ int hs_workflow_plate_values(const hs_workflow *wf, int plate, hs_pv **out, size
         return pv_make(NULL, NULL, NULL, &(*out)[0]);
     }
     const hs_wf_plate *pl = &wf->plates[plate];
+    pv_list l = {NULL, 0, 0};
+    if (pl->nmembers > 0) {
+        int rc = wf_product_values(wf, pl, &l);
+        if (rc != HS_OK) {
+            hs_pv_list_free(l.v, l.n);
+            return rc;
+        }
+        *out = l.v;
+        *n = l.n;
+        return HS_OK;
+    }
     hs_pv *parents = NULL;
     size_t np = 0;
     int rc = hs_workflow_plate_values(wf, pl->parent_idx, &parents, &np);
     if (rc != HS_OK)
         return rc;
-    size_t cap = 16, cnt = 0;
-    hs_pv *v = hs_calloc(cap, sizeof *v);
-    if (v == NULL)
-        rc = HS_ERR_NOMEM;
+    /* From the tree: a plate that lists no values, or whose key the tree has. */
+    const hs_meta_tree *tree = wf->tree != NULL ? wf->tree : wf->meta;
+    bool from_tree =
+        !pl->dynamic && (pl->nvalues == 0 || pl->match != NULL || hs_meta_has_tag(tree, pl->meta));
+    hs_map listed;
+    hs_map_init(&listed);
+    bool have_listed = from_tree && pl->nvalues > 0;
+    for (size_t k = 0; have_listed && rc == HS_OK && k < pl->nvalues; k++)
+        rc = hs_map_put(&listed, pl->values[k], pl->values[k], NULL);
+    wf_tree_kids kids = {0};
+    if (rc == HS_OK && from_tree)
+        rc = wf_tree_kids_index(&kids, tree, pl->meta);
     for (size_t i = 0; rc == HS_OK && i < np; i++) {
+        if (from_tree) {
+            uintptr_t first = (uintptr_t)hs_map_get(&kids.by_parent, parents[i].text);
+            for (size_t c = first; rc == HS_OK && c != 0; c = kids.next[c - 1]) {
+                hs_meta_node m = hs_meta_at(tree, c - 1);
+                if (wf_value_kept(pl, have_listed ? &listed : NULL, m.value))
+                    rc = pv_list_push(&l, &parents[i], pl->meta, m.value);
+            }
+            continue;
+        }
         const struct hs_wf_dyn *d = wf_dyn_find(wf, plate, parents[i].text);
         size_t own = pl->nvalues + (d ? d->n : 0);
         for (size_t k = 0; rc == HS_OK && k < own; k++) {
             const char *val = k < pl->nvalues ? pl->values[k] : d->values[k - pl->nvalues];
-            if (cnt == cap) {
-                hs_pv *nv = hs_realloc(v, cap * 2 * sizeof *nv);
-                if (nv == NULL) {
-                    rc = HS_ERR_NOMEM;
-                    break;
-                }
-                v = nv;
-                cap *= 2;
-            }
-            rc = pv_make(&parents[i], pl->meta, val, &v[cnt]);
-            cnt++;
+            if (pl->match == NULL || fnmatch(pl->match, val, 0) == 0)
+                rc = pv_list_push(&l, &parents[i], pl->meta, val);
         }
     }
+    if (from_tree)
+        wf_tree_kids_free(&kids);
+    hs_map_free(&listed);
     hs_pv_list_free(parents, np);
     if (rc != HS_OK) {
-        hs_pv_list_free(v, cnt);
+        hs_pv_list_free(l.v, l.n);
         return rc;
     }
-    *out = v;
-    *n = cnt;
+    *out = l.v;
+    *n = l.n;
     return HS_OK;
 }
 
@@ -1318,12 +1858,11 @@ static int wf_stream(const hs_workflow *wf, const char *node, int plate, const h
 {
     hs_meta_pair pairs[HS_SID_MAX_PAIRS];
     size_t n = 0;
-    for (int x = plate; x >= 0; x = wf->plates[x].parent_idx) {
-        const char *key = wf->plates[x].meta;
-        for (size_t i = 0; pv != NULL && i < pv->n; i++)
-            if (strcmp(pv->pairs[i].key, key) == 0 && n < HS_SID_MAX_PAIRS)
-                pairs[n++] = pv->pairs[i];
-    }
+    wf_keyset keys = {{0}, 0};
+    wf_keys_of(wf, plate, &keys);
+    for (size_t i = 0; pv != NULL && i < pv->n; i++)
+        if (wf_keys_has(&keys, pv->pairs[i].key) && n < HS_SID_MAX_PAIRS)
+            pairs[n++] = pv->pairs[i];
     return hs_streamid_create(out, node, pairs, n);
 }
 

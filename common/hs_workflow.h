@@ -18,6 +18,7 @@
 
 #include "hs_buf.h"
 #include "hs_interval.h"
+#include "hs_meta.h"
 #include "hs_streamid.h"
 #include "hs_tool.h"
 
@@ -32,14 +33,28 @@ typedef struct hs_pv {
     char *text; /* owned "house=1/room=kitchen", "" for the global value */
 } hs_pv;
 
+/*
+ * A plate. Its values, below each value of its parent plate, come from one
+ * of three places (docs/MODEL.md section 1, ARCHITECTURE.md "Plates"):
+ * - a plate-creation factor (dynamic), plus any values listed;
+ * - the meta-data tree, when the plate lists no values or the tree has
+ *   nodes tagged with its key: the tree's children of the parent value,
+ *   kept when listed (if values are listed) and when matching `match`;
+ * - otherwise the listed values below every parent value.
+ * A product plate (a node on several plates, `plates: [T, V]`) has no key
+ * of its own: its values join its members' values on the keys they share.
+ */
 typedef struct hs_wf_plate {
-    char *id;       /* "H.R" */
-    char *meta;     /* meta-data key: "room" */
+    char *id;       /* "H.R"; a product plate's is "[T, V]" */
+    char *meta;     /* meta-data key: "room"; NULL for a product plate */
     char *parent;   /* parent plate id or NULL */
     int parent_idx; /* index of the parent or -1 */
     char **values;  /* declared values */
     size_t nvalues;
+    char *match;  /* glob a tree value must match, or NULL */
     bool dynamic; /* values are created by a plate-creation factor */
+    int *members; /* product plate: its plates (owned), else NULL */
+    size_t nmembers;
     int line;
 } hs_wf_plate;
 
@@ -59,6 +74,13 @@ typedef struct hs_wf_factor {
     char *splitting;    /* splitting node, or NULL */
     char *output_plate; /* plate creation: the plate whose values it creates */
     int output_plate_idx;
+    /*
+     * The plate whose values the factor's main source is read on: the sink
+     * plate (plain), the parent of the output plate (multi-output, plate
+     * creation), the plate whose keys are the sink's and `over` (aggregate,
+     * selector: any level of the sink's ancestry, docs/MODEL.md section 3).
+     */
+    int in_plate;
     int64_t lookback_us;    /* data before a job's interval that the tool reads */
     const hs_tool_def *def; /* borrowed from the registry */
     char *binding;          /* owned JSON: tool, major.minor, params, sources' bindings */
@@ -94,6 +116,10 @@ typedef struct hs_workflow {
     /* Values of dynamic plates, by "<parent value text>" -> list of values. */
     struct hs_wf_dyn *dyn;
     size_t ndyn;
+    /* The `meta:` block: the tree nodes the file declares (owned; empty without one). */
+    hs_meta_tree *meta;
+    /* The tree plates select from (borrowed): the stack's, or NULL for the file's own. */
+    const hs_meta_tree *tree;
 } hs_workflow;
 
 /*
@@ -105,6 +131,23 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
                       const hs_tool_registry *tools, hs_workflow **out, hs_buf *errors);
 
 void hs_workflow_destroy(hs_workflow *wf);
+
+/*
+ * Makes the plates of wf select from tree (borrowed; it must outlive wf or
+ * be set again), instead of the file's own `meta:` block. The scheduler
+ * gives the stack's tree, into which it has merged the block.
+ */
+void hs_workflow_set_tree(hs_workflow *wf, const hs_meta_tree *tree);
+
+/* Whether some plate of wf selects values from the meta-data tree. */
+bool hs_workflow_uses_tree(const hs_workflow *wf);
+
+/*
+ * The meta-data keys of a plate (its own and its ancestors', or its
+ * members' for a product plate) into keys[0..*n), borrowed; at most
+ * 2 * HS_SID_MAX_PAIRS. The global plate (-1) has none.
+ */
+void hs_workflow_plate_keys(const hs_workflow *wf, int plate, const char **keys, size_t *n);
 
 /* Index of a factor by sink name (or plate-creation output plate), -1 when none. */
 int hs_workflow_producer(const hs_workflow *wf, const char *node);

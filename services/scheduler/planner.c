@@ -324,16 +324,6 @@ static bool planner__plate_at_or_above(const hs_workflow *wf, int a, int b)
     return false;
 }
 
-/* The child plate of f's sink plate keyed by f's `over` key, or -1. */
-static int planner__over_plate(const hs_workflow *wf, const hs_wf_factor *fa)
-{
-    for (size_t i = 0; fa->over != NULL && i < wf->nplates; i++)
-        if (wf->plates[i].parent_idx == fa->sink_plate && wf->plates[i].meta != NULL &&
-            strcmp(wf->plates[i].meta, fa->over) == 0)
-            return (int)i;
-    return -1;
-}
-
 /* Whether two plate values agree on every key they share. */
 static bool planner__pv_compatible(const hs_pv *a, const hs_pv *b)
 {
@@ -355,7 +345,7 @@ bool planner_waits_for_plate(const planner_wf *w, size_t f, size_t u, size_t g, 
         return false;
     if (fa->def->kind != HS_TOOL_AGGREGATE && fa->def->kind != HS_TOOL_SELECTOR)
         return false;
-    int over = planner__over_plate(wf, fa);
+    int over = fa->in_plate; /* the plate aggregated over */
     /* g creates values of the plate aggregated over, or of one between it and f's sink plate. */
     if (over < 0 || !planner__plate_at_or_above(wf, ga->output_plate_idx, over) ||
         planner__plate_at_or_above(wf, ga->output_plate_idx, fa->sink_plate))
