@@ -806,7 +806,7 @@ int hs_tool_version_parse(const char *v, int *major, int *minor, int *patch)
 /* ------------------------------------------------------------------ registry */
 
 struct hs_tool_registry {
-    const hs_tool_def **defs; /* sorted by name */
+    const hs_tool_def **defs; /* borrowed; by name, then newest version first */
     size_t n, cap;
     void **handles; /* dlopen handles of plugins */
     size_t nh;
@@ -829,6 +829,40 @@ void hs_tool_registry_destroy(hs_tool_registry *r)
     hs_free(r);
 }
 
+/*
+ * Order of the registry: name ascending, then version descending (major,
+ * minor, patch), so that the first entry of a name is its newest version.
+ * Versions of registered definitions were parsed when they were added.
+ */
+static int hs__reg_cmp(const hs_tool_def *a, const hs_tool_def *b)
+{
+    int c = strcmp(a->name, b->name);
+    if (c != 0)
+        return c;
+    int am = 0, an = 0, ap = 0, bm = 0, bn = 0, bp = 0;
+    (void)hs_tool_version_parse(a->version, &am, &an, &ap);
+    (void)hs_tool_version_parse(b->version, &bm, &bn, &bp);
+    if (am != bm)
+        return am > bm ? -1 : 1;
+    if (an != bn)
+        return an > bn ? -1 : 1;
+    return ap > bp ? -1 : ap < bp ? 1 : 0;
+}
+
+/* Index of the first (newest) definition named name, or r->n. */
+static size_t hs__reg_first(const hs_tool_registry *r, const char *name)
+{
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(r->defs[mid]->name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < r->n && strcmp(r->defs[lo]->name, name) == 0 ? lo : r->n;
+}
+
 int hs_tool_registry_add(hs_tool_registry *r, const hs_tool_def *def)
 {
     if (def == NULL || def->name == NULL || def->version == NULL)
@@ -839,10 +873,17 @@ int hs_tool_registry_add(hs_tool_registry *r, const hs_tool_def *def)
     if (hs_streamid_check_part(def->name, strlen(def->name), "name") != HS_OK)
         return hs_err_set(HS_ERR_INVAL, "tool name '%s' is not usable in topics", def->name);
     size_t i = 0;
-    while (i < r->n && strcmp(r->defs[i]->name, def->name) < 0)
+    while (i < r->n && hs__reg_cmp(r->defs[i], def) < 0)
         i++;
-    if (i < r->n && strcmp(r->defs[i]->name, def->name) == 0)
-        return hs_err_set(HS_ERR_EXISTS, "tool %s is defined twice", def->name);
+    /* Streams are bound to major.minor: two patches of one binding cannot be told apart. */
+    for (size_t k = hs__reg_first(r, def->name);
+         k < r->n && strcmp(r->defs[k]->name, def->name) == 0; k++) {
+        int km, kn, kp;
+        if (hs_tool_version_parse(r->defs[k]->version, &km, &kn, &kp) == HS_OK && km == a &&
+            kn == b)
+            return hs_err_set(HS_ERR_EXISTS, "tool %s version %d.%d is defined twice (%s and %s)",
+                              def->name, a, b, r->defs[k]->version, def->version);
+    }
     if (hs_grow(&r->defs, &r->cap, r->n + 1, sizeof *r->defs, 64) != HS_OK)
         return HS_ERR_NOMEM;
     memmove(&r->defs[i + 1], &r->defs[i], (r->n - i) * sizeof *r->defs);
@@ -853,18 +894,34 @@ int hs_tool_registry_add(hs_tool_registry *r, const hs_tool_def *def)
 
 const hs_tool_def *hs_tool_registry_find(const hs_tool_registry *r, const char *name)
 {
-    size_t lo = 0, hi = r->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(r->defs[mid]->name, name);
-        if (c == 0)
-            return r->defs[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    size_t i = hs__reg_first(r, name);
+    return i < r->n ? r->defs[i] : NULL;
+}
+
+const hs_tool_def *hs_tool_registry_find_version(const hs_tool_registry *r, const char *name,
+                                                 const char *version)
+{
+    int a, b, c;
+    if (version == NULL || hs_tool_version_parse(version, &a, &b, &c) != HS_OK)
+        return NULL;
+    for (size_t k = hs__reg_first(r, name); k < r->n && strcmp(r->defs[k]->name, name) == 0; k++) {
+        int km, kn, kp;
+        if (hs_tool_version_parse(r->defs[k]->version, &km, &kn, &kp) == HS_OK && km == a &&
+            kn == b)
+            return r->defs[k];
     }
     return NULL;
+}
+
+int hs_tool_registry_versions(const hs_tool_registry *r, const char *name, hs_buf *out)
+{
+    int rc = HS_OK;
+    for (size_t k = hs__reg_first(r, name);
+         rc == HS_OK && k < r->n && strcmp(r->defs[k]->name, name) == 0; k++)
+        rc =
+            hs_buf_printf(out, "%s%s", k > 0 && strcmp(r->defs[k - 1]->name, name) == 0 ? ", " : "",
+                          r->defs[k]->version);
+    return rc;
 }
 
 size_t hs_tool_registry_count(const hs_tool_registry *r)

@@ -254,11 +254,33 @@ typedef struct hs_tool_registry hs_tool_registry;
 
 int hs_tool_registry_create(hs_tool_registry **out);
 void hs_tool_registry_destroy(hs_tool_registry *r);
-/* Adds a tool (borrowed; must outlive the registry). HS_ERR_EXISTS for a duplicate name. */
+/*
+ * The registry is keyed by (name, major.minor): several versions of one tool
+ * may be registered side by side (a stream is bound to major.minor, so the
+ * results of two versions never mix).
+ *
+ * Adds a tool version (borrowed; must outlive the registry). HS_ERR_EXISTS
+ * when the name already has a version with the same major.minor (the patch
+ * does not count); HS_ERR_INVAL for a missing name or a bad version.
+ */
 int hs_tool_registry_add(hs_tool_registry *r, const hs_tool_def *def);
+/* The newest version of the tool name (borrowed), or NULL when there is none. */
 const hs_tool_def *hs_tool_registry_find(const hs_tool_registry *r, const char *name);
+/*
+ * The version of tool name whose major.minor is the one of version
+ * ("1.0" or "1.0.3": the patch may differ), borrowed; NULL when the tool
+ * has no such version or version is not major.minor[.patch].
+ */
+const hs_tool_def *hs_tool_registry_find_version(const hs_tool_registry *r, const char *name,
+                                                 const char *version);
+/*
+ * Appends the versions of tool name to out, newest first, separated by ", "
+ * ("1.0.0, 0.0.1"; nothing for an unknown name). HS_OK or the buffer's error.
+ */
+int hs_tool_registry_versions(const hs_tool_registry *r, const char *name, hs_buf *out);
+/* Number of tool versions (a tool with two versions counts twice). */
 size_t hs_tool_registry_count(const hs_tool_registry *r);
-/* Tools in name order. */
+/* Tool versions in name order, the newest version of a name first; NULL out of range. */
 const hs_tool_def *hs_tool_registry_at(const hs_tool_registry *r, size_t i);
 
 /*

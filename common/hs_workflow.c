@@ -754,22 +754,29 @@ static void wf_parse_factor(wfp *p, const hs_ynode *n, hs_wf_factor *f)
                f->tool);
         return;
     }
-    int maj, min, pat, dmaj, dmin, dpat;
-    hs_tool_version_parse(f->def->version, &dmaj, &dmin, &dpat);
+    /* A pinned version takes that version's definition; a bare name the newest. */
     if (version != NULL) {
+        int maj, min, pat;
         size_t vl;
         const char *vt = hs_ynode_text(version, &vl);
+        const hs_tool_def *pinned = NULL;
         if (vt == NULL || hs_tool_version_parse(vt, &maj, &min, &pat) != HS_OK) {
             wf_err(p, version, "version '%s' is not major.minor or major.minor.patch",
                    vt ? vt : "?");
-        } else if (maj != dmaj || min != dmin) {
+        } else if ((pinned = hs_tool_registry_find_version(p->tools, f->tool, vt)) == NULL) {
+            hs_buf avail;
+            hs_buf_init(&avail, 0);
+            if (hs_tool_registry_versions(p->tools, f->tool, &avail) != HS_OK)
+                hs_buf_reset(&avail);
             wf_err(p, version,
-                   "tool %s version %d.%d is asked for; version %s is available (patch versions "
-                   "may differ, major.minor must match)",
-                   f->tool, maj, min, f->def->version);
+                   "tool %s has no version %d.%d; versions available: %s (patch versions may "
+                   "differ, major.minor must match)",
+                   f->tool, maj, min, avail.len > 0 ? hs_buf_cstr(&avail) : "?");
+            hs_buf_free(&avail);
         } else {
             char buf[32];
             snprintf(buf, sizeof buf, "%d.%d", maj, min);
+            f->def = pinned;
             f->version = hs_strdup(buf);
         }
     }

@@ -96,9 +96,12 @@ static const hsctl_cli_cmd c_jobs[] = {
      "failed ones) and --factor N (only factor N's, the F column: 1 or f1) select."},
     END};
 static const hsctl_cli_cmd c_tool[] = {
-    {"ls", "[--json]", "the tools a factor can use (built in, and the stack's plugin_dir)",
+    {"ls", "[--json]",
+     "the tools a factor can use (built in, and the stack's plugin_dir), one line per version",
      "--json", HSCTL_ARG_NONE, NULL},
-    {"show", "NAME", "a tool's sources, parameters and documentation", "", HSCTL_ARG_TOOL, NULL},
+    {"show", "NAME [VERSION]",
+     "a tool's sources, parameters and documentation (the newest version, or VERSION)", "",
+     HSCTL_ARG_TOOL, NULL},
     END};
 static const hsctl_cli_cmd c_ctl[] = {
     {NULL, "SERVICE-ID COMMAND [NAME [VALUE]]",
@@ -374,7 +377,7 @@ int hsctl_cli_completion_bash(hs_buf *out)
         "        stream) \"${COMP_WORDS[0]}\" \"$@\" stream ls \"$typed\" 2>/dev/null ;;\n"
         "        workflow) \"${COMP_WORDS[0]}\" \"$@\" workflow ls 2>/dev/null ;;\n"
         "        tool) \"${COMP_WORDS[0]}\" \"$@\" tool ls 2>/dev/null ;;\n"
-        "    esac | awk 'NR > 1 && $1 !~ /^\\(/ && $3 != \"more\" { print $1 }'\n"
+        "    esac | awk 'NR > 1 && $1 !~ /^\\(/ && $3 != \"more\" && !seen[$1]++ { print $1 }'\n"
         "}\n"
         "_hsctl() {\n"
         "    local cur=${COMP_WORDS[COMP_CWORD]}\n"

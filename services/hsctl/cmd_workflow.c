@@ -1139,8 +1139,8 @@ static const char *kind_name(hs_tool_kind k)
     return "?";
 }
 
-/* tool ls --json: one JSON line per tool. HS_OK or the buffer's error. */
-static int tool_json(const hs_tool_def *d, hs_buf *j)
+/* tool ls --json: one JSON line per tool version. HS_OK or the buffer's error. */
+static int tool_json(const hs_tool_def *d, bool newest, hs_buf *j)
 {
     int rc = hs_buf_puts(j, "{\"name\":");
     if (rc == HS_OK)
@@ -1150,7 +1150,9 @@ static int tool_json(const hs_tool_def *d, hs_buf *j)
     if (rc == HS_OK)
         rc = hs_json_put_string(j, d->version, strlen(d->version));
     if (rc == HS_OK)
-        rc = hs_buf_printf(j, ",\"kind\":\"%s\",\"summary\":", kind_name(d->kind));
+        rc = hs_buf_printf(j,
+                           ",\"newest\":%s,\"kind\":\"%s\",\"summary\":", newest ? "true" : "false",
+                           kind_name(d->kind));
     if (rc == HS_OK)
         rc = hs_json_put_string(j, d->summary ? d->summary : "",
                                 d->summary ? strlen(d->summary) : 0);
@@ -1159,22 +1161,27 @@ static int tool_json(const hs_tool_def *d, hs_buf *j)
     return rc;
 }
 
-/* tool ls [--json]: the registered tools, as a table or as JSON lines. */
+/*
+ * tool ls [--json]: every registered version of every tool, one line each
+ * (the registry's order: by name, the newest version first and marked), as a
+ * table or as JSON lines.
+ */
 static int tool_list(hs_tool_registry *r, bool json)
 {
     hsctl_table t;
-    const char *heads[4] = {"TOOL", "VERSION", "KIND", "SUMMARY"};
-    if (!json && hsctl_table_init(&t, 4, heads, NULL) != HS_OK)
+    const char *heads[5] = {"TOOL", "VERSION", "NEWEST", "KIND", "SUMMARY"};
+    if (!json && hsctl_table_init(&t, 5, heads, NULL) != HS_OK)
         return hsctl_fail(HSCTL_SYSTEM, "out of memory");
     hs_buf j;
     hs_buf_init(&j, 0);
     int rc = HS_OK;
     for (size_t i = 0; rc == HS_OK && i < hs_tool_registry_count(r); i++) {
         const hs_tool_def *d = hs_tool_registry_at(r, i);
+        bool newest = hs_tool_registry_find(r, d->name) == d;
         if (json) {
-            rc = tool_json(d, &j);
+            rc = tool_json(d, newest, &j);
         } else {
-            const char *row[4] = {d->name, d->version, kind_name(d->kind),
+            const char *row[5] = {d->name, d->version, newest ? "yes" : "no", kind_name(d->kind),
                                   d->summary ? d->summary : ""};
             rc = hsctl_table_add(&t, row);
         }
@@ -1192,7 +1199,7 @@ int cmd_tool(hsctl *h, int argc, char **argv)
     /* main checked the command word: ls (also when none is given) or show. */
     bool show = argc >= 2 && strcmp(argv[1], "show") == 0;
     bool json = false;
-    const char *name = NULL;
+    const char *name = NULL, *version = NULL;
     for (int i = argc >= 2 && argv[1][0] != '-' ? 2 : 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--json") == 0 && !show)
@@ -1201,18 +1208,43 @@ int cmd_tool(hsctl *h, int argc, char **argv)
             continue;
         else if (show && name == NULL)
             name = argv[i];
+        else if (show && version == NULL)
+            version = argv[i];
         else
             return hsctl_fail(HSCTL_USER, "unexpected argument '%s' (hsctl help tool)", argv[i]);
     }
     if (!show)
         return tool_list(r, json);
     if (name == NULL)
-        return hsctl_fail(HSCTL_USER, "usage: hsctl tool show NAME");
+        return hsctl_fail(HSCTL_USER, "usage: hsctl tool show NAME [VERSION]");
     const hs_tool_def *d = hs_tool_registry_find(r, name);
     if (d == NULL)
         return hsctl_fail(HSCTL_USER, "unknown tool '%s' (hsctl tool ls lists them)", name);
+    hs_buf versions;
+    hs_buf_init(&versions, 0);
+    if (hs_tool_registry_versions(r, name, &versions) != HS_OK) {
+        hs_buf_free(&versions);
+        return hsctl_fail(HSCTL_SYSTEM, "out of memory");
+    }
+    if (version != NULL) {
+        int a, b, c;
+        if (hs_tool_version_parse(version, &a, &b, &c) != HS_OK) {
+            hs_buf_free(&versions);
+            return hsctl_fail(HSCTL_USER, "version '%s' is not major.minor or major.minor.patch",
+                              version);
+        }
+        d = hs_tool_registry_find_version(r, name, version);
+        if (d == NULL) {
+            int out = hsctl_fail(HSCTL_USER, "tool %s has no version %d.%d; versions available: %s",
+                                 name, a, b, hs_buf_cstr(&versions));
+            hs_buf_free(&versions);
+            return out;
+        }
+    }
     printf("%s %s (%s)\n%s\n\n", d->name, d->version, kind_name(d->kind),
            d->summary ? d->summary : "");
+    printf("versions: %s (newest first)\n", hs_buf_cstr(&versions));
+    hs_buf_free(&versions);
     if (d->max_sources < 0)
         printf("sources: at least %d\n", d->min_sources);
     else if (d->min_sources == d->max_sources)

@@ -386,8 +386,9 @@ static void rt_on_job(rt_worker *w, hs_mqtt_msg *m)
     const hs_proto_job *pj = &j.msg.job;
     int64_t started = hs_time_now_us(), t0 = hs_time_mono_us();
     char error[700] = "";
-    const hs_tool_def *def = hs_tool_registry_find(rt->tools, pj->tool);
-    int maj = 0, min = 0, pat = 0, wmaj = 0, wmin = 0, wpat = 0;
+    /* The definition of the job's version (major.minor; the patch may differ). */
+    const hs_tool_def *def =
+        rc == HS_OK ? hs_tool_registry_find_version(rt->tools, pj->tool, pj->version) : NULL;
     if (rc != HS_OK) {
         /*
          * A job this runtime refuses (too many streams, a stream id it cannot
@@ -395,13 +396,17 @@ static void rt_on_job(rt_worker *w, hs_mqtt_msg *m)
          * job's error, which fails it at once instead of after its timeouts.
          */
         snprintf(error, sizeof error, "the tool runtime refused the job: %s", hs_err_detail());
-    } else if (def == NULL) {
+    } else if (hs_tool_registry_find(rt->tools, pj->tool) == NULL) {
         snprintf(error, sizeof error, "this runtime has no tool '%s'", pj->tool);
-    } else if ((hs_tool_version_parse(pj->version, &wmaj, &wmin, &wpat) != HS_OK ||
-                hs_tool_version_parse(def->version, &maj, &min, &pat) != HS_OK || maj != wmaj ||
-                min != wmin)) {
-        snprintf(error, sizeof error, "tool %s version %s was asked for; this runtime has %s",
-                 pj->tool, pj->version, def->version);
+    } else if (def == NULL) {
+        hs_buf avail;
+        hs_buf_init(&avail, 0);
+        if (hs_tool_registry_versions(rt->tools, pj->tool, &avail) != HS_OK)
+            hs_buf_reset(&avail);
+        snprintf(error, sizeof error,
+                 "tool %s version %s was asked for; this runtime has version%s %s", pj->tool,
+                 pj->version, strchr(hs_buf_cstr(&avail), ',') ? "s" : "", hs_buf_cstr(&avail));
+        hs_buf_free(&avail);
     }
     hs_tool_output out;
     hs_tool_output_init(&out);
@@ -636,8 +641,14 @@ static int rt_subscribe_all(runtime *rt, bool on)
 {
     int rc = HS_OK;
     if (strcmp(rt->cfg->tool, "all") == 0) {
-        for (size_t i = 0; rc == HS_OK && i < hs_tool_registry_count(rt->tools); i++)
-            rc = rt_subscribe(rt, hs_tool_registry_at(rt->tools, i)->name, on);
+        /* Once per name: the versions of a tool share its topic (a job names its version). */
+        const char *prev = NULL;
+        for (size_t i = 0; rc == HS_OK && i < hs_tool_registry_count(rt->tools); i++) {
+            const char *name = hs_tool_registry_at(rt->tools, i)->name;
+            if (prev == NULL || strcmp(prev, name) != 0)
+                rc = rt_subscribe(rt, name, on);
+            prev = name;
+        }
     } else {
         rc = rt_subscribe(rt, rt->cfg->tool, on);
     }
@@ -697,7 +708,7 @@ int runtime_create(runtime **out, hs_service *svc, const runtime_cfg *cfg, hs_to
         runtime_destroy(rt);
         return rc;
     }
-    hs_info(rt->log, "serving %s (%zu tools known; up to %zu workers)", cfg->tool,
+    hs_info(rt->log, "serving %s (%zu tool versions known; up to %zu workers)", cfg->tool,
             hs_tool_registry_count(tools), rt->max_workers);
     *out = rt;
     return HS_OK;

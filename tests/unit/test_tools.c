@@ -1424,7 +1424,7 @@ static void test_definitions(void)
         CU_ASSERT_PTR_EQUAL(hs_tool_registry_find(r, all_defs[i]->name), all_defs[i]);
     for (size_t i = 1; i < hs_tool_registry_count(r); i++)
         CU_ASSERT_TRUE(
-            strcmp(hs_tool_registry_at(r, i - 1)->name, hs_tool_registry_at(r, i)->name) < 0);
+            strcmp(hs_tool_registry_at(r, i - 1)->name, hs_tool_registry_at(r, i)->name) <= 0);
     CU_ASSERT_EQUAL(hs_builtin_tools_register(r), HS_ERR_EXISTS);
     hs_tool_registry_destroy(r);
 }
@@ -1463,6 +1463,78 @@ static void test_tvbuf(void)
     CU_ASSERT_PTR_NULL(b.t);
 }
 
+/*
+ * The registry keyed by (name, major.minor): versions of one tool side by
+ * side, the newest found by name, each version by major.minor (any patch),
+ * listed newest first; the same major.minor twice is refused.
+ */
+static int reg_nop(hs_tool_ctx *ctx, void *state)
+{
+    (void)ctx;
+    (void)state;
+    return HS_OK;
+}
+
+static void test_registry_versions(void)
+{
+    static const hs_tool_def v0_9 = {.name = "vt", .version = "0.9.4", .run = reg_nop};
+    static const hs_tool_def v1_0 = {.name = "vt", .version = "1.0.0", .run = reg_nop};
+    static const hs_tool_def v1_10 = {.name = "vt", .version = "1.10.2", .run = reg_nop};
+    static const hs_tool_def v1_2 = {.name = "vt", .version = "1.2.0", .run = reg_nop};
+    static const hs_tool_def v1_2b = {.name = "vt", .version = "1.2.5", .run = reg_nop};
+    static const hs_tool_def other = {.name = "vu", .version = "3.0.0", .run = reg_nop};
+    static const hs_tool_def before = {.name = "va", .version = "1.0.0", .run = reg_nop};
+    hs_tool_registry *r;
+    CU_ASSERT_EQUAL_FATAL(hs_tool_registry_create(&r), HS_OK);
+    /* Added out of order: the registry orders them, not the caller. */
+    CU_ASSERT_EQUAL(hs_tool_registry_add(r, &v1_0), HS_OK);
+    CU_ASSERT_EQUAL(hs_tool_registry_add(r, &other), HS_OK);
+    CU_ASSERT_EQUAL(hs_tool_registry_add(r, &v0_9), HS_OK);
+    CU_ASSERT_EQUAL(hs_tool_registry_add(r, &v1_10), HS_OK);
+    CU_ASSERT_EQUAL(hs_tool_registry_add(r, &before), HS_OK);
+    CU_ASSERT_EQUAL(hs_tool_registry_add(r, &v1_2), HS_OK);
+    /* 1.2.5 has the binding of 1.2.0: refused, and the registry is unchanged. */
+    CU_ASSERT_EQUAL(hs_tool_registry_add(r, &v1_2b), HS_ERR_EXISTS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), "tool vt version 1.2 is defined twice"));
+    CU_ASSERT_EQUAL(hs_tool_registry_add(r, &v1_2), HS_ERR_EXISTS);
+    CU_ASSERT_EQUAL_FATAL(hs_tool_registry_count(r), 6);
+
+    /* Name order, newest first within a name (1.10 is newer than 1.2). */
+    const hs_tool_def *order[6] = {&before, &v1_10, &v1_2, &v1_0, &v0_9, &other};
+    for (size_t i = 0; i < 6; i++)
+        CU_ASSERT_PTR_EQUAL(hs_tool_registry_at(r, i), order[i]);
+    CU_ASSERT_PTR_NULL(hs_tool_registry_at(r, 6));
+
+    CU_ASSERT_PTR_EQUAL(hs_tool_registry_find(r, "vt"), &v1_10);
+    CU_ASSERT_PTR_EQUAL(hs_tool_registry_find(r, "vu"), &other);
+    CU_ASSERT_PTR_EQUAL(hs_tool_registry_find(r, "va"), &before);
+    CU_ASSERT_PTR_NULL(hs_tool_registry_find(r, "v"));
+
+    CU_ASSERT_PTR_EQUAL(hs_tool_registry_find_version(r, "vt", "1.0"), &v1_0);
+    CU_ASSERT_PTR_EQUAL(hs_tool_registry_find_version(r, "vt", "1.0.3"), &v1_0); /* patch */
+    CU_ASSERT_PTR_EQUAL(hs_tool_registry_find_version(r, "vt", "0.9"), &v0_9);
+    CU_ASSERT_PTR_EQUAL(hs_tool_registry_find_version(r, "vt", "1.2.5"), &v1_2);
+    CU_ASSERT_PTR_EQUAL(hs_tool_registry_find_version(r, "vt", "1.10"), &v1_10);
+    CU_ASSERT_PTR_NULL(hs_tool_registry_find_version(r, "vt", "1.1"));
+    CU_ASSERT_PTR_NULL(hs_tool_registry_find_version(r, "vt", "3.0")); /* vu's version */
+    CU_ASSERT_PTR_NULL(hs_tool_registry_find_version(r, "vt", "one"));
+    CU_ASSERT_PTR_NULL(hs_tool_registry_find_version(r, "vt", NULL));
+    CU_ASSERT_PTR_NULL(hs_tool_registry_find_version(r, "nope", "1.0"));
+
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    CU_ASSERT_EQUAL(hs_tool_registry_versions(r, "vt", &b), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b), "1.10.2, 1.2.0, 1.0.0, 0.9.4");
+    hs_buf_reset(&b);
+    CU_ASSERT_EQUAL(hs_tool_registry_versions(r, "vu", &b), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b), "3.0.0");
+    hs_buf_reset(&b);
+    CU_ASSERT_EQUAL(hs_tool_registry_versions(r, "nope", &b), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&b), "");
+    hs_buf_free(&b);
+    hs_tool_registry_destroy(r);
+}
+
 HS_TEST_INIT(tools)
 {
     HS_TEST_SUITE_BEGIN("tools");
@@ -1487,5 +1559,6 @@ HS_TEST_INIT(tools)
     HS_TEST(test_asset_writer);
     HS_TEST(test_definitions);
     HS_TEST(test_tvbuf);
+    HS_TEST(test_registry_versions);
     return 0;
 }

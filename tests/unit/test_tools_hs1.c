@@ -187,6 +187,7 @@ static const hs_tool_def *const all_hs1[] = {
     &hs_tool_list_mean,
     &hs_tool_list_sum,
     &hs_tool_percentiles_from_list,
+    &hs_tool_percentiles_from_list_0_0,
     &hs_tool_product,
     &hs_tool_relative_apply2,
     &hs_tool_relative_window,
@@ -205,7 +206,7 @@ static void test_registry(void)
     CU_ASSERT_EQUAL(hs_tool_registry_count(r), N_HS1);
     for (size_t i = 0; i < N_HS1; i++) {
         const hs_tool_def *d = all_hs1[i];
-        CU_ASSERT_PTR_EQUAL(hs_tool_registry_find(r, d->name), d);
+        CU_ASSERT_PTR_EQUAL(hs_tool_registry_find_version(r, d->name, d->version), d);
         CU_ASSERT_EQUAL(d->kind, HS_TOOL_PLAIN);
         CU_ASSERT_TRUE(d->summary != NULL && d->summary[0] != '\0');
         CU_ASSERT_TRUE(d->doc != NULL && strstr(d->doc, "xample") != NULL);
@@ -224,6 +225,11 @@ static void test_registry(void)
     CHECK_STR(hs_tool_aligned_merge.version, "0.1.2");
     CHECK_STR(hs_tool_sliding_listify.version, "0.0.4");
     CHECK_STR(hs_tool_copy.version, "1.0.0");
+    /* Two versions of percentiles_from_list: the name alone finds the newest. */
+    CU_ASSERT_PTR_EQUAL(hs_tool_registry_find(r, "percentiles_from_list"),
+                        &hs_tool_percentiles_from_list);
+    CU_ASSERT_PTR_EQUAL(hs_tool_registry_find_version(r, "percentiles_from_list", "0.0"),
+                        &hs_tool_percentiles_from_list_0_0);
     CU_ASSERT_EQUAL(hs_builtin_register_hs1(r), HS_ERR_EXISTS);
     hs_tool_registry_destroy(r);
 
@@ -760,6 +766,21 @@ static void test_percentiles(void)
     CHECK_STR(run_values(&hs_tool_percentiles_from_list, "{\"percentiles\": [0, 100]}", vs),
               "1=null;2=[7.0,7.0];5=null;");
     CU_ASSERT_EQUAL(g_warnings, 2);
+    /*
+     * Version 0.0 (HyperStream v0.0.1, numpy.percentile): the result has the
+     * shape of the percentiles, so a list of one gives a list of one where
+     * 1.0 gives a number; the values are those of 1.0.
+     */
+    const hs_tool_def *v0 = &hs_tool_percentiles_from_list_0_0;
+    CHECK_STR(run1(v0, "{\"percentiles\": [50]}", r40), "1=[19.5];");
+    CHECK_STR(run1(v0, "{\"percentiles\": 25}", r40), "1=9.75;");
+    CHECK_STR(run_values(v0, "{\"percentiles\": [25, 50, 75]}", two),
+              "1=[9.75,19.5,29.25];2=[9.75,19.5,29.25];");
+    CHECK_STR(run1(v0, "{\"percentiles\": [20]}", a), "1=[2.0];");
+    CHECK_STR(run1(v0, "{\"n_segments\": 4}", "[5, 1, 4, 2, 3]"), "1=[1.0,2.0,3.0,4.0,5.0];");
+    CHECK_STR(run1(v0, "{\"percentiles\": [50]}", "[]"), "1=null;");
+    CU_ASSERT_TRUE(starts(run1(v0, "{\"percentiles\": [101]}", "[1]"),
+                          "FAIL: percentiles_from_list: percentiles must be in the range"));
     /* Bad parameters fail at the start. */
     CU_ASSERT_TRUE(starts(run1(&hs_tool_percentiles_from_list, "{\"percentiles\": [101]}", "[1]"),
                           "FAIL: percentiles_from_list: percentiles must be in the range"));

@@ -220,7 +220,8 @@ static void test_validation_errors_have_lines(void)
     CU_ASSERT_PTR_NOT_NULL(
         strstr(e, "wf.yaml:6: unknown tool 'no_such_tool': not built in, and not "
                   "a plugin loaded from the plugin directory (plugin_dir) of the service"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:9: tool sliding_apply version 7.1 is asked for"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:9: tool sliding_apply has no version 7.1; versions "
+                                     "available: 1.0.0 "));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "unknown parameter 'colour' for tool sliding_apply"));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:8: tool sliding_apply takes 2 sources, 1 given"));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "wf.yaml:13: aggregate tool aggregate needs over"));
@@ -656,6 +657,110 @@ static void test_tool_version_binding(void)
     CU_ASSERT_STRING_NOT_EQUAL(down[0], down[2]); /* ...and downstream too */
 }
 
+/*
+ * Two versions side by side: a pinned version gets its own definition (its
+ * parameters, its binding), a bare name the newest, an unknown version an
+ * error with the line and the versions available.
+ */
+static const hs_tool_param pin_old_params[] = {
+    {"scale", HS_P_NUMBER, "1", "old parameter"},
+    {NULL, HS_P_ANY, NULL, NULL},
+};
+static const hs_tool_param pin_new_params[] = {
+    {"factor", HS_P_NUMBER, "1", "new parameter"},
+    {NULL, HS_P_ANY, NULL, NULL},
+};
+static const hs_tool_def pin_old = {.name = "ptool",
+                                    .version = "1.2.3",
+                                    .kind = HS_TOOL_PLAIN,
+                                    .min_sources = 1,
+                                    .max_sources = 1,
+                                    .params = pin_old_params,
+                                    .run = nop_run};
+static const hs_tool_def pin_new = {.name = "ptool",
+                                    .version = "2.0.1",
+                                    .kind = HS_TOOL_PLAIN,
+                                    .min_sources = 1,
+                                    .max_sources = 1,
+                                    .params = pin_new_params,
+                                    .run = nop_run};
+
+/* Parses text with a registry of the built-ins and both ptool versions. */
+static hs_workflow *parse_pinned(const char *text, hs_tool_registry **r, hs_buf *err)
+{
+    hs_workflow *wf = NULL;
+    hs_buf_reset(err);
+    CU_ASSERT_EQUAL_FATAL(hs_tool_registry_create(r), HS_OK);
+    CU_ASSERT_EQUAL(hs_builtin_tools_register(*r), HS_OK);
+    CU_ASSERT_EQUAL(hs_tool_registry_add(*r, &pin_new), HS_OK);
+    CU_ASSERT_EQUAL(hs_tool_registry_add(*r, &pin_old), HS_OK);
+    if (hs_workflow_parse(text, strlen(text), "pin.yaml", *r, &wf, err) != HS_OK)
+        return NULL;
+    return wf;
+}
+
+static void test_tool_version_pinning(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    hs_tool_registry *r = NULL;
+    hs_workflow *wf = parse_pinned("id: pin\n"
+                                   "factors:\n"
+                                   "  - tool: {name: ptool, version: \"1.2\"}\n"
+                                   "    params: {scale: 2}\n"
+                                   "    sources: [raw]\n"
+                                   "    sink: old\n"
+                                   "  - tool: ptool\n"
+                                   "    params: {factor: 2}\n"
+                                   "    sources: [raw]\n"
+                                   "    sink: new\n"
+                                   "  - tool: ptool\n"
+                                   "    version: \"2.0\"\n"
+                                   "    params: {factor: 2}\n"
+                                   "    sources: [raw]\n"
+                                   "    sink: new2\n",
+                                   &r, &err);
+    if (wf == NULL)
+        fprintf(stderr, "%s", hs_buf_cstr(&err));
+    HS_REQUIRE(wf);
+    CU_ASSERT_PTR_EQUAL(wf->factors[0].def, &pin_old);
+    CU_ASSERT_PTR_EQUAL(wf->factors[1].def, &pin_new);
+    CU_ASSERT_PTR_EQUAL(wf->factors[2].def, &pin_new);
+    /* The bindings name the version: old and newest differ; newest pinned or bare agree. */
+    CU_ASSERT_STRING_NOT_EQUAL(wf->factors[0].hash, wf->factors[1].hash);
+    CU_ASSERT_STRING_EQUAL(wf->factors[1].hash, wf->factors[2].hash);
+    hs_workflow_destroy(wf);
+    hs_tool_registry_destroy(r);
+
+    /* Parameters are checked against the pinned version, not the newest. */
+    wf = parse_pinned("id: pin\n"
+                      "factors:\n"
+                      "  - tool: {name: ptool, version: \"1.2.0\"}\n" /* 3 */
+                      "    params: {factor: 2}\n"                     /* 4 */
+                      "    sources: [raw]\n"
+                      "    sink: old\n"
+                      "  - tool: ptool\n"        /* 7 */
+                      "    params: {scale: 2}\n" /* 8 */
+                      "    sources: [raw]\n"
+                      "    sink: new\n"
+                      "  - tool: ptool\n"
+                      "    version: \"3.1\"\n" /* 12 */
+                      "    sources: [raw]\n"
+                      "    sink: none\n",
+                      &r, &err);
+    CU_ASSERT_PTR_NULL(wf);
+    const char *e = hs_buf_cstr(&err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "unknown parameter 'factor' for tool ptool"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "unknown parameter 'scale' for tool ptool"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(e, "pin.yaml:12: tool ptool has no version 3.1; versions "
+                                     "available: 2.0.1, 1.2.3 "));
+    if (strstr(e, "pin.yaml:12:") == NULL)
+        fprintf(stderr, "%s", e);
+    hs_workflow_destroy(wf);
+    hs_tool_registry_destroy(r);
+    hs_buf_free(&err);
+}
+
 static void test_dynamic_plates(void)
 {
     hs_buf err;
@@ -996,6 +1101,7 @@ HS_TEST_INIT(workflow)
     HS_TEST(test_cycle_and_duplicate_sink);
     HS_TEST(test_bindings);
     HS_TEST(test_tool_version_binding);
+    HS_TEST(test_tool_version_pinning);
     HS_TEST(test_dynamic_plates);
     HS_TEST(test_json_and_dot);
     HS_TEST(test_lookback_of_window_readers);

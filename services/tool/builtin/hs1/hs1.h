@@ -31,6 +31,8 @@ extern const hs_tool_def hs_tool_list_length;
 extern const hs_tool_def hs_tool_list_mean;
 extern const hs_tool_def hs_tool_list_sum;
 extern const hs_tool_def hs_tool_percentiles_from_list;
+/* Version 0.0.1 beside 1.0.0: a list of percentiles always gives a list (HyperStream v0.0.1). */
+extern const hs_tool_def hs_tool_percentiles_from_list_0_0;
 extern const hs_tool_def hs_tool_product;
 extern const hs_tool_def hs_tool_relative_apply2;
 extern const hs_tool_def hs_tool_relative_window;

@@ -23,6 +23,7 @@ static const hs_tool_def *const hs__hs1_tools[] = {
     &hs_tool_list_mean,
     &hs_tool_list_sum,
     &hs_tool_percentiles_from_list,
+    &hs_tool_percentiles_from_list_0_0,
     &hs_tool_product,
     &hs_tool_relative_apply2,
     &hs_tool_relative_window,

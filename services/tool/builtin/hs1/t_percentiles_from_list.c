@@ -1,4 +1,10 @@
-/* The percentiles_from_list tool: percentiles of each list of numbers. */
+/*
+ * The percentiles_from_list tool: percentiles of each list of numbers, in
+ * two versions side by side. 1.0 follows HyperStream's v0.0.2 (its own
+ * percentile function: a list of one percentile gives one number); 0.0
+ * follows HyperStream's v0.0.1 (numpy.percentile: the shape of the result
+ * is the shape of the percentiles, so a list of one gives a list of one).
+ */
 #include "hs1.h"
 
 #include "hs_alloc.h"
@@ -20,7 +26,12 @@ typedef struct hs__pct {
     hs_buf out;
 } hs__pct;
 
-static int hs__pct_init(hs_tool_ctx *ctx, void **state)
+/*
+ * Parses the parameters into *state. list_shape: the result has the shape of
+ * the percentiles parameter (version 0.0: a list, even of one, gives a list);
+ * otherwise one percentile, as a number or a list of one, gives a number.
+ */
+static int hs__pct_init_common(hs_tool_ctx *ctx, void **state, bool list_shape)
 {
     hs__pct *s = hs_calloc(1, sizeof *s);
     if (s == NULL)
@@ -51,7 +62,7 @@ static int hs__pct_init(hs_tool_ctx *ctx, void **state)
             s->q[i] = d / 100.0;
         }
         s->nq = n;
-        s->scalar = n == 1;
+        s->scalar = list_shape ? p->type != HS_V_ARRAY : n == 1;
         return HS_OK;
     }
     int64_t nseg = 100;
@@ -69,6 +80,16 @@ static int hs__pct_init(hs_tool_ctx *ctx, void **state)
     for (size_t i = 0; i < s->nq; i++)
         s->q[i] = ((double)i * 100.0 / (double)nseg) / 100.0;
     return HS_OK;
+}
+
+static int hs__pct_init(hs_tool_ctx *ctx, void **state)
+{
+    return hs__pct_init_common(ctx, state, false);
+}
+
+static int hs__pct_init_0_0(hs_tool_ctx *ctx, void **state)
+{
+    return hs__pct_init_common(ctx, state, true);
 }
 
 static void hs__pct_fini(void *state)
@@ -187,6 +208,28 @@ const hs_tool_def hs_tool_percentiles_from_list = {
            "sorts after every number.",
     .params = hs__pct_params,
     .init = hs__pct_init,
+    .map = hs__pct_map,
+    .fini = hs__pct_fini,
+};
+
+const hs_tool_def hs_tool_percentiles_from_list_0_0 = {
+    .name = "percentiles_from_list",
+    .version = "0.0.1",
+    .kind = HS_TOOL_PLAIN,
+    .min_sources = 1,
+    .max_sources = 1,
+    .summary = "Percentiles of each list of numbers (HyperStream v0.0.1: list in, list out)",
+    .doc = "The older version, HyperStream's percentiles_from_list v0.0.1 (numpy.percentile). "
+           "Computes as version 1.0 (same sorting, same linear interpolation at "
+           "k = (n - 1) * p / 100, same defaults, empty list gives null); the difference is "
+           "the shape of the result, which follows the shape of percentiles: a list of "
+           "percentiles always gives a list, even a list of one; one number gives one float; "
+           "n_segments gives a "
+           "list. Example: percentiles [50] over [0, 1, .., 39] gives [19.5], where 1.0 gives "
+           "19.5. Pin it with tool: {name: percentiles_from_list, version: \"0.0\"}; its "
+           "streams are bound to 0.0 and never mix with those of 1.0.",
+    .params = hs__pct_params,
+    .init = hs__pct_init_0_0,
     .map = hs__pct_map,
     .fini = hs__pct_fini,
 };
