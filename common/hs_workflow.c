@@ -1045,6 +1045,19 @@ static int wf_node_plate(const hs_workflow *wf, const hs_wf_factor *f, const cha
 }
 
 /*
+ * The plate of an alignment or splitting node as its units read it: its
+ * producer's sink plate, or the plate it is declared on under inputs; an
+ * undeclared raw node is global (-1).
+ */
+static int wf_aux_plate(const hs_workflow *wf, const hs_wf_factor *f, const char *node)
+{
+    bool declared = false;
+    if (hs_workflow_producer(wf, node) < 0 && (wf_input_plate(wf, node, &declared), !declared))
+        return -1;
+    return wf_node_plate(wf, f, node);
+}
+
+/*
  * Which sources a factor can read (HyperStream's IncompatiblePlatesError
  * cases, by keys): a source is read at the unit's plate value, so every
  * key of its plate must be a key of the factor's plate (the sink's for a
@@ -1091,16 +1104,21 @@ static void wf_check_plates(wfp *p)
                 p->nerrors++;
             }
         }
-        const char *aux[2] = {f->alignment, f->splitting};
-        for (int k = 0; k < 2; k++) {
-            if (aux[k] == NULL)
-                continue;
-            int sp = wf_node_plate(wf, f, aux[k]);
-            if (hs_workflow_producer(wf, aux[k]) >= 0 && sp >= 0) {
-                wf_line(p->errors, "%s:%d: %s stream %s must be global (plates: [])", p->file,
-                        f->line, k == 0 ? "alignment" : "splitting", aux[k]);
-                p->nerrors++;
-            }
+        /* An alignment stream is global (HyperStream's rule). A splitting stream may live
+         * on the factor's input plate or an ancestor: each unit reads its own value's. */
+        if (f->alignment != NULL && wf_aux_plate(wf, f, f->alignment) >= 0) {
+            wf_line(p->errors, "%s:%d: alignment stream %s must be global (plates: [])", p->file,
+                    f->line, f->alignment);
+            p->nerrors++;
+        }
+        int sp = f->splitting != NULL ? wf_aux_plate(wf, f, f->splitting) : -1;
+        if (sp >= 0 && !wf_plate_ancestor(wf, sp, in)) {
+            wf_line(p->errors,
+                    "%s:%d: splitting stream %s is on plate %s: it must be global or on the "
+                    "factor's input plate %s or an ancestor of it",
+                    p->file, f->line, f->splitting, wf->plates[sp].id,
+                    in >= 0 ? wf->plates[in].id : "[] (global)");
+            p->nerrors++;
         }
     }
 }
@@ -1944,8 +1962,7 @@ static int wf_unit_aux(const hs_workflow *wf, const hs_wf_factor *f, const char 
     *out = NULL;
     if (node == NULL)
         return HS_OK;
-    int pl = wf_node_plate(wf, f, node);
-    return wf_stream(wf, node, hs_workflow_producer(wf, node) >= 0 ? pl : -1, pv, out);
+    return wf_stream(wf, node, wf_aux_plate(wf, f, node), pv, out);
 }
 
 /*

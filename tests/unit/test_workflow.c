@@ -191,6 +191,136 @@ static void test_multi_output_units(void)
     hs_buf_free(&err);
 }
 
+/* The cities of tutorial 5: a country plate and a city plate below it. */
+#define SPLIT_HEAD                                                                                 \
+    "id: split\n"                                                                                  \
+    "plates:\n"                                                                                    \
+    "  C:   {meta: country, values: [NZ, USA]}\n"                                                  \
+    "  C.Y: {meta: city, parent: C, values: [Auckland, NY]}\n"                                     \
+    "  S:   {meta: site, values: [a]}\n"
+
+/* The splitting stream of each unit of factor f of wf, as canonical texts "x|y|...". */
+static void split_units(const hs_workflow *wf, size_t f, char *out, size_t len)
+{
+    hs_wf_unit *u = NULL;
+    size_t n = 0;
+    out[0] = '\0';
+    CU_ASSERT_EQUAL_FATAL(hs_workflow_units(wf, f, &u, &n), HS_OK);
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *c = u[i].splitting ? u[i].splitting->canon : "-";
+        int w = snprintf(out + used, len - used, "%s%s", i ? "|" : "", c);
+        CU_ASSERT_FATAL(w >= 0 && (size_t)w < len - used);
+        used += (size_t)w;
+    }
+    hs_wf_units_free(u, n);
+}
+
+/* A splitting stream may live on the input plate: each unit reads its own value's. */
+static void test_splitting_per_plate_value(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    char got[256];
+    /* A raw splitting stream declared on the country plate. */
+    hs_workflow *wf = parse(SPLIT_HEAD "inputs: {temp: {plates: [C]}, cities: {plates: [C]}}\n"
+                                       "factors:\n"
+                                       "  - tool: splitter_from_stream\n"
+                                       "    sources: [temp]\n"
+                                       "    splitting: cities\n"
+                                       "    sink: by_city\n"
+                                       "    plates: [C.Y]\n",
+                            &err);
+    if (wf == NULL)
+        fprintf(stderr, "%s", hs_buf_cstr(&err));
+    HS_REQUIRE(wf);
+    split_units(wf, 0, got, sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "cities/country=NZ|cities/country=USA");
+    hs_workflow_destroy(wf);
+    /* An undeclared raw splitting stream stays global. */
+    wf = parse(SPLIT_HEAD "factors:\n"
+                          "  - tool: splitter_from_stream\n"
+                          "    sources: [temp]\n"
+                          "    splitting: cities\n"
+                          "    sink: by_city\n"
+                          "    plates: [C.Y]\n",
+               &err);
+    HS_REQUIRE(wf);
+    split_units(wf, 0, got, sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "cities|cities");
+    hs_workflow_destroy(wf);
+    /* A computed one on the country plate: computed first, read per country. */
+    wf = parse(SPLIT_HEAD "inputs: {temp: {plates: [C]}, city_lists: {plates: [C]}}\n"
+                          "factors:\n"
+                          "  - tool: splitter_from_stream\n"
+                          "    sources: [temp]\n"
+                          "    splitting: cities\n"
+                          "    sink: by_city\n"
+                          "    plates: [C.Y]\n"
+                          "  - tool: apply\n"
+                          "    params: {func: identity}\n"
+                          "    sources: [city_lists]\n"
+                          "    sink: cities\n"
+                          "    plates: [C]\n",
+               &err);
+    if (wf == NULL)
+        fprintf(stderr, "%s", hs_buf_cstr(&err));
+    HS_REQUIRE(wf);
+    split_units(wf, 0, got, sizeof got);
+    CU_ASSERT_STRING_EQUAL(got, "cities/country=NZ|cities/country=USA");
+    CU_ASSERT_EQUAL(wf->order[0], 1);
+    hs_workflow_destroy(wf);
+    hs_buf_free(&err);
+}
+
+/* A splitting stream on another plate, or a plated alignment stream, is refused with its line. */
+static void test_splitting_elsewhere_refused(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    /* On the output plate (below the input plate). */
+    CU_ASSERT_PTR_NULL(parse(SPLIT_HEAD "inputs: {temp: {plates: [C]}, cities: {plates: [C.Y]}}\n"
+                                        "factors:\n"
+                                        "  - tool: splitter_from_stream\n" /* line 8 */
+                                        "    sources: [temp]\n"
+                                        "    splitting: cities\n"
+                                        "    sink: by_city\n"
+                                        "    plates: [C.Y]\n",
+                             &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err),
+                                  "wf.yaml:8: splitting stream cities is on plate C.Y: it must be "
+                                  "global or on the factor's input plate C or an ancestor of it"));
+    /* Computed on an unrelated plate. */
+    CU_ASSERT_PTR_NULL(parse(SPLIT_HEAD "factors:\n"
+                                        "  - tool: apply\n" /* line 7 */
+                                        "    params: {func: identity}\n"
+                                        "    sources: [lists]\n"
+                                        "    sink: cities\n"
+                                        "    plates: [S]\n"
+                                        "  - tool: splitter_from_stream\n" /* line 12 */
+                                        "    sources: [temp]\n"
+                                        "    splitting: cities\n"
+                                        "    sink: by_city\n"
+                                        "    plates: [C.Y]\n",
+                             &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err),
+                                  "wf.yaml:12: splitting stream cities is on plate S: it must be "
+                                  "global or on the factor's input plate C or an ancestor of it"));
+    /* An alignment stream stays global, computed or declared. */
+    CU_ASSERT_PTR_NULL(parse(SPLIT_HEAD "inputs: {temp: {plates: [C]}, clock: {plates: [C]}}\n"
+                                        "factors:\n"
+                                        "  - tool: relative_window\n" /* line 8 */
+                                        "    params: {relative_start: -1h, relative_end: 0s}\n"
+                                        "    sources: [temp]\n"
+                                        "    alignment: clock\n"
+                                        "    sink: merged\n"
+                                        "    plates: [C]\n",
+                             &err));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(hs_buf_cstr(&err), "wf.yaml:8: alignment stream clock must be global (plates: [])"));
+    hs_buf_free(&err);
+}
+
 /* Every problem is reported, each with the file and its line. */
 static void test_validation_errors_have_lines(void)
 {
@@ -1090,6 +1220,8 @@ HS_TEST_INIT(workflow)
     HS_TEST(test_units_of_every_kind);
     HS_TEST(test_aggregate_many_parents);
     HS_TEST(test_multi_output_units);
+    HS_TEST(test_splitting_per_plate_value);
+    HS_TEST(test_splitting_elsewhere_refused);
     HS_TEST(test_validation_errors_have_lines);
     HS_TEST(test_stream_names_follow_id_rules);
     HS_TEST(test_parameter_values_are_checked);

@@ -151,7 +151,9 @@ const hs_tool_def hs_tool_splitter_from_stream = {
            "or has values that are not strings or numbers, fails the job. The mapping in "
            "force at the job end applies to the whole job. Differences from HyperStream: "
            "the splitting stream is always read from MIN (HyperStream does so only for "
-           "asset streams), and bools read true/false.",
+           "asset streams), and bools read true/false. The splitting stream may be global or "
+           "live on the input plate: each plate value is then split by its own mapping "
+           "(tutorial 5: cities/country=NZ lists NZ's cities).",
     .params = hs__sfs_params,
     .init = hs__sfs_init,
     .map = hs__sfs_map,
