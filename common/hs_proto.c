@@ -2269,6 +2269,181 @@ int hs_proto_online_doc_decode(const char *json, size_t len, int64_t *last_end_u
     return rc;
 }
 
+/* ------------------------------------------------------------------ sessions */
+
+static bool intervals_ok(const hs_interval *v, size_t n);
+
+static const char *const session_kind_names[] = {"request", "online"};
+static const char *const session_outcome_names[] = {"", "ok", "failed", "cancelled", "interrupted"};
+static const char *const session_state_names[] = {"closed", "active"};
+
+const char *hs_proto_session_kind_name(hs_proto_session_kind k)
+{
+    return (size_t)k < 2 ? session_kind_names[k] : "?";
+}
+
+const char *hs_proto_session_outcome_name(hs_proto_session_outcome o)
+{
+    return (size_t)o < 5 ? session_outcome_names[o] : "?";
+}
+
+int hs_proto_session_doc_encode(hs_buf *out, const hs_proto_session_doc *d)
+{
+    if (d->session == NULL || d->session[0] == '\0' || d->workflow == NULL ||
+        d->workflow[0] == '\0' || (size_t)d->kind > 1 || (size_t)d->outcome > 4 ||
+        d->active != (d->outcome == HS_SESSION_NONE) || (d->ncovered > 0 && d->covered == NULL) ||
+        !intervals_ok(d->covered, d->ncovered))
+        return hs_err_set(HS_ERR_INVAL, "session document: bad fields");
+    char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
+    hs_time_format_iso(d->started_us, a);
+    hs_time_format_iso(d->ended_us, b);
+    hs_buf_reset(out);
+    je e = {out, HS_OK};
+    je_raw(&e, "{");
+    je_kstr(&e, "session", d->session, true);
+    je_kstr(&e, "workflow", d->workflow, false);
+    je_kstr(&e, "kind", session_kind_names[d->kind], false);
+    je_kstr(&e, "state", session_state_names[d->active], false);
+    if (!d->active)
+        je_kstr(&e, "outcome", session_outcome_names[d->outcome], false);
+    je_kstr(&e, "started", a, false);
+    je_kint(&e, "started_us", d->started_us);
+    if (!d->active) {
+        je_kstr(&e, "ended", b, false);
+        je_kint(&e, "ended_us", d->ended_us);
+    }
+    je_raw(&e, ",\"intervals\":[");
+    for (size_t i = 0; i < d->ncovered && e.rc == HS_OK; i++)
+        e.rc = hs_buf_printf(out, "%s[%" PRId64 ",%" PRId64 "]", i > 0 ? "," : "",
+                             d->covered[i].start, d->covered[i].end);
+    je_raw(&e, "]");
+    je_kuint(&e, "planned", d->planned);
+    je_kuint(&e, "done", d->done);
+    je_kuint(&e, "failed", d->failed);
+    if (d->error != NULL && d->error[0] != '\0')
+        je_kstr(&e, "error", d->error, false);
+    je_raw(&e, "}");
+    return e.rc;
+}
+
+static int pd_session_kind(pd *d, void *obj)
+{
+    int k = 0;
+    int rc = pd_enum(d, session_kind_names, 2, "request or online", &k);
+    if (rc == HS_OK)
+        ((hs_proto_session_doc *)obj)->kind = (hs_proto_session_kind)k;
+    return rc;
+}
+
+static int pd_session_state(pd *d, void *obj)
+{
+    int k = 0;
+    int rc = pd_enum(d, session_state_names, 2, "active or closed", &k);
+    if (rc == HS_OK)
+        ((hs_proto_session_doc *)obj)->active = k == 1;
+    return rc;
+}
+
+static int pd_session_outcome(pd *d, void *obj)
+{
+    int k = 0;
+    /* "" is not an outcome: an active session has none at all. */
+    int rc = pd_enum(d, session_outcome_names + 1, 4, "ok, failed, cancelled or interrupted", &k);
+    if (rc == HS_OK)
+        ((hs_proto_session_doc *)obj)->outcome = (hs_proto_session_outcome)(k + 1);
+    return rc;
+}
+
+/* The covered intervals: sorted and disjoint, possibly none yet. */
+static int pd_session_intervals(pd *d, void *obj)
+{
+    hs_proto_session_doc *s = obj;
+    uint32_t n;
+    if (hs_mp_get_array(&d->r, &n) != HS_OK)
+        return pd_bad(d, "an array of intervals");
+    if (n == 0)
+        return HS_OK;
+    if (n > hs_mp_remaining(&d->r))
+        return pd_bad(d, "an array of intervals");
+    hs_interval *v = hs_arena_alloc(d->arena, n * sizeof *v);
+    if (v == NULL)
+        return pd_nomem();
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = pd_interval(d, &v[i]);
+        if (rc != HS_OK)
+            return rc;
+    }
+    if (!intervals_ok(v, n))
+        return pd_bad(d, "a list of sorted, disjoint intervals");
+    s->covered = v;
+    s->ncovered = n;
+    return HS_OK;
+}
+
+enum {
+    SF_SESSION,
+    SF_WORKFLOW,
+    SF_KIND,
+    SF_STATE,
+    SF_OUTCOME,
+    SF_STARTED,
+    SF_STARTED_US,
+    SF_ENDED,
+    SF_ENDED_US,
+    SF_INTERVALS,
+    SF_PLANNED,
+    SF_DONE,
+    SF_FAILED,
+    SF_ERROR
+};
+
+static const pf session_doc_fields[] = {
+    [SF_SESSION] = {"session", PF_NONEMPTY, offsetof(hs_proto_session_doc, session), NULL},
+    [SF_WORKFLOW] = {"workflow", PF_NONEMPTY, offsetof(hs_proto_session_doc, workflow), NULL},
+    [SF_KIND] = {"kind", PF_FN, 0, pd_session_kind},
+    [SF_STATE] = {"state", PF_FN, 0, pd_session_state},
+    [SF_OUTCOME] = {"outcome", PF_FN, 0, pd_session_outcome},
+    [SF_STARTED] = {"started", PF_FN, 0, pd_iso_text},
+    [SF_STARTED_US] = {"started_us", PF_INT, offsetof(hs_proto_session_doc, started_us), NULL},
+    [SF_ENDED] = {"ended", PF_FN, 0, pd_iso_text},
+    [SF_ENDED_US] = {"ended_us", PF_INT, offsetof(hs_proto_session_doc, ended_us), NULL},
+    [SF_INTERVALS] = {"intervals", PF_FN, 0, pd_session_intervals},
+    [SF_PLANNED] = {"planned", PF_UINT, offsetof(hs_proto_session_doc, planned), NULL},
+    [SF_DONE] = {"done", PF_UINT, offsetof(hs_proto_session_doc, done), NULL},
+    [SF_FAILED] = {"failed", PF_UINT, offsetof(hs_proto_session_doc, failed), NULL},
+    [SF_ERROR] = {"error", PF_STR, offsetof(hs_proto_session_doc, error), NULL},
+};
+
+int hs_proto_session_doc_decode(hs_proto_session_doc_msg *m, const char *json, size_t len)
+{
+    pm_init(&m->d, sizeof m->d, &m->arena);
+    pf_set set = {session_doc_fields, PF_N(session_doc_fields), &m->d,
+                  BIT(SF_SESSION) | BIT(SF_WORKFLOW) | BIT(SF_KIND) | BIT(SF_STATE) |
+                      BIT(SF_STARTED_US) | BIT(SF_INTERVALS) | BIT(SF_PLANNED) | BIT(SF_DONE) |
+                      BIT(SF_FAILED),
+                  0};
+    int rc = pd_json_message(&m->arena, json, len, "session document", &set, 1);
+    if (rc != HS_OK)
+        return rc;
+    bool has_outcome = (set.seen & BIT(SF_OUTCOME)) != 0;
+    bool has_end = (set.seen & BIT(SF_ENDED_US)) != 0;
+    if (m->d.active && (has_outcome || has_end))
+        return hs_err_set(HS_ERR_PARSE, "session document: an active session has no outcome "
+                                        "and no ended_us");
+    if (!m->d.active && (!has_outcome || !has_end))
+        return hs_err_set(HS_ERR_PARSE, "session document: a closed session needs outcome and "
+                                        "ended_us");
+    if (!m->d.active && m->d.ended_us < m->d.started_us)
+        return hs_err_set(HS_ERR_PARSE, "session document: ended_us is before started_us");
+    return HS_OK;
+}
+
+void hs_proto_session_doc_msg_free(hs_proto_session_doc_msg *m)
+{
+    if (m != NULL)
+        pm_free(&m->d, sizeof m->d, &m->arena);
+}
+
 int hs_proto_deps_doc_encode(hs_buf *out, const hs_proto_define_item *it)
 {
     if (!it->has_deps || (it->nsources > 0 && it->sources == NULL) || it->lookback_us < 0 ||

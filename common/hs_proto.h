@@ -634,6 +634,63 @@ int hs_proto_reopened_doc_read(struct hs_store *s, const char *sid, hs_buf *scra
 int hs_proto_online_doc_encode(hs_buf *out, int64_t last_end_us);
 int hs_proto_online_doc_decode(const char *json, size_t len, int64_t *last_end_us);
 
+/*
+ * A session, docs/sessions/<session> (docs/MODEL.md, section 6): one compute
+ * request or one online activation of a workflow, written by the scheduler.
+ */
+typedef enum hs_proto_session_kind {
+    HS_SESSION_REQUEST = 0,
+    HS_SESSION_ONLINE = 1
+} hs_proto_session_kind;
+
+/* How a session ended: NONE while it is active, one of the others once closed. */
+typedef enum hs_proto_session_outcome {
+    HS_SESSION_NONE = 0,
+    HS_SESSION_OK,
+    HS_SESSION_FAILED,
+    HS_SESSION_CANCELLED,
+    HS_SESSION_INTERRUPTED /* left active by a scheduler that stopped without closing it */
+} hs_proto_session_outcome;
+
+typedef struct hs_proto_session_doc {
+    const char *session;
+    const char *workflow;
+    hs_proto_session_kind kind;
+    bool active;                      /* state: active, else closed */
+    hs_proto_session_outcome outcome; /* NONE exactly when active */
+    int64_t started_us;
+    int64_t ended_us;           /* closed: when; active: 0 */
+    const hs_interval *covered; /* sorted, disjoint intervals it covered (borrowed) */
+    size_t ncovered;
+    uint64_t planned, done, failed; /* its jobs */
+    const char *error;              /* the first error; NULL or empty: none */
+} hs_proto_session_doc;
+
+typedef struct hs_proto_session_doc_msg {
+    hs_proto_session_doc d; /* strings and intervals in the arena */
+    hs_arena arena;
+} hs_proto_session_doc_msg;
+
+/* The names of kinds and outcomes as documents and hsctl write them ("" for NONE). */
+const char *hs_proto_session_kind_name(hs_proto_session_kind k);
+const char *hs_proto_session_outcome_name(hs_proto_session_outcome o);
+
+/*
+ * Writes d as the JSON document into out (reset first). HS_ERR_INVAL when
+ * d breaks the rules above (a NULL id or workflow, an outcome that does not
+ * match the state, intervals not sorted and disjoint); else the buffer's
+ * error.
+ */
+int hs_proto_session_doc_encode(hs_buf *out, const hs_proto_session_doc *d);
+
+/*
+ * Reads a session document (len bytes of JSON, copied). HS_ERR_PARSE with a
+ * detail naming the fault, HS_ERR_NOMEM. Free m with
+ * hs_proto_session_doc_msg_free also after a failure.
+ */
+int hs_proto_session_doc_decode(hs_proto_session_doc_msg *m, const char *json, size_t len);
+void hs_proto_session_doc_msg_free(hs_proto_session_doc_msg *m);
+
 /* Decodes a history record (hsctl jobs); committed_us is read from its ISO text. */
 typedef struct hs_proto_history_msg {
     hs_proto_history h;

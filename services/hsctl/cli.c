@@ -95,6 +95,17 @@ static const hsctl_cli_cmd c_jobs[] = {
      "At most --limit N rows (default 50; 0: all), also of the jobs --failed (only the\n"
      "failed ones) and --factor N (only factor N's, the F column: 1 or f1) select."},
     END};
+static const hsctl_cli_cmd c_session[] = {
+    {"ls", "[WORKFLOW] [--json]",
+     "sessions (a compute request, an online activation), newest first", "--json",
+     HSCTL_ARG_WORKFLOW,
+     "Each compute request and each online activation of a workflow is a session: its\n"
+     "workflow, kind, state (active, closed), outcome (ok, failed, cancelled,\n"
+     "interrupted), jobs (planned, done, failed), the intervals it covered (merged)\n"
+     "and its first error. Closed sessions go after the writer's history_keep."},
+    {"show", "ID [--json]", "one session: its intervals, jobs, outcome and first error", "--json",
+     HSCTL_ARG_NONE, NULL},
+    END};
 static const hsctl_cli_cmd c_tool[] = {
     {"ls", "[--json]",
      "the tools a factor can use (built in, and the stack's plugin_dir), one line per version",
@@ -129,6 +140,7 @@ static const hsctl_cli_verb g_verbs[] = {
     {"workflow", "Workflows and their computation", c_workflow, NULL},
     {"compute", NULL, c_compute, NULL},
     {"jobs", NULL, c_jobs, NULL},
+    {"session", NULL, c_session, "ls"},
     {"tool", NULL, c_tool, "ls"},
     {"ctl", "Operations", c_ctl, NULL},
     {"top", NULL, c_top, NULL},

@@ -105,6 +105,7 @@ int cmd_workflow(hsctl *h, int argc, char **argv);
 int cmd_compute(hsctl *h, int argc, char **argv);
 int cmd_jobs(hsctl *h, int argc, char **argv);
 int cmd_tool(hsctl *h, int argc, char **argv);
+int cmd_session(hsctl *h, int argc, char **argv);
 int cmd_ctl(hsctl *h, int argc, char **argv);
 int cmd_top(hsctl *h, int argc, char **argv);
 /* stream purge ID|PATTERN --before T [--dry-run] (cmd_purge.c); argv[1] is "purge". */

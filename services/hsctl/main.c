@@ -381,6 +381,7 @@ static const struct {
     {"workflow", cmd_workflow},
     {"compute", cmd_compute},
     {"jobs", cmd_jobs},
+    {"session", cmd_session},
     {"tool", cmd_tool},
     {"ctl", cmd_ctl},
     {"top", cmd_top},

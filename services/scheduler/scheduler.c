@@ -16,6 +16,7 @@
 #include "jobtab.h"
 #include "online.h"
 #include "planner.h"
+#include "session.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -93,7 +94,9 @@ struct sreq {
     bool cancelled;       /* by cancel or by removing its workflow: final, never resumed */
     char cancel_why[120]; /* cancelled: why (its progress error when no job failed) */
     char first_error[300];
-    sjob **jobs; /* owned array of borrowed jobs attached to it, until it is released */
+    session sess;         /* offline: its session (same id), opened when it is accepted */
+    char online_sess[64]; /* online: the id of its workflow's session when it started */
+    sjob **jobs;          /* owned array of borrowed jobs attached to it, until it is released */
     size_t njobs, capjobs;
     size_t refs;   /* jobs that still refer to it */
     bool released; /* finished, and its jobs were offered to be forgotten */
@@ -122,6 +125,7 @@ struct swf {
     hs_intervals heal;   /* online: reopened intervals of its sinks to compute again */
     bool behind;         /* online: the clock is behind the last interval's end (logged once) */
     bool removed;
+    session *sess; /* online: its active session (owned; NULL: none) */
 };
 
 /* A tool runtime as its retained status describes it. */
@@ -210,6 +214,15 @@ static int s_doc_put(scheduler *s, const char *coll, const char *key, const char
 static int s_doc_del(scheduler *s, const char *coll, const char *key)
 {
     return s_doc(s, coll, key, NULL);
+}
+
+/* Stores session x (docs/sessions/<id>) through the writer; failures are logged. */
+static void s_session_put(scheduler *s, const session *x)
+{
+    if (session_encode(x, &s->scratch) == HS_OK)
+        (void)s_doc_put(s, "sessions", x->id, hs_buf_cstr(&s->scratch));
+    else
+        hs_error(s->log, "cannot encode session %s: %s", x->id, hs_err_detail());
 }
 
 /* The calculated intervals of a stream, cached; loaded from the store on first use. */
@@ -357,6 +370,8 @@ static void swf_free(swf *w)
         return;
     swf_units_free(w);
     hs_intervals_free(&w->heal);
+    session_free(w->sess);
+    hs_free(w->sess);
     hs_workflow_destroy(w->wf);
     hs_free(w);
 }
@@ -1296,6 +1311,87 @@ static void s_pump(scheduler *s)
 
 /* ------------------------------------------------------------------ requests */
 
+/*
+ * Opens the session of offline request r (same id): the stored one when it
+ * is an active request session (r resumes after a restart), else a new one.
+ */
+static void s_session_open_request(scheduler *s, sreq *r)
+{
+    hs_buf doc;
+    hs_buf_init(&doc, 0);
+    hs_proto_session_doc_msg m;
+    bool resumed = false;
+    if (hs_store_doc_get(s->store, "sessions", r->id, &doc) == HS_OK) {
+        if (hs_proto_session_doc_decode(&m, (const char *)doc.data, doc.len) == HS_OK &&
+            m.d.active && m.d.kind == HS_SESSION_REQUEST && strcmp(m.d.workflow, r->w->wf->id) == 0)
+            resumed = session_from_doc(&r->sess, &m.d) == HS_OK;
+        hs_proto_session_doc_msg_free(&m);
+    }
+    hs_buf_free(&doc);
+    if (!resumed &&
+        session_open(&r->sess, r->id, r->w->wf->id, HS_SESSION_REQUEST, hs_time_now_us()) != HS_OK)
+        hs_error(s->log, "cannot open the session of request %s: %s", r->id, hs_err_detail());
+}
+
+/* Opens a new session of online workflow w (closing none: see s_session_close_online). */
+static void s_session_open_online(scheduler *s, swf *w)
+{
+    char id[64];
+    int64_t now = hs_time_now_us();
+    snprintf(id, sizeof id, "s-%" PRId64 "-%" PRIu64, now / 1000, ++s->req_counter);
+    session *x = hs_calloc(1, sizeof *x);
+    if (x == NULL || session_open(x, id, w->wf->id, HS_SESSION_ONLINE, now) != HS_OK) {
+        hs_error(s->log, "cannot open a session of online workflow %s: %s", w->wf->id,
+                 x == NULL ? "out of memory" : hs_err_detail());
+        hs_free(x);
+        return;
+    }
+    w->sess = x;
+    s_session_put(s, x);
+}
+
+/* Closes the session of online workflow w (removed or replaced), if it has one. */
+static void s_session_close_online(scheduler *s, swf *w)
+{
+    if (w->sess == NULL)
+        return;
+    if (session_close(w->sess, session_outcome_of(false, w->sess->failed), hs_time_now_us()) ==
+        HS_OK)
+        s_session_put(s, w->sess);
+    session_free(w->sess);
+    hs_free(w->sess);
+    w->sess = NULL;
+}
+
+/* Request r has ended: its session closes (offline) or takes in the run (online). */
+static void s_session_end(scheduler *s, sreq *r)
+{
+    const char *error = r->first_error[0] != '\0' ? r->first_error : r->cancel_why;
+    if (r->online) {
+        session *x = r->w->sess;
+        if (x == NULL || r->online_sess[0] == '\0' || strcmp(x->id, r->online_sess) != 0)
+            return; /* a run of a session closed since */
+        if (session_add_run(x, r->iv, r->total, r->done, r->failed, error) == HS_OK)
+            s_session_put(s, x);
+        return;
+    }
+    if (r->sess.workflow == NULL)
+        return; /* it could not be opened (logged) */
+    session_note_error(&r->sess, error);
+    if (session_set_jobs(&r->sess, r->iv, r->total, r->done, r->failed) == HS_OK &&
+        session_close(&r->sess, session_outcome_of(r->cancelled, r->failed), hs_time_now_us()) ==
+            HS_OK)
+        s_session_put(s, &r->sess);
+}
+
+/* Frees request r and its session. */
+static void s_req_free(sreq *r)
+{
+    session_free(&r->sess);
+    hs_free(r->jobs);
+    hs_free(r);
+}
+
 static void s_req_persist(scheduler *s, sreq *r, hs_proto_req_state state)
 {
     if (r->online)
@@ -1388,6 +1484,7 @@ static void s_progress(scheduler *s, sreq *r, bool force)
                               r->w->wf->id, r->id, hs_proto_req_state_name(state), r->total,
                               r->failed, r->instances, el);
         s_req_persist(s, r, state);
+        s_session_end(s, r);
     }
 }
 
@@ -1420,13 +1517,21 @@ static sreq *s_request_as(scheduler *s, swf *w, hs_interval iv, bool online, con
         hs_free(r);
         return NULL;
     }
-    if (!online)
+    if (!online) {
+        s_session_open_request(s, r);
         s_req_persist(s, r, HS_REQ_RUNNING);
+    } else if (w->sess != NULL) {
+        snprintf(r->online_sess, sizeof r->online_sess, "%s", w->sess->id);
+    }
     int rc = s_plan(s, r);
     if (rc != HS_OK)
         hs_error(s->log, "planning %s failed: %s", r->id, hs_strerror(rc));
     /* A request that planned nothing because the table is full is refused: no start. */
     bool refused = r->total == 0 && r->unplanned > 0;
+    /* Its session with what was planned (unless it ended already, or is refused). */
+    if (!online && !refused && !r->finished && r->sess.workflow != NULL &&
+        session_set_jobs(&r->sess, iv, r->total, r->done, r->failed) == HS_OK)
+        s_session_put(s, &r->sess);
     if ((r->total > 0 || !online) && !refused) {
         char a[HS_TIME_ISO_MAX], b[HS_TIME_ISO_MAX];
         hs_time_format_iso(iv.start, a);
@@ -1477,11 +1582,12 @@ static void s_refill(scheduler *s)
 /* Forgets request r that has no job (a compute refused): not stored, not resumed. */
 static void s_request_forget(scheduler *s, sreq *r)
 {
-    if (!r->online)
+    if (!r->online) {
         (void)s_doc_del(s, "requests", r->id);
+        (void)s_doc_del(s, "sessions", r->id);
+    }
     hs_map_remove(&s->reqs, r->id);
-    hs_free(r->jobs);
-    hs_free(r);
+    s_req_free(r);
 }
 
 /*
@@ -1506,7 +1612,7 @@ static void s_reap_requests(scheduler *s)
         }
         if (r->refs == 0) {
             hs_map_remove(&s->reqs, e->key);
-            hs_free(r);
+            s_req_free(r);
         }
     }
 }
@@ -1855,8 +1961,11 @@ static int s_install(scheduler *s, swf *w)
         /* Finished jobs stay for their requests' counts; none of them runs again. */
         s_repoint_jobs(s, old, w);
         w->online.last_end_us = old->online.last_end_us;
+        s_session_close_online(s, old);
         swf_free(old);
     }
+    if (w->wf->online)
+        s_session_open_online(s, w);
     s_schemas_installed(s, w, had_schemas);
     /* An online workflow runs at once when installed (w is new: next_run_mono_us is 0). */
     return s_define_sinks(s, w);
@@ -2065,6 +2174,7 @@ static int s_api_workflow_rm(void *ud, const char *id, hs_buf *why)
     if (w->wf->nschemas > 0)
         s_schemas_publish(s, id, NULL);
     w->removed = true;
+    s_session_close_online(s, w);
     (void)s_doc_del(s, "workflows", id);
     (void)s_doc_del(s, "online", id);
     int rc = hs_wclient_flush(s->wc, 30000);
@@ -2439,6 +2549,37 @@ static int s_resume_one(void *ud, const char *key, const char *json)
     return 0;
 }
 
+/*
+ * A stored session still active that is not under way (an online session
+ * or a request not resumed: the scheduler stopped without closing it) is
+ * closed as interrupted.
+ */
+static int s_interrupted_one(void *ud, const char *key, const char *json)
+{
+    s_loadctx *c = ud;
+    scheduler *s = c->s;
+    hs_proto_session_doc_msg m;
+    if (hs_proto_session_doc_decode(&m, json, strlen(json)) != HS_OK) {
+        hs_warn(s->log, "stored session %s is unreadable: %s", key, hs_err_detail());
+    } else if (m.d.active) {
+        const sreq *r = hs_map_get(&s->reqs, key);
+        const swf *w = s_wf(s, m.d.workflow);
+        bool live = m.d.kind == HS_SESSION_REQUEST
+                        ? r != NULL && !r->online
+                        : w != NULL && w->sess != NULL && strcmp(w->sess->id, key) == 0;
+        session x;
+        if (!live && session_from_doc(&x, &m.d) == HS_OK) {
+            if (session_close(&x, HS_SESSION_INTERRUPTED, hs_time_now_us()) == HS_OK) {
+                s_session_put(s, &x);
+                c->loaded++;
+            }
+            session_free(&x);
+        }
+    }
+    hs_proto_session_doc_msg_free(&m);
+    return 0;
+}
+
 int scheduler_run(scheduler *s)
 {
     while (hs_service_running(s->svc)) {
@@ -2541,6 +2682,11 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
         (void)hs_store_doc_list(s->store, "requests", "", false, 0, s_resume_one, &c);
         if (c.loaded > 0)
             hs_info(s->log, "%zu unfinished requests resumed", c.loaded);
+        c.loaded = 0;
+        (void)hs_store_doc_list(s->store, "sessions", "", false, 0, s_interrupted_one, &c);
+        if (c.loaded > 0)
+            hs_info(s->log, "%zu sessions left active by the last run closed as interrupted",
+                    c.loaded);
     }
     if (rc != HS_OK) {
         char msg[600];
@@ -2564,11 +2710,8 @@ void scheduler_destroy(scheduler *s)
     hs_free(s->blocked);
     size_t pos = 0;
     hs_map_entry *e;
-    while ((e = hs_map_next(&s->reqs, &pos)) != NULL) {
-        sreq *r = e->value;
-        hs_free(r->jobs);
-        hs_free(r);
-    }
+    while ((e = hs_map_next(&s->reqs, &pos)) != NULL)
+        s_req_free(e->value);
     hs_map_free(&s->reqs);
     pos = 0;
     while ((e = hs_map_next(&s->wfs, &pos)) != NULL)
