@@ -1667,6 +1667,15 @@ static void je_kstr(je *e, const char *k, const char *v, bool first)
         e->rc = hs_json_put_string(e->b, v, strlen(v));
 }
 
+/* "value" as an array item (first: no comma) */
+static void je_str(je *e, const char *v, bool first)
+{
+    if (e->rc == HS_OK && !first)
+        e->rc = hs_buf_putc(e->b, ',');
+    if (e->rc == HS_OK)
+        e->rc = hs_json_put_string(e->b, v, strlen(v));
+}
+
 static void je_kint(je *e, const char *k, int64_t v)
 {
     if (e->rc == HS_OK)
@@ -1923,12 +1932,19 @@ void hs_proto_status_msg_free(hs_proto_status_msg *m)
 }
 
 static const char *const api_op_names[] = {"workflow_add", "workflow_rm", "compute", "ping",
-                                           "cancel"};
+                                           "cancel",       "meta_add",    "meta_rm"};
+#define API_NOPS (sizeof api_op_names / sizeof api_op_names[0])
 
 int hs_proto_api_req_encode(hs_buf *out, const hs_proto_api_req *r)
 {
-    if ((size_t)r->op >= 5)
+    if ((size_t)r->op >= API_NOPS)
         return hs_err_set(HS_ERR_INVAL, "API request: unknown op");
+    bool meta = r->op == HS_API_META_ADD || r->op == HS_API_META_RM;
+    if (meta && (r->npaths == 0 || r->paths == NULL))
+        return hs_err_set(HS_ERR_INVAL, "API request: %s needs paths", api_op_names[r->op]);
+    for (size_t i = 0; meta && i < r->npaths; i++)
+        if (r->paths[i] == NULL || r->paths[i][0] == '\0')
+            return hs_err_set(HS_ERR_INVAL, "API request: an empty path");
     if ((r->op == HS_API_WORKFLOW_ADD && r->definition == NULL) ||
         ((r->op == HS_API_WORKFLOW_RM || r->op == HS_API_COMPUTE) && r->workflow == NULL) ||
         (r->op == HS_API_CANCEL && r->request == NULL))
@@ -1951,9 +1967,27 @@ int hs_proto_api_req_encode(hs_buf *out, const hs_proto_api_req *r)
             je_kbool(&e, "dry_run", true);
     } else if (r->op == HS_API_CANCEL) {
         je_kstr(&e, "request", r->request, false);
+    } else if (meta) {
+        je_raw(&e, ",\"paths\":[");
+        for (size_t i = 0; i < r->npaths; i++)
+            je_str(&e, r->paths[i], i == 0);
+        je_raw(&e, "]");
     }
     je_raw(&e, "}");
     return e.rc;
+}
+
+/* meta_add/meta_rm's paths: a non-empty array of non-empty strings. */
+static int pd_api_paths(pd *d, void *obj)
+{
+    hs_proto_api_req *r = obj;
+    int rc = pd_strs(d, &r->paths, &r->npaths);
+    if (rc == HS_OK && r->npaths == 0)
+        rc = pd_bad(d, "at least one path");
+    for (size_t i = 0; rc == HS_OK && i < r->npaths; i++)
+        if (r->paths[i][0] == '\0')
+            rc = pd_bad(d, "non-empty paths");
+    return rc;
 }
 
 /* compute's request id: it names a topic, so no separators or wildcards. */
@@ -1975,13 +2009,14 @@ static const pf api_req_fields[] = {
     {"to", PF_INT, offsetof(hs_proto_api_req, iv.end), NULL},
     {"request", PF_FN, 0, pd_request_id},
     {"dry_run", PF_BOOL, offsetof(hs_proto_api_req, dry_run), NULL},
+    {"paths", PF_FN, 0, pd_api_paths},
 };
 
 int hs_proto_api_req_decode(hs_proto_api_req_msg *m, const char *json, size_t len)
 {
     /* The members each op may have and must have, by bit of api_req_fields (unknown op last). */
-    static const uint64_t allowed[] = {0x7, 0x9, 0xf9, 0x1, 0x41, 0xff};
-    static const uint64_t required[] = {0x3, 0x9, 0x39, 0x1, 0x41, 0x1};
+    static const uint64_t allowed[] = {0x7, 0x9, 0xf9, 0x1, 0x41, 0x101, 0x101, 0x1ff};
+    static const uint64_t required[] = {0x3, 0x9, 0x39, 0x1, 0x41, 0x101, 0x101, 0x1};
     pm_init(&m->req, sizeof m->req, &m->arena);
     hs_proto_api_req *r = &m->req;
     r->op = HS_API_UNKNOWN;
@@ -1989,7 +2024,7 @@ int hs_proto_api_req_decode(hs_proto_api_req_msg *m, const char *json, size_t le
     int rc = pd_json_message(&m->arena, json, len, "API request", &set, 1);
     if (rc != HS_OK)
         return rc;
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < API_NOPS; i++)
         if (strcmp(r->op_text, api_op_names[i]) == 0)
             r->op = (hs_api_op)i;
     for (size_t i = 0; i < PF_N(api_req_fields); i++) {
@@ -2051,6 +2086,11 @@ int hs_proto_api_reply_encode(hs_buf *out, const hs_proto_api_reply *r)
         je_kuint(&e, "jobs", r->jobs);
         je_kuint(&e, "inflight", r->inflight);
         break;
+    case HS_API_META_ADD:
+    case HS_API_META_RM:
+        je_kuint(&e, "nodes", r->nodes);
+        je_kuint(&e, "workflows_changed", r->workflows_changed);
+        break;
     default:
         break;
     }
@@ -2072,6 +2112,8 @@ static const pf api_reply_fields[] = {
     {"unplanned", PF_UINT, offsetof(hs_proto_api_reply, unplanned), NULL},
     {"dropped", PF_UINT, offsetof(hs_proto_api_reply, dropped), NULL},
     {"running", PF_UINT, offsetof(hs_proto_api_reply, running), NULL},
+    {"nodes", PF_UINT, offsetof(hs_proto_api_reply, nodes), NULL},
+    {"workflows_changed", PF_UINT, offsetof(hs_proto_api_reply, workflows_changed), NULL},
 };
 
 int hs_proto_api_reply_decode(hs_proto_api_reply_msg *m, const char *json, size_t len)

@@ -476,19 +476,23 @@ typedef enum hs_api_op {
     HS_API_WORKFLOW_RM,
     HS_API_COMPUTE,
     HS_API_PING,
-    HS_API_CANCEL,  /* stops a compute request: its queued jobs are dropped */
-    HS_API_UNKNOWN, /* answered with an error that names it */
+    HS_API_CANCEL,   /* stops a compute request: its queued jobs are dropped */
+    HS_API_META_ADD, /* inserts meta-data tree nodes (paths) */
+    HS_API_META_RM,  /* deletes meta-data tree nodes and their subtrees (paths) */
+    HS_API_UNKNOWN,  /* answered with an error that names it */
 } hs_api_op;
 
 typedef struct hs_proto_api_req {
     hs_api_op op;
-    const char *op_text;    /* the op as sent ("" when absent) */
-    const char *workflow;   /* workflow_rm, compute */
-    const char *definition; /* workflow_add: the file's text */
-    const char *filename;   /* workflow_add; NULL: "workflow" */
-    hs_interval iv;         /* compute: (from, to] */
-    const char *request;    /* compute (NULL: the scheduler makes one); cancel: required */
-    bool dry_run;           /* compute: count the jobs it would plan, plan nothing */
+    const char *op_text;      /* the op as sent ("" when absent) */
+    const char *workflow;     /* workflow_rm, compute */
+    const char *definition;   /* workflow_add: the file's text */
+    const char *filename;     /* workflow_add; NULL: "workflow" */
+    hs_interval iv;           /* compute: (from, to] */
+    const char *request;      /* compute (NULL: the scheduler makes one); cancel: required */
+    bool dry_run;             /* compute: count the jobs it would plan, plan nothing */
+    const char *const *paths; /* meta_add, meta_rm: tree paths "house=1/room=kitchen" */
+    size_t npaths;
 } hs_proto_api_req;
 
 typedef struct hs_proto_api_req_msg {
@@ -518,6 +522,8 @@ typedef struct hs_proto_api_reply {
     uint64_t reopened;    /* compute: intervals in the request that late data reopened */
     uint64_t workflows;   /* ping */
     uint64_t inflight;    /* ping */
+    uint64_t nodes;       /* meta_add: nodes inserted; meta_rm: nodes deleted */
+    uint64_t workflows_changed; /* meta_add, meta_rm: workflows whose plates changed */
 } hs_proto_api_reply;
 
 typedef struct hs_proto_api_reply_msg {

@@ -1547,11 +1547,9 @@ void hs_workflow_set_tree(hs_workflow *wf, const hs_meta_tree *tree)
 
 bool hs_workflow_uses_tree(const hs_workflow *wf)
 {
-    const hs_meta_tree *t = wf->tree != NULL ? wf->tree : wf->meta;
     for (size_t i = 0; i < wf->nplates; i++) {
         const hs_wf_plate *pl = &wf->plates[i];
-        if (pl->nmembers == 0 && !pl->dynamic &&
-            (pl->nvalues == 0 || pl->match != NULL || hs_meta_has_tag(t, pl->meta)))
+        if (pl->nmembers == 0 && !pl->dynamic && pl->nvalues == 0)
             return true;
     }
     return false;
@@ -1749,15 +1747,6 @@ static int wf_tree_kids_index(wf_tree_kids *k, const hs_meta_tree *t, const char
     return HS_OK;
 }
 
-/* Whether a listed or tree value passes the plate's filters (listed: a map of the list, or NULL).
- */
-static bool wf_value_kept(const hs_wf_plate *pl, const hs_map *listed, const char *value)
-{
-    if (listed != NULL && hs_map_get(listed, value) == NULL)
-        return false;
-    return pl->match == NULL || fnmatch(pl->match, value, 0) == 0;
-}
-
 int hs_workflow_plate_values(const hs_workflow *wf, int plate, hs_pv **out, size_t *n)
 {
     *out = NULL;
@@ -1787,15 +1776,9 @@ int hs_workflow_plate_values(const hs_workflow *wf, int plate, hs_pv **out, size
     int rc = hs_workflow_plate_values(wf, pl->parent_idx, &parents, &np);
     if (rc != HS_OK)
         return rc;
-    /* From the tree: a plate that lists no values, or whose key the tree has. */
+    /* From the tree: a plate that lists no values and that no factor creates. */
     const hs_meta_tree *tree = wf->tree != NULL ? wf->tree : wf->meta;
-    bool from_tree =
-        !pl->dynamic && (pl->nvalues == 0 || pl->match != NULL || hs_meta_has_tag(tree, pl->meta));
-    hs_map listed;
-    hs_map_init(&listed);
-    bool have_listed = from_tree && pl->nvalues > 0;
-    for (size_t k = 0; have_listed && rc == HS_OK && k < pl->nvalues; k++)
-        rc = hs_map_put(&listed, pl->values[k], pl->values[k], NULL);
+    bool from_tree = !pl->dynamic && pl->nvalues == 0;
     wf_tree_kids kids = {0};
     if (rc == HS_OK && from_tree)
         rc = wf_tree_kids_index(&kids, tree, pl->meta);
@@ -1804,7 +1787,7 @@ int hs_workflow_plate_values(const hs_workflow *wf, int plate, hs_pv **out, size
             uintptr_t first = (uintptr_t)hs_map_get(&kids.by_parent, parents[i].text);
             for (size_t c = first; rc == HS_OK && c != 0; c = kids.next[c - 1]) {
                 hs_meta_node m = hs_meta_at(tree, c - 1);
-                if (wf_value_kept(pl, have_listed ? &listed : NULL, m.value))
+                if (pl->match == NULL || fnmatch(pl->match, m.value, 0) == 0)
                     rc = pv_list_push(&l, &parents[i], pl->meta, m.value);
             }
             continue;
@@ -1819,7 +1802,6 @@ int hs_workflow_plate_values(const hs_workflow *wf, int plate, hs_pv **out, size
     }
     if (from_tree)
         wf_tree_kids_free(&kids);
-    hs_map_free(&listed);
     hs_pv_list_free(parents, np);
     if (rc != HS_OK) {
         hs_pv_list_free(l.v, l.n);

@@ -37,10 +37,10 @@ typedef struct hs_pv {
  * A plate. Its values, below each value of its parent plate, come from one
  * of three places (docs/MODEL.md section 1, ARCHITECTURE.md "Plates"):
  * - a plate-creation factor (dynamic), plus any values listed;
- * - the meta-data tree, when the plate lists no values or the tree has
- *   nodes tagged with its key: the tree's children of the parent value,
- *   kept when listed (if values are listed) and when matching `match`;
- * - otherwise the listed values below every parent value.
+ * - the listed values, below every parent value;
+ * - otherwise the meta-data tree: the nodes tagged with its key whose
+ *   parent is the parent value (at the root without a parent plate).
+ * `match` (a glob) keeps only the values that match it.
  * A product plate (a node on several plates, `plates: [T, V]`) has no key
  * of its own: its values join its members' values on the keys they share.
  */

@@ -106,6 +106,21 @@ static const hsctl_cli_cmd c_session[] = {
     {"show", "ID [--json]", "one session: its intervals, jobs, outcome and first error", "--json",
      HSCTL_ARG_NONE, NULL},
     END};
+static const hsctl_cli_cmd c_meta[] = {
+    {"add", "PATH...", "insert meta-data tree nodes (site=a/device=1: the missing ones)", "",
+     HSCTL_ARG_NONE,
+     "A path names a node by the tag=value parts from the root (site=a/device=1).\n"
+     "Inserting an existing node changes nothing. Plates without values select from the\n"
+     "tree, so the workflows that use them compute the new plate values from now on."},
+    {"rm", "PATH...", "delete nodes and their subtrees (their streams are kept)", "",
+     HSCTL_ARG_NONE,
+     "Deleting a node deletes its subtree; deleting an absent node changes nothing. The\n"
+     "plate values go from every plate that selected them: their queued jobs are dropped,\n"
+     "running ones finish, and what was computed stays in the store."},
+    {"ls", "[PATH] [--json]", "the nodes at and below PATH (all), one path a line", "--json",
+     HSCTL_ARG_NONE, NULL},
+    {"tree", "[PATH]", "the tree drawn, below PATH (all)", "", HSCTL_ARG_NONE, NULL},
+    END};
 static const hsctl_cli_cmd c_tool[] = {
     {"ls", "[--json]",
      "the tools a factor can use (built in, and the stack's plugin_dir), one line per version",
@@ -141,6 +156,7 @@ static const hsctl_cli_verb g_verbs[] = {
     {"compute", NULL, c_compute, NULL},
     {"jobs", NULL, c_jobs, NULL},
     {"session", NULL, c_session, "ls"},
+    {"meta", NULL, c_meta, "ls"},
     {"tool", NULL, c_tool, "ls"},
     {"ctl", "Operations", c_ctl, NULL},
     {"top", NULL, c_top, NULL},

@@ -65,8 +65,8 @@ static int read_file(const char *path, hs_buf *out)
  * and gives HSCTL_USER. The caller frees *reply with
  * hs_proto_api_reply_msg_free, also on failure.
  */
-static int api_call(hsctl *h, const hs_proto_api_req *q, const char *what,
-                    hs_proto_api_reply_msg *reply, int timeout_ms)
+int hsctl_api_call(hsctl *h, const hs_proto_api_req *q, const char *what,
+                   hs_proto_api_reply_msg *reply, int timeout_ms)
 {
     memset(reply, 0, sizeof *reply);
     hs_buf t, req, raw;
@@ -416,7 +416,7 @@ static int wf_add(hsctl *h, const char *file, bool replace, bool dry_run)
     }
     hs_proto_api_req q = {
         .op = HS_API_WORKFLOW_ADD, .definition = hs_buf_cstr(&text), .filename = base};
-    rc = api_call(h, &q, "adding the workflow", &reply, 60000);
+    rc = hsctl_api_call(h, &q, "adding the workflow", &reply, 60000);
     if (rc == HSCTL_OK) {
         if (reply.reply.unchanged)
             printf("workflow %s unchanged: the stored definition is the same (%zu factors)\n",
@@ -715,7 +715,7 @@ int cmd_workflow(hsctl *h, int argc, char **argv)
     if (strcmp(verb, "rm") == 0) {
         hs_proto_api_req q = {.op = HS_API_WORKFLOW_RM, .workflow = arg};
         hs_proto_api_reply_msg reply;
-        int rc = api_call(h, &q, "removing the workflow", &reply, 30000);
+        int rc = hsctl_api_call(h, &q, "removing the workflow", &reply, 30000);
         if (rc == HSCTL_OK)
             printf("workflow %s removed; its streams are kept (hsctl stream purge removes them)\n",
                    arg);
@@ -779,7 +779,7 @@ static int compute_cancel(hsctl *h, const char *rid)
 {
     hs_proto_api_req q = {.op = HS_API_CANCEL, .request = rid};
     hs_proto_api_reply_msg reply;
-    int rc = api_call(h, &q, "cancel", &reply, 30000);
+    int rc = hsctl_api_call(h, &q, "cancel", &reply, 30000);
     if (rc == HSCTL_OK)
         printf("request %s cancelled: %llu queued jobs dropped, %llu running jobs let finish\n",
                rid, (unsigned long long)reply.reply.dropped,
@@ -799,7 +799,7 @@ static int compute_confirm(hsctl *h, const hs_proto_api_req *q, long confirm_ove
     hs_proto_api_req dry = *q;
     dry.dry_run = true;
     hs_proto_api_reply_msg reply;
-    int rc = api_call(h, &dry, "compute", &reply, 30000);
+    int rc = hsctl_api_call(h, &dry, "compute", &reply, 30000);
     unsigned long long jobs = (unsigned long long)reply.reply.jobs;
     hs_proto_api_reply_msg_free(&reply);
     if (rc != HSCTL_OK || jobs <= (unsigned long long)confirm_over)
@@ -911,7 +911,7 @@ int cmd_compute(hsctl *h, int argc, char **argv)
     int64_t start = hs_time_mono_us();
     int64_t end = timeout_s > 0 ? start + (int64_t)(timeout_s * 1e6) : INT64_MAX;
     hs_proto_api_reply_msg reply;
-    int rc = api_call(h, &q, "compute", &reply, 30000);
+    int rc = hsctl_api_call(h, &q, "compute", &reply, 30000);
     if (rc == HSCTL_OK) {
         unsigned long long jobs = (unsigned long long)reply.reply.jobs;
         unsigned long long unplanned = (unsigned long long)reply.reply.unplanned;

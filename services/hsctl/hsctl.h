@@ -92,6 +92,17 @@ int hsctl_request(hsctl *h, const char *topic, const char *json, hs_buf *reply, 
 /* Whether argument a is option name (e.g. "--from"); takes its value from argv. */
 bool hsctl_opt(int argc, char **argv, int *i, const char *name, const char **value);
 
+/*
+ * Sends a request to the scheduler's API and waits for its reply (schemas/
+ * api.json). A reply that is not ok prints its error ("what failed: ...")
+ * and gives HSCTL_USER. The caller frees *reply with
+ * hs_proto_api_reply_msg_free, also on failure.
+ */
+struct hs_proto_api_req;
+struct hs_proto_api_reply_msg;
+int hsctl_api_call(hsctl *h, const struct hs_proto_api_req *q, const char *what,
+                   struct hs_proto_api_reply_msg *reply, int timeout_ms);
+
 /* Whether an option's value v (NULL: missing) is a whole decimal number >= 0; into *out. */
 bool hsctl_count(const char *v, long long *out);
 
@@ -106,6 +117,7 @@ int cmd_compute(hsctl *h, int argc, char **argv);
 int cmd_jobs(hsctl *h, int argc, char **argv);
 int cmd_tool(hsctl *h, int argc, char **argv);
 int cmd_session(hsctl *h, int argc, char **argv);
+int cmd_meta(hsctl *h, int argc, char **argv);
 int cmd_ctl(hsctl *h, int argc, char **argv);
 int cmd_top(hsctl *h, int argc, char **argv);
 /* stream purge ID|PATTERN --before T [--dry-run] (cmd_purge.c); argv[1] is "purge". */

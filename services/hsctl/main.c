@@ -382,6 +382,7 @@ static const struct {
     {"compute", cmd_compute},
     {"jobs", cmd_jobs},
     {"session", cmd_session},
+    {"meta", cmd_meta},
     {"tool", cmd_tool},
     {"ctl", cmd_ctl},
     {"top", cmd_top},

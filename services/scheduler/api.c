@@ -2,6 +2,7 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_meta.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -150,6 +151,28 @@ static int do_cancel(const hs_proto_api_req *req, const api_ops *ops, api_result
     return HS_OK;
 }
 
+static int do_meta(const hs_proto_api_req *req, const api_ops *ops, api_result *out, hs_buf *why)
+{
+    const char *op = req->op == HS_API_META_ADD ? "meta_add" : "meta_rm";
+    if (req->npaths == 0 || req->paths == NULL)
+        return fail(out, HS_ERR_INVAL, "%s needs paths (tag=value/...)", op);
+    for (size_t i = 0; i < req->npaths; i++)
+        if (hs_meta_path_check(req->paths[i]) != HS_OK)
+            return fail(out, HS_ERR_INVAL, "%s: path '%.200s': %s", op, req->paths[i],
+                        hs_err_detail());
+    if (ops->meta == NULL)
+        return fail(out, HS_ERR_UNSUPPORTED, "this scheduler has no meta-data tree");
+    uint64_t nodes = 0, wfs = 0;
+    int rc =
+        ops->meta(ops->ud, req->op == HS_API_META_ADD, req->paths, req->npaths, &nodes, &wfs, why);
+    if (rc != HS_OK)
+        return fail_cb(out, rc, why);
+    out->reply.ok = true;
+    out->reply.nodes = nodes;
+    out->reply.workflows_changed = wfs;
+    return HS_OK;
+}
+
 int api_handle(const hs_proto_api_req *req, const api_ops *ops, api_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -170,6 +193,10 @@ int api_handle(const hs_proto_api_req *req, const api_ops *ops, api_result *out)
     case HS_API_CANCEL:
         rc = do_cancel(req, ops, out, &why);
         break;
+    case HS_API_META_ADD:
+    case HS_API_META_RM:
+        rc = do_meta(req, ops, out, &why);
+        break;
     case HS_API_PING: {
         api_stats st = {0};
         ops->ping(ops->ud, &st);
@@ -182,7 +209,8 @@ int api_handle(const hs_proto_api_req *req, const api_ops *ops, api_result *out)
     }
     default:
         rc = fail(out, HS_ERR_UNSUPPORTED,
-                  "unknown op '%s' (workflow_add, workflow_rm, compute, cancel, ping)",
+                  "unknown op '%s' (workflow_add, workflow_rm, compute, cancel, ping, meta_add, "
+                  "meta_rm)",
                   req->op_text != NULL ? req->op_text : "");
         break;
     }

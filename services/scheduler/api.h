@@ -72,6 +72,14 @@ typedef struct api_ops {
      * request.
      */
     int (*cancel)(void *ud, const char *id, api_cancelled *out, hs_buf *why);
+    /*
+     * Inserts (add) or deletes (!add) the meta-data tree nodes of paths
+     * (each checked with hs_meta_path_check first: none is applied when one
+     * is bad). *nodes counts nodes inserted or deleted, *workflows those
+     * whose plate values changed. May be NULL (refused as unsupported).
+     */
+    int (*meta)(void *ud, bool add, const char *const *paths, size_t npaths, uint64_t *nodes,
+                uint64_t *workflows, hs_buf *why);
     void *ud;
 } api_ops;
 

@@ -200,51 +200,27 @@ static void jobtab__unit_key(char *buf, size_t len, const char *group, size_t fa
     snprintf(buf, len, "%s|%zu|%zu", group, factor, unit);
 }
 
-/* ------------------------------------------------------------------ jobs */
-
-int jobtab_add(jobtab *jt, jobtab_job *j, const char *id, const char *group, size_t factor,
-               size_t unit, hs_interval iv)
+/* The list of unit key, created when new; NULL without memory. */
+static jobtab_unit *jobtab__unit_get(jobtab *jt, const char *key)
 {
-    if (jt == NULL || j == NULL || id == NULL || group == NULL || strlen(id) >= sizeof j->id)
-        return hs_err_set(HS_ERR_INVAL, "jobtab_add: bad arguments");
-    if (hs_map_get(&jt->ids, id) != NULL)
-        return hs_err_set(HS_ERR_EXISTS, "job %s is in the table already", id);
-    /* Room in the heap for every job, so that dispatching never fails. */
-    size_t total = jt->ids.n + 1;
-    if (hs_grow(&jt->heap, &jt->capheap, total, sizeof *jt->heap, 1024) != HS_OK)
-        return HS_ERR_NOMEM;
-    char key[512];
-    jobtab__unit_key(key, sizeof key, group, factor, unit);
     jobtab_unit *ul = hs_map_get(&jt->units, key);
-    bool new_unit = ul == NULL;
-    if (new_unit) {
-        ul = hs_calloc(1, sizeof *ul);
-        if (ul == NULL)
-            return HS_ERR_NOMEM;
-        ul->key = hs_strdup(key);
-        if (ul->key == NULL || hs_map_put(&jt->units, key, ul, NULL) != HS_OK) {
-            hs_free(ul->key);
-            hs_free(ul);
-            return HS_ERR_NOMEM;
-        }
+    if (ul != NULL)
+        return ul;
+    ul = hs_calloc(1, sizeof *ul);
+    if (ul == NULL)
+        return NULL;
+    ul->key = hs_strdup(key);
+    if (ul->key == NULL || hs_map_put(&jt->units, key, ul, NULL) != HS_OK) {
+        hs_free(ul->key);
+        hs_free(ul);
+        return NULL;
     }
-    memset(j, 0, sizeof *j);
-    snprintf(j->id, sizeof j->id, "%s", id);
-    if (hs_map_put(&jt->ids, j->id, j, NULL) != HS_OK) {
-        if (new_unit) {
-            hs_map_remove(&jt->units, key);
-            hs_free(ul->key);
-            hs_free(ul);
-        }
-        return HS_ERR_NOMEM;
-    }
-    j->factor = factor;
-    j->unit = unit;
-    j->iv = iv;
-    j->state = JOBTAB_QUEUED;
-    j->seq = ++jt->seq;
-    jobtab__append(&jt->live, j);
-    jt->count[JOBTAB_QUEUED]++;
+    return ul;
+}
+
+/* Appends j to the list ul. */
+static void jobtab__unit_append(jobtab_unit *ul, jobtab_job *j)
+{
     j->ulist = ul;
     j->unext = NULL;
     j->uprev = ul->tail;
@@ -254,19 +230,11 @@ int jobtab_add(jobtab *jt, jobtab_job *j, const char *id, const char *group, siz
         ul->head = j;
     ul->tail = j;
     ul->n++;
-    return HS_OK;
 }
 
-void jobtab_remove(jobtab *jt, jobtab_job *j)
+/* Takes j out of its unit's list (freed when it was the last). */
+static void jobtab__unit_unlink(jobtab *jt, jobtab_job *j)
 {
-    if (jt == NULL || j == NULL)
-        return;
-    if (j->state == JOBTAB_DISPATCHED && j->alone && jt->alone > 0)
-        jt->alone--;
-    if (j->heap_pos != 0)
-        jobtab__heap_remove(jt, j);
-    jobtab__unlink(jobtab__list_of(jt, j->state), j);
-    jt->count[j->state]--;
     jobtab_unit *ul = j->ulist;
     if (j->uprev != NULL)
         j->uprev->unext = j->unext;
@@ -282,6 +250,72 @@ void jobtab_remove(jobtab *jt, jobtab_job *j)
         hs_free(ul);
     }
     j->ulist = NULL;
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+int jobtab_add(jobtab *jt, jobtab_job *j, const char *id, const char *group, size_t factor,
+               size_t unit, hs_interval iv)
+{
+    if (jt == NULL || j == NULL || id == NULL || group == NULL || strlen(id) >= sizeof j->id)
+        return hs_err_set(HS_ERR_INVAL, "jobtab_add: bad arguments");
+    if (hs_map_get(&jt->ids, id) != NULL)
+        return hs_err_set(HS_ERR_EXISTS, "job %s is in the table already", id);
+    /* Room in the heap for every job, so that dispatching never fails. */
+    size_t total = jt->ids.n + 1;
+    if (hs_grow(&jt->heap, &jt->capheap, total, sizeof *jt->heap, 1024) != HS_OK)
+        return HS_ERR_NOMEM;
+    char key[512];
+    jobtab__unit_key(key, sizeof key, group, factor, unit);
+    memset(j, 0, sizeof *j);
+    snprintf(j->id, sizeof j->id, "%s", id);
+    if (hs_map_put(&jt->ids, j->id, j, NULL) != HS_OK)
+        return HS_ERR_NOMEM;
+    jobtab_unit *ul = jobtab__unit_get(jt, key);
+    if (ul == NULL) {
+        hs_map_remove(&jt->ids, j->id);
+        return HS_ERR_NOMEM;
+    }
+    jobtab__unit_append(ul, j);
+    j->factor = factor;
+    j->unit = unit;
+    j->iv = iv;
+    j->state = JOBTAB_QUEUED;
+    j->seq = ++jt->seq;
+    jobtab__append(&jt->live, j);
+    jt->count[JOBTAB_QUEUED]++;
+    return HS_OK;
+}
+
+int jobtab_set_unit(jobtab *jt, jobtab_job *j, const char *group, size_t unit)
+{
+    if (jt == NULL || j == NULL || group == NULL || j->ulist == NULL)
+        return hs_err_set(HS_ERR_INVAL, "jobtab_set_unit: bad arguments");
+    if (unit == j->unit)
+        return HS_OK;
+    char key[512];
+    jobtab__unit_key(key, sizeof key, group, j->factor, unit);
+    /* The new list exists before j leaves the old one: out of memory changes nothing. */
+    jobtab_unit *ul = jobtab__unit_get(jt, key);
+    if (ul == NULL)
+        return HS_ERR_NOMEM;
+    jobtab__unit_unlink(jt, j);
+    jobtab__unit_append(ul, j);
+    j->unit = unit;
+    return HS_OK;
+}
+
+void jobtab_remove(jobtab *jt, jobtab_job *j)
+{
+    if (jt == NULL || j == NULL)
+        return;
+    if (j->state == JOBTAB_DISPATCHED && j->alone && jt->alone > 0)
+        jt->alone--;
+    if (j->heap_pos != 0)
+        jobtab__heap_remove(jt, j);
+    jobtab__unlink(jobtab__list_of(jt, j->state), j);
+    jt->count[j->state]--;
+    jobtab__unit_unlink(jt, j);
     hs_map_remove(&jt->ids, j->id);
 }
 

@@ -71,6 +71,14 @@ void jobtab_destroy(jobtab *jt);
 int jobtab_add(jobtab *jt, jobtab_job *j, const char *id, const char *group, size_t factor,
                size_t unit, hs_interval iv);
 
+/*
+ * Moves j to the list of another unit of its group and factor (a workflow
+ * expanded again: its plate value's unit has another index now), keeping
+ * its state and place in the dispatch order. HS_OK, HS_ERR_NOMEM (j is
+ * unchanged) or HS_ERR_INVAL.
+ */
+int jobtab_set_unit(jobtab *jt, jobtab_job *j, const char *group, size_t unit);
+
 /* Unlinks j from every index (the caller frees it). */
 void jobtab_remove(jobtab *jt, jobtab_job *j);
 

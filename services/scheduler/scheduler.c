@@ -4,6 +4,7 @@
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_map.h"
+#include "hs_meta.h"
 #include "hs_mpack.h"
 #include "hs_proto.h"
 #include "hs_store.h"
@@ -126,6 +127,8 @@ struct swf {
     bool behind;         /* online: the clock is behind the last interval's end (logged once) */
     bool removed;
     session *sess; /* online: its active session (owned; NULL: none) */
+    /* The meta-data tree's generation it was expanded at (s_tree_apply). */
+    unsigned long tree_gen;
 };
 
 /* A tool runtime as its retained status describes it. */
@@ -144,8 +147,9 @@ struct scheduler {
     hs_store *store;
     hs_wclient *wc;
     hs_tool_registry *tools;
-    hs_map wfs;  /* id -> swf* */
-    hs_map calc; /* sink stream id -> hs_intervals* */
+    hs_meta_tree *tree; /* the stack's meta-data tree (docs meta/<path>), owned */
+    hs_map wfs;         /* id -> swf* */
+    hs_map calc;        /* sink stream id -> hs_intervals* */
     /*
      * Counts events that may take calculated intervals away (reopened,
      * purged, redefined streams): a job's readiness found so far (ready_k)
@@ -597,6 +601,8 @@ static void s_add_job(scheduler *s, sreq *r, swf *w, size_t f, size_t u, hs_inte
     char id[48];
     s_job_id(w, f, u, iv, id);
     sjob *j = s_job_find(s, id);
+    if (j != NULL && j->unit != u && jobtab_set_unit(s->jt, &j->t, w->wf->id, u) == HS_OK)
+        j->unit = u; /* the same work under another index (the workflow was expanded again) */
     if (j != NULL) {
         if (s_job_state(j) == J_FAILED && !s->replanning) {
             /* A new request retries a job that failed before (not a request planned again). */
@@ -1630,25 +1636,30 @@ static swf *s_wf(scheduler *s, const char *id)
  * members: a job planned before a restart with another job_plate_values
  * names a plate value that may not be the first of a unit now).
  */
+/* The unit of factor f whose members [first[u], first[u + 1]) hold member i. */
+static bool s_unit_of_member(const swf *w, size_t f, size_t i, size_t *u)
+{
+    if (f >= w->wf->nfactors || i >= w->nmembers[f] || w->nunits[f] == 0)
+        return false;
+    size_t lo = 0, hi = w->nunits[f];
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->first[f][mid] <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    *u = lo;
+    return true;
+}
+
 static bool s_find_unit(const swf *w, size_t f, const char *pv, size_t *u)
 {
     if (f >= w->wf->nfactors)
         return false;
-    for (size_t i = 0; i < w->nmembers[f]; i++) {
-        if (strcmp(w->members[f][i].pv.text, pv) != 0)
-            continue;
-        /* The unit whose members [first[u], first[u + 1]) hold i. */
-        size_t lo = 0, hi = w->nunits[f];
-        while (hi - lo > 1) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (w->first[f][mid] <= i)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        *u = lo;
-        return w->nunits[f] > 0;
-    }
+    for (size_t i = 0; i < w->nmembers[f]; i++)
+        if (strcmp(w->members[f][i].pv.text, pv) == 0)
+            return s_unit_of_member(w, f, i, u);
     return false;
 }
 
@@ -1809,11 +1820,257 @@ static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
     hs_proto_committed_msg_free(&cm);
 }
 
+/* ------------------------------------------------------------------ the meta-data tree */
+
+static void s_why(hs_buf *why, const char *text, const char *detail);
+
+/* Stores the node at path (docs meta/<path>: {"tag", "value", "parent"}) through the writer. */
+static int s_meta_doc_put(scheduler *s, const char *path)
+{
+    const char *eq = strrchr(path, '=');
+    const char *slash = strrchr(path, '/');
+    const char *tag = slash != NULL ? slash + 1 : path;
+    if (eq == NULL || eq < tag)
+        return hs_err_set(HS_ERR_INVAL, "not a path: %s", path);
+    hs_buf *b = &s->scratch;
+    hs_buf_reset(b);
+    int rc = hs_buf_puts(b, "{\"tag\":");
+    if (rc == HS_OK)
+        rc = hs_json_put_string(b, tag, (size_t)(eq - tag));
+    if (rc == HS_OK)
+        rc = hs_buf_puts(b, ",\"value\":");
+    if (rc == HS_OK)
+        rc = hs_json_put_string(b, eq + 1, strlen(eq + 1));
+    if (rc == HS_OK)
+        rc = hs_buf_puts(b, ",\"parent\":");
+    if (rc == HS_OK)
+        rc = hs_json_put_string(b, path, slash != NULL ? (size_t)(slash - path) : 0);
+    if (rc == HS_OK)
+        rc = hs_buf_puts(b, "}");
+    return rc == HS_OK ? s_doc_put(s, "meta", path, hs_buf_cstr(b)) : rc;
+}
+
+/* Inserts the nodes of path missing from the stack's tree and stores each; *added counts them. */
+static int s_meta_insert(scheduler *s, const char *path, size_t *added)
+{
+    *added = 0;
+    char prefix[2048];
+    size_t len = strlen(path);
+    if (len >= sizeof prefix)
+        return hs_err_set(HS_ERR_INVAL, "path longer than %zu bytes", sizeof prefix - 1);
+    /* The prefixes missing before: they are the nodes to store. */
+    size_t cuts[HS_SID_MAX_PAIRS + 1], ncut = 0;
+    for (size_t i = 0; i <= len && ncut <= HS_SID_MAX_PAIRS; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        memcpy(prefix, path, i);
+        prefix[i] = '\0';
+        if (!hs_meta_has(s->tree, prefix))
+            cuts[ncut++] = i;
+    }
+    int rc = hs_meta_add(s->tree, path, added);
+    for (size_t k = 0; rc == HS_OK && k < ncut; k++) {
+        memcpy(prefix, path, cuts[k]);
+        prefix[cuts[k]] = '\0';
+        rc = s_meta_doc_put(s, prefix);
+    }
+    return rc;
+}
+
+/* Deletes the node at path and its subtree from the tree and the store; *removed counts them. */
+static int s_meta_delete(scheduler *s, const char *path, size_t *removed)
+{
+    *removed = 0;
+    size_t len = strlen(path);
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < hs_meta_count(s->tree); i++) {
+        hs_meta_node m = hs_meta_at(s->tree, i);
+        if (strncmp(m.path, path, len) == 0 && (m.path[len] == '\0' || m.path[len] == '/'))
+            rc = s_doc_del(s, "meta", m.path);
+    }
+    return rc == HS_OK ? hs_meta_rm(s->tree, path, removed) : rc;
+}
+
+static int s_meta_merge(scheduler *s, const hs_meta_tree *src)
+{
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < hs_meta_count(src); i++) {
+        size_t added;
+        rc = s_meta_insert(s, hs_meta_at(src, i).path, &added);
+    }
+    return rc;
+}
+
+static int s_meta_load_one(void *ud, const char *key, const char *json)
+{
+    scheduler *s = ud;
+    (void)json;
+    if (hs_meta_add(s->tree, key, NULL) != HS_OK)
+        hs_warn(s->log, "stored meta-data node '%s' is not a path (%s): skipped", key,
+                hs_err_detail());
+    return 0;
+}
+
+/* A job of a plate value the tree no longer has: no request waits for it, and it goes. */
+static void s_job_gone(scheduler *s, sjob *j)
+{
+    while (j->nreqs > 0) {
+        sreq *r = j->reqs[j->nreqs - 1];
+        for (size_t i = 0; i < r->njobs; i++) {
+            if (r->jobs[i] != j)
+                continue;
+            memmove(&r->jobs[i], &r->jobs[i + 1], (r->njobs - i - 1) * sizeof *r->jobs);
+            r->njobs--;
+            break;
+        }
+        if (s_job_state(j) == J_DONE && r->done > 0)
+            r->done--;
+        else if (s_job_state(j) == J_FAILED && r->failed > 0)
+            r->failed--;
+        if (r->total > 0)
+            r->total--;
+        s_detach(j, r);
+    }
+    s_drop_job(s, j);
+}
+
+/* A job of w and its unit's first plate value before w is expanded again. */
+typedef struct s_moved {
+    sjob *j;
+    char *pv; /* owned */
+} s_moved;
+
+/*
+ * Expands w again after the tree changed its plates. Each job follows its
+ * plate value to the unit that now has it; the jobs of plate values that
+ * are gone are dropped (a dispatched one finishes: its commit is ignored,
+ * its results are kept). Then new sinks are defined and w's requests are
+ * planned again (the new plate values' jobs).
+ */
+static int s_reexpand(scheduler *s, swf *w)
+{
+    s_moved *mv = NULL;
+    size_t nmv = 0, cap = 0;
+    int rc = HS_OK;
+    for (int st = -1; rc == HS_OK && st < JOBTAB_NSTATES; st++) {
+        if (st == J_PENDING || st == J_DISPATCHED)
+            continue; /* in the live list (st == -1) */
+        jobtab_job *t = st < 0 ? jobtab_live_first(s->jt) : jobtab_state_first(s->jt, st);
+        for (; rc == HS_OK && t != NULL; t = jobtab_next(t)) {
+            sjob *j = s_job_of(t);
+            if (j->w != w)
+                continue;
+            rc = hs_grow(&mv, &cap, nmv + 1, sizeof *mv, 64);
+            if (rc != HS_OK)
+                break;
+            bool known = j->factor < w->wf->nfactors && j->unit < w->nunits[j->factor];
+            mv[nmv].j = j;
+            mv[nmv].pv = hs_strdup(known ? w->units[j->factor][j->unit].pv.text : "");
+            if (mv[nmv++].pv == NULL)
+                rc = HS_ERR_NOMEM;
+        }
+    }
+    if (rc == HS_OK)
+        rc = swf_expand(w);
+    w->tree_gen = hs_meta_generation(s->tree);
+    /* Where each plate value is now: member index by plate value text, per factor. */
+    hs_map *at = rc == HS_OK ? hs_calloc(w->wf->nfactors ? w->wf->nfactors : 1, sizeof *at) : NULL;
+    for (size_t f = 0; at != NULL && f < w->wf->nfactors; f++) {
+        hs_map_init(&at[f]);
+        for (size_t i = 0; rc == HS_OK && i < w->nmembers[f]; i++)
+            rc = hs_map_put(&at[f], w->members[f][i].pv.text, (void *)(uintptr_t)(i + 1), NULL);
+    }
+    size_t moved = 0, gone = 0;
+    for (size_t k = 0; k < nmv; k++) {
+        sjob *j = mv[k].j;
+        uintptr_t m = at != NULL && rc == HS_OK && j->factor < w->wf->nfactors
+                          ? (uintptr_t)hs_map_get(&at[j->factor], mv[k].pv)
+                          : 0;
+        size_t u;
+        if (m != 0 && s_unit_of_member(w, j->factor, m - 1, &u) &&
+            jobtab_set_unit(s->jt, &j->t, w->wf->id, u) == HS_OK) {
+            moved += u != j->unit;
+            j->unit = u;
+            j->ready_k = 0;
+        } else {
+            s_job_gone(s, j);
+            gone++;
+        }
+        hs_free(mv[k].pv);
+    }
+    for (size_t f = 0; at != NULL && f < w->wf->nfactors; f++)
+        hs_map_free(&at[f]);
+    hs_free(at);
+    hs_free(mv);
+    s->calc_epoch++;
+    if (rc == HS_OK)
+        rc = s_define_sinks(s, w);
+    hs_info(s->log,
+            "workflow %s: plates changed with the meta-data tree (%zu jobs moved, %zu jobs of "
+            "plate values no longer in the tree dropped)",
+            w->wf->id, moved, gone);
+    if (rc == HS_OK)
+        s_replan_workflow(s, w);
+    return rc;
+}
+
+/* Expands again every workflow whose plates select from a tree changed since; how many. */
+static size_t s_tree_apply(scheduler *s)
+{
+    unsigned long gen = hs_meta_generation(s->tree);
+    size_t n = 0, pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&s->wfs, &pos)) != NULL) {
+        swf *w = e->value;
+        if (w->removed || w->tree_gen == gen)
+            continue;
+        if (!hs_workflow_uses_tree(w->wf)) {
+            w->tree_gen = gen;
+            continue;
+        }
+        if (s_reexpand(s, w) != HS_OK)
+            hs_error(s->log, "workflow %s: cannot expand it again: %s", w->wf->id, hs_err_detail());
+        n++;
+    }
+    return n;
+}
+
+static int s_api_meta(void *ud, bool add, const char *const *paths, size_t npaths, uint64_t *nodes,
+                      uint64_t *workflows, hs_buf *why)
+{
+    scheduler *s = ud;
+    *nodes = 0;
+    *workflows = 0;
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < npaths; i++) {
+        size_t n = 0;
+        rc = add ? s_meta_insert(s, paths[i], &n) : s_meta_delete(s, paths[i], &n);
+        *nodes += n;
+    }
+    if (rc == HS_OK)
+        rc = hs_wclient_flush(s->wc, 30000);
+    if (rc != HS_OK) {
+        s_why(why, "the writer did not store the meta-data tree: ", hs_err_detail());
+        (void)s_tree_apply(s); /* what changed in memory applies all the same */
+        return rc;
+    }
+    *workflows = s_tree_apply(s);
+    hs_info(s->log, "meta-data tree: %" PRIu64 " nodes %s, %" PRIu64 " workflows changed", *nodes,
+            add ? "inserted" : "deleted", *workflows);
+    return HS_OK;
+}
+
 /* ------------------------------------------------------------------ workflows: add/remove */
 
-/* Parses a stored or submitted definition into a scheduler workflow. */
-static int s_load_wf(scheduler *s, const char *text, size_t len, const char *filename, swf **out,
-                     hs_buf *errors)
+static int s_meta_merge(scheduler *s, const hs_meta_tree *src);
+
+/*
+ * Parses a stored or submitted definition into a scheduler workflow whose
+ * plates select from the stack's tree; merge: a definition being added,
+ * whose meta: block goes into the tree first.
+ */
+static int s_load_wf(scheduler *s, const char *text, size_t len, const char *filename, bool merge,
+                     swf **out, hs_buf *errors)
 {
     *out = NULL;
     swf *w = hs_calloc(1, sizeof *w);
@@ -1825,6 +2082,11 @@ static int s_load_wf(scheduler *s, const char *text, size_t len, const char *fil
         hs_free(w);
         return rc;
     }
+    if (merge && s_meta_merge(s, w->wf->meta) != HS_OK)
+        hs_warn(s->log, "workflow %s: its meta: block could not all be stored: %s", w->wf->id,
+                hs_err_detail());
+    hs_workflow_set_tree(w->wf, s->tree);
+    w->tree_gen = hs_meta_generation(s->tree);
     /* Dynamic plate values created earlier. */
     for (size_t p = 0; p < w->wf->nplates; p++) {
         if (!w->wf->plates[p].dynamic)
@@ -2086,7 +2348,7 @@ static int s_load_dir(scheduler *s, const char *dir)
         if (!s_read_file(path, &text)) {
             hs_error(s->log, "workflow file %s cannot be read", path);
             bad++;
-        } else if (s_load_wf(s, (const char *)text.data, text.len, names[i], &w, &errors) !=
+        } else if (s_load_wf(s, (const char *)text.data, text.len, names[i], true, &w, &errors) !=
                    HS_OK) {
             hs_error(s->log, "workflow file %s is not valid:\n%s", path, hs_buf_cstr(&errors));
             hs_service_mon_at(s->svc, HS_MON_ERROR, NULL, "workflow_invalid", "%s: %s", names[i],
@@ -2109,6 +2371,7 @@ static int s_load_dir(scheduler *s, const char *dir)
     }
     hs_info(s->log, "workflows_dir %s: %zu added or replaced, %zu unchanged, %zu with errors", dir,
             added, same, bad);
+    (void)s_tree_apply(s);
     return HS_OK;
 }
 
@@ -2134,7 +2397,7 @@ static int s_api_workflow_add(void *ud, const char *definition, const char *file
     size_t tl = strlen(definition);
     swf *w;
     /* Every problem of the definition goes into why, as the client's message. */
-    int rc = s_load_wf(s, definition, tl, filename, &w, why);
+    int rc = s_load_wf(s, definition, tl, filename, true, &w, why);
     if (rc != HS_OK)
         return rc;
     hs_buf_reset(why);
@@ -2158,6 +2421,8 @@ static int s_api_workflow_add(void *ud, const char *definition, const char *file
     }
     hs_info(s->log, "workflow %s %s (%zu factors%s)", w->wf->id, unchanged ? "unchanged" : "added",
             nfactors, online ? ", online" : "");
+    /* Its meta: block may have grown the tree that other workflows select from. */
+    (void)s_tree_apply(s);
     *out = (api_added){w->wf->id, nfactors, unchanged};
     return HS_OK;
 }
@@ -2358,13 +2623,8 @@ static void s_on_api(scheduler *s, const hs_mqtt_msg *m)
         hs_proto_api_req_msg_free(&am);
         return;
     }
-    api_ops ops = {s_api_has_workflow,
-                   s_api_workflow_add,
-                   s_api_workflow_rm,
-                   s_api_compute,
-                   s_api_ping,
-                   s_api_cancel,
-                   s};
+    api_ops ops = {s_api_has_workflow, s_api_workflow_add, s_api_workflow_rm, s_api_compute,
+                   s_api_ping,         s_api_cancel,       s_api_meta,        s};
     api_result res;
     int rc = api_handle(&am.req, &ops, &res);
     s_reply(s, m, &res.reply);
@@ -2507,7 +2767,7 @@ static int s_load_one(void *ud, const char *key, const char *json)
     hs_buf errors;
     hs_buf_init(&errors, 0);
     swf *w;
-    if (s_load_wf(s, dm.d.text, strlen(dm.d.text), dm.d.filename, &w, &errors) != HS_OK) {
+    if (s_load_wf(s, dm.d.text, strlen(dm.d.text), dm.d.filename, false, &w, &errors) != HS_OK) {
         hs_error(s->log, "stored workflow %s no longer loads: %s", key, hs_buf_cstr(&errors));
         c->failed++;
     } else {
@@ -2650,6 +2910,8 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
     hs_buf_init(&s->msg, 0);
     int rc = jobtab_create(&s->jt);
     if (rc == HS_OK)
+        rc = hs_meta_create(&s->tree);
+    if (rc == HS_OK)
         rc = hs_store_open(&s->store, cfg->common.store_url, HS_STORE_READ);
     if (rc == HS_OK) {
         hs_wclient_opts wo;
@@ -2671,6 +2933,8 @@ int scheduler_create(scheduler **out, hs_service *svc, const scheduler_cfg *cfg,
             s->mqtt, hs_service_topic(svc, &s->topic, "api/%s", cfg->common.service_id), 1);
     if (rc == HS_OK) {
         s_loadctx c = {s, 0, 0};
+        /* The tree first: the workflows' plates select from it. */
+        (void)hs_store_doc_list(s->store, "meta", "", false, 0, s_meta_load_one, s);
         (void)hs_store_doc_list(s->store, "workflows", "", false, 0, s_load_one, &c);
         hs_info(s->log, "%zu workflows loaded%s", c.loaded, c.failed ? " (some failed)" : "");
         if (cfg->workflows_dir[0] != '\0')
@@ -2717,6 +2981,7 @@ void scheduler_destroy(scheduler *s)
     while ((e = hs_map_next(&s->wfs, &pos)) != NULL)
         swf_free(e->value);
     hs_map_free(&s->wfs);
+    hs_meta_destroy(s->tree); /* after the workflows that select from it */
     pos = 0;
     while ((e = hs_map_next(&s->calc, &pos)) != NULL) {
         hs_intervals_free(e->value);

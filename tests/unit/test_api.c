@@ -27,6 +27,8 @@ typedef struct fake {
     bool req_null;
     char made_id[80]; /* what compute names its request */
     bool dry_run;     /* compute was asked for a dry run */
+    bool meta_add;    /* meta: insert (else delete) */
+    size_t meta_n;    /* meta: paths given */
 } fake;
 
 static bool f_has(void *ud, const char *id)
@@ -100,9 +102,27 @@ static void f_ping(void *ud, api_stats *out)
     *out = (api_stats){2, 17, 5};
 }
 
+static int f_meta(void *ud, bool add, const char *const *paths, size_t npaths, uint64_t *nodes,
+                  uint64_t *workflows, hs_buf *why)
+{
+    fake *f = ud;
+    f->calls++;
+    f->meta_add = add;
+    f->meta_n = npaths;
+    snprintf(f->last_req, sizeof f->last_req, "%s", paths[0]);
+    if (f->rc != HS_OK) {
+        if (f->why != NULL)
+            hs_buf_puts(why, f->why);
+        return f->rc;
+    }
+    *nodes = 3 * npaths;
+    *workflows = 1;
+    return HS_OK;
+}
+
 static api_ops ops_of(fake *f)
 {
-    api_ops o = {f_has, f_add, f_rm, f_compute, f_ping, f_cancel, f};
+    api_ops o = {f_has, f_add, f_rm, f_compute, f_ping, f_cancel, f_meta, f};
     return o;
 }
 
@@ -395,6 +415,62 @@ static void test_compute_dry_run(void)
     hs_proto_api_req_msg_free(&am);
 }
 
+/* meta_add and meta_rm: paths checked before the callback, the counts in the reply. */
+static void test_meta(void)
+{
+    fake f = {0};
+    const char *json = "{\"op\":\"meta_add\",\"paths\":[\"site=a/device=1\",\"site=b\"]}";
+    hs_proto_api_req_msg am;
+    CU_ASSERT_EQUAL_FATAL(hs_proto_api_req_decode(&am, json, strlen(json)), HS_OK);
+    CU_ASSERT_EQUAL(am.req.op, HS_API_META_ADD);
+    CU_ASSERT_EQUAL_FATAL(am.req.npaths, 2);
+    api_ops o = ops_of(&f);
+    api_result res;
+    CU_ASSERT_EQUAL(api_handle(&am.req, &o, &res), HS_OK);
+    CU_ASSERT(res.reply.ok);
+    CU_ASSERT(f.meta_add);
+    CU_ASSERT_EQUAL(f.meta_n, 2);
+    CU_ASSERT_STRING_EQUAL(f.last_req, "site=a/device=1");
+    hs_proto_api_reply_msg m;
+    read_back(&res, &m);
+    CU_ASSERT_EQUAL(m.reply.nodes, 6);
+    CU_ASSERT_EQUAL(m.reply.workflows_changed, 1);
+    hs_proto_api_reply_msg_free(&m);
+    api_result_free(&res);
+    /* Encoded by the client and read back. */
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    const char *paths[] = {"house=1/room=\"k\""};
+    hs_proto_api_req q = {.op = HS_API_META_RM, .paths = paths, .npaths = 1};
+    CU_ASSERT_EQUAL(hs_proto_api_req_encode(&b, &q), HS_OK);
+    hs_proto_api_req_msg_free(&am);
+    CU_ASSERT_EQUAL_FATAL(hs_proto_api_req_decode(&am, (const char *)b.data, b.len), HS_OK);
+    CU_ASSERT_EQUAL(am.req.op, HS_API_META_RM);
+    CU_ASSERT_STRING_EQUAL(am.req.paths[0], paths[0]);
+    hs_proto_api_req_msg_free(&am);
+    /* A bad path: refused with the reason, nothing applied. */
+    int calls = f.calls;
+    const char *bad[] = {"site=a", "site"};
+    q = (hs_proto_api_req){.op = HS_API_META_ADD, .paths = bad, .npaths = 2};
+    expect_error(&f, &q, HS_ERR_INVAL, "meta_add: path 'site': 'site' is not tag=value");
+    CU_ASSERT_EQUAL(f.calls, calls);
+    /* The codec refuses what is not a list of paths, and other ops' fields. */
+    const char *refused[] = {"{\"op\":\"meta_add\"}",
+                             "{\"op\":\"meta_add\",\"paths\":[]}",
+                             "{\"op\":\"meta_rm\",\"paths\":\"a=1\"}",
+                             "{\"op\":\"meta_rm\",\"paths\":[\"\"]}",
+                             "{\"op\":\"meta_rm\",\"paths\":[\"a=1\"],\"workflow\":\"w\"}",
+                             "{\"op\":\"compute\",\"workflow\":\"w\",\"from\":1,\"to\":2,"
+                             "\"paths\":[\"a=1\"]}"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        CU_ASSERT_EQUAL(hs_proto_api_req_decode(&am, refused[i], strlen(refused[i])), HS_ERR_PARSE);
+        hs_proto_api_req_msg_free(&am);
+    }
+    q = (hs_proto_api_req){.op = HS_API_META_ADD, .paths = NULL, .npaths = 0};
+    CU_ASSERT_EQUAL(hs_proto_api_req_encode(&b, &q), HS_ERR_INVAL);
+    hs_buf_free(&b);
+}
+
 static void test_unknown_op(void)
 {
     fake f = {0};
@@ -404,12 +480,14 @@ static void test_unknown_op(void)
     CU_ASSERT_EQUAL_FATAL(hs_proto_api_req_decode(&am, json, strlen(json)), HS_OK);
     CU_ASSERT_EQUAL(am.req.op, HS_API_UNKNOWN);
     expect_error(&f, &am.req, HS_ERR_UNSUPPORTED,
-                 "unknown op 'frobnicate' (workflow_add, workflow_rm, compute, cancel, ping)");
+                 "unknown op 'frobnicate' (workflow_add, workflow_rm, compute, cancel, ping, "
+                 "meta_add, meta_rm)");
     hs_proto_api_req_msg_free(&am);
     /* Built without an op name. */
     hs_proto_api_req q = {.op = HS_API_UNKNOWN, .op_text = NULL};
     expect_error(&f, &q, HS_ERR_UNSUPPORTED,
-                 "unknown op '' (workflow_add, workflow_rm, compute, cancel, ping)");
+                 "unknown op '' (workflow_add, workflow_rm, compute, cancel, ping, meta_add, "
+                 "meta_rm)");
     CU_ASSERT_EQUAL(f.calls, 0);
     api_result_free(NULL);
 }
@@ -426,5 +504,6 @@ HS_TEST_INIT(api)
     HS_TEST(test_cancel);
     HS_TEST(test_compute_dry_run);
     HS_TEST(test_unknown_op);
+    HS_TEST(test_meta);
     return 0;
 }

@@ -219,9 +219,9 @@ static void test_null(void)
 /* Every verb hsctl runs is in the table, in hsctl --help, and has a help of its own. */
 static void test_cli_help_lists_every_verb(void)
 {
-    const char *expected[] = {"up",     "down",     "status",  "pub",  "sub",
-                              "stream", "workflow", "compute", "jobs", "session",
-                              "tool",   "ctl",      "top",     "help", "completion"};
+    const char *expected[] = {"up",       "down",    "status", "pub",       "sub",  "stream",
+                              "workflow", "compute", "jobs",   "session",   "meta", "tool",
+                              "ctl",      "top",     "help",   "completion"};
     size_t n = 0;
     const hsctl_cli_verb *v = hsctl_cli_verbs(&n);
     CU_ASSERT_EQUAL(n, sizeof expected / sizeof expected[0]);

@@ -181,7 +181,7 @@ static void test_tree_plates_have_no_phantoms(void)
     hs_buf_free(&err);
 }
 
-/* Listed values filter the tree; match selects by pattern; the list form of meta. */
+/* match selects by pattern; listed values stay listed values; the list form of meta. */
 static void test_tree_filters(void)
 {
     hs_buf err;
@@ -192,9 +192,10 @@ static void test_tree_filters(void)
                             "plates:\n"
                             "  S: {meta: site, values: [a]}\n"
                             "  D: {meta: device, parent: S, match: \"s-*\"}\n"
+                            "  L: {meta: device, parent: S, values: [t-1, u-1]}\n"
                             "factors:\n"
-                            "  - {tool: copy, sources: [x], sink: y, "
-                            "plates: [D]}\n",
+                            "  - {tool: copy, sources: [x], sink: y, plates: [D]}\n"
+                            "  - {tool: copy, sources: [x], sink: z, plates: [L]}\n",
                             &err);
     if (wf == NULL)
         fprintf(stderr, "%s", hs_buf_cstr(&err));
@@ -202,6 +203,9 @@ static void test_tree_filters(void)
     char got[1024];
     CU_ASSERT_STRING_EQUAL(unit_sinks(wf, 0, got, sizeof got),
                            "y/device=s-1/site=a y/device=s-2/site=a");
+    /* A plate that lists its values does not read the tree (u-1 is not in it). */
+    CU_ASSERT_STRING_EQUAL(unit_sinks(wf, 1, got, sizeof got),
+                           "z/device=t-1/site=a z/device=u-1/site=a");
     hs_workflow_destroy(wf);
     /* Without a tree for its key, a listed plate is the cross product, as before. */
     wf = parse("id: f\n"
