@@ -586,7 +586,10 @@ static int pd_json_message(hs_arena *a, const char *json, size_t len, const char
     pd d;
     pd_init(&d, a, NULL, 0, what);
     int rc = hs_json_to_mpack(json, len, &tmp);
-    if (rc != HS_OK) {
+    if (rc == HS_ERR_NOMEM) {
+        /* Not a fault of the document: a caller that keeps what does not decode must know. */
+        rc = hs_err_set(HS_ERR_NOMEM, "%s: %s", what, hs_err_detail());
+    } else if (rc != HS_OK) {
         rc = hs_err_set(HS_ERR_PARSE, "%s: not JSON: %s", what, hs_err_detail());
     } else {
         hs_mp_reader_init(&d.r, tmp.data, tmp.len);

@@ -102,7 +102,11 @@ static const hsctl_cli_cmd c_session[] = {
      "Each compute request and each online activation of a workflow is a session: its\n"
      "workflow, kind, state (active, closed), outcome (ok, failed, cancelled,\n"
      "interrupted), jobs (planned, done, failed), the intervals it covered (merged)\n"
-     "and its first error. Closed sessions go after the writer's history_keep."},
+     "and its first error.\n"
+     "Active sessions are kept. The writer deletes a closed session once it ended\n"
+     "longer ago than its history_keep (default 7d), and keeps at most history_max\n"
+     "(default 100000) closed sessions per workflow, those that ended last, also of\n"
+     "removed workflows. A session document that does not decode is kept and logged."},
     {"show", "ID [--json]", "one session: its intervals, jobs, outcome and first error", "--json",
      HSCTL_ARG_NONE, NULL},
     END};

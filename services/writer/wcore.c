@@ -2141,6 +2141,119 @@ static int w_retain_history(wcore *w, int64_t before_us, int64_t max, int64_t bu
     return rc;
 }
 
+/* A closed session, collected by a retention pass. */
+typedef struct wsess {
+    char *key;      /* owned: its key in docs/sessions */
+    char *workflow; /* owned */
+    int64_t ended_us;
+    bool drop; /* to be deleted */
+} wsess;
+
+/* The closed sessions of docs/sessions, and the documents that do not decode. */
+typedef struct wsess_list {
+    wsess *v; /* owned array */
+    size_t n, cap;
+    uint64_t unreadable; /* documents that do not decode (kept) */
+    char first_bad[400]; /* the first of them: its key and the decoder's detail */
+} wsess_list;
+
+/* Collects a closed session into a wsess_list, or counts a document that does not decode. */
+static int w_sess_collect(void *ud, const char *key, const char *json)
+{
+    wsess_list *l = ud;
+    hs_proto_session_doc_msg m;
+    int rc = hs_proto_session_doc_decode(&m, json, strlen(json));
+    if (rc == HS_ERR_NOMEM) {
+        hs_proto_session_doc_msg_free(&m);
+        return rc;
+    }
+    if (rc != HS_OK) {
+        /* Kept: a document the scheduler cannot have written is for an operator to look at. */
+        if (l->unreadable++ == 0)
+            snprintf(l->first_bad, sizeof l->first_bad, "%s: %s", key, hs_err_detail());
+        hs_proto_session_doc_msg_free(&m);
+        return 0;
+    }
+    if (!m.d.active) {
+        rc = hs_grow(&l->v, &l->cap, l->n + 1, sizeof *l->v, 64);
+        wsess *x = rc == HS_OK ? &l->v[l->n] : NULL;
+        if (x != NULL) {
+            *x = (wsess){hs_strdup(key), hs_strdup(m.d.workflow), m.d.ended_us, false};
+            l->n++; /* counted even when a copy failed, so that it is freed */
+            rc = x->key == NULL || x->workflow == NULL ? HS_ERR_NOMEM : HS_OK;
+        }
+    }
+    hs_proto_session_doc_msg_free(&m);
+    return rc;
+}
+
+/* Orders closed sessions by workflow, then newest end first (key for equal ends). */
+static int w_sess_by_workflow(const void *a, const void *b)
+{
+    const wsess *x = a, *y = b;
+    int c = strcmp(x->workflow, y->workflow);
+    if (c != 0)
+        return c;
+    if (x->ended_us != y->ended_us)
+        return x->ended_us > y->ended_us ? -1 : 1;
+    return -strcmp(x->key, y->key);
+}
+
+/* Orders closed sessions oldest end first (key for equal ends). */
+static int w_sess_by_end(const void *a, const void *b)
+{
+    const wsess *x = a, *y = b;
+    if (x->ended_us != y->ended_us)
+        return x->ended_us < y->ended_us ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+/*
+ * Deletes the closed sessions (docs/sessions) that ended before before_us
+ * (with before_us > HS_TIME_MIN) and those beyond the newest max closed
+ * sessions of their workflow (with max > 0), the oldest first, at most
+ * budget; the count in *deleted. Active sessions are never deleted, and
+ * documents that do not decode are kept and logged in one line.
+ */
+static int w_retain_sessions(wcore *w, int64_t before_us, int64_t max, int64_t budget,
+                             uint64_t *deleted, bool *more)
+{
+    wsess_list l = {0};
+    int rc = hs_store_doc_list(w->store, "sessions", "", false, 0, w_sess_collect, &l);
+    if (rc == HS_OK && l.unreadable > 0)
+        hs_warn(w->log, "retention: %llu session documents do not decode and are kept (%s)",
+                (unsigned long long)l.unreadable, l.first_bad);
+    if (rc == HS_OK && max > 0 && l.n > 0) {
+        qsort(l.v, l.n, sizeof *l.v, w_sess_by_workflow);
+        int64_t rank = 0;
+        for (size_t i = 0; i < l.n; i++) {
+            rank = i > 0 && strcmp(l.v[i].workflow, l.v[i - 1].workflow) == 0 ? rank + 1 : 0;
+            if (rank >= max)
+                l.v[i].drop = true;
+        }
+    }
+    if (rc == HS_OK && l.n > 0)
+        qsort(l.v, l.n, sizeof *l.v, w_sess_by_end);
+    for (size_t i = 0; rc == HS_OK && i < l.n; i++) {
+        if (!l.v[i].drop && !(before_us > HS_TIME_MIN && l.v[i].ended_us < before_us))
+            continue;
+        if ((int64_t)*deleted >= budget) {
+            *more = true;
+            break;
+        }
+        rc = hs_store_doc_delete(w->store, "sessions", l.v[i].key);
+        rc = rc == HS_ERR_NOTFOUND ? HS_OK : rc;
+        if (rc == HS_OK)
+            (*deleted)++;
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        hs_free(l.v[i].key);
+        hs_free(l.v[i].workflow);
+    }
+    hs_free(l.v);
+    return rc;
+}
+
 int wcore_retain(wcore *w, const hs_retain *rules, int64_t history_keep_us, int64_t history_max,
                  int64_t now_us, int64_t max_instances, wcore_retain_result *res)
 {
@@ -2182,6 +2295,8 @@ int wcore_retain(wcore *w, const hs_retain *rules, int64_t history_keep_us, int6
                               : HS_TIME_MIN;
     if (rc == HS_OK && (hist_before > HS_TIME_MIN || history_max > 0))
         rc = w_retain_history(w, hist_before, history_max, budget, &res->history, &res->more);
+    if (rc == HS_OK && (hist_before > HS_TIME_MIN || history_max > 0))
+        rc = w_retain_sessions(w, hist_before, history_max, budget, &res->sessions, &res->more);
     if (rc == HS_OK)
         rc = hs_store_commit(w->store);
     if (rc != HS_OK) {

@@ -152,6 +152,7 @@ typedef struct wcore_retain_result {
     uint64_t streams;   /* streams that lost instances or intervals */
     uint64_t instances; /* instances deleted */
     uint64_t history;   /* job history records deleted */
+    uint64_t sessions;  /* closed sessions deleted */
     bool more;          /* the budget ran out: call again soon to go on */
 } wcore_retain_result;
 
@@ -162,11 +163,16 @@ typedef struct wcore_retain_result {
  * and hs_store_purge_before), its reopened intervals with it; with
  * history_keep_us > 0 the job history records of every stored workflow
  * committed before now_us - history_keep_us are deleted too, and with
- * history_max > 0 those beyond its newest history_max. At most
- * max_instances instances and as many history records go in one pass
- * (> 0), so that a first pass over years of data does not hold up
- * commits: res->more says when there is more to do. Purges queue their
- * purged notices as outputs (wcore_next). On a store failure the
+ * history_max > 0 those beyond its newest history_max. The same two limits
+ * apply to closed sessions (docs/sessions), of any workflow, stored or
+ * not: those that ended before now_us - history_keep_us go, and those
+ * beyond the newest history_max closed sessions of their workflow, the
+ * oldest first; active sessions are never deleted, and a session document
+ * that does not decode is kept and logged (one warning a pass). At most
+ * max_instances instances, as many history records and as many sessions
+ * go in one pass (> 0), so that a first pass over years of data does not
+ * hold up commits: res->more says when there is more to do. Purges queue
+ * their purged notices as outputs (wcore_next). On a store failure the
  * transaction is rolled back and the error returned; nothing is counted.
  */
 int wcore_retain(wcore *c, const hs_retain *rules, int64_t history_keep_us, int64_t history_max,

@@ -35,14 +35,15 @@ const hs_cfg_item writer_cfg_table[] = {
     {"retention", HS_CFG_STR, NULL, offsetof(writer_cfg, retention), false,
      "how long streams keep data: 'PATTERN KEEP; ...', e.g. 'temperature/# 30d' (none: forever)"},
     {"history_max", HS_CFG_INT, "100000", offsetof(writer_cfg, history_max), false,
-     "job history records kept per workflow, the newest (0: no limit)"},
+     "job history records (and closed sessions) kept per workflow, the newest (0: no limit)"},
     {"history_keep", HS_CFG_DURATION, "7d", offsetof(writer_cfg, history_keep_us), false,
-     "job history records older than this are deleted (0s: kept for ever)"},
+     "job history records and closed sessions older than this are deleted (0s: kept for ever)"},
     {"retention_every", HS_CFG_DURATION, "5m", offsetof(writer_cfg, retention_every_us), false,
      "how often retention and history_keep are applied"},
     {"retention_max_instances", HS_CFG_INT, "50000", offsetof(writer_cfg, retention_max_instances),
      false,
-     "most instances (and history records) one retention pass deletes; more follow a second later"},
+     "most instances (and history records, and sessions) one retention pass deletes; more follow "
+     "a second later"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
 
@@ -181,10 +182,13 @@ static void w_retain(writer *w)
         hs_error(w->log, "retention pass failed (tried again later): %s",
                  hs_err_describe(rc, msg, sizeof msg));
         hs_service_counters_get(w->svc)->errors++;
-    } else if (res.instances > 0 || res.history > 0) {
-        hs_info(w->log, "retention: purged %llu instances of %llu streams, %llu history records%s",
+    } else if (res.instances > 0 || res.history > 0 || res.sessions > 0) {
+        hs_info(w->log,
+                "retention: purged %llu instances of %llu streams, %llu history records, %llu "
+                "closed sessions%s",
                 (unsigned long long)res.instances, (unsigned long long)res.streams,
-                (unsigned long long)res.history, res.more ? " (more to do)" : "");
+                (unsigned long long)res.history, (unsigned long long)res.sessions,
+                res.more ? " (more to do)" : "");
     }
     w_publish_results(w);
     int64_t every = w->cfg->retention_every_us > 0 ? w->cfg->retention_every_us : 1000000;

@@ -23,8 +23,8 @@ typedef struct writer_cfg {
     int64_t publish_qos;
     /* Retention (docs/DEPLOY.md, "Retention"). */
     char *retention;                 /* owned rules "PATTERN KEEP; ..." (hs_retain.h); "" none */
-    int64_t history_keep_us;         /* job history older than this is deleted; 0 keeps it */
-    int64_t history_max;             /* job history records kept per workflow; 0: no limit */
+    int64_t history_keep_us;         /* job history, closed sessions: older ones go; 0 keeps */
+    int64_t history_max;             /* per workflow: history records, closed sessions; 0 all */
     int64_t retention_every_us;      /* how often a retention pass runs */
     int64_t retention_max_instances; /* most instances (and history records) one pass deletes */
 } writer_cfg;

@@ -2176,6 +2176,177 @@ static void test_retention_pass(void)
     fx_close(&f);
 }
 
+/* Encodes a request session as the scheduler does into json (reset first). */
+static void sess_encode(hs_buf *json, const char *id, const char *workflow, bool active,
+                        int64_t started_us, int64_t ended_us)
+{
+    hs_proto_session_doc d = {
+        .session = id,
+        .workflow = workflow,
+        .kind = HS_SESSION_REQUEST,
+        .active = active,
+        .outcome = active ? HS_SESSION_NONE : HS_SESSION_OK,
+        .started_us = started_us,
+        .ended_us = active ? 0 : ended_us,
+    };
+    CU_ASSERT_EQUAL_FATAL(hs_proto_session_doc_encode(json, &d), HS_OK);
+}
+
+/* Stores json as docs/sessions/<key> through the writer's handle, in its own transaction. */
+static void sess_store(fx *f, const char *key, const char *json)
+{
+    CU_ASSERT_EQUAL_FATAL(hs_store_begin(f->ws), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_doc_put(f->ws, "sessions", key, json), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_store_commit(f->ws), HS_OK);
+}
+
+/* Stores a session document, encoded as the scheduler encodes it. */
+static void sess_put(fx *f, const char *id, const char *workflow, bool active, int64_t started_us,
+                     int64_t ended_us)
+{
+    hs_buf json;
+    hs_buf_init(&json, 0);
+    sess_encode(&json, id, workflow, active, started_us, ended_us);
+    sess_store(f, id, hs_buf_cstr(&json));
+    hs_buf_free(&json);
+}
+
+static int sess_key_append(void *ud, const char *key, const char *json)
+{
+    (void)json;
+    hs_buf *b = ud;
+    return hs_buf_printf(b, "%s%s", b->len > 0 ? " " : "", key);
+}
+
+/* The keys of docs/sessions as a reader sees them, in key order, blank-separated, into out. */
+static void sess_keys(fx *f, char *out, size_t size)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    CU_ASSERT_EQUAL(hs_store_doc_list(f->rs, "sessions", "", false, 0, sess_key_append, &b), HS_OK);
+    snprintf(out, size, "%s", b.len > 0 ? hs_buf_cstr(&b) : "");
+    hs_buf_free(&b);
+}
+
+/* Warnings a log sink received: how many, and the last one. */
+typedef struct warn_sink {
+    int n;
+    char last[512];
+} warn_sink;
+
+static void warn_sink_fn(void *ud, int level, const char *line)
+{
+    warn_sink *w = ud;
+    if (level < HS_LOG_WARN)
+        return;
+    w->n++;
+    snprintf(w->last, sizeof w->last, "%s", line);
+}
+
+/*
+ * Sessions under retention: closed sessions that ended longer ago than
+ * history_keep go, and those beyond the newest history_max of their
+ * workflow, the oldest first and within the pass's budget; active sessions
+ * stay however old, and so does a document that does not decode (one
+ * warning per pass).
+ */
+static void test_session_retention(void)
+{
+    fx f;
+    fx_open(&f);
+    warn_sink ws = {0};
+    hs_log_set_sink(f.log, warn_sink_fn, &ws, HS_LOG_WARN);
+    const int64_t DAY = 86400 * SEC, now = 1900000000 * SEC, keep = 7 * DAY;
+    /* Workflow wa: two closed long ago, three closed recently, one active for a month. */
+    sess_put(&f, "a-old1", "wa", false, now - 11 * DAY, now - 10 * DAY);
+    sess_put(&f, "a-old2", "wa", false, now - 9 * DAY, now - 8 * DAY);
+    sess_put(&f, "a-new1", "wa", false, now - 2 * DAY, now - DAY);
+    sess_put(&f, "a-new2", "wa", false, now - 3 * 3600 * SEC, now - 2 * 3600 * SEC);
+    sess_put(&f, "a-new3", "wa", false, now - 4 * DAY, now - 3 * DAY);
+    sess_put(&f, "a-act", "wa", true, now - 30 * DAY, 0);
+    /* Workflow wb (not stored in docs/workflows): one a second too old, one exactly at the
+     * limit (not older than history_keep), one recent, one active. */
+    sess_put(&f, "b-old", "wb", false, now - 8 * DAY, now - keep - SEC);
+    sess_put(&f, "b-edge", "wb", false, now - 8 * DAY, now - keep);
+    sess_put(&f, "b-new1", "wb", false, now - 2 * 3600 * SEC, now - 3600 * SEC);
+    sess_put(&f, "b-act", "wb", true, now - 20 * DAY, 0);
+    /* Documents that do not decode: not JSON, and an old closed one with an unknown field. */
+    sess_store(&f, "bad1", "{not json");
+    hs_buf json;
+    hs_buf_init(&json, 0);
+    sess_encode(&json, "bad2", "wa", false, now - 30 * DAY, now - 29 * DAY);
+    CU_ASSERT_EQUAL_FATAL(json.data[json.len - 1], '}');
+    json.len--;
+    CU_ASSERT_EQUAL_FATAL(hs_buf_printf(&json, ",\"color\":\"red\"}"), HS_OK);
+    hs_proto_session_doc_msg m;
+    CU_ASSERT_NOT_EQUAL(hs_proto_session_doc_decode(&m, (const char *)json.data, json.len), HS_OK);
+    hs_proto_session_doc_msg_free(&m);
+    sess_store(&f, "bad2", hs_buf_cstr(&json));
+    hs_buf_free(&json);
+    char keys[1024];
+    wcore_retain_result res;
+
+    /* history_keep: the three closed ones that ended before now - keep go. */
+    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, keep, 0, now, 0, &res), HS_OK);
+    CU_ASSERT_EQUAL(res.sessions, 3);
+    CU_ASSERT_EQUAL(res.history, 0);
+    CU_ASSERT_FALSE(res.more);
+    sess_keys(&f, keys, sizeof keys);
+    CU_ASSERT_STRING_EQUAL(keys, "a-act a-new1 a-new2 a-new3 b-act b-edge b-new1 bad1 bad2");
+    CU_ASSERT_EQUAL(ws.n, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ws.last, "2 session documents"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ws.last, "bad1"));
+
+    /* history_max 2: wa's oldest closed one goes (its active one is not counted); wb has 2. */
+    ws.n = 0;
+    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, 0, 2, now, 0, &res), HS_OK);
+    CU_ASSERT_EQUAL(res.sessions, 1);
+    sess_keys(&f, keys, sizeof keys);
+    CU_ASSERT_STRING_EQUAL(keys, "a-act a-new1 a-new2 b-act b-edge b-new1 bad1 bad2");
+    CU_ASSERT_EQUAL(ws.n, 1);
+
+    /* history_max 1 with a budget of 1 a pass: the oldest over the limit first (b-edge, ended
+     * 7 days ago, then a-new1, a day ago), one per pass. */
+    ws.n = 0;
+    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, 0, 1, now, 1, &res), HS_OK);
+    CU_ASSERT_EQUAL(res.sessions, 1);
+    CU_ASSERT_TRUE(res.more);
+    sess_keys(&f, keys, sizeof keys);
+    CU_ASSERT_STRING_EQUAL(keys, "a-act a-new1 a-new2 b-act b-new1 bad1 bad2");
+    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, 0, 1, now, 1, &res), HS_OK);
+    CU_ASSERT_EQUAL(res.sessions, 1);
+    CU_ASSERT_FALSE(res.more);
+    sess_keys(&f, keys, sizeof keys);
+    CU_ASSERT_STRING_EQUAL(keys, "a-act a-new2 b-act b-new1 bad1 bad2");
+    CU_ASSERT_EQUAL(wcore_retain(f.c, NULL, 0, 1, now, 1, &res), HS_OK);
+    CU_ASSERT_EQUAL(res.sessions, 0);
+    sess_keys(&f, keys, sizeof keys);
+    CU_ASSERT_STRING_EQUAL(keys, "a-act a-new2 b-act b-new1 bad1 bad2");
+    CU_ASSERT_EQUAL(ws.n, 3);
+
+    /* Everything closed is past history_keep a year later; the active ones and the unreadable
+     * ones still stay. A pass whose allocations fail deletes nothing and counts nothing. */
+    int rc = HS_ERR_NOMEM, failed = 0;
+    for (long n = 0; rc != HS_OK && n < 1000; n++) {
+        hs_alloc_fail_after(n);
+        rc = wcore_retain(f.c, NULL, keep, 0, now + 365 * DAY, 0, &res);
+        hs_alloc_fail_after(-1);
+        if (rc == HS_OK)
+            break;
+        failed++;
+        CU_ASSERT_EQUAL(res.sessions, 0);
+        sess_keys(&f, keys, sizeof keys);
+        CU_ASSERT_STRING_EQUAL(keys, "a-act a-new2 b-act b-new1 bad1 bad2");
+    }
+    CU_ASSERT_EQUAL_FATAL(rc, HS_OK);
+    CU_ASSERT_TRUE(failed > 0);
+    CU_ASSERT_EQUAL(res.sessions, 2);
+    sess_keys(&f, keys, sizeof keys);
+    CU_ASSERT_STRING_EQUAL(keys, "a-act b-act bad1 bad2");
+    hs_log_set_sink(f.log, NULL, NULL, HS_LOG_WARN);
+    fx_close(&f);
+}
+
 /* The setting retention: rules, their order, patterns and errors. */
 static void test_retain_rules(void)
 {
@@ -2328,6 +2499,7 @@ HS_TEST_INIT(writer)
     HS_TEST(test_late_rollback);
     HS_TEST(test_purge_before);
     HS_TEST(test_retention_pass);
+    HS_TEST(test_session_retention);
     HS_TEST(test_retain_rules);
     return 0;
 }
