@@ -695,6 +695,37 @@ static int w_op_append(wcore *w, wreq *r, const hs_proto_append *a)
     return w_append_one(w, r, a, false);
 }
 
+/*
+ * Whether a sink that read something before is now defined to read a
+ * source it did not read (a new plate value under an aggregate): what it
+ * computed lacks that source's data.
+ */
+static bool w_deps_added(const wcore *w, const char *sink, const char *const *sources, size_t n)
+{
+    const char *const *old;
+    size_t nold;
+    int64_t lookback_us;
+    if (!wdeps_of(w->deps, sink, &old, &nold, &lookback_us))
+        return false;
+    hs_map seen;
+    hs_map_init(&seen);
+    bool added = false, ok = true;
+    for (size_t i = 0; ok && i < nold; i++)
+        ok = hs_map_put(&seen, old[i], (void *)1, NULL) == HS_OK;
+    for (size_t i = 0; !added && i < n; i++) {
+        if (ok) {
+            added = hs_map_get(&seen, sources[i]) == NULL;
+            continue;
+        }
+        /* Out of memory: compare the slow way. */
+        added = true;
+        for (size_t k = 0; added && k < nold; k++)
+            added = strcmp(old[k], sources[i]) != 0;
+    }
+    hs_map_free(&seen);
+    return added;
+}
+
 /* Every item as an append of its own; refused items are dead letters, the others stored. */
 static int w_op_append_many(wcore *w, wreq *r, const hs_proto_append_many *a)
 {
@@ -766,12 +797,18 @@ static int w_op_define(wcore *w, wreq *r, const hs_proto_define *d)
         if (it->has_deps && kind == HS_STREAM_COMPUTED &&
             !wdeps_same(w->deps, id, it->sources, it->nsources, it->lookback_us,
                         it->max_lateness_us)) {
+            bool added = w_deps_added(w, id, it->sources, it->nsources);
             rc = wdeps_set(w->deps, id, it->sources, it->nsources, it->lookback_us,
                            it->max_lateness_us);
             if (rc == HS_OK)
                 rc = hs_proto_deps_doc_encode(&w->json, it);
             if (rc == HS_OK)
                 rc = hs_store_doc_put(w->store, "deps", id, hs_buf_cstr(&w->json));
+            /* What it computed lacks the new sources' data: computed again (and downstream). */
+            hs_interval all = {HS_TIME_MIN - 1, HS_TIME_MAX};
+            hs_intervals every = {&all, 1, 1}; /* borrowed view, never freed */
+            if (rc == HS_OK && added)
+                rc = w_reopen(w, id, &every, "new sources (plate values)", 0);
             if (rc != HS_OK)
                 return rc;
         }

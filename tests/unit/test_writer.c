@@ -1341,6 +1341,46 @@ static void test_late_reopens(void)
     fx_close(&f);
 }
 
+/*
+ * A sink defined to read a source it did not read (a new plate value under
+ * an aggregate) is reopened over all it computed; fewer sources, or the
+ * same ones again, reopen nothing.
+ */
+static void test_new_sources_reopen(void)
+{
+    fx f;
+    fx_open(&f);
+    late_setup(&f);
+    char text[512];
+    /* The same sources again: nothing. */
+    const char *same[1] = {LR};
+    send_define_deps(&f, 5, LK, same, 1, MIN, 0);
+    fx_commit(&f);
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    /* One more source: all it computed is reopened. */
+    const char *more[2] = {LR, "s/lt/dev=b"};
+    send_define_deps(&f, 6, LK, more, 2, MIN, 0);
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ack(&f, "sched", 6)->status, HS_ACK_OK);
+    fx_intervals(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
+    fx_reopened_doc(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
+    fx_reopened(&f, text, sizeof text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "new sources (plate values)"));
+    /* Computed again, then one source fewer: what it computed stays. */
+    send_job_minutes(&f, 7, "j0000000000000l07", LK, (hs_interval){0, 10 * MIN}, 10, fx_wseq(&f));
+    fx_commit(&f);
+    fx_intervals(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
+    send_define_deps(&f, 8, LK, same, 1, MIN, 0);
+    fx_commit(&f);
+    fx_intervals(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
+    fx_close(&f);
+}
+
 static void test_late_recompute(void)
 {
     fx f;
@@ -2486,6 +2526,7 @@ HS_TEST_INIT(writer)
     HS_TEST(test_unreadable);
     HS_TEST(test_disk_full_rollback);
     HS_TEST(test_late_reopens);
+    HS_TEST(test_new_sources_reopen);
     HS_TEST(test_late_recompute);
     HS_TEST(test_job_again);
     HS_TEST(test_malformed_job_keeps_data);
