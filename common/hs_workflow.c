@@ -468,10 +468,27 @@ static void wf_parse_plates(wfp *p, const hs_ynode *n)
         for (size_t j = 0; j < hs_ynode_len(v); j++) {
             const char *key = hs_ynode_text(hs_ynode_key(v, j), NULL);
             if (strcmp(key, "meta") && strcmp(key, "values") && strcmp(key, "parent") &&
-                strcmp(key, "description") && strcmp(key, "match"))
+                strcmp(key, "description") && strcmp(key, "match") && strcmp(key, "grow"))
                 wf_err(p, hs_ynode_key(v, j),
-                       "unknown key '%s' in plate %s (meta, values, match, parent, description)",
+                       "unknown key '%s' in plate %s (meta, values, match, grow, parent, "
+                       "description)",
                        key, pl->id);
+        }
+        const hs_ynode *grow = hs_ynode_get(v, "grow");
+        if (grow != NULL) {
+            const char *g =
+                hs_ynode_kind(grow) == HS_YNODE_SCALAR ? hs_ynode_text(grow, NULL) : NULL;
+            if (g == NULL || strcmp(g, "from_data") != 0)
+                wf_err(p, grow,
+                       "plate %s: grow must be from_data (raw data adds the plate's values)",
+                       pl->id);
+            else if (hs_ynode_get(v, "values") != NULL)
+                wf_err(p, grow,
+                       "plate %s: grow adds values to the meta-data tree; a plate that lists its "
+                       "values does not read the tree",
+                       pl->id);
+            else
+                pl->grow = true;
         }
         const hs_ynode *match = hs_ynode_get(v, "match");
         if (match != NULL)
@@ -1469,6 +1486,13 @@ int hs_workflow_parse(const char *text, size_t len, const char *filename,
             created = created || wf->factors[k].output_plate_idx == (int)i;
         if (wf->plates[i].dynamic && !created)
             wf->plates[i].dynamic = false;
+        if (wf->plates[i].grow && created) {
+            wf_line(errors,
+                    "%s:%d: plate %s: grow adds values from raw data, but a plate-creation "
+                    "factor makes this plate's values",
+                    p.file, wf->plates[i].line, wf->plates[i].id);
+            p.nerrors++;
+        }
         if (wf->plates[i].match != NULL && created) {
             wf_line(errors,
                     "%s:%d: plate %s: match selects values of the meta-data tree, but a "
@@ -1538,6 +1562,90 @@ void hs_workflow_destroy(hs_workflow *wf)
     hs_free(wf->text);
     hs_meta_destroy(wf->meta);
     hs_free(wf);
+}
+
+size_t hs_workflow_grow_inputs(const hs_workflow *wf, const char **names, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < wf->ninputs && n < cap; i++) {
+        int pl = wf->input_plates[i];
+        if (pl >= 0 && wf->plates[pl].grow)
+            names[n++] = wf->input_names[i];
+    }
+    /* Inputs read from data, not declared: on the plate of the factors reading them. */
+    for (size_t f = 0; f < wf->nfactors; f++) {
+        const hs_wf_factor *fa = &wf->factors[f];
+        for (size_t k = 0; k < fa->nsources && n < cap; k++) {
+            bool declared;
+            if (hs_workflow_producer(wf, fa->sources[k]) >= 0 ||
+                (wf_input_plate(wf, fa->sources[k], &declared), declared))
+                continue;
+            int pl = fa->def != NULL ? wf_node_plate(wf, fa, fa->sources[k]) : -1;
+            if (pl < 0 || !wf->plates[pl].grow)
+                continue;
+            bool have = false;
+            for (size_t x = 0; x < n && !have; x++)
+                have = strcmp(names[x], fa->sources[k]) == 0;
+            if (!have)
+                names[n++] = fa->sources[k];
+        }
+    }
+    return n;
+}
+
+/* The plate an input node is read on (declared, or by the first factor reading it), or -1. */
+static int wf_input_node_plate(const hs_workflow *wf, const char *node)
+{
+    bool declared;
+    int pl = wf_input_plate(wf, node, &declared);
+    if (declared)
+        return pl;
+    for (size_t f = 0; f < wf->nfactors; f++)
+        for (size_t k = 0; k < wf->factors[f].nsources; k++)
+            if (wf->factors[f].def != NULL && strcmp(wf->factors[f].sources[k], node) == 0)
+                return wf_node_plate(wf, &wf->factors[f], node);
+    return -1;
+}
+
+bool hs_workflow_grow_path(const hs_workflow *wf, const hs_streamid *sid, char *path, size_t cap)
+{
+    if (hs_workflow_producer(wf, sid->name) >= 0)
+        return false;
+    int plate = wf_input_node_plate(wf, sid->name);
+    if (plate < 0 || !wf->plates[plate].grow)
+        return false;
+    /* The chain from the root down to plate; the stream has exactly its keys. */
+    int chain[HS_SID_MAX_PAIRS];
+    size_t depth = 0;
+    for (int x = plate; x >= 0 && depth < HS_SID_MAX_PAIRS; x = wf->plates[x].parent_idx)
+        chain[depth++] = x;
+    if (depth != sid->n_meta)
+        return false;
+    const hs_meta_tree *tree = wf->tree != NULL ? wf->tree : wf->meta;
+    size_t len = 0;
+    path[0] = '\0';
+    for (size_t i = depth; i-- > 0;) {
+        const hs_wf_plate *pl = &wf->plates[chain[i]];
+        const char *value = hs_streamid_get(sid, pl->meta);
+        if (value == NULL || (pl->match != NULL && fnmatch(pl->match, value, 0) != 0))
+            return false;
+        int w = snprintf(path + len, cap - len, "%s%s=%s", len ? "/" : "", pl->meta, value);
+        if (w < 0 || (size_t)w >= cap - len)
+            return false;
+        len += (size_t)w;
+        if (i == 0 || pl->grow)
+            continue;
+        if (pl->nvalues > 0 || pl->dynamic) {
+            bool listed = false;
+            for (size_t k = 0; k < pl->nvalues && !listed; k++)
+                listed = strcmp(pl->values[k], value) == 0;
+            if (!listed)
+                return false;
+        } else if (!hs_meta_has(tree, path)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 void hs_workflow_set_tree(hs_workflow *wf, const hs_meta_tree *tree)

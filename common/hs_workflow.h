@@ -52,6 +52,7 @@ typedef struct hs_wf_plate {
     char **values;  /* declared values */
     size_t nvalues;
     char *match;  /* glob a tree value must match, or NULL */
+    bool grow;    /* grow: from_data: raw data of an input on it adds its value to the tree */
     bool dynamic; /* values are created by a plate-creation factor */
     int *members; /* product plate: its plates (owned), else NULL */
     size_t nmembers;
@@ -141,6 +142,22 @@ void hs_workflow_set_tree(hs_workflow *wf, const hs_meta_tree *tree);
 
 /* Whether some plate of wf selects values from the meta-data tree. */
 bool hs_workflow_uses_tree(const hs_workflow *wf);
+
+/*
+ * Growth from data (a plate with grow: from_data): the input nodes read on
+ * such plates, *n of them (borrowed names; none when no plate grows).
+ */
+size_t hs_workflow_grow_inputs(const hs_workflow *wf, const char **names, size_t cap);
+
+/*
+ * The tree path a raw stream of an input on a growing plate adds (its
+ * pairs in the order of the plate's chain, "site=a/device=4") into path,
+ * or false when the stream does not belong there: another name, other
+ * keys, a value the plate's match refuses, or a parent value the parent
+ * plate does not have (a listed plate's list, or a node the tree lacks on
+ * a plate that does not grow).
+ */
+bool hs_workflow_grow_path(const hs_workflow *wf, const hs_streamid *sid, char *path, size_t cap);
 
 /*
  * The meta-data keys of a plate (its own and its ancestors', or its

@@ -2035,6 +2035,59 @@ static size_t s_tree_apply(scheduler *s)
     return n;
 }
 
+/* Growth from data: one stored raw stream of a growing plate's input. */
+typedef struct s_growctx {
+    scheduler *s;
+    const swf *w;
+    size_t added;
+    int rc;
+} s_growctx;
+
+static int s_grow_one(void *ud, const hs_stream_info *info)
+{
+    s_growctx *c = ud;
+    if (info->kind != HS_STREAM_RAW)
+        return 0;
+    hs_streamid *sid;
+    if (hs_streamid_parse(info->id, strlen(info->id), &sid) != HS_OK)
+        return 0;
+    char path[2048];
+    if (hs_workflow_grow_path(c->w->wf, sid, path, sizeof path) && !hs_meta_has(c->s->tree, path)) {
+        size_t n;
+        c->rc = s_meta_insert(c->s, path, &n);
+        c->added += n;
+    }
+    hs_streamid_destroy(sid);
+    return c->rc == HS_OK ? 0 : 1;
+}
+
+/*
+ * Growth from data (plates with grow: from_data): the raw streams stored
+ * for w's inputs on such plates add their plate values to the tree, and the
+ * workflows that select from it are expanded again. Called before w plans:
+ * when it is added, computed or runs online.
+ */
+static void s_grow(scheduler *s, swf *w)
+{
+    const char *names[64];
+    size_t n = hs_workflow_grow_inputs(w->wf, names, 64);
+    s_growctx c = {s, w, 0, HS_OK};
+    hs_buf prefix;
+    hs_buf_init(&prefix, 0);
+    for (size_t i = 0; i < n && c.rc == HS_OK; i++) {
+        hs_buf_reset(&prefix);
+        if (hs_buf_printf(&prefix, "%s/", names[i]) == HS_OK)
+            (void)hs_store_stream_list(s->store, hs_buf_cstr(&prefix), s_grow_one, &c);
+    }
+    hs_buf_free(&prefix);
+    if (c.rc != HS_OK)
+        hs_warn(s->log, "workflow %s: growth from data stopped: %s", w->wf->id, hs_err_detail());
+    if (c.added == 0)
+        return;
+    hs_info(s->log, "workflow %s: raw data added %zu meta-data tree nodes", w->wf->id, c.added);
+    (void)s_tree_apply(s);
+}
+
 static int s_api_meta(void *ud, bool add, const char *const *paths, size_t npaths, uint64_t *nodes,
                       uint64_t *workflows, hs_buf *why)
 {
@@ -2494,6 +2547,7 @@ static int s_api_compute(void *ud, const char *workflow, hs_interval iv, const c
         s_why(why, "no workflow ", workflow);
         return HS_ERR_NOTFOUND;
     }
+    s_grow(s, w);
     uint64_t reopened = s_count_reopened(s, w, iv);
     if (dry_run) {
         size_t n = 0;
@@ -2733,6 +2787,7 @@ static void s_online(scheduler *s)
         if (v != ONLINE_RUN)
             continue;
         w->behind = false;
+        s_grow(s, w);
         sreq *r = s_request(s, w, iv, true, NULL);
         if (r == NULL)
             continue;

@@ -9,6 +9,9 @@
 #  3. meta rm site=a/device=2: a later interval computes nothing for it; what
 #     was computed stays, and site a's aggregate leaves it out from then on.
 #  4. meta ls / tree show the tree; a scheduler restart keeps it.
+#  5. Growth from data (grow: from_data): the raw streams of a workflow's
+#     input add their zones and sensors to the tree when it computes; a new
+#     sensor's data adds it at the next compute.
 # Every value is checked against Python on the raw data read back from the store.
 . "$(dirname "$0")/lib.sh"
 
@@ -165,5 +168,59 @@ compute "$T0" "$((T0 + 1800))"
 check "$T0:$((T0 + 600)):a/1,a/2,b/3,b/4" "$((T0 + 600)):$((T0 + 1200)):a/1,b/3,b/4" \
   "$((T0 + 1200)):$((T0 + 1800)):a/1,b/3,b/4"
 it_log "4: ls, tree and a scheduler restart keep the tree"
+
+# 5. Growth from data.
+pub_temp() {  # sensor zone: 1 Hz over (T0, T0 + 600], v = sensor * 1000 + i
+  $PY -c '
+import json, sys
+t0, s = int(sys.argv[1]), int(sys.argv[2])
+print(json.dumps([{"t": t0 + i, "v": s * 1000 + i} for i in range(1, 601)]))' "$T0" "$1" |
+    mosquitto_pub -p "$IT_PORT" -q 1 -t "hs/raw/temp/sensor=$1/zone=$2" -l
+}
+temp_total() {
+  $HSCTL stream ls --json | $PY -c '
+import json, sys
+print(sum(r["count"] for r in map(json.loads, sys.stdin) if r["stream"].startswith("temp/")))'
+}
+pub_temp 1 x; pub_temp 2 x; pub_temp 5 y
+it_wait_eq 1800 60 temp_total
+cat > "$IT_DIR/grown.yaml" <<'YAML'
+id: grown
+job_span: 10m
+plates:
+  Z:   {meta: zone, grow: from_data}
+  Z.S: {meta: sensor, parent: Z, grow: from_data}
+factors:
+  - {tool: aggregate, params: {func: max}, over: sensor, sources: [temp], sink: zone_max, plates: [Z]}
+YAML
+$HSCTL workflow add "$IT_DIR/grown.yaml" > /dev/null || it_fail "adding the growing workflow failed"
+zone_max() {  # zone: its values as "t:v" lines, in time order
+  $HSCTL stream get "zone_max/zone=$1" --format json | $PY -c '
+import datetime, json, sys
+for l in sys.stdin:
+    r = json.loads(l)
+    t = int(datetime.datetime.fromisoformat(r["t"].replace("Z", "+00:00")).timestamp())
+    print(t, r["v"])'
+}
+expect_max() {  # max sensor of the zone: 1 Hz, v = sensor * 1000 + i
+  $PY -c '
+import sys
+t0, s = int(sys.argv[1]), int(sys.argv[2])
+for i in range(1, 601):
+    print(t0 + i, float(s * 1000 + i))' "$T0" "$1"
+}
+$HSCTL compute grown --from "$T0" --to "$((T0 + 600))" --wait --timeout 120 > "$IT_DIR/grown.out" 2>&1 || {
+  cat "$IT_DIR/grown.out" >&2; it_fail "computing the growing workflow failed"; }
+[ "$($HSCTL meta ls zone=x)" = $'zone=x\nzone=x/sensor=1\nzone=x/sensor=2' ] || it_fail "zone x grew: $($HSCTL meta ls zone=x)"
+[ "$(zone_max x)" = "$(expect_max 2)" ] || it_fail "zone_max/zone=x is not the max of sensors 1 and 2"
+[ "$(zone_max y)" = "$(expect_max 5)" ] || it_fail "zone_max/zone=y is not sensor 5"
+# A new sensor in zone x: added at the next compute, and the zone's max computed again with it.
+pub_temp 9 x
+it_wait_eq 2400 60 temp_total
+$HSCTL compute grown --from "$T0" --to "$((T0 + 600))" --wait --timeout 120 > "$IT_DIR/grown.out" 2>&1 || {
+  cat "$IT_DIR/grown.out" >&2; it_fail "computing the growing workflow again failed"; }
+$HSCTL meta ls zone=x | grep -qx 'zone=x/sensor=9' || it_fail "sensor 9 did not grow: $($HSCTL meta ls zone=x)"
+[ "$(zone_max x)" = "$(expect_max 9)" ] || it_fail "zone_max/zone=x does not include sensor 9"
+it_log "5: zones and sensors grew from raw data; a new sensor joined the zone's max"
 it_all_alive
 echo "it_meta: ok"

@@ -454,6 +454,66 @@ static void test_incompatible_plates(void)
     hs_buf_free(&err);
 }
 
+/* Growth from data: which raw streams add which tree paths. */
+static void test_grow_from_data(void)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    hs_workflow *wf = parse("id: g\n"
+                            "meta: [site=a]\n"
+                            "plates:\n"
+                            "  R: {meta: region, values: [eu]}\n"
+                            "  S: {meta: site, parent: R}\n"
+                            "  D: {meta: device, parent: S, grow: from_data, match: \"d-*\"}\n"
+                            "factors:\n"
+                            "  - {tool: copy, sources: [power], sink: p2, plates: [D]}\n",
+                            &err);
+    if (wf == NULL)
+        fprintf(stderr, "%s", hs_buf_cstr(&err));
+    HS_REQUIRE(wf);
+    const char *names[4];
+    CU_ASSERT_EQUAL_FATAL(hs_workflow_grow_inputs(wf, names, 4), 1);
+    CU_ASSERT_STRING_EQUAL(names[0], "power");
+    hs_meta_tree *t;
+    CU_ASSERT_EQUAL_FATAL(hs_meta_create(&t), HS_OK);
+    CU_ASSERT_EQUAL(hs_meta_add(t, "region=eu/site=a", NULL), HS_OK);
+    hs_workflow_set_tree(wf, t);
+    struct {
+        const char *sid, *path; /* path NULL: no growth */
+    } cases[] = {
+        {"power/device=d-1/region=eu/site=a", "region=eu/site=a/device=d-1"},
+        {"power/device=x-1/region=eu/site=a", NULL},  /* match refuses it */
+        {"power/device=d-1/region=us/site=a", NULL},  /* region us is not listed */
+        {"power/device=d-1/region=eu/site=b", NULL},  /* site b is not in the tree */
+        {"power/device=d-1/site=a", NULL},            /* other keys */
+        {"energy/device=d-1/region=eu/site=a", NULL}, /* another node */
+        {"p2/device=d-1/region=eu/site=a", NULL},     /* computed */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        hs_streamid *sid;
+        CU_ASSERT_EQUAL_FATAL(hs_streamid_parse(cases[i].sid, strlen(cases[i].sid), &sid), HS_OK);
+        char path[256];
+        bool grows = hs_workflow_grow_path(wf, sid, path, sizeof path);
+        CU_ASSERT_EQUAL(grows, cases[i].path != NULL);
+        if (grows && cases[i].path != NULL)
+            CU_ASSERT_STRING_EQUAL(path, cases[i].path);
+        hs_streamid_destroy(sid);
+    }
+    hs_workflow_destroy(wf);
+    hs_meta_destroy(t);
+    /* grow only on a plate that selects from the tree. */
+    CU_ASSERT_PTR_NULL(parse("id: g\n"
+                             "plates:\n"
+                             "  S: {meta: site, values: [a], grow: from_data}\n"
+                             "  T: {meta: t, grow: yes}\n"
+                             "factors:\n"
+                             "  - {tool: copy, sources: [power], sink: p2, plates: [S]}\n",
+                             &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "wf.yaml:3: plate S: grow adds values"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "wf.yaml:4: plate T: grow must be from_data"));
+    hs_buf_free(&err);
+}
+
 HS_TEST_INIT(model)
 {
     CU_pSuite hs__suite = CU_add_suite("model", NULL, clean_suite);
@@ -465,5 +525,6 @@ HS_TEST_INIT(model)
     HS_TEST(test_overlapping_plates);
     HS_TEST(test_off_plate_aggregation);
     HS_TEST(test_incompatible_plates);
+    HS_TEST(test_grow_from_data);
     return 0;
 }
