@@ -503,6 +503,9 @@ static void fuzz_json(const uint8_t *data, size_t size)
         CHECK(hs_proto_api_req_decode(&q2, (const char *)b.data, b.len) == HS_OK);
         CHECK(q.req.op == q2.req.op && str_eq(q.req.workflow, q2.req.workflow) &&
               str_eq(q.req.definition, q2.req.definition) && str_eq(q.req.request, q2.req.request));
+        CHECK(q.req.npaths == q2.req.npaths);
+        for (size_t i = 0; i < q.req.npaths && i < q2.req.npaths; i++)
+            CHECK(str_eq(q.req.paths[i], q2.req.paths[i]));
         hs_proto_api_req_msg_free(&q2);
     }
     hs_proto_api_req_msg_free(&q);

@@ -94,7 +94,8 @@ OPTIONAL_OPS = {"invalidate", "append_many"}
 CTL_CMDS = ("ping", "stats", "get", "set", "pause", "resume", "drain", "shutdown")
 # Scheduler API operations -> the title of their successful reply in api.json#/$defs/reply.
 API_REPLIES = {"workflow_add": "workflow_add reply", "workflow_rm": "workflow_rm reply",
-               "compute": "compute reply", "ping": "ping reply", "cancel": "cancel reply"}
+               "compute": "compute reply", "ping": "ping reply", "cancel": "cancel reply",
+               "meta_add": "meta reply", "meta_rm": "meta reply"}
 STATUS_STATES = ("online", "paused", "offline")
 SCHEMA_FILES = sorted({f for v in TOPIC_KINDS.values()
                        for f in (v[0] if isinstance(v[0], tuple) else (v[0],))} |
@@ -426,6 +427,22 @@ factors: [{tool: clock, sink: t}]
 id: x
 plates: {A: {meta: a, values: ["1"]}, B: {meta: b, values: ["1"]}}
 factors: [{tool: clock, sink: t, plates: [A, B]}]
+""", True),
+    ("a plate listed twice on a factor", """
+id: x
+plates: {A: {meta: a, values: ["1"]}}
+factors: [{tool: clock, sink: t, plates: [A, A]}]
+""", False),
+    ("a meta: tree and plates selecting from it", """
+id: x
+meta: {site=a: {device: ["1", "2"]}, site=b: {device: ["3"]}}
+plates: {S: {meta: site}, S.D: {meta: device, parent: S, match: "*", grow: from_data}}
+factors: [{tool: clock, sink: t, plates: [S.D]}]
+""", True),
+    ("grow other than from_data", """
+id: x
+plates: {S: {meta: site, grow: yes}}
+factors: [{tool: clock, sink: t, plates: [S]}]
 """, False),
     ("plate without meta", "id: x\nplates: {A: {values: [\"1\"]}}\n" + CLOCK, False),
     ("duplicate plate value", "id: x\nplates: {A: {meta: a, values: [\"1\", \"1\"]}}\n" + CLOCK,
@@ -649,6 +666,10 @@ PAYLOAD_SAMPLES = [
     ("api.json", "reply", {"ok": False}, False),
     ("api.json", "request", {"op": "cancel", "request": "c-1-2"}, True),
     ("api.json", "request", {"op": "cancel"}, False),
+    ("api.json", "request", {"op": "meta_add", "paths": ["site=a/device=1"]}, True),
+    ("api.json", "request", {"op": "meta_rm", "paths": []}, False),
+    ("api.json", "request", {"op": "meta_rm", "paths": ["site"]}, False),
+    ("api.json", "reply", {"ok": True, "nodes": 2, "workflows_changed": 1}, True),
     ("api.json", "request", {"op": "compute", "workflow": "w", "from": 0, "to": 10,
                              "dry_run": True}, True),
     ("api.json", "reply", {"ok": True, "request": "c-1", "dropped": 5, "running": 2}, True),

@@ -195,6 +195,8 @@ cap_wait $'\ths/c/room_mean/house=1/room=kitchen\t' 10
 $HSCTL stream purge 'note/house=1' >/dev/null || it_fail "purge failed"
 rc=0; $HSCTL stream purge 'nosuch/house=1' >/dev/null 2>&1 || rc=$?
 [ "$rc" = 1 ] || it_fail "purging an unknown stream exited $rc, expected 1"
+$HSCTL meta add site=a/device=1 site=b >/dev/null || it_fail "meta add failed"
+$HSCTL meta rm site=b >/dev/null || it_fail "meta rm failed"
 $HSCTL workflow rm schema_check >/dev/null || it_fail "workflow rm failed"
 rc=0; $HSCTL workflow rm nosuch >/dev/null 2>&1 || rc=$?
 [ "$rc" = 1 ] || it_fail "removing an unknown workflow exited $rc, expected 1"
