@@ -1653,6 +1653,14 @@ void hs_workflow_set_tree(hs_workflow *wf, const hs_meta_tree *tree)
     wf->tree = tree;
 }
 
+size_t hs_workflow_declared_plates(const hs_workflow *wf)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < wf->nplates; i++)
+        n += wf->plates[i].nmembers == 0;
+    return n;
+}
+
 bool hs_workflow_uses_tree(const hs_workflow *wf)
 {
     for (size_t i = 0; i < wf->nplates; i++) {

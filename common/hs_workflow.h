@@ -140,6 +140,9 @@ void hs_workflow_destroy(hs_workflow *wf);
  */
 void hs_workflow_set_tree(hs_workflow *wf, const hs_meta_tree *tree);
 
+/* The plates the file declares (not the products of a node on several plates). */
+size_t hs_workflow_declared_plates(const hs_workflow *wf);
+
 /* Whether some plate of wf selects values from the meta-data tree. */
 bool hs_workflow_uses_tree(const hs_workflow *wf);
 

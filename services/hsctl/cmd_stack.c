@@ -434,6 +434,11 @@ int cmd_up(hsctl *h, int argc, char **argv)
         if (mkdirs(sub) != 0)
             return hsctl_fail(HSCTL_SYSTEM, "cannot create %s: %s", sub, strerror(errno));
     }
+    /* The services work in the data directory (spawn): every path they get must be absolute,
+     * also when the directory did not exist before (./hs-data on a first up). */
+    char abs[PATH_MAX];
+    if (realpath(h->data_dir, abs) != NULL && strlen(abs) < sizeof h->data_dir)
+        memcpy(h->data_dir, abs, strlen(abs) + 1);
     char mosq[HSCTL_PATH];
     bool broker_running = find_binary(h, "mosquitto", mosq, sizeof mosq) &&
                           pid_is(read_pid(h, "broker"), "mosquitto");

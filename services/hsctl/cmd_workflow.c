@@ -507,7 +507,7 @@ static int ls_one(void *ud, const char *key, const char *json)
                 rc = hs_json_put_string(&j, wf->id, strlen(wf->id));
             if (rc == HS_OK)
                 rc = hs_buf_printf(&j, ",\"loads\":true,\"factors\":%zu,\"plates\":%zu,\"online\":",
-                                   wf->nfactors, wf->nplates);
+                                   wf->nfactors, hs_workflow_declared_plates(wf));
             if (rc == HS_OK && wf->online)
                 rc = hs_json_put_string(&j, every, strlen(every));
             else if (rc == HS_OK)
@@ -523,7 +523,7 @@ static int ls_one(void *ud, const char *key, const char *json)
         } else {
             char nf[24], np[24];
             snprintf(nf, sizeof nf, "%zu", wf->nfactors);
-            snprintf(np, sizeof np, "%zu", wf->nplates);
+            snprintf(np, sizeof np, "%zu", hs_workflow_declared_plates(wf));
             const char *row[5] = {wf->id, nf, np, every, wf->name ? wf->name : ""};
             rc = hsctl_table_add(&c->table, row);
         }
@@ -612,6 +612,17 @@ static int wf_show(hsctl *h, const char *id, bool dot, const char *svg, bool jso
         printf("plates:\n");
         for (size_t i = 0; i < wf->nplates; i++) {
             const hs_wf_plate *p = &wf->plates[i];
+            if (p->nmembers > 0) {
+                /* A node on several plates: their product, joined on shared keys. */
+                const char *keys[32];
+                size_t nk = 0;
+                hs_workflow_plate_keys(wf, (int)i, keys, &nk);
+                printf("  %-10s keys", p->id);
+                for (size_t k = 0; k < nk; k++)
+                    printf("%s%s", k ? ", " : " ", keys[k]);
+                printf(" (product of its plates)\n");
+                continue;
+            }
             printf("  %-10s meta %-10s parent %-8s values", p->id, p->meta ? p->meta : "?",
                    p->parent ? p->parent : "-");
             /* A fleet's plate lists 100,000 values: the text shows the first few. */
@@ -623,7 +634,14 @@ static int wf_show(hsctl *h, const char *id, bool dot, const char *svg, bool jso
                        hsctl_fmt_count(p->nvalues - WF_SHOW_VALUES, more),
                        hsctl_fmt_count(p->nvalues, all));
             }
-            printf("%s\n", p->dynamic ? " (created from data)" : "");
+            if (p->dynamic)
+                printf(" (created from data)");
+            else if (p->nvalues == 0)
+                printf(" (the meta-data tree's%s%s%s)", p->match ? ", matching " : "",
+                       p->match ? p->match : "", p->grow ? ", growing from raw data" : "");
+            else if (p->match != NULL)
+                printf(" (matching %s)", p->match);
+            printf("\n");
         }
         printf("factors (in dependency order):\n");
         for (size_t oi = 0; oi < wf->nfactors; oi++) {
@@ -703,7 +721,7 @@ int cmd_workflow(hsctl *h, int argc, char **argv)
             rc = HSCTL_USER;
         } else {
             printf("%s: workflow %s is valid (%zu factors, %zu plates)\n", arg, wf->id,
-                   wf->nfactors, wf->nplates);
+                   wf->nfactors, hs_workflow_declared_plates(wf));
             hs_workflow_destroy(wf);
         }
         hs_buf_free(&text);
@@ -916,7 +934,8 @@ int cmd_compute(hsctl *h, int argc, char **argv)
         unsigned long long jobs = (unsigned long long)reply.reply.jobs;
         unsigned long long unplanned = (unsigned long long)reply.reply.unplanned;
         if (reply.reply.reopened > 0)
-            printf("late data or an invalidation reopened %llu intervals here: they are computed "
+            printf("late data, an invalidation or new plate values reopened %llu intervals here: "
+                   "they are computed "
                    "again\n",
                    (unsigned long long)reply.reply.reopened);
         if (!wait)

@@ -21,6 +21,20 @@ rc=0; "$HS_BIN/hsctl" --data "$NOSTACK" down > /dev/null 2> "$NOSTACK/err" || rc
 [ "$rc" = 1 ] && grep -q "nothing to stop" "$NOSTACK/err" || { rm -rf "$NOSTACK"; it_fail "down without a stack exited $rc"; }
 rm -rf "$NOSTACK"
 
+# ---- a first 'hsctl up' where ./hs-data does not exist yet (no --data): the broker and the
+# services start in it, and 'hsctl down' stops them
+FRESH=$(mktemp -d /tmp/hs-it-fresh-XXXXXX)
+rc=0; (cd "$FRESH" && "$HS_BIN/hsctl" up --port "$(it_free_port)" > up.out 2>&1) || rc=$?
+if [ "$rc" != 0 ]; then
+  cat "$FRESH/up.out" "$FRESH"/hs-data/logs/broker.log >&2
+  (cd "$FRESH" && "$HS_BIN/hsctl" down > /dev/null 2>&1) || true; rm -rf "$FRESH"
+  it_fail "hsctl up in a fresh directory exited $rc"
+fi
+rc=0; (cd "$FRESH" && "$HS_BIN/hsctl" status > status.out 2>&1) || rc=$?
+(cd "$FRESH" && "$HS_BIN/hsctl" down > /dev/null 2>&1) || { rm -rf "$FRESH"; it_fail "hsctl down in a fresh directory failed"; }
+[ "$rc" = 0 ] || { cat "$FRESH/status.out" >&2; rm -rf "$FRESH"; it_fail "hsctl status in a fresh directory exited $rc"; }
+rm -rf "$FRESH"
+
 it_setup
 cd "$IT_DIR"  # not where the stack's directory is the default ./hs-data
 
