@@ -2327,6 +2327,33 @@ const char *hs_proto_session_kind_name(hs_proto_session_kind k)
     return (size_t)k < 2 ? session_kind_names[k] : "?";
 }
 
+/* A list of sorted, disjoint intervals (empty only when allow_empty), in the arena. */
+static int pd_interval_list(pd *d, bool allow_empty, const hs_interval **out, size_t *nout)
+{
+    uint32_t n;
+    if (hs_mp_get_array(&d->r, &n) != HS_OK || (n == 0 && !allow_empty))
+        return pd_bad(d, allow_empty ? "an array of intervals" : "a non-empty array of intervals");
+    *out = NULL;
+    *nout = 0;
+    if (n == 0)
+        return HS_OK;
+    if (n > hs_mp_remaining(&d->r))
+        return pd_bad(d, "an array of intervals");
+    hs_interval *v = hs_arena_alloc(d->arena, n * sizeof *v);
+    if (v == NULL)
+        return pd_nomem();
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = pd_interval(d, &v[i]);
+        if (rc != HS_OK)
+            return rc;
+    }
+    if (!intervals_ok(v, n))
+        return pd_bad(d, "a list of sorted, disjoint intervals");
+    *out = v;
+    *nout = n;
+    return HS_OK;
+}
+
 const char *hs_proto_session_outcome_name(hs_proto_session_outcome o)
 {
     return (size_t)o < 5 ? session_outcome_names[o] : "?";
@@ -2403,26 +2430,7 @@ static int pd_session_outcome(pd *d, void *obj)
 static int pd_session_intervals(pd *d, void *obj)
 {
     hs_proto_session_doc *s = obj;
-    uint32_t n;
-    if (hs_mp_get_array(&d->r, &n) != HS_OK)
-        return pd_bad(d, "an array of intervals");
-    if (n == 0)
-        return HS_OK;
-    if (n > hs_mp_remaining(&d->r))
-        return pd_bad(d, "an array of intervals");
-    hs_interval *v = hs_arena_alloc(d->arena, n * sizeof *v);
-    if (v == NULL)
-        return pd_nomem();
-    for (uint32_t i = 0; i < n; i++) {
-        int rc = pd_interval(d, &v[i]);
-        if (rc != HS_OK)
-            return rc;
-    }
-    if (!intervals_ok(v, n))
-        return pd_bad(d, "a list of sorted, disjoint intervals");
-    s->covered = v;
-    s->ncovered = n;
-    return HS_OK;
+    return pd_interval_list(d, true, &s->covered, &s->ncovered);
 }
 
 enum {
@@ -2677,22 +2685,7 @@ int hs_proto_reopened_encode(hs_buf *out, const hs_proto_reopened *r)
 static int pd_reopened_intervals(pd *d, void *obj)
 {
     hs_proto_reopened *r = obj;
-    uint32_t n;
-    if (hs_mp_get_array(&d->r, &n) != HS_OK || n == 0)
-        return pd_bad(d, "a non-empty array of intervals");
-    hs_interval *v = hs_arena_alloc(d->arena, n * sizeof *v);
-    if (v == NULL)
-        return pd_nomem();
-    for (uint32_t i = 0; i < n; i++) {
-        int rc = pd_interval(d, &v[i]);
-        if (rc != HS_OK)
-            return rc;
-    }
-    if (!intervals_ok(v, n))
-        return pd_bad(d, "a list of sorted, disjoint intervals");
-    r->intervals = v;
-    r->n = n;
-    return HS_OK;
+    return pd_interval_list(d, false, &r->intervals, &r->n);
 }
 
 static int pd_reopened_wseq(pd *d, void *obj)

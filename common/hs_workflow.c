@@ -1744,8 +1744,7 @@ static const struct hs_wf_dyn *wf_dyn_find(const hs_workflow *wf, int plate, con
     return NULL;
 }
 
-/* Whether two plate values agree on every key they share. */
-static bool pv_compatible(const hs_pv *a, const hs_pv *b)
+bool hs_pv_compatible(const hs_pv *a, const hs_pv *b)
 {
     for (size_t i = 0; i < a->n; i++)
         for (size_t k = 0; k < b->n; k++)
@@ -1802,7 +1801,7 @@ static int wf_product_values(const hs_workflow *wf, const hs_wf_plate *pl, pv_li
         pv_list next = {NULL, 0, 0};
         for (size_t i = 0; rc == HS_OK && i < nacc; i++)
             for (size_t k = 0; rc == HS_OK && k < nv; k++) {
-                if (!pv_compatible(&acc[i], &vals[k]))
+                if (!hs_pv_compatible(&acc[i], &vals[k]))
                     continue;
                 if (hs_grow(&next.v, &next.cap, next.n + 1, sizeof *next.v, 16) != HS_OK) {
                     rc = HS_ERR_NOMEM;

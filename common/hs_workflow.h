@@ -179,6 +179,9 @@ int hs_workflow_producer(const hs_workflow *wf, const char *node);
 int hs_workflow_plate_values(const hs_workflow *wf, int plate, hs_pv **out, size_t *n);
 void hs_pv_list_free(hs_pv *pvs, size_t n);
 
+/* Whether two plate values agree on every key they share. */
+bool hs_pv_compatible(const hs_pv *a, const hs_pv *b);
+
 /* Adds values of a dynamic plate below the parent value (parent_text "" at the top). */
 int hs_workflow_add_dynamic(hs_workflow *wf, int plate, const char *parent_text,
                             char *const *values, size_t n);

@@ -324,17 +324,6 @@ static bool planner__plate_at_or_above(const hs_workflow *wf, int a, int b)
     return false;
 }
 
-/* Whether two plate values agree on every key they share. */
-static bool planner__pv_compatible(const hs_pv *a, const hs_pv *b)
-{
-    for (size_t i = 0; i < a->n; i++)
-        for (size_t k = 0; k < b->n; k++)
-            if (strcmp(a->pairs[i].key, b->pairs[k].key) == 0 &&
-                strcmp(a->pairs[i].value, b->pairs[k].value) != 0)
-                return false;
-    return true;
-}
-
 bool planner_waits_for_plate(const planner_wf *w, size_t f, size_t u, size_t g, size_t v)
 {
     const hs_workflow *wf = w->wf;
@@ -350,7 +339,7 @@ bool planner_waits_for_plate(const planner_wf *w, size_t f, size_t u, size_t g, 
     if (over < 0 || !planner__plate_at_or_above(wf, ga->output_plate_idx, over) ||
         planner__plate_at_or_above(wf, ga->output_plate_idx, fa->sink_plate))
         return false;
-    return planner__pv_compatible(&w->units[f][u].pv, &w->units[g][v].pv);
+    return hs_pv_compatible(&w->units[f][u].pv, &w->units[g][v].pv);
 }
 
 void planner_group(const hs_wf_unit *members, size_t n, size_t per, size_t max_sources,
