@@ -66,6 +66,11 @@ static int meta_split(const char *path, meta_part *parts, size_t *n)
     if (path == NULL || path[0] == '\0')
         return hs_err_set(HS_ERR_PARSE,
                           "an empty path (give tag=value, e.g. house=1/room=kitchen)");
+    if (strlen(path) > HS_META_PATH_MAX)
+        return hs_err_set(HS_ERR_PARSE,
+                          "longer than %d bytes (its streams' ids would not fit in %d with their "
+                          "names)",
+                          HS_META_PATH_MAX, HS_SID_MAX_LEN);
     const char *p = path;
     for (;;) {
         const char *end = strchr(p, '/');

@@ -33,9 +33,16 @@ int hs_meta_create(hs_meta_tree **out);
 void hs_meta_destroy(hs_meta_tree *t);
 
 /*
+ * The longest path: a stream id on its plate value, with a name of up to
+ * 255 bytes, stays within HS_SID_MAX_LEN.
+ */
+#define HS_META_PATH_MAX 768
+
+/*
  * Checks a path: "tag=value" parts joined by '/', each tag and value usable
- * in stream ids, no tag twice, at most HS_SID_MAX_PAIRS parts. HS_OK, or
- * HS_ERR_PARSE with the reason in hs_err_detail().
+ * in stream ids, no tag twice, at most HS_SID_MAX_PAIRS parts and
+ * HS_META_PATH_MAX bytes. HS_OK, or HS_ERR_PARSE with the reason in
+ * hs_err_detail().
  */
 int hs_meta_path_check(const char *path);
 

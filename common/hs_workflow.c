@@ -506,6 +506,7 @@ static void wf_parse_plates(wfp *p, const hs_ynode *n)
             pl->dynamic = true;
             continue;
         }
+        pl->listed = true;
         if (hs_ynode_kind(vals) != HS_YNODE_SEQ) {
             wf_err(p, vals, "values of plate %s must be a list", pl->id);
             continue;
@@ -576,8 +577,13 @@ static void wf_parse_plates(wfp *p, const hs_ynode *n)
 /* Adds one node below prefix ("" at the root) to the workflow's tree; reported with n's line. */
 static void wf_meta_node(wfp *p, const hs_ynode *n, const char *prefix, const char *part)
 {
-    char path[2048];
-    snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "/" : "", part);
+    char path[HS_META_PATH_MAX + 2];
+    int w = snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "/" : "", part);
+    if (w < 0 || (size_t)w >= sizeof path) {
+        wf_err(p, n, "meta: %s%s%.40s...: longer than %d bytes", prefix, prefix[0] ? "/" : "", part,
+               HS_META_PATH_MAX);
+        return;
+    }
     int rc = hs_meta_path_check(path);
     if (rc == HS_OK)
         rc = hs_meta_add(p->wf->meta, path, NULL);
@@ -614,10 +620,15 @@ static void wf_parse_meta(wfp *p, const hs_ynode *n, const char *prefix)
         if (key == NULL)
             continue;
         if (strchr(key, '=') != NULL) {
+            if (strchr(key, '/') != NULL) {
+                wf_err(p, k, "meta: '%s' is one node, tag=value, without '/'", key);
+                hs_free(key);
+                continue;
+            }
             wf_meta_node(p, k, prefix, key);
-            char below[2048];
-            snprintf(below, sizeof below, "%s%s%s", prefix, prefix[0] ? "/" : "", key);
-            if (v != NULL && !hs_ynode_is_null(v) &&
+            char below[HS_META_PATH_MAX + 2];
+            int w = snprintf(below, sizeof below, "%s%s%s", prefix, prefix[0] ? "/" : "", key);
+            if (w > 0 && (size_t)w < sizeof below && v != NULL && !hs_ynode_is_null(v) &&
                 !(hs_ynode_kind(v) == HS_YNODE_MAP && hs_ynode_len(v) == 0))
                 wf_parse_meta(p, v, below);
         } else {
@@ -625,12 +636,16 @@ static void wf_parse_meta(wfp *p, const hs_ynode *n, const char *prefix)
             size_t cnt = hs_ynode_kind(v) == HS_YNODE_SEQ ? hs_ynode_len(v) : 1;
             for (size_t j = 0; j < cnt; j++) {
                 const hs_ynode *it = hs_ynode_kind(v) == HS_YNODE_SEQ ? hs_ynode_item(v, j) : v;
-                char *val = wf_str(p, it, "a meta-data value");
+                char *val = wf_name(p, it, "a meta-data value", "value");
                 if (val == NULL)
                     continue;
-                char part[1100];
-                snprintf(part, sizeof part, "%s=%s", key, val);
-                wf_meta_node(p, it, prefix, part);
+                char part[HS_META_PATH_MAX + 2];
+                int w = snprintf(part, sizeof part, "%s=%s", key, val);
+                if (w > 0 && (size_t)w < sizeof part)
+                    wf_meta_node(p, it, prefix, part);
+                else
+                    wf_err(p, it, "meta: %s=%.40s...: longer than %d bytes", key, val,
+                           HS_META_PATH_MAX);
                 hs_free(val);
             }
         }
@@ -1635,7 +1650,7 @@ bool hs_workflow_grow_path(const hs_workflow *wf, const hs_streamid *sid, char *
         len += (size_t)w;
         if (i == 0 || pl->grow)
             continue;
-        if (pl->nvalues > 0 || pl->dynamic) {
+        if (pl->listed || pl->dynamic) {
             bool listed = false;
             for (size_t k = 0; k < pl->nvalues && !listed; k++)
                 listed = strcmp(pl->values[k], value) == 0;
@@ -1665,7 +1680,7 @@ bool hs_workflow_uses_tree(const hs_workflow *wf)
 {
     for (size_t i = 0; i < wf->nplates; i++) {
         const hs_wf_plate *pl = &wf->plates[i];
-        if (pl->nmembers == 0 && !pl->dynamic && pl->nvalues == 0)
+        if (pl->nmembers == 0 && !pl->dynamic && !pl->listed)
             return true;
     }
     return false;
@@ -1788,32 +1803,89 @@ static int pv_list_push(pv_list *l, const hs_pv *parent, const char *key, const 
     return rc;
 }
 
+/* The text of a value's pairs on the keys of s ("" when it has none), into out. */
+static int pv_on_keys(const hs_pv *v, const wf_keyset *s, hs_buf *out)
+{
+    hs_buf_reset(out);
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < v->n; i++)
+        if (wf_keys_has(s, v->pairs[i].key))
+            rc = hs_buf_printf(out, "%s=%s/", v->pairs[i].key, v->pairs[i].value);
+    return rc == HS_OK ? hs_buf_error(out) : rc;
+}
+
+/*
+ * acc joined with vals on the keys they share into out (a hash join: vals
+ * indexed by their pairs on the shared keys, then probed with each of acc;
+ * no shared keys: the cartesian product).
+ */
+static int wf_join(const hs_pv *acc, size_t nacc, const wf_keyset *acc_keys, const hs_pv *vals,
+                   size_t nv, const wf_keyset *val_keys, pv_list *out)
+{
+    wf_keyset shared = {{0}, 0};
+    for (size_t i = 0; i < acc_keys->n; i++)
+        if (wf_keys_has(val_keys, acc_keys->k[i]))
+            wf_keys_add(&shared, acc_keys->k[i]);
+    hs_map by;
+    hs_map_init(&by);
+    size_t *next = hs_calloc(nv ? nv : 1, sizeof *next),
+           *last = hs_calloc(nv ? nv : 1, sizeof *last);
+    hs_buf key;
+    hs_buf_init(&key, 0);
+    int rc = next != NULL && last != NULL ? HS_OK : HS_ERR_NOMEM;
+    for (size_t k = 0; rc == HS_OK && k < nv; k++) {
+        rc = pv_on_keys(&vals[k], &shared, &key);
+        uintptr_t head = rc == HS_OK ? (uintptr_t)hs_map_get(&by, hs_buf_cstr(&key)) : 0;
+        if (rc == HS_OK && head == 0) {
+            rc = hs_map_put(&by, hs_buf_cstr(&key), (void *)(uintptr_t)(k + 1), NULL);
+            last[k] = k;
+        } else if (rc == HS_OK) {
+            next[last[head - 1]] = k + 1;
+            last[head - 1] = k;
+        }
+    }
+    for (size_t i = 0; rc == HS_OK && i < nacc; i++) {
+        rc = pv_on_keys(&acc[i], &shared, &key);
+        uintptr_t k = rc == HS_OK ? (uintptr_t)hs_map_get(&by, hs_buf_cstr(&key)) : 0;
+        for (; rc == HS_OK && k != 0; k = next[k - 1]) {
+            if (hs_grow(&out->v, &out->cap, out->n + 1, sizeof *out->v, 16) != HS_OK) {
+                rc = HS_ERR_NOMEM;
+                break;
+            }
+            rc = pv_union(&acc[i], &vals[k - 1], &out->v[out->n]);
+            out->n++;
+        }
+    }
+    hs_buf_free(&key);
+    hs_free(next);
+    hs_free(last);
+    hs_map_free(&by);
+    return rc;
+}
+
 /* The values of a product plate: its members' values joined on the keys they share. */
 static int wf_product_values(const hs_workflow *wf, const hs_wf_plate *pl, pv_list *out)
 {
     hs_pv *acc = NULL;
     size_t nacc = 0;
+    wf_keyset acc_keys = {{0}, 0};
+    wf_keys_of(wf, pl->members[0], &acc_keys);
     int rc = hs_workflow_plate_values(wf, pl->members[0], &acc, &nacc);
     for (size_t m = 1; rc == HS_OK && m < pl->nmembers; m++) {
         hs_pv *vals = NULL;
         size_t nv = 0;
+        wf_keyset val_keys = {{0}, 0};
+        wf_keys_of(wf, pl->members[m], &val_keys);
         rc = hs_workflow_plate_values(wf, pl->members[m], &vals, &nv);
         pv_list next = {NULL, 0, 0};
-        for (size_t i = 0; rc == HS_OK && i < nacc; i++)
-            for (size_t k = 0; rc == HS_OK && k < nv; k++) {
-                if (!hs_pv_compatible(&acc[i], &vals[k]))
-                    continue;
-                if (hs_grow(&next.v, &next.cap, next.n + 1, sizeof *next.v, 16) != HS_OK) {
-                    rc = HS_ERR_NOMEM;
-                    break;
-                }
-                rc = pv_union(&acc[i], &vals[k], &next.v[next.n]);
-                next.n++;
-            }
+        if (rc == HS_OK)
+            rc = wf_join(acc, nacc, &acc_keys, vals, nv, &val_keys, &next);
         hs_pv_list_free(vals, nv);
         hs_pv_list_free(acc, nacc);
         acc = next.v;
         nacc = next.n;
+        for (size_t i = 0; i < val_keys.n; i++)
+            wf_keys_add(&acc_keys, val_keys.k[i]);
     }
     out->v = acc;
     out->n = out->cap = nacc;
@@ -1893,7 +1965,7 @@ int hs_workflow_plate_values(const hs_workflow *wf, int plate, hs_pv **out, size
         return rc;
     /* From the tree: a plate that lists no values and that no factor creates. */
     const hs_meta_tree *tree = wf->tree != NULL ? wf->tree : wf->meta;
-    bool from_tree = !pl->dynamic && pl->nvalues == 0;
+    bool from_tree = !pl->dynamic && !pl->listed;
     wf_tree_kids kids = {0};
     if (rc == HS_OK && from_tree)
         rc = wf_tree_kids_index(&kids, tree, pl->meta);

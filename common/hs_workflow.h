@@ -51,6 +51,7 @@ typedef struct hs_wf_plate {
     int parent_idx; /* index of the parent or -1 */
     char **values;  /* declared values */
     size_t nvalues;
+    bool listed;  /* values: is given (even empty): the plate never reads the tree */
     char *match;  /* glob a tree value must match, or NULL */
     bool grow;    /* grow: from_data: raw data of an input on it adds its value to the tree */
     bool dynamic; /* values are created by a plate-creation factor */

@@ -32,7 +32,7 @@ static int meta_change(hsctl *h, bool add, char **paths, size_t n)
     hs_proto_api_reply_msg reply;
     int rc = hsctl_api_call(h, &q, add ? "meta add" : "meta rm", &reply, 60000);
     if (rc == HSCTL_OK)
-        printf("%llu nodes %s; %llu workflows changed their plates\n",
+        printf("%llu nodes %s; %llu workflows expanded again\n",
                (unsigned long long)reply.reply.nodes, add ? "inserted" : "deleted",
                (unsigned long long)reply.reply.workflows_changed);
     hs_proto_api_reply_msg_free(&reply);

@@ -72,6 +72,7 @@ typedef struct sjob {
     size_t nreqs;
     int64_t created;
     bool forget; /* in the scheduler's list of jobs to forget when their requests end */
+    bool gone;   /* s_reexpand: its plate value left its unit; dropped */
     /* Its reads [0, ready_k) were calculated over its read range at calc_epoch ready_epoch. */
     size_t ready_k;
     uint64_t ready_epoch;
@@ -101,6 +102,7 @@ struct sreq {
     size_t njobs, capjobs;
     size_t refs;   /* jobs that still refer to it */
     bool released; /* finished, and its jobs were offered to be forgotten */
+    bool touched;  /* s_reexpand: some of its jobs are gone */
 };
 
 /*
@@ -601,8 +603,14 @@ static void s_add_job(scheduler *s, sreq *r, swf *w, size_t f, size_t u, hs_inte
     char id[48];
     s_job_id(w, f, u, iv, id);
     sjob *j = s_job_find(s, id);
-    if (j != NULL && j->unit != u && jobtab_set_unit(s->jt, &j->t, w->wf->id, u) == HS_OK)
-        j->unit = u; /* the same work under another index (the workflow was expanded again) */
+    if (j != NULL && j->unit != u) {
+        /* The same work under another index (the workflow was expanded again). */
+        if (jobtab_set_unit(s->jt, &j->t, w->wf->id, u) != HS_OK) {
+            r->unplanned++; /* planned again when jobs end (s_refill) */
+            return;
+        }
+        j->unit = u;
+    }
     if (j != NULL) {
         if (s_job_state(j) == J_FAILED && !s->replanning) {
             /* A new request retries a job that failed before (not a request planned again). */
@@ -1911,27 +1919,58 @@ static int s_meta_load_one(void *ud, const char *key, const char *json)
     return 0;
 }
 
-/* A job of a plate value the tree no longer has: no request waits for it, and it goes. */
-static void s_job_gone(scheduler *s, sjob *j)
+/*
+ * Drops the jobs in gone[0..n) (marked gone): their requests stop waiting
+ * for them (the counts of requests under way drop them; each request's
+ * list and the forget list are compacted once), and each request touched
+ * is appended to *touched (each once, r->touched set). A dispatched job
+ * finishes in its runtime; its commit notice is then ignored.
+ */
+static void s_drop_gone(scheduler *s, sjob **gone, size_t n, sreq ***touched, size_t *ntouched,
+                        size_t *cap)
 {
-    while (j->nreqs > 0) {
-        sreq *r = j->reqs[j->nreqs - 1];
-        for (size_t i = 0; i < r->njobs; i++) {
-            if (r->jobs[i] != j)
-                continue;
-            memmove(&r->jobs[i], &r->jobs[i + 1], (r->njobs - i - 1) * sizeof *r->jobs);
-            r->njobs--;
-            break;
+    for (size_t k = 0; k < n; k++) {
+        sjob *j = gone[k];
+        for (size_t i = 0; i < j->nreqs; i++) {
+            sreq *r = j->reqs[i];
+            if (!r->finished) {
+                if (s_job_state(j) == J_DONE && r->done > 0)
+                    r->done--;
+                else if (s_job_state(j) == J_FAILED && r->failed > 0)
+                    r->failed--;
+                if (r->total > 0)
+                    r->total--;
+            }
+            if (r->refs > 0)
+                r->refs--;
+            if (!r->touched &&
+                hs_grow(touched, cap, *ntouched + 1, sizeof **touched, 16) == HS_OK) {
+                r->touched = true;
+                (*touched)[(*ntouched)++] = r;
+            }
         }
-        if (s_job_state(j) == J_DONE && r->done > 0)
-            r->done--;
-        else if (s_job_state(j) == J_FAILED && r->failed > 0)
-            r->failed--;
-        if (r->total > 0)
-            r->total--;
-        s_detach(j, r);
+        j->nreqs = 0;
     }
-    s_drop_job(s, j);
+    /* Each touched request's list once. */
+    for (size_t i = 0; i < *ntouched; i++) {
+        sreq *r = (*touched)[i];
+        size_t keep = 0;
+        for (size_t x = 0; x < r->njobs; x++)
+            if (!r->jobs[x]->gone)
+                r->jobs[keep++] = r->jobs[x];
+        r->njobs = keep;
+    }
+    /* The forget list once. */
+    size_t keep = 0;
+    for (size_t x = 0; x < s->nforget; x++) {
+        if (s->forget[x]->gone)
+            s->forget[x]->forget = false;
+        else
+            s->forget[keep++] = s->forget[x];
+    }
+    s->nforget = keep;
+    for (size_t k = 0; k < n; k++)
+        s_drop_job(s, gone[k]);
 }
 
 /* A job of w and its unit's first plate value before w is expanded again. */
@@ -1941,17 +1980,35 @@ typedef struct s_moved {
 } s_moved;
 
 /*
- * Expands w again after the tree changed its plates. Each job follows its
- * plate value to the unit that now has it; the jobs of plate values that
- * are gone are dropped (a dispatched one finishes: its commit is ignored,
- * its results are kept). Then new sinks are defined and w's requests are
- * planned again (the new plate values' jobs).
+ * Expands w again after the tree changed its plates. The new expansion is
+ * built beside the old one: when it cannot be (out of memory, a value
+ * whose stream ids do not fit), w keeps the old one and is tried again at
+ * the next change. A job moves to the unit that now has its plate value
+ * when that unit is the same work (the same job id: a unit of several
+ * plate values whose members shifted is not); the others are dropped (a
+ * dispatched one finishes: its commit is ignored, its results are kept).
+ * Then new sinks are defined, w's requests are planned again and the
+ * requests whose jobs went report their progress (they may be complete).
  */
 static int s_reexpand(scheduler *s, swf *w)
 {
+    swf next;
+    memset(&next, 0, sizeof next);
+    next.wf = w->wf;
+    next.group_max = w->group_max;
+    next.group_min = w->group_min;
+    hs_map_init(&next.producer);
+    int rc = swf_expand(&next);
+    if (rc != HS_OK) {
+        swf_units_free(&next);
+        hs_error(s->log,
+                 "workflow %s: cannot expand it for the changed meta-data tree (%s): it "
+                 "keeps its plate values until the next change",
+                 w->wf->id, hs_err_detail());
+        return rc;
+    }
     s_moved *mv = NULL;
     size_t nmv = 0, cap = 0;
-    int rc = HS_OK;
     for (int st = -1; rc == HS_OK && st < JOBTAB_NSTATES; st++) {
         if (st == J_PENDING || st == J_DISPATCHED)
             continue; /* in the live list (st == -1) */
@@ -1970,47 +2027,78 @@ static int s_reexpand(scheduler *s, swf *w)
                 rc = HS_ERR_NOMEM;
         }
     }
-    if (rc == HS_OK)
-        rc = swf_expand(w);
-    w->tree_gen = hs_meta_generation(s->tree);
     /* Where each plate value is now: member index by plate value text, per factor. */
-    hs_map *at = rc == HS_OK ? hs_calloc(w->wf->nfactors ? w->wf->nfactors : 1, sizeof *at) : NULL;
-    for (size_t f = 0; at != NULL && f < w->wf->nfactors; f++) {
+    size_t nf = w->wf->nfactors;
+    hs_map *at = rc == HS_OK ? hs_calloc(nf ? nf : 1, sizeof *at) : NULL;
+    for (size_t f = 0; at != NULL && f < nf; f++) {
         hs_map_init(&at[f]);
-        for (size_t i = 0; rc == HS_OK && i < w->nmembers[f]; i++)
-            rc = hs_map_put(&at[f], w->members[f][i].pv.text, (void *)(uintptr_t)(i + 1), NULL);
+        for (size_t i = 0; rc == HS_OK && i < next.nmembers[f]; i++)
+            rc = hs_map_put(&at[f], next.members[f][i].pv.text, (void *)(uintptr_t)(i + 1), NULL);
     }
-    size_t moved = 0, gone = 0;
+    /* Room to drop every job: nothing can fail once the expansions are swapped. */
+    sjob **gone = rc == HS_OK ? hs_calloc(nmv ? nmv : 1, sizeof *gone) : NULL;
+    if (rc != HS_OK || at == NULL || gone == NULL) {
+        for (size_t f = 0; at != NULL && f < nf; f++)
+            hs_map_free(&at[f]);
+        hs_free(at);
+        for (size_t k = 0; k < nmv; k++)
+            hs_free(mv[k].pv);
+        hs_free(mv);
+        hs_free(gone);
+        swf_units_free(&next);
+        hs_error(s->log, "workflow %s: out of memory expanding it for the changed meta-data tree",
+                 w->wf->id);
+        return HS_ERR_NOMEM;
+    }
+    /* The new expansion replaces the old one. */
+    swf_units_free(w);
+    w->members = next.members;
+    w->nmembers = next.nmembers;
+    w->units = next.units;
+    w->nunits = next.nunits;
+    w->first = next.first;
+    w->producer = next.producer;
+    w->tree_gen = hs_meta_generation(s->tree);
+    size_t ngone = 0, moved = 0;
     for (size_t k = 0; k < nmv; k++) {
         sjob *j = mv[k].j;
-        uintptr_t m = at != NULL && rc == HS_OK && j->factor < w->wf->nfactors
-                          ? (uintptr_t)hs_map_get(&at[j->factor], mv[k].pv)
-                          : 0;
+        uintptr_t m = j->factor < nf ? (uintptr_t)hs_map_get(&at[j->factor], mv[k].pv) : 0;
         size_t u;
-        if (m != 0 && s_unit_of_member(w, j->factor, m - 1, &u) &&
-            jobtab_set_unit(s->jt, &j->t, w->wf->id, u) == HS_OK) {
+        char id[48];
+        bool same = m != 0 && s_unit_of_member(w, j->factor, m - 1, &u) &&
+                    (s_job_id(w, j->factor, u, j->iv, id), strcmp(id, j->id) == 0);
+        if (same && jobtab_set_unit(s->jt, &j->t, w->wf->id, u) == HS_OK) {
             moved += u != j->unit;
             j->unit = u;
             j->ready_k = 0;
         } else {
-            s_job_gone(s, j);
-            gone++;
+            j->gone = true;
+            gone[ngone++] = j;
         }
         hs_free(mv[k].pv);
     }
-    for (size_t f = 0; at != NULL && f < w->wf->nfactors; f++)
+    for (size_t f = 0; f < nf; f++)
         hs_map_free(&at[f]);
     hs_free(at);
     hs_free(mv);
+    sreq **touched = NULL;
+    size_t ntouched = 0, captouched = 0;
+    s_drop_gone(s, gone, ngone, &touched, &ntouched, &captouched);
+    hs_free(gone);
     s->calc_epoch++;
-    if (rc == HS_OK)
-        rc = s_define_sinks(s, w);
+    rc = s_define_sinks(s, w);
     hs_info(s->log,
-            "workflow %s: plates changed with the meta-data tree (%zu jobs moved, %zu jobs of "
-            "plate values no longer in the tree dropped)",
-            w->wf->id, moved, gone);
+            "workflow %s: plates changed with the meta-data tree (%zu jobs moved, %zu jobs "
+            "dropped: their plate values left the tree or their unit)",
+            w->wf->id, moved, ngone);
     if (rc == HS_OK)
         s_replan_workflow(s, w);
+    for (size_t i = 0; i < ntouched; i++) {
+        touched[i]->touched = false;
+        if (!touched[i]->finished)
+            s_progress(s, touched[i], true);
+    }
+    hs_free(touched);
     return rc;
 }
 

@@ -696,31 +696,33 @@ static int w_op_append(wcore *w, wreq *r, const hs_proto_append *a)
 }
 
 /*
- * Whether a sink that read something before is now defined to read a
- * source it did not read (a new plate value under an aggregate): what it
- * computed lacks that source's data.
+ * Which sources a sink that read something before did not read (a new
+ * plate value under an aggregate): is_new[i] for sources[i]; how many.
+ * What the sink computed lacks their data. A sink new to the index: none.
  */
-static bool w_deps_added(const wcore *w, const char *sink, const char *const *sources, size_t n)
+static size_t w_deps_added(const wcore *w, const char *sink, const char *const *sources, size_t n,
+                           bool *is_new)
 {
     const char *const *old;
     size_t nold;
     int64_t lookback_us;
     if (!wdeps_of(w->deps, sink, &old, &nold, &lookback_us))
-        return false;
+        return 0;
     hs_map seen;
     hs_map_init(&seen);
-    bool added = false, ok = true;
+    bool ok = true;
+    size_t added = 0;
     for (size_t i = 0; ok && i < nold; i++)
         ok = hs_map_put(&seen, old[i], (void *)1, NULL) == HS_OK;
-    for (size_t i = 0; !added && i < n; i++) {
-        if (ok) {
-            added = hs_map_get(&seen, sources[i]) == NULL;
-            continue;
-        }
-        /* Out of memory: compare the slow way. */
-        added = true;
-        for (size_t k = 0; added && k < nold; k++)
-            added = strcmp(old[k], sources[i]) != 0;
+    for (size_t i = 0; i < n; i++) {
+        bool fresh = true;
+        if (ok)
+            fresh = hs_map_get(&seen, sources[i]) == NULL;
+        else /* out of memory: compare the slow way */
+            for (size_t k = 0; fresh && k < nold; k++)
+                fresh = strcmp(old[k], sources[i]) != 0;
+        is_new[i] = fresh;
+        added += fresh;
     }
     hs_map_free(&seen);
     return added;
@@ -797,18 +799,30 @@ static int w_op_define(wcore *w, wreq *r, const hs_proto_define *d)
         if (it->has_deps && kind == HS_STREAM_COMPUTED &&
             !wdeps_same(w->deps, id, it->sources, it->nsources, it->lookback_us,
                         it->max_lateness_us)) {
-            bool added = w_deps_added(w, id, it->sources, it->nsources);
+            bool *is_new = hs_calloc(it->nsources ? it->nsources : 1, sizeof *is_new);
+            if (is_new == NULL)
+                return HS_ERR_NOMEM;
+            size_t added = w_deps_added(w, id, it->sources, it->nsources, is_new);
             rc = wdeps_set(w->deps, id, it->sources, it->nsources, it->lookback_us,
                            it->max_lateness_us);
             if (rc == HS_OK)
                 rc = hs_proto_deps_doc_encode(&w->json, it);
             if (rc == HS_OK)
                 rc = hs_store_doc_put(w->store, "deps", id, hs_buf_cstr(&w->json));
-            /* What it computed lacks the new sources' data: computed again (and downstream). */
+            /*
+             * What it computed lacks the new sources' data: computed again (and downstream).
+             * A job of it under way read the old sources: the new ones count as changed in
+             * this commit, so its race check reopens what it commits (w_race_sinks).
+             */
             hs_interval all = {HS_TIME_MIN - 1, HS_TIME_MAX};
             hs_intervals every = {&all, 1, 1}; /* borrowed view, never freed */
-            if (rc == HS_OK && added)
+            if (rc == HS_OK && added > 0)
                 rc = w_reopen(w, id, &every, "new sources (plate values)", 0);
+            for (size_t k = 0; rc == HS_OK && added > 0 && k < it->nsources; k++)
+                if (is_new[k])
+                    rc = wdeps_change(w->deps, it->sources[k], HS_TIME_MIN, HS_TIME_MAX,
+                                      w_wseq_open(w).seq);
+            hs_free(is_new);
             if (rc != HS_OK)
                 return rc;
         }

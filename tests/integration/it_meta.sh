@@ -12,7 +12,13 @@
 #  5. Growth from data (grow: from_data): the raw streams of a workflow's
 #     input add their zones and sensors to the tree when it computes; a new
 #     sensor's data adds it at the next compute.
+#  6. A site removed while its jobs are queued (the runtime paused): they are
+#     dropped, the request ends ok with the jobs that are left, and the
+#     site's streams compute nothing for that interval.
 # Every value is checked against Python on the raw data read back from the store.
+# Jobs group two plate values (as fleets group 256 from 1,000 on): a tree change
+# moves the groups' bounds under the jobs.
+export HS_JOB_GROUP_MIN=2 HS_JOB_PLATE_VALUES=2
 . "$(dirname "$0")/lib.sh"
 
 it_setup
@@ -138,14 +144,14 @@ it_log "1: computed for the tree's pairs only, values right"
 
 # 2. A new device: computed, and site b's aggregate computed again with it.
 out=$($HSCTL meta add site=b/device=4) || it_fail "meta add failed: $out"
-[ "$out" = "1 nodes inserted; 1 workflows changed their plates" ] || it_fail "meta add said: $out"
+[ "$out" = "1 nodes inserted; 1 workflows expanded again" ] || it_fail "meta add said: $out"
 compute "$T0" "$((T0 + 600))"
 check "$T0:$((T0 + 600)):a/1,a/2,b/3,b/4"
 it_log "2: device 4 computed; site b's sum includes it"
 
 # 3. A device removed: later intervals leave it out, what it had stays.
 out=$($HSCTL meta rm site=a/device=2) || it_fail "meta rm failed: $out"
-[ "$out" = "1 nodes deleted; 1 workflows changed their plates" ] || it_fail "meta rm said: $out"
+[ "$out" = "1 nodes deleted; 1 workflows expanded again" ] || it_fail "meta rm said: $out"
 compute "$T0" "$((T0 + 1200))"
 check "$T0:$((T0 + 600)):a/1,a/2,b/3,b/4" "$((T0 + 600)):$((T0 + 1200)):a/1,b/3,b/4"
 it_log "3: device 2 stopped at the removal; its streams and site a's past sums kept"
@@ -157,8 +163,8 @@ want_ls=$'site=a\nsite=a/device=1\nsite=b\nsite=b/device=3\nsite=b/device=4'
 want_tree=$'.\n├── site=a\n│   └── device=1\n└── site=b\n    ├── device=3\n    └── device=4'
 [ "$($HSCTL meta tree)" = "$want_tree" ] || it_fail "meta tree: $($HSCTL meta tree)"
 # Idempotent: again, nothing changes.
-[ "$($HSCTL meta add site=b/device=4)" = "0 nodes inserted; 0 workflows changed their plates" ] || it_fail "meta add again changed something"
-[ "$($HSCTL meta rm site=a/device=2)" = "0 nodes deleted; 0 workflows changed their plates" ] || it_fail "meta rm again changed something"
+[ "$($HSCTL meta add site=b/device=4)" = "0 nodes inserted; 0 workflows expanded again" ] || it_fail "meta add again changed something"
+[ "$($HSCTL meta rm site=a/device=2)" = "0 nodes deleted; 0 workflows expanded again" ] || it_fail "meta rm again changed something"
 rc=0; $HSCTL meta add 'site=a/dev#=1' > "$IT_DIR/bad.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] && grep -q "not a meta-data path" "$IT_DIR/bad.out" || it_fail "a bad path was not refused: $(cat "$IT_DIR/bad.out")"
 it_stop scheduler
@@ -222,5 +228,40 @@ $HSCTL compute grown --from "$T0" --to "$((T0 + 600))" --wait --timeout 120 > "$
 $HSCTL meta ls zone=x | grep -qx 'zone=x/sensor=9' || it_fail "sensor 9 did not grow: $($HSCTL meta ls zone=x)"
 [ "$(zone_max x)" = "$(expect_max 9)" ] || it_fail "zone_max/zone=x does not include sensor 9"
 it_log "5: zones and sensors grew from raw data; a new sensor joined the zone's max"
+
+# 6. Removal under queued jobs: what is left of site a is one job per factor.
+$HSCTL ctl tools pause > /dev/null 2>&1 || it_fail "pause failed"
+$HSCTL compute fleet --from "$((T0 + 1800))" --to "$((T0 + 2400))" > "$IT_DIR/q.out" 2>&1 || it_fail "compute: $(cat "$IT_DIR/q.out")"
+RQ=$(sed -n 's/^request \([^:]*\): .*/\1/p' "$IT_DIR/q.out")
+planned=$(sed -n 's/^request [^:]*: \([0-9]*\) jobs planned.*/\1/p' "$IT_DIR/q.out")
+# power_neg of a/1, b/3, b/4 (two plate values a job) and site_power of a and b.
+[ "$planned" = 4 ] || it_fail "the request planned $planned jobs, not 4: $(cat "$IT_DIR/q.out")"
+out=$($HSCTL meta rm site=b) || it_fail "meta rm site=b failed: $out"
+[ "$out" = "3 nodes deleted; 2 workflows expanded again" ] || it_fail "meta rm site=b said: $out"
+$HSCTL ctl tools resume > /dev/null 2>&1 || it_fail "resume failed"
+session_state() {
+  $HSCTL session show "$RQ" --json | $PY -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["state"], d.get("outcome", "-"), d["planned"], d["done"], d["failed"])'
+}
+it_wait_eq "closed ok 2 2 0" 60 session_state
+$HSCTL stream intervals power_neg/device=3/site=b --json | $PY -c '
+import json, sys
+t0 = int(sys.argv[1])
+d = json.load(sys.stdin)
+ivs = d["calculated"] if isinstance(d, dict) else d
+print(ivs)' "$T0" > "$IT_DIR/b3.iv"
+$PY - "$IT_DIR/b3.iv" "$T0" <<'PY' || it_fail "site b was computed after its removal: $(cat "$IT_DIR/b3.iv")"
+import ast, datetime, sys
+text, t0 = open(sys.argv[1]).read(), int(sys.argv[2])
+def secs(x):
+    return x if isinstance(x, (int, float)) else datetime.datetime.fromisoformat(
+        str(x).replace("Z", "+00:00")).timestamp()
+for iv in ast.literal_eval(text):
+    a, b = (iv["from"], iv["to"]) if isinstance(iv, dict) else iv
+    assert secs(b) <= t0 + 1800 or secs(a) >= t0 + 2400, iv
+PY
+it_log "6: site b removed under queued jobs: they were dropped, the request ended ok with 2 jobs"
 it_all_alive
 echo "it_meta: ok"

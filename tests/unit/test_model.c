@@ -229,8 +229,45 @@ static void test_tree_filters(void)
                              "factors:\n"
                              "  - {tool: copy, sources: [x], sink: y}\n",
                              &err));
-    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "wf.yaml:3: meta: site=a/device=x#"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        hs_buf_cstr(&err), "wf.yaml:3: a meta-data value 'x#' cannot be used in stream ids"));
     CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "wf.yaml:5: meta: bad=: 'bad=' is not"));
+    /* A value with '/' would add levels: refused, as is a path too long for stream ids. */
+    char text[4096];
+    char longv[121], lp[1100];
+    memset(longv, 'v', sizeof longv - 1);
+    longv[sizeof longv - 1] = '\0';
+    snprintf(lp, sizeof lp, "k0=%s/k1=%s/k2=%s/k3=%s/k4=%s/k5=%s/k6=%s", longv, longv, longv, longv,
+             longv, longv, longv);
+    snprintf(text, sizeof text,
+             "id: f\n"
+             "meta:\n"
+             "  site=a: {device: [\"b/evil=x\"]}\n"
+             "  \"%s\": {}\n"
+             "factors:\n"
+             "  - {tool: copy, sources: [x], sink: y}\n",
+             lp);
+    CU_ASSERT_PTR_NULL(parse(text, &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "wf.yaml:3: a meta-data value 'b/evil=x'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_buf_cstr(&err), "wf.yaml:4: meta: '"));
+    hs_meta_tree *t;
+    CU_ASSERT_EQUAL_FATAL(hs_meta_create(&t), HS_OK);
+    CU_ASSERT_EQUAL(hs_meta_add(t, lp, NULL), HS_ERR_PARSE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), "longer than 768 bytes"));
+    CU_ASSERT_EQUAL(hs_meta_count(t), 0);
+    hs_meta_destroy(t);
+    /* values: [] lists no values: the plate does not read the tree. */
+    wf = parse("id: f\n"
+               "meta: [site=a/device=1]\n"
+               "plates:\n"
+               "  S: {meta: site}\n"
+               "  D: {meta: device, parent: S, values: []}\n"
+               "factors:\n"
+               "  - {tool: copy, sources: [x], sink: y, plates: [D]}\n",
+               &err);
+    HS_REQUIRE(wf);
+    CU_ASSERT_STRING_EQUAL(unit_sinks(wf, 0, got, sizeof got), "");
+    hs_workflow_destroy(wf);
     hs_buf_free(&err);
 }
 
@@ -300,6 +337,46 @@ static void test_overlapping_plates(void)
                            "where/house=1/person=ann/room=k where/house=1/person=ann/room=l "
                            "where/house=2/person=bob/room=k where/house=2/person=cy/room=k");
     hs_workflow_destroy(wf);
+    hs_buf_free(&err);
+}
+
+/* A product of plates sharing an ancestor at fleet size: 20,000 houses, each its own room and
+ * person. */
+static void test_product_at_fleet_size(void)
+{
+    enum { N = 20000 };
+    hs_buf y, err;
+    hs_buf_init(&y, 0);
+    hs_buf_init(&err, 0);
+    CU_ASSERT_EQUAL(hs_buf_puts(&y, "id: big\nmeta:\n"), HS_OK);
+    for (int h = 0; h < N; h++)
+        CU_ASSERT_EQUAL(
+            hs_buf_printf(&y, "  - house=%d/room=r%d\n  - house=%d/person=p%d\n", h, h, h, h),
+            HS_OK);
+    CU_ASSERT_EQUAL(hs_buf_puts(&y,
+                                "plates:\n"
+                                "  H: {meta: house}\n"
+                                "  R: {meta: room, parent: H}\n"
+                                "  P: {meta: person, parent: H}\n"
+                                "factors:\n"
+                                "  - {tool: copy, sources: [seen], sink: where, plates: [R, P]}\n"),
+                    HS_OK);
+    hs_workflow *wf = parse(hs_buf_cstr(&y), &err);
+    HS_REQUIRE(wf);
+    hs_wf_unit *u;
+    size_t n;
+    CU_ASSERT_EQUAL_FATAL(hs_workflow_units(wf, 0, &u, &n), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(n, N);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "where/house=%zu/person=p%zu/room=r%zu", i, i, i);
+        bad += strcmp(u[i].sinks[0]->canon, want) != 0;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    hs_wf_units_free(u, n);
+    hs_workflow_destroy(wf);
+    hs_buf_free(&y);
     hs_buf_free(&err);
 }
 
@@ -523,6 +600,7 @@ HS_TEST_INIT(model)
     HS_TEST(test_tree_plates_have_no_phantoms);
     HS_TEST(test_tree_filters);
     HS_TEST(test_overlapping_plates);
+    HS_TEST(test_product_at_fleet_size);
     HS_TEST(test_off_plate_aggregation);
     HS_TEST(test_incompatible_plates);
     HS_TEST(test_grow_from_data);

@@ -1359,6 +1359,7 @@ static void test_new_sources_reopen(void)
     fx_reopened(&f, text, sizeof text);
     CU_ASSERT_STRING_EQUAL(text, "");
     /* One more source: all it computed is reopened. */
+    hs_proto_wseq before = fx_wseq(&f);
     const char *more[2] = {LR, "s/lt/dev=b"};
     send_define_deps(&f, 6, LK, more, 2, MIN, 0);
     fx_commit(&f);
@@ -1369,6 +1370,12 @@ static void test_new_sources_reopen(void)
     CU_ASSERT_STRING_EQUAL(text, "(0,600000000]");
     fx_reopened(&f, text, sizeof text);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "new sources (plate values)"));
+    /* A job that read the old sources (dispatched before the new definition) commits: its
+     * interval is reopened again, not calculated without the new source's data. */
+    send_job_minutes(&f, 7, "j0000000000000l06", LK, (hs_interval){0, 10 * MIN}, 10, before);
+    fx_commit(&f);
+    fx_intervals(&f, LK, text, sizeof text);
+    CU_ASSERT_STRING_EQUAL(text, "");
     /* Computed again, then one source fewer: what it computed stays. */
     send_job_minutes(&f, 7, "j0000000000000l07", LK, (hs_interval){0, 10 * MIN}, 10, fx_wseq(&f));
     fx_commit(&f);
