@@ -450,11 +450,12 @@ static void s_unit_reads(const hs_wf_unit *un, const char **out, size_t *n)
 }
 
 /*
- * Sends the definition of every sink of w to the writer: kind computed, the
- * binding, and what its jobs read (the writer reopens its calculated
- * intervals when late data arrives there: docs/ARCHITECTURE.md).
+ * Sends the definition of every sink of w to the writer (need: only those
+ * of the members need[f][i] marks; NULL: all): kind computed, the binding,
+ * and what its jobs read (the writer reopens its calculated intervals when
+ * late data arrives there: docs/ARCHITECTURE.md).
  */
-static int s_define_sinks(scheduler *s, swf *w)
+static int s_define_sinks(scheduler *s, swf *w, bool *const *need)
 {
     /* In requests of at most 500 definitions. */
     enum { BATCH = 500 };
@@ -469,6 +470,8 @@ static int s_define_sinks(scheduler *s, swf *w)
         const hs_wf_factor *fa = &w->wf->factors[fi];
         /* Per plate value: a sink depends on what its own plate value reads. */
         for (size_t u = 0; rc == HS_OK && u < w->nmembers[fi]; u++) {
+            if (need != NULL && !need[fi][u])
+                continue;
             const hs_wf_unit *un = &w->members[fi][u];
             for (size_t k = 0; rc == HS_OK && k < un->nsinks; k++) {
                 const char *sid = un->sinks[k]->canon;
@@ -1696,7 +1699,7 @@ static void s_plate_values(scheduler *s, swf *w, size_t f, const char *parent_pv
         return;
     rc = swf_expand(w);
     if (rc == HS_OK)
-        rc = s_define_sinks(s, w);
+        rc = s_define_sinks(s, w, NULL);
     if (rc == HS_OK)
         s_replan_workflow(s, w);
 }
@@ -1973,6 +1976,63 @@ static void s_drop_gone(scheduler *s, sjob **gone, size_t n, sreq ***touched, si
         s_drop_job(s, gone[k]);
 }
 
+/* Whether two members read the same streams (sources, alignment, splitting) into the same sinks. */
+static bool s_member_same(const hs_wf_unit *a, const hs_wf_unit *b)
+{
+    if (a->nsources != b->nsources || a->nsinks != b->nsinks ||
+        (a->alignment == NULL) != (b->alignment == NULL) ||
+        (a->splitting == NULL) != (b->splitting == NULL))
+        return false;
+    for (size_t k = 0; k < a->nsources; k++)
+        if (strcmp(a->sources[k]->canon, b->sources[k]->canon) != 0)
+            return false;
+    for (size_t k = 0; k < a->nsinks; k++)
+        if (strcmp(a->sinks[k]->canon, b->sinks[k]->canon) != 0)
+            return false;
+    return (a->alignment == NULL || strcmp(a->alignment->canon, b->alignment->canon) == 0) &&
+           (a->splitting == NULL || strcmp(a->splitting->canon, b->splitting->canon) == 0);
+}
+
+static void s_need_free(bool **need, size_t nf)
+{
+    for (size_t f = 0; need != NULL && f < nf; f++)
+        hs_free(need[f]);
+    hs_free(need);
+}
+
+/*
+ * Which members of the new expansion next must be defined to the writer:
+ * those of plate values w did not have, or that read other streams than
+ * before (an aggregate whose children changed). need[f][i]; NULL without
+ * memory. Unchanged ones are not sent again: a fleet of 100,000 that gains
+ * one device defines its few new sinks, not 100,000.
+ */
+static bool **s_members_changed(const swf *w, const swf *next)
+{
+    size_t nf = w->wf->nfactors;
+    bool **need = hs_calloc(nf ? nf : 1, sizeof *need);
+    bool ok = need != NULL;
+    for (size_t f = 0; ok && f < nf; f++) {
+        need[f] = hs_calloc(next->nmembers[f] ? next->nmembers[f] : 1, sizeof **need);
+        hs_map old;
+        hs_map_init(&old);
+        ok = need[f] != NULL;
+        for (size_t i = 0; ok && i < w->nmembers[f]; i++)
+            ok = hs_map_put(&old, w->members[f][i].pv.text, (void *)(uintptr_t)(i + 1), NULL) ==
+                 HS_OK;
+        for (size_t i = 0; ok && i < next->nmembers[f]; i++) {
+            uintptr_t o = (uintptr_t)hs_map_get(&old, next->members[f][i].pv.text);
+            need[f][i] = o == 0 || !s_member_same(&w->members[f][o - 1], &next->members[f][i]);
+        }
+        hs_map_free(&old);
+    }
+    if (!ok) {
+        s_need_free(need, nf);
+        return NULL;
+    }
+    return need;
+}
+
 /* A job of w and its unit's first plate value before w is expanded again. */
 typedef struct s_moved {
     sjob *j;
@@ -2037,7 +2097,8 @@ static int s_reexpand(scheduler *s, swf *w)
     }
     /* Room to drop every job: nothing can fail once the expansions are swapped. */
     sjob **gone = rc == HS_OK ? hs_calloc(nmv ? nmv : 1, sizeof *gone) : NULL;
-    if (rc != HS_OK || at == NULL || gone == NULL) {
+    bool **need = rc == HS_OK && gone != NULL ? s_members_changed(w, &next) : NULL;
+    if (rc != HS_OK || at == NULL || gone == NULL || need == NULL) {
         for (size_t f = 0; at != NULL && f < nf; f++)
             hs_map_free(&at[f]);
         hs_free(at);
@@ -2045,6 +2106,7 @@ static int s_reexpand(scheduler *s, swf *w)
             hs_free(mv[k].pv);
         hs_free(mv);
         hs_free(gone);
+        s_need_free(need, nf);
         swf_units_free(&next);
         hs_error(s->log, "workflow %s: out of memory expanding it for the changed meta-data tree",
                  w->wf->id);
@@ -2086,11 +2148,17 @@ static int s_reexpand(scheduler *s, swf *w)
     s_drop_gone(s, gone, ngone, &touched, &ntouched, &captouched);
     hs_free(gone);
     s->calc_epoch++;
-    rc = s_define_sinks(s, w);
+    size_t ndef = 0;
+    for (size_t f = 0; f < nf; f++)
+        for (size_t i = 0; i < w->nmembers[f]; i++)
+            ndef += need[f][i];
+    rc = s_define_sinks(s, w, need);
+    s_need_free(need, nf);
     hs_info(s->log,
-            "workflow %s: plates changed with the meta-data tree (%zu jobs moved, %zu jobs "
-            "dropped: their plate values left the tree or their unit)",
-            w->wf->id, moved, ngone);
+            "workflow %s: plates changed with the meta-data tree (%zu plate values new or reading "
+            "other streams; %zu jobs moved, %zu jobs dropped: their plate values left the tree or "
+            "their unit)",
+            w->wf->id, ndef, moved, ngone);
     if (rc == HS_OK)
         s_replan_workflow(s, w);
     for (size_t i = 0; i < ntouched; i++) {
@@ -2371,7 +2439,7 @@ static int s_install(scheduler *s, swf *w)
         s_session_open_online(s, w);
     s_schemas_installed(s, w, had_schemas);
     /* An online workflow runs at once when installed (w is new: next_run_mono_us is 0). */
-    return s_define_sinks(s, w);
+    return s_define_sinks(s, w, NULL);
 }
 
 /* ------------------------------------------------------------------ API */
