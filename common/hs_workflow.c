@@ -298,7 +298,8 @@ static int wf_product_plate(wfp *p, const hs_ynode *at, const int *ids, size_t n
     memset(pl, 0, sizeof *pl);
     pl->parent_idx = -1;
     pl->line = (int)hs_ynode_line(at);
-    pl->id = (char *)hs_buf_take(&id, NULL);
+    pl->id = hs_strdup(hs_buf_cstr(&id));
+    hs_buf_free(&id);
     pl->members = hs_calloc(n, sizeof *pl->members);
     if (pl->id == NULL || pl->members == NULL) {
         hs_free(pl->id);
