@@ -860,8 +860,8 @@ long hs_proto_job_sink_index(const hs_proto_job *j, const char *sid)
 
 /* ------------------------------------------------------------------ write requests */
 
-static const char *const op_names[] = {"append",  "job",     "define",     "purge",
-                                       "doc_put", "doc_del", "invalidate", "append_many"};
+static const char *const op_names[] = {"append",  "job",        "define",      "purge", "doc_put",
+                                       "doc_del", "invalidate", "append_many", "docs"};
 
 const char *hs_proto_op_name(hs_proto_op op)
 {
@@ -1281,6 +1281,32 @@ int hs_proto_doc_encode_fields(hs_buf *out, const hs_proto_doc *d, uint32_t *nfi
     return e.rc;
 }
 
+int hs_proto_docs_encode_fields(hs_buf *out, const hs_proto_docs *d, uint32_t *nfields)
+{
+    if (d->n == 0 || d->items == NULL || d->n > UINT32_MAX)
+        return hs_err_set(HS_ERR_INVAL, "docs: no list of documents");
+    for (size_t i = 0; i < d->n; i++) {
+        const hs_proto_doc *it = &d->items[i];
+        if (it->coll == NULL || it->key == NULL || it->coll[0] == '\0' || it->key[0] == '\0')
+            return hs_err_set(HS_ERR_INVAL, "docs: item %zu needs coll and key", i);
+    }
+    pe e = {out, HS_OK};
+    pe_s(&e, "docs");
+    pe_array(&e, (uint32_t)d->n);
+    for (size_t i = 0; i < d->n; i++) {
+        pe_array(&e, 3);
+        pe_s(&e, d->items[i].coll);
+        pe_s(&e, d->items[i].key);
+        if (d->items[i].json != NULL)
+            pe_s(&e, d->items[i].json);
+        else
+            pe_nil(&e);
+    }
+    if (e.rc == HS_OK)
+        *nfields = 1;
+    return e.rc;
+}
+
 static int pd_dep_sources(pd *d, void *obj)
 {
     hs_proto_define_item *it = obj;
@@ -1383,6 +1409,42 @@ static int pd_append_many(pd *d, void *obj)
     return HS_OK;
 }
 
+/* docs: [[coll, key, json or nil], ...], at least one. */
+static int pd_docs(pd *d, void *obj)
+{
+    hs_proto_docs *a = obj;
+    uint32_t n;
+    if (hs_mp_get_array(&d->r, &n) != HS_OK || n == 0 || n > hs_mp_remaining(&d->r))
+        return pd_bad(d, "a non-empty array of [coll, key, json or nil]");
+    hs_proto_doc *v = hs_arena_alloc(d->arena, n * sizeof *v);
+    if (v == NULL)
+        return pd_nomem();
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t three;
+        if (hs_mp_get_array(&d->r, &three) != HS_OK || three != 3)
+            return pd_bad(d, "[coll, key, json or nil] items");
+        int rc = pd_nonempty(d, &v[i].coll);
+        if (rc == HS_OK)
+            rc = pd_nonempty(d, &v[i].key);
+        if (rc != HS_OK)
+            return rc;
+        hs_mp_type t;
+        if (hs_mp_peek(&d->r, &t) == HS_OK && t == HS_MP_NIL) {
+            (void)hs_mp_get_nil(&d->r);
+            v[i].json = NULL;
+        } else if ((rc = pd_str(d, &v[i].json)) != HS_OK) {
+            return rc;
+        }
+    }
+    a->items = v;
+    a->n = n;
+    return HS_OK;
+}
+
+static const pf docs_fields[] = {
+    {"docs", PF_FN, 0, pd_docs},
+};
+
 static const pf append_many_fields[] = {
     {"streams", PF_FN, 0, pd_append_many},
 };
@@ -1433,6 +1495,9 @@ int hs_proto_wreq_decode(hs_proto_wreq_msg *m, const hs_proto_envelope *env)
     case HS_OP_INVALIDATE:
         sets[1] = (pf_set){invalidate_fields, PF_N(invalidate_fields), &m->u.invalidate,
                            PF_ALL(invalidate_fields), 0};
+        break;
+    case HS_OP_DOCS:
+        sets[1] = (pf_set){docs_fields, PF_N(docs_fields), &m->u.docs, PF_ALL(docs_fields), 0};
         break;
     case HS_OP_DOC_PUT:
     case HS_OP_DOC_DEL: {

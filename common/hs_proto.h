@@ -140,6 +140,7 @@ typedef enum hs_proto_op {
     HS_OP_DOC_DEL,
     HS_OP_INVALIDATE,
     HS_OP_APPEND_MANY,
+    HS_OP_DOCS,
     HS_OP_UNKNOWN, /* an op this version does not know: refused, with the reason, not dropped */
 } hs_proto_op;
 
@@ -268,6 +269,16 @@ typedef struct hs_proto_doc {
     const char *json;
 } hs_proto_doc;
 
+/*
+ * docs: several documents stored or deleted in one request, in order (what
+ * the scheduler sends for a meta-data tree of a fleet). On the wire
+ * {"docs": [[coll, key, json or nil], ...]}.
+ */
+typedef struct hs_proto_docs {
+    const hs_proto_doc *items;
+    size_t n;
+} hs_proto_docs;
+
 /* invalidate: reopen interval of stream and everything downstream. */
 typedef struct hs_proto_invalidate {
     const char *stream;
@@ -280,6 +291,7 @@ int hs_proto_append_many_encode_fields(hs_buf *out, const hs_proto_append_many *
 int hs_proto_define_encode_fields(hs_buf *out, const hs_proto_define *d, uint32_t *nfields);
 int hs_proto_purge_encode_fields(hs_buf *out, const hs_proto_purge *p, uint32_t *nfields);
 int hs_proto_doc_encode_fields(hs_buf *out, const hs_proto_doc *d, uint32_t *nfields);
+int hs_proto_docs_encode_fields(hs_buf *out, const hs_proto_docs *d, uint32_t *nfields);
 int hs_proto_invalidate_encode_fields(hs_buf *out, const hs_proto_invalidate *v, uint32_t *nfields);
 
 /* A decoded write request of any op but job (which hs_proto_jobout_decode reads). */
@@ -291,6 +303,7 @@ typedef struct hs_proto_wreq_msg {
         hs_proto_define define;
         hs_proto_purge purge;
         hs_proto_doc doc; /* doc_put and doc_del */
+        hs_proto_docs docs;
         hs_proto_invalidate invalidate;
     } u;
     hs_arena arena;

@@ -150,8 +150,11 @@ struct scheduler {
     hs_wclient *wc;
     hs_tool_registry *tools;
     hs_meta_tree *tree; /* the stack's meta-data tree (docs meta/<path>), owned */
-    hs_map wfs;         /* id -> swf* */
-    hs_map calc;        /* sink stream id -> hs_intervals* */
+    /* Tree documents waiting to be sent in one docs request (s_meta_flush): owned texts. */
+    hs_proto_doc *mdocs;
+    size_t nmdocs, capmdocs;
+    hs_map wfs;  /* id -> swf* */
+    hs_map calc; /* sink stream id -> hs_intervals* */
     /*
      * Counts events that may take calculated intervals away (reopened,
      * purged, redefined streams): a job's readiness found so far (ready_k)
@@ -1835,7 +1838,56 @@ static void s_on_committed(scheduler *s, const hs_mqtt_msg *m)
 
 static void s_why(hs_buf *why, const char *text, const char *detail);
 
-/* Stores the node at path (docs meta/<path>: {"tag", "value", "parent"}) through the writer. */
+/* Most tree documents in one docs request. */
+#define S_MDOCS_MAX 500
+
+/* Sends the tree documents waiting (one docs request); HS_OK when there are none. */
+static int s_meta_flush(scheduler *s)
+{
+    if (s->nmdocs == 0)
+        return HS_OK;
+    hs_proto_docs d = {s->mdocs, s->nmdocs};
+    hs_buf f;
+    hs_buf_init(&f, 0);
+    uint32_t n = 0;
+    int rc = hs_proto_docs_encode_fields(&f, &d, &n);
+    if (rc == HS_OK)
+        rc = s_write(s, HS_OP_DOCS, &f, n);
+    else
+        hs_error(s->log, "cannot encode %zu tree documents: %s", s->nmdocs, hs_err_detail());
+    hs_buf_free(&f);
+    for (size_t i = 0; i < s->nmdocs; i++) {
+        hs_free((char *)s->mdocs[i].key);
+        hs_free((char *)s->mdocs[i].json);
+    }
+    s->nmdocs = 0;
+    return rc;
+}
+
+/* Queues the tree document of path: stored (json) or deleted (json NULL); sent by s_meta_flush. */
+static int s_meta_queue(scheduler *s, const char *path, const char *json)
+{
+    if (s->nmdocs == S_MDOCS_MAX) {
+        int rc = s_meta_flush(s);
+        if (rc != HS_OK)
+            return rc;
+    }
+    if (hs_grow(&s->mdocs, &s->capmdocs, s->nmdocs + 1, sizeof *s->mdocs, 64) != HS_OK)
+        return HS_ERR_NOMEM;
+    hs_proto_doc *d = &s->mdocs[s->nmdocs];
+    d->coll = "meta";
+    d->key = hs_strdup(path);
+    d->json = json != NULL ? hs_strdup(json) : NULL;
+    if (d->key == NULL || (json != NULL && d->json == NULL)) {
+        hs_free((char *)d->key);
+        hs_free((char *)d->json);
+        return HS_ERR_NOMEM;
+    }
+    s->nmdocs++;
+    return HS_OK;
+}
+
+/* Queues the node at path to be stored (docs meta/<path>: {"tag", "value", "parent"}). */
 static int s_meta_doc_put(scheduler *s, const char *path)
 {
     const char *eq = strrchr(path, '=');
@@ -1858,7 +1910,7 @@ static int s_meta_doc_put(scheduler *s, const char *path)
         rc = hs_json_put_string(b, path, slash != NULL ? (size_t)(slash - path) : 0);
     if (rc == HS_OK)
         rc = hs_buf_puts(b, "}");
-    return rc == HS_OK ? s_doc_put(s, "meta", path, hs_buf_cstr(b)) : rc;
+    return rc == HS_OK ? s_meta_queue(s, path, hs_buf_cstr(b)) : rc;
 }
 
 /* Inserts the nodes of path missing from the stack's tree and stores each; *added counts them. */
@@ -1897,7 +1949,7 @@ static int s_meta_delete(scheduler *s, const char *path, size_t *removed)
     for (size_t i = 0; rc == HS_OK && i < hs_meta_count(s->tree); i++) {
         hs_meta_node m = hs_meta_at(s->tree, i);
         if (strncmp(m.path, path, len) == 0 && (m.path[len] == '\0' || m.path[len] == '/'))
-            rc = s_doc_del(s, "meta", m.path);
+            rc = s_meta_queue(s, m.path, NULL);
     }
     return rc == HS_OK ? hs_meta_rm(s->tree, path, removed) : rc;
 }
@@ -1909,7 +1961,8 @@ static int s_meta_merge(scheduler *s, const hs_meta_tree *src)
         size_t added;
         rc = s_meta_insert(s, hs_meta_at(src, i).path, &added);
     }
-    return rc;
+    int frc = s_meta_flush(s);
+    return rc != HS_OK ? rc : frc;
 }
 
 static int s_meta_load_one(void *ud, const char *key, const char *json)
@@ -2236,6 +2289,8 @@ static void s_grow(scheduler *s, swf *w)
             (void)hs_store_stream_list(s->store, hs_buf_cstr(&prefix), s_grow_one, &c);
     }
     hs_buf_free(&prefix);
+    if (c.rc == HS_OK)
+        c.rc = s_meta_flush(s);
     if (c.rc != HS_OK)
         hs_warn(s->log, "workflow %s: growth from data stopped: %s", w->wf->id, hs_err_detail());
     if (c.added == 0)
@@ -2256,6 +2311,8 @@ static int s_api_meta(void *ud, bool add, const char *const *paths, size_t npath
         rc = add ? s_meta_insert(s, paths[i], &n) : s_meta_delete(s, paths[i], &n);
         *nodes += n;
     }
+    int frc = s_meta_flush(s);
+    rc = rc != HS_OK ? rc : frc;
     if (rc == HS_OK)
         rc = hs_wclient_flush(s->wc, 30000);
     if (rc != HS_OK) {
@@ -3193,6 +3250,11 @@ void scheduler_destroy(scheduler *s)
         swf_free(e->value);
     hs_map_free(&s->wfs);
     hs_meta_destroy(s->tree); /* after the workflows that select from it */
+    for (size_t i = 0; i < s->nmdocs; i++) {
+        hs_free((char *)s->mdocs[i].key);
+        hs_free((char *)s->mdocs[i].json);
+    }
+    hs_free(s->mdocs);
     pos = 0;
     while ((e = hs_map_next(&s->calc, &pos)) != NULL) {
         hs_intervals_free(e->value);

@@ -983,6 +983,28 @@ static int w_op_doc(wcore *w, wreq *r, const hs_proto_doc *d)
     return hs_store_doc_put(w->store, coll, key, d->json);
 }
 
+/*
+ * Every document of a docs request in order, all or none: a document that
+ * is not JSON refuses the request before anything is written.
+ */
+static int w_op_docs(wcore *w, wreq *r, const hs_proto_docs *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        const hs_proto_doc *it = &d->items[i];
+        hs_buf_reset(&w->scratch);
+        if (it->json != NULL &&
+            hs_json_to_mpack(it->json, strlen(it->json), &w->scratch) != HS_OK) {
+            w_reject(r, WS_REJECTED, "document %s/%s (item %zu) is not JSON: %s", it->coll, it->key,
+                     i, hs_err_detail());
+            return HS_OK;
+        }
+    }
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < d->n; i++)
+        rc = w_op_doc(w, r, &d->items[i]);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ jobs */
 
 /* Appends a notice [topic below the prefix, payload] to publish after the commit. */
@@ -1639,6 +1661,8 @@ static int w_apply(wcore *w, wreq *r)
         rc = w_op_purge(w, r, &m.u.purge);
     else if (m.op == HS_OP_INVALIDATE)
         rc = w_op_invalidate(w, r, &m.u.invalidate);
+    else if (m.op == HS_OP_DOCS)
+        rc = w_op_docs(w, r, &m.u.docs);
     else
         rc = w_op_doc(w, r, &m.u.doc);
     hs_proto_wreq_msg_free(&m);

@@ -263,6 +263,9 @@ static void fuzz_wreq_op(const hs_proto_envelope *env)
         case HS_OP_INVALIDATE:
             CHECK(hs_proto_invalidate_encode_fields(&f, &a.u.invalidate, &n) == HS_OK);
             break;
+        case HS_OP_DOCS:
+            CHECK(hs_proto_docs_encode_fields(&f, &a.u.docs, &n) == HS_OK);
+            break;
         default:
             fprintf(stderr, "fuzz_proto: op %d has no decoder but decoded\n", (int)a.op);
             abort();
@@ -277,6 +280,14 @@ static void fuzz_wreq_op(const hs_proto_envelope *env)
             CHECK(str_eq(a.u.append.stream, b.u.append.stream));
             CHECK(bytes_eq(a.u.append.data, a.u.append.data_len, b.u.append.data,
                            b.u.append.data_len));
+            break;
+        case HS_OP_DOCS:
+            CHECK(a.u.docs.n == b.u.docs.n);
+            for (size_t i = 0; i < a.u.docs.n; i++) {
+                CHECK(str_eq(a.u.docs.items[i].coll, b.u.docs.items[i].coll));
+                CHECK(str_eq(a.u.docs.items[i].key, b.u.docs.items[i].key));
+                CHECK(str_eq(a.u.docs.items[i].json, b.u.docs.items[i].json));
+            }
             break;
         case HS_OP_APPEND_MANY:
             CHECK(a.u.append_many.n == b.u.append_many.n);

@@ -85,7 +85,8 @@ NO_SUFFIX = {"purged", "mon", "reopened", "wseq"}
 OPTIONAL_KINDS = {"schemas"}
 # Request kinds answered on the response topic, and the request member naming the operation.
 REQUEST_KINDS = {"api": "op", "ctl": "cmd"}
-WRITE_OPS = ("append", "job", "define", "purge", "doc_put", "doc_del", "invalidate", "append_many")
+WRITE_OPS = ("append", "job", "define", "purge", "doc_put", "doc_del", "invalidate", "append_many",
+             "docs")
 # Write-request ops checked when captured, not required to be: invalidate, until the scenario of
 # it_schemas.sh sends one (hsctl stream invalidate); append_many, which ingest sends when several
 # streams are due at once (timing).

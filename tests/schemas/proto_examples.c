@@ -364,6 +364,14 @@ static int write_all(const hs_buf *params, const hs_buf *batch)
         rc = hs_proto_append_many_encode_fields(&f, &many, &n);
     if (rc == HS_OK)
         rc = write_wreq("append_many", HS_OP_APPEND_MANY, &f, n);
+    hs_proto_doc docs[] = {{"meta", "site=a", "{\"tag\":\"site\",\"value\":\"a\",\"parent\":\"\"}"},
+                           {"meta", "site=b", NULL}};
+    hs_proto_docs dm = {docs, 2};
+    hs_buf_reset(&f);
+    if (rc == HS_OK)
+        rc = hs_proto_docs_encode_fields(&f, &dm, &n);
+    if (rc == HS_OK)
+        rc = write_wreq("docs", HS_OP_DOCS, &f, n);
     hs_mp_reader r;
     hs_mp_reader_init(&r, batch->data + 1, batch->len - 1); /* the first instance */
     hs_buf_reset(&f);

@@ -1109,6 +1109,46 @@ static void test_wreq_append_many(void)
     hs_buf_free(&b);
 }
 
+static void test_wreq_docs_many(void)
+{
+    hs_buf f, b;
+    hs_buf_init(&f, 0);
+    hs_buf_init(&b, 0);
+    hs_proto_doc items[] = {{"meta", "site=a", "{\"tag\":\"site\"}"}, {"meta", "site=b", NULL}};
+    hs_proto_docs d = {items, 2};
+    uint32_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(hs_proto_docs_encode_fields(&f, &d, &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    wreq(&b, 1, 2, HS_OP_DOCS, &f, n);
+    hs_proto_envelope env;
+    hs_proto_wreq_msg m;
+    CU_ASSERT_EQUAL_FATAL(wreq_decode(&b, &env, &m), HS_OK);
+    CU_ASSERT_EQUAL(m.op, HS_OP_DOCS);
+    CU_ASSERT_STRING_EQUAL(env.op_text, "docs");
+    CU_ASSERT_EQUAL_FATAL(m.u.docs.n, 2);
+    CU_ASSERT_STRING_EQUAL(m.u.docs.items[0].coll, "meta");
+    CU_ASSERT_STRING_EQUAL(m.u.docs.items[0].json, "{\"tag\":\"site\"}");
+    CU_ASSERT_STRING_EQUAL(m.u.docs.items[1].key, "site=b");
+    CU_ASSERT_PTR_NULL(m.u.docs.items[1].json);
+    hs_proto_wreq_msg_free(&m);
+    CU_ASSERT(refuses_cut_and_trailing(dec_wreq, &b));
+    CU_ASSERT(survives_nomem(dec_wreq, &b));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_DROP, "docs", NULL, 0, "docs"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "docs", V(0x90), "docs")); /* [] */
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "docs", V(0x91, 0x92, 0xa1, 'm', 0xa1, 'k'), "docs"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_SET, "docs", V(0x91, 0x93, 0xa0, 0xa1, 'k', 0xc0), "docs"));
+    CU_ASSERT(
+        refuses(dec_wreq, &b, ED_SET, "docs", V(0x91, 0x93, 0xa1, 'm', 0xa1, 'k', 0x01), "docs"));
+    CU_ASSERT(refuses(dec_wreq, &b, ED_ADD, "coll", V(0xa1, 'x'), "coll"));
+    /* Nothing to send, or an item without a key, is refused by the encoder. */
+    hs_proto_docs none = {items, 0};
+    CU_ASSERT_EQUAL(hs_proto_docs_encode_fields(&f, &none, &n), HS_ERR_INVAL);
+    items[1].key = "";
+    CU_ASSERT_EQUAL(hs_proto_docs_encode_fields(&f, &d, &n), HS_ERR_INVAL);
+    hs_buf_free(&f);
+    hs_buf_free(&b);
+}
+
 static void test_wreq_define(void)
 {
     static const char *const deps[] = {"temp/house=1", "windows"};
@@ -3000,6 +3040,7 @@ HS_TEST_INIT(proto)
     HS_TEST(test_wreq_unknown_op);
     HS_TEST(test_wreq_append);
     HS_TEST(test_wreq_append_many);
+    HS_TEST(test_wreq_docs_many);
     HS_TEST(test_wreq_define);
     HS_TEST(test_wreq_purge);
     HS_TEST(test_wreq_purge_before);

@@ -1388,6 +1388,52 @@ static void test_new_sources_reopen(void)
     fx_close(&f);
 }
 
+/* docs: several documents stored and deleted in one request, all or none. */
+static void test_docs_op(void)
+{
+    fx f;
+    fx_open(&f);
+    hs_buf fields, json;
+    hs_buf_init(&fields, 0);
+    hs_buf_init(&json, 0);
+    hs_proto_doc put[] = {{"meta", "site=a", "{\"tag\":\"site\",\"value\":\"a\"}"},
+                          {"meta", "site=b", "{\"tag\":\"site\",\"value\":\"b\"}"}};
+    hs_proto_docs d = {put, 2};
+    uint32_t nf = 0;
+    CU_ASSERT_EQUAL(hs_proto_docs_encode_fields(&fields, &d, &nf), HS_OK);
+    send_req(&f, "sched", 1, HS_OP_DOCS, &fields, nf);
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ack(&f, "sched", 1)->status, HS_ACK_OK);
+    CU_ASSERT_EQUAL(hs_store_doc_get(f.rs, "meta", "site=b", &json), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&json), "{\"tag\":\"site\",\"value\":\"b\"}");
+    /* A delete and a document that is not JSON: refused whole, nothing changes. */
+    hs_proto_doc bad[] = {{"meta", "site=a", NULL}, {"meta", "site=c", "{not json"}};
+    hs_proto_docs db = {bad, 2};
+    hs_buf_reset(&fields);
+    CU_ASSERT_EQUAL(hs_proto_docs_encode_fields(&fields, &db, &nf), HS_OK);
+    send_req(&f, "sched", 2, HS_OP_DOCS, &fields, nf);
+    fx_commit(&f);
+    const hs_proto_ack_item *a = fx_ack(&f, "sched", 2);
+    HS_REQUIRE(a);
+    CU_ASSERT_EQUAL(a->status, HS_ACK_REJECTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(a->reason, "meta/site=c (item 1) is not JSON"));
+    CU_ASSERT_EQUAL(hs_store_doc_get(f.rs, "meta", "site=a", &json), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_doc_get(f.rs, "meta", "site=c", &json), HS_ERR_NOTFOUND);
+    /* Deletes, one of a document that is not there. */
+    hs_proto_doc del[] = {{"meta", "site=a", NULL}, {"meta", "site=z", NULL}};
+    hs_proto_docs dd = {del, 2};
+    hs_buf_reset(&fields);
+    CU_ASSERT_EQUAL(hs_proto_docs_encode_fields(&fields, &dd, &nf), HS_OK);
+    send_req(&f, "sched", 3, HS_OP_DOCS, &fields, nf);
+    fx_commit(&f);
+    CU_ASSERT_EQUAL(fx_ack(&f, "sched", 3)->status, HS_ACK_OK);
+    CU_ASSERT_EQUAL(hs_store_doc_get(f.rs, "meta", "site=a", &json), HS_ERR_NOTFOUND);
+    CU_ASSERT_EQUAL(hs_store_doc_get(f.rs, "meta", "site=b", &json), HS_OK);
+    hs_buf_free(&fields);
+    hs_buf_free(&json);
+    fx_close(&f);
+}
+
 static void test_late_recompute(void)
 {
     fx f;
@@ -2534,6 +2580,7 @@ HS_TEST_INIT(writer)
     HS_TEST(test_disk_full_rollback);
     HS_TEST(test_late_reopens);
     HS_TEST(test_new_sources_reopen);
+    HS_TEST(test_docs_op);
     HS_TEST(test_late_recompute);
     HS_TEST(test_job_again);
     HS_TEST(test_malformed_job_keeps_data);
