@@ -99,11 +99,15 @@ static char *wf_str(wfp *p, const hs_ynode *n, const char *what)
                hs_ynode_text(n, NULL));
         return NULL;
     }
-    /* A number stands for its value (01 is 1), as in the workflow's JSON form. */
+    /* A number stands for its value (01 is 1), and a boolean for true or false (FALSE is
+     * false), as in the workflow's JSON form. */
     char num[HS_FMT_DOUBLE_MAX > 24 ? HS_FMT_DOUBLE_MAX : 24];
     const char *text = hs_ynode_text(n, NULL);
     int64_t i;
-    if (hs_ynode_type(n) == HS_YTYPE_INT && hs_ynode_int(n, &i) == HS_OK) {
+    bool b;
+    if (hs_ynode_type(n) == HS_YTYPE_BOOL && hs_ynode_bool(n, &b) == HS_OK) {
+        text = b ? "true" : "false";
+    } else if (hs_ynode_type(n) == HS_YTYPE_INT && hs_ynode_int(n, &i) == HS_OK) {
         snprintf(num, sizeof num, "%" PRId64, i);
         text = num;
     } else if (hs_ynode_type(n) == HS_YTYPE_FLOAT && hs_ynode_float(n, &d) == HS_OK) {

@@ -525,6 +525,15 @@ static void test_text_values_that_are_not_text(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(wf);
     CU_ASSERT_STRING_EQUAL(wf->owner, ".NAN");
     hs_workflow_destroy(wf);
+    /* A boolean names itself as the JSON form writes it: FALSE is false (found by fuzzing:
+     * the file and its JSON form had different bindings). */
+    wf = parse("id: b\nplates:\n  H: {meta: FALSE, values: [True]}\nfactors:\n"
+               "  - {tool: copy, sources: [x], sink: y, plates: [H]}\n",
+               &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(wf);
+    CU_ASSERT_STRING_EQUAL(wf->plates[0].meta, "false");
+    CU_ASSERT_STRING_EQUAL(wf->plates[0].values[0], "true");
+    hs_workflow_destroy(wf);
     /* A number names itself by its value, as the JSON form does: 007 is 7, 1.50 is 1.5. */
     wf = parse("id: num\nplates:\n  H: {meta: house, values: [007, 1.50, \"007\"]}\nfactors:\n"
                "  - tool: sliding_window\n    params: {width: 5s, increment: 5s}\n    sink: w\n",
