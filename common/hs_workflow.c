@@ -954,13 +954,6 @@ static int wf_input_plate(const hs_workflow *wf, const char *node, bool *declare
     return -1;
 }
 
-/* The plate a factor reads its main source on (hs_wf_factor.in_plate, set by wf_check_plates). */
-static int wf_factor_in_plate(const hs_workflow *wf, const hs_wf_factor *f)
-{
-    (void)wf;
-    return f->in_plate;
-}
-
 /* The tool's kind as the errors name it. */
 static const char *wf_kind_name(const hs_tool_def *d)
 {
@@ -1078,7 +1071,7 @@ static int wf_node_plate(const hs_workflow *wf, const hs_wf_factor *f, const cha
     if ((f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR) &&
         f->nsources > 1 && strcmp(f->sources[0], node) == 0)
         return -1;
-    return wf_factor_in_plate(wf, f);
+    return f->in_plate; /* set by wf_check_plates */
 }
 
 /*
@@ -1584,35 +1577,6 @@ void hs_workflow_destroy(hs_workflow *wf)
     hs_free(wf);
 }
 
-size_t hs_workflow_grow_inputs(const hs_workflow *wf, const char **names, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < wf->ninputs && n < cap; i++) {
-        int pl = wf->input_plates[i];
-        if (pl >= 0 && wf->plates[pl].grow)
-            names[n++] = wf->input_names[i];
-    }
-    /* Inputs read from data, not declared: on the plate of the factors reading them. */
-    for (size_t f = 0; f < wf->nfactors; f++) {
-        const hs_wf_factor *fa = &wf->factors[f];
-        for (size_t k = 0; k < fa->nsources && n < cap; k++) {
-            bool declared;
-            if (hs_workflow_producer(wf, fa->sources[k]) >= 0 ||
-                (wf_input_plate(wf, fa->sources[k], &declared), declared))
-                continue;
-            int pl = fa->def != NULL ? wf_node_plate(wf, fa, fa->sources[k]) : -1;
-            if (pl < 0 || !wf->plates[pl].grow)
-                continue;
-            bool have = false;
-            for (size_t x = 0; x < n && !have; x++)
-                have = strcmp(names[x], fa->sources[k]) == 0;
-            if (!have)
-                names[n++] = fa->sources[k];
-        }
-    }
-    return n;
-}
-
 /* The plate an input node is read on (declared, or by the first factor reading it), or -1. */
 static int wf_input_node_plate(const hs_workflow *wf, const char *node)
 {
@@ -1625,6 +1589,33 @@ static int wf_input_node_plate(const hs_workflow *wf, const char *node)
             if (wf->factors[f].def != NULL && strcmp(wf->factors[f].sources[k], node) == 0)
                 return wf_node_plate(wf, &wf->factors[f], node);
     return -1;
+}
+
+/* Adds input node to names[0..*n) when it is read on a growing plate and not there yet. */
+static void wf_grow_input(const hs_workflow *wf, const char *node, const char **names, size_t *n,
+                          size_t cap)
+{
+    if (*n == cap || hs_workflow_producer(wf, node) >= 0)
+        return;
+    int pl = wf_input_node_plate(wf, node);
+    if (pl < 0 || !wf->plates[pl].grow)
+        return;
+    for (size_t x = 0; x < *n; x++)
+        if (strcmp(names[x], node) == 0)
+            return;
+    names[(*n)++] = node;
+}
+
+size_t hs_workflow_grow_inputs(const hs_workflow *wf, const char **names, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < wf->ninputs; i++)
+        wf_grow_input(wf, wf->input_names[i], names, &n, cap);
+    /* Inputs read from data without a declaration. */
+    for (size_t f = 0; f < wf->nfactors; f++)
+        for (size_t k = 0; k < wf->factors[f].nsources; k++)
+            wf_grow_input(wf, wf->factors[f].sources[k], names, &n, cap);
+    return n;
 }
 
 bool hs_workflow_grow_path(const hs_workflow *wf, const hs_streamid *sid, char *path, size_t cap)
@@ -1808,15 +1799,70 @@ static int pv_list_push(pv_list *l, const hs_pv *parent, const char *key, const 
     return rc;
 }
 
-/* The text of a value's pairs on the keys of s ("" when it has none), into out. */
-static int pv_on_keys(const hs_pv *v, const wf_keyset *s, hs_buf *out)
+/*
+ * The text of a value's pairs ("k=v/k2=v2", as hs_pv text) keeping those
+ * whose key is in keep (NULL: every key) and is not drop (NULL: none), into
+ * out: what a value is looked up by in a wf_lists index.
+ */
+static int pv_key_text(const hs_pv *v, const wf_keyset *keep, const char *drop, hs_buf *out)
 {
     hs_buf_reset(out);
     int rc = HS_OK;
-    for (size_t i = 0; rc == HS_OK && i < v->n; i++)
-        if (wf_keys_has(s, v->pairs[i].key))
-            rc = hs_buf_printf(out, "%s=%s/", v->pairs[i].key, v->pairs[i].value);
+    for (size_t i = 0; rc == HS_OK && i < v->n; i++) {
+        const char *k = v->pairs[i].key;
+        if ((keep != NULL && !wf_keys_has(keep, k)) || (drop != NULL && strcmp(k, drop) == 0))
+            continue;
+        rc = hs_buf_printf(out, "%s%s=%s", out->len > 0 ? "/" : "", k, v->pairs[i].value);
+    }
     return rc == HS_OK ? hs_buf_error(out) : rc;
+}
+
+/*
+ * Items 0..n-1 in lists by a text key, each list in the order its items
+ * were added: wf_lists_first gives a key's first item + 1 (0: none), next[i]
+ * the item after item i, + 1 (0 at the end). An index built in one pass
+ * instead of a scan of every item per key (a fleet has 100,000 plate
+ * values): a parent's children, a tree node's, the values a join matches.
+ */
+typedef struct wf_lists {
+    hs_map by_key; /* key -> first item + 1 */
+    size_t *next;  /* owned, one per item */
+    size_t *last;  /* owned, scratch: the last item of the list an item starts */
+} wf_lists;
+
+static int wf_lists_init(wf_lists *l, size_t n)
+{
+    hs_map_init(&l->by_key);
+    l->next = hs_calloc(n ? n : 1, sizeof *l->next);
+    l->last = hs_calloc(n ? n : 1, sizeof *l->last);
+    return l->next != NULL && l->last != NULL ? HS_OK : HS_ERR_NOMEM;
+}
+
+static void wf_lists_free(wf_lists *l)
+{
+    hs_map_free(&l->by_key);
+    hs_free(l->next);
+    hs_free(l->last);
+    memset(l, 0, sizeof *l);
+}
+
+/* Appends item i (< n, each once) to the list of key. */
+static int wf_lists_add(wf_lists *l, const char *key, size_t i)
+{
+    uintptr_t head = (uintptr_t)hs_map_get(&l->by_key, key);
+    if (head == 0) {
+        l->last[i] = i;
+        return hs_map_put(&l->by_key, key, (void *)(uintptr_t)(i + 1), NULL);
+    }
+    l->next[l->last[head - 1]] = i + 1;
+    l->last[head - 1] = i;
+    return HS_OK;
+}
+
+/* The first item of key's list + 1, 0 when it has none. */
+static size_t wf_lists_first(const wf_lists *l, const char *key)
+{
+    return (size_t)(uintptr_t)hs_map_get(&l->by_key, key);
 }
 
 /*
@@ -1831,28 +1877,19 @@ static int wf_join(const hs_pv *acc, size_t nacc, const wf_keyset *acc_keys, con
     for (size_t i = 0; i < acc_keys->n; i++)
         if (wf_keys_has(val_keys, acc_keys->k[i]))
             wf_keys_add(&shared, acc_keys->k[i]);
-    hs_map by;
-    hs_map_init(&by);
-    size_t *next = hs_calloc(nv ? nv : 1, sizeof *next),
-           *last = hs_calloc(nv ? nv : 1, sizeof *last);
+    wf_lists by;
     hs_buf key;
     hs_buf_init(&key, 0);
-    int rc = next != NULL && last != NULL ? HS_OK : HS_ERR_NOMEM;
+    int rc = wf_lists_init(&by, nv);
     for (size_t k = 0; rc == HS_OK && k < nv; k++) {
-        rc = pv_on_keys(&vals[k], &shared, &key);
-        uintptr_t head = rc == HS_OK ? (uintptr_t)hs_map_get(&by, hs_buf_cstr(&key)) : 0;
-        if (rc == HS_OK && head == 0) {
-            rc = hs_map_put(&by, hs_buf_cstr(&key), (void *)(uintptr_t)(k + 1), NULL);
-            last[k] = k;
-        } else if (rc == HS_OK) {
-            next[last[head - 1]] = k + 1;
-            last[head - 1] = k;
-        }
+        rc = pv_key_text(&vals[k], &shared, NULL, &key);
+        if (rc == HS_OK)
+            rc = wf_lists_add(&by, hs_buf_cstr(&key), k);
     }
     for (size_t i = 0; rc == HS_OK && i < nacc; i++) {
-        rc = pv_on_keys(&acc[i], &shared, &key);
-        uintptr_t k = rc == HS_OK ? (uintptr_t)hs_map_get(&by, hs_buf_cstr(&key)) : 0;
-        for (; rc == HS_OK && k != 0; k = next[k - 1]) {
+        rc = pv_key_text(&acc[i], &shared, NULL, &key);
+        size_t k = rc == HS_OK ? wf_lists_first(&by, hs_buf_cstr(&key)) : 0;
+        for (; rc == HS_OK && k != 0; k = by.next[k - 1]) {
             if (hs_grow(&out->v, &out->cap, out->n + 1, sizeof *out->v, 16) != HS_OK) {
                 rc = HS_ERR_NOMEM;
                 break;
@@ -1862,9 +1899,7 @@ static int wf_join(const hs_pv *acc, size_t nacc, const wf_keyset *acc_keys, con
         }
     }
     hs_buf_free(&key);
-    hs_free(next);
-    hs_free(last);
-    hs_map_free(&by);
+    wf_lists_free(&by);
     return rc;
 }
 
@@ -1897,46 +1932,17 @@ static int wf_product_values(const hs_workflow *wf, const hs_wf_plate *pl, pv_li
     return rc;
 }
 
-/*
- * The tree's nodes tagged with the plate's key, as lists by their parent's
- * plate value: by_parent gives the first node index + 1, next[i] the one
- * after node i (+ 1, 0 at the end).
- */
-typedef struct wf_tree_kids {
-    hs_map by_parent;
-    size_t *next, *last; /* owned, one per tree node */
-} wf_tree_kids;
-
-static void wf_tree_kids_free(wf_tree_kids *k)
-{
-    hs_map_free(&k->by_parent);
-    hs_free(k->next);
-    hs_free(k->last);
-}
-
-static int wf_tree_kids_index(wf_tree_kids *k, const hs_meta_tree *t, const char *tag)
+/* The tree's nodes tagged with tag, in lists by their parent's plate value. */
+static int wf_tree_kids_index(wf_lists *k, const hs_meta_tree *t, const char *tag)
 {
     size_t n = hs_meta_count(t);
-    hs_map_init(&k->by_parent);
-    k->next = hs_calloc(n ? n : 1, sizeof *k->next);
-    k->last = hs_calloc(n ? n : 1, sizeof *k->last);
-    if (k->next == NULL || k->last == NULL)
-        return HS_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
+    int rc = wf_lists_init(k, n);
+    for (size_t i = 0; rc == HS_OK && i < n; i++) {
         hs_meta_node m = hs_meta_at(t, i);
-        if (strcmp(m.tag, tag) != 0)
-            continue;
-        uintptr_t head = (uintptr_t)hs_map_get(&k->by_parent, m.parent_pv);
-        if (head == 0) {
-            if (hs_map_put(&k->by_parent, m.parent_pv, (void *)(uintptr_t)(i + 1), NULL) != HS_OK)
-                return HS_ERR_NOMEM;
-            k->last[i] = i;
-        } else {
-            k->next[k->last[head - 1]] = i + 1;
-            k->last[head - 1] = i;
-        }
+        if (strcmp(m.tag, tag) == 0)
+            rc = wf_lists_add(k, m.parent_pv, i);
     }
-    return HS_OK;
+    return rc;
 }
 
 int hs_workflow_plate_values(const hs_workflow *wf, int plate, hs_pv **out, size_t *n)
@@ -1971,12 +1977,12 @@ int hs_workflow_plate_values(const hs_workflow *wf, int plate, hs_pv **out, size
     /* From the tree: a plate that lists no values and that no factor creates. */
     const hs_meta_tree *tree = wf->tree != NULL ? wf->tree : wf->meta;
     bool from_tree = !pl->dynamic && !pl->listed;
-    wf_tree_kids kids = {0};
+    wf_lists kids = {0};
     if (rc == HS_OK && from_tree)
         rc = wf_tree_kids_index(&kids, tree, pl->meta);
     for (size_t i = 0; rc == HS_OK && i < np; i++) {
         if (from_tree) {
-            uintptr_t first = (uintptr_t)hs_map_get(&kids.by_parent, parents[i].text);
+            size_t first = wf_lists_first(&kids, parents[i].text);
             for (size_t c = first; rc == HS_OK && c != 0; c = kids.next[c - 1]) {
                 hs_meta_node m = hs_meta_at(tree, c - 1);
                 if (pl->match == NULL || fnmatch(pl->match, m.value, 0) == 0)
@@ -1993,7 +1999,7 @@ int hs_workflow_plate_values(const hs_workflow *wf, int plate, hs_pv **out, size
         }
     }
     if (from_tree)
-        wf_tree_kids_free(&kids);
+        wf_lists_free(&kids);
     hs_pv_list_free(parents, np);
     if (rc != HS_OK) {
         hs_pv_list_free(l.v, l.n);
@@ -2140,56 +2146,18 @@ static int wf_unit_aux(const hs_workflow *wf, const hs_wf_factor *f, const char 
 }
 
 /*
- * The children of an aggregate's or selector's input plate indexed by their
- * parent value: the text of a child's pairs without its `over` pair. Each
- * parent's children are a list in plate order: by_parent gives the first
- * index + 1, next[c] the one after c (+ 1, 0 at the end).
+ * The children of an aggregate's or selector's input plate in lists by
+ * their parent value: the text of a child's pairs without its `over` pair.
  */
-typedef struct wf_children {
-    hs_map by_parent; /* parent value text -> first child index + 1 */
-    size_t *next;     /* owned, one per child */
-    size_t *last;     /* owned, scratch: the last child of the list a child starts */
-} wf_children;
-
-static void wf_children_free(wf_children *k)
+static int wf_children_index(wf_lists *k, const hs_pv *ch, size_t n, const char *over)
 {
-    hs_map_free(&k->by_parent);
-    hs_free(k->next);
-    hs_free(k->last);
-    memset(k, 0, sizeof *k);
-}
-
-static int wf_children_index(wf_children *k, const hs_pv *ch, size_t n, const char *over)
-{
-    hs_map_init(&k->by_parent);
-    k->next = hs_calloc(n, sizeof *k->next);
-    k->last = hs_calloc(n, sizeof *k->last);
-    if (k->next == NULL || k->last == NULL)
-        return HS_ERR_NOMEM;
     hs_buf key;
     hs_buf_init(&key, 0);
-    int rc = HS_OK;
+    int rc = wf_lists_init(k, n);
     for (size_t c = 0; rc == HS_OK && c < n; c++) {
-        hs_buf_reset(&key);
-        bool first_pair = true;
-        for (size_t i = 0; rc == HS_OK && i < ch[c].n; i++) {
-            if (over != NULL && strcmp(ch[c].pairs[i].key, over) == 0)
-                continue;
-            rc = hs_buf_printf(&key, "%s%s=%s", first_pair ? "" : "/", ch[c].pairs[i].key,
-                               ch[c].pairs[i].value);
-            first_pair = false;
-        }
-        if (rc != HS_OK)
-            break;
-        uintptr_t head = (uintptr_t)hs_map_get(&k->by_parent, hs_buf_cstr(&key));
-        if (head == 0) {
-            rc = hs_map_put(&k->by_parent, hs_buf_cstr(&key), (void *)(uintptr_t)(c + 1), NULL);
-            k->last[c] = c;
-        } else {
-            size_t tail = k->last[head - 1];
-            k->next[tail] = c + 1;
-            k->last[head - 1] = c;
-        }
+        rc = pv_key_text(&ch[c], NULL, over, &key);
+        if (rc == HS_OK)
+            rc = wf_lists_add(k, hs_buf_cstr(&key), c);
     }
     hs_buf_free(&key);
     return rc;
@@ -2202,7 +2170,7 @@ int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, si
     if (factor >= wf->nfactors)
         return hs_err_set(HS_ERR_INVAL, "no factor %zu", factor);
     const hs_wf_factor *f = &wf->factors[factor];
-    int in_plate = wf_factor_in_plate(wf, f);
+    int in_plate = f->in_plate;
     /* The unit runs per value of: the sink plate (plain, aggregate), the input plate
      * (multi-output, plate creation). */
     int unit_plate =
@@ -2218,7 +2186,7 @@ int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, si
         in_plate >= 0)
         rc = hs_workflow_plate_values(wf, in_plate, &children, &nch);
     /* The children of each value: an index, not a scan of every child per value. */
-    wf_children kids = {0};
+    wf_lists kids = {0};
     if (rc == HS_OK && nch > 0)
         rc = wf_children_index(&kids, children, nch, f->over);
     hs_pv *outs = NULL;
@@ -2240,11 +2208,10 @@ int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, si
                 f->def->kind == HS_TOOL_AGGREGATE || f->def->kind == HS_TOOL_SELECTOR;
             if (over_children && sp == in_plate && sp >= 0) {
                 /* Every child value below this value (its pairs and one `over` pair). */
-                uintptr_t first = nch > 0 ? (uintptr_t)hs_map_get(&kids.by_parent, pvs[i].text) : 0;
-                for (size_t c = first ? first - 1 : nch; rc == HS_OK && c < nch;
-                     c = kids.next[c] ? kids.next[c] - 1 : nch) {
+                size_t first = nch > 0 ? wf_lists_first(&kids, pvs[i].text) : 0;
+                for (size_t c = first; rc == HS_OK && c != 0; c = kids.next[c - 1]) {
                     hs_streamid *sid;
-                    rc = wf_stream(wf, src, sp, &children[c], &sid);
+                    rc = wf_stream(wf, src, sp, &children[c - 1], &sid);
                     if (rc == HS_OK)
                         rc = wf_push_sid(&x->sources, &x->nsources, sid);
                 }
@@ -2283,7 +2250,7 @@ int hs_workflow_units(const hs_workflow *wf, size_t factor, hs_wf_unit **out, si
     hs_pv_list_free(pvs, npv);
     hs_pv_list_free(children, nch);
     hs_pv_list_free(outs, nouts);
-    wf_children_free(&kids);
+    wf_lists_free(&kids);
     if (rc != HS_OK) {
         hs_wf_units_free(u, cnt);
         return rc;
