@@ -46,7 +46,11 @@ void hs_meta_destroy(hs_meta_tree *t);
  */
 int hs_meta_path_check(const char *path);
 
-/* Inserts the nodes of path that are missing; *added (may be NULL) counts them. */
+/*
+ * Inserts the nodes of path that are missing, appended to the tree's nodes
+ * parents first (hs_meta_at(t, count before .. count after)); *added (may be
+ * NULL) counts them. On failure the nodes inserted before it stay.
+ */
 int hs_meta_add(hs_meta_tree *t, const char *path, size_t *added);
 
 /* Deletes the node at path and its subtree; *removed (may be NULL) counts the nodes. */

@@ -1887,55 +1887,36 @@ static int s_meta_queue(scheduler *s, const char *path, const char *json)
     return HS_OK;
 }
 
-/* Queues the node at path to be stored (docs meta/<path>: {"tag", "value", "parent"}). */
-static int s_meta_doc_put(scheduler *s, const char *path)
+/* Queues node m to be stored (docs meta/<path>: {"tag", "value", "parent"}). */
+static int s_meta_doc_put(scheduler *s, const hs_meta_node *m)
 {
-    const char *eq = strrchr(path, '=');
-    const char *slash = strrchr(path, '/');
-    const char *tag = slash != NULL ? slash + 1 : path;
-    if (eq == NULL || eq < tag)
-        return hs_err_set(HS_ERR_INVAL, "not a path: %s", path);
     hs_buf *b = &s->scratch;
     hs_buf_reset(b);
     int rc = hs_buf_puts(b, "{\"tag\":");
     if (rc == HS_OK)
-        rc = hs_json_put_string(b, tag, (size_t)(eq - tag));
+        rc = hs_json_put_string(b, m->tag, strlen(m->tag));
     if (rc == HS_OK)
         rc = hs_buf_puts(b, ",\"value\":");
     if (rc == HS_OK)
-        rc = hs_json_put_string(b, eq + 1, strlen(eq + 1));
+        rc = hs_json_put_string(b, m->value, strlen(m->value));
     if (rc == HS_OK)
         rc = hs_buf_puts(b, ",\"parent\":");
     if (rc == HS_OK)
-        rc = hs_json_put_string(b, path, slash != NULL ? (size_t)(slash - path) : 0);
+        rc = hs_json_put_string(b, m->parent, strlen(m->parent));
     if (rc == HS_OK)
         rc = hs_buf_puts(b, "}");
-    return rc == HS_OK ? s_meta_queue(s, path, hs_buf_cstr(b)) : rc;
+    return rc == HS_OK ? s_meta_queue(s, m->path, hs_buf_cstr(b)) : rc;
 }
 
 /* Inserts the nodes of path missing from the stack's tree and stores each; *added counts them. */
 static int s_meta_insert(scheduler *s, const char *path, size_t *added)
 {
-    *added = 0;
-    char prefix[2048];
-    size_t len = strlen(path);
-    if (len >= sizeof prefix)
-        return hs_err_set(HS_ERR_INVAL, "path longer than %zu bytes", sizeof prefix - 1);
-    /* The prefixes missing before: they are the nodes to store. */
-    size_t cuts[HS_SID_MAX_PAIRS + 1], ncut = 0;
-    for (size_t i = 0; i <= len && ncut <= HS_SID_MAX_PAIRS; i++) {
-        if (path[i] != '/' && path[i] != '\0')
-            continue;
-        memcpy(prefix, path, i);
-        prefix[i] = '\0';
-        if (!hs_meta_has(s->tree, prefix))
-            cuts[ncut++] = i;
-    }
+    /* The nodes inserted are appended to the tree: its last *added. */
+    size_t before = hs_meta_count(s->tree);
     int rc = hs_meta_add(s->tree, path, added);
-    for (size_t k = 0; rc == HS_OK && k < ncut; k++) {
-        memcpy(prefix, path, cuts[k]);
-        prefix[cuts[k]] = '\0';
-        rc = s_meta_doc_put(s, prefix);
+    for (size_t i = before; rc == HS_OK && i < hs_meta_count(s->tree); i++) {
+        hs_meta_node m = hs_meta_at(s->tree, i);
+        rc = s_meta_doc_put(s, &m);
     }
     return rc;
 }
