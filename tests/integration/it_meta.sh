@@ -83,18 +83,7 @@ compute() {  # from to
 # Checks the computed streams against Python: tree is the (site, device) pairs each computed
 # interval (a, b] had, as "a:b:site/device,site/device..." arguments.
 check() {
-  $HSCTL stream ls --json > "$IT_DIR/streams.jsonl"
-  : > "$IT_DIR/all.jsonl"
-  $PY -c '
-import json, sys
-for l in open(sys.argv[1]):
-    print(json.loads(l)["stream"])' "$IT_DIR/streams.jsonl" | while read -r sid; do
-    $HSCTL stream get "$sid" --format json | $PY -c '
-import json, sys
-for l in sys.stdin:
-    r = json.loads(l)
-    print(json.dumps({"s": sys.argv[1], "t": r["t"], "v": r["v"]}))' "$sid" >> "$IT_DIR/all.jsonl"
-  done
+  it_read_streams
   $PY - "$IT_DIR" "$@" <<'PY' || it_fail "computed streams differ from the raw data (above)"
 import datetime, json, math, sys
 d, spans = sys.argv[1], sys.argv[2:]

@@ -221,20 +221,7 @@ for wf in offplate select overlap fleet; do
 done
 
 # Every stream's instances (JSON lines), raw and computed, read back into one file.
-$HSCTL stream ls --json > "$IT_DIR/streams.jsonl"
-$PY -c '
-import json, sys
-for line in open(sys.argv[1]):
-    print(json.loads(line)["stream"])' "$IT_DIR/streams.jsonl" > "$IT_DIR/ids.txt"
-: > "$IT_DIR/all.jsonl"
-while read -r sid; do
-  $HSCTL stream get "$sid" --format json | $PY -c '
-import json, sys
-sid = sys.argv[1]
-for line in sys.stdin:
-    r = json.loads(line)
-    print(json.dumps({"s": sid, "t": r["t"], "v": r["v"]}))' "$sid" >> "$IT_DIR/all.jsonl"
-done < "$IT_DIR/ids.txt"
+it_read_streams
 
 # The checks, each independent of the others: every failing one is named.
 $PY - "$IT_DIR" "$T0" <<'PY' > "$IT_DIR/checks.out" 2>&1 || true

@@ -74,6 +74,23 @@ for line in sys.stdin:
 else: print(0)' "$1"
 }
 
+# Every stream read back: $IT_DIR/streams.jsonl (stream ls --json) and
+# $IT_DIR/all.jsonl, one line {"s": id, "t": ISO time, "v": value} per instance.
+it_read_streams() {
+  $HSCTL stream ls --json > "$IT_DIR/streams.jsonl"
+  : > "$IT_DIR/all.jsonl"
+  $PY -c '
+import json, sys
+for line in open(sys.argv[1]):
+    print(json.loads(line)["stream"])' "$IT_DIR/streams.jsonl" | while read -r sid; do
+    $HSCTL stream get "$sid" --format json | $PY -c '
+import json, sys
+for line in sys.stdin:
+    r = json.loads(line)
+    print(json.dumps({"s": sys.argv[1], "t": r["t"], "v": r["v"]}))' "$sid" >> "$IT_DIR/all.jsonl"
+  done
+}
+
 # An epoch time in seconds as the ISO text hsctl and the services print.
 it_iso() { $PY -c 'import datetime,sys; print(datetime.datetime.fromtimestamp(float(sys.argv[1]), datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))' "$1"; }
 
