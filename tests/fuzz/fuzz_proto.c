@@ -192,8 +192,9 @@ static void fuzz_jobout(const hs_proto_envelope *env)
         hs_buf_init(&enc, 0);
         uint32_t n = 0;
         int rc = hs_proto_jobout_encode_fields(&f, o, &n);
-        /* The decoder reads parts without a tool (senders before the tool object). */
-        if (o->hdr.tool == NULL) {
+        /* The decoder reads parts without a tool (senders before the tool object), without a
+         * runtime and with a negative duration, which the encoder refuses to send. */
+        if (o->hdr.tool == NULL || o->runtime[0] == '\0' || o->duration_us < 0) {
             CHECK(rc == HS_ERR_INVAL);
         } else {
             CHECK(rc == HS_OK);
