@@ -1836,7 +1836,7 @@ const char *hs_proto_req_state_name(hs_proto_req_state st)
 
 static const char *const state_names[] = {"offline", "online", "paused"};
 static const char *const reason_names[] = {"", "stopped", "connection lost"};
-static const char *const service_kinds[] = {"writer", "ingest", "scheduler", "tool"};
+static const char *const service_kinds[] = {"writer", "ingest", "scheduler", "tool", "api"};
 
 const char *hs_proto_state_name(hs_proto_state st)
 {
@@ -1915,8 +1915,8 @@ static int pd_status_service(pd *d, void *obj)
 {
     hs_proto_status *st = obj;
     int rc = pd_str(d, &st->service);
-    if (rc == HS_OK && !name_in(st->service, service_kinds, 4))
-        return pd_bad(d, "writer, ingest, scheduler or tool");
+    if (rc == HS_OK && !name_in(st->service, service_kinds, 5))
+        return pd_bad(d, "writer, ingest, scheduler, tool or api");
     return rc;
 }
 

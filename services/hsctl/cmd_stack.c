@@ -43,22 +43,27 @@ typedef struct svc_def {
     const char *name;   /* pid/log file name and service id */
     const char *binary; /* executable beside hsctl */
     bool inbox;         /* gets watch_dir=<data>/inbox */
+    bool http;          /* gets http_port and web_dir (hs-api) */
 } svc_def;
 
 /*
  * With HS_METRICS_PORT set, 'hsctl up' gives each service its own metrics
  * port: the base plus the service's place in hs_stack (writer +0, ingest
- * +1, scheduler +2, the tool runtime "tools" +3), so that they do not all
+ * +1, scheduler +2, the tool runtime "tools" +3, api +4), so that they do not all
  * try the same one. The services say where they serve in their status
  * ("metrics"), which 'hsctl status' prints.
  */
 static const svc_def hs_stack[] = {
-    {"writer", "hs-writer", false},
-    {"ingest", "hs-ingest", true},
-    {"scheduler", "hs-scheduler", false},
-    {"tools", "hs-tool", false},
+    {"writer", "hs-writer", false, false},
+    {"ingest", "hs-ingest", true, false},
+    {"scheduler", "hs-scheduler", false, false},
+    {"tools", "hs-tool", false, false},
+    {"api", "hs-api", false, true},
 };
-#define HS_STACK_N (sizeof hs_stack / sizeof hs_stack[0])
+
+/* The HTTP port of hs-api when neither --http-port nor HS_HTTP_PORT names one. */
+#define HSCTL_DEFAULT_HTTP_PORT 8180
+#define HS_STACK_N              (sizeof hs_stack / sizeof hs_stack[0])
 
 static void sleep_ms(int ms)
 {
@@ -143,6 +148,22 @@ static bool find_binary(hsctl *h, const char *name, char *out, size_t len)
             return true;
     }
     return false;
+}
+
+/*
+ * The dashboard's files as "web_dir=<dir>": share/hyperstream/web beside the
+ * binaries' directory (the build tree and an installed tree alike).
+ */
+static bool find_web_dir(hsctl *h, char *out, size_t len)
+{
+    char dir[HSCTL_PATH];
+    snprintf(dir, sizeof dir, "%s/../share/hyperstream/web/index.html", h->bindir);
+    char real[PATH_MAX];
+    if (realpath(dir, real) == NULL)
+        return false;
+    char *slash = strrchr(real, '/');
+    *slash = '\0';
+    return (size_t)snprintf(out, len, "web_dir=%s", real) < len;
 }
 
 /* Size at which 'up' sets a log aside as <name>.log.1 (the services' default log_max_bytes). */
@@ -405,15 +426,27 @@ int cmd_up(hsctl *h, int argc, char **argv)
 {
     int port = HSCTL_DEFAULT_PORT;
     const char *broker = NULL;
+    int http_port = HSCTL_DEFAULT_HTTP_PORT;
+    bool http_explicit = false;
+    const char *hp = getenv("HS_HTTP_PORT");
+    if (hp != NULL && hp[0] != '\0') {
+        http_port = atoi(hp);
+        http_explicit = true;
+        if (http_port <= 0 || http_port > 65535)
+            return hsctl_fail(HSCTL_USER, "HS_HTTP_PORT=%s is not a TCP port number", hp);
+    }
     for (int i = 1; i < argc; i++) {
         const char *v;
         if (strcmp(argv[i], "--help") == 0) {
-            puts("usage: hsctl up [--data DIR] [--port N] [--broker URL]\n"
+            puts("usage: hsctl up [--data DIR] [--port N] [--broker URL] [--http-port N]\n"
                  "Starts a private Mosquitto on 127.0.0.1:N (default 1884) unless --broker\n"
-                 "names one, and the services (writer, ingest, scheduler, tools) in the\n"
+                 "names one, and the services (writer, ingest, scheduler, tools, api) in the\n"
                  "background on the embedded store DIR/hs.db. Logs: DIR/logs; PIDs: DIR/run.\n"
+                 "The api serves the REST API and the dashboard on 127.0.0.1, port\n"
+                 "--http-port, else $HS_HTTP_PORT, else 8180 (docs/HTTP.md); when the default\n"
+                 "port is taken it is not started.\n"
                  "With HS_METRICS_PORT=P each service serves Prometheus metrics on its own\n"
-                 "port (writer P, ingest P+1, scheduler P+2, tools P+3; 'hsctl status').");
+                 "port (writer P, ingest P+1, scheduler P+2, tools P+3, api P+4).");
             return 0;
         } else if (hsctl_opt(argc, argv, &i, "--port", &v)) {
             port = v ? atoi(v) : 0;
@@ -421,6 +454,11 @@ int cmd_up(hsctl *h, int argc, char **argv)
                 return hsctl_fail(HSCTL_USER, "--port needs a TCP port number");
         } else if (hsctl_opt(argc, argv, &i, "--broker", &v)) {
             broker = v;
+        } else if (hsctl_opt(argc, argv, &i, "--http-port", &v)) {
+            http_port = v ? atoi(v) : 0;
+            http_explicit = true;
+            if (http_port <= 0 || http_port > 65535)
+                return hsctl_fail(HSCTL_USER, "--http-port needs a TCP port number");
         } else if (hsctl_opt(argc, argv, &i, "--data", &v)) {
             continue;
         } else {
@@ -476,21 +514,33 @@ int cmd_up(hsctl *h, int argc, char **argv)
     }
     const char *ids[HS_STACK_N];
     size_t nids = 0;
+    bool api_started = false;
     for (size_t i = 0; i < HS_STACK_N; i++) {
         const svc_def *d = &hs_stack[i];
         char bin[HSCTL_PATH];
         if (!find_binary(h, d->binary, bin, sizeof bin))
             continue;
-        ids[nids++] = d->name;
         if (pid_is(read_pid(h, d->name), d->binary)) {
+            ids[nids++] = d->name;
             printf("%-10s running   pid %d\n", d->name, (int)read_pid(h, d->name));
             continue;
         }
-        char idset[200], extra[HSCTL_PATH], mport[64];
+        if (d->http && port_open(http_port)) {
+            if (http_explicit)
+                return hsctl_fail(HSCTL_USER,
+                                  "HTTP port %d is already in use; choose another with "
+                                  "--http-port N",
+                                  http_port);
+            printf("%-10s skipped   port %d is in use (choose another with --http-port N)\n",
+                   d->name, http_port);
+            continue;
+        }
+        ids[nids++] = d->name;
+        char idset[200], extra[HSCTL_PATH], mport[64], hport[64], web[HSCTL_PATH];
         snprintf(idset, sizeof idset, "service_id=%s", d->name);
         snprintf(mport, sizeof mport, "metrics_port=%ld",
                  metrics_base > 0 ? metrics_base + (long)i : 0L);
-        char *args[10];
+        char *args[14];
         int n = 0;
         args[n++] = bin;
         args[n++] = "--set";
@@ -501,6 +551,16 @@ int cmd_up(hsctl *h, int argc, char **argv)
             snprintf(extra, sizeof extra, "watch_dir=%s/inbox", h->data_dir);
             args[n++] = "--set";
             args[n++] = extra;
+        }
+        if (d->http) {
+            snprintf(hport, sizeof hport, "http_port=%d", http_port);
+            args[n++] = "--set";
+            args[n++] = hport;
+            if (find_web_dir(h, web, sizeof web)) {
+                args[n++] = "--set";
+                args[n++] = web;
+            }
+            api_started = true;
         }
         args[n] = NULL;
         pid_t pid = spawn(h, d->name, args);
@@ -524,6 +584,8 @@ int cmd_up(hsctl *h, int argc, char **argv)
     if (broker == NULL && pid_is(bpid, "mosquitto"))
         kill(bpid, SIGUSR1);
     printf("stack is up: broker %s, store sqlite://%s/hs.db\n", url, h->data_dir);
+    if (api_started || pid_is(read_pid(h, "api"), "hs-api"))
+        printf("dashboard and REST API: http://127.0.0.1:%d/ (docs/HTTP.md)\n", http_port);
     return up_next_steps(h);
 }
 
