@@ -23,7 +23,7 @@
 /* Room for a shown part: every byte may become \xNN, plus "..." and the NUL. */
 #define HS__LP_PART_BUF (HS__LP_SHOW_PART * 4 + 8)
 /* Up to this many fields, duplicate keys are looked for pairwise; above, after sorting. */
-#define HS__LP_PAIRWISE 8
+#define HS__LP_PAIRWISE 16
 /* Number text up to this length is converted from a copy on the stack. */
 #define HS__LP_NUM_STACK 64
 
@@ -58,6 +58,7 @@ typedef struct hs__lp {
      */
     hs_buf text;
     hs_buf vals;  /* the encoded values of the line */
+    hs_buf tags;  /* the tag set as id text, "/k=v/k2=v2" in the line's order */
     hs_buf sid;   /* the id text of one field, before it is made canonical */
     hs_buf canon; /* the canonical ids of the line's fields */
     hs_buf num;   /* a NUL-terminated copy of a long number for strtod */
@@ -535,6 +536,15 @@ static int hs__lp_sid_err(const hs__lp *lp, size_t name_len)
 static int hs__lp_ids(hs__lp *lp)
 {
     hs_buf_reset(&lp->canon);
+    hs_buf_reset(&lp->tags);
+    for (size_t j = 0; j < lp->ntags; j++) {
+        hs_buf_putc(&lp->tags, '/');
+        hs_buf_append(&lp->tags, lp->tkey[j].p, lp->tkey[j].len);
+        hs_buf_putc(&lp->tags, '=');
+        hs_buf_append(&lp->tags, lp->tval[j].p, lp->tval[j].len);
+    }
+    if (hs_buf_error(&lp->tags) != HS_OK)
+        return hs__lp_nomem();
     for (size_t i = 0; i < lp->nfields; i++) {
         hs__lp_field *f = &lp->fields[i];
         hs_buf_reset(&lp->sid);
@@ -544,12 +554,8 @@ static int hs__lp_ids(hs__lp *lp)
             hs_buf_append(&lp->sid, f->key.p, f->key.len);
         }
         size_t name_len = lp->sid.len;
-        for (size_t j = 0; j < lp->ntags; j++) {
-            hs_buf_putc(&lp->sid, '/');
-            hs_buf_append(&lp->sid, lp->tkey[j].p, lp->tkey[j].len);
-            hs_buf_putc(&lp->sid, '=');
-            hs_buf_append(&lp->sid, lp->tval[j].p, lp->tval[j].len);
-        }
+        if (lp->tags.len > 0)
+            hs_buf_append(&lp->sid, lp->tags.data, lp->tags.len);
         if (hs_buf_error(&lp->sid) != HS_OK)
             return hs__lp_nomem();
         f->soff = lp->canon.len;
@@ -721,6 +727,7 @@ int hs_lp_parse(const char *body, size_t len, hs_lp_precision prec, int64_t arri
     memset(&lp, 0, sizeof lp);
     hs_buf_init(&lp.text, 0);
     hs_buf_init(&lp.vals, 0);
+    hs_buf_init(&lp.tags, 0);
     hs_buf_init(&lp.sid, 0);
     hs_buf_init(&lp.canon, 0);
     hs_buf_init(&lp.num, 0);
@@ -760,6 +767,7 @@ int hs_lp_parse(const char *body, size_t len, hs_lp_precision prec, int64_t arri
     }
     hs_buf_free(&lp.text);
     hs_buf_free(&lp.vals);
+    hs_buf_free(&lp.tags);
     hs_buf_free(&lp.sid);
     hs_buf_free(&lp.canon);
     hs_buf_free(&lp.num);

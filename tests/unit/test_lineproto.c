@@ -7,6 +7,7 @@
  */
 #include "test_suites.h"
 
+#include "hs_alloc.h"
 #include "hs_buf.h"
 #include "hs_codec.h"
 #include "hs_error.h"
@@ -403,8 +404,8 @@ static void test_errors(void)
                  "line 1: field 'f': the string is not valid UTF-8 (at byte 0)", "");
     /* Duplicates, pairwise and past the sorted threshold. */
     expect_error("m a=1,b=2,a=3", HS_LP_NS, "line 1: field 'a' appears twice", "");
-    expect_error("m a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,k=9,l=10,c=11", HS_LP_NS,
-                 "line 1: field 'c' appears twice", "");
+    expect_error("m a=1,b=2,c=3,d=4,e=5,f=6,g=7,h=8,k=9,l=10,n=11,o=12,p=13,q=14,r=15,s=16,c=17",
+                 HS_LP_NS, "line 1: field 'c' appears twice", "");
     expect_error("m,a=1,a=2 f=1", HS_LP_NS, "line 1: tag key 'a' appears twice", "");
     /* Tags. */
     expect_error("m,k= f=1", HS_LP_NS, "line 1: tag 'k' has an empty value", "");
@@ -522,6 +523,34 @@ static void test_callback_and_counts(void)
     hs_buf_free(&c.out);
 }
 
+static void test_out_of_memory(void)
+{
+    /* Every allocation failing in turn gives HS_ERR_NOMEM and no partial line; no leak. */
+    const char *body = "cpu,host=h1,cpu=cpu0 a=1,b=2i,c=\"x\\\"y\",d=t,e=1,f=2,g=3,h=4,i=5,j=6,"
+                       "k=7,l=8,m=9,n=10,o=11,p=12,q=13 1700000000000000000\nm value=1\n";
+    bool passed = false;
+    for (long k = 0; k < 200 && !passed; k++) {
+        collect c;
+        memset(&c, 0, sizeof c);
+        hs_buf_init(&c.out, 0);
+        size_t n = 99;
+        hs_alloc_fail_after(k);
+        int rc = hs_lp_parse(body, strlen(body), HS_LP_NS, 0, on_instance, &c, &n);
+        hs_alloc_fail_after(-1);
+        CU_ASSERT_TRUE(rc == HS_OK || rc == HS_ERR_NOMEM);
+        if (rc == HS_OK) {
+            CU_ASSERT_EQUAL(n, 2);
+            CU_ASSERT_EQUAL(c.calls, 18);
+            passed = true;
+        } else {
+            CU_ASSERT_TRUE(n <= 1);
+            CU_ASSERT_TRUE(c.calls == 0 || c.calls == 17);
+        }
+        hs_buf_free(&c.out);
+    }
+    CU_ASSERT_TRUE(passed);
+}
+
 HS_TEST_INIT(lineproto)
 {
     HS_TEST_SUITE_BEGIN("lineproto");
@@ -539,5 +568,6 @@ HS_TEST_INIT(lineproto)
     HS_TEST(test_error_quotes_the_line);
     HS_TEST(test_line_limit);
     HS_TEST(test_callback_and_counts);
+    HS_TEST(test_out_of_memory);
     return 0;
 }
