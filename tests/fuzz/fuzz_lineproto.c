@@ -9,13 +9,18 @@
  * (a bad line gets no call). Then, with another arrival time: the same
  * instances, except that those stamped with the first arrival time carry
  * the second; when the body has no '\r', writing its line ends as "\r\n"
- * changes nothing, the error detail included; and a callback that stops
- * the parse at some instance gets exactly the instances before it.
+ * changes nothing, the error detail included; a callback that stops the
+ * parse at some instance gets exactly the instances before it; and every
+ * instance, written back as a line of its own (its id's name as the
+ * measurement, its pairs as tags, a field "value", its time in us), reads
+ * back to the same id, time and value bytes.
  */
 #include "hs_buf.h"
 #include "hs_codec.h"
 #include "hs_error.h"
+#include "hs_fmt.h"
 #include "hs_lineproto.h"
+#include "hs_mpack.h"
 #include "hs_streamid.h"
 #include "hs_time.h"
 
@@ -154,6 +159,116 @@ static bool same_rec(const run *a, size_t i, const run *b, size_t j, int64_t ta,
            memcmp(a->bytes.data + x->v_off, b->bytes.data + y->v_off, x->v_len) == 0;
 }
 
+/*
+ * Appends a name, tag key or tag value with its commas escaped. Returns
+ * false when it cannot be written: a backslash before a comma or at its
+ * end would pair with the escape or the separator after it (the line
+ * protocol has no escape for a backslash there).
+ */
+static bool put_name(hs_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && (i + 1 == n || s[i + 1] == ','))
+            return false;
+        if (s[i] == ',')
+            check(hs_buf_putc(b, '\\') == HS_OK);
+        check(hs_buf_putc(b, (uint8_t)s[i]) == HS_OK);
+    }
+    return true;
+}
+
+/* Appends the msgpack value v as a line protocol field value. */
+static void put_value(hs_buf *b, const uint8_t *v, size_t vlen)
+{
+    hs_mp_reader r;
+    hs_mp_type t;
+    hs_mp_reader_init(&r, v, vlen);
+    check(hs_mp_peek(&r, &t) == HS_OK);
+    if (t == HS_MP_BOOL) {
+        bool x = false;
+        check(hs_mp_get_bool(&r, &x) == HS_OK);
+        check(hs_buf_puts(b, x ? "true" : "false") == HS_OK);
+    } else if (t == HS_MP_INT) {
+        int64_t x = 0;
+        check(hs_mp_get_int(&r, &x) == HS_OK);
+        check(hs_buf_printf(b, "%lldi", (long long)x) == HS_OK);
+    } else if (t == HS_MP_FLOAT) {
+        double x = 0;
+        char txt[HS_FMT_DOUBLE_MAX];
+        check(hs_mp_get_number(&r, &x) == HS_OK);
+        hs_fmt_double(x, HS_FMT_SHORTEST, txt);
+        check(hs_buf_puts(b, txt) == HS_OK);
+    } else {
+        const char *s = NULL;
+        uint32_t n = 0;
+        check(t == HS_MP_STR);
+        check(hs_mp_get_str(&r, &s, &n) == HS_OK);
+        check(hs_buf_putc(b, '"') == HS_OK);
+        for (uint32_t i = 0; i < n; i++) {
+            if (s[i] == '"' || s[i] == '\\')
+                check(hs_buf_putc(b, '\\') == HS_OK);
+            check(hs_buf_putc(b, (uint8_t)s[i]) == HS_OK);
+        }
+        check(hs_buf_putc(b, '"') == HS_OK);
+    }
+    check(hs_mp_at_end(&r));
+}
+
+/*
+ * Writes every instance of a that the line protocol can express as a line
+ * "name[,k=v...] value=V T" (T in us), parses that body and checks that
+ * the instances come back the same, in order.
+ */
+static void check_written_back(const run *a)
+{
+    hs_buf body, line;
+    hs_buf_init(&body, 0);
+    hs_buf_init(&line, 0);
+    size_t *which = malloc((a->n + 1) * sizeof *which);
+    check(which != NULL);
+    size_t nw = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const rec *x = &a->recs[i];
+        hs_streamid *sid = NULL;
+        check(hs_streamid_parse((const char *)a->bytes.data + x->sid_off, x->sid_len, &sid) ==
+              HS_OK);
+        hs_buf_reset(&line);
+        bool ok = put_name(&line, sid->name);
+        for (size_t j = 0; ok && j < sid->n_meta; j++) {
+            check(hs_buf_putc(&line, ',') == HS_OK);
+            ok = put_name(&line, sid->meta[j].key);
+            check(hs_buf_putc(&line, '=') == HS_OK);
+            ok = ok && put_name(&line, sid->meta[j].value);
+        }
+        hs_streamid_destroy(sid);
+        check(hs_buf_puts(&line, " value=") == HS_OK);
+        put_value(&line, a->bytes.data + x->v_off, x->v_len);
+        check(hs_buf_printf(&line, " %lld", (long long)x->t_us) == HS_OK);
+        if (!ok || line.len > HS_LP_MAX_LINE)
+            continue;
+        check(hs_buf_append(&body, line.data, line.len) == HS_OK);
+        check(hs_buf_putc(&body, '\n') == HS_OK);
+        which[nw++] = i;
+    }
+    run b;
+    char detail[512];
+    check(parse(&b, (const char *)body.data, body.len, HS_LP_US, ARRIVAL_B, 0, detail,
+                sizeof detail) == HS_OK);
+    check(b.n == nw);
+    for (size_t k = 0; k < nw; k++) {
+        const rec *x = &a->recs[which[k]], *y = &b.recs[k];
+        check(y->line == k + 1 && x->t_us == y->t_us && x->sid_len == y->sid_len &&
+              x->v_len == y->v_len &&
+              memcmp(a->bytes.data + x->sid_off, b.bytes.data + y->sid_off, x->sid_len) == 0 &&
+              memcmp(a->bytes.data + x->v_off, b.bytes.data + y->v_off, x->v_len) == 0);
+    }
+    run_free(&b);
+    free(which);
+    hs_buf_free(&body);
+    hs_buf_free(&line);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
@@ -200,6 +315,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(same_rec(&a, i, &b, i, 0, 0));
         run_free(&b);
     }
+    if (a.n > 0)
+        check_written_back(&a);
     run_free(&a);
     return 0;
 }
