@@ -89,7 +89,8 @@ typedef int (*hs_lp_fn)(void *ud, const char *sid, int64_t t_us, const uint8_t *
  *
  * Returns HS_OK; HS_ERR_PARSE with the detail "line N: <what> (line:
  * '<the line's first 60 bytes>')", N 1-based, for the first bad line;
- * HS_ERR_INVAL for a NULL fn or body; HS_ERR_NOMEM; or what fn returned.
+ * HS_ERR_INVAL for a NULL fn, a NULL body with len > 0 or an unknown p;
+ * HS_ERR_NOMEM; or what fn returned.
  * *npoints (when not NULL) receives the number of points whose instances
  * were all passed to fn, also on failure.
  */
