@@ -47,10 +47,10 @@ static void scheduler_call(api_req *r, const hs_proto_api_req *q, unsigned ok_st
         goto out;
     }
     unsigned status = ok_status;
+    /* The scheduler says "no workflow ..." or "no request ..." for what does not exist. */
     if (!m.reply.ok)
-        status = strstr(m.reply.error, "unknown workflow") != NULL ||
-                         strstr(m.reply.error, "no such") != NULL ||
-                         strstr(m.reply.error, "unknown request") != NULL
+        status = strncmp(m.reply.error, "no workflow", 11) == 0 ||
+                         strncmp(m.reply.error, "no request", 10) == 0
                      ? 404
                      : 400;
     hs_proto_api_reply_msg_free(&m);

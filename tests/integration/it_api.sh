@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# hs-api with real services and real HTTP clients (curl, promtool):
+# - REST reading: services online, stream list paging, one stream, its data as
+#   JSON, NDJSON and CSV (the same instances), intervals, unknown stream 404;
+# - HTTP ingest: line protocol (/api/v2/write, InfluxDB's answers) and JSON,
+#   JSON lines and CSV (/api/v1/write), each read back value for value; bad
+#   input (malformed JSON, wrong line protocol, a bad stream id, a huge body)
+#   is a clear 4xx with nothing stored, and a dead letter with the reason; a
+#   reading the writer conflicts on is a 409 and the stored value stays;
+# - workflows over HTTP: add, check, compute to done, and the computed
+#   stream's values through promtool query range equal an independent
+#   computation from the raw data read back over REST;
+# - Prometheus metadata: series, labels, label values;
+# - accounts: a stack whose hs-api has an accounts file refuses requests
+#   without an account (401) and per role (403).
+. "$(dirname "$0")/lib.sh"
+
+it_setup
+U=$IT_HTTP
+it_log "hs-api at $U"
+
+code() { curl -s -o "$IT_DIR/body" -w '%{http_code}' "$@"; }
+body() { cat "$IT_DIR/body"; }
+
+# ---- services
+it_wait_eq "api ingest scheduler tools writer" 20 sh -c \
+  "curl -s $U/api/v1/services | $PY -c 'import json,sys; print(\" \".join(sorted(s[\"id\"] for s in json.load(sys.stdin)[\"services\"] if s[\"state\"]==\"online\")))'" ||
+  it_fail "services not all online over REST: $(curl -s $U/api/v1/services)"
+
+# ---- line protocol: 3 points x 2 fields, tags in any order, ns precision
+T0=1767225600   # 2026-01-01T00:00:00Z
+cat > "$IT_DIR/lp.txt" <<EOF
+# a comment line
+weather,site=b,room=k temp=21.5,hum=40i $((T0 + 60))000000000
+weather,room=k,site=b temp=22.25,hum=41i $((T0 + 120))000000000
+
+weather,site=b,room=k temp=-3,hum=42i,ok=true,note="a \\"quoted\\" note" $((T0 + 180))000000000
+EOF
+c=$(code -XPOST --data-binary @"$IT_DIR/lp.txt" "$U/api/v2/write?org=o&bucket=b&precision=ns")
+[ "$c" = 204 ] || it_fail "line protocol write: HTTP $c $(body)"
+curl -s "$U/api/v1/streams/weather.temp/room=k/site=b/data?format=ndjson" > "$IT_DIR/temp.ndjson"
+curl -s "$U/api/v1/streams/weather.hum/site=b/room=k/data?format=ndjson" > "$IT_DIR/hum.ndjson"
+curl -s "$U/api/v1/streams/weather.note/site=b/room=k/data?format=ndjson" > "$IT_DIR/note.ndjson"
+curl -s "$U/api/v1/streams/weather.ok/site=b/room=k/data?format=ndjson" > "$IT_DIR/ok.ndjson"
+$PY - "$IT_DIR" "$T0" <<'PY' || it_fail "line protocol readings read back differ"
+import datetime, json, sys
+d, t0 = sys.argv[1], int(sys.argv[2])
+def rows(name):
+    out = []
+    for l in open(f"{d}/{name}.ndjson"):
+        o = json.loads(l)
+        out.append((int(datetime.datetime.fromisoformat(o["t"].replace("Z", "+00:00")).timestamp()), o["v"]))
+    return out
+assert rows("temp") == [(t0 + 60, 21.5), (t0 + 120, 22.25), (t0 + 180, -3.0)], rows("temp")
+assert rows("hum") == [(t0 + 60, 40), (t0 + 120, 41), (t0 + 180, 42)], rows("hum")
+assert all(isinstance(v, int) for _, v in rows("hum"))
+assert rows("note") == [(t0 + 180, 'a "quoted" note')], rows("note")
+assert rows("ok") == [(t0 + 180, True)], rows("ok")
+PY
+it_log "line protocol: 204, every field stored as its own stream, values exact"
+
+# ---- bad line protocol: 400 naming the line, nothing stored, a dead letter
+before=$($HSCTL stream ls --json | wc -l)
+printf 'weather,site=c temp=1 %s000000000\nweather,site=c temp=oops %s000000000\n' $((T0 + 60)) $((T0 + 120)) > "$IT_DIR/bad.txt"
+c=$(code -XPOST --data-binary @"$IT_DIR/bad.txt" "$U/api/v2/write?precision=ns")
+[ "$c" = 400 ] || it_fail "bad line protocol: HTTP $c $(body)"
+body | $PY -c 'import json,sys; o=json.load(sys.stdin); assert o["code"]=="invalid" and "line 2" in o["message"], o' ||
+  it_fail "bad line protocol answer: $(body)"
+[ "$($HSCTL stream ls --json | wc -l)" = "$before" ] || it_fail "a refused line protocol body stored something"
+it_wait_eq yes 10 sh -c "curl -s '$U/api/v1/dead' | $PY -c 'import json,sys; print(\"yes\" if any(\"line 2\" in json.dumps(d) for d in json.load(sys.stdin)[\"dead\"]) else \"no\")'" ||
+  it_fail "no dead letter for the refused body: $(curl -s $U/api/v1/dead)"
+it_log "bad line protocol: 400 with the line, nothing stored, dead letter"
+
+# ---- a conflicting reading: 409, the stored value stays
+printf 'weather,site=b,room=k temp=99 %s000000000\n' $((T0 + 60)) > "$IT_DIR/conflict.txt"
+c=$(code -XPOST --data-binary @"$IT_DIR/conflict.txt" "$U/api/v2/write")
+[ "$c" = 409 ] || it_fail "conflicting reading: HTTP $c $(body)"
+curl -s "$U/api/v1/streams/weather.temp/room=k/site=b/data?limit=1" | grep -q '"v":21.5' || it_fail "the conflicting reading changed the stored value"
+# The same reading again is a duplicate, not a conflict: 204.
+printf 'weather,site=b,room=k temp=21.5 %s000000000\n' $((T0 + 60)) > "$IT_DIR/dup.txt"
+c=$(code -XPOST --data-binary @"$IT_DIR/dup.txt" "$U/api/v2/write")
+[ "$c" = 204 ] || it_fail "re-sent reading: HTTP $c $(body)"
+it_log "conflict 409 (stored value kept), duplicate 204"
+
+# ---- /api/v1/write: JSON payload, JSON lines, CSV
+c=$(code -XPOST -H 'Content-Type: application/json' --data '[{"t":1767225660,"v":1},{"t":"2026-01-01T00:02:00Z","v":2}]' "$U/api/v1/write?stream=power/house=1")
+[ "$c" = 200 ] || it_fail "JSON write: HTTP $c $(body)"
+body | grep -q '"readings":2' || it_fail "JSON write answer: $(body)"
+printf '{"stream":"power/house=2","t":1767225660,"v":5}\n{"stream":"power/house=2","t":1767225720,"v":{"a":1}}\n' > "$IT_DIR/w.ndjson"
+c=$(code -XPOST -H 'Content-Type: application/x-ndjson' --data-binary @"$IT_DIR/w.ndjson" "$U/api/v1/write")
+[ "$c" = 200 ] || it_fail "NDJSON write: HTTP $c $(body)"
+printf 'stream,t,v\npower/house=3,2026-01-01T00:01:00Z,7.5\npower/house=3,1767225720,on\n' > "$IT_DIR/w.csv"
+c=$(code -XPOST -H 'Content-Type: text/csv' --data-binary @"$IT_DIR/w.csv" "$U/api/v1/write")
+[ "$c" = 200 ] || it_fail "CSV write: HTTP $c $(body)"
+for h in 1 2 3; do curl -s "$U/api/v1/streams/power/house=$h/data" > "$IT_DIR/p$h.json"; done
+$PY - "$IT_DIR" <<'PY' || it_fail "v1 writes read back differ"
+import json, sys
+d = sys.argv[1]
+get = lambda h: [(o["t"], o["v"]) for o in json.load(open(f"{d}/p{h}.json"))]
+assert get(1) == [("2026-01-01T00:01:00Z", 1), ("2026-01-01T00:02:00Z", 2)], get(1)
+assert get(2) == [("2026-01-01T00:01:00Z", 5), ("2026-01-01T00:02:00Z", {"a": 1})], get(2)
+assert get(3) == [("2026-01-01T00:01:00Z", 7.5), ("2026-01-01T00:02:00Z", "on")], get(3)
+PY
+it_log "v1 write: JSON, JSON lines and CSV stored and read back exactly"
+
+# ---- bad v1 bodies: 400 and nothing stored
+before=$($HSCTL stream ls --json | wc -l)
+c=$(code -XPOST -H 'Content-Type: application/json' --data '{"t":1,"v":' "$U/api/v1/write?stream=power/house=9")
+[ "$c" = 400 ] || it_fail "malformed JSON: HTTP $c $(body)"
+c=$(code -XPOST -H 'Content-Type: application/json' --data '1' "$U/api/v1/write?stream=bad%20id")
+[ "$c" = 400 ] && body | grep -q "stream id" || it_fail "bad stream id: HTTP $c $(body)"
+printf '{"stream":"power/house=9","t":1767225660,"v":1}\n{"stream":"power/house=9","t":"yesterday","v":2}\n' > "$IT_DIR/bad.ndjson"
+c=$(code -XPOST -H 'Content-Type: application/x-ndjson' --data-binary @"$IT_DIR/bad.ndjson" "$U/api/v1/write")
+[ "$c" = 400 ] && body | grep -q "line 2" || it_fail "bad NDJSON: HTTP $c $(body)"
+head -c $((33 * 1024 * 1024)) /dev/zero | tr '\0' '1' > "$IT_DIR/huge"
+c=$(code -XPOST -H 'Content-Type: application/json' --data-binary @"$IT_DIR/huge" "$U/api/v1/write?stream=power/house=9")
+[ "$c" = 413 ] || it_fail "huge body: HTTP $c"
+rm -f "$IT_DIR/huge"
+[ "$($HSCTL stream ls --json | wc -l)" = "$before" ] || it_fail "a refused v1 body stored something"
+it_log "bad v1 bodies: 400 (malformed JSON, bad id, bad time with its line), 413 (huge), nothing stored"
+
+# ---- reading: 404, paging, formats agree
+c=$(code "$U/api/v1/streams/nosuch/x=1/data"); [ "$c" = 404 ] || it_fail "unknown stream: HTTP $c"
+curl -s "$U/api/v1/streams?prefix=power/&limit=2" > "$IT_DIR/page1"
+next=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["next"])' "$IT_DIR/page1")
+[ "$next" = "power/house=2" ] || it_fail "first page's next: $(cat "$IT_DIR/page1")"
+curl -s "$U/api/v1/streams?prefix=power/&limit=2&after=$next" > "$IT_DIR/page2"
+$PY - "$IT_DIR" <<'PY' || it_fail "paging"
+import json, sys
+d = sys.argv[1]
+p1, p2 = json.load(open(f"{d}/page1")), json.load(open(f"{d}/page2"))
+assert [s["id"] for s in p1["streams"]] == ["power/house=1", "power/house=2"]
+assert [s["id"] for s in p2["streams"]] == ["power/house=3"] and p2["next"] is None
+PY
+S="$U/api/v1/streams/weather.temp/site=b/room=k"
+curl -s "$S/data?format=csv" > "$IT_DIR/t.csv"; curl -s "$S/data" > "$IT_DIR/t.json"
+curl -s -H 'Accept: application/x-ndjson' "$S/data" > "$IT_DIR/t2.ndjson"
+$PY - "$IT_DIR" <<'PY' || it_fail "formats disagree"
+import csv, json, sys
+d = sys.argv[1]
+j = [(o["t"], o["v"]) for o in json.load(open(f"{d}/t.json"))]
+n = [(o["t"], o["v"]) for o in map(json.loads, open(f"{d}/t2.ndjson"))]
+c = [(r[0], float(r[1])) for r in list(csv.reader(open(f"{d}/t.csv")))[1:]]
+assert j == n == c and len(j) == 3, (j, n, c)
+PY
+curl -s "$S/data?from=2026-01-01T00:01:00Z&to=2026-01-01T00:03:00Z" | grep -c '"t"' > /dev/null
+[ "$(curl -s "$S/data?from=2026-01-01T00:01:00Z&to=2026-01-01T00:03:00Z&format=ndjson" | wc -l)" = 2 ] ||
+  it_fail "(from, to] selects 2 instances"
+it_log "reading: 404, paging, JSON = NDJSON = CSV, (from, to]"
+
+# ---- a workflow over HTTP, computed, read through promtool
+cat > "$IT_DIR/wf.yaml" <<'EOF'
+id: roomavg
+plates:
+  R: {meta: room, values: [a, b]}
+factors:
+  - tool: sliding_window
+    params: {width: 1m, increment: 1m}
+    sink: windows
+  - tool: sliding_apply
+    params: {func: mean}
+    sources: [windows, roomtemp]
+    sink: roommean
+    plates: [R]
+EOF
+$PY - "$T0" > "$IT_DIR/raw.lp" <<'PY'
+import random, sys
+t0 = int(sys.argv[1]); random.seed(7)
+for room in "ab":
+    for i in range(600):
+        t = t0 + 1 + i * 2 + (1 if room == "b" else 0)
+        print(f"roomtemp,room={room} value={round(random.uniform(15, 25), 3)} {t}")
+PY
+c=$(code -XPOST --data-binary @"$IT_DIR/raw.lp" "$U/api/v2/write?precision=s")
+[ "$c" = 204 ] || it_fail "raw line protocol: HTTP $c $(body)"
+c=$(code -XPOST --data-binary 'id: x
+factors: [{tool: nosuchtool, sink: y}]' "$U/api/v1/workflows/check")
+[ "$c" = 400 ] && body | grep -q nosuchtool || it_fail "check of a bad workflow: HTTP $c $(body)"
+c=$(code -XPOST --data-binary @"$IT_DIR/wf.yaml" "$U/api/v1/workflows/check"); [ "$c" = 200 ] || it_fail "check: $c $(body)"
+c=$(code -XPOST --data-binary @"$IT_DIR/wf.yaml" "$U/api/v1/workflows?filename=wf.yaml"); [ "$c" = 200 ] || it_fail "add: $c $(body)"
+c=$(code -XPOST "$U/api/v1/workflows/roomavg/compute?from=$T0&to=$((T0 + 1200))")
+[ "$c" = 202 ] || it_fail "compute: HTTP $c $(body)"
+req=$(body | $PY -c 'import json,sys; print(json.load(sys.stdin)["request"])')
+it_wait_eq done 60 sh -c "curl -s $U/api/v1/requests/$req | $PY -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])'" ||
+  it_fail "compute request did not finish: $(curl -s $U/api/v1/requests/$req)"
+c=$(code "$U/api/v1/workflows/nosuch/compute" -XPOST --data '' -G --data-urlencode "from=$T0")
+[ "$c" = 404 ] || it_fail "compute of an unknown workflow: HTTP $c $(body)"
+for room in a b; do
+  curl -s "$U/api/v1/streams/roomtemp/room=$room/data?format=ndjson" > "$IT_DIR/raw_$room.ndjson"
+  promtool query range --start=$((T0 + 60)) --end=$((T0 + 1200)) --step=60s "$U" \
+    "roommean{room=\"$room\"}" > "$IT_DIR/prom_$room.txt" 2>&1 || it_fail "promtool: $(cat "$IT_DIR/prom_$room.txt")"
+done
+$PY - "$IT_DIR" "$T0" <<'PY' || it_fail "promtool's values differ from the independent computation"
+import datetime, json, re, statistics, sys
+d, t0 = sys.argv[1], int(sys.argv[2])
+for room in "ab":
+    raw = []
+    for l in open(f"{d}/raw_{room}.ndjson"):
+        o = json.loads(l)
+        raw.append((datetime.datetime.fromisoformat(o["t"].replace("Z", "+00:00")).timestamp(), o["v"]))
+    assert len(raw) == 600, len(raw)
+    exp = {}
+    for up in range(t0 + 60, t0 + 1201, 60):
+        w = [v for t, v in raw if up - 60 < t <= up]
+        if w:
+            exp[up] = statistics.fmean(w)
+    got = {}
+    for line in open(f"{d}/prom_{room}.txt"):
+        m = re.match(r"^(\S+) @\[(\d+(?:\.\d+)?)\]$", line.strip())
+        if m:
+            got[int(float(m.group(2)))] = float(m.group(1))
+    assert set(got) == set(exp), (room, sorted(set(got) ^ set(exp))[:5], open(f"{d}/prom_{room}.txt").read()[:300])
+    for t in exp:
+        assert got[t] == exp[t] or abs(got[t] - exp[t]) < 1e-12, (room, t, got[t], exp[t])
+print("ok")
+PY
+it_log "workflow added and computed over HTTP; promtool query range equals the independent computation"
+
+# ---- Prometheus metadata and errors
+curl -s "$U/api/v1/labels" | grep -q '"room"' || it_fail "labels: $(curl -s $U/api/v1/labels)"
+[ "$(curl -s "$U/api/v1/label/room/values" | $PY -c 'import json,sys; print(json.load(sys.stdin)["data"])')" = "['a', 'b', 'k']" ] ||
+  it_fail "label values: $(curl -s $U/api/v1/label/room/values)"
+curl -s -G "$U/api/v1/series" --data-urlencode 'match[]=roommean' | $PY -c '
+import json,sys; d=json.load(sys.stdin)["data"]; assert sorted(s["room"] for s in d)==["a","b"] and all(s["__name__"]=="roommean" for s in d), d' ||
+  it_fail "series"
+c=$(code -G "$U/api/v1/query" --data-urlencode 'query=rate(roommean[5m])')
+[ "$c" = 400 ] && body | grep -q bad_data || it_fail "unsupported query: HTTP $c $(body)"
+c=$(code -XPOST "$U/api/v1/query" --data-urlencode 'query=1+1'); [ "$c" = 200 ] && body | grep -q '"2"' || it_fail "1+1: $(body)"
+promtool query instant --time=$((T0 + 600)) "$U" 'roommean{room="a"}' | grep -q 'roommean{room="a"} =>' || it_fail "promtool instant"
+it_log "Prometheus metadata, instant queries and refusals"
+
+# ---- accounts: a second hs-api on the same stack with an accounts file
+ADMIN=s3cret-admin; READER=s3cret-reader; DEVICE=s3cret-device
+{ echo "# name:role:sha256"
+  echo "alice:admin:$(printf %s "$ADMIN" | sha256sum | cut -d' ' -f1)"
+  echo "grafana:reader:$(printf %s "$READER" | sha256sum | cut -d' ' -f1)"
+  echo "sensor:device:$(printf %s "$DEVICE" | sha256sum | cut -d' ' -f1)"; } > "$IT_DIR/accounts"
+AP=$(it_free_port)
+HS_CONFIG="$IT_DIR/hs.conf" "$HS_BIN/hs-api" --set service_id=api2 --set http_port=$AP \
+  --set accounts_file="$IT_DIR/accounts" > "$IT_DIR/logs/api2.log" 2>&1 &
+IT_EXTRA_PIDS="$!"
+A2=http://127.0.0.1:$AP
+it_wait_eq 200 20 curl -s -o /dev/null -w '%{http_code}' "$A2/health" || it_fail "second hs-api did not start: $(cat "$IT_DIR/logs/api2.log")"
+[ "$(code "$A2/api/v1/streams")" = 401 ] || it_fail "no account: $(body)"
+[ "$(code -H "Authorization: Bearer wrong" "$A2/api/v1/streams")" = 401 ] || it_fail "wrong token"
+[ "$(code -H "Authorization: Bearer $READER" "$A2/api/v1/streams")" = 200 ] || it_fail "reader read"
+[ "$(code -u "grafana:$READER" "$A2/api/v1/query?query=roommean")" = 200 ] || it_fail "reader basic auth"
+[ "$(code -u "alice:$READER" "$A2/api/v1/streams")" = 401 ] || it_fail "basic auth with another's secret"
+[ "$(code -H "Authorization: Bearer $READER" -XPOST --data-binary @"$IT_DIR/dup.txt" "$A2/api/v2/write")" = 403 ] || it_fail "reader write"
+[ "$(code -H "Authorization: Token $DEVICE" -XPOST --data-binary @"$IT_DIR/dup.txt" "$A2/api/v2/write")" = 204 ] || it_fail "device write: $(body)"
+[ "$(code -H "Authorization: Token $DEVICE" "$A2/api/v1/streams")" = 403 ] || it_fail "device read"
+[ "$(code -H "Authorization: Bearer $READER" -XDELETE "$A2/api/v1/workflows/roomavg")" = 403 ] || it_fail "reader delete"
+[ "$(code -H "Authorization: Bearer $ADMIN" -XDELETE "$A2/api/v1/workflows/roomavg")" = 200 ] || it_fail "admin delete: $(body)"
+[ "$(code "$A2/api/v1/workflows/roomavg" -H "Authorization: Bearer $ADMIN")" = 404 ] || it_fail "workflow still there"
+# Without accounts, a non-loopback address is refused at start.
+rc=0; HS_CONFIG="$IT_DIR/hs.conf" timeout 10 "$HS_BIN/hs-api" --set service_id=api3 --set http_port=$(it_free_port) \
+  --set http_bind=0.0.0.0 > "$IT_DIR/api3.log" 2>&1 || rc=$?
+[ "$rc" != 0 ] && grep -q accounts_file "$IT_DIR/api3.log" || it_fail "hs-api on 0.0.0.0 without accounts started (rc $rc)"
+it_log "accounts: 401 without or with a wrong secret, 403 per role, admin may all; no open non-loopback port"
+echo "PASS it_api"
