@@ -295,24 +295,25 @@ int hs_wclient_send(hs_wclient *wc, hs_proto_op op, const uint8_t *fields, size_
         struct timespec ts = hs_time_deadline_after(until - now);
         pthread_cond_timedwait(&wc->cv, &wc->mu, &ts);
     }
-    uint64_t seq = ++wc->next_seq;
-    pthread_mutex_unlock(&wc->mu);
-
+    /*
+     * The seq is taken and the request appended in one critical section: the
+     * pending requests stay in seq order (hs__wc_find searches them), also
+     * when several threads send at once.
+     */
+    uint64_t seq = wc->next_seq + 1;
     int rc = hs_proto_wreq_begin(&b, wc->incarnation, seq, op, nfields);
     if (rc == HS_OK)
         rc = hs_mp_put_raw(&b, fields, fields_len);
+    if (rc == HS_OK && hs_grow(&wc->p, &wc->capp, wc->np + 1, sizeof *wc->p, 64) != HS_OK)
+        rc = HS_ERR_NOMEM;
     if (rc != HS_OK) {
+        pthread_mutex_unlock(&wc->mu);
         hs_buf_free(&b);
         return rc;
     }
+    wc->next_seq = seq;
     size_t len = b.len;
     uint8_t *msg = hs_buf_take(&b, NULL);
-    pthread_mutex_lock(&wc->mu);
-    if (hs_grow(&wc->p, &wc->capp, wc->np + 1, sizeof *wc->p, 64) != HS_OK) {
-        pthread_mutex_unlock(&wc->mu);
-        hs_free(msg);
-        return HS_ERR_NOMEM;
-    }
     hs__wpending *p = &wc->p[wc->np++];
     p->seq = seq;
     p->msg = msg;

@@ -15,12 +15,15 @@
 #include "hs_alloc.h"
 #include "hs_error.h"
 #include "hs_mqtt.h"
+#include "hs_proto.h"
+#include "hs_wclient.h"
 #include "hs_test_broker.h"
 
 #include <CUnit/CUnit.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -997,6 +1000,112 @@ static void test_tls(void)
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+/* ---- the write client with several sending threads */
+
+#define WC_THREADS 4
+#define WC_EACH    250
+
+typedef struct wc_writer {
+    hs_mqtt *m;
+    atomic_int stop;
+} wc_writer;
+
+/* A stand-in writer: acknowledges every request on hs/w/wc-test at once. */
+static void *wc_writer_run(void *arg)
+{
+    wc_writer *w = arg;
+    while (!atomic_load(&w->stop)) {
+        hs_mqtt_msg *msg = NULL;
+        if (hs_mqtt_recv(w->m, &msg, 100) != HS_OK)
+            continue;
+        hs_proto_envelope env;
+        if (hs_proto_wreq_envelope(msg->payload, msg->len, &env) == HS_OK) {
+            hs_buf items, ack;
+            hs_buf_init(&items, 0);
+            hs_buf_init(&ack, 0);
+            hs_proto_ack_item it = {.seq = env.seq, .status = HS_ACK_OK, .inserted = 1};
+            if (hs_proto_ack_item_encode(&items, &it) == HS_OK &&
+                hs_proto_ack_encode(&ack, env.inc, items.data, items.len, 1) == HS_OK)
+                (void)hs_mqtt_publish(w->m, "hs/ack/wc-test", ack.data, ack.len, 1, false, WAIT_MS);
+            hs_buf_free(&items);
+            hs_buf_free(&ack);
+        }
+        hs_mqtt_msg_free(msg);
+    }
+    return NULL;
+}
+
+static atomic_int g_wc_acks;
+
+static void wc_on_ack(void *ud, const hs_wack *ack)
+{
+    (void)ud;
+    if (ack->status == 0)
+        atomic_fetch_add(&g_wc_acks, 1);
+}
+
+static void *wc_sender(void *arg)
+{
+    hs_wclient *wc = arg;
+    hs_buf f;
+    hs_buf_init(&f, 0);
+    /* [[1, "xx...x"]] with a 60000-byte string: encoding takes a while, threads overlap. */
+    static uint8_t batch[60006] = {0x91, 0x92, 0x01, 0xda, 60000 >> 8, 60000 & 0xff};
+    memset(batch + 6, 'x', 60000);
+    for (int i = 0; i < WC_EACH; i++) {
+        hs_buf_reset(&f);
+        hs_proto_append a = {"wc/x=1", batch, sizeof batch};
+        uint32_t nf = 0;
+        if (hs_proto_append_encode_fields(&f, &a, &nf) != HS_OK ||
+            hs_wclient_send(wc, HS_OP_APPEND, f.data, f.len, nf, WAIT_MS, NULL) != HS_OK)
+            break;
+    }
+    hs_buf_free(&f);
+    return NULL;
+}
+
+/*
+ * Requests sent by several threads at once are each acknowledged to the
+ * caller (on_ack): the client keeps its pending requests in seq order
+ * whatever order the threads reach it in.
+ */
+static void test_wclient_concurrent_senders(void)
+{
+    hs_test_broker b;
+    CU_ASSERT_EQUAL_FATAL(hs_test_broker_start(&b, NULL), 0);
+    wc_writer w = {.m = client_new(b.url, "wc-writer", NULL)};
+    REQUIRE(w.m);
+    CU_ASSERT_EQUAL_FATAL(hs_mqtt_connect(w.m), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs_mqtt_subscribe(w.m, "hs/w/wc-test", 1), HS_OK);
+    pthread_t wt;
+    CU_ASSERT_EQUAL_FATAL(pthread_create(&wt, NULL, wc_writer_run, &w), 0);
+    hs_wclient_opts o;
+    hs_wclient_opts_init(&o);
+    o.url = b.url;
+    o.prefix = "hs";
+    o.sender_id = "wc-test";
+    o.writer_id = "writer";
+    o.connect_timeout_ms = WAIT_MS;
+    o.on_ack = wc_on_ack;
+    atomic_store(&g_wc_acks, 0);
+    hs_wclient *wc = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_wclient_create(&wc, &o), HS_OK);
+    pthread_t senders[WC_THREADS];
+    for (int i = 0; i < WC_THREADS; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&senders[i], NULL, wc_sender, wc), 0);
+    for (int i = 0; i < WC_THREADS; i++)
+        pthread_join(senders[i], NULL);
+    for (int i = 0; i < WAIT_MS / 10 && atomic_load(&g_wc_acks) < WC_THREADS * WC_EACH; i++)
+        sleep_ms(10);
+    CU_ASSERT_EQUAL(atomic_load(&g_wc_acks), WC_THREADS * WC_EACH);
+    CU_ASSERT_EQUAL(hs_wclient_acked_through(wc), (uint64_t)WC_THREADS * WC_EACH);
+    hs_wclient_destroy(wc);
+    atomic_store(&w.stop, 1);
+    pthread_join(wt, NULL);
+    hs_mqtt_destroy(w.m);
+    hs_test_broker_stop(&b);
+}
+
 HS_TEST_INIT(mqtt)
 {
     HS_TEST_SUITE_BEGIN("mqtt");
@@ -1018,5 +1127,6 @@ HS_TEST_INIT(mqtt)
     HS_TEST(test_publish_window);
     HS_TEST(test_bad_credentials_fail_fast);
     HS_TEST(test_tls);
+    HS_TEST(test_wclient_concurrent_senders);
     return 0;
 }
