@@ -37,10 +37,11 @@ struct hs_pm_regex {
 typedef struct pm_parser {
     const char *s; /* the query (borrowed), len bytes */
     size_t len;
-    size_t p;       /* offset of the next byte */
-    hs_pm_query *q; /* the result being built (borrowed) */
-    size_t cap;     /* room in q->m */
-    hs_buf str;     /* owned: the last string literal read, unescaped */
+    size_t p;           /* offset of the next byte */
+    hs_pm_query *q;     /* the result being built (borrowed) */
+    size_t cap;         /* room in q->m */
+    uint32_t re_copies; /* repetition copies of all regexes so far (pm_regex_check) */
+    hs_buf str;         /* owned: the last string literal read, unescaped */
 } pm_parser;
 
 /* The metric-name keywords of PromQL that cannot be metric names (see pm_word_kind). */
@@ -418,16 +419,17 @@ static bool pm_interval(const char *re, size_t len, size_t i, size_t *end, uint3
  * repetitions multiply. Checked: back-references, letter escapes glibc does
  * not know (RE2's \d would silently mean 'd'), an unmatched ')', groups
  * nested more than PM_RE_MAX_DEPTH deep, nested repetition counts
- * multiplying to more than PM_RE_MAX_REPEAT, and all of them together
- * adding up to more than PM_RE_MAX_SIZE.
+ * multiplying to more than PM_RE_MAX_REPEAT, and all of them, over every
+ * regex of the query (*copies counts them), adding up to more than
+ * PM_RE_MAX_SIZE.
  */
-static int pm_regex_check(size_t at, const char *re, size_t len)
+static int pm_regex_check(size_t at, const char *re, size_t len, uint32_t *copies)
 {
     static const char pm_glibc_escapes[] = "wWsSbB";
     uint32_t inner[PM_RE_MAX_DEPTH + 1]; /* largest repetition factor inside each open group */
     int depth = 0;
     uint32_t last = 1; /* the factor of the atom a repetition would repeat */
-    uint32_t total = 0;
+    uint32_t total = *copies;
     inner[0] = 1;
     for (size_t i = 0; i < len; i++) {
         char c = re[i];
@@ -479,7 +481,9 @@ static int pm_regex_check(size_t at, const char *re, size_t len)
                                PM_RE_MAX_REPEAT);
             total += (uint32_t)f;
             if (total > PM_RE_MAX_SIZE)
-                return pm_fail(at, "regex: its repetitions add up to more than %d copies",
+                return pm_fail(at,
+                               "regex: the repetitions of the query's regexes add up to more "
+                               "than %d copies",
                                PM_RE_MAX_SIZE);
             last = (uint32_t)f;
             if (last > inner[depth])
@@ -488,14 +492,15 @@ static int pm_regex_check(size_t at, const char *re, size_t len)
     }
     if (depth > 0)
         return pm_fail(at, "regex: unclosed '('");
+    *copies = total;
     return HS_OK;
 }
 
 /* Compiles the regex text for a matcher (the text read at offset at). */
-static int pm_regex_compile(size_t at, const char *label, const char *text,
+static int pm_regex_compile(pm_parser *ps, size_t at, const char *label, const char *text,
                             struct hs_pm_regex **out)
 {
-    int rc = pm_regex_check(at, text, strlen(text));
+    int rc = pm_regex_check(at, text, strlen(text), &ps->re_copies);
     if (rc != HS_OK)
         return rc;
     struct hs_pm_regex *re = hs_malloc(sizeof *re);
@@ -571,7 +576,7 @@ static int pm_add(pm_parser *ps, size_t at, const char *name, size_t name_len, c
     if (m->name == NULL || m->value == NULL)
         return hs_err_set(HS_ERR_NOMEM, "query: out of memory");
     if (op == HS_PM_RE || op == HS_PM_NRE)
-        return pm_regex_compile(at, m->name, m->value, &m->re);
+        return pm_regex_compile(ps, at, m->name, m->value, &m->re);
     return HS_OK;
 }
 

@@ -230,6 +230,15 @@ static void test_regex_anchoring(void)
     CU_ASSERT(fails_with("t{l=~\"(a)\\\\1\"}", "back-references", NULL));
     CU_ASSERT(fails_with("t{l=~\"a{1001}\"}", "multiply to more than 1000", NULL));
     CU_ASSERT(fails_with("t{l=~\"(a{100}){11}\"}", "multiply to more than 1000", NULL));
+    /* The copies of all regexes of a query count together: ten times 1000 pass, eleven not. */
+    char many[512] = "t{";
+    for (int i = 0; i < 11; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "l%d=~\"a{1000}|\",", i);
+    strcat(many, "}");
+    CU_ASSERT(fails_with(many, "add up to more than 10000 copies", NULL));
+    many[strlen(many) - strlen("l10=~\"a{1000}|\",}")] = '\0';
+    strcat(many, "}");
+    CU_ASSERT(selects(many, "t"));
     /* (a{10}){100} is 1000 copies, the most allowed: exactly 1000 a's match. */
     char a[1002];
     memset(a, 'a', sizeof a);
