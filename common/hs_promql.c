@@ -18,7 +18,7 @@
 /* Regex limits (see pm_regex_check). */
 #define PM_RE_MAX_DEPTH  100
 #define PM_RE_MAX_REPEAT 1000
-#define PM_RE_MAX_SIZE   10000
+#define PM_RE_MAX_SIZE   100000
 /* Longest number literal, in bytes. */
 #define PM_NUM_MAX 100
 /* Room for a piece of input shown in a detail (pm_show): 40 bytes, escaped, and "...". */
@@ -37,11 +37,11 @@ struct hs_pm_regex {
 typedef struct pm_parser {
     const char *s; /* the query (borrowed), len bytes */
     size_t len;
-    size_t p;           /* offset of the next byte */
-    hs_pm_query *q;     /* the result being built (borrowed) */
-    size_t cap;         /* room in q->m */
-    uint32_t re_copies; /* repetition copies of all regexes so far (pm_regex_check) */
-    hs_buf str;         /* owned: the last string literal read, unescaped */
+    size_t p;         /* offset of the next byte */
+    hs_pm_query *q;   /* the result being built (borrowed) */
+    size_t cap;       /* room in q->m */
+    uint64_t re_size; /* expanded size of the regexes so far (pm_regex_check) */
+    hs_buf str;       /* owned: the last string literal read, unescaped */
 } pm_parser;
 
 /* The metric-name keywords of PromQL that cannot be metric names (see pm_word_kind). */
@@ -412,28 +412,37 @@ static bool pm_interval(const char *re, size_t len, size_t i, size_t *end, uint3
     return true;
 }
 
+/* An open group of a regex being checked (pm_regex_check). */
+typedef struct pm_re_group {
+    uint64_t size;   /* expanded size of what the group holds so far */
+    uint32_t factor; /* largest product of nested repetition counts inside it */
+} pm_re_group;
+
 /*
  * Refuses what RE2 (Prometheus's regex engine) refuses and what would make
- * regcomp build a huge automaton: glibc copies the repeated part for '+'
- * (counted 2) and for each bound {m,n} (the larger count), so nested
- * repetitions multiply. Checked: back-references, letter escapes glibc does
- * not know (RE2's \d would silently mean 'd'), an unmatched ')', groups
- * nested more than PM_RE_MAX_DEPTH deep, nested repetition counts
- * multiplying to more than PM_RE_MAX_REPEAT, and all of them, over every
- * regex of the query (*copies counts them), adding up to more than
- * PM_RE_MAX_SIZE.
+ * regcomp build a huge automaton. glibc copies the repeated part for '+'
+ * (counted 2) and for each bound {m,n} (the larger count), so the size of
+ * a regex is estimated as its elements with every repeated part counted
+ * once per copy. Checked: back-references, letter escapes glibc does not
+ * know (RE2's \d would silently mean 'd'), an unmatched ')', groups nested
+ * more than PM_RE_MAX_DEPTH deep, nested repetition counts multiplying to
+ * more than PM_RE_MAX_REPEAT (RE2's rule), and the size of all regexes of
+ * the query together (*size, added to) above PM_RE_MAX_SIZE.
  */
-static int pm_regex_check(size_t at, const char *re, size_t len, uint32_t *copies)
+static int pm_regex_check(size_t at, const char *re, size_t len, uint64_t *size)
 {
     static const char pm_glibc_escapes[] = "wWsSbB";
-    uint32_t inner[PM_RE_MAX_DEPTH + 1]; /* largest repetition factor inside each open group */
+    pm_re_group g[PM_RE_MAX_DEPTH + 1];
     int depth = 0;
-    uint32_t last = 1; /* the factor of the atom a repetition would repeat */
-    uint32_t total = *copies;
-    inner[0] = 1;
+    uint64_t last_size = 0;   /* expanded size of what a repetition here would repeat */
+    uint32_t last_factor = 1; /* the repetition counts multiplied inside it */
+    uint64_t total = *size;
+    g[0].size = 0;
+    g[0].factor = 1;
     for (size_t i = 0; i < len; i++) {
         char c = re[i];
         uint32_t rep = 0;
+        bool atom = false;
         if (c == '\\' && i + 1 < len) {
             char e = re[++i];
             if (pm_is_digit(e))
@@ -443,56 +452,71 @@ static int pm_regex_check(size_t at, const char *re, size_t len, uint32_t *copie
                                "regex: '\\%c' is not POSIX extended syntax (write [0-9] for "
                                "RE2's \\d, [[:space:]] for \\s, a literal character for \\n)",
                                e);
-            last = 1;
+            atom = true;
         } else if (c == '[') {
             i = pm_bracket_end(re, len, i) - 1;
-            last = 1;
+            atom = true;
         } else if (c == '(') {
             if (depth == PM_RE_MAX_DEPTH)
                 return pm_fail(at, "regex: groups nest more than %d deep", PM_RE_MAX_DEPTH);
-            inner[++depth] = 1;
-            last = 1;
+            depth++;
+            g[depth].size = 0;
+            g[depth].factor = 1;
+            last_size = 0;
+            last_factor = 1;
         } else if (c == ')') {
             if (depth == 0)
                 return pm_fail(at, "regex: unmatched ')'");
-            last = inner[depth--];
-            if (last > inner[depth])
-                inner[depth] = last;
+            last_size = g[depth].size + 1;
+            last_factor = g[depth].factor;
+            depth--;
+            g[depth].size += last_size;
+            if (last_factor > g[depth].factor)
+                g[depth].factor = last_factor;
+            total++;
+        } else if (c == '|') {
+            g[depth].size++;
+            total++;
+            last_size = 0;
+            last_factor = 1;
         } else if (c == '+') {
             rep = 2;
-        } else if (c == '{') {
-            size_t end;
-            uint32_t bound;
-            if (pm_interval(re, len, i, &end, &bound)) {
-                rep = bound > 0 ? bound : 1;
-                i = end;
-            } else {
-                last = 1;
-            }
+        } else if (c == '{' && pm_interval(re, len, i, &i, &rep)) {
+            if (rep == 0)
+                rep = 1;
         } else if (c != '*' && c != '?') {
-            last = 1;
+            atom = true; /* also '.', anchors and a '{' that is no bound */
         }
-        if (rep > 0) {
-            uint64_t f = (uint64_t)last * rep;
+        if (atom) {
+            g[depth].size++;
+            total++;
+            last_size = 1;
+            last_factor = 1;
+        }
+        if (rep > 1) {
+            uint64_t f = (uint64_t)last_factor * rep;
             if (f > PM_RE_MAX_REPEAT)
                 return pm_fail(at,
-                               "regex: repetition counts multiply to more than %d ('+' counts 2, "
-                               "{m,n} the larger count)",
+                               "regex: nested repetition counts multiply to more than %d ('+' "
+                               "counts 2, {m,n} the larger count)",
                                PM_RE_MAX_REPEAT);
-            total += (uint32_t)f;
-            if (total > PM_RE_MAX_SIZE)
-                return pm_fail(at,
-                               "regex: the repetitions of the query's regexes add up to more "
-                               "than %d copies",
-                               PM_RE_MAX_SIZE);
-            last = (uint32_t)f;
-            if (last > inner[depth])
-                inner[depth] = last;
+            uint64_t extra = last_size * (rep - 1);
+            g[depth].size += extra;
+            total += extra;
+            last_size *= rep;
+            last_factor = (uint32_t)f;
+            if (last_factor > g[depth].factor)
+                g[depth].factor = last_factor;
         }
+        if (total > PM_RE_MAX_SIZE)
+            return pm_fail(at,
+                           "regex: the query's regexes would expand to more than %d elements "
+                           "(a repeated part counts once per copy)",
+                           PM_RE_MAX_SIZE);
     }
     if (depth > 0)
         return pm_fail(at, "regex: unclosed '('");
-    *copies = total;
+    *size = total;
     return HS_OK;
 }
 
@@ -500,7 +524,7 @@ static int pm_regex_check(size_t at, const char *re, size_t len, uint32_t *copie
 static int pm_regex_compile(pm_parser *ps, size_t at, const char *label, const char *text,
                             struct hs_pm_regex **out)
 {
-    int rc = pm_regex_check(at, text, strlen(text), &ps->re_copies);
+    int rc = pm_regex_check(at, text, strlen(text), &ps->re_size);
     if (rc != HS_OK)
         return rc;
     struct hs_pm_regex *re = hs_malloc(sizeof *re);

@@ -26,8 +26,9 @@
  *     rather than \d; there are no (?i) flags nor lazy quantifiers.
  *     Back-references, letter escapes glibc does not know (\d), nesting
  *     deeper than 100 groups, repetition counts over 1000 (also multiplied
- *     through nesting) and more than 10000 repeated copies over all of a
- *     query's regexes are refused, so that regcomp stays small.
+ *     through nesting), and regexes that would expand to more than 100000
+ *     elements over a query (a repeated part counted once per copy) are
+ *     refused, so that regcomp stays small and fast.
  *   - number literals as PromQL reads them (1, -2.5, 1e3, .5, 0x1f, 010 is
  *     octal 8, 1_000, Inf and NaN in any case) and + - * / between them, with
  *     the usual precedence and unary signs, so 1+1 is the scalar 2.

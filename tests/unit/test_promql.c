@@ -205,6 +205,9 @@ static void test_name_label(void)
 
 static void test_regex_anchoring(void)
 {
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghij"
+                                  "klmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz";
+    hs_pm_query q;
     CU_ASSERT(selects("t{l=~\"a\"}", "t/l=a"));
     CU_ASSERT_FALSE(selects("t{l=~\"a\"}", "t/l=ab"));
     CU_ASSERT_FALSE(selects("t{l=~\"a\"}", "t/l=ba"));
@@ -230,20 +233,28 @@ static void test_regex_anchoring(void)
     CU_ASSERT(fails_with("t{l=~\"(a)\\\\1\"}", "back-references", NULL));
     CU_ASSERT(fails_with("t{l=~\"a{1001}\"}", "multiply to more than 1000", NULL));
     CU_ASSERT(fails_with("t{l=~\"(a{100}){11}\"}", "multiply to more than 1000", NULL));
-    /* The copies of all regexes of a query count together: ten times 1000 pass, eleven not. */
-    char many[512] = "t{";
-    for (int i = 0; i < 11; i++)
-        snprintf(many + strlen(many), sizeof many - strlen(many), "l%d=~\"a{1000}|\",", i);
-    strcat(many, "}");
-    CU_ASSERT(fails_with(many, "add up to more than 10000 copies", NULL));
-    many[strlen(many) - strlen("l10=~\"a{1000}|\",}")] = '\0';
-    strcat(many, "}");
-    CU_ASSERT(selects(many, "t"));
+    /*
+     * Size: a group of n letters is n + 1 elements, repeated 1000 times it adds
+     * (n + 1) * 999 more: 99 letters make 100 + 99900 = 100000 (the most), 100
+     * letters 101 + 100899 = 101000.
+     */
+    char big[256];
+    snprintf(big, sizeof big, "t{l=~\"(%.99s){1000}\"}", letters);
+    CU_ASSERT_EQUAL(parse(big, &q), HS_OK);
+    hs_pm_query_free(&q);
+    snprintf(big, sizeof big, "t{l=~\"(%.100s){1000}\"}", letters);
+    CU_ASSERT(fails_with(big, "would expand to more than 100000 elements", NULL));
+    /* The regexes of a query count together: 49 letters make 50000, twice is the most. */
+    snprintf(big, sizeof big, "t{a=~\"(%.49s){1000}\",b=~\"(%.49s){1000}\"}", letters, letters);
+    CU_ASSERT_EQUAL(parse(big, &q), HS_OK);
+    hs_pm_query_free(&q);
+    snprintf(big, sizeof big, "t{a=~\"(%.49s){1000}\",b=~\"(%.49s){1000}\",c=~\"x\"}", letters,
+             letters);
+    CU_ASSERT(fails_with(big, "would expand to more than 100000 elements", NULL));
     /* (a{10}){100} is 1000 copies, the most allowed: exactly 1000 a's match. */
     char a[1002];
     memset(a, 'a', sizeof a);
     a[1000] = '\0';
-    hs_pm_query q;
     CU_ASSERT_EQUAL_FATAL(parse("t{l=~\"(a{10}){100}\"}", &q), HS_OK);
     const char *k[] = {"l"}, *v[] = {a};
     CU_ASSERT(hs_pm_match(&q, "t", k, v, 1));
