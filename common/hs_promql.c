@@ -424,7 +424,10 @@ typedef struct pm_re_group {
  * (counted 2) and for each bound {m,n} (the larger count), so the size of
  * a regex is estimated as its elements with every repeated part counted
  * once per copy. Checked: back-references, letter escapes glibc does not
- * know (RE2's \d would silently mean 'd'), an unmatched ')', groups nested
+ * know (RE2's \d would silently mean 'd'), a repetition right after a
+ * repetition ("a+*", "1++++???": RE2 refuses them too, and glibc takes
+ * seconds on such stacks; RE2's lazy "a*?" would mean something else
+ * here), an unmatched ')', groups nested
  * more than PM_RE_MAX_DEPTH deep, nested repetition counts multiplying to
  * more than PM_RE_MAX_REPEAT (RE2's rule), and the size of all regexes of
  * the query together (*size, added to) above PM_RE_MAX_SIZE.
@@ -437,6 +440,7 @@ static int pm_regex_check(size_t at, const char *re, size_t len, uint64_t *size)
     uint64_t last_size = 0;   /* expanded size of what a repetition here would repeat */
     uint32_t last_factor = 1; /* the repetition counts multiplied inside it */
     uint64_t total = *size;
+    bool after_rep = false; /* the previous element was a repetition operator */
     g[0].size = 0;
     g[0].factor = 1;
     for (size_t i = 0; i < len; i++) {
@@ -484,9 +488,15 @@ static int pm_regex_check(size_t at, const char *re, size_t len, uint64_t *size)
         } else if (c == '{' && pm_interval(re, len, i, &i, &rep)) {
             if (rep == 0)
                 rep = 1;
-        } else if (c != '*' && c != '?') {
+        } else if (c == '*' || c == '?') {
+            rep = 1;
+        } else {
             atom = true; /* also '.', anchors and a '{' that is no bound */
         }
+        if (rep > 0 && after_rep)
+            return pm_fail(at, "regex: a repetition cannot follow a repetition ('a+*', 'a{2}+', "
+                               "RE2's lazy 'a*?'); use a group: '(a+)*'");
+        after_rep = rep > 0;
         if (atom) {
             g[depth].size++;
             total++;

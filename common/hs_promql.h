@@ -24,7 +24,8 @@
  *     but their syntax is POSIX extended (regcomp with REG_EXTENDED, as the C
  *     library reads it, bytewise in the C locale), not RE2: write [0-9]
  *     rather than \d; there are no (?i) flags nor lazy quantifiers.
- *     Back-references, letter escapes glibc does not know (\d), nesting
+ *     Back-references, letter escapes glibc does not know (\d), a
+ *     repetition right after another ("a+*", RE2's lazy "a*?"), nesting
  *     deeper than 100 groups, repetition counts over 1000 (also multiplied
  *     through nesting), and regexes that would expand to more than 100000
  *     elements over a query (a repeated part counted once per copy) are

@@ -231,6 +231,10 @@ static void test_regex_anchoring(void)
     CU_ASSERT(fails_with("t{l=~\"[0-9\"}", "invalid regex '[0-9' for label 'l'", "POSIX extended"));
     CU_ASSERT(fails_with("t{l=~\"\\\\d+\"}", "'\\d' is not POSIX extended syntax", "[0-9]"));
     CU_ASSERT(fails_with("t{l=~\"(a)\\\\1\"}", "back-references", NULL));
+    CU_ASSERT(fails_with("t{l=~\"a+*\"}", "a repetition cannot follow a repetition", NULL));
+    CU_ASSERT(fails_with("t{l=~\"k.*?\"}", "a repetition cannot follow a repetition", NULL));
+    CU_ASSERT(fails_with("t{l=~\"a{2}+\"}", "a repetition cannot follow a repetition", NULL));
+    CU_ASSERT(selects("t{l=~\"(a+)*\"}", "t/l=aaa"));
     CU_ASSERT(fails_with("t{l=~\"a{1001}\"}", "multiply to more than 1000", NULL));
     CU_ASSERT(fails_with("t{l=~\"(a{100}){11}\"}", "multiply to more than 1000", NULL));
     /*
