@@ -552,7 +552,7 @@ static void route(api_req *r)
         api_error(r, 500, "out of memory");
         return;
     }
-    if (api_write_route(r) || api_read_route(r) || api_ops_route(r))
+    if (api_write_route(r) || api_prom_route(r) || api_read_route(r) || api_ops_route(r))
         return;
     api_error(r, 404, "no such resource: %s %s (docs/HTTP.md lists them)", r->method, r->path);
 }
