@@ -22,7 +22,8 @@ else COMPDIR=${XDG_DATA_HOME:-$HOME/.local/share}/bash-completion/completions; f
 mkdir -p "$COMPDIR" && cp build/share/bash-completion/completions/hsctl "$COMPDIR/hsctl"
 DATA=${HS_DATA:-$ROOT/hs-data}
 PORT=${HS_DEMO_PORT:-1884}
-export HS_DATA="$DATA"
+HTTP_PORT=${HS_HTTP_PORT:-8180}
+export HS_DATA="$DATA" HS_HTTP_PORT="$HTTP_PORT"
 
 say "Starting the local stack in $DATA"
 hsctl down >/dev/null 2>&1 || true
@@ -100,6 +101,13 @@ LIVE_PID=
 say "Picture of the workflow"
 hsctl workflow show house_climate --svg "$DATA/house_climate.svg"
 
+say "The same results over HTTP (hs-api): REST, and Prometheus's API as Grafana uses it"
+API=http://127.0.0.1:$HTTP_PORT
+echo "curl '$API/api/v1/streams/house_temp/house=1/data?from=-10m&format=ndjson'"
+curl -s "$API/api/v1/streams/house_temp/house=1/data?from=-10m&format=ndjson" | tail -n 3
+echo "promtool query instant $API 'house_temp'"
+promtool query instant "$API" 'house_temp' 2>&1 | head -n 3 || true
+
 say "What to try next"
 # The stack stops when the demo ends unless HS_DEMO_KEEP is set: the list starts it again.
 if [ -n "${HS_DEMO_KEEP:-}" ]; then
@@ -125,3 +133,8 @@ $UP
   (a new bash completes hsctl: completion installed in $COMPDIR)
   (the picture: $DATA/house_climate.svg)
 TXT
+if [ -n "${HS_DEMO_KEEP:-}" ]; then
+  echo "dashboard: $API/  (REST API under $API/api/v1/, docs/HTTP.md)"
+else
+  echo "dashboard: $API/ once the stack runs again (hsctl up; REST API under $API/api/v1/, docs/HTTP.md)"
+fi

@@ -65,7 +65,7 @@ if has tsan; then
   stage "tsan: ThreadSanitizer on the MQTT wrapper and the services"
   build build-tsan -DHS_SANITIZE=thread -DHS_BUILD_BENCH=OFF
   (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-      ctest --output-on-failure -j "$JOBS" -R '^(unit\.(mqtt|base|log)|it\.(workflow|ops|writer_kill|workers))$')
+      ctest --output-on-failure -j "$JOBS" -R '^(unit\.(mqtt|base|log)|it\.(workflow|ops|writer_kill|workers|api))$')
 fi
 if has fuzz; then
   stage "fuzz: every target for ${HS_FUZZ_SECONDS:-30} s"

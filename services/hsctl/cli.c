@@ -20,9 +20,9 @@
         NULL, NULL, NULL, NULL, HSCTL_ARG_NONE, NULL                                               \
     }
 
-static const hsctl_cli_cmd c_up[] = {{NULL, "[--port N] [--broker URL]",
-                                      "start the local stack in the background", "--port --broker",
-                                      HSCTL_ARG_NONE, NULL},
+static const hsctl_cli_cmd c_up[] = {{NULL, "[--port N] [--broker URL] [--http-port N]",
+                                      "start the local stack in the background",
+                                      "--port --broker --http-port", HSCTL_ARG_NONE, NULL},
                                      END};
 static const hsctl_cli_cmd c_down[] = {
     {NULL, "", "stop exactly what 'up' started", "", HSCTL_ARG_NONE, NULL}, END};
@@ -149,7 +149,7 @@ static const hsctl_cli_cmd c_completion[] = {
     {"bash", "", "print the bash completion script", "", HSCTL_ARG_NONE, NULL}, END};
 
 static const hsctl_cli_verb g_verbs[] = {
-    {"up", "The local stack (broker, writer, ingest, scheduler, tools; embedded store)", c_up,
+    {"up", "The local stack (broker, writer, ingest, scheduler, tools, api; embedded store)", c_up,
      NULL},
     {"down", NULL, c_down, NULL},
     {"status", NULL, c_status, NULL},
