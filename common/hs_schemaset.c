@@ -4,6 +4,7 @@
 #include "hs_arena.h"
 #include "hs_error.h"
 #include "hs_mqtt.h"
+#include "hs_proto.h"
 #include "hs_streamid.h"
 
 #include <errno.h>
@@ -419,5 +420,49 @@ int hs_schemaset_load_file(hs_schemaset *set, const char *path, const char *orig
     }
     hs_yaml_destroy(root);
     hs_buf_free(&text);
+    return rc;
+}
+
+int hs_schemaset_apply_message(hs_schemaset *set, const char *id, const uint8_t *payload,
+                               size_t len, size_t *n, hs_buf *err)
+{
+    hs_buf_reset(err);
+    char origin[300];
+    snprintf(origin, sizeof origin, "workflow %s", id);
+    if (len == 0) {
+        size_t gone = hs_schemaset_remove(set, origin);
+        if (n != NULL)
+            *n = gone;
+        return HS_OK;
+    }
+    hs_proto_schemas_msg msg;
+    const char **patterns = NULL;
+    const hs_value **schemas = NULL;
+    int rc = hs_proto_schemas_decode(&msg, payload, len);
+    if (rc != HS_OK) {
+        (void)hs_buf_puts(err, hs_err_detail());
+    } else if (strcmp(msg.s.workflow, id) != 0) {
+        rc = HS_ERR_PARSE;
+        (void)hs_buf_printf(err, "the message is of workflow '%.200s'", msg.s.workflow);
+    } else {
+        patterns = hs_calloc(msg.s.n, sizeof *patterns);
+        schemas = hs_calloc(msg.s.n, sizeof *schemas);
+        rc = patterns != NULL && schemas != NULL ? HS_OK : HS_ERR_NOMEM;
+        for (size_t i = 0; rc == HS_OK && i < msg.s.n; i++) {
+            patterns[i] = msg.s.entries[i].stream;
+            schemas[i] = msg.s.entries[i].schema;
+        }
+        if (rc == HS_OK)
+            rc = hs_schemaset_replace(set, origin, patterns, schemas, msg.s.n, err);
+        else
+            (void)hs_buf_puts(err, "out of memory");
+        if (rc == HS_OK && n != NULL)
+            *n = msg.s.n;
+    }
+    if (rc != HS_OK && err->len == 0)
+        (void)hs_buf_puts(err, hs_strerror(rc));
+    hs_free(patterns);
+    hs_free(schemas);
+    hs_proto_schemas_msg_free(&msg);
     return rc;
 }

@@ -87,6 +87,17 @@ int hs_schemaset_load_file(hs_schemaset *set, const char *path, const char *orig
 int hs_schemaset_replace(hs_schemaset *set, const char *origin, const char *const *patterns,
                          const hs_value *const *schemas, size_t n, hs_buf *err);
 
+/*
+ * Applies one retained message of <prefix>/schemas/<workflow> (payload of
+ * len bytes, hs_proto_schemas; an empty payload clears): the entries of
+ * origin "workflow <id>" are replaced by the message's, all or nothing.
+ * *n (may be NULL) is the number of entries applied, or removed for an
+ * empty payload. On failure (a message of another workflow, an unreadable
+ * one, a bad schema) the set is as it was and err (reset first) says why.
+ */
+int hs_schemaset_apply_message(hs_schemaset *set, const char *id, const uint8_t *payload,
+                               size_t len, size_t *n, hs_buf *err);
+
 /* Removes every entry of origin; returns how many were removed. */
 size_t hs_schemaset_remove(hs_schemaset *set, const char *origin);
 

@@ -57,6 +57,9 @@ const hs_cfg_item api_cfg_table[] = {
      "directory of the dashboard's files (\"\": none; hsctl up sets it)"},
     {"dead_keep", HS_CFG_INT, "1000", offsetof(api_cfg, dead_keep), false,
      "dead letters kept for GET /api/v1/dead"},
+    {"schemas", HS_CFG_STR, "", offsetof(api_cfg, schemas), false,
+     "input schemas file checked against every reading written over HTTP, as ingest's "
+     "(docs/SCHEMAS.md; the workflows' schemas apply too)"},
     {NULL, HS_CFG_STR, NULL, 0, false, NULL},
 };
 
@@ -697,6 +700,7 @@ int api_create(api **out, hs_service *svc, const api_cfg *cfg)
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     pthread_mutex_init(&a->sub_mu, NULL);
+    pthread_mutex_init(&a->schemas_mu, NULL);
     hs_map_init(&a->status);
     hs_map_init(&a->subscribed);
     hs_map_init(&a->acks);
@@ -707,6 +711,16 @@ int api_create(api **out, hs_service *svc, const api_cfg *cfg)
     *out = a;
     if (rc == HS_OK && cfg->accounts_file[0] != '\0')
         rc = accounts_load(a, cfg->accounts_file);
+    if (rc == HS_OK)
+        rc = hs_schemaset_create(&a->schemas);
+    if (rc == HS_OK && cfg->schemas[0] != '\0') {
+        hs_buf err;
+        hs_buf_init(&err, 0);
+        rc = hs_schemaset_load_file(a->schemas, cfg->schemas, "config", &err);
+        if (rc != HS_OK)
+            rc = hs_err_set(HS_ERR_CONFIG, "input schemas: %s", hs_buf_cstr(&err));
+        hs_buf_free(&err);
+    }
     if (rc == HS_OK && a->naccounts == 0 && !is_loopback(cfg->http_bind))
         rc = hs_err_set(HS_ERR_CONFIG,
                         "http_bind %s is not loopback: set accounts_file (docs/HTTP.md §5)",
@@ -781,5 +795,7 @@ void api_destroy(api *a)
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
     pthread_mutex_destroy(&a->sub_mu);
+    hs_schemaset_destroy(a->schemas);
+    pthread_mutex_destroy(&a->schemas_mu);
     hs_free(a);
 }

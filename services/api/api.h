@@ -16,6 +16,7 @@
 
 #include "hs_buf.h"
 #include "hs_map.h"
+#include "hs_schemaset.h"
 #include "hs_service.h"
 #include "hs_store.h"
 #include "hs_wclient.h"
@@ -43,6 +44,7 @@ typedef struct api_cfg {
     int64_t prom_max_points;  /* most points of one series in one query_range */
     char *web_dir;            /* the dashboard's files ("" = none) */
     int64_t dead_keep;        /* dead letters kept for GET /api/v1/dead */
+    char *schemas;            /* input schemas file, as ingest's (docs/SCHEMAS.md; "" = none) */
 } api_cfg;
 
 extern const hs_cfg_item api_cfg_table[];
@@ -88,6 +90,10 @@ typedef struct api {
 
     api_account *accounts;
     size_t naccounts;
+
+    /* input schemas: the config file's and the workflows' (hs/schemas/+), under schemas_mu */
+    hs_schemaset *schemas;
+    pthread_mutex_t schemas_mu;
 
     /* store pool */
     pthread_mutex_t pool_mu;

@@ -42,6 +42,10 @@ int api_bus_start(api *a)
     }
     if (rc == HS_OK)
         rc = hs_mqtt_subscribe(a->mqtt, a->reply_topic, 1);
+    if (rc == HS_OK) {
+        snprintf(f, sizeof f, "%s/schemas/+", prefix(a));
+        rc = hs_mqtt_subscribe(a->mqtt, f, 1);
+    }
     return rc;
 }
 
@@ -174,6 +178,28 @@ static void on_dead(api *a, const hs_mqtt_msg *m)
     hs_free(old);
 }
 
+/* A workflow's input schemas (retained on <prefix>/schemas/<workflow>), as ingest applies them. */
+static void on_schemas(api *a, const hs_mqtt_msg *m, const char *id)
+{
+    hs_buf err;
+    hs_buf_init(&err, 0);
+    size_t n = 0;
+    pthread_mutex_lock(&a->schemas_mu);
+    int rc = hs_schemaset_apply_message(a->schemas, id, m->payload, m->len, &n, &err);
+    pthread_mutex_unlock(&a->schemas_mu);
+    if (rc == HS_OK && n > 0)
+        hs_info(hs_service_log(a->svc), "%zu input schemas of workflow %s %s", n, id,
+                m->len == 0 ? "removed" : "applied");
+    else if (rc != HS_OK) {
+        char reason[1200];
+        snprintf(reason, sizeof reason,
+                 "input schemas of workflow %s not applied (its previous ones stay): %s", id,
+                 hs_buf_cstr(&err));
+        hs_service_dead_letter(a->svc, reason, m->topic, m->payload, m->len);
+    }
+    hs_buf_free(&err);
+}
+
 static void on_reply(api *a, const hs_mqtt_msg *m)
 {
     uint64_t corr = 0;
@@ -206,6 +232,10 @@ void api_bus_on_message(api *a, hs_mqtt_msg *m)
     }
     if (strncmp(rest, "dead/", 5) == 0) {
         on_dead(a, m);
+        return;
+    }
+    if (strncmp(rest, "schemas/", 8) == 0 && rest[8] != '\0' && strchr(rest + 8, '/') == NULL) {
+        on_schemas(a, m, rest + 8);
         return;
     }
     hs_buf ev;

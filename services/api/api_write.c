@@ -246,6 +246,36 @@ static void influx_error(api_req *r, unsigned status, const char *code, const ch
     hs_buf_free(&b);
 }
 
+/*
+ * Checks every reading of w against the input schemas (ingest's rule,
+ * docs/SCHEMAS.md); false with the reason of the first that fails.
+ */
+static bool wb_schemas_ok(api *a, wbatch *w, char *reason, size_t cap)
+{
+    bool ok = true;
+    hs_buf why;
+    hs_buf_init(&why, 0);
+    pthread_mutex_lock(&a->schemas_mu);
+    for (size_t i = 0; ok && i < w->n; i++) {
+        if (!hs_schemaset_applies(a->schemas, w->order[i]))
+            continue;
+        hs_batch *b = hs_map_get(&w->streams, w->order[i]);
+        for (size_t k = 0; ok && k < b->n; k++) {
+            if (hs_schemaset_check(a->schemas, w->order[i], hs_batch_value(b, k), b->items[k].len,
+                                   &why) == HS_OK)
+                continue;
+            ok = false;
+            char iso[HS_TIME_ISO_MAX];
+            hs_time_format_iso(b->items[k].t_us, iso);
+            snprintf(reason, cap, "stream %s at %s: %s", w->order[i], iso, hs_buf_cstr(&why));
+            hs_service_counters_get(a->svc)->schema_rejected++;
+        }
+    }
+    pthread_mutex_unlock(&a->schemas_mu);
+    hs_buf_free(&why);
+    return ok;
+}
+
 /* Commits w and answers: 204 (influx) or 200 with the counts; 409, 400, 503. */
 static void commit_answer(api_req *r, wbatch *w, bool influx)
 {
@@ -256,9 +286,15 @@ static void commit_answer(api_req *r, wbatch *w, bool influx)
             api_error(r, 400, "the body holds no reading");
         return;
     }
+    char msg[1200];
+    if (!wb_schemas_ok(r->a, w, msg, sizeof msg)) {
+        char reason[1300];
+        snprintf(reason, sizeof reason, "%s; nothing of this request was stored", msg);
+        refuse(r, influx, reason);
+        return;
+    }
     wresult res;
     (void)wb_commit(r->a, w, &res);
-    char msg[700];
     if (res.refused) {
         if (influx)
             influx_error(r, 500, "internal error", res.error);

@@ -85,50 +85,20 @@ size_t ingest_schema_filter(hs_schemaset *set, hs_service *svc, const char *sid,
 void ingest_schema_on_message(hs_schemaset *set, hs_service *svc, const char *id,
                               const hs_mqtt_msg *m)
 {
-    hs_log *log = hs_service_log(svc);
-    char origin[300];
-    snprintf(origin, sizeof origin, "workflow %s", id);
-    if (m->len == 0) {
-        size_t gone = hs_schemaset_remove(set, origin);
-        if (gone > 0)
-            hs_info(log, "%zu input schemas of workflow %s removed", gone, id);
-        return;
-    }
-    hs_proto_schemas_msg msg;
     hs_buf err;
     hs_buf_init(&err, 0);
-    const char **patterns = NULL;
-    const hs_value **schemas = NULL;
-    int rc = hs_proto_schemas_decode(&msg, m->payload, m->len);
-    if (rc != HS_OK) {
-        (void)hs_buf_puts(&err, hs_err_detail());
-    } else if (strcmp(msg.s.workflow, id) != 0) {
-        rc = HS_ERR_PARSE;
-        (void)hs_buf_printf(&err, "the message is of workflow '%.200s'", msg.s.workflow);
-    } else {
-        patterns = hs_calloc(msg.s.n, sizeof *patterns);
-        schemas = hs_calloc(msg.s.n, sizeof *schemas);
-        rc = patterns != NULL && schemas != NULL ? HS_OK : HS_ERR_NOMEM;
-        for (size_t i = 0; rc == HS_OK && i < msg.s.n; i++) {
-            patterns[i] = msg.s.entries[i].stream;
-            schemas[i] = msg.s.entries[i].schema;
-        }
-        if (rc == HS_OK)
-            rc = hs_schemaset_replace(set, origin, patterns, schemas, msg.s.n, &err);
-        else
-            (void)hs_buf_puts(&err, "out of memory");
-    }
-    if (rc == HS_OK) {
-        hs_info(log, "%zu input schemas of workflow %s applied", msg.s.n, id);
-    } else {
+    size_t n = 0;
+    int rc = hs_schemaset_apply_message(set, id, m->payload, m->len, &n, &err);
+    if (rc == HS_OK && m->len == 0 && n > 0) {
+        hs_info(hs_service_log(svc), "%zu input schemas of workflow %s removed", n, id);
+    } else if (rc == HS_OK && m->len > 0) {
+        hs_info(hs_service_log(svc), "%zu input schemas of workflow %s applied", n, id);
+    } else if (rc != HS_OK) {
         char reason[1200];
         snprintf(reason, sizeof reason,
                  "input schemas of workflow %s not applied (its previous ones stay): %s", id,
-                 err.len > 0 ? hs_buf_cstr(&err) : hs_strerror(rc));
+                 hs_buf_cstr(&err));
         hs_service_dead_letter(svc, reason, m->topic, m->payload, m->len);
     }
-    hs_free(patterns);
-    hs_free(schemas);
-    hs_proto_schemas_msg_free(&msg);
     hs_buf_free(&err);
 }

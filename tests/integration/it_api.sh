@@ -229,6 +229,18 @@ c=$(code -XPOST "$U/api/v1/query" --data-urlencode 'query=1+1'); [ "$c" = 200 ] 
 promtool query instant --time=$((T0 + 600)) "$U" 'roommean{room="a"}' | grep -q 'roommean{room="a"} =>' || it_fail "promtool instant"
 it_log "Prometheus metadata, instant queries and refusals"
 
+# ---- input schemas: a workflow's schemas apply to HTTP writes as to MQTT input
+printf 'id: press\nfactors:\n  - tool: apply\n    params: {func: neg}\n    sources: [pressure]\n    sink: neg_pressure\nschemas:\n  - stream: pressure/#\n    schema: {type: number, minimum: 900, maximum: 1100}\n' > "$IT_DIR/press.yaml"
+c=$(code -XPOST --data-binary @"$IT_DIR/press.yaml" "$U/api/v1/workflows"); [ "$c" = 200 ] || it_fail "add press: $c $(body)"
+it_wait_eq 1 20 sh -c "grep -c 'input schemas of workflow press applied' '$IT_DIR/logs/api.log'" || it_fail "hs-api did not apply the workflow's schemas"
+printf 'pressure,site=x value=1000 %s\npressure,site=x value=5000 %s\n' $((T0 + 60)) $((T0 + 120)) > "$IT_DIR/press.lp"
+c=$(code -XPOST --data-binary @"$IT_DIR/press.lp" "$U/api/v2/write?precision=s")
+[ "$c" = 400 ] && body | grep -q "maximum" || it_fail "a reading failing the schema: HTTP $c $(body)"
+[ "$(code "$U/api/v1/streams/pressure/site=x")" = 404 ] || it_fail "a body with a reading failing the schema stored something"
+printf 'pressure,site=x value=1000 %s\n' $((T0 + 60)) > "$IT_DIR/press.lp"
+c=$(code -XPOST --data-binary @"$IT_DIR/press.lp" "$U/api/v2/write?precision=s"); [ "$c" = 204 ] || it_fail "a good reading: $c $(body)"
+it_log "input schemas: a body with a reading out of the workflow's schema is refused whole (400), a good one stored"
+
 # ---- accounts: a second hs-api on the same stack with an accounts file
 ADMIN=s3cret-admin; READER=s3cret-reader; DEVICE=s3cret-device
 { echo "# name:role:sha256"
