@@ -191,6 +191,10 @@ ssize_t api_bus_sub_take(api *a, api_sub *s, char *buf, size_t max, int timeout_
 void api_bus_unsub(api *a, api_sub *s);
 void api_bus_free(api *a);
 
+/* The tools this hs-api knows (built in, and the plugins of plugin_dir); NULL without memory. */
+struct hs_tool_registry;
+struct hs_tool_registry *api_tools(api *a);
+
 /* ---- handlers: true when the path was theirs (answered) ---- */
 bool api_read_route(api_req *r);
 bool api_write_route(api_req *r);

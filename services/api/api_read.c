@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Most stream definitions in one page of GET /api/v1/streams. */
 #define STREAMS_PAGE_MAX 100000
@@ -518,16 +519,66 @@ static void tools_init(void)
     }
 }
 
-/* The tools this hs-api knows (built in, and the plugins of plugin_dir); NULL without memory. */
-static hs_tool_registry *tools(api *a)
+hs_tool_registry *api_tools(api *a)
 {
     g_plugin_dir = a->cfg->common.plugin_dir;
     pthread_once(&g_tools_once, tools_init);
     return g_tools;
 }
 
-/* GET /api/v1/workflows/{id}: the stored definition and its parsed form. */
-static void workflow_one(api_req *r, const char *id)
+/* The graph of wf as Graphviz text (graph.dot) or, through Graphviz dot, SVG (graph.svg). */
+static void workflow_graph(api_req *r, const hs_workflow *wf, bool svg)
+{
+    hs_buf dot;
+    hs_buf_init(&dot, 0);
+    if (hs_workflow_to_dot(wf, &dot) != HS_OK) {
+        api_error(r, 500, "out of memory");
+        hs_buf_free(&dot);
+        return;
+    }
+    if (!svg) {
+        api_send(r, 200, "text/vnd.graphviz; charset=utf-8", dot.data, dot.len);
+        hs_buf_free(&dot);
+        return;
+    }
+    char path[] = "/tmp/hs-api-graph-XXXXXX";
+    int fd = mkstemp(path);
+    bool written = fd >= 0 && write(fd, dot.data, dot.len) == (ssize_t)dot.len;
+    if (fd >= 0)
+        close(fd);
+    hs_buf out;
+    hs_buf_init(&out, 0);
+    int st = -1;
+    if (written) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "dot -Tsvg '%s' 2>/dev/null", path);
+        FILE *p = popen(cmd, "r");
+        if (p != NULL) {
+            char chunk[8192];
+            size_t n;
+            while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
+                if (out.len < (16u << 20))
+                    (void)hs_buf_append(&out, chunk, n);
+            st = pclose(p);
+        }
+    }
+    if (fd >= 0)
+        unlink(path);
+    if (st == 0 && out.len > 0)
+        api_send(r, 200, "image/svg+xml", out.data, out.len);
+    else
+        api_error(r, 501,
+                  "Graphviz dot is not installed here (apt-get install graphviz); graph.dot gives "
+                  "the graph as Graphviz text");
+    hs_buf_free(&out);
+    hs_buf_free(&dot);
+}
+
+/*
+ * GET /api/v1/workflows/{id}: the stored definition and its parsed form;
+ * with action graph.dot or graph.svg, its graph.
+ */
+static void workflow_one(api_req *r, const char *id, const char *action)
 {
     hs_store *s = api_store_get(r);
     if (s == NULL)
@@ -562,17 +613,24 @@ static void workflow_one(api_req *r, const char *id)
         rc = hs_json_put_string(&b, m.d.text, strlen(m.d.text));
     if (rc == HS_OK)
         rc = hs_buf_puts(&b, ",\"workflow\":");
-    hs_tool_registry *reg = tools(r->a);
-    if (rc == HS_OK && reg != NULL &&
-        hs_workflow_parse(m.d.text, strlen(m.d.text), m.d.filename ? m.d.filename : id, reg, &wf,
-                          &errs) == HS_OK)
+    hs_tool_registry *reg = api_tools(r->a);
+    bool parsed = rc == HS_OK && reg != NULL &&
+                  hs_workflow_parse(m.d.text, strlen(m.d.text), m.d.filename ? m.d.filename : id,
+                                    reg, &wf, &errs) == HS_OK;
+    if (action[0] != '\0') {
+        if (parsed)
+            workflow_graph(r, wf, strcmp(action, "graph.svg") == 0);
+        else
+            api_error(r, 500, "workflow %s does not load here: %s", id, hs_buf_cstr(&errs));
+        rc = HS_OK;
+    } else if (parsed)
         rc = hs_workflow_to_json(wf, &b);
     else if (rc == HS_OK)
         rc = hs_buf_puts(&b, "null");
-    if (rc == HS_OK)
+    if (rc == HS_OK && action[0] == '\0')
         rc = hs_buf_puts(&b, "}\n");
     if (rc == HS_OK)
-        api_send_json(r, 200, &b);
+        api_send_json(r, 200, &b); /* nothing when the graph was answered already */
     else
         api_error(r, 500, "out of memory");
     hs_workflow_destroy(wf);
@@ -584,7 +642,7 @@ static void workflow_one(api_req *r, const char *id)
 
 static void tools_list(api_req *r)
 {
-    hs_tool_registry *reg = tools(r->a);
+    hs_tool_registry *reg = api_tools(r->a);
     if (reg == NULL) {
         api_error(r, 500, "out of memory");
         return;
@@ -865,8 +923,19 @@ bool api_read_route(api_req *r)
     else if (strcmp(p, "workflows") == 0)
         docs_list(r, "workflows", "workflows", "", false, false);
     else if (strncmp(p, "workflows/", 10) == 0 && strchr(p + 10, '/') == NULL && p[10] != '\0')
-        workflow_one(r, p + 10);
-    else if (strcmp(p, "requests") == 0)
+        workflow_one(r, p + 10, "");
+    else if (strncmp(p, "workflows/", 10) == 0 && p[10] != '\0' && strchr(p + 10, '/') != NULL &&
+             (strcmp(strchr(p + 10, '/'), "/graph.svg") == 0 ||
+              strcmp(strchr(p + 10, '/'), "/graph.dot") == 0)) {
+        char id[256];
+        const char *slash = strchr(p + 10, '/');
+        if ((size_t)(slash - (p + 10)) >= sizeof id) {
+            api_error(r, 400, "workflow id too long");
+            return true;
+        }
+        snprintf(id, sizeof id, "%.*s", (int)(slash - (p + 10)), p + 10);
+        workflow_one(r, id, slash + 1);
+    } else if (strcmp(p, "requests") == 0)
         docs_list(r, "requests", "requests", "", true, true);
     else if (strncmp(p, "requests/", 9) == 0 && p[9] != '\0') {
         const char *id = p + 9;

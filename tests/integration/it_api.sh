@@ -214,6 +214,8 @@ for room in "ab":
         assert got[t] == exp[t] or abs(got[t] - exp[t]) < 1e-12, (room, t, got[t], exp[t])
 print("ok")
 PY
+curl -s "$U/api/v1/workflows/roomavg/graph.dot" | grep -q 'roommean' || it_fail "graph.dot"
+c=$(code "$U/api/v1/workflows/roomavg/graph.svg"); [ "$c" = 200 ] && body | grep -q '<svg' && body | grep -q roommean || it_fail "graph.svg: $c"
 it_log "workflow added and computed over HTTP; promtool query range equals the independent computation"
 
 # ---- Prometheus metadata and errors
