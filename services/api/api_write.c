@@ -12,10 +12,10 @@
 
 #include "hs_alloc.h"
 #include "hs_codec.h"
-#include "hs_csv.h"
 #include "hs_error.h"
 #include "hs_json.h"
 #include "hs_lineproto.h"
+#include "hs_readings.h"
 #include "hs_log.h"
 #include "hs_proto.h"
 #include "hs_streamid.h"
@@ -29,76 +29,6 @@
 #define W_MANY_STREAMS 4096
 #define W_MANY_BYTES   (1u << 20)
 #define W_SLICE        8192 /* instances of one stream in one request at most */
-
-/* The readings of one HTTP request, by stream. */
-typedef struct wbatch {
-    hs_map streams; /* sid -> hs_batch * */
-    char **order;   /* sids in first-seen order (keys of streams) */
-    size_t n, cap;
-    uint64_t readings;
-} wbatch;
-
-static void wb_init(wbatch *w)
-{
-    memset(w, 0, sizeof *w);
-    hs_map_init(&w->streams);
-}
-
-static void wb_free(wbatch *w)
-{
-    for (size_t i = 0; i < w->n; i++) {
-        hs_batch *b = hs_map_get(&w->streams, w->order[i]);
-        hs_batch_free(b);
-        hs_free(b);
-        hs_free(w->order[i]);
-    }
-    hs_free(w->order);
-    hs_map_free(&w->streams);
-}
-
-static hs_batch *wb_stream(wbatch *w, const char *sid)
-{
-    hs_batch *b = hs_map_get(&w->streams, sid);
-    if (b != NULL)
-        return b;
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? 2 * w->cap : 16;
-        char **o = hs_realloc(w->order, cap * sizeof *o);
-        if (o == NULL)
-            return NULL;
-        w->order = o;
-        w->cap = cap;
-    }
-    b = hs_malloc(sizeof *b);
-    char *key = hs_strdup(sid);
-    if (b == NULL || key == NULL || hs_map_put(&w->streams, sid, b, NULL) != HS_OK) {
-        hs_free(b);
-        hs_free(key);
-        return NULL;
-    }
-    hs_batch_init(b);
-    w->order[w->n++] = key;
-    return b;
-}
-
-static int wb_add(wbatch *w, const char *sid, int64_t t, const uint8_t *v, size_t vlen)
-{
-    hs_batch *b = wb_stream(w, sid);
-    if (b == NULL)
-        return HS_ERR_NOMEM;
-    int rc = hs_batch_push(b, t, v, vlen);
-    if (rc == HS_OK)
-        w->readings++;
-    return rc;
-}
-
-static int wb_add_batch(wbatch *w, const char *sid, const hs_batch *src)
-{
-    int rc = HS_OK;
-    for (size_t i = 0; rc == HS_OK && i < src->n; i++)
-        rc = wb_add(w, sid, src->items[i].t_us, hs_batch_value(src, i), src->items[i].len);
-    return rc;
-}
 
 /* What the writer said about all requests of one HTTP request. */
 typedef struct wresult {
@@ -129,7 +59,7 @@ static int send_group(api *a, hs_proto_append *items, size_t n, hs_buf *fields, 
 }
 
 /* Sends every reading of w to the writer and waits for its acknowledgements. */
-static int wb_commit(api *a, wbatch *w, wresult *res)
+static int wb_commit(api *a, hs_readings *w, wresult *res)
 {
     memset(res, 0, sizeof *res);
     hs_buf enc, fields;
@@ -143,7 +73,7 @@ static int wb_commit(api *a, wbatch *w, wresult *res)
     int rc = items != NULL && offs != NULL && sids != NULL ? HS_OK : HS_ERR_NOMEM;
     size_t n = 0;
     for (size_t i = 0; rc == HS_OK && i <= w->n; i++) {
-        hs_batch *b = i < w->n ? hs_map_get(&w->streams, w->order[i]) : NULL;
+        hs_batch *b = i < w->n ? hs_readings_batch(w, i) : NULL;
         if (b != NULL)
             hs_batch_sort(b);
         for (size_t from = 0; rc == HS_OK && (b == NULL ? from == 0 : from < b->n);) {
@@ -203,7 +133,7 @@ static int wb_commit(api *a, wbatch *w, wresult *res)
         hs_free(ack.error);
     }
     hs_service_counters *c = hs_service_counters_get(a->svc);
-    c->instances_in += w->readings;
+    c->instances_in += w->count;
     c->msgs_out += nseqs;
     hs_free(seqs);
     hs_free(items);
@@ -250,7 +180,7 @@ static void influx_error(api_req *r, unsigned status, const char *code, const ch
  * Checks every reading of w against the input schemas (ingest's rule,
  * docs/SCHEMAS.md); false with the reason of the first that fails.
  */
-static bool wb_schemas_ok(api *a, wbatch *w, char *reason, size_t cap)
+static bool wb_schemas_ok(api *a, hs_readings *w, char *reason, size_t cap)
 {
     bool ok = true;
     hs_buf why;
@@ -259,7 +189,7 @@ static bool wb_schemas_ok(api *a, wbatch *w, char *reason, size_t cap)
     for (size_t i = 0; ok && i < w->n; i++) {
         if (!hs_schemaset_applies(a->schemas, w->order[i]))
             continue;
-        hs_batch *b = hs_map_get(&w->streams, w->order[i]);
+        hs_batch *b = hs_readings_batch(w, i);
         for (size_t k = 0; ok && k < b->n; k++) {
             if (hs_schemaset_check(a->schemas, w->order[i], hs_batch_value(b, k), b->items[k].len,
                                    &why) == HS_OK)
@@ -277,9 +207,9 @@ static bool wb_schemas_ok(api *a, wbatch *w, char *reason, size_t cap)
 }
 
 /* Commits w and answers: 204 (influx) or 200 with the counts; 409, 400, 503. */
-static void commit_answer(api_req *r, wbatch *w, bool influx)
+static void commit_answer(api_req *r, hs_readings *w, bool influx)
 {
-    if (w->readings == 0) {
+    if (w->count == 0) {
         if (influx)
             api_send(r, 204, NULL, "", 0);
         else
@@ -327,7 +257,7 @@ static void commit_answer(api_req *r, wbatch *w, bool influx)
         if (hs_buf_printf(&b,
                           "{\"ok\":true,\"readings\":%" PRIu64
                           ",\"streams\":%zu,\"inserted\":%" PRIu64 ",\"duplicates\":%" PRIu64 "}\n",
-                          w->readings, w->n, res.inserted, res.duplicates) == HS_OK)
+                          w->count, w->n, res.inserted, res.duplicates) == HS_OK)
             api_send_json(r, 200, &b);
         hs_buf_free(&b);
     }
@@ -335,197 +265,29 @@ static void commit_answer(api_req *r, wbatch *w, bool influx)
 
 /* ------------------------------------------------------------------ /api/v1/write */
 
-static int parse_time_text(const char *s, size_t len, int64_t *t)
-{
-    if (hs_time_parse_iso(s, len, t) == HS_OK)
-        return HS_OK;
-    if (hs_time_parse_epoch(s, len, t) == HS_OK)
-        return HS_OK;
-    return hs_err_set(HS_ERR_PARSE, "time '%.*s' is not ISO-8601 or epoch seconds",
-                      (int)(len > 60 ? 60 : len), s);
-}
-
-/* One JSON line {"stream": ID, "t": T, "v": V} (t optional: arrival time). */
-static int ndjson_record(wbatch *w, const char *line, size_t len, int64_t arrival, hs_buf *sid,
-                         hs_buf *scratch)
-{
-    hs_json_reader jr;
-    hs_json_reader_init(&jr, line, len);
-    hs_buf key, value;
-    hs_buf_init(&key, 0);
-    hs_buf_init(&value, 0);
-    bool done = false, have_v = false;
-    int64_t t = arrival;
-    hs_buf_reset(sid);
-    int rc = hs_json_object_begin(&jr);
-    while (rc == HS_OK && (rc = hs_json_object_next_key(&jr, &key, &done)) == HS_OK && !done) {
-        const char *k = hs_buf_cstr(&key);
-        if (strcmp(k, "stream") == 0) {
-            hs_buf_reset(scratch);
-            rc = hs_json_get_string(&jr, scratch);
-            if (rc == HS_OK)
-                rc = hs_streamid_canonical((const char *)scratch->data, scratch->len, sid);
-        } else if (strcmp(k, "t") == 0) {
-            if (hs_json_peek(&jr) == HS_JSON_STRING) {
-                hs_buf_reset(scratch);
-                rc = hs_json_get_string(&jr, scratch);
-                if (rc == HS_OK)
-                    rc = parse_time_text((const char *)scratch->data, scratch->len, &t);
-            } else {
-                const char *num;
-                size_t nl;
-                rc = hs_json_get_number_text(&jr, &num, &nl);
-                if (rc == HS_OK)
-                    rc = parse_time_text(num, nl, &t);
-            }
-        } else if (strcmp(k, "v") == 0) {
-            hs_buf_reset(&value);
-            rc = hs_json_value_to_mpack(&jr, &value);
-            have_v = rc == HS_OK;
-        } else {
-            rc = hs_err_set(HS_ERR_PARSE, "unknown member \"%s\" (want stream, t, v)", k);
-        }
-    }
-    if (rc == HS_OK)
-        rc = hs_json_expect_end(&jr);
-    if (rc == HS_OK && (sid->len == 0 || !have_v))
-        rc = hs_err_set(HS_ERR_PARSE, "a line needs \"stream\" and \"v\"");
-    if (rc == HS_OK)
-        rc = wb_add(w, hs_buf_cstr(sid), t, value.data, value.len);
-    hs_buf_free(&key);
-    hs_buf_free(&value);
-    return rc;
-}
-
-/* CSV: header stream,t,v (or t,v with ?stream=); v read like a JSON-lines payload. */
-static int csv_body(wbatch *w, const char *body, size_t len, const char *fixed_sid, int64_t arrival,
-                    size_t *bad_line)
-{
-    hs_csv_reader cr;
-    hs_csv_init(&cr, body, len);
-    hs_csv_field *f;
-    size_t n;
-    bool done = false, header = true;
-    int col_s = -1, col_t = -1, col_v = -1;
-    hs_buf sid;
-    hs_buf_init(&sid, 0);
-    hs_batch one;
-    hs_batch_init(&one);
-    int rc = HS_OK;
-    while (rc == HS_OK && (rc = hs_csv_next(&cr, &f, &n, &done)) == HS_OK && !done) {
-        *bad_line = hs_csv_line(&cr);
-        if (header) {
-            header = false;
-            for (size_t i = 0; i < n; i++) {
-                if (f[i].len == 6 && memcmp(f[i].s, "stream", 6) == 0)
-                    col_s = (int)i;
-                else if (f[i].len == 1 && f[i].s[0] == 't')
-                    col_t = (int)i;
-                else if (f[i].len == 1 && f[i].s[0] == 'v')
-                    col_v = (int)i;
-                else
-                    rc = hs_err_set(HS_ERR_PARSE, "unknown column '%.*s' (want stream, t, v)",
-                                    (int)(f[i].len > 40 ? 40 : f[i].len), f[i].s);
-            }
-            if (rc == HS_OK && (col_v < 0 || (col_s < 0) == (fixed_sid == NULL)))
-                rc = hs_err_set(HS_ERR_PARSE, "%s",
-                                fixed_sid != NULL
-                                    ? "the header must name the columns t (optional) and v"
-                                    : "the header must name the columns stream, t (optional) "
-                                      "and v, or the request ?stream=ID");
-            continue;
-        }
-        int need = col_s > col_v ? col_s : col_v;
-        need = col_t > need ? col_t : need;
-        if ((int)n <= need) {
-            rc = hs_err_set(HS_ERR_PARSE, "%zu fields, the header has more", n);
-            break;
-        }
-        const char *s = fixed_sid;
-        if (col_s >= 0) {
-            hs_buf_reset(&sid);
-            rc = hs_streamid_canonical(f[col_s].s, f[col_s].len, &sid);
-            s = hs_buf_cstr(&sid);
-        }
-        int64_t t = arrival;
-        if (rc == HS_OK && col_t >= 0 && f[col_t].len > 0)
-            rc = parse_time_text(f[col_t].s, f[col_t].len, &t);
-        if (rc == HS_OK)
-            rc = hs_codec_decode_text(f[col_v].s, f[col_v].len, t, &one);
-        if (rc == HS_OK && one.n != 1)
-            rc = hs_err_set(HS_ERR_PARSE, "v must be one value");
-        if (rc == HS_OK)
-            rc = wb_add(w, s, t, hs_batch_value(&one, 0), one.items[0].len);
-    }
-    hs_batch_free(&one);
-    hs_buf_free(&sid);
-    hs_csv_free(&cr);
-    return rc;
-}
-
 static void write_v1(api_req *r)
 {
     const char *type = api_header(r, "Content-Type");
     const char *stream = api_param(r, "stream");
-    int64_t arrival = hs_time_now_us();
-    wbatch w;
-    wb_init(&w);
-    hs_buf sid, scratch;
+    hs_readings w;
+    hs_readings_init(&w);
+    hs_buf sid;
     hs_buf_init(&sid, 0);
-    hs_buf_init(&scratch, 0);
-    const char *body = (const char *)r->body.data;
-    size_t len = r->body.len;
     int rc = HS_OK;
     size_t line = 0;
-    bool csv = type != NULL && strncasecmp(type, "text/csv", 8) == 0;
-    bool ndjson = type != NULL && (strncasecmp(type, "application/x-ndjson", 20) == 0 ||
-                                   strncasecmp(type, "application/jsonl", 17) == 0);
-    char fixed[HS_SID_MAX_LEN + 1] = "";
-    if (stream != NULL) {
+    hs_readings_form form = HS_READINGS_PAYLOAD;
+    if (type != NULL && strncasecmp(type, "text/csv", 8) == 0)
+        form = HS_READINGS_CSV;
+    else if (type != NULL && (strncasecmp(type, "application/x-ndjson", 20) == 0 ||
+                              strncasecmp(type, "application/jsonl", 17) == 0))
+        form = HS_READINGS_LINES;
+    else if (stream == NULL)
+        form = HS_READINGS_LINES; /* records {"stream", "t", "v"} */
+    if (stream != NULL)
         rc = hs_streamid_canonical(stream, strlen(stream), &sid);
-        if (rc == HS_OK)
-            snprintf(fixed, sizeof fixed, "%s", hs_buf_cstr(&sid));
-    }
-    if (rc != HS_OK) {
-        /* reported below */
-    } else if (len == 0) {
-        rc = hs_err_set(HS_ERR_PARSE, "the body is empty");
-    } else if (csv) {
-        rc = csv_body(&w, body, len, stream != NULL ? fixed : NULL, arrival, &line);
-    } else if (stream != NULL && !ndjson) {
-        hs_batch b;
-        hs_batch_init(&b);
-        rc = hs_codec_decode_payload(r->body.data, len, arrival, &b);
-        if (rc == HS_OK)
-            rc = wb_add_batch(&w, fixed, &b);
-        hs_batch_free(&b);
-    } else {
-        /* JSON lines: payloads of ?stream=, or records {"stream","t","v"}. */
-        hs_batch b;
-        hs_batch_init(&b);
-        size_t i = 0;
-        while (rc == HS_OK && i < len) {
-            size_t e = i;
-            while (e < len && body[e] != '\n')
-                e++;
-            line++;
-            size_t l = e - i;
-            if (l > 0 && body[i + l - 1] == '\r')
-                l--;
-            bool blank = true;
-            for (size_t k = 0; k < l && blank; k++)
-                blank = body[i + k] == ' ' || body[i + k] == '\t';
-            if (!blank && stream != NULL) {
-                rc = hs_codec_decode_text(body + i, l, arrival, &b);
-                if (rc == HS_OK)
-                    rc = wb_add_batch(&w, fixed, &b);
-            } else if (!blank) {
-                rc = ndjson_record(&w, body + i, l, arrival, &sid, &scratch);
-            }
-            i = e + 1;
-        }
-        hs_batch_free(&b);
-    }
+    if (rc == HS_OK)
+        rc = hs_readings_parse(&w, form, stream != NULL ? hs_buf_cstr(&sid) : NULL,
+                               (const char *)r->body.data, r->body.len, hs_time_now_us(), &line);
     if (rc == HS_ERR_NOMEM) {
         api_error(r, 500, "out of memory");
     } else if (rc != HS_OK) {
@@ -541,8 +303,7 @@ static void write_v1(api_req *r)
         commit_answer(r, &w, false);
     }
     hs_buf_free(&sid);
-    hs_buf_free(&scratch);
-    wb_free(&w);
+    hs_readings_free(&w);
 }
 
 /* ------------------------------------------------------------------ /api/v2/write */
@@ -551,7 +312,7 @@ static int lp_one(void *ud, const char *sid, int64_t t_us, const uint8_t *v, siz
                   size_t line)
 {
     (void)line;
-    return wb_add(ud, sid, t_us, v, vlen);
+    return hs_readings_add(ud, sid, t_us, v, vlen);
 }
 
 static void write_v2(api_req *r)
@@ -568,8 +329,8 @@ static void write_v2(api_req *r)
                      "content_encoding = \"identity\")");
         return;
     }
-    wbatch w;
-    wb_init(&w);
+    hs_readings w;
+    hs_readings_init(&w);
     int rc = hs_lp_parse((const char *)r->body.data, r->body.len, prec, hs_time_now_us(), lp_one,
                          &w, NULL);
     if (rc == HS_ERR_NOMEM) {
@@ -582,7 +343,7 @@ static void write_v2(api_req *r)
     } else {
         commit_answer(r, &w, true);
     }
-    wb_free(&w);
+    hs_readings_free(&w);
 }
 
 bool api_write_route(api_req *r)
