@@ -42,10 +42,14 @@ it_teardown() {
   exit $rc
 }
 
-# Starts a stack; sets IT_DIR, IT_PORT, HSCTL (a command prefix).
+# Starts a stack; sets IT_DIR, IT_PORT, HSCTL (a command prefix), and IT_HTTP, the URL of
+# its hs-api (on a port of its own: tests run side by side).
 it_setup() {
   IT_DIR=$(mktemp -d /tmp/hs-it-XXXXXX)
   IT_PORT=$(it_free_port)
+  HS_HTTP_PORT=${HS_HTTP_PORT:-$(it_free_port)}
+  export HS_HTTP_PORT
+  IT_HTTP=http://127.0.0.1:$HS_HTTP_PORT
   HSCTL="$HS_BIN/hsctl --data $IT_DIR"
   trap it_teardown EXIT
   $HSCTL up --port "$IT_PORT" >"$IT_DIR/up.out" 2>&1 || { cat "$IT_DIR/up.out" >&2; it_fail "hsctl up failed"; }
