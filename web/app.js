@@ -160,9 +160,12 @@ async function compute(ev) {
   $('compute-go').disabled = true;
   // Subscribed before the request exists, so that no progress is missed.
   const es = new EventSource(url(`requests/${encodeURIComponent(id)}/events`));
-  let finished = false;
+  let finished = false, seen = 0;
   const update = (state, done, failed, total) => {
     if (finished || seq !== computeSeq) return;
+    // The stored document can lag behind the events: never step back.
+    if (!TERMINAL.has(state) && done + failed < seen) return;
+    seen = done + failed;
     setProgress(state, done, failed, total);
     $('compute-progress').dataset.request = id;
     if (TERMINAL.has(state)) {

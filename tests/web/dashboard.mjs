@@ -230,8 +230,15 @@ async function main() {
   const progress = page.locator('[data-testid=compute-progress]');
   await page.locator('[data-testid=compute-progress][data-state=done]').waitFor({ timeout: 30000 });
   check((await progress.getAttribute('data-percent')) === '100', `done at ${await progress.getAttribute('data-percent')} %`);
+  // The request's document is stored by the writer a moment after the
+  // scheduler's progress said done: read until it says so too.
   const reqId = await progress.getAttribute('data-request');
-  const req = await rest(`requests/${reqId}`);
+  let req;
+  for (const deadline = Date.now() + WAIT; ;) {
+    req = await rest(`requests/${reqId}`);
+    if (req.state !== 'running' || Date.now() > deadline) break;
+    await page.waitForTimeout(100);
+  }
   check(req.state === 'done' && req.jobs > 0 && req.done === req.jobs && req.failed === 0,
     `request ${reqId} from the page: ${JSON.stringify(req)}`);
   log(`compute from the page: request ${reqId} done, ${req.jobs} jobs, ${await page.textContent('[data-testid=compute-text]')}`);
