@@ -14,9 +14,12 @@ PKGS=(
   libsqlite3-dev libyaml-dev libluajit-5.1-dev libmicrohttpd-dev libcunit1-dev
   # runtime
   mosquitto mosquitto-clients sqlite3 graphviz bash-completion
-  # tests: schema checks, MongoDB wire-protocol emulator, metrics format check, an HTTP client
+  # tests: schema checks, MongoDB wire-protocol emulator, metrics format check, an HTTP client,
+  # the browser of the dashboard test (tests/integration/it_web.sh, driven by playwright-core
+  # from npm, which tests/web's package-lock.json pins and the test installs with npm ci;
+  # Node.js 20 with npm comes with the machine, not from here)
   python3 python3-jsonschema python3-yaml python3-msgpack python3-mockupdb python3-mongomock
-  prometheus curl
+  prometheus curl chromium
 )
 # docker-compose validates compose.yaml in the normal test run; installed
 # without Recommends so that no Docker engine package comes with it.

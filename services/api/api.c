@@ -780,6 +780,12 @@ void api_destroy(api *a)
 {
     if (a == NULL)
         return;
+    /* Handler threads waiting for the bus (SSE streams, scheduler replies,
+     * acknowledgements) end now: the daemon joins them when it stops. */
+    pthread_mutex_lock(&a->mu);
+    a->stopping = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
     if (a->http != NULL)
         MHD_stop_daemon(a->http);
     hs_wclient_destroy(a->wc);

@@ -122,7 +122,7 @@ heads = lines[0].split()
 assert heads[:3] == ["COMMITTED", "JOB", "WORKFLOW"], heads
 assert [l.split()[1] for l in lines[1:]] == ids, (ids, lines)
 PY
-check "$(json_lines status $HSCTL status --json)" 'sorted(r["id"] for r in d) == ["ingest", "scheduler", "tools", "writer"]'
+check "$(json_lines status $HSCTL status --json)" 'sorted(r["id"] for r in d) == ["api", "ingest", "scheduler", "tools", "writer"]'
 $HSCTL workflow ls | head -1 | grep -Eq '^ID +FACTORS +PLATES +ONLINE +NAME$' || it_fail "workflow ls table: $($HSCTL workflow ls)"
 
 # ---- workflow add and check name a bad file the same way: the path as typed
