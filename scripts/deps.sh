@@ -17,7 +17,7 @@ PKGS=(
   # tests: schema checks, MongoDB wire-protocol emulator, metrics format check, an HTTP client,
   # the browser of the dashboard test (tests/integration/it_web.sh, driven by playwright-core
   # from npm, which tests/web's package-lock.json pins and the test installs with npm ci;
-  # Node.js 20 with npm comes with the machine, not from here)
+  # Node.js with npm: the machine's, else Debian's, below)
   python3 python3-jsonschema python3-yaml python3-msgpack python3-mockupdb python3-mongomock
   prometheus curl chromium
 )
@@ -26,6 +26,10 @@ PKGS=(
 NORECS=(docker-compose)
 if [ "${HS_DEPS_EXTRA:-}" = compose ]; then
   PKGS+=(podman runc debootstrap openssl)
+fi
+# Node.js and npm for the dashboard test: Debian's when the machine has none of its own.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
 fi
 
 missing=()
