@@ -766,6 +766,12 @@ void api_destroy(api *a)
 {
     if (a == NULL)
         return;
+    /* Handlers waiting for a reply, an acknowledgement or live data give up
+     * now, so that stopping the daemon does not wait for their timeouts. */
+    pthread_mutex_lock(&a->mu);
+    a->stopping = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
     if (a->http != NULL)
         MHD_stop_daemon(a->http);
     hs_wclient_destroy(a->wc);
