@@ -555,6 +555,20 @@ check_tls() {
 
 check_clean_stop() {
   local services=(api tool ingest scheduler writer) s id code
+  # hs-api stops at once, also while a client follows a live stream (the
+  # engine's stop timeout, 10 s by default, would kill it otherwise).
+  if [ -n "$HTTP_URL" ]; then
+    local opts=() t0 secs
+    [[ $HTTP_URL != https://* ]] || opts=(--cacert "$W/tls/ca.crt")
+    sse_open stop "${opts[@]}" -u "reader:$PW_READER" "$HTTP_URL/api/v1/live?stream=%23"
+    t0=$(date +%s.%N)
+    dc stop -t 20 api >>"$W/logs/stop.log" 2>&1 || fail "docker-compose stop api failed"
+    secs=$($PY -c "print('%.1f' % ($(date +%s.%N) - $t0))")
+    sse_close
+    log "   hs-api stopped in ${secs}s with a live stream open"
+    $PY -c "import sys; sys.exit(0 if $secs < 6 else 1)" ||
+      fail "hs-api took ${secs}s to stop with a live stream open"
+  fi
   dc stop -t 20 "${services[@]}" >>"$W/logs/stop.log" 2>&1 || fail "docker-compose stop failed"
   for s in "${services[@]}"; do
     for id in $(project_containers --filter "label=com.docker.compose.service=$s"); do
@@ -630,10 +644,10 @@ sse_open() {
     grep -qi '^content-type' "$h" 2>/dev/null && break
     sleep 0.1
   done
-  head -1 "$h" 2>/dev/null | grep -q ' 200' && grep -qi '^content-type: text/event-stream' "$h" || {
+  if ! head -1 "$h" 2>/dev/null | grep -q ' 200' || ! grep -qi '^content-type: text/event-stream' "$h"; then
     sse_close
     fail "HTTP API: SSE $name did not open: $(cat "$h" "$b" 2>/dev/null | head -c 300)"
-  }
+  fi
 }
 sse_close() {
   [ -n "$SSE_PID" ] || return 0
@@ -680,7 +694,9 @@ PY
     sleep 0.2
   done
   sse_close
-  grep -q '^event: data' "$W/logs/sse-live.body" && grep -q '"stream":"http_probe/site=a"' "$W/logs/sse-live.body" ||
+  grep -q '^event: data' "$W/logs/sse-live.body" ||
+    fail "HTTP API: no data event on the live stream: $(head -c 300 "$W/logs/sse-live.body")"
+  grep -q '"stream":"http_probe/site=a"' "$W/logs/sse-live.body" ||
     fail "HTTP API: the live stream did not show the written points: $(head -c 300 "$W/logs/sse-live.body")"
   log "   the reader's live stream (SSE) showed them"
   # A refused body: 400, dead-lettered on hs/dead/api, which hs-api lists.
