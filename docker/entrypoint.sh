@@ -13,6 +13,17 @@
 #     connections, at most HS_STORE_WAIT seconds (default 120), so that the
 #     services need no compose dependency on the store (the embedded-store
 #     variant has no MongoDB service at all).
+#  3. writes hs-api's accounts file when HS_ACCOUNTS_ENV lists accounts as
+#     name:role:VARIABLE (space-separated), VARIABLE holding the account's
+#     password: a line name:role:<sha256 hex of the password> each, into
+#     HS_ACCOUNTS_FILE (default /tmp/hs-accounts), mode 0600, made anew at
+#     each start. An empty or unset VARIABLE stops the container: no account
+#     without a password. The password variables are then removed from the
+#     program's environment (HS_MQTT_PASSWORD excepted).
+#  4. started as root (compose.tls.yaml does this for hs-api, whose HTTPS key
+#     is mounted readable by its owner only): copies HS_TLS_CERT_FILE and
+#     HS_TLS_KEY_FILE to /tmp/hs-tls, owned by the hs user, and runs PROGRAM
+#     as hs. The programs never run as root.
 # The final service id is written to /tmp/hs-service-id for hs-healthcheck.
 set -euo pipefail
 
@@ -63,5 +74,52 @@ case "$store" in
     mkdir -p "$(dirname "$path")" 2>/dev/null || true
     ;;
 esac
+
+if [ -n "${HS_ACCOUNTS_ENV:-}" ]; then
+  accounts=${HS_ACCOUNTS_FILE:-/tmp/hs-accounts}
+  tmp=$accounts.tmp
+  (umask 077 && : >"$tmp")
+  unset_vars=()
+  for spec in $HS_ACCOUNTS_ENV; do
+    IFS=: read -r name role var rest <<<"$spec"
+    if [ -z "$name" ] || [ -z "$role" ] || [ -n "$rest" ] || ! [[ ${var:-} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+      echo "hs-entrypoint: HS_ACCOUNTS_ENV: '$spec' is not name:role:VARIABLE" >&2
+      rm -f "$tmp"
+      exit 1
+    fi
+    secret=${!var:-}
+    if [ -z "$secret" ]; then
+      echo "hs-entrypoint: account $name: $var is empty; set it (docs/DEPLOY.md, Credentials)" >&2
+      rm -f "$tmp"
+      exit 1
+    fi
+    hash=$(printf '%s' "$secret" | sha256sum)
+    printf '%s:%s:%s\n' "$name" "$role" "${hash%% *}" >>"$tmp"
+    [ "$var" = HS_MQTT_PASSWORD ] || unset_vars+=("$var")
+  done
+  mv -f "$tmp" "$accounts"
+  unset secret hash "${unset_vars[@]}" HS_ACCOUNTS_ENV
+  export HS_ACCOUNTS_FILE=$accounts
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  tls=/tmp/hs-tls
+  rm -rf "$tls"
+  if [ -n "${HS_TLS_CERT_FILE:-}${HS_TLS_KEY_FILE:-}" ]; then
+    install -d -m 0700 -o hs -g hs "$tls"
+    for pair in HS_TLS_CERT_FILE:cert.pem HS_TLS_KEY_FILE:key.pem; do
+      var=${pair%%:*}
+      src=${!var:-}
+      [ -n "$src" ] || continue
+      install -m 0400 -o hs -g hs "$src" "$tls/${pair#*:}"
+      export "$var=$tls/${pair#*:}"
+    done
+  fi
+  if [ -n "${HS_ACCOUNTS_FILE:-}" ] && [ -f "$HS_ACCOUNTS_FILE" ]; then
+    chown hs:hs "$HS_ACCOUNTS_FILE"
+  fi
+  export HOME=/var/lib/hs
+  exec setpriv --reuid=hs --regid=hs --init-groups -- "$@"
+fi
 
 exec "$@"

@@ -5,6 +5,6 @@
 set -euo pipefail
 pw() { od -An -N18 -tx1 /dev/urandom | tr -d ' \n'; }
 echo "# Made by docker/gen-env.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); see docker/env.example."
-for v in DEVICE READER ADMIN WRITER INGEST SCHEDULER TOOL; do
+for v in DEVICE READER ADMIN WRITER INGEST SCHEDULER TOOL API; do
   echo "HS_${v}_PASSWORD=$(pw)"
 done

@@ -6,7 +6,7 @@
 #   device <- HS_DEVICE_PASSWORD      reader <- HS_READER_PASSWORD
 #   hs-admin <- HS_ADMIN_PASSWORD     hs-writer <- HS_WRITER_PASSWORD
 #   hs-ingest <- HS_INGEST_PASSWORD   hs-scheduler <- HS_SCHEDULER_PASSWORD
-#   hs-tool <- HS_TOOL_PASSWORD
+#   hs-tool <- HS_TOOL_PASSWORD       hs-api <- HS_API_PASSWORD
 # Every one must be set. HS_BROKER_PASSWORD_FILE may name a further password
 # file (mounted; lines made by mosquitto_passwd) whose users are added, e.g.
 # more devices; they need lines in the ACL too.
@@ -25,7 +25,7 @@ passwd=$run/passwd
 missing=()
 for pair in device:HS_DEVICE_PASSWORD reader:HS_READER_PASSWORD hs-admin:HS_ADMIN_PASSWORD \
   hs-writer:HS_WRITER_PASSWORD hs-ingest:HS_INGEST_PASSWORD \
-  hs-scheduler:HS_SCHEDULER_PASSWORD hs-tool:HS_TOOL_PASSWORD; do
+  hs-scheduler:HS_SCHEDULER_PASSWORD hs-tool:HS_TOOL_PASSWORD hs-api:HS_API_PASSWORD; do
   user=${pair%%:*}
   var=${pair#*:}
   pw=${!var:-}

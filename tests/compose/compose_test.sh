@@ -10,15 +10,20 @@
 #   - the store holds every reading the device sent,
 #   - unauthorised actions are refused (a device publishing results or
 #     subscribing, a reader publishing raw data, a wrong password),
-#   - with compose.tls.yaml the same path works over TLS,
+#   - the HTTP API (hs-api) over real HTTP: nothing without an account, the
+#     reader lists every service online and reads what the device wrote as
+#     line protocol, exactly; each role is refused what it may not do; the
+#     dashboard's page is served when the image has it,
+#   - with compose.tls.yaml the same path works over TLS, and the API over
+#     HTTPS,
 #   - the stack stops cleanly: exit status 0 and status "offline"/"stopped",
 #   - compose.yaml's MongoDB variant runs the same path against a MongoDB
 #     emulator (tests/support/mongo_emulator.py) started after the services,
 #     which wait for it.
 # It prints the time of each step.
 #
-# Needs root, podman, runc, debootstrap, docker-compose, mosquitto-clients and
-# openssl (HS_DEPS_EXTRA=compose bash scripts/deps.sh installs them); exits 77
+# Needs root, podman, runc, debootstrap, docker-compose, mosquitto-clients,
+# curl and openssl (HS_DEPS_EXTRA=compose bash scripts/deps.sh installs them); exits 77
 # (skipped) without them.
 #
 # Environment:
@@ -86,7 +91,7 @@ print_timings() {
 check_prereqs() {
   [ "$(id -u)" -eq 0 ] || skip "needs root (rootful Podman)"
   local missing=()
-  for c in podman runc debootstrap docker-compose mosquitto_pub mosquitto_sub openssl; do
+  for c in podman runc debootstrap docker-compose mosquitto_pub mosquitto_sub curl openssl; do
     command -v "$c" >/dev/null 2>&1 || missing+=("$c")
   done
   [ -x $PY ] || missing+=("$PY")
@@ -221,6 +226,11 @@ write_env() {
   while [ "$MONGO_PORT" = "$BROKER_PORT" ] || [ "$MONGO_PORT" = "$TLS_PORT" ]; do
     MONGO_PORT=$(free_port)
   done
+  HTTP_PORT=$(free_port)
+  while [ "$HTTP_PORT" = "$BROKER_PORT" ] || [ "$HTTP_PORT" = "$TLS_PORT" ] ||
+    [ "$HTTP_PORT" = "$MONGO_PORT" ]; do
+    HTTP_PORT=$(free_port)
+  done
   PW_DEVICE=$(pw) PW_READER=$(pw) PW_ADMIN=$(pw)
   mkdir -p "$W/workflows"
   # One reading per 100 ms counted per whole second, published on hs/s/per_second.
@@ -245,6 +255,8 @@ HS_BROKER_PORT=$BROKER_PORT
 HS_BROKER_BIND=127.0.0.1
 HS_BROKER_TLS_PORT=$TLS_PORT
 HS_MONGO_PORT=$MONGO_PORT
+HS_HTTP_PORT=$HTTP_PORT
+HS_HTTP_BIND=127.0.0.1
 HS_BROKER_HOST=localhost
 HS_TLS_DIR=$W/tls
 HS_WORKFLOWS_PATH=$W/workflows
@@ -255,6 +267,7 @@ HS_WRITER_PASSWORD=$(pw)
 HS_INGEST_PASSWORD=$(pw)
 HS_SCHEDULER_PASSWORD=$(pw)
 HS_TOOL_PASSWORD=$(pw)
+HS_API_PASSWORD=$(pw)
 EOF
   chmod 600 "$W/compose.env"
 }
@@ -302,6 +315,7 @@ cleanup() {
     down_project
   fi
   stop_emulator
+  sse_close
   for p in $HC_PID $SVC_PID; do
     kill "$p" 2>/dev/null
     wait "$p" 2>/dev/null
@@ -503,7 +517,7 @@ check_no_drops() {
   local id drops
   id=$(project_containers --filter label=com.docker.compose.service=mosquitto)
   drops=$(podman logs "$id" 2>&1 |
-    grep -E "(Bad socket read/write on client|Socket error on client|Client) (writer|ingest|scheduler|tool-[0-9a-f]{8})(-[a-z]+)*[ ,:.]" |
+    grep -E "(Bad socket read/write on client|Socket error on client|Client) (writer|ingest|scheduler|api|tool-[0-9a-f]{8})(-[a-z]+)*[ ,:.]" |
     grep -vE "New client connected| disconnected\.$" || true)
   [ -z "$drops" ] || fail "service connections were dropped (missing ACL lines?):
 $(echo "$drops" | head -10)"
@@ -536,10 +550,25 @@ check_tls() {
     -t hs/raw/reading -m 1 >/dev/null 2>&1; then
     fail "a client that does not trust the CA could connect"
   fi
+  check_https
 }
 
 check_clean_stop() {
-  local services=(tool ingest scheduler writer) s id code
+  local services=(api tool ingest scheduler writer) s id code
+  # hs-api stops at once, also while a client follows a live stream (the
+  # engine's stop timeout, 10 s by default, would kill it otherwise).
+  if [ -n "$HTTP_URL" ]; then
+    local opts=() t0 secs
+    [[ $HTTP_URL != https://* ]] || opts=(--cacert "$W/tls/ca.crt")
+    sse_open stop "${opts[@]}" -u "reader:$PW_READER" "$HTTP_URL/api/v1/live?stream=%23"
+    t0=$(date +%s.%N)
+    dc stop -t 20 api >>"$W/logs/stop.log" 2>&1 || fail "docker-compose stop api failed"
+    secs=$($PY -c "print('%.1f' % ($(date +%s.%N) - $t0))")
+    sse_close
+    log "   hs-api stopped in ${secs}s with a live stream open"
+    $PY -c "import sys; sys.exit(0 if $secs < 6 else 1)" ||
+      fail "hs-api took ${secs}s to stop with a live stream open"
+  fi
   dc stop -t 20 "${services[@]}" >>"$W/logs/stop.log" 2>&1 || fail "docker-compose stop failed"
   for s in "${services[@]}"; do
     for id in $(project_containers --filter "label=com.docker.compose.service=$s"); do
@@ -559,6 +588,166 @@ check_clean_stop() {
   [ "$code" = 0 ] || fail "the broker exited with status $code"
   dc down -v -t 10 >>"$W/logs/down.log" 2>&1 || fail "docker-compose down failed"
   [ -z "$(project_containers)" ] || fail "containers are left: $(project_containers)"
+}
+
+# ---- the HTTP API (hs-api) -----------------------------------------------------
+
+HTTP_URL=
+# curl with the body into $W/logs/http.body; prints the HTTP status (000 when
+# there was no answer).
+http() {
+  curl -sS -o "$W/logs/http.body" -w '%{http_code}' --max-time 30 "$@" 2>>"$W/logs/http.err" || true
+}
+http_expect() {
+  local want=$1 what=$2 got
+  shift 2
+  got=$(http "$@")
+  [ "$got" = "$want" ] || fail "HTTP API: $what: status $got, expected $want: $(head -c 300 "$W/logs/http.body" 2>/dev/null)"
+}
+
+# Three points in line protocol: one stream http_probe/site=a, a float, a
+# negative float and an integer, at T0, T0+1 s, T0+2 s (precision=s).
+HTTP_T0=1767225600
+http_points() {
+  printf 'http_probe,site=a value=1.5 %d\nhttp_probe,site=a value=-2.25 %d\nhttp_probe,site=a value=7i %d\n' \
+    "$HTTP_T0" $((HTTP_T0 + 1)) $((HTTP_T0 + 2)) >"$W/logs/http.lp"
+}
+
+# The reader reads http_probe/site=a back: exactly the three points (curl
+# options before the URL, e.g. --cacert).
+http_read_back() {
+  http_expect 200 "reader reads the stream" -u "reader:$PW_READER" "$@" \
+    "$HTTP_URL/api/v1/streams/http_probe/site=a/data?format=ndjson"
+  $PY - "$W/logs/http.body" "$HTTP_T0" <<'PY' || fail "HTTP API: the readings read back differ: $(cat "$W/logs/http.body")"
+import datetime, json, sys
+t0 = int(sys.argv[2])
+rows = []
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    t = datetime.datetime.fromisoformat(o["t"].replace("Z", "+00:00")).timestamp()
+    rows.append((t, o["v"], type(o["v"]).__name__))
+assert rows == [(t0, 1.5, "float"), (t0 + 1, -2.25, "float"), (t0 + 2, 7, "int")], rows
+PY
+}
+
+# Opens a Server-Sent Events stream with curl in the background (output into
+# $W/logs/sse-NAME.{head,body}) and waits until its answer's header came, so
+# that hs-api has subscribed; curl's PID is left in SSE_PID.
+SSE_PID=
+sse_open() {
+  local name=$1 h=$W/logs/sse-$1.head b=$W/logs/sse-$1.body
+  shift
+  rm -f "$h" "$b"
+  curl -sS -N -D "$h" -o "$b" --max-time 30 "$@" >/dev/null 2>>"$W/logs/http.err" &
+  SSE_PID=$!
+  for _ in $(seq 1 100); do
+    grep -qi '^content-type' "$h" 2>/dev/null && break
+    sleep 0.1
+  done
+  if ! head -1 "$h" 2>/dev/null | grep -q ' 200' || ! grep -qi '^content-type: text/event-stream' "$h"; then
+    sse_close
+    fail "HTTP API: SSE $name did not open: $(cat "$h" "$b" 2>/dev/null | head -c 300)"
+  fi
+}
+sse_close() {
+  [ -n "$SSE_PID" ] || return 0
+  kill "$SSE_PID" 2>/dev/null || true
+  wait "$SSE_PID" 2>/dev/null || true
+  SSE_PID=
+}
+
+check_http() {
+  HTTP_URL=http://127.0.0.1:$HTTP_PORT
+  local u=$HTTP_URL id
+  http_expect 401 "no account" "$u/api/v1/services"
+  http_expect 401 "a wrong password" -u "reader:wrong-$PW_READER" "$u/api/v1/services"
+  http_expect 401 "a wrong bearer token" -H "Authorization: Bearer wrong-$PW_READER" "$u/api/v1/services"
+  http_expect 401 "another account's password" -u "device:$PW_READER" "$u/api/v1/services"
+  log "   no account, a wrong password or token: 401"
+  # Every service the broker holds a status of is listed, online.
+  http_expect 200 "reader lists services" -u "reader:$PW_READER" "$u/api/v1/services"
+  local want
+  want=$(statuses | awk '{print $1}' | sort -u | tr '\n' ' ')
+  $PY - "$W/logs/http.body" "$want" <<'PY' || fail "HTTP API: services: $(cat "$W/logs/http.body") (broker: $want)"
+import json, sys
+svcs = json.load(open(sys.argv[1]))["services"]
+want = set(sys.argv[2].split())
+got = {s["id"]: s["state"] for s in svcs}
+assert set(got) == want, (sorted(got), sorted(want))
+assert {"writer", "ingest", "scheduler", "api"} <= set(got), sorted(got)
+assert sum(1 for i in got if i.startswith("tool-")) >= 1, sorted(got)
+assert all(st == "online" for st in got.values()), got
+print("   " + " ".join(sorted(got)), file=sys.stderr)
+PY
+  log "   reader (basic auth): every service online"
+  # The device writes line protocol with its password as a token (Telegraf's
+  # form) while the reader follows the stream live (SSE: hs-api subscribes to
+  # hs/s/... and hs/c/...).
+  sse_open live -u "reader:$PW_READER" "$u/api/v1/live?stream=http_probe/%23"
+  http_points
+  http_expect 204 "device writes line protocol" -H "Authorization: Token $PW_DEVICE" \
+    --data-binary @"$W/logs/http.lp" "$u/api/v2/write?org=any&bucket=any&precision=s"
+  http_read_back
+  log "   device wrote 3 points (204); the reader read them back exactly"
+  for _ in $(seq 1 50); do
+    grep -q '"stream":"http_probe/site=a"' "$W/logs/sse-live.body" && break
+    sleep 0.2
+  done
+  sse_close
+  grep -q '^event: data' "$W/logs/sse-live.body" ||
+    fail "HTTP API: no data event on the live stream: $(head -c 300 "$W/logs/sse-live.body")"
+  grep -q '"stream":"http_probe/site=a"' "$W/logs/sse-live.body" ||
+    fail "HTTP API: the live stream did not show the written points: $(head -c 300 "$W/logs/sse-live.body")"
+  log "   the reader's live stream (SSE) showed them"
+  # A refused body: 400, dead-lettered on hs/dead/api, which hs-api lists.
+  http_expect 400 "a bad line" -H "Authorization: Token $PW_DEVICE" \
+    --data-binary 'http_probe,site=a value=' "$u/api/v2/write"
+  for _ in $(seq 1 25); do
+    http -u "reader:$PW_READER" "$u/api/v1/dead?limit=5" >/dev/null
+    grep -q 'hs/dead/api' "$W/logs/http.body" && break
+    sleep 0.2
+  done
+  grep -q 'hs/dead/api' "$W/logs/http.body" ||
+    fail "HTTP API: the refused body's dead letter is not listed: $(head -c 300 "$W/logs/http.body")"
+  # A scheduler request (hs/api/scheduler, answer on hs/reply/...) and a
+  # compute request's progress stream (hs/progress/<id>).
+  http_expect 200 "reader checks a workflow" -u "reader:$PW_READER" \
+    --data-binary @"$W/workflows/live.yaml" "$u/api/v1/workflows/check"
+  sse_open progress -u "reader:$PW_READER" "$u/api/v1/requests/compose-test/events"
+  sse_close
+  log "   bad line 400 and listed as a dead letter; workflow check answered by the scheduler; progress stream opens"
+  http_expect 403 "device reads" -H "Authorization: Bearer $PW_DEVICE" \
+    "$u/api/v1/streams/http_probe/site=a/data"
+  http_expect 403 "reader writes" -u "reader:$PW_READER" \
+    --data-binary @"$W/logs/http.lp" "$u/api/v2/write?precision=s"
+  http_expect 403 "reader deletes a workflow" -H "Authorization: Bearer $PW_READER" -X DELETE \
+    "$u/api/v1/workflows/live"
+  http_expect 200 "admin reads workflows" -u "hs-admin:$PW_ADMIN" "$u/api/v1/workflows"
+  grep -q '"live"' "$W/logs/http.body" || fail "HTTP API: workflow live not listed: $(head -c 300 "$W/logs/http.body")"
+  log "   device may not read, reader may not write (403); hs-admin reads workflows"
+  id=$(project_containers --filter label=com.docker.compose.service=api)
+  if podman exec "$id" test -f /usr/local/share/hyperstream/web/index.html; then
+    local got
+    got=$(curl -sS -o /dev/null -w '%{http_code} %{content_type}' --max-time 30 "$u/")
+    case "$got" in "200 text/html"*) ;; *) fail "HTTP API: the dashboard at /: $got" ;; esac
+    log "   dashboard served at / ($got)"
+  else
+    log "   the image has no dashboard files (no web/ in the tree): / not checked"
+  fi
+}
+
+# The API over HTTPS with the broker's certificate (compose.tls.yaml): the
+# reader reads the points written before, nothing without an account or
+# without trusting the CA, and no plain HTTP.
+check_https() {
+  HTTP_URL=https://localhost:$HTTP_PORT
+  http_expect 401 "no account over HTTPS" --cacert "$W/tls/ca.crt" "$HTTP_URL/api/v1/services"
+  http_read_back --cacert "$W/tls/ca.crt"
+  [ "$(http --capath /etc/ssl/certs "$HTTP_URL/health")" = 000 ] ||
+    fail "HTTP API: a client that does not trust the CA got an answer over HTTPS"
+  [ "$(http "http://127.0.0.1:$HTTP_PORT/health")" != 200 ] ||
+    fail "HTTP API: plain HTTP is answered with compose.tls.yaml"
+  log "   HTTPS: the reader reads the points back; no account 401; CA required; no plain HTTP"
 }
 
 up_stack() {
@@ -600,6 +789,7 @@ check_mongo_variant() {
     fail "the writer started more than once: $(podman logs "$id" 2>&1 | tail -5)"
   log "   the services waited for the store; the writer uses MongoDB (emulator on port $MONGO_PORT)"
   check_data_path
+  check_http
   check_no_drops
 }
 
@@ -653,6 +843,7 @@ main() {
   step "scale tool=2" check_scale
   step "device -> workflow -> reader" check_data_path
   step "unauthorised actions refused" check_refusals
+  step "HTTP API: accounts, ingest, reads" check_http
   check_no_drops
   if [ "${HS_COMPOSE_TLS:-1}" = 1 ]; then
     step "TLS: restart and data path" check_tls

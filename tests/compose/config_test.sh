@@ -2,7 +2,8 @@
 # The compose files validate (`docker-compose config -q`) in every supported
 # combination, and keep the properties docs/DEPLOY.md promises: healthchecks,
 # health-conditioned dependencies, restart policies, volumes, one account per
-# service, no MongoDB in the embedded variant, TLS wired through. Needs only
+# service, no MongoDB in the embedded variant, TLS wired through, the HTTP
+# API's accounts made from the broker's people accounts. Needs only
 # docker-compose (v1 or v2) and /usr/bin/python3 with python3-yaml; no engine.
 set -euo pipefail
 
@@ -63,9 +64,9 @@ d = sys.argv[1]
 def load(name):
     return yaml.safe_load(open(f"{d}/{name}.yaml"))["services"]
 
-hs = ["writer", "ingest", "scheduler", "tool"]
+hs = ["writer", "ingest", "scheduler", "tool", "api"]
 accounts = {"writer": "hs-writer", "ingest": "hs-ingest", "scheduler": "hs-scheduler",
-            "tool": "hs-tool", "hsctl": "hs-admin"}
+            "tool": "hs-tool", "api": "hs-api", "hsctl": "hs-admin"}
 base = load("compose.yaml")
 builders = {}
 for name, s in base.items():
@@ -108,6 +109,20 @@ assert any("/data/db" in str(v) for v in base["mongo"]["volumes"]), "MongoDB vol
 assert "workflows" not in base, "the scheduler loads the workflows directory itself"
 assert any("/etc/hs/workflows" in str(v) for v in base["scheduler"]["volumes"]), "workflows dir"
 assert base["scheduler"]["environment"]["HS_WORKFLOWS_DIR"] == "/etc/hs/workflows"
+# hs-api: on all addresses, so accounts are required; they are the broker's
+# people accounts with the broker's passwords (written by hs-entrypoint).
+api = base["api"]["environment"]
+assert api["HS_SERVICE_ID"] == "api" and base["api"]["command"] == ["hs-api"]
+assert api["HS_HTTP_BIND"] == "0.0.0.0" and str(api["HS_HTTP_PORT"]) == "8180", api
+assert api["HS_ACCOUNTS_FILE"], "api: accounts file"
+specs = [x.split(":") for x in api["HS_ACCOUNTS_ENV"].split()]
+assert sorted((n, r) for n, r, _ in specs) == [("device", "device"), ("hs-admin", "admin"),
+                                               ("reader", "reader")], specs
+broker = base["mosquitto"]["environment"]
+for name, role, var in specs:
+    assert api[var] and api[var] == broker[var], f"api: {name}'s password is the broker's {var}"
+assert api["HS_MQTT_PASSWORD"] == broker["HS_API_PASSWORD"], "api: its broker account"
+assert api["HS_WEB_DIR"] == "/usr/local/share/hyperstream/web"
 
 emb = load("compose.yaml+compose.embedded.yaml")
 assert "mongo" in emb["mongo"].get("profiles", []), "embedded: MongoDB must not start"
@@ -127,6 +142,12 @@ for name in hs + ["hsctl"]:
     assert env["HS_BROKER_URL"].startswith("mqtts://"), f"{name}: TLS URL"
     assert env["HS_MQTT_CA_FILE"], f"{name}: CA file"
     assert env["HS_STORE_URL"].startswith("sqlite://"), f"{name}: overrides combine"
+env = tls["api"]["environment"]
+assert env["HS_TLS_CERT_FILE"] and env["HS_TLS_KEY_FILE"], "api: HTTPS"
+assert env["HS_ACCOUNTS_ENV"] and env["HS_HTTP_BIND"], "api: overrides combine"
+mounted = {str(v).split(":")[1] if isinstance(v, str) else v["target"]
+           for v in tls["api"]["volumes"]}
+assert {env["HS_TLS_CERT_FILE"], env["HS_TLS_KEY_FILE"], env["HS_MQTT_CA_FILE"]} <= mounted, mounted
 print("ok: properties of the resolved configurations")
 PY
 
@@ -148,12 +169,21 @@ for line in open(sys.argv[1]):
         rules[user].append((access, topic))
 assert rules["device"] == [("write", "hs/raw/#")], rules["device"]
 assert rules["reader"] == [("read", "hs/s/#"), ("read", "hs/c/#")], rules["reader"]
-for svc in ["hs-writer", "hs-ingest", "hs-scheduler", "hs-tool"]:
+for svc in ["hs-writer", "hs-ingest", "hs-scheduler", "hs-tool", "hs-api"]:
     assert svc in rules, svc
     assert not any(t.startswith("hs/#") for _, t in rules[svc]), f"{svc}: too broad"
 # Workflows' input schemas: the scheduler publishes them, ingest reads them.
 assert ("readwrite", "hs/schemas/+") in rules["hs-scheduler"], "scheduler: hs/schemas/+ (it clears stale ones)"
 assert ("read", "hs/schemas/+") in rules["hs-ingest"], "ingest: hs/schemas/+"
+api = set(rules["hs-api"])
+for need in [("write", "hs/api/scheduler"), ("read", "hs/reply/+"), ("write", "hs/w/api"),
+             ("read", "hs/ack/api"), ("read", "hs/dead/#"), ("write", "hs/dead/api"),
+             ("readwrite", "hs/status/api"), ("read", "hs/status/+"), ("write", "hs/metrics/api"),
+             ("write", "hs/mon"), ("read", "hs/ctl/api"), ("write", "hs/reply/#"),
+             ("read", "hs/schemas/+")]:
+    assert need in api, f"hs-api: {need}"
+assert not any(a != "read" for a, t in api if t.startswith(("hs/s/", "hs/c/", "hs/raw/"))), \
+    "hs-api must not publish results or raw data"
 print("ok: access rules")
 PY
 grep -q '^max_queued_messages 0' "$ROOT/docker/mosquitto/mosquitto.conf" ||
