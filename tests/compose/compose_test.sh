@@ -689,6 +689,13 @@ PY
     --data-binary @"$W/logs/http.lp" "$u/api/v2/write?org=any&bucket=any&precision=s"
   http_read_back
   log "   device wrote 3 points (204); the reader read them back exactly"
+  # Grafana's path: the Prometheus query API, as the reader, at the last point's time.
+  http_expect 200 "reader queries as Grafana does" -u "reader:$PW_READER" \
+    --data-urlencode 'query=http_probe{site="a"}' --data-urlencode "time=$((HTTP_T0 + 2))" \
+    "$u/api/v1/query"
+  grep -q "\"value\":\\[$((HTTP_T0 + 2)),\"7\"\\]" "$W/logs/http.body" ||
+    fail "HTTP API: the Prometheus query's value: $(head -c 300 "$W/logs/http.body")"
+  log "   the reader's Prometheus query (Grafana's data source) gives the last point"
   for _ in $(seq 1 50); do
     grep -q '"stream":"http_probe/site=a"' "$W/logs/sse-live.body" && break
     sleep 0.2
