@@ -7,6 +7,7 @@
 
 #include "hs_alloc.h"
 #include "hs_error.h"
+#include "hs_form.h"
 #include "hs_json.h"
 #include "hs_log.h"
 #include "hs_time.h"
@@ -286,55 +287,13 @@ void api_send_stream(api_req *r, unsigned status, const char *type, api_fill_fn 
 
 /* ------------------------------------------------------------------ parameters */
 
-/* Decodes application/x-www-form-urlencoded text in place; its new length. */
-static size_t form_unescape(char *s, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            s[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n + 0 && hexval((unsigned char)s[i + 1]) >= 0 &&
-                   hexval((unsigned char)s[i + 2]) >= 0) {
-            s[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
-            i += 2;
-        } else {
-            s[o++] = s[i];
-        }
-    }
-    return o;
-}
-
-/* Splits a form body into key\0value\0 pairs. */
+/* The pairs of a form body (application/x-www-form-urlencoded), kept beside the body. */
 static int form_parse(api_req *r)
 {
     const char *type = api_header(r, "Content-Type");
     if (type == NULL || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
         return HS_OK;
-    char *s = (char *)r->body.data;
-    size_t len = r->body.len;
-    size_t i = 0;
-    while (i < len) {
-        size_t end = i;
-        while (end < len && s[end] != '&')
-            end++;
-        size_t eq = i;
-        while (eq < end && s[eq] != '=')
-            eq++;
-        size_t kl = form_unescape(s + i, eq - i);
-        int rc = hs_buf_append(&r->form, s + i, kl);
-        if (rc == HS_OK)
-            rc = hs_buf_putc(&r->form, '\0');
-        size_t vl = eq < end ? form_unescape(s + eq + 1, end - eq - 1) : 0;
-        if (rc == HS_OK && vl > 0)
-            rc = hs_buf_append(&r->form, s + eq + 1, vl);
-        if (rc == HS_OK)
-            rc = hs_buf_putc(&r->form, '\0');
-        if (rc != HS_OK)
-            return rc;
-        r->nform++;
-        i = end + 1;
-    }
-    return HS_OK;
+    return hs_form_parse((const char *)r->body.data, r->body.len, &r->form, &r->nform);
 }
 
 const char *api_header(api_req *r, const char *name)
@@ -347,14 +306,7 @@ const char *api_param(api_req *r, const char *name)
     const char *v = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
     if (v != NULL)
         return v;
-    const char *p = (const char *)r->form.data;
-    for (size_t i = 0; i < r->nform; i++) {
-        const char *val = p + strlen(p) + 1;
-        if (strcmp(p, name) == 0)
-            return val;
-        p = val + strlen(val) + 1;
-    }
-    return NULL;
+    return hs_form_get(&r->form, r->nform, name);
 }
 
 typedef struct each_ctx {
@@ -377,12 +329,10 @@ void api_params_each(api_req *r, const char *name, void (*fn)(void *ud, const ch
 {
     each_ctx c = {name, fn, ud};
     (void)MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, each_arg, &c);
-    const char *p = (const char *)r->form.data;
     for (size_t i = 0; i < r->nform; i++) {
-        const char *val = p + strlen(p) + 1;
-        if (strcmp(p, name) == 0)
+        const char *val;
+        if (strcmp(hs_form_pair(&r->form, r->nform, i, &val), name) == 0)
             fn(ud, val);
-        p = val + strlen(val) + 1;
     }
 }
 
