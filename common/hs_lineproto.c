@@ -532,6 +532,33 @@ static int hs__lp_sid_err(const hs__lp *lp, size_t name_len)
     return hs__lp_err(lp, "%s", why);
 }
 
+/*
+ * Whether byte c of a name, tag key or tag value is written as %HH in the
+ * stream id: the id's separators and reserved bytes ('/', '=', '+', '#'),
+ * '%' itself (so that the mapping can be undone), spaces and control bytes.
+ */
+static bool hs__lp_encoded(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f || c == '/' || c == '=' || c == '+' || c == '#' || c == '%';
+}
+
+/* Appends a part of the id, with the bytes hs__lp_encoded says as %HH. */
+static void hs__lp_put_part(hs_buf *b, const char *p, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t from = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (!hs__lp_encoded(c))
+            continue;
+        hs_buf_append(b, p + from, i - from);
+        char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+        hs_buf_append(b, e, 3);
+        from = i + 1;
+    }
+    hs_buf_append(b, p + from, n - from);
+}
+
 /* Builds the canonical stream id of every field of the line into canon. */
 static int hs__lp_ids(hs__lp *lp)
 {
@@ -539,19 +566,19 @@ static int hs__lp_ids(hs__lp *lp)
     hs_buf_reset(&lp->tags);
     for (size_t j = 0; j < lp->ntags; j++) {
         hs_buf_putc(&lp->tags, '/');
-        hs_buf_append(&lp->tags, lp->tkey[j].p, lp->tkey[j].len);
+        hs__lp_put_part(&lp->tags, lp->tkey[j].p, lp->tkey[j].len);
         hs_buf_putc(&lp->tags, '=');
-        hs_buf_append(&lp->tags, lp->tval[j].p, lp->tval[j].len);
+        hs__lp_put_part(&lp->tags, lp->tval[j].p, lp->tval[j].len);
     }
     if (hs_buf_error(&lp->tags) != HS_OK)
         return hs__lp_nomem();
     for (size_t i = 0; i < lp->nfields; i++) {
         hs__lp_field *f = &lp->fields[i];
         hs_buf_reset(&lp->sid);
-        hs_buf_append(&lp->sid, lp->meas.p, lp->meas.len);
+        hs__lp_put_part(&lp->sid, lp->meas.p, lp->meas.len);
         if (!hs__lp_is(f->key.p, f->key.len, "value")) {
             hs_buf_putc(&lp->sid, '.');
-            hs_buf_append(&lp->sid, f->key.p, f->key.len);
+            hs__lp_put_part(&lp->sid, f->key.p, f->key.len);
         }
         size_t name_len = lp->sid.len;
         if (lp->tags.len > 0)

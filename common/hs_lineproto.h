@@ -7,8 +7,11 @@
  *
  * and each field of a point is one instance, on the stream
  * "measurement.field/tag=value/..." or, for a field named exactly "value",
- * "measurement/tag=value/...". The id is canonical (pairs sorted by key,
- * hs_streamid_canonical); an id it refuses is an error of the line.
+ * "measurement/tag=value/...". In the measurement, field and tag texts,
+ * the bytes a stream id cannot hold are written %HH: spaces and control
+ * bytes, '/', '=', '+', '#', and '%' itself (so the mapping can be undone).
+ * The id is canonical (pairs sorted by key, hs_streamid_canonical); an id
+ * it still refuses (a part "..", a Unicode space) is an error of the line.
  *
  * What is accepted:
  *   - Lines that are empty or blank, and lines whose first non-blank byte is

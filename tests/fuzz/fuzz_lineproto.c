@@ -159,23 +159,54 @@ static bool same_rec(const run *a, size_t i, const run *b, size_t j, int64_t ta,
            memcmp(a->bytes.data + x->v_off, b->bytes.data + y->v_off, x->v_len) == 0;
 }
 
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
 /*
- * Appends a name, tag key or tag value with its commas escaped. Returns
- * false when it cannot be written: a backslash before a comma or at its
- * end would pair with the escape or the separator after it (the line
- * protocol has no escape for a backslash there).
+ * Appends a name, tag key or tag value of a stream id as line protocol: its
+ * %HH read back into the byte (the parser writes the bytes a stream id
+ * cannot hold so), then commas and spaces escaped, and '=' too outside the
+ * measurement. Returns false when it cannot be written: a control byte, a
+ * measurement starting with '#' (a comment line), or a backslash before an escaped byte or at the
+ * end (it would pair with the escape or the separator after it).
  */
-static bool put_name(hs_buf *b, const char *s)
+static bool put_name(hs_buf *b, const char *s, bool measurement)
 {
     size_t n = strlen(s);
+    char *d = malloc(n + 1);
+    check(d != NULL);
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && (i + 1 == n || s[i + 1] == ','))
-            return false;
-        if (s[i] == ',')
-            check(hs_buf_putc(b, '\\') == HS_OK);
-        check(hs_buf_putc(b, (uint8_t)s[i]) == HS_OK);
+        int hi, lo;
+        if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
+            (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+            d[m++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            d[m++] = s[i];
+        }
     }
-    return true;
+    bool ok = true;
+    for (size_t i = 0; ok && i < m; i++) {
+        unsigned char c = (unsigned char)d[i];
+        bool esc = c == ',' || c == ' ' || (!measurement && c == '=');
+        if (c < 0x20 || c == 0x7f || (measurement && i == 0 && c == '#'))
+            ok = false; /* no escape makes them line protocol ('#' first: a comment) */
+        else if (c == '\\' && (i + 1 == m || d[i + 1] == ',' || d[i + 1] == ' ' ||
+                               (!measurement && d[i + 1] == '=')))
+            ok = false;
+        else if (esc)
+            check(hs_buf_putc(b, '\\') == HS_OK);
+        if (ok)
+            check(hs_buf_putc(b, c) == HS_OK);
+    }
+    free(d);
+    return ok;
 }
 
 /* Appends the msgpack value v as a line protocol field value. */
@@ -234,12 +265,12 @@ static void check_written_back(const run *a)
         check(hs_streamid_parse((const char *)a->bytes.data + x->sid_off, x->sid_len, &sid) ==
               HS_OK);
         hs_buf_reset(&line);
-        bool ok = put_name(&line, sid->name);
+        bool ok = put_name(&line, sid->name, true);
         for (size_t j = 0; ok && j < sid->n_meta; j++) {
             check(hs_buf_putc(&line, ',') == HS_OK);
-            ok = put_name(&line, sid->meta[j].key);
+            ok = put_name(&line, sid->meta[j].key, false);
             check(hs_buf_putc(&line, '=') == HS_OK);
-            ok = ok && put_name(&line, sid->meta[j].value);
+            ok = ok && put_name(&line, sid->meta[j].value, false);
         }
         hs_streamid_destroy(sid);
         check(hs_buf_puts(&line, " value=") == HS_OK);
