@@ -67,6 +67,13 @@ c=$(code -XPOST --data-binary @"$IT_DIR/formish.txt" "$U/api/v2/write?precision=
 curl -s "$U/api/v1/streams/formish.v/site=b/data" | grep -q '"v":1000' || it_fail "1e+3 read as $(curl -s "$U/api/v1/streams/formish.v/site=b/data")"
 curl -s "$U/api/v1/streams/formish.s/site=b/data" | grep -qF '"v":"50%25 a+b"' || it_fail "string read as $(curl -s "$U/api/v1/streams/formish.s/site=b/data")"
 
+# Telegraf's disk input: a tag value with '/' is written %2F in the stream id ('%' is %25 in a URL).
+printf 'disk,path=/boot,device=sda1 used_percent=12.5 %s\n' $((T0 + 60)) > "$IT_DIR/disk.txt"
+c=$(code -XPOST --data-binary @"$IT_DIR/disk.txt" "$U/api/v2/write?precision=s")
+[ "$c" = 204 ] || it_fail "disk line: HTTP $c $(body)"
+curl -s "$U/api/v1/streams/disk.used_percent/device=sda1/path=%252Fboot/data" | grep -q '"v":12.5' ||
+  it_fail "disk stream: $(curl -s "$U/api/v1/streams?prefix=disk")"
+
 # ---- bad line protocol: 400 naming the line, nothing stored, a dead letter
 before=$($HSCTL stream ls --json | wc -l)
 printf 'weather,site=c temp=1 %s000000000\nweather,site=c temp=oops %s000000000\n' $((T0 + 60)) $((T0 + 120)) > "$IT_DIR/bad.txt"
