@@ -10,7 +10,7 @@ PKGS=(
   # build
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   # libraries
-  libpaho-mqtt-dev libssl-dev libmsgpack-dev libmongoc-dev libbson-dev
+  libpaho-mqtt-dev libssl-dev zlib1g-dev libmsgpack-dev libmongoc-dev libbson-dev
   libsqlite3-dev libyaml-dev libluajit-5.1-dev libmicrohttpd-dev libcunit1-dev
   # runtime
   mosquitto mosquitto-clients sqlite3 graphviz bash-completion

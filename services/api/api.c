@@ -496,6 +496,16 @@ static void route(api_req *r)
         api_error(r, 403, "this account's role may not %s %s", r->method, r->path);
         return;
     }
+    if (r->body_too_large && strcmp(r->path, "/api/v2/write") == 0) {
+        /* InfluxDB's shape of the answer, as every answer of this path. */
+        char m[200];
+        int n = snprintf(m, sizeof m,
+                         "{\"code\":\"request too large\",\"message\":\"the body is larger "
+                         "than max_body_bytes (%lld); send smaller batches\"}\n",
+                         (long long)r->a->cfg->max_body_bytes);
+        api_send(r, 413, "application/json", m, (size_t)n);
+        return;
+    }
     if (r->body_too_large) {
         api_error(r, 413, "the body is larger than max_body_bytes (%lld); send smaller batches",
                   (long long)r->a->cfg->max_body_bytes);

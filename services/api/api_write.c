@@ -22,6 +22,7 @@
 #include "hs_time.h"
 
 #include <inttypes.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -322,13 +323,6 @@ static void write_v2(api_req *r)
         influx_error(r, 400, "invalid", hs_err_detail());
         return;
     }
-    const char *enc = api_header(r, "Content-Encoding");
-    if (enc != NULL && strcasecmp(enc, "identity") != 0) {
-        influx_error(r, 415, "unsupported media type",
-                     "Content-Encoding is not supported; send the body uncompressed (Telegraf: "
-                     "content_encoding = \"identity\")");
-        return;
-    }
     hs_readings w;
     hs_readings_init(&w);
     int rc = hs_lp_parse((const char *)r->body.data, r->body.len, prec, hs_time_now_us(), lp_one,
@@ -346,6 +340,74 @@ static void write_v2(api_req *r)
     hs_readings_free(&w);
 }
 
+/*
+ * A body sent with Content-Encoding gzip (Telegraf's default) is inflated in
+ * place of the compressed one, at most max_body_bytes; identity is the body
+ * as it is. False after answering 415 (another encoding), 413 (too large
+ * inflated) or 400 (not gzip).
+ */
+static bool body_decoded(api_req *r, bool influx)
+{
+    const char *enc = api_header(r, "Content-Encoding");
+    if (enc == NULL || strcasecmp(enc, "identity") == 0)
+        return true;
+    const char *why = NULL;
+    unsigned status = 400;
+    if (strcasecmp(enc, "gzip") != 0) {
+        status = 415;
+        why = "Content-Encoding must be gzip or identity";
+    }
+    hs_buf out;
+    hs_buf_init(&out, 0);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    bool init = why == NULL && inflateInit2(&z, 16 + MAX_WBITS) == Z_OK;
+    if (why == NULL && !init)
+        why = "out of memory";
+    int zrc = Z_OK;
+    z.next_in = r->body.data;
+    z.avail_in = (uInt)r->body.len;
+    size_t max = (size_t)r->a->cfg->max_body_bytes;
+    while (why == NULL && zrc != Z_STREAM_END) {
+        if (out.len == max) {
+            status = 413;
+            why = "the inflated body is larger than max_body_bytes; send smaller batches";
+            break;
+        }
+        size_t room = max - out.len < 65536 ? max - out.len : 65536;
+        if (hs_buf_reserve(&out, room) != HS_OK) {
+            status = 500;
+            why = "out of memory";
+            break;
+        }
+        z.next_out = out.data + out.len;
+        z.avail_out = (uInt)room;
+        zrc = inflate(&z, Z_NO_FLUSH);
+        out.len += room - z.avail_out;
+        if (zrc != Z_OK && zrc != Z_STREAM_END)
+            why = "the body is not valid gzip";
+        else if (zrc == Z_OK && z.avail_in == 0 && z.avail_out != 0)
+            why = "the gzip body is cut short";
+    }
+    if (init)
+        inflateEnd(&z);
+    if (why != NULL) {
+        hs_buf_free(&out);
+        if (influx)
+            influx_error(r, status,
+                         status == 415   ? "unsupported media type"
+                         : status == 413 ? "request too large"
+                                         : "invalid",
+                         why);
+        else
+            api_error(r, status, "%s", why);
+        return false;
+    }
+    hs_buf_free(&r->body);
+    r->body = out;
+    return true;
+}
+
 bool api_write_route(api_req *r)
 {
     bool v1 = strcmp(r->path, "/api/v1/write") == 0;
@@ -356,6 +418,8 @@ bool api_write_route(api_req *r)
         api_error(r, 405, "write takes POST");
         return true;
     }
+    if (!body_decoded(r, v2))
+        return true;
     if (v1)
         write_v1(r);
     else

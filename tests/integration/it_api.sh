@@ -74,6 +74,21 @@ c=$(code -XPOST --data-binary @"$IT_DIR/disk.txt" "$U/api/v2/write?precision=s")
 curl -s "$U/api/v1/streams/disk.used_percent/device=sda1/path=%252Fboot/data" | grep -q '"v":12.5' ||
   it_fail "disk stream: $(curl -s "$U/api/v1/streams?prefix=disk")"
 
+# Telegraf compresses by default (content_encoding = "gzip"): inflated, then read the same.
+printf 'gz,site=a value=4.5 %s\ngz,site=a value=5.5 %s\n' $((T0 + 60)) $((T0 + 120)) | gzip -c > "$IT_DIR/gz.lp.gz"
+c=$(code -XPOST -H 'Content-Encoding: gzip' --data-binary @"$IT_DIR/gz.lp.gz" "$U/api/v2/write?precision=s")
+[ "$c" = 204 ] || it_fail "gzip line protocol: HTTP $c $(body)"
+[ "$(curl -s "$U/api/v1/streams/gz/site=a/data?format=ndjson" | wc -l)" = 2 ] || it_fail "gzip body not stored whole"
+head -c $(( $(stat -c %s "$IT_DIR/gz.lp.gz") - 12 )) "$IT_DIR/gz.lp.gz" > "$IT_DIR/cut.gz"
+c=$(code -XPOST -H 'Content-Encoding: gzip' --data-binary @"$IT_DIR/cut.gz" "$U/api/v2/write")
+[ "$c" = 400 ] && body | grep -q '"code":"invalid"' || it_fail "cut gzip: HTTP $c $(body)"
+c=$(code -XPOST -H 'Content-Encoding: br' --data-binary @"$IT_DIR/gz.lp.gz" "$U/api/v2/write")
+[ "$c" = 415 ] || it_fail "brotli: HTTP $c $(body)"
+head -c $((40 * 1024 * 1024)) /dev/zero | gzip -c > "$IT_DIR/bomb.gz"
+c=$(code -XPOST -H 'Content-Encoding: gzip' --data-binary @"$IT_DIR/bomb.gz" "$U/api/v2/write")
+[ "$c" = 413 ] && body | grep -q '"code":"request too large"' || it_fail "gzip bomb: HTTP $c $(body)"
+rm -f "$IT_DIR/bomb.gz"
+
 # ---- bad line protocol: 400 naming the line, nothing stored, a dead letter
 before=$($HSCTL stream ls --json | wc -l)
 printf 'weather,site=c temp=1 %s000000000\nweather,site=c temp=oops %s000000000\n' $((T0 + 60)) $((T0 + 120)) > "$IT_DIR/bad.txt"
