@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 void hs_readings_init(hs_readings *w)
 {
@@ -136,6 +137,12 @@ static int ndjson_record(hs_readings *w, const char *line, size_t len, int64_t a
     return rc;
 }
 
+/* Whether a header field is name, in any case. */
+static bool col_is(const hs_csv_field *f, const char *name)
+{
+    return f->len == strlen(name) && strncasecmp(f->s, name, f->len) == 0;
+}
+
 /* CSV: header stream,t,v (or t,v with ?stream=); v read like a JSON-lines payload. */
 static int csv_body(hs_readings *w, const char *body, size_t len, const char *fixed_sid,
                     int64_t arrival, size_t *bad_line)
@@ -156,20 +163,23 @@ static int csv_body(hs_readings *w, const char *body, size_t len, const char *fi
         if (header) {
             header = false;
             for (size_t i = 0; i < n; i++) {
-                if (f[i].len == 6 && memcmp(f[i].s, "stream", 6) == 0)
+                if (col_is(&f[i], "stream"))
                     col_s = (int)i;
-                else if (f[i].len == 1 && f[i].s[0] == 't')
+                else if (col_is(&f[i], "t") || col_is(&f[i], "time") ||
+                         col_is(&f[i], "timestamp") || col_is(&f[i], "datetime"))
                     col_t = (int)i;
-                else if (f[i].len == 1 && f[i].s[0] == 'v')
+                else if (col_is(&f[i], "v") || col_is(&f[i], "value"))
                     col_v = (int)i;
                 else
-                    rc = hs_err_set(HS_ERR_PARSE, "unknown column '%.*s' (want stream, t, v)",
-                                    (int)(f[i].len > 40 ? 40 : f[i].len), f[i].s);
+                    rc = hs_err_set(HS_ERR_PARSE, "unknown column '%.*s' (want %s)",
+                                    (int)(f[i].len > 40 ? 40 : f[i].len), f[i].s,
+                                    fixed_sid != NULL ? "t and v" : "stream, t and v");
             }
             if (rc == HS_OK && (col_v < 0 || (col_s < 0) == (fixed_sid == NULL)))
                 rc = hs_err_set(HS_ERR_PARSE, "%s",
                                 fixed_sid != NULL
-                                    ? "the header must name the columns t (optional) and v"
+                                    ? "the header must name the columns t (optional; or time, "
+                                      "timestamp, datetime) and v (or value)"
                                     : "the header must name the columns stream, t (optional) "
                                       "and v, or the request ?stream=ID");
             continue;

@@ -74,9 +74,10 @@ typedef struct api_waiter {
 typedef struct api_sub {
     char filters[2][512]; /* MQTT filters (with the prefix) */
     int nfilters;
-    hs_buf queue; /* SSE text waiting to be sent */
-    bool dropped; /* queue overflowed: the client is told and closed */
-    bool closed;
+    hs_buf queue;  /* SSE text waiting to be sent */
+    bool dropped;  /* queue overflowed: the client is told and closed */
+    bool closed;   /* ends once its queue is sent (a request's final progress came) */
+    bool progress; /* a request's progress: ends after its final state (done, failed, cancelled) */
     struct api_sub *next;
 } api_sub;
 
@@ -190,6 +191,8 @@ api_sub *api_bus_sub(api *a, const char *const *filters, int n);
 ssize_t api_bus_sub_take(api *a, api_sub *s, char *buf, size_t max, int timeout_ms);
 void api_bus_unsub(api *a, api_sub *s);
 void api_bus_free(api *a);
+/* Whether a request's progress (or its document) says a final state: done, failed, cancelled. */
+bool api_progress_final(const char *json, size_t len);
 
 /* The tools this hs-api knows (built in, and the plugins of plugin_dir); NULL without memory. */
 struct hs_tool_registry;

@@ -120,6 +120,19 @@ static bool sse_event(const api *a, const hs_mqtt_msg *m, hs_buf *ev)
     return rc == HS_OK;
 }
 
+bool api_progress_final(const char *json, size_t len)
+{
+    static const char *const finals[] = {"\"state\":\"done\"", "\"state\":\"failed\"",
+                                         "\"state\":\"cancelled\""};
+    for (size_t i = 0; i < 3; i++) {
+        size_t k = strlen(finals[i]);
+        for (size_t j = 0; j + k <= len; j++)
+            if (memcmp(json + j, finals[i], k) == 0)
+                return true;
+    }
+    return false;
+}
+
 /* ------------------------------------------------------------------ messages */
 
 static void on_status(api *a, const hs_mqtt_msg *m)
@@ -257,6 +270,8 @@ void api_bus_on_message(api *a, hs_mqtt_msg *m)
             continue;
         if (s->queue.len + ev.len > SUB_QUEUE_MAX || hs_buf_append(&s->queue, ev.data, ev.len))
             s->dropped = true;
+        if (s->progress && api_progress_final((const char *)m->payload, m->len))
+            s->closed = true;
     }
     if (made)
         pthread_cond_broadcast(&a->cv);
@@ -446,7 +461,7 @@ ssize_t api_bus_sub_take(api *a, api_sub *s, char *buf, size_t max, int timeout_
     struct timespec dl = hs_time_deadline_after((int64_t)timeout_ms * 1000);
     ssize_t n = 0;
     pthread_mutex_lock(&a->mu);
-    while (s->queue.len == 0 && !s->dropped && !a->stopping)
+    while (s->queue.len == 0 && !s->dropped && !s->closed && !a->stopping)
         if (pthread_cond_timedwait(&a->cv, &a->mu, &dl) == ETIMEDOUT)
             break;
     if (s->queue.len > 0) {
@@ -455,7 +470,7 @@ ssize_t api_bus_sub_take(api *a, api_sub *s, char *buf, size_t max, int timeout_
         memmove(s->queue.data, s->queue.data + k, s->queue.len - k);
         s->queue.len -= k;
         n = (ssize_t)k;
-    } else if (s->dropped || a->stopping) {
+    } else if (s->dropped || s->closed || a->stopping) {
         n = -1;
     }
     pthread_mutex_unlock(&a->mu);

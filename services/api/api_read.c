@@ -785,21 +785,28 @@ static void sse_done(void *ud)
     hs_free(c);
 }
 
-static void sse_start(api_req *r, const char *const *filters, int n)
+/* Answers with the events of sub (taken: freed when the stream ends). */
+static void sse_start_sub(api_req *r, api_sub *sub)
 {
     sse_ctx *c = hs_calloc(1, sizeof *c);
     if (c == NULL) {
+        api_bus_unsub(r->a, sub);
         api_error(r, 500, "out of memory");
         return;
     }
     c->a = r->a;
-    c->sub = api_bus_sub(r->a, filters, n);
-    if (c->sub == NULL) {
-        hs_free(c);
+    c->sub = sub;
+    api_send_stream(r, 200, "text/event-stream", sse_fill, sse_done, c);
+}
+
+static void sse_start(api_req *r, const char *const *filters, int n)
+{
+    api_sub *sub = api_bus_sub(r->a, filters, n);
+    if (sub == NULL) {
         api_error(r, 503, "cannot subscribe: %s", hs_err_detail());
         return;
     }
-    api_send_stream(r, 200, "text/event-stream", sse_fill, sse_done, c);
+    sse_start_sub(r, sub);
 }
 
 /* Whether pat is an MQTT filter: '+' and a final '#' only as whole levels. */
@@ -826,7 +833,7 @@ static void live(api_req *r)
     if (pat == NULL || !filter_ok(pat)) {
         api_error(r, 400,
                   "stream=PATTERN is required: a stream id, or an MQTT filter over stream ids "
-                  "such as temp/# or temp/+/room=k");
+                  "such as temp/# or temp/+/room=k (in a URL, # is %%23 and + is %%2B)");
         return;
     }
     hs_buf sid;
@@ -834,7 +841,10 @@ static void live(api_req *r)
     /* A plain id is made canonical (pairs sorted), as the writer publishes it. */
     if (strpbrk(pat, "+#") == NULL) {
         if (hs_streamid_canonical(pat, strlen(pat), &sid) != HS_OK) {
-            api_error(r, 400, "invalid stream id: %s", hs_err_detail());
+            api_error(r, 400,
+                      "invalid stream id: %s (a filter's # is %%23 and + is %%2B in a URL; a "
+                      "space there is a + that was not written %%2B)",
+                      hs_err_detail());
             hs_buf_free(&sid);
             return;
         }
@@ -859,7 +869,55 @@ static void request_events(api_req *r, const char *id)
     }
     snprintf(f, sizeof f, "%s/progress/%s", r->a->cfg->common.prefix, id);
     const char *fs[1] = {f};
-    sse_start(r, fs, 1);
+    /* Subscribed before the stored state is read, so that no event falls between them. */
+    api_sub *sub = api_bus_sub(r->a, fs, 1);
+    if (sub == NULL) {
+        api_error(r, 503, "cannot subscribe: %s", hs_err_detail());
+        return;
+    }
+    hs_store *s = api_store_get(r);
+    hs_buf doc, ev;
+    hs_buf_init(&doc, 0);
+    hs_buf_init(&ev, 0);
+    int rc = s != NULL ? hs_store_doc_get(s, "requests", id, &doc) : HS_ERR_IO;
+    api_store_put(r->a, s);
+    if (rc != HS_OK && rc != HS_ERR_NOTFOUND) {
+        api_bus_unsub(r->a, sub);
+        if (s != NULL)
+            api_error(r, 500, "cannot read request %s: %s", id, hs_err_detail());
+        hs_buf_free(&doc);
+        return;
+    }
+    /*
+     * The stored state comes first; a final one ends the stream after it. A
+     * request not known yet (an id of the client's own, opened before it posts
+     * the compute, as the dashboard does) is said so in a comment.
+     */
+    bool ok;
+    if (rc == HS_ERR_NOTFOUND) {
+        ok = hs_buf_printf(&ev, ": no request %s yet: its progress follows once it is posted\n\n",
+                           id) == HS_OK;
+        hs_buf_reset(&doc);
+    } else {
+        ok = hs_buf_puts(&ev, "event: progress\ndata: ") == HS_OK;
+        for (size_t i = 0; ok && i < doc.len; i++)
+            if (doc.data[i] != '\n' && doc.data[i] != '\r')
+                ok = hs_buf_putc(&ev, doc.data[i]) == HS_OK;
+        ok = ok && hs_buf_puts(&ev, "\n\n") == HS_OK;
+    }
+    pthread_mutex_lock(&r->a->mu);
+    sub->progress = true;
+    if (ok && hs_buf_reserve(&sub->queue, ev.len) == HS_OK) {
+        memmove(sub->queue.data + ev.len, sub->queue.data, sub->queue.len);
+        memcpy(sub->queue.data, ev.data, ev.len);
+        sub->queue.len += ev.len;
+    }
+    if (api_progress_final((const char *)doc.data, doc.len))
+        sub->closed = true;
+    pthread_mutex_unlock(&r->a->mu);
+    hs_buf_free(&doc);
+    hs_buf_free(&ev);
+    sse_start_sub(r, sub);
 }
 
 /* ------------------------------------------------------------------ routing */

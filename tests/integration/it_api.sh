@@ -213,6 +213,12 @@ c=$(code -XPOST "$U/api/v1/workflows/roomavg/compute?from=$T0&to=$((T0 + 1200))"
 req=$(body | $PY -c 'import json,sys; print(json.load(sys.stdin)["request"])')
 it_wait_eq done 60 sh -c "curl -s $U/api/v1/requests/$req | $PY -c 'import json,sys; print(json.load(sys.stdin)[\"state\"])'" ||
   it_fail "compute request did not finish: $(curl -s $U/api/v1/requests/$req)"
+# Its events, opened after it ended: the stored state first, and the stream ends after it.
+timeout 10 curl -sN "$U/api/v1/requests/$req/events" > "$IT_DIR/events.txt" || it_fail "the events of a done request did not end"
+grep -q '^event: progress' "$IT_DIR/events.txt" && grep -q '"state":"done"' "$IT_DIR/events.txt" ||
+  it_fail "events of a done request: $(cat "$IT_DIR/events.txt")"
+timeout 3 curl -sN "$U/api/v1/requests/nosuch/events" > "$IT_DIR/events2.txt" || true
+grep -q "^: no request nosuch yet" "$IT_DIR/events2.txt" || it_fail "events of an unknown request: $(cat "$IT_DIR/events2.txt")"
 c=$(code "$U/api/v1/workflows/nosuch/compute" -XPOST --data '' -G --data-urlencode "from=$T0")
 [ "$c" = 404 ] || it_fail "compute of an unknown workflow: HTTP $c $(body)"
 for room in a b; do

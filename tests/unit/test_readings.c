@@ -128,7 +128,12 @@ static void test_csv(void)
         "p/h=3 1767225660000000 {\"t\":\"2026-01-01T00:01:00Z\",\"v\":7.5}\n"
         "p/h=3 1767225720000000 {\"t\":\"2026-01-01T00:02:00Z\",\"v\":\"on\"}\n"
         "p/h=4 1767225600000000 {\"t\":\"2026-01-01T00:00:00Z\",\"v\":{\"a\":1}}\n");
-    /* The stream given: columns t and v, in any order. */
+    /* The stream given: columns t and v in any order, or their longer names in any case. */
+    CU_ASSERT_EQUAL(parse(HS_READINGS_CSV, "s", "Time,Value\n1767225660,2\n", &out, NULL), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&out),
+                           "s 1767225660000000 {\"t\":\"2026-01-01T00:01:00Z\",\"v\":2}\n");
+    CU_ASSERT_EQUAL(parse(HS_READINGS_CSV, "s", "time,temp\n1,2\n", &out, NULL), HS_ERR_PARSE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), "unknown column 'temp' (want t and v)"));
     CU_ASSERT_EQUAL(parse(HS_READINGS_CSV, "s", "v,t\n1,1767225660\n", &out, NULL), HS_OK);
     CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&out),
                            "s 1767225660000000 {\"t\":\"2026-01-01T00:01:00Z\",\"v\":1}\n");
