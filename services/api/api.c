@@ -5,6 +5,7 @@
  */
 #include "api.h"
 
+#include "apicore.h"
 #include "hs_alloc.h"
 #include "hs_error.h"
 #include "hs_json.h"
@@ -283,55 +284,13 @@ void api_send_stream(api_req *r, unsigned status, const char *type, api_fill_fn 
 
 /* ------------------------------------------------------------------ parameters */
 
-/* Decodes application/x-www-form-urlencoded text in place; its new length. */
-static size_t form_unescape(char *s, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            s[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n + 0 && hexval((unsigned char)s[i + 1]) >= 0 &&
-                   hexval((unsigned char)s[i + 2]) >= 0) {
-            s[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
-            i += 2;
-        } else {
-            s[o++] = s[i];
-        }
-    }
-    return o;
-}
-
-/* Splits a form body into key\0value\0 pairs. */
-static int form_parse(api_req *r)
+int api_form_parse(api_req *r)
 {
     const char *type = api_header(r, "Content-Type");
-    if (type == NULL || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
+    if (r->nform > 0 || type == NULL ||
+        strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
         return HS_OK;
-    char *s = (char *)r->body.data;
-    size_t len = r->body.len;
-    size_t i = 0;
-    while (i < len) {
-        size_t end = i;
-        while (end < len && s[end] != '&')
-            end++;
-        size_t eq = i;
-        while (eq < end && s[eq] != '=')
-            eq++;
-        size_t kl = form_unescape(s + i, eq - i);
-        int rc = hs_buf_append(&r->form, s + i, kl);
-        if (rc == HS_OK)
-            rc = hs_buf_putc(&r->form, '\0');
-        size_t vl = eq < end ? form_unescape(s + eq + 1, end - eq - 1) : 0;
-        if (rc == HS_OK && vl > 0)
-            rc = hs_buf_append(&r->form, s + eq + 1, vl);
-        if (rc == HS_OK)
-            rc = hs_buf_putc(&r->form, '\0');
-        if (rc != HS_OK)
-            return rc;
-        r->nform++;
-        i = end + 1;
-    }
-    return HS_OK;
+    return apic_form_parse((const char *)r->body.data, r->body.len, &r->form, &r->nform);
 }
 
 const char *api_header(api_req *r, const char *name)
@@ -546,10 +505,6 @@ static void route(api_req *r)
     if (r->body_too_large) {
         api_error(r, 413, "the body is larger than max_body_bytes (%lld); send smaller batches",
                   (long long)r->a->cfg->max_body_bytes);
-        return;
-    }
-    if (form_parse(r) != HS_OK) {
-        api_error(r, 500, "out of memory");
         return;
     }
     if (api_write_route(r) || api_prom_route(r) || api_read_route(r) || api_ops_route(r))

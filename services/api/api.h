@@ -135,7 +135,13 @@ typedef struct api_req {
     int mhd_rc;  /* the MHD result of the queued response */
 } api_req;
 
-/* Value of query (or form-body) parameter name, or NULL. */
+/*
+ * Reads a form body (application/x-www-form-urlencoded, as the Prometheus
+ * API's POST takes) into r's parameters; the body stays as sent. Only the
+ * handlers that take form parameters call it.
+ */
+int api_form_parse(api_req *r);
+/* Value of query (or, after api_form_parse, form-body) parameter name, or NULL. */
 const char *api_param(api_req *r, const char *name);
 /* Calls fn for each value of a parameter given several times (match[]). */
 void api_params_each(api_req *r, const char *name, void (*fn)(void *ud, const char *v), void *ud);

@@ -102,6 +102,16 @@ assert get(2) == [("2026-01-01T00:01:00Z", 5), ("2026-01-01T00:02:00Z", {"a": 1}
 assert get(3) == [("2026-01-01T00:01:00Z", 7.5), ("2026-01-01T00:02:00Z", "on")], get(3)
 PY
 it_log "v1 write: JSON, JSON lines and CSV stored and read back exactly"
+# A body is data whatever its Content-Type: curl's default (application/x-www-form-urlencoded)
+# must not turn '+' into a space or decode %41, in a write (v1, v2) or a workflow.
+c=$(code -XPOST --data-binary '{"t":1767225660,"v":"1+1=2 %41"}' "$U/api/v1/write?stream=formtype/k=1")
+[ "$c" = 200 ] || it_fail "v1 write with curl's default Content-Type: HTTP $c $(body)"
+curl -s "$U/api/v1/streams/formtype/k=1/data" | grep -qF '"v":"1+1=2 %41"' ||
+  it_fail "v1 write with curl's default Content-Type stored $(curl -s "$U/api/v1/streams/formtype/k=1/data")"
+c=$(code -XPOST --data-binary "formtype,k=2 note=\"a+b%41\" $((T0 + 60))000000000" "$U/api/v2/write")
+[ "$c" = 204 ] || it_fail "v2 write with curl's default Content-Type: HTTP $c $(body)"
+curl -s "$U/api/v1/streams/formtype.note/k=2/data" | grep -qF '"v":"a+b%41"' ||
+  it_fail "v2 write with curl's default Content-Type stored $(curl -s "$U/api/v1/streams/formtype.note/k=2/data")"
 
 # ---- bad v1 bodies: 400 and nothing stored
 before=$($HSCTL stream ls --json | wc -l)

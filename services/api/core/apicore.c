@@ -1,0 +1,57 @@
+/* hs-api's pure helpers (apicore.h). */
+#include "apicore.h"
+
+#include "hs_error.h"
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Appends the decoded form of s[0..n) to out. */
+static int form_put(hs_buf *out, const char *s, size_t n)
+{
+    int rc = HS_OK;
+    for (size_t i = 0; rc == HS_OK && i < n; i++) {
+        int hi = i + 2 < n && s[i] == '%' ? hexval((unsigned char)s[i + 1]) : -1;
+        int lo = hi >= 0 ? hexval((unsigned char)s[i + 2]) : -1;
+        if (s[i] == '+') {
+            rc = hs_buf_putc(out, ' ');
+        } else if (lo >= 0 && hi * 16 + lo != 0) {
+            rc = hs_buf_putc(out, (uint8_t)(hi * 16 + lo));
+            i += 2;
+        } else {
+            rc = hs_buf_putc(out, (uint8_t)s[i]);
+        }
+    }
+    return rc;
+}
+
+int apic_form_parse(const char *body, size_t len, hs_buf *out, size_t *npairs)
+{
+    *npairs = 0;
+    size_t i = 0;
+    while (i < len) {
+        size_t end = i;
+        while (end < len && body[end] != '&')
+            end++;
+        size_t eq = i;
+        while (eq < end && body[eq] != '=')
+            eq++;
+        int rc = form_put(out, body + i, eq - i);
+        if (rc == HS_OK)
+            rc = hs_buf_putc(out, '\0');
+        if (rc == HS_OK && eq < end)
+            rc = form_put(out, body + eq + 1, end - eq - 1);
+        if (rc == HS_OK)
+            rc = hs_buf_putc(out, '\0');
+        if (rc != HS_OK)
+            return rc;
+        (*npairs)++;
+        i = end + 1;
+    }
+    return HS_OK;
+}
