@@ -652,6 +652,7 @@ int api_create(api **out, hs_service *svc, const api_cfg *cfg)
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     pthread_mutex_init(&a->sub_mu, NULL);
+    pthread_mutex_init(&a->dead_mu, NULL);
     hs_map_init(&a->status);
     hs_map_init(&a->subscribed);
     hs_map_init(&a->acks);
@@ -736,5 +737,6 @@ void api_destroy(api *a)
     pthread_mutex_destroy(&a->mu);
     pthread_cond_destroy(&a->cv);
     pthread_mutex_destroy(&a->sub_mu);
+    pthread_mutex_destroy(&a->dead_mu);
     hs_free(a);
 }

@@ -109,6 +109,8 @@ typedef struct api {
     hs_map acks;       /* seq text -> api_ack * (write acknowledgements not yet taken) */
     bool stopping;
     pthread_mutex_t sub_mu; /* serializes hs_mqtt_subscribe/unsubscribe from handler threads */
+    /* serializes hs_service_dead_letter (it encodes into the service's one scratch buffer) */
+    pthread_mutex_t dead_mu;
 } api;
 
 typedef struct api_ack {

@@ -222,7 +222,11 @@ static void refuse(api_req *r, bool influx, const char *reason)
     size_t kept = r->body.len < 4096 ? r->body.len : 4096;
     char topic[300];
     snprintf(topic, sizeof topic, "http:%s %s", r->method, r->path);
+    /* Handlers refuse at once on their own threads; the service's dead-letter publisher is not
+       thread-safe (one scratch buffer, the log's rate limit). */
+    pthread_mutex_lock(&r->a->dead_mu);
     hs_service_dead_letter(r->a->svc, reason, topic, r->body.data, kept);
+    pthread_mutex_unlock(&r->a->dead_mu);
     hs_service_counters_get(r->a->svc)->errors++;
     if (!influx) {
         api_error(r, 400, "%s", reason);

@@ -128,6 +128,21 @@ c=$(code -XPOST -H 'Content-Type: application/json' --data-binary @"$IT_DIR/huge
 rm -f "$IT_DIR/huge"
 [ "$($HSCTL stream ls --json | wc -l)" = "$before" ] || it_fail "a refused v1 body stored something"
 it_log "bad v1 bodies: 400 (malformed JSON, bad id, bad time with its line), 413 (huge), nothing stored"
+# Refusals at once (a handler thread each): every one a 400 with a dead letter of its own body.
+seq 1 48 | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -XPOST -H 'Content-Type: application/json' \
+  --data '{"t":{},"v":' "$U/api/v1/write?stream=burst/k={}" | sort | uniq -c | tr -s ' ' > "$IT_DIR/burst"
+[ "$(cat "$IT_DIR/burst")" = " 48 400" ] || it_fail "concurrent refusals: $(cat "$IT_DIR/burst")"
+cat > "$IT_DIR/burst.py" <<'PY'
+import json, re, sys
+got = set()
+for d in json.load(sys.stdin)["dead"]:
+    m = re.fullmatch(r'\{"t":([0-9]+),"v":', str(d["letter"].get("payload")))
+    if m:
+        got.add(int(m.group(1)))
+print(len(got & set(range(1, 49))))
+PY
+it_wait_eq 48 10 sh -c "curl -s '$U/api/v1/dead?limit=1000' | $PY '$IT_DIR/burst.py'" ||
+  it_fail "dead letters of concurrent refusals"
 
 # ---- reading: 404, paging, formats agree
 c=$(code "$U/api/v1/streams/nosuch/x=1/data"); [ "$c" = 404 ] || it_fail "unknown stream: HTTP $c"
