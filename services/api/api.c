@@ -428,12 +428,12 @@ static const char *mime_of(const char *path)
     return "application/octet-stream";
 }
 
-/* GET of a file of web_dir ("/" is index.html); false when the path is not one. */
+/* GET (or HEAD) of a file of web_dir ("/" is index.html); false when the path is not one. */
 static bool serve_static(api_req *r)
 {
     const char *dir = r->a->cfg->web_dir;
-    if (dir[0] == '\0' || strcmp(r->method, "GET") != 0 || strstr(r->path, "..") != NULL ||
-        strncmp(r->path, "/api/", 5) == 0)
+    if (dir[0] == '\0' || (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) ||
+        !apic_static_path_ok(r->path) || strncmp(r->path, "/api/", 5) == 0)
         return false;
     char path[PATH_MAX];
     const char *rel = strcmp(r->path, "/") == 0 ? "/index.html" : r->path;

@@ -261,8 +261,10 @@ ADMIN=s3cret-admin; READER=s3cret-reader; DEVICE=s3cret-device
   echo "grafana:reader:$(printf %s "$READER" | sha256sum | cut -d' ' -f1)"
   echo "sensor:device:$(printf %s "$DEVICE" | sha256sum | cut -d' ' -f1)"; } > "$IT_DIR/accounts"
 AP=$(it_free_port)
+mkdir -p "$IT_DIR/web/dist" "$IT_DIR/web/dist-private"
+echo dashboard > "$IT_DIR/web/dist/index.html"; echo private > "$IT_DIR/web/dist-private/key"
 HS_CONFIG="$IT_DIR/hs.conf" "$HS_BIN/hs-api" --set service_id=api2 --set http_port=$AP \
-  --set accounts_file="$IT_DIR/accounts" > "$IT_DIR/logs/api2.log" 2>&1 &
+  --set accounts_file="$IT_DIR/accounts" --set web_dir="$IT_DIR/web/dist" > "$IT_DIR/logs/api2.log" 2>&1 &
 IT_EXTRA_PIDS="$!"
 A2=http://127.0.0.1:$AP
 it_wait_eq 200 20 curl -s -o /dev/null -w '%{http_code}' "$A2/health" || it_fail "second hs-api did not start: $(cat "$IT_DIR/logs/api2.log")"
@@ -277,6 +279,25 @@ it_wait_eq 200 20 curl -s -o /dev/null -w '%{http_code}' "$A2/health" || it_fail
 [ "$(code -H "Authorization: Bearer $READER" -XDELETE "$A2/api/v1/workflows/roomavg")" = 403 ] || it_fail "reader delete"
 [ "$(code -H "Authorization: Bearer $ADMIN" -XDELETE "$A2/api/v1/workflows/roomavg")" = 200 ] || it_fail "admin delete: $(body)"
 [ "$(code "$A2/api/v1/workflows/roomavg" -H "Authorization: Bearer $ADMIN")" = 404 ] || it_fail "workflow still there"
+# The dashboard's files need no account; nothing outside web_dir is served, also not through a
+# request target without the leading '/' ("GET -private/key" named web_dir + "-private/key").
+[ "$(curl -s "$A2/")" = dashboard ] || it_fail "dashboard index: $(curl -s "$A2/")"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -I "$A2/index.html")" = 200 ] || it_fail "HEAD of a dashboard file"
+cat > "$IT_DIR/raw.py" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.argv[2].encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+out = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode("latin1"))
+PY
+for target in "GET -private/key" "GET /../dist-private/key" "GET /%2e%2e/dist-private/key" "GET //..//dist-private/key"; do
+  ! $PY "$IT_DIR/raw.py" "$AP" "$target" | grep -q private || it_fail "$target served a file outside web_dir"
+done
 # Without accounts, a non-loopback address is refused at start.
 rc=0; HS_CONFIG="$IT_DIR/hs.conf" timeout 10 "$HS_BIN/hs-api" --set service_id=api3 --set http_port=$(it_free_port) \
   --set http_bind=0.0.0.0 > "$IT_DIR/api3.log" 2>&1 || rc=$?

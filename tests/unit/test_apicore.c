@@ -1,6 +1,7 @@
 /*
  * Tests of hs-api's pure helpers (services/api/core/apicore.c): form bodies
- * are decoded into parameters without touching the body.
+ * are decoded into parameters without touching the body; the dashboard's
+ * paths stay inside its directory.
  */
 #include "test_suites.h"
 
@@ -61,9 +62,30 @@ static void test_form_parse(void)
     hs_buf_free(&f);
 }
 
+static void test_static_path(void)
+{
+    CU_ASSERT_TRUE(apic_static_path_ok("/"));
+    CU_ASSERT_TRUE(apic_static_path_ok("/index.html"));
+    CU_ASSERT_TRUE(apic_static_path_ok("/assets/app.1a2b.js"));
+    CU_ASSERT_TRUE(apic_static_path_ok("/a..b/c.js")); /* dots inside a name are a name */
+    CU_ASSERT_TRUE(apic_static_path_ok("/.well-known/x"));
+    /* Appended to web_dir, these leave it: a sibling with the same start, or a parent. */
+    CU_ASSERT_FALSE(apic_static_path_ok("-private/key"));
+    CU_ASSERT_FALSE(apic_static_path_ok("file.txt"));
+    CU_ASSERT_FALSE(apic_static_path_ok(""));
+    CU_ASSERT_FALSE(apic_static_path_ok("/.."));
+    CU_ASSERT_FALSE(apic_static_path_ok("/../x"));
+    CU_ASSERT_FALSE(apic_static_path_ok("/a/../../x"));
+    CU_ASSERT_FALSE(apic_static_path_ok("//..//x"));
+    CU_ASSERT_FALSE(apic_static_path_ok("/a/.."));
+    CU_ASSERT_FALSE(apic_static_path_ok("/./x"));
+    CU_ASSERT_FALSE(apic_static_path_ok("/a/."));
+}
+
 HS_TEST_INIT(apicore)
 {
     HS_TEST_SUITE_BEGIN("apicore");
     HS_TEST(test_form_parse);
+    HS_TEST(test_static_path);
     return 0;
 }

@@ -3,6 +3,8 @@
 
 #include "hs_error.h"
 
+#include <string.h>
+
 static int hexval(int c)
 {
     return c >= '0' && c <= '9'   ? c - '0'
@@ -54,4 +56,16 @@ int apic_form_parse(const char *body, size_t len, hs_buf *out, size_t *npairs)
         i = end + 1;
     }
     return HS_OK;
+}
+
+bool apic_static_path_ok(const char *path)
+{
+    if (path[0] != '/')
+        return false;
+    for (const char *seg = path; seg != NULL; seg = strchr(seg + 1, '/')) {
+        size_t n = strcspn(seg + 1, "/");
+        if ((n == 1 && seg[1] == '.') || (n == 2 && seg[1] == '.' && seg[2] == '.'))
+            return false;
+    }
+    return true;
 }

@@ -19,4 +19,12 @@
  */
 int apic_form_parse(const char *body, size_t len, hs_buf *out, size_t *npairs);
 
+/*
+ * Whether path (a request's URL path, as libmicrohttpd hands it, unescaped)
+ * may name a file under the dashboard's directory when appended to it: it
+ * starts with '/' (a request target such as "-private/key" would name a
+ * sibling of the directory) and has no "." or ".." segment.
+ */
+bool apic_static_path_ok(const char *path);
+
 #endif
