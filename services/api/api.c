@@ -367,6 +367,8 @@ hs_store *api_store_get(api_req *r)
     hs_store *s = NULL;
     bool open_new = false;
     for (;;) {
+        if (a->stopping)
+            break;
         if (a->pool_free > 0) {
             s = a->pool[--a->pool_free];
             break;
@@ -392,7 +394,9 @@ hs_store *api_store_get(api_req *r)
             return NULL;
         }
     }
-    if (s == NULL)
+    if (s == NULL && a->stopping)
+        api_error(r, 503, "hs-api is stopping; try again");
+    else if (s == NULL)
         api_error(r, 503, "every store handle is busy; try again");
     return s;
 }
@@ -722,6 +726,9 @@ void api_destroy(api *a)
 {
     if (a == NULL)
         return;
+    /* Handlers waiting (a live stream, a scheduler reply, an acknowledgement) return first:
+       MHD_stop_daemon joins their threads. */
+    api_bus_stop(a);
     if (a->http != NULL)
         MHD_stop_daemon(a->http);
     hs_wclient_destroy(a->wc);

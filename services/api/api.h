@@ -21,6 +21,7 @@
 #include "hs_wclient.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -107,7 +108,8 @@ typedef struct api {
     api_sub *subs;
     hs_map subscribed; /* MQTT filter -> number of subs using it (intptr_t) */
     hs_map acks;       /* seq text -> api_ack * (write acknowledgements not yet taken) */
-    bool stopping;
+    /* set (under mu and pool_mu) by api_bus_stop: every wait of a handler ends */
+    atomic_bool stopping;
     pthread_mutex_t sub_mu; /* serializes hs_mqtt_subscribe/unsubscribe from handler threads */
     /* serializes hs_service_dead_letter (it encodes into the service's one scratch buffer) */
     pthread_mutex_t dead_mu;
@@ -191,6 +193,13 @@ api_sub *api_bus_sub(api *a, const char *const *filters, int n);
  * none came, -1 when the subscription ended (service stopping, queue overflow). */
 ssize_t api_bus_sub_take(api *a, api_sub *s, char *buf, size_t max, int timeout_ms);
 void api_bus_unsub(api *a, api_sub *s);
+/*
+ * Ends every wait of a handler thread (scheduler replies, write
+ * acknowledgements, live streams, store handles) and every later one, so
+ * that stopping the HTTP daemon, which joins the connections' threads, does
+ * not wait for them.
+ */
+void api_bus_stop(api *a);
 void api_bus_free(api *a);
 
 /* ---- handlers: true when the path was theirs (answered) ---- */

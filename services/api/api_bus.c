@@ -432,6 +432,17 @@ ssize_t api_bus_sub_take(api *a, api_sub *s, char *buf, size_t max, int timeout_
     return n;
 }
 
+void api_bus_stop(api *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->stopping = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_lock(&a->pool_mu);
+    pthread_cond_broadcast(&a->pool_cv);
+    pthread_mutex_unlock(&a->pool_mu);
+}
+
 void api_bus_free(api *a)
 {
     size_t pos = 0;

@@ -35,6 +35,10 @@ static void scheduler_call(api_req *r, const hs_proto_api_req *q, unsigned ok_st
         goto out;
     }
     rc = api_bus_scheduler(r->a, hs_buf_cstr(&req), &reply);
+    if (rc == HS_ERR_CLOSED && r->a->stopping) {
+        api_error(r, 503, "hs-api is stopping; try again");
+        goto out;
+    }
     if (rc != HS_OK) {
         api_error(r, 504, "the scheduler (%s) did not answer in %lld ms: is it running?",
                   r->a->cfg->scheduler_id, (long long)(r->a->cfg->request_timeout_us / 1000));

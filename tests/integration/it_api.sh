@@ -303,4 +303,26 @@ rc=0; HS_CONFIG="$IT_DIR/hs.conf" timeout 10 "$HS_BIN/hs-api" --set service_id=a
   --set http_bind=0.0.0.0 > "$IT_DIR/api3.log" 2>&1 || rc=$?
 [ "$rc" != 0 ] && grep -q accounts_file "$IT_DIR/api3.log" || it_fail "hs-api on 0.0.0.0 without accounts started (rc $rc)"
 it_log "accounts: 401 without or with a wrong secret, 403 per role, admin may all; no open non-loopback port"
+# ---- stopping: waits in handlers (a live stream, a scheduler request that gets no reply) end at
+# once; libmicrohttpd's stop joins every connection's thread, so they held it up (15 s and more).
+SP=$(it_free_port)
+HS_CONFIG="$IT_DIR/hs.conf" "$HS_BIN/hs-api" --set service_id=api4 --set http_port=$SP \
+  --set scheduler_id=nosuch > "$IT_DIR/logs/api4.log" 2>&1 &
+api4=$!
+IT_EXTRA_PIDS="$IT_EXTRA_PIDS $api4"
+A4=http://127.0.0.1:$SP
+it_wait_eq 200 20 curl -s -o /dev/null -w '%{http_code}' "$A4/health" || it_fail "hs-api api4 did not start"
+curl -sN "$A4/api/v1/live?stream=stop/%23" > "$IT_DIR/live4" &
+live4=$!
+curl -s -XPOST "$A4/api/v1/workflows/roomavg/compute?from=$T0" > /dev/null &
+compute4=$!
+sleep 1
+t0=$(date +%s%N)
+kill -TERM "$api4"
+wait "$api4" || true
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 5000 ] || it_fail "hs-api took $ms ms to stop with a live stream and a scheduler request open"
+wait "$live4" "$compute4" || true
+grep -q "hyperstream live" "$IT_DIR/live4" || it_fail "the live stream never started"
+it_log "stopping: $ms ms with a live stream and a pending scheduler request"
 echo "PASS it_api"
