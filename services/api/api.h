@@ -181,8 +181,12 @@ void api_bus_tick(api *a);
  * (into reply). HS_OK, or HS_ERR_TIMEOUT / the publish error.
  */
 int api_bus_scheduler(api *a, const char *json, hs_buf *reply);
-/* Waits until the writer acknowledged seq (up to the write timeout); into *ack. */
-int api_bus_wait_ack(api *a, uint64_t seq, api_ack *ack);
+/*
+ * Waits until the writer acknowledged seq, at most until the monotonic time
+ * until_us (hs_time_mono_us; a request's writes share one write_timeout);
+ * into *ack. HS_ERR_TIMEOUT, or HS_ERR_CLOSED when hs-api is stopping.
+ */
+int api_bus_wait_ack(api *a, uint64_t seq, int64_t until_us, api_ack *ack);
 void api_bus_ack(void *ud, const hs_wack *ack);
 /*
  * A Server-Sent Events subscription to up to two MQTT filters (with the

@@ -299,11 +299,12 @@ void api_bus_ack(void *ud, const hs_wack *ack)
     }
 }
 
-int api_bus_wait_ack(api *a, uint64_t seq, api_ack *out)
+int api_bus_wait_ack(api *a, uint64_t seq, int64_t until_us, api_ack *out)
 {
     char key[24];
     snprintf(key, sizeof key, "%" PRIu64, seq);
-    struct timespec dl = hs_time_deadline_after(a->cfg->write_timeout_us);
+    int64_t left = until_us - hs_time_mono_us();
+    struct timespec dl = hs_time_deadline_after(left > 0 ? left : 0);
     int rc = HS_OK;
     api_ack *k = NULL;
     pthread_mutex_lock(&a->mu);

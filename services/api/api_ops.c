@@ -255,6 +255,7 @@ bool api_stream_route(api_req *r, const char *sid, const char *action)
     uint32_t nf = 0;
     hs_proto_invalidate v = {sid, {from, to}};
     uint64_t seq = 0;
+    int64_t until = hs_time_mono_us() + r->a->cfg->write_timeout_us;
     int rc = hs_proto_invalidate_encode_fields(&f, &v, &nf);
     if (rc == HS_OK)
         rc = hs_wclient_send(r->a->wc, HS_OP_INVALIDATE, f.data, f.len, nf,
@@ -262,7 +263,7 @@ bool api_stream_route(api_req *r, const char *sid, const char *action)
     hs_buf_free(&f);
     api_ack ack = {0};
     if (rc == HS_OK)
-        rc = api_bus_wait_ack(r->a, seq, &ack);
+        rc = api_bus_wait_ack(r->a, seq, until, &ack);
     if (rc != HS_OK) {
         api_error(r, 503, "the writer did not confirm in time: %s", hs_strerror(rc));
     } else if (ack.status != 0) {

@@ -307,11 +307,23 @@ it_log "accounts: 401 without or with a wrong secret, 403 per role, admin may al
 # once; libmicrohttpd's stop joins every connection's thread, so they held it up (15 s and more).
 SP=$(it_free_port)
 HS_CONFIG="$IT_DIR/hs.conf" "$HS_BIN/hs-api" --set service_id=api4 --set http_port=$SP \
-  --set scheduler_id=nosuch > "$IT_DIR/logs/api4.log" 2>&1 &
+  --set scheduler_id=nosuch --set write_timeout=2s > "$IT_DIR/logs/api4.log" 2>&1 &
 api4=$!
 IT_EXTRA_PIDS="$IT_EXTRA_PIDS $api4"
 A4=http://127.0.0.1:$SP
 it_wait_eq 200 20 curl -s -o /dev/null -w '%{http_code}' "$A4/health" || it_fail "hs-api api4 did not start"
+# A writer that does not answer: a body of several write requests (4096 streams each) is a 503
+# after one write_timeout (2 s), not one per request.
+$PY -c '
+for i in range(3 * 4096 + 5):
+    print("{\"stream\":\"wt/k=%d\",\"t\":1767225600,\"v\":%d}" % (i, i))' > "$IT_DIR/wt.ndjson"
+kill -STOP "$(cat "$IT_DIR/run/writer.pid")"
+t0=$(date +%s%N)
+c=$(code -XPOST -H 'Content-Type: application/x-ndjson' --data-binary @"$IT_DIR/wt.ndjson" "$A4/api/v1/write")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+kill -CONT "$(cat "$IT_DIR/run/writer.pid")"
+[ "$c" = 503 ] && [ "$ms" -lt 4000 ] || it_fail "a write to a writer that does not answer: HTTP $c after $ms ms $(body)"
+it_log "a writer that does not answer: 503 after $ms ms (write_timeout 2 s, 4 write requests)"
 curl -sN "$A4/api/v1/live?stream=stop/%23" > "$IT_DIR/live4" &
 live4=$!
 curl -s -XPOST "$A4/api/v1/workflows/roomavg/compute?from=$T0" > /dev/null &
