@@ -659,6 +659,7 @@ int api_create(api **out, hs_service *svc, const api_cfg *cfg)
     pthread_mutex_init(&a->dead_mu, NULL);
     hs_map_init(&a->status);
     hs_map_init(&a->subscribed);
+    apic_copies_init(&a->copies);
     hs_map_init(&a->acks);
     a->npool = (size_t)cfg->store_handles;
     a->pool = hs_calloc(a->npool, sizeof *a->pool);

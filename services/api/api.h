@@ -14,6 +14,7 @@
 #ifndef HS_API_H
 #define HS_API_H
 
+#include "apicore.h"
 #include "hs_buf.h"
 #include "hs_map.h"
 #include "hs_service.h"
@@ -106,8 +107,11 @@ typedef struct api {
     char **dead;   /* ring of the last dead letters (JSON with "topic" and "received") */
     size_t dead_head, dead_n;
     api_sub *subs;
-    hs_map subscribed; /* MQTT filter -> number of subs using it (intptr_t) */
-    hs_map acks;       /* seq text -> api_ack * (write acknowledgements not yet taken) */
+    /* MQTT filter -> number of subs using it (intptr_t); changed under sub_mu and mu, it holds
+       the filters subscribed at the broker */
+    hs_map subscribed;
+    apic_copies copies; /* the broker's extra copies of live messages (overlapping filters) */
+    hs_map acks;        /* seq text -> api_ack * (write acknowledgements not yet taken) */
     /* set (under mu and pool_mu) by api_bus_stop: every wait of a handler ends */
     atomic_bool stopping;
     pthread_mutex_t sub_mu; /* serializes hs_mqtt_subscribe/unsubscribe from handler threads */

@@ -113,6 +113,29 @@ c=$(code -XPOST --data-binary "formtype,k=2 note=\"a+b%41\" $((T0 + 60))00000000
 curl -s "$U/api/v1/streams/formtype.note/k=2/data" | grep -qF '"v":"a+b%41"' ||
   it_fail "v2 write with curl's default Content-Type stored $(curl -s "$U/api/v1/streams/formtype.note/k=2/data")"
 
+# ---- live results (SSE): clients with overlapping patterns get each commit once
+# (the broker sends hs-api a copy per matching subscription)
+curl -sN "$U/api/v1/live?stream=livex/%23" > "$IT_DIR/live1" &
+l1=$!
+curl -sN "$U/api/v1/live?stream=livex/k=1" > "$IT_DIR/live2" &
+l2=$!
+curl -sN "$U/api/v1/live?stream=livex/%2B" > "$IT_DIR/live3" &
+l3=$!
+it_wait_eq 3 10 sh -c "cat '$IT_DIR/live1' '$IT_DIR/live2' '$IT_DIR/live3' | grep -c 'hyperstream live'"
+c=$(code -XPOST -H 'Content-Type: application/json' --data '{"t":1767225660,"v":1}' "$U/api/v1/write?stream=livex/k=1")
+[ "$c" = 200 ] || it_fail "live write 1: HTTP $c $(body)"
+c=$(code -XPOST -H 'Content-Type: application/json' --data '{"t":1767225720,"v":2}' "$U/api/v1/write?stream=livex/k=1")
+[ "$c" = 200 ] || it_fail "live write 2: HTTP $c $(body)"
+it_wait_eq 6 10 sh -c "cat '$IT_DIR/live1' '$IT_DIR/live2' '$IT_DIR/live3' | grep -c '^event: data'"
+sleep 1
+for f in live1 live2 live3; do
+  [ "$(grep -c '^data: {"stream":"livex/k=1","data":\[\[1767225660000000,1\]\]}' "$IT_DIR/$f")" = 1 ] &&
+  [ "$(grep -c '^data: {"stream":"livex/k=1","data":\[\[1767225720000000,2\]\]}' "$IT_DIR/$f")" = 1 ] ||
+    it_fail "live stream $f: $(cat "$IT_DIR/$f")"
+done
+kill $l1 $l2 $l3 2>/dev/null || true
+it_log "live: three clients with overlapping patterns get each commit once"
+
 # ---- bad v1 bodies: 400 and nothing stored
 before=$($HSCTL stream ls --json | wc -l)
 c=$(code -XPOST -H 'Content-Type: application/json' --data '{"t":1,"v":' "$U/api/v1/write?stream=power/house=9")

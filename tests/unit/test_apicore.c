@@ -1,7 +1,8 @@
 /*
  * Tests of hs-api's pure helpers (services/api/core/apicore.c): form bodies
  * are decoded into parameters without touching the body; the dashboard's
- * paths stay inside its directory.
+ * paths stay inside its directory; the broker's extra copies of a live
+ * message are told from new messages.
  */
 #include "test_suites.h"
 
@@ -82,10 +83,37 @@ static void test_static_path(void)
     CU_ASSERT_FALSE(apic_static_path_ok("/a/."));
 }
 
+static void test_copies(void)
+{
+    apic_copies c;
+    apic_copies_init(&c);
+    /* One matching subscription: every message is new, also the same one again. */
+    CU_ASSERT_TRUE(apic_copies_first(&c, "hs/s/t/k=1", "ab", 2, 1));
+    CU_ASSERT_TRUE(apic_copies_first(&c, "hs/s/t/k=1", "ab", 2, 1));
+    /* Three: the two copies that follow are not, the next one is. */
+    CU_ASSERT_TRUE(apic_copies_first(&c, "hs/s/t/k=1", "ab", 2, 3));
+    CU_ASSERT_FALSE(apic_copies_first(&c, "hs/s/t/k=1", "ab", 2, 3));
+    CU_ASSERT_FALSE(apic_copies_first(&c, "hs/s/t/k=1", "ab", 2, 3));
+    CU_ASSERT_TRUE(apic_copies_first(&c, "hs/s/t/k=1", "ab", 2, 3));
+    /* Another payload or topic is a new message, not a copy (a copy came short). */
+    CU_ASSERT_FALSE(apic_copies_first(&c, "hs/s/t/k=1", "ab", 2, 3));
+    CU_ASSERT_TRUE(apic_copies_first(&c, "hs/s/t/k=1", "ac", 2, 2));
+    CU_ASSERT_TRUE(apic_copies_first(&c, "hs/s/t/k=2", "ac", 2, 2));
+    CU_ASSERT_TRUE(apic_copies_first(&c, "hs/s/t/k=2", "a", 1, 2));
+    CU_ASSERT_TRUE(apic_copies_first(&c, "hs/s/t/k=2x", "a", 1, 2));
+    CU_ASSERT_TRUE(apic_copies_first(&c, "hs/s/t/k=2", "", 0, 2));
+    CU_ASSERT_FALSE(apic_copies_first(&c, "hs/s/t/k=2", "", 0, 2));
+    /* The topic and the payload are told apart where they meet. */
+    CU_ASSERT_TRUE(apic_copies_first(&c, "hs/s/a", "bc", 2, 2));
+    CU_ASSERT_TRUE(apic_copies_first(&c, "hs/s/ab", "c", 1, 2));
+    apic_copies_free(&c);
+}
+
 HS_TEST_INIT(apicore)
 {
     HS_TEST_SUITE_BEGIN("apicore");
     HS_TEST(test_form_parse);
     HS_TEST(test_static_path);
+    HS_TEST(test_copies);
     return 0;
 }

@@ -69,3 +69,36 @@ bool apic_static_path_ok(const char *path)
     }
     return true;
 }
+
+void apic_copies_init(apic_copies *c)
+{
+    hs_buf_init(&c->last, 0);
+    c->topic_len = 0;
+    c->left = 0;
+}
+
+void apic_copies_free(apic_copies *c)
+{
+    hs_buf_free(&c->last);
+    c->left = 0;
+}
+
+bool apic_copies_first(apic_copies *c, const char *topic, const void *payload, size_t len,
+                       unsigned copies)
+{
+    size_t tl = strlen(topic);
+    if (c->left > 0 && tl == c->topic_len && c->last.len == tl + 1 + len &&
+        memcmp(c->last.data, topic, tl) == 0 &&
+        (len == 0 || memcmp(c->last.data + tl + 1, payload, len) == 0)) {
+        c->left--;
+        return false;
+    }
+    c->left = 0;
+    hs_buf_reset(&c->last);
+    if (copies > 1 && hs_buf_append(&c->last, topic, tl + 1) == HS_OK &&
+        hs_buf_append(&c->last, payload, len) == HS_OK) {
+        c->topic_len = tl;
+        c->left = copies - 1;
+    }
+    return true;
+}

@@ -27,4 +27,30 @@ int apic_form_parse(const char *body, size_t len, hs_buf *out, size_t *npairs);
  */
 bool apic_static_path_ok(const char *path);
 
+/*
+ * The extra copies of a message. A broker sends a client one copy of a
+ * message per subscription of that client that matches its topic (Mosquitto
+ * 2 does, as MQTT 5 allows), and hs-api subscribes once per live pattern, so
+ * live clients with overlapping patterns (temp/# and temp/house=1) got each
+ * event once per matching pattern. hs-api counts the patterns that match a
+ * message's topic and passes that number (copies); the copies of one message
+ * come one after the other, so the copies - 1 messages that follow it with
+ * the same topic and payload are its copies.
+ */
+typedef struct apic_copies {
+    hs_buf last; /* topic, NUL, payload of the message whose copies are awaited */
+    size_t topic_len;
+    unsigned left; /* copies of it still to come */
+} apic_copies;
+
+void apic_copies_init(apic_copies *c);
+void apic_copies_free(apic_copies *c);
+/*
+ * Whether the message (topic, payload of len bytes) is new (true) or a copy
+ * of the last new one (false); copies is how many of it the broker sends (at
+ * least 1). Without memory to keep the message, its copies pass as new.
+ */
+bool apic_copies_first(apic_copies *c, const char *topic, const void *payload, size_t len,
+                       unsigned copies);
+
 #endif
