@@ -489,28 +489,63 @@ static bool role_allows(api_role role, const api_req *r)
     }
 }
 
+static bool is_health(const api_req *r)
+{
+    return strcmp(r->path, "/health") == 0 || strcmp(r->path, "/ping") == 0;
+}
+
+/*
+ * Refuses a request that has no account (401), whose role may not do it
+ * (403), or whose body is too large (413; body_len: its Content-Length, 0
+ * when not known); true when answered.
+ */
+static bool refuse(api_req *r, uint64_t body_len)
+{
+    if (r->role == API_ROLE_NONE) {
+        api_error(r, 401, "an account is needed: Authorization: Bearer SECRET, or basic auth");
+        return true;
+    }
+    if (!role_allows(r->role, r)) {
+        api_error(r, 403, "this account's role may not %s %s", r->method, r->path);
+        return true;
+    }
+    if (r->body_too_large || body_len > (uint64_t)r->a->cfg->max_body_bytes) {
+        api_error(r, 413, "the body is larger than max_body_bytes (%lld); send smaller batches",
+                  (long long)r->a->cfg->max_body_bytes);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Before the body of a request that has one: refuses it at once when it
+ * will be refused anyway, so that the body is not read. libmicrohttpd then
+ * skips the body (no "100 Continue") and closes the connection after the
+ * answer. True when answered.
+ */
+static bool refuse_early(api_req *r)
+{
+    const char *cl = api_header(r, "Content-Length");
+    const char *te = api_header(r, "Transfer-Encoding");
+    uint64_t len = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+    if ((len == 0 && te == NULL) || is_health(r) ||
+        (strncmp(r->path, "/api/", 5) != 0 &&
+         (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)))
+        return false;
+    return refuse(r, len);
+}
+
 static void route(api_req *r)
 {
     /* The dashboard's files and the health check need no account. */
-    if (strcmp(r->path, "/health") == 0 || strcmp(r->path, "/ping") == 0) {
+    if (is_health(r)) {
         api_send(r, 200, "text/plain", "ok\n", 3);
         return;
     }
     if (strncmp(r->path, "/api/", 5) != 0 && serve_static(r))
         return;
-    if (r->role == API_ROLE_NONE) {
-        api_error(r, 401, "an account is needed: Authorization: Bearer SECRET, or basic auth");
+    if (refuse(r, 0))
         return;
-    }
-    if (!role_allows(r->role, r)) {
-        api_error(r, 403, "this account's role may not %s %s", r->method, r->path);
-        return;
-    }
-    if (r->body_too_large) {
-        api_error(r, 413, "the body is larger than max_body_bytes (%lld); send smaller batches",
-                  (long long)r->a->cfg->max_body_bytes);
-        return;
-    }
     if (api_write_route(r) || api_prom_route(r) || api_read_route(r) || api_ops_route(r))
         return;
     api_error(r, 404, "no such resource: %s %s (docs/HTTP.md lists them)", r->method, r->path);
@@ -535,6 +570,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         hs_buf_init(&r->form, 0);
         r->role = request_role(a, conn);
         *con_cls = r;
+        if (refuse_early(r)) {
+            hs_service_counters_get(a->svc)->msgs_in++;
+            return r->mhd_rc == MHD_YES ? MHD_YES : MHD_NO;
+        }
         return MHD_YES;
     }
     if (*upload_size > 0) {

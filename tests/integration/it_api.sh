@@ -302,6 +302,25 @@ it_wait_eq 200 20 curl -s -o /dev/null -w '%{http_code}' "$A2/health" || it_fail
 [ "$(code -H "Authorization: Bearer $READER" -XDELETE "$A2/api/v1/workflows/roomavg")" = 403 ] || it_fail "reader delete"
 [ "$(code -H "Authorization: Bearer $ADMIN" -XDELETE "$A2/api/v1/workflows/roomavg")" = 200 ] || it_fail "admin delete: $(body)"
 [ "$(code "$A2/api/v1/workflows/roomavg" -H "Authorization: Bearer $ADMIN")" = 404 ] || it_fail "workflow still there"
+# A body that will be refused is not read: the answer (401, 403, 413) comes at once and the
+# connection is closed, where hs-api read (and dropped) all of it before, however large.
+cat > "$IT_DIR/early.py" <<'PY'
+import socket, sys
+port, auth, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(5)
+hdr = "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000000\r\n" % path
+if auth:
+    hdr += "Authorization: Bearer %s\r\n" % auth
+s.sendall((hdr + "\r\n").encode() + b"x" * 1000)
+try:
+    print(s.recv(4096).decode("latin1").split(" ")[1])
+except socket.timeout:
+    print("no answer")
+PY
+[ "$($PY "$IT_DIR/early.py" "$AP" "" /api/v2/write)" = 401 ] || it_fail "10 GB body without an account"
+[ "$($PY "$IT_DIR/early.py" "$AP" "$READER" /api/v2/write)" = 403 ] || it_fail "10 GB body of a reader"
+[ "$($PY "$IT_DIR/early.py" "$AP" "$DEVICE" /api/v2/write)" = 413 ] || it_fail "10 GB body of a device"
 # The dashboard's files need no account; nothing outside web_dir is served, also not through a
 # request target without the leading '/' ("GET -private/key" named web_dir + "-private/key").
 [ "$(curl -s "$A2/")" = dashboard ] || it_fail "dashboard index: $(curl -s "$A2/")"
