@@ -11,6 +11,8 @@
 #include "hs_json.h"
 #include "hs_log.h"
 #include "hs_time.h"
+#include "hs_tool.h"
+#include "tools.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -673,6 +675,24 @@ static int http_start(api *a, hs_buf *cert, hs_buf *key)
     return HS_OK;
 }
 
+/* The tool library workflows are read with (GET /api/v1/tools, workflows/check), built once. */
+static int tools_load(api *a)
+{
+    int rc = hs_tool_registry_create(&a->tools);
+    if (rc == HS_OK)
+        rc = hs_builtin_tools_register(a->tools);
+    const char *dir = a->cfg->common.plugin_dir;
+    if (rc == HS_OK && dir != NULL && dir[0] != '\0') {
+        hs_buf err;
+        hs_buf_init(&err, 0);
+        (void)hs_tool_registry_load_plugins(a->tools, dir, &err);
+        if (err.len > 0)
+            hs_warn(hs_service_log(a->svc), "%s", hs_buf_cstr(&err));
+        hs_buf_free(&err);
+    }
+    return rc;
+}
+
 int api_create(api **out, hs_service *svc, const api_cfg *cfg)
 {
     *out = NULL;
@@ -711,6 +731,8 @@ int api_create(api **out, hs_service *svc, const api_cfg *cfg)
         rc = hs_err_set(HS_ERR_CONFIG,
                         "http_bind %s is not loopback: set accounts_file (docs/HTTP.md §5)",
                         cfg->http_bind);
+    if (rc == HS_OK)
+        rc = tools_load(a);
     if (rc != HS_OK)
         return rc;
     /* The write client for HTTP ingest; acknowledgements reach api_bus_ack. */
@@ -776,6 +798,7 @@ void api_destroy(api *a)
     for (size_t i = 0; i < a->pool_free; i++)
         hs_store_close(a->pool[i]);
     hs_free(a->pool);
+    hs_tool_registry_destroy(a->tools);
     for (size_t i = 0; i < a->naccounts; i++)
         hs_free(a->accounts[i].name);
     hs_free(a->accounts);

@@ -91,6 +91,9 @@ typedef struct api {
     api_account *accounts;
     size_t naccounts;
 
+    /* the tools this hs-api knows (built in, and plugin_dir's), built at start, read-only */
+    struct hs_tool_registry *tools;
+
     /* store pool */
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;

@@ -13,7 +13,6 @@
 #include "hs_time.h"
 #include "hs_tool.h"
 #include "hs_workflow.h"
-#include "tools.h"
 
 #include <microhttpd.h>
 #include <stdio.h>
@@ -86,41 +85,18 @@ static void workflow_add(api_req *r)
     scheduler_call(r, &q, 200);
 }
 
-static hs_tool_registry *g_reg;
-static pthread_once_t g_reg_once = PTHREAD_ONCE_INIT;
-static const char *g_reg_plugins;
-
-static void reg_init(void)
-{
-    if (hs_tool_registry_create(&g_reg) != HS_OK)
-        return;
-    hs_builtin_tools_register(g_reg);
-    if (g_reg_plugins != NULL && g_reg_plugins[0] != '\0') {
-        hs_buf err;
-        hs_buf_init(&err, 0);
-        hs_tool_registry_load_plugins(g_reg, g_reg_plugins, &err);
-        hs_buf_free(&err);
-    }
-}
-
 /* POST /api/v1/workflows/check: validates a definition as the scheduler would, adds nothing. */
 static void workflow_check(api_req *r)
 {
     if (!body_text(r, "the workflow file (YAML or JSON)"))
         return;
-    g_reg_plugins = r->a->cfg->common.plugin_dir;
-    pthread_once(&g_reg_once, reg_init);
-    if (g_reg == NULL) {
-        api_error(r, 500, "out of memory");
-        return;
-    }
     const char *fn = api_param(r, "filename");
     hs_buf errs, b;
     hs_buf_init(&errs, 0);
     hs_buf_init(&b, 0);
     hs_workflow *wf = NULL;
     int rc = hs_workflow_parse((const char *)r->body.data, r->body.len,
-                               fn != NULL && fn[0] ? fn : "workflow", g_reg, &wf, &errs);
+                               fn != NULL && fn[0] ? fn : "workflow", r->a->tools, &wf, &errs);
     if (rc == HS_OK) {
         rc = hs_buf_puts(&b, "{\"ok\":true,\"workflow\":");
         if (rc == HS_OK)

@@ -14,7 +14,6 @@
 #include "hs_time.h"
 #include "hs_tool.h"
 #include "hs_workflow.h"
-#include "tools.h"
 
 #include <inttypes.h>
 #include <microhttpd.h>
@@ -501,31 +500,6 @@ static void docs_list(api_req *r, const char *name, const char *coll, const char
     hs_buf_free(&b);
 }
 
-static hs_tool_registry *g_tools;
-static pthread_once_t g_tools_once = PTHREAD_ONCE_INIT;
-static const char *g_plugin_dir;
-
-static void tools_init(void)
-{
-    if (hs_tool_registry_create(&g_tools) != HS_OK)
-        return;
-    hs_builtin_tools_register(g_tools);
-    if (g_plugin_dir != NULL && g_plugin_dir[0] != '\0') {
-        hs_buf err;
-        hs_buf_init(&err, 0);
-        hs_tool_registry_load_plugins(g_tools, g_plugin_dir, &err);
-        hs_buf_free(&err);
-    }
-}
-
-/* The tools this hs-api knows (built in, and the plugins of plugin_dir); NULL without memory. */
-static hs_tool_registry *tools(api *a)
-{
-    g_plugin_dir = a->cfg->common.plugin_dir;
-    pthread_once(&g_tools_once, tools_init);
-    return g_tools;
-}
-
 /* GET /api/v1/workflows/{id}: the stored definition and its parsed form. */
 static void workflow_one(api_req *r, const char *id)
 {
@@ -562,7 +536,7 @@ static void workflow_one(api_req *r, const char *id)
         rc = hs_json_put_string(&b, m.d.text, strlen(m.d.text));
     if (rc == HS_OK)
         rc = hs_buf_puts(&b, ",\"workflow\":");
-    hs_tool_registry *reg = tools(r->a);
+    hs_tool_registry *reg = r->a->tools;
     if (rc == HS_OK && reg != NULL &&
         hs_workflow_parse(m.d.text, strlen(m.d.text), m.d.filename ? m.d.filename : id, reg, &wf,
                           &errs) == HS_OK)
@@ -584,7 +558,7 @@ static void workflow_one(api_req *r, const char *id)
 
 static void tools_list(api_req *r)
 {
-    hs_tool_registry *reg = tools(r->a);
+    hs_tool_registry *reg = r->a->tools;
     if (reg == NULL) {
         api_error(r, 500, "out of memory");
         return;

@@ -263,6 +263,11 @@ for room in "ab":
 print("ok")
 PY
 it_log "workflow added and computed over HTTP; promtool query range equals the independent computation"
+# The tool library, read by many handlers at once (its first use too).
+seq 1 24 | xargs -P 12 -I{} sh -c "curl -s -o /dev/null -w '%{http_code}\n' '$U/api/v1/tools';
+  curl -s -o /dev/null -w '%{http_code}\n' -XPOST --data-binary @'$IT_DIR/wf.yaml' '$U/api/v1/workflows/check'" |
+  sort | uniq -c | tr -s ' ' > "$IT_DIR/tools"
+[ "$(cat "$IT_DIR/tools")" = " 48 200" ] || it_fail "tools and checks at once: $(cat "$IT_DIR/tools")"
 
 # ---- Prometheus metadata and errors
 curl -s "$U/api/v1/labels" | grep -q '"room"' || it_fail "labels: $(curl -s $U/api/v1/labels)"
