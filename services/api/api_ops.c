@@ -275,17 +275,23 @@ bool api_ops_route(api_req *r)
         const char *slash = strchr(p + 10, '/');
         if (slash == NULL || strcmp(slash, "/compute") != 0)
             return false;
-        char wf[256];
-        snprintf(wf, sizeof wf, "%.*s", (int)(slash - (p + 10)), p + 10);
-        compute(r, wf);
+        char *wf = hs_strndup(p + 10, (size_t)(slash - (p + 10)));
+        if (wf != NULL)
+            compute(r, wf);
+        else
+            api_error(r, 500, "out of memory");
+        hs_free(wf);
     } else if (strncmp(p, "requests/", 9) == 0 && post) {
         const char *slash = strchr(p + 9, '/');
         if (slash == NULL || strcmp(slash, "/cancel") != 0)
             return false;
-        char id[128];
-        snprintf(id, sizeof id, "%.*s", (int)(slash - (p + 9)), p + 9);
+        char *id = hs_strndup(p + 9, (size_t)(slash - (p + 9)));
         hs_proto_api_req q = {.op = HS_API_CANCEL, .request = id};
-        scheduler_call(r, &q, 200);
+        if (id != NULL)
+            scheduler_call(r, &q, 200);
+        else
+            api_error(r, 500, "out of memory");
+        hs_free(id);
     } else if (strcmp(p, "meta") == 0 && post) {
         meta(r, HS_API_META_ADD);
     } else if (strcmp(p, "meta") == 0 && strcmp(r->method, "DELETE") == 0) {

@@ -541,9 +541,12 @@ bool api_prom_route(api_req *r)
     else if (strcmp(p, "labels") == 0)
         metadata(r, 1, NULL);
     else if (strncmp(p, "label/", 6) == 0) {
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(strchr(p + 6, '/') - (p + 6)), p + 6);
-        metadata(r, 2, name);
+        char *name = hs_strndup(p + 6, (size_t)(strchr(p + 6, '/') - (p + 6)));
+        if (name != NULL)
+            metadata(r, 2, name);
+        else
+            prom_error(r, 500, "internal", "out of memory");
+        hs_free(name);
     } else if (strcmp(p, "status/buildinfo") == 0)
         buildinfo(r);
     else

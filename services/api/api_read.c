@@ -846,9 +846,12 @@ bool api_read_route(api_req *r)
         const char *id = p + 9;
         const char *slash = strchr(id, '/');
         if (slash != NULL && strcmp(slash, "/events") == 0) {
-            char buf[128];
-            snprintf(buf, sizeof buf, "%.*s", (int)(slash - id), id);
-            request_events(r, buf);
+            char *rid = hs_strndup(id, (size_t)(slash - id));
+            if (rid != NULL)
+                request_events(r, rid);
+            else
+                api_error(r, 500, "out of memory");
+            hs_free(rid);
         } else if (slash == NULL) {
             hs_store *s = api_store_get(r);
             if (s == NULL)
@@ -869,10 +872,16 @@ bool api_read_route(api_req *r)
         }
     } else if (strcmp(p, "jobs") == 0) {
         const char *wf = api_param(r, "workflow");
-        char prefix[300] = "";
+        /* One workflow's jobs: the keys under "<workflow>/". */
+        hs_buf prefix;
+        hs_buf_init(&prefix, 0);
         if (wf != NULL && wf[0] != '\0')
-            snprintf(prefix, sizeof prefix, "%s/", wf);
-        docs_list(r, "jobs", "history", prefix, true, false);
+            (void)hs_buf_printf(&prefix, "%s/", wf);
+        if (hs_buf_error(&prefix) == HS_OK)
+            docs_list(r, "jobs", "history", hs_buf_cstr(&prefix), true, false);
+        else
+            api_error(r, 500, "out of memory");
+        hs_buf_free(&prefix);
     } else if (strcmp(p, "services") == 0)
         services_list(r);
     else if (strcmp(p, "tools") == 0)

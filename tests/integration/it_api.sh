@@ -233,6 +233,14 @@ it_wait_eq done 60 sh -c "curl -s $U/api/v1/requests/$req | $PY -c 'import json,
   it_fail "compute request did not finish: $(curl -s $U/api/v1/requests/$req)"
 c=$(code "$U/api/v1/workflows/nosuch/compute" -XPOST --data '' -G --data-urlencode "from=$T0")
 [ "$c" = 404 ] || it_fail "compute of an unknown workflow: HTTP $c $(body)"
+# A long id is passed on whole, not cut to a buffer's size (the error named another id).
+long=$(printf 'w%.0s' $(seq 1 300))
+c=$(code -XPOST "$U/api/v1/workflows/$long/compute?from=$T0")
+[ "$c" = 404 ] && body | grep -q "$long'" || it_fail "compute of a 300-byte workflow id: HTTP $c $(body)"
+c=$(code -XDELETE "$U/api/v1/workflows/$long")
+[ "$c" = 404 ] && body | grep -q "$long'" || it_fail "delete of a 300-byte workflow id: HTTP $c $(body)"
+c=$(code "$U/api/v1/requests/r$long/events")
+[ "$c" = 400 ] && body | grep -q "r$long" || it_fail "events of a 301-byte request id: HTTP $c $(body)"
 for room in a b; do
   curl -s "$U/api/v1/streams/roomtemp/room=$room/data?format=ndjson" > "$IT_DIR/raw_$room.ndjson"
   promtool query range --start=$((T0 + 60)) --end=$((T0 + 1200)) --step=60s "$U" \
