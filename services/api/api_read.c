@@ -267,33 +267,6 @@ typedef struct data_ctx {
     uint64_t count;
 } data_ctx;
 
-static int csv_value(hs_buf *out, const uint8_t *v, size_t len)
-{
-    hs_buf j;
-    hs_buf_init(&j, 0);
-    hs_mp_reader rd;
-    hs_mp_reader_init(&rd, v, len);
-    int rc = hs_json_from_mpack(&rd, &j);
-    const char *s = rc == HS_OK ? hs_buf_cstr(&j) : "";
-    /* A JSON string without quotes, commas or line ends is written bare (its text). */
-    size_t n = strlen(s);
-    bool plain_string = n >= 2 && s[0] == '"' && strpbrk(s + 1, "\",\\\n\r") == s + n - 1;
-    bool needs_quotes = !plain_string && strpbrk(s, ",\"\n\r") != NULL;
-    if (rc == HS_OK && plain_string)
-        rc = hs_buf_append(out, s + 1, n - 2);
-    else if (rc == HS_OK && !needs_quotes)
-        rc = hs_buf_append(out, s, n);
-    else if (rc == HS_OK) {
-        rc = hs_buf_putc(out, '"');
-        for (size_t i = 0; rc == HS_OK && i < n; i++)
-            rc = s[i] == '"' ? hs_buf_append(out, "\"\"", 2) : hs_buf_putc(out, (uint8_t)s[i]);
-        if (rc == HS_OK)
-            rc = hs_buf_putc(out, '"');
-    }
-    hs_buf_free(&j);
-    return rc;
-}
-
 /* Formats the next chunk into c->out; false at the end (or on an error). */
 static bool data_more(data_ctx *c)
 {
@@ -328,7 +301,7 @@ static bool data_more(data_ctx *c)
             if (rc == HS_OK)
                 rc = hs_buf_putc(&c->out, ',');
             if (rc == HS_OK)
-                rc = csv_value(&c->out, v, c->batch.items[i].len);
+                rc = apic_csv_value(&c->out, v, c->batch.items[i].len);
             if (rc == HS_OK)
                 rc = hs_buf_putc(&c->out, '\n');
         } else {

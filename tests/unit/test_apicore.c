@@ -2,15 +2,19 @@
  * Tests of hs-api's pure helpers (services/api/core/apicore.c): form bodies
  * are decoded into parameters without touching the body; the dashboard's
  * paths stay inside its directory; the broker's extra copies of a live
- * message are told from new messages.
+ * message are told from new messages; a CSV field of stream data reads back
+ * as the same value.
  */
 #include "test_suites.h"
 
 #include "apicore.h"
 #include "hs_buf.h"
+#include "hs_codec.h"
+#include "hs_csv.h"
 #include "hs_error.h"
 
 #include <CUnit/CUnit.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The pair i (key, value) of a parsed form. */
@@ -109,11 +113,77 @@ static void test_copies(void)
     apic_copies_free(&c);
 }
 
+/*
+ * The CSV field of the value that ingest reads from the JSON text json, and
+ * whether that field, read back as POST /api/v1/write reads CSV, is the same
+ * value (same msgpack).
+ */
+static bool csv_field(const char *json, const char *want_field)
+{
+    hs_batch in, back;
+    hs_batch_init(&in);
+    hs_batch_init(&back);
+    hs_buf doc;
+    hs_buf_init(&doc, 0);
+    bool ok = hs_codec_decode_text(json, strlen(json), 0, &in) == HS_OK && in.n == 1 &&
+              hs_buf_puts(&doc, "v\n") == HS_OK &&
+              apic_csv_value(&doc, hs_batch_value(&in, 0), in.items[0].len) == HS_OK &&
+              hs_buf_puts(&doc, "\n") == HS_OK;
+    const char *text = hs_buf_cstr(&doc);
+    if (ok && strcmp(text + 2, want_field) != 0) {
+        fprintf(stderr, "\nvalue %s: CSV field %s, want %s", json, text + 2, want_field);
+        ok = false;
+    }
+    hs_csv_reader cr;
+    hs_csv_init(&cr, text, doc.len);
+    hs_csv_field *f = NULL;
+    size_t n = 0;
+    bool done = false;
+    ok = ok && hs_csv_next(&cr, &f, &n, &done) == HS_OK && !done &&
+         hs_csv_next(&cr, &f, &n, &done) == HS_OK && !done && n == 1 &&
+         hs_codec_decode_text(f[0].s, f[0].len, 0, &back) == HS_OK && back.n == 1 &&
+         back.items[0].len == in.items[0].len &&
+         memcmp(hs_batch_value(&back, 0), hs_batch_value(&in, 0), in.items[0].len) == 0;
+    if (!ok)
+        fprintf(stderr, "\nvalue %s: CSV field %s does not read back", json, text + 2);
+    hs_csv_free(&cr);
+    hs_buf_free(&doc);
+    hs_batch_free(&in);
+    hs_batch_free(&back);
+    return ok;
+}
+
+static void test_csv_value(void)
+{
+    /* Bare when the text alone reads back as the same value. */
+    CU_ASSERT_TRUE(csv_field("\"on\"", "on\n"));
+    CU_ASSERT_TRUE(csv_field("\"heating_2\"", "heating_2\n"));
+    CU_ASSERT_TRUE(csv_field("12", "12\n"));
+    CU_ASSERT_TRUE(csv_field("-2.5", "-2.5\n"));
+    CU_ASSERT_TRUE(csv_field("true", "true\n"));
+    CU_ASSERT_TRUE(csv_field("null", "null\n"));
+    CU_ASSERT_TRUE(csv_field("[1]", "[1]\n"));
+    /* Strings that would read back as something else, or not at all, keep their quotes. */
+    CU_ASSERT_TRUE(csv_field("\"12\"", "\"\"\"12\"\"\"\n"));
+    CU_ASSERT_TRUE(csv_field("\"true\"", "\"\"\"true\"\"\"\n"));
+    CU_ASSERT_TRUE(csv_field("\"null\"", "\"\"\"null\"\"\"\n"));
+    CU_ASSERT_TRUE(csv_field("\"[1]\"", "\"\"\"[1]\"\"\"\n"));
+    CU_ASSERT_TRUE(csv_field("\"living room\"", "\"\"\"living room\"\"\"\n"));
+    CU_ASSERT_TRUE(csv_field("\" x\"", "\"\"\" x\"\"\"\n"));
+    CU_ASSERT_TRUE(csv_field("\"a,b\"", "\"\"\"a,b\"\"\"\n"));
+    CU_ASSERT_TRUE(csv_field("\"say \\\"hi\\\"\"", "\"\"\"say \\\"\"hi\\\"\"\"\"\"\n"));
+    CU_ASSERT_TRUE(csv_field("\"line\\nbreak\"", "\"\"\"line\\nbreak\"\"\"\n"));
+    CU_ASSERT_TRUE(csv_field("\"\xc3\xa9t\xc3\xa9\"", "\"\"\"\xc3\xa9t\xc3\xa9\"\"\"\n"));
+    CU_ASSERT_TRUE(csv_field("\"\"", "\"\"\"\"\"\"\n"));
+    CU_ASSERT_TRUE(csv_field("{\"a\":1,\"b\":\"x\"}", "\"{\"\"a\"\":1,\"\"b\"\":\"\"x\"\"}\"\n"));
+}
+
 HS_TEST_INIT(apicore)
 {
     HS_TEST_SUITE_BEGIN("apicore");
     HS_TEST(test_form_parse);
     HS_TEST(test_static_path);
     HS_TEST(test_copies);
+    HS_TEST(test_csv_value);
     return 0;
 }

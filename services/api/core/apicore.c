@@ -1,7 +1,10 @@
 /* hs-api's pure helpers (apicore.h). */
 #include "apicore.h"
 
+#include "hs_codec.h"
 #include "hs_error.h"
+#include "hs_json.h"
+#include "hs_mpack.h"
 
 #include <string.h>
 
@@ -101,4 +104,43 @@ bool apic_copies_first(apic_copies *c, const char *topic, const void *payload, s
         c->left = copies - 1;
     }
     return true;
+}
+
+/* Whether the text t of tl bytes, read as ingest reads a value, is the value v (msgpack). */
+static bool reads_back(const char *t, size_t tl, const uint8_t *v, size_t len)
+{
+    if (memchr(t, '\\', tl) != NULL) /* a JSON escape: the string is not its text */
+        return false;
+    hs_batch b;
+    hs_batch_init(&b);
+    bool same = hs_codec_decode_text(t, tl, 0, &b) == HS_OK && b.n == 1 && b.items[0].len == len &&
+                memcmp(hs_batch_value(&b, 0), v, len) == 0;
+    hs_batch_free(&b);
+    return same;
+}
+
+int apic_csv_value(hs_buf *out, const uint8_t *v, size_t len)
+{
+    hs_buf j;
+    hs_buf_init(&j, 0);
+    hs_mp_reader rd;
+    hs_mp_reader_init(&rd, v, len);
+    int rc = hs_json_from_mpack(&rd, &j);
+    const char *s = rc == HS_OK ? hs_buf_cstr(&j) : "";
+    size_t n = rc == HS_OK ? j.len : 0;
+    if (rc != HS_OK) {
+        /* nothing written */
+    } else if (n >= 2 && s[0] == '"' && reads_back(s + 1, n - 2, v, len)) {
+        rc = hs_buf_append(out, s + 1, n - 2);
+    } else if (strpbrk(s, ",\"\n\r") == NULL) {
+        rc = hs_buf_append(out, s, n);
+    } else {
+        rc = hs_buf_putc(out, '"');
+        for (size_t i = 0; rc == HS_OK && i < n; i++)
+            rc = s[i] == '"' ? hs_buf_append(out, "\"\"", 2) : hs_buf_putc(out, (uint8_t)s[i]);
+        if (rc == HS_OK)
+            rc = hs_buf_putc(out, '"');
+    }
+    hs_buf_free(&j);
+    return rc;
 }

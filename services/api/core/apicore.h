@@ -28,6 +28,17 @@ int apic_form_parse(const char *body, size_t len, hs_buf *out, size_t *npairs);
 bool apic_static_path_ok(const char *path);
 
 /*
+ * Appends the CSV field of a value (msgpack of len bytes) as GET
+ * .../data?format=csv writes it and POST /api/v1/write reads it back (its
+ * text read as a JSON-lines payload, hs_codec_decode_text): a string is
+ * written bare only when its text reads back as the same string (a bare
+ * word: on, heating_2); anything else is its JSON text, in CSV quotes when
+ * it holds a comma, a quote or a line end. So the string "12" is "12" in
+ * quotes, not the number 12.
+ */
+int apic_csv_value(hs_buf *out, const uint8_t *v, size_t len);
+
+/*
  * The extra copies of a message. A broker sends a client one copy of a
  * message per subscription of that client that matches its topic (Mosquitto
  * 2 does, as MQTT 5 allows), and hs-api subscribes once per live pattern, so
