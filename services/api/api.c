@@ -537,6 +537,24 @@ static bool refuse_early(api_req *r)
     return refuse(r, len);
 }
 
+/*
+ * Without accounts (every request is admin): refuses, with 403, a request
+ * that a web page of another site makes through the user's browser (its
+ * Origin) or through a name of its own that resolves to this machine (its
+ * Host); true when the request may go on.
+ */
+static bool local_ok(api_req *r)
+{
+    if (r->a->naccounts > 0 || is_health(r) ||
+        apic_local_request_ok(api_header(r, "Host"), api_header(r, "Origin"), r->a->cfg->http_bind))
+        return true;
+    api_error(r, 403,
+              "without accounts, hs-api answers only this machine's own clients: the Host must be "
+              "a loopback address and a browser's Origin this hs-api (a page of another site may "
+              "not use it); set accounts_file to serve others (docs/HTTP.md §5)");
+    return false;
+}
+
 static void route(api_req *r)
 {
     /* The dashboard's files and the health check need no account. */
@@ -572,7 +590,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         hs_buf_init(&r->form, 0);
         r->role = request_role(a, conn);
         *con_cls = r;
-        if (refuse_early(r)) {
+        if (!local_ok(r) || refuse_early(r)) {
             hs_service_counters_get(a->svc)->msgs_in++;
             return r->mhd_rc == MHD_YES ? MHD_YES : MHD_NO;
         }

@@ -290,6 +290,18 @@ c=$(code -XPOST "$U/api/v1/query" --data-urlencode 'query=1+1'); [ "$c" = 200 ] 
 promtool query instant --time=$((T0 + 600)) "$U" 'roommean{room="a"}' | grep -q 'roommean{room="a"} =>' || it_fail "promtool instant"
 it_log "Prometheus metadata, instant queries and refusals"
 
+# ---- without accounts, a web page of another site may not use hs-api through the browser
+c=$(code -XPOST -H 'Origin: http://evil.example' -H 'Content-Type: text/plain' \
+  --data-binary "csrf value=1 $((T0 + 60))000000000" "$U/api/v2/write")
+[ "$c" = 403 ] || it_fail "a cross-site POST (CSRF) without accounts: HTTP $c $(body)"
+[ "$(it_count csrf.value)" = 0 ] || it_fail "a cross-site POST stored its reading"
+c=$(code -H "Host: rebound.example:$HS_HTTP_PORT" "$U/api/v1/streams")
+[ "$c" = 403 ] || it_fail "a request for another host name (DNS rebinding) without accounts: HTTP $c"
+c=$(code -XPOST -H "Origin: $U" --data-binary "sameorigin value=1 $((T0 + 60))000000000" "$U/api/v2/write")
+[ "$c" = 204 ] || it_fail "the dashboard's own POST: HTTP $c $(body)"
+[ "$(code -H "Host: localhost:$HS_HTTP_PORT" "$U/api/v1/streams?limit=1")" = 200 ] || it_fail "Host localhost"
+it_log "no accounts: cross-site (Origin) and rebound (Host) requests 403, own ones pass"
+
 # ---- accounts: a second hs-api on the same stack with an accounts file
 ADMIN=s3cret-admin; READER=s3cret-reader; DEVICE=s3cret-device
 { echo "# name:role:sha256"

@@ -3,7 +3,8 @@
  * are decoded into parameters without touching the body; the dashboard's
  * paths stay inside its directory; the broker's extra copies of a live
  * message are told from new messages; a CSV field of stream data reads back
- * as the same value.
+ * as the same value; without accounts, only this machine's own clients are
+ * answered.
  */
 #include "test_suites.h"
 
@@ -178,6 +179,35 @@ static void test_csv_value(void)
     CU_ASSERT_TRUE(csv_field("{\"a\":1,\"b\":\"x\"}", "\"{\"\"a\"\":1,\"\"b\"\":\"\"x\"\"}\"\n"));
 }
 
+static void test_local_request(void)
+{
+    /* curl, Telegraf, Grafana's server: a loopback Host, no Origin. */
+    CU_ASSERT_TRUE(apic_local_request_ok("127.0.0.1:8180", NULL, "127.0.0.1"));
+    CU_ASSERT_TRUE(apic_local_request_ok("localhost:8180", NULL, "127.0.0.1"));
+    CU_ASSERT_TRUE(apic_local_request_ok("LOCALHOST", NULL, "127.0.0.1"));
+    CU_ASSERT_TRUE(apic_local_request_ok("127.1.2.3", NULL, "127.0.0.1"));
+    CU_ASSERT_TRUE(apic_local_request_ok("[::1]:8180", NULL, "::1"));
+    CU_ASSERT_TRUE(apic_local_request_ok("[::1]", NULL, "127.0.0.1"));
+    CU_ASSERT_TRUE(apic_local_request_ok(NULL, NULL, "127.0.0.1")); /* HTTP/1.0 */
+    /* The dashboard's own requests: Origin is the hs-api the browser asked. */
+    CU_ASSERT_TRUE(apic_local_request_ok("127.0.0.1:8180", "http://127.0.0.1:8180", "127.0.0.1"));
+    CU_ASSERT_TRUE(apic_local_request_ok("localhost:8180", "https://localhost:8180", "127.0.0.1"));
+    /* A page of another site: its Origin (CSRF), or its name resolving here (DNS rebinding). */
+    CU_ASSERT_FALSE(apic_local_request_ok("127.0.0.1:8180", "http://evil.example", "127.0.0.1"));
+    CU_ASSERT_FALSE(apic_local_request_ok("127.0.0.1:8180", "http://127.0.0.1:9999", "127.0.0.1"));
+    CU_ASSERT_FALSE(apic_local_request_ok("127.0.0.1:8180", "null", "127.0.0.1"));
+    CU_ASSERT_FALSE(apic_local_request_ok(NULL, "http://evil.example", "127.0.0.1"));
+    CU_ASSERT_FALSE(apic_local_request_ok("evil.example:8180", NULL, "127.0.0.1"));
+    CU_ASSERT_FALSE(
+        apic_local_request_ok("evil.example:8180", "http://evil.example:8180", "127.0.0.1"));
+    CU_ASSERT_FALSE(apic_local_request_ok("127.0.0.1.evil.example", NULL, "127.0.0.1"));
+    CU_ASSERT_FALSE(apic_local_request_ok("localhost.evil.example", NULL, "127.0.0.1"));
+    CU_ASSERT_FALSE(apic_local_request_ok("127.0.0.1.", NULL, "127.0.0.1"));
+    CU_ASSERT_FALSE(apic_local_request_ok("127.0.0.256", NULL, "127.0.0.1"));
+    CU_ASSERT_FALSE(apic_local_request_ok("127.0.0", NULL, "127.0.0.1"));
+    CU_ASSERT_FALSE(apic_local_request_ok("", NULL, "127.0.0.1"));
+}
+
 HS_TEST_INIT(apicore)
 {
     HS_TEST_SUITE_BEGIN("apicore");
@@ -185,5 +215,6 @@ HS_TEST_INIT(apicore)
     HS_TEST(test_static_path);
     HS_TEST(test_copies);
     HS_TEST(test_csv_value);
+    HS_TEST(test_local_request);
     return 0;
 }

@@ -6,7 +6,9 @@
 #include "hs_json.h"
 #include "hs_mpack.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int hexval(int c)
 {
@@ -143,4 +145,64 @@ int apic_csv_value(hs_buf *out, const uint8_t *v, size_t len)
     }
     hs_buf_free(&j);
     return rc;
+}
+
+/* Whether h (of n bytes, a Host without its port) names a loopback address or bind. */
+static bool loopback_host(const char *h, size_t n, const char *bind)
+{
+    if (n == 0)
+        return false;
+    if ((n == 9 && strncasecmp(h, "localhost", 9) == 0) || (n == 5 && memcmp(h, "[::1]", 5) == 0))
+        return true;
+    if (bind != NULL && strlen(bind) == n && strncasecmp(h, bind, n) == 0)
+        return true;
+    if (bind != NULL && h[0] == '[' && h[n - 1] == ']' && strlen(bind) == n - 2 &&
+        strncasecmp(h + 1, bind, n - 2) == 0)
+        return true;
+    /* 127.0.0.0/8 as a dotted quad */
+    if (n < 9 || strncmp(h, "127.", 4) != 0)
+        return false;
+    int parts = 0;
+    for (size_t i = 0; i < n;) {
+        size_t d = 0;
+        unsigned v = 0;
+        while (i < n && h[i] >= '0' && h[i] <= '9' && d < 4) {
+            v = v * 10 + (unsigned)(h[i] - '0');
+            i++;
+            d++;
+        }
+        if (d == 0 || d > 3 || v > 255)
+            return false;
+        parts++;
+        if (i < n && h[i++] != '.')
+            return false;
+        if (i == n && h[n - 1] == '.')
+            return false;
+    }
+    return parts == 4;
+}
+
+/* The length of host without a ":port" (digits) at its end. */
+static size_t host_len(const char *host)
+{
+    size_t n = strlen(host);
+    size_t i = n;
+    while (i > 0 && host[i - 1] >= '0' && host[i - 1] <= '9')
+        i--;
+    if (i > 0 && i < n && host[i - 1] == ':' && (host[0] != '[' || (i > 1 && host[i - 2] == ']')))
+        return i - 1;
+    return n;
+}
+
+bool apic_local_request_ok(const char *host, const char *origin, const char *bind)
+{
+    if (host != NULL && !loopback_host(host, host_len(host), bind))
+        return false;
+    if (origin == NULL)
+        return true;
+    /* The page's origin is this hs-api's, scheme and host:port as the browser asked for it. */
+    const char *hp = strncasecmp(origin, "http://", 7) == 0    ? origin + 7
+                     : strncasecmp(origin, "https://", 8) == 0 ? origin + 8
+                                                               : NULL;
+    return hp != NULL && host != NULL && strcasecmp(hp, host) == 0;
 }

@@ -28,6 +28,18 @@ int apic_form_parse(const char *body, size_t len, hs_buf *out, size_t *npairs);
 bool apic_static_path_ok(const char *path);
 
 /*
+ * Without accounts every request is admin, and hs-api listens on loopback
+ * only; a web page in the user's browser can still reach it: a form or
+ * fetch POSTs to http://127.0.0.1:8180 (CSRF: writes, workflows, computes),
+ * and a name of the page's site that resolves to 127.0.0.1 (DNS rebinding)
+ * also reads. Whether a request is one of the local user's: its Host (NULL:
+ * none, HTTP/1.0) names a loopback address ("127.0.0.1:8180", "localhost",
+ * "[::1]:8180") or bind, the address hs-api listens on; and its Origin (NULL:
+ * none; browsers send it with every POST) is http(s)://<that Host>.
+ */
+bool apic_local_request_ok(const char *host, const char *origin, const char *bind);
+
+/*
  * Appends the CSV field of a value (msgpack of len bytes) as GET
  * .../data?format=csv writes it and POST /api/v1/write reads it back (its
  * text read as a JSON-lines payload, hs_codec_decode_text): a string is
