@@ -525,7 +525,7 @@ bool api_prom_route(api_req *r)
         return false;
     p += 8;
     bool post = strcmp(r->method, "POST") == 0;
-    if ((!post && strcmp(r->method, "GET") != 0) || !prom_path(p))
+    if ((!post && strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) || !prom_path(p))
         return false;
     /* Parameters may come as a form body (Grafana's POST), as Prometheus takes them. */
     if (post && api_form_parse(r) != HS_OK) {

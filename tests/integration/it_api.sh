@@ -287,6 +287,8 @@ import json,sys; d=json.load(sys.stdin)["data"]; assert sorted(s["room"] for s i
 c=$(code -G "$U/api/v1/query" --data-urlencode 'query=rate(roommean[5m])')
 [ "$c" = 400 ] && body | grep -q bad_data || it_fail "unsupported query: HTTP $c $(body)"
 c=$(code -XPOST "$U/api/v1/query" --data-urlencode 'query=1+1'); [ "$c" = 200 ] && body | grep -q '"2"' || it_fail "1+1: $(body)"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -I "$U/api/v1/status/buildinfo")" = 200 ] || it_fail "HEAD of buildinfo"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -I "$U/api/v1/query?query=roommean")" = 200 ] || it_fail "HEAD of a query"
 promtool query instant --time=$((T0 + 600)) "$U" 'roommean{room="a"}' | grep -q 'roommean{room="a"} =>' || it_fail "promtool instant"
 it_log "Prometheus metadata, instant queries and refusals"
 
