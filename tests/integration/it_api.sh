@@ -401,6 +401,7 @@ sleep 1
 t0=$(date +%s%N)
 kill -TERM "$api4"
 wait "$api4" || true
+IT_EXTRA_PIDS=${IT_EXTRA_PIDS% $api4}
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$ms" -lt 5000 ] || it_fail "hs-api took $ms ms to stop with a live stream and a scheduler request open"
 wait "$live4" "$compute4" || true
