@@ -190,7 +190,11 @@ static int wb_commit(api *a, wbatch *w, wresult *res)
             from += count;
         }
     }
-    if (rc != HS_OK) {
+    if (rc == HS_ERR_FULL || rc == HS_ERR_TIMEOUT || rc == HS_ERR_CLOSED) {
+        /* The writer is behind (pending requests full) or away: part may be stored, and sending
+           again is safe, as for an acknowledgement that did not come in time. */
+        res->timeout = true;
+    } else if (rc != HS_OK) {
         snprintf(res->error, sizeof res->error, "cannot send to the writer: %s",
                  hs_err_detail()[0] ? hs_err_detail() : hs_strerror(rc));
         res->refused = true;
