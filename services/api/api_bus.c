@@ -381,7 +381,8 @@ static int filter_ref(api *a, const char *f, int delta)
     else
         rc = hs_map_put(&a->subscribed, f, (void *)n, NULL);
     pthread_mutex_unlock(&a->mu);
-    if ((n <= 0 && was > 0) || (rc != HS_OK && was == 0))
+    /* Stopping, the connection goes anyway: no round trip (10 s each when the broker is away). */
+    if (((n <= 0 && was > 0) || (rc != HS_OK && was == 0)) && !a->stopping)
         (void)hs_mqtt_unsubscribe(a->mqtt, f);
     return rc;
 }
