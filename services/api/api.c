@@ -5,12 +5,15 @@
  */
 #include "api.h"
 
+#include "apicore.h"
 #include "hs_alloc.h"
 #include "hs_error.h"
 #include "hs_form.h"
 #include "hs_json.h"
 #include "hs_log.h"
 #include "hs_time.h"
+#include "hs_tool.h"
+#include "tools.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -287,11 +290,12 @@ void api_send_stream(api_req *r, unsigned status, const char *type, api_fill_fn 
 
 /* ------------------------------------------------------------------ parameters */
 
-/* The pairs of a form body (application/x-www-form-urlencoded), kept beside the body. */
-static int form_parse(api_req *r)
+/* The pairs of a form body (application/x-www-form-urlencoded), decoded beside the body. */
+int api_form_parse(api_req *r)
 {
     const char *type = api_header(r, "Content-Type");
-    if (type == NULL || strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
+    if (r->nform > 0 || type == NULL ||
+        strncasecmp(type, "application/x-www-form-urlencoded", 33) != 0)
         return HS_OK;
     return hs_form_parse((const char *)r->body.data, r->body.len, &r->form, &r->nform);
 }
@@ -361,6 +365,8 @@ hs_store *api_store_get(api_req *r)
     hs_store *s = NULL;
     bool open_new = false;
     for (;;) {
+        if (a->stopping)
+            break;
         if (a->pool_free > 0) {
             s = a->pool[--a->pool_free];
             break;
@@ -386,7 +392,9 @@ hs_store *api_store_get(api_req *r)
             return NULL;
         }
     }
-    if (s == NULL)
+    if (s == NULL && a->stopping)
+        api_error(r, 503, "hs-api is stopping; try again");
+    else if (s == NULL)
         api_error(r, 503, "every store handle is busy; try again");
     return s;
 }
@@ -422,12 +430,12 @@ static const char *mime_of(const char *path)
     return "application/octet-stream";
 }
 
-/* GET of a file of web_dir ("/" is index.html); false when the path is not one. */
+/* GET (or HEAD) of a file of web_dir ("/" is index.html); false when the path is not one. */
 static bool serve_static(api_req *r)
 {
     const char *dir = r->a->cfg->web_dir;
-    if (dir[0] == '\0' || strcmp(r->method, "GET") != 0 || strstr(r->path, "..") != NULL ||
-        strncmp(r->path, "/api/", 5) == 0)
+    if (dir[0] == '\0' || (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) ||
+        !apic_static_path_ok(r->path) || strncmp(r->path, "/api/", 5) == 0)
         return false;
     char path[PATH_MAX];
     const char *rel = strcmp(r->path, "/") == 0 ? "/index.html" : r->path;
@@ -479,24 +487,28 @@ static bool role_allows(api_role role, const api_req *r)
     }
 }
 
-static void route(api_req *r)
+static bool is_health(const api_req *r)
 {
-    /* The dashboard's files and the health check need no account. */
-    if (strcmp(r->path, "/health") == 0 || strcmp(r->path, "/ping") == 0) {
-        api_send(r, 200, "text/plain", "ok\n", 3);
-        return;
-    }
-    if (strncmp(r->path, "/api/", 5) != 0 && serve_static(r))
-        return;
+    return strcmp(r->path, "/health") == 0 || strcmp(r->path, "/ping") == 0;
+}
+
+/*
+ * Refuses a request that has no account (401), whose role may not do it
+ * (403), or whose body is too large (413; body_len: its Content-Length, 0
+ * when not known); true when answered.
+ */
+static bool refuse(api_req *r, uint64_t body_len)
+{
     if (r->role == API_ROLE_NONE) {
         api_error(r, 401, "an account is needed: Authorization: Bearer SECRET, or basic auth");
-        return;
+        return true;
     }
     if (!role_allows(r->role, r)) {
         api_error(r, 403, "this account's role may not %s %s", r->method, r->path);
-        return;
+        return true;
     }
-    if (r->body_too_large && strcmp(r->path, "/api/v2/write") == 0) {
+    if ((r->body_too_large || body_len > (uint64_t)r->a->cfg->max_body_bytes) &&
+        strcmp(r->path, "/api/v2/write") == 0) {
         /* InfluxDB's shape of the answer, as every answer of this path. */
         char m[200];
         int n = snprintf(m, sizeof m,
@@ -504,17 +516,63 @@ static void route(api_req *r)
                          "than max_body_bytes (%lld); send smaller batches\"}\n",
                          (long long)r->a->cfg->max_body_bytes);
         api_send(r, 413, "application/json", m, (size_t)n);
-        return;
+        return true;
     }
-    if (r->body_too_large) {
+    if (r->body_too_large || body_len > (uint64_t)r->a->cfg->max_body_bytes) {
         api_error(r, 413, "the body is larger than max_body_bytes (%lld); send smaller batches",
                   (long long)r->a->cfg->max_body_bytes);
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Before the body of a request that has one: refuses it at once when it
+ * will be refused anyway, so that the body is not read. libmicrohttpd then
+ * skips the body (no "100 Continue") and closes the connection after the
+ * answer. True when answered.
+ */
+static bool refuse_early(api_req *r)
+{
+    const char *cl = api_header(r, "Content-Length");
+    const char *te = api_header(r, "Transfer-Encoding");
+    uint64_t len = cl != NULL ? strtoull(cl, NULL, 10) : 0;
+    if ((len == 0 && te == NULL) || is_health(r) ||
+        (strncmp(r->path, "/api/", 5) != 0 &&
+         (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)))
+        return false;
+    return refuse(r, len);
+}
+
+/*
+ * Without accounts (every request is admin): refuses, with 403, a request
+ * that a web page of another site makes through the user's browser (its
+ * Origin) or through a name of its own that resolves to this machine (its
+ * Host); true when the request may go on.
+ */
+static bool local_ok(api_req *r)
+{
+    if (r->a->naccounts > 0 || is_health(r) ||
+        apic_local_request_ok(api_header(r, "Host"), api_header(r, "Origin"), r->a->cfg->http_bind))
+        return true;
+    api_error(r, 403,
+              "without accounts, hs-api answers only this machine's own clients: the Host must be "
+              "a loopback address and a browser's Origin this hs-api (a page of another site may "
+              "not use it); set accounts_file to serve others (docs/HTTP.md §5)");
+    return false;
+}
+
+static void route(api_req *r)
+{
+    /* The dashboard's files and the health check need no account. */
+    if (is_health(r)) {
+        api_send(r, 200, "text/plain", "ok\n", 3);
         return;
     }
-    if (form_parse(r) != HS_OK) {
-        api_error(r, 500, "out of memory");
+    if (strncmp(r->path, "/api/", 5) != 0 && serve_static(r))
         return;
-    }
+    if (refuse(r, 0))
+        return;
     if (api_write_route(r) || api_prom_route(r) || api_read_route(r) || api_ops_route(r))
         return;
     api_error(r, 404, "no such resource: %s %s (docs/HTTP.md lists them)", r->method, r->path);
@@ -539,6 +597,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         hs_buf_init(&r->form, 0);
         r->role = request_role(a, conn);
         *con_cls = r;
+        if (!local_ok(r) || refuse_early(r)) {
+            hs_service_counters_get(a->svc)->msgs_in++;
+            return r->mhd_rc == MHD_YES ? MHD_YES : MHD_NO;
+        }
         return MHD_YES;
     }
     if (*upload_size > 0) {
@@ -638,6 +700,24 @@ static int http_start(api *a, hs_buf *cert, hs_buf *key)
     return HS_OK;
 }
 
+/* The tool library workflows are read with (GET /api/v1/tools, workflows/check), built once. */
+static int tools_load(api *a)
+{
+    int rc = hs_tool_registry_create(&a->tools);
+    if (rc == HS_OK)
+        rc = hs_builtin_tools_register(a->tools);
+    const char *dir = a->cfg->common.plugin_dir;
+    if (rc == HS_OK && dir != NULL && dir[0] != '\0') {
+        hs_buf err;
+        hs_buf_init(&err, 0);
+        (void)hs_tool_registry_load_plugins(a->tools, dir, &err);
+        if (err.len > 0)
+            hs_warn(hs_service_log(a->svc), "%s", hs_buf_cstr(&err));
+        hs_buf_free(&err);
+    }
+    return rc;
+}
+
 int api_create(api **out, hs_service *svc, const api_cfg *cfg)
 {
     *out = NULL;
@@ -661,8 +741,10 @@ int api_create(api **out, hs_service *svc, const api_cfg *cfg)
     pthread_cond_init(&a->cv, NULL);
     pthread_mutex_init(&a->sub_mu, NULL);
     pthread_mutex_init(&a->schemas_mu, NULL);
+    pthread_mutex_init(&a->dead_mu, NULL);
     hs_map_init(&a->status);
     hs_map_init(&a->subscribed);
+    apic_copies_init(&a->copies);
     hs_map_init(&a->acks);
     a->npool = (size_t)cfg->store_handles;
     a->pool = hs_calloc(a->npool, sizeof *a->pool);
@@ -685,6 +767,8 @@ int api_create(api **out, hs_service *svc, const api_cfg *cfg)
         rc = hs_err_set(HS_ERR_CONFIG,
                         "http_bind %s is not loopback: set accounts_file (docs/HTTP.md §5)",
                         cfg->http_bind);
+    if (rc == HS_OK)
+        rc = tools_load(a);
     if (rc != HS_OK)
         return rc;
     /* The write client for HTTP ingest; acknowledgements reach api_bus_ack. */
@@ -740,12 +824,9 @@ void api_destroy(api *a)
 {
     if (a == NULL)
         return;
-    /* Handler threads waiting for the bus (SSE streams, scheduler replies,
-     * acknowledgements) end now: the daemon joins them when it stops. */
-    pthread_mutex_lock(&a->mu);
-    a->stopping = true;
-    pthread_cond_broadcast(&a->cv);
-    pthread_mutex_unlock(&a->mu);
+    /* Handlers waiting (a live stream, a scheduler reply, an acknowledgement) return first:
+       MHD_stop_daemon joins their threads. */
+    api_bus_stop(a);
     if (a->http != NULL)
         MHD_stop_daemon(a->http);
     hs_wclient_destroy(a->wc);
@@ -753,6 +834,7 @@ void api_destroy(api *a)
     for (size_t i = 0; i < a->pool_free; i++)
         hs_store_close(a->pool[i]);
     hs_free(a->pool);
+    hs_tool_registry_destroy(a->tools);
     for (size_t i = 0; i < a->naccounts; i++)
         hs_free(a->accounts[i].name);
     hs_free(a->accounts);
@@ -763,5 +845,6 @@ void api_destroy(api *a)
     pthread_mutex_destroy(&a->sub_mu);
     hs_schemaset_destroy(a->schemas);
     pthread_mutex_destroy(&a->schemas_mu);
+    pthread_mutex_destroy(&a->dead_mu);
     hs_free(a);
 }

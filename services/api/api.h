@@ -14,6 +14,7 @@
 #ifndef HS_API_H
 #define HS_API_H
 
+#include "apicore.h"
 #include "hs_buf.h"
 #include "hs_map.h"
 #include "hs_schemaset.h"
@@ -22,6 +23,7 @@
 #include "hs_wclient.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -95,6 +97,8 @@ typedef struct api {
     /* input schemas: the config file's and the workflows' (hs/schemas/+), under schemas_mu */
     hs_schemaset *schemas;
     pthread_mutex_t schemas_mu;
+    /* the tools this hs-api knows (built in, and plugin_dir's), built at start, read-only */
+    struct hs_tool_registry *tools;
 
     /* store pool */
     pthread_mutex_t pool_mu;
@@ -112,10 +116,16 @@ typedef struct api {
     char **dead;   /* ring of the last dead letters (JSON with "topic" and "received") */
     size_t dead_head, dead_n;
     api_sub *subs;
-    hs_map subscribed; /* MQTT filter -> number of subs using it (intptr_t) */
-    hs_map acks;       /* seq text -> api_ack * (write acknowledgements not yet taken) */
-    bool stopping;
+    /* MQTT filter -> number of subs using it (intptr_t); changed under sub_mu and mu, it holds
+       the filters subscribed at the broker */
+    hs_map subscribed;
+    apic_copies copies; /* the broker's extra copies of live messages (overlapping filters) */
+    hs_map acks;        /* seq text -> api_ack * (write acknowledgements not yet taken) */
+    /* set (under mu and pool_mu) by api_bus_stop: every wait of a handler ends */
+    atomic_bool stopping;
     pthread_mutex_t sub_mu; /* serializes hs_mqtt_subscribe/unsubscribe from handler threads */
+    /* serializes hs_service_dead_letter (it encodes into the service's one scratch buffer) */
+    pthread_mutex_t dead_mu;
 } api;
 
 typedef struct api_ack {
@@ -142,7 +152,13 @@ typedef struct api_req {
     int mhd_rc;  /* the MHD result of the queued response */
 } api_req;
 
-/* Value of query (or form-body) parameter name, or NULL. */
+/*
+ * Reads a form body (application/x-www-form-urlencoded, as the Prometheus
+ * API's POST takes) into r's parameters; the body stays as sent. Only the
+ * handlers that take form parameters call it.
+ */
+int api_form_parse(api_req *r);
+/* Value of query (or, after api_form_parse, form-body) parameter name, or NULL. */
 const char *api_param(api_req *r, const char *name);
 /* Calls fn for each value of a parameter given several times (match[]). */
 void api_params_each(api_req *r, const char *name, void (*fn)(void *ud, const char *v), void *ud);
@@ -178,8 +194,12 @@ void api_bus_tick(api *a);
  * (into reply). HS_OK, or HS_ERR_TIMEOUT / the publish error.
  */
 int api_bus_scheduler(api *a, const char *json, hs_buf *reply);
-/* Waits until the writer acknowledged seq (up to the write timeout); into *ack. */
-int api_bus_wait_ack(api *a, uint64_t seq, api_ack *ack);
+/*
+ * Waits until the writer acknowledged seq, at most until the monotonic time
+ * until_us (hs_time_mono_us; a request's writes share one write_timeout);
+ * into *ack. HS_ERR_TIMEOUT, or HS_ERR_CLOSED when hs-api is stopping.
+ */
+int api_bus_wait_ack(api *a, uint64_t seq, int64_t until_us, api_ack *ack);
 void api_bus_ack(void *ud, const hs_wack *ack);
 /*
  * A Server-Sent Events subscription to up to two MQTT filters (with the
@@ -190,13 +210,16 @@ api_sub *api_bus_sub(api *a, const char *const *filters, int n);
  * none came, -1 when the subscription ended (service stopping, queue overflow). */
 ssize_t api_bus_sub_take(api *a, api_sub *s, char *buf, size_t max, int timeout_ms);
 void api_bus_unsub(api *a, api_sub *s);
+/*
+ * Ends every wait of a handler thread (scheduler replies, write
+ * acknowledgements, live streams, store handles) and every later one, so
+ * that stopping the HTTP daemon, which joins the connections' threads, does
+ * not wait for them.
+ */
+void api_bus_stop(api *a);
 void api_bus_free(api *a);
 /* Whether a request's progress (or its document) says a final state: done, failed, cancelled. */
 bool api_progress_final(const char *json, size_t len);
-
-/* The tools this hs-api knows (built in, and the plugins of plugin_dir); NULL without memory. */
-struct hs_tool_registry;
-struct hs_tool_registry *api_tools(api *a);
 
 /* ---- handlers: true when the path was theirs (answered) ---- */
 bool api_read_route(api_req *r);

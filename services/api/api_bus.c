@@ -255,6 +255,16 @@ void api_bus_on_message(api *a, hs_mqtt_msg *m)
     hs_buf_init(&ev, 0);
     bool made = false;
     pthread_mutex_lock(&a->mu);
+    /* One copy per subscribed filter that matches: the first is the message, the others not. */
+    unsigned copies = 0;
+    size_t pos = 0;
+    hs_map_entry *e;
+    while ((e = hs_map_next(&a->subscribed, &pos)) != NULL)
+        copies += hs_mqtt_topic_matches(e->key, m->topic);
+    if (!apic_copies_first(&a->copies, m->topic, m->payload, m->len, copies > 0 ? copies : 1)) {
+        pthread_mutex_unlock(&a->mu);
+        return;
+    }
     for (api_sub *s = a->subs; s != NULL; s = s->next) {
         bool match = false;
         for (int i = 0; i < s->nfilters && !match; i++)
@@ -344,11 +354,12 @@ void api_bus_ack(void *ud, const hs_wack *ack)
     }
 }
 
-int api_bus_wait_ack(api *a, uint64_t seq, api_ack *out)
+int api_bus_wait_ack(api *a, uint64_t seq, int64_t until_us, api_ack *out)
 {
     char key[24];
     snprintf(key, sizeof key, "%" PRIu64, seq);
-    struct timespec dl = hs_time_deadline_after(a->cfg->write_timeout_us);
+    int64_t left = until_us - hs_time_mono_us();
+    struct timespec dl = hs_time_deadline_after(left > 0 ? left : 0);
     int rc = HS_OK;
     api_ack *k = NULL;
     pthread_mutex_lock(&a->mu);
@@ -391,22 +402,33 @@ void api_bus_tick(api *a)
 
 /* ------------------------------------------------------------------ SSE subscriptions */
 
-/* Subscribes f at the broker when no subscription uses it yet (under sub_mu). */
+/*
+ * Subscribes f at the broker when no subscription uses it yet, unsubscribes
+ * it when the last one ends (under sub_mu). The map of subscribed filters
+ * holds f only while the broker has it (added after the SUBACK, removed
+ * before unsubscribing): api_bus_on_message counts the copies of a message
+ * by it, and may count too few (a copy passes) or, for a message queued before a
+ * SUBACK, one too many (only a repeat of that same payload is then skipped).
+ */
 static int filter_ref(api *a, const char *f, int delta)
 {
     intptr_t n = (intptr_t)hs_map_get(&a->subscribed, f);
     int rc = HS_OK;
     if (delta > 0 && n == 0)
         rc = hs_mqtt_subscribe(a->mqtt, f, 1);
-    else if (delta < 0 && n == 1)
-        (void)hs_mqtt_unsubscribe(a->mqtt, f);
     if (rc != HS_OK)
         return rc;
+    intptr_t was = n;
     n += delta;
+    pthread_mutex_lock(&a->mu);
     if (n <= 0)
         (void)hs_map_remove(&a->subscribed, f);
     else
         rc = hs_map_put(&a->subscribed, f, (void *)n, NULL);
+    pthread_mutex_unlock(&a->mu);
+    /* Stopping, the connection goes anyway: no round trip (10 s each when the broker is away). */
+    if (((n <= 0 && was > 0) || (rc != HS_OK && was == 0)) && !a->stopping)
+        (void)hs_mqtt_unsubscribe(a->mqtt, f);
     return rc;
 }
 
@@ -477,6 +499,17 @@ ssize_t api_bus_sub_take(api *a, api_sub *s, char *buf, size_t max, int timeout_
     return n;
 }
 
+void api_bus_stop(api *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->stopping = true;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_mutex_lock(&a->pool_mu);
+    pthread_cond_broadcast(&a->pool_cv);
+    pthread_mutex_unlock(&a->pool_mu);
+}
+
 void api_bus_free(api *a)
 {
     size_t pos = 0;
@@ -492,6 +525,7 @@ void api_bus_free(api *a)
     }
     hs_map_free(&a->acks);
     hs_map_free(&a->subscribed);
+    apic_copies_free(&a->copies);
     for (size_t i = 0; a->dead != NULL && i < (size_t)a->cfg->dead_keep; i++)
         hs_free(a->dead[i]);
     hs_free(a->dead);

@@ -34,6 +34,10 @@ static void scheduler_call(api_req *r, const hs_proto_api_req *q, unsigned ok_st
         goto out;
     }
     rc = api_bus_scheduler(r->a, hs_buf_cstr(&req), &reply);
+    if (rc == HS_ERR_CLOSED && r->a->stopping) {
+        api_error(r, 503, "hs-api is stopping; try again");
+        goto out;
+    }
     if (rc != HS_OK) {
         api_error(r, 504, "the scheduler (%s) did not answer in %lld ms: is it running?",
                   r->a->cfg->scheduler_id, (long long)(r->a->cfg->request_timeout_us / 1000));
@@ -86,18 +90,13 @@ static void workflow_check(api_req *r)
 {
     if (!body_text(r, "the workflow file (YAML or JSON)"))
         return;
-    hs_tool_registry *reg = api_tools(r->a);
-    if (reg == NULL) {
-        api_error(r, 500, "out of memory");
-        return;
-    }
     const char *fn = api_param(r, "filename");
     hs_buf errs, b;
     hs_buf_init(&errs, 0);
     hs_buf_init(&b, 0);
     hs_workflow *wf = NULL;
     int rc = hs_workflow_parse((const char *)r->body.data, r->body.len,
-                               fn != NULL && fn[0] ? fn : "workflow", reg, &wf, &errs);
+                               fn != NULL && fn[0] ? fn : "workflow", r->a->tools, &wf, &errs);
     if (rc == HS_OK) {
         rc = hs_buf_puts(&b, "{\"ok\":true,\"workflow\":");
         if (rc == HS_OK)
@@ -232,6 +231,7 @@ bool api_stream_route(api_req *r, const char *sid, const char *action)
     uint32_t nf = 0;
     hs_proto_invalidate v = {sid, {from, to}};
     uint64_t seq = 0;
+    int64_t until = hs_time_mono_us() + r->a->cfg->write_timeout_us;
     int rc = hs_proto_invalidate_encode_fields(&f, &v, &nf);
     if (rc == HS_OK)
         rc = hs_wclient_send(r->a->wc, HS_OP_INVALIDATE, f.data, f.len, nf,
@@ -239,7 +239,7 @@ bool api_stream_route(api_req *r, const char *sid, const char *action)
     hs_buf_free(&f);
     api_ack ack = {0};
     if (rc == HS_OK)
-        rc = api_bus_wait_ack(r->a, seq, &ack);
+        rc = api_bus_wait_ack(r->a, seq, until, &ack);
     if (rc != HS_OK) {
         api_error(r, 503, "the writer did not confirm in time: %s", hs_strerror(rc));
     } else if (ack.status != 0) {
@@ -275,17 +275,23 @@ bool api_ops_route(api_req *r)
         const char *slash = strchr(p + 10, '/');
         if (slash == NULL || strcmp(slash, "/compute") != 0)
             return false;
-        char wf[256];
-        snprintf(wf, sizeof wf, "%.*s", (int)(slash - (p + 10)), p + 10);
-        compute(r, wf);
+        char *wf = hs_strndup(p + 10, (size_t)(slash - (p + 10)));
+        if (wf != NULL)
+            compute(r, wf);
+        else
+            api_error(r, 500, "out of memory");
+        hs_free(wf);
     } else if (strncmp(p, "requests/", 9) == 0 && post) {
         const char *slash = strchr(p + 9, '/');
         if (slash == NULL || strcmp(slash, "/cancel") != 0)
             return false;
-        char id[128];
-        snprintf(id, sizeof id, "%.*s", (int)(slash - (p + 9)), p + 9);
+        char *id = hs_strndup(p + 9, (size_t)(slash - (p + 9)));
         hs_proto_api_req q = {.op = HS_API_CANCEL, .request = id};
-        scheduler_call(r, &q, 200);
+        if (id != NULL)
+            scheduler_call(r, &q, 200);
+        else
+            api_error(r, 500, "out of memory");
+        hs_free(id);
     } else if (strcmp(p, "meta") == 0 && post) {
         meta(r, HS_API_META_ADD);
     } else if (strcmp(p, "meta") == 0 && strcmp(r->method, "DELETE") == 0) {

@@ -509,15 +509,29 @@ static void buildinfo(api_req *r)
     hs_buf_free(&b);
 }
 
+/* Whether p (the path after /api/v1/) is one of the Prometheus API's. */
+static bool prom_path(const char *p)
+{
+    const char *slash = strncmp(p, "label/", 6) == 0 ? strchr(p + 6, '/') : NULL;
+    return strcmp(p, "query_range") == 0 || strcmp(p, "query") == 0 || strcmp(p, "series") == 0 ||
+           strcmp(p, "labels") == 0 || (slash != NULL && strcmp(slash, "/values") == 0) ||
+           strcmp(p, "status/buildinfo") == 0 || strcmp(p, "metadata") == 0;
+}
+
 bool api_prom_route(api_req *r)
 {
     const char *p = r->path;
     if (strncmp(p, "/api/v1/", 8) != 0)
         return false;
     p += 8;
-    bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "POST") == 0;
-    if (!get)
+    bool post = strcmp(r->method, "POST") == 0;
+    if ((!post && strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) || !prom_path(p))
         return false;
+    /* Parameters may come as a form body (Grafana's POST), as Prometheus takes them. */
+    if (post && api_form_parse(r) != HS_OK) {
+        prom_error(r, 500, "internal", "out of memory");
+        return true;
+    }
     if (strcmp(p, "query_range") == 0)
         query(r, true);
     else if (strcmp(p, "query") == 0)
@@ -526,16 +540,16 @@ bool api_prom_route(api_req *r)
         metadata(r, 0, NULL);
     else if (strcmp(p, "labels") == 0)
         metadata(r, 1, NULL);
-    else if (strncmp(p, "label/", 6) == 0 && strchr(p + 6, '/') != NULL &&
-             strcmp(strchr(p + 6, '/'), "/values") == 0) {
-        char name[256];
-        snprintf(name, sizeof name, "%.*s", (int)(strchr(p + 6, '/') - (p + 6)), p + 6);
-        metadata(r, 2, name);
+    else if (strncmp(p, "label/", 6) == 0) {
+        char *name = hs_strndup(p + 6, (size_t)(strchr(p + 6, '/') - (p + 6)));
+        if (name != NULL)
+            metadata(r, 2, name);
+        else
+            prom_error(r, 500, "internal", "out of memory");
+        hs_free(name);
     } else if (strcmp(p, "status/buildinfo") == 0)
         buildinfo(r);
-    else if (strcmp(p, "metadata") == 0)
-        api_send(r, 200, "application/json", "{\"status\":\"success\",\"data\":{}}\n", 32);
     else
-        return false;
+        api_send(r, 200, "application/json", "{\"status\":\"success\",\"data\":{}}\n", 32);
     return true;
 }

@@ -14,7 +14,6 @@
 #include "hs_time.h"
 #include "hs_tool.h"
 #include "hs_workflow.h"
-#include "tools.h"
 
 #include <inttypes.h>
 #include <microhttpd.h>
@@ -269,33 +268,6 @@ typedef struct data_ctx {
     uint64_t count;
 } data_ctx;
 
-static int csv_value(hs_buf *out, const uint8_t *v, size_t len)
-{
-    hs_buf j;
-    hs_buf_init(&j, 0);
-    hs_mp_reader rd;
-    hs_mp_reader_init(&rd, v, len);
-    int rc = hs_json_from_mpack(&rd, &j);
-    const char *s = rc == HS_OK ? hs_buf_cstr(&j) : "";
-    /* A JSON string without quotes, commas or line ends is written bare (its text). */
-    size_t n = strlen(s);
-    bool plain_string = n >= 2 && s[0] == '"' && strpbrk(s + 1, "\",\\\n\r") == s + n - 1;
-    bool needs_quotes = !plain_string && strpbrk(s, ",\"\n\r") != NULL;
-    if (rc == HS_OK && plain_string)
-        rc = hs_buf_append(out, s + 1, n - 2);
-    else if (rc == HS_OK && !needs_quotes)
-        rc = hs_buf_append(out, s, n);
-    else if (rc == HS_OK) {
-        rc = hs_buf_putc(out, '"');
-        for (size_t i = 0; rc == HS_OK && i < n; i++)
-            rc = s[i] == '"' ? hs_buf_append(out, "\"\"", 2) : hs_buf_putc(out, (uint8_t)s[i]);
-        if (rc == HS_OK)
-            rc = hs_buf_putc(out, '"');
-    }
-    hs_buf_free(&j);
-    return rc;
-}
-
 /* Formats the next chunk into c->out; false at the end (or on an error). */
 static bool data_more(data_ctx *c)
 {
@@ -330,7 +302,7 @@ static bool data_more(data_ctx *c)
             if (rc == HS_OK)
                 rc = hs_buf_putc(&c->out, ',');
             if (rc == HS_OK)
-                rc = csv_value(&c->out, v, c->batch.items[i].len);
+                rc = apic_csv_value(&c->out, v, c->batch.items[i].len);
             if (rc == HS_OK)
                 rc = hs_buf_putc(&c->out, '\n');
         } else {
@@ -502,30 +474,6 @@ static void docs_list(api_req *r, const char *name, const char *coll, const char
     hs_buf_free(&b);
 }
 
-static hs_tool_registry *g_tools;
-static pthread_once_t g_tools_once = PTHREAD_ONCE_INIT;
-static const char *g_plugin_dir;
-
-static void tools_init(void)
-{
-    if (hs_tool_registry_create(&g_tools) != HS_OK)
-        return;
-    hs_builtin_tools_register(g_tools);
-    if (g_plugin_dir != NULL && g_plugin_dir[0] != '\0') {
-        hs_buf err;
-        hs_buf_init(&err, 0);
-        hs_tool_registry_load_plugins(g_tools, g_plugin_dir, &err);
-        hs_buf_free(&err);
-    }
-}
-
-hs_tool_registry *api_tools(api *a)
-{
-    g_plugin_dir = a->cfg->common.plugin_dir;
-    pthread_once(&g_tools_once, tools_init);
-    return g_tools;
-}
-
 /* The graph of wf as Graphviz text (graph.dot) or, through Graphviz dot, SVG (graph.svg). */
 static void workflow_graph(api_req *r, const hs_workflow *wf, bool svg)
 {
@@ -613,7 +561,7 @@ static void workflow_one(api_req *r, const char *id, const char *action)
         rc = hs_json_put_string(&b, m.d.text, strlen(m.d.text));
     if (rc == HS_OK)
         rc = hs_buf_puts(&b, ",\"workflow\":");
-    hs_tool_registry *reg = api_tools(r->a);
+    hs_tool_registry *reg = r->a->tools;
     bool parsed = rc == HS_OK && reg != NULL &&
                   hs_workflow_parse(m.d.text, strlen(m.d.text), m.d.filename ? m.d.filename : id,
                                     reg, &wf, &errs) == HS_OK;
@@ -642,7 +590,7 @@ static void workflow_one(api_req *r, const char *id, const char *action)
 
 static void tools_list(api_req *r)
 {
-    hs_tool_registry *reg = api_tools(r->a);
+    hs_tool_registry *reg = r->a->tools;
     if (reg == NULL) {
         api_error(r, 500, "out of memory");
         return;
@@ -999,9 +947,12 @@ bool api_read_route(api_req *r)
         const char *id = p + 9;
         const char *slash = strchr(id, '/');
         if (slash != NULL && strcmp(slash, "/events") == 0) {
-            char buf[128];
-            snprintf(buf, sizeof buf, "%.*s", (int)(slash - id), id);
-            request_events(r, buf);
+            char *rid = hs_strndup(id, (size_t)(slash - id));
+            if (rid != NULL)
+                request_events(r, rid);
+            else
+                api_error(r, 500, "out of memory");
+            hs_free(rid);
         } else if (slash == NULL) {
             hs_store *s = api_store_get(r);
             if (s == NULL)
@@ -1022,10 +973,16 @@ bool api_read_route(api_req *r)
         }
     } else if (strcmp(p, "jobs") == 0) {
         const char *wf = api_param(r, "workflow");
-        char prefix[300] = "";
+        /* One workflow's jobs: the keys under "<workflow>/". */
+        hs_buf prefix;
+        hs_buf_init(&prefix, 0);
         if (wf != NULL && wf[0] != '\0')
-            snprintf(prefix, sizeof prefix, "%s/", wf);
-        docs_list(r, "jobs", "history", prefix, true, false);
+            (void)hs_buf_printf(&prefix, "%s/", wf);
+        if (hs_buf_error(&prefix) == HS_OK)
+            docs_list(r, "jobs", "history", hs_buf_cstr(&prefix), true, false);
+        else
+            api_error(r, 500, "out of memory");
+        hs_buf_free(&prefix);
     } else if (strcmp(p, "services") == 0)
         services_list(r);
     else if (strcmp(p, "tools") == 0)

@@ -38,8 +38,16 @@ typedef struct wresult {
     char error[512];
 } wresult;
 
+/* Milliseconds from now to the monotonic time until_us (at least 0). */
+static int ms_left(int64_t until_us)
+{
+    int64_t left = until_us - hs_time_mono_us();
+    return left > 0 ? (int)(left / 1000) : 0;
+}
+
 /* Sends one append_many (or append) of items and notes its seq. */
-static int send_group(api *a, hs_proto_append *items, size_t n, hs_buf *fields, uint64_t *seq)
+static int send_group(api *a, hs_proto_append *items, size_t n, hs_buf *fields, int64_t until_us,
+                      uint64_t *seq)
 {
     hs_buf_reset(fields);
     uint32_t nf = 0;
@@ -54,15 +62,18 @@ static int send_group(api *a, hs_proto_append *items, size_t n, hs_buf *fields, 
         op = HS_OP_APPEND_MANY;
     }
     if (rc == HS_OK)
-        rc = hs_wclient_send(a->wc, op, fields->data, fields->len, nf,
-                             (int)(a->cfg->write_timeout_us / 1000), seq);
+        rc = hs_wclient_send(a->wc, op, fields->data, fields->len, nf, ms_left(until_us), seq);
     return rc;
 }
 
-/* Sends every reading of w to the writer and waits for its acknowledgements. */
+/*
+ * Sends every reading of w to the writer and waits for its acknowledgements:
+ * all of it within one write_timeout, however many requests it takes.
+ */
 static int wb_commit(api *a, hs_readings *w, wresult *res)
 {
     memset(res, 0, sizeof *res);
+    int64_t until = hs_time_mono_us() + a->cfg->write_timeout_us;
     hs_buf enc, fields;
     hs_buf_init(&enc, 0);
     hs_buf_init(&fields, 0);
@@ -94,7 +105,7 @@ static int wb_commit(api *a, hs_readings *w, wresult *res)
                     }
                     seqs = ns;
                 }
-                rc = send_group(a, items, n, &fields, &seqs[nseqs]);
+                rc = send_group(a, items, n, &fields, until, &seqs[nseqs]);
                 if (rc == HS_OK)
                     nseqs++;
                 n = 0;
@@ -110,7 +121,11 @@ static int wb_commit(api *a, hs_readings *w, wresult *res)
             from += count;
         }
     }
-    if (rc != HS_OK) {
+    if (rc == HS_ERR_FULL || rc == HS_ERR_TIMEOUT || rc == HS_ERR_CLOSED) {
+        /* The writer is behind (pending requests full) or away: part may be stored, and sending
+           again is safe, as for an acknowledgement that did not come in time. */
+        res->timeout = true;
+    } else if (rc != HS_OK) {
         snprintf(res->error, sizeof res->error, "cannot send to the writer: %s",
                  hs_err_detail()[0] ? hs_err_detail() : hs_strerror(rc));
         res->refused = true;
@@ -118,7 +133,7 @@ static int wb_commit(api *a, hs_readings *w, wresult *res)
     /* Every request sent is waited for, also after a failure, so none is left behind. */
     for (size_t i = 0; i < nseqs; i++) {
         api_ack ack = {0};
-        int wrc = api_bus_wait_ack(a, seqs[i], &ack);
+        int wrc = api_bus_wait_ack(a, seqs[i], until, &ack);
         if (wrc != HS_OK) {
             res->timeout = true;
             continue;
@@ -153,7 +168,11 @@ static void refuse(api_req *r, bool influx, const char *reason)
     size_t kept = r->body.len < 4096 ? r->body.len : 4096;
     char topic[300];
     snprintf(topic, sizeof topic, "http:%s %s", r->method, r->path);
+    /* Handlers refuse at once on their own threads; the service's dead-letter publisher is not
+       thread-safe (one scratch buffer, the log's rate limit). */
+    pthread_mutex_lock(&r->a->dead_mu);
     hs_service_dead_letter(r->a->svc, reason, topic, r->body.data, kept);
+    pthread_mutex_unlock(&r->a->dead_mu);
     hs_service_counters_get(r->a->svc)->errors++;
     if (!influx) {
         api_error(r, 400, "%s", reason);

@@ -132,6 +132,39 @@ assert get(2) == [("2026-01-01T00:01:00Z", 5), ("2026-01-01T00:02:00Z", {"a": 1}
 assert get(3) == [("2026-01-01T00:01:00Z", 7.5), ("2026-01-01T00:02:00Z", "on")], get(3)
 PY
 it_log "v1 write: JSON, JSON lines and CSV stored and read back exactly"
+# A body is data whatever its Content-Type: curl's default (application/x-www-form-urlencoded)
+# must not turn '+' into a space or decode %41, in a write (v1, v2) or a workflow.
+c=$(code -XPOST --data-binary '{"t":1767225660,"v":"1+1=2 %41"}' "$U/api/v1/write?stream=formtype/k=1")
+[ "$c" = 200 ] || it_fail "v1 write with curl's default Content-Type: HTTP $c $(body)"
+curl -s "$U/api/v1/streams/formtype/k=1/data" | grep -qF '"v":"1+1=2 %41"' ||
+  it_fail "v1 write with curl's default Content-Type stored $(curl -s "$U/api/v1/streams/formtype/k=1/data")"
+c=$(code -XPOST --data-binary "formtype,k=2 note=\"a+b%41\" $((T0 + 60))000000000" "$U/api/v2/write")
+[ "$c" = 204 ] || it_fail "v2 write with curl's default Content-Type: HTTP $c $(body)"
+curl -s "$U/api/v1/streams/formtype.note/k=2/data" | grep -qF '"v":"a+b%41"' ||
+  it_fail "v2 write with curl's default Content-Type stored $(curl -s "$U/api/v1/streams/formtype.note/k=2/data")"
+
+# ---- live results (SSE): clients with overlapping patterns get each commit once
+# (the broker sends hs-api a copy per matching subscription)
+curl -sN "$U/api/v1/live?stream=livex/%23" > "$IT_DIR/live1" &
+l1=$!
+curl -sN "$U/api/v1/live?stream=livex/k=1" > "$IT_DIR/live2" &
+l2=$!
+curl -sN "$U/api/v1/live?stream=livex/%2B" > "$IT_DIR/live3" &
+l3=$!
+it_wait_eq 3 10 sh -c "cat '$IT_DIR/live1' '$IT_DIR/live2' '$IT_DIR/live3' | grep -c 'hyperstream live'"
+c=$(code -XPOST -H 'Content-Type: application/json' --data '{"t":1767225660,"v":1}' "$U/api/v1/write?stream=livex/k=1")
+[ "$c" = 200 ] || it_fail "live write 1: HTTP $c $(body)"
+c=$(code -XPOST -H 'Content-Type: application/json' --data '{"t":1767225720,"v":2}' "$U/api/v1/write?stream=livex/k=1")
+[ "$c" = 200 ] || it_fail "live write 2: HTTP $c $(body)"
+it_wait_eq 6 10 sh -c "cat '$IT_DIR/live1' '$IT_DIR/live2' '$IT_DIR/live3' | grep -c '^event: data'"
+sleep 1
+for f in live1 live2 live3; do
+  [ "$(grep -c '^data: {"stream":"livex/k=1","data":\[\[1767225660000000,1\]\]}' "$IT_DIR/$f")" = 1 ] &&
+  [ "$(grep -c '^data: {"stream":"livex/k=1","data":\[\[1767225720000000,2\]\]}' "$IT_DIR/$f")" = 1 ] ||
+    it_fail "live stream $f: $(cat "$IT_DIR/$f")"
+done
+kill $l1 $l2 $l3 2>/dev/null || true
+it_log "live: three clients with overlapping patterns get each commit once"
 
 # ---- bad v1 bodies: 400 and nothing stored
 before=$($HSCTL stream ls --json | wc -l)
@@ -148,6 +181,21 @@ c=$(code -XPOST -H 'Content-Type: application/json' --data-binary @"$IT_DIR/huge
 rm -f "$IT_DIR/huge"
 [ "$($HSCTL stream ls --json | wc -l)" = "$before" ] || it_fail "a refused v1 body stored something"
 it_log "bad v1 bodies: 400 (malformed JSON, bad id, bad time with its line), 413 (huge), nothing stored"
+# Refusals at once (a handler thread each): every one a 400 with a dead letter of its own body.
+seq 1 48 | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' -XPOST -H 'Content-Type: application/json' \
+  --data '{"t":{},"v":' "$U/api/v1/write?stream=burst/k={}" | sort | uniq -c | tr -s ' ' > "$IT_DIR/burst"
+[ "$(cat "$IT_DIR/burst")" = " 48 400" ] || it_fail "concurrent refusals: $(cat "$IT_DIR/burst")"
+cat > "$IT_DIR/burst.py" <<'PY'
+import json, re, sys
+got = set()
+for d in json.load(sys.stdin)["dead"]:
+    m = re.fullmatch(r'\{"t":([0-9]+),"v":', str(d["letter"].get("payload")))
+    if m:
+        got.add(int(m.group(1)))
+print(len(got & set(range(1, 49))))
+PY
+it_wait_eq 48 10 sh -c "curl -s '$U/api/v1/dead?limit=1000' | $PY '$IT_DIR/burst.py'" ||
+  it_fail "dead letters of concurrent refusals"
 
 # ---- reading: 404, paging, formats agree
 c=$(code "$U/api/v1/streams/nosuch/x=1/data"); [ "$c" = 404 ] || it_fail "unknown stream: HTTP $c"
@@ -221,6 +269,14 @@ timeout 3 curl -sN "$U/api/v1/requests/nosuch/events" > "$IT_DIR/events2.txt" ||
 grep -q "^: no request nosuch yet" "$IT_DIR/events2.txt" || it_fail "events of an unknown request: $(cat "$IT_DIR/events2.txt")"
 c=$(code "$U/api/v1/workflows/nosuch/compute" -XPOST --data '' -G --data-urlencode "from=$T0")
 [ "$c" = 404 ] || it_fail "compute of an unknown workflow: HTTP $c $(body)"
+# A long id is passed on whole, not cut to a buffer's size (the error named another id).
+long=$(printf 'w%.0s' $(seq 1 300))
+c=$(code -XPOST "$U/api/v1/workflows/$long/compute?from=$T0")
+[ "$c" = 404 ] && body | grep -q "$long'" || it_fail "compute of a 300-byte workflow id: HTTP $c $(body)"
+c=$(code -XDELETE "$U/api/v1/workflows/$long")
+[ "$c" = 404 ] && body | grep -q "$long'" || it_fail "delete of a 300-byte workflow id: HTTP $c $(body)"
+c=$(code "$U/api/v1/requests/r$long/events")
+[ "$c" = 400 ] && body | grep -q "r$long" || it_fail "events of a 301-byte request id: HTTP $c $(body)"
 for room in a b; do
   curl -s "$U/api/v1/streams/roomtemp/room=$room/data?format=ndjson" > "$IT_DIR/raw_$room.ndjson"
   promtool query range --start=$((T0 + 60)) --end=$((T0 + 1200)) --step=60s "$U" \
@@ -253,6 +309,11 @@ PY
 curl -s "$U/api/v1/workflows/roomavg/graph.dot" | grep -q 'roommean' || it_fail "graph.dot"
 c=$(code "$U/api/v1/workflows/roomavg/graph.svg"); [ "$c" = 200 ] && body | grep -q '<svg' && body | grep -q roommean || it_fail "graph.svg: $c"
 it_log "workflow added and computed over HTTP; promtool query range equals the independent computation"
+# The tool library, read by many handlers at once (its first use too).
+seq 1 24 | xargs -P 12 -I{} sh -c "curl -s -o /dev/null -w '%{http_code}\n' '$U/api/v1/tools';
+  curl -s -o /dev/null -w '%{http_code}\n' -XPOST --data-binary @'$IT_DIR/wf.yaml' '$U/api/v1/workflows/check'" |
+  sort | uniq -c | tr -s ' ' > "$IT_DIR/tools"
+[ "$(cat "$IT_DIR/tools")" = " 48 200" ] || it_fail "tools and checks at once: $(cat "$IT_DIR/tools")"
 
 # ---- live results over SSE, corrections included: a late reading reopens a minute of
 # roommean{room=a}; computing again publishes the corrected minute as a correction event
@@ -310,6 +371,8 @@ import json,sys; d=json.load(sys.stdin)["data"]; assert sorted(s["room"] for s i
 c=$(code -G "$U/api/v1/query" --data-urlencode 'query=rate(roommean[5m])')
 [ "$c" = 400 ] && body | grep -q bad_data || it_fail "unsupported query: HTTP $c $(body)"
 c=$(code -XPOST "$U/api/v1/query" --data-urlencode 'query=1+1'); [ "$c" = 200 ] && body | grep -q '"2"' || it_fail "1+1: $(body)"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -I "$U/api/v1/status/buildinfo")" = 200 ] || it_fail "HEAD of buildinfo"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -I "$U/api/v1/query?query=roommean")" = 200 ] || it_fail "HEAD of a query"
 promtool query instant --time=$((T0 + 600)) "$U" 'roommean{room="a"}' | grep -q 'roommean{room="a"} =>' || it_fail "promtool instant"
 it_log "Prometheus metadata, instant queries and refusals"
 
@@ -325,6 +388,18 @@ printf 'pressure,site=x value=1000 %s\n' $((T0 + 60)) > "$IT_DIR/press.lp"
 c=$(code -XPOST --data-binary @"$IT_DIR/press.lp" "$U/api/v2/write?precision=s"); [ "$c" = 204 ] || it_fail "a good reading: $c $(body)"
 it_log "input schemas: a body with a reading out of the workflow's schema is refused whole (400), a good one stored"
 
+# ---- without accounts, a web page of another site may not use hs-api through the browser
+c=$(code -XPOST -H 'Origin: http://evil.example' -H 'Content-Type: text/plain' \
+  --data-binary "csrf value=1 $((T0 + 60))000000000" "$U/api/v2/write")
+[ "$c" = 403 ] || it_fail "a cross-site POST (CSRF) without accounts: HTTP $c $(body)"
+[ "$(it_count csrf.value)" = 0 ] || it_fail "a cross-site POST stored its reading"
+c=$(code -H "Host: rebound.example:$HS_HTTP_PORT" "$U/api/v1/streams")
+[ "$c" = 403 ] || it_fail "a request for another host name (DNS rebinding) without accounts: HTTP $c"
+c=$(code -XPOST -H "Origin: $U" --data-binary "sameorigin value=1 $((T0 + 60))000000000" "$U/api/v2/write")
+[ "$c" = 204 ] || it_fail "the dashboard's own POST: HTTP $c $(body)"
+[ "$(code -H "Host: localhost:$HS_HTTP_PORT" "$U/api/v1/streams?limit=1")" = 200 ] || it_fail "Host localhost"
+it_log "no accounts: cross-site (Origin) and rebound (Host) requests 403, own ones pass"
+
 # ---- accounts: a second hs-api on the same stack with an accounts file
 ADMIN=s3cret-admin; READER=s3cret-reader; DEVICE=s3cret-device
 { echo "# name:role:sha256"
@@ -332,8 +407,10 @@ ADMIN=s3cret-admin; READER=s3cret-reader; DEVICE=s3cret-device
   echo "grafana:reader:$(printf %s "$READER" | sha256sum | cut -d' ' -f1)"
   echo "sensor:device:$(printf %s "$DEVICE" | sha256sum | cut -d' ' -f1)"; } > "$IT_DIR/accounts"
 AP=$(it_free_port)
+mkdir -p "$IT_DIR/web/dist" "$IT_DIR/web/dist-private"
+echo dashboard > "$IT_DIR/web/dist/index.html"; echo private > "$IT_DIR/web/dist-private/key"
 HS_CONFIG="$IT_DIR/hs.conf" "$HS_BIN/hs-api" --set service_id=api2 --set http_port=$AP \
-  --set accounts_file="$IT_DIR/accounts" > "$IT_DIR/logs/api2.log" 2>&1 &
+  --set accounts_file="$IT_DIR/accounts" --set web_dir="$IT_DIR/web/dist" > "$IT_DIR/logs/api2.log" 2>&1 &
 IT_EXTRA_PIDS="$!"
 A2=http://127.0.0.1:$AP
 it_wait_eq 200 20 curl -s -o /dev/null -w '%{http_code}' "$A2/health" || it_fail "second hs-api did not start: $(cat "$IT_DIR/logs/api2.log")"
@@ -348,9 +425,82 @@ it_wait_eq 200 20 curl -s -o /dev/null -w '%{http_code}' "$A2/health" || it_fail
 [ "$(code -H "Authorization: Bearer $READER" -XDELETE "$A2/api/v1/workflows/roomavg")" = 403 ] || it_fail "reader delete"
 [ "$(code -H "Authorization: Bearer $ADMIN" -XDELETE "$A2/api/v1/workflows/roomavg")" = 200 ] || it_fail "admin delete: $(body)"
 [ "$(code "$A2/api/v1/workflows/roomavg" -H "Authorization: Bearer $ADMIN")" = 404 ] || it_fail "workflow still there"
+# A body that will be refused is not read: the answer (401, 403, 413) comes at once and the
+# connection is closed, where hs-api read (and dropped) all of it before, however large.
+cat > "$IT_DIR/early.py" <<'PY'
+import socket, sys
+port, auth, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(5)
+hdr = "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10000000000\r\n" % path
+if auth:
+    hdr += "Authorization: Bearer %s\r\n" % auth
+s.sendall((hdr + "\r\n").encode() + b"x" * 1000)
+try:
+    print(s.recv(4096).decode("latin1").split(" ")[1])
+except socket.timeout:
+    print("no answer")
+PY
+[ "$($PY "$IT_DIR/early.py" "$AP" "" /api/v2/write)" = 401 ] || it_fail "10 GB body without an account"
+[ "$($PY "$IT_DIR/early.py" "$AP" "$READER" /api/v2/write)" = 403 ] || it_fail "10 GB body of a reader"
+[ "$($PY "$IT_DIR/early.py" "$AP" "$DEVICE" /api/v2/write)" = 413 ] || it_fail "10 GB body of a device"
+# The dashboard's files need no account; nothing outside web_dir is served, also not through a
+# request target without the leading '/' ("GET -private/key" named web_dir + "-private/key").
+[ "$(curl -s "$A2/")" = dashboard ] || it_fail "dashboard index: $(curl -s "$A2/")"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -I "$A2/index.html")" = 200 ] || it_fail "HEAD of a dashboard file"
+cat > "$IT_DIR/raw.py" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(sys.argv[2].encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+out = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode("latin1"))
+PY
+for target in "GET -private/key" "GET /../dist-private/key" "GET /%2e%2e/dist-private/key" "GET //..//dist-private/key"; do
+  ! $PY "$IT_DIR/raw.py" "$AP" "$target" | grep -q private || it_fail "$target served a file outside web_dir"
+done
 # Without accounts, a non-loopback address is refused at start.
 rc=0; HS_CONFIG="$IT_DIR/hs.conf" timeout 10 "$HS_BIN/hs-api" --set service_id=api3 --set http_port=$(it_free_port) \
   --set http_bind=0.0.0.0 > "$IT_DIR/api3.log" 2>&1 || rc=$?
 [ "$rc" != 0 ] && grep -q accounts_file "$IT_DIR/api3.log" || it_fail "hs-api on 0.0.0.0 without accounts started (rc $rc)"
 it_log "accounts: 401 without or with a wrong secret, 403 per role, admin may all; no open non-loopback port"
+# ---- stopping: waits in handlers (a live stream, a scheduler request that gets no reply) end at
+# once; libmicrohttpd's stop joins every connection's thread, so they held it up (15 s and more).
+SP=$(it_free_port)
+HS_CONFIG="$IT_DIR/hs.conf" "$HS_BIN/hs-api" --set service_id=api4 --set http_port=$SP \
+  --set scheduler_id=nosuch --set write_timeout=2s > "$IT_DIR/logs/api4.log" 2>&1 &
+api4=$!
+IT_EXTRA_PIDS="$IT_EXTRA_PIDS $api4"
+A4=http://127.0.0.1:$SP
+it_wait_eq 200 20 curl -s -o /dev/null -w '%{http_code}' "$A4/health" || it_fail "hs-api api4 did not start"
+# A writer that does not answer: a body of several write requests (4096 streams each) is a 503
+# after one write_timeout (2 s), not one per request.
+$PY -c '
+for i in range(3 * 4096 + 5):
+    print("{\"stream\":\"wt/k=%d\",\"t\":1767225600,\"v\":%d}" % (i, i))' > "$IT_DIR/wt.ndjson"
+kill -STOP "$(cat "$IT_DIR/run/writer.pid")"
+t0=$(date +%s%N)
+c=$(code -XPOST -H 'Content-Type: application/x-ndjson' --data-binary @"$IT_DIR/wt.ndjson" "$A4/api/v1/write")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+kill -CONT "$(cat "$IT_DIR/run/writer.pid")"
+[ "$c" = 503 ] && [ "$ms" -lt 4000 ] || it_fail "a write to a writer that does not answer: HTTP $c after $ms ms $(body)"
+it_log "a writer that does not answer: 503 after $ms ms (write_timeout 2 s, 4 write requests)"
+curl -sN "$A4/api/v1/live?stream=stop/%23" > "$IT_DIR/live4" &
+live4=$!
+curl -s -XPOST "$A4/api/v1/workflows/roomavg/compute?from=$T0" > /dev/null &
+compute4=$!
+sleep 1
+t0=$(date +%s%N)
+kill -TERM "$api4"
+wait "$api4" || true
+IT_EXTRA_PIDS=${IT_EXTRA_PIDS% $api4}
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 5000 ] || it_fail "hs-api took $ms ms to stop with a live stream and a scheduler request open"
+wait "$live4" "$compute4" || true
+grep -q "hyperstream live" "$IT_DIR/live4" || it_fail "the live stream never started"
+it_log "stopping: $ms ms with a live stream and a pending scheduler request"
 echo "PASS it_api"

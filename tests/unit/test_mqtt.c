@@ -1044,17 +1044,18 @@ static void wc_on_ack(void *ud, const hs_wack *ack)
         atomic_fetch_add(&g_wc_acks, 1);
 }
 
+/* [[1, "xx...x"]] with a 60000-byte string: encoding takes a while, threads overlap. Filled
+   before the senders start (they only read it). */
+static uint8_t wc_batch[60006] = {0x91, 0x92, 0x01, 0xda, 60000 >> 8, 60000 & 0xff};
+
 static void *wc_sender(void *arg)
 {
     hs_wclient *wc = arg;
     hs_buf f;
     hs_buf_init(&f, 0);
-    /* [[1, "xx...x"]] with a 60000-byte string: encoding takes a while, threads overlap. */
-    static uint8_t batch[60006] = {0x91, 0x92, 0x01, 0xda, 60000 >> 8, 60000 & 0xff};
-    memset(batch + 6, 'x', 60000);
     for (int i = 0; i < WC_EACH; i++) {
         hs_buf_reset(&f);
-        hs_proto_append a = {"wc/x=1", batch, sizeof batch};
+        hs_proto_append a = {"wc/x=1", wc_batch, sizeof wc_batch};
         uint32_t nf = 0;
         if (hs_proto_append_encode_fields(&f, &a, &nf) != HS_OK ||
             hs_wclient_send(wc, HS_OP_APPEND, f.data, f.len, nf, WAIT_MS, NULL) != HS_OK)
@@ -1091,6 +1092,7 @@ static void test_wclient_concurrent_senders(void)
     hs_wclient *wc = NULL;
     CU_ASSERT_EQUAL_FATAL(hs_wclient_create(&wc, &o), HS_OK);
     pthread_t senders[WC_THREADS];
+    memset(wc_batch + 6, 'x', 60000);
     for (int i = 0; i < WC_THREADS; i++)
         CU_ASSERT_EQUAL_FATAL(pthread_create(&senders[i], NULL, wc_sender, wc), 0);
     for (int i = 0; i < WC_THREADS; i++)
