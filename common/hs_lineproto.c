@@ -66,43 +66,10 @@ typedef struct hs__lp {
 
 static const char *const hs__lp_units[] = {"ns", "us", "ms", "s"};
 
-/*
- * Writes s (len bytes) for an error message into out (cap bytes, always
- * terminated): printable ASCII and valid UTF-8 as they are, every other byte
- * as \xNN; at most show bytes of s, then "..." when s is longer.
- */
-static void hs__lp_show(char *out, size_t cap, const char *s, size_t len, size_t show)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = len < show ? len : show;
-    size_t o = 0, i = 0;
-    while (i < n && o + 8 < cap) {
-        uint32_t cp;
-        size_t k = p[i] < 0x80 ? 1 : hs_utf8_decode(p + i, len - i, &cp);
-        if (k == 1 && p[i] >= 0x20 && p[i] < 0x7f) {
-            out[o++] = (char)p[i++];
-        } else if (k > 1 && cp > 0x9f && i + k <= n && o + k + 8 < cap) {
-            memcpy(out + o, p + i, k);
-            o += k;
-            i += k;
-        } else if (k > 1 && i + k > n) {
-            break; /* do not cut a character at the end of what is shown */
-        } else {
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
-            i++;
-        }
-    }
-    if (i < len && o + 4 <= cap) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
-
 /* Shows a span for an error message (HS__LP_SHOW_PART bytes of it) in out. */
 static const char *hs__lp_part(char out[HS__LP_PART_BUF], hs__lp_span s)
 {
-    hs__lp_show(out, HS__LP_PART_BUF, s.p, s.len, HS__LP_SHOW_PART);
+    hs_utf8_show(out, HS__LP_PART_BUF, s.p, s.len, HS__LP_SHOW_PART, "");
     return out;
 }
 
@@ -116,7 +83,7 @@ static int hs__lp_err(const hs__lp *lp, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    hs__lp_show(quote, sizeof quote, lp->line, lp->llen, HS__LP_SHOW_LINE);
+    hs_utf8_show(quote, sizeof quote, lp->line, lp->llen, HS__LP_SHOW_LINE, "");
     return hs_err_set(HS_ERR_PARSE, "line %zu: %s (line: '%s')", lp->lineno, what, quote);
 }
 
@@ -526,7 +493,7 @@ static int hs__lp_sid_err(const hs__lp *lp, size_t name_len)
     }
     if (bad) {
         char id[HS__LP_SHOW_ID * 4 + 8];
-        hs__lp_show(id, sizeof id, sid, lp->sid.len, HS__LP_SHOW_ID);
+        hs_utf8_show(id, sizeof id, sid, lp->sid.len, HS__LP_SHOW_ID, "");
         snprintf(why, sizeof why, "stream id '%s': %s", id, hs_err_detail());
     }
     return hs__lp_err(lp, "%s", why);
@@ -735,7 +702,7 @@ int hs_lp_precision_parse(const char *s, hs_lp_precision *out)
         }
     }
     char shown[HS__LP_PART_BUF];
-    hs__lp_show(shown, sizeof shown, s, strlen(s), HS__LP_SHOW_PART);
+    hs_utf8_show(shown, sizeof shown, s, strlen(s), HS__LP_SHOW_PART, "");
     return hs_err_set(HS_ERR_INVAL, "precision '%s' is not one of ns, us, ms, s", shown);
 }
 

@@ -35,44 +35,11 @@ typedef struct hs__sid_parts {
     hs__span src; /* the text being parsed; p is NULL when built from parts */
 } hs__sid_parts;
 
-/*
- * Writes s for an error message into out (of cap bytes, always terminated):
- * printable ASCII and valid UTF-8 as they are, '\'' and '\\' and every other
- * byte as \xNN; at most show bytes of s, then "...".
- */
-static void hs__sid_escape(char *out, size_t cap, const char *s, size_t len, size_t show)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = len < show ? len : show;
-    size_t o = 0, i = 0;
-    while (i < n && o + 8 < cap) {
-        uint32_t cp;
-        size_t k = hs_utf8_decode(p + i, len - i, &cp);
-        if (k == 1 && p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\' && p[i] != '\'') {
-            out[o++] = (char)p[i++];
-        } else if (k > 1 && cp > 0x9f && i + k <= n) {
-            memcpy(out + o, p + i, k);
-            o += k;
-            i += k;
-        } else if (k > 1 && i + k > n) {
-            break; /* do not cut a character at the end of what is shown */
-        } else {
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
-            i++;
-        }
-    }
-    if (i < len && o + 4 <= cap) {
-        memcpy(out + o, "...", 3);
-        o += 3;
-    }
-    out[o] = '\0';
-}
-
 /* Renders the id of ps for an error message: its source text, or its parts joined. */
 static void hs__sid_render(const hs__sid_parts *ps, char *out, size_t cap)
 {
     if (ps->src.p != NULL) {
-        hs__sid_escape(out, cap, ps->src.p, ps->src.len, HS__SID_SHOW_ID);
+        hs_utf8_show(out, cap, ps->src.p, ps->src.len, HS__SID_SHOW_ID, "\\'");
         return;
     }
     /* Join the parts (shortened) first, then escape the joined text once. */
@@ -98,7 +65,7 @@ static void hs__sid_render(const hs__sid_parts *ps, char *out, size_t cap)
     }
 #undef HS__SID_RAW_ADD
     /* raw holds one byte more than is shown, so escape sees that more follows. */
-    hs__sid_escape(out, cap, raw, r, more ? HS__SID_SHOW_ID : r);
+    hs_utf8_show(out, cap, raw, r, more ? HS__SID_SHOW_ID : r, "\\'");
 }
 
 /* Records "stream id '<id>': <reason>" and returns HS_ERR_PARSE. */
@@ -207,7 +174,7 @@ static int hs__sid_check(const hs__sid_parts *ps, const char *what, const char *
     if (len == 0)
         return hs__sid_err(ps, "%s %s", what, why);
     char part[HS__SID_SHOW_PART * 4 + 8];
-    hs__sid_escape(part, sizeof part, s, len, HS__SID_SHOW_PART);
+    hs_utf8_show(part, sizeof part, s, len, HS__SID_SHOW_PART, "\\'");
     return hs__sid_err(ps, "%s '%s' %s", what, part, why);
 }
 
@@ -240,8 +207,8 @@ static int hs__sid_finish(hs__sid_parts *ps, size_t *canon_len)
     for (size_t i = 0; i < ps->n; i++) {
         if (i > 0 && hs__span_cmp(ps->pairs[i - 1].key, ps->pairs[i].key) == 0) {
             char key[HS__SID_SHOW_PART * 4 + 8];
-            hs__sid_escape(key, sizeof key, ps->pairs[i].key.p, ps->pairs[i].key.len,
-                           HS__SID_SHOW_PART);
+            hs_utf8_show(key, sizeof key, ps->pairs[i].key.p, ps->pairs[i].key.len,
+                         HS__SID_SHOW_PART, "\\'");
             return hs__sid_err(ps, "key '%s' appears more than once", key);
         }
         total += 2 + ps->pairs[i].key.len + ps->pairs[i].value.len;
@@ -342,7 +309,7 @@ static int hs__sid_split(const char *s, size_t len, hs__sid_parts *ps)
         if (eq == NULL) {
             /* A part without '=' is most likely a wildcard or a path: say what is in it. */
             char why[96];
-            hs__sid_escape(part, sizeof part, seg, seglen, HS__SID_SHOW_PART);
+            hs_utf8_show(part, sizeof part, seg, seglen, HS__SID_SHOW_PART, "\\'");
             if (hs__sid_part_problem(seg, seglen, false, why, sizeof why) != HS_OK)
                 return hs__sid_err(ps, "meta-data part '%s' %s", part, why);
             return hs__sid_err(ps,
@@ -353,7 +320,7 @@ static int hs__sid_split(const char *s, size_t len, hs__sid_parts *ps)
         hs__span key = {seg, (size_t)(eq - seg)};
         hs__span value = {eq + 1, (size_t)(p - eq - 1)};
         if (key.len == 0 || value.len == 0 || memchr(value.p, '=', value.len) != NULL) {
-            hs__sid_escape(part, sizeof part, seg, seglen, HS__SID_SHOW_PART);
+            hs_utf8_show(part, sizeof part, seg, seglen, HS__SID_SHOW_PART, "\\'");
             return hs__sid_err(ps, "meta-data part '%s' %s", part,
                                key.len == 0     ? "has an empty key"
                                : value.len == 0 ? "has an empty value"
@@ -508,8 +475,8 @@ int hs_streamid_without(const hs_streamid *sid, const char *key, hs_streamid **o
     if (n == sid->n_meta) {
         char k[HS__SID_SHOW_PART * 4 + 8];
         char id[HS__SID_SHOW_ID * 4 + 8];
-        hs__sid_escape(k, sizeof k, key, strlen(key), HS__SID_SHOW_PART);
-        hs__sid_escape(id, sizeof id, sid->canon, strlen(sid->canon), HS__SID_SHOW_ID);
+        hs_utf8_show(k, sizeof k, key, strlen(key), HS__SID_SHOW_PART, "\\'");
+        hs_utf8_show(id, sizeof id, sid->canon, strlen(sid->canon), HS__SID_SHOW_ID, "\\'");
         return hs_err_set(HS_ERR_NOTFOUND, "stream id '%s' has no key '%s'", id, k);
     }
     return hs_streamid_create(out, sid->name, pairs, n);
@@ -527,7 +494,7 @@ int hs_streamid_check_part(const char *s, size_t len, const char *what)
     if (len == 0)
         return hs_err_set(HS_ERR_PARSE, "%s %s", what, why);
     char part[HS__SID_SHOW_PART * 4 + 8];
-    hs__sid_escape(part, sizeof part, s, len, HS__SID_SHOW_PART);
+    hs_utf8_show(part, sizeof part, s, len, HS__SID_SHOW_PART, "\\'");
     return hs_err_set(HS_ERR_PARSE, "%s '%s' %s", what, part, why);
 }
 

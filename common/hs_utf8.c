@@ -1,6 +1,7 @@
 /* UTF-8 validation (see hs_utf8.h). */
 #include "hs_utf8.h"
 
+#include <stdio.h>
 #include <string.h>
 
 size_t hs_utf8_decode(const void *p, size_t avail, uint32_t *cp)
@@ -156,4 +157,32 @@ size_t hs_text_distance(const char *a, size_t na, const char *b, size_t nb, size
         memcpy(prev, row, (nb + 1) * sizeof row[0]);
     }
     return prev[nb];
+}
+
+void hs_utf8_show(char *out, size_t cap, const char *s, size_t len, size_t show, const char *also)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = len < show ? len : show;
+    size_t o = 0, i = 0;
+    while (i < n && o + 8 < cap) {
+        uint32_t cp;
+        size_t k = p[i] < 0x80 ? 1 : hs_utf8_decode(p + i, len - i, &cp);
+        if (k == 1 && p[i] >= 0x20 && p[i] < 0x7f && strchr(also, p[i]) == NULL) {
+            out[o++] = (char)p[i++];
+        } else if (k > 1 && cp > 0x9f && i + k <= n && o + k + 8 < cap) {
+            memcpy(out + o, p + i, k);
+            o += k;
+            i += k;
+        } else if (k > 1 && i + k > n) {
+            break; /* do not cut a character at the end of what is shown */
+        } else {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", p[i]);
+            i++;
+        }
+    }
+    if (i < len && o + 4 <= cap) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
 }

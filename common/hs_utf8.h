@@ -39,6 +39,14 @@ bool hs_utf8_valid(const void *s, size_t len);
 bool hs_utf8_cut(char *dst, size_t size, const char *src);
 
 /*
+ * Writes s (len bytes) for an error message into out (cap bytes, always
+ * terminated): printable ASCII and valid UTF-8 as they are, the bytes of
+ * also (ASCII, may be "") and every other byte as \xNN; at most show bytes
+ * of s, then "..." when s is longer. A character is never cut.
+ */
+void hs_utf8_show(char *out, size_t cap, const char *s, size_t len, size_t show, const char *also);
+
+/*
  * Edit distance of the bytes a[0..na) and b[0..nb) (insertions, deletions,
  * substitutions and swaps of two neighbours, each one edit), or limit + 1
  * once it is sure to exceed limit (and for words over 64 bytes): enough to

@@ -225,21 +225,34 @@ void api_send_json(api_req *r, unsigned status, const hs_buf *json)
     api_send(r, status, "application/json", json->data, json->len);
 }
 
+void api_answer_json(api_req *r, int rc, const hs_buf *json)
+{
+    if (rc == HS_OK)
+        api_send_json(r, 200, json);
+    else
+        api_error(r, 500, "out of memory");
+}
+
+void api_error_obj(api_req *r, unsigned status, const char *members, const char *key,
+                   const char *msg)
+{
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    if (hs_buf_printf(&b, "{%s\"%s\":", members, key) == HS_OK &&
+        hs_json_put_string(&b, msg, strlen(msg)) == HS_OK && hs_buf_puts(&b, "}\n") == HS_OK)
+        api_send_json(r, status, &b);
+    else
+        api_send(r, 500, "text/plain", "out of memory\n", 14);
+    hs_buf_free(&b);
+}
+
 void api_error(api_req *r, unsigned status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     char *msg = hs_strvfmt(fmt, ap);
     va_end(ap);
-    hs_buf b;
-    hs_buf_init(&b, 0);
-    const char *m = msg != NULL ? msg : "out of memory";
-    if (hs_buf_puts(&b, "{\"error\":") == HS_OK && hs_json_put_string(&b, m, strlen(m)) == HS_OK &&
-        hs_buf_puts(&b, "}\n") == HS_OK)
-        api_send_json(r, status, &b);
-    else
-        api_send(r, 500, "text/plain", "out of memory\n", 14);
-    hs_buf_free(&b);
+    api_error_obj(r, status, "", "error", msg != NULL ? msg : "out of memory");
     hs_free(msg);
 }
 
@@ -507,20 +520,15 @@ static bool refuse(api_req *r, uint64_t body_len)
         api_error(r, 403, "this account's role may not %s %s", r->method, r->path);
         return true;
     }
-    if ((r->body_too_large || body_len > (uint64_t)r->a->cfg->max_body_bytes) &&
-        strcmp(r->path, "/api/v2/write") == 0) {
-        /* InfluxDB's shape of the answer, as every answer of this path. */
-        char m[200];
-        int n = snprintf(m, sizeof m,
-                         "{\"code\":\"request too large\",\"message\":\"the body is larger "
-                         "than max_body_bytes (%lld); send smaller batches\"}\n",
-                         (long long)r->a->cfg->max_body_bytes);
-        api_send(r, 413, "application/json", m, (size_t)n);
-        return true;
-    }
     if (r->body_too_large || body_len > (uint64_t)r->a->cfg->max_body_bytes) {
-        api_error(r, 413, "the body is larger than max_body_bytes (%lld); send smaller batches",
-                  (long long)r->a->cfg->max_body_bytes);
+        char m[120];
+        snprintf(m, sizeof m, "the body is larger than max_body_bytes (%lld); send smaller batches",
+                 (long long)r->a->cfg->max_body_bytes);
+        /* /api/v2/write answers in InfluxDB's shape, as every answer of that path. */
+        if (strcmp(r->path, "/api/v2/write") == 0)
+            api_error_obj(r, 413, "\"code\":\"request too large\",", "message", m);
+        else
+            api_error(r, 413, "%s", m);
         return true;
     }
     return false;

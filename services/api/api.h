@@ -168,6 +168,11 @@ const char *api_header(api_req *r, const char *name);
 /* Answers with status and body (copied) of the content type. */
 void api_send(api_req *r, unsigned status, const char *type, const void *body, size_t len);
 void api_send_json(api_req *r, unsigned status, const hs_buf *json);
+/* 200 with json when rc (of building it) is HS_OK, else 500 out of memory. */
+void api_answer_json(api_req *r, int rc, const hs_buf *json);
+/* {<members>"<key>": msg} with status: members is JSON text ("" or ending in a comma). */
+void api_error_obj(api_req *r, unsigned status, const char *members, const char *key,
+                   const char *msg);
 /* {"error": "<printf text>"} with status. */
 void api_error(api_req *r, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -103,10 +103,7 @@ static void workflow_check(api_req *r)
             rc = hs_json_put_string(&b, wf->id, strlen(wf->id));
         if (rc == HS_OK)
             rc = hs_buf_printf(&b, ",\"factors\":%zu}\n", wf->nfactors);
-        if (rc == HS_OK)
-            api_send_json(r, 200, &b);
-        else
-            api_error(r, 500, "out of memory");
+        api_answer_json(r, rc, &b);
     } else {
         const char *e = errs.len > 0 ? hs_buf_cstr(&errs) : hs_err_detail();
         size_t n = strlen(e);

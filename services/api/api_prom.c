@@ -31,13 +31,9 @@ static void prom_error(api_req *r, unsigned status, const char *type, const char
     va_start(ap, fmt);
     char *msg = hs_strvfmt(fmt, ap);
     va_end(ap);
-    hs_buf b;
-    hs_buf_init(&b, 0);
-    const char *m = msg != NULL ? msg : "out of memory";
-    if (hs_buf_printf(&b, "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":", type) == HS_OK &&
-        hs_json_put_string(&b, m, strlen(m)) == HS_OK && hs_buf_puts(&b, "}\n") == HS_OK)
-        api_send_json(r, status, &b);
-    hs_buf_free(&b);
+    char members[96];
+    snprintf(members, sizeof members, "\"status\":\"error\",\"errorType\":\"%s\",", type);
+    api_error_obj(r, status, members, "error", msg != NULL ? msg : "out of memory");
     hs_free(msg);
 }
 

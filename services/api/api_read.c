@@ -156,10 +156,7 @@ static void streams_list(api_req *r)
             rc = hs_buf_puts(&b, "null");
         if (rc == HS_OK)
             rc = hs_buf_puts(&b, "}\n");
-        if (rc == HS_OK)
-            api_send_json(r, 200, &b);
-        else
-            api_error(r, 500, "out of memory");
+        api_answer_json(r, rc, &b);
     }
     hs_free(c.last);
     hs_buf_free(&b);
@@ -167,85 +164,83 @@ static void streams_list(api_req *r)
 
 /* ------------------------------------------------------------------ one stream */
 
+/*
+ * Reads the definition of stream sid into info (the caller frees it), and
+ * its number of instances into *count and its reopened intervals into
+ * reopened when they are not NULL. False after answering 404 or 500.
+ */
+static bool stream_read(api_req *r, const char *sid, hs_stream_info *info, int64_t *count,
+                        hs_intervals *reopened)
+{
+    memset(info, 0, sizeof *info);
+    hs_store *s = api_store_get(r);
+    if (s == NULL)
+        return false;
+    int rc = hs_store_stream_get(s, sid, info);
+    if (rc == HS_OK && count != NULL)
+        rc = hs_store_count(s, sid, hs_store_all_time(), count);
+    if (rc == HS_OK && reopened != NULL) {
+        hs_buf doc;
+        hs_buf_init(&doc, 0);
+        rc = hs_proto_reopened_doc_read(s, sid, &doc, reopened);
+        hs_buf_free(&doc);
+    }
+    api_store_put(r->a, s);
+    if (rc == HS_ERR_NOTFOUND)
+        api_error(r, 404, "no stream %s", sid);
+    else if (rc != HS_OK)
+        api_error(r, 500, "cannot read stream %s: %s", sid, hs_err_detail());
+    if (rc != HS_OK)
+        hs_stream_info_free(info);
+    return rc == HS_OK;
+}
+
 /* GET /api/v1/streams/{id}: the definition and the number of instances. */
 static void stream_one(api_req *r, const char *sid)
 {
-    hs_store *s = api_store_get(r);
-    if (s == NULL)
-        return;
     hs_stream_info info;
-    memset(&info, 0, sizeof info);
-    int rc = hs_store_stream_get(s, sid, &info);
     int64_t count = 0;
-    if (rc == HS_OK)
-        rc = hs_store_count(s, sid, hs_store_all_time(), &count);
-    api_store_put(r->a, s);
-    if (rc == HS_ERR_NOTFOUND) {
-        api_error(r, 404, "no stream %s", sid);
+    if (!stream_read(r, sid, &info, &count, NULL))
         return;
-    }
-    if (rc != HS_OK) {
-        hs_stream_info_free(&info);
-        api_error(r, 500, "cannot read stream %s: %s", sid, hs_err_detail());
-        return;
-    }
     hs_buf b;
     hs_buf_init(&b, 0);
-    rc = put_stream(&b, &info);
+    int rc = put_stream(&b, &info);
     if (rc == HS_OK) {
         b.len--; /* reopen the object */
         rc = hs_buf_printf(&b, ",\"count\":%" PRId64 "}\n", count);
     }
     hs_stream_info_free(&info);
-    if (rc == HS_OK)
-        api_send_json(r, 200, &b);
-    else
-        api_error(r, 500, "out of memory");
+    api_answer_json(r, rc, &b);
     hs_buf_free(&b);
 }
 
+/* GET /api/v1/streams/{id}/intervals: calculated and reopened intervals. */
 static void stream_intervals(api_req *r, const char *sid)
 {
-    hs_store *s = api_store_get(r);
-    if (s == NULL)
-        return;
     hs_stream_info info;
-    memset(&info, 0, sizeof info);
-    int rc = hs_store_stream_get(s, sid, &info);
     hs_intervals reopened;
     hs_intervals_init(&reopened);
-    hs_buf doc;
-    hs_buf_init(&doc, 0);
-    if (rc == HS_OK)
-        rc = hs_proto_reopened_doc_read(s, sid, &doc, &reopened);
-    api_store_put(r->a, s);
-    hs_buf_free(&doc);
-    if (rc == HS_ERR_NOTFOUND) {
-        api_error(r, 404, "no stream %s", sid);
-    } else if (rc != HS_OK) {
-        api_error(r, 500, "cannot read stream %s: %s", sid, hs_err_detail());
-    } else {
-        hs_buf b;
-        hs_buf_init(&b, 0);
-        rc = hs_buf_puts(&b, "{\"stream\":");
-        if (rc == HS_OK)
-            rc = hs_json_put_string(&b, sid, strlen(sid));
-        if (rc == HS_OK)
-            rc = hs_buf_puts(&b, ",\"calculated\":");
-        if (rc == HS_OK)
-            rc = put_intervals(&b, &info.calculated);
-        if (rc == HS_OK)
-            rc = hs_buf_puts(&b, ",\"reopened\":");
-        if (rc == HS_OK)
-            rc = put_intervals(&b, &reopened);
-        if (rc == HS_OK)
-            rc = hs_buf_puts(&b, "}\n");
-        if (rc == HS_OK)
-            api_send_json(r, 200, &b);
-        else
-            api_error(r, 500, "out of memory");
-        hs_buf_free(&b);
+    if (!stream_read(r, sid, &info, NULL, &reopened)) {
+        hs_intervals_free(&reopened);
+        return;
     }
+    hs_buf b;
+    hs_buf_init(&b, 0);
+    int rc = hs_buf_puts(&b, "{\"stream\":");
+    if (rc == HS_OK)
+        rc = hs_json_put_string(&b, sid, strlen(sid));
+    if (rc == HS_OK)
+        rc = hs_buf_puts(&b, ",\"calculated\":");
+    if (rc == HS_OK)
+        rc = put_intervals(&b, &info.calculated);
+    if (rc == HS_OK)
+        rc = hs_buf_puts(&b, ",\"reopened\":");
+    if (rc == HS_OK)
+        rc = put_intervals(&b, &reopened);
+    if (rc == HS_OK)
+        rc = hs_buf_puts(&b, "}\n");
+    api_answer_json(r, rc, &b);
+    hs_buf_free(&b);
     hs_intervals_free(&reopened);
     hs_stream_info_free(&info);
 }
@@ -619,10 +614,7 @@ static void tools_list(api_req *r)
     }
     if (rc == HS_OK)
         rc = hs_buf_puts(&b, "]}\n");
-    if (rc == HS_OK)
-        api_send_json(r, 200, &b);
-    else
-        api_error(r, 500, "out of memory");
+    api_answer_json(r, rc, &b);
     hs_buf_free(&b);
 }
 
@@ -659,10 +651,7 @@ static void services_list(api_req *r)
     hs_free(keys);
     if (rc == HS_OK)
         rc = hs_buf_puts(&b, "]}\n");
-    if (rc == HS_OK)
-        api_send_json(r, 200, &b);
-    else
-        api_error(r, 500, "out of memory");
+    api_answer_json(r, rc, &b);
     hs_buf_free(&b);
 }
 
@@ -686,10 +675,7 @@ static void dead_list(api_req *r)
     pthread_mutex_unlock(&a->mu);
     if (rc == HS_OK)
         rc = hs_buf_puts(&b, "]}\n");
-    if (rc == HS_OK)
-        api_send_json(r, 200, &b);
-    else
-        api_error(r, 500, "out of memory");
+    api_answer_json(r, rc, &b);
     hs_buf_free(&b);
 }
 

@@ -178,22 +178,14 @@ static void refuse(api_req *r, bool influx, const char *reason)
         api_error(r, 400, "%s", reason);
         return;
     }
-    hs_buf b;
-    hs_buf_init(&b, 0);
-    if (hs_buf_puts(&b, "{\"code\":\"invalid\",\"message\":") == HS_OK &&
-        hs_json_put_string(&b, reason, strlen(reason)) == HS_OK && hs_buf_puts(&b, "}\n") == HS_OK)
-        api_send_json(r, 400, &b);
-    hs_buf_free(&b);
+    api_error_obj(r, 400, "\"code\":\"invalid\",", "message", reason);
 }
 
 static void influx_error(api_req *r, unsigned status, const char *code, const char *msg)
 {
-    hs_buf b;
-    hs_buf_init(&b, 0);
-    if (hs_buf_printf(&b, "{\"code\":\"%s\",\"message\":", code) == HS_OK &&
-        hs_json_put_string(&b, msg, strlen(msg)) == HS_OK && hs_buf_puts(&b, "}\n") == HS_OK)
-        api_send_json(r, status, &b);
-    hs_buf_free(&b);
+    char members[96];
+    snprintf(members, sizeof members, "\"code\":\"%s\",", code);
+    api_error_obj(r, status, members, "message", msg);
 }
 
 /*
