@@ -138,6 +138,17 @@ bool api_progress_final(const char *json, size_t len)
 static void on_status(api *a, const hs_mqtt_msg *m)
 {
     const char *id = strrchr(m->topic, '/') + 1;
+    if (m->len > 0) {
+        /* Only a status that reads as one goes into GET /api/v1/services' JSON. */
+        hs_proto_status_msg st;
+        int rc = hs_proto_status_decode(&st, (const char *)m->payload, m->len);
+        hs_proto_status_msg_free(&st);
+        if (rc != HS_OK) {
+            hs_warn(hs_service_log(a->svc), "unreadable status on %s: %s", m->topic,
+                    hs_err_detail());
+            return;
+        }
+    }
     char *copy = m->len > 0 ? hs_strndup((const char *)m->payload, m->len) : NULL;
     pthread_mutex_lock(&a->mu);
     void *old = NULL;
