@@ -289,8 +289,13 @@ void api_bus_on_message(api *a, hs_mqtt_msg *m)
         }
         if (ev.len == 0)
             continue;
-        if (s->queue.len + ev.len > SUB_QUEUE_MAX || hs_buf_append(&s->queue, ev.data, ev.len))
+        if (s->queue.len + ev.len > SUB_QUEUE_MAX || hs_buf_append(&s->queue, ev.data, ev.len)) {
+            /* The client reads too slowly: what waits is dropped, it is told so, and closed. */
             s->dropped = true;
+            hs_buf_reset(&s->queue);
+            (void)hs_buf_puts(&s->queue, "event: overflow\ndata: {\"error\":\"this client read "
+                                         "too slowly; events were dropped; reconnect\"}\n\n");
+        }
         if (s->progress && api_progress_final((const char *)m->payload, m->len))
             s->closed = true;
     }
