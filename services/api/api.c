@@ -611,6 +611,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return MHD_YES;
     }
+    if (r->queued) {
+        /* Answered before its body (refused early): whatever comes is not looked at. */
+        *upload_size = 0;
+        return r->mhd_rc == MHD_YES ? MHD_YES : MHD_NO;
+    }
     if (*upload_size > 0) {
         if (!r->body_too_large && r->body.len + *upload_size > (size_t)a->cfg->max_body_bytes)
             r->body_too_large = true;
