@@ -214,11 +214,18 @@ static pid_t spawn(hsctl *h, const char *name, char *const argv[])
     return pid;
 }
 
+/*
+ * Writes the stack's hs.conf. It goes to a temporary file first and is
+ * renamed over the old one, so that a service starting meanwhile (a
+ * supervisor's restart while 'hsctl up' runs again) reads the old file or
+ * the new one, never an empty or half-written one.
+ */
 static int write_conf(hsctl *h, const char *broker_url)
 {
-    char p[HSCTL_PATH];
+    char p[HSCTL_PATH], tmp[HSCTL_PATH + 16];
     snprintf(p, sizeof p, "%s/hs.conf", h->data_dir);
-    FILE *f = fopen(p, "w");
+    snprintf(tmp, sizeof tmp, "%s.%ld", p, (long)getpid());
+    FILE *f = fopen(tmp, "w");
     if (f == NULL)
         return -1;
     fprintf(f,
@@ -235,7 +242,10 @@ static int write_conf(hsctl *h, const char *broker_url)
         fprintf(f, "plugin_dir = \"%s\"\n", abs);
     else if (plugins != NULL && plugins[0] != '\0')
         fprintf(f, "plugin_dir = \"%s\"\n", plugins);
-    fclose(f);
+    if (fclose(f) != 0 || rename(tmp, p) != 0) {
+        unlink(tmp);
+        return -1;
+    }
     return 0;
 }
 
