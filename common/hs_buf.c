@@ -3,6 +3,7 @@
 #include "hs_alloc.h"
 #include "hs_error.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -127,4 +128,34 @@ uint8_t *hs_buf_take(hs_buf *b, size_t *len)
     b->cap = 0;
     b->err = HS_OK;
     return p;
+}
+
+int hs_buf_read_file(hs_buf *b, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return hs_err_set(HS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int rc = HS_OK;
+    char chunk[4096];
+    for (;;) {
+        size_t n = fread(chunk, 1, sizeof chunk, f);
+        if (n > 0) {
+            rc = hs_buf_append(b, chunk, n);
+            if (rc == HS_ERR_LIMIT) {
+                rc = hs_err_set(HS_ERR_LIMIT, "%s: larger than %zu bytes", path, b->max);
+                break;
+            }
+            if (rc != HS_OK) {
+                rc = hs_err_set(rc, "%s: out of memory", path);
+                break;
+            }
+        }
+        if (n < sizeof chunk) {
+            if (ferror(f))
+                rc = hs_err_set(HS_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
 }

@@ -45,6 +45,14 @@ const char *hs_buf_cstr(hs_buf *b);
 /* The first write that failed since init or reset: HS_OK, HS_ERR_LIMIT or HS_ERR_NOMEM. */
 int hs_buf_error(const hs_buf *b);
 
+/*
+ * Appends the whole file at path, within b's bound. HS_OK; otherwise an
+ * error whose detail names the path: HS_ERR_IO ("PATH: cannot open: ..."
+ * or "PATH: cannot read: ..."), HS_ERR_LIMIT ("PATH: larger than MAX
+ * bytes"), HS_ERR_NOMEM ("PATH: out of memory").
+ */
+int hs_buf_read_file(hs_buf *b, const char *path);
+
 /* Empties the buffer, forgets a failure and keeps its memory. */
 void hs_buf_reset(hs_buf *b);
 

@@ -386,37 +386,6 @@ static int hs__cfg_line(const hs_cfg_item *table, void *cfg, const char *line, s
     return hs__cfg_assign(it, cfg, value, store);
 }
 
-/* Reads the whole file at path into b (bounded). */
-static int hs__cfg_read_file(const char *path, hs_buf *b)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return hs_err_set(HS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    int rc = HS_OK;
-    char chunk[4096];
-    for (;;) {
-        size_t n = fread(chunk, 1, sizeof chunk, f);
-        if (n > 0) {
-            rc = hs_buf_append(b, chunk, n);
-            if (rc == HS_ERR_LIMIT) {
-                rc = hs_err_set(HS_ERR_CONFIG, "%s: larger than %d bytes", path, HS__CFG_FILE_MAX);
-                break;
-            }
-            if (rc != HS_OK) {
-                rc = hs_err_set(rc, "%s: out of memory", path);
-                break;
-            }
-        }
-        if (n < sizeof chunk) {
-            if (ferror(f))
-                rc = hs_err_set(HS_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
-    return rc;
-}
-
 int hs_config_load_text(const hs_cfg_item *table, void *cfg, const char *text, size_t len,
                         const char *name)
 {
@@ -463,7 +432,9 @@ int hs_config_load_file(const hs_cfg_item *table, void *cfg, const char *path)
         return HS_ERR_INVAL;
     hs_buf text;
     hs_buf_init(&text, HS__CFG_FILE_MAX);
-    int rc = hs__cfg_read_file(path, &text);
+    int rc = hs_buf_read_file(&text, path);
+    if (rc == HS_ERR_LIMIT)
+        rc = HS_ERR_CONFIG; /* the detail says which file and its bound */
     if (rc == HS_OK)
         rc = hs_config_load_text(table, cfg, (const char *)text.data, text.len, path);
     hs_buf_free(&text);

@@ -658,22 +658,6 @@ static bool is_loopback(const char *addr)
            strcmp(addr, "::1") == 0 || strcmp(addr, "localhost") == 0;
 }
 
-static int read_file(const char *path, hs_buf *out)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return hs_err_set(HS_ERR_CONFIG, "%s: %s", path, strerror(errno));
-    char chunk[4096];
-    size_t n;
-    int rc = HS_OK;
-    while (rc == HS_OK && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        rc = hs_buf_append(out, chunk, n);
-    fclose(f);
-    if (rc == HS_OK)
-        rc = hs_buf_putc(out, '\0');
-    return rc;
-}
-
 static int http_start(api *a, hs_buf *cert, hs_buf *key)
 {
     const api_cfg *cfg = a->cfg;
@@ -796,9 +780,16 @@ int api_create(api **out, hs_service *svc, const api_cfg *cfg)
     hs_buf_init(&cert, 0);
     hs_buf_init(&key, 0);
     if (rc == HS_OK && cfg->tls_cert_file[0] != '\0') {
-        rc = read_file(cfg->tls_cert_file, &cert);
+        /* PEM text, NUL-terminated as libmicrohttpd takes it. */
+        rc = hs_buf_read_file(&cert, cfg->tls_cert_file);
         if (rc == HS_OK)
-            rc = read_file(cfg->tls_key_file, &key);
+            rc = hs_buf_read_file(&key, cfg->tls_key_file);
+        if (rc == HS_OK)
+            rc = hs_buf_putc(&cert, '\0');
+        if (rc == HS_OK)
+            rc = hs_buf_putc(&key, '\0');
+        if (rc != HS_OK && rc != HS_ERR_NOMEM)
+            rc = HS_ERR_CONFIG; /* the detail names the file */
     }
     if (rc == HS_OK)
         rc = http_start(a, &cert, &key);
