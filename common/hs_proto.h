@@ -228,6 +228,10 @@ typedef struct hs_proto_append_many {
     size_t n;
 } hs_proto_append_many;
 
+/* Most streams, and about most bytes, senders put in one append_many request. */
+#define HS_PROTO_MANY_STREAMS 4096
+#define HS_PROTO_MANY_BYTES   (1u << 20)
+
 /* define: stream definitions [id, kind, binding or nil]. */
 typedef struct hs_proto_define_item {
     const char *sid;

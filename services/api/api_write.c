@@ -26,10 +26,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Bounds of one write request to the writer, as ingest sends them. */
-#define W_MANY_STREAMS 4096
-#define W_MANY_BYTES   (1u << 20)
-#define W_SLICE        8192 /* instances of one stream in one request at most */
+/* Instances of one stream in one write request at most. */
+#define W_SLICE 8192
 
 /* What the writer said about all requests of one HTTP request. */
 typedef struct wresult {
@@ -77,9 +75,9 @@ static int wb_commit(api *a, hs_readings *w, wresult *res)
     hs_buf enc, fields;
     hs_buf_init(&enc, 0);
     hs_buf_init(&fields, 0);
-    hs_proto_append *items = hs_calloc(W_MANY_STREAMS, sizeof *items);
-    size_t *offs = hs_calloc(W_MANY_STREAMS + 1, sizeof *offs);
-    const char **sids = hs_calloc(W_MANY_STREAMS, sizeof *sids);
+    hs_proto_append *items = hs_calloc(HS_PROTO_MANY_STREAMS, sizeof *items);
+    size_t *offs = hs_calloc(HS_PROTO_MANY_STREAMS + 1, sizeof *offs);
+    const char **sids = hs_calloc(HS_PROTO_MANY_STREAMS, sizeof *sids);
     uint64_t *seqs = NULL;
     size_t nseqs = 0, capseqs = 0;
     int rc = items != NULL && offs != NULL && sids != NULL ? HS_OK : HS_ERR_NOMEM;
@@ -90,7 +88,7 @@ static int wb_commit(api *a, hs_readings *w, wresult *res)
             hs_batch_sort(b);
         for (size_t from = 0; rc == HS_OK && (b == NULL ? from == 0 : from < b->n);) {
             size_t count = b == NULL ? 0 : (b->n - from < W_SLICE ? b->n - from : W_SLICE);
-            bool flush = b == NULL || n == W_MANY_STREAMS || enc.len >= W_MANY_BYTES;
+            bool flush = b == NULL || n == HS_PROTO_MANY_STREAMS || enc.len >= HS_PROTO_MANY_BYTES;
             if (flush && n > 0) {
                 offs[n] = enc.len;
                 for (size_t k = 0; k < n; k++)

@@ -69,7 +69,7 @@ struct ingest {
     hs_wclient *wc;
     hs_map pend;                /* canonical stream id -> pending* */
     pending *oldest, *youngest; /* the queue of waiting streams, by first_us */
-    /* One append_many being built (in_send_front): owned, IN_MANY_STREAMS (+ 1) each. */
+    /* One append_many being built (in_send_front): owned, HS_PROTO_MANY_STREAMS (+ 1) each. */
     size_t *many_offs;
     pending **many_group;
     hs_proto_append *many_items;
@@ -164,13 +164,9 @@ static int in_send_retire(ingest *in, pending *p)
     return rc;
 }
 
-/* Most streams, and about most bytes, of one append_many request. */
-#define IN_MANY_STREAMS 4096
-#define IN_MANY_BYTES   (1u << 20)
-
 /*
  * Sends the waiting streams at the front of the queue (all of them, or the
- * due ones) in requests of up to IN_MANY_STREAMS streams: one append_many
+ * due ones) in requests of up to HS_PROTO_MANY_STREAMS streams: one append_many
  * per group (a fleet's devices send a reading or two each), a plain append
  * for a group of one; then forgets them.
  */
@@ -186,7 +182,7 @@ static int in_send_front(ingest *in, bool due_only, bool one_group)
         hs_buf_reset(&in->batch);
         int erc = HS_OK;
         for (pending *p = in->oldest;
-             p != NULL && n < IN_MANY_STREAMS && in->batch.len < IN_MANY_BYTES &&
+             p != NULL && n < HS_PROTO_MANY_STREAMS && in->batch.len < HS_PROTO_MANY_BYTES &&
              (!due_only || now - p->first_us >= in->cfg->batch_max_delay_us);
              p = p->next) {
             offs[n] = in->batch.len;
@@ -456,9 +452,9 @@ int ingest_create(ingest **out, hs_service *svc, const ingest_cfg *cfg)
     hs_buf_init(&in->batch, 0);
     hs_buf_init(&in->sid, 0);
     hs_buf_init(&in->topic, 0);
-    in->many_offs = hs_calloc(IN_MANY_STREAMS + 1, sizeof *in->many_offs);
-    in->many_group = hs_calloc(IN_MANY_STREAMS, sizeof *in->many_group);
-    in->many_items = hs_calloc(IN_MANY_STREAMS, sizeof *in->many_items);
+    in->many_offs = hs_calloc(HS_PROTO_MANY_STREAMS + 1, sizeof *in->many_offs);
+    in->many_group = hs_calloc(HS_PROTO_MANY_STREAMS, sizeof *in->many_group);
+    in->many_items = hs_calloc(HS_PROTO_MANY_STREAMS, sizeof *in->many_items);
     if (in->many_offs == NULL || in->many_group == NULL || in->many_items == NULL) {
         ingest_destroy(in);
         return HS_ERR_NOMEM;
