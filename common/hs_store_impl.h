@@ -7,6 +7,22 @@
 
 #include "hs_store.h"
 
+/*
+ * A block of one stream's instances as a backend stores it
+ * (common/hs_block.h): its first and last timestamp, its count and its
+ * encoded bytes (borrowed for the duration of a callback or call).
+ */
+typedef struct hs__blk {
+    int64_t t0, t1;
+    int64_t n;
+    const uint8_t *data;
+    size_t len;
+} hs__blk;
+
+/* Called for each block of a scan: 0 goes on, anything else stops the scan
+ * and is returned by it. */
+typedef int (*hs__blk_fn)(void *ud, const hs__blk *b);
+
 typedef struct hs_store_ops {
     const char *name;
     void (*close)(hs_store *s);
@@ -15,23 +31,34 @@ typedef struct hs_store_ops {
     int (*commit)(hs_store *s);
     int (*rollback)(hs_store *s);
     int (*stream_define)(hs_store *s, const char *id, int kind, const char *binding);
-    int (*write)(hs_store *s, const char *id, const hs_batch *b, uint8_t *status,
-                 hs_write_result *res);
+    /*
+     * Block primitives, for the block layer (common/hs_store_block.c), which
+     * implements writing, reading, counting and deleting instances on them.
+     *
+     * blk_scan calls fn for the blocks of stream id that may hold instances
+     * in (after, end]: those with t1 > after and t0 <= end, starting from the
+     * block with the largest t0 <= after (or the first block when none
+     * has). Ascending t0 order, or descending when desc. A stream that is
+     * not defined (or a store without schema) has no blocks: HS_OK.
+     * blk_put inserts block b of id (which must be defined), or replaces the
+     * block of id with the same t0. blk_del deletes the block of id with
+     * t0 (HS_OK when there is none). blk_purge deletes every block of id and
+     * adds the instances they held to *deleted.
+     */
+    int (*blk_scan)(hs_store *s, const char *id, int64_t after, int64_t end, bool desc,
+                    hs__blk_fn fn, void *ud);
+    int (*blk_put)(hs_store *s, const char *id, const hs__blk *b);
+    int (*blk_del)(hs_store *s, const char *id, int64_t t0);
+    int (*blk_purge)(hs_store *s, const char *id, int64_t *deleted);
     int (*intervals_add)(hs_store *s, const char *id, const hs_intervals *add);
     int (*intervals_set)(hs_store *s, const char *id, const hs_intervals *set);
-    int (*purge)(hs_store *s, const char *id, bool remove_definition, int64_t *deleted);
-    int (*delete_range)(hs_store *s, const char *id, hs_interval range, int64_t *deleted);
+    /* Deletes the definition of id (after its blocks were purged) or, without
+     * remove_definition, empties its calculated intervals. */
+    int (*purge)(hs_store *s, const char *id, bool remove_definition);
     int (*doc_put)(hs_store *s, const char *coll, const char *key, const char *json);
     int (*doc_delete)(hs_store *s, const char *coll, const char *key);
     int (*stream_get)(hs_store *s, const char *id, hs_stream_info *out);
     int (*stream_list)(hs_store *s, const char *prefix, hs_store_stream_fn fn, void *ud);
-    /*
-     * Reads up to n instances of id with start < t <= end, ascending, or the
-     * last n descending when desc; appends them to out.
-     */
-    int (*read_range)(hs_store *s, const char *id, int64_t start, int64_t end, size_t n, bool desc,
-                      hs_batch *out);
-    int (*count)(hs_store *s, const char *id, hs_interval range, int64_t *n);
     int (*doc_get)(hs_store *s, const char *coll, const char *key, hs_buf *json);
     int (*doc_list)(hs_store *s, const char *coll, const char *prefix, bool reverse, size_t limit,
                     hs_store_doc_fn fn, void *ud);
