@@ -15,6 +15,8 @@
 #include "hs_time.h"
 
 #include <CUnit/CUnit.h>
+#include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +35,19 @@ static void fresh_id(char *buf, size_t len, const char *name)
     snprintf(buf, len, "%s/run=%d/test=%d", name, (int)getpid(), ++g_counter);
 }
 
-static hs_store *open_writer(void)
+static hs_store *open_writer_url(const char *url)
 {
     hs_store *s = NULL;
-    int rc = hs_store_open(&s, g_url, HS_STORE_WRITE);
+    int rc = hs_store_open(&s, url, HS_STORE_WRITE);
     if (rc != HS_OK)
-        fprintf(stderr, "open %s: %s: %s\n", g_url, hs_strerror(rc), hs_err_detail());
+        fprintf(stderr, "open %s: %s: %s\n", url, hs_strerror(rc), hs_err_detail());
     CU_ASSERT_EQUAL_FATAL(rc, HS_OK);
     return s;
+}
+
+static hs_store *open_writer(void)
+{
+    return open_writer_url(g_url);
 }
 
 static void push_double(hs_batch *b, int64_t t, double v)
@@ -1263,6 +1270,1451 @@ static void test_wal_not_pinned(void)
     hs_store_close(s);
 }
 
+/* --- the store against an in-memory model (a property test) --- */
+
+/*
+ * A seeded random sequence of writes (appends, late data into the middle and
+ * before the first instance, re-sent batches, conflicts, duplicates inside a
+ * batch), range deletions and purges is applied both to the store and to a
+ * model (a sorted array of (t, value bytes) per stream); after every step
+ * reads, heads, tails and counts over random ranges, and the status of every
+ * written instance, must equal the model's. HS_TEST_STORE_SEED replays a seed
+ * and HS_TEST_STORE_STEPS sets the number of steps.
+ */
+
+typedef struct pm_inst {
+    int64_t t;
+    uint8_t *v;
+    size_t len;
+} pm_inst;
+
+typedef struct pm_stream {
+    char id[128];
+    pm_inst *a;
+    size_t n, cap;
+    hs_interval calc; /* the stream's calculated intervals: one interval, or empty */
+    bool has_calc;
+} pm_stream;
+
+typedef struct pm_ctx {
+    uint64_t rng;
+    uint64_t seed;
+    int step;
+    char op[256]; /* the operation of the current step, for failure messages */
+    bool failed;
+    hs_buf prev_any; /* the last value of kind any, repeated sometimes */
+    double prev_f;
+    int64_t prev_i;
+    size_t max_n, inserted, duplicates, conflicts; /* what the run did, for its summary */
+} pm_ctx;
+
+static uint64_t pm_next(pm_ctx *c)
+{
+    /* splitmix64 */
+    uint64_t z = (c->rng += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi]. */
+static int64_t pm_range(pm_ctx *c, int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(pm_next(c) % (uint64_t)(hi - lo + 1));
+}
+
+static bool pm_chance(pm_ctx *c, int percent)
+{
+    return (int)(pm_next(c) % 100) < percent;
+}
+
+static void pm_fail(pm_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void pm_fail(pm_ctx *c, const char *fmt, ...)
+{
+    if (c->failed)
+        return;
+    c->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "\nstore model test (%s): seed %llu, step %d, after %s: ", g_url,
+            (unsigned long long)c->seed, c->step, c->op);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    CU_FAIL("the store differs from the model (details on stderr)");
+}
+
+/* Index of the first instance with t >= t (the model's lower bound). */
+static size_t pm_lower(const pm_stream *m, int64_t t)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->a[mid].t < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* [*from, *to): the model's instances in (range.start, range.end]. */
+static void pm_span(const pm_stream *m, hs_interval r, size_t *from, size_t *to)
+{
+    if (r.end <= r.start) {
+        *from = *to = 0;
+        return;
+    }
+    *from = r.start == INT64_MAX ? m->n : pm_lower(m, r.start + 1);
+    *to = r.end == INT64_MAX ? m->n : pm_lower(m, r.end + 1);
+    if (*to < *from)
+        *to = *from;
+}
+
+static void pm_insert(pm_stream *m, size_t at, int64_t t, const uint8_t *v, size_t len)
+{
+    if (m->n == m->cap) {
+        m->cap = m->cap ? 2 * m->cap : 256;
+        m->a = realloc(m->a, m->cap * sizeof *m->a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m->a);
+    }
+    memmove(m->a + at + 1, m->a + at, (m->n - at) * sizeof *m->a);
+    m->a[at].t = t;
+    m->a[at].v = malloc(len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m->a[at].v);
+    memcpy(m->a[at].v, v, len);
+    m->a[at].len = len;
+    m->n++;
+}
+
+/* Removes [from, to) from the model. */
+static void pm_remove(pm_stream *m, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        free(m->a[i].v);
+    memmove(m->a + from, m->a + to, (m->n - to) * sizeof *m->a);
+    m->n -= to - from;
+}
+
+static void pm_stream_free(pm_stream *m)
+{
+    pm_remove(m, 0, m->n);
+    free(m->a);
+    memset(m, 0, sizeof *m);
+}
+
+/* --- values: canonical msgpack of every kind the block codec tells apart --- */
+
+static void pm_put_float_bits(hs_buf *b, uint64_t bits)
+{
+    uint8_t v[9] = {0xcb};
+    for (int k = 0; k < 8; k++)
+        v[1 + k] = (uint8_t)(bits >> (56 - 8 * k));
+    CU_ASSERT_EQUAL(hs_buf_append(b, v, sizeof v), HS_OK);
+}
+
+static uint64_t pm_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static void pm_value_float(pm_ctx *c, hs_buf *b)
+{
+    static const uint64_t special[] = {
+        0x7ff8000000000000ULL, /* NaN */
+        0xfff8000000000000ULL, /* -NaN */
+        0x7ff0000000000001ULL, /* a signalling NaN with a payload */
+        0x7ff4dead0000beefULL, /* another payload */
+        0x8000000000000000ULL, /* -0.0 */
+        0x0000000000000000ULL, /* 0.0 */
+        0x7ff0000000000000ULL, /* +Inf */
+        0xfff0000000000000ULL, /* -Inf */
+        0x0000000000000001ULL, /* the smallest subnormal */
+        0x7fefffffffffffffULL, /* DBL_MAX */
+    };
+    int k = (int)pm_range(c, 0, 99);
+    if (k < 25) {
+        /* the same value again */
+    } else if (k < 60) {
+        c->prev_f += (double)pm_range(c, -1000, 1000) / 64.0; /* a slowly moving reading */
+    } else if (k < 75) {
+        c->prev_f = (double)pm_range(c, -100000, 100000) / 7.0;
+    } else if (k < 88) {
+        uint64_t u = pm_next(c);
+        memcpy(&c->prev_f, &u, sizeof u); /* any bits: NaN payloads and subnormals too */
+    } else {
+        uint64_t u = special[pm_range(c, 0, sizeof special / sizeof special[0] - 1)];
+        memcpy(&c->prev_f, &u, sizeof u);
+    }
+    pm_put_float_bits(b, pm_bits(c->prev_f));
+    if (c->prev_f != c->prev_f || c->prev_f - c->prev_f != 0)
+        c->prev_f = 0; /* go on from a finite value */
+}
+
+static void pm_value_int(pm_ctx *c, hs_buf *b, bool small)
+{
+    static const int64_t special[] = {INT64_MIN,
+                                      INT64_MAX,
+                                      (1LL << 53),
+                                      (1LL << 53) + 1,
+                                      -(1LL << 53) - 1,
+                                      (1LL << 62) + 12345,
+                                      -1,
+                                      0,
+                                      127,
+                                      128,
+                                      -32,
+                                      -33,
+                                      255,
+                                      256,
+                                      65535,
+                                      65536,
+                                      4294967295LL,
+                                      4294967296LL};
+    int k = (int)pm_range(c, 0, 99);
+    if (k < 20) {
+        /* the same value again */
+    } else if (k < 65) {
+        c->prev_i += pm_range(c, -3, 10); /* a counter */
+    } else if (k < 80 || small) {
+        c->prev_i = pm_range(c, -1000000, 1000000);
+    } else if (k < 90) {
+        c->prev_i = (int64_t)pm_next(c); /* any int64, far beyond 2^53 */
+    } else {
+        c->prev_i = special[pm_range(c, 0, sizeof special / sizeof special[0] - 1)];
+    }
+    if (small && (c->prev_i > (1LL << 53) || c->prev_i < -(1LL << 53)))
+        c->prev_i = 0;
+    CU_ASSERT_EQUAL(hs_mp_put_int(b, c->prev_i), HS_OK);
+}
+
+static void pm_value_any(pm_ctx *c, hs_buf *b)
+{
+    int k = (int)pm_range(c, 0, 99);
+    if (k < 20 && c->prev_any.len > 0) {
+        CU_ASSERT_EQUAL(hs_buf_append(b, c->prev_any.data, c->prev_any.len), HS_OK);
+        return;
+    }
+    size_t at = b->len;
+    char text[64];
+    if (k < 40) {
+        int n = snprintf(text, sizeof text, "s%lld", (long long)pm_range(c, 0, 50));
+        CU_ASSERT_EQUAL(hs_mp_put_str(b, text, (size_t)n), HS_OK);
+    } else if (k < 45) {
+        CU_ASSERT_EQUAL(hs_mp_put_str(b, "", 0), HS_OK);
+    } else if (k < 52) {
+        /* a longer string: 32..3000 bytes */
+        size_t n = (size_t)pm_range(c, 32, 3000);
+        char *s = malloc(n);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        for (size_t i = 0; i < n; i++)
+            s[i] = (char)('a' + (pm_next(c) % 26));
+        CU_ASSERT_EQUAL(hs_mp_put_str(b, s, n), HS_OK);
+        free(s);
+    } else if (k < 72) {
+        CU_ASSERT_EQUAL(hs_mp_put_map(b, 2), HS_OK);
+        CU_ASSERT_EQUAL(hs_mp_put_cstr(b, "n"), HS_OK);
+        CU_ASSERT_EQUAL(hs_mp_put_int(b, pm_range(c, -5, 5)), HS_OK);
+        CU_ASSERT_EQUAL(hs_mp_put_cstr(b, "x"), HS_OK);
+        CU_ASSERT_EQUAL(hs_mp_put_array(b, 2), HS_OK);
+        CU_ASSERT_EQUAL(hs_mp_put_double(b, (double)pm_range(c, 0, 9) / 4), HS_OK);
+        CU_ASSERT_EQUAL(hs_mp_put_bool(b, pm_chance(c, 50)), HS_OK);
+    } else if (k < 78) {
+        CU_ASSERT_EQUAL(hs_mp_put_nil(b), HS_OK);
+    } else if (k < 84) {
+        CU_ASSERT_EQUAL(hs_mp_put_bool(b, pm_chance(c, 50)), HS_OK);
+    } else if (k < 90) {
+        uint8_t raw[5] = {0, 0xc1, 0xff, 0xcb, (uint8_t)pm_next(c)};
+        CU_ASSERT_EQUAL(hs_mp_put_bin(b, raw, (size_t)pm_range(c, 0, 5)), HS_OK);
+    } else if (k < 99) {
+        CU_ASSERT_EQUAL(hs_mp_put_array(b, 0), HS_OK);
+    } else {
+        /* larger than a block's 32 KiB bound: a block of its own */
+        size_t n = 40000;
+        char *s = malloc(n);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+        for (size_t i = 0; i < n; i++)
+            s[i] = (char)('A' + (pm_next(c) % 26));
+        CU_ASSERT_EQUAL(hs_mp_put_str(b, s, n), HS_OK);
+        free(s);
+    }
+    hs_buf_reset(&c->prev_any);
+    CU_ASSERT_EQUAL(hs_buf_append(&c->prev_any, b->data + at, b->len - at), HS_OK);
+}
+
+enum { PM_FLOAT, PM_INT, PM_NUMBER, PM_ANY };
+
+/* Appends one value of the batch's kind to b (now and then another kind). */
+static void pm_value(pm_ctx *c, int kind, hs_buf *b)
+{
+    if (pm_chance(c, 4))
+        kind = (int)pm_range(c, 0, 3); /* widens the block it lands in */
+    switch (kind) {
+    case PM_FLOAT:
+        pm_value_float(c, b);
+        break;
+    case PM_INT:
+        pm_value_int(c, b, false);
+        break;
+    case PM_NUMBER:
+        if (pm_chance(c, 50))
+            pm_value_int(c, b, true);
+        else
+            pm_value_float(c, b);
+        break;
+    default:
+        pm_value_any(c, b);
+    }
+}
+
+static void pm_push(pm_ctx *c, hs_batch *b, int64_t t, int kind)
+{
+    hs_buf *vb = hs_batch_push_begin(b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(vb);
+    pm_value(c, kind, vb);
+    CU_ASSERT_EQUAL_FATAL(hs_batch_push_end(b, t), HS_OK);
+}
+
+/* Pushes a copy of model instance i, or (changed) another value at its time. */
+static void pm_push_existing(pm_ctx *c, hs_batch *b, const pm_inst *in, bool changed, int kind)
+{
+    if (!changed) {
+        CU_ASSERT_EQUAL_FATAL(hs_batch_push(b, in->t, in->v, in->len), HS_OK);
+        return;
+    }
+    for (;;) {
+        hs_buf *vb = hs_batch_push_begin(b);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(vb);
+        pm_value(c, kind, vb);
+        bool same = vb->len == in->len && memcmp(vb->data, in->v, in->len) == 0;
+        if (!same) {
+            CU_ASSERT_EQUAL_FATAL(hs_batch_push_end(b, in->t), HS_OK);
+            return;
+        }
+        hs_buf_reset(vb); /* drawn the same value: draw again */
+    }
+}
+
+static void pm_shuffle(pm_ctx *c, hs_batch *b)
+{
+    for (size_t i = b->n; i > 1; i--) {
+        size_t j = (size_t)(pm_next(c) % i);
+        hs_inst tmp = b->items[i - 1];
+        b->items[i - 1] = b->items[j];
+        b->items[j] = tmp;
+    }
+}
+
+/* --- comparing the store with the model --- */
+
+static const char *pm_hex(const uint8_t *v, size_t len, char *buf, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 3 < cap; i++)
+        o += (size_t)snprintf(buf + o, cap - o, "%02x", v[i]);
+    if (len * 2 + 1 > cap && cap > 4)
+        memcpy(buf + cap - 4, "..", 3);
+    return buf;
+}
+
+/* Compares got (instances of the store, in order) with model[from, from + got->n). */
+static bool pm_same(pm_ctx *c, const pm_stream *m, size_t from, const hs_batch *got,
+                    const char *what)
+{
+    for (size_t i = 0; i < got->n; i++) {
+        const pm_inst *e = &m->a[from + i];
+        const hs_inst *g = &got->items[i];
+        if (g->t_us != e->t || g->len != e->len ||
+            memcmp(hs_batch_value(got, i), e->v, e->len) != 0) {
+            char h1[64], h2[64];
+            pm_fail(c, "%s of %s: instance %zu is (%lld, %s), expected (%lld, %s)", what, m->id,
+                    from + i, (long long)g->t_us,
+                    pm_hex(hs_batch_value(got, i), g->len, h1, sizeof h1), (long long)e->t,
+                    pm_hex(e->v, e->len, h2, sizeof h2));
+            return false;
+        }
+    }
+    return true;
+}
+
+static void pm_check_read(pm_ctx *c, hs_store *s, const pm_stream *m, hs_interval r, size_t chunk)
+{
+    size_t from, to;
+    pm_span(m, r, &from, &to);
+    hs_store_cursor *cur = NULL;
+    int rc = hs_store_read(s, m->id, r, chunk, &cur);
+    if (rc != HS_OK) {
+        pm_fail(c, "hs_store_read (%lld, %lld]: %s %s", (long long)r.start, (long long)r.end,
+                hs_strerror(rc), hs_err_detail());
+        return;
+    }
+    hs_batch out;
+    hs_batch_init(&out);
+    size_t at = from;
+    char what[128];
+    for (;;) {
+        rc = hs_store_cursor_next(cur, &out);
+        if (rc != HS_OK) {
+            pm_fail(c, "cursor_next: %s %s", hs_strerror(rc), hs_err_detail());
+            break;
+        }
+        if (out.n == 0)
+            break;
+        if (out.n > chunk) {
+            pm_fail(c, "a cursor of chunk %zu returned %zu instances", chunk, out.n);
+            break;
+        }
+        if (at + out.n > to) {
+            pm_fail(c, "read (%lld, %lld] chunk %zu of %s: %zu instances or more, expected %zu",
+                    (long long)r.start, (long long)r.end, chunk, m->id, at + out.n - from,
+                    to - from);
+            break;
+        }
+        snprintf(what, sizeof what, "read (%lld, %lld] chunk %zu", (long long)r.start,
+                 (long long)r.end, chunk);
+        if (!pm_same(c, m, at, &out, what))
+            break;
+        at += out.n;
+    }
+    if (!c->failed && at != to)
+        pm_fail(c, "read (%lld, %lld] chunk %zu of %s: %zu instances, expected %zu",
+                (long long)r.start, (long long)r.end, chunk, m->id, at - from, to - from);
+    hs_store_cursor_close(cur);
+    hs_batch_free(&out);
+}
+
+static void pm_check_head_tail_count(pm_ctx *c, hs_store *s, const pm_stream *m, hs_interval r,
+                                     size_t n)
+{
+    size_t from, to;
+    pm_span(m, r, &from, &to);
+    size_t want = to - from < n ? to - from : n;
+    hs_batch out;
+    hs_batch_init(&out);
+    char what[128];
+    int rc = hs_store_head(s, m->id, r, n, &out);
+    snprintf(what, sizeof what, "head %zu of (%lld, %lld]", n, (long long)r.start,
+             (long long)r.end);
+    if (rc != HS_OK)
+        pm_fail(c, "%s: %s %s", what, hs_strerror(rc), hs_err_detail());
+    else if (out.n != want)
+        pm_fail(c, "%s of %s: %zu instances, expected %zu", what, m->id, out.n, want);
+    else
+        pm_same(c, m, from, &out, what);
+    rc = hs_store_tail(s, m->id, r, n, &out);
+    snprintf(what, sizeof what, "tail %zu of (%lld, %lld]", n, (long long)r.start,
+             (long long)r.end);
+    if (rc != HS_OK)
+        pm_fail(c, "%s: %s %s", what, hs_strerror(rc), hs_err_detail());
+    else if (out.n != want)
+        pm_fail(c, "%s of %s: %zu instances, expected %zu", what, m->id, out.n, want);
+    else
+        pm_same(c, m, to - want, &out, what);
+    int64_t cnt = -1;
+    rc = hs_store_count(s, m->id, r, &cnt);
+    if (rc != HS_OK)
+        pm_fail(c, "count (%lld, %lld]: %s %s", (long long)r.start, (long long)r.end,
+                hs_strerror(rc), hs_err_detail());
+    else if (cnt != (int64_t)(to - from))
+        pm_fail(c, "count (%lld, %lld] of %s: %lld, expected %zu", (long long)r.start,
+                (long long)r.end, m->id, (long long)cnt, to - from);
+    hs_batch_free(&out);
+}
+
+/* A time for a range bound: at, just before or after an instance, or anywhere near. */
+static int64_t pm_bound(pm_ctx *c, const pm_stream *m)
+{
+    if (m->n == 0 || pm_chance(c, 15)) {
+        int k = (int)pm_range(c, 0, 3);
+        if (k == 0)
+            return HS_TIME_MIN - 1;
+        if (k == 1)
+            return HS_TIME_MAX;
+        return 1600000000LL * 1000000 + pm_range(c, -86400LL * 1000000, 86400LL * 1000000 * 30);
+    }
+    int64_t t = m->a[pm_next(c) % m->n].t;
+    return t + pm_range(c, -1, 1);
+}
+
+static hs_interval pm_random_range(pm_ctx *c, const pm_stream *m)
+{
+    int64_t a = pm_bound(c, m), b = pm_bound(c, m);
+    if (a > b && !pm_chance(c, 5)) { /* now and then an inverted range */
+        int64_t x = a;
+        a = b;
+        b = x;
+    }
+    return (hs_interval){a, b};
+}
+
+static void pm_check_calc(pm_ctx *c, hs_store *s, const pm_stream *m)
+{
+    hs_stream_info info;
+    int rc = hs_store_stream_get(s, m->id, &info);
+    if (rc != HS_OK) {
+        pm_fail(c, "stream_get %s: %s %s", m->id, hs_strerror(rc), hs_err_detail());
+        return;
+    }
+    if (!m->has_calc && info.calculated.n != 0)
+        pm_fail(c, "%s: %zu calculated intervals, expected none", m->id, info.calculated.n);
+    if (m->has_calc && (info.calculated.n != 1 || info.calculated.v[0].start != m->calc.start ||
+                        info.calculated.v[0].end != m->calc.end))
+        pm_fail(c, "%s: calculated intervals (%zu; first (%lld, %lld]), expected (%lld, %lld]",
+                m->id, info.calculated.n,
+                (long long)(info.calculated.n ? info.calculated.v[0].start : 0),
+                (long long)(info.calculated.n ? info.calculated.v[0].end : 0),
+                (long long)m->calc.start, (long long)m->calc.end);
+    hs_stream_info_free(&info);
+}
+
+/* Every check of one stream: the whole stream and random ranges. */
+static void pm_check(pm_ctx *c, hs_store *s, const pm_stream *m, bool small)
+{
+    static const size_t chunks[] = {1, 7, 100, 1024, 1025, 5000};
+    size_t chunk = chunks[pm_range(c, small ? 1 : 0, sizeof chunks / sizeof chunks[0] - 1)];
+    pm_check_read(c, s, m, hs_store_all_time(), chunk);
+    int ranges = small ? 2 : 4;
+    for (int k = 0; k < ranges && !c->failed; k++) {
+        hs_interval r = pm_random_range(c, m);
+        size_t n = (size_t)(pm_chance(c, 30) ? pm_range(c, 0, 3) : pm_range(c, 1, 2500));
+        pm_check_head_tail_count(c, s, m, r, n);
+        if (!c->failed && k < 2)
+            pm_check_read(c, s, m, r, 7);
+    }
+    if (!c->failed)
+        pm_check_head_tail_count(c, s, m, hs_store_all_time(), m->n + 1);
+    if (!c->failed)
+        pm_check_calc(c, s, m);
+}
+
+/* --- operations --- */
+
+/* Writes b to the store in one transaction and to the model; compares the outcome. */
+static void pm_write(pm_ctx *c, hs_store *s, pm_stream *m, const hs_batch *b)
+{
+    uint8_t *want = malloc(b->n + 1), *got = malloc(b->n + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(want);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+    memset(got, 0xee, b->n + 1);
+    hs_write_result wres = {0, 0, 0}, res;
+    memset(&res, 0x5a, sizeof res);
+    for (size_t i = 0; i < b->n; i++) {
+        const hs_inst *in = &b->items[i];
+        const uint8_t *v = hs_batch_value(b, i);
+        size_t at = pm_lower(m, in->t_us);
+        if (at < m->n && m->a[at].t == in->t_us) {
+            bool same = m->a[at].len == in->len && memcmp(m->a[at].v, v, in->len) == 0;
+            want[i] = same ? HS_WRITE_DUPLICATE : HS_WRITE_CONFLICT;
+            if (same)
+                wres.duplicates++;
+            else
+                wres.conflicts++;
+        } else {
+            pm_insert(m, at, in->t_us, v, in->len);
+            want[i] = HS_WRITE_INSERTED;
+            wres.inserted++;
+        }
+    }
+    int rc = hs_store_begin(s);
+    if (rc == HS_OK)
+        rc = hs_store_write(s, m->id, b, got, &res);
+    if (rc == HS_OK)
+        rc = hs_store_commit(s);
+    else
+        (void)hs_store_rollback(s);
+    if (rc != HS_OK) {
+        pm_fail(c, "write of %zu instances to %s: %s %s", b->n, m->id, hs_strerror(rc),
+                hs_err_detail());
+    } else if (res.inserted != wres.inserted || res.duplicates != wres.duplicates ||
+               res.conflicts != wres.conflicts) {
+        pm_fail(c,
+                "write result %zu inserted, %zu duplicates, %zu conflicts; expected %zu, %zu, %zu",
+                res.inserted, res.duplicates, res.conflicts, wres.inserted, wres.duplicates,
+                wres.conflicts);
+    } else {
+        c->inserted += res.inserted;
+        c->duplicates += res.duplicates;
+        c->conflicts += res.conflicts;
+        if (m->n > c->max_n)
+            c->max_n = m->n;
+        for (size_t i = 0; i < b->n; i++) {
+            if (got[i] != want[i]) {
+                pm_fail(c, "status of instance %zu (t %lld) is %d, expected %d", i,
+                        (long long)b->items[i].t_us, got[i], want[i]);
+                break;
+            }
+        }
+    }
+    free(want);
+    free(got);
+}
+
+static int64_t pm_last(const pm_stream *m, int64_t dflt)
+{
+    return m->n ? m->a[m->n - 1].t : dflt;
+}
+
+#define PM_T0  (1600000000LL * 1000000)
+#define PM_SEC 1000000LL
+
+/* Instances after the stream's last one: a regular series, with jitter and gaps. */
+static void pm_gen_append(pm_ctx *c, const pm_stream *m, hs_batch *b, size_t n, int kind)
+{
+    int64_t t = pm_last(m, PM_T0);
+    int64_t step = pm_chance(c, 70) ? PM_SEC : pm_range(c, 1, 3 * PM_SEC);
+    for (size_t i = 0; i < n; i++) {
+        int k = (int)pm_range(c, 0, 999);
+        if (k < 3)
+            t += pm_range(c, 86400LL * PM_SEC, 3 * 86400LL * PM_SEC); /* beyond a block's day */
+        else if (k < 20)
+            t += pm_range(c, 1, 600 * PM_SEC);
+        else if (k < 60)
+            t += step + pm_range(c, -step / 2, step / 2) + 1;
+        else
+            t += step;
+        pm_push(c, b, t, kind);
+    }
+}
+
+/* A time in (lo, hi) that no instance of the model has, or lo when there is none. */
+static int64_t pm_free_time(pm_ctx *c, const pm_stream *m, int64_t lo, int64_t hi)
+{
+    for (int tries = 0; tries < 20 && hi - lo > 1; tries++) {
+        int64_t t = pm_range(c, lo + 1, hi - 1);
+        size_t at = pm_lower(m, t);
+        if (at >= m->n || m->a[at].t != t)
+            return t;
+    }
+    return lo;
+}
+
+static void pm_step(pm_ctx *c, hs_store *s, pm_stream *m, bool small)
+{
+    hs_batch b;
+    hs_batch_init(&b);
+    int kind = (int)pm_range(c, 0, 3);
+    static const char *const kinds[] = {"float", "int", "number", "any"};
+    int k = (int)pm_range(c, 0, 99);
+    size_t maxn = small ? 150 : 400;
+    if (m->n == 0 || k < 28) {
+        /* in order after the last instance; now and then more than a block */
+        size_t n = (size_t)(pm_chance(c, 8) ? pm_range(c, 1000, small ? 1100 : 2600)
+                                            : pm_range(c, 1, (int64_t)maxn));
+        pm_gen_append(c, m, &b, n, kind);
+        /* now and then re-sending the last few before them */
+        size_t resend = m->n && pm_chance(c, 20) ? (size_t)pm_range(c, 1, 5) : 0;
+        for (size_t i = 0; i < resend && i < m->n; i++)
+            pm_push_existing(c, &b, &m->a[m->n - 1 - i], false, kind);
+        snprintf(c->op, sizeof c->op, "append of %zu %s instances (+%zu re-sent) to %s", n,
+                 kinds[kind], resend, m->id);
+    } else if (k < 46) {
+        /* late: new instances between existing ones, some existing ones, in random order */
+        size_t n = (size_t)pm_range(c, 1, small ? 40 : 120);
+        int64_t lo = m->a[0].t, hi = m->a[m->n - 1].t;
+        if (pm_chance(c, 50) && m->n > 10) {
+            /* crowded into a narrow stretch: one block's worth */
+            size_t i = (size_t)pm_range(c, 0, (int64_t)m->n - 2);
+            size_t j = i + (size_t)pm_range(c, 1, 300);
+            lo = m->a[i].t;
+            hi = m->a[j < m->n ? j : m->n - 1].t;
+        }
+        size_t old = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (pm_chance(c, 15)) {
+                pm_push_existing(c, &b, &m->a[pm_next(c) % m->n], pm_chance(c, 40), kind);
+                old++;
+            } else {
+                int64_t t = pm_free_time(c, m, lo, hi);
+                if (t == lo)
+                    continue;
+                pm_push(c, &b, t, kind);
+            }
+        }
+        pm_shuffle(c, &b);
+        snprintf(c->op, sizeof c->op,
+                 "late write of %zu %s instances (%zu at existing times) into (%lld, %lld] of %s",
+                 b.n, kinds[kind], old, (long long)lo, (long long)hi, m->id);
+    } else if (k < 53) {
+        /* before the first instance */
+        size_t n = (size_t)pm_range(c, 1, small ? 60 : 300);
+        int64_t t = m->a[0].t - (int64_t)n * PM_SEC - pm_range(c, 1, 86400LL * 2 * PM_SEC);
+        for (size_t i = 0; i < n; i++) {
+            t += pm_range(c, 1, PM_SEC);
+            if (t >= m->a[0].t)
+                break;
+            pm_push(c, &b, t, kind);
+        }
+        if (pm_chance(c, 50))
+            pm_push_existing(c, &b, &m->a[0], pm_chance(c, 50), kind);
+        if (pm_chance(c, 50))
+            pm_shuffle(c, &b);
+        snprintf(c->op, sizeof c->op, "write of %zu %s instances before the first (%lld) of %s",
+                 b.n, kinds[kind], (long long)m->a[0].t, m->id);
+    } else if (k < 63) {
+        /* a re-sent run of stored instances: duplicates, some changed (conflicts) */
+        size_t i = (size_t)pm_range(c, 0, (int64_t)m->n - 1);
+        size_t n = (size_t)pm_range(c, 1, small ? 200 : 1500);
+        int changed = pm_chance(c, 50) ? (int)pm_range(c, 1, 20) : 0;
+        for (size_t j = i; j < m->n && j < i + n; j++)
+            pm_push_existing(c, &b, &m->a[j], pm_chance(c, changed), kind);
+        if (pm_chance(c, 30))
+            pm_shuffle(c, &b);
+        snprintf(c->op, sizeof c->op, "re-send of %zu instances from %zu (%d%% changed) of %s", b.n,
+                 i, changed, m->id);
+    } else if (k < 71) {
+        /* the same timestamps more than once in one batch: equal and different values */
+        size_t n = (size_t)pm_range(c, 2, 40);
+        for (size_t i = 0; i < n; i++) {
+            if (b.n > 0 && pm_chance(c, 50)) {
+                const hs_inst *p = &b.items[pm_next(c) % b.n];
+                int64_t t = p->t_us;
+                if (pm_chance(c, 50)) {
+                    hs_buf copy;
+                    hs_buf_init(&copy, 0);
+                    CU_ASSERT_EQUAL(
+                        hs_buf_append(&copy, hs_batch_value(&b, (size_t)(p - b.items)), p->len),
+                        HS_OK);
+                    CU_ASSERT_EQUAL_FATAL(hs_batch_push(&b, t, copy.data, copy.len), HS_OK);
+                    hs_buf_free(&copy);
+                } else {
+                    pm_push(c, &b, t, kind);
+                }
+            } else if (pm_chance(c, 30)) {
+                pm_push_existing(c, &b, &m->a[pm_next(c) % m->n], pm_chance(c, 50), kind);
+            } else if (pm_chance(c, 50)) {
+                pm_push(c, &b, pm_last(m, PM_T0) + pm_range(c, 1, 50 * PM_SEC), kind);
+            } else {
+                int64_t t = pm_free_time(c, m, m->a[0].t - PM_SEC, pm_last(m, PM_T0));
+                pm_push(c, &b, t, kind);
+            }
+        }
+        snprintf(c->op, sizeof c->op, "write of %zu %s instances with repeated timestamps to %s",
+                 b.n, kinds[kind], m->id);
+    } else if (k < 83) {
+        /* delete_range over a random range, now and then the whole stream or a wide one */
+        hs_interval r = pm_random_range(c, m);
+        if (pm_chance(c, 75)) {
+            /* a narrow one, as a job's range: a few blocks at most */
+            size_t i = (size_t)pm_range(c, 0, (int64_t)m->n - 1);
+            size_t j = i + (size_t)pm_range(c, 0, 1500);
+            r.start = m->a[i].t + pm_range(c, -1, 0);
+            r.end = m->a[j < m->n ? j : m->n - 1].t + pm_range(c, -1, 0);
+        } else if (pm_chance(c, 5)) {
+            r = hs_store_all_time();
+        }
+        size_t from, to;
+        pm_span(m, r, &from, &to);
+        snprintf(c->op, sizeof c->op, "delete_range (%lld, %lld] of %s (%zu instances)",
+                 (long long)r.start, (long long)r.end, m->id, to - from);
+        int64_t deleted = -1;
+        int rc = hs_store_begin(s);
+        if (rc == HS_OK)
+            rc = hs_store_delete_range(s, m->id, r, &deleted);
+        if (rc == HS_OK)
+            rc = hs_store_commit(s);
+        else
+            (void)hs_store_rollback(s);
+        if (rc != HS_OK)
+            pm_fail(c, "delete_range: %s %s", hs_strerror(rc), hs_err_detail());
+        else if (deleted != (int64_t)(to - from))
+            pm_fail(c, "delete_range deleted %lld, expected %zu", (long long)deleted, to - from);
+        pm_remove(m, from, to);
+    } else if (k < 92) {
+        /* purge_before, unbounded or bounded */
+        size_t i = pm_chance(c, 80) ? (size_t)pm_range(c, 0, (int64_t)(m->n / 8))
+                                    : (size_t)(pm_next(c) % m->n);
+        int64_t before = m->a[i].t + pm_range(c, -1, 1);
+        if (pm_chance(c, 10))
+            before = m->a[0].t - 1;
+        int64_t max = pm_chance(c, 50) ? 0 : pm_range(c, 1, small ? 200 : 1500);
+        size_t from, to;
+        pm_span(m, (hs_interval){HS_TIME_MIN - 1, before}, &from, &to);
+        int64_t through = before;
+        if (max > 0 && (int64_t)(to - from) >= max) {
+            to = from + (size_t)max;
+            through = m->a[to - 1].t;
+        }
+        snprintf(c->op, sizeof c->op, "purge_before %lld max %lld of %s (%zu instances)",
+                 (long long)before, (long long)max, m->id, to - from);
+        int64_t deleted = -1, got_through = 0;
+        int rc = hs_store_begin(s);
+        if (rc == HS_OK)
+            rc = hs_store_purge_before(s, m->id, before, max, &deleted, &got_through);
+        if (rc == HS_OK)
+            rc = hs_store_commit(s);
+        else
+            (void)hs_store_rollback(s);
+        if (rc != HS_OK)
+            pm_fail(c, "purge_before: %s %s", hs_strerror(rc), hs_err_detail());
+        else if (deleted != (int64_t)(to - from) || got_through != through)
+            pm_fail(c, "purge_before deleted %lld through %lld, expected %zu through %lld",
+                    (long long)deleted, (long long)got_through, to - from, (long long)through);
+        pm_remove(m, from, to);
+        if (m->has_calc && through >= m->calc.end)
+            m->has_calc = false;
+        else if (m->has_calc && through > m->calc.start)
+            m->calc.start = through;
+    } else if (k < 94) {
+        /* purge of the whole stream (its definition stays) */
+        snprintf(c->op, sizeof c->op, "purge of %s (%zu instances)", m->id, m->n);
+        int64_t deleted = -1;
+        int rc = hs_store_begin(s);
+        if (rc == HS_OK)
+            rc = hs_store_purge(s, m->id, false, &deleted);
+        if (rc == HS_OK)
+            rc = hs_store_commit(s);
+        else
+            (void)hs_store_rollback(s);
+        if (rc != HS_OK)
+            pm_fail(c, "purge: %s %s", hs_strerror(rc), hs_err_detail());
+        else if (deleted != (int64_t)m->n)
+            pm_fail(c, "purge deleted %lld, expected %zu", (long long)deleted, m->n);
+        pm_remove(m, 0, m->n);
+        m->has_calc = false;
+    } else {
+        /* a large write in order that overlaps the end: re-sent tail and new instances */
+        size_t keep = m->n < 50 ? m->n : 50;
+        for (size_t i = m->n - keep; i < m->n; i++)
+            pm_push_existing(c, &b, &m->a[i], pm_chance(c, 5), kind);
+        size_t n = (size_t)pm_range(c, 1, small ? 300 : 1200);
+        pm_gen_append(c, m, &b, n, kind);
+        snprintf(c->op, sizeof c->op, "overlapping append of %zu + %zu %s instances to %s", keep, n,
+                 kinds[kind], m->id);
+    }
+    if (b.n > 0)
+        pm_write(c, s, m, &b);
+    hs_batch_free(&b);
+}
+
+static void pm_run(uint64_t seed, int steps, bool small)
+{
+    pm_ctx c;
+    memset(&c, 0, sizeof c);
+    c.seed = c.rng = seed;
+    hs_buf_init(&c.prev_any, 0);
+    const char *env_seed = getenv("HS_TEST_STORE_SEED");
+    const char *env_steps = getenv("HS_TEST_STORE_STEPS");
+    if (env_seed != NULL && env_seed[0] != '\0')
+        c.seed = c.rng = strtoull(env_seed, NULL, 10);
+    if (env_steps != NULL && env_steps[0] != '\0')
+        steps = atoi(env_steps);
+    hs_store *s = open_writer();
+    hs_store *r = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_store_open(&r, g_url, HS_STORE_READ), HS_OK);
+    pm_stream m[2];
+    memset(m, 0, sizeof m);
+    for (int i = 0; i < 2; i++) {
+        fresh_id(m[i].id, sizeof m[i].id, i == 0 ? "model/s=a" : "model/s=b");
+        /* calculated (for a raw stream: covered) over a wide interval, cut by purge_before */
+        m[i].calc = (hs_interval){PM_T0 - 86400LL * 365 * PM_SEC, PM_T0 + 86400LL * 365 * PM_SEC};
+        m[i].has_calc = true;
+        hs_intervals iv;
+        hs_intervals_init(&iv);
+        CU_ASSERT_EQUAL(hs_intervals_add(&iv, m[i].calc), HS_OK);
+        CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+        CU_ASSERT_EQUAL(hs_store_stream_define(s, m[i].id, HS_STREAM_RAW, NULL), HS_OK);
+        CU_ASSERT_EQUAL(hs_store_intervals_set(s, m[i].id, &iv), HS_OK);
+        CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+        hs_intervals_free(&iv);
+    }
+    /* First more than a block's worth of instances in stream a, in one write. */
+    hs_batch b;
+    hs_batch_init(&b);
+    snprintf(c.op, sizeof c.op, "the first write");
+    pm_gen_append(&c, &m[0], &b, small ? 1100 : 3000, PM_FLOAT);
+    pm_write(&c, s, &m[0], &b);
+    hs_batch_free(&b);
+    for (c.step = 1; c.step <= steps && !c.failed; c.step++) {
+        pm_stream *ms = &m[pm_chance(&c, 80) ? 0 : 1];
+        if (pm_chance(&c, 3)) {
+            /* a new writer handle: nothing cached from before */
+            hs_store_close(s);
+            s = open_writer();
+        }
+        pm_step(&c, s, ms, small);
+        /* Both streams, through the writer and now and then through a reader. */
+        for (int i = 0; i < 2 && !c.failed; i++)
+            pm_check(&c, pm_chance(&c, 25) ? r : s, &m[i], small);
+    }
+    if (!c.failed)
+        fprintf(stderr,
+                "[model: seed %llu, %d steps: %zu inserted, %zu duplicates, %zu conflicts; "
+                "largest stream %zu, at the end %zu + %zu] ",
+                (unsigned long long)c.seed, steps, c.inserted, c.duplicates, c.conflicts, c.max_n,
+                m[0].n, m[1].n);
+    for (int i = 0; i < 2; i++)
+        pm_stream_free(&m[i]);
+    hs_buf_free(&c.prev_any);
+    hs_store_close(r);
+    hs_store_close(s);
+}
+
+static void test_store_against_model(void)
+{
+    if (strncmp(g_url, "sqlite:", 7) == 0)
+        pm_run(20261207, 400, false);
+    else
+        pm_run(20261207, 25, true); /* the emulator is slow: fewer and smaller steps */
+}
+
+/* Writes b into model m (the first value per timestamp wins). */
+static void pm_apply_batch(pm_stream *m, const hs_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        size_t at = pm_lower(m, b->items[i].t_us);
+        if (at >= m->n || m->a[at].t != b->items[i].t_us)
+            pm_insert(m, at, b->items[i].t_us, hs_batch_value(b, i), b->items[i].len);
+    }
+}
+
+/* Copies the instances of src into the empty model dst. */
+static void pm_apply(pm_stream *dst, const pm_stream *src)
+{
+    for (size_t i = 0; i < src->n; i++)
+        pm_insert(dst, dst->n, src->a[i].t, src->a[i].v, src->a[i].len);
+    dst->has_calc = src->has_calc;
+}
+
+/*
+ * SQLite: a transaction that appends, writes late data, deletes a range and
+ * purges, then rolls back, leaves the store as it was; the writer's cached
+ * last block does not keep what was rolled back, so the same timestamps
+ * written afterwards with other values are inserted, not conflicts.
+ */
+static void test_rollback_leaves_blocks_as_they_were(void)
+{
+    hs_store *s = open_writer();
+    if (strcmp(hs_store_backend(s), "sqlite") != 0) {
+        hs_store_close(s); /* MongoDB writes are not transactional (documented) */
+        return;
+    }
+    hs_store *r = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_store_open(&r, g_url, HS_STORE_READ), HS_OK);
+    pm_ctx c;
+    memset(&c, 0, sizeof c);
+    c.seed = c.rng = 4242;
+    hs_buf_init(&c.prev_any, 0);
+    pm_stream m, fresh;
+    memset(&m, 0, sizeof m);
+    memset(&fresh, 0, sizeof fresh);
+    fresh_id(m.id, sizeof m.id, "rollback_blocks");
+    fresh_id(fresh.id, sizeof fresh.id, "rollback_new");
+    hs_batch b, late, again;
+    hs_batch_init(&b);
+    hs_batch_init(&late);
+    hs_batch_init(&again);
+    snprintf(c.op, sizeof c.op, "the first write");
+    pm_gen_append(&c, &m, &b, 1500, PM_FLOAT);
+    pm_write(&c, s, &m, &b);
+    pm_check(&c, s, &m, false);
+
+    /* All of it in one transaction, then rolled back. */
+    snprintf(c.op, sizeof c.op, "a rolled back transaction");
+    hs_batch_reset(&b);
+    pm_gen_append(&c, &m, &b, 100, PM_FLOAT); /* not applied to the model */
+    for (int i = 0; i < 20; i++)
+        pm_push(&c, &late, m.a[i * 50].t + 1 + i, PM_NUMBER);
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_write(s, m.id, &b, NULL, NULL), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_write(s, m.id, &late, NULL, NULL), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_delete_range(s, m.id, (hs_interval){m.a[100].t, m.a[1200].t}, NULL),
+                    HS_OK);
+    CU_ASSERT_EQUAL(hs_store_purge_before(s, m.id, m.a[10].t, 0, NULL, NULL), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_write(s, fresh.id, &b, NULL, NULL), HS_OK);
+    /* Inside the transaction the writer sees its changes, a reader does not. */
+    pm_stream inside;
+    memset(&inside, 0, sizeof inside);
+    snprintf(inside.id, sizeof inside.id, "%s", m.id);
+    inside.calc = m.calc;
+    pm_apply(&inside, &m);
+    pm_apply_batch(&inside, &b);
+    pm_apply_batch(&inside, &late);
+    size_t from, to;
+    pm_span(&inside, (hs_interval){m.a[100].t, m.a[1200].t}, &from, &to);
+    pm_remove(&inside, from, to);
+    pm_span(&inside, (hs_interval){HS_TIME_MIN - 1, m.a[10].t}, &from, &to);
+    pm_remove(&inside, from, to);
+    snprintf(c.op, sizeof c.op, "a transaction not committed yet");
+    pm_check(&c, s, &inside, false);
+    pm_check(&c, r, &m, false);
+    pm_stream_free(&inside);
+    snprintf(c.op, sizeof c.op, "a rolled back transaction");
+    CU_ASSERT_EQUAL(hs_store_rollback(s), HS_OK);
+    pm_check(&c, s, &m, false);
+    pm_check(&c, r, &m, false);
+    hs_stream_info info;
+    CU_ASSERT_EQUAL(hs_store_stream_get(s, fresh.id, &info), HS_ERR_NOTFOUND);
+
+    /* The same timestamps with other values: inserted, and read back as written now. */
+    snprintf(c.op, sizeof c.op, "the write after the rollback");
+    for (size_t i = 0; i < b.n; i++) {
+        hs_buf *vb = hs_batch_push_begin(&again);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(vb);
+        CU_ASSERT_EQUAL(hs_mp_put_int(vb, 1000 + (int64_t)i), HS_OK);
+        CU_ASSERT_EQUAL_FATAL(hs_batch_push_end(&again, b.items[i].t_us), HS_OK);
+    }
+    pm_write(&c, s, &m, &again);
+    pm_write(&c, s, &m, &late);
+    pm_write(&c, s, &fresh, &again);
+    pm_check(&c, s, &m, false);
+    pm_check(&c, r, &m, false);
+    pm_check(&c, r, &fresh, false);
+
+    /* Appending goes on after the rolled-back and re-written end, also in a new handle. */
+    snprintf(c.op, sizeof c.op, "appends after the rollback");
+    hs_batch_reset(&b);
+    pm_gen_append(&c, &m, &b, 700, PM_INT);
+    pm_write(&c, s, &m, &b);
+    hs_store_close(s);
+    s = open_writer();
+    hs_batch_reset(&b);
+    pm_gen_append(&c, &m, &b, 30, PM_ANY);
+    pm_write(&c, s, &m, &b);
+    pm_check(&c, r, &m, false);
+    pm_check(&c, s, &m, false);
+
+    /* A rollback right after a commit that appended: the committed block stays. */
+    snprintf(c.op, sizeof c.op, "a rollback after an append");
+    hs_batch_reset(&b);
+    pm_gen_append(&c, &m, &b, 3, PM_FLOAT);
+    pm_write(&c, s, &m, &b);
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    hs_batch_reset(&again);
+    pm_gen_append(&c, &m, &again, 5, PM_FLOAT); /* not applied to the model */
+    CU_ASSERT_EQUAL(hs_store_write(s, m.id, &again, NULL, NULL), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_rollback(s), HS_OK);
+    hs_batch_reset(&b);
+    pm_gen_append(&c, &m, &b, 2, PM_FLOAT);
+    pm_write(&c, s, &m, &b);
+    pm_check(&c, s, &m, false);
+    pm_check(&c, r, &m, false);
+
+    pm_stream_free(&m);
+    pm_stream_free(&fresh);
+    hs_buf_free(&c.prev_any);
+    hs_batch_free(&b);
+    hs_batch_free(&late);
+    hs_batch_free(&again);
+    hs_store_close(r);
+    hs_store_close(s);
+}
+
+/* --- the upgrade of a version-1 SQLite store (one row per instance) --- */
+
+/* The schema version 1 created, exactly. */
+static const char *const v1_schema = "CREATE TABLE streams ("
+                                     "  sid INTEGER PRIMARY KEY,"
+                                     "  id TEXT NOT NULL UNIQUE,"
+                                     "  kind INTEGER NOT NULL,"
+                                     "  binding TEXT,"
+                                     "  calculated BLOB,"
+                                     "  created_us INTEGER NOT NULL,"
+                                     "  updated_us INTEGER NOT NULL);"
+                                     "CREATE TABLE instances ("
+                                     "  sid INTEGER NOT NULL,"
+                                     "  t INTEGER NOT NULL,"
+                                     "  v BLOB NOT NULL,"
+                                     "  PRIMARY KEY (sid, t)) WITHOUT ROWID;"
+                                     "CREATE TABLE docs ("
+                                     "  coll TEXT NOT NULL,"
+                                     "  key TEXT NOT NULL,"
+                                     "  json TEXT NOT NULL,"
+                                     "  updated_us INTEGER NOT NULL,"
+                                     "  PRIMARY KEY (coll, key)) WITHOUT ROWID;"
+                                     "PRAGMA user_version = 1;";
+
+static void sq_exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "sqlite3: %s: %s\n", sql, msg ? msg : "?");
+    sqlite3_free(msg);
+    CU_ASSERT_EQUAL_FATAL(rc, SQLITE_OK);
+}
+
+static int64_t sq_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *q = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    int64_t v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : -1;
+    sqlite3_finalize(q);
+    return v;
+}
+
+/* Calculated intervals as version 1 stored them: msgpack [[start, end], ...]. */
+static void v1_intervals(hs_buf *out, const hs_interval *iv, size_t n)
+{
+    hs_buf_reset(out);
+    CU_ASSERT_EQUAL(hs_mp_put_array(out, (uint32_t)n), HS_OK);
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_EQUAL(hs_mp_put_array(out, 2), HS_OK);
+        CU_ASSERT_EQUAL(hs_mp_put_int(out, iv[i].start), HS_OK);
+        CU_ASSERT_EQUAL(hs_mp_put_int(out, iv[i].end), HS_OK);
+    }
+}
+
+typedef struct v1_stream {
+    int64_t sid;
+    int kind;
+    const char *binding;
+    hs_interval calc[2];
+    size_t n_calc;
+    bool calc_null; /* never set: NULL */
+    int64_t updated_us;
+    pm_stream m;
+} v1_stream;
+
+/* Checks a stream of an upgraded store against what version 1 held. */
+static void v1_check_stream(pm_ctx *c, hs_store *s, const v1_stream *v)
+{
+    hs_stream_info info;
+    int rc = hs_store_stream_get(s, v->m.id, &info);
+    CU_ASSERT_EQUAL_FATAL(rc, HS_OK);
+    CU_ASSERT_EQUAL(info.kind, v->kind);
+    if (v->binding == NULL) {
+        CU_ASSERT_PTR_NULL(info.binding);
+    } else {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(info.binding);
+        CU_ASSERT_STRING_EQUAL(info.binding, v->binding);
+    }
+    CU_ASSERT_EQUAL(info.updated_us, v->updated_us);
+    CU_ASSERT_EQUAL_FATAL(info.calculated.n, v->n_calc);
+    for (size_t i = 0; i < v->n_calc; i++) {
+        CU_ASSERT_EQUAL(info.calculated.v[i].start, v->calc[i].start);
+        CU_ASSERT_EQUAL(info.calculated.v[i].end, v->calc[i].end);
+    }
+    hs_stream_info_free(&info);
+    pm_check_read(c, s, &v->m, hs_store_all_time(), 1000);
+    pm_check_read(c, s, &v->m, hs_store_all_time(), 7);
+    for (int k = 0; k < 6 && !c->failed; k++) {
+        hs_interval r = pm_random_range(c, &v->m);
+        pm_check_head_tail_count(c, s, &v->m, r, (size_t)pm_range(c, 1, 1500));
+        pm_check_read(c, s, &v->m, r, 64);
+    }
+    pm_check_head_tail_count(c, s, &v->m, hs_store_all_time(), v->m.n + 1);
+}
+
+/*
+ * The blocks of each stream, read with sqlite3: they partition the stream's
+ * instances in time order (t0, t1 and n of each block match the instances it
+ * must hold), within the bounds of a block.
+ */
+static void v1_check_blocks(sqlite3 *db, const v1_stream *v)
+{
+    sqlite3_stmt *q = NULL;
+    CU_ASSERT_EQUAL_FATAL(
+        sqlite3_prepare_v2(db,
+                           "SELECT t0, t1, n, length(data) FROM blocks WHERE sid = ?1 ORDER BY t0",
+                           -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int64(q, 1, v->sid);
+    size_t at = 0;
+    int blocks = 0;
+    bool ok = true;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int64_t t0 = sqlite3_column_int64(q, 0), t1 = sqlite3_column_int64(q, 1);
+        int64_t n = sqlite3_column_int64(q, 2);
+        blocks++;
+        if (n < 1 || n > 1024 || at + (size_t)n > v->m.n || v->m.a[at].t != t0 ||
+            v->m.a[at + (size_t)n - 1].t != t1 || sqlite3_column_int64(q, 3) <= 0) {
+            fprintf(stderr, "\n%s: block %d (t0 %lld, t1 %lld, n %lld) after %zu instances\n",
+                    v->m.id, blocks, (long long)t0, (long long)t1, (long long)n, at);
+            ok = false;
+            break;
+        }
+        /* one day at most from the first to the last instance */
+        if (t1 - t0 > 86400LL * 1000000) {
+            fprintf(stderr, "\n%s: block %d spans %lld us\n", v->m.id, blocks,
+                    (long long)(t1 - t0));
+            ok = false;
+        }
+        at += (size_t)n;
+    }
+    sqlite3_finalize(q);
+    CU_ASSERT_TRUE(ok);
+    CU_ASSERT_EQUAL(at, v->m.n);
+    if (v->m.n > 1024)
+        CU_ASSERT_TRUE(blocks >= 2);
+}
+
+static void test_sqlite_upgrade_from_version_1(void)
+{
+    if (strncmp(g_url, "sqlite:", 7) != 0)
+        return;
+    char path[400], url[420];
+    snprintf(path, sizeof path, "%s/v1-%d.db", g_dir, ++g_counter);
+    snprintf(url, sizeof url, "sqlite://%s", path);
+    pm_ctx c;
+    memset(&c, 0, sizeof c);
+    c.seed = c.rng = 77;
+    hs_buf_init(&c.prev_any, 0);
+    snprintf(c.op, sizeof c.op, "the upgrade of a version-1 store");
+
+    enum { NS = 6 };
+    v1_stream v[NS];
+    memset(v, 0, sizeof v);
+    const int64_t t0 = PM_T0;
+    /* A raw float series of 3,000 (three blocks at least), covered over two intervals. */
+    v[0] = (v1_stream){
+        .sid = 3,
+        .kind = HS_STREAM_RAW,
+        .n_calc = 2,
+        .calc = {{t0 - 10 * PM_SEC, t0 + 1000 * PM_SEC}, {t0 + 2000 * PM_SEC, t0 + 4000 * PM_SEC}},
+        .updated_us = 1700000000123456LL};
+    snprintf(v[0].m.id, sizeof v[0].m.id, "temperature/house=1/room=kitchen");
+    /* Mixed kinds, gaps over a day, a value above a block's 32 KiB; never calculated. */
+    v[1] = (v1_stream){
+        .sid = 7, .kind = HS_STREAM_RAW, .calc_null = true, .updated_us = 1700000000000001LL};
+    snprintf(v[1].m.id, sizeof v[1].m.id, "mixed/dev=1");
+    /* A computed stream with a binding and intervals at the ends of time. */
+    v[2] = (v1_stream){.sid = 8,
+                       .kind = HS_STREAM_COMPUTED,
+                       .binding = "{\"tool\":\"sliding_apply\",\"params\":{\"func\":\"mean\"}}",
+                       .n_calc = 2,
+                       .calc = {{HS_TIME_MIN - 1, -5}, {10, HS_TIME_MAX}},
+                       .updated_us = 1700000000000002LL};
+    snprintf(v[2].m.id, sizeof v[2].m.id, "room_temp/house=1/room=kitchen");
+    /* An asset without instances, calculated: the empty list. */
+    v[3] = (v1_stream){.sid = 20,
+                       .kind = HS_STREAM_ASSET,
+                       .binding = "{\"a\":[1,2]}",
+                       .updated_us = 1700000000000003LL};
+    snprintf(v[3].m.id, sizeof v[3].m.id, "asset/site=x");
+    /* Instances at the ends of time. */
+    v[4] = (v1_stream){
+        .sid = 21, .kind = HS_STREAM_RAW, .calc_null = true, .updated_us = 1700000000000004LL};
+    snprintf(v[4].m.id, sizeof v[4].m.id, "extreme");
+    /* Integers beyond 2^53 and counters, 1,025 of them (one over a block). */
+    v[5] = (v1_stream){.sid = 22,
+                       .kind = HS_STREAM_RAW,
+                       .n_calc = 1,
+                       .calc = {{t0, t0 + 2000 * PM_SEC}},
+                       .updated_us = 1700000000000005LL};
+    snprintf(v[5].m.id, sizeof v[5].m.id, "counter/dev=2");
+
+    hs_batch b;
+    hs_batch_init(&b);
+    for (int i = 0; i < 3000; i++)
+        pm_push(&c, &b, t0 + (int64_t)i * PM_SEC + (i % 7 == 0 ? 13 : 0), PM_FLOAT);
+    pm_apply_batch(&v[0].m, &b);
+    hs_batch_reset(&b);
+    int64_t t = t0;
+    for (int i = 0; i < 400; i++) {
+        t += i % 97 == 50 ? 2 * 86400LL * PM_SEC : (int64_t)pm_range(&c, 1, 5 * PM_SEC);
+        pm_push(&c, &b, t, (i / 50) % 4);
+    }
+    hs_buf big;
+    hs_buf_init(&big, 0);
+    char *text = malloc(40000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    memset(text, 'z', 40000);
+    CU_ASSERT_EQUAL(hs_mp_put_str(&big, text, 40000), HS_OK);
+    free(text);
+    CU_ASSERT_EQUAL(hs_batch_push(&b, t + 1, big.data, big.len), HS_OK);
+    hs_buf_free(&big);
+    pm_apply_batch(&v[1].m, &b);
+    hs_batch_reset(&b);
+    for (int i = 0; i < 50; i++)
+        pm_push(&c, &b, t0 + (int64_t)i * 10 * PM_SEC, PM_NUMBER);
+    pm_apply_batch(&v[2].m, &b);
+    hs_batch_reset(&b);
+    pm_push(&c, &b, HS_TIME_MIN, PM_ANY);
+    pm_push(&c, &b, -1, PM_FLOAT);
+    pm_push(&c, &b, 0, PM_INT);
+    pm_push(&c, &b, HS_TIME_MAX, PM_ANY);
+    pm_apply_batch(&v[4].m, &b);
+    hs_batch_reset(&b);
+    for (int i = 0; i < 1025; i++)
+        pm_push(&c, &b, t0 + (int64_t)i * PM_SEC, PM_INT);
+    pm_apply_batch(&v[5].m, &b);
+    hs_batch_free(&b);
+
+    /* The version-1 file, written as version 1 did. */
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    sq_exec(db, "PRAGMA journal_mode=WAL");
+    sq_exec(db, v1_schema);
+    sq_exec(db, "BEGIN");
+    sqlite3_stmt *qs = NULL, *qi = NULL, *qd = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db,
+                                             "INSERT INTO streams(sid, id, kind, binding, "
+                                             "calculated, created_us, updated_us) VALUES "
+                                             "(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                             -1, &qs, NULL),
+                          SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db,
+                                             "INSERT INTO instances(sid, t, v) VALUES (?1, ?2, ?3)",
+                                             -1, &qi, NULL),
+                          SQLITE_OK);
+    CU_ASSERT_EQUAL_FATAL(sqlite3_prepare_v2(db,
+                                             "INSERT INTO docs(coll, key, json, updated_us) "
+                                             "VALUES (?1, ?2, ?3, ?4)",
+                                             -1, &qd, NULL),
+                          SQLITE_OK);
+    hs_buf calc;
+    hs_buf_init(&calc, 0);
+    for (int i = 0; i < NS; i++) {
+        sqlite3_bind_int64(qs, 1, v[i].sid);
+        sqlite3_bind_text(qs, 2, v[i].m.id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(qs, 3, v[i].kind);
+        if (v[i].binding != NULL)
+            sqlite3_bind_text(qs, 4, v[i].binding, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(qs, 4);
+        if (v[i].calc_null) {
+            sqlite3_bind_null(qs, 5);
+        } else {
+            v1_intervals(&calc, v[i].calc, v[i].n_calc);
+            sqlite3_bind_blob(qs, 5, calc.data, (int)calc.len, SQLITE_TRANSIENT);
+        }
+        sqlite3_bind_int64(qs, 6, 1690000000000000LL + i);
+        sqlite3_bind_int64(qs, 7, v[i].updated_us);
+        CU_ASSERT_EQUAL(sqlite3_step(qs), SQLITE_DONE);
+        sqlite3_reset(qs);
+        /* Instances in descending time order: the table orders them. */
+        for (size_t k = v[i].m.n; k-- > 0;) {
+            sqlite3_bind_int64(qi, 1, v[i].sid);
+            sqlite3_bind_int64(qi, 2, v[i].m.a[k].t);
+            sqlite3_bind_blob(qi, 3, v[i].m.a[k].v, (int)v[i].m.a[k].len, SQLITE_STATIC);
+            CU_ASSERT_EQUAL(sqlite3_step(qi), SQLITE_DONE);
+            sqlite3_reset(qi);
+        }
+    }
+    hs_buf_free(&calc);
+    static const char *const docs[][3] = {
+        {"workflows", "wf/a", "{ \"id\": \"a\",\n \"factors\": [] }"},
+        {"reopened", "room_temp/house=1/room=kitchen", "{\"intervals\":[[1,2]]}"},
+        {"deps", "8", "[3]"},
+        {"history", "0001700000000000000", "{\"caf\xc3\xa9\":true}"},
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        for (int k = 0; k < 3; k++)
+            sqlite3_bind_text(qd, k + 1, docs[i][k], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(qd, 4, 1700000000000000LL);
+        CU_ASSERT_EQUAL(sqlite3_step(qd), SQLITE_DONE);
+        sqlite3_reset(qd);
+    }
+    sqlite3_finalize(qs);
+    sqlite3_finalize(qi);
+    sqlite3_finalize(qd);
+    sq_exec(db, "COMMIT");
+    CU_ASSERT_EQUAL(sq_int(db, "PRAGMA user_version"), 1);
+    sqlite3_close(db);
+
+    /* The writer upgrades it. */
+    hs_store *s = NULL;
+    int rc = hs_store_open(&s, url, HS_STORE_WRITE);
+    if (rc != HS_OK)
+        fprintf(stderr, "open %s: %s\n", url, hs_err_detail());
+    CU_ASSERT_EQUAL_FATAL(rc, HS_OK);
+    int version = -1;
+    CU_ASSERT_EQUAL(hs_store_schema_version(s, &version), HS_OK);
+    CU_ASSERT_EQUAL(version, 2);
+    for (int i = 0; i < NS; i++)
+        v1_check_stream(&c, s, &v[i]);
+    stream_seen seen;
+    memset(&seen, 0, sizeof seen);
+    CU_ASSERT_EQUAL(hs_store_stream_list(s, "", collect_stream, &seen), HS_OK);
+    CU_ASSERT_EQUAL(seen.n, NS);
+    hs_buf j;
+    hs_buf_init(&j, 0);
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        CU_ASSERT_EQUAL(hs_store_doc_get(s, docs[i][0], docs[i][1], &j), HS_OK);
+        CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&j), docs[i][2]);
+    }
+    hs_store_close(s);
+
+    /* What the file holds now: version 2, blocks, no table of instances. */
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    CU_ASSERT_EQUAL(sq_int(db, "PRAGMA user_version"), 2);
+    CU_ASSERT_EQUAL(
+        sq_int(db,
+               "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'instances'"),
+        0);
+    CU_ASSERT_EQUAL(
+        sq_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'blocks'"),
+        1);
+    for (int i = 0; i < NS; i++)
+        v1_check_blocks(db, &v[i]);
+    sqlite3_close(db);
+
+    /* A reader of the upgraded file. */
+    hs_store *r = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_store_open(&r, url, HS_STORE_READ), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_schema_version(r, &version), HS_OK);
+    CU_ASSERT_EQUAL(version, 2);
+    for (int i = 0; i < NS; i++)
+        v1_check_stream(&c, r, &v[i]);
+    CU_ASSERT_EQUAL(hs_store_doc_get(r, "workflows", "wf/a", &j), HS_OK);
+    CU_ASSERT_STRING_EQUAL(hs_buf_cstr(&j), docs[0][2]);
+    hs_store_close(r);
+
+    /* A writer again: nothing migrated twice; the upgraded streams take appends and late data. */
+    s = open_writer_url(url);
+    CU_ASSERT_EQUAL(hs_store_schema_version(s, &version), HS_OK);
+    CU_ASSERT_EQUAL(version, 2);
+    for (int i = 0; i < NS; i++)
+        v1_check_stream(&c, s, &v[i]);
+    hs_batch_init(&b);
+    snprintf(c.op, sizeof c.op, "writes after the upgrade");
+    pm_gen_append(&c, &v[0].m, &b, 50, PM_FLOAT);
+    for (int i = 0; i < 30; i++)
+        pm_push(&c, &b, t0 + (int64_t)i * 97 * PM_SEC + 500000, PM_FLOAT);
+    pm_push_existing(&c, &b, &v[0].m.a[5], false, PM_FLOAT);
+    pm_push_existing(&c, &b, &v[0].m.a[2500], true, PM_FLOAT);
+    pm_write(&c, s, &v[0].m, &b);
+    hs_batch_reset(&b);
+    pm_push_existing(&c, &b, &v[5].m.a[1024], false, PM_INT);
+    pm_push(&c, &b, v[5].m.a[1024].t + 1, PM_INT);
+    pm_push(&c, &b, v[5].m.a[0].t - 1, PM_INT);
+    pm_write(&c, s, &v[5].m, &b);
+    hs_batch_free(&b);
+    v1_check_stream(&c, s, &v[0]);
+    v1_check_stream(&c, s, &v[5]);
+    hs_store_close(s);
+
+    hs_buf_free(&j);
+    hs_buf_free(&c.prev_any);
+    for (int i = 0; i < NS; i++)
+        pm_stream_free(&v[i].m);
+}
+
+/* SQLite: a store whose schema is newer than the program's is not opened for writing, and is
+ * left as it is. */
+static void test_sqlite_newer_schema_refused(void)
+{
+    if (strncmp(g_url, "sqlite:", 7) != 0)
+        return;
+    char path[400], url[420];
+    snprintf(path, sizeof path, "%s/newer-%d.db", g_dir, ++g_counter);
+    snprintf(url, sizeof url, "sqlite://%s", path);
+    hs_store *s = open_writer_url(url);
+    int version = -1;
+    CU_ASSERT_EQUAL(hs_store_schema_version(s, &version), HS_OK);
+    hs_store_close(s);
+    sqlite3 *db = NULL;
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version + 1);
+    sq_exec(db, sql);
+    sqlite3_close(db);
+    s = NULL;
+    CU_ASSERT_EQUAL(hs_store_open(&s, url, HS_STORE_WRITE), HS_ERR_STORE);
+    CU_ASSERT_PTR_NULL(s);
+    char want[96];
+    snprintf(want, sizeof want, "store schema version %d is newer than this program's %d",
+             version + 1, version);
+    if (strstr(hs_err_detail(), want) == NULL)
+        fprintf(stderr, "\ndetail: '%s', expected it to say '%s'\n", hs_err_detail(), want);
+    CU_ASSERT_PTR_NOT_NULL(strstr(hs_err_detail(), want));
+    CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
+    CU_ASSERT_EQUAL(sq_int(db, "PRAGMA user_version"), version + 1);
+    sqlite3_close(db);
+}
+
 static int init_sqlite(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hs-test-store-XXXXXX");
@@ -1322,7 +2774,8 @@ static int clean_mongo(void)
     HS_TEST(test_unreachable_mongodb);                                                             \
     HS_TEST(test_read_edges);                                                                      \
     HS_TEST(test_purge_leaves_other_streams);                                                      \
-    HS_TEST(test_purge_before);
+    HS_TEST(test_purge_before);                                                                    \
+    HS_TEST(test_store_against_model);
 
 HS_TEST_INIT(store_sqlite)
 {
@@ -1331,6 +2784,9 @@ HS_TEST_INIT(store_sqlite)
         return -1;
     STORE_TESTS(hs__suite)
     HS_TEST(test_wal_not_pinned);
+    HS_TEST(test_rollback_leaves_blocks_as_they_were);
+    HS_TEST(test_sqlite_upgrade_from_version_1);
+    HS_TEST(test_sqlite_newer_schema_refused);
     return 0;
 }
 
