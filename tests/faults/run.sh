@@ -7,14 +7,15 @@
 #
 # Scenarios: kill_backfill kill_live broker_late broker_stale disk_full
 # store_locked tool_crash ingest_stall late_buffered late_backfill
-# writer_kill_replace soak. --long runs the long mode (more data, more
-# kills, a 10-minute soak). --seed replays the random choices of a failed run
-# (each result line prints its seed). --keep keeps every stack's directory.
+# writer_kill_replace writer_kill_blocks soak. --long runs the long mode
+# (more data, more kills, a 10-minute soak). --seed replays the random choices
+# of a failed run (each result line prints its seed). --keep keeps every
+# stack's directory.
 # HS_BIN names the directory of the binaries (default: build/bin of the
 # repository). Exit status 0 when every scenario passed.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-ALL="kill_backfill kill_live broker_late broker_stale disk_full store_locked tool_crash ingest_stall late_buffered late_backfill writer_kill_replace soak"
+ALL="kill_backfill kill_live broker_late broker_stale disk_full store_locked tool_crash ingest_stall late_buffered late_backfill writer_kill_replace writer_kill_blocks soak"
 export FAULT_MODE=short
 names=()
 while [ $# -gt 0 ]; do
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
     --long) FAULT_MODE=long ;;
     --seed) export FAULT_SEED=$2; shift ;;
     --keep) export IT_KEEP=1 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) case " $ALL " in *" $1 "*) names+=("$1") ;; *) echo "unknown scenario '$1' ($ALL)" >&2; exit 1 ;; esac ;;
   esac
   shift

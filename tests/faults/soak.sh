@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fault 12, the soak: a steady rate of live readings (mqttpub.py, QoS 1,
+# Fault 13, the soak: a steady rate of live readings (mqttpub.py, QoS 1,
 # timestamps = now) for a bounded time (60 s; --long: 10 min) with an online
 # workflow computing over them every second. The resident memory of every
 # process of the stack is sampled; the median of the last quarter of the
