@@ -10,6 +10,7 @@
 #include "hs_error.h"
 #include "hs_mpack.h"
 #include "hs_store.h"
+#include "hs_store_impl.h"
 #include "hs_test_broker.h"
 #include "hs_test_mongo.h"
 #include "hs_time.h"
@@ -2088,6 +2089,43 @@ static void pm_step(pm_ctx *c, hs_store *s, pm_stream *m, bool small)
     hs_batch_free(&b);
 }
 
+/*
+ * One chunk of a cursor over the whole stream, compared with the model as it
+ * is now: keyset paging returns the instances after the last one returned
+ * (*last, when *started); a chunk shorter than the cursor's is its last.
+ * Returns the number of instances read, or -1 when they differ.
+ */
+static long pm_cursor_step(pm_ctx *c, hs_store_cursor *cur, const pm_stream *m, size_t chunk,
+                           int64_t *last, bool *started)
+{
+    hs_batch out;
+    hs_batch_init(&out);
+    long got = -1;
+    size_t from = *started ? (*last == INT64_MAX ? m->n : pm_lower(m, *last + 1)) : 0;
+    int rc = hs_store_cursor_next(cur, &out);
+    if (rc != HS_OK) {
+        pm_fail(c, "cursor_next across a change: %s %s", hs_strerror(rc), hs_err_detail());
+    } else if (out.n > chunk) {
+        pm_fail(c, "a cursor of chunk %zu returned %zu instances", chunk, out.n);
+    } else if (out.n < chunk && from + out.n < m->n) {
+        pm_fail(c,
+                "a cursor across a change of %s ended with %zu instances after %lld, there are %zu",
+                m->id, out.n, (long long)*last, m->n - from);
+    } else if (from + out.n > m->n) {
+        pm_fail(c,
+                "a cursor across a change of %s returned %zu instances after %lld, there are %zu",
+                m->id, out.n, (long long)*last, m->n - from);
+    } else if (pm_same(c, m, from, &out, "a cursor read across a change")) {
+        got = (long)out.n;
+        if (out.n > 0) {
+            *last = out.items[out.n - 1].t_us;
+            *started = true;
+        }
+    }
+    hs_batch_free(&out);
+    return got;
+}
+
 static void pm_run(uint64_t seed, int steps, bool small)
 {
     pm_ctx c;
@@ -2133,7 +2171,32 @@ static void pm_run(uint64_t seed, int steps, bool small)
             hs_store_close(s);
             s = open_writer();
         }
+        /* Now and then a cursor of the stream is opened and read in part before the step, and
+         * read on after it. */
+        hs_store_cursor *cur = NULL;
+        size_t chunk = 0;
+        int64_t last = 0;
+        bool started = false;
+        if (ms->n > 0 && pm_chance(&c, 10)) {
+            static const size_t chunks[] = {7, 100, 1024};
+            chunk = chunks[pm_range(&c, 0, 2)];
+            CU_ASSERT_EQUAL_FATAL(
+                hs_store_read(pm_chance(&c, 50) ? r : s, ms->id, hs_store_all_time(), chunk, &cur),
+                HS_OK);
+            for (int k = (int)pm_range(&c, 1, 3); k > 0; k--) {
+                if (pm_cursor_step(&c, cur, ms, chunk, &last, &started) != (long)chunk) {
+                    hs_store_cursor_close(cur); /* at its end (or failed) already */
+                    cur = NULL;
+                    break;
+                }
+            }
+        }
         pm_step(&c, s, ms, small);
+        if (cur != NULL) {
+            while (!c.failed && pm_cursor_step(&c, cur, ms, chunk, &last, &started) == (long)chunk)
+                ;
+            hs_store_cursor_close(cur);
+        }
         /* Both streams, through the writer and now and then through a reader. */
         for (int i = 0; i < 2 && !c.failed; i++)
             pm_check(&c, pm_chance(&c, 25) ? r : s, &m[i], small);
@@ -2156,7 +2219,7 @@ static void test_store_against_model(void)
     if (strncmp(g_url, "sqlite:", 7) == 0)
         pm_run(20261207, 400, false);
     else
-        pm_run(20261207, 25, true); /* the emulator is slow: fewer and smaller steps */
+        pm_run(20261207, 12, true); /* the emulator is slow: fewer and smaller steps */
 }
 
 /* Writes b into model m (the first value per timestamp wins). */
@@ -2175,6 +2238,90 @@ static void pm_apply(pm_stream *dst, const pm_stream *src)
     for (size_t i = 0; i < src->n; i++)
         pm_insert(dst, dst->n, src->a[i].t, src->a[i].v, src->a[i].len);
     dst->has_calc = src->has_calc;
+}
+
+/* Deletes (range.start, range.end] from the store and the model; compares the counts. */
+static void pm_delete(pm_ctx *c, hs_store *s, pm_stream *m, hs_interval r)
+{
+    size_t from, to;
+    pm_span(m, r, &from, &to);
+    snprintf(c->op, sizeof c->op, "delete_range (%lld, %lld] of %s", (long long)r.start,
+             (long long)r.end, m->id);
+    int64_t deleted = -1;
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_delete_range(s, m->id, r, &deleted), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+    if (deleted != (int64_t)(to - from))
+        pm_fail(c, "delete_range deleted %lld, expected %zu", (long long)deleted, to - from);
+    pm_remove(m, from, to);
+}
+
+/*
+ * Blocks at the ends of time: instances at HS_TIME_MIN and HS_TIME_MAX and
+ * next to them (deltas of times that need the 64-bit code), late data
+ * between them, deletions and purges at the ends.
+ */
+static void test_blocks_at_the_ends_of_time(void)
+{
+    hs_store *s = open_writer();
+    pm_ctx c;
+    memset(&c, 0, sizeof c);
+    c.seed = c.rng = 99;
+    hs_buf_init(&c.prev_any, 0);
+    pm_stream m;
+    memset(&m, 0, sizeof m);
+    fresh_id(m.id, sizeof m.id, "ends_of_time");
+    hs_batch b;
+    hs_batch_init(&b);
+    int64_t ts[] = {HS_TIME_MIN, HS_TIME_MIN + 1, HS_TIME_MIN + 2, -1, 0,
+                    1,           HS_TIME_MAX - 2, HS_TIME_MAX - 1};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++)
+        pm_push(&c, &b, ts[i], (int)(i % 4));
+    snprintf(c.op, sizeof c.op, "the first write");
+    pm_write(&c, s, &m, &b);
+    pm_check(&c, s, &m, false);
+    /* The last possible instance, appended; late ones between the ends and zero. */
+    hs_batch_reset(&b);
+    pm_push(&c, &b, HS_TIME_MAX, PM_FLOAT);
+    snprintf(c.op, sizeof c.op, "an append at HS_TIME_MAX");
+    pm_write(&c, s, &m, &b);
+    pm_check(&c, s, &m, false);
+    hs_batch_reset(&b);
+    for (int i = 0; i < 300; i++)
+        pm_push(&c, &b, HS_TIME_MIN + 3 + (int64_t)i * 977, PM_INT);
+    for (int i = 0; i < 300; i++)
+        pm_push(&c, &b, HS_TIME_MAX - 3 - (int64_t)i * 1013, PM_NUMBER);
+    for (int i = 0; i < 600; i++)
+        pm_push(&c, &b, 2 + (int64_t)i * 3, PM_ANY);
+    pm_push(&c, &b, HS_TIME_MIN, PM_FLOAT); /* a conflict or a duplicate of the first */
+    pm_shuffle(&c, &b);
+    snprintf(c.op, sizeof c.op, "late writes between the ends of time");
+    pm_write(&c, s, &m, &b);
+    pm_check(&c, s, &m, false);
+    pm_delete(&c, s, &m, (hs_interval){HS_TIME_MIN, HS_TIME_MIN + 2000});
+    pm_check(&c, s, &m, false);
+    pm_delete(&c, s, &m, (hs_interval){HS_TIME_MAX - 5000, HS_TIME_MAX - 1});
+    pm_check(&c, s, &m, false);
+    /* Purging before HS_TIME_MIN deletes the first instance only. */
+    int64_t deleted = -1, through = 0;
+    snprintf(c.op, sizeof c.op, "purge_before HS_TIME_MIN");
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_purge_before(s, m.id, HS_TIME_MIN, 0, &deleted, &through), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+    CU_ASSERT_EQUAL(deleted, 1);
+    CU_ASSERT_EQUAL(through, HS_TIME_MIN);
+    pm_remove(&m, 0, 1);
+    pm_check(&c, s, &m, false);
+    /* Reading from a new handle (no cached block). */
+    hs_store_close(s);
+    s = open_writer();
+    pm_check(&c, s, &m, false);
+    pm_delete(&c, s, &m, hs_store_all_time());
+    pm_check(&c, s, &m, false);
+    pm_stream_free(&m);
+    hs_buf_free(&c.prev_any);
+    hs_batch_free(&b);
+    hs_store_close(s);
 }
 
 /*
@@ -2287,6 +2434,28 @@ static void test_rollback_leaves_blocks_as_they_were(void)
     CU_ASSERT_EQUAL(hs_store_rollback(s), HS_OK);
     hs_batch_reset(&b);
     pm_gen_append(&c, &m, &b, 2, PM_FLOAT);
+    pm_write(&c, s, &m, &b);
+    pm_check(&c, s, &m, false);
+    pm_check(&c, r, &m, false);
+
+    /* A write that fails (the database cannot grow: as a full disk) and is rolled back leaves
+     * the store as it was, and the same write succeeds once there is room. */
+    snprintf(c.op, sizeof c.op, "a write that failed for want of space");
+    hs_batch_reset(&b);
+    pm_gen_append(&c, &m, &b, 5000, PM_ANY); /* not applied to the model yet */
+    for (int i = 0; i < 40; i++)
+        pm_push(&c, &b, m.a[i * 30].t + 3, PM_ANY);
+    CU_ASSERT_EQUAL_FATAL(hs__store_sqlite_max_pages(s, 1), HS_OK);
+    CU_ASSERT_EQUAL(hs_store_begin(s), HS_OK);
+    int rc = hs_store_write(s, m.id, &b, NULL, NULL);
+    if (rc == HS_OK)
+        rc = hs_store_commit(s);
+    CU_ASSERT_EQUAL(rc, HS_ERR_IO);
+    CU_ASSERT_EQUAL(hs_store_rollback(s), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(hs__store_sqlite_max_pages(s, 0), HS_OK);
+    pm_check(&c, s, &m, false);
+    pm_check(&c, r, &m, false);
+    snprintf(c.op, sizeof c.op, "the same write with room");
     pm_write(&c, s, &m, &b);
     pm_check(&c, s, &m, false);
     pm_check(&c, r, &m, false);
@@ -2775,7 +2944,8 @@ static int clean_mongo(void)
     HS_TEST(test_read_edges);                                                                      \
     HS_TEST(test_purge_leaves_other_streams);                                                      \
     HS_TEST(test_purge_before);                                                                    \
-    HS_TEST(test_store_against_model);
+    HS_TEST(test_store_against_model);                                                             \
+    HS_TEST(test_blocks_at_the_ends_of_time);
 
 HS_TEST_INIT(store_sqlite)
 {
