@@ -2,6 +2,9 @@
 # The ingest benchmark on the embedded store, side by side with the broker alone:
 #  (a) msgpack batches of 256 instances, QoS 1, end to end from publish to
 #      committed (seen on hs/s), in instances/s;
+#      then the size of the store per instance stored: hs.db and its WAL after a
+#      checkpoint (PRAGMA wal_checkpoint(TRUNCATE)), divided by the instances
+#      of every stream (hsctl stream ls --json);
 #  (b) one JSON reading per message, QoS 0, end to end, in messages/s;
 #  (c) memory of each service when idle (fresh stack) and after the load:
 #      RSS, PSS (shared pages divided among the processes sharing them) and
@@ -108,6 +111,32 @@ run "a.baseline-broker-only" --count "$N" --batch 256 --qos 1 --watch raw
 before=$(snap)
 run "a.hyperstream-committed" --count "$N" --batch 256 --qos 1 --watch s
 cpu_report "$before" "$(snap)" $((N * RUNS)) "a"
+# The store's bytes per instance: every instance of (a) is committed by now (seen on hs/s).
+store_size() {  # label
+  local stored ckpt
+  stored=$($HSCTL stream ls --json | /usr/bin/python3 -c '
+import json,sys
+print(sum(json.loads(l)["count"] for l in sys.stdin))')
+  # The writer holds no read transaction between requests: the checkpoint moves the
+  # log into the file and truncates it (retried while a reader happens to read).
+  ckpt=$(/usr/bin/python3 - "$DIR/hs.db" <<'PY'
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=10)
+for _ in range(50):
+    busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    if busy == 0:
+        break
+    time.sleep(0.1)
+print(busy)
+PY
+)
+  local db wal
+  db=$(stat -c %s "$DIR/hs.db"); wal=$(stat -c %s "$DIR/hs.db-wal" 2>/dev/null || echo 0)
+  printf '  store after %s: %d instances in %d bytes (hs.db %d + WAL %d after a checkpoint%s) = %.2f bytes/instance\n' \
+    "$1" "$stored" "$((db + wal))" "$db" "$wal" "$([ "$ckpt" = 0 ] || echo ", which stayed busy")" \
+    "$(echo "($db + $wal) / $stored" | bc -l)"
+}
+store_size "(a)"
 echo "(b) one JSON reading per message, QoS 0, $NJ messages per run"
 run "b.baseline-broker-only" --count "$NJ" --json --qos 0 --watch raw
 before=$(snap)
