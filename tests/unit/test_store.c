@@ -1307,7 +1307,19 @@ typedef struct pm_ctx {
     double prev_f;
     int64_t prev_i;
     size_t max_n, inserted, duplicates, conflicts; /* what the run did, for its summary */
+    bool hold;                /* a transaction spans several steps: they neither begin nor commit */
+    size_t held, rolled_back; /* transactions over several steps, and those rolled back */
 } pm_ctx;
+
+static int pm_begin(pm_ctx *c, hs_store *s)
+{
+    return c->hold ? HS_OK : hs_store_begin(s);
+}
+
+static int pm_commit(pm_ctx *c, hs_store *s)
+{
+    return c->hold ? HS_OK : hs_store_commit(s);
+}
 
 static uint64_t pm_next(pm_ctx *c)
 {
@@ -1402,6 +1414,16 @@ static void pm_stream_free(pm_stream *m)
     pm_remove(m, 0, m->n);
     free(m->a);
     memset(m, 0, sizeof *m);
+}
+
+/* dst (empty) becomes a copy of src. */
+static void pm_copy(pm_stream *dst, const pm_stream *src)
+{
+    memcpy(dst->id, src->id, sizeof dst->id);
+    dst->calc = src->calc;
+    dst->has_calc = src->has_calc;
+    for (size_t i = 0; i < src->n; i++)
+        pm_insert(dst, dst->n, src->a[i].t, src->a[i].v, src->a[i].len);
 }
 
 /* --- values: canonical msgpack of every kind the block codec tells apart --- */
@@ -1818,11 +1840,11 @@ static void pm_write(pm_ctx *c, hs_store *s, pm_stream *m, const hs_batch *b)
             wres.inserted++;
         }
     }
-    int rc = hs_store_begin(s);
+    int rc = pm_begin(c, s);
     if (rc == HS_OK)
         rc = hs_store_write(s, m->id, b, got, &res);
     if (rc == HS_OK)
-        rc = hs_store_commit(s);
+        rc = pm_commit(c, s);
     else
         (void)hs_store_rollback(s);
     if (rc != HS_OK) {
@@ -2010,11 +2032,11 @@ static void pm_step(pm_ctx *c, hs_store *s, pm_stream *m, bool small)
         snprintf(c->op, sizeof c->op, "delete_range (%lld, %lld] of %s (%zu instances)",
                  (long long)r.start, (long long)r.end, m->id, to - from);
         int64_t deleted = -1;
-        int rc = hs_store_begin(s);
+        int rc = pm_begin(c, s);
         if (rc == HS_OK)
             rc = hs_store_delete_range(s, m->id, r, &deleted);
         if (rc == HS_OK)
-            rc = hs_store_commit(s);
+            rc = pm_commit(c, s);
         else
             (void)hs_store_rollback(s);
         if (rc != HS_OK)
@@ -2040,11 +2062,11 @@ static void pm_step(pm_ctx *c, hs_store *s, pm_stream *m, bool small)
         snprintf(c->op, sizeof c->op, "purge_before %lld max %lld of %s (%zu instances)",
                  (long long)before, (long long)max, m->id, to - from);
         int64_t deleted = -1, got_through = 0;
-        int rc = hs_store_begin(s);
+        int rc = pm_begin(c, s);
         if (rc == HS_OK)
             rc = hs_store_purge_before(s, m->id, before, max, &deleted, &got_through);
         if (rc == HS_OK)
-            rc = hs_store_commit(s);
+            rc = pm_commit(c, s);
         else
             (void)hs_store_rollback(s);
         if (rc != HS_OK)
@@ -2061,11 +2083,11 @@ static void pm_step(pm_ctx *c, hs_store *s, pm_stream *m, bool small)
         /* purge of the whole stream (its definition stays) */
         snprintf(c->op, sizeof c->op, "purge of %s (%zu instances)", m->id, m->n);
         int64_t deleted = -1;
-        int rc = hs_store_begin(s);
+        int rc = pm_begin(c, s);
         if (rc == HS_OK)
             rc = hs_store_purge(s, m->id, false, &deleted);
         if (rc == HS_OK)
-            rc = hs_store_commit(s);
+            rc = pm_commit(c, s);
         else
             (void)hs_store_rollback(s);
         if (rc != HS_OK)
@@ -2126,6 +2148,43 @@ static long pm_cursor_step(pm_ctx *c, hs_store_cursor *cur, const pm_stream *m, 
     return got;
 }
 
+/*
+ * SQLite: the blocks of a stream as stored (sqlite3, a connection of its own)
+ * partition the model's instances in time order (t0, t1 and n of each
+ * match the instances it must hold) within a block's bounds: at most 1,024
+ * instances, one day from the first to the last, 32 KiB unless it holds
+ * one value.
+ */
+static void pm_check_blocks(pm_ctx *c, sqlite3 *db, const pm_stream *m)
+{
+    sqlite3_stmt *q = NULL;
+    CU_ASSERT_EQUAL_FATAL(
+        sqlite3_prepare_v2(db,
+                           "SELECT t0, t1, n, length(data) FROM blocks WHERE sid ="
+                           " (SELECT sid FROM streams WHERE id = ?1) ORDER BY t0",
+                           -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(q, 1, m->id, -1, SQLITE_STATIC);
+    size_t at = 0;
+    int k = 0;
+    while (!c->failed && sqlite3_step(q) == SQLITE_ROW) {
+        int64_t t0 = sqlite3_column_int64(q, 0), t1 = sqlite3_column_int64(q, 1);
+        int64_t n = sqlite3_column_int64(q, 2), len = sqlite3_column_int64(q, 3);
+        if (n < 1 || n > 1024 || at + (size_t)n > m->n || m->a[at].t != t0 ||
+            m->a[at + (size_t)n - 1].t != t1)
+            pm_fail(c, "block %d of %s (t0 %lld, t1 %lld, n %lld) after %zu of %zu instances", k,
+                    m->id, (long long)t0, (long long)t1, (long long)n, at, m->n);
+        else if (t1 - t0 > 86400LL * 1000000 || (len > 32 * 1024 && n > 1))
+            pm_fail(c, "block %d of %s (t0 %lld, t1 %lld, n %lld) of %lld bytes is over the bounds",
+                    k, m->id, (long long)t0, (long long)t1, (long long)n, (long long)len);
+        at += (size_t)n;
+        k++;
+    }
+    sqlite3_finalize(q);
+    if (!c->failed && at != m->n)
+        pm_fail(c, "the blocks of %s hold %zu instances, expected %zu", m->id, at, m->n);
+}
+
 static void pm_run(uint64_t seed, int steps, bool small)
 {
     pm_ctx c;
@@ -2164,9 +2223,27 @@ static void pm_run(uint64_t seed, int steps, bool small)
     pm_gen_append(&c, &m[0], &b, small ? 1100 : 3000, PM_FLOAT);
     pm_write(&c, s, &m[0], &b);
     hs_batch_free(&b);
+    bool sqlite = strcmp(hs_store_backend(s), "sqlite") == 0;
+    sqlite3 *db = NULL;
+    if (sqlite)
+        CU_ASSERT_EQUAL_FATAL(sqlite3_open_v2(g_url + 9, &db, SQLITE_OPEN_READONLY, NULL),
+                              SQLITE_OK);
+    pm_stream snap[2];
+    memset(snap, 0, sizeof snap);
+    int hold_left = 0;
     for (c.step = 1; c.step <= steps && !c.failed; c.step++) {
         pm_stream *ms = &m[pm_chance(&c, 80) ? 0 : 1];
-        if (pm_chance(&c, 3)) {
+        if (!c.hold && pm_chance(&c, 8)) {
+            /* The next 2 to 5 steps in one transaction (SQLite: checked through the writer, which
+             * sees them, and now and then rolled back). */
+            CU_ASSERT_EQUAL_FATAL(hs_store_begin(s), HS_OK);
+            c.hold = true;
+            c.held++;
+            hold_left = (int)pm_range(&c, 2, 5);
+            for (int i = 0; sqlite && i < 2; i++)
+                pm_copy(&snap[i], &m[i]);
+        }
+        if (!c.hold && pm_chance(&c, 3)) {
             /* a new writer handle: nothing cached from before */
             hs_store_close(s);
             s = open_writer();
@@ -2180,9 +2257,9 @@ static void pm_run(uint64_t seed, int steps, bool small)
         if (ms->n > 0 && pm_chance(&c, 10)) {
             static const size_t chunks[] = {7, 100, 1024};
             chunk = chunks[pm_range(&c, 0, 2)];
-            CU_ASSERT_EQUAL_FATAL(
-                hs_store_read(pm_chance(&c, 50) ? r : s, ms->id, hs_store_all_time(), chunk, &cur),
-                HS_OK);
+            CU_ASSERT_EQUAL_FATAL(hs_store_read(!c.hold && pm_chance(&c, 50) ? r : s, ms->id,
+                                                hs_store_all_time(), chunk, &cur),
+                                  HS_OK);
             for (int k = (int)pm_range(&c, 1, 3); k > 0; k--) {
                 if (pm_cursor_step(&c, cur, ms, chunk, &last, &started) != (long)chunk) {
                     hs_store_cursor_close(cur); /* at its end (or failed) already */
@@ -2197,16 +2274,43 @@ static void pm_run(uint64_t seed, int steps, bool small)
                 ;
             hs_store_cursor_close(cur);
         }
-        /* Both streams, through the writer and now and then through a reader. */
+        if (c.hold && --hold_left == 0) {
+            c.hold = false;
+            if (sqlite && pm_chance(&c, 30)) {
+                snprintf(c.op, sizeof c.op, "the rollback of a transaction over several steps");
+                CU_ASSERT_EQUAL(hs_store_rollback(s), HS_OK);
+                c.rolled_back++;
+                for (int i = 0; i < 2; i++) {
+                    pm_stream_free(&m[i]);
+                    pm_copy(&m[i], &snap[i]);
+                }
+            } else {
+                CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+            }
+            for (int i = 0; i < 2; i++)
+                pm_stream_free(&snap[i]);
+        }
+        /* Both streams, through the writer and now and then through a reader (not while a
+         * transaction is open: a reader sees what was committed). */
         for (int i = 0; i < 2 && !c.failed; i++)
-            pm_check(&c, pm_chance(&c, 25) ? r : s, &m[i], small);
+            pm_check(&c, !c.hold && pm_chance(&c, 25) ? r : s, &m[i], small);
+        for (int i = 0; db != NULL && !c.hold && i < 2 && !c.failed; i++)
+            pm_check_blocks(&c, db, &m[i]);
     }
+    sqlite3_close(db);
+    if (c.hold) {
+        CU_ASSERT_EQUAL(hs_store_commit(s), HS_OK);
+        c.hold = false;
+    }
+    for (int i = 0; i < 2; i++)
+        pm_stream_free(&snap[i]);
     if (!c.failed)
         fprintf(stderr,
                 "[model: seed %llu, %d steps: %zu inserted, %zu duplicates, %zu conflicts; "
-                "largest stream %zu, at the end %zu + %zu] ",
-                (unsigned long long)c.seed, steps, c.inserted, c.duplicates, c.conflicts, c.max_n,
-                m[0].n, m[1].n);
+                "%zu transactions over several steps, %zu rolled back; largest stream %zu, at "
+                "the end %zu + %zu] ",
+                (unsigned long long)c.seed, steps, c.inserted, c.duplicates, c.conflicts, c.held,
+                c.rolled_back, c.max_n, m[0].n, m[1].n);
     for (int i = 0; i < 2; i++)
         pm_stream_free(&m[i]);
     hs_buf_free(&c.prev_any);
