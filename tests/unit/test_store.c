@@ -2542,8 +2542,43 @@ static void test_rollback_leaves_blocks_as_they_were(void)
     pm_check(&c, s, &m, false);
     pm_check(&c, r, &m, false);
 
-    /* A write that fails (the database cannot grow: as a full disk) and is rolled back leaves
-     * the store as it was, and the same write succeeds once there is room. */
+    pm_stream_free(&m);
+    pm_stream_free(&fresh);
+    hs_buf_free(&c.prev_any);
+    hs_batch_free(&b);
+    hs_batch_free(&late);
+    hs_batch_free(&again);
+    hs_store_close(r);
+    hs_store_close(s);
+}
+
+/*
+ * SQLite: a write that fails (the database cannot grow, as on a full disk)
+ * and is rolled back leaves the store as it was, and the same write
+ * succeeds once there is room. A store of its own, so that no free page
+ * left by other tests takes the write.
+ */
+static void test_failed_write_rolled_back(void)
+{
+    if (strncmp(g_url, "sqlite:", 7) != 0)
+        return;
+    char url[600];
+    fresh_store_url(url, sizeof url);
+    hs_store *s = open_writer_url(url);
+    hs_store *r = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_store_open(&r, url, HS_STORE_READ), HS_OK);
+    pm_ctx c;
+    memset(&c, 0, sizeof c);
+    c.seed = c.rng = 4343;
+    hs_buf_init(&c.prev_any, 0);
+    pm_stream m;
+    memset(&m, 0, sizeof m);
+    fresh_id(m.id, sizeof m.id, "failed_write");
+    hs_batch b;
+    hs_batch_init(&b);
+    snprintf(c.op, sizeof c.op, "the first write");
+    pm_gen_append(&c, &m, &b, 1500, PM_FLOAT);
+    pm_write(&c, s, &m, &b);
     snprintf(c.op, sizeof c.op, "a write that failed for want of space");
     hs_batch_reset(&b);
     pm_gen_append(&c, &m, &b, 5000, PM_ANY); /* not applied to the model yet */
@@ -2554,7 +2589,7 @@ static void test_rollback_leaves_blocks_as_they_were(void)
     int rc = hs_store_write(s, m.id, &b, NULL, NULL);
     if (rc == HS_OK)
         rc = hs_store_commit(s);
-    CU_ASSERT_EQUAL(rc, HS_ERR_IO);
+    CU_ASSERT_EQUAL_FATAL(rc, HS_ERR_IO);
     CU_ASSERT_EQUAL(hs_store_rollback(s), HS_OK);
     CU_ASSERT_EQUAL_FATAL(hs__store_sqlite_max_pages(s, 0), HS_OK);
     pm_check(&c, s, &m, false);
@@ -2563,13 +2598,9 @@ static void test_rollback_leaves_blocks_as_they_were(void)
     pm_write(&c, s, &m, &b);
     pm_check(&c, s, &m, false);
     pm_check(&c, r, &m, false);
-
     pm_stream_free(&m);
-    pm_stream_free(&fresh);
     hs_buf_free(&c.prev_any);
     hs_batch_free(&b);
-    hs_batch_free(&late);
-    hs_batch_free(&again);
     hs_store_close(r);
     hs_store_close(s);
 }
@@ -3059,6 +3090,7 @@ HS_TEST_INIT(store_sqlite)
     STORE_TESTS(hs__suite)
     HS_TEST(test_wal_not_pinned);
     HS_TEST(test_rollback_leaves_blocks_as_they_were);
+    HS_TEST(test_failed_write_rolled_back);
     HS_TEST(test_sqlite_upgrade_from_version_1);
     HS_TEST(test_sqlite_newer_schema_refused);
     return 0;
