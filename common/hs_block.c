@@ -268,33 +268,47 @@ static void hs__bits_put(hs_bits *b, uint64_t v, unsigned n)
     hs__bits_put56(b, v, n);
 }
 
-/* A bit reader over a section. */
+/* A bit reader over a section of nbits bits at p; the buffer holds nbytes
+ * bytes from p (the section and what follows it), so that reads near the
+ * section's end can still load whole words. */
 typedef struct hs__rd {
     const uint8_t *p;
     uint64_t pos, nbits;
+    size_t nbytes;
 } hs__rd;
 
-static bool hs__rd_get(hs__rd *r, unsigned n, uint64_t *v)
+/* The 64 bits from pos on (zeros past the buffer); the first 57 are whole. */
+static inline uint64_t hs__rd_peek(const hs__rd *r)
+{
+    uint64_t byte = r->pos >> 3, w = 0;
+    if (byte + 8 <= r->nbytes) {
+        memcpy(&w, r->p + byte, 8);
+        w = __builtin_bswap64(w);
+    } else {
+        for (unsigned i = 0; byte + i < r->nbytes && i < 8; i++)
+            w |= (uint64_t)r->p[byte + i] << (56 - 8 * i);
+    }
+    return w << (r->pos & 7);
+}
+
+/* Reads n bits (0 < n <= 64). */
+static inline bool hs__rd_get(hs__rd *r, unsigned n, uint64_t *v)
 {
     if (n > r->nbits - r->pos)
         return false;
-    uint64_t out = 0;
-    while (n > 0) {
-        uint64_t byte = r->pos >> 3;
-        unsigned off = (unsigned)(r->pos & 7);
-        unsigned take = 8 - off;
-        if (take > n)
-            take = n;
-        unsigned bits = (unsigned)(r->p[byte] >> (8 - off - take)) & ((1u << take) - 1);
-        out = (out << take) | bits;
-        r->pos += take;
-        n -= take;
+    if (n > 56) {
+        uint64_t hi = hs__rd_peek(r) >> 32;
+        r->pos += 32;
+        *v = hi << (n - 32) | hs__rd_peek(r) >> (64 - (n - 32));
+        r->pos += n - 32;
+        return true;
     }
-    *v = out;
+    *v = hs__rd_peek(r) >> (64 - n);
+    r->pos += n;
     return true;
 }
 
-static bool hs__rd_bit(hs__rd *r, unsigned *bit)
+static inline bool hs__rd_bit(hs__rd *r, unsigned *bit)
 {
     if (r->pos >= r->nbits)
         return false;
@@ -327,20 +341,21 @@ static void hs__put_dod(hs_bits *b, uint64_t dod)
     hs__bits_put(b, z, 64);
 }
 
-static bool hs__get_dod(hs__rd *r, uint64_t *dod)
+static inline bool hs__get_dod(hs__rd *r, uint64_t *dod)
 {
-    unsigned ones = 0, bit;
-    while (ones < 5) {
-        if (!hs__rd_bit(r, &bit))
-            return false;
-        if (!bit)
-            break;
-        ones++;
-    }
-    if (ones == 0) {
+    if (r->pos >= r->nbits)
+        return false;
+    uint64_t w = hs__rd_peek(r);
+    if (!(w >> 63)) {
+        r->pos++;
         *dod = 0;
         return true;
     }
+    unsigned ones = (unsigned)__builtin_clzll(~w | (1ULL << 58)); /* 1 to 5 */
+    unsigned prefix = ones < 5 ? ones + 1 : 5;
+    if (prefix > r->nbits - r->pos)
+        return false;
+    r->pos += prefix;
     uint64_t z;
     if (!hs__rd_get(r, hs__dod_width[ones - 1], &z))
         return false;
@@ -376,47 +391,45 @@ static void hs__put_xor(hs_block_enc *e, uint64_t bits)
 
 /* The decoder's state of the value section. */
 typedef struct hs__vst {
-    uint64_t prev;   /* bits of the last double, or the last integer */
-    int64_t dprev;   /* INT: last delta */
+    uint64_t prev; /* bits of the last double, or the last integer */
+    int64_t dprev; /* INT: last delta */
     unsigned lead, trail;
     bool window;
     const uint8_t *last; /* ANY: last value */
     size_t last_len;
 } hs__vst;
 
-static bool hs__get_xor(hs__rd *r, hs__vst *s, uint64_t *bits)
+static inline bool hs__get_xor(hs__rd *r, hs__vst *s, uint64_t *bits)
 {
-    unsigned bit;
-    if (!hs__rd_bit(r, &bit))
+    if (r->pos >= r->nbits)
         return false;
-    if (!bit) {
+    uint64_t w = hs__rd_peek(r);
+    if (!(w >> 63)) {
+        r->pos++;
         *bits = s->prev;
         return true;
     }
-    if (!hs__rd_bit(r, &bit))
-        return false;
     uint64_t x;
-    if (!bit) {
-        if (!s->window)
+    if (!((w >> 62) & 1)) {
+        if (!s->window || r->nbits - r->pos < 2)
             return false;
+        r->pos += 2;
         if (!hs__rd_get(r, 64 - s->lead - s->trail, &x))
             return false;
         x <<= s->trail;
     } else {
-        uint64_t lead, len;
-        if (!hs__rd_get(r, 6, &lead) || !hs__rd_get(r, 6, &len))
+        if (r->nbits - r->pos < 14)
             return false;
-        len += 1;
-        if (lead + len > 64)
+        unsigned lead = (unsigned)(w >> 56) & 63, len = ((unsigned)(w >> 50) & 63) + 1;
+        r->pos += 14;
+        if (lead + len > 64 || !hs__rd_get(r, len, &x))
             return false;
-        if (!hs__rd_get(r, (unsigned)len, &x))
-            return false;
-        unsigned trail = (unsigned)(64 - lead - len);
+        unsigned trail = 64 - lead - len;
         x <<= trail;
         /* The writer chose lead and trail from x itself: anything else is corrupt. */
         if (x == 0 || (unsigned)__builtin_clzll(x) != lead || (unsigned)__builtin_ctzll(x) != trail)
             return false;
-        s->lead = (unsigned)lead;
+        s->lead = lead;
         s->trail = trail;
         s->window = true;
     }
@@ -860,8 +873,9 @@ static int hs__decode(const hs__parsed *ps, int64_t after, int64_t end, size_t m
 {
     hs__vst st;
     hs__vst *s = &st;
-    hs__rd tr = {ps->ts, 0, ps->ts_nbits};
-    hs__rd vr = {ps->vs, 0, ps->info.kind == HS_BLOCK_ANY ? 0 : ps->v_size};
+    hs__rd tr = {ps->ts, 0, ps->ts_nbits, (size_t)(ps->end - ps->ts)};
+    hs__rd vr = {ps->vs, 0, ps->info.kind == HS_BLOCK_ANY ? 0 : ps->v_size,
+                 (size_t)(ps->end - ps->vs)};
     size_t vpos = 0, vbytes = ps->info.kind == HS_BLOCK_ANY ? (size_t)ps->v_size : 0;
     memset(s, 0, sizeof *s);
     int64_t t = ps->info.t_first, dt = 0;
@@ -887,21 +901,21 @@ static int hs__decode(const hs__parsed *ps, int64_t after, int64_t end, size_t m
         if (t > after) {
             if (taken == max)
                 return HS_OK;
-            hs_inst *it = &out->items[out->n];
-            it->t_us = t;
-            it->off = (uint32_t)out->store.len;
-            it->len = (uint32_t)vlen;
-            if (hs_buf_reserve(&out->store, vlen) != HS_OK)
-                return hs_err_set(HS_ERR_NOMEM, "block: out of memory");
-            memcpy(out->store.data + out->store.len, val, vlen);
-            out->store.len += vlen;
-            out->n++;
-            taken++;
-            if (out->n == out->cap) {
-                int rc = hs_batch_reserve(out, ps->info.n - i, 0);
+            if (out->n == out->cap || out->store.cap - out->store.len < vlen) {
+                int rc = hs_batch_reserve(out, ps->info.n - i, (ps->info.n - i) * vlen);
                 if (rc != HS_OK)
                     return rc;
             }
+            hs_inst *it = &out->items[out->n++];
+            it->t_us = t;
+            it->off = (uint32_t)out->store.len;
+            it->len = (uint32_t)vlen;
+            if (vlen == 9) /* a float64: a copy of known size */
+                memcpy(out->store.data + out->store.len, val, 9);
+            else
+                memcpy(out->store.data + out->store.len, val, vlen);
+            out->store.len += vlen;
+            taken++;
         }
     }
     if (t != ps->info.t_last)

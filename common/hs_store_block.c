@@ -158,9 +158,8 @@ static int hs__scan(hs_store *s, const char *id, int64_t after, int64_t end, boo
 static int hs__decode_copies(hs__blkst *st, int64_t after, int64_t end, hs_batch *out)
 {
     for (size_t i = 0; i < st->ncv; i++) {
-        int64_t from = out->n > 0 && out->items[out->n - 1].t_us > after
-                           ? out->items[out->n - 1].t_us
-                           : after;
+        int64_t from =
+            out->n > 0 && out->items[out->n - 1].t_us > after ? out->items[out->n - 1].t_us : after;
         int rc = hs_block_decode(hs__copy_data(st, i), st->cv[i].len, from, end, SIZE_MAX, out);
         if (rc != HS_OK)
             return rc;
@@ -182,8 +181,8 @@ static int hs__encode_pieces(hs__blkst *st, const hs_batch *src)
     hs_block_enc_reset(e);
     for (size_t i = 0; i <= src->n; i++) {
         bool last = i == src->n;
-        if (e->n > 0 && (last || e->n >= per ||
-                         !hs_block_enc_fits(e, src->items[i].t_us, src->items[i].len))) {
+        if (e->n > 0 &&
+            (last || e->n >= per || !hs_block_enc_fits(e, src->items[i].t_us, src->items[i].len))) {
             const uint8_t *data;
             size_t len;
             int rc = hs_block_enc_bytes(e, &data, &len);
@@ -199,8 +198,8 @@ static int hs__encode_pieces(hs__blkst *st, const hs_batch *src)
         }
         if (last)
             break;
-        int rc = hs_block_enc_append(e, src->items[i].t_us, hs_batch_value(src, i),
-                                     src->items[i].len);
+        int rc =
+            hs_block_enc_append(e, src->items[i].t_us, hs_batch_value(src, i), src->items[i].len);
         if (rc != HS_OK)
             return rc;
     }
@@ -433,8 +432,7 @@ int hs__blk_write(hs_store *s, const char *id, const hs_batch *b, uint8_t *statu
         hs__collect c = {st, HS_TIME_MIN - 1};
         rc = hs__scan(s, id, t - 1, HS_TIME_MAX, false, hs__collect_fn, &c);
         if (rc == HS_OK && st->ncv == 0)
-            rc = hs_err_set(HS_ERR_STORE, "store: no block of '%s' covers %lld", id,
-                            (long long)t);
+            rc = hs_err_set(HS_ERR_STORE, "store: no block of '%s' covers %lld", id, (long long)t);
         if (rc != HS_OK)
             return rc;
         size_t j = i;
