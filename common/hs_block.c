@@ -5,11 +5,11 @@
  * Encoded block:
  *   version (1) | kind | n | t0 (zigzag) | t1 - t0 | bits of the time
  *   section | bits (FLOAT, INT, NUMBER) or bytes (ANY) of the value section
- *   | time section | value section | append state
- * (integers as LEB128 varints). The append state lets an encoder be loaded
- * without decoding the block: the last delta of time, the last value (its
- * double's bits or the integer), the last delta of value, the XOR window,
- * and for ANY the offset of the last value written out in full.
+ *   | time section | value section
+ * (integers as LEB128 varints). Loading a block for appending decodes it:
+ * the decoder ends in the state the encoder needs (the last delta of time,
+ * the last value, the XOR window), and a block that does not decode exactly
+ * (every bit of both sections used, nothing after them) is refused.
  */
 #include "hs_block.h"
 
@@ -23,7 +23,6 @@
 
 #define HS__BLK_VERSION 1
 #define HS__BLK_REPEAT  0xc1 /* ANY: the previous value again (never valid msgpack) */
-#define HS__BLK_NOWIN   0xff /* no XOR window yet */
 
 /* Classes of values, by what a block kind can hold. */
 enum { C_FLOAT = 1, C_INT53 = 2, C_INTBIG = 4, C_OTHER = 8 };
@@ -479,8 +478,8 @@ void hs_block_enc_reset(hs_block_enc *e)
     hs_buf_reset(&e->out);
 }
 
-/* Largest header plus append state, in bytes. */
-#define HS__BLK_OVERHEAD 80
+/* Largest header, in bytes. */
+#define HS__BLK_OVERHEAD 48
 
 static size_t hs__enc_size(const hs_block_enc *e)
 {
@@ -698,12 +697,6 @@ int hs_block_enc_bytes(hs_block_enc *e, const uint8_t **data, size_t *len)
     } else {
         hs__bits_flush_to(&e->vbits, &p);
     }
-    hs__put_varint(&p, hs__zz(e->dt_prev));
-    hs__put_be(p, e->v_prev, 8);
-    p += 8;
-    hs__put_varint(&p, hs__zz(e->dv_prev));
-    *p++ = e->window ? (uint8_t)e->lead : HS__BLK_NOWIN;
-    *p++ = e->window ? (uint8_t)e->trail : HS__BLK_NOWIN;
     e->out.len = (size_t)(p - e->out.data);
     *data = e->out.data;
     *len = e->out.len;
@@ -716,7 +709,7 @@ typedef struct hs__parsed {
     hs_block_info info;
     uint64_t ts_nbits, v_size; /* v_size: bits, or bytes for ANY */
     const uint8_t *ts, *vs;    /* sections */
-    const uint8_t *tail, *end; /* append state */
+    const uint8_t *tail, *end; /* end of the sections, end of the block */
 } hs__parsed;
 
 static int hs__parse(const uint8_t *data, size_t len, hs__parsed *out)
@@ -867,9 +860,21 @@ static bool hs__dec_value(int kind, hs__rd *vr, const uint8_t *vs, size_t vbytes
     }
 }
 
-/* Decodes the block up to end; out receives the instances in (after, end],
- * at most max, and has room for one more instance. */
-static int hs__decode(const hs__parsed *ps, int64_t after, int64_t end, size_t max, hs_batch *out)
+/* The state a whole decode ends in: what an encoder appending to the block
+ * needs. */
+typedef struct hs__final {
+    hs__vst v;
+    int64_t dt;
+} hs__final;
+
+/*
+ * Decodes the block up to end; out receives the instances in (after, end],
+ * at most max, and has room for one more instance. A decode of the whole
+ * block checks that it used every bit of both sections and that nothing
+ * follows them, and leaves its state in fin (may be NULL).
+ */
+static int hs__decode(const hs__parsed *ps, int64_t after, int64_t end, size_t max, hs_batch *out,
+                      hs__final *fin)
 {
     hs__vst st;
     hs__vst *s = &st;
@@ -920,6 +925,14 @@ static int hs__decode(const hs__parsed *ps, int64_t after, int64_t end, size_t m
     }
     if (t != ps->info.t_last)
         return hs__blk_corrupt("last time differs from the header");
+    if (tr.pos != tr.nbits ||
+        (ps->info.kind == HS_BLOCK_ANY ? vpos != vbytes : vr.pos != vr.nbits) ||
+        ps->tail != ps->end)
+        return hs__blk_corrupt("bytes left over");
+    if (fin != NULL) {
+        fin->v = st;
+        fin->dt = dt;
+    }
     return HS_OK;
 }
 
@@ -937,7 +950,7 @@ int hs_block_decode(const uint8_t *data, size_t len, int64_t after, int64_t end,
     rc = hs_batch_reserve(out, want + 1, want * 9);
     if (rc != HS_OK)
         return rc;
-    rc = hs__decode(&ps, after, end, max, out);
+    rc = hs__decode(&ps, after, end, max, out, NULL);
     out->base = out->store.data;
     if (rc != HS_OK) {
         out->n = n0;
@@ -965,35 +978,30 @@ int hs_block_enc_load(hs_block_enc *e, const uint8_t *data, size_t len)
     int rc = hs__parse(data, len, &ps);
     if (rc != HS_OK)
         return rc;
-    const uint8_t *p = ps.tail;
-    uint64_t zdt, zdv;
-    if (!hs__get_varint(&p, ps.end, &zdt) || ps.end - p < 8)
-        return hs__blk_corrupt("cut append state");
-    uint64_t vprev = hs__be64(p);
-    p += 8;
-    if (!hs__get_varint(&p, ps.end, &zdv) || ps.end - p != 2)
-        return hs__blk_corrupt("cut append state");
-    unsigned lead = p[0], trail = p[1];
-    bool window = lead != HS__BLK_NOWIN;
-    if (window ? (trail == HS__BLK_NOWIN || lead + trail >= 64) : trail != HS__BLK_NOWIN)
-        return hs__blk_corrupt("bad XOR window");
+    /* Decode it all (into the scratch batch) for the state to go on from. */
+    hs__final fin;
+    hs_batch_reset(&e->tmp);
+    rc = hs_batch_reserve(&e->tmp, 1, 0);
+    if (rc == HS_OK)
+        rc = hs__decode(&ps, HS_TIME_MAX, HS_TIME_MAX, 0, &e->tmp, &fin);
+    hs_batch_reset(&e->tmp);
+    if (rc != HS_OK)
+        return rc;
     e->n = ps.info.n;
     e->t_first = ps.info.t_first;
     e->t_last = ps.info.t_last;
     e->kind = ps.info.kind;
-    e->dt_prev = hs__unzz(zdt);
-    e->v_prev = vprev;
-    e->dv_prev = hs__unzz(zdv);
-    e->lead = window ? lead : 0;
-    e->trail = window ? trail : 0;
-    e->window = window;
+    e->dt_prev = fin.dt;
+    e->v_prev = fin.v.prev;
+    e->dv_prev = fin.v.dprev;
+    e->lead = fin.v.lead;
+    e->trail = fin.v.trail;
+    e->window = fin.v.window;
     rc = hs__bits_load(&e->ts, ps.ts, ps.ts_nbits);
     if (rc == HS_OK && e->kind == HS_BLOCK_ANY) {
-        size_t vl = vprev < ps.v_size ? hs__any_len(ps.vs + vprev, (size_t)(ps.v_size - vprev)) : 0;
-        if (vl == 0)
-            rc = hs__blk_corrupt("bad last value");
-        else if (hs_buf_append(&e->vany, ps.vs, (size_t)ps.v_size) != HS_OK ||
-                 hs_buf_append(&e->last, ps.vs + vprev, vl) != HS_OK)
+        e->v_prev = (uint64_t)(fin.v.last - ps.vs);
+        if (hs_buf_append(&e->vany, ps.vs, (size_t)ps.v_size) != HS_OK ||
+            hs_buf_append(&e->last, fin.v.last, fin.v.last_len) != HS_OK)
             rc = hs_err_set(HS_ERR_NOMEM, "block: out of memory");
     } else if (rc == HS_OK) {
         rc = hs__bits_load(&e->vbits, ps.vs, ps.v_size);
