@@ -5,7 +5,8 @@
  * Encoded block:
  *   version (1) | kind | n | t0 (zigzag) | t1 - t0 | bits of the time
  *   section | bits (FLOAT, INT, NUMBER) or bytes (ANY) of the value section
- *   | time section | value section
+ *   | time section | value section | CRC-32 of all before it (4 bytes,
+ *   big-endian)
  * (integers as LEB128 varints). Loading a block for appending decodes it:
  * the decoder ends in the state the encoder needs (the last delta of time,
  * the last value, the XOR window), and a block that does not decode exactly
@@ -20,6 +21,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <zlib.h>
 
 #define HS__BLK_VERSION 1
 #define HS__BLK_REPEAT  0xc1 /* ANY: the previous value again (never valid msgpack) */
@@ -479,7 +481,7 @@ void hs_block_enc_reset(hs_block_enc *e)
 }
 
 /* Largest header, in bytes. */
-#define HS__BLK_OVERHEAD 48
+#define HS__BLK_OVERHEAD 52
 
 static size_t hs__enc_size(const hs_block_enc *e)
 {
@@ -697,6 +699,10 @@ int hs_block_enc_bytes(hs_block_enc *e, const uint8_t **data, size_t *len)
     } else {
         hs__bits_flush_to(&e->vbits, &p);
     }
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, e->out.data, (uInt)(p - e->out.data));
+    hs__put_be(p, crc, 4);
+    p += 4;
     e->out.len = (size_t)(p - e->out.data);
     *data = e->out.data;
     *len = e->out.len;
@@ -714,8 +720,14 @@ typedef struct hs__parsed {
 
 static int hs__parse(const uint8_t *data, size_t len, hs__parsed *out)
 {
-    if (data == NULL || len < 2)
+    if (data == NULL || len < 6 || len - 4 > UINT32_MAX)
         return hs__blk_corrupt("too short");
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, data, (uInt)(len - 4));
+    const uint8_t *c = data + len - 4;
+    if (((uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3]) != (uint32_t)crc)
+        return hs__blk_corrupt("checksum mismatch");
+    len -= 4;
     const uint8_t *p = data + 2, *end = data + len;
     if (data[0] != HS__BLK_VERSION)
         return hs__blk_corrupt("unknown version");

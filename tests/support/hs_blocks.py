@@ -10,6 +10,7 @@ check. Values come back as their canonical msgpack bytes.
     for t, v in hs_blocks.stream(con, sid, after, end): ...
 """
 import struct
+import zlib
 
 REPEAT = 0xC1
 WIDTHS = (8, 14, 20, 32, 64)
@@ -105,6 +106,9 @@ def msgpack_len(b, p):
 
 def decode(data):
     """The instances [(t, value bytes)] of one encoded block."""
+    if len(data) < 6 or zlib.crc32(data[:-4]) != struct.unpack(">I", data[-4:])[0]:
+        raise ValueError("corrupt block: checksum mismatch")
+    data = data[:-4]
     if data[0] != 1:
         raise ValueError("unknown block version %d" % data[0])
     kind = data[1]
@@ -177,6 +181,8 @@ def decode(data):
         out.append((t, v))
     if out[-1][0] != unzigzag(zt0) + span:
         raise ValueError("corrupt block: last time differs from the header")
+    if ts.pos != tsb or (kind == 3 and vpos != vsz) or (kind != 3 and vb.pos != vsz) or p + v_bytes != len(data):
+        raise ValueError("corrupt block: bits or bytes left over")
     return out
 
 
