@@ -209,6 +209,36 @@ static int hs__scan(hs_store *s, const char *id, int64_t after, int64_t end, boo
     return rc > 0 ? HS_OK : rc;
 }
 
+static int hs__t0_fn(void *ud, const hs__blk *b)
+{
+    *(int64_t *)ud = b->t0;
+    return 1;
+}
+
+/*
+ * A scan from *after starts at the block with the largest t0 <= *after; a
+ * crash in a rewrite on MongoDB can leave an earlier block overlapping that
+ * one. Moves *after back so that a scan from it starts at the earliest block
+ * of such a chain (a rewrite must take them all, or it changes one copy of
+ * the overlap and reads, which take the earliest block's, miss the change).
+ */
+static int hs__overlap_start(hs_store *s, const char *id, int64_t end, int64_t *after)
+{
+    if (!s->ops->may_overlap)
+        return HS_OK;
+    int64_t first = HS_TIME_MIN - 1;
+    int rc = hs__scan(s, id, *after, end, false, hs__t0_fn, &first);
+    while (rc == HS_OK && first >= HS_TIME_MIN) {
+        int64_t prev = HS_TIME_MIN - 1;
+        rc = hs__scan(s, id, first - 1, first - 1, true, hs__t0_fn, &prev);
+        if (rc != HS_OK || prev < HS_TIME_MIN)
+            break;
+        *after = prev - 1;
+        first = prev;
+    }
+    return rc;
+}
+
 /*
  * Decodes the copied blocks (ascending t0) into out: the instances in
  * (after, end] later than any decoded before (blocks left overlapping by a
@@ -502,9 +532,13 @@ static int hs__write(hs__blkst *st, hs_store *s, const char *id, const hs_batch 
     bool rewrote = false;
     while (i < b->n && b->items[st->order[i]].t_us <= last) {
         int64_t t = b->items[st->order[i]].t_us;
+        int64_t from = t - 1;
+        rc = hs__overlap_start(s, id, HS_TIME_MAX, &from);
+        if (rc != HS_OK)
+            return rc;
         hs__copies_reset(st);
         hs__collect c = {st, HS_TIME_MIN - 1};
-        rc = hs__scan(s, id, t - 1, HS_TIME_MAX, false, hs__collect_fn, &c);
+        rc = hs__scan(s, id, from, HS_TIME_MAX, false, hs__collect_fn, &c);
         if (rc == HS_OK && st->ncv == 0)
             rc = hs_err_set(HS_ERR_STORE, "store: no block of '%s' covers %lld", id, (long long)t);
         if (rc != HS_OK)
@@ -670,9 +704,13 @@ int hs__blk_delete_range(hs_store *s, const char *id, hs_interval range, int64_t
     hs__blk_forget(st, id);
     /* Collect first, change afterwards: a backend's scan may not see its own
      * changes consistently. */
+    int64_t from = range.start;
+    rc = hs__overlap_start(s, id, range.end, &from);
+    if (rc != HS_OK)
+        return rc;
     hs__copies_reset(st);
     hs__cctx c = {st, range, range.start, 0};
-    rc = hs__scan(s, id, range.start, range.end, false, hs__copy_meta, &c);
+    rc = hs__scan(s, id, from, range.end, false, hs__copy_meta, &c);
     if (rc != HS_OK)
         return rc;
     size_t ncv = st->ncv;

@@ -25,6 +25,9 @@ typedef int (*hs__blk_fn)(void *ud, const hs__blk *b);
 
 typedef struct hs_store_ops {
     const char *name;
+    /* Whether blocks may overlap: a backend without transactions can be left
+     * so by a crash in the middle of a rewrite (see hs__replace). */
+    bool may_overlap;
     void (*close)(hs_store *s);
     int (*schema_version)(hs_store *s, int *version);
     int (*begin)(hs_store *s);
