@@ -61,6 +61,18 @@ static int hs__batch_reserve(hs_batch *b, size_t need)
     return HS_OK;
 }
 
+int hs_batch_reserve(hs_batch *b, size_t n, size_t bytes)
+{
+    if (!b->owned)
+        return hs_err_set(HS_ERR_STATE, "batch: cannot reserve in a batch that borrows its payload");
+    if (n > SIZE_MAX - b->n)
+        return hs_err_set(HS_ERR_LIMIT, "batch: too many instances");
+    int rc = hs__batch_reserve(b, b->n + n);
+    if (rc == HS_OK && hs_buf_reserve(&b->store, bytes) != HS_OK)
+        rc = hs_err_set(HS_ERR_NOMEM, "batch: out of memory");
+    return rc;
+}
+
 int hs_batch_push(hs_batch *b, int64_t t_us, const uint8_t *v, size_t vlen)
 {
     if (!b->owned)

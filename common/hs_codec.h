@@ -69,6 +69,12 @@ int hs_batch_push(hs_batch *b, int64_t t_us, const uint8_t *v, size_t vlen);
 hs_buf *hs_batch_push_begin(hs_batch *b);
 int hs_batch_push_end(hs_batch *b, int64_t t_us);
 
+/*
+ * Makes room for n more instances and bytes more value bytes in an owning
+ * batch, so that a decoder can fill items and store directly.
+ */
+int hs_batch_reserve(hs_batch *b, size_t n, size_t bytes);
+
 /* Sorts instances by timestamp (stable). */
 void hs_batch_sort(hs_batch *b);
 
