@@ -44,6 +44,7 @@
 #include "hs_alloc.h"
 #include "hs_block.h"
 #include "hs_error.h"
+#include "hs_map.h"
 #include "hs_store_impl.h"
 #include "hs_time.h"
 #include "hs_utf8.h"
@@ -75,6 +76,7 @@ typedef struct hs_store_mongo {
     mongoc_collection_t *docs;      /* owned */
     mongoc_collection_t *meta;      /* owned */
     mongoc_collection_t *instances; /* owned; schema version 1's, read by the upgrade only */
+    hs_map known;                   /* writer only: ids of streams known to exist */
 } hs_store_mongo;
 
 static pthread_once_t hs__mg_once = PTHREAD_ONCE_INIT;
@@ -399,13 +401,21 @@ static void hs__mg_close(hs_store *s)
         mongoc_collection_destroy(st->streams);
     if (st->client != NULL)
         mongoc_client_destroy(st->client);
+    hs_map_free(&st->known);
     hs_free(st);
+}
+
+/* Remembers (writer only) that stream id exists; a failure only costs a query later. */
+static void hs__mg_remember(hs_store_mongo *st, const char *id)
+{
+    if (st->base.mode == HS_STORE_WRITE)
+        (void)hs_map_put(&st->known, id, st, NULL);
 }
 
 /*
  * Upserts the definition of id. With define, kind and binding are set on an
  * existing stream too (hs_store_stream_define); without, an existing stream
- * is left as it is and a new one is raw (hs_store_write).
+ * is left as it is and a new one is raw (blk_put).
  */
 static int hs__mg_upsert_stream(hs_store_mongo *st, const char *id, int kind, const char *binding,
                                 bool define)
@@ -436,6 +446,8 @@ static int hs__mg_upsert_stream(hs_store_mongo *st, const char *id, int kind, co
         rc = hs_err_set(HS_ERR_LIMIT, "mongodb: define stream: definition too large");
     else if (!mongoc_collection_update_one(st->streams, &filter, &update, &opts, NULL, &err))
         rc = hs__mg_err("define stream", &err);
+    else
+        hs__mg_remember(st, id);
     bson_destroy(&filter);
     bson_destroy(&update);
     bson_destroy(&opts);
@@ -624,6 +636,7 @@ static int hs__mg_purge(hs_store *s, const char *id, bool remove_definition)
         rc = hs__mg_err("delete stream", &err);
     else if (hs__mg_reply_count(&reply, "deletedCount") == 0)
         rc = hs__mg_no_stream(id);
+    hs_map_remove(&st->known, id);
     bson_destroy(&reply);
     bson_destroy(&filter);
     return rc;
@@ -827,9 +840,14 @@ static int hs__mg_blk_upsert(hs_store_mongo *st, const char *id, const hs__blk *
 
 static int hs__mg_blk_put(hs_store *s, const char *id, const hs__blk *b)
 {
+    hs_store_mongo *st = (hs_store_mongo *)s;
     if (!hs__mg_utf8(id))
         return hs__mg_bad_utf8("write block");
-    return hs__mg_blk_upsert((hs_store_mongo *)s, id, b);
+    /* The definition first (a raw stream when there is none): a block is never without one. */
+    int rc = HS_OK;
+    if (hs_map_get(&st->known, id) == NULL)
+        rc = hs__mg_upsert_stream(st, id, HS_STREAM_RAW, NULL, false);
+    return rc == HS_OK ? hs__mg_blk_upsert(st, id, b) : rc;
 }
 
 static int hs__mg_blk_del(hs_store *s, const char *id, int64_t t0)
@@ -1233,6 +1251,7 @@ int hs__store_mongo_open(hs_store **out, const char *url, int mode)
     }
     st->base.ops = &hs__mongo_ops;
     st->base.mode = mode;
+    hs_map_init(&st->known);
     int rc = hs__mg_connect(st, uri);
     mongoc_uri_destroy(uri);
     if (rc == HS_OK && mode == HS_STORE_WRITE)
