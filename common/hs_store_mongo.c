@@ -60,9 +60,11 @@
 #define HS__MG_TIMEOUT_MS 5000
 /* Largest batch asked of the server in one reply (it caps at 16 MB anyway). */
 #define HS__MG_MAX_BATCH 65536
-/* Blocks per reply of a scan (at most 32 KiB each): a read of a few instances
- * at one end of a range stops after the first blocks. */
-#define HS__MG_SCAN_BATCH 32
+/* Blocks in the first reply of a scan and in each further one (at most
+ * 32 KiB each): most scans stop after one or two blocks (the writer's look at
+ * a stream's last block, a read of a few instances at one end of a range). */
+#define HS__MG_SCAN_FIRST_BATCH 2
+#define HS__MG_SCAN_BATCH       32
 /* Version-1 instance documents per reply while upgrading. */
 #define HS__MG_MIGRATE_BATCH 4096
 /* The server's error code for a collection that does not exist. */
@@ -760,8 +762,10 @@ static int hs__mg_blk_scan(hs_store *s, const char *id, int64_t after, int64_t e
     hs_store_mongo *st = (hs_store_mongo *)s;
     if (!hs__mg_utf8(id))
         return HS_OK;
+    /* No block starts before HS_TIME_MIN (its decoder refuses one): a scan of all time costs
+     * one query, not two. */
     int64_t start = 0;
-    int rc = hs__mg_blk_start(st, id, after, &start);
+    int rc = after < HS_TIME_MIN ? HS_ERR_NOTFOUND : hs__mg_blk_start(st, id, after, &start);
     bool from_start = rc == HS_OK;
     if (rc != HS_OK && rc != HS_ERR_NOTFOUND)
         return rc;
@@ -778,7 +782,7 @@ static int hs__mg_blk_scan(hs_store *s, const char *id, int64_t after, int64_t e
         BSON_APPEND_INT32(&proj, "_id", 0) && BSON_APPEND_INT32(&proj, "t0", 1) &&
         BSON_APPEND_INT32(&proj, "t1", 1) && BSON_APPEND_INT32(&proj, "n", 1) &&
         BSON_APPEND_INT32(&proj, "d", 1) && bson_append_document_end(&opts, &proj) &&
-        BSON_APPEND_INT64(&opts, "batchSize", HS__MG_SCAN_BATCH);
+        BSON_APPEND_INT64(&opts, "batchSize", HS__MG_SCAN_FIRST_BATCH);
     if (!ok) {
         bson_destroy(&filter);
         bson_destroy(&opts);
@@ -799,6 +803,8 @@ static int hs__mg_blk_scan(hs_store *s, const char *id, int64_t after, int64_t e
             break;
         }
         rc = fn(ud, &b);
+        /* The caller did not stop at the first blocks: larger batches from here on. */
+        mongoc_cursor_set_batch_size(cur, HS__MG_SCAN_BATCH);
     }
     if (rc == HS_OK)
         rc = hs__mg_cursor_err("read blocks", cur);
