@@ -1793,6 +1793,44 @@ static void test_mongo_write_into_overlap(void)
     hs_store_close(s);
 }
 
+/* Deleting a range inside two blocks left overlapping: what was deleted stays deleted (the
+ * earlier block holds a copy of it too). */
+static void test_mongo_delete_in_overlap(void)
+{
+    hs_store *s = open_writer();
+    mongoc_database_t *db;
+    mongoc_client_t *client = mg_client(g_url, &db);
+    char id[128];
+    fresh_id(id, sizeof id, "overlap_delete");
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_define(s, id, HS_STREAM_RAW, NULL), HS_OK);
+    put_raw_block(db, id, 1, 10);
+    put_raw_block(db, id, 6, 15);
+    int64_t deleted = -1;
+    CU_ASSERT_EQUAL(hs_store_delete_range(s, id, (hs_interval){7000, 9000}, &deleted), HS_OK);
+    /* Both copies of the overlap may be counted. */
+    CU_ASSERT_TRUE(deleted >= 2 && deleted <= 4);
+    hs_batch out;
+    hs_batch_init(&out);
+    CU_ASSERT_EQUAL(hs_store_head(s, id, hs_store_all_time(), 100, &out), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(out.n, 13);
+    for (size_t i = 0; i < out.n; i++) {
+        int k = (int)i + 1 + (i >= 7 ? 2 : 0);
+        CU_ASSERT_EQUAL(out.items[i].t_us, (int64_t)k * 1000);
+        CU_ASSERT_EQUAL(value_double(&out, i), k * 1.5);
+    }
+    int64_t n = -1;
+    CU_ASSERT_EQUAL(hs_store_count(s, id, hs_store_all_time(), &n), HS_OK);
+    CU_ASSERT_EQUAL(n, 13);
+    CU_ASSERT_EQUAL(hs_store_tail(s, id, (hs_interval){0, 9500}, 3, &out), HS_OK);
+    CU_ASSERT_EQUAL_FATAL(out.n, 3);
+    CU_ASSERT_EQUAL(out.items[0].t_us, 5000);
+    CU_ASSERT_EQUAL(out.items[2].t_us, 7000);
+    CU_ASSERT_EQUAL(hs_store_purge(s, id, true, NULL), HS_OK);
+    hs_batch_free(&out);
+    mg_done(client, db, false);
+    hs_store_close(s);
+}
+
 /* A block document that is not one (a field missing or of the wrong type, a
  * corrupt block) is an error of the store, never a crash; such a stream can
  * still be purged. */
@@ -1924,6 +1962,7 @@ HS_TEST_INIT(store_mongo)
     HS_TEST(test_mongo_upgrade_from_v1);
     HS_TEST(test_mongo_overlapping_blocks);
     HS_TEST(test_mongo_write_into_overlap);
+    HS_TEST(test_mongo_delete_in_overlap);
     HS_TEST(test_mongo_malformed_blocks);
     return 0;
 }
