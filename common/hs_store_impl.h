@@ -41,9 +41,9 @@ typedef struct hs_store_ops {
      * has). Ascending t0 order, or descending when desc. A stream that is
      * not defined (or a store without schema) has no blocks: HS_OK.
      * blk_put inserts block b of id (defining id as a raw stream when it is
-     * not defined), or replaces the block of id with the same t0. blk_del deletes the block of id with
-     * t0 (HS_OK when there is none). blk_purge deletes every block of id and
-     * adds the instances they held to *deleted.
+     * not defined), or replaces the block of id with the same t0. blk_del deletes the block of id
+     * with t0 (HS_OK when there is none). blk_purge deletes every block of id and adds the
+     * instances they held to *deleted.
      */
     int (*blk_scan)(hs_store *s, const char *id, int64_t after, int64_t end, bool desc,
                     hs__blk_fn fn, void *ud);
