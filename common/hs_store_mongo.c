@@ -1182,6 +1182,7 @@ static int hs__mg_doc_list(hs_store *s, const char *coll, const char *prefix, bo
 
 static const hs_store_ops hs__mongo_ops = {
     .name = "mongodb",
+    .may_overlap = true,
     .close = hs__mg_close,
     .schema_version = hs__mg_schema_version,
     .begin = hs__mg_noop,
