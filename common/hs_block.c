@@ -739,7 +739,10 @@ static int hs__parse(const uint8_t *data, size_t len, hs__parsed *out)
         !hs__get_varint(&p, end, &vsz))
         return hs__blk_corrupt("cut header");
     int64_t t0 = hs__unzz(zt0);
-    if (n == 0 || n > HS_BLOCK_DECODE_MAX_N)
+    /* Every instance after the first takes at least one bit of time (and of
+     * value, or a byte for ANY): a count the sections cannot hold is corrupt
+     * before anything is reserved for it. */
+    if (n == 0 || n > HS_BLOCK_DECODE_MAX_N || n - 1 > tsb || n - 1 > vsz)
         return hs__blk_corrupt("bad count");
     if (t0 < HS_TIME_MIN || t0 > HS_TIME_MAX || span > (uint64_t)(HS_TIME_MAX - t0) ||
         (n == 1) != (span == 0))

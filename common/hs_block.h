@@ -79,7 +79,8 @@ bool hs_block_enc_fits(const hs_block_enc *e, int64_t t, size_t vlen);
 /*
  * Appends one instance. t must be later than the last instance's; v must be
  * one canonical value (hs_value_check) of vlen bytes. HS_ERR_INVAL when t is
- * not later, HS_ERR_PARSE when v is not one canonical value. Bounds are the
+ * not later, HS_ERR_RANGE when t is outside [HS_TIME_MIN, HS_TIME_MAX],
+ * HS_ERR_PARSE when v is not one canonical value. Bounds are the
  * caller's to check with hs_block_enc_fits. On error the encoder is as it
  * was.
  */
