@@ -1448,6 +1448,70 @@ static void test_load_changed_tail(void)
     hs_batch_free(&out);
 }
 
+/* Skips one LEB128 varint at p (the header's integers); returns the byte after it. */
+static size_t skip_varint(const uint8_t *d, size_t len, size_t p)
+{
+    while (p < len && (d[p] & 0x80))
+        p++;
+    return p + 1;
+}
+
+/* Fails with hs_block.c of be2a343: the decoder takes a time section longer than its codes
+ * and load then appends after the unused bits.
+ * A block of three instances a second apart has 1 + 37 time bits (one code '11110' + 32
+ * bits, one '0'): 5 bytes with 2 bits to spare. Saying 39 or 40 bits instead keeps the
+ * layout; the block must then be refused, or else grow correctly. */
+static void test_time_section_longer(void)
+{
+    hs_batch in, out;
+    hs_batch_init(&in);
+    hs_batch_init(&out);
+    hs_buf blk, v;
+    hs_buf_init(&blk, 0);
+    hs_buf_init(&v, 0);
+    for (int64_t i = 0; i < 3; i++)
+        push_double(&in, T2016 + i * HS_US_PER_S, 20.0);
+    CU_ASSERT_EQUAL_FATAL(encode_one(&in, &blk), HS_OK);
+    size_t p = 2;
+    for (int k = 0; k < 3; k++) /* n, t0, span */
+        p = skip_varint(blk.data, blk.len, p);
+    CU_ASSERT_EQUAL_FATAL(blk.data[p], 38);
+    for (uint8_t bits = 39; bits <= 40; bits++) {
+        blk.data[p] = bits;
+        hs_batch_reset(&out);
+        int drc = decode_full(&blk, &out);
+        hs_block_enc e;
+        hs_block_enc_init(&e);
+        int lrc = hs_block_enc_load(&e, blk.data, blk.len);
+        if (lrc == HS_OK) {
+            CU_ASSERT_EQUAL(drc, HS_OK);
+            hs_buf_reset(&v);
+            hs_mp_put_double(&v, 21.0);
+            int64_t t = T2016 + 5 * HS_US_PER_S;
+            const uint8_t *d = NULL;
+            size_t len = 0;
+            CU_ASSERT_EQUAL(hs_block_enc_append(&e, t, v.data, v.len), HS_OK);
+            CU_ASSERT_EQUAL(hs_block_enc_bytes(&e, &d, &len), HS_OK);
+            hs_batch_reset(&out);
+            int grc = hs_block_decode(d, len, INT64_MIN, INT64_MAX, SIZE_MAX, &out);
+            push_raw(&in, t, v.data, v.len);
+            if (grc != HS_OK || !same_batch(&in, &out)) {
+                fprintf(stderr,
+                        "\n  time section said %u bits: decode %d, load %d; after appending "
+                        "21.0 at +5 s: decode %d, %zu instances\n",
+                        bits, drc, lrc, grc, out.n);
+                CU_FAIL("a block with unused time bits loads and grows wrong");
+            }
+            in.n--;
+        }
+        hs_block_enc_free(&e);
+    }
+    hs_buf_free(&blk);
+    hs_buf_free(&v);
+    hs_batch_free(&in);
+    hs_batch_free(&out);
+}
+
 /* Fails with hs_block.c of be2a343: load takes a count that the sections do not hold.
  * Hand-made headers: a count above HS_BLOCK_DECODE_MAX_N, an overlong varint, a count the
  * bytes cannot hold. */
@@ -2173,6 +2237,7 @@ HS_TEST_INIT(block)
     HS_TEST(test_corrupt_blocks_load);
     HS_TEST(test_load_changed_tail);
     HS_TEST(test_corrupt_headers);
+    HS_TEST(test_time_section_longer);
     HS_TEST(test_prop_round_trip);
     HS_TEST(test_prop_windows);
     HS_TEST(test_prop_load_append);
