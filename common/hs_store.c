@@ -3,6 +3,7 @@
 #include "hs_alloc.h"
 #include "hs_error.h"
 #include "hs_mpack.h"
+#include "hs_store_block.h"
 #include "hs_store_impl.h"
 #include "hs_time.h"
 
@@ -115,8 +116,11 @@ int hs_store_open(hs_store **out, const char *url, int mode)
 
 void hs_store_close(hs_store *s)
 {
-    if (s != NULL)
-        s->ops->close(s);
+    if (s == NULL)
+        return;
+    hs__blk_state_free(s->blk);
+    s->blk = NULL;
+    s->ops->close(s);
 }
 
 const char *hs_store_backend(const hs_store *s)
@@ -131,6 +135,7 @@ int hs_store_schema_version(hs_store *s, int *version)
 
 void hs_store_release_memory(hs_store *s)
 {
+    hs__blk_forget(s->blk, NULL);
     if (s->ops->release_memory != NULL)
         s->ops->release_memory(s);
 }
@@ -169,6 +174,8 @@ int hs_store_commit(hs_store *s)
     int rc = s->ops->commit(s);
     if (rc == HS_OK)
         s->in_tx = false;
+    else
+        hs__blk_forget(s->blk, NULL);
     return rc;
 }
 
@@ -177,6 +184,7 @@ int hs_store_rollback(hs_store *s)
     if (!s->in_tx)
         return HS_OK;
     s->in_tx = false;
+    hs__blk_forget(s->blk, NULL);
     return s->ops->rollback(s);
 }
 
@@ -204,7 +212,7 @@ int hs_store_write(hs_store *s, const char *id, const hs_batch *b, uint8_t *stat
         rc = hs__store_need_id(id);
     if (rc != HS_OK || b->n == 0)
         return rc;
-    return s->ops->write(s, id, b, status, res);
+    return hs__blk_write(s, id, b, status, res);
 }
 
 int hs_store_intervals_add(hs_store *s, const char *id, const hs_intervals *add)
@@ -235,7 +243,17 @@ int hs_store_purge(hs_store *s, const char *id, bool remove_definition, int64_t 
         rc = hs__store_need_id(id);
     if (rc != HS_OK)
         return rc;
-    return s->ops->purge(s, id, remove_definition, deleted ? deleted : &dummy);
+    if (deleted == NULL)
+        deleted = &dummy;
+    *deleted = 0;
+    /* Intervals emptied first, definition deleted last (MongoDB's order). */
+    hs__blk_forget(s->blk, id);
+    rc = s->ops->purge(s, id, false);
+    if (rc == HS_OK)
+        rc = s->ops->blk_purge(s, id, deleted);
+    if (rc == HS_OK && remove_definition)
+        rc = s->ops->purge(s, id, true);
+    return rc;
 }
 
 int hs_store_delete_range(hs_store *s, const char *id, hs_interval range, int64_t *deleted)
@@ -251,7 +269,12 @@ int hs_store_delete_range(hs_store *s, const char *id, hs_interval range, int64_
     *deleted = 0;
     if (range.start >= range.end)
         return HS_OK;
-    return s->ops->delete_range(s, id, range, deleted);
+    hs_stream_info info;
+    rc = s->ops->stream_get(s, id, &info);
+    if (rc != HS_OK)
+        return rc;
+    hs_stream_info_free(&info);
+    return hs__blk_delete_range(s, id, range, deleted);
 }
 
 int hs_store_purge_before(hs_store *s, const char *id, int64_t before_us, int64_t max_instances,
@@ -296,7 +319,7 @@ int hs_store_purge_before(hs_store *s, const char *id, int64_t before_us, int64_
     if (rc == HS_OK && !hs_intervals_equal(&info.calculated, &rest))
         rc = s->ops->intervals_set(s, id, &rest);
     if (rc == HS_OK)
-        rc = s->ops->delete_range(s, id, (hs_interval){all.start, cut}, deleted);
+        rc = hs__blk_delete_range(s, id, (hs_interval){all.start, cut}, deleted);
     if (rc == HS_OK)
         *through_us = cut;
     hs_intervals_free(&drop);
@@ -375,7 +398,7 @@ int hs_store_cursor_next(hs_store_cursor *c, hs_batch *out)
     hs_batch_reset(out);
     if (c->done)
         return HS_OK;
-    int rc = c->store->ops->read_range(c->store, c->id, c->after, c->end, c->chunk, false, out);
+    int rc = hs__blk_read(c->store, c->id, c->after, c->end, c->chunk, false, out);
     if (rc != HS_OK)
         return rc;
     if (out->n < c->chunk)
@@ -399,7 +422,7 @@ int hs_store_head(hs_store *s, const char *id, hs_interval range, size_t n, hs_b
     int rc = hs__store_need_id(id);
     if (rc != HS_OK || n == 0 || range.start >= range.end)
         return rc;
-    return s->ops->read_range(s, id, range.start, range.end, n, false, out);
+    return hs__blk_read(s, id, range.start, range.end, n, false, out);
 }
 
 int hs_store_tail(hs_store *s, const char *id, hs_interval range, size_t n, hs_batch *out)
@@ -408,7 +431,7 @@ int hs_store_tail(hs_store *s, const char *id, hs_interval range, size_t n, hs_b
     int rc = hs__store_need_id(id);
     if (rc != HS_OK || n == 0 || range.start >= range.end)
         return rc;
-    rc = s->ops->read_range(s, id, range.start, range.end, n, true, out);
+    rc = hs__blk_read(s, id, range.start, range.end, n, true, out);
     if (rc != HS_OK)
         return rc;
     /* The backend returns newest first; put them in time order. */
@@ -426,7 +449,7 @@ int hs_store_count(hs_store *s, const char *id, hs_interval range, int64_t *n)
     int rc = hs__store_need_id(id);
     if (rc != HS_OK || range.start >= range.end)
         return rc;
-    return s->ops->count(s, id, range, n);
+    return hs__blk_count(s, id, range, n);
 }
 
 int hs_store_doc_get(hs_store *s, const char *coll, const char *key, hs_buf *json)

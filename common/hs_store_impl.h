@@ -40,10 +40,10 @@ typedef struct hs_store_ops {
      * block with the largest t0 <= after (or the first block when none
      * has). Ascending t0 order, or descending when desc. A stream that is
      * not defined (or a store without schema) has no blocks: HS_OK.
-     * blk_put inserts block b of id (which must be defined), or replaces the
-     * block of id with the same t0. blk_del deletes the block of id with
-     * t0 (HS_OK when there is none). blk_purge deletes every block of id and
-     * adds the instances they held to *deleted.
+     * blk_put inserts block b of id (defining id as a raw stream when it is
+     * not defined), or replaces the block of id with the same t0. blk_del deletes the block of id
+     * with t0 (HS_OK when there is none). blk_purge deletes every block of id and adds the
+     * instances they held to *deleted.
      */
     int (*blk_scan)(hs_store *s, const char *id, int64_t after, int64_t end, bool desc,
                     hs__blk_fn fn, void *ud);
@@ -65,10 +65,13 @@ typedef struct hs_store_ops {
     void (*release_memory)(hs_store *s); /* optional */
 } hs_store_ops;
 
+struct hs__blkst;
+
 struct hs_store {
     const hs_store_ops *ops;
-    int mode;   /* HS_STORE_READ or HS_STORE_WRITE */
-    bool in_tx; /* between begin and commit/rollback */
+    int mode;              /* HS_STORE_READ or HS_STORE_WRITE */
+    bool in_tx;            /* between begin and commit/rollback */
+    struct hs__blkst *blk; /* the block layer's scratch state, or NULL */
 };
 
 typedef int (*hs__store_open_fn)(hs_store **out, const char *url, int mode);

@@ -4,7 +4,9 @@
  * Schema (version in PRAGMA user_version; migrations below run in order):
  *   streams(sid INTEGER PRIMARY KEY, id TEXT UNIQUE, kind, binding TEXT,
  *           calculated BLOB (msgpack [[start, end], ...]), created_us, updated_us)
- *   instances(sid, t, v BLOB, PRIMARY KEY (sid, t)) WITHOUT ROWID
+ *   blocks(sid, t0, t1, n, data BLOB, UNIQUE (sid, t0)): compressed blocks of
+ *           instances (hs_block.h), a rowid table so that a block of a few
+ *           kilobytes stays on its page
  *   docs(coll, key, json, updated_us, PRIMARY KEY (coll, key)) WITHOUT ROWID
  *
  * synchronous=NORMAL in WAL mode: a committed transaction survives the
@@ -14,6 +16,7 @@
  * too, at a cost in throughput.
  */
 #include "hs_alloc.h"
+#include "hs_block.h"
 #include "hs_error.h"
 #include "hs_map.h"
 #include "hs_store_impl.h"
@@ -34,17 +37,16 @@ enum {
     Q_SID,
     Q_STREAM_INSERT,
     Q_STREAM_BINDING,
-    Q_INST_INSERT,
-    Q_INST_GET,
-    Q_READ_ASC,
-    Q_READ_DESC,
-    Q_COUNT,
+    Q_BLK_ASC,
+    Q_BLK_DESC,
+    Q_BLK_PUT,
+    Q_BLK_DEL,
+    Q_BLK_SUM,
     Q_STREAM_GET,
     Q_STREAM_LIST,
     Q_CALC_GET,
     Q_CALC_SET,
     Q_PURGE,
-    Q_DELETE_RANGE,
     Q_STREAM_DELETE,
     Q_DOC_PUT,
     Q_DOC_GET,
@@ -63,21 +65,24 @@ static const char *const hs__sql[Q__COUNT] = {
                         " VALUES (?1, ?2, ?3, NULL, ?4, ?4)",
     [Q_STREAM_BINDING] =
         "UPDATE streams SET kind = ?2, binding = ?3, updated_us = ?4 WHERE sid = ?1",
-    [Q_INST_INSERT] = "INSERT OR IGNORE INTO instances(sid, t, v) VALUES (?1, ?2, ?3)",
-    [Q_INST_GET] = "SELECT v FROM instances WHERE sid = ?1 AND t = ?2",
-    [Q_READ_ASC] = "SELECT t, v FROM instances WHERE sid = (SELECT sid FROM streams WHERE id = ?1)"
-                   " AND t > ?2 AND t <= ?3 ORDER BY t LIMIT ?4",
-    [Q_READ_DESC] = "SELECT t, v FROM instances WHERE sid = (SELECT sid FROM streams WHERE id = ?1)"
-                    " AND t > ?2 AND t <= ?3 ORDER BY t DESC LIMIT ?4",
-    [Q_COUNT] = "SELECT count(*) FROM instances WHERE sid = (SELECT sid FROM streams WHERE id = ?1)"
-                " AND t > ?2 AND t <= ?3",
+    /* From the block with the largest t0 <= ?2 on (hs_store_impl.h, blk_scan). */
+    [Q_BLK_ASC] = "SELECT t0, t1, n, data FROM blocks WHERE sid = ?1 AND t0 >= ifnull("
+                  "(SELECT max(t0) FROM blocks WHERE sid = ?1 AND t0 <= ?2), ?2)"
+                  " AND t0 <= ?3 AND t1 > ?2 ORDER BY t0",
+    [Q_BLK_DESC] = "SELECT t0, t1, n, data FROM blocks WHERE sid = ?1 AND t0 >= ifnull("
+                   "(SELECT max(t0) FROM blocks WHERE sid = ?1 AND t0 <= ?2), ?2)"
+                   " AND t0 <= ?3 AND t1 > ?2 ORDER BY t0 DESC",
+    [Q_BLK_PUT] = "INSERT INTO blocks(sid, t0, t1, n, data) VALUES (?1, ?2, ?3, ?4, ?5)"
+                  " ON CONFLICT(sid, t0) DO UPDATE SET t1 = excluded.t1, n = excluded.n,"
+                  " data = excluded.data",
+    [Q_BLK_DEL] = "DELETE FROM blocks WHERE sid = ?1 AND t0 = ?2",
+    [Q_BLK_SUM] = "SELECT ifnull(sum(n), 0) FROM blocks WHERE sid = ?1",
     [Q_STREAM_GET] = "SELECT id, kind, binding, calculated, updated_us FROM streams WHERE id = ?1",
     [Q_STREAM_LIST] = "SELECT id, kind, binding, calculated, updated_us FROM streams"
                       " WHERE substr(id, 1, length(?1)) = ?1 ORDER BY id",
     [Q_CALC_GET] = "SELECT calculated FROM streams WHERE sid = ?1",
     [Q_CALC_SET] = "UPDATE streams SET calculated = ?2, updated_us = ?3 WHERE sid = ?1",
-    [Q_PURGE] = "DELETE FROM instances WHERE sid = ?1",
-    [Q_DELETE_RANGE] = "DELETE FROM instances WHERE sid = ?1 AND t > ?2 AND t <= ?3",
+    [Q_PURGE] = "DELETE FROM blocks WHERE sid = ?1",
     [Q_STREAM_DELETE] = "DELETE FROM streams WHERE sid = ?1",
     [Q_DOC_PUT] =
         "INSERT OR REPLACE INTO docs(coll, key, json, updated_us) VALUES (?1, ?2, ?3, ?4)",
@@ -92,29 +97,37 @@ static const char *const hs__sql[Q__COUNT] = {
     [Q_ROLLBACK] = "ROLLBACK",
 };
 
-/* Migrations: migration i brings the schema from version i to i + 1. */
-static const char *const hs__migrations[] = {
-    "CREATE TABLE streams ("
-    "  sid INTEGER PRIMARY KEY,"
-    "  id TEXT NOT NULL UNIQUE,"
-    "  kind INTEGER NOT NULL,"
-    "  binding TEXT,"
-    "  calculated BLOB,"
-    "  created_us INTEGER NOT NULL,"
-    "  updated_us INTEGER NOT NULL);"
-    "CREATE TABLE instances ("
-    "  sid INTEGER NOT NULL,"
-    "  t INTEGER NOT NULL,"
-    "  v BLOB NOT NULL,"
-    "  PRIMARY KEY (sid, t)) WITHOUT ROWID;"
-    "CREATE TABLE docs ("
-    "  coll TEXT NOT NULL,"
-    "  key TEXT NOT NULL,"
-    "  json TEXT NOT NULL,"
-    "  updated_us INTEGER NOT NULL,"
-    "  PRIMARY KEY (coll, key)) WITHOUT ROWID;",
-};
-#define HS__SCHEMA_VERSION ((int)(sizeof hs__migrations / sizeof hs__migrations[0]))
+/* Version 1: one row per instance. */
+static const char hs__schema_v1[] = "CREATE TABLE streams ("
+                                    "  sid INTEGER PRIMARY KEY,"
+                                    "  id TEXT NOT NULL UNIQUE,"
+                                    "  kind INTEGER NOT NULL,"
+                                    "  binding TEXT,"
+                                    "  calculated BLOB,"
+                                    "  created_us INTEGER NOT NULL,"
+                                    "  updated_us INTEGER NOT NULL);"
+                                    "CREATE TABLE instances ("
+                                    "  sid INTEGER NOT NULL,"
+                                    "  t INTEGER NOT NULL,"
+                                    "  v BLOB NOT NULL,"
+                                    "  PRIMARY KEY (sid, t)) WITHOUT ROWID;"
+                                    "CREATE TABLE docs ("
+                                    "  coll TEXT NOT NULL,"
+                                    "  key TEXT NOT NULL,"
+                                    "  json TEXT NOT NULL,"
+                                    "  updated_us INTEGER NOT NULL,"
+                                    "  PRIMARY KEY (coll, key)) WITHOUT ROWID;";
+
+/* Version 2: compressed blocks. */
+static const char hs__schema_v2[] = "CREATE TABLE blocks ("
+                                    "  sid INTEGER NOT NULL,"
+                                    "  t0 INTEGER NOT NULL,"
+                                    "  t1 INTEGER NOT NULL,"
+                                    "  n INTEGER NOT NULL,"
+                                    "  data BLOB NOT NULL,"
+                                    "  UNIQUE (sid, t0));";
+
+#define HS__SCHEMA_VERSION 2
 
 typedef struct hs_store_sqlite {
     hs_store base;
@@ -181,6 +194,75 @@ static int hs__sq_user_version(hs_store_sqlite *st, int *v)
     return rc;
 }
 
+/* Inserts the block e holds for stream sid. */
+static int hs__sq_put_enc(hs_store_sqlite *st, sqlite3_stmt *put, sqlite3_int64 sid,
+                          hs_block_enc *e)
+{
+    const uint8_t *data;
+    size_t len;
+    int rc = hs_block_enc_bytes(e, &data, &len);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_reset(put);
+    sqlite3_bind_int64(put, 1, sid);
+    sqlite3_bind_int64(put, 2, e->t_first);
+    sqlite3_bind_int64(put, 3, e->t_last);
+    sqlite3_bind_int64(put, 4, (sqlite3_int64)e->n);
+    sqlite3_bind_blob(put, 5, data, (int)len, SQLITE_STATIC);
+    if (sqlite3_step(put) != SQLITE_DONE)
+        return hs__sq_err(st, "migrate: insert block");
+    hs_block_enc_reset(e);
+    return HS_OK;
+}
+
+/* Version 1 to 2: every stream's rows, in time order, into blocks. */
+static int hs__sq_to_blocks(hs_store_sqlite *st)
+{
+    int rc = hs__sq_exec(st, hs__schema_v2);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_stmt *rd = NULL, *put = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT sid, t, v FROM instances ORDER BY sid, t", -1, &rd,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db, hs__sql[Q_BLK_PUT], -1, &put, NULL) != SQLITE_OK) {
+        rc = hs__sq_err(st, "migrate");
+        goto out;
+    }
+    hs_block_enc e;
+    hs_block_enc_init(&e);
+    sqlite3_int64 cur = 0;
+    int step;
+    while (rc == HS_OK && (step = sqlite3_step(rd)) == SQLITE_ROW) {
+        sqlite3_int64 sid = sqlite3_column_int64(rd, 0);
+        int64_t t = sqlite3_column_int64(rd, 1);
+        const uint8_t *v = sqlite3_column_blob(rd, 2);
+        size_t vlen = (size_t)sqlite3_column_bytes(rd, 2);
+        if (e.n > 0 && (sid != cur || !hs_block_enc_fits(&e, t, vlen)))
+            rc = hs__sq_put_enc(st, put, cur, &e);
+        cur = sid;
+        if (rc == HS_OK)
+            rc = hs_block_enc_append(&e, t, v, vlen);
+        if (rc != HS_OK)
+            rc = hs_err_set(rc, "migrate: stream %lld at %lld: %s", (long long)sid, (long long)t,
+                            hs_err_detail());
+    }
+    if (rc == HS_OK && step != SQLITE_DONE)
+        rc = hs__sq_err(st, "migrate: read instances");
+    if (rc == HS_OK && e.n > 0)
+        rc = hs__sq_put_enc(st, put, cur, &e);
+    hs_block_enc_free(&e);
+out:
+    sqlite3_finalize(rd);
+    sqlite3_finalize(put);
+    return rc == HS_OK ? hs__sq_exec(st, "DROP TABLE instances") : rc;
+}
+
+/* Brings the schema from version v to v + 1. */
+static int hs__sq_migration(hs_store_sqlite *st, int v)
+{
+    return v == 0 ? hs__sq_exec(st, hs__schema_v1) : hs__sq_to_blocks(st);
+}
+
 static int hs__sq_migrate(hs_store_sqlite *st)
 {
     int v = 0;
@@ -193,7 +275,7 @@ static int hs__sq_migrate(hs_store_sqlite *st)
                         "store schema version %d is newer than this program's %d; upgrade it", v,
                         HS__SCHEMA_VERSION);
     for (; rc == HS_OK && v < HS__SCHEMA_VERSION; v++) {
-        rc = hs__sq_exec(st, hs__migrations[v]);
+        rc = hs__sq_migration(st, v);
         if (rc == HS_OK) {
             char sql[64];
             snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
@@ -334,52 +416,110 @@ static int hs__sq_stream_define(hs_store *s, const char *id, int kind, const cha
     return HS_OK;
 }
 
-static int hs__sq_write(hs_store *s, const char *id, const hs_batch *b, uint8_t *status,
-                        hs_write_result *res)
+typedef struct hs__sq_scan_args {
+    sqlite3_int64 sid;
+    int64_t after, end;
+    bool desc;
+} hs__sq_scan_args;
+
+static int hs__sq_blk_scan(hs_store *s, const char *id, int64_t after, int64_t end, bool desc,
+                           hs__blk_fn fn, void *ud)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_int64 sid = 0;
+    int rc = hs__sq_sid(st, id, &sid);
+    if (rc == HS_ERR_NOTFOUND) {
+        hs_err_clear();
+        return HS_OK;
+    }
+    sqlite3_stmt *q = NULL;
+    if (rc == HS_OK)
+        rc = hs__sq_stmt(st, desc ? Q_BLK_DESC : Q_BLK_ASC, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_int64(q, 1, sid);
+    sqlite3_bind_int64(q, 2, after);
+    sqlite3_bind_int64(q, 3, end);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        hs__blk b = {sqlite3_column_int64(q, 0), sqlite3_column_int64(q, 1),
+                     sqlite3_column_int64(q, 2), sqlite3_column_blob(q, 3),
+                     (size_t)sqlite3_column_bytes(q, 3)};
+        rc = fn(ud, &b);
+        if (rc != 0)
+            break;
+    }
+    if (rc == HS_OK && step != SQLITE_DONE)
+        rc = hs__sq_err(st, "read blocks");
+    /* Do not hold the read transaction open (as in hs__sq_sid). */
+    sqlite3_reset(q);
+    return rc;
+}
+
+static int hs__sq_blk_put(hs_store *s, const char *id, const hs__blk *b)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
     sqlite3_int64 sid = 0;
     int rc = hs__sq_ensure(st, id, HS_STREAM_RAW, NULL, &sid, NULL);
+    sqlite3_stmt *q = NULL;
+    if (rc == HS_OK)
+        rc = hs__sq_stmt(st, Q_BLK_PUT, &q);
     if (rc != HS_OK)
         return rc;
-    sqlite3_stmt *ins, *get;
-    rc = hs__sq_stmt(st, Q_INST_INSERT, &ins);
-    if (rc != HS_OK)
-        return rc;
-    sqlite3_bind_int64(ins, 1, sid);
-    for (size_t i = 0; i < b->n; i++) {
-        const hs_inst *in = &b->items[i];
-        const uint8_t *v = hs_batch_value(b, i);
-        sqlite3_bind_int64(ins, 2, in->t_us);
-        sqlite3_bind_blob(ins, 3, v, (int)in->len, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE)
-            return hs__sq_err(st, "insert instance");
-        sqlite3_reset(ins);
-        uint8_t what = HS_WRITE_INSERTED;
-        if (sqlite3_changes(st->db) == 0) {
-            /* The timestamp exists: same value or a conflict. */
-            rc = hs__sq_stmt(st, Q_INST_GET, &get);
-            if (rc != HS_OK)
-                return rc;
-            sqlite3_bind_int64(get, 1, sid);
-            sqlite3_bind_int64(get, 2, in->t_us);
-            if (sqlite3_step(get) != SQLITE_ROW)
-                return hs__sq_err(st, "read existing instance");
-            const void *old = sqlite3_column_blob(get, 0);
-            int oldlen = sqlite3_column_bytes(get, 0);
-            bool same = oldlen == (int)in->len && (oldlen == 0 || memcmp(old, v, in->len) == 0);
-            what = same ? HS_WRITE_DUPLICATE : HS_WRITE_CONFLICT;
-            sqlite3_reset(get);
-        }
-        if (what == HS_WRITE_INSERTED)
-            res->inserted++;
-        else if (what == HS_WRITE_DUPLICATE)
-            res->duplicates++;
-        else
-            res->conflicts++;
-        if (status != NULL)
-            status[i] = what;
+    if (b->len > INT32_MAX)
+        return hs_err_set(HS_ERR_LIMIT, "sqlite: block of %zu bytes", b->len);
+    sqlite3_bind_int64(q, 1, sid);
+    sqlite3_bind_int64(q, 2, b->t0);
+    sqlite3_bind_int64(q, 3, b->t1);
+    sqlite3_bind_int64(q, 4, b->n);
+    sqlite3_bind_blob(q, 5, b->data, (int)b->len, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return hs__sq_err(st, "write block");
+    return HS_OK;
+}
+
+static int hs__sq_blk_del(hs_store *s, const char *id, int64_t t0)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_int64 sid = 0;
+    int rc = hs__sq_sid(st, id, &sid);
+    if (rc == HS_ERR_NOTFOUND) {
+        hs_err_clear();
+        return HS_OK;
     }
+    sqlite3_stmt *q = NULL;
+    if (rc == HS_OK)
+        rc = hs__sq_stmt(st, Q_BLK_DEL, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_int64(q, 1, sid);
+    sqlite3_bind_int64(q, 2, t0);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return hs__sq_err(st, "delete block");
+    return HS_OK;
+}
+
+static int hs__sq_blk_purge(hs_store *s, const char *id, int64_t *deleted)
+{
+    hs_store_sqlite *st = (hs_store_sqlite *)s;
+    sqlite3_int64 sid = 0;
+    int rc = hs__sq_sid(st, id, &sid);
+    sqlite3_stmt *q = NULL;
+    if (rc == HS_OK)
+        rc = hs__sq_stmt(st, Q_BLK_SUM, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_int64(q, 1, sid);
+    if (sqlite3_step(q) != SQLITE_ROW)
+        return hs__sq_err(st, "count blocks");
+    *deleted += sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    rc = hs__sq_stmt(st, Q_PURGE, &q);
+    if (rc != HS_OK)
+        return rc;
+    sqlite3_bind_int64(q, 1, sid);
+    if (sqlite3_step(q) != SQLITE_DONE)
+        return hs__sq_err(st, "purge");
     return HS_OK;
 }
 
@@ -450,53 +590,26 @@ static int hs__sq_intervals_set(hs_store *s, const char *id, const hs_intervals 
     return hs__sq_calc_set(st, sid, set);
 }
 
-static int hs__sq_purge(hs_store *s, const char *id, bool remove_definition, int64_t *deleted)
+static int hs__sq_purge(hs_store *s, const char *id, bool remove_definition)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
     sqlite3_int64 sid = 0;
     int rc = hs__sq_sid(st, id, &sid);
     if (rc != HS_OK)
         return rc;
-    sqlite3_stmt *q = NULL;
-    rc = hs__sq_stmt(st, Q_PURGE, &q);
-    if (rc != HS_OK)
-        return rc;
-    sqlite3_bind_int64(q, 1, sid);
-    if (sqlite3_step(q) != SQLITE_DONE)
-        return hs__sq_err(st, "purge");
-    *deleted = sqlite3_changes64(st->db);
-    if (remove_definition) {
-        rc = hs__sq_stmt(st, Q_STREAM_DELETE, &q);
-        if (rc != HS_OK)
-            return rc;
-        sqlite3_bind_int64(q, 1, sid);
-        if (sqlite3_step(q) != SQLITE_DONE)
-            return hs__sq_err(st, "delete stream");
-        hs_map_remove(&st->sids, id);
-        return HS_OK;
+    if (!remove_definition) {
+        hs_intervals none;
+        hs_intervals_init(&none);
+        return hs__sq_calc_set(st, sid, &none);
     }
-    hs_intervals none;
-    hs_intervals_init(&none);
-    return hs__sq_calc_set(st, sid, &none);
-}
-
-static int hs__sq_delete_range(hs_store *s, const char *id, hs_interval range, int64_t *deleted)
-{
-    hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_int64 sid = 0;
-    int rc = hs__sq_sid(st, id, &sid);
-    if (rc != HS_OK)
-        return rc;
     sqlite3_stmt *q = NULL;
-    rc = hs__sq_stmt(st, Q_DELETE_RANGE, &q);
+    rc = hs__sq_stmt(st, Q_STREAM_DELETE, &q);
     if (rc != HS_OK)
         return rc;
     sqlite3_bind_int64(q, 1, sid);
-    sqlite3_bind_int64(q, 2, range.start);
-    sqlite3_bind_int64(q, 3, range.end);
     if (sqlite3_step(q) != SQLITE_DONE)
-        return hs__sq_err(st, "delete range");
-    *deleted = sqlite3_changes64(st->db);
+        return hs__sq_err(st, "delete stream");
+    hs_map_remove(&st->sids, id);
     return HS_OK;
 }
 
@@ -601,52 +714,6 @@ static int hs__sq_stream_list(hs_store *s, const char *prefix, hs_store_stream_f
     return rc;
 }
 
-static int hs__sq_read_range(hs_store *s, const char *id, int64_t start, int64_t end, size_t n,
-                             bool desc, hs_batch *out)
-{
-    hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_stmt *q = NULL;
-    int rc = hs__sq_stmt(st, desc ? Q_READ_DESC : Q_READ_ASC, &q);
-    if (rc == HS_ERR_NOTFOUND)
-        return HS_OK;
-    if (rc != HS_OK)
-        return rc;
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, start);
-    sqlite3_bind_int64(q, 3, end);
-    sqlite3_bind_int64(q, 4, n > INT64_MAX ? INT64_MAX : (sqlite3_int64)n);
-    int step;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        rc = hs_batch_push(out, sqlite3_column_int64(q, 0), sqlite3_column_blob(q, 1),
-                           (size_t)sqlite3_column_bytes(q, 1));
-        if (rc != HS_OK)
-            break;
-    }
-    if (rc == HS_OK && step != SQLITE_DONE)
-        rc = hs__sq_err(st, "read instances");
-    sqlite3_reset(q);
-    return rc;
-}
-
-static int hs__sq_count(hs_store *s, const char *id, hs_interval range, int64_t *n)
-{
-    hs_store_sqlite *st = (hs_store_sqlite *)s;
-    sqlite3_stmt *q = NULL;
-    int rc = hs__sq_stmt(st, Q_COUNT, &q);
-    if (rc == HS_ERR_NOTFOUND)
-        return HS_OK;
-    if (rc != HS_OK)
-        return rc;
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 2, range.start);
-    sqlite3_bind_int64(q, 3, range.end);
-    if (sqlite3_step(q) != SQLITE_ROW)
-        return hs__sq_err(st, "count");
-    *n = sqlite3_column_int64(q, 0);
-    sqlite3_reset(q);
-    return HS_OK;
-}
-
 static int hs__sq_doc_get(hs_store *s, const char *coll, const char *key, hs_buf *json)
 {
     hs_store_sqlite *st = (hs_store_sqlite *)s;
@@ -707,17 +774,17 @@ static const hs_store_ops hs__sqlite_ops = {
     .commit = hs__sq_commit,
     .rollback = hs__sq_rollback,
     .stream_define = hs__sq_stream_define,
-    .write = hs__sq_write,
+    .blk_scan = hs__sq_blk_scan,
+    .blk_put = hs__sq_blk_put,
+    .blk_del = hs__sq_blk_del,
+    .blk_purge = hs__sq_blk_purge,
     .intervals_add = hs__sq_intervals_add,
     .intervals_set = hs__sq_intervals_set,
     .purge = hs__sq_purge,
-    .delete_range = hs__sq_delete_range,
     .doc_put = hs__sq_doc_put,
     .doc_delete = hs__sq_doc_delete,
     .stream_get = hs__sq_stream_get,
     .stream_list = hs__sq_stream_list,
-    .read_range = hs__sq_read_range,
-    .count = hs__sq_count,
     .doc_get = hs__sq_doc_get,
     .doc_list = hs__sq_doc_list,
     .release_memory = hs__sq_release_memory,

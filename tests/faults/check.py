@@ -31,6 +31,7 @@ import calendar
 import datetime
 import json
 import math
+import os
 import re
 import sqlite3
 import statistics
@@ -38,6 +39,9 @@ import struct
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import hs_blocks  # noqa: E402  (the tests' own reader of the store's blocks)
 
 
 def t_us(iso):
@@ -406,8 +410,7 @@ class Store:
     def stored(self, ident):
         if ident not in self.rows:
             ts, vs = [], []
-            for t, v in self.db.execute("SELECT t, v FROM instances WHERE sid = ? ORDER BY t",
-                                        (self.streams[ident]["sid"],)):
+            for t, v in hs_blocks.stream(self.db, self.streams[ident]["sid"]):
                 ts.append(t)
                 vs.append(mp_decode(v))
             self.rows[ident] = (ts, vs)
