@@ -423,8 +423,10 @@ static void check_series(const hs_batch *in, const uint8_t *data, size_t size)
         int64_t after = INT64_MIN, end = INT64_MAX;
         size_t max = SIZE_MAX;
         if (w > 0) {
-            after = in->items[next8(&wr) % in->n].t_us - (int64_t)(next8(&wr) % 2);
-            end = in->items[next8(&wr) % in->n].t_us - (int64_t)(next8(&wr) % 2);
+            size_t ia = next8(&wr) % in->n;
+            after = in->items[ia].t_us - (int64_t)(next8(&wr) % 2);
+            size_t ie = next8(&wr) % in->n;
+            end = in->items[ie].t_us - (int64_t)(next8(&wr) % 2);
             uint8_t m = next8(&wr);
             max = m == 0 ? SIZE_MAX : (size_t)(m - 1);
         }

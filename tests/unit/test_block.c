@@ -1761,15 +1761,20 @@ static void gen_value(gen *g, unsigned cls, hs_buf *v)
         break;
     case C_INTDBL: {
         int64_t i = (int64_t)rnd_below(r, 2001) - 1000;
-        if (chance(r, 20))
-            i = (int64_t)signed_of(r, rnd(r) >> rnd_below(r, 64));
+        if (chance(r, 20)) {
+            uint64_t u = rnd(r);
+            i = signed_of(r, u >> rnd_below(r, 64));
+        }
         hs_mp_put_double(v, (double)i);
         break;
     }
-    case C_SENSOR:
-        g->sensor += (double)((int)rnd_below(r, 3) - 1) * 0.01 * (chance(r, 80) ? 0 : 1);
+    case C_SENSOR: {
+        double step = (double)((int)rnd_below(r, 3) - 1) * 0.01;
+        if (!chance(r, 80))
+            g->sensor += step;
         hs_mp_put_double(v, round(g->sensor * 100.0) / 100.0);
         break;
+    }
     case C_SMALLINT:
         hs_mp_put_int(v, (int64_t)rnd_below(r, 201) - 100);
         break;
@@ -1789,9 +1794,11 @@ static void gen_value(gen *g, unsigned cls, hs_buf *v)
         hs_mp_put_int(v, i);
         break;
     }
-    case C_RANDINT:
-        hs_mp_put_int(v, signed_of(r, rnd(r) >> rnd_below(r, 64)));
+    case C_RANDINT: {
+        uint64_t u = rnd(r);
+        hs_mp_put_int(v, signed_of(r, u >> rnd_below(r, 64)));
         break;
+    }
     case C_COUNTER:
         g->counter += chance(r, 90) ? 1 : (int64_t)rnd_below(r, 1000);
         hs_mp_put_int(v, g->counter);
@@ -1945,7 +1952,10 @@ static void gen_series(uint64_t idx, profile *p, hs_batch *in)
     }
     p->huge = (p->mask & M_OTHER) != 0 && chance(&r, 20);
 
-    gen g = {{rnd(&r)}, 20.0 + (double)rnd_below(&r, 100) / 10.0, (int64_t)rnd_below(&r, 1000)};
+    gen g;
+    g.r.s = rnd(&r);
+    g.sensor = 20.0 + (double)rnd_below(&r, 100) / 10.0;
+    g.counter = (int64_t)rnd_below(&r, 1000);
     hs_buf v, prev;
     hs_buf_init(&v, 0);
     hs_buf_init(&prev, 0);
