@@ -1,12 +1,13 @@
 /*
  * Fuzz target: the block codec (hs_block). Every input is used twice.
  *
- * As a block: hs_block_peek, hs_block_decode over the full window and a few
- * others (a failure is HS_ERR_STORE and leaves the batch as it was; what
- * decodes agrees with the header, in increasing time, canonical values; a
- * window is the filter of the full decode), then hs_block_enc_load, one
- * append and hs_block_enc_bytes: when the load succeeds, the grown block
- * decodes to the old instances plus the new one.
+ * As a block, as it is and with a valid checksum in its last four bytes
+ * (blocks end with a CRC-32): hs_block_peek, hs_block_decode over the full
+ * window and a few others (a failure is HS_ERR_STORE and leaves the batch
+ * as it was; what decodes agrees with the header, in increasing time,
+ * canonical values; a window is the filter of the full decode), then
+ * hs_block_enc_load, one append and hs_block_enc_bytes: when the load
+ * succeeds, the grown block decodes to the old instances plus the new one.
  *
  * As a recipe for a series (timestamps and values taken from the bytes):
  * the series is cut into blocks where hs_block_enc_fits says so, and must
@@ -422,8 +423,10 @@ static void check_series(const hs_batch *in, const uint8_t *data, size_t size)
         int64_t after = INT64_MIN, end = INT64_MAX;
         size_t max = SIZE_MAX;
         if (w > 0) {
-            after = in->items[next8(&wr) % in->n].t_us - (int64_t)(next8(&wr) % 2);
-            end = in->items[next8(&wr) % in->n].t_us - (int64_t)(next8(&wr) % 2);
+            size_t ia = next8(&wr) % in->n;
+            after = in->items[ia].t_us - (int64_t)(next8(&wr) % 2);
+            size_t ie = next8(&wr) % in->n;
+            end = in->items[ie].t_us - (int64_t)(next8(&wr) % 2);
             uint8_t m = next8(&wr);
             max = m == 0 ? SIZE_MAX : (size_t)(m - 1);
         }
@@ -507,9 +510,33 @@ static void as_recipe(const uint8_t *data, size_t size)
     hs_batch_free(&in);
 }
 
+/* CRC-32 (the zlib polynomial, reflected), bit by bit. */
+static uint32_t crc32_of(const uint8_t *d, size_t len)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < len; i++) {
+        c ^= d[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     as_block(data, size);
+    /* The same bytes with a valid checksum in their last four, so that what the checksum
+     * would refuse reaches the decoder's own checks. */
+    if (size >= 6) {
+        uint8_t *sealed = malloc(size);
+        check(sealed != NULL);
+        memcpy(sealed, data, size - 4);
+        uint32_t c = crc32_of(data, size - 4);
+        for (int i = 0; i < 4; i++)
+            sealed[size - 4 + (size_t)i] = (uint8_t)(c >> (24 - 8 * i));
+        as_block(sealed, size);
+        free(sealed);
+    }
     as_recipe(data, size);
     return 0;
 }

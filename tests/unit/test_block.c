@@ -79,6 +79,29 @@ static double dbl_of(uint64_t u)
     return d;
 }
 
+/* CRC-32 (the zlib polynomial, reflected), bit by bit. */
+static uint32_t crc32_of(const uint8_t *d, size_t len)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < len; i++) {
+        c ^= d[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+/* Writes the CRC-32 of d[0, len - 4) big-endian into the last 4 bytes: a changed block
+ * that passes the checksum, so that what follows it is what gets tested. */
+static void reseal(uint8_t *d, size_t len)
+{
+    if (len < 4)
+        return;
+    uint32_t c = crc32_of(d, len - 4);
+    for (int i = 0; i < 4; i++)
+        d[len - 4 + (size_t)i] = (uint8_t)(c >> (24 - 8 * i));
+}
+
 /* ---------------------------------------------------------------------------
  * Batches and blocks
  */
@@ -816,6 +839,7 @@ static void test_peek(void)
         uint8_t bad_versions[] = {(uint8_t)(v0 + 1), (uint8_t)(v0 - 1), 0xff};
         for (size_t i = 0; i < sizeof bad_versions; i++) {
             d[0] = bad_versions[i];
+            reseal(d, blk.len);
             CU_ASSERT_EQUAL(hs_block_peek(d, blk.len, &info), HS_ERR_STORE);
             CU_ASSERT_EQUAL(decode_full(&blk, &out), HS_ERR_STORE);
         }
@@ -823,10 +847,17 @@ static void test_peek(void)
         uint8_t bad_kinds[] = {4, 5, 0x80, 0xff};
         for (size_t i = 0; i < sizeof bad_kinds; i++) {
             d[1] = bad_kinds[i];
+            reseal(d, blk.len);
             CU_ASSERT_EQUAL(hs_block_peek(d, blk.len, &info), HS_ERR_STORE);
             CU_ASSERT_EQUAL(decode_full(&blk, &out), HS_ERR_STORE);
         }
         d[1] = k0;
+        reseal(d, blk.len);
+        CU_ASSERT_EQUAL(hs_block_peek(d, blk.len, &info), HS_OK);
+        d[blk.len - 1] ^= 1; /* the checksum itself */
+        CU_ASSERT_EQUAL(hs_block_peek(d, blk.len, &info), HS_ERR_STORE);
+        CU_ASSERT_EQUAL(decode_full(&blk, &out), HS_ERR_STORE);
+        d[blk.len - 1] ^= 1;
         CU_ASSERT_EQUAL(out.n, 0);
         hs_batch_free(&out);
     }
@@ -1279,9 +1310,7 @@ static void check_corrupt(const uint8_t *d, size_t len, unsigned which, const ch
     hs_batch_free(&out2);
 }
 
-/* Fails with hs_block.c of be2a343: the decoder ignores the append state, so a block cut
- * there decodes without error.
- * Every cut of a valid block is HS_ERR_STORE for decode (full window) and load, with the
+/* Every cut of a valid block is HS_ERR_STORE for decode (full window) and load, with the
  * batch as before; the other rules of check_corrupt hold as well. */
 static void test_truncated_blocks(void)
 {
@@ -1296,7 +1325,7 @@ static void test_truncated_blocks(void)
     hs_batch_init(&out);
     hs_block_enc e;
     hs_block_enc_init(&e);
-    char label[80];
+    char label[160];
     for (size_t b = 0; b < count; b++) {
         for (size_t len = 0; len < blocks[b].len; len++) {
             /* A copy of exactly len bytes, so that ASan sees any read past it. */
@@ -1315,6 +1344,25 @@ static void test_truncated_blocks(void)
             check_corrupt(cut, len, (unsigned)len, label, &rc);
             free(cut);
         }
+        /* Cuts of everything before the checksum, sealed again: the sections are cut. */
+        size_t body = blocks[b].len - 4;
+        for (size_t len = 0; len < body; len++) {
+            uint8_t *cut = malloc(len + 4);
+            HS_REQUIRE(cut);
+            memcpy(cut, blocks[b].data, len);
+            reseal(cut, len + 4);
+            snprintf(label, sizeof label, "block %zu cut to %zu of %zu bytes, sealed", b, len,
+                     body);
+            with_sentinel(&out);
+            int drc = hs_block_decode(cut, len + 4, INT64_MIN, INT64_MAX, SIZE_MAX, &out);
+            if (drc != HS_ERR_STORE)
+                rule_broken(&rc, R_CUT_DECODES, "%s: decode returned %d", label, drc);
+            int lrc = hs_block_enc_load(&e, cut, len + 4);
+            if (lrc != HS_ERR_STORE)
+                rule_broken(&rc, R_CUT_LOADS, "%s: load returned %d", label, lrc);
+            check_corrupt(cut, len + 4, (unsigned)len, label, &rc);
+            free(cut);
+        }
     }
     CU_ASSERT_EQUAL(rule_report(&rc, ~0u), 0);
     /* The encoder is usable after failed loads. */
@@ -1326,7 +1374,8 @@ static void test_truncated_blocks(void)
         hs_buf_free(&blocks[i]);
 }
 
-/* Random changes of one to three bytes of valid blocks; the rules in mask must hold. */
+/* Random changes of one to three bytes before the checksum of valid blocks, as they are
+ * and sealed again; the rules in mask must hold. */
 static void corrupt_run(unsigned mask)
 {
     hs_buf blocks[CORPUS_MAX];
@@ -1337,7 +1386,7 @@ static void corrupt_run(unsigned mask)
     rng r = {1234};
     rule_count rc;
     memset(&rc, 0, sizeof rc);
-    char label[80];
+    char label[160];
     for (size_t b = 0; b < count; b++) {
         size_t len = blocks[b].len;
         uint8_t *d = malloc(len);
@@ -1347,7 +1396,7 @@ static void corrupt_run(unsigned mask)
             unsigned flips = 1 + (unsigned)rnd_below(&r, 3);
             size_t at0 = 0;
             for (unsigned f = 0; f < flips; f++) {
-                size_t at = rnd_below(&r, len);
+                size_t at = rnd_below(&r, len - 4);
                 if (f == 0)
                     at0 = at;
                 if (chance(&r, 50))
@@ -1357,6 +1406,12 @@ static void corrupt_run(unsigned mask)
             }
             snprintf(label, sizeof label, "block %zu (%zu bytes), round %d, %u changes from %zu", b,
                      len, round, flips, at0);
+            check_corrupt(d, len, (unsigned)round, label, &rc);
+            /* The same changes behind a valid checksum. */
+            reseal(d, len);
+            snprintf(label, sizeof label,
+                     "block %zu (%zu bytes), round %d, %u changes from %zu, sealed", b, len, round,
+                     flips, at0);
             check_corrupt(d, len, (unsigned)round, label, &rc);
         }
         free(d);
@@ -1381,22 +1436,21 @@ static void test_corrupt_blocks_values_canonical(void)
     corrupt_run(1u << R_DECODE_CANON);
 }
 
-/* Fails with hs_block.c of be2a343: hs_block_enc_load trusts the header and the append
- * state without decoding the block.
- * Loading a corrupt block is HS_ERR_STORE, or else the encoder holds what the block decodes
+/* Loading a corrupt block is HS_ERR_STORE, or else the encoder holds what the block decodes
  * to: appending one instance gives a block of those instances and the new one. */
 static void test_corrupt_blocks_load(void)
 {
     corrupt_run(1u << R_LOAD_RC | 1u << R_LOAD_UNDECODABLE | 1u << R_LOAD_APPEND);
 }
 
-/* Fails with hs_block.c of be2a343 (the same cause as test_corrupt_blocks_load).
- * The smallest case of the rule above: a valid block of floats whose last 8 + 3 bytes
- * (which hold no instance) are changed. */
-static void test_load_changed_tail(void)
+/* The smallest case of the rule above: every single-bit change before the checksum of a
+ * block of two floats, sealed again. A block that loads grows into the instances it decodes
+ * to plus the new one. */
+static void test_load_changed_bit(void)
 {
-    hs_batch in, out;
+    hs_batch in, old, out;
     hs_batch_init(&in);
+    hs_batch_init(&old);
     hs_batch_init(&out);
     hs_buf blk, v;
     hs_buf_init(&blk, 0);
@@ -1404,52 +1458,111 @@ static void test_load_changed_tail(void)
     push_double(&in, T2016, 20.0);
     push_double(&in, T2016 + HS_US_PER_S, 20.5);
     CU_ASSERT_EQUAL_FATAL(encode_one(&in, &blk), HS_OK);
-    size_t failures = 0;
-    for (size_t back = 1; back <= 11 && back <= blk.len; back++) {
+    hs_mp_put_double(&v, 21.0);
+    size_t failures = 0, loaded = 0;
+    for (size_t at = 0; at + 4 < blk.len; at++) {
         for (unsigned bit = 0; bit < 8; bit++) {
-            blk.data[blk.len - back] ^= (uint8_t)(1u << bit);
+            blk.data[at] ^= (uint8_t)(1u << bit);
+            reseal(blk.data, blk.len);
             hs_block_enc e;
             hs_block_enc_init(&e);
+            hs_batch_reset(&old);
+            int drc = decode_full(&blk, &old);
             if (hs_block_enc_load(&e, blk.data, blk.len) == HS_OK) {
+                loaded++;
                 hs_batch_reset(&out);
-                hs_buf_reset(&v);
-                hs_mp_put_double(&v, 21.0);
                 const uint8_t *d = NULL;
                 size_t len = 0;
-                int64_t t = T2016 + 2 * HS_US_PER_S;
-                bool ok = hs_block_enc_append(&e, t, v.data, v.len) == HS_OK &&
+                int64_t t = e.t_last < HS_TIME_MAX ? e.t_last + 1 : HS_TIME_MAX;
+                bool ok = drc == HS_OK && hs_block_enc_append(&e, t, v.data, v.len) == HS_OK &&
                           hs_block_enc_bytes(&e, &d, &len) == HS_OK &&
                           hs_block_decode(d, len, INT64_MIN, INT64_MAX, SIZE_MAX, &out) == HS_OK &&
-                          out.n == 3 && same_inst(&in, 0, &out, 0) && same_inst(&in, 1, &out, 1) &&
-                          out.items[2].t_us == t && out.items[2].len == v.len &&
-                          memcmp(hs_batch_value(&out, 2), v.data, v.len) == 0;
-                if (!ok && failures++ < MAX_REPORTS) {
+                          push_raw(&old, t, v.data, v.len) == HS_OK && same_batch(&old, &out);
+                if (!ok && failures++ < MAX_REPORTS)
                     fprintf(stderr,
-                            "\n  byte %zu from the end, bit %u changed: loaded; after "
-                            "appending 21.0 at +2 s the block decodes to",
-                            back, bit);
-                    for (size_t i = 0; i < out.n; i++) {
-                        fprintf(stderr, " (%+lld us, ", (long long)(out.items[i].t_us - T2016));
-                        print_value(hs_batch_value(&out, i), out.items[i].len);
-                        fprintf(stderr, ")");
-                    }
-                }
+                            "\n  byte %zu bit %u changed: loaded (decode %d); after appending "
+                            "21.0 the block decodes to %zu instances\n",
+                            at, bit, drc, out.n);
             }
             hs_block_enc_free(&e);
-            blk.data[blk.len - back] ^= (uint8_t)(1u << bit);
+            blk.data[at] ^= (uint8_t)(1u << bit);
         }
     }
+    reseal(blk.data, blk.len);
     if (failures > 0)
-        fprintf(stderr, "\n  %zu changed blocks loaded and grew wrong\n", failures);
+        fprintf(stderr, "\n  %zu of %zu changed blocks that loaded grew wrong\n", failures, loaded);
     CU_ASSERT_EQUAL(failures, 0);
+    hs_buf_free(&blk);
+    hs_buf_free(&v);
+    hs_batch_free(&in);
+    hs_batch_free(&old);
+    hs_batch_free(&out);
+}
+
+/* Skips one LEB128 varint at p (the header's integers); returns the byte after it. */
+static size_t skip_varint(const uint8_t *d, size_t len, size_t p)
+{
+    while (p < len && (d[p] & 0x80))
+        p++;
+    return p + 1;
+}
+
+/* A block of three instances a second apart has 1 + 37 time bits (one code '11110' + 32
+ * bits, one '0'): 5 bytes with 2 bits to spare. Saying 39 or 40 bits instead keeps the
+ * layout; the block must then be refused, or else grow correctly. */
+static void test_time_section_longer(void)
+{
+    hs_batch in, out;
+    hs_batch_init(&in);
+    hs_batch_init(&out);
+    hs_buf blk, v;
+    hs_buf_init(&blk, 0);
+    hs_buf_init(&v, 0);
+    for (int64_t i = 0; i < 3; i++)
+        push_double(&in, T2016 + i * HS_US_PER_S, 20.0);
+    CU_ASSERT_EQUAL_FATAL(encode_one(&in, &blk), HS_OK);
+    size_t p = 2;
+    for (int k = 0; k < 3; k++) /* n, t0, span */
+        p = skip_varint(blk.data, blk.len, p);
+    CU_ASSERT_EQUAL_FATAL(blk.data[p], 38);
+    for (uint8_t bits = 39; bits <= 40; bits++) {
+        blk.data[p] = bits;
+        reseal(blk.data, blk.len);
+        hs_batch_reset(&out);
+        int drc = decode_full(&blk, &out);
+        hs_block_enc e;
+        hs_block_enc_init(&e);
+        int lrc = hs_block_enc_load(&e, blk.data, blk.len);
+        if (lrc == HS_OK) {
+            CU_ASSERT_EQUAL(drc, HS_OK);
+            hs_buf_reset(&v);
+            hs_mp_put_double(&v, 21.0);
+            int64_t t = T2016 + 5 * HS_US_PER_S;
+            const uint8_t *d = NULL;
+            size_t len = 0;
+            CU_ASSERT_EQUAL(hs_block_enc_append(&e, t, v.data, v.len), HS_OK);
+            CU_ASSERT_EQUAL(hs_block_enc_bytes(&e, &d, &len), HS_OK);
+            hs_batch_reset(&out);
+            int grc = hs_block_decode(d, len, INT64_MIN, INT64_MAX, SIZE_MAX, &out);
+            push_raw(&in, t, v.data, v.len);
+            if (grc != HS_OK || !same_batch(&in, &out)) {
+                fprintf(stderr,
+                        "\n  time section said %u bits: decode %d, load %d; after appending "
+                        "21.0 at +5 s: decode %d, %zu instances\n",
+                        bits, drc, lrc, grc, out.n);
+                CU_FAIL("a block with unused time bits loads and grows wrong");
+            }
+            in.n--;
+        }
+        hs_block_enc_free(&e);
+    }
     hs_buf_free(&blk);
     hs_buf_free(&v);
     hs_batch_free(&in);
     hs_batch_free(&out);
 }
 
-/* Fails with hs_block.c of be2a343: load takes a count that the sections do not hold.
- * Hand-made headers: a count above HS_BLOCK_DECODE_MAX_N, an overlong varint, a count the
+/* Hand-made headers: a count above HS_BLOCK_DECODE_MAX_N, an overlong varint, a count the
  * bytes cannot hold. */
 static void test_corrupt_headers(void)
 {
@@ -1480,6 +1593,7 @@ static void test_corrupt_headers(void)
         hs_buf_append(&bad, blk.data, 2);
         hs_buf_append(&bad, counts[i], counts_len[i]);
         hs_buf_append(&bad, blk.data + 3, blk.len - 3);
+        reseal(bad.data, bad.len);
         with_sentinel(&out);
         int rc = decode_full(&bad, &out);
         if (rc != HS_ERR_STORE)
@@ -1494,13 +1608,23 @@ static void test_corrupt_headers(void)
         CU_ASSERT_EQUAL(rc, HS_ERR_STORE);
         hs_block_enc_free(&e);
     }
-    /* Trailing bytes after a valid block. */
-    hs_buf_reset(&bad);
-    hs_buf_append(&bad, blk.data, blk.len);
-    hs_buf_putc(&bad, 0x00);
-    with_sentinel(&out);
-    int rc = decode_full(&bad, &out);
-    CU_ASSERT_TRUE(rc == HS_ERR_STORE ? only_sentinel(&out) : rc == HS_OK && out.n == 3);
+    /* A byte after the sections (sealed again), and after the checksum. */
+    for (int sealed = 0; sealed < 2; sealed++) {
+        hs_buf_reset(&bad);
+        hs_buf_append(&bad, blk.data, blk.len - (sealed ? 4 : 0));
+        hs_buf_putc(&bad, 0x00);
+        if (sealed) {
+            hs_buf_append(&bad, "\0\0\0\0", 4);
+            reseal(bad.data, bad.len);
+        }
+        with_sentinel(&out);
+        CU_ASSERT_EQUAL(decode_full(&bad, &out), HS_ERR_STORE);
+        CU_ASSERT_TRUE(only_sentinel(&out));
+        hs_block_enc e;
+        hs_block_enc_init(&e);
+        CU_ASSERT_EQUAL(hs_block_enc_load(&e, bad.data, bad.len), HS_ERR_STORE);
+        hs_block_enc_free(&e);
+    }
     hs_buf_free(&blk);
     hs_buf_free(&bad);
     hs_batch_free(&in);
@@ -1637,15 +1761,20 @@ static void gen_value(gen *g, unsigned cls, hs_buf *v)
         break;
     case C_INTDBL: {
         int64_t i = (int64_t)rnd_below(r, 2001) - 1000;
-        if (chance(r, 20))
-            i = (int64_t)signed_of(r, rnd(r) >> rnd_below(r, 64));
+        if (chance(r, 20)) {
+            uint64_t u = rnd(r);
+            i = signed_of(r, u >> rnd_below(r, 64));
+        }
         hs_mp_put_double(v, (double)i);
         break;
     }
-    case C_SENSOR:
-        g->sensor += (double)((int)rnd_below(r, 3) - 1) * 0.01 * (chance(r, 80) ? 0 : 1);
+    case C_SENSOR: {
+        double step = (double)((int)rnd_below(r, 3) - 1) * 0.01;
+        if (!chance(r, 80))
+            g->sensor += step;
         hs_mp_put_double(v, round(g->sensor * 100.0) / 100.0);
         break;
+    }
     case C_SMALLINT:
         hs_mp_put_int(v, (int64_t)rnd_below(r, 201) - 100);
         break;
@@ -1665,9 +1794,11 @@ static void gen_value(gen *g, unsigned cls, hs_buf *v)
         hs_mp_put_int(v, i);
         break;
     }
-    case C_RANDINT:
-        hs_mp_put_int(v, signed_of(r, rnd(r) >> rnd_below(r, 64)));
+    case C_RANDINT: {
+        uint64_t u = rnd(r);
+        hs_mp_put_int(v, signed_of(r, u >> rnd_below(r, 64)));
         break;
+    }
     case C_COUNTER:
         g->counter += chance(r, 90) ? 1 : (int64_t)rnd_below(r, 1000);
         hs_mp_put_int(v, g->counter);
@@ -1821,7 +1952,10 @@ static void gen_series(uint64_t idx, profile *p, hs_batch *in)
     }
     p->huge = (p->mask & M_OTHER) != 0 && chance(&r, 20);
 
-    gen g = {{rnd(&r)}, 20.0 + (double)rnd_below(&r, 100) / 10.0, (int64_t)rnd_below(&r, 1000)};
+    gen g;
+    g.r.s = rnd(&r);
+    g.sensor = 20.0 + (double)rnd_below(&r, 100) / 10.0;
+    g.counter = (int64_t)rnd_below(&r, 1000);
     hs_buf v, prev;
     hs_buf_init(&v, 0);
     hs_buf_init(&prev, 0);
@@ -2171,8 +2305,9 @@ HS_TEST_INIT(block)
     HS_TEST(test_corrupt_blocks_decode);
     HS_TEST(test_corrupt_blocks_values_canonical);
     HS_TEST(test_corrupt_blocks_load);
-    HS_TEST(test_load_changed_tail);
+    HS_TEST(test_load_changed_bit);
     HS_TEST(test_corrupt_headers);
+    HS_TEST(test_time_section_longer);
     HS_TEST(test_prop_round_trip);
     HS_TEST(test_prop_windows);
     HS_TEST(test_prop_load_append);
