@@ -79,6 +79,7 @@ typedef struct hs_store_mongo {
     mongoc_collection_t *meta;      /* owned */
     mongoc_collection_t *instances; /* owned; schema version 1's, read by the upgrade only */
     hs_map known;                   /* writer only: ids of streams known to exist */
+    bool old_schema;                /* reader of a store its writer has not upgraded yet */
 } hs_store_mongo;
 
 static pthread_once_t hs__mg_once = PTHREAD_ONCE_INIT;
@@ -762,6 +763,19 @@ static int hs__mg_blk_scan(hs_store *s, const char *id, int64_t after, int64_t e
     hs_store_mongo *st = (hs_store_mongo *)s;
     if (!hs__mg_utf8(id))
         return HS_OK;
+    if (st->old_schema) {
+        /* Its instances are not empty, only not in blocks yet. */
+        int v = 0;
+        int rc = hs__mg_schema_version(s, &v);
+        if (rc != HS_OK)
+            return rc;
+        if (v < HS__MG_SCHEMA_VERSION)
+            return hs_err_set(HS_ERR_IO,
+                              "mongodb: the store (schema version %d) waits for the writer to "
+                              "upgrade it",
+                              v);
+        st->old_schema = false;
+    }
     /* No block starts before HS_TIME_MIN (its decoder refuses one): a scan of all time costs
      * one query, not two. */
     int64_t start = 0;
@@ -1263,6 +1277,11 @@ int hs__store_mongo_open(hs_store **out, const char *url, int mode)
     mongoc_uri_destroy(uri);
     if (rc == HS_OK && mode == HS_STORE_WRITE)
         rc = hs__mg_migrate(st);
+    if (rc == HS_OK && mode != HS_STORE_WRITE) {
+        int v = 0;
+        rc = hs__mg_schema_version(&st->base, &v);
+        st->old_schema = v >= 1 && v < HS__MG_SCHEMA_VERSION;
+    }
     if (rc != HS_OK) {
         hs__mg_close(&st->base);
         return rc;
