@@ -5,11 +5,12 @@
  * Encoded block:
  *   version (1) | kind | n | t0 (zigzag) | t1 - t0 | bits of the time
  *   section | bits (FLOAT, INT, NUMBER) or bytes (ANY) of the value section
- *   | time section | value section | append state
- * (integers as LEB128 varints). The append state lets an encoder be loaded
- * without decoding the block: the last delta of time, the last value (its
- * double's bits or the integer), the last delta of value, the XOR window,
- * and for ANY the offset of the last value written out in full.
+ *   | time section | value section | CRC-32 of all before it (4 bytes,
+ *   big-endian)
+ * (integers as LEB128 varints). Loading a block for appending decodes it:
+ * the decoder ends in the state the encoder needs (the last delta of time,
+ * the last value, the XOR window), and a block that does not decode exactly
+ * (every bit of both sections used, nothing after them) is refused.
  */
 #include "hs_block.h"
 
@@ -20,10 +21,10 @@
 
 #include <math.h>
 #include <string.h>
+#include <zlib.h>
 
 #define HS__BLK_VERSION 1
 #define HS__BLK_REPEAT  0xc1 /* ANY: the previous value again (never valid msgpack) */
-#define HS__BLK_NOWIN   0xff /* no XOR window yet */
 
 /* Classes of values, by what a block kind can hold. */
 enum { C_FLOAT = 1, C_INT53 = 2, C_INTBIG = 4, C_OTHER = 8 };
@@ -268,33 +269,47 @@ static void hs__bits_put(hs_bits *b, uint64_t v, unsigned n)
     hs__bits_put56(b, v, n);
 }
 
-/* A bit reader over a section. */
+/* A bit reader over a section of nbits bits at p; the buffer holds nbytes
+ * bytes from p (the section and what follows it), so that reads near the
+ * section's end can still load whole words. */
 typedef struct hs__rd {
     const uint8_t *p;
     uint64_t pos, nbits;
+    size_t nbytes;
 } hs__rd;
 
-static bool hs__rd_get(hs__rd *r, unsigned n, uint64_t *v)
+/* The 64 bits from pos on (zeros past the buffer); the first 57 are whole. */
+static inline uint64_t hs__rd_peek(const hs__rd *r)
+{
+    uint64_t byte = r->pos >> 3, w = 0;
+    if (byte + 8 <= r->nbytes) {
+        memcpy(&w, r->p + byte, 8);
+        w = __builtin_bswap64(w);
+    } else {
+        for (unsigned i = 0; byte + i < r->nbytes && i < 8; i++)
+            w |= (uint64_t)r->p[byte + i] << (56 - 8 * i);
+    }
+    return w << (r->pos & 7);
+}
+
+/* Reads n bits (0 < n <= 64). */
+static inline bool hs__rd_get(hs__rd *r, unsigned n, uint64_t *v)
 {
     if (n > r->nbits - r->pos)
         return false;
-    uint64_t out = 0;
-    while (n > 0) {
-        uint64_t byte = r->pos >> 3;
-        unsigned off = (unsigned)(r->pos & 7);
-        unsigned take = 8 - off;
-        if (take > n)
-            take = n;
-        unsigned bits = (unsigned)(r->p[byte] >> (8 - off - take)) & ((1u << take) - 1);
-        out = (out << take) | bits;
-        r->pos += take;
-        n -= take;
+    if (n > 56) {
+        uint64_t hi = hs__rd_peek(r) >> 32;
+        r->pos += 32;
+        *v = hi << (n - 32) | hs__rd_peek(r) >> (64 - (n - 32));
+        r->pos += n - 32;
+        return true;
     }
-    *v = out;
+    *v = hs__rd_peek(r) >> (64 - n);
+    r->pos += n;
     return true;
 }
 
-static bool hs__rd_bit(hs__rd *r, unsigned *bit)
+static inline bool hs__rd_bit(hs__rd *r, unsigned *bit)
 {
     if (r->pos >= r->nbits)
         return false;
@@ -327,20 +342,21 @@ static void hs__put_dod(hs_bits *b, uint64_t dod)
     hs__bits_put(b, z, 64);
 }
 
-static bool hs__get_dod(hs__rd *r, uint64_t *dod)
+static inline bool hs__get_dod(hs__rd *r, uint64_t *dod)
 {
-    unsigned ones = 0, bit;
-    while (ones < 5) {
-        if (!hs__rd_bit(r, &bit))
-            return false;
-        if (!bit)
-            break;
-        ones++;
-    }
-    if (ones == 0) {
+    if (r->pos >= r->nbits)
+        return false;
+    uint64_t w = hs__rd_peek(r);
+    if (!(w >> 63)) {
+        r->pos++;
         *dod = 0;
         return true;
     }
+    unsigned ones = (unsigned)__builtin_clzll(~w | (1ULL << 58)); /* 1 to 5 */
+    unsigned prefix = ones < 5 ? ones + 1 : 5;
+    if (prefix > r->nbits - r->pos)
+        return false;
+    r->pos += prefix;
     uint64_t z;
     if (!hs__rd_get(r, hs__dod_width[ones - 1], &z))
         return false;
@@ -376,47 +392,45 @@ static void hs__put_xor(hs_block_enc *e, uint64_t bits)
 
 /* The decoder's state of the value section. */
 typedef struct hs__vst {
-    uint64_t prev;   /* bits of the last double, or the last integer */
-    int64_t dprev;   /* INT: last delta */
+    uint64_t prev; /* bits of the last double, or the last integer */
+    int64_t dprev; /* INT: last delta */
     unsigned lead, trail;
     bool window;
     const uint8_t *last; /* ANY: last value */
     size_t last_len;
 } hs__vst;
 
-static bool hs__get_xor(hs__rd *r, hs__vst *s, uint64_t *bits)
+static inline bool hs__get_xor(hs__rd *r, hs__vst *s, uint64_t *bits)
 {
-    unsigned bit;
-    if (!hs__rd_bit(r, &bit))
+    if (r->pos >= r->nbits)
         return false;
-    if (!bit) {
+    uint64_t w = hs__rd_peek(r);
+    if (!(w >> 63)) {
+        r->pos++;
         *bits = s->prev;
         return true;
     }
-    if (!hs__rd_bit(r, &bit))
-        return false;
     uint64_t x;
-    if (!bit) {
-        if (!s->window)
+    if (!((w >> 62) & 1)) {
+        if (!s->window || r->nbits - r->pos < 2)
             return false;
+        r->pos += 2;
         if (!hs__rd_get(r, 64 - s->lead - s->trail, &x))
             return false;
         x <<= s->trail;
     } else {
-        uint64_t lead, len;
-        if (!hs__rd_get(r, 6, &lead) || !hs__rd_get(r, 6, &len))
+        if (r->nbits - r->pos < 14)
             return false;
-        len += 1;
-        if (lead + len > 64)
+        unsigned lead = (unsigned)(w >> 56) & 63, len = ((unsigned)(w >> 50) & 63) + 1;
+        r->pos += 14;
+        if (lead + len > 64 || !hs__rd_get(r, len, &x))
             return false;
-        if (!hs__rd_get(r, (unsigned)len, &x))
-            return false;
-        unsigned trail = (unsigned)(64 - lead - len);
+        unsigned trail = 64 - lead - len;
         x <<= trail;
         /* The writer chose lead and trail from x itself: anything else is corrupt. */
         if (x == 0 || (unsigned)__builtin_clzll(x) != lead || (unsigned)__builtin_ctzll(x) != trail)
             return false;
-        s->lead = (unsigned)lead;
+        s->lead = lead;
         s->trail = trail;
         s->window = true;
     }
@@ -466,8 +480,8 @@ void hs_block_enc_reset(hs_block_enc *e)
     hs_buf_reset(&e->out);
 }
 
-/* Largest header plus append state, in bytes. */
-#define HS__BLK_OVERHEAD 80
+/* Largest header, in bytes. */
+#define HS__BLK_OVERHEAD 52
 
 static size_t hs__enc_size(const hs_block_enc *e)
 {
@@ -685,12 +699,10 @@ int hs_block_enc_bytes(hs_block_enc *e, const uint8_t **data, size_t *len)
     } else {
         hs__bits_flush_to(&e->vbits, &p);
     }
-    hs__put_varint(&p, hs__zz(e->dt_prev));
-    hs__put_be(p, e->v_prev, 8);
-    p += 8;
-    hs__put_varint(&p, hs__zz(e->dv_prev));
-    *p++ = e->window ? (uint8_t)e->lead : HS__BLK_NOWIN;
-    *p++ = e->window ? (uint8_t)e->trail : HS__BLK_NOWIN;
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, e->out.data, (uInt)(p - e->out.data));
+    hs__put_be(p, crc, 4);
+    p += 4;
     e->out.len = (size_t)(p - e->out.data);
     *data = e->out.data;
     *len = e->out.len;
@@ -703,13 +715,19 @@ typedef struct hs__parsed {
     hs_block_info info;
     uint64_t ts_nbits, v_size; /* v_size: bits, or bytes for ANY */
     const uint8_t *ts, *vs;    /* sections */
-    const uint8_t *tail, *end; /* append state */
+    const uint8_t *tail, *end; /* end of the sections, end of the block */
 } hs__parsed;
 
 static int hs__parse(const uint8_t *data, size_t len, hs__parsed *out)
 {
-    if (data == NULL || len < 2)
+    if (data == NULL || len < 6 || len - 4 > UINT32_MAX)
         return hs__blk_corrupt("too short");
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, data, (uInt)(len - 4));
+    const uint8_t *c = data + len - 4;
+    if (((uint32_t)c[0] << 24 | (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3]) != (uint32_t)crc)
+        return hs__blk_corrupt("checksum mismatch");
+    len -= 4;
     const uint8_t *p = data + 2, *end = data + len;
     if (data[0] != HS__BLK_VERSION)
         return hs__blk_corrupt("unknown version");
@@ -721,7 +739,10 @@ static int hs__parse(const uint8_t *data, size_t len, hs__parsed *out)
         !hs__get_varint(&p, end, &vsz))
         return hs__blk_corrupt("cut header");
     int64_t t0 = hs__unzz(zt0);
-    if (n == 0 || n > HS_BLOCK_DECODE_MAX_N)
+    /* Every instance after the first takes at least one bit of time (and of
+     * value, or a byte for ANY): a count the sections cannot hold is corrupt
+     * before anything is reserved for it. */
+    if (n == 0 || n > HS_BLOCK_DECODE_MAX_N || n - 1 > tsb || n - 1 > vsz)
         return hs__blk_corrupt("bad count");
     if (t0 < HS_TIME_MIN || t0 > HS_TIME_MAX || span > (uint64_t)(HS_TIME_MAX - t0) ||
         (n == 1) != (span == 0))
@@ -854,14 +875,27 @@ static bool hs__dec_value(int kind, hs__rd *vr, const uint8_t *vs, size_t vbytes
     }
 }
 
-/* Decodes the block up to end; out receives the instances in (after, end],
- * at most max, and has room for one more instance. */
-static int hs__decode(const hs__parsed *ps, int64_t after, int64_t end, size_t max, hs_batch *out)
+/* The state a whole decode ends in: what an encoder appending to the block
+ * needs. */
+typedef struct hs__final {
+    hs__vst v;
+    int64_t dt;
+} hs__final;
+
+/*
+ * Decodes the block up to end; out receives the instances in (after, end],
+ * at most max, and has room for one more instance. A decode of the whole
+ * block checks that it used every bit of both sections and that nothing
+ * follows them, and leaves its state in fin (may be NULL).
+ */
+static int hs__decode(const hs__parsed *ps, int64_t after, int64_t end, size_t max, hs_batch *out,
+                      hs__final *fin)
 {
     hs__vst st;
     hs__vst *s = &st;
-    hs__rd tr = {ps->ts, 0, ps->ts_nbits};
-    hs__rd vr = {ps->vs, 0, ps->info.kind == HS_BLOCK_ANY ? 0 : ps->v_size};
+    hs__rd tr = {ps->ts, 0, ps->ts_nbits, (size_t)(ps->end - ps->ts)};
+    hs__rd vr = {ps->vs, 0, ps->info.kind == HS_BLOCK_ANY ? 0 : ps->v_size,
+                 (size_t)(ps->end - ps->vs)};
     size_t vpos = 0, vbytes = ps->info.kind == HS_BLOCK_ANY ? (size_t)ps->v_size : 0;
     memset(s, 0, sizeof *s);
     int64_t t = ps->info.t_first, dt = 0;
@@ -887,25 +921,33 @@ static int hs__decode(const hs__parsed *ps, int64_t after, int64_t end, size_t m
         if (t > after) {
             if (taken == max)
                 return HS_OK;
-            hs_inst *it = &out->items[out->n];
-            it->t_us = t;
-            it->off = (uint32_t)out->store.len;
-            it->len = (uint32_t)vlen;
-            if (hs_buf_reserve(&out->store, vlen) != HS_OK)
-                return hs_err_set(HS_ERR_NOMEM, "block: out of memory");
-            memcpy(out->store.data + out->store.len, val, vlen);
-            out->store.len += vlen;
-            out->n++;
-            taken++;
-            if (out->n == out->cap) {
-                int rc = hs_batch_reserve(out, ps->info.n - i, 0);
+            if (out->n == out->cap || out->store.cap - out->store.len < vlen) {
+                int rc = hs_batch_reserve(out, ps->info.n - i, (ps->info.n - i) * vlen);
                 if (rc != HS_OK)
                     return rc;
             }
+            hs_inst *it = &out->items[out->n++];
+            it->t_us = t;
+            it->off = (uint32_t)out->store.len;
+            it->len = (uint32_t)vlen;
+            if (vlen == 9) /* a float64: a copy of known size */
+                memcpy(out->store.data + out->store.len, val, 9);
+            else
+                memcpy(out->store.data + out->store.len, val, vlen);
+            out->store.len += vlen;
+            taken++;
         }
     }
     if (t != ps->info.t_last)
         return hs__blk_corrupt("last time differs from the header");
+    if (tr.pos != tr.nbits ||
+        (ps->info.kind == HS_BLOCK_ANY ? vpos != vbytes : vr.pos != vr.nbits) ||
+        ps->tail != ps->end)
+        return hs__blk_corrupt("bytes left over");
+    if (fin != NULL) {
+        fin->v = st;
+        fin->dt = dt;
+    }
     return HS_OK;
 }
 
@@ -923,7 +965,7 @@ int hs_block_decode(const uint8_t *data, size_t len, int64_t after, int64_t end,
     rc = hs_batch_reserve(out, want + 1, want * 9);
     if (rc != HS_OK)
         return rc;
-    rc = hs__decode(&ps, after, end, max, out);
+    rc = hs__decode(&ps, after, end, max, out, NULL);
     out->base = out->store.data;
     if (rc != HS_OK) {
         out->n = n0;
@@ -951,35 +993,30 @@ int hs_block_enc_load(hs_block_enc *e, const uint8_t *data, size_t len)
     int rc = hs__parse(data, len, &ps);
     if (rc != HS_OK)
         return rc;
-    const uint8_t *p = ps.tail;
-    uint64_t zdt, zdv;
-    if (!hs__get_varint(&p, ps.end, &zdt) || ps.end - p < 8)
-        return hs__blk_corrupt("cut append state");
-    uint64_t vprev = hs__be64(p);
-    p += 8;
-    if (!hs__get_varint(&p, ps.end, &zdv) || ps.end - p != 2)
-        return hs__blk_corrupt("cut append state");
-    unsigned lead = p[0], trail = p[1];
-    bool window = lead != HS__BLK_NOWIN;
-    if (window ? (trail == HS__BLK_NOWIN || lead + trail >= 64) : trail != HS__BLK_NOWIN)
-        return hs__blk_corrupt("bad XOR window");
+    /* Decode it all (into the scratch batch) for the state to go on from. */
+    hs__final fin;
+    hs_batch_reset(&e->tmp);
+    rc = hs_batch_reserve(&e->tmp, 1, 0);
+    if (rc == HS_OK)
+        rc = hs__decode(&ps, HS_TIME_MAX, HS_TIME_MAX, 0, &e->tmp, &fin);
+    hs_batch_reset(&e->tmp);
+    if (rc != HS_OK)
+        return rc;
     e->n = ps.info.n;
     e->t_first = ps.info.t_first;
     e->t_last = ps.info.t_last;
     e->kind = ps.info.kind;
-    e->dt_prev = hs__unzz(zdt);
-    e->v_prev = vprev;
-    e->dv_prev = hs__unzz(zdv);
-    e->lead = window ? lead : 0;
-    e->trail = window ? trail : 0;
-    e->window = window;
+    e->dt_prev = fin.dt;
+    e->v_prev = fin.v.prev;
+    e->dv_prev = fin.v.dprev;
+    e->lead = fin.v.lead;
+    e->trail = fin.v.trail;
+    e->window = fin.v.window;
     rc = hs__bits_load(&e->ts, ps.ts, ps.ts_nbits);
     if (rc == HS_OK && e->kind == HS_BLOCK_ANY) {
-        size_t vl = vprev < ps.v_size ? hs__any_len(ps.vs + vprev, (size_t)(ps.v_size - vprev)) : 0;
-        if (vl == 0)
-            rc = hs__blk_corrupt("bad last value");
-        else if (hs_buf_append(&e->vany, ps.vs, (size_t)ps.v_size) != HS_OK ||
-                 hs_buf_append(&e->last, ps.vs + vprev, vl) != HS_OK)
+        e->v_prev = (uint64_t)(fin.v.last - ps.vs);
+        if (hs_buf_append(&e->vany, ps.vs, (size_t)ps.v_size) != HS_OK ||
+            hs_buf_append(&e->last, fin.v.last, fin.v.last_len) != HS_OK)
             rc = hs_err_set(HS_ERR_NOMEM, "block: out of memory");
     } else if (rc == HS_OK) {
         rc = hs__bits_load(&e->vbits, ps.vs, ps.v_size);

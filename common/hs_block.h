@@ -50,13 +50,13 @@ typedef struct hs_block_enc {
     size_t n;        /* instances */
     int64_t t_first; /* valid when n > 0 */
     int64_t t_last;
-    int kind;        /* hs_block_kind of what it holds */
-    hs_bits ts;      /* time section */
-    int64_t dt_prev; /* last delta of time */
-    hs_bits vbits;   /* value section of FLOAT, INT, NUMBER */
-    hs_buf vany;     /* value section of ANY */
-    uint64_t v_prev; /* last value: double bits (FLOAT, NUMBER) or int64 (INT) */
-    int64_t dv_prev; /* INT: last delta of value */
+    int kind;             /* hs_block_kind of what it holds */
+    hs_bits ts;           /* time section */
+    int64_t dt_prev;      /* last delta of time */
+    hs_bits vbits;        /* value section of FLOAT, INT, NUMBER */
+    hs_buf vany;          /* value section of ANY */
+    uint64_t v_prev;      /* last value: double bits (FLOAT, NUMBER) or int64 (INT) */
+    int64_t dv_prev;      /* INT: last delta of value */
     unsigned lead, trail; /* XOR window of the last value that wrote one */
     bool window;          /* lead/trail are set */
     hs_buf last;          /* ANY: bytes of the last value */
@@ -79,7 +79,8 @@ bool hs_block_enc_fits(const hs_block_enc *e, int64_t t, size_t vlen);
 /*
  * Appends one instance. t must be later than the last instance's; v must be
  * one canonical value (hs_value_check) of vlen bytes. HS_ERR_INVAL when t is
- * not later, HS_ERR_PARSE when v is not one canonical value. Bounds are the
+ * not later, HS_ERR_RANGE when t is outside [HS_TIME_MIN, HS_TIME_MAX],
+ * HS_ERR_PARSE when v is not one canonical value. Bounds are the
  * caller's to check with hs_block_enc_fits. On error the encoder is as it
  * was.
  */

@@ -64,7 +64,8 @@ static int hs__batch_reserve(hs_batch *b, size_t need)
 int hs_batch_reserve(hs_batch *b, size_t n, size_t bytes)
 {
     if (!b->owned)
-        return hs_err_set(HS_ERR_STATE, "batch: cannot reserve in a batch that borrows its payload");
+        return hs_err_set(HS_ERR_STATE,
+                          "batch: cannot reserve in a batch that borrows its payload");
     if (n > SIZE_MAX - b->n)
         return hs_err_set(HS_ERR_LIMIT, "batch: too many instances");
     int rc = hs__batch_reserve(b, b->n + n);

@@ -135,6 +135,7 @@ int hs_store_schema_version(hs_store *s, int *version)
 
 void hs_store_release_memory(hs_store *s)
 {
+    hs__blk_forget(s->blk, NULL);
     if (s->ops->release_memory != NULL)
         s->ops->release_memory(s);
 }
@@ -173,6 +174,8 @@ int hs_store_commit(hs_store *s)
     int rc = s->ops->commit(s);
     if (rc == HS_OK)
         s->in_tx = false;
+    else
+        hs__blk_forget(s->blk, NULL);
     return rc;
 }
 
@@ -181,6 +184,7 @@ int hs_store_rollback(hs_store *s)
     if (!s->in_tx)
         return HS_OK;
     s->in_tx = false;
+    hs__blk_forget(s->blk, NULL);
     return s->ops->rollback(s);
 }
 
@@ -243,6 +247,7 @@ int hs_store_purge(hs_store *s, const char *id, bool remove_definition, int64_t 
         deleted = &dummy;
     *deleted = 0;
     /* Intervals emptied first, definition deleted last (MongoDB's order). */
+    hs__blk_forget(s->blk, id);
     rc = s->ops->purge(s, id, false);
     if (rc == HS_OK)
         rc = s->ops->blk_purge(s, id, deleted);

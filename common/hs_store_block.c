@@ -9,6 +9,7 @@
 #include "hs_alloc.h"
 #include "hs_block.h"
 #include "hs_error.h"
+#include "hs_map.h"
 #include "hs_time.h"
 
 #include <stdlib.h>
@@ -26,7 +27,18 @@ typedef struct hs__copy {
     size_t off, len;
 } hs__copy;
 
+/*
+ * The writer's cache of the last block of the streams it appends to: an
+ * append that is later than the cached block's end goes straight into its
+ * encoder, without reading the block back. At most HS__TAILS encoders; the
+ * cache is emptied when full, on rollback, on any failed write and when the
+ * writer releases memory, and a stream's entry goes whenever anything but an
+ * append changes its blocks.
+ */
+#define HS__TAILS 16384
+
 struct hs__blkst {
+    hs_map tails; /* stream id -> hs_block_enc * */
     hs_block_enc enc;
     hs_batch old;    /* decoded blocks of a rewrite */
     hs_batch merged; /* what a rewrite writes back */
@@ -45,6 +57,8 @@ void hs__blk_state_free(hs__blkst *st)
 {
     if (st == NULL)
         return;
+    hs__blk_forget(st, NULL);
+    hs_map_free(&st->tails);
     hs_block_enc_free(&st->enc);
     hs_batch_free(&st->old);
     hs_batch_free(&st->merged);
@@ -57,12 +71,16 @@ void hs__blk_state_free(hs__blkst *st)
     hs_free(st);
 }
 
-static int hs__blk_state(hs_store *s, hs__blkst **out)
+/* The handle's state, made on first use; NULL when memory runs out. */
+static hs__blkst *hs__blk_state(hs_store *s)
 {
     if (s->blk == NULL) {
         hs__blkst *st = hs_calloc(1, sizeof *st);
-        if (st == NULL)
-            return hs_err_set(HS_ERR_NOMEM, "store: out of memory");
+        if (st == NULL) {
+            hs_err_set(HS_ERR_NOMEM, "store: out of memory");
+            return NULL;
+        }
+        hs_map_init(&st->tails);
         hs_block_enc_init(&st->enc);
         hs_batch_init(&st->old);
         hs_batch_init(&st->merged);
@@ -71,7 +89,48 @@ static int hs__blk_state(hs_store *s, hs__blkst **out)
         hs_buf_init(&st->copies, 0);
         s->blk = st;
     }
-    *out = s->blk;
+    return s->blk;
+}
+
+void hs__blk_forget(hs__blkst *st, const char *id)
+{
+    if (st == NULL)
+        return;
+    if (id != NULL) {
+        hs_block_enc *e = hs_map_remove(&st->tails, id);
+        if (e != NULL) {
+            hs_block_enc_free(e);
+            hs_free(e);
+        }
+        return;
+    }
+    size_t pos = 0;
+    hs_map_entry *ent;
+    while ((ent = hs_map_next(&st->tails, &pos)) != NULL) {
+        hs_block_enc_free(ent->value);
+        hs_free(ent->value);
+    }
+    hs_map_free(&st->tails);
+    hs_map_init(&st->tails);
+}
+
+/* The cached encoder of id's last block, made empty when new. */
+static int hs__tail(hs__blkst *st, const char *id, hs_block_enc **out)
+{
+    hs_block_enc *e = hs_map_get(&st->tails, id);
+    if (e == NULL) {
+        if (st->tails.n >= HS__TAILS)
+            hs__blk_forget(st, NULL);
+        e = hs_malloc(sizeof *e);
+        if (e == NULL)
+            return hs_err_set(HS_ERR_NOMEM, "store: out of memory");
+        hs_block_enc_init(e);
+        if (hs_map_put(&st->tails, id, e, NULL) != HS_OK) {
+            hs_free(e);
+            return hs_err_set(HS_ERR_NOMEM, "store: out of memory");
+        }
+    }
+    *out = e;
     return HS_OK;
 }
 
@@ -150,6 +209,36 @@ static int hs__scan(hs_store *s, const char *id, int64_t after, int64_t end, boo
     return rc > 0 ? HS_OK : rc;
 }
 
+static int hs__t0_fn(void *ud, const hs__blk *b)
+{
+    *(int64_t *)ud = b->t0;
+    return 1;
+}
+
+/*
+ * A scan from *after starts at the block with the largest t0 <= *after; a
+ * crash in a rewrite on MongoDB can leave an earlier block overlapping that
+ * one. Moves *after back so that a scan from it starts at the earliest block
+ * of such a chain (a rewrite must take them all, or it changes one copy of
+ * the overlap and reads, which take the earliest block's, miss the change).
+ */
+static int hs__overlap_start(hs_store *s, const char *id, int64_t end, int64_t *after)
+{
+    if (!s->ops->may_overlap)
+        return HS_OK;
+    int64_t first = HS_TIME_MIN - 1;
+    int rc = hs__scan(s, id, *after, end, false, hs__t0_fn, &first);
+    while (rc == HS_OK && first >= HS_TIME_MIN) {
+        int64_t prev = HS_TIME_MIN - 1;
+        rc = hs__scan(s, id, first - 1, first - 1, true, hs__t0_fn, &prev);
+        if (rc != HS_OK || prev < HS_TIME_MIN)
+            break;
+        *after = prev - 1;
+        first = prev;
+    }
+    return rc;
+}
+
 /*
  * Decodes the copied blocks (ascending t0) into out: the instances in
  * (after, end] later than any decoded before (blocks left overlapping by a
@@ -158,9 +247,8 @@ static int hs__scan(hs_store *s, const char *id, int64_t after, int64_t end, boo
 static int hs__decode_copies(hs__blkst *st, int64_t after, int64_t end, hs_batch *out)
 {
     for (size_t i = 0; i < st->ncv; i++) {
-        int64_t from = out->n > 0 && out->items[out->n - 1].t_us > after
-                           ? out->items[out->n - 1].t_us
-                           : after;
+        int64_t from =
+            out->n > 0 && out->items[out->n - 1].t_us > after ? out->items[out->n - 1].t_us : after;
         int rc = hs_block_decode(hs__copy_data(st, i), st->cv[i].len, from, end, SIZE_MAX, out);
         if (rc != HS_OK)
             return rc;
@@ -182,8 +270,8 @@ static int hs__encode_pieces(hs__blkst *st, const hs_batch *src)
     hs_block_enc_reset(e);
     for (size_t i = 0; i <= src->n; i++) {
         bool last = i == src->n;
-        if (e->n > 0 && (last || e->n >= per ||
-                         !hs_block_enc_fits(e, src->items[i].t_us, src->items[i].len))) {
+        if (e->n > 0 &&
+            (last || e->n >= per || !hs_block_enc_fits(e, src->items[i].t_us, src->items[i].len))) {
             const uint8_t *data;
             size_t len;
             int rc = hs_block_enc_bytes(e, &data, &len);
@@ -199,8 +287,8 @@ static int hs__encode_pieces(hs__blkst *st, const hs_batch *src)
         }
         if (last)
             break;
-        int rc = hs_block_enc_append(e, src->items[i].t_us, hs_batch_value(src, i),
-                                     src->items[i].len);
+        int rc =
+            hs_block_enc_append(e, src->items[i].t_us, hs_batch_value(src, i), src->items[i].len);
         if (rc != HS_OK)
             return rc;
     }
@@ -356,17 +444,11 @@ static int hs__write_group(hs_store *s, const char *id, hs__blkst *st, hs__wctx 
 }
 
 /* Writes order[from, n): instances later than the stream's last, by
- * appending to its last block (copied as st->cv[0] when there is one). */
-static int hs__write_append(hs_store *s, const char *id, hs__blkst *st, hs__wctx *w, size_t from)
+ * appending to e, the encoder of its last block (empty when there is
+ * none). */
+static int hs__write_append(hs_store *s, const char *id, hs_block_enc *e, hs__wctx *w, size_t from)
 {
     const hs_batch *b = w->b;
-    hs_block_enc *e = &st->enc;
-    hs_block_enc_reset(e);
-    if (st->ncv > 0) {
-        int rc = hs_block_enc_load(e, hs__copy_data(st, 0), st->cv[0].len);
-        if (rc != HS_OK)
-            return rc;
-    }
     size_t fresh = 0; /* instances appended to e since it was loaded or written */
     size_t prev = SIZE_MAX;
     for (size_t i = from; i < b->n; i++) {
@@ -405,19 +487,40 @@ static int hs__write_append(hs_store *s, const char *id, hs__blkst *st, hs__wctx
     size_t len;
     int rc = hs_block_enc_bytes(e, &data, &len);
     hs__blk blk = {e->t_first, e->t_last, (int64_t)e->n, data, len};
-    return rc == HS_OK ? s->ops->blk_put(s, id, &blk) : rc;
+    if (rc == HS_OK)
+        rc = s->ops->blk_put(s, id, &blk);
+    /* The encoded copy is made again for the next write: keep the cache small. */
+    hs_buf_free(&e->out);
+    return rc;
 }
+
+static int hs__write(hs__blkst *st, hs_store *s, const char *id, const hs_batch *b, uint8_t *status,
+                     hs_write_result *res);
 
 int hs__blk_write(hs_store *s, const char *id, const hs_batch *b, uint8_t *status,
                   hs_write_result *res)
 {
-    hs__blkst *st;
-    int rc = hs__blk_state(s, &st);
-    if (rc == HS_OK)
-        rc = hs__sort_order(st, b);
+    hs__blkst *st = hs__blk_state(s);
+    if (st == NULL)
+        return HS_ERR_NOMEM;
+    int rc = hs__write(st, s, id, b, status, res);
+    if (rc != HS_OK)
+        hs__blk_forget(st, NULL);
+    return rc;
+}
+
+static int hs__write(hs__blkst *st, hs_store *s, const char *id, const hs_batch *b, uint8_t *status,
+                     hs_write_result *res)
+{
+    int rc = hs__sort_order(st, b);
     if (rc != HS_OK)
         return rc;
     hs__wctx w = {b, st->order, status, res};
+    /* Later than the cached last block: append to it. */
+    hs_block_enc *tail = hs_map_get(&st->tails, id);
+    if (tail != NULL && tail->n > 0 && b->items[st->order[0]].t_us > tail->t_last)
+        return hs__write_append(s, id, tail, &w, 0);
+    hs__blk_forget(st, id);
     /* The stream's last block. */
     hs__copies_reset(st);
     rc = hs__scan(s, id, HS_TIME_MIN - 1, HS_TIME_MAX, true, hs__take_first, st);
@@ -429,12 +532,15 @@ int hs__blk_write(hs_store *s, const char *id, const hs_batch *b, uint8_t *statu
     bool rewrote = false;
     while (i < b->n && b->items[st->order[i]].t_us <= last) {
         int64_t t = b->items[st->order[i]].t_us;
+        int64_t from = t - 1;
+        rc = hs__overlap_start(s, id, HS_TIME_MAX, &from);
+        if (rc != HS_OK)
+            return rc;
         hs__copies_reset(st);
         hs__collect c = {st, HS_TIME_MIN - 1};
-        rc = hs__scan(s, id, t - 1, HS_TIME_MAX, false, hs__collect_fn, &c);
+        rc = hs__scan(s, id, from, HS_TIME_MAX, false, hs__collect_fn, &c);
         if (rc == HS_OK && st->ncv == 0)
-            rc = hs_err_set(HS_ERR_STORE, "store: no block of '%s' covers %lld", id,
-                            (long long)t);
+            rc = hs_err_set(HS_ERR_STORE, "store: no block of '%s' covers %lld", id, (long long)t);
         if (rc != HS_OK)
             return rc;
         size_t j = i;
@@ -448,18 +554,20 @@ int hs__blk_write(hs_store *s, const char *id, const hs_batch *b, uint8_t *statu
     }
     if (i == b->n)
         return HS_OK;
-    hs__copies_reset(st);
     if (rewrote) {
-        rc = hs__scan(s, id, HS_TIME_MIN - 1, HS_TIME_MAX, true, hs__take_first, st);
-        if (rc != HS_OK)
-            return rc;
-    } else if (last > HS_TIME_MIN - 1) {
-        /* Copied above; scan again only if the copy was dropped. */
+        hs__copies_reset(st);
         rc = hs__scan(s, id, HS_TIME_MIN - 1, HS_TIME_MAX, true, hs__take_first, st);
         if (rc != HS_OK)
             return rc;
     }
-    return hs__write_append(s, id, st, &w, i);
+    /* st->cv[0] is the last block now, if there is one. */
+    hs_block_enc *e = NULL;
+    rc = hs__tail(st, id, &e);
+    if (rc == HS_OK)
+        hs_block_enc_reset(e);
+    if (rc == HS_OK && st->ncv > 0)
+        rc = hs_block_enc_load(e, hs__copy_data(st, 0), st->cv[0].len);
+    return rc == HS_OK ? hs__write_append(s, id, e, &w, i) : rc;
 }
 
 /* ---- reading ---- */
@@ -508,10 +616,10 @@ static int hs__read_desc_fn(void *ud, const hs__blk *b)
 int hs__blk_read(hs_store *s, const char *id, int64_t after, int64_t end, size_t n, bool desc,
                  hs_batch *out)
 {
-    hs__blkst *st;
-    int rc = hs__blk_state(s, &st);
-    if (rc != HS_OK)
-        return rc;
+    hs__blkst *st = hs__blk_state(s);
+    if (st == NULL)
+        return HS_ERR_NOMEM;
+    int rc = HS_OK;
     hs__rctx r = {st, after, end, n, out, out->n, 0};
     if (!desc)
         return hs__scan(s, id, after, end, false, hs__read_asc_fn, &r);
@@ -564,10 +672,10 @@ static int hs__count_fn(void *ud, const hs__blk *b)
 
 int hs__blk_count(hs_store *s, const char *id, hs_interval range, int64_t *n)
 {
-    hs__blkst *st;
-    int rc = hs__blk_state(s, &st);
-    if (rc != HS_OK)
-        return rc;
+    hs__blkst *st = hs__blk_state(s);
+    if (st == NULL)
+        return HS_ERR_NOMEM;
+    int rc = HS_OK;
     hs__cctx c = {st, range, range.start, 0};
     rc = hs__scan(s, id, range.start, range.end, false, hs__count_fn, &c);
     if (rc == HS_OK)
@@ -589,15 +697,20 @@ static int hs__copy_meta(void *ud, const hs__blk *b)
 
 int hs__blk_delete_range(hs_store *s, const char *id, hs_interval range, int64_t *deleted)
 {
-    hs__blkst *st;
-    int rc = hs__blk_state(s, &st);
-    if (rc != HS_OK)
-        return rc;
+    hs__blkst *st = hs__blk_state(s);
+    if (st == NULL)
+        return HS_ERR_NOMEM;
+    int rc = HS_OK;
+    hs__blk_forget(st, id);
     /* Collect first, change afterwards: a backend's scan may not see its own
      * changes consistently. */
+    int64_t from = range.start;
+    rc = hs__overlap_start(s, id, range.end, &from);
+    if (rc != HS_OK)
+        return rc;
     hs__copies_reset(st);
     hs__cctx c = {st, range, range.start, 0};
-    rc = hs__scan(s, id, range.start, range.end, false, hs__copy_meta, &c);
+    rc = hs__scan(s, id, from, range.end, false, hs__copy_meta, &c);
     if (rc != HS_OK)
         return rc;
     size_t ncv = st->ncv;

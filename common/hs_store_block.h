@@ -11,6 +11,9 @@
 /* A handle's scratch state of the block layer (made on first use). */
 typedef struct hs__blkst hs__blkst;
 void hs__blk_state_free(hs__blkst *st);
+/* Drops the cached last block of stream id, or of every stream when id is
+ * NULL (after a rollback, a failed commit, a purge; st may be NULL). */
+void hs__blk_forget(hs__blkst *st, const char *id);
 
 int hs__blk_write(hs_store *s, const char *id, const hs_batch *b, uint8_t *status,
                   hs_write_result *res);

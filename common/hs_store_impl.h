@@ -25,6 +25,9 @@ typedef int (*hs__blk_fn)(void *ud, const hs__blk *b);
 
 typedef struct hs_store_ops {
     const char *name;
+    /* Whether blocks may overlap: a backend without transactions can be left
+     * so by a crash in the middle of a rewrite (see hs__replace). */
+    bool may_overlap;
     void (*close)(hs_store *s);
     int (*schema_version)(hs_store *s, int *version);
     int (*begin)(hs_store *s);
@@ -41,9 +44,9 @@ typedef struct hs_store_ops {
      * has). Ascending t0 order, or descending when desc. A stream that is
      * not defined (or a store without schema) has no blocks: HS_OK.
      * blk_put inserts block b of id (defining id as a raw stream when it is
-     * not defined), or replaces the block of id with the same t0. blk_del deletes the block of id with
-     * t0 (HS_OK when there is none). blk_purge deletes every block of id and
-     * adds the instances they held to *deleted.
+     * not defined), or replaces the block of id with the same t0. blk_del deletes the block of id
+     * with t0 (HS_OK when there is none). blk_purge deletes every block of id and adds the
+     * instances they held to *deleted.
      */
     int (*blk_scan)(hs_store *s, const char *id, int64_t after, int64_t end, bool desc,
                     hs__blk_fn fn, void *ud);

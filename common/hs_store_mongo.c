@@ -4,13 +4,17 @@
  * Collections of the database named in the URL path (default "hyperstream"):
  *   streams    {_id: <canonical stream id>, kind: int32, binding: string|null,
  *               calculated: [{s: int64, e: int64}, ...], created_us, updated_us}
- *   instances  {s: <stream id>, t: int64 microseconds, v: BinData (the
- *               canonical msgpack bytes exactly as written: byte equality
- *               defines duplicates), d: date in milliseconds (for people
- *               browsing the data)}; unique index {s: 1, t: 1}
+ *   blocks     {s: <stream id>, t0: int64, t1: int64 (the first and last
+ *               timestamp in microseconds), n: int64 (instances), d: BinData
+ *               (the encoded block, common/hs_block.h), d0, d1: t0 and t1 as
+ *               dates in milliseconds (for people browsing the data)};
+ *               unique index {s: 1, t0: 1}
  *   docs       {_id: <coll> "\x1f" <key>, c: <coll>, k: <key>, json: <text>,
  *               updated_us}; index {c: 1, k: 1}
  *   meta       {_id: "schema", version: <int>}
+ * Schema version 1 kept one document per instance in a collection
+ * `instances` ({s, t: int64, v: BinData msgpack, d: date}); a writer opening
+ * such a store moves them into blocks (hs__mg_migrate_blocks).
  *
  * Transactions: a standalone MongoDB server has no multi-document
  * transactions. hs_store_begin and hs_store_commit are no-ops here, and
@@ -18,8 +22,13 @@
  * final when its call returns. The writer therefore orders its writes so that
  * a crash (or a rollback) at any point leaves a state that re-running the same
  * job repairs: instances first, calculated intervals last. A purge empties the
- * calculated intervals before it deletes any instance, and deletes the
- * definition last.
+ * calculated intervals before it deletes any block, and deletes the
+ * definition last. The block layer (common/hs_store_block.c) orders the block
+ * writes of one rewrite so that a crash leaves every instance readable: new
+ * blocks first, then replacements of blocks with the same t0, then deletions;
+ * two blocks left overlapping hold the same values where they overlap, and
+ * readers return each timestamp once (docs/ARCHITECTURE.md, "Compressed
+ * blocks").
  *
  * Only a writer (HS_STORE_WRITE) creates indexes and the schema document; it
  * ensures the indexes at every open, since a dropped collection loses its
@@ -33,6 +42,7 @@
  * is switched off for the process (library code does not print).
  */
 #include "hs_alloc.h"
+#include "hs_block.h"
 #include "hs_error.h"
 #include "hs_map.h"
 #include "hs_store_impl.h"
@@ -45,26 +55,31 @@
 #include <string.h>
 
 #define HS__MG_DEFAULT_DB     "hyperstream"
-#define HS__MG_SCHEMA_VERSION 1
+#define HS__MG_SCHEMA_VERSION 2
 /* Default server-selection and connect timeouts when the URL sets none. */
 #define HS__MG_TIMEOUT_MS 5000
-/* Instances per bulk insert: bounds the memory libmongoc holds for one write. */
-#define HS__MG_WRITE_SLICE 65536
-/* Timestamps per $in query when classifying duplicate-key errors. */
-#define HS__MG_IN_SLICE 10000
 /* Largest batch asked of the server in one reply (it caps at 16 MB anyway). */
 #define HS__MG_MAX_BATCH 65536
-/* The server's duplicate-key error code. */
-#define HS__MG_DUPLICATE_KEY 11000
+/* Blocks in the first reply of a scan and in each further one (at most
+ * 32 KiB each): most scans stop after one or two blocks (the writer's look at
+ * a stream's last block, a read of a few instances at one end of a range). */
+#define HS__MG_SCAN_FIRST_BATCH 2
+#define HS__MG_SCAN_BATCH       32
+/* Version-1 instance documents per reply while upgrading. */
+#define HS__MG_MIGRATE_BATCH 4096
+/* The server's error code for a collection that does not exist. */
+#define HS__MG_NS_NOT_FOUND 26
 
 typedef struct hs_store_mongo {
     hs_store base;
     mongoc_client_t *client;        /* owned; one per handle (not thread-safe) */
     mongoc_collection_t *streams;   /* owned */
-    mongoc_collection_t *instances; /* owned */
+    mongoc_collection_t *blocks;    /* owned */
     mongoc_collection_t *docs;      /* owned */
     mongoc_collection_t *meta;      /* owned */
+    mongoc_collection_t *instances; /* owned; schema version 1's, read by the upgrade only */
     hs_map known;                   /* writer only: ids of streams known to exist */
+    bool old_schema;                /* reader of a store its writer has not upgraded yet */
 } hs_store_mongo;
 
 static pthread_once_t hs__mg_once = PTHREAD_ONCE_INIT;
@@ -324,8 +339,10 @@ static int hs__mg_create_index(mongoc_collection_t *coll, const char *name, cons
  * them at every open.
  */
 typedef int (*hs__mg_migration_fn)(hs_store_mongo *st);
+static int hs__mg_migrate_blocks(hs_store_mongo *st);
 static const hs__mg_migration_fn hs__mg_migrations[HS__MG_SCHEMA_VERSION] = {
-    NULL, /* 0 -> 1: the initial schema, created by the indexes alone */
+    NULL,                  /* 0 -> 1: the initial schema, created by the indexes alone */
+    hs__mg_migrate_blocks, /* 1 -> 2: instances into compressed blocks */
 };
 
 static int hs__mg_migrate(hs_store_mongo *st)
@@ -338,7 +355,7 @@ static int hs__mg_migrate(hs_store_mongo *st)
         return hs_err_set(HS_ERR_STORE,
                           "store schema version %d is newer than this program's %d; upgrade it", v,
                           HS__MG_SCHEMA_VERSION);
-    rc = hs__mg_create_index(st->instances, "s_1_t_1", "s", "t", true);
+    rc = hs__mg_create_index(st->blocks, "s_1_t0_1", "s", "t0", true);
     if (rc == HS_OK)
         rc = hs__mg_create_index(st->docs, "c_1_k_1", "c", "k", false);
     for (int from = v; rc == HS_OK && from < HS__MG_SCHEMA_VERSION; from++) {
@@ -379,6 +396,8 @@ static void hs__mg_close(hs_store *s)
         mongoc_collection_destroy(st->meta);
     if (st->docs != NULL)
         mongoc_collection_destroy(st->docs);
+    if (st->blocks != NULL)
+        mongoc_collection_destroy(st->blocks);
     if (st->instances != NULL)
         mongoc_collection_destroy(st->instances);
     if (st->streams != NULL)
@@ -399,7 +418,7 @@ static void hs__mg_remember(hs_store_mongo *st, const char *id)
 /*
  * Upserts the definition of id. With define, kind and binding are set on an
  * existing stream too (hs_store_stream_define); without, an existing stream
- * is left as it is and a new one is raw (hs_store_write).
+ * is left as it is and a new one is raw (blk_put).
  */
 static int hs__mg_upsert_stream(hs_store_mongo *st, const char *id, int kind, const char *binding,
                                 bool define)
@@ -600,395 +619,432 @@ static int hs__mg_intervals_set(hs_store *s, const char *id, const hs_intervals 
     return hs__mg_calc_set((hs_store_mongo *)s, id, set);
 }
 
-static int hs__mg_purge(hs_store *s, const char *id, bool remove_definition, int64_t *deleted)
+static int hs__mg_purge(hs_store *s, const char *id, bool remove_definition)
 {
     hs_store_mongo *st = (hs_store_mongo *)s;
-    /* Intervals first: a crash from here on leaves "not calculated", never "calculated but gone".
-     */
-    hs_intervals none;
-    hs_intervals_init(&none);
-    int rc = hs__mg_calc_set(st, id, &none);
-    if (rc != HS_OK)
-        return rc;
+    if (!remove_definition) {
+        /* The block layer calls this first: a crash from here on leaves "not calculated", never
+         * "calculated but gone". */
+        hs_intervals none;
+        hs_intervals_init(&none);
+        return hs__mg_calc_set(st, id, &none);
+    }
+    if (!hs__mg_utf8(id))
+        return hs__mg_no_stream(id);
     bson_t filter = BSON_INITIALIZER, reply;
-    BSON_APPEND_UTF8(&filter, "s", id);
-    bson_error_t err;
-    if (!mongoc_collection_delete_many(st->instances, &filter, NULL, &reply, &err))
-        rc = hs__mg_err("purge instances", &err);
-    else
-        *deleted = hs__mg_reply_count(&reply, "deletedCount");
-    bson_destroy(&reply);
-    bson_destroy(&filter);
-    if (rc != HS_OK || !remove_definition)
-        return rc;
-    bson_init(&filter);
     BSON_APPEND_UTF8(&filter, "_id", id);
-    if (!mongoc_collection_delete_one(st->streams, &filter, NULL, NULL, &err))
-        rc = hs__mg_err("delete stream", &err);
-    else
-        hs_map_remove(&st->known, id);
-    bson_destroy(&filter);
-    return rc;
-}
-
-static int hs__mg_delete_range(hs_store *s, const char *id, hs_interval range, int64_t *deleted)
-{
-    hs_store_mongo *st = (hs_store_mongo *)s;
-    bson_t filter = BSON_INITIALIZER, t, reply;
-    BSON_APPEND_UTF8(&filter, "s", id);
-    BSON_APPEND_DOCUMENT_BEGIN(&filter, "t", &t);
-    BSON_APPEND_INT64(&t, "$gt", range.start);
-    BSON_APPEND_INT64(&t, "$lte", range.end);
-    bson_append_document_end(&filter, &t);
     bson_error_t err;
     int rc = HS_OK;
-    if (!mongoc_collection_delete_many(st->instances, &filter, NULL, &reply, &err))
-        rc = hs__mg_err("delete range", &err);
-    else
-        *deleted = hs__mg_reply_count(&reply, "deletedCount");
+    if (!mongoc_collection_delete_one(st->streams, &filter, NULL, &reply, &err))
+        rc = hs__mg_err("delete stream", &err);
+    else if (hs__mg_reply_count(&reply, "deletedCount") == 0)
+        rc = hs__mg_no_stream(id);
+    hs_map_remove(&st->known, id);
     bson_destroy(&reply);
     bson_destroy(&filter);
     return rc;
 }
 
-/* --- instances ------------------------------------------------------------ */
+/* --- blocks --------------------------------------------------------------- */
 
-/* A stored instance fetched to classify a duplicate-key error. */
-typedef struct hs__mg_existing {
-    int64_t t;
-    size_t off; /* value bytes at vals.data + off */
-    uint32_t len;
-} hs__mg_existing;
-
-typedef struct hs__mg_existing_set {
-    hs__mg_existing *v; /* owned, sorted by t once fetched */
-    size_t n, cap;
-    hs_buf vals; /* owned value bytes */
-} hs__mg_existing_set;
-
-static int hs__mg_existing_cmp(const void *a, const void *b)
+/* Milliseconds of a time in microseconds, rounded down (also before 1970). */
+static int64_t hs__mg_ms(int64_t t_us)
 {
-    int64_t x = ((const hs__mg_existing *)a)->t, y = ((const hs__mg_existing *)b)->t;
-    return (x > y) - (x < y);
+    return t_us / 1000 - (t_us % 1000 < 0);
 }
 
-static const hs__mg_existing *hs__mg_existing_find(const hs__mg_existing_set *set, int64_t t)
-{
-    hs__mg_existing key = {.t = t};
-    return set->n == 0 ? NULL : bsearch(&key, set->v, set->n, sizeof key, hs__mg_existing_cmp);
-}
-
-/* Reads (t, v) of an instance document; false when malformed. */
-static bool hs__mg_inst_fields(const bson_t *doc, int64_t *t, const uint8_t **v, uint32_t *len)
+/*
+ * Reads the fields of a blocks document into b (its data points into doc);
+ * false when one is missing, has the wrong type or is out of range.
+ * *field names the first bad one.
+ */
+static bool hs__mg_blk_fields(const bson_t *doc, hs__blk *b, const char **field)
 {
     bson_iter_t it;
-    bool have_t = false, have_v = false;
+    bool have_t0 = false, have_t1 = false, have_n = false, have_d = false;
+    *field = "t0";
     if (!bson_iter_init(&it, doc))
         return false;
     while (bson_iter_next(&it)) {
         const char *k = bson_iter_key(&it);
-        if (k[0] == 't' && k[1] == '\0' &&
-            (BSON_ITER_HOLDS_INT64(&it) || BSON_ITER_HOLDS_INT32(&it))) {
-            *t = bson_iter_as_int64(&it);
-            have_t = true;
-        } else if (k[0] == 'v' && k[1] == '\0' && BSON_ITER_HOLDS_BINARY(&it)) {
+        bool is_int = BSON_ITER_HOLDS_INT64(&it) || BSON_ITER_HOLDS_INT32(&it);
+        if (strcmp(k, "t0") == 0) {
+            if (!is_int)
+                return false;
+            b->t0 = bson_iter_as_int64(&it);
+            have_t0 = true;
+        } else if (strcmp(k, "t1") == 0) {
+            *field = "t1";
+            if (!is_int)
+                return false;
+            b->t1 = bson_iter_as_int64(&it);
+            have_t1 = true;
+        } else if (strcmp(k, "n") == 0) {
+            *field = "n";
+            if (!is_int)
+                return false;
+            b->n = bson_iter_as_int64(&it);
+            have_n = true;
+        } else if (strcmp(k, "d") == 0) {
+            *field = "d";
+            if (!BSON_ITER_HOLDS_BINARY(&it))
+                return false;
             bson_subtype_t sub;
-            bson_iter_binary(&it, &sub, len, v);
-            have_v = true;
+            uint32_t len = 0;
+            const uint8_t *data = NULL;
+            bson_iter_binary(&it, &sub, &len, &data);
+            if (data == NULL || len == 0)
+                return false;
+            b->data = data;
+            b->len = len;
+            have_d = true;
         }
     }
-    return have_t && have_v;
+    if (!have_t0)
+        *field = "t0";
+    else if (!have_t1 || b->t1 < b->t0)
+        *field = "t1";
+    else if (!have_n || b->n < 1 || b->n > HS_BLOCK_DECODE_MAX_N)
+        *field = "n";
+    else if (!have_d)
+        *field = "d";
+    else
+        return true;
+    return false;
 }
 
-/* Fetches the stored values at the timestamps ts[0..n) of stream id into set. */
-static int hs__mg_fetch_existing(hs_store_mongo *st, const char *id, const int64_t *ts, size_t n,
-                                 hs__mg_existing_set *set)
+/*
+ * The t0 of the block of id with the largest t0 <= after into *t0;
+ * HS_ERR_NOTFOUND (without a detail) when there is none.
+ */
+static int hs__mg_blk_start(hs_store_mongo *st, const char *id, int64_t after, int64_t *t0)
 {
-    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, range, list, proj;
-    bool ok = BSON_APPEND_UTF8(&filter, "s", id) &&
-              BSON_APPEND_DOCUMENT_BEGIN(&filter, "t", &range) &&
-              BSON_APPEND_ARRAY_BEGIN(&range, "$in", &list);
-    for (size_t i = 0; ok && i < n; i++) {
-        char idx[16];
-        const char *k;
-        size_t klen = bson_uint32_to_string((uint32_t)i, &k, idx, sizeof idx);
-        ok = bson_append_int64(&list, k, (int)klen, ts[i]);
-    }
-    ok = ok && bson_append_array_end(&range, &list) && bson_append_document_end(&filter, &range) &&
-         BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj) &&
-         BSON_APPEND_INT32(&proj, "_id", 0) && BSON_APPEND_INT32(&proj, "t", 1) &&
-         BSON_APPEND_INT32(&proj, "v", 1) && bson_append_document_end(&opts, &proj) &&
-         BSON_APPEND_INT64(&opts, "batchSize", (int64_t)n);
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, range, sort, proj;
+    bool ok =
+        BSON_APPEND_UTF8(&filter, "s", id) && BSON_APPEND_DOCUMENT_BEGIN(&filter, "t0", &range) &&
+        BSON_APPEND_INT64(&range, "$lte", after) && bson_append_document_end(&filter, &range) &&
+        BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort) && BSON_APPEND_INT32(&sort, "t0", -1) &&
+        bson_append_document_end(&opts, &sort) &&
+        BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj) &&
+        BSON_APPEND_INT32(&proj, "_id", 0) && BSON_APPEND_INT32(&proj, "t0", 1) &&
+        bson_append_document_end(&opts, &proj) && BSON_APPEND_INT64(&opts, "limit", 1) &&
+        BSON_APPEND_BOOL(&opts, "singleBatch", true);
     if (!ok) {
         bson_destroy(&filter);
         bson_destroy(&opts);
-        return hs_err_set(HS_ERR_LIMIT, "mongodb: read existing instances: query too large");
+        return hs_err_set(HS_ERR_LIMIT, "mongodb: read blocks: stream id too long");
     }
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(st->instances, &filter, &opts, NULL);
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(st->blocks, &filter, &opts, NULL);
     bson_destroy(&filter);
     bson_destroy(&opts);
     const bson_t *doc;
-    int rc = HS_OK;
-    while (rc == HS_OK && mongoc_cursor_next(cur, &doc)) {
-        hs__mg_existing e;
-        const uint8_t *v;
-        if (!hs__mg_inst_fields(doc, &e.t, &v, &e.len)) {
-            rc = hs__mg_malformed("read existing instances", "t or v");
-            break;
+    int rc = HS_ERR_NOTFOUND;
+    if (mongoc_cursor_next(cur, &doc)) {
+        bson_iter_t it;
+        if (!bson_iter_init_find(&it, doc, "t0") ||
+            (!BSON_ITER_HOLDS_INT64(&it) && !BSON_ITER_HOLDS_INT32(&it)))
+            rc = hs__mg_malformed("read blocks", "t0");
+        else {
+            *t0 = bson_iter_as_int64(&it);
+            rc = HS_OK;
         }
-        if (hs_grow(&set->v, &set->cap, set->n + 1, sizeof *set->v, 64) != HS_OK) {
-            rc = HS_ERR_NOMEM;
-            break;
-        }
-        e.off = set->vals.len;
-        rc = hs_buf_append(&set->vals, v, e.len);
-        if (rc == HS_OK)
-            set->v[set->n++] = e;
+    } else {
+        int err = hs__mg_cursor_err("read blocks", cur);
+        if (err != HS_OK)
+            rc = err;
     }
-    if (rc == HS_OK)
-        rc = hs__mg_cursor_err("read existing instances", cur);
     mongoc_cursor_destroy(cur);
     return rc;
 }
 
-/*
- * Marks the instances whose insert failed with a duplicate key (failed[0..n),
- * indexes into b) as duplicates or conflicts of what is stored, in status.
- */
-static int hs__mg_classify(hs_store_mongo *st, const char *id, const hs_batch *b,
-                           const size_t *failed, size_t n, uint8_t *status)
-{
-    int64_t *ts = hs_malloc((n < HS__MG_IN_SLICE ? n : HS__MG_IN_SLICE) * sizeof *ts);
-    if (ts == NULL)
-        return HS_ERR_NOMEM;
-    hs__mg_existing_set set = {0};
-    hs_buf_init(&set.vals, 0);
-    int rc = HS_OK;
-    for (size_t from = 0; rc == HS_OK && from < n; from += HS__MG_IN_SLICE) {
-        size_t m = n - from < HS__MG_IN_SLICE ? n - from : HS__MG_IN_SLICE;
-        for (size_t i = 0; i < m; i++)
-            ts[i] = b->items[failed[from + i]].t_us;
-        rc = hs__mg_fetch_existing(st, id, ts, m, &set);
-    }
-    if (rc == HS_OK && set.n > 1)
-        qsort(set.v, set.n, sizeof *set.v, hs__mg_existing_cmp);
-    for (size_t i = 0; rc == HS_OK && i < n; i++) {
-        const hs_inst *in = &b->items[failed[i]];
-        const hs__mg_existing *e = hs__mg_existing_find(&set, in->t_us);
-        if (e == NULL) {
-            rc = hs_err_set(HS_ERR_STORE,
-                            "mongodb: write instances: duplicate key at t=%lld but no stored "
-                            "instance found",
-                            (long long)in->t_us);
-            break;
-        }
-        bool same = e->len == in->len &&
-                    (e->len == 0 ||
-                     memcmp(set.vals.data + e->off, hs_batch_value(b, failed[i]), e->len) == 0);
-        status[failed[i]] = same ? HS_WRITE_DUPLICATE : HS_WRITE_CONFLICT;
-    }
-    hs_free(ts);
-    hs_free(set.v);
-    hs_buf_free(&set.vals);
-    return rc;
-}
-
-/*
- * Collects the indexes (offset by base) of the documents that failed with a
- * duplicate key from a bulk reply's writeErrors. Any other write error is
- * returned as HS_ERR_STORE.
- */
-static int hs__mg_dup_indexes(const bson_t *reply, size_t base, size_t count, size_t *failed,
-                              size_t *n_failed)
-{
-    bson_iter_t it, errs;
-    if (!bson_iter_init_find(&it, reply, "writeErrors") || !BSON_ITER_HOLDS_ARRAY(&it) ||
-        !bson_iter_recurse(&it, &errs))
-        return HS_OK;
-    while (bson_iter_next(&errs)) {
-        bson_iter_t f;
-        int64_t index = -1, code = 0;
-        const char *msg = "";
-        if (!BSON_ITER_HOLDS_DOCUMENT(&errs) || !bson_iter_recurse(&errs, &f))
-            continue;
-        while (bson_iter_next(&f)) {
-            const char *k = bson_iter_key(&f);
-            if (strcmp(k, "index") == 0)
-                index = bson_iter_as_int64(&f);
-            else if (strcmp(k, "code") == 0)
-                code = bson_iter_as_int64(&f);
-            else if (strcmp(k, "errmsg") == 0 && BSON_ITER_HOLDS_UTF8(&f))
-                msg = bson_iter_utf8(&f, NULL);
-        }
-        if (code != HS__MG_DUPLICATE_KEY)
-            return hs_err_set(HS_ERR_STORE, "mongodb: write instances: error %lld: %s",
-                              (long long)code, msg);
-        if (index < 0 || (size_t)index >= count)
-            return hs_err_set(HS_ERR_STORE, "mongodb: write instances: bad error index %lld",
-                              (long long)index);
-        failed[(*n_failed)++] = base + (size_t)index;
-    }
-    return HS_OK;
-}
-
-/* Inserts instances [from, from + count) of b in one unordered bulk. */
-static int hs__mg_insert_slice(hs_store_mongo *st, const char *id, const hs_batch *b, size_t from,
-                               size_t count, size_t *failed, size_t *n_failed)
-{
-    bson_t opts = BSON_INITIALIZER;
-    BSON_APPEND_BOOL(&opts, "ordered", false);
-    mongoc_bulk_operation_t *bulk =
-        mongoc_collection_create_bulk_operation_with_opts(st->instances, &opts);
-    bson_destroy(&opts);
-    bson_t doc = BSON_INITIALIZER;
-    bson_error_t err;
-    int rc = HS_OK;
-    for (size_t i = from; i < from + count; i++) {
-        const hs_inst *in = &b->items[i];
-        /* Milliseconds rounded down, also before 1970. */
-        int64_t ms = in->t_us / 1000 - (in->t_us % 1000 < 0);
-        bson_reinit(&doc);
-        bool ok =
-            BSON_APPEND_UTF8(&doc, "s", id) && BSON_APPEND_INT64(&doc, "t", in->t_us) &&
-            BSON_APPEND_BINARY(&doc, "v", BSON_SUBTYPE_BINARY, hs_batch_value(b, i), in->len) &&
-            BSON_APPEND_DATE_TIME(&doc, "d", ms);
-        if (!ok) {
-            rc = hs_err_set(HS_ERR_LIMIT, "mongodb: write instances: value of %u bytes too large",
-                            in->len);
-            break;
-        }
-        if (!mongoc_bulk_operation_insert_with_opts(bulk, &doc, NULL, &err)) {
-            rc = hs__mg_err("write instances", &err);
-            break;
-        }
-    }
-    bson_destroy(&doc);
-    if (rc == HS_OK) {
-        bson_t reply;
-        if (mongoc_bulk_operation_execute(bulk, &reply, &err) == 0) {
-            size_t before = *n_failed;
-            rc = hs__mg_dup_indexes(&reply, from, count, failed, n_failed);
-            /* Not a write error at all (network, server selection, ...). */
-            if (rc == HS_OK && *n_failed == before)
-                rc = hs__mg_err("write instances", &err);
-        }
-        bson_destroy(&reply);
-    }
-    mongoc_bulk_operation_destroy(bulk);
-    return rc;
-}
-
-static int hs__mg_write(hs_store *s, const char *id, const hs_batch *b, uint8_t *status,
-                        hs_write_result *res)
+static int hs__mg_blk_scan(hs_store *s, const char *id, int64_t after, int64_t end, bool desc,
+                           hs__blk_fn fn, void *ud)
 {
     hs_store_mongo *st = (hs_store_mongo *)s;
     if (!hs__mg_utf8(id))
-        return hs__mg_bad_utf8("write instances");
+        return HS_OK;
+    if (st->old_schema) {
+        /* Its instances are not empty, only not in blocks yet. */
+        int v = 0;
+        int rc = hs__mg_schema_version(s, &v);
+        if (rc != HS_OK)
+            return rc;
+        if (v < HS__MG_SCHEMA_VERSION)
+            return hs_err_set(HS_ERR_IO,
+                              "mongodb: the store (schema version %d) waits for the writer to "
+                              "upgrade it",
+                              v);
+        st->old_schema = false;
+    }
+    /* No block starts before HS_TIME_MIN (its decoder refuses one): a scan of all time costs
+     * one query, not two. */
+    int64_t start = 0;
+    int rc = after < HS_TIME_MIN ? HS_ERR_NOTFOUND : hs__mg_blk_start(st, id, after, &start);
+    bool from_start = rc == HS_OK;
+    if (rc != HS_OK && rc != HS_ERR_NOTFOUND)
+        return rc;
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, t0, t1, sort, proj;
+    bool ok =
+        BSON_APPEND_UTF8(&filter, "s", id) && BSON_APPEND_DOCUMENT_BEGIN(&filter, "t0", &t0) &&
+        (!from_start || BSON_APPEND_INT64(&t0, "$gte", start)) &&
+        BSON_APPEND_INT64(&t0, "$lte", end) && bson_append_document_end(&filter, &t0) &&
+        BSON_APPEND_DOCUMENT_BEGIN(&filter, "t1", &t1) && BSON_APPEND_INT64(&t1, "$gt", after) &&
+        bson_append_document_end(&filter, &t1) &&
+        BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort) &&
+        BSON_APPEND_INT32(&sort, "t0", desc ? -1 : 1) && bson_append_document_end(&opts, &sort) &&
+        BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj) &&
+        BSON_APPEND_INT32(&proj, "_id", 0) && BSON_APPEND_INT32(&proj, "t0", 1) &&
+        BSON_APPEND_INT32(&proj, "t1", 1) && BSON_APPEND_INT32(&proj, "n", 1) &&
+        BSON_APPEND_INT32(&proj, "d", 1) && bson_append_document_end(&opts, &proj) &&
+        BSON_APPEND_INT64(&opts, "batchSize", HS__MG_SCAN_FIRST_BATCH);
+    if (!ok) {
+        bson_destroy(&filter);
+        bson_destroy(&opts);
+        return hs_err_set(HS_ERR_LIMIT, "mongodb: read blocks: stream id too long");
+    }
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(st->blocks, &filter, &opts, NULL);
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+    const bson_t *doc;
+    rc = HS_OK;
+    while (rc == HS_OK && mongoc_cursor_next(cur, &doc)) {
+        hs__blk b;
+        const char *field;
+        if (!hs__mg_blk_fields(doc, &b, &field)) {
+            rc = hs_err_set(HS_ERR_STORE,
+                            "mongodb: read blocks: a block of stream '%s' has a malformed '%s'", id,
+                            field);
+            break;
+        }
+        rc = fn(ud, &b);
+        /* The caller did not stop at the first blocks: larger batches from here on. */
+        mongoc_cursor_set_batch_size(cur, HS__MG_SCAN_BATCH);
+    }
+    if (rc == HS_OK)
+        rc = hs__mg_cursor_err("read blocks", cur);
+    mongoc_cursor_destroy(cur);
+    return rc;
+}
+
+/* Appends {s: id, t0: t0} to filter. */
+static bool hs__mg_blk_key(bson_t *filter, const char *id, int64_t t0)
+{
+    return BSON_APPEND_UTF8(filter, "s", id) && BSON_APPEND_INT64(filter, "t0", t0);
+}
+
+/* Inserts block b of id or replaces the one with the same t0. */
+static int hs__mg_blk_upsert(hs_store_mongo *st, const char *id, const hs__blk *b)
+{
+    if (b->len > INT32_MAX / 2 || b->n < 1 || b->t1 < b->t0)
+        return hs_err_set(HS_ERR_INVAL,
+                          "mongodb: write block: bad block (%lld instances, %zu bytes)",
+                          (long long)b->n, b->len);
+    bson_t filter = BSON_INITIALIZER, doc = BSON_INITIALIZER, opts = BSON_INITIALIZER;
+    bool ok = hs__mg_blk_key(&filter, id, b->t0) && hs__mg_blk_key(&doc, id, b->t0) &&
+              BSON_APPEND_INT64(&doc, "t1", b->t1) && BSON_APPEND_INT64(&doc, "n", b->n) &&
+              BSON_APPEND_BINARY(&doc, "d", BSON_SUBTYPE_BINARY, b->data, (uint32_t)b->len) &&
+              BSON_APPEND_DATE_TIME(&doc, "d0", hs__mg_ms(b->t0)) &&
+              BSON_APPEND_DATE_TIME(&doc, "d1", hs__mg_ms(b->t1)) &&
+              BSON_APPEND_BOOL(&opts, "upsert", true);
+    int rc = HS_OK;
+    bson_error_t err;
+    if (!ok)
+        rc = hs_err_set(HS_ERR_LIMIT, "mongodb: write block: block of %zu bytes too large", b->len);
+    else if (!mongoc_collection_replace_one(st->blocks, &filter, &doc, &opts, NULL, &err))
+        rc = hs__mg_err("write block", &err);
+    bson_destroy(&filter);
+    bson_destroy(&doc);
+    bson_destroy(&opts);
+    return rc;
+}
+
+static int hs__mg_blk_put(hs_store *s, const char *id, const hs__blk *b)
+{
+    hs_store_mongo *st = (hs_store_mongo *)s;
+    if (!hs__mg_utf8(id))
+        return hs__mg_bad_utf8("write block");
+    /* The definition first (a raw stream when there is none): a block is never without one. */
     int rc = HS_OK;
     if (hs_map_get(&st->known, id) == NULL)
         rc = hs__mg_upsert_stream(st, id, HS_STREAM_RAW, NULL, false);
-    if (rc != HS_OK)
-        return rc;
-    size_t *failed = hs_malloc(b->n * sizeof *failed);
-    uint8_t *marks = status != NULL ? status : hs_malloc(b->n);
-    if (failed == NULL || marks == NULL) {
-        hs_free(failed);
-        if (marks != status)
-            hs_free(marks);
-        return HS_ERR_NOMEM;
-    }
-    memset(marks, HS_WRITE_INSERTED, b->n);
-    size_t n_failed = 0;
-    for (size_t from = 0; rc == HS_OK && from < b->n; from += HS__MG_WRITE_SLICE) {
-        size_t count = b->n - from < HS__MG_WRITE_SLICE ? b->n - from : HS__MG_WRITE_SLICE;
-        rc = hs__mg_insert_slice(st, id, b, from, count, failed, &n_failed);
-    }
-    if (rc == HS_OK && n_failed > 0)
-        rc = hs__mg_classify(st, id, b, failed, n_failed, marks);
-    if (rc == HS_OK) {
-        for (size_t i = 0; i < b->n; i++) {
-            if (marks[i] == HS_WRITE_INSERTED)
-                res->inserted++;
-            else if (marks[i] == HS_WRITE_DUPLICATE)
-                res->duplicates++;
-            else
-                res->conflicts++;
-        }
-    }
-    hs_free(failed);
-    if (marks != status)
-        hs_free(marks);
-    return rc;
+    return rc == HS_OK ? hs__mg_blk_upsert(st, id, b) : rc;
 }
 
-/* Appends {s: id, t: {$gt: start, $lte: end}} to filter. */
-static bool hs__mg_range_filter(bson_t *filter, const char *id, int64_t start, int64_t end)
-{
-    bson_t t;
-    return BSON_APPEND_UTF8(filter, "s", id) && BSON_APPEND_DOCUMENT_BEGIN(filter, "t", &t) &&
-           BSON_APPEND_INT64(&t, "$gt", start) && BSON_APPEND_INT64(&t, "$lte", end) &&
-           bson_append_document_end(filter, &t);
-}
-
-static int hs__mg_read_range(hs_store *s, const char *id, int64_t start, int64_t end, size_t n,
-                             bool desc, hs_batch *out)
-{
-    hs_store_mongo *st = (hs_store_mongo *)s;
-    if (!hs__mg_utf8(id))
-        return HS_OK;
-    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort, proj;
-    bool ok =
-        hs__mg_range_filter(&filter, id, start, end) &&
-        BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort) &&
-        BSON_APPEND_INT32(&sort, "t", desc ? -1 : 1) && bson_append_document_end(&opts, &sort) &&
-        BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj) &&
-        BSON_APPEND_INT32(&proj, "_id", 0) && BSON_APPEND_INT32(&proj, "t", 1) &&
-        BSON_APPEND_INT32(&proj, "v", 1) && bson_append_document_end(&opts, &proj) &&
-        BSON_APPEND_INT64(&opts, "batchSize", n < HS__MG_MAX_BATCH ? (int64_t)n : HS__MG_MAX_BATCH);
-    if (ok && n <= INT64_MAX)
-        ok = BSON_APPEND_INT64(&opts, "limit", (int64_t)n);
-    if (!ok) {
-        bson_destroy(&filter);
-        bson_destroy(&opts);
-        return hs_err_set(HS_ERR_LIMIT, "mongodb: read instances: stream id too long");
-    }
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(st->instances, &filter, &opts, NULL);
-    bson_destroy(&filter);
-    bson_destroy(&opts);
-    const bson_t *doc;
-    int rc = HS_OK;
-    while (rc == HS_OK && mongoc_cursor_next(cur, &doc)) {
-        int64_t t;
-        const uint8_t *v;
-        uint32_t len;
-        if (!hs__mg_inst_fields(doc, &t, &v, &len))
-            rc = hs__mg_malformed("read instances", "t or v");
-        else
-            rc = hs_batch_push(out, t, v, len);
-    }
-    if (rc == HS_OK)
-        rc = hs__mg_cursor_err("read instances", cur);
-    mongoc_cursor_destroy(cur);
-    return rc;
-}
-
-static int hs__mg_count(hs_store *s, const char *id, hs_interval range, int64_t *n)
+static int hs__mg_blk_del(hs_store *s, const char *id, int64_t t0)
 {
     hs_store_mongo *st = (hs_store_mongo *)s;
     if (!hs__mg_utf8(id))
         return HS_OK;
     bson_t filter = BSON_INITIALIZER;
-    if (!hs__mg_range_filter(&filter, id, range.start, range.end)) {
-        bson_destroy(&filter);
-        return hs_err_set(HS_ERR_LIMIT, "mongodb: count: stream id too long");
-    }
+    int rc = HS_OK;
     bson_error_t err;
-    int64_t c = mongoc_collection_count_documents(st->instances, &filter, NULL, NULL, NULL, &err);
+    if (!hs__mg_blk_key(&filter, id, t0))
+        rc = hs_err_set(HS_ERR_LIMIT, "mongodb: delete block: stream id too long");
+    else if (!mongoc_collection_delete_one(st->blocks, &filter, NULL, NULL, &err))
+        rc = hs__mg_err("delete block", &err);
     bson_destroy(&filter);
-    if (c < 0)
-        return hs__mg_err("count", &err);
-    *n = c;
-    return HS_OK;
+    return rc;
+}
+
+static int hs__mg_blk_purge(hs_store *s, const char *id, int64_t *deleted)
+{
+    hs_store_mongo *st = (hs_store_mongo *)s;
+    if (!hs__mg_utf8(id))
+        return HS_OK;
+    /* Count first, then delete: a crash in between leaves blocks that the next purge deletes.
+     * A block whose n is malformed counts nothing, so that a damaged stream can be purged. */
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, proj;
+    bool ok = BSON_APPEND_UTF8(&filter, "s", id) &&
+              BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj) &&
+              BSON_APPEND_INT32(&proj, "_id", 0) && BSON_APPEND_INT32(&proj, "n", 1) &&
+              bson_append_document_end(&opts, &proj) &&
+              BSON_APPEND_INT64(&opts, "batchSize", HS__MG_MAX_BATCH);
+    if (!ok) {
+        bson_destroy(&filter);
+        bson_destroy(&opts);
+        return hs_err_set(HS_ERR_LIMIT, "mongodb: purge blocks: stream id too long");
+    }
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(st->blocks, &filter, &opts, NULL);
+    bson_destroy(&opts);
+    const bson_t *doc;
+    int64_t n = 0;
+    while (mongoc_cursor_next(cur, &doc)) {
+        int64_t k;
+        if (hs__mg_get_int(doc, "n", &k) && k > 0 && k <= HS_BLOCK_DECODE_MAX_N)
+            n += k;
+    }
+    int rc = hs__mg_cursor_err("purge blocks", cur);
+    mongoc_cursor_destroy(cur);
+    bson_error_t err;
+    if (rc == HS_OK && !mongoc_collection_delete_many(st->blocks, &filter, NULL, NULL, &err))
+        rc = hs__mg_err("purge blocks", &err);
+    if (rc == HS_OK)
+        *deleted += n;
+    bson_destroy(&filter);
+    return rc;
+}
+
+/* --- migration from version 1 (one document per instance) ----------------- */
+
+/* The block being built by the migration: its stream and its encoder. */
+typedef struct hs__mg_mig {
+    hs_store_mongo *st;
+    hs_buf sid; /* stream of the block in enc (NUL-terminated), empty when none */
+    hs_block_enc enc;
+    int64_t blocks, instances; /* written so far */
+} hs__mg_mig;
+
+/* Writes the block in m->enc (if any) and empties the encoder. */
+static int hs__mg_mig_flush(hs__mg_mig *m)
+{
+    if (m->enc.n == 0)
+        return HS_OK;
+    hs__blk b = {.t0 = m->enc.t_first, .t1 = m->enc.t_last, .n = (int64_t)m->enc.n};
+    int rc = hs_block_enc_bytes(&m->enc, &b.data, &b.len);
+    if (rc == HS_OK)
+        rc = hs__mg_blk_upsert(m->st, (const char *)m->sid.data, &b);
+    if (rc == HS_OK) {
+        m->blocks++;
+        m->instances += b.n;
+    }
+    hs_block_enc_reset(&m->enc);
+    return rc;
+}
+
+/* Adds one version-1 instance document to the migration. */
+static int hs__mg_mig_add(hs__mg_mig *m, const bson_t *doc)
+{
+    bson_iter_t it;
+    const char *s = NULL;
+    uint32_t slen = 0, vlen = 0;
+    const uint8_t *v = NULL;
+    int64_t t = 0;
+    bool have_t = false;
+    if (!bson_iter_init(&it, doc))
+        return hs__mg_malformed("upgrade instances", "s");
+    while (bson_iter_next(&it)) {
+        const char *k = bson_iter_key(&it);
+        if (strcmp(k, "s") == 0 && BSON_ITER_HOLDS_UTF8(&it)) {
+            s = bson_iter_utf8(&it, &slen);
+        } else if (strcmp(k, "t") == 0 &&
+                   (BSON_ITER_HOLDS_INT64(&it) || BSON_ITER_HOLDS_INT32(&it))) {
+            t = bson_iter_as_int64(&it);
+            have_t = true;
+        } else if (strcmp(k, "v") == 0 && BSON_ITER_HOLDS_BINARY(&it)) {
+            bson_subtype_t sub;
+            bson_iter_binary(&it, &sub, &vlen, &v);
+        }
+    }
+    if (s == NULL || strlen(s) != slen)
+        return hs__mg_malformed("upgrade instances", "s");
+    if (!have_t)
+        return hs__mg_malformed("upgrade instances", "t");
+    if (v == NULL)
+        return hs__mg_malformed("upgrade instances", "v");
+    bool same = m->sid.len == (size_t)slen + 1 && memcmp(m->sid.data, s, slen) == 0;
+    int rc = HS_OK;
+    if (!same || !hs_block_enc_fits(&m->enc, t, vlen))
+        rc = hs__mg_mig_flush(m);
+    if (rc == HS_OK && !same) {
+        hs_buf_reset(&m->sid);
+        rc = hs_buf_append(&m->sid, s, (size_t)slen + 1);
+    }
+    if (rc == HS_OK)
+        rc = hs_block_enc_append(&m->enc, t, v, vlen);
+    if (rc == HS_ERR_INVAL || rc == HS_ERR_PARSE)
+        rc = hs_err_set(HS_ERR_STORE, "mongodb: upgrade instances: stream '%s' at t=%lld: %s (%s)",
+                        s, (long long)t,
+                        rc == HS_ERR_INVAL ? "timestamps out of order"
+                                           : "the value is not canonical msgpack",
+                        hs_err_detail());
+    return rc;
+}
+
+/*
+ * Schema 1 -> 2: the instances of every stream become blocks. One scan of
+ * the old collection in (s, t) order (its unique index), each stream's
+ * instances encoded into blocks as the block layer grows them (a new block
+ * when an instance does not fit), each block upserted by (s, t0). Encoding is
+ * deterministic, so a migration cut short is run again from the start and
+ * writes the same blocks. The old collection is dropped at the end; the
+ * caller sets the schema version after that.
+ */
+static int hs__mg_migrate_blocks(hs_store_mongo *st)
+{
+    mongoc_collection_t *old = st->instances;
+    hs__mg_mig m = {.st = st};
+    hs_buf_init(&m.sid, 0);
+    hs_block_enc_init(&m.enc);
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort, proj;
+    bool ok = BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort) &&
+              BSON_APPEND_INT32(&sort, "s", 1) && BSON_APPEND_INT32(&sort, "t", 1) &&
+              bson_append_document_end(&opts, &sort) &&
+              BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj) &&
+              BSON_APPEND_INT32(&proj, "_id", 0) && BSON_APPEND_INT32(&proj, "s", 1) &&
+              BSON_APPEND_INT32(&proj, "t", 1) && BSON_APPEND_INT32(&proj, "v", 1) &&
+              bson_append_document_end(&opts, &proj) &&
+              BSON_APPEND_INT64(&opts, "batchSize", HS__MG_MIGRATE_BATCH);
+    int rc = ok ? HS_OK : hs_err_set(HS_ERR_LIMIT, "mongodb: upgrade instances: query too large");
+    if (rc == HS_OK) {
+        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(old, &filter, &opts, NULL);
+        const bson_t *doc;
+        while (rc == HS_OK && mongoc_cursor_next(cur, &doc))
+            rc = hs__mg_mig_add(&m, doc);
+        if (rc == HS_OK)
+            rc = hs__mg_cursor_err("upgrade instances", cur);
+        mongoc_cursor_destroy(cur);
+    }
+    if (rc == HS_OK)
+        rc = hs__mg_mig_flush(&m);
+    bson_destroy(&filter);
+    bson_destroy(&opts);
+    bson_error_t err;
+    /* A store created empty at version 1 may have no instances collection at all. */
+    if (rc == HS_OK && !mongoc_collection_drop(old, &err) && err.code != HS__MG_NS_NOT_FOUND)
+        rc = hs__mg_err("upgrade instances: drop the old collection", &err);
+    hs_block_enc_free(&m.enc);
+    hs_buf_free(&m.sid);
+    return rc;
 }
 
 /* --- documents ------------------------------------------------------------ */
@@ -1140,23 +1196,24 @@ static int hs__mg_doc_list(hs_store *s, const char *coll, const char *prefix, bo
 
 static const hs_store_ops hs__mongo_ops = {
     .name = "mongodb",
+    .may_overlap = true,
     .close = hs__mg_close,
     .schema_version = hs__mg_schema_version,
     .begin = hs__mg_noop,
     .commit = hs__mg_noop,
     .rollback = hs__mg_noop,
     .stream_define = hs__mg_stream_define,
-    .write = hs__mg_write,
+    .blk_scan = hs__mg_blk_scan,
+    .blk_put = hs__mg_blk_put,
+    .blk_del = hs__mg_blk_del,
+    .blk_purge = hs__mg_blk_purge,
     .intervals_add = hs__mg_intervals_add,
     .intervals_set = hs__mg_intervals_set,
     .purge = hs__mg_purge,
-    .delete_range = hs__mg_delete_range,
     .doc_put = hs__mg_doc_put,
     .doc_delete = hs__mg_doc_delete,
     .stream_get = hs__mg_stream_get,
     .stream_list = hs__mg_stream_list,
-    .read_range = hs__mg_read_range,
-    .count = hs__mg_count,
     .doc_get = hs__mg_doc_get,
     .doc_list = hs__mg_doc_list,
 };
@@ -1179,10 +1236,12 @@ static int hs__mg_connect(hs_store_mongo *st, mongoc_uri_t *uri)
     if (db == NULL || db[0] == '\0')
         db = HS__MG_DEFAULT_DB;
     st->streams = mongoc_client_get_collection(st->client, db, "streams");
-    st->instances = mongoc_client_get_collection(st->client, db, "instances");
+    st->blocks = mongoc_client_get_collection(st->client, db, "blocks");
     st->docs = mongoc_client_get_collection(st->client, db, "docs");
     st->meta = mongoc_client_get_collection(st->client, db, "meta");
-    if (st->streams == NULL || st->instances == NULL || st->docs == NULL || st->meta == NULL)
+    st->instances = mongoc_client_get_collection(st->client, db, "instances");
+    if (st->streams == NULL || st->blocks == NULL || st->docs == NULL || st->meta == NULL ||
+        st->instances == NULL)
         return hs_err_set(HS_ERR_STORE, "mongodb: cannot use database '%s'", db);
     /* Reach the server now, so that a dead or wrong server fails the open. */
     bson_t ping = BSON_INITIALIZER;
@@ -1218,6 +1277,11 @@ int hs__store_mongo_open(hs_store **out, const char *url, int mode)
     mongoc_uri_destroy(uri);
     if (rc == HS_OK && mode == HS_STORE_WRITE)
         rc = hs__mg_migrate(st);
+    if (rc == HS_OK && mode != HS_STORE_WRITE) {
+        int v = 0;
+        rc = hs__mg_schema_version(&st->base, &v);
+        st->old_schema = v >= 1 && v < HS__MG_SCHEMA_VERSION;
+    }
     if (rc != HS_OK) {
         hs__mg_close(&st->base);
         return rc;

@@ -270,6 +270,9 @@ static int hs__sq_migrate(hs_store_sqlite *st)
     if (rc != HS_OK)
         return rc;
     rc = hs__sq_user_version(st, &v);
+    /* A store of rows made into blocks keeps the rows' pages as free pages:
+     * give them back to the file system afterwards. */
+    bool shrink = v == 1;
     if (rc == HS_OK && v > HS__SCHEMA_VERSION)
         rc = hs_err_set(HS_ERR_STORE,
                         "store schema version %d is newer than this program's %d; upgrade it", v,
@@ -283,8 +286,13 @@ static int hs__sq_migrate(hs_store_sqlite *st)
         }
     }
     if (rc == HS_OK)
-        return hs__sq_exec(st, "COMMIT");
-    hs__sq_exec(st, "ROLLBACK");
+        rc = hs__sq_exec(st, "COMMIT");
+    else
+        hs__sq_exec(st, "ROLLBACK");
+    /* VACUUM rewrites the file, a tenth of its size now; a failure (such as a
+     * full disk) leaves the upgraded store as it is, only larger. */
+    if (rc == HS_OK && shrink && hs__sq_exec(st, "VACUUM") != HS_OK)
+        hs_err_clear();
     return rc;
 }
 
@@ -435,6 +443,19 @@ static int hs__sq_blk_scan(hs_store *s, const char *id, int64_t after, int64_t e
     sqlite3_stmt *q = NULL;
     if (rc == HS_OK)
         rc = hs__sq_stmt(st, desc ? Q_BLK_DESC : Q_BLK_ASC, &q);
+    if (rc == HS_ERR_NOTFOUND) {
+        /* A store of schema version 1 has streams but no blocks until the
+         * writer has upgraded it: its data is not empty, only not readable
+         * yet. */
+        int v = 0;
+        if (hs__sq_user_version(st, &v) == HS_OK && v >= 1)
+            return hs_err_set(HS_ERR_IO,
+                              "sqlite: the store (schema version %d) waits for the writer to "
+                              "upgrade it",
+                              v);
+        hs_err_clear();
+        return HS_OK;
+    }
     if (rc != HS_OK)
         return rc;
     sqlite3_bind_int64(q, 1, sid);

@@ -31,6 +31,7 @@ import calendar
 import datetime
 import json
 import math
+import os
 import re
 import sqlite3
 import statistics
@@ -38,6 +39,9 @@ import struct
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import hs_blocks  # noqa: E402  (the tests' own reader of the store's blocks)
 
 
 def t_us(iso):
@@ -192,8 +196,10 @@ def backfill(a):
 # the raw data of the same store. The store is read directly with sqlite3 in
 # one read transaction (a consistent snapshot of instances and calculated
 # intervals): streams(sid, id, kind, binding, calculated) with calculated a
-# msgpack array of [start_us, end_us] intervals, the instances of a stream
-# (decoded from its blocks, see stream_instances) as canonical msgpack, and docs(coll='reopened', key=<stream>) the reopened
+# msgpack array of [start_us, end_us] intervals, the instances of each
+# stream decoded from blocks(sid, t0, t1, n, data) by hs_blocks (see
+# stream_instances) as canonical msgpack, and docs(coll='reopened',
+# key=<stream>) the reopened
 # intervals, JSON {"intervals": [[s_us, e_us], ...]}. A derived stream's
 # binding names its tool, parameters, kind, plate key and sources (the FNV-1a
 # hashes of the sources' bindings, or "input:<name>" for raw inputs), which
@@ -369,223 +375,27 @@ def iv_contains(ivs, t):
     return False
 
 
-# ------------------------------------------------------------------ blocks
-#
-# Schema version 2 keeps a stream's instances in compressed blocks
-# (docs/ARCHITECTURE.md, "Compressed blocks"): blocks(sid, t0, t1, n, data).
-# They are decoded here, independently of the C codec (common/hs_block.c),
-# back into the canonical msgpack bytes of each value:
-#   version 1 | kind | n | zigzag t0 | t1 - t0 | bits of the time section
-#   | bits (float, int, number) or bytes (any) of the value section
-#   | time section | value section | append state (ignored here)
-# (integers as LEB128 varints, bit sections most significant bit first).
-
-BLK_FLOAT, BLK_INT, BLK_NUMBER, BLK_ANY = range(4)
-_DOD_WIDTH = (8, 14, 20, 32, 64)
-_M64 = (1 << 64) - 1
-
-
-class BlockError(Exception):
-    pass
-
-
-def _varint(b, i):
-    r = shift = 0
-    while True:
-        if i >= len(b) or shift > 63:
-            raise BlockError("cut varint")
-        c = b[i]
-        i += 1
-        r |= (c & 0x7f) << shift
-        shift += 7
-        if not c & 0x80:
-            return r, i
-
-
-def _unzz(z):
-    return (z >> 1) ^ -(z & 1)
-
-
-def _s64(u):
-    u &= _M64
-    return u - (1 << 64) if u >> 63 else u
-
-
-class _Bits:
-    def __init__(self, data, nbits):
-        self.data = data
-        self.nbits = nbits
-        self.pos = 0
-
-    def get(self, n):
-        if n == 0:
-            return 0
-        if self.pos + n > self.nbits:
-            raise BlockError("cut bit section")
-        a, z = self.pos >> 3, (self.pos + n + 7) >> 3
-        v = int.from_bytes(self.data[a:z], "big")
-        v >>= (z << 3) - self.pos - n
-        self.pos += n
-        return v & ((1 << n) - 1)
-
-    def dod(self):
-        ones = 0
-        while ones < 5 and self.get(1):
-            ones += 1
-        return 0 if ones == 0 else _unzz(self.get(_DOD_WIDTH[ones - 1]))
-
-
-class _Xor:
-    def __init__(self):
-        self.prev = 0
-        self.lead = self.trail = None
-
-    def first(self, bits):
-        self.prev = bits.get(64)
-        return self.prev
-
-    def next(self, bits):
-        if not bits.get(1):
-            return self.prev
-        if not bits.get(1):
-            if self.lead is None:
-                raise BlockError("XOR window before any")
-            x = bits.get(64 - self.lead - self.trail) << self.trail
-        else:
-            lead = bits.get(6)
-            n = bits.get(6) + 1
-            if lead + n > 64:
-                raise BlockError("bad XOR window")
-            self.lead, self.trail = lead, 64 - lead - n
-            x = bits.get(n) << self.trail
-        self.prev ^= x
-        return self.prev
-
-
-def mp_int(v):
-    """The canonical msgpack bytes of an integer (smallest encoding)."""
-    if v >= 0:
-        if v < 0x80:
-            return bytes([v])
-        for tag, fmt, lim in ((0xcc, ">B", 1 << 8), (0xcd, ">H", 1 << 16),
-                              (0xce, ">I", 1 << 32), (0xcf, ">Q", 1 << 64)):
-            if v < lim:
-                return bytes([tag]) + struct.pack(fmt, v)
-    if v >= -32:
-        return struct.pack(">b", v)
-    for tag, fmt, lim in ((0xd0, ">b", 1 << 7), (0xd1, ">h", 1 << 15), (0xd2, ">i", 1 << 31),
-                          (0xd3, ">q", 1 << 63)):
-        if v >= -lim:
-            return bytes([tag]) + struct.pack(fmt, v)
-    raise BlockError("integer out of range")
-
-
-def _mp_len(b, i):
-    """The length of the msgpack item at b[i:]."""
-    _, j = _mp(b, i)
-    return j - i
-
-
-def block_decode(data):
-    """[(t, canonical msgpack bytes)] of one block."""
-    data = bytes(data)
-    if len(data) < 2 or data[0] != 1 or data[1] > BLK_ANY:
-        raise BlockError("bad version or kind")
-    kind = data[1]
-    n, i = _varint(data, 2)
-    zt0, i = _varint(data, i)
-    span, i = _varint(data, i)
-    tsb, i = _varint(data, i)
-    vsz, i = _varint(data, i)
-    if n == 0:
-        raise BlockError("empty block")
-    tlen = (tsb + 7) // 8
-    vlen = vsz if kind == BLK_ANY else (vsz + 7) // 8
-    if i + tlen + vlen > len(data):
-        raise BlockError("cut sections")
-    ts = _Bits(data[i:i + tlen], tsb)
-    vs = data[i + tlen:i + tlen + vlen]
-    vb = _Bits(vs, vsz) if kind != BLK_ANY else None
-    t = _unzz(zt0)
-    t_last = t + span
-    xor = _Xor()
-    dt = 0
-    iprev = idelta = 0
-    vpos = 0
-    last = None
-    out = []
-    for k in range(n):
-        if k > 0:
-            dt = _s64(dt + ts.dod())
-            if dt <= 0:
-                raise BlockError("time not increasing")
-            t += dt
-        if kind == BLK_FLOAT:
-            bits = xor.first(vb) if k == 0 else xor.next(vb)
-            v = b"\xcb" + struct.pack(">Q", bits)
-        elif kind == BLK_NUMBER:
-            is_int = vb.get(1)
-            bits = xor.first(vb) if k == 0 else xor.next(vb)
-            if is_int:
-                d = struct.unpack(">d", struct.pack(">Q", bits))[0]
-                if d != d or d != math.floor(d) or abs(d) > 2 ** 53:
-                    raise BlockError("not an integer")
-                v = mp_int(int(d))
-            else:
-                v = b"\xcb" + struct.pack(">Q", bits)
-        elif kind == BLK_INT:
-            if k == 0:
-                iprev = _s64(vb.get(64))
-            else:
-                idelta = _s64(idelta + vb.dod())
-                iprev = _s64(iprev + idelta)
-            v = mp_int(iprev)
-        else:
-            if vpos >= len(vs):
-                raise BlockError("cut value section")
-            if vs[vpos] == 0xc1:
-                if last is None:
-                    raise BlockError("repeat of nothing")
-                vpos += 1
-            else:
-                ln = _mp_len(vs, vpos)
-                last = vs[vpos:vpos + ln]
-                vpos += ln
-            v = last
-        out.append((t, v))
-    if t != t_last:
-        raise BlockError("last time %d differs from the header's %d" % (t, t_last))
-    return out
-
-
-def stream_instances(db, sid, problems=None):
-    """[(t, canonical msgpack bytes)] of a stream in time order, from the table of
-    instances (schema version 1) or by decoding its blocks (version 2). Block
-    anomalies (a header that differs from the row, blocks that overlap, a
-    block over the bounds) are appended to problems."""
-    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'instances'") \
-            .fetchone():
-        return [(t, bytes(v)) for t, v in db.execute(
-            "SELECT t, v FROM instances WHERE sid = ? ORDER BY t", (sid,))]
+def stream_instances(db, sid, problems):
+    """[(t, canonical msgpack bytes)] of a stream in time order, decoded from its
+    blocks by hs_blocks (not by the C codec). Block anomalies are appended to
+    problems: a block that does not decode, a row whose t0, t1 or n differ from
+    its data, a block that overlaps the one before (its instances not later than
+    the last one are skipped, as the store's readers do)."""
     out = []
     for t0, t1, n, data in db.execute(
             "SELECT t0, t1, n, data FROM blocks WHERE sid = ? ORDER BY t0", (sid,)):
         try:
-            inst = block_decode(data)
-        except (BlockError, MpError, IndexError, struct.error) as e:
-            if problems is not None:
-                problems.append("sid %d block t0=%d: corrupt (%s)" % (sid, t0, e))
+            inst = hs_blocks.decode(bytes(data))
+        except (ValueError, IndexError, struct.error) as e:
+            problems.append("sid %d block t0=%d: %s" % (sid, t0, e))
             continue
-        if problems is not None:
-            if (inst[0][0], inst[-1][0], len(inst)) != (t0, t1, n):
-                problems.append("sid %d block t0=%d: row says (%d, %d, %d), data (%d, %d, %d)" %
-                                (sid, t0, t0, t1, n, inst[0][0], inst[-1][0], len(inst)))
-            if out and inst[0][0] <= out[-1][0]:
-                problems.append("sid %d block t0=%d overlaps the block before (last %d)" %
-                                (sid, t0, out[-1][0]))
-        for t, v in inst:
-            if not out or t > out[-1][0]:
-                out.append((t, v))
+        if (inst[0][0], inst[-1][0], len(inst)) != (t0, t1, n):
+            problems.append("sid %d block t0=%d: row says (%d, %d, %d), data (%d, %d, %d)" %
+                            (sid, t0, t0, t1, n, inst[0][0], inst[-1][0], len(inst)))
+        if out and inst[0][0] <= out[-1][0]:
+            problems.append("sid %d block t0=%d overlaps the block before (last %d)" %
+                            (sid, t0, out[-1][0]))
+        out.extend((t, v) for t, v in inst if not out or t > out[-1][0])
     return out
 
 

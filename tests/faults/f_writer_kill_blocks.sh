@@ -14,7 +14,7 @@
 # at seeded random moments and restarted. Every acknowledged reading must be
 # stored exactly once with its value and nothing else stored (check.py
 # readings), every derived value must equal the recomputation from the raw
-# readings decoded from their blocks by check.py itself (check.py values,
+# readings decoded from their blocks by hs_blocks.py (check.py values,
 # which also counts block anomalies as wrong) within 30 s of the last late
 # reading (60 s in long mode), no reopened interval may be left and the
 # calculated intervals must stay contiguous.

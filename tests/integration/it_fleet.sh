@@ -53,14 +53,14 @@ PY
 
 # Every value against the means of the stored raw readings.
 $PY - "$IT_DIR/hs.db" "$N" "$T0" <<'PY' || it_fail "the computed streams differ from the stored readings"
-import collections, sqlite3, struct, sys
+import collections, hs_blocks, sqlite3, struct, sys
 db, n, t0 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
 def num(v):
     assert v[0] == 0xcb, v  # float64
     return struct.unpack(">d", v[1:])[0]
 rows = collections.defaultdict(dict)
-for sid, t, v in con.execute("SELECT s.id, i.t, i.v FROM instances i JOIN streams s ON s.sid = i.sid"):
+for sid, t, v in hs_blocks.rows(con):
     rows[sid][t] = v
 ends = [(t0 + 60 * (k + 1)) * 1000000 for k in range(3)]
 dev_means = collections.defaultdict(list)

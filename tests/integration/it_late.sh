@@ -59,10 +59,12 @@ means() {  # every minute's mean equals the mean of the stored raw readings
 }
 value_at() {  # value of the sink at epoch second $1, from the store
   $PY -c '
-import sqlite3, struct, sys
+import hs_blocks, sqlite3, struct, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
-row = db.execute("SELECT i.v FROM instances i JOIN streams s ON s.sid = i.sid WHERE s.id = ? AND i.t = ?",
-                 (sys.argv[2], int(sys.argv[3]) * 10**6)).fetchone()
+sid = db.execute("SELECT sid FROM streams WHERE id = ?", (sys.argv[2],)).fetchone()[0]
+t = int(sys.argv[3]) * 10**6
+row = [(v,) for _, v in hs_blocks.stream(db, sid, t - 1, t)][:1]
+row = row[0] if row else None
 assert row and row[0][0] == 0xcb, row  # a float64
 print(repr(struct.unpack(">d", row[0][1:])[0]))' "$DB" "$SINK" "$1"
 }
@@ -143,7 +145,7 @@ ok=""
 for _ in $(seq 1 30); do
   $CHECK corrections "$IT_DIR/corrections.hex" > "$IT_DIR/corrections.jsonl" 2>/dev/null || true
   if $PY - "$IT_DIR/corrections.jsonl" "$DB" "$SINK" "$((T0 + 180))" <<'PY' 2> "$IT_DIR/corr.err"
-import json, sqlite3, struct, sys
+import hs_blocks, json, sqlite3, struct, sys
 path, db, sink, t = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) * 10**6
 docs = [json.loads(l) for l in open(path)]
 con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
@@ -154,9 +156,7 @@ assert mine, "no correction of %s over 00:03:00 among %r" % (sink, docs)
 assert all(d["topic"] in topics for d in docs), docs  # nothing else was recomputed
 c = mine[-1]
 s, e = c["interval"]
-stored = [[r[0], struct.unpack(">d", r[1][1:])[0]] for r in con.execute(
-    "SELECT i.t, i.v FROM instances i JOIN streams s ON s.sid = i.sid"
-    " WHERE s.id = ? AND i.t > ? AND i.t <= ? ORDER BY i.t", (sink, s, e))]
+stored = [[r[0], struct.unpack(">d", r[1][1:])[0]] for r in hs_blocks.stream(con, sid, s, e)]
 assert c["data"] == stored, (c, stored)
 assert any(tt == t and abs(v - 1060 / 7) < 1e-9 for tt, v in c["data"]), c
 print("correction over (%d, %d]: %r" % (s, e, c["data"]))
@@ -263,13 +263,13 @@ ok=""
 deadline=$((SECONDS + 15))
 while [ -z "$ok" ] && [ "$SECONDS" -le "$deadline" ]; do
   stored=$($PY -c '
-import json, sqlite3, sys
+import hs_blocks, json, sqlite3, sys
 p = json.load(open(sys.argv[1]))
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[2], uri=True)
 for d, n in p["sent"].items():
-    row = db.execute("SELECT count(*) FROM instances i JOIN streams s ON s.sid = i.sid WHERE s.id = ?",
-                     ("reading/dev=" + d,)).fetchone()
-    if row[0] != n: print("%s: %d of %d stored" % (d, row[0], n))' "$IT_DIR/pub.json" "$DB") ||
+    sid = db.execute("SELECT sid FROM streams WHERE id = ?", ("reading/dev=" + d,)).fetchone()
+    got = sum(1 for _ in hs_blocks.stream(db, sid[0])) if sid else 0
+    if got != n: print("%s: %d of %d stored" % (d, got, n))' "$IT_DIR/pub.json" "$DB") ||
     stored="the store could not be read"
   counts_rc=0
   $CHECK counts "$DB" "$P_FROM" "$P_TO" $pairs > "$IT_DIR/counts.out" 2>&1 || counts_rc=1

@@ -59,10 +59,10 @@ grep -q "started worker 3" "$IT_DIR/logs/tools.log" && it_fail "more workers tha
 
 # Every result is its reading doubled (read from the store, not from the tool's log).
 $PY - "$IT_DIR/hs.db" <<'PY' || it_fail "the results differ from the readings doubled"
-import sqlite3, struct, sys
+import hs_blocks, sqlite3, struct, sys
 con = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
 rows = {}
-for sid, t, v in con.execute("SELECT s.id, i.t, i.v FROM instances i JOIN streams s ON s.sid = i.sid"):
+for sid, t, v in hs_blocks.rows(con):
     rows.setdefault(sid, {})[t] = v
 def num(v):
     if v[0] == 0xcb:

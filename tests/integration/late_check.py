@@ -27,9 +27,13 @@ Subcommands (times in microseconds since the epoch):
                            one JSON line {topic, interval, data} each
 """
 import json
+import os
 import sqlite3
 import struct
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+import hs_blocks  # noqa: E402  (the tests' own reader of the store's blocks)
 
 
 class Reader:
@@ -121,12 +125,7 @@ def instances(db, stream, lo=None, hi=None):
     sid = sid_of(db, stream)
     if sid is None:
         return {}
-    q, args = "SELECT t, v FROM instances WHERE sid = ?", [sid]
-    if lo is not None:
-        q, args = q + " AND t > ?", args + [lo]
-    if hi is not None:
-        q, args = q + " AND t <= ?", args + [hi]
-    return {t: unpack(v) for t, v in db.execute(q, args)}
+    return {t: unpack(v) for t, v in hs_blocks.stream(db, sid, lo, hi)}
 
 
 def inside(ivs, t):

@@ -8,6 +8,9 @@ set -euo pipefail
 
 : "${HS_BIN:?HS_BIN must name the directory holding hsctl and the services}"
 PY=/usr/bin/python3
+# hs_blocks.py: the tests' own reader of the store's blocks.
+PYTHONPATH="$(cd "$(dirname "${BASH_SOURCE[0]}")/../support" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH
 
 it_log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 it_fail() { echo "FAIL: $*" >&2; it_dump_logs; exit 1; }
