@@ -2339,14 +2339,6 @@ static void pm_apply_batch(pm_stream *m, const hs_batch *b)
     }
 }
 
-/* Copies the instances of src into the empty model dst. */
-static void pm_apply(pm_stream *dst, const pm_stream *src)
-{
-    for (size_t i = 0; i < src->n; i++)
-        pm_insert(dst, dst->n, src->a[i].t, src->a[i].v, src->a[i].len);
-    dst->has_calc = src->has_calc;
-}
-
 /* Deletes (range.start, range.end] from the store and the model; compares the counts. */
 static void pm_delete(pm_ctx *c, hs_store *s, pm_stream *m, hs_interval r)
 {
@@ -2480,9 +2472,7 @@ static void test_rollback_leaves_blocks_as_they_were(void)
     /* Inside the transaction the writer sees its changes, a reader does not. */
     pm_stream inside;
     memset(&inside, 0, sizeof inside);
-    snprintf(inside.id, sizeof inside.id, "%s", m.id);
-    inside.calc = m.calc;
-    pm_apply(&inside, &m);
+    pm_copy(&inside, &m);
     pm_apply_batch(&inside, &b);
     pm_apply_batch(&inside, &late);
     size_t from, to;
