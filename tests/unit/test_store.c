@@ -1408,7 +1408,8 @@ static void pm_remove(pm_stream *m, size_t from, size_t to)
 {
     for (size_t i = from; i < to; i++)
         free(m->a[i].v);
-    memmove(m->a + from, m->a + to, (m->n - to) * sizeof *m->a);
+    if (to < m->n)
+        memmove(m->a + from, m->a + to, (m->n - to) * sizeof *m->a);
     m->n -= to - from;
 }
 
@@ -1503,7 +1504,8 @@ static void pm_value_int(pm_ctx *c, hs_buf *b, bool small)
     if (k < 20) {
         /* the same value again */
     } else if (k < 65) {
-        c->prev_i += pm_range(c, -3, 10); /* a counter */
+        /* a counter (wrapping at the ends of int64, as the block codec's arithmetic does) */
+        c->prev_i = (int64_t)((uint64_t)c->prev_i + (uint64_t)pm_range(c, -3, 10));
     } else if (k < 80 || small) {
         c->prev_i = pm_range(c, -1000000, 1000000);
     } else if (k < 90) {
