@@ -478,6 +478,7 @@ void hs_block_enc_reset(hs_block_enc *e)
     e->window = false;
     hs_buf_reset(&e->last);
     hs_buf_reset(&e->out);
+    e->vraw = 0;
 }
 
 /* Largest header, in bytes. */
@@ -496,8 +497,12 @@ bool hs_block_enc_fits(const hs_block_enc *e, int64_t t, size_t vlen)
         return false;
     if (t > e->t_first && (uint64_t)t - (uint64_t)e->t_first > (uint64_t)HS_BLOCK_MAX_SPAN_US)
         return false;
-    /* Worst case of one more instance: 69 bits of time, the value in full. */
-    return hs__enc_size(e) + 10 + vlen + 3 <= HS_BLOCK_MAX_BYTES;
+    /* Worst case of one more instance: 69 bits of time, the value in full;
+     * and a value that widens the block to ANY writes every value in full. */
+    size_t size = hs__enc_size(e);
+    if (e->kind != HS_BLOCK_ANY && HS__BLK_OVERHEAD + e->ts.bytes.len + 1 + e->vraw > size)
+        size = HS__BLK_OVERHEAD + e->ts.bytes.len + 1 + e->vraw;
+    return size + 10 + vlen + 3 <= HS_BLOCK_MAX_BYTES;
 }
 
 /* Appends a value of class cls (num: its number) to the value section of
@@ -578,6 +583,7 @@ static int hs__enc_push(hs_block_enc *e, int64_t t, const uint8_t *v, size_t vle
         e->dt_prev = (int64_t)dt;
     }
     hs__enc_value(e, v, vlen, num, cls);
+    e->vraw += vlen;
     e->t_last = t;
     e->n++;
     return HS_OK;
@@ -880,6 +886,7 @@ static bool hs__dec_value(int kind, hs__rd *vr, const uint8_t *vs, size_t vbytes
 typedef struct hs__final {
     hs__vst v;
     int64_t dt;
+    size_t vraw; /* bytes of the values as msgpack */
 } hs__final;
 
 /*
@@ -900,7 +907,7 @@ static int hs__decode(const hs__parsed *ps, int64_t after, int64_t end, size_t m
     memset(s, 0, sizeof *s);
     int64_t t = ps->info.t_first, dt = 0;
     uint8_t buf[9];
-    size_t taken = 0;
+    size_t taken = 0, vraw = 0;
     for (size_t i = 0; i < ps->info.n; i++) {
         if (i > 0) {
             uint64_t dod;
@@ -918,6 +925,7 @@ static int hs__decode(const hs__parsed *ps, int64_t after, int64_t end, size_t m
         size_t vlen;
         if (!hs__dec_value(ps->info.kind, &vr, ps->vs, vbytes, &vpos, s, i == 0, buf, &val, &vlen))
             return hs__blk_corrupt("cut or invalid value section");
+        vraw += vlen;
         if (t > after) {
             if (taken == max)
                 return HS_OK;
@@ -947,6 +955,7 @@ static int hs__decode(const hs__parsed *ps, int64_t after, int64_t end, size_t m
     if (fin != NULL) {
         fin->v = st;
         fin->dt = dt;
+        fin->vraw = vraw;
     }
     return HS_OK;
 }
@@ -1007,6 +1016,7 @@ int hs_block_enc_load(hs_block_enc *e, const uint8_t *data, size_t len)
     e->t_last = ps.info.t_last;
     e->kind = ps.info.kind;
     e->dt_prev = fin.dt;
+    e->vraw = fin.vraw;
     e->v_prev = fin.v.prev;
     e->dv_prev = fin.v.dprev;
     e->lead = fin.v.lead;

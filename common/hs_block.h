@@ -60,6 +60,7 @@ typedef struct hs_block_enc {
     unsigned lead, trail; /* XOR window of the last value that wrote one */
     bool window;          /* lead/trail are set */
     hs_buf last;          /* ANY: bytes of the last value */
+    size_t vraw;          /* bytes of the values as msgpack: what ANY would take */
     hs_buf out;           /* the encoded block, made by hs_block_enc_bytes */
     hs_batch tmp;         /* widening: the instances decoded again */
 } hs_block_enc;

@@ -212,6 +212,10 @@ int hs_store_write(hs_store *s, const char *id, const hs_batch *b, uint8_t *stat
         rc = hs__store_need_id(id);
     if (rc != HS_OK || b->n == 0)
         return rc;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->items[i].t_us < HS_TIME_MIN || b->items[i].t_us > HS_TIME_MAX)
+            return hs_err_set(HS_ERR_RANGE, "instance %zu: timestamp %lld out of range", i,
+                              (long long)b->items[i].t_us);
     return hs__blk_write(s, id, b, status, res);
 }
 

@@ -579,6 +579,7 @@ typedef struct hs__rctx {
     hs_batch *out;
     size_t n0;     /* out->n before the read */
     int64_t total; /* desc: instances in range of the blocks copied */
+    int64_t low;   /* desc: lowest t0 copied */
 } hs__rctx;
 
 static int hs__read_asc_fn(void *ud, const hs__blk *b)
@@ -600,15 +601,21 @@ static int hs__read_desc_fn(void *ud, const hs__blk *b)
     int rc = hs__copy_add(r->st, b);
     if (rc != HS_OK)
         return rc;
-    /* Instances of the block in range: all of them when it lies inside. */
-    int64_t in = b->n;
-    if (b->t0 <= r->after || b->t1 > r->end) {
+    /* Its instances in range that no block copied before holds (blocks left
+     * overlapping by a crash count once): in (after, min(end, low - 1)]. */
+    int64_t hi = r->low - 1 < r->end ? r->low - 1 : r->end;
+    int64_t in = 0;
+    if (b->t0 > r->after && b->t1 <= hi) {
+        in = b->n;
+    } else if (hi > r->after) {
         hs_batch_reset(&r->st->tmp);
-        rc = hs_block_decode(b->data, b->len, r->after, r->end, SIZE_MAX, &r->st->tmp);
+        rc = hs_block_decode(b->data, b->len, r->after, hi, SIZE_MAX, &r->st->tmp);
         if (rc != HS_OK)
             return rc;
         in = (int64_t)r->st->tmp.n;
     }
+    if (b->t0 < r->low)
+        r->low = b->t0;
     r->total += in;
     return r->total >= (int64_t)r->n ? 1 : 0;
 }
@@ -620,7 +627,7 @@ int hs__blk_read(hs_store *s, const char *id, int64_t after, int64_t end, size_t
     if (st == NULL)
         return HS_ERR_NOMEM;
     int rc = HS_OK;
-    hs__rctx r = {st, after, end, n, out, out->n, 0};
+    hs__rctx r = {st, after, end, n, out, out->n, 0, HS_TIME_MAX + 1};
     if (!desc)
         return hs__scan(s, id, after, end, false, hs__read_asc_fn, &r);
     /* The last n: copy blocks newest first until they hold n, then decode

@@ -2286,6 +2286,50 @@ static void test_prop_load_append(void)
     hs_batch_free(&part);
 }
 
+/*
+ * Review: hs_block_enc_fits estimates the next instance from the block's
+ * present (compressed) size, but an append whose value the block's kind
+ * does not hold widens the block first (here INT to ANY), which re-encodes
+ * every value in full. 1023 large regular integers take a few hundred bytes
+ * as INT and 9 bytes each as ANY: fits says yes to a 32,000-byte string, and
+ * the block then goes past HS_BLOCK_MAX_BYTES.
+ */
+static void test_review_fits_after_widening(void)
+{
+    hs_block_enc e;
+    hs_block_enc_init(&e);
+    hs_buf blk, v;
+    hs_buf_init(&blk, 0);
+    hs_buf_init(&v, 0);
+    for (int64_t i = 0; i < HS_BLOCK_MAX_N - 1; i++) {
+        hs_buf_reset(&v);
+        CU_ASSERT_EQUAL_FATAL(hs_mp_put_int(&v, (1LL << 60) + i * 1000), HS_OK);
+        CU_ASSERT_TRUE_FATAL(hs_block_enc_fits(&e, T2016 + i, v.len));
+        CU_ASSERT_EQUAL_FATAL(hs_block_enc_append(&e, T2016 + i, v.data, v.len), HS_OK);
+    }
+    CU_ASSERT_EQUAL(e.kind, HS_BLOCK_INT);
+    size_t slen = 32000;
+    char *str = malloc(slen);
+    HS_REQUIRE(str);
+    memset(str, 'x', slen);
+    hs_buf_reset(&v);
+    CU_ASSERT_EQUAL_FATAL(hs_mp_put_str(&v, str, slen), HS_OK);
+    free(str);
+    int64_t t = T2016 + HS_BLOCK_MAX_N;
+    if (hs_block_enc_fits(&e, t, v.len)) {
+        CU_ASSERT_EQUAL_FATAL(hs_block_enc_append(&e, t, v.data, v.len), HS_OK);
+        CU_ASSERT_EQUAL(e.kind, HS_BLOCK_ANY);
+        CU_ASSERT_EQUAL_FATAL(enc_copy(&e, &blk), HS_OK);
+        if (blk.len > HS_BLOCK_MAX_BYTES)
+            fprintf(stderr, "\n  fits said yes; the widened block has %zu bytes (bound %d)\n",
+                    blk.len, HS_BLOCK_MAX_BYTES);
+        CU_ASSERT_TRUE(blk.len <= HS_BLOCK_MAX_BYTES);
+    }
+    hs_buf_free(&v);
+    hs_buf_free(&blk);
+    hs_block_enc_free(&e);
+}
+
 HS_TEST_INIT(block)
 {
     HS_TEST_SUITE_BEGIN("block");
@@ -2311,5 +2355,6 @@ HS_TEST_INIT(block)
     HS_TEST(test_prop_round_trip);
     HS_TEST(test_prop_windows);
     HS_TEST(test_prop_load_append);
+    HS_TEST(test_review_fits_after_widening);
     return 0;
 }

@@ -3657,6 +3657,422 @@ static void test_mongo_malformed_blocks(void)
     hs_store_close(s);
 }
 
+/* ---------------------------------------------------------------------------
+ * Review: a model-based random test of the block layer (writes with late data,
+ * in-batch duplicates, range deletes, purge_before, rollbacks) against an
+ * in-memory model of the contract in hs_store.h.
+ */
+
+typedef struct minst {
+    int64_t t;
+    uint8_t *v;
+    size_t len;
+} minst;
+
+typedef struct mmodel {
+    minst *a;
+    size_t n, cap;
+} mmodel;
+
+static void mm_free(mmodel *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->a[i].v);
+    free(m->a);
+    memset(m, 0, sizeof *m);
+}
+
+static void mm_copy(mmodel *dst, const mmodel *src)
+{
+    mm_free(dst);
+    dst->a = calloc(src->cap ? src->cap : 1, sizeof *dst->a);
+    dst->cap = src->cap ? src->cap : 1;
+    dst->n = src->n;
+    for (size_t i = 0; i < src->n; i++) {
+        dst->a[i] = src->a[i];
+        dst->a[i].v = malloc(src->a[i].len);
+        memcpy(dst->a[i].v, src->a[i].v, src->a[i].len);
+    }
+}
+
+/* Index of the first instance with t >= t. */
+static size_t mm_lower(const mmodel *m, int64_t t)
+{
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (m->a[mid].t < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static const minst *mm_find(const mmodel *m, int64_t t)
+{
+    size_t i = mm_lower(m, t);
+    return i < m->n && m->a[i].t == t ? &m->a[i] : NULL;
+}
+
+static void mm_insert(mmodel *m, int64_t t, const uint8_t *v, size_t len)
+{
+    size_t i = mm_lower(m, t);
+    if (m->n == m->cap) {
+        m->cap = m->cap ? 2 * m->cap : 64;
+        m->a = realloc(m->a, m->cap * sizeof *m->a);
+    }
+    memmove(&m->a[i + 1], &m->a[i], (m->n - i) * sizeof *m->a);
+    m->a[i].t = t;
+    m->a[i].v = malloc(len);
+    memcpy(m->a[i].v, v, len);
+    m->a[i].len = len;
+    m->n++;
+}
+
+/* Deletes (s, e]; returns how many. */
+static int64_t mm_delete(mmodel *m, int64_t s, int64_t e)
+{
+    size_t i = mm_lower(m, s + 1), j = i;
+    while (j < m->n && m->a[j].t <= e)
+        free(m->a[j++].v);
+    memmove(&m->a[i], &m->a[j], (m->n - j) * sizeof *m->a);
+    m->n -= j - i;
+    return (int64_t)(j - i);
+}
+
+typedef struct xrng {
+    uint64_t s;
+} xrng;
+
+static uint64_t xr(xrng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t xr_below(xrng *r, uint64_t n)
+{
+    return n ? xr(r) % n : 0;
+}
+
+/* A random canonical value: floats, small and big integers, strings (some large), nil. */
+static void rand_value(xrng *r, hs_buf *v, int mix)
+{
+    hs_buf_reset(v);
+    unsigned k = (unsigned)xr_below(r, 100);
+    if (mix == 0 || k < 40) {
+        CU_ASSERT_EQUAL(hs_mp_put_double(v, (double)xr_below(r, 8) * 0.5), HS_OK);
+    } else if (k < 65) {
+        CU_ASSERT_EQUAL(hs_mp_put_int(v, (int64_t)xr_below(r, 300) - 100), HS_OK);
+    } else if (k < 75) {
+        CU_ASSERT_EQUAL(hs_mp_put_int(v, (int64_t)(1ULL << 60) + (int64_t)xr_below(r, 5)), HS_OK);
+    } else if (k < 85) {
+        CU_ASSERT_EQUAL(hs_mp_put_nil(v), HS_OK);
+    } else {
+        size_t len = k < 97 ? (size_t)xr_below(r, 20) : (size_t)xr_below(r, 40000);
+        char *s = malloc(len + 1);
+        for (size_t i = 0; i < len; i++)
+            s[i] = (char)('a' + xr_below(r, 3));
+        CU_ASSERT_EQUAL(hs_mp_put_str(v, s, len), HS_OK);
+        free(s);
+    }
+}
+
+/* A timestamp near the model's data: fresh, late, in a gap, or far away. */
+static int64_t rand_time_raw(xrng *r, const mmodel *m, int64_t base);
+
+static int64_t rand_time(xrng *r, const mmodel *m, int64_t base)
+{
+    int64_t t = rand_time_raw(r, m, base);
+    return t < HS_TIME_MIN ? HS_TIME_MIN : t > HS_TIME_MAX ? HS_TIME_MAX : t;
+}
+
+static int64_t rand_time_raw(xrng *r, const mmodel *m, int64_t base)
+{
+    int64_t lo = m->n ? m->a[0].t : base, hi = m->n ? m->a[m->n - 1].t : base;
+    unsigned k = (unsigned)xr_below(r, 100);
+    if (k < 30)
+        return hi + 1 + (int64_t)xr_below(r, 3) * 1000; /* fresh */
+    if (k < 55 && m->n > 0)
+        return m->a[xr_below(r, m->n)].t; /* existing */
+    if (k < 80)
+        return lo - 5000 + (int64_t)xr_below(r, (uint64_t)(hi - lo) + 10000); /* late, gaps */
+    if (k < 90)
+        return hi + (int64_t)xr_below(r, 3) * HS_BLOCK_MAX_SPAN_US; /* big jumps */
+    if (k < 93)
+        return HS_TIME_MIN + (int64_t)xr_below(r, 3);
+    if (k < 96)
+        return HS_TIME_MAX - (int64_t)xr_below(r, 3);
+    return lo - (int64_t)xr_below(r, 4) * HS_BLOCK_MAX_SPAN_US; /* far before */
+}
+
+/* Compares everything the store says about id with the model. */
+static bool model_check(hs_store *s, const char *id, const mmodel *m, xrng *r, const char *when)
+{
+    bool ok = true;
+    hs_batch out;
+    hs_batch_init(&out);
+    /* Full read in small chunks. */
+    hs_store_cursor *c = NULL;
+    CU_ASSERT_EQUAL_FATAL(hs_store_read(s, id, hs_store_all_time(), 1 + xr_below(r, 700), &c),
+                          HS_OK);
+    size_t k = 0;
+    for (;;) {
+        int rc = hs_store_cursor_next(c, &out);
+        if (rc != HS_OK) {
+            fprintf(stderr, "\n  %s: read: %s %s", when, hs_strerror(rc), hs_err_detail());
+            ok = false;
+            break;
+        }
+        if (out.n == 0)
+            break;
+        for (size_t i = 0; i < out.n; i++, k++) {
+            if (k >= m->n || out.items[i].t_us != m->a[k].t || out.items[i].len != m->a[k].len ||
+                memcmp(hs_batch_value(&out, i), m->a[k].v, m->a[k].len) != 0) {
+                if (ok)
+                    fprintf(stderr, "\n  %s: read differs at %zu (t %lld, want %lld)", when, k,
+                            (long long)out.items[i].t_us, k < m->n ? (long long)m->a[k].t : -1LL);
+                ok = false;
+            }
+        }
+    }
+    hs_store_cursor_close(c);
+    if (k != m->n) {
+        if (ok)
+            fprintf(stderr, "\n  %s: read %zu instances, want %zu", when, k, m->n);
+        ok = false;
+    }
+    /* Ranges: count, head, tail. */
+    for (int q = 0; q < 6 && m->n > 0; q++) {
+        int64_t a = m->a[xr_below(r, m->n)].t - (int64_t)xr_below(r, 2);
+        int64_t b = m->a[xr_below(r, m->n)].t + (int64_t)xr_below(r, 2) - 1;
+        if (q == 0) {
+            a = HS_TIME_MIN - 1;
+            b = HS_TIME_MAX;
+        }
+        if (a > b) {
+            int64_t x = a;
+            a = b;
+            b = x;
+        }
+        size_t i0 = mm_lower(m, a + 1), i1 = mm_lower(m, b + 1);
+        int64_t n = -1;
+        int rc = hs_store_count(s, id, (hs_interval){a, b}, &n);
+        if (rc != HS_OK || (a < b && n != (int64_t)(i1 - i0))) {
+            fprintf(stderr, "\n  %s: count (%lld, %lld] = %lld (rc %d), want %zu", when,
+                    (long long)a, (long long)b, (long long)n, rc, i1 - i0);
+            ok = false;
+        }
+        size_t want = 1 + xr_below(r, 40);
+        for (int dir = 0; dir < 2 && a < b; dir++) {
+            rc = dir ? hs_store_tail(s, id, (hs_interval){a, b}, want, &out)
+                     : hs_store_head(s, id, (hs_interval){a, b}, want, &out);
+            size_t have = i1 - i0 < want ? i1 - i0 : want;
+            size_t from = dir ? i1 - have : i0;
+            bool same = rc == HS_OK && out.n == have;
+            for (size_t i = 0; same && i < have; i++)
+                same = out.items[i].t_us == m->a[from + i].t &&
+                       out.items[i].len == m->a[from + i].len &&
+                       memcmp(hs_batch_value(&out, i), m->a[from + i].v, out.items[i].len) == 0;
+            if (!same) {
+                fprintf(stderr, "\n  %s: %s (%lld, %lld] n=%zu: got %zu (rc %d), want %zu", when,
+                        dir ? "tail" : "head", (long long)a, (long long)b, want, out.n, rc, have);
+                ok = false;
+            }
+        }
+    }
+    hs_batch_free(&out);
+    return ok;
+}
+
+static void model_run(uint64_t seed, int mix, int steps)
+{
+    hs_store *s = open_writer();
+    char id[128];
+    fresh_id(id, sizeof id, "model");
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_define(s, id, HS_STREAM_RAW, NULL), HS_OK);
+    xrng r = {seed};
+    mmodel m = {0}, saved = {0};
+    hs_batch b;
+    hs_batch_init(&b);
+    hs_buf v;
+    hs_buf_init(&v, 0);
+    const int64_t base = 1461873600LL * HS_US_PER_S;
+    bool in_tx = false, ok = true;
+    uint8_t *status = NULL;
+    for (int step = 0; step < steps && ok; step++) {
+        char when[96];
+        snprintf(when, sizeof when, "seed %llu step %d", (unsigned long long)seed, step);
+        if (!in_tx && xr_below(&r, 3) != 0) {
+            CU_ASSERT_EQUAL_FATAL(hs_store_begin(s), HS_OK);
+            mm_copy(&saved, &m);
+            in_tx = true;
+        }
+        unsigned op = (unsigned)xr_below(&r, 100);
+        if (op < 70) {
+            /* A write. */
+            hs_batch_reset(&b);
+            size_t n = 1 + xr_below(&r, xr_below(&r, 4) == 0 ? 1500 : 20);
+            for (size_t i = 0; i < n; i++) {
+                int64_t t;
+                if (i > 0 && xr_below(&r, 10) == 0)
+                    t = b.items[xr_below(&r, b.n)].t_us; /* an in-batch repeat */
+                else
+                    t = rand_time(&r, &m, base);
+                const minst *old = mm_find(&m, t);
+                if (old != NULL && xr_below(&r, 2) == 0) {
+                    hs_buf_reset(&v);
+                    hs_buf_append(&v, old->v, old->len);
+                } else {
+                    rand_value(&r, &v, mix);
+                }
+                CU_ASSERT_EQUAL_FATAL(hs_batch_push(&b, t, v.data, v.len), HS_OK);
+            }
+            /* Expected statuses, from the contract. */
+            uint8_t *want = calloc(b.n, 1);
+            mmodel after = {0};
+            mm_copy(&after, &m);
+            for (size_t i = 0; i < b.n; i++) {
+                const minst *old = mm_find(&after, b.items[i].t_us);
+                if (old == NULL) {
+                    want[i] = HS_WRITE_INSERTED;
+                    mm_insert(&after, b.items[i].t_us, hs_batch_value(&b, i), b.items[i].len);
+                } else {
+                    want[i] = old->len == b.items[i].len &&
+                                      memcmp(old->v, hs_batch_value(&b, i), old->len) == 0
+                                  ? HS_WRITE_DUPLICATE
+                                  : HS_WRITE_CONFLICT;
+                }
+            }
+            status = realloc(status, b.n);
+            memset(status, 0xee, b.n);
+            hs_write_result res;
+            int rc = hs_store_write(s, id, &b, status, &res);
+            if (rc != HS_OK) {
+                fprintf(stderr, "\n  %s: write of %zu: %s %s", when, b.n, hs_strerror(rc),
+                        hs_err_detail());
+                ok = false;
+            }
+            for (size_t i = 0; ok && i < b.n; i++)
+                if (status[i] != want[i]) {
+                    fprintf(stderr, "\n  %s: status[%zu] (t %lld) = %d, want %d", when, i,
+                            (long long)b.items[i].t_us, status[i], want[i]);
+                    ok = false;
+                }
+            free(want);
+            mm_free(&m);
+            m = after;
+        } else if (op < 80) {
+            int64_t a = m.n ? m.a[xr_below(&r, m.n)].t - 1 : base;
+            int64_t e = m.n ? m.a[xr_below(&r, m.n)].t : base + 1;
+            if (a > e) {
+                int64_t x = a;
+                a = e;
+                e = x;
+            }
+            int64_t deleted = -1;
+            int rc = hs_store_delete_range(s, id, (hs_interval){a, e}, &deleted);
+            int64_t wd = mm_delete(&m, a, e);
+            if (rc != HS_OK) {
+                fprintf(stderr, "\n  %s: delete_range: %s", when, hs_strerror(rc));
+                ok = false;
+            } else if (rc == HS_OK && deleted != wd) {
+                fprintf(stderr, "\n  %s: delete_range (%lld, %lld] deleted %lld, want %lld", when,
+                        (long long)a, (long long)e, (long long)deleted, (long long)wd);
+                ok = false;
+            }
+        } else if (op < 85 && m.n > 0) {
+            int64_t before = m.a[xr_below(&r, m.n)].t;
+            int64_t max = (int64_t)xr_below(&r, 50);
+            int64_t deleted = -1, through = 0;
+            int rc = hs_store_purge_before(s, id, before, max, &deleted, &through);
+            if (rc != HS_OK) {
+                fprintf(stderr, "\n  %s: purge_before: %s", when, hs_strerror(rc));
+                ok = false;
+            } else {
+                int64_t wd = mm_delete(&m, HS_TIME_MIN - 1, through);
+                if (wd != deleted || (max > 0 && deleted > max)) {
+                    fprintf(stderr, "\n  %s: purge_before deleted %lld, want %lld", when,
+                            (long long)deleted, (long long)wd);
+                    ok = false;
+                }
+            }
+        } else if (op < 92 && in_tx && strcmp(hs_store_backend(s), "sqlite") == 0) {
+            CU_ASSERT_EQUAL_FATAL(hs_store_rollback(s), HS_OK);
+            in_tx = false;
+            mm_free(&m);
+            mm_copy(&m, &saved);
+        } else if (in_tx) {
+            CU_ASSERT_EQUAL_FATAL(hs_store_commit(s), HS_OK);
+            in_tx = false;
+        }
+        if (ok && (step % 5 == 0 || op >= 70))
+            ok = model_check(s, id, &m, &r, when);
+    }
+    if (in_tx)
+        hs_store_rollback(s);
+    CU_ASSERT_TRUE(ok);
+    free(status);
+    mm_free(&m);
+    mm_free(&saved);
+    hs_batch_free(&b);
+    hs_buf_free(&v);
+    hs_store_close(s);
+}
+
+static void test_review_model_floats(void)
+{
+    const char *e = getenv("HS_REVIEW_SEEDS");
+    uint64_t k = e != NULL ? strtoull(e, NULL, 10) : 6;
+    for (uint64_t seed = 1; seed <= k; seed++)
+        model_run(seed, 0, 120);
+}
+
+static void test_review_model_mixed(void)
+{
+    const char *e = getenv("HS_REVIEW_SEEDS");
+    uint64_t k = e != NULL ? strtoull(e, NULL, 10) : 7;
+    for (uint64_t seed = 100; seed < 100 + k; seed++)
+        model_run(seed, 1, 120);
+}
+
+/*
+ * Review: hs_store_tail over blocks left overlapping (MongoDB). The descending
+ * scan stops once the blocks it copied hold n instances in range, counting
+ * the overlap twice, so it stops too early and returns fewer than n.
+ * Blocks [1..10], [20..30] and [25..30] (a copy of the end of the second):
+ * the last 15 are 7..10 and 20..30.
+ */
+static void test_review_mongo_tail_over_overlap(void)
+{
+    hs_store *s = open_writer();
+    mongoc_database_t *db;
+    mongoc_client_t *client = mg_client(g_url, &db);
+    char id[128];
+    fresh_id(id, sizeof id, "overlap_tail");
+    CU_ASSERT_EQUAL_FATAL(hs_store_stream_define(s, id, HS_STREAM_RAW, NULL), HS_OK);
+    put_raw_block(db, id, 1, 10);
+    put_raw_block(db, id, 20, 30);
+    put_raw_block(db, id, 25, 30);
+    hs_batch out;
+    hs_batch_init(&out);
+    CU_ASSERT_EQUAL(hs_store_tail(s, id, hs_store_all_time(), 15, &out), HS_OK);
+    if (out.n != 15)
+        fprintf(stderr, "\n  tail of 15 over the overlap: got %zu\n", out.n);
+    CU_ASSERT_EQUAL(out.n, 15);
+    if (out.n == 15) {
+        CU_ASSERT_EQUAL(out.items[0].t_us, 7000);
+        CU_ASSERT_EQUAL(out.items[14].t_us, 30000);
+    }
+    CU_ASSERT_EQUAL(hs_store_purge(s, id, true, NULL), HS_OK);
+    hs_batch_free(&out);
+    mg_done(client, db, false);
+    hs_store_close(s);
+}
+
 static int init_sqlite(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/hs-test-store-XXXXXX");
@@ -3731,6 +4147,8 @@ HS_TEST_INIT(store_sqlite)
     HS_TEST(test_failed_write_rolled_back);
     HS_TEST(test_sqlite_upgrade_from_version_1);
     HS_TEST(test_sqlite_newer_schema_refused);
+    HS_TEST(test_review_model_floats);
+    HS_TEST(test_review_model_mixed);
     return 0;
 }
 
@@ -3745,5 +4163,6 @@ HS_TEST_INIT(store_mongo)
     HS_TEST(test_mongo_write_into_overlap);
     HS_TEST(test_mongo_delete_in_overlap);
     HS_TEST(test_mongo_malformed_blocks);
+    HS_TEST(test_review_mongo_tail_over_overlap);
     return 0;
 }
