@@ -174,8 +174,9 @@ int hs_store_stream_list(hs_store *s, const char *prefix, hs_store_stream_fn fn,
 /*
  * Reading a stream over (range.start, range.end] in time order. Each call of
  * hs_store_cursor_next resets out and fills it with up to the cursor's chunk
- * size of instances (owned copies); out->n == 0 means the end. A cursor
- * holds no transaction between calls.
+ * size of instances (owned copies); out->n == 0 means the end. A chunk
+ * shorter than the chunk size is the last: instances written after it are
+ * not returned. A cursor holds no transaction between calls.
  */
 typedef struct hs_store_cursor hs_store_cursor;
 int hs_store_read(hs_store *s, const char *id, hs_interval range, size_t chunk,
