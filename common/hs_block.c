@@ -93,48 +93,20 @@ static void hs__put_be(uint8_t *p, uint64_t v, int n)
  * writes) into p; returns its length. */
 static size_t hs__mp_int(uint8_t *p, int64_t v)
 {
-    if (v < -(1LL << 5)) {
-        if (v < -(1LL << 15)) {
-            if (v < -(1LL << 31)) {
-                p[0] = 0xd3;
-                hs__put_be(p + 1, (uint64_t)v, 8);
-                return 9;
-            }
-            p[0] = 0xd2;
-            hs__put_be(p + 1, (uint64_t)v, 4);
-            return 5;
-        }
-        if (v < -(1LL << 7)) {
-            p[0] = 0xd1;
-            hs__put_be(p + 1, (uint64_t)v, 2);
-            return 3;
-        }
-        p[0] = 0xd0;
-        p[1] = (uint8_t)v;
-        return 2;
-    }
-    if (v < (1LL << 7)) {
+    if (v >= -32 && v < 128) { /* fixint */
         p[0] = (uint8_t)v;
         return 1;
     }
-    if (v < (1LL << 16)) {
-        if (v < (1LL << 8)) {
-            p[0] = 0xcc;
-            p[1] = (uint8_t)v;
-            return 2;
-        }
-        p[0] = 0xcd;
-        hs__put_be(p + 1, (uint64_t)v, 2);
-        return 3;
-    }
-    if (v < (1LL << 32)) {
-        p[0] = 0xce;
-        hs__put_be(p + 1, (uint64_t)v, 4);
-        return 5;
-    }
-    p[0] = 0xcf;
-    hs__put_be(p + 1, (uint64_t)v, 8);
-    return 9;
+    uint8_t code;
+    if (v < 0)
+        code = v >= INT8_MIN ? 0xd0 : v >= INT16_MIN ? 0xd1 : v >= INT32_MIN ? 0xd2 : 0xd3;
+    else
+        code = v <= UINT8_MAX ? 0xcc : v <= UINT16_MAX ? 0xcd : v <= UINT32_MAX ? 0xce : 0xcf;
+    /* 0xcc..0xcf and 0xd0..0xd3: 1, 2, 4 and 8 bytes */
+    int w = 1 << ((code - 0xcc) & 3);
+    p[0] = code;
+    hs__put_be(p + 1, (uint64_t)v, w);
+    return (size_t)w + 1;
 }
 
 /* Reads a msgpack integer in any width; false when v is not one. */

@@ -443,6 +443,16 @@ static int hs__write_group(hs_store *s, const char *id, hs__blkst *st, hs__wctx 
     return rc == HS_OK ? hs__replace(s, id, st) : rc;
 }
 
+/* Writes the block that encoder e holds. */
+static int hs__put_enc(hs_store *s, const char *id, hs_block_enc *e)
+{
+    const uint8_t *data;
+    size_t len;
+    int rc = hs_block_enc_bytes(e, &data, &len);
+    hs__blk blk = {e->t_first, e->t_last, (int64_t)e->n, data, len};
+    return rc == HS_OK ? s->ops->blk_put(s, id, &blk) : rc;
+}
+
 /* Writes order[from, n): instances later than the stream's last, by
  * appending to e, the encoder of its last block (empty when there is
  * none). */
@@ -462,12 +472,7 @@ static int hs__write_append(hs_store *s, const char *id, hs_block_enc *e, hs__wc
         }
         if (!hs_block_enc_fits(e, t, b->items[k].len)) {
             if (fresh > 0) {
-                const uint8_t *data;
-                size_t len;
-                int rc = hs_block_enc_bytes(e, &data, &len);
-                hs__blk blk = {e->t_first, e->t_last, (int64_t)e->n, data, len};
-                if (rc == HS_OK)
-                    rc = s->ops->blk_put(s, id, &blk);
+                int rc = hs__put_enc(s, id, e);
                 if (rc != HS_OK)
                     return rc;
             }
@@ -483,12 +488,7 @@ static int hs__write_append(hs_store *s, const char *id, hs_block_enc *e, hs__wc
     }
     if (fresh == 0)
         return HS_OK;
-    const uint8_t *data;
-    size_t len;
-    int rc = hs_block_enc_bytes(e, &data, &len);
-    hs__blk blk = {e->t_first, e->t_last, (int64_t)e->n, data, len};
-    if (rc == HS_OK)
-        rc = s->ops->blk_put(s, id, &blk);
+    int rc = hs__put_enc(s, id, e);
     /* The encoded copy is made again for the next write: keep the cache small. */
     hs_buf_free(&e->out);
     return rc;
