@@ -3722,7 +3722,8 @@ static void mm_insert(mmodel *m, int64_t t, const uint8_t *v, size_t len)
         m->cap = m->cap ? 2 * m->cap : 64;
         m->a = realloc(m->a, m->cap * sizeof *m->a);
     }
-    memmove(&m->a[i + 1], &m->a[i], (m->n - i) * sizeof *m->a);
+    if (i < m->n)
+        memmove(&m->a[i + 1], &m->a[i], (m->n - i) * sizeof *m->a);
     m->a[i].t = t;
     m->a[i].v = malloc(len);
     memcpy(m->a[i].v, v, len);
@@ -3736,7 +3737,8 @@ static int64_t mm_delete(mmodel *m, int64_t s, int64_t e)
     size_t i = mm_lower(m, s + 1), j = i;
     while (j < m->n && m->a[j].t <= e)
         free(m->a[j++].v);
-    memmove(&m->a[i], &m->a[j], (m->n - j) * sizeof *m->a);
+    if (j > i && j < m->n)
+        memmove(&m->a[i], &m->a[j], (m->n - j) * sizeof *m->a);
     m->n -= j - i;
     return (int64_t)(j - i);
 }
