@@ -246,16 +246,18 @@ static bool hs__mg_append_prefix(bson_t *b, const char *key, const char *prefix,
 }
 
 /*
- * Copies the first document matching filter (with opts: projection, limit 1)
- * into *out, which the caller destroys. HS_ERR_NOTFOUND (without a detail)
- * when there is none.
+ * Copies the first document matching filter (in the order of sort, and with
+ * projection, when not NULL) into *out, which the caller destroys.
+ * HS_ERR_NOTFOUND (without a detail) when there is none.
  */
-static int hs__mg_find_one(mongoc_collection_t *coll, const bson_t *filter,
+static int hs__mg_find_one(mongoc_collection_t *coll, const bson_t *filter, const bson_t *sort,
                            const bson_t *projection, const char *what, bson_t **out)
 {
     *out = NULL;
     bson_t opts = BSON_INITIALIZER;
     bool ok = BSON_APPEND_INT64(&opts, "limit", 1) && BSON_APPEND_BOOL(&opts, "singleBatch", true);
+    if (ok && sort != NULL)
+        ok = BSON_APPEND_DOCUMENT(&opts, "sort", sort);
     if (ok && projection != NULL)
         ok = BSON_APPEND_DOCUMENT(&opts, "projection", projection);
     if (!ok) {
@@ -294,7 +296,7 @@ static int hs__mg_schema_version(hs_store *s, int *version)
     bson_t filter = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", "schema");
     bson_t *doc;
-    int rc = hs__mg_find_one(st->meta, &filter, NULL, "read schema version", &doc);
+    int rc = hs__mg_find_one(st->meta, &filter, NULL, NULL, "read schema version", &doc);
     bson_destroy(&filter);
     if (rc == HS_ERR_NOTFOUND)
         return HS_OK;
@@ -503,7 +505,7 @@ static int hs__mg_stream_get(hs_store *s, const char *id, hs_stream_info *out)
     bson_t filter = BSON_INITIALIZER;
     BSON_APPEND_UTF8(&filter, "_id", id);
     bson_t *doc;
-    int rc = hs__mg_find_one(st->streams, &filter, NULL, "read stream", &doc);
+    int rc = hs__mg_find_one(st->streams, &filter, NULL, NULL, "read stream", &doc);
     bson_destroy(&filter);
     if (rc == HS_ERR_NOTFOUND)
         return hs__mg_no_stream(id);
@@ -590,7 +592,7 @@ static int hs__mg_intervals_add(hs_store *s, const char *id, const hs_intervals 
     BSON_APPEND_UTF8(&filter, "_id", id);
     BSON_APPEND_INT32(&projection, "calculated", 1);
     bson_t *doc;
-    int rc = hs__mg_find_one(st->streams, &filter, &projection, "read intervals", &doc);
+    int rc = hs__mg_find_one(st->streams, &filter, NULL, &projection, "read intervals", &doc);
     bson_destroy(&filter);
     bson_destroy(&projection);
     if (rc == HS_ERR_NOTFOUND)
@@ -719,41 +721,27 @@ static bool hs__mg_blk_fields(const bson_t *doc, hs__blk *b, const char **field)
  */
 static int hs__mg_blk_start(hs_store_mongo *st, const char *id, int64_t after, int64_t *t0)
 {
-    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, range, sort, proj;
-    bool ok =
-        BSON_APPEND_UTF8(&filter, "s", id) && BSON_APPEND_DOCUMENT_BEGIN(&filter, "t0", &range) &&
-        BSON_APPEND_INT64(&range, "$lte", after) && bson_append_document_end(&filter, &range) &&
-        BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort) && BSON_APPEND_INT32(&sort, "t0", -1) &&
-        bson_append_document_end(&opts, &sort) &&
-        BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj) &&
-        BSON_APPEND_INT32(&proj, "_id", 0) && BSON_APPEND_INT32(&proj, "t0", 1) &&
-        bson_append_document_end(&opts, &proj) && BSON_APPEND_INT64(&opts, "limit", 1) &&
-        BSON_APPEND_BOOL(&opts, "singleBatch", true);
-    if (!ok) {
-        bson_destroy(&filter);
-        bson_destroy(&opts);
-        return hs_err_set(HS_ERR_LIMIT, "mongodb: read blocks: stream id too long");
-    }
-    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(st->blocks, &filter, &opts, NULL);
+    bson_t filter = BSON_INITIALIZER, sort = BSON_INITIALIZER, proj = BSON_INITIALIZER, range;
+    bool ok = BSON_APPEND_UTF8(&filter, "s", id) &&
+              BSON_APPEND_DOCUMENT_BEGIN(&filter, "t0", &range) &&
+              BSON_APPEND_INT64(&range, "$lte", after) &&
+              bson_append_document_end(&filter, &range) && BSON_APPEND_INT32(&sort, "t0", -1) &&
+              BSON_APPEND_INT32(&proj, "_id", 0) && BSON_APPEND_INT32(&proj, "t0", 1);
+    bson_t *doc = NULL;
+    int rc = ok ? hs__mg_find_one(st->blocks, &filter, &sort, &proj, "read blocks", &doc)
+                : hs_err_set(HS_ERR_LIMIT, "mongodb: read blocks: stream id too long");
     bson_destroy(&filter);
-    bson_destroy(&opts);
-    const bson_t *doc;
-    int rc = HS_ERR_NOTFOUND;
-    if (mongoc_cursor_next(cur, &doc)) {
-        bson_iter_t it;
-        if (!bson_iter_init_find(&it, doc, "t0") ||
-            (!BSON_ITER_HOLDS_INT64(&it) && !BSON_ITER_HOLDS_INT32(&it)))
-            rc = hs__mg_malformed("read blocks", "t0");
-        else {
-            *t0 = bson_iter_as_int64(&it);
-            rc = HS_OK;
-        }
-    } else {
-        int err = hs__mg_cursor_err("read blocks", cur);
-        if (err != HS_OK)
-            rc = err;
-    }
-    mongoc_cursor_destroy(cur);
+    bson_destroy(&sort);
+    bson_destroy(&proj);
+    if (rc != HS_OK)
+        return rc;
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, "t0") ||
+        (!BSON_ITER_HOLDS_INT64(&it) && !BSON_ITER_HOLDS_INT32(&it)))
+        rc = hs__mg_malformed("read blocks", "t0");
+    else
+        *t0 = bson_iter_as_int64(&it);
+    bson_destroy(doc);
     return rc;
 }
 
@@ -1127,8 +1115,8 @@ static int hs__mg_doc_get(hs_store *s, const char *coll, const char *key, hs_buf
     bson_t filter = BSON_INITIALIZER, projection = BSON_INITIALIZER;
     bool ok = hs__mg_append_doc_id(&filter, coll, key) && BSON_APPEND_INT32(&projection, "json", 1);
     bson_t *doc = NULL;
-    int rc =
-        ok ? hs__mg_find_one(st->docs, &filter, &projection, "get document", &doc) : HS_ERR_NOMEM;
+    int rc = ok ? hs__mg_find_one(st->docs, &filter, NULL, &projection, "get document", &doc)
+                : HS_ERR_NOMEM;
     bson_destroy(&filter);
     bson_destroy(&projection);
     if (rc == HS_ERR_NOTFOUND)
