@@ -240,15 +240,21 @@ static int hs__overlap_start(hs_store *s, const char *id, int64_t end, int64_t *
 }
 
 /*
- * Decodes the copied blocks (ascending t0) into out: the instances in
- * (after, end] later than any decoded before (blocks left overlapping by a
- * crash hold the same values where they overlap).
+ * Where decoding the next block goes on from: after, or the last instance
+ * put into out since it held n0 if that is later (blocks left overlapping by
+ * a crash hold the same values where they overlap).
  */
+static int64_t hs__from(const hs_batch *out, size_t n0, int64_t after)
+{
+    return out->n > n0 && out->items[out->n - 1].t_us > after ? out->items[out->n - 1].t_us : after;
+}
+
+/* Decodes the copied blocks (ascending t0) into out (empty): the instances in
+ * (after, end], each timestamp once. */
 static int hs__decode_copies(hs__blkst *st, int64_t after, int64_t end, hs_batch *out)
 {
     for (size_t i = 0; i < st->ncv; i++) {
-        int64_t from =
-            out->n > 0 && out->items[out->n - 1].t_us > after ? out->items[out->n - 1].t_us : after;
+        int64_t from = hs__from(out, 0, after);
         int rc = hs_block_decode(hs__copy_data(st, i), st->cv[i].len, from, end, SIZE_MAX, out);
         if (rc != HS_OK)
             return rc;
@@ -310,32 +316,33 @@ static bool hs__piece_has_t0(const hs__blkst *st, int64_t t0)
     return false;
 }
 
-static bool hs__copy_has_t0(const hs__blkst *st, int64_t t0)
+static bool hs__copy_has_t0(const hs__copy *old, size_t nold, int64_t t0)
 {
-    for (size_t i = 0; i < st->ncv; i++)
-        if (st->cv[i].t0 == t0)
+    for (size_t i = 0; i < nold; i++)
+        if (old[i].t0 == t0)
             return true;
     return false;
 }
 
 /*
- * Replaces the copied blocks by the pieces, in an order that leaves every
- * instance readable at any point (MongoDB has no transactions): pieces
- * with a new t0 first, then those that replace a block with the same t0,
- * then the deletion of the blocks no piece replaced.
+ * Replaces the blocks old[0, nold) by the pieces, in an order that leaves
+ * every instance readable at any point (MongoDB has no transactions):
+ * pieces with a new t0 first, then those that replace a block with the same
+ * t0, then the deletion of the blocks no piece replaced.
  */
-static int hs__replace(hs_store *s, const char *id, const hs__blkst *st)
+static int hs__replace(hs_store *s, const char *id, const hs__blkst *st, const hs__copy *old,
+                       size_t nold)
 {
     int rc = HS_OK;
     for (size_t i = 0; rc == HS_OK && i < st->npv; i++)
-        if (!hs__copy_has_t0(st, st->pv[i].t0))
+        if (!hs__copy_has_t0(old, nold, st->pv[i].t0))
             rc = hs__put_piece(s, id, st, i);
     for (size_t i = 0; rc == HS_OK && i < st->npv; i++)
-        if (hs__copy_has_t0(st, st->pv[i].t0))
+        if (hs__copy_has_t0(old, nold, st->pv[i].t0))
             rc = hs__put_piece(s, id, st, i);
-    for (size_t i = 0; rc == HS_OK && i < st->ncv; i++)
-        if (!hs__piece_has_t0(st, st->cv[i].t0))
-            rc = s->ops->blk_del(s, id, st->cv[i].t0);
+    for (size_t i = 0; rc == HS_OK && i < nold; i++)
+        if (!hs__piece_has_t0(st, old[i].t0))
+            rc = s->ops->blk_del(s, id, old[i].t0);
     return rc;
 }
 
@@ -440,7 +447,7 @@ static int hs__write_group(hs_store *s, const char *id, hs__blkst *st, hs__wctx 
     if (rc != HS_OK || (inserted == 0 && st->ncv == 1))
         return rc;
     rc = hs__encode_pieces(st, &st->merged);
-    return rc == HS_OK ? hs__replace(s, id, st) : rc;
+    return rc == HS_OK ? hs__replace(s, id, st, st->cv, st->ncv) : rc;
 }
 
 /* Writes the block that encoder e holds. */
@@ -586,10 +593,8 @@ static int hs__read_asc_fn(void *ud, const hs__blk *b)
 {
     hs__rctx *r = ud;
     size_t have = r->out->n - r->n0;
-    int64_t from = have > 0 && r->out->items[r->out->n - 1].t_us > r->after
-                       ? r->out->items[r->out->n - 1].t_us
-                       : r->after;
-    int rc = hs_block_decode(b->data, b->len, from, r->end, r->n - have, r->out);
+    int rc = hs_block_decode(b->data, b->len, hs__from(r->out, r->n0, r->after), r->end,
+                             r->n - have, r->out);
     if (rc != HS_OK)
         return rc;
     return r->out->n - r->n0 >= r->n ? 1 : 0;
@@ -750,15 +755,9 @@ int hs__blk_delete_range(hs_store *s, const char *id, hs_interval range, int64_t
             continue;
         }
         /* Rewrite it through the same ordered replacement as a merge. */
-        size_t keep_ncv = st->ncv;
-        hs__copy keep_cv0 = st->cv[0];
-        st->cv[0] = cp;
-        st->ncv = 1;
         rc = hs__encode_pieces(st, &st->merged);
         if (rc == HS_OK)
-            rc = hs__replace(s, id, st);
-        st->cv[0] = keep_cv0;
-        st->ncv = keep_ncv;
+            rc = hs__replace(s, id, st, &cp, 1);
     }
     return rc;
 }
